@@ -1,0 +1,54 @@
+package apperr
+
+import (
+	"errors"
+	"time"
+)
+
+// Stable error codes. The web layer maps each to an HTTP status in one table.
+const (
+	CodeBadRequest               = "bad_request"
+	CodeInvalidCredentials       = "invalid_credentials"
+	CodeInvalidCode              = "invalid_code"
+	CodeUnauthenticated          = "unauthenticated"
+	CodeReauthenticationRequired = "reauthentication_required"
+	CodeForbidden                = "forbidden"
+	CodeWeakPassword             = "weak_password"
+	CodeNoPendingEnrollment      = "no_pending_enrollment"
+	CodeConflict                 = "conflict"
+	CodeNotFound                 = "not_found"
+	CodeBusy                     = "busy"
+	CodeUnavailable              = "unavailable"
+	CodeInvalidToken             = "invalid_token"
+)
+
+// Error is an application error. Message is safe to show; it never carries a secret or a
+// detail that would help an attacker (such as whether an account exists).
+type Error struct {
+	Code       string
+	Message    string
+	RetryAfter time.Duration // set for busy and throttled answers
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// New returns an application error.
+func New(code, message string) *Error { return &Error{Code: code, Message: message} }
+
+// As returns the application error inside err, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// Common errors with their fixed user-facing messages.
+var (
+	ErrInvalidCredentials = New(CodeInvalidCredentials, "The username or password is incorrect.")
+	ErrInvalidCode        = New(CodeInvalidCode, "That code is not valid. Check your authenticator app and try again.")
+	ErrUnauthenticated    = New(CodeUnauthenticated, "Sign in to continue.")
+	ErrReauthentication   = New(CodeReauthenticationRequired, "Enter a current code from your authenticator app to confirm this change.")
+	ErrNoPending          = New(CodeNoPendingEnrollment, "There is no authenticator setup in progress, or it expired. Start the setup again.")
+	ErrBusy               = &Error{Code: CodeBusy, Message: "The server is busy. Try again in a moment.", RetryAfter: time.Second}
+	ErrUnavailable        = &Error{Code: CodeUnavailable, Message: "The service is temporarily unavailable. Try again in a moment.", RetryAfter: 5 * time.Second}
+)

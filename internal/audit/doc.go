@@ -1,0 +1,2 @@
+// Package audit names the security events twofold records and appends them to the append-only log.
+package audit

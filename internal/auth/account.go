@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// ChangePassword replaces the user's password after checking the current one
+// (apperr.ErrInvalidCredentials when wrong) and the policy (weak_password with the reason).
+// Every other session of the user ends; cur's session stays.
+func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, next string, m Meta) error {
+	if cur.Session.State != store.StateAuthenticated {
+		return apperr.ErrUnauthenticated
+	}
+	m.ActorID = cur.User.ID
+	if len(current) > 4*s.policy.MaxLength+4 {
+		return apperr.ErrInvalidCredentials
+	}
+	ok, _, err := s.hasher.Verify(ctx, current, cur.User.PasswordHash)
+	if err != nil {
+		return hashErr(err)
+	}
+	if !ok {
+		_ = s.record(ctx, s.store, audit.PasswordChangeFailed, cur.User.ID, m, "wrong current password")
+		return apperr.New(apperr.CodeInvalidCredentials, "The current password is incorrect.")
+	}
+	if err := s.checkPolicy(next, cur.User.Username, cur.User.Email); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return hashErr(err)
+	}
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.SetUserPasswordHash(ctx, cur.User.ID, hash, s.now()); err != nil {
+			return err
+		}
+		if _, err := st.DeleteUserSessions(ctx, cur.User.ID, cur.Session.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.PasswordChanged, cur.User.ID, m, "other sessions ended")
+	})
+	if err != nil {
+		return internal(err)
+	}
+	cur.User.PasswordHash = hash
+	return nil
+}
+
+// checkPolicy maps a password policy refusal to a weak_password error with its reason.
+func (s *Service) checkPolicy(pw string, userInputs ...string) error {
+	err := s.policy.Check(pw, userInputs...)
+	var pe *password.PolicyError
+	if errors.As(err, &pe) {
+		return apperr.New(apperr.CodeWeakPassword, pe.Reason)
+	}
+	return err
+}

@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Sign-in methods offered after the password step.
+const (
+	MethodTOTP           = "totp"
+	MethodRecoveryCode   = "recovery_code"
+	MethodTOTPEnrollment = "totp_enrollment"
+)
+
+// LoginResult is the session a correct password opens.
+type LoginResult struct {
+	Current *Current
+	Methods []string // what can finish the sign-in; empty when authenticated
+}
+
+// Login checks a username or e-mail and password. Unknown user, wrong password and disabled
+// account all return apperr.ErrInvalidCredentials after the same hashing work. On success
+// the new session is mfa_required (an authenticator is set up), enrollment_required (MFA is
+// required but none is set up) or authenticated.
+func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*LoginResult, error) {
+	if len(identifier) > maxIdentifier || len(pw) > 4*s.policy.MaxLength+4 {
+		return nil, apperr.ErrInvalidCredentials
+	}
+	norm := NormalizeLogin(identifier)
+	u, err := s.store.GetUserByLogin(ctx, norm)
+	if errors.Is(err, store.ErrNotFound) || norm == "" {
+		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			return nil, hashErr(err)
+		}
+		s.failLogin(ctx, "", m, "unknown identifier")
+		return nil, apperr.ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil {
+		return nil, hashErr(err)
+	}
+	if !ok || u.Disabled {
+		reason := "wrong password"
+		if ok {
+			reason = "account disabled"
+		}
+		s.failLogin(ctx, u.ID, m, reason)
+		return nil, apperr.ErrInvalidCredentials
+	}
+	if rehash {
+		if h, err := s.hasher.Hash(ctx, pw); err == nil {
+			_ = s.store.SetUserPasswordHash(ctx, u.ID, h, s.now())
+		}
+	}
+
+	state, methods := store.StateAuthenticated, []string(nil)
+	if _, err := s.store.GetTOTP(ctx, u.ID); err == nil {
+		state, methods = store.StateMFARequired, []string{MethodTOTP}
+		if _, err := s.store.GetRecoveryCode(ctx, u.ID); err == nil {
+			methods = append(methods, MethodRecoveryCode)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, internal(err)
+	} else if s.MFARequired(u) {
+		state, methods = store.StateEnrollmentRequired, []string{MethodTOTPEnrollment}
+	}
+
+	sess, tok, err := s.newSession(u, state, []string{"pwd"}, m)
+	if err != nil {
+		return nil, err
+	}
+	m.ActorID = u.ID
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		if state == store.StateAuthenticated {
+			if err := st.SetUserLastLogin(ctx, u.ID, s.now()); err != nil {
+				return err
+			}
+			return s.record(ctx, st, audit.LoginSucceeded, u.ID, m, "amr=pwd")
+		}
+		return s.record(ctx, st, audit.PasswordVerified, u.ID, m, "next="+state)
+	})
+	if err != nil {
+		return nil, internal(err)
+	}
+	return &LoginResult{Current: &Current{Session: sess, User: u, Token: tok}, Methods: methods}, nil
+}
+
+func (s *Service) failLogin(ctx context.Context, userID string, m Meta, reason string) {
+	_ = s.record(ctx, s.store, audit.LoginFailed, userID, m, reason)
+}
+
+// hashErr maps password hashing failures: too many hashes at once is a 503 busy.
+func hashErr(err error) error {
+	if errors.Is(err, password.ErrBusy) {
+		return apperr.ErrBusy
+	}
+	if errors.Is(err, password.ErrMalformedHash) {
+		return fmt.Errorf("stored password hash: %w", err)
+	}
+	return err
+}
+
+// requireState refuses a session that is not in one of the states.
+func requireState(cur *Current, states ...string) error {
+	for _, st := range states {
+		if cur.Session.State == st {
+			return nil
+		}
+	}
+	if cur.Session.State == store.StateAuthenticated {
+		return apperr.New(apperr.CodeConflict, "You are already signed in.")
+	}
+	return apperr.ErrUnauthenticated
+}

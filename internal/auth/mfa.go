@@ -1,0 +1,355 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/recovery"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/totp"
+)
+
+// amrMFA is the amr of a session that passed the password and a one-time code.
+var amrMFA = []string{"pwd", "otp", "mfa"}
+
+// acceptCode checks a code against the user's authenticator and marks its step used, in st.
+// Wrong, malformed and replayed codes all give apperr.ErrInvalidCode.
+func (s *Service) acceptCode(ctx context.Context, st store.Store, userID, code string) error {
+	c, err := st.GetTOTP(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.ErrInvalidCode
+	}
+	if err != nil {
+		return err
+	}
+	secret, err := s.totpBox.Open(c.SecretEnc, []byte(userID))
+	if err != nil {
+		return err
+	}
+	step, ok := totp.Match(secret, code, s.now())
+	if !ok {
+		return apperr.ErrInvalidCode
+	}
+	if err := st.AcceptTOTPStep(ctx, userID, step, s.now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.ErrInvalidCode // replayed, or older than the last accepted code
+		}
+		return err
+	}
+	return nil
+}
+
+// VerifyTOTP finishes an mfa_required sign-in with an authenticator code and returns the
+// session's new token. A wrong code and a replayed one get the same apperr.ErrInvalidCode;
+// of parallel submissions of one code exactly one wins.
+func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m Meta) (string, error) {
+	if err := requireState(cur, store.StateMFARequired); err != nil {
+		return "", err
+	}
+	m.ActorID = cur.User.ID
+	var tok string
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
+			return err
+		}
+		var err error
+		if tok, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA); err != nil {
+			return err
+		}
+		if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr=pwd otp mfa")
+	})
+	if errors.Is(err, apperr.ErrInvalidCode) {
+		_ = s.record(ctx, s.store, audit.TOTPFailed, cur.User.ID, m, "")
+	}
+	return tok, internal(err)
+}
+
+// UseRecoveryCode finishes an mfa_required sign-in with the recovery code. The code works
+// once: in the same transaction it is replaced by a fresh one, which is returned with the
+// session's new token. Of parallel submissions of one code exactly one wins.
+func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string, m Meta) (token, fresh string, err error) {
+	if err := requireState(cur, store.StateMFARequired); err != nil {
+		return "", "", err
+	}
+	m.ActorID = cur.User.ID
+	normalized, err := recovery.Normalize(code)
+	if err != nil {
+		_ = s.record(ctx, s.store, audit.RecoveryCodeFailed, cur.User.ID, m, "malformed")
+		return "", "", apperr.ErrInvalidCode
+	}
+	fresh, freshHash, err := s.newRecoveryCode()
+	if err != nil {
+		return "", "", err
+	}
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		err := st.ConsumeRecoveryCode(ctx, cur.User.ID, s.recovery.Hash(normalized), freshHash, s.now())
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.ErrInvalidCode
+		}
+		if err != nil {
+			return err
+		}
+		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA); err != nil {
+			return err
+		}
+		if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
+			return err
+		}
+		if err := s.record(ctx, st, audit.RecoveryCodeUsed, cur.User.ID, m, "a fresh recovery code was issued"); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr=pwd otp mfa (recovery code)")
+	})
+	if err != nil {
+		if errors.Is(err, apperr.ErrInvalidCode) {
+			_ = s.record(ctx, s.store, audit.RecoveryCodeFailed, cur.User.ID, m, "")
+		}
+		return "", "", internal(err)
+	}
+	return token, fresh, nil
+}
+
+// Setup is an authenticator secret waiting for confirmation.
+type Setup struct {
+	Secret    string // base32, for manual entry
+	URI       string // otpauth:// key URI
+	QRPNG     []byte
+	ExpiresAt time.Time
+}
+
+// BeginTOTPSetup draws a new authenticator secret for the user, valid for 10 minutes until
+// confirmed. Replacing an active authenticator needs a current code from it (else
+// apperr.ErrReauthentication); that code counts as used.
+func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode string, m Meta) (*Setup, error) {
+	if st := cur.Session.State; st != store.StateAuthenticated && st != store.StateEnrollmentRequired {
+		return nil, apperr.ErrUnauthenticated
+	}
+	m.ActorID = cur.User.ID
+	secret, err := totp.GenerateSecret(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.totpBox.Seal(secret, []byte(cur.User.ID))
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	pending := &store.PendingTOTP{UserID: cur.User.ID, SecretEnc: sealed, CreatedAt: now, ExpiresAt: now.Add(PendingSetupTTL)}
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if _, err := st.GetTOTP(ctx, cur.User.ID); err == nil {
+			if cur.Session.State != store.StateAuthenticated {
+				return apperr.ErrUnauthenticated
+			}
+			if currentCode == "" {
+				return apperr.ErrReauthentication
+			}
+			if err := s.acceptCode(ctx, st, cur.User.ID, currentCode); errors.Is(err, apperr.ErrInvalidCode) {
+				return apperr.ErrReauthentication
+			} else if err != nil {
+				return err
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := st.PutPendingTOTP(ctx, pending); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.TOTPSetupStarted, cur.User.ID, m, "")
+	})
+	if errors.Is(err, apperr.ErrReauthentication) {
+		_ = s.record(ctx, s.store, audit.ReauthFailed, cur.User.ID, m, "replace authenticator")
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return s.setupView(cur.User, secret, pending.ExpiresAt)
+}
+
+// PendingSetup shows the user's unconfirmed secret again (for the setup page), or returns
+// apperr.ErrNoPending when there is none or it expired.
+func (s *Service) PendingSetup(ctx context.Context, cur *Current) (*Setup, error) {
+	p, err := s.store.GetPendingTOTP(ctx, cur.User.ID, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.ErrNoPending
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	secret, err := s.totpBox.Open(p.SecretEnc, []byte(cur.User.ID))
+	if err != nil {
+		return nil, err
+	}
+	return s.setupView(cur.User, secret, p.ExpiresAt)
+}
+
+func (s *Service) setupView(u *store.User, secret []byte, expires time.Time) (*Setup, error) {
+	uri := totp.KeyURI(s.issuer, u.Username, secret)
+	png, err := totp.QRCodePNG(uri, 256)
+	if err != nil {
+		return nil, err
+	}
+	return &Setup{Secret: totp.EncodeSecret(secret), URI: uri, QRPNG: png, ExpiresAt: expires}, nil
+}
+
+// ConfirmTOTPSetup activates the pending secret when code is correct for it. The code counts
+// as used; a recovery code is issued (replacing any earlier one) and returned with the
+// session's new token. The session becomes authenticated with amr pwd, otp, mfa.
+func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code string, m Meta) (token, recoveryCode string, err error) {
+	if cur.Session.State != store.StateAuthenticated && cur.Session.State != store.StateEnrollmentRequired {
+		return "", "", apperr.ErrUnauthenticated
+	}
+	m.ActorID = cur.User.ID
+	p, err := s.store.GetPendingTOTP(ctx, cur.User.ID, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", "", apperr.ErrNoPending
+	}
+	if err != nil {
+		return "", "", internal(err)
+	}
+	secret, err := s.totpBox.Open(p.SecretEnc, []byte(cur.User.ID))
+	if err != nil {
+		return "", "", err
+	}
+	step, ok := totp.Match(secret, code, s.now())
+	if !ok {
+		_ = s.record(ctx, s.store, audit.TOTPConfirmFailed, cur.User.ID, m, "")
+		return "", "", apperr.ErrInvalidCode
+	}
+	recoveryCode, rcHash, err := s.newRecoveryCode()
+	if err != nil {
+		return "", "", err
+	}
+	now := s.now()
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		event := audit.TOTPEnrolled
+		if _, err := st.GetTOTP(ctx, cur.User.ID); err == nil {
+			event = audit.TOTPReplaced
+		}
+		if err := st.DeletePendingTOTP(ctx, cur.User.ID); errors.Is(err, store.ErrNotFound) {
+			return apperr.ErrNoPending // a parallel confirmation claimed it
+		} else if err != nil {
+			return err
+		}
+		cred := &store.TOTPCredential{UserID: cur.User.ID, SecretEnc: p.SecretEnc, LastStep: step, CreatedAt: now, LastUsedAt: now}
+		if err := st.PutTOTP(ctx, cred); err != nil {
+			return err
+		}
+		if err := st.PutRecoveryCode(ctx, &store.RecoveryCode{UserID: cur.User.ID, CodeHash: rcHash, CreatedAt: now}); err != nil {
+			return err
+		}
+		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, addAMR(cur.Session.AMR, amrMFA...)); err != nil {
+			return err
+		}
+		return s.record(ctx, st, event, cur.User.ID, m, "recovery code issued")
+	})
+	if err != nil {
+		return "", "", internal(err)
+	}
+	return token, recoveryCode, nil
+}
+
+// NewRecoveryCode replaces the user's recovery code after checking a current authenticator
+// code (which counts as used). The old recovery code stops working at once.
+func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string, m Meta) (string, error) {
+	if cur.Session.State != store.StateAuthenticated {
+		return "", apperr.ErrUnauthenticated
+	}
+	m.ActorID = cur.User.ID
+	rc, hash, err := s.newRecoveryCode()
+	if err != nil {
+		return "", err
+	}
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
+			return err
+		}
+		if err := st.PutRecoveryCode(ctx, &store.RecoveryCode{UserID: cur.User.ID, CodeHash: hash, CreatedAt: s.now()}); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.RecoveryCodeRenewed, cur.User.ID, m, "")
+	})
+	if errors.Is(err, apperr.ErrInvalidCode) {
+		_ = s.record(ctx, s.store, audit.ReauthFailed, cur.User.ID, m, "new recovery code")
+	}
+	if err != nil {
+		return "", internal(err)
+	}
+	return rc, nil
+}
+
+func (s *Service) newRecoveryCode() (display string, hash []byte, err error) {
+	display, err = recovery.Generate(s.rand)
+	if err != nil {
+		return "", nil, err
+	}
+	n, err := recovery.Normalize(display)
+	if err != nil {
+		return "", nil, err
+	}
+	return display, s.recovery.Hash(n), nil
+}
+
+// MFAStatus is what the security page shows about a user's second factor.
+type MFAStatus struct {
+	TOTP             bool
+	Since            time.Time // when the authenticator was confirmed
+	LastUsed         time.Time
+	RecoveryCode     bool
+	RecoveryCodeDate time.Time
+	Required         bool
+}
+
+// Status reports the user's MFA state.
+func (s *Service) Status(ctx context.Context, u *store.User) (*MFAStatus, error) {
+	st := &MFAStatus{Required: s.MFARequired(u)}
+	c, err := s.store.GetTOTP(ctx, u.ID)
+	switch {
+	case err == nil:
+		st.TOTP, st.Since, st.LastUsed = true, c.CreatedAt, c.LastUsedAt
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, internal(err)
+	}
+	rc, err := s.store.GetRecoveryCode(ctx, u.ID)
+	switch {
+	case err == nil:
+		st.RecoveryCode, st.RecoveryCodeDate = true, rc.CreatedAt
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, internal(err)
+	}
+	return st, nil
+}
+
+// HoldRecoveryCode keeps a freshly issued recovery code, sealed, on the session until the
+// user confirms having saved it (the HTML pages show it until then and nowhere after).
+func (s *Service) HoldRecoveryCode(ctx context.Context, cur *Current, code string) error {
+	sealed, err := s.noticeBox.Seal([]byte(code), []byte(cur.Session.ID))
+	if err != nil {
+		return err
+	}
+	cur.Session.NoticeEnc = sealed
+	return internal(s.store.SetSessionNotice(ctx, cur.Session.ID, sealed))
+}
+
+// HeldRecoveryCode returns the code held on the session, or "" when none is waiting.
+func (s *Service) HeldRecoveryCode(cur *Current) string {
+	if len(cur.Session.NoticeEnc) == 0 {
+		return ""
+	}
+	b, err := s.noticeBox.Open(cur.Session.NoticeEnc, []byte(cur.Session.ID))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// AcknowledgeRecoveryCode forgets the held code once the user has saved it.
+func (s *Service) AcknowledgeRecoveryCode(ctx context.Context, cur *Current) error {
+	cur.Session.NoticeEnc = nil
+	return internal(s.store.SetSessionNotice(ctx, cur.Session.ID, nil))
+}

@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+)
+
+const (
+	maxUsername   = 64
+	maxEmail      = 254
+	maxIdentifier = 320
+)
+
+var folder = cases.Fold()
+
+// NormalizeLogin turns a username or e-mail as typed into its lookup key: trimmed,
+// NFKC-normalised and case-folded, so "Alice", "ALICE" and "ａｌｉｃｅ" are one name.
+func NormalizeLogin(s string) string {
+	return folder.String(norm.NFKC.String(strings.TrimSpace(s)))
+}
+
+// ValidateUsername checks a new username and returns its display and lookup forms.
+// Allowed: 1 to 64 letters, digits, '.', '_' and '-'; '@' is reserved for e-mail sign-in.
+func ValidateUsername(s string) (display, normalized string, err error) {
+	display = norm.NFKC.String(strings.TrimSpace(s))
+	if display == "" {
+		return "", "", apperr.New(apperr.CodeBadRequest, "Enter a username.")
+	}
+	if !utf8.ValidString(display) || utf8.RuneCountInString(display) > maxUsername {
+		return "", "", apperr.New(apperr.CodeBadRequest, "A username has at most 64 characters.")
+	}
+	for _, r := range display {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' {
+			return "", "", apperr.New(apperr.CodeBadRequest, "A username may contain only letters, digits, '.', '_' and '-'.")
+		}
+	}
+	return display, NormalizeLogin(display), nil
+}
+
+// ValidateEmail checks an e-mail address and returns its display and lookup forms.
+func ValidateEmail(s string) (display, normalized string, err error) {
+	display = norm.NFKC.String(strings.TrimSpace(s))
+	bad := apperr.New(apperr.CodeBadRequest, "Enter a valid e-mail address, such as name@example.com.")
+	if display == "" || len(display) > maxEmail || !utf8.ValidString(display) {
+		return "", "", bad
+	}
+	a, err := mail.ParseAddress(display)
+	if err != nil || a.Address != display || a.Name != "" {
+		return "", "", bad
+	}
+	at := strings.LastIndexByte(display, '@')
+	if at < 1 || at == len(display)-1 || !strings.Contains(display[at+1:], ".") {
+		return "", "", bad
+	}
+	return display, NormalizeLogin(display), nil
+}

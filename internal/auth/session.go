@@ -1,0 +1,152 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Authenticate resolves a session token. It returns ErrUnauthenticated for an unknown,
+// expired or idle token and for a disabled user, and deletes such sessions. It never
+// checks the state: callers decide which states they serve.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Current, error) {
+	if token == "" || len(token) > 128 {
+		return nil, apperr.ErrUnauthenticated
+	}
+	sess, err := s.store.GetSessionByToken(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	now := s.now()
+	expired := !now.Before(sess.ExpiresAt) ||
+		(sess.State == store.StateAuthenticated && now.Sub(sess.LastSeenAt) > s.idle)
+	if expired {
+		_ = s.store.DeleteSession(ctx, sess.ID)
+		return nil, apperr.ErrUnauthenticated
+	}
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		_ = s.store.DeleteSession(ctx, sess.ID)
+		return nil, apperr.ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	if now.Sub(sess.LastSeenAt) >= touchInterval {
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, internal(err)
+		}
+		sess.LastSeenAt = now
+	}
+	return &Current{Session: sess, User: u, Token: token}, nil
+}
+
+// newSession builds a session for u in state with amr; the caller stores it.
+func (s *Service) newSession(u *store.User, state string, amr []string, m Meta) (*store.Session, string, error) {
+	tok, hash, err := s.newToken()
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.now()
+	sess := &store.Session{
+		ID: newID(), TokenHash: hash, UserID: u.ID, State: state, AMR: amr,
+		AuthTime: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: s.expiry(state, now),
+		IP: m.IP, UserAgent: truncate(m.UserAgent, 256),
+	}
+	return sess, tok, nil
+}
+
+// expiry is when a session reaching state at t ends at the latest.
+func (s *Service) expiry(state string, t time.Time) time.Time {
+	if state == store.StateAuthenticated {
+		return t.Add(s.lifetime)
+	}
+	return t.Add(PartialSessionTTL)
+}
+
+// stepUp moves cur's session to state with amr under a fresh token, in st (a transaction),
+// and returns the new token. A token steps up once: a parallel step-up of the same token
+// gets ErrUnauthenticated.
+func (s *Service) stepUp(ctx context.Context, st store.Store, cur *Current, state string, amr []string) (string, error) {
+	tok, hash, err := s.newToken()
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	next := *cur.Session
+	next.TokenHash, next.State, next.AMR, next.AuthTime, next.LastSeenAt = hash, state, amr, now, now
+	if cur.Session.State != store.StateAuthenticated {
+		next.ExpiresAt = s.expiry(state, now)
+	}
+	if err := st.StepUpSession(ctx, cur.Session.ID, cur.Session.TokenHash, &next); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return "", apperr.ErrUnauthenticated
+		}
+		return "", err
+	}
+	*cur.Session = next
+	cur.Token = tok
+	return tok, nil
+}
+
+// addAMR returns amr with the methods added once each, in a stable order.
+func addAMR(amr []string, methods ...string) []string {
+	out := slices.Clone(amr)
+	for _, m := range methods {
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	order := map[string]int{"pwd": 0, "otp": 1, "mfa": 2}
+	slices.SortStableFunc(out, func(a, b string) int { return order[a] - order[b] })
+	return out
+}
+
+// Logout ends the session.
+func (s *Service) Logout(ctx context.Context, cur *Current, m Meta) error {
+	m.ActorID = cur.User.ID
+	return s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.DeleteSession(ctx, cur.Session.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.Logout, cur.User.ID, m, "")
+	})
+}
+
+// Sessions lists the user's active sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, cur *Current) ([]store.Session, error) {
+	return s.store.ListUserSessions(ctx, cur.User.ID, s.now())
+}
+
+// SignOutOthers ends every session of the user except cur's and returns how many ended.
+func (s *Service) SignOutOthers(ctx context.Context, cur *Current, m Meta) (int, error) {
+	m.ActorID = cur.User.ID
+	var n int
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		var err error
+		if n, err = st.DeleteUserSessions(ctx, cur.User.ID, cur.Session.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.SessionsRevoked, cur.User.ID, m, fmt.Sprintf("%d sessions", n))
+	})
+	return n, err
+}
+
+func truncate(v string, n int) string {
+	if len(v) <= n {
+		return v
+	}
+	for n > 0 && v[n]&0xC0 == 0x80 {
+		n--
+	}
+	return v[:n]
+}

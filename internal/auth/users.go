@@ -1,0 +1,200 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// SetupTokenTTL is how long the first-administrator link works.
+const SetupTokenTTL = time.Hour
+
+// NewUser is an account to create.
+type NewUser struct {
+	Username string
+	Email    string
+	Role     string
+	Password string
+}
+
+// CreateUser validates and stores a new account. Bad input and a taken username or e-mail
+// return application errors with a clear reason.
+func (s *Service) CreateUser(ctx context.Context, nu NewUser, m Meta) (*store.User, error) {
+	u, err := s.prepareUser(ctx, nu)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.WithTx(ctx, func(st store.Store) error { return s.insertUser(ctx, st, u, m) })
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (s *Service) prepareUser(ctx context.Context, nu NewUser) (*store.User, error) {
+	name, nameNorm, err := ValidateUsername(nu.Username)
+	if err != nil {
+		return nil, err
+	}
+	email, emailNorm, err := ValidateEmail(nu.Email)
+	if err != nil {
+		return nil, err
+	}
+	if nu.Role == "" {
+		nu.Role = store.RoleUser
+	}
+	if !store.ValidRole(nu.Role) {
+		return nil, apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown role %q: use user, support or admin.", nu.Role))
+	}
+	if err := s.checkPolicy(nu.Password, name, email); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, nu.Password)
+	if err != nil {
+		return nil, hashErr(err)
+	}
+	now := s.now()
+	return &store.User{
+		ID: newID(), Username: name, UsernameNorm: nameNorm, Email: email, EmailNorm: emailNorm,
+		Role: nu.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+	}, nil
+}
+
+func (s *Service) insertUser(ctx context.Context, st store.Store, u *store.User, m Meta) error {
+	// Usernames never contain '@' and e-mails always do, so sign-in by "username or
+	// e-mail" can never match two accounts.
+	err := st.CreateUser(ctx, u)
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		return apperr.New(apperr.CodeConflict, fmt.Sprintf("That %s is already taken.", ce.Field))
+	}
+	if err != nil {
+		return internal(err)
+	}
+	return s.record(ctx, st, audit.UserCreated, u.ID, m, "role="+u.Role)
+}
+
+// FindUser looks a user up by username or e-mail; apperr not_found when none matches.
+func (s *Service) FindUser(ctx context.Context, name string) (*store.User, error) {
+	u, err := s.store.GetUserByLogin(ctx, NormalizeLogin(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.New(apperr.CodeNotFound, fmt.Sprintf("No user %q.", name))
+	}
+	return u, internal(err)
+}
+
+// SetRole changes a user's role.
+func (s *Service) SetRole(ctx context.Context, u *store.User, role string, m Meta) error {
+	if !store.ValidRole(role) {
+		return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown role %q: use user, support or admin.", role))
+	}
+	return s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.SetUserRole(ctx, u.ID, role, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.UserRoleChanged, u.ID, m, u.Role+" -> "+role)
+	})
+}
+
+// SetDisabled disables or enables an account. Disabling ends all its sessions at once.
+func (s *Service) SetDisabled(ctx context.Context, u *store.User, disabled bool, m Meta) error {
+	return s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.SetUserDisabled(ctx, u.ID, disabled, s.now()); err != nil {
+			return err
+		}
+		event := audit.UserEnabled
+		if disabled {
+			event = audit.UserDisabled
+			if _, err := st.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+				return err
+			}
+		}
+		return s.record(ctx, st, event, u.ID, m, "")
+	})
+}
+
+// SetMFAOverride sets whether this user must use MFA: yes, no, or "" to follow the policy.
+func (s *Service) SetMFAOverride(ctx context.Context, u *store.User, value string, m Meta) error {
+	if value != store.MFAOverrideYes && value != store.MFAOverrideNo && value != store.MFAOverrideDefault {
+		return apperr.New(apperr.CodeBadRequest, "Use yes, no or default.")
+	}
+	return s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.SetUserMFAOverride(ctx, u.ID, value, s.now()); err != nil {
+			return err
+		}
+		shown := value
+		if shown == "" {
+			shown = "default"
+		}
+		return s.record(ctx, st, audit.UserMFAOverride, u.ID, m, "mfa_required="+shown)
+	})
+}
+
+// NeedsSetup reports whether no enabled administrator exists yet.
+func (s *Service) NeedsSetup(ctx context.Context) (bool, error) {
+	n, err := s.store.CountUsersWithRole(ctx, store.RoleAdmin)
+	return n == 0, internal(err)
+}
+
+// IssueSetupToken makes a one-time token for creating the first administrator in the
+// browser, valid for SetupTokenTTL.
+func (s *Service) IssueSetupToken(ctx context.Context) (string, error) {
+	tok, hash, err := s.newToken()
+	if err != nil {
+		return "", err
+	}
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.CreateSetupToken(ctx, hash, s.now().Add(SetupTokenTTL)); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.SetupTokenIssued, "", Meta{}, "")
+	})
+	return tok, internal(err)
+}
+
+var errSetupToken = apperr.New(apperr.CodeInvalidToken, "This setup link is invalid, used or expired. Restart the server for a new one, or use 'twofold user add'.")
+
+// CheckSetupToken reports whether the setup link still works.
+func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
+	if token == "" || len(token) > 128 {
+		return errSetupToken
+	}
+	err := s.store.CheckSetupToken(ctx, hashToken(token), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return errSetupToken
+	}
+	return internal(err)
+}
+
+// CompleteSetup creates the first administrator with a one-time setup token. The token is
+// spent in the same transaction, so it creates one account at most.
+func (s *Service) CompleteSetup(ctx context.Context, token string, nu NewUser, m Meta) (*store.User, error) {
+	if err := s.CheckSetupToken(ctx, token); err != nil {
+		return nil, err
+	}
+	nu.Role = store.RoleAdmin
+	u, err := s.prepareUser(ctx, nu)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.UseSetupToken(ctx, hashToken(token), s.now()); errors.Is(err, store.ErrNotFound) {
+			return errSetupToken
+		} else if err != nil {
+			return err
+		}
+		if err := s.insertUser(ctx, st, u, m); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.SetupAdminCreated, u.ID, m, "")
+	})
+	if err != nil {
+		return nil, internal(err)
+	}
+	return u, nil
+}

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/secrets"
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+)
+
+// app is the wired program: configuration, database, keys and the auth service.
+type app struct {
+	cfg   *config.Config
+	store *sqlstore.DB
+	auth  *auth.Service
+}
+
+// openApp opens the database (creating the data directory and applying migrations) and
+// loads or creates the master key.
+func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, masterKeyEnv string) (*app, error) {
+	key, created, err := secrets.LoadOrCreateMasterKey(masterKeyEnv, cfg.MasterKeyPath())
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("generated a new master key; back it up with the database", "file", cfg.MasterKeyPath())
+	}
+	keyring, err := secrets.NewKeyring(key)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+	if err != nil {
+		return nil, err
+	}
+	params := password.Params{
+		MemoryKiB:   cfg.Password.Argon2.MemoryKiB,
+		Iterations:  cfg.Password.Argon2.Iterations,
+		Parallelism: cfg.Password.Argon2.Parallelism,
+	}
+	if err := params.Validate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("password.argon2: %w", err)
+	}
+	policy := password.DefaultPolicy
+	policy.MinLength = cfg.Password.MinLength
+	svc := auth.New(auth.Options{
+		Store:              db,
+		Hasher:             password.NewHasher(params, cfg.Password.MaxConcurrentHashes, 2*time.Second),
+		PasswordPolicy:     policy,
+		Keyring:            keyring,
+		MFARequiredForRole: cfg.MFA.Required.RequiredFor,
+		Issuer:             cfg.MFA.Issuer,
+		IdleTimeout:        cfg.Session.IdleTimeout,
+		Lifetime:           cfg.Session.Lifetime,
+	})
+	return &app{cfg: cfg, store: db, auth: svc}, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }

@@ -1,0 +1,2 @@
+// Package cli holds twofold's command line: serve, migrate, user and audit commands.
+package cli

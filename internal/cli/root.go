@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/config"
+)
+
+// env is the process environment as the commands see it (tests replace it).
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// flags shared by every command
+	configPath string
+	dataDir    string
+}
+
+// Main runs the twofold command line with args and returns the exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	root := e.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		msg := err.Error()
+		if ae, ok := apperr.As(err); ok {
+			msg = ae.Message
+		}
+		fmt.Fprintln(stderr, "twofold:", msg)
+		return 1
+	}
+	return 0
+}
+
+// Run is Main on the real process environment.
+func Run(ctx context.Context) int {
+	return Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+}
+
+func (e *env) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "twofold",
+		Short:         "twofold: a self-hosted identity server with multi-factor authentication done right",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&e.configPath, "config", "", "YAML config file (env TWOFOLD_CONFIG)")
+	root.PersistentFlags().StringVar(&e.dataDir, "data-dir", "", "data directory (env TWOFOLD_DATA_DIR, default ./twofold-data)")
+	root.AddCommand(e.serveCommand(), e.migrateCommand(), e.userCommand(), e.auditCommand())
+	return root
+}
+
+// loadConfig reads defaults, file, environment and then the flags, and validates.
+func (e *env) loadConfig(apply func(*config.Config)) (*config.Config, error) {
+	path := e.configPath
+	if path == "" {
+		path = e.getenv("TWOFOLD_CONFIG")
+	}
+	cfg, err := config.Load(path, e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if e.dataDir != "" {
+		cfg.DataDir = e.dataDir
+	}
+	if apply != nil {
+		apply(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", indent(err))
+	}
+	return cfg, nil
+}
+
+// indent prints each joined error on its own line.
+func indent(err error) error {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var out []error
+		for _, e := range joined.Unwrap() {
+			out = append(out, fmt.Errorf("  - %w", e))
+		}
+		return errors.Join(out...)
+	}
+	return fmt.Errorf("  - %w", err)
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/web"
+)
+
+func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (e *env) serveCommand() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (SQLite in ./twofold-data by default)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := e.loadConfig(func(c *config.Config) {
+				if addr != "" {
+					c.Server.Addr = addr
+				}
+			})
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return e.serve(ctx, cfg, nil)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "listen address (env TWOFOLD_ADDR, default 127.0.0.1:8080)")
+	return cmd
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully. When ready is not nil
+// it receives the base URL once the listener is open (tests use it with addr :0).
+func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL string)) error {
+	log := newLogger(e.stderr, cfg)
+	a, err := openApp(ctx, cfg, log, e.getenv("TWOFOLD_MASTER_KEY"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	srv, err := web.New(web.Options{Auth: a.auth, Log: log, SecureCookies: cfg.SecureCookies(), Ready: a.store.Ping})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
+	}
+	base := cfg.Server.PublicURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	base = strings.TrimRight(base, "/")
+	if err := e.announceSetup(ctx, a, base, log); err != nil {
+		ln.Close()
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("twofold is listening", "url", base, "data_dir", cfg.DataDir)
+	if ready != nil {
+		ready(base)
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// announceSetup prints a one-time link to create the first administrator when none exists.
+func (e *env) announceSetup(ctx context.Context, a *app, base string, log *slog.Logger) error {
+	need, err := a.auth.NeedsSetup(ctx)
+	if err != nil || !need {
+		return err
+	}
+	tok, err := a.auth.IssueSetupToken(ctx)
+	if err != nil {
+		return err
+	}
+	link := base + "/setup?token=" + tok
+	log.Warn("no administrator exists yet: open the setup link within 1 hour to create one", "link", link)
+	fmt.Fprintf(e.stdout, "\nNo administrator exists yet. Create the first one within 1 hour at:\n\n    %s\n\n(or run: twofold user add NAME --email ADDR --role admin)\n\n", link)
+	return nil
+}
+
+func (e *env) migrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations and exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := e.loadConfig(nil)
+			if err != nil {
+				return err
+			}
+			a, err := openApp(cmd.Context(), cfg, newLogger(e.stderr, cfg), e.getenv("TWOFOLD_MASTER_KEY"))
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			fmt.Fprintln(e.stdout, "database is up to date:", cfg.DatabasePath())
+			return nil
+		},
+	}
+}

@@ -1,0 +1,264 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// consoleMeta marks actions taken at the server console in the audit log.
+var consoleMeta = auth.Meta{IP: "console", UserAgent: "twofold-cli"}
+
+// withApp loads the configuration, opens the app for one command and closes it after.
+func (e *env) withApp(cmd *cobra.Command, fn func(ctx context.Context, a *app) error) error {
+	cfg, err := e.loadConfig(nil)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(cmd.Context(), cfg, newLogger(e.stderr, cfg), e.getenv("TWOFOLD_MASTER_KEY"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(cmd.Context(), a)
+}
+
+func (e *env) userCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
+	cmd.AddCommand(e.userAdd(), e.userList(), e.userShow(),
+		e.userToggle("disable", true), e.userToggle("enable", false),
+		e.userSetRole(), e.userSetMFARequired())
+	return cmd
+}
+
+func (e *env) userAdd() *cobra.Command {
+	var email, role string
+	var fromStdin bool
+	cmd := &cobra.Command{
+		Use:   "add NAME --email ADDR [--role user|support|admin] [--password-stdin]",
+		Short: "Create a user (asks for the password twice unless --password-stdin)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if email == "" {
+				return errors.New("--email is required")
+			}
+			if !store.ValidRole(role) {
+				return fmt.Errorf("unknown role %q: use user, support or admin", role)
+			}
+			pw, err := e.readPassword(fromStdin)
+			if err != nil {
+				return err
+			}
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				u, err := a.auth.CreateUser(ctx, auth.NewUser{Username: args[0], Email: email, Role: role, Password: pw}, consoleMeta)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "created user %s <%s> with role %s\n", u.Username, u.Email, u.Role)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "e-mail address (required)")
+	cmd.Flags().StringVar(&role, "role", store.RoleUser, "role: user, support or admin")
+	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	return cmd
+}
+
+// readPassword reads the first line of stdin, or prompts twice without echo on a terminal.
+func (e *env) readPassword(fromStdin bool) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(io.LimitReader(e.stdin, 64<<10)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			return "", errors.New("no password on standard input")
+		}
+		return line, nil
+	}
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", errors.New("standard input is not a terminal: pass the password with --password-stdin")
+	}
+	fmt.Fprint(e.stderr, "Password: ")
+	first, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	fmt.Fprint(e.stderr, "Password again: ")
+	second, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	if string(first) != string(second) {
+		return "", errors.New("the passwords do not match")
+	}
+	return string(first), nil
+}
+
+func (e *env) userList() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				users, err := a.store.ListUsers(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "USERNAME\tE-MAIL\tROLE\tSTATUS\tMFA\tMFA REQUIRED")
+				for i := range users {
+					u := &users[i]
+					st, err := a.auth.Status(ctx, u)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Email, u.Role, status(u), onOff(st.TOTP, "active", "none"), onOff(st.Required, "yes", "no"))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+func status(u *store.User) string { return onOff(u.Disabled, "disabled", "enabled") }
+
+func onOff(b bool, yes, no string) string {
+	if b {
+		return yes
+	}
+	return no
+}
+
+func (e *env) userShow() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show one user (by username or e-mail)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				u, err := a.auth.FindUser(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				st, err := a.auth.Status(ctx, u)
+				if err != nil {
+					return err
+				}
+				sessions, err := a.store.ListUserSessions(ctx, u.ID, a.auth.Now())
+				if err != nil {
+					return err
+				}
+				override := u.MFAOverride
+				if override == "" {
+					override = "default (policy: " + a.cfg.MFA.Required.String() + ")"
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(tw, "id:\t%s\n", u.ID)
+				fmt.Fprintf(tw, "username:\t%s\n", u.Username)
+				fmt.Fprintf(tw, "email:\t%s\n", u.Email)
+				fmt.Fprintf(tw, "role:\t%s\n", u.Role)
+				fmt.Fprintf(tw, "status:\t%s\n", status(u))
+				fmt.Fprintf(tw, "created:\t%s\n", when(u.CreatedAt))
+				fmt.Fprintf(tw, "last sign-in:\t%s\n", when(u.LastLoginAt))
+				fmt.Fprintf(tw, "mfa required:\t%s (override: %s)\n", onOff(st.Required, "yes", "no"), override)
+				if st.TOTP {
+					fmt.Fprintf(tw, "authenticator:\tactive since %s, last used %s\n", when(st.Since), when(st.LastUsed))
+				} else {
+					fmt.Fprintf(tw, "authenticator:\tnone\n")
+				}
+				fmt.Fprintf(tw, "recovery code:\t%s\n", onOff(st.RecoveryCode, "issued "+when(st.RecoveryCodeDate), "none"))
+				fmt.Fprintf(tw, "active sessions:\t%d\n", len(sessions))
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+func (e *env) userToggle(verb string, disabled bool) *cobra.Command {
+	return &cobra.Command{
+		Use:   verb + " NAME",
+		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a user" + onOff(disabled, " (ends all their sessions)", ""),
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				u, err := a.auth.FindUser(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if err := a.auth.SetDisabled(ctx, u, disabled, consoleMeta); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s is now %s\n", u.Username, onOff(disabled, "disabled", "enabled"))
+				return nil
+			})
+		},
+	}
+}
+
+func (e *env) userSetRole() *cobra.Command {
+	return &cobra.Command{
+		Use:   "set-role NAME user|support|admin",
+		Short: "Change a user's role",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				u, err := a.auth.FindUser(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if err := a.auth.SetRole(ctx, u, args[1], consoleMeta); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s now has role %s\n", u.Username, args[1])
+				return nil
+			})
+		},
+	}
+}
+
+func (e *env) userSetMFARequired() *cobra.Command {
+	return &cobra.Command{
+		Use:   "set-mfa-required NAME yes|no|default",
+		Short: "Override the MFA policy for one user (default follows mfa.required)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			value := args[1]
+			switch value {
+			case "yes", "no":
+			case "default":
+				value = store.MFAOverrideDefault
+			default:
+				return fmt.Errorf("%q: use yes, no or default", args[1])
+			}
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				u, err := a.auth.FindUser(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if err := a.auth.SetMFAOverride(ctx, u, value, consoleMeta); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "MFA required for %s: %s\n", u.Username, args[1])
+				return nil
+			})
+		},
+	}
+}

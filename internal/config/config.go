@@ -1,0 +1,297 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is every setting of twofold. Zero values are replaced by Default's.
+type Config struct {
+	Server   Server   `yaml:"server"`
+	DataDir  string   `yaml:"data_dir"`
+	Secrets  Secrets  `yaml:"secrets"`
+	MFA      MFA      `yaml:"mfa"`
+	Password Password `yaml:"password"`
+	Session  Session  `yaml:"session"`
+	Log      Log      `yaml:"log"`
+}
+
+// Server is the HTTP listener.
+type Server struct {
+	Addr      string `yaml:"addr"`
+	PublicURL string `yaml:"public_url"` // how users reach the server; https turns on Secure cookies
+}
+
+// Secrets locates the master key. TWOFOLD_MASTER_KEY (base64) overrides the file.
+type Secrets struct {
+	MasterKeyFile string `yaml:"master_key_file"` // default <data_dir>/master.key
+}
+
+// MFA is the multi-factor policy.
+type MFA struct {
+	Required MFARequired `yaml:"required"`
+	Issuer   string      `yaml:"issuer"` // shown in authenticator apps
+}
+
+// MFARequired says who must use MFA: everyone, nobody, or the listed roles.
+type MFARequired struct {
+	All   bool
+	None  bool
+	Roles []string
+}
+
+// Password holds hashing parameters and the password policy.
+type Password struct {
+	MinLength           int    `yaml:"min_length"`
+	MaxConcurrentHashes int    `yaml:"max_concurrent_hashes"` // 0: number of cores
+	Argon2              Argon2 `yaml:"argon2"`
+}
+
+// Argon2 are the argon2id parameters for new hashes.
+type Argon2 struct {
+	MemoryKiB   uint32 `yaml:"memory_kib"`
+	Iterations  uint32 `yaml:"iterations"`
+	Parallelism uint8  `yaml:"parallelism"`
+}
+
+// Session holds the timeouts of signed-in sessions.
+type Session struct {
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	Lifetime    time.Duration `yaml:"lifetime"`
+}
+
+// Log configures slog.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Default returns the built-in settings.
+func Default() *Config {
+	return &Config{
+		Server:  Server{Addr: "127.0.0.1:8080"},
+		DataDir: "./twofold-data",
+		MFA:     MFA{Required: MFARequired{All: true}, Issuer: "twofold"},
+		Password: Password{
+			MinLength: 12,
+			Argon2:    Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1},
+		},
+		Session: Session{IdleTimeout: time.Hour, Lifetime: 12 * time.Hour},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads defaults, then the YAML file at path (when path is not empty), then the
+// TWOFOLD_* variables that getenv returns. It does not validate; call Validate.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	c := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(getenv); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) applyEnv(getenv func(string) string) error {
+	var problems []error
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	integer := func(name string, dst *int) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s: %q is not a whole number", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	duration := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s: %q is not a duration such as 30m or 12h", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	str("TWOFOLD_ADDR", &c.Server.Addr)
+	str("TWOFOLD_PUBLIC_URL", &c.Server.PublicURL)
+	str("TWOFOLD_DATA_DIR", &c.DataDir)
+	str("TWOFOLD_MASTER_KEY_FILE", &c.Secrets.MasterKeyFile)
+	str("TWOFOLD_MFA_ISSUER", &c.MFA.Issuer)
+	if v := getenv("TWOFOLD_MFA_REQUIRED"); v != "" {
+		c.MFA.Required = ParseMFARequired(v)
+	}
+	integer("TWOFOLD_PASSWORD_MIN_LENGTH", &c.Password.MinLength)
+	integer("TWOFOLD_PASSWORD_MAX_CONCURRENT_HASHES", &c.Password.MaxConcurrentHashes)
+	duration("TWOFOLD_SESSION_IDLE_TIMEOUT", &c.Session.IdleTimeout)
+	duration("TWOFOLD_SESSION_LIFETIME", &c.Session.Lifetime)
+	str("TWOFOLD_LOG_LEVEL", &c.Log.Level)
+	str("TWOFOLD_LOG_FORMAT", &c.Log.Format)
+	return errors.Join(problems...)
+}
+
+// ParseMFARequired reads "all", "none" or a comma-separated list of roles.
+func ParseMFARequired(v string) MFARequired {
+	switch strings.TrimSpace(strings.ToLower(v)) {
+	case "all":
+		return MFARequired{All: true}
+	case "none":
+		return MFARequired{None: true}
+	}
+	var roles []string
+	for _, r := range strings.Split(v, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			roles = append(roles, r)
+		}
+	}
+	return MFARequired{Roles: roles}
+}
+
+// UnmarshalYAML accepts "all", "none" or a list of roles.
+func (m *MFARequired) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch strings.ToLower(n.Value) {
+		case "all":
+			*m = MFARequired{All: true}
+		case "none":
+			*m = MFARequired{None: true}
+		default:
+			return fmt.Errorf("line %d: mfa.required must be all, none or a list of roles, not %q", n.Line, n.Value)
+		}
+		return nil
+	case yaml.SequenceNode:
+		var roles []string
+		if err := n.Decode(&roles); err != nil {
+			return err
+		}
+		*m = MFARequired{Roles: roles}
+		return nil
+	}
+	return fmt.Errorf("line %d: mfa.required must be all, none or a list of roles", n.Line)
+}
+
+// String renders the policy as it is written in the config.
+func (m MFARequired) String() string {
+	switch {
+	case m.All:
+		return "all"
+	case m.None:
+		return "none"
+	}
+	return strings.Join(m.Roles, ",")
+}
+
+// RequiredFor reports whether the policy requires MFA for a role.
+func (m MFARequired) RequiredFor(role string) bool {
+	if m.All {
+		return true
+	}
+	for _, r := range m.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// MasterKeyPath is where the master key file lives.
+func (c *Config) MasterKeyPath() string {
+	if c.Secrets.MasterKeyFile != "" {
+		return c.Secrets.MasterKeyFile
+	}
+	return filepath.Join(c.DataDir, "master.key")
+}
+
+// DatabasePath is the embedded SQLite database file.
+func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "twofold.db") }
+
+// SecureCookies reports whether users reach the server over HTTPS.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.Server.PublicURL, "https://") }
+
+// Validate reports every invalid setting at once.
+func (c *Config) Validate() error {
+	var p []error
+	bad := func(format string, args ...any) { p = append(p, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		bad("server.addr: %q is not host:port", c.Server.Addr)
+	}
+	if c.Server.PublicURL != "" {
+		u, err := url.Parse(c.Server.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("server.public_url: %q is not an http(s) URL", c.Server.PublicURL)
+		}
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir: must not be empty")
+	}
+	if !c.MFA.Required.All && !c.MFA.Required.None && len(c.MFA.Required.Roles) == 0 {
+		bad("mfa.required: must be all, none or a list of roles")
+	}
+	for _, r := range c.MFA.Required.Roles {
+		if r != "user" && r != "support" && r != "admin" {
+			bad("mfa.required: unknown role %q (want user, support or admin)", r)
+		}
+	}
+	if c.MFA.Issuer == "" || len(c.MFA.Issuer) > 64 || strings.Contains(c.MFA.Issuer, ":") {
+		bad("mfa.issuer: must be 1 to 64 characters without ':'")
+	}
+	if c.Password.MinLength < 8 || c.Password.MinLength > 128 {
+		bad("password.min_length: %d is outside 8..128", c.Password.MinLength)
+	}
+	if c.Password.MaxConcurrentHashes < 0 {
+		bad("password.max_concurrent_hashes: must not be negative")
+	}
+	a := c.Password.Argon2
+	if a.MemoryKiB < 8*1024 || a.MemoryKiB > 4*1024*1024 {
+		bad("password.argon2.memory_kib: %d is outside 8192..4194304", a.MemoryKiB)
+	}
+	if a.Iterations < 1 || a.Iterations > 100 {
+		bad("password.argon2.iterations: %d is outside 1..100", a.Iterations)
+	}
+	if a.Parallelism < 1 || a.Parallelism > 64 {
+		bad("password.argon2.parallelism: %d is outside 1..64", a.Parallelism)
+	}
+	if c.Session.IdleTimeout < time.Minute {
+		bad("session.idle_timeout: %s is shorter than 1m", c.Session.IdleTimeout)
+	}
+	if c.Session.Lifetime < c.Session.IdleTimeout {
+		bad("session.lifetime: %s is shorter than session.idle_timeout", c.Session.Lifetime)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format: %q is not text or json", c.Log.Format)
+	}
+	return errors.Join(p...)
+}

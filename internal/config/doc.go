@@ -1,0 +1,2 @@
+// Package config holds twofold's settings: defaults, the optional YAML file, TWOFOLD_* environment overrides and validation.
+package config

@@ -1,0 +1,150 @@
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
+)
+
+// ErrBusy is returned when no hashing slot became free within the Hasher's
+// wait. Callers answer 503 with Retry-After.
+var ErrBusy = errors.New("password: too many concurrent hashes")
+
+// Hasher hashes and verifies passwords with argon2id, running at most a fixed
+// number of hashes at once so that memory stays bounded under load.
+// Passwords are NFKC-normalised and never truncated. A Hasher is safe for
+// concurrent use.
+type Hasher struct {
+	params Params
+	wait   time.Duration
+	sem    chan struct{}
+	dummy  string // PHC string no password matches, for VerifyDummy
+
+	// testHookHashing, when set, runs while a hashing slot is held.
+	testHookHashing func()
+}
+
+// NewHasher returns a Hasher using p for new hashes. At most maxConcurrent
+// hashes (runtime.NumCPU() when maxConcurrent <= 0) run at once; a caller
+// waits at most wait for a slot, then gets ErrBusy.
+//
+// NewHasher panics if p is invalid; validate configured parameters with
+// Params.Validate first.
+func NewHasher(p Params, maxConcurrent int, wait time.Duration) *Hasher {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	if maxConcurrent <= 0 {
+		maxConcurrent = runtime.NumCPU()
+	}
+	// The dummy hash has h's parameters and the standard sizes, so verifying
+	// against it costs what verifying a real current hash costs. Its key is
+	// random: no password matches it, and nothing needs to be computed.
+	dummy := phc{params: p, salt: make([]byte, saltLen), key: make([]byte, keyLen)}
+	rand.Read(dummy.salt)
+	rand.Read(dummy.key)
+	return &Hasher{
+		params: p,
+		wait:   wait,
+		sem:    make(chan struct{}, maxConcurrent),
+		dummy:  dummy.encode(),
+	}
+}
+
+// Hash returns the argon2id PHC string of the NFKC form of password, with a
+// fresh 16-byte salt and a 32-byte key, e.g.
+// "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>". It returns ErrBusy when no
+// slot became free in time, or ctx's error when ctx ended first.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password: reading salt: %w", err)
+	}
+	key, err := h.derive(ctx, password, salt, h.params, keyLen)
+	if err != nil {
+		return "", err
+	}
+	return phc{params: h.params, salt: salt, key: key}.encode(), nil
+}
+
+// Verify reports whether password matches the stored PHC string, comparing in
+// constant time. needsRehash is true only when ok is true and the stored hash
+// was made with parameters (or salt or key sizes) other than h's; the caller
+// then stores a fresh Hash.
+//
+// A stored hash that is not a usable argon2id PHC string, including one with
+// parameters outside the limits of Params.Validate, yields an error wrapping
+// ErrMalformedHash and is never run. Verify returns ErrBusy when no slot
+// became free in time, or ctx's error when ctx ended first. It never panics.
+func (h *Hasher) Verify(ctx context.Context, password, phcString string) (ok bool, needsRehash bool, err error) {
+	stored, err := parsePHC(phcString)
+	if err != nil {
+		return false, false, err
+	}
+	key, err := h.derive(ctx, password, stored.salt, stored.params, uint32(len(stored.key)))
+	if err != nil {
+		return false, false, err
+	}
+	if subtle.ConstantTimeCompare(key, stored.key) != 1 {
+		return false, false, nil
+	}
+	needsRehash = stored.params != h.params || len(stored.salt) != saltLen || len(stored.key) != keyLen
+	return true, needsRehash, nil
+}
+
+// VerifyDummy does the work of a Verify against a hash with h's parameters
+// and discards the result. Call it for unknown users so that they cost the
+// same as known ones. It returns nil, ErrBusy, or ctx's error.
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
+	_, _, err := h.Verify(ctx, password, h.dummy)
+	return err
+}
+
+// derive computes the argon2id key of the NFKC form of password while
+// holding a hashing slot.
+func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Params, n uint32) ([]byte, error) {
+	pw := []byte(norm.NFKC.String(password))
+	if err := h.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer h.release()
+	if h.testHookHashing != nil {
+		h.testHookHashing()
+	}
+	return argon2.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, n), nil
+}
+
+// acquire takes a hashing slot, waiting at most h.wait. It returns ErrBusy
+// on timeout and ctx.Err() when ctx ends first.
+func (h *Hasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	if h.wait <= 0 {
+		return ErrBusy
+	}
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	case <-t.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.sem }

@@ -1,0 +1,121 @@
+package password
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/trustelem/zxcvbn"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Policy says which new passwords are acceptable. Lengths count Unicode code
+// points after NFKC normalisation. A zero field takes its DefaultPolicy value.
+// There are no composition rules.
+type Policy struct {
+	MinLength int // default 12; configuration never allows less than 8
+	MaxLength int // default 1024; configuration never allows less than 128
+}
+
+// DefaultPolicy is the policy used when nothing is configured.
+var DefaultPolicy = Policy{MinLength: 12, MaxLength: 1024}
+
+// PolicyError says why a password was refused. Reason is a sentence safe to
+// show to the user.
+type PolicyError struct {
+	Reason string
+}
+
+func (e *PolicyError) Error() string { return "password: " + e.Reason }
+
+const (
+	// zxcvbnMaxRunes bounds the prefix given to zxcvbn, whose cost grows
+	// quickly with length; a strong prefix makes a strong password.
+	zxcvbnMaxRunes = 100
+	// zxcvbnMinScore is the lowest acceptable zxcvbn score (0..4):
+	// 3 means "safely unguessable", about 10^10 guesses.
+	zxcvbnMinScore = 3
+	// minPersonalLen is the shortest username or e-mail local part that a
+	// password is forbidden to contain.
+	minPersonalLen = 3
+)
+
+// Check returns nil if password is acceptable and a *PolicyError otherwise.
+// userInputs are personal strings the password must not be built on, such as
+// the username and the e-mail address; for an e-mail address only its local
+// part is checked for containment.
+//
+// The rules, in order: not empty; valid UTF-8; at least MinLength and at most
+// MaxLength code points after NFKC; not containing a username or e-mail
+// local part of 3 or more code points (ignoring case); and not common or
+// guessable (a zxcvbn score of at least 3, judged on the first 100 code
+// points).
+func (p Policy) Check(password string, userInputs ...string) error {
+	minLen, maxLen := p.MinLength, p.MaxLength
+	if minLen <= 0 {
+		minLen = DefaultPolicy.MinLength
+	}
+	if maxLen <= 0 {
+		maxLen = DefaultPolicy.MaxLength
+	}
+
+	if password == "" {
+		return &PolicyError{Reason: "Enter a password."}
+	}
+	if !utf8.ValidString(password) {
+		return &PolicyError{Reason: "The password contains bytes that are not valid text; use ordinary characters."}
+	}
+	// NFKC never shrinks text by more than a few code points per character,
+	// so a huge input is refused before spending time normalising it.
+	if len(password) > 64*maxLen {
+		return tooLong(maxLen)
+	}
+	pw := norm.NFKC.String(password)
+	n := utf8.RuneCountInString(pw)
+	if n < minLen {
+		return &PolicyError{Reason: fmt.Sprintf("The password must be at least %d characters long.", minLen)}
+	}
+	if n > maxLen {
+		return tooLong(maxLen)
+	}
+
+	lower := strings.ToLower(pw)
+	hints := make([]string, 0, len(userInputs)+1)
+	for _, in := range userInputs {
+		in = norm.NFKC.String(strings.TrimSpace(in))
+		if in == "" {
+			continue
+		}
+		hints = append(hints, in)
+		part, what := in, "your username"
+		if i := strings.LastIndexByte(in, '@'); i >= 0 {
+			part, what = in[:i], "your e-mail address"
+			if part != "" {
+				hints = append(hints, part)
+			}
+		}
+		if utf8.RuneCountInString(part) >= minPersonalLen && strings.Contains(lower, strings.ToLower(part)) {
+			return &PolicyError{Reason: fmt.Sprintf("The password must not contain %s.", what)}
+		}
+	}
+
+	if zxcvbn.PasswordStrength(firstRunes(pw, zxcvbnMaxRunes), hints).Score < zxcvbnMinScore {
+		return &PolicyError{Reason: "The password is too common or easy to guess. A few unrelated words make a strong password that is easy to remember."}
+	}
+	return nil
+}
+
+func tooLong(maxLen int) error {
+	return &PolicyError{Reason: fmt.Sprintf("The password must be at most %d characters long.", maxLen)}
+}
+
+// firstRunes returns the prefix of s holding at most n code points.
+func firstRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}

@@ -1,0 +1,171 @@
+package secrets
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// KeySize is the size in bytes of the master key and of every derived key.
+const KeySize = 32
+
+// maxKeyFileSize bounds what is read from a key file: the base64 text of 32
+// bytes is 44 characters.
+const maxKeyFileSize = 1024
+
+// LoadOrCreateMasterKey returns the master key.
+//
+// If envValue (the TWOFOLD_MASTER_KEY variable) is not empty it is the key:
+// standard, padded base64 of exactly 32 bytes, surrounding whitespace
+// ignored; the file is then neither read nor created.
+//
+// Otherwise the key is read from the file at path, in the same text format.
+// The file must not be readable or writable by group or others. If the file
+// does not exist, a new random key is written to it (mode 0600, missing parent
+// directories 0700) atomically, so that a crash never leaves a partial key,
+// and created is true. If another process creates the file at the same time,
+// its key is loaded instead of being overwritten.
+//
+// An existing file that cannot be used is an error, never replaced: data
+// encrypted under the old key would be lost.
+func LoadOrCreateMasterKey(envValue, path string) (key []byte, created bool, err error) {
+	if envValue != "" {
+		key, err := decodeKey(envValue)
+		if err != nil {
+			return nil, false, fmt.Errorf("TWOFOLD_MASTER_KEY: %w", err)
+		}
+		return key, false, nil
+	}
+	if path == "" {
+		return nil, false, errors.New("master key: TWOFOLD_MASTER_KEY is not set and no key file is configured")
+	}
+	key, err = readKeyFile(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return key, false, err
+	}
+	return createKeyFile(path)
+}
+
+var errNotKey = fmt.Errorf("not base64 of %d bytes", KeySize)
+
+// decodeKey decodes the text form of a key: standard padded base64 of
+// KeySize bytes, surrounding whitespace trimmed.
+func decodeKey(s string) ([]byte, error) {
+	key, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSpace(s))
+	if err != nil || len(key) != KeySize {
+		return nil, errNotKey
+	}
+	return key, nil
+}
+
+// readKeyFile reads and checks the key file at path. A missing file yields an
+// error for which errors.Is(err, fs.ErrNotExist) holds.
+func readKeyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("master key file %s is not a regular file", path)
+	}
+	// Windows has no Unix permission bits to check.
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+		return nil, fmt.Errorf("master key file %s has mode %#o, want 0600 or stricter", path, perm)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	if len(b) > maxKeyFileSize {
+		return nil, fmt.Errorf("master key file %s: %w", path, errNotKey)
+	}
+	key, err := decodeKey(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("master key file %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// createKeyFile writes a new random key to path without ever exposing a
+// partial file: it writes a temporary file in the same directory and links
+// it into place, which fails if path appeared meanwhile. Where hard links are
+// unsupported it renames instead.
+func createKeyFile(path string) ([]byte, bool, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, false, fmt.Errorf("master key: creating directory: %w", err)
+	}
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, false, fmt.Errorf("master key: %w", err)
+	}
+	text := []byte(base64.StdEncoding.EncodeToString(key) + "\n")
+
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, false, fmt.Errorf("master key: creating file: %w", err)
+	}
+	tmpName := tmp.Name()
+	defer os.Remove(tmpName)
+	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
+		tmp.Close()
+		return nil, false, fmt.Errorf("master key: creating file: %w", err)
+	}
+	if _, err := tmp.Write(text); err != nil {
+		tmp.Close()
+		return nil, false, fmt.Errorf("master key: writing file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, false, fmt.Errorf("master key: writing file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, false, fmt.Errorf("master key: writing file: %w", err)
+	}
+
+	switch err := os.Link(tmpName, path); {
+	case err == nil:
+	case errors.Is(err, fs.ErrExist):
+		// Another process won the race; use its key.
+		key, err := readKeyFile(path)
+		return key, false, err
+	default:
+		if err := os.Rename(tmpName, path); err != nil {
+			return nil, false, fmt.Errorf("master key: creating file: %w", err)
+		}
+	}
+	syncDir(dir)
+
+	// Read back what is on disk, so the key in use is certainly the one saved.
+	got, err := readKeyFile(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if !bytes.Equal(got, key) {
+		return got, false, nil
+	}
+	return key, true, nil
+}
+
+// syncDir makes a new directory entry durable where the platform allows it.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}

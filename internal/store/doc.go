@@ -1,0 +1,2 @@
+// Package store declares the storage contract every backend implements, with its sentinel errors.
+package store

@@ -1,0 +1,94 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+const sessionColumns = `id, token_hash, user_id, state, amr, auth_time, created_at, last_seen_at,
+	expires_at, ip, user_agent, notice_enc`
+
+func scanSession(s scanner) (*store.Session, error) {
+	var x store.Session
+	var amr string
+	var authTime, created, seen, expires int64
+	if err := s.Scan(&x.ID, &x.TokenHash, &x.UserID, &x.State, &amr, &authTime, &created, &seen,
+		&expires, &x.IP, &x.UserAgent, &x.NoticeEnc); err != nil {
+		return nil, err
+	}
+	if amr != "" {
+		x.AMR = strings.Split(amr, " ")
+	}
+	x.AuthTime, x.CreatedAt, x.LastSeenAt, x.ExpiresAt = fromMS(authTime), fromMS(created), fromMS(seen), fromMS(expires)
+	return &x, nil
+}
+
+// CreateSession inserts a session.
+func (d *DB) CreateSession(ctx context.Context, s *store.Session) error {
+	_, err := d.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		s.ID, s.TokenHash, s.UserID, s.State, strings.Join(s.AMR, " "), ms(s.AuthTime), ms(s.CreatedAt),
+		ms(s.LastSeenAt), ms(s.ExpiresAt), s.IP, s.UserAgent, s.NoticeEnc)
+	return err
+}
+
+// GetSessionByToken returns the session with the token hash.
+func (d *DB) GetSessionByToken(ctx context.Context, tokenHash []byte) (*store.Session, error) {
+	s, err := scanSession(d.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash))
+	return s, d.wrap(err)
+}
+
+// StepUpSession moves the session to s's token, state, amr and times while its token is oldHash.
+func (d *DB) StepUpSession(ctx context.Context, id string, oldHash []byte, s *store.Session) error {
+	return d.execOne(ctx, `UPDATE sessions SET token_hash = ?, state = ?, amr = ?, auth_time = ?,
+		last_seen_at = ?, expires_at = ? WHERE id = ? AND token_hash = ?`,
+		s.TokenHash, s.State, strings.Join(s.AMR, " "), ms(s.AuthTime), ms(s.LastSeenAt), ms(s.ExpiresAt),
+		id, oldHash)
+}
+
+// TouchSession records activity.
+func (d *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
+	return d.execOne(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, ms(at), id)
+}
+
+// SetSessionNotice stores (or clears, with nil) the sealed notice of a session.
+func (d *DB) SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error {
+	return d.execOne(ctx, `UPDATE sessions SET notice_enc = ? WHERE id = ?`, noticeEnc, id)
+}
+
+// DeleteSession ends one session.
+func (d *DB) DeleteSession(ctx context.Context, id string) error {
+	_, err := d.exec(ctx, `DELETE FROM sessions WHERE id = ?`, id)
+	return err
+}
+
+// DeleteUserSessions ends all sessions of a user but exceptID.
+func (d *DB) DeleteUserSessions(ctx context.Context, userID, exceptID string) (int, error) {
+	res, err := d.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, exceptID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), d.wrap(err)
+}
+
+// ListUserSessions lists a user's unexpired sessions, newest first.
+func (d *DB) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
+	rows, err := d.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? AND expires_at > ?
+		ORDER BY created_at DESC, id`, userID, ms(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, d.wrap(err)
+		}
+		out = append(out, *s)
+	}
+	return out, d.wrap(rows.Err())
+}

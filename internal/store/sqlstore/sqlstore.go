@@ -1,0 +1,218 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is a store.Store on a SQL database. A DB made by WithTx is bound to one transaction.
+type DB struct {
+	db      *sql.DB
+	q       querier
+	dialect dialect
+}
+
+var _ store.Store = (*DB)(nil)
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// dialect holds what differs between SQL databases.
+type dialect struct {
+	name          string
+	goose         goose.Dialect
+	migrationsDir string
+	// rebind turns the '?' placeholders the queries are written with into the dialect's.
+	rebind func(string) string
+	// isUnique reports a unique-constraint violation and names the column when it can.
+	isUnique func(error) (field string, ok bool)
+}
+
+var sqliteDialect = dialect{
+	name:          "sqlite",
+	goose:         goose.DialectSQLite3,
+	migrationsDir: "migrations/sqlite",
+	rebind:        func(q string) string { return q },
+	isUnique: func(err error) (string, bool) {
+		msg := err.Error()
+		if !strings.Contains(msg, "UNIQUE constraint failed") {
+			return "", false
+		}
+		switch {
+		case strings.Contains(msg, "username_norm"):
+			return "username", true
+		case strings.Contains(msg, "email_norm"):
+			return "email", true
+		}
+		return "record", true
+	},
+}
+
+// OpenSQLite opens (creating when needed) the SQLite database at path and applies migrations.
+// Several processes may open the same file: WAL mode and a busy timeout let the CLI work
+// while the server runs.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB.SetMaxOpenConns(8)
+	d := &DB{db: sqlDB, q: sqlDB, dialect: sqliteDialect}
+	if err := d.Migrate(ctx); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("restrict database file mode: %w", err)
+	}
+	return d, nil
+}
+
+// Migrate applies every pending migration. It refuses a database whose schema is newer
+// than this binary knows, so an old binary never runs against a newer schema.
+func (d *DB) Migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrations, d.dialect.migrationsDir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(d.dialect.goose, d.db, fsys)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	sources := p.ListSources()
+	known := int64(0)
+	if len(sources) > 0 {
+		known = sources[len(sources)-1].Version
+	}
+	if current > known {
+		return fmt.Errorf("database schema version %d is newer than this binary supports (%d): upgrade twofold", current, known)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// WithTx runs fn in one transaction.
+func (d *DB) WithTx(ctx context.Context, fn func(store.Store) error) error {
+	if _, inTx := d.q.(*sql.Tx); inTx {
+		return fn(d)
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return d.wrap(err)
+	}
+	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return d.wrap(tx.Commit())
+}
+
+func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := d.q.ExecContext(ctx, d.dialect.rebind(query), args...)
+	return res, d.wrap(err)
+}
+
+// execOne runs a write that must change exactly one row, else ErrNotFound.
+func (d *DB) execOne(ctx context.Context, query string, args ...any) error {
+	res, err := d.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return d.wrap(err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (d *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.q.QueryRowContext(ctx, d.dialect.rebind(query), args...)
+}
+
+func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := d.q.QueryContext(ctx, d.dialect.rebind(query), args...)
+	return rows, d.wrap(err)
+}
+
+// wrap maps driver errors to the store's sentinel errors.
+func (d *DB) wrap(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	if field, ok := d.dialect.isUnique(err); ok {
+		return &store.ConflictError{Field: field}
+	}
+	return err
+}
+
+// Times are stored as Unix milliseconds; 0 is the zero time.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

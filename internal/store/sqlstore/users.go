@@ -1,0 +1,108 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+const userColumns = `id, username, username_norm, email, email_norm, role, disabled, mfa_override,
+	password_hash, created_at, updated_at, last_login_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(s scanner) (*store.User, error) {
+	var u store.User
+	var disabled int
+	var created, updated, lastLogin int64
+	if err := s.Scan(&u.ID, &u.Username, &u.UsernameNorm, &u.Email, &u.EmailNorm, &u.Role, &disabled,
+		&u.MFAOverride, &u.PasswordHash, &created, &updated, &lastLogin); err != nil {
+		return nil, err
+	}
+	u.Disabled = disabled != 0
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromMS(created), fromMS(updated), fromMS(lastLogin)
+	return &u, nil
+}
+
+// CreateUser inserts a user.
+func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
+	_, err := d.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		u.ID, u.Username, u.UsernameNorm, u.Email, u.EmailNorm, u.Role, boolInt(u.Disabled), u.MFAOverride,
+		u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastLoginAt))
+	return err
+}
+
+func (d *DB) getUser(ctx context.Context, where string, arg any) (*store.User, error) {
+	u, err := scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+	return u, d.wrap(err)
+}
+
+// GetUser returns the user with id.
+func (d *DB) GetUser(ctx context.Context, id string) (*store.User, error) {
+	return d.getUser(ctx, "id = ?", id)
+}
+
+// GetUserByUsername returns the user with the normalised username.
+func (d *DB) GetUserByUsername(ctx context.Context, norm string) (*store.User, error) {
+	return d.getUser(ctx, "username_norm = ?", norm)
+}
+
+// GetUserByLogin returns the user whose normalised username, or else e-mail, is norm.
+func (d *DB) GetUserByLogin(ctx context.Context, norm string) (*store.User, error) {
+	u, err := d.getUser(ctx, "username_norm = ?", norm)
+	if err == store.ErrNotFound {
+		return d.getUser(ctx, "email_norm = ?", norm)
+	}
+	return u, err
+}
+
+// ListUsers returns every user ordered by username.
+func (d *DB) ListUsers(ctx context.Context) ([]store.User, error) {
+	rows, err := d.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username_norm`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, d.wrap(err)
+		}
+		out = append(out, *u)
+	}
+	return out, d.wrap(rows.Err())
+}
+
+// CountUsersWithRole counts enabled users with role.
+func (d *DB) CountUsersWithRole(ctx context.Context, role string) (int, error) {
+	var n int
+	err := d.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND disabled = 0`, role).Scan(&n)
+	return n, d.wrap(err)
+}
+
+// SetUserRole changes a user's role.
+func (d *DB) SetUserRole(ctx context.Context, id, role string, now time.Time) error {
+	return d.execOne(ctx, `UPDATE users SET role = ?, updated_at = ? WHERE id = ?`, role, ms(now), id)
+}
+
+// SetUserDisabled disables or enables a user.
+func (d *DB) SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) error {
+	return d.execOne(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`, boolInt(disabled), ms(now), id)
+}
+
+// SetUserMFAOverride sets the per-user MFA requirement override.
+func (d *DB) SetUserMFAOverride(ctx context.Context, id, override string, now time.Time) error {
+	return d.execOne(ctx, `UPDATE users SET mfa_override = ?, updated_at = ? WHERE id = ?`, override, ms(now), id)
+}
+
+// SetUserPasswordHash replaces a user's password hash.
+func (d *DB) SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
+	return d.execOne(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, ms(now), id)
+}
+
+// SetUserLastLogin records a completed sign-in.
+func (d *DB) SetUserLastLogin(ctx context.Context, id string, at time.Time) error {
+	return d.execOne(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, ms(at), id)
+}

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Implementations wrap them; callers branch with errors.Is.
+var (
+	// ErrNotFound: no row matched (including a conditional update whose condition failed).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique constraint would be violated.
+	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable: the database cannot be reached right now; callers answer 503.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// ConflictError names the field whose uniqueness a write violated. It matches ErrConflict.
+type ConflictError struct{ Field string }
+
+func (e *ConflictError) Error() string { return "store: " + e.Field + " already exists" }
+
+// Is reports that a ConflictError is an ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Roles a user can have.
+const (
+	RoleUser    = "user"
+	RoleSupport = "support"
+	RoleAdmin   = "admin"
+)
+
+// ValidRole reports whether r is one of the known roles.
+func ValidRole(r string) bool { return r == RoleUser || r == RoleSupport || r == RoleAdmin }
+
+// MFA override values for a single user; empty means "follow the policy".
+const (
+	MFAOverrideDefault = ""
+	MFAOverrideYes     = "yes"
+	MFAOverrideNo      = "no"
+)
+
+// User is an account. UsernameNorm and EmailNorm are the unique lookup keys.
+type User struct {
+	ID           string
+	Username     string
+	UsernameNorm string
+	Email        string
+	EmailNorm    string
+	Role         string
+	Disabled     bool
+	MFAOverride  string
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  time.Time // zero when never
+}
+
+// TOTPCredential is a confirmed authenticator. SecretEnc is sealed with the master key.
+type TOTPCredential struct {
+	UserID     string
+	SecretEnc  []byte
+	LastStep   int64
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero when only the confirming code was used
+}
+
+// PendingTOTP is an authenticator secret shown to the user but not confirmed yet.
+type PendingTOTP struct {
+	UserID    string
+	SecretEnc []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// RecoveryCode is the user's one active recovery code, kept as a keyed hash only.
+type RecoveryCode struct {
+	UserID    string
+	CodeHash  []byte
+	CreatedAt time.Time
+}
+
+// Session states.
+const (
+	StateMFARequired        = "mfa_required"
+	StateEnrollmentRequired = "enrollment_required"
+	StateAuthenticated      = "authenticated"
+)
+
+// Session is a browser or API session. Only the hash of its token is stored; the token
+// changes at every step up while ID stays, so the ID can be shown and referenced.
+type Session struct {
+	ID         string
+	TokenHash  []byte
+	UserID     string
+	State      string
+	AMR        []string
+	AuthTime   time.Time // when the current state was reached
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute end (partial sessions: 10 minutes after creation)
+	IP         string
+	UserAgent  string
+	NoticeEnc  []byte // sealed recovery code waiting to be acknowledged on the HTML pages; nil when none
+}
+
+// AuditEvent is one append-only security event.
+type AuditEvent struct {
+	ID        int64
+	At        time.Time
+	Event     string
+	ActorID   string // user who acted; empty for anonymous or console
+	SubjectID string // user acted upon
+	IP        string
+	UserAgent string
+	Detail    string // short free text, never a secret
+}
+
+// AuditFilter selects audit events; zero values match everything. Newest first.
+type AuditFilter struct {
+	UserID string // actor or subject
+	Limit  int
+}
+
+// Store is the storage contract. Every method is safe for concurrent use and atomic on its
+// own; WithTx groups several calls into one transaction.
+type Store interface {
+	// WithTx runs fn with a Store bound to one transaction; it commits when fn returns nil
+	// and rolls back otherwise. Calls nested inside fn join the same transaction.
+	WithTx(ctx context.Context, fn func(Store) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+
+	// CreateUser inserts u; a taken username or e-mail gives a *ConflictError.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns ErrNotFound for an unknown id.
+	GetUser(ctx context.Context, id string) (*User, error)
+	// GetUserByUsername looks up the normalised username.
+	GetUserByUsername(ctx context.Context, usernameNorm string) (*User, error)
+	// GetUserByLogin looks up a normalised identifier as username, then as e-mail.
+	GetUserByLogin(ctx context.Context, identifierNorm string) (*User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	CountUsersWithRole(ctx context.Context, role string) (int, error)
+	SetUserRole(ctx context.Context, id, role string, now time.Time) error
+	SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) error
+	SetUserMFAOverride(ctx context.Context, id, override string, now time.Time) error
+	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error
+	SetUserLastLogin(ctx context.Context, id string, at time.Time) error
+
+	// GetTOTP returns the confirmed authenticator or ErrNotFound.
+	GetTOTP(ctx context.Context, userID string) (*TOTPCredential, error)
+	// PutTOTP creates or replaces the confirmed authenticator.
+	PutTOTP(ctx context.Context, c *TOTPCredential) error
+	// AcceptTOTPStep records step as used when it is greater than the last accepted one, in
+	// one conditional update; otherwise (replay, older step, no credential) ErrNotFound.
+	AcceptTOTPStep(ctx context.Context, userID string, step int64, now time.Time) error
+	DeleteTOTP(ctx context.Context, userID string) error
+
+	// PutPendingTOTP creates or replaces the unconfirmed secret of a user.
+	PutPendingTOTP(ctx context.Context, p *PendingTOTP) error
+	// GetPendingTOTP returns ErrNotFound when there is none or it expired before now.
+	GetPendingTOTP(ctx context.Context, userID string, now time.Time) (*PendingTOTP, error)
+	// DeletePendingTOTP removes the unconfirmed secret; ErrNotFound when there was none, so
+	// of two parallel confirmations only one claims the secret.
+	DeletePendingTOTP(ctx context.Context, userID string) error
+
+	// GetRecoveryCode returns the active code's hash and creation time, or ErrNotFound.
+	GetRecoveryCode(ctx context.Context, userID string) (*RecoveryCode, error)
+	// PutRecoveryCode creates or replaces the user's one active code.
+	PutRecoveryCode(ctx context.Context, c *RecoveryCode) error
+	// ConsumeRecoveryCode replaces the code whose hash is oldHash by newHash in one
+	// conditional update; ErrNotFound when oldHash is not the active code.
+	ConsumeRecoveryCode(ctx context.Context, userID string, oldHash, newHash []byte, now time.Time) error
+	DeleteRecoveryCode(ctx context.Context, userID string) error
+
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSessionByToken returns the session whose token hash matches, or ErrNotFound.
+	GetSessionByToken(ctx context.Context, tokenHash []byte) (*Session, error)
+	// StepUpSession moves a session to a new token, state and amr, but only while its token
+	// hash is still oldHash (ErrNotFound otherwise), so a token steps up once.
+	StepUpSession(ctx context.Context, id string, oldHash []byte, s *Session) error
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteUserSessions ends every session of the user except exceptID (may be empty) and
+	// returns how many ended.
+	DeleteUserSessions(ctx context.Context, userID, exceptID string) (int, error)
+	// ListUserSessions returns the user's sessions that have not expired by now, newest first.
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+
+	// CreateSetupToken stores the hash of a first-administrator setup token.
+	CreateSetupToken(ctx context.Context, tokenHash []byte, expiresAt time.Time) error
+	// CheckSetupToken returns ErrNotFound unless the token is unused and unexpired.
+	CheckSetupToken(ctx context.Context, tokenHash []byte, now time.Time) error
+	// UseSetupToken marks the token used in one conditional update; ErrNotFound when it
+	// was used already, expired or never existed.
+	UseSetupToken(ctx context.Context, tokenHash []byte, now time.Time) error
+}

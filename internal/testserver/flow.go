@@ -1,0 +1,69 @@
+package testserver
+
+import (
+	"encoding/base32"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/totp"
+)
+
+// DecodeSecret turns the base32 key the server shows back into bytes.
+func DecodeSecret(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+	if err != nil {
+		t.Fatalf("secret %q is not base32: %v", s, err)
+	}
+	return b
+}
+
+// Code returns the authenticator code for secret at the server clock's time plus offset
+// steps (offset -1 is the previous code, +1 the next one).
+func (s *Server) Code(secret []byte, offset int64) string {
+	return totp.Code(secret, totp.Step(s.Clock.Now())+offset)
+}
+
+// NextStep moves the clock to 10 s into the next TOTP step, so a fresh code exists.
+func (s *Server) NextStep() {
+	now := s.Clock.Now()
+	next := time.Unix((totp.Step(now)+1)*30+10, 0)
+	s.Clock.Advance(next.Sub(now))
+}
+
+// Login posts username and password and fails the test unless the answer is 200 with
+// the wanted state.
+func (c *Client) Login(username, wantState string) {
+	c.t.Helper()
+	r := c.PostJSON("/api/v1/login", map[string]string{"username": username, "password": Password})
+	if r.Status != http.StatusOK {
+		c.t.Fatalf("login %s: %d %s", username, r.Status, r.Body)
+	}
+	if got := r.JSON(c.t)["state"]; got != wantState {
+		c.t.Fatalf("login %s: state %v, want %s", username, got, wantState)
+	}
+}
+
+// Enroll signs username in (enrollment required), sets up the authenticator through the
+// API and returns its secret and the first recovery code. The clock then moves to the next
+// step, so the confirming code is in the past.
+func (s *Server) Enroll(t testing.TB, c *Client, username string) (secret []byte, recoveryCode string) {
+	t.Helper()
+	c.Login(username, "enrollment_required")
+	r := c.PostJSON("/api/v1/account/mfa/totp", nil)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("begin setup: %d %s", r.Status, r.Body)
+	}
+	secret = DecodeSecret(t, r.JSON(t)["secret"].(string))
+	r = c.PostJSON("/api/v1/account/mfa/totp/confirm", map[string]string{"code": s.Code(secret, 0)})
+	if r.Status != http.StatusOK {
+		t.Fatalf("confirm setup: %d %s", r.Status, r.Body)
+	}
+	recoveryCode, _ = r.JSON(t)["recovery_code"].(string)
+	if recoveryCode == "" {
+		t.Fatalf("confirm setup gave no recovery code: %s", r.Body)
+	}
+	s.NextStep()
+	return secret, recoveryCode
+}

@@ -1,0 +1,192 @@
+package testserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/secrets"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/web"
+)
+
+// Start is the fake clock's first reading: 10 s into a TOTP step, so a test has room to
+// move within the step before the next one begins.
+var Start = time.Unix(1_800_000_010, 0).UTC()
+
+// Clock is a settable clock shared by the server and the test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// Options adjust the server.
+type Options struct {
+	// MFARequiredForRole is the policy; nil means everyone.
+	MFARequiredForRole func(role string) bool
+	// RealClock uses time.Now instead of the fake clock (browser tests with a live page).
+	RealClock bool
+}
+
+// Server is a running test server.
+type Server struct {
+	URL   string
+	Auth  *auth.Service
+	Store store.Store
+	Clock *Clock
+	HTTP  *httptest.Server
+	Key   *secrets.Keyring
+}
+
+// New starts a server on a temporary SQLite database; it stops when the test ends.
+func New(t testing.TB, o Options) *Server {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "twofold.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key := make([]byte, secrets.KeySize)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	keyring, err := secrets.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &Clock{t: Start}
+	now := clock.Now
+	if o.RealClock {
+		now = time.Now
+	}
+	svc := auth.New(auth.Options{
+		Store: db,
+		// Cheap parameters: the tests exercise the flow, not the hash cost.
+		Hasher:             password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 4, 5*time.Second),
+		PasswordPolicy:     password.DefaultPolicy,
+		Keyring:            keyring,
+		MFARequiredForRole: o.MFARequiredForRole,
+		Issuer:             "twofold",
+		Now:                now,
+	})
+	h, err := web.New(web.Options{Auth: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: db.Ping})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return &Server{URL: hs.URL, Auth: svc, Store: db, Clock: clock, HTTP: hs, Key: keyring}
+}
+
+// Password is a password that passes the policy.
+const Password = "correct horse battery staple 9"
+
+// CreateUser makes an account with Password.
+func (s *Server) CreateUser(t testing.TB, username, email, role string) *store.User {
+	t.Helper()
+	u, err := s.Auth.CreateUser(context.Background(), auth.NewUser{Username: username, Email: email, Role: role, Password: Password}, auth.Meta{})
+	if err != nil {
+		t.Fatalf("create user %s: %v", username, err)
+	}
+	return u
+}
+
+// Client is a browser-like HTTP client with its own cookie jar. It does not follow
+// redirects, so tests see where the server sends them.
+type Client struct {
+	t    testing.TB
+	base string
+	HTTP *http.Client
+}
+
+// Client returns a new client with an empty cookie jar.
+func (s *Server) Client(t testing.TB) *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{t: t, base: s.URL, HTTP: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Response is a finished request: status, headers and the body.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a map.
+func (r *Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response %d is not JSON: %v: %s", r.Status, err, r.Body)
+	}
+	return m
+}
+
+// Do sends a request with a raw body.
+func (c *Client) Do(method, path, contentType string, body []byte) *Response {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// PostJSON posts v (a value, or a string or []byte sent as is).
+func (c *Client) PostJSON(path string, v any) *Response {
+	c.t.Helper()
+	var body []byte
+	switch x := v.(type) {
+	case nil:
+	case string:
+		body = []byte(x)
+	case []byte:
+		body = x
+	default:
+		var err error
+		if body, err = json.Marshal(v); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	return c.Do(http.MethodPost, path, "application/json", body)
+}
+
+// Get fetches path.
+func (c *Client) Get(path string) *Response {
+	c.t.Helper()
+	return c.Do(http.MethodGet, path, "", nil)
+}

@@ -1,0 +1,145 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+type securityData struct {
+	User     *store.User
+	Status   *auth.MFAStatus
+	Sessions []store.Session
+	Current  string
+	AMR      []string
+}
+
+func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg, flash string) {
+	st, err := s.auth.Status(r.Context(), cur.User)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	sessions, err := s.auth.Sessions(r.Context(), cur)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, status, "security", view{Title: "Password & Security", Error: errMsg, Flash: flash,
+		Data: securityData{User: cur.User, Status: st, Sessions: sessions, Current: cur.Session.ID, AMR: cur.Session.AMR}})
+}
+
+func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) {
+	if cur, ok := s.pageSession(w, r, store.StateAuthenticated); ok {
+		s.renderSecurity(w, r, cur, http.StatusOK, "", flashes[r.URL.Query().Get("done")])
+	}
+}
+
+// securityForm runs a form posted from the security page, showing errors on it.
+func (s *Server) securityForm(w http.ResponseWriter, r *http.Request, do func(cur *auth.Current) error) {
+	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
+	if !ok {
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if err := do(cur); err != nil {
+		e := s.classify(r, err)
+		s.renderSecurity(w, r, cur, statusOf[e.Code], e.Message, "")
+	}
+}
+
+func (s *Server) newRecoveryCodeSubmit(w http.ResponseWriter, r *http.Request) {
+	s.securityForm(w, r, func(cur *auth.Current) error {
+		rc, err := s.auth.NewRecoveryCode(r.Context(), cur, r.PostForm.Get("code"), meta(r))
+		if err != nil {
+			return err
+		}
+		s.holdCodeAndShow(w, r, cur, rc)
+		return nil
+	})
+}
+
+func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
+	s.securityForm(w, r, func(cur *auth.Current) error {
+		current, next := r.PostForm.Get("current_password"), r.PostForm.Get("new_password")
+		if current == "" || next == "" {
+			return apperr.New(apperr.CodeBadRequest, "Enter your current password and a new password.")
+		}
+		if next != r.PostForm.Get("confirm_password") {
+			return apperr.New(apperr.CodeBadRequest, "The new passwords do not match.")
+		}
+		if err := s.auth.ChangePassword(r.Context(), cur, current, next, meta(r)); err != nil {
+			return err
+		}
+		redirect(w, r, "/account/security?done=password")
+		return nil
+	})
+}
+
+func (s *Server) signOutOthersSubmit(w http.ResponseWriter, r *http.Request) {
+	s.securityForm(w, r, func(cur *auth.Current) error {
+		if _, err := s.auth.SignOutOthers(r.Context(), cur, meta(r)); err != nil {
+			return err
+		}
+		redirect(w, r, "/account/security?done=sessions")
+		return nil
+	})
+}
+
+func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.current(r); err != nil {
+		redirect(w, r, "/login")
+		return
+	}
+	s.render(w, r, http.StatusOK, "logout", view{Title: "Sign out"})
+}
+
+func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+	if cur, err := s.current(r); err == nil {
+		if err := s.auth.Logout(r.Context(), cur, meta(r)); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	s.clearSession(w)
+	redirect(w, r, "/login?done=logout")
+}
+
+func (s *Server) setupAdminPage(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	if err := s.auth.CheckSetupToken(r.Context(), token); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "admin_setup", view{Title: "Create the first administrator", Data: map[string]string{"Token": token}})
+}
+
+func (s *Server) setupAdminSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f := r.PostForm
+	data := map[string]string{"Token": f.Get("token"), "Username": f.Get("username"), "Email": f.Get("email")}
+	fail := func(err error) {
+		e := s.classify(r, err)
+		s.render(w, r, statusOf[e.Code], "admin_setup", view{Title: "Create the first administrator", Error: e.Message, Data: data})
+	}
+	if f.Get("password") != f.Get("confirm_password") {
+		fail(apperr.New(apperr.CodeBadRequest, "The passwords do not match."))
+		return
+	}
+	_, err := s.auth.CompleteSetup(r.Context(), f.Get("token"), auth.NewUser{
+		Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"),
+	}, meta(r))
+	if err != nil {
+		fail(err)
+		return
+	}
+	redirect(w, r, "/login?done=setup")
+}

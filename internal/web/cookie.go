@@ -1,0 +1,45 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/twofold-id/twofold/internal/auth"
+)
+
+func (s *Server) cookieName() string {
+	if s.secure {
+		return "__Host-twofold_session"
+	}
+	return "twofold_session"
+}
+
+// setSession hands the browser a session token.
+func (s *Server) setSession(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(), Value: token, Path: "/",
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// current resolves the request's session in any state, or returns ErrUnauthenticated.
+func (s *Server) current(r *http.Request) (*auth.Current, error) {
+	c, err := r.Cookie(s.cookieName())
+	if err != nil {
+		return s.auth.Authenticate(r.Context(), "")
+	}
+	return s.auth.Authenticate(r.Context(), c.Value)
+}
+
+// endOldSession ends a session the browser still holds before a new sign-in starts.
+func (s *Server) endOldSession(r *http.Request) {
+	if cur, err := s.current(r); err == nil {
+		_ = s.auth.Store().DeleteSession(r.Context(), cur.Session.ID)
+	}
+}

@@ -1,0 +1,305 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// maxForm bounds every HTML form body.
+const maxForm = 64 << 10
+
+// parseForm reads a bounded form body; the error is an application error.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apperr.New(codeTooLarge, "The form is too large.")
+		}
+		return apperr.New(apperr.CodeBadRequest, "The form could not be read.")
+	}
+	return nil
+}
+
+// nextStep is where a browser with this session belongs.
+func (s *Server) nextStep(cur *auth.Current) string {
+	switch {
+	case cur == nil:
+		return "/login"
+	case cur.Session.State == store.StateMFARequired:
+		return "/login/code"
+	case cur.Session.State == store.StateEnrollmentRequired:
+		return "/mfa/setup"
+	case s.auth.HeldRecoveryCode(cur) != "":
+		return "/recovery-code"
+	}
+	return "/account/security"
+}
+
+// pageSession returns the session when it is in one of states; otherwise it sends the
+// browser where it belongs and returns false. An authenticated session whose new recovery
+// code is not acknowledged yet is held on the recovery code page.
+func (s *Server) pageSession(w http.ResponseWriter, r *http.Request, states ...string) (*auth.Current, bool) {
+	cur, err := s.current(r)
+	if err != nil {
+		redirect(w, r, "/login")
+		return nil, false
+	}
+	for _, st := range states {
+		if cur.Session.State == st {
+			if st == store.StateAuthenticated && s.auth.HeldRecoveryCode(cur) != "" && r.URL.Path != "/recovery-code" &&
+				r.URL.Path != "/recovery-code/download" && r.URL.Path != "/recovery-code/ack" {
+				redirect(w, r, "/recovery-code")
+				return nil, false
+			}
+			return cur, true
+		}
+	}
+	redirect(w, r, s.nextStep(cur))
+	return nil, false
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	cur, _ := s.current(r)
+	redirect(w, r, s.nextStep(cur))
+}
+
+var flashes = map[string]string{
+	"logout":   "You are signed out.",
+	"setup":    "Your administrator account is ready. Sign in to continue.",
+	"password": "Your password is changed. Your other sessions were signed out.",
+	"sessions": "Your other sessions were signed out.",
+	"saved":    "Your recovery code is saved. Keep it somewhere safe.",
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if cur, err := s.current(r); err == nil && cur.Session.State == store.StateAuthenticated {
+		redirect(w, r, s.nextStep(cur))
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flashes[r.URL.Query().Get("done")]})
+}
+
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
+	fail := func(err error) {
+		e := s.classify(r, err)
+		s.render(w, r, statusOf[e.Code], "login", view{Title: "Sign in", Error: e.Message, Data: map[string]string{"Username": username}})
+	}
+	if username == "" || pw == "" {
+		fail(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail and your password."))
+		return
+	}
+	s.endOldSession(r)
+	res, err := s.auth.Login(r.Context(), username, pw, meta(r))
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.setSession(w, res.Current.Token)
+	if res.Current.Session.State == store.StateEnrollmentRequired {
+		if _, err := s.auth.BeginTOTPSetup(r.Context(), res.Current, "", meta(r)); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	redirect(w, r, s.nextStep(res.Current))
+}
+
+func (s *Server) codePage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.pageSession(w, r, store.StateMFARequired); ok {
+		s.render(w, r, http.StatusOK, "code", view{Title: "Enter your code"})
+	}
+}
+
+func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.pageSession(w, r, store.StateMFARequired)
+	if !ok {
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	tok, err := s.auth.VerifyTOTP(r.Context(), cur, r.PostForm.Get("code"), meta(r))
+	if err != nil {
+		e := s.classify(r, err)
+		s.render(w, r, statusOf[e.Code], "code", view{Title: "Enter your code", Error: e.Message})
+		return
+	}
+	s.setSession(w, tok)
+	redirect(w, r, "/account/security")
+}
+
+func (s *Server) recoveryPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.pageSession(w, r, store.StateMFARequired); ok {
+		s.render(w, r, http.StatusOK, "recovery", view{Title: "Use your recovery code"})
+	}
+}
+
+func (s *Server) recoverySubmit(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.pageSession(w, r, store.StateMFARequired)
+	if !ok {
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	tok, fresh, err := s.auth.UseRecoveryCode(r.Context(), cur, r.PostForm.Get("code"), meta(r))
+	if err != nil {
+		e := s.classify(r, err)
+		s.render(w, r, statusOf[e.Code], "recovery", view{Title: "Use your recovery code", Error: e.Message})
+		return
+	}
+	s.setSession(w, tok)
+	s.holdCodeAndShow(w, r, cur, fresh)
+}
+
+// holdCodeAndShow keeps a fresh recovery code on the session and sends the browser to the
+// "Successful!" page that shows it until the user confirms saving it.
+func (s *Server) holdCodeAndShow(w http.ResponseWriter, r *http.Request, cur *auth.Current, code string) {
+	if err := s.auth.HoldRecoveryCode(r.Context(), cur, code); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	redirect(w, r, "/recovery-code")
+}
+
+type setupData struct {
+	Setup      *auth.Setup
+	QR         template.URL
+	HasTOTP    bool
+	Enrollment bool
+}
+
+func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg string) {
+	d := setupData{Enrollment: cur.Session.State == store.StateEnrollmentRequired}
+	st, err := s.auth.Status(r.Context(), cur.User)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d.HasTOTP = st.TOTP
+	setup, err := s.auth.PendingSetup(r.Context(), cur)
+	switch {
+	case err == nil:
+		d.Setup = setup
+		// The QR image is our own PNG, base64-encoded: safe as a data URL.
+		d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(setup.QRPNG))
+	case !errors.Is(err, apperr.ErrNoPending):
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, status, "setup", view{Title: "Set up your authenticator app", Error: errMsg, Data: d})
+}
+
+func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
+	if cur, ok := s.pageSession(w, r, store.StateAuthenticated, store.StateEnrollmentRequired); ok {
+		s.renderSetup(w, r, cur, http.StatusOK, "")
+	}
+}
+
+func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.pageSession(w, r, store.StateAuthenticated, store.StateEnrollmentRequired)
+	if !ok {
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if _, err := s.auth.BeginTOTPSetup(r.Context(), cur, r.PostForm.Get("code"), meta(r)); err != nil {
+		e := s.classify(r, err)
+		if r.PostForm.Get("from") == "security" {
+			s.renderSecurity(w, r, cur, statusOf[e.Code], e.Message, "")
+			return
+		}
+		s.renderSetup(w, r, cur, statusOf[e.Code], e.Message)
+		return
+	}
+	redirect(w, r, "/mfa/setup")
+}
+
+func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.pageSession(w, r, store.StateAuthenticated, store.StateEnrollmentRequired)
+	if !ok {
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	tok, rc, err := s.auth.ConfirmTOTPSetup(r.Context(), cur, r.PostForm.Get("code"), meta(r))
+	if err != nil {
+		e := s.classify(r, err)
+		s.renderSetup(w, r, cur, statusOf[e.Code], e.Message)
+		return
+	}
+	s.setSession(w, tok)
+	s.holdCodeAndShow(w, r, cur, rc)
+}
+
+func (s *Server) savedCodePage(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
+	if !ok {
+		return
+	}
+	s.renderSavedCode(w, r, cur, http.StatusOK, "")
+}
+
+func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg string) {
+	code := s.auth.HeldRecoveryCode(cur)
+	if code == "" {
+		redirect(w, r, "/account/security")
+		return
+	}
+	s.render(w, r, status, "saved", view{Title: "Successful!", Error: errMsg, Data: map[string]string{"Code": code}})
+}
+
+func (s *Server) savedCodeDownload(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
+	if !ok {
+		return
+	}
+	code := s.auth.HeldRecoveryCode(cur)
+	if code == "" {
+		redirect(w, r, "/account/security")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="twofold-recovery-code.txt"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("twofold recovery code for " + cur.User.Username + "\n\n" + code +
+		"\n\nIt signs you in once when your authenticator app is not at hand.\n"))
+}
+
+func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
+	if !ok {
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if r.PostForm.Get("saved") != "yes" {
+		s.renderSavedCode(w, r, cur, http.StatusBadRequest, "Tick the box to confirm that you saved your recovery code.")
+		return
+	}
+	if err := s.auth.AcknowledgeRecoveryCode(r.Context(), cur); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	redirect(w, r, "/account/security?done=saved")
+}

@@ -1,0 +1,90 @@
+package web
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+)
+
+// statusOf is the one table from application error codes to HTTP status.
+var statusOf = map[string]int{
+	apperr.CodeBadRequest:               http.StatusBadRequest,
+	apperr.CodeInvalidCredentials:       http.StatusUnauthorized,
+	apperr.CodeInvalidCode:              http.StatusUnauthorized,
+	apperr.CodeUnauthenticated:          http.StatusUnauthorized,
+	apperr.CodeReauthenticationRequired: http.StatusForbidden,
+	apperr.CodeForbidden:                http.StatusForbidden,
+	apperr.CodeWeakPassword:             http.StatusBadRequest,
+	apperr.CodeNoPendingEnrollment:      http.StatusConflict,
+	apperr.CodeConflict:                 http.StatusConflict,
+	apperr.CodeNotFound:                 http.StatusNotFound,
+	apperr.CodeBusy:                     http.StatusServiceUnavailable,
+	apperr.CodeUnavailable:              http.StatusServiceUnavailable,
+	apperr.CodeInvalidToken:             http.StatusBadRequest,
+	codeTooLarge:                        http.StatusRequestEntityTooLarge,
+	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
+	codeInternal:                        http.StatusInternalServerError,
+}
+
+const (
+	codeTooLarge         = "request_too_large"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeInternal         = "internal"
+)
+
+// problem is an RFC 9457 problem document with twofold's stable code.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+// classify turns any error into an application error, logging what users must not see.
+func (s *Server) classify(r *http.Request, err error) *apperr.Error {
+	if e, ok := apperr.As(err); ok {
+		if _, known := statusOf[e.Code]; known {
+			return e
+		}
+	}
+	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return apperr.New(codeInternal, "Something went wrong on our side. Try again later.")
+}
+
+// writeProblem answers a JSON API request with an error.
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.classify(r, err)
+	status := statusOf[e.Code]
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+	}
+	if status == http.StatusUnauthorized && e.Code == apperr.CodeUnauthenticated {
+		w.Header().Set("WWW-Authenticate", `Cookie realm="twofold"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(problem{
+		Type:   "urn:twofold:problem:" + e.Code,
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: e.Message,
+		Code:   e.Code,
+	})
+}
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		slog.Debug("write response", "err", err)
+	}
+}

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"time"
+)
+
+// pages holds one parsed template set per page, each with the shared layout.
+type pages struct{ byName map[string]*template.Template }
+
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2 Jan 2006 15:04 UTC")
+	},
+}
+
+func loadPages() (*pages, error) {
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, n := range names {
+		base := path.Base(n)
+		if base == "layout.html" {
+			continue
+		}
+		t, err := template.New(base).Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", n, err)
+		}
+		p.byName[base[:len(base)-len(".html")]] = t
+	}
+	return p, nil
+}
+
+// view is what every page template gets.
+type view struct {
+	Title string
+	Error string
+	Flash string
+	Data  any
+}
+
+// render writes a page with status. Pages are never cached: they may show secrets.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	t, ok := s.pages.byName[name]
+	if !ok {
+		s.log.ErrorContext(r.Context(), "unknown page", "page", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// renderError shows an error page for an application or internal error.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.classify(r, err)
+	status := statusOf[e.Code]
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds()+0.999)))
+	}
+	s.render(w, r, status, "error", view{Title: http.StatusText(status), Error: e.Message})
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

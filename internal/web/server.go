@@ -1,0 +1,176 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/auth"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// Options configure the HTTP server.
+type Options struct {
+	Auth *auth.Service
+	Log  *slog.Logger
+	// SecureCookies marks cookies Secure with the __Host- prefix (set when served over HTTPS).
+	SecureCookies bool
+	// Ready checks the dependencies for /readyz; nil means always ready.
+	Ready func(context.Context) error
+}
+
+// Server is twofold's HTTP handler.
+type Server struct {
+	auth    *auth.Service
+	log     *slog.Logger
+	secure  bool
+	ready   func(context.Context) error
+	pages   *pages
+	handler http.Handler
+}
+
+// New builds the server and its routes.
+func New(o Options) (*Server, error) {
+	s := &Server{auth: o.Auth, log: o.Log, secure: o.SecureCookies, ready: o.Ready}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = p
+	mux := http.NewServeMux()
+	s.routes(mux)
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	s.handler = s.recoverPanics(securityHeaders(s.secure, csrf.Handler(mux)))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes(mux *http.ServeMux) {
+	static, _ := fs.Sub(assets, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+
+	// JSON API.
+	mux.HandleFunc("POST /api/v1/login", s.apiLogin)
+	mux.HandleFunc("POST /api/v1/login/totp", s.apiLoginTOTP)
+	mux.HandleFunc("POST /api/v1/login/recovery-code", s.apiLoginRecovery)
+	mux.HandleFunc("GET /api/v1/session", s.apiSession)
+	mux.HandleFunc("POST /api/v1/logout", s.apiLogout)
+	mux.HandleFunc("POST /api/v1/account/mfa/totp", s.apiBeginTOTP)
+	mux.HandleFunc("POST /api/v1/account/mfa/totp/confirm", s.apiConfirmTOTP)
+	mux.HandleFunc("POST /api/v1/account/mfa/recovery-code", s.apiNewRecoveryCode)
+	mux.HandleFunc("POST /api/v1/account/password", s.apiChangePassword)
+	mux.HandleFunc("GET /api/v1/account/sessions", s.apiSessions)
+	mux.HandleFunc("POST /api/v1/account/sessions/sign-out-others", s.apiSignOutOthers)
+	mux.HandleFunc("/api/", s.apiNotFound)
+
+	// HTML pages.
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.loginSubmit)
+	mux.HandleFunc("GET /login/code", s.codePage)
+	mux.HandleFunc("POST /login/code", s.codeSubmit)
+	mux.HandleFunc("GET /login/recovery", s.recoveryPage)
+	mux.HandleFunc("POST /login/recovery", s.recoverySubmit)
+	mux.HandleFunc("GET /mfa/setup", s.setupPage)
+	mux.HandleFunc("POST /mfa/setup/start", s.setupStart)
+	mux.HandleFunc("POST /mfa/setup/confirm", s.setupConfirm)
+	mux.HandleFunc("GET /recovery-code", s.savedCodePage)
+	mux.HandleFunc("GET /recovery-code/download", s.savedCodeDownload)
+	mux.HandleFunc("POST /recovery-code/ack", s.savedCodeAck)
+	mux.HandleFunc("GET /account/security", s.securityPage)
+	mux.HandleFunc("POST /account/recovery-code", s.newRecoveryCodeSubmit)
+	mux.HandleFunc("POST /account/password", s.passwordSubmit)
+	mux.HandleFunc("POST /account/sessions/sign-out-others", s.signOutOthersSubmit)
+	mux.HandleFunc("GET /logout", s.logoutPage)
+	mux.HandleFunc("POST /logout", s.logoutSubmit)
+	mux.HandleFunc("GET /setup", s.setupAdminPage)
+	mux.HandleFunc("POST /setup", s.setupAdminSubmit)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.log.WarnContext(ctx, "not ready", "err", err)
+			s.writeProblem(w, r, apperr.ErrUnavailable)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	s.writeProblem(w, r, apperr.New(apperr.CodeNotFound, "No such API endpoint."))
+}
+
+func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
+	s.writeProblem(w, r, apperr.New(apperr.CodeForbidden, "Cross-origin requests are not allowed."))
+}
+
+// recoverPanics turns a panic into a logged 500 instead of a dropped connection.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()))
+				s.writeProblem(w, r, errors.New("panic"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets the headers every answer carries.
+func securityHeaders(https bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; script-src 'self'; "+
+			"style-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func cacheStatic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// meta describes the request for the audit log.
+func meta(r *http.Request) auth.Meta {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return auth.Meta{IP: ip, UserAgent: r.UserAgent()}
+}
