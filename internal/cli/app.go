@@ -34,7 +34,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, masterKe
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -63,3 +63,15 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, masterKe
 }
 
 func (a *app) Close() error { return a.store.Close() }
+
+// openStore opens PostgreSQL when database.url is set, else the embedded SQLite file.
+func openStore(ctx context.Context, cfg *config.Config) (*sqlstore.DB, error) {
+	if cfg.Database.Postgres() {
+		return sqlstore.OpenPostgres(ctx, cfg.Database.URL, sqlstore.PoolOptions{
+			MaxOpenConns:    cfg.Database.MaxOpenConns,
+			MaxIdleConns:    cfg.Database.MaxIdleConns,
+			ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
+		})
+	}
+	return sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+}

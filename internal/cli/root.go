@@ -20,8 +20,9 @@ type env struct {
 	stderr io.Writer
 	getenv func(string) string
 	// flags shared by every command
-	configPath string
-	dataDir    string
+	configPath  string
+	dataDir     string
+	databaseURL string
 }
 
 // Main runs the twofold command line with args and returns the exit code.
@@ -57,6 +58,7 @@ func (e *env) rootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.configPath, "config", "", "YAML config file (env TWOFOLD_CONFIG)")
 	root.PersistentFlags().StringVar(&e.dataDir, "data-dir", "", "data directory (env TWOFOLD_DATA_DIR, default ./twofold-data)")
+	root.PersistentFlags().StringVar(&e.databaseURL, "database", "", "PostgreSQL URL postgres://... (env TWOFOLD_DATABASE_URL; default: SQLite in the data directory)")
 	root.AddCommand(e.serveCommand(), e.migrateCommand(), e.userCommand(), e.auditCommand())
 	return root
 }
@@ -73,6 +75,9 @@ func (e *env) loadConfig(apply func(*config.Config)) (*config.Config, error) {
 	}
 	if e.dataDir != "" {
 		cfg.DataDir = e.dataDir
+	}
+	if e.databaseURL != "" {
+		cfg.Database.URL = e.databaseURL
 	}
 	if apply != nil {
 		apply(cfg)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -90,7 +91,10 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("twofold is listening", "url", base, "data_dir", cfg.DataDir)
+	hkCtx, stopHK := context.WithCancel(ctx)
+	defer stopHK()
+	go a.auth.Housekeep(hkCtx, 5*time.Minute, log)
+	log.Info("twofold is listening", "url", base, "database", describeDatabase(cfg))
 	if ready != nil {
 		ready(base)
 	}
@@ -142,8 +146,20 @@ func (e *env) migrateCommand() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			fmt.Fprintln(e.stdout, "database is up to date:", cfg.DatabasePath())
+			fmt.Fprintln(e.stdout, "database is up to date:", describeDatabase(cfg))
 			return nil
 		},
 	}
+}
+
+// describeDatabase names the database without its password.
+func describeDatabase(cfg *config.Config) string {
+	if !cfg.Database.Postgres() {
+		return cfg.DatabasePath()
+	}
+	u, err := url.Parse(cfg.Database.URL)
+	if err != nil {
+		return "postgres"
+	}
+	return u.Redacted()
 }

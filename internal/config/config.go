@@ -20,6 +20,7 @@ import (
 type Config struct {
 	Server   Server   `yaml:"server"`
 	DataDir  string   `yaml:"data_dir"`
+	Database Database `yaml:"database"`
 	Secrets  Secrets  `yaml:"secrets"`
 	MFA      MFA      `yaml:"mfa"`
 	Password Password `yaml:"password"`
@@ -31,6 +32,20 @@ type Config struct {
 type Server struct {
 	Addr      string `yaml:"addr"`
 	PublicURL string `yaml:"public_url"` // how users reach the server; https turns on Secure cookies
+}
+
+// Database selects the store: empty URL means the embedded SQLite file in the data
+// directory; postgres://... selects PostgreSQL, for several instances on one database.
+type Database struct {
+	URL             string        `yaml:"url"`
+	MaxOpenConns    int           `yaml:"max_open_conns"`    // PostgreSQL pool size; 0: 20
+	MaxIdleConns    int           `yaml:"max_idle_conns"`    // 0: same as max_open_conns
+	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"` // 0: 30m
+}
+
+// Postgres reports whether the PostgreSQL store is selected.
+func (d Database) Postgres() bool {
+	return strings.HasPrefix(d.URL, "postgres://") || strings.HasPrefix(d.URL, "postgresql://")
 }
 
 // Secrets locates the master key. TWOFOLD_MASTER_KEY (base64) overrides the file.
@@ -143,6 +158,10 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("TWOFOLD_ADDR", &c.Server.Addr)
 	str("TWOFOLD_PUBLIC_URL", &c.Server.PublicURL)
 	str("TWOFOLD_DATA_DIR", &c.DataDir)
+	str("TWOFOLD_DATABASE_URL", &c.Database.URL)
+	integer("TWOFOLD_DATABASE_MAX_OPEN_CONNS", &c.Database.MaxOpenConns)
+	integer("TWOFOLD_DATABASE_MAX_IDLE_CONNS", &c.Database.MaxIdleConns)
+	duration("TWOFOLD_DATABASE_CONN_MAX_LIFETIME", &c.Database.ConnMaxLifetime)
 	str("TWOFOLD_MASTER_KEY_FILE", &c.Secrets.MasterKeyFile)
 	str("TWOFOLD_MFA_ISSUER", &c.MFA.Issuer)
 	if v := getenv("TWOFOLD_MFA_REQUIRED"); v != "" {
@@ -251,6 +270,12 @@ func (c *Config) Validate() error {
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("data_dir: must not be empty")
+	}
+	if c.Database.URL != "" && !c.Database.Postgres() {
+		bad("database.url: must be empty (embedded SQLite) or a postgres:// URL")
+	}
+	if c.Database.MaxOpenConns < 0 || c.Database.MaxIdleConns < 0 || c.Database.ConnMaxLifetime < 0 {
+		bad("database: pool limits must not be negative")
 	}
 	if !c.MFA.Required.All && !c.MFA.Required.None && len(c.MFA.Required.Roles) == 0 {
 		bad("mfa.required: must be all, none or a list of roles")

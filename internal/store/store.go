@@ -190,6 +190,11 @@ type Store interface {
 	// ListUserSessions returns the user's sessions that have not expired by now, newest first.
 	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 
+	// DeleteExpired removes rows that can no longer be used: sessions past their expiry,
+	// authenticated sessions idle since before idleBefore, expired pending authenticator
+	// secrets and setup tokens. It is idempotent, so every instance may run it at once.
+	DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error)
+
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 

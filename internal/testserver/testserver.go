@@ -32,6 +32,9 @@ type Clock struct {
 	t  time.Time
 }
 
+// NewClock returns a fake clock reading Start.
+func NewClock() *Clock { return &Clock{t: Start} }
+
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
@@ -44,6 +47,11 @@ type Options struct {
 	MFARequiredForRole func(role string) bool
 	// RealClock uses time.Now instead of the fake clock (browser tests with a live page).
 	RealClock bool
+	// Clock shares one fake clock between several servers; nil makes a new one.
+	Clock *Clock
+	// DatabaseURL selects PostgreSQL (postgres://...; see testutil.PostgresURL); empty
+	// means a new SQLite file.
+	DatabaseURL string
 }
 
 // Server is a running test server.
@@ -54,13 +62,20 @@ type Server struct {
 	Clock *Clock
 	HTTP  *httptest.Server
 	Key   *secrets.Keyring
+	DB    *sqlstore.DB
 }
 
 // New starts a server on a temporary SQLite database; it stops when the test ends.
 func New(t testing.TB, o Options) *Server {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "twofold.db"))
+	var db *sqlstore.DB
+	var err error
+	if o.DatabaseURL != "" {
+		db, err = sqlstore.OpenPostgres(ctx, o.DatabaseURL, sqlstore.PoolOptions{MaxOpenConns: 10})
+	} else {
+		db, err = sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "twofold.db"))
+	}
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -73,7 +88,10 @@ func New(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &Clock{t: Start}
+	clock := o.Clock
+	if clock == nil {
+		clock = NewClock()
+	}
 	now := clock.Now
 	if o.RealClock {
 		now = time.Now
@@ -94,7 +112,7 @@ func New(t testing.TB, o Options) *Server {
 	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Auth: svc, Store: db, Clock: clock, HTTP: hs, Key: keyring}
+	return &Server{URL: hs.URL, Auth: svc, Store: db, Clock: clock, HTTP: hs, Key: keyring, DB: db}
 }
 
 // Password is a password that passes the policy.
@@ -189,4 +207,9 @@ func (c *Client) PostJSON(path string, v any) *Response {
 func (c *Client) Get(path string) *Response {
 	c.t.Helper()
 	return c.Do(http.MethodGet, path, "", nil)
+}
+
+// On returns a client that shares c's cookie jar but talks to server s (another instance).
+func (c *Client) On(s *Server) *Client {
+	return &Client{t: c.t, base: s.URL, HTTP: c.HTTP}
 }

@@ -23,9 +23,9 @@ func RequireAll() bool {
 //
 // Use it for any dependency, for example:
 //
-//	dsn := os.Getenv("TWOFOLD_TEST_POSTGRES")
+//	dsn := os.Getenv("TWOFOLD_TEST_POSTGRES_DSN")
 //	if dsn == "" {
-//		testutil.Unavailable(t, "PostgreSQL not configured: set TWOFOLD_TEST_POSTGRES")
+//		testutil.Unavailable(t, "PostgreSQL not configured: set TWOFOLD_TEST_POSTGRES_DSN")
 //	}
 func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()

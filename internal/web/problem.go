@@ -2,11 +2,13 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/store"
 )
 
 // statusOf is the one table from application error codes to HTTP status.
@@ -50,6 +52,10 @@ func (s *Server) classify(r *http.Request, err error) *apperr.Error {
 		if _, known := statusOf[e.Code]; known {
 			return e
 		}
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		s.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		return apperr.ErrUnavailable
 	}
 	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	return apperr.New(codeInternal, "Something went wrong on our side. Try again later.")

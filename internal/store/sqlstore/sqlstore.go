@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/twofold-id/twofold/internal/store"
@@ -45,6 +46,8 @@ type dialect struct {
 	rebind func(string) string
 	// isUnique reports a unique-constraint violation and names the column when it can.
 	isUnique func(error) (field string, ok bool)
+	// isUnavailable reports errors that mean the database cannot serve right now.
+	isUnavailable func(error) bool
 }
 
 var sqliteDialect = dialect{
@@ -65,6 +68,7 @@ var sqliteDialect = dialect{
 		}
 		return "record", true
 	},
+	isUnavailable: func(error) bool { return false },
 }
 
 // OpenSQLite opens (creating when needed) the SQLite database at path and applies migrations.
@@ -73,6 +77,12 @@ var sqliteDialect = dialect{
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	// The database holds password hashes and session token hashes: it is private to the
+	// owner before SQLite first touches it, because SQLite gives the -wal and -shm files
+	// (which hold the same data) the mode of the database file when it creates them.
+	if err := restrictFiles(path); err != nil {
+		return nil, err
 	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
@@ -86,11 +96,23 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("restrict database file mode: %w", err)
-	}
 	return d, nil
+}
+
+// restrictFiles creates the database file with mode 0600 when it does not exist, and
+// sets that mode on it and on its -wal and -shm files when they do.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("restrict database file mode: %w", err)
+		}
+	}
+	return nil
 }
 
 // Migrate applies every pending migration. It refuses a database whose schema is newer
@@ -100,7 +122,16 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(d.dialect.goose, d.db, fsys)
+	var opts []goose.ProviderOption
+	if d.dialect.name == "postgres" {
+		// Instances starting together take turns: a session-level advisory lock.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(d.dialect.goose, d.db, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -191,6 +222,9 @@ func (d *DB) wrap(err error) error {
 	}
 	if field, ok := d.dialect.isUnique(err); ok {
 		return &store.ConflictError{Field: field}
+	}
+	if d.dialect.isUnavailable(err) {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
 	return err
 }

@@ -1,0 +1,101 @@
+package auth_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/testserver"
+)
+
+func TestMFARequired(t *testing.T) {
+	tests := []struct {
+		name     string
+		policy   string
+		role     string
+		override string
+		want     bool
+	}{
+		{"all requires every role", "all", store.RoleUser, "", true},
+		{"none requires nobody", "none", store.RoleAdmin, "", false},
+		{"listed role is required", "admin,support", store.RoleSupport, "", true},
+		{"unlisted role is not required", "admin,support", store.RoleUser, "", false},
+		{"override yes beats none", "none", store.RoleUser, store.MFAOverrideYes, true},
+		{"override no beats all", "all", store.RoleAdmin, store.MFAOverrideNo, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			policy := config.ParseMFARequired(tc.policy)
+			srv := testserver.New(t, testserver.Options{MFARequiredForRole: policy.RequiredFor})
+			u := srv.CreateUser(t, "alice", "alice@example.com", tc.role)
+			ctx := context.Background()
+			if err := srv.Auth.SetMFAOverride(ctx, u, tc.override, auth.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			u, err := srv.Store.GetUser(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := srv.Auth.MFARequired(u); got != tc.want {
+				t.Fatalf("MFARequired = %v, want %v", got, tc.want)
+			}
+			// The policy decides the state after the password step.
+			res, err := srv.Auth.Login(ctx, "alice", testserver.Password, auth.Meta{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantState := store.StateAuthenticated
+			if tc.want {
+				wantState = store.StateEnrollmentRequired
+			}
+			if res.Current.Session.State != wantState {
+				t.Fatalf("state after password = %s, want %s", res.Current.Session.State, wantState)
+			}
+		})
+	}
+}
+
+func TestValidateUsername(t *testing.T) {
+	tests := []struct {
+		in, wantNorm string
+		ok           bool
+	}{
+		{"alice", "alice", true},
+		{"  Alice ", "alice", true},
+		{"ａｌｉｃｅ", "alice", true}, // fullwidth folds to ASCII under NFKC
+		{"ALICE.b_c-d", "alice.b_c-d", true},
+		{"", "", false},
+		{"a b", "", false},
+		{"alice@example.com", "", false}, // '@' is reserved for e-mail sign-in
+		{"<script>", "", false},
+		{string(make([]byte, 65)), "", false},
+		{"ßtraße", "sstrasse", true}, // case folding, not just lower-casing
+	}
+	for _, tc := range tests {
+		_, norm, err := auth.ValidateUsername(tc.in)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateUsername(%q) error = %v, want ok=%v", tc.in, err, tc.ok)
+			continue
+		}
+		if tc.ok && norm != tc.wantNorm {
+			t.Errorf("ValidateUsername(%q) norm = %q, want %q", tc.in, norm, tc.wantNorm)
+		}
+	}
+}
+
+func TestValidateEmail(t *testing.T) {
+	good := []string{"alice@example.com", "Alice.B+tag@Example.COM"}
+	bad := []string{"", "alice", "alice@", "@example.com", "alice@example", "Alice <alice@example.com>", "a b@example.com"}
+	for _, in := range good {
+		if _, _, err := auth.ValidateEmail(in); err != nil {
+			t.Errorf("ValidateEmail(%q) = %v, want ok", in, err)
+		}
+	}
+	for _, in := range bad {
+		if _, _, err := auth.ValidateEmail(in); err == nil {
+			t.Errorf("ValidateEmail(%q) accepted, want refused", in)
+		}
+	}
+}

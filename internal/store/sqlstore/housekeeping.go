@@ -1,0 +1,33 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// DeleteExpired removes expired sessions, pending secrets and setup tokens.
+func (d *DB) DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error) {
+	total := 0
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`DELETE FROM sessions WHERE expires_at <= ? OR (state = ? AND last_seen_at < ?)`,
+			[]any{ms(now), store.StateAuthenticated, ms(idleBefore)}},
+		{`DELETE FROM totp_pending WHERE expires_at <= ?`, []any{ms(now)}},
+		{`DELETE FROM setup_tokens WHERE expires_at <= ?`, []any{ms(now)}},
+	} {
+		res, err := d.exec(ctx, q.sql, q.args...)
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, d.wrap(err)
+		}
+		total += int(n)
+	}
+	return total, nil
+}

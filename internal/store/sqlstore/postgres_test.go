@@ -1,0 +1,112 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/testutil"
+)
+
+func openPostgres(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.OpenPostgres(context.Background(), testutil.PostgresURL(t), sqlstore.PoolOptions{MaxOpenConns: 60})
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestPostgresMigrateIsIdempotent(t *testing.T) {
+	db := openPostgres(t)
+	for i := 0; i < 2; i++ {
+		if err := db.Migrate(context.Background()); err != nil {
+			t.Fatalf("migrate #%d: %v", i+1, err)
+		}
+	}
+}
+
+func TestPostgresUnreachableIsUnavailable(t *testing.T) {
+	// Port 1 on loopback refuses connections at once.
+	_, err := sqlstore.OpenPostgres(context.Background(), "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", sqlstore.PoolOptions{})
+	if err == nil {
+		t.Fatal("open succeeded against a closed port")
+	}
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("error %v does not wrap store.ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "connect to postgres") {
+		t.Fatalf("error %q does not say what failed", err)
+	}
+}
+
+// TestPostgresKilledConnection kills the store's connections in the middle of a
+// transaction: the failing call reports store.ErrUnavailable, the transaction's earlier
+// write is rolled back (nothing half-written), and the pool recovers for the next call.
+func TestPostgresKilledConnection(t *testing.T) {
+	ctx := context.Background()
+	dsn := testutil.PostgresURL(t)
+	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.PoolOptions{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	user := func(name string) *store.User {
+		return &store.User{ID: name, Username: name, UsernameNorm: name, Email: name + "@example.com",
+			EmailNorm: name + "@example.com", Role: store.RoleUser, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+	}
+	err = db.WithTx(ctx, func(tx store.Store) error {
+		if err := tx.CreateUser(ctx, user("first")); err != nil {
+			return err
+		}
+		if n := testutil.TerminatePostgresConnections(t, dsn); n == 0 {
+			t.Fatal("no connection was terminated")
+		}
+		return tx.CreateUser(ctx, user("second"))
+	})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("write on a killed connection: %v, want store.ErrUnavailable", err)
+	}
+	// The pool recovers: the next calls get fresh connections (database/sql may first
+	// hand out another dead idle one, so allow a couple of tries).
+	var getErr error
+	for i := 0; i < 5; i++ {
+		if _, getErr = db.GetUser(ctx, "first"); !errors.Is(getErr, store.ErrUnavailable) {
+			break
+		}
+	}
+	if !errors.Is(getErr, store.ErrNotFound) {
+		t.Fatalf("after the failed transaction GetUser(first) = %v, want ErrNotFound (rolled back)", getErr)
+	}
+	if err := db.CreateUser(ctx, user("third")); err != nil {
+		t.Fatalf("pool did not recover: %v", err)
+	}
+}
+
+// TestPostgresConcurrentStartup opens the same empty database from several instances at
+// once: the migration lock lets exactly one migrate and all start.
+func TestPostgresConcurrentStartup(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	const n = 4
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			db, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.PoolOptions{MaxOpenConns: 2})
+			if err == nil {
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("instance start: %v", err)
+		}
+	}
+}
