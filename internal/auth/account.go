@@ -49,6 +49,7 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 		return internal(err)
 	}
 	cur.User.PasswordHash = hash
+	s.notify(ctx, cur.User, NoticePasswordChanged, m)
 	return nil
 }
 

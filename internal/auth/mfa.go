@@ -112,6 +112,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 		}
 		return "", "", internal(err)
 	}
+	s.notify(ctx, cur.User, NoticeRecoveryCodeUsed, m)
 	return token, fresh, nil
 }
 
@@ -226,10 +227,11 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		return "", "", err
 	}
 	now := s.now()
+	notice := NoticeTOTPEnrolled
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		event := audit.TOTPEnrolled
 		if _, err := st.GetTOTP(ctx, cur.User.ID); err == nil {
-			event = audit.TOTPReplaced
+			event, notice = audit.TOTPReplaced, NoticeTOTPReplaced
 		}
 		if err := st.DeletePendingTOTP(ctx, cur.User.ID); errors.Is(err, store.ErrNotFound) {
 			return apperr.ErrNoPending // a parallel confirmation claimed it
@@ -251,6 +253,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 	if err != nil {
 		return "", "", internal(err)
 	}
+	s.notify(ctx, cur.User, notice, m)
 	return token, recoveryCode, nil
 }
 

@@ -40,6 +40,7 @@ type Options struct {
 	Lifetime           time.Duration
 	Now                func() time.Time // default time.Now
 	Rand               io.Reader        // default crypto/rand.Reader
+	Notifier           Notifier         // default: tells nobody
 }
 
 // Service implements every sign-in and account operation. It knows nothing of HTTP.
@@ -56,6 +57,7 @@ type Service struct {
 	lifetime   time.Duration
 	now        func() time.Time
 	rand       io.Reader
+	notifier   Notifier
 }
 
 // New returns a Service.
@@ -73,6 +75,10 @@ func New(o Options) *Service {
 		lifetime:   o.Lifetime,
 		now:        o.Now,
 		rand:       o.Rand,
+		notifier:   o.Notifier,
+	}
+	if s.notifier == nil {
+		s.notifier = nopNotifier{}
 	}
 	if s.now == nil {
 		s.now = time.Now

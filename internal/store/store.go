@@ -126,6 +126,10 @@ type AuditFilter struct {
 // Store is the storage contract. Every method is safe for concurrent use and atomic on its
 // own; WithTx groups several calls into one transaction.
 type Store interface {
+	SupportStore
+	ThrottleStore
+	OIDCStore
+
 	// WithTx runs fn with a Store bound to one transaction; it commits when fn returns nil
 	// and rolls back otherwise. Calls nested inside fn join the same transaction.
 	WithTx(ctx context.Context, fn func(Store) error) error
@@ -141,8 +145,11 @@ type Store interface {
 	GetUserByUsername(ctx context.Context, usernameNorm string) (*User, error)
 	// GetUserByLogin looks up a normalised identifier as username, then as e-mail.
 	GetUserByLogin(ctx context.Context, identifierNorm string) (*User, error)
+	// ListUsers returns every user, ordered by normalised username.
 	ListUsers(ctx context.Context) ([]User, error)
+	// CountUsersWithRole counts the enabled users that have role.
 	CountUsersWithRole(ctx context.Context, role string) (int, error)
+	// SetUserRole and the other SetUser... methods return ErrNotFound for an unknown id.
 	SetUserRole(ctx context.Context, id, role string, now time.Time) error
 	SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) error
 	SetUserMFAOverride(ctx context.Context, id, override string, now time.Time) error
@@ -181,6 +188,7 @@ type Store interface {
 	// StepUpSession moves a session to a new token, state and amr, but only while its token
 	// hash is still oldHash (ErrNotFound otherwise), so a token steps up once.
 	StepUpSession(ctx context.Context, id string, oldHash []byte, s *Session) error
+	// TouchSession and SetSessionNotice return ErrNotFound for an unknown (or ended) session.
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error
 	DeleteSession(ctx context.Context, id string) error

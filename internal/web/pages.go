@@ -80,9 +80,14 @@ var flashes = map[string]string{
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	if cur, err := s.current(r); err == nil && cur.Session.State == store.StateAuthenticated {
+		if next := r.URL.Query().Get("next"); safeReturn(next) && s.auth.HeldRecoveryCode(cur) == "" {
+			redirect(w, r, next) // already signed in: go straight on
+			return
+		}
 		redirect(w, r, s.nextStep(cur))
 		return
 	}
+	s.rememberReturn(w, r)
 	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flashes[r.URL.Query().Get("done")]})
 }
 
@@ -113,6 +118,10 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if res.Current.Session.State == store.StateAuthenticated {
+		redirect(w, r, s.landing(w, r, "/account/security"))
+		return
+	}
 	redirect(w, r, s.nextStep(res.Current))
 }
 
@@ -138,7 +147,7 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSession(w, tok)
-	redirect(w, r, "/account/security")
+	redirect(w, r, s.landing(w, r, "/account/security"))
 }
 
 func (s *Server) recoveryPage(w http.ResponseWriter, r *http.Request) {
@@ -301,5 +310,5 @@ func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	redirect(w, r, "/account/security?done=saved")
+	redirect(w, r, s.landing(w, r, "/account/security?done=saved"))
 }

@@ -1,0 +1,58 @@
+package ratelimit
+
+import (
+	"testing"
+	"time"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func TestLimiter(t *testing.T) {
+	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	l := New(1, 3, c.now) // 1/s, burst 3
+	for i := 0; i < 3; i++ {
+		if ok, _ := l.Allow("a"); !ok {
+			t.Fatalf("request %d within the burst refused", i+1)
+		}
+	}
+	ok, retry := l.Allow("a")
+	if ok || retry <= 0 || retry > time.Second {
+		t.Fatalf("4th request: ok=%v retry=%v, want refused with retry in (0, 1s]", ok, retry)
+	}
+	if ok, _ := l.Allow("b"); !ok {
+		t.Fatal("another key shares the bucket")
+	}
+	c.t = c.t.Add(time.Second)
+	if ok, _ := l.Allow("a"); !ok {
+		t.Fatal("a token did not come back after 1s")
+	}
+}
+
+func TestPerHour(t *testing.T) {
+	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	l := PerHour(3, c.now)
+	for i := 0; i < 3; i++ {
+		if ok, _ := l.Allow("x@example.com"); !ok {
+			t.Fatalf("request %d refused", i+1)
+		}
+	}
+	ok, retry := l.Allow("x@example.com")
+	if ok || retry < 19*time.Minute || retry > 21*time.Minute {
+		t.Fatalf("4th: ok=%v retry=%v, want refused for about 20 minutes", ok, retry)
+	}
+}
+
+func TestIdleBucketsAreDropped(t *testing.T) {
+	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	l := New(1, 2, c.now)
+	for i := 0; i < 1000; i++ {
+		l.Allow(string(rune('a' + i%26)) + time.Duration(i).String())
+	}
+	c.t = c.t.Add(2 * time.Minute)
+	l.Allow("fresh")
+	if n := len(l.buckets); n != 1 {
+		t.Fatalf("%d buckets kept after they all refilled, want 1", n)
+	}
+}
