@@ -20,6 +20,8 @@ const (
 	CodeBusy                     = "busy"
 	CodeUnavailable              = "unavailable"
 	CodeInvalidToken             = "invalid_token"
+	CodeThrottled                = "throttled"    // a failure budget makes this attempt wait (429)
+	CodeRateLimited              = "rate_limited" // too many requests from one client address (429)
 )
 
 // Error is an application error. Message is safe to show; it never carries a secret or a

@@ -32,6 +32,13 @@ const (
 	UserMFAOverride      = "user.mfa_override_changed"
 	SetupTokenIssued     = "setup.token_issued"
 	SetupAdminCreated    = "setup.admin_created"
+
+	// Failure budgets (issue 5). Subject is the user, or empty for an unknown identifier.
+	ThrottleDelayed = "throttle.delayed"  // a failure made the next attempt wait
+	ThrottleLocked  = "throttle.locked"   // the failure limit is reached: nothing is checked any more
+	ThrottleRefused = "throttle.refused"  // an attempt came too early (or locked) and was not checked
+	ThrottleCleared = "throttle.cleared"  // an administrator reset the user's budgets
+	SessionsEnded   = "session.all_ended" // an administrator ended every session of the user
 )
 
 // Meta is who did something and from where.

@@ -43,6 +43,9 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 		if _, err := st.DeleteUserSessions(ctx, cur.User.ID, cur.Session.ID); err != nil {
 			return err
 		}
+		if _, err := st.DeleteUserOIDCGrants(ctx, cur.User.ID); err != nil { // OIDC refresh and access tokens (issue 6)
+			return err
+		}
 		return s.record(ctx, st, audit.PasswordChanged, cur.User.ID, m, "other sessions ended")
 	})
 	if err != nil {

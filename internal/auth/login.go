@@ -25,7 +25,10 @@ type LoginResult struct {
 }
 
 // Login checks a username or e-mail and password. Unknown user, wrong password and disabled
-// account all return apperr.ErrInvalidCredentials after the same hashing work. On success
+// account all return apperr.ErrInvalidCredentials after the same hashing work. Every attempt
+// first reserves a slot in the password budget of the account (or, when no account matches,
+// of the identifier): a throttled attempt gets apperr code throttled and is not checked; a
+// success resets the budget. On success
 // the new session is mfa_required (an authenticator is set up), enrollment_required (MFA is
 // required but none is set up) or authenticated.
 func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*LoginResult, error) {
@@ -35,14 +38,24 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 	norm := NormalizeLogin(identifier)
 	u, err := s.store.GetUserByLogin(ctx, norm)
 	if errors.Is(err, store.ErrNotFound) || norm == "" {
+		// Throttled exactly like an account (a budget of its own), then the same hashing work.
+		a, err := s.reserve(ctx, store.BudgetPassword, loginKey(norm), "", m)
+		if err != nil {
+			return nil, err
+		}
 		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
 			return nil, hashErr(err)
 		}
 		s.failLogin(ctx, "", m, "unknown identifier")
+		s.attemptFailed(ctx, a, "", m)
 		return nil, apperr.ErrInvalidCredentials
 	}
 	if err != nil {
 		return nil, internal(err)
+	}
+	a, err := s.reserve(ctx, store.BudgetPassword, u.ID, u.ID, m)
+	if err != nil {
+		return nil, err
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
@@ -54,6 +67,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 			reason = "account disabled"
 		}
 		s.failLogin(ctx, u.ID, m, reason)
+		s.attemptFailed(ctx, a, u.ID, m)
 		return nil, apperr.ErrInvalidCredentials
 	}
 	if rehash {
@@ -80,6 +94,9 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 	}
 	m.ActorID = u.ID
 	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.ResetBudget(ctx, store.BudgetPassword, u.ID); err != nil {
+			return err
+		}
 		if err := st.CreateSession(ctx, sess); err != nil {
 			return err
 		}

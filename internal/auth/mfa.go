@@ -173,8 +173,12 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 }
 
 // PendingSetup shows the user's unconfirmed secret again (for the setup page), or returns
-// apperr.ErrNoPending when there is none or it expired.
+// apperr.ErrNoPending when there is none or it expired, and apperr.ErrUnauthenticated to a
+// session that is not authenticated while the user already has an authenticator.
 func (s *Service) PendingSetup(ctx context.Context, cur *Current) (*Setup, error) {
+	if err := s.refuseStaleEnrollment(ctx, s.store, cur); err != nil {
+		return nil, err
+	}
 	p, err := s.store.GetPendingTOTP(ctx, cur.User.ID, s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apperr.ErrNoPending
@@ -187,6 +191,23 @@ func (s *Service) PendingSetup(ctx context.Context, cur *Current) (*Setup, error
 		return nil, err
 	}
 	return s.setupView(cur.User, secret, p.ExpiresAt)
+}
+
+// refuseStaleEnrollment returns apperr.ErrUnauthenticated for a session that is not
+// authenticated while the user already has an authenticator: an enrollment_required
+// session left over from before the setup may neither see nor confirm a replacement.
+func (s *Service) refuseStaleEnrollment(ctx context.Context, st store.Store, cur *Current) error {
+	if cur.Session.State == store.StateAuthenticated {
+		return nil
+	}
+	_, err := st.GetTOTP(ctx, cur.User.ID)
+	switch {
+	case err == nil:
+		return apperr.ErrUnauthenticated
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	}
+	return internal(err)
 }
 
 func (s *Service) setupView(u *store.User, secret []byte, expires time.Time) (*Setup, error) {
@@ -230,6 +251,9 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 	notice := NoticeTOTPEnrolled
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		event := audit.TOTPEnrolled
+		if err := s.refuseStaleEnrollment(ctx, st, cur); err != nil {
+			return err
+		}
 		if _, err := st.GetTOTP(ctx, cur.User.ID); err == nil {
 			event, notice = audit.TOTPReplaced, NoticeTOTPReplaced
 		}

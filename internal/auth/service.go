@@ -18,6 +18,7 @@ import (
 	"github.com/twofold-id/twofold/internal/recovery"
 	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 // Fixed lifetimes from the design.
@@ -41,6 +42,11 @@ type Options struct {
 	Now                func() time.Time // default time.Now
 	Rand               io.Reader        // default crypto/rand.Reader
 	Notifier           Notifier         // default: tells nobody
+	// Throttle is the failure budget of the password step and of the second factor; zero
+	// fields take throttle.Default's. ForgetBudgetsAfter (default 24 h) is how long an
+	// unlocked password budget is kept after its last failure.
+	Throttle           throttle.Policy
+	ForgetBudgetsAfter time.Duration
 }
 
 // Service implements every sign-in and account operation. It knows nothing of HTTP.
@@ -58,6 +64,8 @@ type Service struct {
 	now        func() time.Time
 	rand       io.Reader
 	notifier   Notifier
+	throttle   throttle.Policy
+	forget     time.Duration
 }
 
 // New returns a Service.
@@ -76,6 +84,11 @@ func New(o Options) *Service {
 		now:        o.Now,
 		rand:       o.Rand,
 		notifier:   o.Notifier,
+		throttle:   o.Throttle.OrDefault(),
+		forget:     o.ForgetBudgetsAfter,
+	}
+	if s.forget <= 0 {
+		s.forget = 24 * time.Hour
 	}
 	if s.notifier == nil {
 		s.notifier = nopNotifier{}

@@ -92,8 +92,9 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	hkCtx, stopHK := context.WithCancel(ctx)
-	defer stopHK()
-	go a.auth.Housekeep(hkCtx, 5*time.Minute, log)
+	hkDone := make(chan struct{})
+	go func() { defer close(hkDone); a.auth.Housekeep(hkCtx, 5*time.Minute, log) }()
+	defer func() { stopHK(); <-hkDone }() // before the store closes
 	log.Info("twofold is listening", "url", base, "database", describeDatabase(cfg))
 	if ready != nil {
 		ready(base)

@@ -25,13 +25,18 @@ type Config struct {
 	MFA      MFA      `yaml:"mfa"`
 	Password Password `yaml:"password"`
 	Session  Session  `yaml:"session"`
+	Limits   Limits   `yaml:"limits"`
 	Log      Log      `yaml:"log"`
+
+	SupportDesk `yaml:",inline"` // the mail: and support: sections (support.go)
 }
 
 // Server is the HTTP listener.
 type Server struct {
 	Addr      string `yaml:"addr"`
 	PublicURL string `yaml:"public_url"` // how users reach the server; https turns on Secure cookies
+	// TrustedProxies are the networks (CIDR or address) whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Database selects the store: empty URL means the embedded SQLite file in the data
@@ -103,6 +108,7 @@ func Default() *Config {
 			Argon2:    Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1},
 		},
 		Session: Session{IdleTimeout: time.Hour, Lifetime: 12 * time.Hour},
+		Limits:  DefaultLimits(),
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -173,6 +179,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	duration("TWOFOLD_SESSION_LIFETIME", &c.Session.Lifetime)
 	str("TWOFOLD_LOG_LEVEL", &c.Log.Level)
 	str("TWOFOLD_LOG_FORMAT", &c.Log.Format)
+	problems = append(problems, c.applyLimitsEnv(getenv)...)
+	problems = append(problems, c.applySupportEnv(getenv)...)
 	return errors.Join(problems...)
 }
 
@@ -318,5 +326,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format: %q is not text or json", c.Log.Format)
 	}
+	p = append(p, c.validateLimits()...)
+	p = append(p, c.validateSupport()...)
 	return errors.Join(p...)
 }

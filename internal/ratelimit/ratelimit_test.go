@@ -48,7 +48,7 @@ func TestIdleBucketsAreDropped(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	l := New(1, 2, c.now)
 	for i := 0; i < 1000; i++ {
-		l.Allow(string(rune('a' + i%26)) + time.Duration(i).String())
+		l.Allow(string(rune('a'+i%26)) + time.Duration(i).String())
 	}
 	c.t = c.t.Add(2 * time.Minute)
 	l.Allow("fresh")

@@ -42,6 +42,7 @@ var postgresDialect = dialect{
 		return "record", true
 	},
 	isUnavailable: pgUnavailable,
+	bytewise:      ` COLLATE "C"`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (postgres://...) and applies

@@ -48,6 +48,8 @@ type dialect struct {
 	isUnique func(error) (field string, ok bool)
 	// isUnavailable reports errors that mean the database cannot serve right now.
 	isUnavailable func(error) bool
+	// bytewise follows a text column in ORDER BY so both databases sort alike.
+	bytewise string
 }
 
 var sqliteDialect = dialect{
@@ -173,8 +175,10 @@ func (d *DB) WithTx(ctx context.Context, fn func(store.Store) error) error {
 	if err != nil {
 		return d.wrap(err)
 	}
+	// Rolls back when fn fails or panics (a transaction left open would hold SQLite's
+	// write lock forever); after Commit it is a no-op.
+	defer tx.Rollback()
 	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect}); err != nil {
-		tx.Rollback()
 		return err
 	}
 	return d.wrap(tx.Commit())

@@ -59,7 +59,7 @@ func (d *DB) GetUserByLogin(ctx context.Context, norm string) (*store.User, erro
 
 // ListUsers returns every user ordered by username.
 func (d *DB) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := d.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username_norm`)
+	rows, err := d.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username_norm`+d.dialect.bytewise)
 	if err != nil {
 		return nil, err
 	}

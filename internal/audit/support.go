@@ -1,0 +1,17 @@
+package audit
+
+// Support desk events (issue 4). Every step of a support case is one of them; the
+// detail names the case reference.
+const (
+	SupportCaseOpened        = "support.case_opened"
+	SupportCaseAssigned      = "support.case_assigned"
+	SupportNoteAdded         = "support.note_added"
+	SupportVerificationSent  = "support.verification_sent"
+	SupportEmailConfirmed    = "support.email_confirmed"
+	SupportResetRequested    = "support.mfa_reset_requested"
+	SupportMFAReset          = "support.mfa_reset"
+	SupportResetCancelled    = "support.mfa_reset_cancelled"
+	SupportCaseResolved      = "support.case_resolved"
+	SupportCaseRejected      = "support.case_rejected"
+	SupportResetNoticeFailed = "support.mfa_reset_notice_failed"
+)

@@ -1,0 +1,157 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// attempt is a slot reserved in a failure budget before a password or code is checked. It
+// counts as a failure until a success resets the budget.
+type attempt struct {
+	kind, key string
+	failures  int // the budget's consecutive failures, this attempt included
+}
+
+// loginKey is the password budget of an identifier that matches no account: the SHA-256 of
+// its normalised form, so a name typed by mistake (or a password typed into the username
+// field) is never stored in clear.
+func loginKey(norm string) string {
+	h := sha256.Sum256([]byte(norm))
+	return "login:" + hex.EncodeToString(h[:])
+}
+
+func (s *Service) rule() store.ThrottleRule {
+	p := s.throttle
+	return store.ThrottleRule{FreeAttempts: p.FreeAttempts, FirstDelay: p.FirstDelay, MaxDelay: p.MaxDelay, MaxFailures: p.MaxFailures}
+}
+
+// reserve takes a slot in the budget (kind, key) with one conditional write, before anything
+// is checked. When the budget allows no attempt now, the refusal is audited (subject is the
+// user, or "" for an unknown identifier) and an apperr throttled error is returned: nothing
+// was hashed or compared. Known and unknown identifiers take exactly the same path.
+func (s *Service) reserve(ctx context.Context, kind, key, subject string, m Meta) (*attempt, error) {
+	now := s.now()
+	b, granted, err := s.store.ReserveAttempt(ctx, kind, key, s.rule(), now)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if granted {
+		return &attempt{kind: kind, key: key, failures: b.Failures}, nil
+	}
+	locked, wait := false, time.Second // a parallel reset left nothing to show: try again soon
+	if b != nil {
+		locked = s.throttle.Locked(b.Failures)
+		if w := b.NextAt().Sub(now); w > wait {
+			wait = w
+		}
+	}
+	detail := fmt.Sprintf("budget=%s refused: retry in %s", kind, wait.Round(time.Second))
+	if locked {
+		detail = fmt.Sprintf("budget=%s refused: locked after %d failures", kind, b.Failures)
+	}
+	_ = s.record(ctx, s.store, audit.ThrottleRefused, subject, m, detail)
+	return nil, throttledError(locked, wait)
+}
+
+// attemptFailed audits what a failed attempt did to its budget: a wait before the next
+// attempt, or the lock once the failure limit is reached.
+func (s *Service) attemptFailed(ctx context.Context, a *attempt, subject string, m Meta) {
+	if a == nil {
+		return
+	}
+	switch {
+	case s.throttle.Locked(a.failures):
+		_ = s.record(ctx, s.store, audit.ThrottleLocked, subject, m,
+			fmt.Sprintf("budget=%s locked after %d consecutive failures", a.kind, a.failures))
+	case a.failures >= s.throttle.FreeAttempts:
+		_ = s.record(ctx, s.store, audit.ThrottleDelayed, subject, m,
+			fmt.Sprintf("budget=%s failures=%d next attempt in %s", a.kind, a.failures, s.throttle.Delay(a.failures)))
+	}
+}
+
+// throttledError is the 429 answer. Its message is the same for every identifier, known or not.
+func throttledError(locked bool, wait time.Duration) error {
+	if locked {
+		return apperr.New(apperr.CodeThrottled,
+			"Too many failed attempts: no further attempt will be checked. An administrator can unlock the account.")
+	}
+	return &apperr.Error{
+		Code:       apperr.CodeThrottled,
+		Message:    fmt.Sprintf("Too many failed attempts. Try again in %s.", humanWait(wait)),
+		RetryAfter: wait,
+	}
+}
+
+// humanWait renders a wait rounded up to whole seconds, or minutes beyond 90 seconds.
+func humanWait(d time.Duration) string {
+	secs := int((d + time.Second - 1) / time.Second)
+	if secs <= 90 {
+		return plural(secs, "second")
+	}
+	return plural((secs+59)/60, "minute")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// Unlock forgets every failure of the user's password and second-factor budgets, so a
+// locked or waiting account can sign in again at once. It is audited.
+func (s *Service) Unlock(ctx context.Context, u *store.User, m Meta) error {
+	return internal(s.store.WithTx(ctx, func(st store.Store) error {
+		for _, kind := range []string{store.BudgetPassword, store.BudgetSecondFactor} {
+			if err := st.ResetBudget(ctx, kind, u.ID); err != nil {
+				return err
+			}
+		}
+		return s.record(ctx, st, audit.ThrottleCleared, u.ID, m, "password and second-factor budgets reset")
+	}))
+}
+
+// Budgets returns the user's password and second-factor budgets (nil when without failures).
+func (s *Service) Budgets(ctx context.Context, u *store.User) (pw, second *store.ThrottleBudget, err error) {
+	get := func(kind string) (*store.ThrottleBudget, error) {
+		b, err := s.store.GetBudget(ctx, kind, u.ID)
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			return b, nil
+		}
+		return nil, internal(err)
+	}
+	if pw, err = get(store.BudgetPassword); err != nil {
+		return nil, nil, err
+	}
+	second, err = get(store.BudgetSecondFactor)
+	return pw, second, err
+}
+
+// SignOutEverywhere ends every session of the user (an administrator's action) and returns
+// how many ended. It is audited.
+func (s *Service) SignOutEverywhere(ctx context.Context, u *store.User, m Meta) (int, error) {
+	var n int
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		var err error
+		if n, err = st.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.SessionsEnded, u.ID, m, fmt.Sprintf("%d sessions", n))
+	})
+	return n, internal(err)
+}
+
+// forgetIdleBudgets deletes unlocked password budgets idle for longer than the configured
+// time. The rule looks only at the budget, never at whether its key is an account, so it
+// treats unknown identifiers exactly like known ones.
+func (s *Service) forgetIdleBudgets(ctx context.Context, now time.Time) (int, error) {
+	return s.store.ForgetIdleBudgets(ctx, store.BudgetPassword, now.Add(-s.forget), s.throttle.MaxFailures)
+}

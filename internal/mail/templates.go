@@ -1,0 +1,100 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	"sync"
+	texttemplate "text/template"
+	"time"
+)
+
+//go:embed templates
+var templateFiles embed.FS
+
+// Message kinds: each has templates/<kind>.txt (subject and plain-text body) and
+// templates/<kind>.html (the HTML body).
+const (
+	KindCaseReceived      = "case_received"      // to whoever opened a support case: its reference
+	KindEmailVerification = "email_verification" // to an account's address: the proof-of-ownership link
+	KindMFAReset          = "mfa_reset"          // to an account's address: a support agent reset MFA
+	KindTOTPEnrolled      = "totp_enrolled"
+	KindTOTPReplaced      = "totp_replaced"
+	KindRecoveryCodeUsed  = "recovery_code_used"
+	KindPasswordChanged   = "password_changed"
+)
+
+// Kinds lists every message kind.
+var Kinds = []string{KindCaseReceived, KindEmailVerification, KindMFAReset, KindTOTPEnrolled,
+	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged}
+
+// Data fills the templates. Each kind uses the fields it needs.
+type Data struct {
+	Product   string // the service's name; default "twofold"
+	Name      string // how to greet the recipient
+	Reference string // support case reference
+	Link      string // one-time link
+	ExpiresAt time.Time
+	At        time.Time // when the change happened
+	IP        string
+	UserAgent string
+}
+
+type kindTemplates struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+var funcs = map[string]any{
+	"date": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+}
+
+var parsed = sync.OnceValues(func() (map[string]kindTemplates, error) {
+	out := map[string]kindTemplates{}
+	for _, k := range Kinds {
+		t, err := texttemplate.New(k).Funcs(funcs).ParseFS(templateFiles, "templates/footer.txt", "templates/"+k+".txt")
+		if err != nil {
+			return nil, fmt.Errorf("mail template %s.txt: %w", k, err)
+		}
+		h, err := htmltemplate.New(k).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+k+".html")
+		if err != nil {
+			return nil, fmt.Errorf("mail template %s.html: %w", k, err)
+		}
+		out[k] = kindTemplates{text: t, html: h}
+	}
+	return out, nil
+})
+
+// Compose renders the message of kind for to.
+func Compose(kind, to string, d Data) (*Message, error) {
+	all, err := parsed()
+	if err != nil {
+		return nil, err
+	}
+	t, ok := all[kind]
+	if !ok {
+		return nil, fmt.Errorf("mail: unknown message kind %q", kind)
+	}
+	if d.Product == "" {
+		d.Product = "twofold"
+	}
+	var subject, text, html bytes.Buffer
+	if err := t.text.ExecuteTemplate(&subject, "subject", d); err != nil {
+		return nil, fmt.Errorf("mail: %s subject: %w", kind, err)
+	}
+	if err := t.text.ExecuteTemplate(&text, "body", d); err != nil {
+		return nil, fmt.Errorf("mail: %s text: %w", kind, err)
+	}
+	if err := t.html.ExecuteTemplate(&html, "layout", d); err != nil {
+		return nil, fmt.Errorf("mail: %s html: %w", kind, err)
+	}
+	return &Message{
+		Kind:    kind,
+		To:      to,
+		Subject: strings.Join(strings.Fields(subject.String()), " "),
+		Text:    strings.TrimSpace(text.String()) + "\n",
+		HTML:    html.String(),
+	}, nil
+}

@@ -1,0 +1,219 @@
+package oidc
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/twofold-id/twofold/internal/secrets"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Signature algorithms of ID tokens. ES256 is the default; RS256 is for clients whose
+// libraries know nothing else.
+const (
+	AlgES256 = "ES256"
+	AlgRS256 = "RS256"
+)
+
+// ValidAlg reports whether alg is a signature algorithm twofold signs ID tokens with.
+func ValidAlg(alg string) bool { return alg == AlgES256 || alg == AlgRS256 }
+
+// DefaultKeyRetention is how long a replaced signing key stays in the JWKS: longer than any
+// token it signed lives, so relying parties can still verify those.
+const DefaultKeyRetention = 24 * time.Hour
+
+// keyPurpose names the master key's sub-key that seals signing keys.
+const keyPurpose = "oidc-signing-key"
+
+// keyring manages the signing keys in the store. Every instance reads the same keys; parsed
+// private keys are cached by key id, which never changes its key.
+type keyring struct {
+	store store.Store
+	box   *secrets.Box
+	now   func() time.Time
+
+	mu     sync.Mutex
+	parsed map[string]crypto.Signer
+}
+
+func newKeyring(st store.Store, kr *secrets.Keyring, now func() time.Time) *keyring {
+	return &keyring{store: st, box: kr.Box(keyPurpose), now: now, parsed: map[string]crypto.Signer{}}
+}
+
+// signingKey is a private key the op package signs with.
+type signingKey struct {
+	id     string
+	alg    jose.SignatureAlgorithm
+	signer crypto.Signer
+}
+
+func (k *signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.alg }
+func (k *signingKey) Key() any                                    { return k.signer }
+func (k *signingKey) ID() string                                  { return k.id }
+
+// publicKey is a key published in the JWKS.
+type publicKey struct {
+	id  string
+	alg jose.SignatureAlgorithm
+	key crypto.PublicKey
+}
+
+func (k *publicKey) ID() string                         { return k.id }
+func (k *publicKey) Algorithm() jose.SignatureAlgorithm { return k.alg }
+func (k *publicKey) Use() string                        { return "sig" }
+func (k *publicKey) Key() any                           { return k.key }
+
+// current returns the key that signs for alg, creating it when there is none yet. When
+// several instances create one at once, the store keeps one and the others use it.
+func (r *keyring) current(ctx context.Context, alg string) (*signingKey, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		keys, err := r.store.ListOIDCSigningKeys(ctx, r.now())
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if k.Alg == alg && k.RetiredAt.IsZero() {
+				return r.open(&k)
+			}
+		}
+		if _, err := r.create(ctx, r.store, alg); err != nil && !errors.Is(err, store.ErrConflict) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("oidc: no current %s signing key", alg)
+}
+
+// publicKeys returns every published key, making sure an ES256 key exists.
+func (r *keyring) publicKeys(ctx context.Context) ([]*publicKey, error) {
+	if _, err := r.current(ctx, AlgES256); err != nil {
+		return nil, err
+	}
+	keys, err := r.store.ListOIDCSigningKeys(ctx, r.now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*publicKey, 0, len(keys))
+	for _, k := range keys {
+		sk, err := r.open(&k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &publicKey{id: sk.id, alg: sk.alg, key: sk.signer.Public()})
+	}
+	return out, nil
+}
+
+// create generates a current key for alg and stores it through st.
+func (r *keyring) create(ctx context.Context, st store.Store, alg string) (*store.OIDCSigningKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case AlgES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case AlgRS256:
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	default:
+		return nil, fmt.Errorf("oidc: unknown signature algorithm %q", alg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("generate %s key: %w", alg, err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	id := make([]byte, 12)
+	if _, err := rand.Read(id); err != nil {
+		return nil, err
+	}
+	kid := base64.RawURLEncoding.EncodeToString(id)
+	sealed, err := r.box.Seal(der, []byte(kid+"/"+alg))
+	if err != nil {
+		return nil, err
+	}
+	k := &store.OIDCSigningKey{ID: kid, Alg: alg, PrivateEnc: sealed, CreatedAt: r.now()}
+	if err := st.CreateOIDCSigningKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// open decrypts and parses a stored key (cached by id).
+func (r *keyring) open(k *store.OIDCSigningKey) (*signingKey, error) {
+	r.mu.Lock()
+	signer, ok := r.parsed[k.ID]
+	r.mu.Unlock()
+	if !ok {
+		der, err := r.box.Open(k.PrivateEnc, []byte(k.ID+"/"+k.Alg))
+		if err != nil {
+			return nil, fmt.Errorf("open signing key %s (is this the master key the key was made with?): %w", k.ID, err)
+		}
+		parsed, err := x509.ParsePKCS8PrivateKey(der)
+		if err != nil {
+			return nil, fmt.Errorf("parse signing key %s: %w", k.ID, err)
+		}
+		if signer, ok = parsed.(crypto.Signer); !ok {
+			return nil, fmt.Errorf("signing key %s is not a signer", k.ID)
+		}
+		r.mu.Lock()
+		r.parsed[k.ID] = signer
+		r.mu.Unlock()
+	}
+	return &signingKey{id: k.ID, alg: jose.SignatureAlgorithm(k.Alg), signer: signer}, nil
+}
+
+// RotatedKey describes a key that `twofold keys rotate` created.
+type RotatedKey struct {
+	ID, Alg         string
+	PreviousExpires time.Time // when the key it replaced leaves the JWKS; zero when there was none
+}
+
+// rotate gives every algorithm in use (ES256 always) a new current key, in one
+// transaction; the keys they replace stay published for keep.
+func (r *keyring) rotate(ctx context.Context, keep time.Duration) ([]RotatedKey, error) {
+	keys, err := r.store.ListOIDCSigningKeys(ctx, r.now())
+	if err != nil {
+		return nil, err
+	}
+	algs := []string{AlgES256}
+	for _, k := range keys {
+		if k.Alg == AlgRS256 {
+			algs = append(algs, AlgRS256)
+			break
+		}
+	}
+	var out []RotatedKey
+	err = r.store.WithTx(ctx, func(st store.Store) error {
+		out = out[:0]
+		now := r.now()
+		for _, alg := range algs {
+			n, err := st.RetireOIDCSigningKeys(ctx, alg, now, now.Add(keep))
+			if err != nil {
+				return err
+			}
+			k, err := r.create(ctx, st, alg)
+			if err != nil {
+				return err
+			}
+			rk := RotatedKey{ID: k.ID, Alg: alg}
+			if n > 0 {
+				rk.PreviousExpires = now.Add(keep)
+			}
+			out = append(out, rk)
+		}
+		return nil
+	})
+	return out, err
+}

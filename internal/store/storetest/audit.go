@@ -1,0 +1,140 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+var auditTests = []subtest{
+	{"AppendAndListNewestFirst", testAuditList},
+	{"FilterByActorOrSubject", testAuditFilter},
+	{"Limit", testAuditLimit},
+}
+
+var setupTests = []subtest{
+	{"CheckAndUseOnce", testSetupUseOnce},
+	{"Expired", testSetupExpired},
+	{"Unknown", testSetupUnknown},
+}
+
+func listAudit(t testing.TB, s store.Store, f store.AuditFilter) []store.AuditEvent {
+	t.Helper()
+	events, err := s.ListAudit(t.Context(), f)
+	wantNoErr(t, "ListAudit", err)
+	return events
+}
+
+func mustAppend(t testing.TB, s store.Store, e store.AuditEvent) store.AuditEvent {
+	t.Helper()
+	wantNoErr(t, "AppendAudit("+e.Event+")", s.AppendAudit(t.Context(), &e))
+	return e
+}
+
+// wantEvents checks events against want, ignoring IDs, which must be set and distinct.
+func wantEvents(t testing.TB, what string, got, want []store.AuditEvent) {
+	t.Helper()
+	seen := map[int64]bool{}
+	for i := range got {
+		if got[i].ID == 0 || seen[got[i].ID] {
+			t.Errorf("%s: event %d has ID %d, want a distinct non-zero ID", what, i, got[i].ID)
+		}
+		seen[got[i].ID] = true
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d events %v, want %d", what, len(got), eventNames(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		g.ID, w.ID = 0, 0
+		wantSame(t, fmt.Sprintf("%s: event %d", what, i), g, w)
+	}
+}
+
+func eventNames(events []store.AuditEvent) []string {
+	var names []string
+	for _, e := range events {
+		names = append(names, e.Event)
+	}
+	return names
+}
+
+func testAuditList(t *testing.T, s store.Store) {
+	if got := listAudit(t, s, store.AuditFilter{}); len(got) != 0 {
+		t.Fatalf("ListAudit on an empty store returned %d events", len(got))
+	}
+	a := mustAppend(t, s, store.AuditEvent{At: at(0), Event: "user.created", SubjectID: "u1", IP: "console", UserAgent: "twofold-cli", Detail: "role=user"})
+	b := mustAppend(t, s, store.AuditEvent{At: at(time.Second), Event: "login.succeeded", ActorID: "u1", SubjectID: "u1", IP: "192.0.2.1", UserAgent: "Firefox"})
+	c := mustAppend(t, s, store.AuditEvent{At: at(2 * time.Second), Event: "setup.token_issued"})
+	wantEvents(t, "ListAudit", listAudit(t, s, store.AuditFilter{}), []store.AuditEvent{c, b, a})
+}
+
+func testAuditFilter(t *testing.T, s store.Store) {
+	byA := mustAppend(t, s, store.AuditEvent{At: at(0), Event: "login.succeeded", ActorID: "A", SubjectID: "A"})
+	onA := mustAppend(t, s, store.AuditEvent{At: at(time.Second), Event: "user.role_changed", ActorID: "B", SubjectID: "A"})
+	bOnC := mustAppend(t, s, store.AuditEvent{At: at(2 * time.Second), Event: "user.disabled", ActorID: "B", SubjectID: "C"})
+	anon := mustAppend(t, s, store.AuditEvent{At: at(3 * time.Second), Event: "login.failed"})
+
+	for _, tc := range []struct {
+		user string
+		want []store.AuditEvent
+	}{
+		{"A", []store.AuditEvent{onA, byA}},
+		{"B", []store.AuditEvent{bOnC, onA}},
+		{"C", []store.AuditEvent{bOnC}},
+		{"D", nil},
+		{"", []store.AuditEvent{anon, bOnC, onA, byA}},
+	} {
+		t.Run("user "+tc.user, func(t *testing.T) {
+			wantEvents(t, "ListAudit(user "+tc.user+")", listAudit(t, s, store.AuditFilter{UserID: tc.user}), tc.want)
+		})
+	}
+}
+
+func testAuditLimit(t *testing.T, s store.Store) {
+	var all []store.AuditEvent
+	for i := range 5 {
+		subject := "A"
+		if i%2 == 1 {
+			subject = "B"
+		}
+		all = append(all, mustAppend(t, s, store.AuditEvent{At: at(time.Duration(i) * time.Second), Event: fmt.Sprintf("event.%d", i), SubjectID: subject}))
+	}
+	wantEvents(t, "ListAudit(limit 2)", listAudit(t, s, store.AuditFilter{Limit: 2}), []store.AuditEvent{all[4], all[3]})
+	wantEvents(t, "ListAudit(limit 10)", listAudit(t, s, store.AuditFilter{Limit: 10}), []store.AuditEvent{all[4], all[3], all[2], all[1], all[0]})
+	wantEvents(t, "ListAudit(user A, limit 2)", listAudit(t, s, store.AuditFilter{UserID: "A", Limit: 2}), []store.AuditEvent{all[4], all[2]})
+}
+
+func testSetupUseOnce(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tok, other := randomBytes(t, 32), randomBytes(t, 32)
+	expires := at(time.Hour)
+	wantNoErr(t, "CreateSetupToken", s.CreateSetupToken(ctx, tok, expires))
+	wantNoErr(t, "CreateSetupToken(other)", s.CreateSetupToken(ctx, other, expires))
+
+	wantNoErr(t, "CheckSetupToken", s.CheckSetupToken(ctx, tok, base))
+	wantNoErr(t, "CheckSetupToken again (checking does not use it)", s.CheckSetupToken(ctx, tok, at(time.Minute)))
+	wantNoErr(t, "UseSetupToken", s.UseSetupToken(ctx, tok, at(2*time.Minute)))
+	wantErr(t, "UseSetupToken a second time", s.UseSetupToken(ctx, tok, at(3*time.Minute)), store.ErrNotFound)
+	wantErr(t, "CheckSetupToken after use", s.CheckSetupToken(ctx, tok, at(3*time.Minute)), store.ErrNotFound)
+	wantNoErr(t, "CheckSetupToken(other token)", s.CheckSetupToken(ctx, other, at(3*time.Minute)))
+}
+
+func testSetupExpired(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tok := randomBytes(t, 32)
+	expires := at(time.Hour)
+	wantNoErr(t, "CreateSetupToken", s.CreateSetupToken(ctx, tok, expires))
+	wantNoErr(t, "CheckSetupToken just before expiry", s.CheckSetupToken(ctx, tok, expires.Add(-time.Millisecond)))
+	wantErr(t, "CheckSetupToken at expiry", s.CheckSetupToken(ctx, tok, expires), store.ErrNotFound)
+	wantErr(t, "UseSetupToken at expiry", s.UseSetupToken(ctx, tok, expires), store.ErrNotFound)
+	wantErr(t, "UseSetupToken after expiry", s.UseSetupToken(ctx, tok, expires.Add(time.Hour)), store.ErrNotFound)
+}
+
+func testSetupUnknown(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	wantErr(t, "CheckSetupToken(unknown)", s.CheckSetupToken(ctx, randomBytes(t, 32), base), store.ErrNotFound)
+	wantErr(t, "UseSetupToken(unknown)", s.UseSetupToken(ctx, randomBytes(t, 32), base), store.ErrNotFound)
+}

@@ -1,0 +1,188 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+var sessionTests = []subtest{
+	{"CreateAndGetByToken", testSessionCreateGet},
+	{"StepUpOnlyWithCurrentToken", testSessionStepUp},
+	{"Touch", testSessionTouch},
+	{"NoticeSetAndClear", testSessionNotice},
+	{"Delete", testSessionDelete},
+	{"DeleteUserSessionsExcept", testSessionDeleteUser},
+	{"ListExcludesExpiredNewestFirst", testSessionList},
+}
+
+func getSession(t testing.TB, s store.Store, tokenHash []byte) *store.Session {
+	t.Helper()
+	x, err := s.GetSessionByToken(t.Context(), tokenHash)
+	wantNoErr(t, "GetSessionByToken", err)
+	return x
+}
+
+func testSessionCreateGet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	x := sessionFixture(t, u.ID, at(0))
+	x.State, x.AMR = store.StateMFARequired, []string{"pwd"}
+	x.ExpiresAt = at(10 * time.Minute)
+	wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
+	got := getSession(t, s, x.TokenHash)
+	wantSame(t, "GetSessionByToken", got, x)
+	if got.NoticeEnc != nil {
+		t.Errorf("NoticeEnc = %x, want nil for a session without notice", got.NoticeEnc)
+	}
+
+	y := sessionFixture(t, u.ID, at(time.Minute))
+	y.AMR = []string{"pwd", "otp", "mfa"}
+	y.NoticeEnc = randomBytes(t, 40)
+	wantNoErr(t, "CreateSession(second)", s.CreateSession(ctx, y))
+	wantSame(t, "GetSessionByToken(second)", getSession(t, s, y.TokenHash), y)
+
+	_, err := s.GetSessionByToken(ctx, randomBytes(t, 32))
+	wantErr(t, "GetSessionByToken(unknown)", err, store.ErrNotFound)
+}
+
+func testSessionStepUp(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	x := sessionFixture(t, u.ID, at(0))
+	x.State, x.AMR, x.ExpiresAt = store.StateMFARequired, []string{"pwd"}, at(10*time.Minute)
+	wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
+	oldHash := x.TokenHash
+
+	up := &store.Session{
+		TokenHash:  randomBytes(t, 32),
+		State:      store.StateAuthenticated,
+		AMR:        []string{"pwd", "otp", "mfa"},
+		AuthTime:   at(time.Minute),
+		LastSeenAt: at(time.Minute),
+		ExpiresAt:  at(12 * time.Hour),
+	}
+	wantNoErr(t, "StepUpSession", s.StepUpSession(ctx, x.ID, oldHash, up))
+
+	_, err := s.GetSessionByToken(ctx, oldHash)
+	wantErr(t, "GetSessionByToken(old token)", err, store.ErrNotFound)
+	want := *x
+	want.TokenHash, want.State, want.AMR = up.TokenHash, up.State, up.AMR
+	want.AuthTime, want.LastSeenAt, want.ExpiresAt = up.AuthTime, up.LastSeenAt, up.ExpiresAt
+	wantSame(t, "session after StepUpSession", getSession(t, s, up.TokenHash), &want)
+
+	again := &store.Session{TokenHash: randomBytes(t, 32), State: store.StateAuthenticated, AMR: []string{"pwd"},
+		AuthTime: at(2 * time.Minute), LastSeenAt: at(2 * time.Minute), ExpiresAt: at(12 * time.Hour)}
+	err = s.StepUpSession(ctx, x.ID, oldHash, again)
+	wantErr(t, "StepUpSession with the old token again", err, store.ErrNotFound)
+	_, err = s.GetSessionByToken(ctx, again.TokenHash)
+	wantErr(t, "GetSessionByToken(refused step-up token)", err, store.ErrNotFound)
+	wantSame(t, "session after a refused step-up", getSession(t, s, up.TokenHash), &want)
+
+	err = s.StepUpSession(ctx, randomID(t), up.TokenHash, again)
+	wantErr(t, "StepUpSession(unknown id)", err, store.ErrNotFound)
+	other := mustCreateSession(t, s, u.ID, at(0))
+	err = s.StepUpSession(ctx, other.ID, up.TokenHash, again)
+	wantErr(t, "StepUpSession(another session's token)", err, store.ErrNotFound)
+}
+
+func testSessionTouch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	x := mustCreateSession(t, s, u.ID, at(0))
+	wantNoErr(t, "TouchSession", s.TouchSession(ctx, x.ID, at(5*time.Minute)))
+	x.LastSeenAt = at(5 * time.Minute)
+	wantSame(t, "session after TouchSession", getSession(t, s, x.TokenHash), x)
+	wantErr(t, "TouchSession(unknown)", s.TouchSession(ctx, randomID(t), base), store.ErrNotFound)
+}
+
+func testSessionNotice(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	x := mustCreateSession(t, s, u.ID, at(0))
+	notice := randomBytes(t, 60)
+	wantNoErr(t, "SetSessionNotice", s.SetSessionNotice(ctx, x.ID, notice))
+	x.NoticeEnc = notice
+	wantSame(t, "session with notice", getSession(t, s, x.TokenHash), x)
+
+	wantNoErr(t, "SetSessionNotice(nil)", s.SetSessionNotice(ctx, x.ID, nil))
+	if got := getSession(t, s, x.TokenHash); got.NoticeEnc != nil {
+		t.Errorf("NoticeEnc after clearing = %x, want nil", got.NoticeEnc)
+	}
+	wantErr(t, "SetSessionNotice(unknown)", s.SetSessionNotice(ctx, randomID(t), notice), store.ErrNotFound)
+}
+
+func testSessionDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	x := mustCreateSession(t, s, u.ID, at(0))
+	y := mustCreateSession(t, s, u.ID, at(0))
+	wantNoErr(t, "DeleteSession", s.DeleteSession(ctx, x.ID))
+	_, err := s.GetSessionByToken(ctx, x.TokenHash)
+	wantErr(t, "GetSessionByToken after DeleteSession", err, store.ErrNotFound)
+	wantErr(t, "TouchSession after DeleteSession", s.TouchSession(ctx, x.ID, base), store.ErrNotFound)
+	wantSame(t, "the other session", getSession(t, s, y.TokenHash), y)
+}
+
+func testSessionDeleteUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := mustCreateUser(t, s, "alice")
+	bob := mustCreateUser(t, s, "bob")
+	a1 := mustCreateSession(t, s, alice.ID, at(0))
+	a2 := mustCreateSession(t, s, alice.ID, at(time.Second))
+	a3 := mustCreateSession(t, s, alice.ID, at(2*time.Second))
+	b1 := mustCreateSession(t, s, bob.ID, at(0))
+
+	n, err := s.DeleteUserSessions(ctx, alice.ID, a2.ID)
+	wantNoErr(t, "DeleteUserSessions(except a2)", err)
+	if n != 2 {
+		t.Errorf("DeleteUserSessions(except a2) = %d, want 2", n)
+	}
+	for _, gone := range []*store.Session{a1, a3} {
+		_, err := s.GetSessionByToken(ctx, gone.TokenHash)
+		wantErr(t, "GetSessionByToken(ended session)", err, store.ErrNotFound)
+	}
+	wantSame(t, "the kept session", getSession(t, s, a2.TokenHash), a2)
+	wantSame(t, "another user's session", getSession(t, s, b1.TokenHash), b1)
+
+	n, err = s.DeleteUserSessions(ctx, alice.ID, "")
+	wantNoErr(t, "DeleteUserSessions(all)", err)
+	if n != 1 {
+		t.Errorf("DeleteUserSessions(all) = %d, want 1", n)
+	}
+	n, err = s.DeleteUserSessions(ctx, alice.ID, "")
+	wantNoErr(t, "DeleteUserSessions(none left)", err)
+	if n != 0 {
+		t.Errorf("DeleteUserSessions with none left = %d, want 0", n)
+	}
+	wantSame(t, "another user's session", getSession(t, s, b1.TokenHash), b1)
+}
+
+func testSessionList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := mustCreateUser(t, s, "alice")
+	bob := mustCreateUser(t, s, "bob")
+	now := at(time.Hour)
+
+	list, err := s.ListUserSessions(ctx, alice.ID, now)
+	wantNoErr(t, "ListUserSessions(none)", err)
+	if len(list) != 0 {
+		t.Fatalf("ListUserSessions with no sessions returned %d", len(list))
+	}
+
+	oldest := mustCreateSession(t, s, alice.ID, at(0))
+	newest := mustCreateSession(t, s, alice.ID, at(30*time.Minute))
+	middle := mustCreateSession(t, s, alice.ID, at(10*time.Minute))
+	expired := sessionFixture(t, alice.ID, at(20*time.Minute))
+	expired.ExpiresAt = now.Add(-time.Millisecond)
+	wantNoErr(t, "CreateSession(expired)", s.CreateSession(ctx, expired))
+	endsNow := sessionFixture(t, alice.ID, at(25*time.Minute))
+	endsNow.ExpiresAt = now
+	wantNoErr(t, "CreateSession(expiring now)", s.CreateSession(ctx, endsNow))
+	mustCreateSession(t, s, bob.ID, at(40*time.Minute))
+
+	list, err = s.ListUserSessions(ctx, alice.ID, now)
+	wantNoErr(t, "ListUserSessions", err)
+	wantSame(t, "ListUserSessions", list, []store.Session{*newest, *middle, *oldest})
+}

@@ -1,0 +1,248 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+var userTests = []subtest{
+	{"CreateAndGet", testUserCreateAndGet},
+	{"LookupByLogin", testUserLookupByLogin},
+	{"UnknownUserNotFound", testUserNotFound},
+	{"ConflictOnUsername", testUserConflictUsername},
+	{"ConflictOnEmail", testUserConflictEmail},
+	{"ListOrderedByUsername", testUserList},
+	{"SetRole", testUserSetRole},
+	{"SetDisabled", testUserSetDisabled},
+	{"SetMFAOverride", testUserSetMFAOverride},
+	{"SetPasswordHash", testUserSetPasswordHash},
+	{"SetLastLogin", testUserSetLastLogin},
+	{"SettersOnUnknownUserNotFound", testUserSettersNotFound},
+	{"CountWithRoleIgnoresDisabled", testUserCountWithRole},
+}
+
+func testUserCreateAndGet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := userFixture(t, "Alice")
+	u.Role = store.RoleSupport
+	u.MFAOverride = store.MFAOverrideYes
+	u.UpdatedAt = at(time.Minute)
+	wantNoErr(t, "CreateUser", s.CreateUser(ctx, u))
+
+	got, err := s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "GetUser", got, u)
+	if !got.LastLoginAt.IsZero() {
+		t.Errorf("LastLoginAt = %v, want the zero time for a user who never signed in", got.LastLoginAt)
+	}
+
+	got, err = s.GetUserByUsername(ctx, "alice")
+	wantNoErr(t, "GetUserByUsername", err)
+	wantSame(t, "GetUserByUsername", got, u)
+}
+
+func testUserLookupByLogin(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := mustCreateUser(t, s, "alice")
+	bob := mustCreateUser(t, s, "bob")
+
+	for _, tc := range []struct {
+		name, login string
+		want        *store.User
+	}{
+		{"username", "alice", alice},
+		{"e-mail", "bob@example.com", bob},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.GetUserByLogin(ctx, tc.login)
+			wantNoErr(t, "GetUserByLogin("+tc.login+")", err)
+			wantSame(t, "GetUserByLogin("+tc.login+")", got, tc.want)
+		})
+	}
+	t.Run("username lookup ignores e-mail", func(t *testing.T) {
+		_, err := s.GetUserByUsername(ctx, "alice@example.com")
+		wantErr(t, "GetUserByUsername(e-mail)", err, store.ErrNotFound)
+	})
+	t.Run("keys are looked up as given", func(t *testing.T) {
+		// Normalising is the caller's job: the store matches the stored key exactly.
+		_, err := s.GetUserByLogin(ctx, "Alice")
+		wantErr(t, "GetUserByLogin(Alice)", err, store.ErrNotFound)
+	})
+}
+
+func testUserNotFound(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreateUser(t, s, "alice")
+	_, err := s.GetUser(ctx, randomID(t))
+	wantErr(t, "GetUser(unknown)", err, store.ErrNotFound)
+	_, err = s.GetUserByUsername(ctx, "nobody")
+	wantErr(t, "GetUserByUsername(unknown)", err, store.ErrNotFound)
+	_, err = s.GetUserByLogin(ctx, "nobody")
+	wantErr(t, "GetUserByLogin(unknown)", err, store.ErrNotFound)
+	_, err = s.GetUserByLogin(ctx, "nobody@example.com")
+	wantErr(t, "GetUserByLogin(unknown e-mail)", err, store.ErrNotFound)
+}
+
+func wantConflict(t *testing.T, err error, field string) {
+	t.Helper()
+	var ce *store.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("got error %v, want a *store.ConflictError for %s", err, field)
+	}
+	if ce.Field != field {
+		t.Errorf("ConflictError.Field = %q, want %q", ce.Field, field)
+	}
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("errors.Is(%v, ErrConflict) = false", err)
+	}
+}
+
+func testUserConflictUsername(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := mustCreateUser(t, s, "alice")
+	dup := userFixture(t, "ALICE") // same normalised username, other e-mail
+	dup.UsernameNorm = "alice"
+	dup.Email, dup.EmailNorm = "other@example.com", "other@example.com"
+	wantConflict(t, s.CreateUser(ctx, dup), "username")
+
+	_, err := s.GetUser(ctx, dup.ID)
+	wantErr(t, "GetUser(refused user)", err, store.ErrNotFound)
+	got, err := s.GetUserByUsername(ctx, "alice")
+	wantNoErr(t, "GetUserByUsername", err)
+	wantSame(t, "the first user", got, alice)
+}
+
+func testUserConflictEmail(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := mustCreateUser(t, s, "alice")
+	dup := userFixture(t, "alicia")
+	dup.Email, dup.EmailNorm = "ALICE@example.com", alice.EmailNorm
+	wantConflict(t, s.CreateUser(ctx, dup), "email")
+
+	_, err := s.GetUser(ctx, dup.ID)
+	wantErr(t, "GetUser(refused user)", err, store.ErrNotFound)
+	users, err := s.ListUsers(ctx)
+	wantNoErr(t, "ListUsers", err)
+	if len(users) != 1 {
+		t.Errorf("ListUsers returned %d users, want 1", len(users))
+	}
+}
+
+func testUserList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	users, err := s.ListUsers(ctx)
+	wantNoErr(t, "ListUsers(empty)", err)
+	if len(users) != 0 {
+		t.Fatalf("ListUsers on an empty store returned %d users", len(users))
+	}
+	carol := mustCreateUser(t, s, "carol")
+	alice := mustCreateUser(t, s, "Alice")
+	bob := mustCreateUser(t, s, "bob")
+	users, err = s.ListUsers(ctx)
+	wantNoErr(t, "ListUsers", err)
+	wantSame(t, "ListUsers", users, []store.User{*alice, *bob, *carol})
+}
+
+func testUserSetRole(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	other := mustCreateUser(t, s, "bob")
+	wantNoErr(t, "SetUserRole", s.SetUserRole(ctx, u.ID, store.RoleAdmin, at(time.Hour)))
+	u.Role, u.UpdatedAt = store.RoleAdmin, at(time.Hour)
+	got, err := s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "user after SetUserRole", got, u)
+	got, err = s.GetUser(ctx, other.ID)
+	wantNoErr(t, "GetUser(other)", err)
+	wantSame(t, "other user", got, other)
+}
+
+func testUserSetDisabled(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	for i, disabled := range []bool{true, false, true} {
+		now := at(time.Duration(i+1) * time.Minute)
+		wantNoErr(t, "SetUserDisabled", s.SetUserDisabled(ctx, u.ID, disabled, now))
+		u.Disabled, u.UpdatedAt = disabled, now
+		got, err := s.GetUser(ctx, u.ID)
+		wantNoErr(t, "GetUser", err)
+		wantSame(t, "user after SetUserDisabled", got, u)
+	}
+}
+
+func testUserSetMFAOverride(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	for i, v := range []string{store.MFAOverrideYes, store.MFAOverrideNo, store.MFAOverrideDefault} {
+		now := at(time.Duration(i+1) * time.Minute)
+		wantNoErr(t, "SetUserMFAOverride("+v+")", s.SetUserMFAOverride(ctx, u.ID, v, now))
+		u.MFAOverride, u.UpdatedAt = v, now
+		got, err := s.GetUser(ctx, u.ID)
+		wantNoErr(t, "GetUser", err)
+		wantSame(t, "user after SetUserMFAOverride("+v+")", got, u)
+	}
+}
+
+func testUserSetPasswordHash(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	const hash = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA"
+	wantNoErr(t, "SetUserPasswordHash", s.SetUserPasswordHash(ctx, u.ID, hash, at(time.Hour)))
+	u.PasswordHash, u.UpdatedAt = hash, at(time.Hour)
+	got, err := s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "user after SetUserPasswordHash", got, u)
+}
+
+func testUserSetLastLogin(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	for _, when := range []time.Time{at(time.Hour), at(2 * time.Hour)} {
+		wantNoErr(t, "SetUserLastLogin", s.SetUserLastLogin(ctx, u.ID, when))
+		got, err := s.GetUser(ctx, u.ID)
+		wantNoErr(t, "GetUser", err)
+		if !got.LastLoginAt.Equal(when) {
+			t.Errorf("LastLoginAt = %v, want %v", got.LastLoginAt, when)
+		}
+	}
+}
+
+func testUserSettersNotFound(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreateUser(t, s, "alice")
+	id := randomID(t)
+	wantErr(t, "SetUserRole", s.SetUserRole(ctx, id, store.RoleAdmin, base), store.ErrNotFound)
+	wantErr(t, "SetUserDisabled", s.SetUserDisabled(ctx, id, true, base), store.ErrNotFound)
+	wantErr(t, "SetUserMFAOverride", s.SetUserMFAOverride(ctx, id, store.MFAOverrideNo, base), store.ErrNotFound)
+	wantErr(t, "SetUserPasswordHash", s.SetUserPasswordHash(ctx, id, "x", base), store.ErrNotFound)
+	wantErr(t, "SetUserLastLogin", s.SetUserLastLogin(ctx, id, base), store.ErrNotFound)
+}
+
+func testUserCountWithRole(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	count := func(role string) int {
+		t.Helper()
+		n, err := s.CountUsersWithRole(ctx, role)
+		wantNoErr(t, "CountUsersWithRole("+role+")", err)
+		return n
+	}
+	if n := count(store.RoleAdmin); n != 0 {
+		t.Fatalf("admins in an empty store = %d, want 0", n)
+	}
+	for _, name := range []string{"ann", "abe", "amy"} {
+		u := mustCreateUser(t, s, name)
+		wantNoErr(t, "SetUserRole", s.SetUserRole(ctx, u.ID, store.RoleAdmin, base))
+		if name == "amy" {
+			wantNoErr(t, "SetUserDisabled", s.SetUserDisabled(ctx, u.ID, true, base))
+		}
+	}
+	mustCreateUser(t, s, "uma")
+	for role, want := range map[string]int{store.RoleAdmin: 2, store.RoleUser: 1, store.RoleSupport: 0} {
+		if n := count(role); n != want {
+			t.Errorf("CountUsersWithRole(%s) = %d, want %d (disabled users do not count)", role, n, want)
+		}
+	}
+}

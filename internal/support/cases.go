@@ -1,0 +1,205 @@
+package support
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Case categories.
+const (
+	CategoryLostDevice    = "lost_device"
+	CategoryCodesRejected = "codes_rejected"
+	CategoryOther         = "other"
+)
+
+// Categories lists the categories in the order the support page offers them.
+var Categories = []string{CategoryLostDevice, CategoryCodesRejected, CategoryOther}
+
+// Field limits, in characters (Unicode code points).
+const (
+	MaxFullName     = 200
+	MaxEmail        = 254
+	MaxOrganisation = 200
+	MaxPhone        = 40
+	MaxDescription  = 4000
+	MaxNote         = 4000
+	MaxReason       = 1000
+	MaxSearch       = 200
+)
+
+// Timeline entry kinds.
+const (
+	EventOpened           = "opened"
+	EventNote             = "note"
+	EventAssigned         = "assigned"
+	EventVerificationSent = "verification_sent"
+	EventEmailConfirmed   = "email_confirmed"
+	EventResetRequested   = "reset_requested"
+	EventMFAReset         = "mfa_reset"
+	EventResetCancelled   = "reset_cancelled"
+	EventUserNotified     = "user_notified"
+	EventMailFailed       = "mail_failed"
+	EventResolved         = "resolved"
+	EventRejected         = "rejected"
+)
+
+// CaseRequest is what the public support page submits.
+type CaseRequest struct {
+	FullName     string
+	Email        string
+	Organisation string
+	Phone        string // optional
+	Category     string
+	Description  string
+}
+
+// OpenCase records a support case and e-mails its reference to the address given, and
+// returns the reference. It never reveals, by its answer or by the work it does, whether
+// an account uses that address: it looks no account up at all (agents see the matching
+// accounts when they open the case), so the same store operations and the same mail
+// happen either way. Bad input gives bad_request naming the field; too many cases from
+// one client address or for one e-mail address give rate_limited with a wait.
+func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string, error) {
+	c, err := validateCase(in)
+	if err != nil {
+		return "", err
+	}
+	if ok, wait := s.perIP.Allow("ip:" + m.IP); !ok {
+		return "", rateLimited("Too many support requests from your network. Try again later.", wait)
+	}
+	if ok, wait := s.perEmail.Allow("email:" + c.EmailNorm); !ok {
+		return "", rateLimited("Too many support requests for this e-mail address. Try again later.", wait)
+	}
+	now := s.now()
+	c.ID, c.Status, c.CreatedAt, c.UpdatedAt = newID(), store.CaseOpen, now, now
+	c.IP, c.UserAgent = clip(m.IP, 64), clip(m.UserAgent, 256)
+	m.ActorID = ""
+	// A reference clash (one in tens of millions per existing case) is retried with a
+	// new one, in a new transaction: PostgreSQL ends a transaction at the failed insert.
+	for attempt := 0; ; attempt++ {
+		if c.Reference, err = newReference(s.rand); err != nil {
+			return "", err
+		}
+		err = s.store.WithTx(ctx, func(st store.Store) error {
+			if err := st.CreateCase(ctx, c); err != nil {
+				return err
+			}
+			if err := s.timeline(ctx, st, c.ID, EventOpened, "", "Case opened from the support page ("+categoryLabel(c.Category)+")."); err != nil {
+				return err
+			}
+			return s.record(ctx, st, audit.SupportCaseOpened, "", m, fmt.Sprintf("case=%s category=%s", c.Reference, c.Category))
+		})
+		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
+			break
+		}
+	}
+	if err != nil {
+		return "", internal(err)
+	}
+	// The confirmation goes to the address given, account or not. A failure is logged
+	// and does not undo the case: the person still sees the reference on the page.
+	_ = s.send(ctx, mail.KindCaseReceived, c.Email, mail.Data{Name: c.FullName, Reference: c.Reference})
+	return c.Reference, nil
+}
+
+// rateLimited is a 429 answer to retry after wait (at least a second).
+func rateLimited(msg string, wait time.Duration) error {
+	return &apperr.Error{Code: apperr.CodeRateLimited, Message: msg, RetryAfter: max(wait, time.Second)}
+}
+
+func categoryLabel(c string) string {
+	switch c {
+	case CategoryLostDevice:
+		return "lost or replaced phone"
+	case CategoryCodesRejected:
+		return "codes are not accepted"
+	}
+	return "other"
+}
+
+// CategoryLabel is how a category reads in the console.
+func CategoryLabel(c string) string { return categoryLabel(c) }
+
+func badField(field, msg string) error {
+	return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q: %s", field, msg))
+}
+
+// cleanText trims and NFC-normalises a free-text field and checks its length and that it
+// has no control characters (multiline allows line breaks and tabs).
+func cleanText(field, v string, max int, required, multiline bool) (string, error) {
+	if !utf8.ValidString(v) {
+		return "", badField(field, "must be valid UTF-8 text.")
+	}
+	if len(v) > 4*max+64 { // cheap bound before normalising
+		return "", badField(field, fmt.Sprintf("must have at most %d characters.", max))
+	}
+	v = strings.TrimSpace(norm.NFC.String(strings.ReplaceAll(v, "\r\n", "\n")))
+	if v == "" {
+		if required {
+			return "", badField(field, "is required.")
+		}
+		return "", nil
+	}
+	if utf8.RuneCountInString(v) > max {
+		return "", badField(field, fmt.Sprintf("must have at most %d characters.", max))
+	}
+	for _, r := range v {
+		if (r == '\n' || r == '\t') && multiline {
+			continue
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (unicode.Is(unicode.Cf, r) && r != '\u200d') {
+			return "", badField(field, "must not contain control characters.")
+		}
+	}
+	return v, nil
+}
+
+func validateCase(in CaseRequest) (*store.SupportCase, error) {
+	var c store.SupportCase
+	var err error
+	if c.FullName, err = cleanText("full_name", in.FullName, MaxFullName, true, false); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.Email) == "" {
+		return nil, badField("email", "is required.")
+	}
+	if c.Email, c.EmailNorm, err = auth.ValidateEmail(in.Email); err != nil {
+		return nil, badField("email", "must be an e-mail address such as name@example.com.")
+	}
+	if c.Organisation, err = cleanText("organisation", in.Organisation, MaxOrganisation, true, false); err != nil {
+		return nil, err
+	}
+	if c.Phone, err = cleanText("phone", in.Phone, MaxPhone, false, false); err != nil {
+		return nil, err
+	}
+	for _, r := range c.Phone {
+		if !strings.ContainsRune("0123456789+-()./ ", r) {
+			return nil, badField("phone", "may contain only digits, spaces and + - ( ) . /")
+		}
+	}
+	switch in.Category {
+	case CategoryLostDevice, CategoryCodesRejected, CategoryOther:
+		c.Category = in.Category
+	case "":
+		return nil, badField("category", "is required: lost_device, codes_rejected or other.")
+	default:
+		return nil, badField("category", "must be lost_device, codes_rejected or other.")
+	}
+	if c.Description, err = cleanText("description", in.Description, MaxDescription, true, true); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}

@@ -1,0 +1,194 @@
+package support
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/ratelimit"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Default rate limits for opening cases (config: limits.support_cases_per_ip_hour and
+// limits.support_cases_per_email_hour).
+const (
+	DefaultCasesPerIPHour    = 10
+	DefaultCasesPerEmailHour = 3
+)
+
+// LinkTTL is how long an e-mail verification link works.
+const LinkTTL = 24 * time.Hour
+
+// Options configure a Service. Store and Auth are required.
+type Options struct {
+	Store store.Store
+	// Auth provides the MFA policy (who must use MFA) and account facts.
+	Auth *auth.Service
+	// Mailer delivers case mail and reset notices; nil drops them.
+	Mailer mail.Mailer
+	Log    *slog.Logger
+	// BaseURL is how users reach the server (server.public_url), for the links in mail.
+	// It never comes from a request's Host header.
+	BaseURL string
+	// Product names the service in mail (mfa.issuer); empty: twofold.
+	Product string
+	// RequireApproval turns on dual control: a reset needs a second agent's approval.
+	RequireApproval bool
+	// Per-hour limits on opening cases; 0 takes the defaults.
+	CasesPerIPHour    int
+	CasesPerEmailHour int
+	Now               func() time.Time // default time.Now
+	Rand              io.Reader        // default crypto/rand.Reader
+}
+
+// Service runs the support desk. It knows nothing of HTTP.
+type Service struct {
+	store           store.Store
+	auth            *auth.Service
+	mailer          mail.Mailer
+	log             *slog.Logger
+	baseURL         string
+	product         string
+	requireApproval bool
+	perIP           *ratelimit.Limiter
+	perEmail        *ratelimit.Limiter
+	now             func() time.Time
+	rand            io.Reader
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	s := &Service{
+		store: o.Store, auth: o.Auth, mailer: o.Mailer, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
+		product: o.Product, requireApproval: o.RequireApproval, now: o.Now, rand: o.Rand,
+	}
+	if s.mailer == nil {
+		s.mailer = mail.Discard{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	perIP, perEmail := o.CasesPerIPHour, o.CasesPerEmailHour
+	if perIP <= 0 {
+		perIP = DefaultCasesPerIPHour
+	}
+	if perEmail <= 0 {
+		perEmail = DefaultCasesPerEmailHour
+	}
+	s.perIP = ratelimit.PerHour(perIP, s.now)
+	s.perEmail = ratelimit.PerHour(perEmail, s.now)
+	return s
+}
+
+// RequireApproval reports whether resets need a second agent (dual control).
+func (s *Service) RequireApproval() bool { return s.requireApproval }
+
+// Meta describes the request an operation comes from, for the audit log.
+type Meta = auth.Meta
+
+// IsAgent reports whether u may work support cases: the support and admin roles.
+func IsAgent(u *store.User) bool {
+	return u != nil && !u.Disabled && (u.Role == store.RoleSupport || u.Role == store.RoleAdmin)
+}
+
+var errNotAgent = apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators.")
+
+// requireAgent refuses everyone but agents.
+func requireAgent(agent *store.User) error {
+	if !IsAgent(agent) {
+		return errNotAgent
+	}
+	return nil
+}
+
+func errNoCase(ref string) error {
+	return apperr.New(apperr.CodeNotFound, fmt.Sprintf("No support case %s.", clip(ref, 20)))
+}
+
+var errClosed = apperr.New(apperr.CodeConflict, "This case is closed.")
+
+// loadCase finds the case with the (user-typed) reference in st.
+func loadCase(ctx context.Context, st store.Store, ref string) (*store.SupportCase, error) {
+	norm, ok := NormalizeReference(ref)
+	if !ok {
+		return nil, errNoCase(ref)
+	}
+	c, err := st.GetCaseByReference(ctx, norm)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoCase(ref)
+	}
+	return c, err
+}
+
+// loadOpenCase is loadCase for a change: a closed case gives a conflict.
+func loadOpenCase(ctx context.Context, st store.Store, ref string) (*store.SupportCase, error) {
+	c, err := loadCase(ctx, st, ref)
+	if err == nil && store.CaseClosed(c.Status) {
+		return nil, errClosed
+	}
+	return c, err
+}
+
+// record appends an audit event through st.
+func (s *Service) record(ctx context.Context, st store.Store, event, subject string, m Meta, detail string) error {
+	return audit.Record(ctx, st, s.now(), event, subject, m, detail)
+}
+
+// timeline appends an entry to the case's timeline through st.
+func (s *Service) timeline(ctx context.Context, st store.Store, caseID, kind, actorID, body string) error {
+	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: kind, ActorID: actorID, Body: clip(body, 8000)})
+}
+
+// send composes and sends a message, bounded in time, outliving a cancelled request.
+func (s *Service) send(ctx context.Context, kind, to string, d mail.Data) error {
+	d.Product = s.product
+	msg, err := mail.Compose(kind, to, d)
+	if err != nil {
+		return err
+	}
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := s.mailer.Send(sendCtx, msg); err != nil {
+		s.log.WarnContext(ctx, "support mail not sent", "kind", kind, "to", to, "err", err)
+		return err
+	}
+	return nil
+}
+
+// internal turns a storage failure into what the caller should see.
+func internal(err error) error {
+	if errors.Is(err, store.ErrUnavailable) {
+		return apperr.ErrUnavailable
+	}
+	return err
+}
+
+func newID() string { return uuid.NewString() }
+
+// clip cuts s to at most n bytes on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,2 @@
+// Package throttle decides how long an account must wait after failed sign-in attempts.
+package throttle

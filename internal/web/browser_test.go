@@ -1,0 +1,396 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"image/png"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/testutil"
+	"github.com/twofold-id/twofold/internal/totp"
+)
+
+// browserTimeout bounds the whole browser test, so a hung page fails the test instead
+// of blocking the run.
+const browserTimeout = 90 * time.Second
+
+// browserScreenshotEnv names the directory that receives full-page screenshots of the
+// journey. Unset, the test writes no files.
+const browserScreenshotEnv = "TWOFOLD_SCREENSHOT_DIR"
+
+// TestBrowserJourney walks issue 2's journey in headless Chromium as a person would:
+// sign in, set up the authenticator from the key shown on the page, save the recovery
+// code, sign out, sign in with a code, sign out, sign in with the recovery code and save
+// the fresh one. The server runs on the fake clock; the test computes each code at the
+// fake time and moves to a new TOTP step before each use, so every code is fresh.
+func TestBrowserJourney(t *testing.T) {
+	chromium := testutil.RequireTool(t, "chromium")
+	srv := testserver.New(t, testserver.Options{})
+	const username = "ada"
+	srv.CreateUser(t, username, username+"@example.com", "user")
+	b := browserStart(t, chromium, srv.URL)
+
+	// Password step: MFA is required for everyone and ada has none yet, so the
+	// browser lands on the setup page.
+	b.open("/login")
+	b.wantHeading("Sign in")
+	b.screenshot("01-login")
+	b.typeInto("username", username)
+	b.typeInto("password", testserver.Password)
+	b.click(`//button[normalize-space()="Sign in"]`, "/mfa/setup")
+	b.wantHeading("Set up your authenticator app")
+	b.screenshot("02-setup")
+
+	// The key as text, for manual entry, and the QR code holding the same key.
+	keyText := strings.TrimSpace(b.text("#secret"))
+	secret := testserver.DecodeSecret(t, keyText)
+	src := b.attr(".qr img", "src")
+	t.Run("qr_code_holds_the_key_shown_as_text", func(t *testing.T) {
+		browserCheckQR(t, src, totp.KeyURI("twofold", username, secret), keyText)
+	})
+
+	// Confirm with the code an authenticator app would show for that key.
+	b.typeInto("code", srv.Code(secret, 0))
+	b.click(`//button[normalize-space()="Confirm"]`, "/recovery-code")
+	b.wantHeading("Successful!")
+	b.screenshot("03-successful")
+	firstCode := strings.TrimSpace(b.text("#recovery-code"))
+	if firstCode == "" {
+		t.Fatal("the Successful! page shows no recovery code")
+	}
+
+	// Continue is refused by the browser until the box is ticked (HTML required).
+	if valid := browserEval[bool](b, `document.querySelector('form[action="/recovery-code/ack"]').checkValidity()`); valid {
+		t.Fatal("the Continue form is valid without the tick box")
+	}
+	b.clickStay(`//button[normalize-space()="Continue"]`)
+	b.wantPath("/recovery-code")
+	b.wantHeading("Successful!")
+	b.tick("saved")
+	b.click(`//button[normalize-space()="Continue"]`, "/account/security")
+	b.wantHeading("Password & Security")
+	b.wantText("Active since")
+	b.screenshot("04-security")
+
+	// Sign out, then in again with the password and a fresh code.
+	b.click(`//button[normalize-space()="Sign out"]`, "/login")
+	b.wantText("You are signed out.")
+	b.signInWithPassword(username)
+	srv.NextStep()
+	b.typeInto("code", srv.Code(secret, 0))
+	b.click(`//button[normalize-space()="Verify"]`, "/account/security")
+	b.wantText("Active since")
+	b.click(`//button[normalize-space()="Sign out"]`, "/login")
+
+	// Sign in with the recovery code, typed in lower case without dashes.
+	b.signInWithPassword(username)
+	b.click(`//a[normalize-space()="Use your recovery code"]`, "/login/recovery")
+	b.typeInto("code", strings.ToLower(strings.ReplaceAll(firstCode, "-", "")))
+	b.click(`//button[normalize-space()="Sign in"]`, "/recovery-code")
+	b.wantHeading("Successful!")
+	secondCode := strings.TrimSpace(b.text("#recovery-code"))
+	if secondCode == "" || secondCode == firstCode {
+		t.Fatalf("after using the recovery code the page shows %q, want a new code (the first was %q)", secondCode, firstCode)
+	}
+	b.tick("saved")
+	b.click(`//button[normalize-space()="Continue"]`, "/account/security")
+	b.wantText("Active since")
+	b.wantCleanConsole()
+
+	// The first recovery code is dead; the one the page showed last is live.
+	api := srv.Client(t)
+	api.Login(username, "mfa_required")
+	r := api.PostJSON("/api/v1/login/recovery-code", map[string]string{"code": firstCode})
+	if r.Status != http.StatusUnauthorized || !bytes.Contains(r.Body, []byte(`"invalid_code"`)) {
+		t.Fatalf("old recovery code: %d %s, want 401 invalid_code", r.Status, r.Body)
+	}
+	r = api.PostJSON("/api/v1/login/recovery-code", map[string]string{"code": secondCode})
+	if r.Status != http.StatusOK {
+		t.Fatalf("recovery code shown last: %d %s, want 200", r.Status, r.Body)
+	}
+}
+
+// browserTab is one Chromium tab pointed at a test server.
+type browserTab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+
+	mu      sync.Mutex
+	console []string // errors and exceptions the pages reported
+}
+
+// browserStart launches Chromium with a fresh profile and returns a tab on base. The
+// browser stops when the test ends, or when browserTimeout runs out.
+func browserStart(t *testing.T, execPath, base string) *browserTab {
+	t.Helper()
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
+	t.Cleanup(cancelTimeout)
+	var output bytes.Buffer
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(execPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.CombinedOutput(&output),
+	)
+	t.Cleanup(cancelAlloc)
+	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelTab)
+	if err := chromedp.Do(tabCtx); err != nil {
+		t.Fatalf("start %s: %v\n%s", execPath, err, output.String())
+	}
+	b := &browserTab{t: t, ctx: tabCtx, base: base}
+	messages := chromedp.Console(tabCtx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				b.mu.Lock()
+				b.console = append(b.console, m.String()+" ("+m.URL+")")
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// wantCleanConsole fails if a page reported an error or an uncaught exception, such as
+// a script or a style that the Content-Security-Policy blocked.
+func (b *browserTab) wantCleanConsole() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.console) > 0 {
+		b.t.Errorf("the pages reported %d console errors:\n%s", len(b.console), strings.Join(b.console, "\n"))
+	}
+}
+
+// do runs steps and fails the test on an error.
+func (b *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v (page %s)", what, err, b.location())
+	}
+}
+
+// browserEval evaluates a JavaScript expression in the page.
+func browserEval[T any](b *browserTab, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// pageText is the text of the page for a failure message; it never waits or fails.
+func (b *browserTab) pageText() string {
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	if err != nil {
+		return "(page text unavailable: " + err.Error() + ")"
+	}
+	return s
+}
+
+// location is the page's URL, or a note when it cannot be read.
+func (b *browserTab) location() string {
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		return "(unknown: " + err.Error() + ")"
+	}
+	return loc
+}
+
+// open navigates to path on the server.
+func (b *browserTab) open(path string) {
+	b.t.Helper()
+	b.do("open "+path, chromedp.Navigate(b.base+path))
+	b.wantPath(path)
+}
+
+// typeInto types text into the field with id, as keystrokes.
+func (b *browserTab) typeInto(id, text string) {
+	b.t.Helper()
+	b.do("type into #"+id, chromedp.SendKeys(chromedp.ID(id), text))
+}
+
+// tick clicks the check box with id and fails unless it is then checked.
+func (b *browserTab) tick(id string) {
+	b.t.Helper()
+	b.do("tick #"+id, chromedp.Click(chromedp.ID(id)))
+	if !browserEval[bool](b, `document.getElementById(`+browserJSString(id)+`).checked`) {
+		b.t.Fatalf("#%s is not checked after a click", id)
+	}
+}
+
+// click clicks the element an XPath finds (by its visible label), waits for the page it
+// leads to, and fails unless that page is wantPath and answered 200.
+func (b *browserTab) click(xpath, wantPath string) {
+	b.t.Helper()
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.Search(xpath)))
+	if err != nil {
+		b.t.Fatalf("click %s on %s: %v", xpath, b.location(), err)
+	}
+	if resp == nil || resp.Status != http.StatusOK {
+		var status int64
+		if resp != nil {
+			status = resp.Status
+		}
+		b.t.Fatalf("click %s: status %d at %s, want 200\n%s", xpath, status, b.location(), b.pageText())
+	}
+	b.wantPath(wantPath)
+}
+
+// clickStay clicks an element that must not navigate, and gives the browser time to
+// start a navigation if it wrongly would.
+func (b *browserTab) clickStay(xpath string) {
+	b.t.Helper()
+	b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.browserTestMark = true`))
+	b.do("click "+xpath, chromedp.Click(chromedp.Search(xpath)), chromedp.Sleep(500*time.Millisecond))
+	if !browserEval[bool](b, `window.browserTestMark === true`) {
+		b.t.Fatalf("click %s left the page for %s", xpath, b.location())
+	}
+}
+
+// signInWithPassword opens the sign-in page, submits the password and expects the code page.
+func (b *browserTab) signInWithPassword(username string) {
+	b.t.Helper()
+	b.open("/login")
+	b.typeInto("username", username)
+	b.typeInto("password", testserver.Password)
+	b.click(`//button[normalize-space()="Sign in"]`, "/login/code")
+	b.wantHeading("Enter your code")
+}
+
+// text returns the visible text of the first element matching a CSS selector.
+func (b *browserTab) text(css string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		b.t.Fatalf("text of %s on %s: %v", css, b.location(), err)
+	}
+	return s
+}
+
+// attr returns an attribute of the first element matching a CSS selector.
+func (b *browserTab) attr(css, name string) string {
+	b.t.Helper()
+	a, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS(css), name))
+	if err != nil || !a.Exists {
+		b.t.Fatalf("attribute %s of %s on %s: exists %v, %v", name, css, b.location(), a.Exists, err)
+	}
+	return a.Value
+}
+
+// wantPath fails unless the page's path is want.
+func (b *browserTab) wantPath(want string) {
+	b.t.Helper()
+	loc := b.location()
+	u, err := url.Parse(loc)
+	if err != nil || u.Path != want {
+		b.t.Fatalf("page is %s, want path %s\n%s", loc, want, b.pageText())
+	}
+}
+
+// wantHeading fails unless the page's h1 is want.
+func (b *browserTab) wantHeading(want string) {
+	b.t.Helper()
+	if got := strings.TrimSpace(b.text("h1")); got != want {
+		b.t.Fatalf("heading %q on %s, want %q\n%s", got, b.location(), want, b.pageText())
+	}
+}
+
+// wantText fails unless the page's main content shows want.
+func (b *browserTab) wantText(want string) {
+	b.t.Helper()
+	if main := b.text("main"); !strings.Contains(main, want) {
+		b.t.Fatalf("page %s does not show %q:\n%s", b.location(), want, main)
+	}
+}
+
+// screenshot saves a full-page PNG as <name>.png in $TWOFOLD_SCREENSHOT_DIR; without
+// that variable it does nothing.
+func (b *browserTab) screenshot(name string) {
+	b.t.Helper()
+	dir := os.Getenv(browserScreenshotEnv)
+	if dir == "" {
+		return
+	}
+	img, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	path := filepath.Join(dir, "browser-"+name+".png")
+	if err := os.WriteFile(path, img, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot %s", path)
+}
+
+// browserCheckQR checks that src is a PNG data URL whose QR code, as zbarimg reads it,
+// is wantURI, the key URI of the key shown as text (keyText).
+func browserCheckQR(t *testing.T, src, wantURI, keyText string) {
+	t.Helper()
+	const prefix = "data:image/png;base64,"
+	if !strings.HasPrefix(src, prefix) {
+		t.Fatalf("QR image src is not a PNG data URL: %.60q", src)
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, prefix))
+	if err != nil {
+		t.Fatalf("QR data URL is not base64: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("QR image is not a PNG: %v", err)
+	}
+	if r := img.Bounds(); r.Dx() < 21 || r.Dy() < 21 {
+		t.Fatalf("QR image is %v, too small for a QR code", r)
+	}
+	if !strings.Contains(wantURI, "secret="+keyText+"&") {
+		t.Fatalf("key URI %s does not hold the key %s", wantURI, keyText)
+	}
+
+	zbarimg := testutil.RequireTool(t, "zbarimg")
+	file := filepath.Join(t.TempDir(), "qr.png")
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(zbarimg, "--quiet", "--raw", file).Output()
+	if err != nil {
+		t.Fatalf("zbarimg %s: %v", file, err)
+	}
+	if got := strings.TrimSpace(string(out)); got != wantURI {
+		t.Fatalf("QR code holds %q, want %q", got, wantURI)
+	}
+}
+
+// browserJSString quotes s as a JavaScript string literal.
+func browserJSString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}

@@ -1,0 +1,78 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/testserver"
+)
+
+// FuzzAPIDecode posts arbitrary bodies to the two sign-in calls that read user input
+// before anyone is signed in. Whatever arrives, the answer is never a server error, and
+// every refusal is a problem document.
+func FuzzAPIDecode(f *testing.F) {
+	srv := testserver.New(f, testserver.Options{})
+	srv.CreateUser(f, "alice", "alice@example.com", "user")
+	secret, recoveryCode := srv.Enroll(f, srv.Client(f), "alice")
+	// The seeds hold only used codes: a valid one would end the half-signed-in session
+	// and leave /api/v1/login/totp answering 401 before it reads the body.
+	half := srv.Client(f)
+	half.Login("alice", "mfa_required")
+	// The half-signed-in session's cookie, sent by hand: the client helpers may not be
+	// used inside the fuzz function.
+	cookie := &http.Cookie{Name: cookieName, Value: sessionToken(f, srv, half)}
+
+	for _, seed := range []string{
+		``, `{}`, `[]`, `null`, `"x"`, `0`, `{"code":`, `{"code":"123456"}`, `{"code":123456}`,
+		`{"code":"١٢٣٤٥٦"}`, `{"code":"１２３４５６"}`, `{"code":"` + srv.Code(secret, -1) + `"}`,
+		`{"code":"` + recoveryCode + `"}`, `{"username":"alice","password":"` + testserver.Password + `"}`,
+		`{"username":"ａｌｉｃｅ","password":""}`, `{"username":["alice"],"password":{}}`,
+		`{"username":"alice","password":"x"}{"x":1}`, "{\"username\":\"\xff\",\"password\":\"\x00\"}",
+		`{"username":"alice","password":"x","username":"bob"}`, `{"code":"\ud800"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+
+	client := srv.HTTP.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, path := range []string{"/api/v1/login", "/api/v1/login/totp"} {
+			req, err := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			if path == "/api/v1/login/totp" {
+				req.AddCookie(cookie)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode >= 500 {
+				t.Fatalf("%s with %q: %d %s", path, body, resp.StatusCode, b)
+			}
+			if resp.StatusCode >= 400 {
+				var p struct {
+					Type, Title, Detail, Code string
+					Status                    int
+				}
+				if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+					t.Fatalf("%s with %q: %d with Content-Type %q", path, body, resp.StatusCode, ct)
+				}
+				if err := json.Unmarshal(b, &p); err != nil || p.Type == "" || p.Title == "" || p.Detail == "" ||
+					p.Code == "" || p.Status != resp.StatusCode {
+					t.Fatalf("%s with %q: bad problem document %s (%v)", path, body, b, err)
+				}
+			}
+		}
+	})
+}
