@@ -18,8 +18,14 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 		return apperr.ErrUnauthenticated
 	}
 	m.ActorID = cur.User.ID
+	wrongCurrent := apperr.New(apperr.CodeInvalidCredentials, "The current password is incorrect.")
 	if len(current) > 4*s.policy.MaxLength+4 {
-		return apperr.ErrInvalidCredentials
+		return wrongCurrent
+	}
+	// Checking the current password spends the same budget as signing in with it.
+	a, err := s.reserve(ctx, store.BudgetPassword, cur.User.ID, cur.User.ID, m)
+	if err != nil {
+		return err
 	}
 	ok, _, err := s.hasher.Verify(ctx, current, cur.User.PasswordHash)
 	if err != nil {
@@ -27,7 +33,11 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 	}
 	if !ok {
 		_ = s.record(ctx, s.store, audit.PasswordChangeFailed, cur.User.ID, m, "wrong current password")
-		return apperr.New(apperr.CodeInvalidCredentials, "The current password is incorrect.")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
+		return wrongCurrent
+	}
+	if err := s.store.ResetBudget(ctx, store.BudgetPassword, cur.User.ID); err != nil {
+		return internal(err)
 	}
 	if err := s.checkPolicy(next, cur.User.Username, cur.User.Email); err != nil {
 		return err

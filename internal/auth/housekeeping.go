@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Housekeep deletes expired sessions, pending secrets and setup tokens every interval until
-// ctx ends. Each round is idempotent, so every instance of a scaled-out deployment may run it.
+// Housekeep deletes expired sessions, pending secrets, setup tokens and idle password
+// failure budgets every interval until ctx ends. Each round is idempotent, so every
+// instance of a scaled-out deployment may run it.
 func (s *Service) Housekeep(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -28,5 +29,10 @@ func (s *Service) Housekeep(ctx context.Context, interval time.Duration, log *sl
 // DeleteExpired runs one housekeeping round and returns how many rows it deleted.
 func (s *Service) DeleteExpired(ctx context.Context) (int, error) {
 	now := s.now()
-	return s.store.DeleteExpired(ctx, now, now.Add(-s.idle))
+	n, err := s.store.DeleteExpired(ctx, now, now.Add(-s.idle))
+	if err != nil {
+		return n, err
+	}
+	forgotten, err := s.forgetIdleBudgets(ctx, now)
+	return n + forgotten, err
 }

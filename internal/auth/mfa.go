@@ -16,7 +16,8 @@ import (
 var amrMFA = []string{"pwd", "otp", "mfa"}
 
 // acceptCode checks a code against the user's authenticator and marks its step used, in st.
-// Wrong, malformed and replayed codes all give apperr.ErrInvalidCode.
+// Wrong, malformed and replayed codes all give apperr.ErrInvalidCode. A correct code resets
+// the second-factor budget in st; callers reserve a slot in it (outside st) first.
 func (s *Service) acceptCode(ctx context.Context, st store.Store, userID, code string) error {
 	c, err := st.GetTOTP(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -39,7 +40,7 @@ func (s *Service) acceptCode(ctx context.Context, st store.Store, userID, code s
 		}
 		return err
 	}
-	return nil
+	return st.ResetBudget(ctx, store.BudgetSecondFactor, userID)
 }
 
 // VerifyTOTP finishes an mfa_required sign-in with an authenticator code and returns the
@@ -50,8 +51,12 @@ func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m M
 		return "", err
 	}
 	m.ActorID = cur.User.ID
+	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
+	if err != nil {
+		return "", err
+	}
 	var tok string
-	err := s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.store.WithTx(ctx, func(st store.Store) error {
 		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
 			return err
 		}
@@ -66,6 +71,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m M
 	})
 	if errors.Is(err, apperr.ErrInvalidCode) {
 		_ = s.record(ctx, s.store, audit.TOTPFailed, cur.User.ID, m, "")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
 	return tok, internal(err)
 }
@@ -78,9 +84,14 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 		return "", "", err
 	}
 	m.ActorID = cur.User.ID
+	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
+	if err != nil {
+		return "", "", err
+	}
 	normalized, err := recovery.Normalize(code)
 	if err != nil {
 		_ = s.record(ctx, s.store, audit.RecoveryCodeFailed, cur.User.ID, m, "malformed")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
 		return "", "", apperr.ErrInvalidCode
 	}
 	fresh, freshHash, err := s.newRecoveryCode()
@@ -93,6 +104,9 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 			return apperr.ErrInvalidCode
 		}
 		if err != nil {
+			return err
+		}
+		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
 			return err
 		}
 		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA); err != nil {
@@ -109,6 +123,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 	if err != nil {
 		if errors.Is(err, apperr.ErrInvalidCode) {
 			_ = s.record(ctx, s.store, audit.RecoveryCodeFailed, cur.User.ID, m, "")
+			s.attemptFailed(ctx, a, cur.User.ID, m)
 		}
 		return "", "", internal(err)
 	}
@@ -142,6 +157,14 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 	}
 	now := s.now()
 	pending := &store.PendingTOTP{UserID: cur.User.ID, SecretEnc: sealed, CreatedAt: now, ExpiresAt: now.Add(PendingSetupTTL)}
+	var a *attempt // a code checked against the active authenticator is a second-factor attempt
+	if currentCode != "" && cur.Session.State == store.StateAuthenticated {
+		if _, err := s.store.GetTOTP(ctx, cur.User.ID); err == nil {
+			if a, err = s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m); err != nil {
+				return nil, err
+			}
+		}
+	}
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		if _, err := st.GetTOTP(ctx, cur.User.ID); err == nil {
 			if cur.Session.State != store.StateAuthenticated {
@@ -165,6 +188,7 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 	})
 	if errors.Is(err, apperr.ErrReauthentication) {
 		_ = s.record(ctx, s.store, audit.ReauthFailed, cur.User.ID, m, "replace authenticator")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
 	if err != nil {
 		return nil, internal(err)
@@ -266,6 +290,10 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		if err := st.PutTOTP(ctx, cred); err != nil {
 			return err
 		}
+		// A new authenticator and recovery code: failures against the old ones say nothing.
+		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
+			return err
+		}
 		if err := st.PutRecoveryCode(ctx, &store.RecoveryCode{UserID: cur.User.ID, CodeHash: rcHash, CreatedAt: now}); err != nil {
 			return err
 		}
@@ -292,6 +320,10 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 	if err != nil {
 		return "", err
 	}
+	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
+	if err != nil {
+		return "", err
+	}
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
 			return err
@@ -303,6 +335,7 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 	})
 	if errors.Is(err, apperr.ErrInvalidCode) {
 		_ = s.record(ctx, s.store, audit.ReauthFailed, cur.User.ID, m, "new recovery code")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
 	if err != nil {
 		return "", internal(err)

@@ -8,9 +8,11 @@ import (
 
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/support"
 )
 
 // app is the wired program: configuration, database, keys and the auth service.
@@ -18,6 +20,9 @@ type app struct {
 	cfg   *config.Config
 	store *sqlstore.DB
 	auth  *auth.Service
+	keys  *secrets.Keyring // sub-keys of the master key (OIDC signing keys, issue 6)
+	// support is the support desk (issue 4, support.go).
+	support *support.Service
 }
 
 // openApp opens the database (creating the data directory and applying migrations) and
@@ -49,7 +54,13 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, masterKe
 	}
 	policy := password.DefaultPolicy
 	policy.MinLength = cfg.Password.MinLength
+	mailer, err := newMailer(cfg, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	svc := auth.New(auth.Options{
+		Notifier:           mail.NewNotifier(mailer, log, cfg.MFA.Issuer),
 		Store:              db,
 		Hasher:             password.NewHasher(params, cfg.Password.MaxConcurrentHashes, 2*time.Second),
 		PasswordPolicy:     policy,
@@ -58,8 +69,10 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, masterKe
 		Issuer:             cfg.MFA.Issuer,
 		IdleTimeout:        cfg.Session.IdleTimeout,
 		Lifetime:           cfg.Session.Lifetime,
+		Throttle:           throttlePolicy(cfg),
+		ForgetBudgetsAfter: cfg.Limits.ForgetAfter,
 	})
-	return &app{cfg: cfg, store: db, auth: svc}, nil
+	return &app{cfg: cfg, store: db, auth: svc, keys: keyring, support: newSupport(cfg, db, svc, mailer, log)}, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }

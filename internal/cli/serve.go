@@ -63,13 +63,20 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		return err
 	}
 	defer a.Close()
-	srv, err := web.New(web.Options{Auth: a.auth, Log: log, SecureCookies: cfg.SecureCookies(), Ready: a.store.Ping})
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
+	}
+	prov, err := a.oidcProvider(cfg.Issuer(ln.Addr().String()), log) // the issuer may need the port
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := web.New(web.Options{Auth: a.auth, Log: log, SecureCookies: cfg.SecureCookies(), Ready: a.store.Ping, OIDC: prov,
+		RateLimits: rateLimits(cfg), TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.support})
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	base := cfg.Server.PublicURL
 	if base == "" {
@@ -95,6 +102,9 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 	hkDone := make(chan struct{})
 	go func() { defer close(hkDone); a.auth.Housekeep(hkCtx, 5*time.Minute, log) }()
 	defer func() { stopHK(); <-hkDone }() // before the store closes
+	oidcHKDone := make(chan struct{})
+	go func() { defer close(oidcHKDone); prov.Housekeep(hkCtx, 5*time.Minute) }()
+	defer func() { stopHK(); <-oidcHKDone }()
 	log.Info("twofold is listening", "url", base, "database", describeDatabase(cfg))
 	if ready != nil {
 		ready(base)

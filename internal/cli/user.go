@@ -38,7 +38,7 @@ func (e *env) userCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
 	cmd.AddCommand(e.userAdd(), e.userList(), e.userShow(),
 		e.userToggle("disable", true), e.userToggle("enable", false),
-		e.userSetRole(), e.userSetMFARequired())
+		e.userSetRole(), e.userSetMFARequired(), e.userSignOut(), e.userUnlock(), e.userResetMFA())
 	return cmd
 }
 

@@ -27,6 +27,7 @@ type Config struct {
 	Session  Session  `yaml:"session"`
 	Limits   Limits   `yaml:"limits"`
 	Log      Log      `yaml:"log"`
+	OIDC     OIDC     `yaml:"oidc"` // OpenID Connect token lifetimes (oidc.go)
 
 	SupportDesk `yaml:",inline"` // the mail: and support: sections (support.go)
 }
@@ -110,6 +111,7 @@ func Default() *Config {
 		Session: Session{IdleTimeout: time.Hour, Lifetime: 12 * time.Hour},
 		Limits:  DefaultLimits(),
 		Log:     Log{Level: "info", Format: "text"},
+		OIDC:    DefaultOIDC(),
 	}
 }
 
@@ -181,6 +183,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("TWOFOLD_LOG_FORMAT", &c.Log.Format)
 	problems = append(problems, c.applyLimitsEnv(getenv)...)
 	problems = append(problems, c.applySupportEnv(getenv)...)
+	problems = append(problems, c.applyOIDCEnv(getenv)...)
 	return errors.Join(problems...)
 }
 
@@ -328,5 +331,6 @@ func (c *Config) Validate() error {
 	}
 	p = append(p, c.validateLimits()...)
 	p = append(p, c.validateSupport()...)
+	p = append(p, c.validateOIDC()...)
 	return errors.Join(p...)
 }

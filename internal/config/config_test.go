@@ -137,6 +137,10 @@ limits:
   api_burst: 60
   support_cases_per_ip_hour: 20
   support_cases_per_email_hour: 2
+oidc:
+  access_token_lifetime: 5m
+  id_token_lifetime: 30m
+  refresh_token_lifetime: 168h
 `
 
 // fullLimits is the limits section of fullYAML.
@@ -158,6 +162,7 @@ func TestLoadFileWithEveryField(t *testing.T) {
 		Session:  config.Session{IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour},
 		Limits:   fullLimits,
 		Log:      config.Log{Level: "debug", Format: "json"},
+		OIDC:     config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", c, want)
@@ -329,6 +334,7 @@ func TestEnvOverridesFile(t *testing.T) {
 		Session:  config.Session{IdleTimeout: 20 * time.Minute, Lifetime: 2 * time.Hour},
 		Limits:   fullLimits,
 		Log:      config.Log{Level: "warn", Format: "text"},
+		OIDC:     config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load with environment:\n got %+v\nwant %+v", c, want)

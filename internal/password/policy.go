@@ -10,8 +10,9 @@ import (
 )
 
 // Policy says which new passwords are acceptable. Lengths count Unicode code
-// points after NFKC normalisation. A zero field takes its DefaultPolicy value.
-// There are no composition rules.
+// points after NFKC normalisation. A zero field takes its DefaultPolicy value;
+// a minimum below 8 counts as 8 and a maximum below 128 as 128 (NIST SP
+// 800-63B 5.1.1.2). There are no composition rules.
 type Policy struct {
 	MinLength int // default 12; configuration never allows less than 8
 	MaxLength int // default 1024; configuration never allows less than 128
@@ -38,6 +39,10 @@ const (
 	// minPersonalLen is the shortest username or e-mail local part that a
 	// password is forbidden to contain.
 	minPersonalLen = 3
+	// floorMinLength and floorMaxLength bound what a configuration may ask for:
+	// never fewer than 8 characters required, never fewer than 128 accepted.
+	floorMinLength = 8
+	floorMaxLength = 128
 )
 
 // Check returns nil if password is acceptable and a *PolicyError otherwise.
@@ -46,8 +51,9 @@ const (
 // part is checked for containment.
 //
 // The rules, in order: not empty; valid UTF-8; at least MinLength and at most
-// MaxLength code points after NFKC; not containing a username or e-mail
-// local part of 3 or more code points (ignoring case); and not common or
+// MaxLength code points after NFKC; not containing a whole e-mail address, nor
+// a username or e-mail local part of 3 or more code points (ignoring case);
+// and not common or
 // guessable (a zxcvbn score of at least 3, judged on the first 100 code
 // points).
 func (p Policy) Check(password string, userInputs ...string) error {
@@ -58,6 +64,7 @@ func (p Policy) Check(password string, userInputs ...string) error {
 	if maxLen <= 0 {
 		maxLen = DefaultPolicy.MaxLength
 	}
+	minLen, maxLen = max(minLen, floorMinLength), max(maxLen, floorMaxLength)
 
 	if password == "" {
 		return &PolicyError{Reason: "Enter a password."}
@@ -92,6 +99,10 @@ func (p Policy) Check(password string, userInputs ...string) error {
 			part, what = in[:i], "your e-mail address"
 			if part != "" {
 				hints = append(hints, part)
+			}
+			// The whole address, even when its local part is too short to check alone.
+			if strings.Contains(lower, strings.ToLower(in)) {
+				return &PolicyError{Reason: fmt.Sprintf("The password must not contain %s.", what)}
 			}
 		}
 		if utf8.RuneCountInString(part) >= minPersonalLen && strings.Contains(lower, strings.ToLower(part)) {

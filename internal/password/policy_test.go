@@ -53,6 +53,18 @@ func TestPolicyCheck(t *testing.T) {
 		{"no composition rules", DefaultPolicy, "lowercase only words here", nil, ""},
 		{"non-Latin passphrase accepted", DefaultPolicy, "ночь улица фонарь аптека", nil, ""},
 		{"ligatures are normalised", DefaultPolicy, "ﬁve ﬂuﬀy violets", nil, ""},
+		{"8 characters meet a minimum of 8, then strength decides", Policy{MinLength: 8}, "k9#Tq2!v", nil, "too common"},
+		{"7 characters under a minimum of 8", Policy{MinLength: 8}, "k9#Tq2!", nil, "at least 8 characters"},
+		{"strong 10 characters under a minimum of 8", Policy{MinLength: 8}, "k9#Tq2!vXw", nil, ""},
+		{"a configured minimum below 8 counts as 8", Policy{MinLength: 4}, "k9#Tq2!", nil, "at least 8 characters"},
+		{"a configured maximum below 128 counts as 128", Policy{MinLength: 12, MaxLength: 64}, strings.Repeat("violet anchor pumpkin ", 6)[:128], nil, ""},
+		{"129 characters over a maximum of 128", Policy{MinLength: 12, MaxLength: 128}, strings.Repeat("violet anchor pumpkin ", 6)[:129], nil, "at most 128 characters"},
+		{"whole e-mail with a local part too short to check alone", DefaultPolicy, "violet al@example.org anchor", []string{"al", "al@example.org"}, "must not contain your e-mail address"},
+		{"e-mail in other case and width", DefaultPolicy, "violet ＡＬ@Example.ORG anchor", []string{"al@example.org"}, "must not contain your e-mail address"},
+		{"password equal to the username", DefaultPolicy, "margaret.hamilton", []string{"margaret.hamilton", email}, "must not contain your username"},
+		{"spaces are not trimmed and are weak", DefaultPolicy, strings.Repeat(" ", 16), nil, "too common"},
+		{"surrounding spaces count towards the length", DefaultPolicy, "  quokka#97  ", nil, ""},
+		{"emoji passphrase accepted", DefaultPolicy, "🦊 jumps 🌙 over 🍄 twice", nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

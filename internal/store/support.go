@@ -105,7 +105,8 @@ type MFAReset struct {
 type SupportStore interface {
 	// CreateCase inserts c; a taken reference gives a *ConflictError.
 	CreateCase(ctx context.Context, c *SupportCase) error
-	// GetCaseByReference returns ErrNotFound for an unknown reference.
+	// GetCase and GetCaseByReference return ErrNotFound for an unknown id or reference.
+	GetCase(ctx context.Context, id string) (*SupportCase, error)
 	GetCaseByReference(ctx context.Context, reference string) (*SupportCase, error)
 	// ListCases returns the cases f selects, newest first.
 	ListCases(ctx context.Context, f CaseFilter) ([]SupportCase, error)

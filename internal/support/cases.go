@@ -130,9 +130,6 @@ func categoryLabel(c string) string {
 	return "other"
 }
 
-// CategoryLabel is how a category reads in the console.
-func CategoryLabel(c string) string { return categoryLabel(c) }
-
 func badField(field, msg string) error {
 	return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q: %s", field, msg))
 }

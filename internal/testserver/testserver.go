@@ -9,16 +9,21 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/support"
+	"github.com/twofold-id/twofold/internal/throttle"
 	"github.com/twofold-id/twofold/internal/web"
 )
 
@@ -52,6 +57,21 @@ type Options struct {
 	// DatabaseURL selects PostgreSQL (postgres://...; see testutil.PostgresURL); empty
 	// means a new SQLite file.
 	DatabaseURL string
+	// Throttle is the failure budget policy; zero fields take the production defaults
+	// (5 free attempts, then 30 s doubling up to 15 min, locked after 100). Tests that race
+	// many attempts at one account on purpose raise it.
+	Throttle throttle.Policy
+	// RateLimits are the per-client-address limits. The zero value turns them off: every
+	// test client comes from 127.0.0.1. A nil Now uses the server's clock.
+	RateLimits web.RateLimits
+	// TrustedProxies are the networks whose X-Forwarded-For the server believes.
+	TrustedProxies []netip.Prefix
+	// Argon2 replaces the cheap hashing parameters of the tests (timing tests use real ones).
+	Argon2 *password.Params
+	// Support adjusts the support desk and the mail (support.go).
+	Support SupportOptions
+	// PublicURL is the OpenID Connect issuer; empty means the server's own URL (oidc.go).
+	PublicURL string
 }
 
 // Server is a running test server.
@@ -63,6 +83,12 @@ type Server struct {
 	HTTP  *httptest.Server
 	Key   *secrets.Keyring
 	DB    *sqlstore.DB
+	// Support is the support desk; Outbox the directory of the mail it and the
+	// notices sent ("" when Options.Support.Mailer took them).
+	Support *support.Service
+	Outbox  string
+	// OIDC is the OpenID Connect provider mounted in the server.
+	OIDC *oidc.Provider
 }
 
 // New starts a server on a temporary SQLite database; it stops when the test ends.
@@ -96,23 +122,37 @@ func New(t testing.TB, o Options) *Server {
 	if o.RealClock {
 		now = time.Now
 	}
+	// Cheap parameters: the tests exercise the flow, not the hash cost.
+	params := password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
+	if o.Argon2 != nil {
+		params = *o.Argon2
+	}
+	limits := o.RateLimits
+	if limits.Now == nil {
+		limits.Now = now
+	}
+	mailer, outbox := o.Support.mailer(t, now)
 	svc := auth.New(auth.Options{
-		Store: db,
-		// Cheap parameters: the tests exercise the flow, not the hash cost.
-		Hasher:             password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 4, 5*time.Second),
+		Notifier:           mail.NewNotifier(mailer, nil, "twofold"),
+		Store:              db,
+		Hasher:             password.NewHasher(params, 4, 5*time.Second),
 		PasswordPolicy:     password.DefaultPolicy,
 		Keyring:            keyring,
 		MFARequiredForRole: o.MFARequiredForRole,
 		Issuer:             "twofold",
 		Now:                now,
+		Throttle:           o.Throttle,
 	})
-	h, err := web.New(web.Options{Auth: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: db.Ping})
+	ln, base := listen(t)
+	sup := o.Support.service(db, svc, mailer, base, now)
+	prov := newOIDC(t, o, db, keyring, base, now)
+	h, err := web.New(web.Options{Auth: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: db.Ping,
+		RateLimits: limits, TrustedProxies: o.TrustedProxies, Support: sup, OIDC: prov})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Auth: svc, Store: db, Clock: clock, HTTP: hs, Key: keyring, DB: db}
+	hs := serve(t, ln, h)
+	return &Server{URL: hs.URL, Auth: svc, Store: db, Clock: clock, HTTP: hs, Key: keyring, DB: db, Support: sup, Outbox: outbox, OIDC: prov}
 }
 
 // Password is a password that passes the policy.

@@ -49,6 +49,7 @@ func (s *Server) securityForm(w http.ResponseWriter, r *http.Request, do func(cu
 	}
 	if err := do(cur); err != nil {
 		e := s.classify(r, err)
+		retryAfter(w, e)
 		s.renderSecurity(w, r, cur, statusOf[e.Code], e.Message, "")
 	}
 }

@@ -34,12 +34,12 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	s.endOldSession(r)
 	res, err := s.auth.Login(r.Context(), b.Username, b.Password, meta(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
+	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
 	methods := res.Methods
 	if methods == nil {

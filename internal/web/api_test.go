@@ -284,7 +284,7 @@ func TestLoginTOTP(t *testing.T) {
 	})
 
 	t.Run("of 20 parallel submissions of one code exactly one wins", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
 		_, secret, _ := enrolled(t, srv, "alice")
 		srv.NextStep()
 		clients := make([]*testserver.Client, 20)
@@ -425,7 +425,7 @@ func TestLoginRecoveryCode(t *testing.T) {
 	})
 
 	t.Run("wrong and malformed codes are refused", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
 		_, _, rc := enrolled(t, srv, "alice")
 		for _, code := range []string{"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA", "not a code", rc[:len(rc)-1], rc + "X", "123456"} {
 			recoveryCodeRefused(t, srv, "alice", code)
@@ -434,7 +434,7 @@ func TestLoginRecoveryCode(t *testing.T) {
 	})
 
 	t.Run("of 30 parallel submissions of one code exactly one wins", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
 		_, _, rc := enrolled(t, srv, "alice")
 		clients := make([]*testserver.Client, 30)
 		for i := range clients {

@@ -37,9 +37,10 @@ func (s *Server) current(r *http.Request) (*auth.Current, error) {
 	return s.auth.Authenticate(r.Context(), c.Value)
 }
 
-// endOldSession ends a session the browser still holds before a new sign-in starts.
-func (s *Server) endOldSession(r *http.Request) {
-	if cur, err := s.current(r); err == nil {
+// endOldSession ends the session the browser held when a new sign-in succeeded, so one
+// browser never keeps two. A failed sign-in leaves the old session alone.
+func (s *Server) endOldSession(r *http.Request, newID string) {
+	if cur, err := s.current(r); err == nil && cur.Session.ID != newID {
 		_ = s.auth.Store().DeleteSession(r.Context(), cur.Session.ID)
 	}
 }

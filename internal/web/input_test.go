@@ -37,7 +37,8 @@ func objectRaw(fields []string, v string) []byte {
 
 func TestMalformedInput(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	// Every malformed code and password below is an attempt against alice's budgets.
+	srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
 	alice, secret, _ := enrolled(t, srv, "alice") // authenticated
 	aliceMFA := srv.Client(t)
 	aliceMFA.Login("alice", "mfa_required")

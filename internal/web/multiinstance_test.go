@@ -17,8 +17,8 @@ func multiPair(t *testing.T) (a, b *testserver.Server) {
 	t.Helper()
 	dsn := testutil.PostgresURL(t)
 	clock := testserver.NewClock()
-	a = testserver.New(t, testserver.Options{DatabaseURL: dsn, Clock: clock})
-	b = testserver.New(t, testserver.Options{DatabaseURL: dsn, Clock: clock})
+	a = testserver.New(t, testserver.Options{DatabaseURL: dsn, Clock: clock, Throttle: manyAttempts})
+	b = testserver.New(t, testserver.Options{DatabaseURL: dsn, Clock: clock, Throttle: manyAttempts})
 	return a, b
 }
 

@@ -99,21 +99,29 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	fail := func(err error) {
 		e := s.classify(r, err)
+		retryAfter(w, e)
 		s.render(w, r, statusOf[e.Code], "login", view{Title: "Sign in", Error: e.Message, Data: map[string]string{"Username": username}})
 	}
 	if username == "" || pw == "" {
 		fail(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail and your password."))
 		return
 	}
-	s.endOldSession(r)
 	res, err := s.auth.Login(r.Context(), username, pw, meta(r))
 	if err != nil {
 		fail(err)
 		return
 	}
+	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
 	if res.Current.Session.State == store.StateEnrollmentRequired {
-		if _, err := s.auth.BeginTOTPSetup(r.Context(), res.Current, "", meta(r)); err != nil {
+		// Show the QR code at once; keep a setup already in progress (another tab, or a
+		// sign-in a minute ago) so its key stays the one the user scanned.
+		if _, err := s.auth.PendingSetup(r.Context(), res.Current); errors.Is(err, apperr.ErrNoPending) {
+			if _, err := s.auth.BeginTOTPSetup(r.Context(), res.Current, "", meta(r)); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+		} else if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
@@ -143,6 +151,7 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) {
 	tok, err := s.auth.VerifyTOTP(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
 		e := s.classify(r, err)
+		retryAfter(w, e)
 		s.render(w, r, statusOf[e.Code], "code", view{Title: "Enter your code", Error: e.Message})
 		return
 	}
@@ -168,6 +177,7 @@ func (s *Server) recoverySubmit(w http.ResponseWriter, r *http.Request) {
 	tok, fresh, err := s.auth.UseRecoveryCode(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
 		e := s.classify(r, err)
+		retryAfter(w, e)
 		s.render(w, r, statusOf[e.Code], "recovery", view{Title: "Use your recovery code", Error: e.Message})
 		return
 	}
@@ -230,6 +240,7 @@ func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.auth.BeginTOTPSetup(r.Context(), cur, r.PostForm.Get("code"), meta(r)); err != nil {
 		e := s.classify(r, err)
+		retryAfter(w, e)
 		if r.PostForm.Get("from") == "security" {
 			s.renderSecurity(w, r, cur, statusOf[e.Code], e.Message, "")
 			return

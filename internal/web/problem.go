@@ -26,6 +26,8 @@ var statusOf = map[string]int{
 	apperr.CodeBusy:                     http.StatusServiceUnavailable,
 	apperr.CodeUnavailable:              http.StatusServiceUnavailable,
 	apperr.CodeInvalidToken:             http.StatusBadRequest,
+	apperr.CodeThrottled:                http.StatusTooManyRequests,
+	apperr.CodeRateLimited:              http.StatusTooManyRequests,
 	codeTooLarge:                        http.StatusRequestEntityTooLarge,
 	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
 	codeInternal:                        http.StatusInternalServerError,

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/support"
 )
 
 //go:embed templates static
@@ -26,6 +29,14 @@ type Options struct {
 	SecureCookies bool
 	// Ready checks the dependencies for /readyz; nil means always ready.
 	Ready func(context.Context) error
+	// RateLimits are the per-client-address limits; the zero value turns them off.
+	RateLimits RateLimits
+	// TrustedProxies are the networks whose X-Forwarded-For names the client (see clientip.go).
+	TrustedProxies []netip.Prefix
+	// Support runs the support desk (/support, /api/v1/support); nil leaves it out.
+	Support *support.Service
+	// OIDC is the OpenID Connect provider (issue 6); nil leaves it out.
+	OIDC *oidc.Provider
 }
 
 // Server is twofold's HTTP handler.
@@ -35,12 +46,19 @@ type Server struct {
 	secure  bool
 	ready   func(context.Context) error
 	pages   *pages
+	mux     *http.ServeMux
+	guard   *guard
+	support *support.Service
+	oidc    *oidc.Provider
 	handler http.Handler
 }
 
 // New builds the server and its routes.
 func New(o Options) (*Server, error) {
 	s := &Server{auth: o.Auth, log: o.Log, secure: o.SecureCookies, ready: o.Ready}
+	s.guard = newGuard(o.RateLimits, o.TrustedProxies)
+	s.support = o.Support
+	s.oidc = o.OIDC
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -50,10 +68,12 @@ func New(o Options) (*Server, error) {
 	}
 	s.pages = p
 	mux := http.NewServeMux()
+	s.mux = mux
 	s.routes(mux)
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
-	s.handler = s.recoverPanics(securityHeaders(s.secure, csrf.Handler(mux)))
+	s.oidcBypass(csrf)
+	s.handler = s.recoverPanics(securityHeaders(s.secure, s.guarded(csrf.Handler(mux))))
 	return s, nil
 }
 
@@ -104,6 +124,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /logout", s.logoutSubmit)
 	mux.HandleFunc("GET /setup", s.setupAdminPage)
 	mux.HandleFunc("POST /setup", s.setupAdminSubmit)
+	s.supportRoutes(mux)
+	s.oidcRoutes(mux)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +141,22 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
+// apiNotFound answers API paths no route serves: 405 with Allow when the path exists for
+// other methods, else 404.
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeProblem(w, r, apperr.New(codeMethodNotAllowed, "This endpoint does not accept "+r.Method+"; use "+strings.Join(allow, " or ")+"."))
+		return
+	}
 	s.writeProblem(w, r, apperr.New(apperr.CodeNotFound, "No such API endpoint."))
 }
 
@@ -168,9 +205,5 @@ func cacheStatic(next http.Handler) http.Handler {
 
 // meta describes the request for the audit log.
 func meta(r *http.Request) auth.Meta {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return auth.Meta{IP: ip, UserAgent: r.UserAgent()}
+	return auth.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}
 }

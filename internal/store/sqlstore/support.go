@@ -38,6 +38,12 @@ func (d *DB) CreateCase(ctx context.Context, c *store.SupportCase) error {
 	return err
 }
 
+// GetCase returns the case with id.
+func (d *DB) GetCase(ctx context.Context, id string) (*store.SupportCase, error) {
+	c, err := scanCase(d.queryRow(ctx, `SELECT `+caseColumns+` FROM support_cases WHERE id = ?`, id))
+	return c, d.wrap(err)
+}
+
 // GetCaseByReference returns the case with reference.
 func (d *DB) GetCaseByReference(ctx context.Context, reference string) (*store.SupportCase, error) {
 	c, err := scanCase(d.queryRow(ctx, `SELECT `+caseColumns+` FROM support_cases WHERE reference = ?`, reference))

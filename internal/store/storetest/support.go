@@ -61,6 +61,9 @@ func testCaseRoundTrip(t *testing.T, s store.Store) {
 	c.Description = "Unicode ✓ and 'quotes' and \"double\" and a % sign"
 	wantNoErr(t, "CreateCase", s.CreateCase(t.Context(), c))
 	wantSame(t, "case", getCase(t, s, c.Reference), c)
+	byID, err := s.GetCase(t.Context(), c.ID)
+	wantNoErr(t, "GetCase", err)
+	wantSame(t, "case by id", byID, c)
 }
 
 func testCaseReferenceUnique(t *testing.T, s store.Store) {
@@ -76,6 +79,8 @@ func testCaseReferenceUnique(t *testing.T, s store.Store) {
 func testUnknownCase(t *testing.T, s store.Store) {
 	_, err := s.GetCaseByReference(t.Context(), "TF-NOSUCH")
 	wantErr(t, "GetCaseByReference of an unknown reference", err, store.ErrNotFound)
+	_, err = s.GetCase(t.Context(), "nope")
+	wantErr(t, "GetCase of an unknown id", err, store.ErrNotFound)
 	wantErr(t, "AssignCase of an unknown case", s.AssignCase(t.Context(), "nope", "a", at(0)), store.ErrNotFound)
 	wantErr(t, "CloseCase of an unknown case", s.CloseCase(t.Context(), "nope", store.CaseResolved, "a", "r", at(0)), store.ErrNotFound)
 }

@@ -1,0 +1,91 @@
+package cli_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/throttle"
+)
+
+// openStore opens the console's database directly, as a running server would.
+func (c *console) openStore() *sqlstore.DB {
+	c.t.Helper()
+	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(c.dataDir, "twofold.db"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestUserSignOut(t *testing.T) {
+	c := newConsole(t)
+	c.addUser("alice", "alice@example.com", "user")
+	c.addUser("bob", "bob@example.com", "user")
+	db := c.openStore()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	session := func(u *store.User, id string) {
+		t.Helper()
+		err := db.CreateSession(ctx, &store.Session{ID: id, TokenHash: []byte(id), UserID: u.ID, State: store.StateAuthenticated,
+			AMR: []string{"pwd"}, AuthTime: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice, _ := db.GetUserByLogin(ctx, "alice")
+	bob, _ := db.GetUserByLogin(ctx, "bob")
+	session(alice, "a1")
+	session(alice, "a2")
+	session(bob, "b1")
+
+	if out := c.ok("", "user", "sign-out", "alice@example.com"); !strings.Contains(out, "ended 2 sessions of alice") {
+		t.Errorf("sign-out printed %q", out)
+	}
+	if list, _ := db.ListUserSessions(ctx, alice.ID, now); len(list) != 0 {
+		t.Errorf("alice still has %d sessions", len(list))
+	}
+	if list, _ := db.ListUserSessions(ctx, bob.ID, now); len(list) != 1 {
+		t.Errorf("bob has %d sessions, want his 1 untouched", len(list))
+	}
+	if out := c.ok("", "user", "sign-out", "alice"); !strings.Contains(out, "ended 0 sessions of alice") {
+		t.Errorf("second sign-out printed %q", out)
+	}
+	wantLine(t, c.ok("", "audit", "--user", "alice"), `\ssession\.all_ended\s+-\s+alice\s+console\s+2 sessions$`)
+	c.fails("", []string{"user", "sign-out", "nobody"}, `No user "nobody"`)
+	c.fails("", []string{"user", "sign-out"}, "accepts 1 arg")
+}
+
+func TestUserUnlock(t *testing.T) {
+	c := newConsole(t)
+	c.addUser("alice", "alice@example.com", "user")
+	db := c.openStore()
+	ctx := context.Background()
+	alice, _ := db.GetUserByLogin(ctx, "alice")
+	rule := store.ThrottleRule{FreeAttempts: throttle.Default.FreeAttempts, FirstDelay: throttle.Default.FirstDelay,
+		MaxDelay: throttle.Default.MaxDelay, MaxFailures: throttle.Default.MaxFailures}
+	for range 7 {
+		if _, _, err := db.ReserveAttempt(ctx, store.BudgetPassword, alice.ID, rule, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := db.ReserveAttempt(ctx, store.BudgetSecondFactor, alice.ID, rule, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("", "user", "unlock", "alice")
+	if want := "alice unlocked (failed attempts forgotten: password 5, second factor 1)"; !strings.Contains(out, want) {
+		t.Errorf("unlock printed %q, want %q", out, want)
+	}
+	for _, kind := range []string{store.BudgetPassword, store.BudgetSecondFactor} {
+		if b, err := db.GetBudget(ctx, kind, alice.ID); err == nil {
+			t.Errorf("%s budget still has %d failures", kind, b.Failures)
+		}
+	}
+	wantLine(t, c.ok("", "audit", "--user", "alice"), `\sthrottle\.cleared\s+-\s+alice\s+console\s`)
+	c.fails("", []string{"user", "unlock", "nobody"}, `No user "nobody"`)
+}

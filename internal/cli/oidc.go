@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// oidcProvider builds the OpenID Connect provider with issuer (issue 6).
+func (a *app) oidcProvider(issuer string, log *slog.Logger) (*oidc.Provider, error) {
+	return oidc.New(oidc.Options{
+		Store: a.store, Keyring: a.keys, Issuer: issuer, Log: log,
+		AccessTokenLifetime:  a.cfg.OIDC.AccessTokenLifetime,
+		IDTokenLifetime:      a.cfg.OIDC.IDTokenLifetime,
+		RefreshTokenLifetime: a.cfg.OIDC.RefreshTokenLifetime,
+	})
+}
+
+func (e *env) clientCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "client", Short: "Manage OpenID Connect clients (applications that sign users in through twofold)"}
+	cmd.AddCommand(e.clientAdd(), e.clientList(), e.clientShow(), e.clientRemove())
+	return cmd
+}
+
+// clientJSON is a client as --json prints it.
+type clientJSON struct {
+	ClientID               string    `json:"client_id"`
+	ClientSecret           string    `json:"client_secret,omitempty"`
+	Name                   string    `json:"name"`
+	Public                 bool      `json:"public"`
+	FirstParty             bool      `json:"first_party"`
+	RedirectURIs           []string  `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
+	IDTokenAlg             string    `json:"id_token_signed_response_alg"`
+	CreatedAt              time.Time `json:"created_at"`
+}
+
+func toClientJSON(c *store.OIDCClient, secret string) clientJSON {
+	j := clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Public: c.Public, FirstParty: c.FirstParty,
+		RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, IDTokenAlg: c.IDTokenAlg, CreatedAt: c.CreatedAt}
+	if j.RedirectURIs == nil {
+		j.RedirectURIs = []string{}
+	}
+	if j.PostLogoutRedirectURIs == nil {
+		j.PostLogoutRedirectURIs = []string{}
+	}
+	return j
+}
+
+func (e *env) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func (e *env) clientAdd() *cobra.Command {
+	var nc oidc.NewClient
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "add NAME --redirect-uri URI... [--public] [--post-logout-redirect-uri URI] [--first-party] [--id-token-alg ES256|RS256] [--json]",
+		Short: "Register a client; prints its client_id and (confidential clients) the client_secret, which is shown only now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			nc.Name = args[0]
+			nc.IDTokenAlg = strings.ToUpper(nc.IDTokenAlg)
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				rc, err := oidc.AddClient(ctx, a.store, nc, a.auth.Now(), consoleMeta)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return e.printJSON(toClientJSON(rc.Client, rc.Secret))
+				}
+				fmt.Fprintf(e.stdout, "client_id: %s\n", rc.Client.ID)
+				if rc.Secret != "" {
+					fmt.Fprintf(e.stdout, "client_secret: %s\n", rc.Secret)
+					fmt.Fprintln(e.stderr, "The client secret is shown only now: store it in the application's configuration.")
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringArrayVar(&nc.RedirectURIs, "redirect-uri", nil, "redirect URI, matched exactly (repeat for several; required)")
+	cmd.Flags().StringArrayVar(&nc.PostLogoutRedirectURIs, "post-logout-redirect-uri", nil, "where RP-initiated logout may return (repeatable)")
+	cmd.Flags().BoolVar(&nc.Public, "public", false, "a public client (no secret, PKCE S256 required): single-page and native apps")
+	cmd.Flags().BoolVar(&nc.FirstParty, "first-party", false, "a trusted application of your own: no consent page")
+	cmd.Flags().StringVar(&nc.IDTokenAlg, "id-token-alg", oidc.AlgES256, "ID token signature: ES256 or RS256")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as JSON")
+	return cmd
+}
+
+func (e *env) clientList() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list [--json]",
+		Short: "List clients",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				clients, err := a.store.ListOIDCClients(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					out := make([]clientJSON, 0, len(clients))
+					for i := range clients {
+						out = append(out, toClientJSON(&clients[i], ""))
+					}
+					return e.printJSON(out)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tCLIENT ID\tTYPE\tCONSENT\tREDIRECT URIS")
+				for _, c := range clients {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.ID, onOff(c.Public, "public", "confidential"),
+						onOff(c.FirstParty, "first-party", "asked"), strings.Join(c.RedirectURIs, " "))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the clients as JSON")
+	return cmd
+}
+
+func (e *env) clientShow() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show NAME|CLIENT_ID [--json]",
+		Short: "Show one client (never its secret, which is not stored)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				c, err := oidc.FindClient(ctx, a.store, args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return e.printJSON(toClientJSON(c, ""))
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(tw, "name:\t%s\n", c.Name)
+				fmt.Fprintf(tw, "client_id:\t%s\n", c.ID)
+				fmt.Fprintf(tw, "type:\t%s\n", onOff(c.Public, "public (PKCE S256 required, no secret)", "confidential (client_secret_basic or client_secret_post)"))
+				fmt.Fprintf(tw, "consent:\t%s\n", onOff(c.FirstParty, "first-party, not asked", "asked once per user"))
+				fmt.Fprintf(tw, "redirect uris:\t%s\n", strings.Join(c.RedirectURIs, " "))
+				fmt.Fprintf(tw, "post-logout redirect uris:\t%s\n", strings.Join(c.PostLogoutRedirectURIs, " "))
+				fmt.Fprintf(tw, "id token algorithm:\t%s\n", c.IDTokenAlg)
+				fmt.Fprintf(tw, "created:\t%s\n", when(c.CreatedAt))
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as JSON")
+	return cmd
+}
+
+func (e *env) clientRemove() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME|CLIENT_ID",
+		Short: "Remove a client; every token issued to it stops working at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				c, err := oidc.RemoveClient(ctx, a.store, args[0], a.auth.Now(), consoleMeta)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "removed client %s (%s)\n", c.Name, c.ID)
+				return nil
+			})
+		},
+	}
+}
+
+func (e *env) keysCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage the OpenID Connect token signing keys"}
+	cmd.AddCommand(e.keysRotate(), e.keysList())
+	return cmd
+}
+
+func (e *env) keysRotate() *cobra.Command {
+	var keep time.Duration
+	cmd := &cobra.Command{
+		Use:   "rotate [--keep DURATION]",
+		Short: "Add new signing keys; the previous ones stay in the JWKS for --keep, then go",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if keep < time.Hour {
+				return fmt.Errorf("--keep %s is too short: keep the previous key at least 1h (longer than ID tokens live)", keep)
+			}
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				keys, err := oidc.RotateKeys(ctx, a.store, a.keys, a.auth.Now(), keep)
+				if err != nil {
+					return err
+				}
+				for _, k := range keys {
+					fmt.Fprintf(e.stdout, "new %s key %s", k.Alg, k.ID)
+					if !k.PreviousExpires.IsZero() {
+						fmt.Fprintf(e.stdout, "; the previous one stays published until %s", when(k.PreviousExpires))
+					}
+					fmt.Fprintln(e.stdout)
+				}
+				return audit.Record(ctx, a.store, a.auth.Now(), oidc.EventKeysRotated, "", consoleMeta,
+					fmt.Sprintf("%d new keys, previous kept %s", len(keys), keep))
+			})
+		},
+	}
+	cmd.Flags().DurationVar(&keep, "keep", oidc.DefaultKeyRetention, "how long the replaced keys stay in the JWKS")
+	return cmd
+}
+
+func (e *env) keysList() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the signing keys published in the JWKS",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				keys, err := a.store.ListOIDCSigningKeys(ctx, a.auth.Now())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "KEY ID\tALG\tCREATED\tSTATUS")
+				for _, k := range keys {
+					st := "signing"
+					if !k.RetiredAt.IsZero() {
+						st = "retired, published until " + when(k.ExpiresAt)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Alg, when(k.CreatedAt), st)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}

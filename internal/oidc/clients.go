@@ -1,0 +1,273 @@
+package oidc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// client is a stored client as the op package sees it.
+type client struct {
+	c          *store.OIDCClient
+	idTokenTTL time.Duration
+}
+
+var _ op.Client = (*client)(nil)
+
+func (c *client) GetID() string                    { return c.c.ID }
+func (c *client) RedirectURIs() []string           { return c.c.RedirectURIs }
+func (c *client) PostLogoutRedirectURIs() []string { return c.c.PostLogoutRedirectURIs }
+
+// ApplicationType: confidential clients are web applications. Public ones are native (or
+// browser) applications, which may use loopback and private-scheme redirect URIs; the
+// exact match of the URI is checked on top of the op package's rules (see CreateAuthRequest).
+func (c *client) ApplicationType() op.ApplicationType {
+	if c.c.Public {
+		return op.ApplicationTypeNative
+	}
+	return op.ApplicationTypeWeb
+}
+
+func (c *client) AuthMethod() oidc.AuthMethod {
+	if c.c.Public {
+		return oidc.AuthMethodNone
+	}
+	return oidc.AuthMethodBasic
+}
+
+func (c *client) ResponseTypes() []oidc.ResponseType {
+	return []oidc.ResponseType{oidc.ResponseTypeCode}
+}
+func (c *client) GrantTypes() []oidc.GrantType {
+	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+}
+
+// LoginURL is where an authorization request goes once stored: twofold's own sign-in
+// integration, which sends the browser through the login when needed.
+func (c *client) LoginURL(id string) string { return CallbackPath + "?id=" + url.QueryEscape(id) }
+
+func (c *client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer }
+func (c *client) IDTokenLifetime() time.Duration       { return c.idTokenTTL }
+func (c *client) DevMode() bool                        { return false }
+func (c *client) IsScopeAllowed(string) bool           { return false }
+func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
+func (c *client) ClockSkew() time.Duration             { return 0 }
+func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
+	return func(s []string) []string { return s }
+}
+func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
+	return func(s []string) []string { return s }
+}
+
+// NewClient describes a client to register.
+type NewClient struct {
+	Name                   string
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	Public                 bool
+	FirstParty             bool
+	IDTokenAlg             string // empty: ES256
+}
+
+// RegisteredClient is a client just registered, with its secret: the only time it exists
+// in clear (empty for a public client).
+type RegisteredClient struct {
+	Client *store.OIDCClient
+	Secret string
+}
+
+// Audit events of the OpenID Connect provider.
+const (
+	EventClientAdded     = "oidc.client_added"
+	EventClientRemoved   = "oidc.client_removed"
+	EventKeysRotated     = "oidc.keys_rotated"
+	EventAuthorized      = "oidc.authorized"
+	EventConsentGranted  = "oidc.consent_granted"
+	EventConsentDenied   = "oidc.consent_denied"
+	EventCodeReplayed    = "oidc.code_replayed"
+	EventRefreshReused   = "oidc.refresh_token_reused"
+	EventLogout          = "oidc.logout"
+	EventTokensRevoked   = "oidc.tokens_revoked"
+	maxClientName        = 64
+	maxRedirectURIs      = 20
+	maxRedirectURILength = 2000
+)
+
+// AddClient validates and registers a client. The secret of a confidential client is
+// returned once; only its SHA-256 is stored (it is 256 random bits, so no slow hash is
+// needed). A taken name is an apperr conflict.
+func AddClient(ctx context.Context, st store.Store, nc NewClient, now time.Time, m audit.Meta) (*RegisteredClient, error) {
+	if err := validateClient(&nc); err != nil {
+		return nil, err
+	}
+	id, err := randomString(16)
+	if err != nil {
+		return nil, err
+	}
+	c := &store.OIDCClient{
+		ID: id, Name: nc.Name, Public: nc.Public, FirstParty: nc.FirstParty,
+		RedirectURIs: nc.RedirectURIs, PostLogoutRedirectURIs: nc.PostLogoutRedirectURIs,
+		IDTokenAlg: nc.IDTokenAlg, CreatedAt: now,
+	}
+	var secret string
+	if !nc.Public {
+		if secret, err = randomString(32); err != nil {
+			return nil, err
+		}
+		c.SecretHash = hashSecret(secret)
+	}
+	err = st.WithTx(ctx, func(tx store.Store) error {
+		if err := tx.CreateOIDCClient(ctx, c); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, now, EventClientAdded, "", m, describeClient(c))
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, apperr.New(apperr.CodeConflict, fmt.Sprintf("A client named %q exists already.", nc.Name))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &RegisteredClient{Client: c, Secret: secret}, nil
+}
+
+// FindClient looks a client up by client_id, then by name (apperr not_found when neither).
+func FindClient(ctx context.Context, st store.Store, idOrName string) (*store.OIDCClient, error) {
+	c, err := st.GetOIDCClient(ctx, idOrName)
+	if errors.Is(err, store.ErrNotFound) {
+		c, err = st.GetOIDCClientByName(ctx, idOrName)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.New(apperr.CodeNotFound, fmt.Sprintf("No client has the id or name %q.", idOrName))
+	}
+	return c, err
+}
+
+// RemoveClient deletes a client and every token issued to it.
+func RemoveClient(ctx context.Context, st store.Store, idOrName string, now time.Time, m audit.Meta) (*store.OIDCClient, error) {
+	c, err := FindClient(ctx, st, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	err = st.WithTx(ctx, func(tx store.Store) error {
+		if err := tx.DeleteOIDCClient(ctx, c.ID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, now, EventClientRemoved, "", m, describeClient(c))
+	})
+	return c, err
+}
+
+func describeClient(c *store.OIDCClient) string {
+	kind := "confidential"
+	if c.Public {
+		kind = "public"
+	}
+	return fmt.Sprintf("client %s (%s, %s)", c.Name, c.ID, kind)
+}
+
+// validateClient checks a new client and fills in defaults.
+func validateClient(nc *NewClient) error {
+	bad := func(format string, args ...any) error {
+		return apperr.New(apperr.CodeBadRequest, fmt.Sprintf(format, args...))
+	}
+	nc.Name = strings.TrimSpace(nc.Name)
+	if nc.Name == "" || len(nc.Name) > maxClientName || strings.ContainsAny(nc.Name, "\x00\r\n\t") {
+		return bad("The client name must be 1 to %d characters on one line.", maxClientName)
+	}
+	if nc.IDTokenAlg == "" {
+		nc.IDTokenAlg = AlgES256
+	}
+	if !ValidAlg(nc.IDTokenAlg) {
+		return bad("The ID token algorithm must be %s or %s, not %q.", AlgES256, AlgRS256, nc.IDTokenAlg)
+	}
+	if len(nc.RedirectURIs) == 0 {
+		return bad("A client needs at least one redirect URI.")
+	}
+	for _, list := range []*[]string{&nc.RedirectURIs, &nc.PostLogoutRedirectURIs} {
+		if len(*list) > maxRedirectURIs {
+			return bad("At most %d redirect URIs of each kind.", maxRedirectURIs)
+		}
+		var clean []string
+		for _, u := range *list {
+			if err := checkRedirectURI(u, nc.Public); err != nil {
+				return bad("Redirect URI %q: %s", u, err)
+			}
+			if !slices.Contains(clean, u) {
+				clean = append(clean, u)
+			}
+		}
+		*list = clean
+	}
+	return nil
+}
+
+// checkRedirectURI accepts absolute URIs without fragment: https anywhere, http only on
+// the loopback interface (or any host for a confidential client, for development), and
+// private schemes (com.example.app:/callback) for public clients.
+func checkRedirectURI(raw string, public bool) error {
+	if raw == "" || len(raw) > maxRedirectURILength || strings.ContainsAny(raw, " \t\r\n\x00") {
+		return errors.New("must be a URI without white space")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return errors.New("must be an absolute URI")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return errors.New("must not have a fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" {
+			return errors.New("has no host")
+		}
+	case "http":
+		if u.Host == "" {
+			return errors.New("has no host")
+		}
+		if _, loopback := op.HTTPLoopbackOrLocalhost(raw); public && !loopback {
+			return errors.New("a public client may use http only on 127.0.0.1, [::1] or localhost")
+		}
+	default:
+		if !public {
+			return errors.New("must be https (or http for local development)")
+		}
+	}
+	return nil
+}
+
+// hashSecret is what is stored of a client secret.
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// secretMatches compares in constant time.
+func secretMatches(c *store.OIDCClient, secret string) bool {
+	return !c.Public && len(c.SecretHash) == sha256.Size && secret != "" &&
+		subtle.ConstantTimeCompare(hashSecret(secret), c.SecretHash) == 1
+}
+
+// randomString returns n random bytes, base64url without padding.
+func randomString(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

@@ -1,0 +1,216 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rs/cors"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/twofold-id/twofold/internal/secrets"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Paths of the protocol endpoints (announced in the discovery document) and of the
+// sign-in integration pages the web server serves.
+const (
+	DiscoveryPath     = "/.well-known/openid-configuration"
+	AuthorizePath     = "/authorize"
+	CallbackPath      = "/authorize/callback" // where a stored request continues, ?id=
+	TokenPath         = "/oauth/token"
+	IntrospectionPath = "/oauth/introspect"
+	UserinfoPath      = "/userinfo"
+	RevocationPath    = "/oauth/revoke"
+	EndSessionPath    = "/end_session"
+	KeysPath          = "/.well-known/jwks.json"
+	// LogoutConfirmPath is twofold's own sign-out page, for logout requests without a valid
+	// id_token_hint; LoggedOutPath is where a confirmed logout lands by default.
+	LogoutConfirmPath = "/logout"
+	LoggedOutPath     = "/login?done=logout"
+)
+
+// ProtocolPaths are the endpoints the op package serves, for mounting.
+var ProtocolPaths = []string{DiscoveryPath, AuthorizePath, TokenPath, IntrospectionPath, UserinfoPath,
+	RevocationPath, EndSessionPath, KeysPath}
+
+// Default lifetimes.
+const (
+	DefaultAccessTokenLifetime  = 10 * time.Minute
+	DefaultIDTokenLifetime      = time.Hour
+	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
+)
+
+// Options configure a Provider. Store, Keyring and Issuer are required.
+type Options struct {
+	Store   store.Store
+	Keyring *secrets.Keyring
+	// Issuer is the provider's absolute URL (server.public_url), without a trailing slash.
+	Issuer string
+	// Lifetimes; zero means the default.
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	RefreshTokenLifetime time.Duration
+	Now                  func() time.Time // default time.Now
+	Log                  *slog.Logger
+}
+
+// Provider is twofold's OpenID Connect provider.
+type Provider struct {
+	op      *op.Provider
+	storage *storage
+	issuer  string
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// New builds the provider. Plain http issuers are allowed (for local use); production
+// deployments set an https public_url.
+func New(o Options) (*Provider, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	o.Issuer = strings.TrimRight(o.Issuer, "/")
+	u, err := url.Parse(o.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("oidc: issuer %q is not an http(s) URL", o.Issuer)
+	}
+	st := &storage{
+		st: o.Store, keys: newKeyring(o.Store, o.Keyring, o.Now), now: o.Now, log: o.Log,
+		accessTTL:  orDefault(o.AccessTokenLifetime, DefaultAccessTokenLifetime),
+		idTokenTTL: orDefault(o.IDTokenLifetime, DefaultIDTokenLifetime),
+		refreshTTL: orDefault(o.RefreshTokenLifetime, DefaultRefreshTokenLifetime),
+	}
+	cfg := &op.Config{
+		CryptoKey:                [32]byte(o.Keyring.Derive("oidc-token-crypto")),
+		CryptoKeyId:              "1",
+		DefaultLogoutRedirectURI: LoggedOutPath,
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedUILocales:       []language.Tag{language.English},
+		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess},
+		SupportedClaims:          supportedClaims,
+	}
+	opts := []op.Option{
+		op.WithCustomEndpoints(op.NewEndpoint(AuthorizePath), op.NewEndpoint(TokenPath), op.NewEndpoint(UserinfoPath),
+			op.NewEndpoint(RevocationPath), op.NewEndpoint(EndSessionPath), op.NewEndpoint(KeysPath)),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(IntrospectionPath)),
+		// Browser applications of any origin may call the endpoints, but never with
+		// twofold's cookies: they authenticate with client credentials or tokens.
+		op.WithCORSOptions(&cors.Options{
+			AllowOriginFunc:  func(string) bool { return true },
+			AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost},
+			AllowedHeaders:   []string{"Accept", "Authorization", "Content-Type"},
+			AllowCredentials: false,
+		}),
+	}
+	if u.Scheme == "http" {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	p, err := op.NewProvider(cfg, st, op.StaticIssuer(o.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	return &Provider{op: p, storage: st, issuer: o.Issuer, now: o.Now, log: o.Log}, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+var supportedClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+	"azp", "at_hash", "c_hash", "name", "preferred_username", "updated_at", "email", "email_verified"}
+
+// Issuer returns the provider's issuer URL.
+func (p *Provider) Issuer() string { return p.issuer }
+
+// maxProtocolBody bounds the form bodies of the protocol endpoints.
+const maxProtocolBody = 64 << 10
+
+// ServeHTTP serves the protocol endpoints (ProtocolPaths).
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(withCall(r.Context()))
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxProtocolBody)
+	}
+	if r.URL.Path == DiscoveryPath {
+		p.discovery(w, r)
+		return
+	}
+	p.op.ServeHTTP(w, r)
+}
+
+// discovery serves the op package's discovery document, narrowed to what twofold offers.
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	ctx := op.ContextWithIssuer(r.Context(), p.issuer)
+	d := op.CreateDiscoveryConfig(ctx, p.op, p.storage)
+	d.DeviceAuthorizationEndpoint = ""
+	d.CheckSessionIframe = ""
+	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
+	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	d.ACRValuesSupported = []string{ACRPassword, ACRMFA, ACRMultiFactorPAPE}
+	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodNone, oidc.AuthMethodBasic, oidc.AuthMethodPost}
+	d.TokenEndpointAuthSigningAlgValuesSupported = nil
+	d.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodNone, oidc.AuthMethodBasic, oidc.AuthMethodPost}
+	d.RevocationEndpointAuthSigningAlgValuesSupported = nil
+	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic}
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
+	d.RequestObjectSigningAlgValuesSupported = nil
+	d.RequestParameterSupported = false
+	d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
+	d.ClaimsParameterSupported = false
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	op.Discover(w, d)
+}
+
+// Housekeep deletes expired requests, tokens and keys every interval until ctx ends. Each
+// round is idempotent, so every instance may run it.
+func (p *Provider) Housekeep(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := p.storage.st.DeleteExpiredOIDC(ctx, p.now()); err != nil && ctx.Err() == nil {
+			p.log.Warn("oidc housekeeping failed", "err", err)
+		} else if n > 0 {
+			p.log.Debug("oidc housekeeping", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RotateKeys gives ES256 (and RS256, when in use) a new signing key; the replaced keys stay
+// in the JWKS for keep. Every instance signs with the new keys from its next token on.
+func RotateKeys(ctx context.Context, st store.Store, kr *secrets.Keyring, now time.Time, keep time.Duration) ([]RotatedKey, error) {
+	if keep <= 0 {
+		return nil, errors.New("the previous key must stay published for a positive duration")
+	}
+	return newKeyring(st, kr, func() time.Time { return now }).rotate(ctx, keep)
+}
+
+// KeyInfo describes a stored signing key, for `twofold keys list`.
+type KeyInfo = store.OIDCSigningKey

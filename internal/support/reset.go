@@ -1,0 +1,329 @@
+package support
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// How an agent verified the identity of the person asking for a reset.
+const (
+	VerifyEmailLink     = "email_link"     // they confirmed a link sent to the account's address
+	VerifyPhoneCallback = "phone_callback" // the agent called them back on a number on record
+	VerifyIDDocument    = "id_document"    // they showed an identity document
+	VerifyOther         = "other"          // described in the note
+)
+
+// Verifications lists the methods in the order the console offers them.
+var Verifications = []string{VerifyEmailLink, VerifyPhoneCallback, VerifyIDDocument, VerifyOther}
+
+// ResetRequest is an agent's request to reset the MFA of the account a case concerns.
+type ResetRequest struct {
+	UserID       string // optional: the matching account (the only one when empty)
+	Verification string
+	Note         string // how the identity was verified, in the agent's words
+}
+
+// Reset outcomes.
+const (
+	ResetDone    = "done"
+	ResetPending = "pending_approval"
+)
+
+// ResetResult says what a reset request did.
+type ResetResult struct {
+	Status        string // done, or pending_approval under dual control
+	Username      string
+	SessionsEnded int
+	// EnrollmentRequired: the next sign-in leads to a new authenticator setup. False
+	// when the policy requires no MFA for the user: they sign in with the password alone.
+	EnrollmentRequired bool
+	Notified           bool // the notice e-mail was handed to the mail server
+}
+
+var errNotConfirmed = apperr.New(apperr.CodeConflict, "E-mail ownership is not confirmed for this account: send a verification link first, or record another verification.")
+
+// RequestReset resets the MFA of the account matching the case (or, under dual control,
+// records the request for a second agent to approve). The agent records how they
+// verified the person's identity; email_link needs the case's confirmed proof of
+// ownership of that account's current address. The reset itself, in one transaction,
+// removes the authenticator, any setup in progress and the recovery code, ends every
+// session of the user, makes the next sign-in enroll a new authenticator when the policy
+// requires MFA, and writes the audit event naming case and agents; then the account's
+// address is told by e-mail. Agents never see or set a secret or a password.
+func (s *Service) RequestReset(ctx context.Context, agent *store.User, ref string, req ResetRequest, m Meta) (*ResetResult, error) {
+	if err := requireAgent(agent); err != nil {
+		return nil, err
+	}
+	if !validVerification(req.Verification) {
+		return nil, badField("verification", "must be email_link, phone_callback, id_document or other.")
+	}
+	note, err := cleanText("note", req.Note, MaxReason, true, true)
+	if err != nil {
+		return nil, err
+	}
+	m.ActorID = agent.ID
+	var res *ResetResult
+	var c *store.SupportCase
+	var u *store.User
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		var err error
+		if c, err = loadOpenCase(ctx, st, ref); err != nil {
+			return err
+		}
+		if u, err = s.target(ctx, st, c, req.UserID); err != nil {
+			return err
+		}
+		if err := mayReset(agent, u); err != nil {
+			return err
+		}
+		if req.Verification == VerifyEmailLink && !emailConfirmedFor(c, u) {
+			return errNotConfirmed
+		}
+		r := &store.MFAReset{ID: newID(), CaseID: c.ID, UserID: u.ID, RequestedBy: agent.ID, Verification: req.Verification,
+			Note: note, RequestedAt: s.now(), Status: store.ResetPending}
+		if s.requireApproval {
+			if err := st.CreateMFAReset(ctx, r); errors.Is(err, store.ErrConflict) {
+				return apperr.New(apperr.CodeConflict, "A reset for this case is already waiting for approval.")
+			} else if err != nil {
+				return err
+			}
+			body := fmt.Sprintf("%s asks to reset the MFA of %s (verified by %s: %s). A second agent must approve.",
+				agent.Username, u.Username, req.Verification, note)
+			if err := s.timeline(ctx, st, c.ID, EventResetRequested, agent.ID, body); err != nil {
+				return err
+			}
+			res = &ResetResult{Status: ResetPending, Username: u.Username}
+			return s.record(ctx, st, audit.SupportResetRequested, u.ID, m,
+				fmt.Sprintf("case=%s agent=%s verification=%s", c.Reference, agent.Username, req.Verification))
+		}
+		r.Status, r.DecidedBy, r.DecidedAt = store.ResetDone, agent.ID, r.RequestedAt
+		if err := st.CreateMFAReset(ctx, r); err != nil {
+			return err
+		}
+		res, err = s.reset(ctx, st, c, u, r, agent.Username, "", m)
+		return err
+	})
+	if err != nil {
+		return nil, internal(err)
+	}
+	if res.Status == ResetDone {
+		s.notifyReset(ctx, c, u, agent.ID, res)
+	}
+	return res, nil
+}
+
+func validVerification(v string) bool {
+	for _, x := range Verifications {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ApproveReset carries out the reset waiting for approval on the case. The approver must
+// be another agent than the requester, and may approve only what they could have done
+// themselves; the account must still match the case. Of parallel approvals one wins.
+func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref string, m Meta) (*ResetResult, error) {
+	if err := requireAgent(agent); err != nil {
+		return nil, err
+	}
+	m.ActorID = agent.ID
+	var res *ResetResult
+	var c *store.SupportCase
+	var u *store.User
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		var err error
+		if c, err = loadOpenCase(ctx, st, ref); err != nil {
+			return err
+		}
+		r, err := st.GetPendingMFAReset(ctx, c.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.New(apperr.CodeConflict, "No reset is waiting for approval on this case.")
+		}
+		if err != nil {
+			return err
+		}
+		if r.RequestedBy == agent.ID {
+			return apperr.New(apperr.CodeForbidden, "You requested this reset: a second agent must approve it.")
+		}
+		if u, err = s.target(ctx, st, c, r.UserID); err != nil {
+			return err
+		}
+		if err := mayReset(agent, u); err != nil {
+			return err
+		}
+		if r.Verification == VerifyEmailLink && !emailConfirmedFor(c, u) {
+			return errNotConfirmed
+		}
+		if err := st.ApproveMFAReset(ctx, r.ID, agent.ID, s.now()); errors.Is(err, store.ErrNotFound) {
+			return apperr.New(apperr.CodeConflict, "This reset was approved or cancelled already.")
+		} else if err != nil {
+			return err
+		}
+		requester := s.namer(ctx)(r.RequestedBy)
+		res, err = s.reset(ctx, st, c, u, r, requester, agent.Username, m)
+		return err
+	})
+	if err != nil {
+		return nil, internal(err)
+	}
+	s.notifyReset(ctx, c, u, agent.ID, res)
+	return res, nil
+}
+
+// ResetAtConsole resets a user's MFA for an administrator at the server console
+// (`twofold user reset-mfa`), with a reason and optionally a case whose e-mail must match
+// the user. Whoever runs the console holds the database and the master key already, so
+// dual control does not apply; the audit log shows the console as the actor.
+func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref string, m Meta) (*ResetResult, error) {
+	reason, err := cleanText("reason", reason, MaxReason, true, true)
+	if err != nil {
+		return nil, err
+	}
+	m.ActorID = ""
+	var c *store.SupportCase
+	var res *ResetResult
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		fresh, err := st.GetUser(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		r := &store.MFAReset{ID: newID(), UserID: u.ID, Verification: VerifyOther, Note: reason,
+			RequestedAt: s.now(), Status: store.ResetDone, DecidedAt: s.now()}
+		if ref != "" {
+			if c, err = loadOpenCase(ctx, st, ref); err != nil {
+				return err
+			}
+			if fresh.EmailNorm != c.EmailNorm {
+				return apperr.New(apperr.CodeForbidden, fmt.Sprintf("User %s does not match the e-mail address of case %s.", fresh.Username, c.Reference))
+			}
+			r.CaseID = c.ID
+			if err := st.CreateMFAReset(ctx, r); err != nil {
+				return err
+			}
+		}
+		res, err = s.reset(ctx, st, c, fresh, r, "the console", "", m)
+		return err
+	})
+	if err != nil {
+		return nil, internal(err)
+	}
+	s.notifyReset(ctx, c, u, "", res)
+	return res, nil
+}
+
+// reset does the reset in st, a transaction; c may be nil (console without a case).
+func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCase, u *store.User, r *store.MFAReset,
+	requester, approver string, m Meta) (*ResetResult, error) {
+	if err := st.DeleteTOTP(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	if err := st.DeletePendingTOTP(ctx, u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err := st.DeleteRecoveryCode(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	n, err := st.DeleteUserSessions(ctx, u.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.DeleteUserOIDCGrants(ctx, u.ID); err != nil { // OIDC access and refresh tokens (issue 6)
+		return nil, err
+	}
+	ref := ""
+	if c != nil {
+		ref = c.Reference
+	}
+	// Enrollment at the next sign-in follows from the policy once no authenticator is
+	// left. An administrator's "no" override would exempt a user the policy covers: the
+	// reset clears it, so the reset never leaves such a user without MFA.
+	policy := s.policyRequires(u)
+	if policy && u.MFAOverride == store.MFAOverrideNo {
+		if err := st.SetUserMFAOverride(ctx, u.ID, store.MFAOverrideDefault, s.now()); err != nil {
+			return nil, err
+		}
+		if err := s.record(ctx, st, audit.UserMFAOverride, u.ID, m, "mfa_required=default (cleared by the MFA reset"+casePart(ref)+")"); err != nil {
+			return nil, err
+		}
+		u.MFAOverride = store.MFAOverrideDefault
+	}
+	enroll := policy || u.MFAOverride == store.MFAOverrideYes
+	res := &ResetResult{Status: ResetDone, Username: u.Username, SessionsEnded: n, EnrollmentRequired: enroll}
+
+	who := requester
+	if approver != "" {
+		who += ", approved by " + approver
+	}
+	next := "The next sign-in sets up a new authenticator."
+	if !enroll {
+		next = "MFA is not required for this user: they sign in with the password alone until they set up an authenticator."
+	}
+	detail := fmt.Sprintf("case=%s agent=%s verification=%s sessions_ended=%d", orDash(ref), requester, r.Verification, n)
+	if approver != "" {
+		detail += " approved_by=" + approver
+	}
+	if c != nil {
+		body := fmt.Sprintf("MFA of %s reset by %s (verified by %s: %s). Authenticator and recovery code removed, %d session(s) ended. %s",
+			u.Username, who, r.Verification, r.Note, n, next)
+		if err := s.timeline(ctx, st, c.ID, EventMFAReset, m.ActorID, body); err != nil {
+			return nil, err
+		}
+	} else {
+		detail += " reason=" + clip(r.Note, 200)
+	}
+	return res, s.record(ctx, st, audit.SupportMFAReset, u.ID, m, detail)
+}
+
+// policyRequires reports whether the policy for u's role requires MFA, whatever the
+// per-user override says.
+func (s *Service) policyRequires(u *store.User) bool {
+	x := *u
+	x.MFAOverride = store.MFAOverrideDefault
+	return s.auth.MFARequired(&x)
+}
+
+// notifyReset e-mails the account's address about the reset and notes the outcome on
+// the case. It runs after the reset committed and never undoes it.
+func (s *Service) notifyReset(ctx context.Context, c *store.SupportCase, u *store.User, actorID string, res *ResetResult) {
+	ref := ""
+	if c != nil {
+		ref = c.Reference
+	}
+	err := s.send(ctx, mail.KindMFAReset, u.Email, mail.Data{Name: u.Username, Reference: ref, At: s.now()})
+	res.Notified = err == nil
+	if c == nil {
+		if err != nil {
+			_ = s.record(ctx, s.store, audit.SupportResetNoticeFailed, u.ID, Meta{ActorID: actorID}, "console reset")
+		}
+		return
+	}
+	if err != nil {
+		_ = s.timeline(ctx, s.store, c.ID, EventMailFailed, actorID, "The reset notice to "+u.Email+" could not be sent: see the server log.")
+		_ = s.record(ctx, s.store, audit.SupportResetNoticeFailed, u.ID, Meta{ActorID: actorID}, "case="+ref)
+		return
+	}
+	_ = s.timeline(ctx, s.store, c.ID, EventUserNotified, actorID, "Reset notice e-mailed to "+u.Email+".")
+}
+
+func casePart(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	return " of case " + ref
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}

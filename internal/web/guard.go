@@ -1,0 +1,97 @@
+package web
+
+import (
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/ratelimit"
+)
+
+// RateLimits are the per-client-address token buckets of one instance. A rate of zero
+// turns that limit off.
+type RateLimits struct {
+	SignInPerSecond float64 // POST /login, /login/..., /api/v1/login, /api/v1/login/...
+	SignInBurst     int
+	APIPerSecond    float64 // every other request under /api/
+	APIBurst        int
+	Now             func() time.Time // the buckets' clock; nil means time.Now
+}
+
+// guard resolves the client address of every request and applies the rate limits.
+type guard struct {
+	proxies proxies
+	signIn  *ratelimit.Limiter // nil: off
+	api     *ratelimit.Limiter // nil: off
+}
+
+func newGuard(l RateLimits, trusted []netip.Prefix) *guard {
+	g := &guard{proxies: proxies(trusted)}
+	if l.SignInPerSecond > 0 && l.SignInBurst > 0 {
+		g.signIn = ratelimit.New(l.SignInPerSecond, l.SignInBurst, l.Now)
+	}
+	if l.APIPerSecond > 0 && l.APIBurst > 0 {
+		g.api = ratelimit.New(l.APIPerSecond, l.APIBurst, l.Now)
+	}
+	return g
+}
+
+// isSignInStep reports the requests that check a password or a code before anyone is
+// signed in: the sign-in steps of the pages and of the API.
+func isSignInStep(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	p := r.URL.Path
+	return p == "/login" || strings.HasPrefix(p, "/login/") || p == "/api/v1/login" || strings.HasPrefix(p, "/api/v1/login/")
+}
+
+// limiter is the bucket set r counts against, or nil.
+func (g *guard) limiter(r *http.Request) *ratelimit.Limiter {
+	switch {
+	case isSignInStep(r):
+		return g.signIn
+	case strings.HasPrefix(r.URL.Path, "/api/"):
+		return g.api
+	}
+	return nil
+}
+
+const rateLimitedMessage = "Too many requests from your network. Try again in a moment."
+
+// guarded resolves the client address once (so the audit log and the limits agree on it)
+// and refuses a request over its rate limit with 429 rate_limited and Retry-After.
+func (s *Server) guarded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, ok := s.guard.proxies.clientAddr(r)
+		ip, key := r.RemoteAddr, r.RemoteAddr
+		if ok {
+			ip, key = addr.String(), rateKey(addr)
+		}
+		r = withClientIP(r, ip)
+		if lim := s.guard.limiter(r); lim != nil {
+			if allowed, retry := lim.Allow(key); !allowed {
+				s.log.DebugContext(r.Context(), "rate limited", "ip", ip, "path", r.URL.Path)
+				e := &apperr.Error{Code: apperr.CodeRateLimited, Message: rateLimitedMessage, RetryAfter: max(retry, time.Second)}
+				if strings.HasPrefix(r.URL.Path, "/api/") {
+					s.writeProblem(w, r, e)
+				} else {
+					s.renderError(w, r, e)
+				}
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// retryAfter sets Retry-After for an error a page shows in place (the JSON API and the
+// error page set it themselves).
+func retryAfter(w http.ResponseWriter, e *apperr.Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+	}
+}

@@ -1,0 +1,234 @@
+package web
+
+import (
+	"bytes"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// oidcRoutes mounts the OpenID Connect provider (issue 6): the protocol endpoints of the op
+// package, and the pages that tie an authorization request to twofold's own sign-in.
+func (s *Server) oidcRoutes(mux *http.ServeMux) {
+	if s.oidc == nil {
+		return
+	}
+	for _, p := range oidc.ProtocolPaths {
+		switch p {
+		case oidc.AuthorizePath:
+			mux.HandleFunc(p, s.oidcAuthorize)
+		case oidc.EndSessionPath:
+			mux.HandleFunc(p, s.oidcEndSession)
+		default:
+			mux.Handle(p, s.oidc)
+		}
+	}
+	mux.HandleFunc("GET "+oidc.CallbackPath, s.oidcContinue)
+	mux.HandleFunc("POST /authorize/consent", s.oidcConsentSubmit)
+	mux.HandleFunc("POST /authorize/reauth", s.oidcReauthSubmit)
+}
+
+// oidcBypass lets applications call the OAuth endpoints from other origins: they use no
+// cookie, so cross-origin requests cannot abuse a session there.
+func (s *Server) oidcBypass(c *http.CrossOriginProtection) {
+	if s.oidc == nil {
+		return
+	}
+	for _, p := range []string{oidc.AuthorizePath, oidc.TokenPath, oidc.IntrospectionPath, oidc.UserinfoPath, oidc.RevocationPath} {
+		c.AddInsecureBypassPattern(p)
+	}
+}
+
+// bufferedResponse holds an answer of the op package so it can be replaced by a page.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+
+// oidcAuthorize runs the op package's authorization endpoint. A request it refuses without
+// sending the browser back (unknown client, unregistered redirect URI) gets twofold's error
+// page instead of the library's plain text.
+func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) {
+	b := &bufferedResponse{header: http.Header{}}
+	s.oidc.ServeHTTP(b, r)
+	if b.status >= 400 && !strings.Contains(b.header.Get("Content-Type"), "json") {
+		msg := strings.TrimSpace(b.body.String())
+		if msg == "" || len(msg) > 300 {
+			msg = "The request is not valid."
+		}
+		s.render(w, r, http.StatusBadRequest, "error", view{Title: "Invalid sign-in request",
+			Error: "The application sent a sign-in request that twofold refuses: " + msg})
+		return
+	}
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	_, _ = b.body.WriteTo(w)
+}
+
+// oidcEndSession tells RP-initiated logout which twofold session the browser holds.
+func (s *Server) oidcEndSession(w http.ResponseWriter, r *http.Request) {
+	if cur, err := s.current(r); err == nil {
+		r = r.WithContext(oidc.WithBrowserSession(r.Context(), cur.Session.ID, cur.User.ID))
+	}
+	s.oidc.ServeHTTP(w, r)
+}
+
+// oidcHere is the path at which the authorization request id continues.
+func oidcHere(id string) string { return oidc.CallbackPath + "?id=" + url.QueryEscape(id) }
+
+// returnTo remembers path for after the sign-in steps (the cookie landing reads).
+func (s *Server) returnTo(w http.ResponseWriter, path string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: returnCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(path)), Path: "/",
+		MaxAge: 600, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// oidcContinue is where an authorization request goes once stored, and where the browser
+// comes back after each sign-in step.
+func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	cur, err := s.current(r)
+	if err != nil {
+		cur = nil
+	}
+	if cur != nil && cur.Session.State == store.StateAuthenticated && s.auth.HeldRecoveryCode(cur) != "" {
+		// A fresh recovery code waits to be saved: first that, then on to the application.
+		s.returnTo(w, oidcHere(id))
+		redirect(w, r, "/recovery-code")
+		return
+	}
+	step, err := s.oidc.Continue(r.Context(), id, cur, meta(r))
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.oidcStep(w, r, step, cur)
+}
+
+// oidcStep sends the browser to the step Continue decided.
+func (s *Server) oidcStep(w http.ResponseWriter, r *http.Request, step *oidc.Step, cur *auth.Current) {
+	here := oidcHere(step.RequestID)
+	switch step.Kind {
+	case oidc.StepRedirect:
+		s.oidcRedirect(w, r, step)
+	case oidc.StepLogin:
+		if cur != nil {
+			// Half-way through the sign-in (code or enrollment due): finish it first.
+			s.returnTo(w, here)
+			redirect(w, r, s.nextStep(cur))
+			return
+		}
+		redirect(w, r, "/login?next="+url.QueryEscape(here))
+	case oidc.StepEnroll:
+		s.returnTo(w, here)
+		redirect(w, r, "/mfa/setup")
+	case oidc.StepReauth:
+		s.render(w, r, http.StatusOK, "oidc_reauth", view{Title: "Sign in again",
+			Data: map[string]string{"Client": step.Client.Name, "ID": step.RequestID}})
+	case oidc.StepConsent:
+		s.render(w, r, http.StatusOK, "oidc_consent", view{Title: "Allow " + step.Client.Name + "?",
+			Data: consentData{Client: step.Client.Name, User: cur.User.Username, ID: step.RequestID, Scopes: scopeTexts(step.Scopes)}})
+	}
+}
+
+type consentData struct {
+	Client, User, ID string
+	Scopes           []string
+}
+
+// scopeTexts says in words what each scope shares.
+func scopeTexts(scopes []string) []string {
+	words := map[string]string{
+		"openid":         "that you are signed in, and how (password, authenticator app)",
+		"profile":        "your username",
+		"email":          "your e-mail address",
+		"offline_access": "access while you are away, until you sign out of it or change your password",
+	}
+	var out []string
+	for _, sc := range scopes {
+		if t, ok := words[sc]; ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// oidcRedirect sends the browser back to the application. When the way here started on a
+// twofold form (the sign-in, the consent), a page continues with a meta refresh instead of
+// a redirect: browsers apply the form's Content-Security-Policy form-action 'self' to every
+// redirect that follows a form submission, which would block the way to the application.
+func (s *Server) oidcRedirect(w http.ResponseWriter, r *http.Request, step *oidc.Step) {
+	if r.Header.Get("Sec-Fetch-Site") != "same-origin" {
+		http.Redirect(w, r, step.URL, http.StatusFound)
+		return
+	}
+	name := "the application"
+	if step.Client != nil {
+		name = step.Client.Name
+	}
+	// The URL is a redirect URI registered for the client, with the code or error added.
+	s.render(w, r, http.StatusOK, "oidc_continue", view{Title: "Signed in",
+		Data: map[string]any{"Client": name, "URL": template.URL(step.URL)}})
+}
+
+// oidcConsentSubmit records the answer of the consent page.
+func (s *Server) oidcConsentSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
+	if !ok {
+		return
+	}
+	id := r.PostForm.Get("id")
+	step, err := s.oidc.Consent(r.Context(), id, cur, r.PostForm.Get("decision") == "allow", meta(r))
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.oidcStep(w, r, step, cur)
+}
+
+// oidcReauthSubmit ends the current session and starts a fresh sign-in that returns to the
+// authorization request.
+func (s *Server) oidcReauthSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	id := r.PostForm.Get("id")
+	if _, err := s.oidc.Describe(r.Context(), id); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.endOldSession(r, "")
+	s.clearSession(w)
+	redirect(w, r, "/login?next="+url.QueryEscape(oidcHere(id)))
+}

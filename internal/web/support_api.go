@@ -1,0 +1,394 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/support"
+)
+
+// supportRoutes registers the support desk: the public support page and case API, the
+// agent console and its API, and the e-mail confirmation page. Without a support
+// service (some tests) there is none.
+func (s *Server) supportRoutes(mux *http.ServeMux) {
+	if s.support == nil {
+		return
+	}
+	mux.HandleFunc("POST /api/v1/support/cases", s.apiOpenCase)
+	mux.HandleFunc("GET /api/v1/support/cases", s.apiListCases)
+	mux.HandleFunc("GET /api/v1/support/cases/{ref}", s.apiCase)
+	mux.HandleFunc("POST /api/v1/support/cases/{ref}/notes", s.apiCaseNote)
+	mux.HandleFunc("POST /api/v1/support/cases/{ref}/assign", s.apiCaseAssign)
+	mux.HandleFunc("POST /api/v1/support/cases/{ref}/verify-email", s.apiCaseVerifyEmail)
+	mux.HandleFunc("POST /api/v1/support/cases/{ref}/reset-mfa", s.apiCaseResetMFA)
+	mux.HandleFunc("POST /api/v1/support/cases/{ref}/reset-mfa/approve", s.apiCaseApproveReset)
+	mux.HandleFunc("POST /api/v1/support/cases/{ref}/resolve", s.apiCaseResolve)
+
+	mux.HandleFunc("GET /support", s.supportPage)
+	mux.HandleFunc("POST /support", s.supportSubmit)
+	mux.HandleFunc("GET /support/verify", s.verifyPage)
+	mux.HandleFunc("POST /support/verify", s.verifySubmit)
+	mux.HandleFunc("GET /support/cases", s.casesPage)
+	mux.HandleFunc("GET /support/cases/{ref}", s.casePage)
+	mux.HandleFunc("POST /support/cases/{ref}/{action}", s.caseAction)
+	mux.HandleFunc("POST /support/cases/{ref}/reset-mfa/approve", s.caseApprove)
+}
+
+type openCaseBody struct {
+	FullName     string `json:"full_name"`
+	Email        string `json:"email"`
+	Organisation string `json:"organisation"`
+	Phone        string `json:"phone"`
+	Category     string `json:"category"`
+	Description  string `json:"description"`
+}
+
+func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) {
+	var b openCaseBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	ref, err := s.support.OpenCase(r.Context(), support.CaseRequest{FullName: b.FullName, Email: b.Email,
+		Organisation: b.Organisation, Phone: b.Phone, Category: b.Category, Description: b.Description}, meta(r))
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"reference": ref})
+}
+
+// apiAgent resolves an authenticated session of a support agent or administrator: 401
+// without one, 403 for other roles.
+func (s *Server) apiAgent(w http.ResponseWriter, r *http.Request) (*auth.Current, bool) {
+	cur, ok := s.apiAuthenticated(w, r)
+	if !ok {
+		return nil, false
+	}
+	if !support.IsAgent(cur.User) {
+		s.writeProblem(w, r, apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators."))
+		return nil, false
+	}
+	return cur, true
+}
+
+func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.apiAgent(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	f := support.Filter{Status: q.Get("status"), Search: q.Get("q")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			s.writeProblem(w, r, apperr.New(apperr.CodeBadRequest, "limit must be a whole number between 1 and 500."))
+			return
+		}
+		f.Limit = n
+	}
+	list, err := s.support.ListCases(r.Context(), cur.User, f)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	out := make([]caseSummaryJSON, 0, len(list))
+	for _, c := range list {
+		out = append(out, summaryJSON(c))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cases": out})
+}
+
+func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.apiAgent(w, r)
+	if !ok {
+		return
+	}
+	s.writeCase(w, r, cur, http.StatusOK)
+}
+
+// writeCase answers with the case page as JSON.
+func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int) {
+	d, err := s.support.Case(r.Context(), cur.User, r.PathValue("ref"))
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, status, detailsJSON(d))
+}
+
+func (s *Server) apiCaseNote(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.apiAgent(w, r)
+	if !ok {
+		return
+	}
+	var b struct {
+		Text string `json:"text"`
+	}
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	e, err := s.support.AddNote(r.Context(), cur.User, r.PathValue("ref"), b.Text, meta(r))
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"note": entryJSON(*e)})
+}
+
+func (s *Server) apiCaseAssign(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.apiAgent(w, r)
+	if !ok {
+		return
+	}
+	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	if err := s.support.Assign(r.Context(), cur.User, r.PathValue("ref"), meta(r)); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	s.writeCase(w, r, cur, http.StatusOK)
+}
+
+func (s *Server) apiCaseVerifyEmail(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.apiAgent(w, r)
+	if !ok {
+		return
+	}
+	var b struct {
+		UserID string `json:"user_id"`
+	}
+	if err := decodeJSON(w, r, &b, true); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	sent, err := s.support.SendVerification(r.Context(), cur.User, r.PathValue("ref"), b.UserID, meta(r))
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"sent_to": sent.Email, "username": sent.Username,
+		"expires_at": sent.ExpiresAt.UTC().Format(time.RFC3339)})
+}
+
+type resetBody struct {
+	UserID       string `json:"user_id"`
+	Verification string `json:"verification"`
+	Note         string `json:"note"`
+}
+
+func (s *Server) apiCaseResetMFA(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.apiAgent(w, r)
+	if !ok {
+		return
+	}
+	var b resetBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	if err := required([2]string{"verification", b.Verification}, [2]string{"note", b.Note}); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	res, err := s.support.RequestReset(r.Context(), cur.User, r.PathValue("ref"),
+		support.ResetRequest{UserID: b.UserID, Verification: b.Verification, Note: b.Note}, meta(r))
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	writeReset(w, res)
+}
+
+func (s *Server) apiCaseApproveReset(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.apiAgent(w, r)
+	if !ok {
+		return
+	}
+	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	res, err := s.support.ApproveReset(r.Context(), cur.User, r.PathValue("ref"), meta(r))
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	writeReset(w, res)
+}
+
+func writeReset(w http.ResponseWriter, res *support.ResetResult) {
+	if res.Status == support.ResetPending {
+		writeJSON(w, http.StatusAccepted, map[string]any{"status": res.Status, "username": res.Username})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": res.Status, "username": res.Username,
+		"sessions_ended": res.SessionsEnded, "enrollment_required": res.EnrollmentRequired, "notified": res.Notified})
+}
+
+func (s *Server) apiCaseResolve(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.apiAgent(w, r)
+	if !ok {
+		return
+	}
+	var b struct {
+		Outcome string `json:"outcome"`
+		Reason  string `json:"reason"`
+	}
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	if err := required([2]string{"outcome", b.Outcome}, [2]string{"reason", b.Reason}); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	if err := s.support.Close(r.Context(), cur.User, r.PathValue("ref"), b.Outcome, b.Reason, meta(r)); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	s.writeCase(w, r, cur, http.StatusOK)
+}
+
+// JSON shapes. Times are RFC 3339 in UTC; a time that never happened is null.
+
+type caseSummaryJSON struct {
+	Reference    string     `json:"reference"`
+	Status       string     `json:"status"`
+	Category     string     `json:"category"`
+	FullName     string     `json:"full_name"`
+	Email        string     `json:"email"`
+	Organisation string     `json:"organisation"`
+	Assignee     *string    `json:"assignee"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	ClosedAt     *time.Time `json:"closed_at"`
+}
+
+func summaryJSON(c support.Summary) caseSummaryJSON {
+	return caseSummaryJSON{Reference: c.Reference, Status: c.Status, Category: c.Category, FullName: c.FullName,
+		Email: c.Email, Organisation: c.Organisation, Assignee: optString(c.Assignee), CreatedAt: c.CreatedAt.UTC(),
+		UpdatedAt: c.UpdatedAt.UTC(), ClosedAt: optTime(c.ClosedAt)}
+}
+
+type confirmationJSON struct {
+	At       time.Time `json:"at"`
+	IP       string    `json:"ip"`
+	Username string    `json:"username"`
+}
+
+type closedJSON struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
+}
+
+type mfaFactsJSON struct {
+	Active       bool       `json:"active"`
+	Since        *time.Time `json:"since"`
+	LastUsed     *time.Time `json:"last_used"`
+	RecoveryCode bool       `json:"recovery_code"`
+	Required     bool       `json:"required"`
+}
+
+type accountJSON struct {
+	ID                   string       `json:"id"`
+	Username             string       `json:"username"`
+	Email                string       `json:"email"`
+	Role                 string       `json:"role"`
+	Disabled             bool         `json:"disabled"`
+	CreatedAt            time.Time    `json:"created_at"`
+	LastSignInAt         *time.Time   `json:"last_sign_in_at"`
+	MFA                  mfaFactsJSON `json:"mfa"`
+	RecentFailedAttempts int          `json:"recent_failed_attempts"`
+	EmailConfirmed       bool         `json:"email_confirmed"`
+	CanReset             bool         `json:"can_reset"`
+	CannotResetReason    *string      `json:"cannot_reset_reason"`
+}
+
+type timelineJSON struct {
+	At    time.Time `json:"at"`
+	Kind  string    `json:"kind"`
+	Actor *string   `json:"actor"`
+	Text  string    `json:"text"`
+}
+
+type pendingJSON struct {
+	Username     string    `json:"username"`
+	RequestedBy  string    `json:"requested_by"`
+	RequestedAt  time.Time `json:"requested_at"`
+	Verification string    `json:"verification"`
+	Note         string    `json:"note"`
+}
+
+type caseJSON struct {
+	caseSummaryJSON
+	Phone                 string            `json:"phone"`
+	Description           string            `json:"description"`
+	IP                    string            `json:"ip"`
+	UserAgent             string            `json:"user_agent"`
+	EmailConfirmation     *confirmationJSON `json:"email_confirmation"`
+	Closed                *closedJSON       `json:"closed"`
+	Accounts              []accountJSON     `json:"accounts"`
+	Timeline              []timelineJSON    `json:"timeline"`
+	PendingReset          *pendingJSON      `json:"pending_reset"`
+	ResetRequiresApproval bool              `json:"reset_requires_approval"`
+}
+
+func detailsJSON(d *support.Details) caseJSON {
+	c := d.Case
+	out := caseJSON{
+		caseSummaryJSON: summaryJSON(support.Summary{SupportCase: c, Assignee: d.Assignee}),
+		Phone:           c.Phone, Description: c.Description, IP: c.IP, UserAgent: c.UserAgent,
+		Accounts: []accountJSON{}, Timeline: []timelineJSON{}, ResetRequiresApproval: d.RequireApproval,
+	}
+	if !c.EmailConfirmedAt.IsZero() {
+		out.EmailConfirmation = &confirmationJSON{At: c.EmailConfirmedAt.UTC(), IP: c.EmailConfirmedIP, Username: d.ConfirmedAccount}
+	}
+	if !c.ClosedAt.IsZero() {
+		out.Closed = &closedJSON{At: c.ClosedAt.UTC(), By: d.ClosedBy, Reason: c.Resolution}
+	}
+	for _, a := range d.Accounts {
+		out.Accounts = append(out.Accounts, accountJSON{
+			ID: a.UserID, Username: a.Username, Email: a.Email, Role: a.Role, Disabled: a.Disabled,
+			CreatedAt: a.CreatedAt.UTC(), LastSignInAt: optTime(a.LastSignInAt),
+			MFA: mfaFactsJSON{Active: a.MFAActive, Since: optTime(a.MFASince), LastUsed: optTime(a.MFALastUsed),
+				RecoveryCode: a.RecoveryCode, Required: a.MFARequired},
+			RecentFailedAttempts: a.RecentFailures, EmailConfirmed: a.EmailConfirmed, CanReset: a.CanReset,
+			CannotResetReason: optString(a.WhyNot),
+		})
+	}
+	for _, e := range d.Timeline {
+		out.Timeline = append(out.Timeline, entryJSON(e))
+	}
+	if p := d.Pending; p != nil {
+		out.PendingReset = &pendingJSON{Username: p.Username, RequestedBy: p.RequestedBy, RequestedAt: p.RequestedAt.UTC(),
+			Verification: p.Verification, Note: p.Note}
+	}
+	return out
+}
+
+func entryJSON(e support.Entry) timelineJSON {
+	return timelineJSON{At: e.At.UTC(), Kind: e.Kind, Actor: optString(e.Actor), Text: e.Body}
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,252 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/support"
+)
+
+type option struct{ Value, Label string }
+
+var categoryOptions = []option{
+	{support.CategoryLostDevice, "I lost my phone or got a new one"},
+	{support.CategoryCodesRejected, "My codes are never accepted"},
+	{support.CategoryOther, "Something else"},
+}
+
+var verificationOptions = []option{
+	{support.VerifyEmailLink, "E-mail link confirmed"},
+	{support.VerifyPhoneCallback, "Called back on a known phone number"},
+	{support.VerifyIDDocument, "Identity document checked"},
+	{support.VerifyOther, "Other (describe in the note)"},
+}
+
+var statusLabels = map[string]string{
+	store.CaseOpen: "Open", store.CaseWaitingForUser: "Waiting for user",
+	store.CaseResolved: "Resolved", store.CaseRejected: "Rejected",
+}
+
+// supportFormData refills the public form after an error.
+type supportFormData struct {
+	Form       map[string]string
+	Categories []option
+}
+
+func (s *Server) supportPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "support_form", view{Title: "Contact support",
+		Data: supportFormData{Form: map[string]string{}, Categories: categoryOptions}})
+}
+
+func (s *Server) supportSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f := r.PostForm
+	in := support.CaseRequest{FullName: f.Get("full_name"), Email: f.Get("email"), Organisation: f.Get("organisation"),
+		Phone: f.Get("phone"), Category: f.Get("category"), Description: f.Get("description")}
+	ref, err := s.support.OpenCase(r.Context(), in, meta(r))
+	if err != nil {
+		e := s.classify(r, err)
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", retryAfterSeconds(e.RetryAfter.Seconds()))
+		}
+		s.render(w, r, statusOf[e.Code], "support_form", view{Title: "Contact support", Error: e.Message,
+			Data: supportFormData{Categories: categoryOptions, Form: map[string]string{
+				"full_name": in.FullName, "email": in.Email, "organisation": in.Organisation, "phone": in.Phone,
+				"category": in.Category, "description": in.Description}}})
+		return
+	}
+	s.render(w, r, http.StatusOK, "support_sent", view{Title: "Request received", Data: map[string]string{"Reference": ref}})
+}
+
+func retryAfterSeconds(sec float64) string { return strconv.Itoa(max(1, int(sec+0.999))) }
+
+// verifyData is the e-mail confirmation page.
+type verifyData struct {
+	Token string
+	Info  *support.LinkInfo
+}
+
+func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	info, err := s.support.CheckLink(r.Context(), tok)
+	if err != nil {
+		e := s.classify(r, err)
+		s.render(w, r, statusOf[e.Code], "support_verify", view{Title: "Confirm your e-mail address", Error: e.Message, Data: verifyData{}})
+		return
+	}
+	s.render(w, r, http.StatusOK, "support_verify", view{Title: "Confirm your e-mail address", Data: verifyData{Token: tok, Info: info}})
+}
+
+func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	info, err := s.support.ConfirmLink(r.Context(), r.PostForm.Get("token"), meta(r))
+	if err != nil {
+		e := s.classify(r, err)
+		s.render(w, r, statusOf[e.Code], "support_verify", view{Title: "Confirm your e-mail address", Error: e.Message, Data: verifyData{}})
+		return
+	}
+	s.render(w, r, http.StatusOK, "support_verified", view{Title: "E-mail address confirmed", Data: info})
+}
+
+// agentPage returns the session of a signed-in agent. Without a session the browser goes
+// to the sign-in page and comes back to back after it; a partial session finishes its
+// sign-in first; other roles get a 403 page.
+func (s *Server) agentPage(w http.ResponseWriter, r *http.Request, back string) (*auth.Current, bool) {
+	cur, err := s.current(r)
+	if err != nil {
+		redirect(w, r, "/login?next="+url.QueryEscape(back))
+		return nil, false
+	}
+	if cur.Session.State != store.StateAuthenticated || s.auth.HeldRecoveryCode(cur) != "" {
+		redirect(w, r, s.nextStep(cur))
+		return nil, false
+	}
+	if !support.IsAgent(cur.User) {
+		s.renderError(w, r, apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators."))
+		return nil, false
+	}
+	return cur, true
+}
+
+type casesData struct {
+	Cases    []support.Summary
+	Status   string
+	Search   string
+	Statuses []option
+	Labels   map[string]string
+}
+
+func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) {
+	cur, ok := s.agentPage(w, r, r.URL.RequestURI())
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	d := casesData{Status: q.Get("status"), Search: q.Get("q"), Labels: statusLabels}
+	for _, st := range support.Statuses {
+		d.Statuses = append(d.Statuses, option{st, statusLabels[st]})
+	}
+	list, err := s.support.ListCases(r.Context(), cur.User, support.Filter{Status: d.Status, Search: d.Search})
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d.Cases = list
+	s.render(w, r, http.StatusOK, "support_cases", view{Title: "Support cases", Data: d})
+}
+
+type caseData struct {
+	*support.Details
+	Agent         *store.User
+	Labels        map[string]string
+	Categories    map[string]string
+	Verifications []option
+	Closed        bool
+	Form          map[string]string
+}
+
+var caseFlashes = map[string]string{
+	"assign":       "The case is assigned to you.",
+	"notes":        "Note added.",
+	"verify-email": "Verification link sent.",
+	"reset":        "MFA reset. The user's sessions were ended and they were notified.",
+	"requested":    "Reset requested. A second agent must approve it.",
+	"approved":     "Reset approved and done. The user's sessions were ended and they were notified.",
+	"resolve":      "The case is closed.",
+}
+
+func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref")
+	cur, ok := s.agentPage(w, r, "/support/cases/"+url.PathEscape(ref))
+	if !ok {
+		return
+	}
+	s.renderCase(w, r, cur, http.StatusOK, "", caseFlashes[r.URL.Query().Get("done")], nil)
+}
+
+func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg, flash string, form map[string]string) {
+	d, err := s.support.Case(r.Context(), cur.User, r.PathValue("ref"))
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	cats := map[string]string{}
+	for _, c := range categoryOptions {
+		cats[c.Value] = c.Label
+	}
+	if form == nil {
+		form = map[string]string{}
+	}
+	s.render(w, r, status, "support_case", view{Title: "Case " + d.Case.Reference, Error: errMsg, Flash: flash,
+		Data: caseData{Details: d, Agent: cur.User, Labels: statusLabels, Categories: cats, Verifications: verificationOptions,
+			Closed: store.CaseClosed(d.Case.Status), Form: form}})
+}
+
+// caseAction runs a form posted from the case page, then shows the page again.
+func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref")
+	cur, ok := s.agentPage(w, r, "/support/cases/"+url.PathEscape(ref))
+	if !ok {
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f := r.PostForm
+	action, done := r.PathValue("action"), r.PathValue("action")
+	var err error
+	switch action {
+	case "assign":
+		err = s.support.Assign(r.Context(), cur.User, ref, meta(r))
+	case "notes":
+		_, err = s.support.AddNote(r.Context(), cur.User, ref, f.Get("text"), meta(r))
+	case "verify-email":
+		_, err = s.support.SendVerification(r.Context(), cur.User, ref, f.Get("user_id"), meta(r))
+	case "reset-mfa":
+		var res *support.ResetResult
+		res, err = s.support.RequestReset(r.Context(), cur.User, ref, support.ResetRequest{UserID: f.Get("user_id"),
+			Verification: f.Get("verification"), Note: f.Get("note")}, meta(r))
+		done = "reset"
+		if err == nil && res.Status == support.ResetPending {
+			done = "requested"
+		}
+	case "resolve":
+		err = s.support.Close(r.Context(), cur.User, ref, f.Get("outcome"), f.Get("reason"), meta(r))
+	default:
+		s.renderError(w, r, apperr.New(apperr.CodeNotFound, "No such action."))
+		return
+	}
+	if err != nil {
+		e := s.classify(r, err)
+		form := map[string]string{"text": f.Get("text"), "verification": f.Get("verification"), "note": f.Get("note"),
+			"outcome": f.Get("outcome"), "reason": f.Get("reason")}
+		s.renderCase(w, r, cur, statusOf[e.Code], e.Message, "", form)
+		return
+	}
+	redirect(w, r, "/support/cases/"+url.PathEscape(ref)+"?done="+done)
+}
+
+func (s *Server) caseApprove(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref")
+	cur, ok := s.agentPage(w, r, "/support/cases/"+url.PathEscape(ref))
+	if !ok {
+		return
+	}
+	if _, err := s.support.ApproveReset(r.Context(), cur.User, ref, meta(r)); err != nil {
+		e := s.classify(r, err)
+		s.renderCase(w, r, cur, statusOf[e.Code], e.Message, "", nil)
+		return
+	}
+	redirect(w, r, "/support/cases/"+url.PathEscape(ref)+"?done=approved")
+}
