@@ -90,6 +90,12 @@ func New(o Options) *Service {
 	if s.forget <= 0 {
 		s.forget = 24 * time.Hour
 	}
+	if s.policy.MaxLength <= 0 {
+		s.policy.MaxLength = password.DefaultPolicy.MaxLength
+	}
+	if s.policy.MinLength <= 0 {
+		s.policy.MinLength = password.DefaultPolicy.MinLength
+	}
 	if s.notifier == nil {
 		s.notifier = nopNotifier{}
 	}

@@ -70,9 +70,17 @@ func (e *env) clientAdd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add NAME --redirect-uri URI... [--public] [--post-logout-redirect-uri URI] [--first-party] [--id-token-alg ES256|RS256] [--json]",
 		Short: "Register a client; prints its client_id and (confidential clients) the client_secret, which is shown only now",
-		Args:  cobra.ExactArgs(1),
+		Long: "Register an OpenID Connect client. Redirect URIs are matched exactly; give --redirect-uri once per URI,\n" +
+			"or list more URIs after the first: --redirect-uri URI1 URI2.",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			nc.Name = args[0]
+			if len(args) > 1 {
+				if len(nc.RedirectURIs) == 0 {
+					return fmt.Errorf("unexpected arguments %q: redirect URIs follow --redirect-uri", args[1:])
+				}
+				nc.RedirectURIs = append(nc.RedirectURIs, args[1:]...)
+			}
 			nc.IDTokenAlg = strings.ToUpper(nc.IDTokenAlg)
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
 				rc, err := oidc.AddClient(ctx, a.store, nc, a.auth.Now(), consoleMeta)

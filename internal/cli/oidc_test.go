@@ -33,6 +33,15 @@ func TestClientAddPrintsTheSecretOnce(t *testing.T) {
 	}
 }
 
+func TestClientAddTakesSeveralRedirectURIs(t *testing.T) {
+	c := newConsole(t)
+	c.ok("", "client", "add", "multi", "--redirect-uri", "https://a.example.com/cb", "https://b.example.com/cb")
+	if show := c.ok("", "client", "show", "multi"); !strings.Contains(show, "https://a.example.com/cb https://b.example.com/cb") {
+		t.Errorf("client show:\n%s", show)
+	}
+	c.fails("", []string{"client", "add", "stray", "https://a.example.com/cb"}, "follow --redirect-uri")
+}
+
 func TestClientAddJSON(t *testing.T) {
 	c := newConsole(t)
 	var got struct {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/store"
@@ -114,8 +115,12 @@ func (s *Server) returnTo(w http.ResponseWriter, path string) {
 func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
 	cur, err := s.current(r)
+	if e, ok := apperr.As(err); ok && e.Code == apperr.CodeUnauthenticated {
+		cur, err = nil, nil // no session, or an expired one: sign in
+	}
 	if err != nil {
-		cur = nil
+		s.renderError(w, r, err)
+		return
 	}
 	if cur != nil && cur.Session.State == store.StateAuthenticated && s.auth.HeldRecoveryCode(cur) != "" {
 		// A fresh recovery code waits to be saved: first that, then on to the application.

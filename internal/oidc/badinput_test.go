@@ -1,0 +1,75 @@
+package oidc_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/testserver"
+)
+
+// TestBadInputIsRefusedWithA4xx: malformed protocol requests get a 4xx answer with a
+// reason, never a 500.
+func TestBadInputIsRefusedWithA4xx(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	app := newRP(t, srv, "tenant-app", clientOpts{})
+	b, _ := signedIn(t, srv, "ada")
+	id := app.client.Client.ID
+	authz := func(extra string) string {
+		return oidc.AuthorizePath + "?client_id=" + id + "&redirect_uri=" + url.QueryEscape(redirectURI) +
+			"&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256" + extra
+	}
+	for _, tc := range []struct {
+		name, method, path, body string
+		basic                    bool
+		wantStatus               int
+		contains                 string
+	}{
+		{"authorize without parameters", "GET", oidc.AuthorizePath, "", false, 400, "client_id"},
+		{"authorize with a malformed max_age", "GET", authz("&max_age=soon"), "", false, 400, ""},
+		{"authorize with the implicit flow", "GET", authz("&response_type=id_token"), "", false, 400, "not allowed"},
+		{"authorize without openid", "GET", strings.Replace(authz(""), "scope=openid", "scope=profile", 1), "", false, 302, "error=invalid_scope"},
+		{"authorize with form_post", "GET", authz("&response_mode=form_post"), "", false, 302, "error=invalid_request"},
+		{"authorize with prompt none and login", "GET", authz("&prompt=none+login"), "", false, 302, "error=invalid_request"},
+		{"callback without id", "GET", oidc.CallbackPath, "", false, 400, "unknown or expired"},
+		{"callback with an unknown id", "GET", oidc.CallbackPath + "?id=nope", "", false, 400, "unknown or expired"},
+		{"consent without id", "POST", "/authorize/consent", "decision=allow", false, 400, "unknown or expired"},
+		{"reauth with an unknown id", "POST", "/authorize/reauth", "id=nope", false, 400, "unknown or expired"},
+		{"token without grant type", "POST", oidc.TokenPath, "", true, 400, "grant_type"},
+		{"token with an unknown grant type", "POST", oidc.TokenPath, "grant_type=password", true, 400, "unsupported_grant_type"},
+		{"token with an unknown code", "POST", oidc.TokenPath, "grant_type=authorization_code&code=nope&redirect_uri=" + url.QueryEscape(redirectURI), true, 400, "invalid_grant"},
+		{"token with an unknown client", "POST", oidc.TokenPath, "grant_type=refresh_token&refresh_token=x&client_id=nope&client_secret=x", false, 401, "invalid_client"},
+		{"token with a huge body", "POST", oidc.TokenPath, "grant_type=" + strings.Repeat("x", 70<<10), true, 400, ""},
+		{"refresh with an unknown token", "POST", oidc.TokenPath, "grant_type=refresh_token&refresh_token=nope", true, 400, "invalid_grant"},
+		{"userinfo without token", "GET", oidc.UserinfoPath, "", false, 401, "access token"},
+		{"userinfo with a forged token", "GET", oidc.UserinfoPath + "?access_token=forged", "", false, 401, "access token"},
+		{"introspection without client authentication", "POST", oidc.IntrospectionPath, "token=x", false, 401, ""},
+		{"revocation without client", "POST", oidc.RevocationPath, "token=x", false, 401, "invalid_client"},
+		{"end session with a forged id_token_hint", "GET", oidc.EndSessionPath + "?id_token_hint=forged", "", false, 400, "id_token_hint"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.method == "POST" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if tc.basic {
+				req.SetBasicAuth(id, app.client.Secret)
+			}
+			resp, err := b.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body := readAll(t, resp)
+			where := resp.Header.Get("Location") + " " + body
+			if resp.StatusCode != tc.wantStatus || !strings.Contains(where, tc.contains) {
+				t.Errorf("got %d %q, want %d with %q", resp.StatusCode, truncate(where), tc.wantStatus, tc.contains)
+			}
+		})
+	}
+}
