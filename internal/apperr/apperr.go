@@ -48,6 +48,7 @@ func As(err error) (*Error, bool) {
 var (
 	ErrInvalidCredentials = New(CodeInvalidCredentials, "The username or password is incorrect.")
 	ErrInvalidCode        = New(CodeInvalidCode, "That code is not valid. Check your authenticator app and try again.")
+	ErrInvalidRecovery    = New(CodeInvalidCode, "That recovery code is not valid, or it was used already.")
 	ErrUnauthenticated    = New(CodeUnauthenticated, "Sign in to continue.")
 	ErrReauthentication   = New(CodeReauthenticationRequired, "Enter a current code from your authenticator app to confirm this change.")
 	ErrNoPending          = New(CodeNoPendingEnrollment, "There is no authenticator setup in progress, or it expired. Start the setup again.")

@@ -92,7 +92,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 	if err != nil {
 		_ = s.record(ctx, s.store, audit.RecoveryCodeFailed, cur.User.ID, m, "malformed")
 		s.attemptFailed(ctx, a, cur.User.ID, m)
-		return "", "", apperr.ErrInvalidCode
+		return "", "", apperr.ErrInvalidRecovery
 	}
 	fresh, freshHash, err := s.newRecoveryCode()
 	if err != nil {
@@ -124,6 +124,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 		if errors.Is(err, apperr.ErrInvalidCode) {
 			_ = s.record(ctx, s.store, audit.RecoveryCodeFailed, cur.User.ID, m, "")
 			s.attemptFailed(ctx, a, cur.User.ID, m)
+			return "", "", apperr.ErrInvalidRecovery
 		}
 		return "", "", internal(err)
 	}
@@ -156,7 +157,7 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 		return nil, err
 	}
 	now := s.now()
-	pending := &store.PendingTOTP{UserID: cur.User.ID, SecretEnc: sealed, CreatedAt: now, ExpiresAt: now.Add(PendingSetupTTL)}
+	pending := &store.PendingTOTP{UserID: cur.User.ID, SessionID: cur.Session.ID, SecretEnc: sealed, CreatedAt: now, ExpiresAt: now.Add(PendingSetupTTL)}
 	var a *attempt // a code checked against the active authenticator is a second-factor attempt
 	if currentCode != "" && cur.Session.State == store.StateAuthenticated {
 		if _, err := s.store.GetTOTP(ctx, cur.User.ID); err == nil {
@@ -203,7 +204,7 @@ func (s *Service) PendingSetup(ctx context.Context, cur *Current) (*Setup, error
 	if err := s.refuseStaleEnrollment(ctx, s.store, cur); err != nil {
 		return nil, err
 	}
-	p, err := s.store.GetPendingTOTP(ctx, cur.User.ID, s.now())
+	p, err := s.pendingOf(ctx, cur)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apperr.ErrNoPending
 	}
@@ -251,7 +252,10 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		return "", "", apperr.ErrUnauthenticated
 	}
 	m.ActorID = cur.User.ID
-	p, err := s.store.GetPendingTOTP(ctx, cur.User.ID, s.now())
+	if err := s.refuseStaleEnrollment(ctx, s.store, cur); err != nil {
+		return "", "", err
+	}
+	p, err := s.pendingOf(ctx, cur)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", "", apperr.ErrNoPending
 	}
@@ -297,8 +301,17 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		if err := st.PutRecoveryCode(ctx, &store.RecoveryCode{UserID: cur.User.ID, CodeHash: rcHash, CreatedAt: now}); err != nil {
 			return err
 		}
+		signingIn := cur.Session.State == store.StateEnrollmentRequired
 		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, addAMR(cur.Session.AMR, amrMFA...)); err != nil {
 			return err
+		}
+		if signingIn { // the enrollment finished a sign-in
+			if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
+				return err
+			}
+			if err := s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr=pwd otp mfa (enrollment)"); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, st, event, cur.User.ID, m, "recovery code issued")
 	})
@@ -412,4 +425,18 @@ func (s *Service) HeldRecoveryCode(cur *Current) string {
 func (s *Service) AcknowledgeRecoveryCode(ctx context.Context, cur *Current) error {
 	cur.Session.NoticeEnc = nil
 	return internal(s.store.SetSessionNotice(ctx, cur.Session.ID, nil))
+}
+
+// pendingOf returns the unexpired setup that cur's session started; a setup another
+// session of the user started (someone else who knows the password, or another tab) is
+// store.ErrNotFound here, so its secret is never shown to or confirmed by this session.
+func (s *Service) pendingOf(ctx context.Context, cur *Current) (*store.PendingTOTP, error) {
+	p, err := s.store.GetPendingTOTP(ctx, cur.User.ID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if p.SessionID != cur.Session.ID {
+		return nil, store.ErrNotFound
+	}
+	return p, nil
 }

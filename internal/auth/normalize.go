@@ -21,9 +21,11 @@ const (
 var folder = cases.Fold()
 
 // NormalizeLogin turns a username or e-mail as typed into its lookup key: trimmed,
-// NFKC-normalised and case-folded, so "Alice", "ALICE" and "ａｌｉｃｅ" are one name.
+// NFKC-normalised and case-folded, so "Alice", "ALICE" and "ａｌｉｃｅ" are one name. Bytes
+// that are not UTF-8 become U+FFFD, so the key is always valid text (PostgreSQL refuses
+// anything else).
 func NormalizeLogin(s string) string {
-	return folder.String(norm.NFKC.String(strings.TrimSpace(s)))
+	return folder.String(norm.NFKC.String(strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD")))
 }
 
 // ValidateUsername checks a new username and returns its display and lookup forms.

@@ -159,7 +159,9 @@ func (s *Service) IssueSetupToken(ctx context.Context) (string, error) {
 
 var errSetupToken = apperr.New(apperr.CodeInvalidToken, "This setup link is invalid, used or expired. Restart the server for a new one, or use 'twofold user add'.")
 
-// CheckSetupToken reports whether the setup link still works.
+// CheckSetupToken reports whether the setup link still works. A link stops working once
+// an enabled administrator exists, even when it was never used (every start and every
+// instance prints its own link while none exists).
 func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 	if token == "" || len(token) > 128 {
 		return errSetupToken
@@ -168,7 +170,22 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return errSetupToken
 	}
-	return internal(err)
+	if err != nil {
+		return internal(err)
+	}
+	return s.refuseSetupWithAdmin(ctx, s.store)
+}
+
+// refuseSetupWithAdmin returns errSetupToken when an enabled administrator exists.
+func (s *Service) refuseSetupWithAdmin(ctx context.Context, st store.Store) error {
+	n, err := st.CountUsersWithRole(ctx, store.RoleAdmin)
+	if err != nil {
+		return internal(err)
+	}
+	if n > 0 {
+		return errSetupToken
+	}
+	return nil
 }
 
 // CompleteSetup creates the first administrator with a one-time setup token. The token is
@@ -186,6 +203,9 @@ func (s *Service) CompleteSetup(ctx context.Context, token string, nu NewUser, m
 		if err := st.UseSetupToken(ctx, hashToken(token), s.now()); errors.Is(err, store.ErrNotFound) {
 			return errSetupToken
 		} else if err != nil {
+			return err
+		}
+		if err := s.refuseSetupWithAdmin(ctx, st); err != nil {
 			return err
 		}
 		if err := s.insertUser(ctx, st, u, m); err != nil {

@@ -137,7 +137,9 @@ func (e *env) announceSetup(ctx context.Context, a *app, base string, log *slog.
 		return err
 	}
 	link := base + "/setup?token=" + tok
-	log.Warn("no administrator exists yet: open the setup link within 1 hour to create one", "link", link)
+	// The link is a credential: it goes to standard output only, never into the log.
+	log.Warn("no administrator exists yet: open the setup link printed on standard output within 1 hour to create one",
+		"url", base+"/setup")
 	fmt.Fprintf(e.stdout, "\nNo administrator exists yet. Create the first one within 1 hour at:\n\n    %s\n\n(or run: twofold user add NAME --email ADDR --role admin)\n\n", link)
 	return nil
 }

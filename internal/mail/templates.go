@@ -30,7 +30,8 @@ const (
 var Kinds = []string{KindCaseReceived, KindEmailVerification, KindMFAReset, KindTOTPEnrolled,
 	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged}
 
-// Data fills the templates. Each kind uses the fields it needs.
+// Data fills the templates. Each kind uses the fields it needs; case_received uses no
+// name (whoever opens a case chooses it).
 type Data struct {
 	Product   string // the service's name; default "twofold"
 	Name      string // how to greet the recipient

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -115,7 +116,7 @@ func AddClient(ctx context.Context, st store.Store, nc NewClient, now time.Time,
 	if err := validateClient(&nc); err != nil {
 		return nil, err
 	}
-	id, err := randomString(16)
+	id, err := newClientID()
 	if err != nil {
 		return nil, err
 	}
@@ -243,6 +244,9 @@ func checkRedirectURI(raw string, public bool) error {
 		if _, loopback := op.HTTPLoopbackOrLocalhost(raw); public && !loopback {
 			return errors.New("a public client may use http only on 127.0.0.1, [::1] or localhost")
 		}
+	case "javascript", "vbscript", "data", "file", "blob", "about", "filesystem":
+		// The way back can be a link on a twofold page: never one the browser runs or renders.
+		return errors.New("must not use a scheme that browsers run or render as a page")
 	default:
 		if !public {
 			return errors.New("must be https (or http for local development)")
@@ -261,6 +265,16 @@ func hashSecret(secret string) []byte {
 func secretMatches(c *store.OIDCClient, secret string) bool {
 	return !c.Public && len(c.SecretHash) == sha256.Size && secret != "" &&
 		subtle.ConstantTimeCompare(hashSecret(secret), c.SecretHash) == 1
+}
+
+// newClientID returns a random client ID (128 bits, hex): no '-' or '_', so it never
+// reads as a command-line flag and needs no quoting anywhere.
+func newClientID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read random: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // randomString returns n random bytes, base64url without padding.

@@ -151,6 +151,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.discovery(w, r)
 		return
 	}
+	if p.exactRedirects(w, r) {
+		return
+	}
 	p.op.ServeHTTP(w, r)
 }
 

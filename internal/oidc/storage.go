@@ -221,7 +221,26 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	if err := s.userActive(ctx, a.UserID); err != nil {
 		return nil, err
 	}
+	if err := s.sessionAlive(ctx, a); err != nil {
+		return nil, err
+	}
 	return &authRequest{a}, nil
+}
+
+// sessionAlive refuses a code whose twofold session ended after the code was issued (sign
+// out, MFA reset, password change elsewhere, "sign out everywhere"): those end the user's
+// tokens, and a code still in flight must not bring new ones.
+func (s *storage) sessionAlive(ctx context.Context, a *store.OIDCAuthRequest) error {
+	sessions, err := s.st.ListUserSessions(ctx, a.UserID, s.now())
+	if err != nil {
+		return serverError(err)
+	}
+	for _, x := range sessions {
+		if x.ID == a.SessionID && x.State == store.StateAuthenticated {
+			return nil
+		}
+	}
+	return fmt.Errorf("the session that signed in has ended: %w", errInvalid)
 }
 
 // DeleteAuthRequest is called once the code was exchanged. The request stays until it

@@ -69,6 +69,7 @@ type TOTPCredential struct {
 // PendingTOTP is an authenticator secret shown to the user but not confirmed yet.
 type PendingTOTP struct {
 	UserID    string
+	SessionID string // the session that drew it; only that session may see or confirm it
 	SecretEnc []byte
 	CreatedAt time.Time
 	ExpiresAt time.Time

@@ -110,8 +110,10 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 		return "", internal(err)
 	}
 	// The confirmation goes to the address given, account or not. A failure is logged
-	// and does not undo the case: the person still sees the reference on the page.
-	_ = s.send(ctx, mail.KindCaseReceived, c.Email, mail.Data{Name: c.FullName, Reference: c.Reference})
+	// and does not undo the case: the person still sees the reference on the page. It
+	// holds no text the requester typed (not even the name): the form must not relay an
+	// anonymous sender's words to any address from the organisation's mail server.
+	_ = s.send(ctx, mail.KindCaseReceived, c.Email, mail.Data{Reference: c.Reference})
 	return c.Reference, nil
 }
 

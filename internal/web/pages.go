@@ -114,14 +114,9 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
 	if res.Current.Session.State == store.StateEnrollmentRequired {
-		// Show the QR code at once; keep a setup already in progress (another tab, or a
-		// sign-in a minute ago) so its key stays the one the user scanned.
-		if _, err := s.auth.PendingSetup(r.Context(), res.Current); errors.Is(err, apperr.ErrNoPending) {
-			if _, err := s.auth.BeginTOTPSetup(r.Context(), res.Current, "", meta(r)); err != nil {
-				s.renderError(w, r, err)
-				return
-			}
-		} else if err != nil {
+		// Show the QR code at once. A setup belongs to the session that drew it, so a
+		// new sign-in draws a new key (and a setup left in another tab stops working).
+		if _, err := s.auth.BeginTOTPSetup(r.Context(), res.Current, "", meta(r)); err != nil {
 			s.renderError(w, r, err)
 			return
 		}

@@ -199,7 +199,7 @@ func TestHTMLJourney(t *testing.T) {
 			wantRedirect(t, postForm(c, "/logout", nil), "/login")
 			wantRedirect(t, formLogin(c, "alice", testserver.Password), "/login/code")
 			r := postForm(c, "/login/recovery", url.Values{"code": {recoveryCode}})
-			wantPage(t, r, http.StatusUnauthorized, "That code is not valid")
+			wantPage(t, r, http.StatusUnauthorized, "That recovery code is not valid")
 			wantRedirect(t, c.Get("/account/security"), "/login/code")
 		}},
 	})

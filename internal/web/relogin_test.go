@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
@@ -30,19 +31,27 @@ func TestSuccessfulLoginEndsTheOldSession(t *testing.T) {
 	}
 }
 
-// A second password sign-in (another tab) must not replace the key the user is scanning.
-func TestSecondLoginKeepsThePendingSetup(t *testing.T) {
+// A pending authenticator secret belongs to the session that drew it: another sign-in
+// with the same password (an attacker, or another tab) can neither see nor confirm it.
+func TestPendingSetupBelongsToItsSession(t *testing.T) {
 	srv := newServer(t)
 	srv.CreateUser(t, "bob", "bob@example.com", "user")
 	form := url.Values{"username": {"bob"}, "password": {testserver.Password}}
-	first := srv.Client(t)
-	wantStatus(t, postForm(first, "/login", form), http.StatusSeeOther)
-	key1 := setupKey(t, first.Get("/mfa/setup"))
-	second := srv.Client(t)
-	wantStatus(t, postForm(second, "/login", form), http.StatusSeeOther)
-	if key2 := setupKey(t, second.Get("/mfa/setup")); key2 != key1 {
-		t.Fatalf("a second sign-in replaced the pending key %s with %s", key1, key2)
+	victim := srv.Client(t)
+	wantStatus(t, postForm(victim, "/login", form), http.StatusSeeOther)
+	key := setupKey(t, victim.Get("/mfa/setup"))
+
+	other := srv.Client(t)
+	other.Login("bob", "enrollment_required") // API sign-in: does not draw a key itself
+	if r := other.Get("/mfa/setup"); strings.Contains(string(r.Body), key) {
+		t.Fatal("another session of the user was shown the pending key")
 	}
+	code := srv.Code(testserver.DecodeSecret(t, key), 0)
+	wantProblem(t, other.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(code)), http.StatusConflict, "no_pending_enrollment")
+
+	// The session that drew the key confirms it.
+	r := victim.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(code))
+	wantStatus(t, r, http.StatusOK)
 }
 
 func setupKey(t *testing.T, r *testserver.Response) string {
@@ -54,4 +63,47 @@ func setupKey(t *testing.T, r *testserver.Response) string {
 	}
 	rest := body[i+len(`id="secret">`):]
 	return rest[:strings.Index(rest, "<")]
+}
+
+func TestEnrollmentFinishesASignIn(t *testing.T) {
+	srv := newServer(t)
+	u := srv.CreateUser(t, "dora", "dora@example.com", "user")
+	srv.Enroll(t, srv.Client(t), "dora")
+	got, err := srv.Store.GetUser(t.Context(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LastLoginAt.IsZero() {
+		t.Fatal("last sign-in is still 'never' after a sign-in finished by enrollment")
+	}
+	events, err := srv.Store.ListAudit(t.Context(), store.AuditFilter{UserID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Event == "login.succeeded" {
+			return
+		}
+	}
+	t.Fatal("no login.succeeded audit event after the enrollment sign-in")
+}
+
+func TestWrongRecoveryCodeMessage(t *testing.T) {
+	srv := newServer(t)
+	c, _, _ := enrolled(t, srv, "erin")
+	c.Login("erin", "mfa_required")
+	r := c.PostJSON("/api/v1/login/recovery-code", codeJSON("AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"))
+	wantProblem(t, r, http.StatusUnauthorized, "invalid_code")
+	if !strings.Contains(string(r.Body), "recovery code") {
+		t.Fatalf("a wrong recovery code is answered with %s", r.Body)
+	}
+}
+
+func TestUnknownPageIsAStyledNotFound(t *testing.T) {
+	srv := newServer(t)
+	r := srv.Client(t).Get("/no-such-page")
+	if r.Status != http.StatusNotFound || !strings.Contains(r.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(r.Body), "/static/style.css") {
+		t.Fatalf("unknown page: %d %s %.200s", r.Status, r.Header.Get("Content-Type"), r.Body)
+	}
 }

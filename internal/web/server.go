@@ -104,6 +104,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// HTML pages.
 	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("/", s.notFoundPage)
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.loginSubmit)
 	mux.HandleFunc("GET /login/code", s.codePage)
@@ -160,6 +161,11 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 	s.writeProblem(w, r, apperr.New(apperr.CodeNotFound, "No such API endpoint."))
 }
 
+// notFoundPage answers paths no page serves with a styled 404.
+func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
+	s.renderError(w, r, apperr.New(apperr.CodeNotFound, "There is no page at this address."))
+}
+
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 	s.writeProblem(w, r, apperr.New(apperr.CodeForbidden, "Cross-origin requests are not allowed."))
 }
@@ -203,7 +209,9 @@ func cacheStatic(next http.Handler) http.Handler {
 	})
 }
 
-// meta describes the request for the audit log.
+// meta describes the request for the audit log. A User-Agent that is not UTF-8 (HTTP allows
+// such bytes) is made valid text: PostgreSQL refuses anything else, which would fail the
+// sign-in and drop its audit rows.
 func meta(r *http.Request) auth.Meta {
-	return auth.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}
+	return auth.Meta{IP: clientIP(r), UserAgent: strings.ToValidUTF8(r.UserAgent(), "\uFFFD")}
 }

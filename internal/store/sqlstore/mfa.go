@@ -45,10 +45,10 @@ func (d *DB) DeleteTOTP(ctx context.Context, userID string) error {
 
 // PutPendingTOTP creates or replaces the user's unconfirmed secret.
 func (d *DB) PutPendingTOTP(ctx context.Context, p *store.PendingTOTP) error {
-	_, err := d.exec(ctx, `INSERT INTO totp_pending (user_id, secret_enc, created_at, expires_at) VALUES (?,?,?,?)
-		ON CONFLICT (user_id) DO UPDATE SET secret_enc = excluded.secret_enc,
+	_, err := d.exec(ctx, `INSERT INTO totp_pending (user_id, session_id, secret_enc, created_at, expires_at) VALUES (?,?,?,?,?)
+		ON CONFLICT (user_id) DO UPDATE SET session_id = excluded.session_id, secret_enc = excluded.secret_enc,
 			created_at = excluded.created_at, expires_at = excluded.expires_at`,
-		p.UserID, p.SecretEnc, ms(p.CreatedAt), ms(p.ExpiresAt))
+		p.UserID, p.SessionID, p.SecretEnc, ms(p.CreatedAt), ms(p.ExpiresAt))
 	return err
 }
 
@@ -56,8 +56,8 @@ func (d *DB) PutPendingTOTP(ctx context.Context, p *store.PendingTOTP) error {
 func (d *DB) GetPendingTOTP(ctx context.Context, userID string, now time.Time) (*store.PendingTOTP, error) {
 	var p store.PendingTOTP
 	var created, expires int64
-	err := d.queryRow(ctx, `SELECT user_id, secret_enc, created_at, expires_at FROM totp_pending
-		WHERE user_id = ? AND expires_at > ?`, userID, ms(now)).Scan(&p.UserID, &p.SecretEnc, &created, &expires)
+	err := d.queryRow(ctx, `SELECT user_id, session_id, secret_enc, created_at, expires_at FROM totp_pending
+		WHERE user_id = ? AND expires_at > ?`, userID, ms(now)).Scan(&p.UserID, &p.SessionID, &p.SecretEnc, &created, &expires)
 	if err != nil {
 		return nil, d.wrap(err)
 	}

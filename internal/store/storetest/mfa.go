@@ -135,7 +135,7 @@ func testTOTPDelete(t *testing.T, s store.Store) {
 
 func pendingFixture(t testing.TB, userID string) *store.PendingTOTP {
 	t.Helper()
-	return &store.PendingTOTP{UserID: userID, SecretEnc: randomBytes(t, 48), CreatedAt: at(0), ExpiresAt: at(10 * time.Minute)}
+	return &store.PendingTOTP{UserID: userID, SessionID: "session-1", SecretEnc: randomBytes(t, 48), CreatedAt: at(0), ExpiresAt: at(10 * time.Minute)}
 }
 
 func testPendingPutGet(t *testing.T, s store.Store) {
@@ -169,7 +169,7 @@ func testPendingPutReplaces(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	u := mustCreateUser(t, s, "alice")
 	wantNoErr(t, "PutPendingTOTP", s.PutPendingTOTP(ctx, pendingFixture(t, u.ID)))
-	repl := &store.PendingTOTP{UserID: u.ID, SecretEnc: randomBytes(t, 48), CreatedAt: at(time.Hour), ExpiresAt: at(time.Hour + 10*time.Minute)}
+	repl := &store.PendingTOTP{UserID: u.ID, SessionID: "session-2", SecretEnc: randomBytes(t, 48), CreatedAt: at(time.Hour), ExpiresAt: at(time.Hour + 10*time.Minute)}
 	wantNoErr(t, "PutPendingTOTP(replacement)", s.PutPendingTOTP(ctx, repl))
 	got, err := s.GetPendingTOTP(ctx, u.ID, at(time.Hour))
 	wantNoErr(t, "GetPendingTOTP", err)

@@ -1,0 +1,85 @@
+package oidc
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// exactRedirects refuses, before the op package sees the request, an authorization or
+// end-session request whose redirect URI is not registered exactly for the client it
+// names. The op package lets a public (native) client's loopback URI differ in port and
+// host (RFC 8252, 7.3) and would then send its errors, or the browser after a logout,
+// there; twofold matches redirect URIs exactly. It reports whether it answered.
+func (p *Provider) exactRedirects(w http.ResponseWriter, r *http.Request) bool {
+	var param string
+	switch r.URL.Path {
+	case AuthorizePath:
+		param = "redirect_uri"
+	case EndSessionPath:
+		param = "post_logout_redirect_uri"
+	default:
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		return false // the op package refuses it with its own message
+	}
+	uris := r.Form[param]
+	if len(uris) == 0 || (len(uris) == 1 && uris[0] == "") {
+		return false
+	}
+	clientID := r.Form.Get("client_id")
+	if clientID == "" && param == "post_logout_redirect_uri" {
+		clientID = unverifiedAZP(r.Form.Get("id_token_hint"))
+	}
+	if clientID == "" {
+		return false // no client: the op package refuses or ignores the URI
+	}
+	c, err := p.storage.st.GetOIDCClient(r.Context(), clientID)
+	if err != nil {
+		return false // unknown client: the op package refuses it without a redirect
+	}
+	registered := c.RedirectURIs
+	if param == "post_logout_redirect_uri" {
+		registered = c.PostLogoutRedirectURIs
+	}
+	if len(uris) == 1 && slices.Contains(registered, uris[0]) {
+		return false
+	}
+	http.Error(w, "The "+param+" is not registered for this client.", http.StatusBadRequest)
+	return true
+}
+
+// unverifiedAZP reads the client an ID token was issued to, without verifying it: only to
+// find the registered URIs to match against (the op package verifies the hint itself).
+func unverifiedAZP(idToken string) string {
+	parts := strings.Split(idToken, ".")
+	if len(parts) != 3 || len(parts[1]) > 16<<10 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		AZP string          `json:"azp"`
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	if claims.AZP != "" {
+		return claims.AZP
+	}
+	var aud string
+	if json.Unmarshal(claims.Aud, &aud) == nil {
+		return aud
+	}
+	var auds []string
+	if json.Unmarshal(claims.Aud, &auds) == nil && len(auds) == 1 {
+		return auds[0]
+	}
+	return ""
+}
