@@ -144,7 +144,11 @@ func (s *Service) SignOutEverywhere(ctx context.Context, u *store.User, m Meta) 
 		if n, err = st.DeleteUserSessions(ctx, u.ID, ""); err != nil {
 			return err
 		}
-		return s.record(ctx, st, audit.SessionsEnded, u.ID, m, fmt.Sprintf("%d sessions", n))
+		grants, err := st.DeleteUserOIDCGrants(ctx, u.ID) // applications' tokens too: a kill switch
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.SessionsEnded, u.ID, m, fmt.Sprintf("%d sessions, %d application grants", n, grants))
 	})
 	return n, internal(err)
 }

@@ -113,6 +113,9 @@ func (s *Service) SetDisabled(ctx context.Context, u *store.User, disabled bool,
 			if _, err := st.DeleteUserSessions(ctx, u.ID, ""); err != nil {
 				return err
 			}
+			if _, err := st.DeleteUserOIDCGrants(ctx, u.ID); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, st, event, u.ID, m, "")
 	})

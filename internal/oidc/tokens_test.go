@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
 )
@@ -238,5 +239,39 @@ func TestCodeWorksOnceAcrossInstances(t *testing.T) {
 		if status, m := postForm(t, s, oidc.TokenPath, form, rc.Client.ID, rc.Secret); status != http.StatusBadRequest || m["error"] != "invalid_grant" {
 			t.Errorf("second exchange: %d %v, want 400 invalid_grant", status, m)
 		}
+	}
+}
+
+// An administrator's "end every session" (user sign-out) and disabling the account are kill
+// switches: the user's application tokens end with the sessions.
+func TestRefreshTokensEndWithAdminSignOutAndDisable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		do   func(srv *testserver.Server, u *store.User) error
+	}{
+		{"sign-out", func(srv *testserver.Server, u *store.User) error {
+			_, err := srv.Auth.SignOutEverywhere(context.Background(), u, auditMeta)
+			return err
+		}},
+		{"disable", func(srv *testserver.Server, u *store.User) error {
+			return srv.Auth.SetDisabled(context.Background(), u, true, auditMeta)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testserver.New(t, testserver.Options{})
+			app := newRP(t, srv, "tenant-app", offline)
+			b, _ := signedIn(t, srv, "ada")
+			tok, _ := app.tokens(b, app.newRequest())
+			u, err := srv.Store.GetUserByUsername(t.Context(), "ada")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.do(srv, u); err != nil {
+				t.Fatal(err)
+			}
+			if got := tokenError(t, mustFail(app.refresh(tok.RefreshToken))); got != "invalid_grant" {
+				t.Errorf("refresh after %s: %s, want invalid_grant", tc.name, got)
+			}
+		})
 	}
 }
