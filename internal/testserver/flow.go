@@ -3,16 +3,17 @@ package testserver
 import (
 	"encoding/base32"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/totp"
 )
 
-// DecodeSecret turns the base32 key the server shows back into bytes.
+// DecodeSecret turns the base32 key the server shows (spaces allowed) back into bytes.
 func DecodeSecret(t testing.TB, s string) []byte {
 	t.Helper()
-	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(s, " ", ""))
 	if err != nil {
 		t.Fatalf("secret %q is not base32: %v", s, err)
 	}

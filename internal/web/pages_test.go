@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	secretOnPage       = regexp.MustCompile(`id="secret">([A-Z2-7]+)<`)
+	secretOnPage       = regexp.MustCompile(`id="secret">([A-Z2-7 ]+)<`)
 	recoveryCodeOnPage = regexp.MustCompile(`id="recovery-code">([0-9A-Z-]+)<`)
 )
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 )
 
@@ -14,6 +15,17 @@ import (
 type pages struct{ byName map[string]*template.Template }
 
 var funcs = template.FuncMap{
+	// group splits a key into blocks of four for typing by hand: "ABCD EFGH ...".
+	"group": func(key string) string {
+		var b strings.Builder
+		for i, r := range key {
+			if i > 0 && i%4 == 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	},
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
