@@ -17,9 +17,9 @@ import (
 )
 
 // Authentication context classes (the acr claim and acr_values). A session that passed a
-// one-time code is ACRMFA; a password alone (when the policy lets a user skip MFA) is
-// ACRPassword. acr_values asking for ACRMFA or the OpenID PAPE multi-factor policy make
-// twofold insist on MFA.
+// one-time code is ACRMFA, and only such sessions reach applications; ACRPassword names a
+// password alone, which twofold never hands to an application. acr_values asking for
+// ACRMFA or the OpenID PAPE multi-factor policy are therefore always met.
 const (
 	ACRPassword        = "urn:twofold:acr:pwd"
 	ACRMFA             = "urn:twofold:acr:mfa"
@@ -101,7 +101,10 @@ func (p *Provider) Continue(ctx context.Context, id string, cur *auth.Current, m
 		return needs(StepReauth, oidc.ErrLoginRequired())
 	case a.MaxAge >= 0 && now.Sub(cur.Session.AuthTime) > time.Duration(a.MaxAge)*time.Second && !fresh:
 		return needs(StepReauth, oidc.ErrLoginRequired())
-	case wantsMFA(a.ACRValues) && !slices.Contains(cur.Session.AMR, "mfa"):
+	case !slices.Contains(cur.Session.AMR, "mfa"):
+		// A password-only session never reaches an application (DESIGN, journey 7), even
+		// when the policy lets the user sign in to twofold itself without MFA and even when
+		// the application did not ask (acr_values) for it.
 		if _, err := p.storage.st.GetTOTP(ctx, cur.User.ID); err == nil {
 			return needs(StepReauth, oidc.ErrLoginRequired())
 		} else if !errors.Is(err, store.ErrNotFound) {

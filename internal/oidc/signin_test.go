@@ -130,25 +130,28 @@ func TestPromptLoginAndMaxAge(t *testing.T) {
 	}
 }
 
-// TestACRValuesDemandMFA: where the policy lets a user in with a password alone, the ID
-// token says so (amr pwd), and an application that asks for MFA with acr_values gets it.
-func TestACRValuesDemandMFA(t *testing.T) {
+// TestPasswordOnlySessionNeverReachesAnApplication: where the policy lets a user into
+// twofold with a password alone, an application still gets no code until the user has
+// MFA: the browser is led to set up an authenticator (with or without acr_values), and
+// prompt=none gets interaction_required.
+func TestPasswordOnlySessionNeverReachesAnApplication(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{MFARequiredForRole: func(string) bool { return false }})
 	app := newRP(t, srv, "tenant-app", clientOpts{})
 	srv.CreateUser(t, "dan", "dan@example.com", "user")
 	b := srv.Client(t)
 	b.Login("dan", "authenticated")
 
-	_, id := app.tokens(b, app.newRequest())
-	if c := claimsOf(t, id); len(c.AMR) != 1 || c.AMR[0] != "pwd" || c.ACR != oidc.ACRPassword {
-		t.Fatalf("password sign-in: amr %v acr %q, want [pwd] and %s", c.AMR, c.ACR, oidc.ACRPassword)
-	}
-
+	wantSentTo(t, app.authorize(b, app.newRequest()), "/mfa/setup")
 	for _, acr := range []string{oidc.ACRMFA, oidc.ACRMultiFactorPAPE} {
 		a := app.newRequest(oauth2.SetAuthURLParam("acr_values", acr))
 		wantSentTo(t, app.authorize(b, a), "/mfa/setup")
 	}
-	a := app.newRequest(oauth2.SetAuthURLParam("acr_values", oidc.ACRMFA))
+	none := app.newRequest(oauth2.SetAuthURLParam("prompt", "none"))
+	if q := callbackQuery(t, app.authorize(b, none)); q.Get("error") != "interaction_required" || q.Get("code") != "" {
+		t.Fatalf("prompt=none for a password-only session: %v, want interaction_required and no code", q)
+	}
+
+	a := app.newRequest()
 	callback := lastCallback(t, b, app, a)
 	r := b.PostJSON("/api/v1/account/mfa/totp", nil)
 	if r.Status != http.StatusCreated {
@@ -163,8 +166,8 @@ func TestACRValuesDemandMFA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := claimsOf(t, app.verify(tok, a)); !contains(c.AMR, "otp") || c.ACR != oidc.ACRMFA {
-		t.Fatalf("after enrolling: amr %v acr %q, want otp and %s", c.AMR, c.ACR, oidc.ACRMFA)
+	if c := claimsOf(t, app.verify(tok, a)); !contains(c.AMR, "otp") || !contains(c.AMR, "mfa") || c.ACR != oidc.ACRMFA {
+		t.Fatalf("after enrolling: amr %v acr %q, want otp, mfa and %s", c.AMR, c.ACR, oidc.ACRMFA)
 	}
 }
 
