@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -68,11 +69,24 @@ func (s *Server) apiAgent(w http.ResponseWriter, r *http.Request) (*auth.Current
 	if !ok {
 		return nil, false
 	}
-	if !support.IsAgent(cur.User) {
-		s.writeProblem(w, r, apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators."))
+	if err := agentAllowed(cur); err != nil {
+		s.writeProblem(w, r, err)
 		return nil, false
 	}
 	return cur, true
+}
+
+// agentAllowed lets only support agents and administrators who signed in with MFA use the
+// console: an agent can reset other people's MFA, so a stolen agent password alone must
+// never be enough, whatever the MFA policy says.
+func agentAllowed(cur *auth.Current) error {
+	if !support.IsAgent(cur.User) {
+		return apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators.")
+	}
+	if !slices.Contains(cur.Session.AMR, "mfa") {
+		return apperr.New(apperr.CodeForbidden, "The support console needs a sign-in with your authenticator app: set one up under Password & Security, then sign in again.")
+	}
+	return nil
 }
 
 func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {

@@ -111,8 +111,8 @@ func (s *Server) agentPage(w http.ResponseWriter, r *http.Request, back string) 
 		redirect(w, r, s.nextStep(cur))
 		return nil, false
 	}
-	if !support.IsAgent(cur.User) {
-		s.renderError(w, r, apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators."))
+	if err := agentAllowed(cur); err != nil {
+		s.renderError(w, r, err)
 		return nil, false
 	}
 	return cur, true
