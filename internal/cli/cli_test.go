@@ -383,3 +383,23 @@ func TestPostgres(t *testing.T) {
 		t.Errorf("a SQLite file was created although PostgreSQL was selected (stat: %v)", err)
 	}
 }
+
+// An unreachable database at start-up is a clear error and exit status 1, never a panic,
+// for serve as for every other command; the password in the URL is not printed.
+func TestUnreachableDatabase(t *testing.T) {
+	c := newConsole(t)
+	url := "postgres://twofold:s3cret-pw@127.0.0.1:1/twofold?sslmode=disable&connect_timeout=2"
+	for _, args := range [][]string{
+		{"serve", "--addr", "127.0.0.1:0", "--database", url},
+		{"migrate", "--database", url},
+		{"user", "list", "--database", url},
+	} {
+		r := c.run("", args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "connect to postgres") {
+			t.Errorf("twofold %s: exit %d, stderr %q; want 1 and a connection error", args[0], r.code, r.stderr)
+		}
+		if strings.Contains(r.stderr+r.stdout, "s3cret-pw") {
+			t.Errorf("twofold %s printed the database password: %s", args[0], r.stderr)
+		}
+	}
+}
