@@ -301,6 +301,11 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		if err := st.PutRecoveryCode(ctx, &store.RecoveryCode{UserID: cur.User.ID, CodeHash: rcHash, CreatedAt: now}); err != nil {
 			return err
 		}
+		// Every other session was opened without this authenticator (a password alone, or
+		// the old device being replaced): they end, so only MFA sessions remain.
+		if _, err := st.DeleteUserSessions(ctx, cur.User.ID, cur.Session.ID); err != nil {
+			return err
+		}
 		signingIn := cur.Session.State == store.StateEnrollmentRequired
 		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, addAMR(cur.Session.AMR, amrMFA...)); err != nil {
 			return err

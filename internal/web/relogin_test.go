@@ -107,3 +107,32 @@ func TestUnknownPageIsAStyledNotFound(t *testing.T) {
 		t.Fatalf("unknown page: %d %s %.200s", r.Status, r.Header.Get("Content-Type"), r.Body)
 	}
 }
+
+// Setting up or replacing the authenticator ends every other session of the user: they
+// were opened without it (a password alone, or the device being replaced).
+func TestNewAuthenticatorEndsOtherSessions(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{MFARequiredForRole: noMFA})
+	srv.CreateUser(t, "fay", "fay@example.com", "user")
+	a, b := srv.Client(t), srv.Client(t)
+	a.Login("fay", "authenticated")
+	b.Login("fay", "authenticated")
+
+	r := a.PostJSON("/api/v1/account/mfa/totp", nil)
+	wantStatus(t, r, http.StatusCreated)
+	secret := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+	wantStatus(t, a.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(srv.Code(secret, 0))), http.StatusOK)
+	wantStatus(t, a.Get("/api/v1/session"), http.StatusOK)
+	wantProblem(t, b.Get("/api/v1/session"), http.StatusUnauthorized, "unauthenticated")
+
+	// Replacing: a second MFA session ends when the first replaces the authenticator.
+	srv.NextStep()
+	c := srv.Client(t)
+	c.Login("fay", "mfa_required")
+	wantStatus(t, c.PostJSON("/api/v1/login/totp", codeJSON(srv.Code(secret, 0))), http.StatusOK)
+	srv.NextStep()
+	r = a.PostJSON("/api/v1/account/mfa/totp", codeJSON(srv.Code(secret, 0)))
+	wantStatus(t, r, http.StatusCreated)
+	next := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+	wantStatus(t, a.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(srv.Code(next, 0))), http.StatusOK)
+	wantProblem(t, c.Get("/api/v1/session"), http.StatusUnauthorized, "unauthenticated")
+}
