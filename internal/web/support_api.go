@@ -30,6 +30,7 @@ func (s *Server) supportRoutes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /support", s.supportPage)
 	mux.HandleFunc("POST /support", s.supportSubmit)
+	mux.HandleFunc("GET /support/sent", s.supportSent)
 	mux.HandleFunc("GET /support/verify", s.verifyPage)
 	mux.HandleFunc("POST /support/verify", s.verifySubmit)
 	mux.HandleFunc("GET /support/cases", s.casesPage)

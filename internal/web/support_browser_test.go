@@ -38,7 +38,7 @@ func TestBrowserSupportReset(t *testing.T) {
 	b.do("choose the category", chromedp.SetValue(chromedp.ID("category"), "lost_device"))
 	b.typeInto("description", "I lost my phone on the train.")
 	b.screenshot("support-01-form")
-	b.click(`//button[normalize-space()="Send request"]`, "/support")
+	b.click(`//button[normalize-space()="Send request"]`, "/support/sent")
 	b.wantHeading("Request received")
 	ref := strings.TrimSpace(b.text("#reference"))
 	if !referenceRE.MatchString(ref) {

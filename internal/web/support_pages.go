@@ -62,6 +62,18 @@ func (s *Server) supportSubmit(w http.ResponseWriter, r *http.Request) {
 				"category": in.Category, "description": in.Description}}})
 		return
 	}
+	// Post/redirect/get: reloading the confirmation does not send the request again.
+	redirect(w, r, "/support/sent?ref="+url.QueryEscape(ref))
+}
+
+// supportSent confirms a request with its reference (only a well-formed reference is
+// shown, so the page cannot be made to display someone else's words).
+func (s *Server) supportSent(w http.ResponseWriter, r *http.Request) {
+	ref, ok := support.NormalizeReference(r.URL.Query().Get("ref"))
+	if !ok {
+		redirect(w, r, "/support")
+		return
+	}
 	s.render(w, r, http.StatusOK, "support_sent", view{Title: "Request received", Data: map[string]string{"Reference": ref}})
 }
 

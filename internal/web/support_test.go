@@ -145,9 +145,19 @@ func TestSupportOpenCase(t *testing.T) {
 			v.Set(k, x)
 		}
 		r := c.Do(http.MethodPost, "/support", "application/x-www-form-urlencoded", []byte(v.Encode()))
+		supWant(t, r, http.StatusSeeOther) // post/redirect/get: a reload does not resubmit
+		loc := r.Header.Get("Location")
+		if !strings.HasPrefix(loc, "/support/sent?ref=TF-") {
+			t.Fatalf("redirected to %q", loc)
+		}
+		r = c.Get(loc)
 		supWant(t, r, http.StatusOK)
 		if !regexp.MustCompile(`id="reference">TF-[A-Z0-9]{6}<`).Match(r.Body) {
 			t.Errorf("page does not show the reference:\n%s", r.Body)
+		}
+		// Only a well-formed reference is shown.
+		if r := c.Get("/support/sent?ref=" + url.QueryEscape("Call 555-0100 now")); r.Status != http.StatusSeeOther {
+			t.Errorf("a made-up reference was shown: %d", r.Status)
 		}
 		v.Set("category", "bogus")
 		r = c.Do(http.MethodPost, "/support", "application/x-www-form-urlencoded", []byte(v.Encode()))
