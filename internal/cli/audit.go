@@ -32,13 +32,13 @@ func (e *env) auditCommand() *cobra.Command {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
 				f := store.AuditFilter{Limit: limit}
 				if user != "" {
-					u, err := a.auth.FindUser(ctx, user)
+					u, err := a.Auth.FindUser(ctx, user)
 					if err != nil {
 						return err
 					}
 					f.UserID = u.ID
 				}
-				events, err := a.store.ListAudit(ctx, f)
+				events, err := a.Store.ListAudit(ctx, f)
 				if err != nil {
 					return err
 				}
@@ -48,7 +48,7 @@ func (e *env) auditCommand() *cobra.Command {
 						return n
 					}
 					n := id
-					if u, err := a.store.GetUser(ctx, id); err == nil {
+					if u, err := a.Store.GetUser(ctx, id); err == nil {
 						n = u.Username
 					}
 					names[id] = n

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,16 +14,6 @@ import (
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/store"
 )
-
-// oidcProvider builds the OpenID Connect provider with issuer (issue 6).
-func (a *app) oidcProvider(issuer string, log *slog.Logger) (*oidc.Provider, error) {
-	return oidc.New(oidc.Options{
-		Store: a.store, Keyring: a.keys, Issuer: issuer, Log: log,
-		AccessTokenLifetime:  a.cfg.OIDC.AccessTokenLifetime,
-		IDTokenLifetime:      a.cfg.OIDC.IDTokenLifetime,
-		RefreshTokenLifetime: a.cfg.OIDC.RefreshTokenLifetime,
-	})
-}
 
 func (e *env) clientCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage OpenID Connect clients (applications that sign users in through twofold)"}
@@ -83,7 +72,7 @@ func (e *env) clientAdd() *cobra.Command {
 			}
 			nc.IDTokenAlg = strings.ToUpper(nc.IDTokenAlg)
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				rc, err := oidc.AddClient(ctx, a.store, nc, a.auth.Now(), consoleMeta)
+				rc, err := oidc.AddClient(ctx, a.Store, nc, a.Auth.Now(), consoleMeta)
 				if err != nil {
 					return err
 				}
@@ -116,7 +105,7 @@ func (e *env) clientList() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				clients, err := a.store.ListOIDCClients(ctx)
+				clients, err := a.Store.ListOIDCClients(ctx)
 				if err != nil {
 					return err
 				}
@@ -149,7 +138,7 @@ func (e *env) clientShow() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				c, err := oidc.FindClient(ctx, a.store, args[0])
+				c, err := oidc.FindClient(ctx, a.Store, args[0])
 				if err != nil {
 					return err
 				}
@@ -180,7 +169,7 @@ func (e *env) clientRemove() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				c, err := oidc.RemoveClient(ctx, a.store, args[0], a.auth.Now(), consoleMeta)
+				c, err := oidc.RemoveClient(ctx, a.Store, args[0], a.Auth.Now(), consoleMeta)
 				if err != nil {
 					return err
 				}
@@ -208,7 +197,7 @@ func (e *env) keysRotate() *cobra.Command {
 				return fmt.Errorf("--keep %s is too short: keep the previous key at least 1h (longer than ID tokens live)", keep)
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				keys, err := oidc.RotateKeys(ctx, a.store, a.keys, a.auth.Now(), keep)
+				keys, err := oidc.RotateKeys(ctx, a.Store, a.Keys, a.Auth.Now(), keep)
 				if err != nil {
 					return err
 				}
@@ -219,7 +208,7 @@ func (e *env) keysRotate() *cobra.Command {
 					}
 					fmt.Fprintln(e.stdout)
 				}
-				return audit.Record(ctx, a.store, a.auth.Now(), oidc.EventKeysRotated, "", consoleMeta,
+				return audit.Record(ctx, a.Store, a.Auth.Now(), oidc.EventKeysRotated, "", consoleMeta,
 					fmt.Sprintf("%d new keys, previous kept %s", len(keys), keep))
 			})
 		},
@@ -235,7 +224,7 @@ func (e *env) keysList() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				keys, err := a.store.ListOIDCSigningKeys(ctx, a.auth.Now())
+				keys, err := a.Store.ListOIDCSigningKeys(ctx, a.Auth.Now())
 				if err != nil {
 					return err
 				}

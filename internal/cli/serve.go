@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	twofold "github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/config"
-	"github.com/twofold-id/twofold/internal/web"
 )
 
 func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
@@ -67,13 +67,12 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
-	prov, err := a.oidcProvider(cfg.Issuer(ln.Addr().String()), log) // the issuer may need the port
+	prov, err := a.OIDC(cfg.Issuer(ln.Addr().String())) // the issuer may need the port
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv, err := web.New(web.Options{Auth: a.auth, Log: log, SecureCookies: cfg.SecureCookies(), Ready: a.store.Ping, OIDC: prov,
-		RateLimits: rateLimits(cfg), TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.support})
+	srv, err := a.Handler(prov)
 	if err != nil {
 		ln.Close()
 		return err
@@ -87,20 +86,12 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		ln.Close()
 		return err
 	}
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	hs := twofold.HTTPServer(srv, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	hkCtx, stopHK := context.WithCancel(ctx)
 	hkDone := make(chan struct{})
-	go func() { defer close(hkDone); a.auth.Housekeep(hkCtx, 5*time.Minute, log) }()
+	go func() { defer close(hkDone); a.Auth.Housekeep(hkCtx, 5*time.Minute, log) }()
 	defer func() { stopHK(); <-hkDone }() // before the store closes
 	oidcHKDone := make(chan struct{})
 	go func() { defer close(oidcHKDone); prov.Housekeep(hkCtx, 5*time.Minute) }()
@@ -128,11 +119,11 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 
 // announceSetup prints a one-time link to create the first administrator when none exists.
 func (e *env) announceSetup(ctx context.Context, a *app, base string, log *slog.Logger) error {
-	need, err := a.auth.NeedsSetup(ctx)
+	need, err := a.Auth.NeedsSetup(ctx)
 	if err != nil || !need {
 		return err
 	}
-	tok, err := a.auth.IssueSetupToken(ctx)
+	tok, err := a.Auth.IssueSetupToken(ctx)
 	if err != nil {
 		return err
 	}

@@ -5,52 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/twofold-id/twofold/internal/auth"
-	"github.com/twofold-id/twofold/internal/config"
-	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/support"
 )
-
-// newMailer returns the SMTP mailer when mail.host is set, else the outbox in the data
-// directory.
-func newMailer(cfg *config.Config, log *slog.Logger) (mail.Mailer, error) {
-	m := cfg.Mail
-	if !m.SMTPConfigured() {
-		return mail.NewOutbox(cfg.OutboxDir(), m.Sender(), log, nil), nil
-	}
-	return mail.NewSMTP(mail.SMTPConfig{Host: m.Host, Port: m.Port, Security: m.Security, Username: m.Username,
-		Password: m.Password, From: m.From})
-}
-
-// newSupport wires the support desk. Links in mail lead to server.public_url, never to
-// a Host header a request could forge.
-func newSupport(cfg *config.Config, st store.Store, a *auth.Service, m mail.Mailer, log *slog.Logger) *support.Service {
-	base := cfg.Server.PublicURL
-	if base == "" {
-		host, port, err := net.SplitHostPort(cfg.Server.Addr)
-		if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
-			host = "127.0.0.1"
-		}
-		base = "http://" + net.JoinHostPort(host, port)
-		if cfg.Mail.SMTPConfigured() {
-			log.Warn("server.public_url is not set: links in support mail lead to " + base)
-		}
-	}
-	return support.New(support.Options{
-		Store: st, Auth: a, Mailer: m, Log: log, BaseURL: base, Product: cfg.MFA.Issuer,
-		RequireApproval:   cfg.Support.ResetRequiresApproval,
-		CasesPerIPHour:    cfg.Limits.SupportCasesPerIPHour,
-		CasesPerEmailHour: cfg.Limits.SupportCasesPerEmailHour,
-	})
-}
 
 // consoleAgent is who reads cases at the console: whoever runs it holds the database.
 var consoleAgent = &store.User{Username: "(console)", Role: store.RoleAdmin}
@@ -70,7 +32,7 @@ func (e *env) caseList() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				list, err := a.support.ListCases(ctx, consoleAgent, support.Filter{Status: status, Search: search, Limit: limit})
+				list, err := a.Support.ListCases(ctx, consoleAgent, support.Filter{Status: status, Search: search, Limit: limit})
 				if err != nil {
 					return err
 				}
@@ -97,7 +59,7 @@ func (e *env) caseShow() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				d, err := a.support.Case(ctx, consoleAgent, args[0])
+				d, err := a.Support.Case(ctx, consoleAgent, args[0])
 				if err != nil {
 					return err
 				}
@@ -175,11 +137,11 @@ func (e *env) userResetMFA() *cobra.Command {
 				reason = strings.TrimSpace(line)
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.auth.FindUser(ctx, args[0])
+				u, err := a.Auth.FindUser(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				res, err := a.support.ResetAtConsole(ctx, u, reason, ref, consoleMeta)
+				res, err := a.Support.ResetAtConsole(ctx, u, reason, ref, consoleMeta)
 				if err != nil {
 					return err
 				}

@@ -61,7 +61,7 @@ func (e *env) userAdd() *cobra.Command {
 				return err
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.auth.CreateUser(ctx, auth.NewUser{Username: args[0], Email: email, Role: role, Password: pw}, consoleMeta)
+				u, err := a.Auth.CreateUser(ctx, auth.NewUser{Username: args[0], Email: email, Role: role, Password: pw}, consoleMeta)
 				if err != nil {
 					return err
 				}
@@ -118,7 +118,7 @@ func (e *env) userList() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				users, err := a.store.ListUsers(ctx)
+				users, err := a.Store.ListUsers(ctx)
 				if err != nil {
 					return err
 				}
@@ -126,7 +126,7 @@ func (e *env) userList() *cobra.Command {
 				fmt.Fprintln(tw, "USERNAME\tE-MAIL\tROLE\tSTATUS\tMFA\tMFA REQUIRED")
 				for i := range users {
 					u := &users[i]
-					st, err := a.auth.Status(ctx, u)
+					st, err := a.Auth.Status(ctx, u)
 					if err != nil {
 						return err
 					}
@@ -154,21 +154,21 @@ func (e *env) userShow() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.auth.FindUser(ctx, args[0])
+				u, err := a.Auth.FindUser(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				st, err := a.auth.Status(ctx, u)
+				st, err := a.Auth.Status(ctx, u)
 				if err != nil {
 					return err
 				}
-				sessions, err := a.store.ListUserSessions(ctx, u.ID, a.auth.Now())
+				sessions, err := a.Store.ListUserSessions(ctx, u.ID, a.Auth.Now())
 				if err != nil {
 					return err
 				}
 				override := u.MFAOverride
 				if override == "" {
-					override = "default (policy: " + a.cfg.MFA.Required.String() + ")"
+					override = "default (policy: " + a.Config.MFA.Required.String() + ")"
 				}
 				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintf(tw, "id:\t%s\n", u.ID)
@@ -199,11 +199,11 @@ func (e *env) userToggle(verb string, disabled bool) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.auth.FindUser(ctx, args[0])
+				u, err := a.Auth.FindUser(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				if err := a.auth.SetDisabled(ctx, u, disabled, consoleMeta); err != nil {
+				if err := a.Auth.SetDisabled(ctx, u, disabled, consoleMeta); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "%s is now %s\n", u.Username, onOff(disabled, "disabled", "enabled"))
@@ -220,11 +220,11 @@ func (e *env) userSetRole() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.auth.FindUser(ctx, args[0])
+				u, err := a.Auth.FindUser(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				if err := a.auth.SetRole(ctx, u, args[1], consoleMeta); err != nil {
+				if err := a.Auth.SetRole(ctx, u, args[1], consoleMeta); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "%s now has role %s\n", u.Username, args[1])
@@ -249,11 +249,11 @@ func (e *env) userSetMFARequired() *cobra.Command {
 				return fmt.Errorf("%q: use yes, no or default", args[1])
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.auth.FindUser(ctx, args[0])
+				u, err := a.Auth.FindUser(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				if err := a.auth.SetMFAOverride(ctx, u, value, consoleMeta); err != nil {
+				if err := a.Auth.SetMFAOverride(ctx, u, value, consoleMeta); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "MFA required for %s: %s\n", u.Username, args[1])

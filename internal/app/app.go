@@ -1,0 +1,200 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/secrets"
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/support"
+	"github.com/twofold-id/twofold/internal/throttle"
+	"github.com/twofold-id/twofold/internal/web"
+)
+
+// Options adjust the wiring. The zero value is production: `twofold serve` and every
+// command use it; the load harness overrides the clock and the limits.
+type Options struct {
+	Log          *slog.Logger
+	MasterKeyEnv string           // TWOFOLD_MASTER_KEY (base64); else the configured key file
+	MasterKey    []byte           // when set, used as is and nothing is read or written
+	Now          func() time.Time // nil: time.Now
+	Argon2       *password.Params // nil: password.argon2 from the config
+	Throttle     *throttle.Policy // nil: the failure budgets under limits
+	RateLimits   *web.RateLimits  // nil: the per-client limits under limits
+}
+
+// App is one process's wired program. Close it when done.
+type App struct {
+	Config  *config.Config
+	Store   *sqlstore.DB
+	Keys    *secrets.Keyring
+	Mailer  mail.Mailer
+	Auth    *auth.Service
+	Support *support.Service
+	opts    Options
+}
+
+// Open loads or creates the master key, opens the database (creating the data directory
+// and applying migrations) and builds the services.
+func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	key := o.MasterKey
+	if key == nil {
+		var created bool
+		var err error
+		if key, created, err = secrets.LoadOrCreateMasterKey(o.MasterKeyEnv, cfg.MasterKeyPath()); err != nil {
+			return nil, err
+		}
+		if created {
+			o.Log.Info("generated a new master key; back it up with the database", "file", cfg.MasterKeyPath())
+		}
+	}
+	keys, err := secrets.NewKeyring(key)
+	if err != nil {
+		return nil, err
+	}
+	params := password.Params{
+		MemoryKiB:   cfg.Password.Argon2.MemoryKiB,
+		Iterations:  cfg.Password.Argon2.Iterations,
+		Parallelism: cfg.Password.Argon2.Parallelism,
+	}
+	if o.Argon2 != nil {
+		params = *o.Argon2
+	}
+	if err := params.Validate(); err != nil {
+		return nil, fmt.Errorf("password.argon2: %w", err)
+	}
+	mailer, err := newMailer(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	policy := password.DefaultPolicy
+	policy.MinLength = cfg.Password.MinLength
+	budgets := throttlePolicy(cfg)
+	if o.Throttle != nil {
+		budgets = *o.Throttle
+	}
+	svc := auth.New(auth.Options{
+		Notifier:           mail.NewNotifier(mailer, o.Log, cfg.MFA.Issuer),
+		Store:              db,
+		Hasher:             password.NewHasher(params, cfg.Password.MaxConcurrentHashes, 2*time.Second),
+		PasswordPolicy:     policy,
+		Keyring:            keys,
+		MFARequiredForRole: cfg.MFA.Required.RequiredFor,
+		Issuer:             cfg.MFA.Issuer,
+		IdleTimeout:        cfg.Session.IdleTimeout,
+		Lifetime:           cfg.Session.Lifetime,
+		Now:                o.Now,
+		Throttle:           budgets,
+		ForgetBudgetsAfter: cfg.Limits.ForgetAfter,
+	})
+	a := &App{Config: cfg, Store: db, Keys: keys, Mailer: mailer, Auth: svc, opts: o}
+	a.Support = a.newSupport()
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.Store.Close() }
+
+// openStore opens PostgreSQL when database.url is set, else the embedded SQLite file.
+func openStore(ctx context.Context, cfg *config.Config) (*sqlstore.DB, error) {
+	if cfg.Database.Postgres() {
+		return sqlstore.OpenPostgres(ctx, cfg.Database.URL, sqlstore.PoolOptions{
+			MaxOpenConns:    cfg.Database.MaxOpenConns,
+			MaxIdleConns:    cfg.Database.MaxIdleConns,
+			ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
+		})
+	}
+	return sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+}
+
+// newMailer is SMTP when mail.host is set, else the .eml outbox in the data directory.
+func newMailer(cfg *config.Config, o Options) (mail.Mailer, error) {
+	m := cfg.Mail
+	if !m.SMTPConfigured() {
+		return mail.NewOutbox(cfg.OutboxDir(), m.Sender(), o.Log, o.Now), nil
+	}
+	return mail.NewSMTP(mail.SMTPConfig{Host: m.Host, Port: m.Port, Security: m.Security, Username: m.Username,
+		Password: m.Password, From: m.From})
+}
+
+// newSupport wires the support desk. Links in mail lead to server.public_url, never to
+// a Host header a request could forge.
+func (a *App) newSupport() *support.Service {
+	cfg := a.Config
+	base := cfg.Server.PublicURL
+	if base == "" {
+		host, port, err := net.SplitHostPort(cfg.Server.Addr)
+		if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
+			host = "127.0.0.1"
+		}
+		base = "http://" + net.JoinHostPort(host, port)
+		if cfg.Mail.SMTPConfigured() {
+			a.opts.Log.Warn("server.public_url is not set: links in support mail lead to " + base)
+		}
+	}
+	return support.New(support.Options{
+		Store: a.Store, Auth: a.Auth, Mailer: a.Mailer, Log: a.opts.Log, BaseURL: base, Product: cfg.MFA.Issuer,
+		RequireApproval:   cfg.Support.ResetRequiresApproval,
+		CasesPerIPHour:    cfg.Limits.SupportCasesPerIPHour,
+		CasesPerEmailHour: cfg.Limits.SupportCasesPerEmailHour,
+		Now:               a.opts.Now,
+	})
+}
+
+// throttlePolicy is the per-account failure budget configured under limits.
+func throttlePolicy(cfg *config.Config) throttle.Policy {
+	l := cfg.Limits
+	return throttle.Policy{FreeAttempts: l.FreeAttempts, FirstDelay: l.FirstDelay, MaxDelay: l.MaxDelay, MaxFailures: l.MaxFailures}
+}
+
+// OIDC builds the OpenID Connect provider for issuer.
+func (a *App) OIDC(issuer string) (*oidc.Provider, error) {
+	c := a.Config.OIDC
+	return oidc.New(oidc.Options{
+		Store: a.Store, Keyring: a.Keys, Issuer: issuer, Log: a.opts.Log, Now: a.opts.Now,
+		AccessTokenLifetime:  c.AccessTokenLifetime,
+		IDTokenLifetime:      c.IDTokenLifetime,
+		RefreshTokenLifetime: c.RefreshTokenLifetime,
+	})
+}
+
+// Handler builds the HTTP handler with the OIDC provider prov.
+func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
+	cfg := a.Config
+	l := cfg.Limits
+	limits := web.RateLimits{SignInPerSecond: l.SignInPerSecond, SignInBurst: l.SignInBurst, APIPerSecond: l.APIPerSecond, APIBurst: l.APIBurst}
+	if a.opts.RateLimits != nil {
+		limits = *a.opts.RateLimits
+	}
+	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies(), Ready: a.Store.Ping,
+		OIDC: prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support})
+}
+
+// HTTPServer is the http.Server twofold serves h with: bounded header size and timeouts.
+func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}

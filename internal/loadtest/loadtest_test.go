@@ -1,0 +1,72 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/testutil"
+)
+
+// TestRun runs every scenario briefly with cheap hashing and checks that each did work and
+// saw only the statuses it expects. It asserts nothing about speed.
+func TestRun(t *testing.T) {
+	for _, db := range databases(t) {
+		t.Run(db.name, func(t *testing.T) {
+			var out bytes.Buffer
+			p := CheapArgon2
+			results, err := Run(context.Background(), Config{Users: 4, Duration: time.Second, Concurrency: 4,
+				DatabaseURL: db.url, Argon2: &p, Out: &out, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			if len(results) != len(AllScenarios) {
+				t.Fatalf("got %d results, want %d:\n%s", len(results), len(AllScenarios), out.String())
+			}
+			for _, r := range results {
+				for _, e := range r.Endpoints {
+					if r.Throughput(e) <= 0 {
+						t.Errorf("%s %s: no throughput", r.Name, e.Name)
+					}
+					if n := e.ServerErrors(); n > 0 {
+						t.Errorf("%s %s: %d 5xx or transport errors", r.Name, e.Name, n)
+					}
+					if n := e.Unexpected(); n > 0 {
+						t.Errorf("%s %s: %d unexpected statuses %v", r.Name, e.Name, n, e.Statuses)
+					}
+				}
+				if r.Completed == 0 {
+					t.Errorf("%s completed nothing", r.Name)
+				}
+			}
+			if t.Failed() {
+				t.Log(out.String())
+			}
+		})
+	}
+}
+
+// databases is SQLite, and PostgreSQL in a schema of its own when TWOFOLD_TEST_POSTGRES_DSN
+// names a server (testutil.PostgresURL makes and drops the schema).
+func databases(t *testing.T) []struct{ name, url string } {
+	dbs := []struct{ name, url string }{{"sqlite", ""}}
+	if os.Getenv("TWOFOLD_TEST_POSTGRES_DSN") != "" {
+		dbs = append(dbs, struct{ name, url string }{"postgres", testutil.PostgresURL(t)})
+	}
+	return dbs
+}
+
+func TestMainRejectsUnknownScenario(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"-scenarios", "nope", "-cheap-hash"}, &out, &errOut); code != 2 {
+		t.Fatalf("exit %d, want 2 (stderr %q)", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "unknown scenario") {
+		t.Errorf("stderr %q does not name the problem", errOut.String())
+	}
+}

@@ -1,0 +1,159 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// transportError is the status recorded for a request that got no HTTP answer.
+const transportError = 0
+
+// recorder collects one worker's observations of one endpoint; workers never share one.
+type recorder struct {
+	latencies []time.Duration
+	statuses  map[int]int
+}
+
+func (r *recorder) add(status int, d time.Duration) {
+	if r.statuses == nil {
+		r.statuses = map[int]int{}
+	}
+	r.latencies = append(r.latencies, d)
+	r.statuses[status]++
+}
+
+// Endpoint is what one scenario saw of one request kind.
+type Endpoint struct {
+	Name               string      // "POST /api/v1/login"
+	Expected           int         // the status every request should get
+	Statuses           map[int]int // count by status; 0 is a transport error
+	Requests           int
+	P50, P90, P99, Max time.Duration
+}
+
+// Unexpected counts requests that got another status than Expected (or no answer).
+func (e *Endpoint) Unexpected() int {
+	n := 0
+	for st, c := range e.Statuses {
+		if st != e.Expected {
+			n += c
+		}
+	}
+	return n
+}
+
+// ServerErrors counts 5xx answers and transport errors.
+func (e *Endpoint) ServerErrors() int {
+	n := 0
+	for st, c := range e.Statuses {
+		if st >= 500 || st == transportError {
+			n += c
+		}
+	}
+	return n
+}
+
+// merge folds the workers' recorders of one endpoint into its summary.
+func merge(name string, expected int, recs []*recorder) *Endpoint {
+	e := &Endpoint{Name: name, Expected: expected, Statuses: map[int]int{}}
+	var all []time.Duration
+	for _, r := range recs {
+		all = append(all, r.latencies...)
+		for st, c := range r.statuses {
+			e.Statuses[st] += c
+		}
+	}
+	slices.Sort(all)
+	e.Requests = len(all)
+	e.P50, e.P90, e.P99 = quantile(all, 0.50), quantile(all, 0.90), quantile(all, 0.99)
+	if len(all) > 0 {
+		e.Max = all[len(all)-1]
+	}
+	return e
+}
+
+// quantile is the nearest-rank quantile of sorted durations (0 for none).
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// Result is one scenario's outcome.
+type Result struct {
+	Name      string
+	Elapsed   time.Duration
+	Endpoints []*Endpoint
+	// Completed counts whole operations (a sign-in is two requests); Notes say how the
+	// scenario was run.
+	Completed int
+	Notes     []string
+}
+
+// Throughput is e's requests per second over the scenario.
+func (r *Result) Throughput(e *Endpoint) float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(e.Requests) / r.Elapsed.Seconds()
+}
+
+// Failed reports whether any request got a status the scenario does not expect.
+func (r *Result) Failed() bool {
+	for _, e := range r.Endpoints {
+		if e.Unexpected() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// printResults writes the results as a table, then each scenario's notes.
+func printResults(w io.Writer, results []*Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\trequest\trequests\treq/s\tp50\tp90\tp99\tmax\tstatuses\t")
+	for _, r := range results {
+		for _, e := range r.Endpoints {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, e.Name, e.Requests, r.Throughput(e),
+				ms(e.P50), ms(e.P90), ms(e.P99), ms(e.Max), statuses(e))
+		}
+	}
+	tw.Flush()
+	for _, r := range results {
+		fmt.Fprintf(w, "%s: %d completed in %s (%.1f/s)", r.Name, r.Completed, r.Elapsed.Round(time.Millisecond),
+			float64(r.Completed)/max(r.Elapsed.Seconds(), 1e-9))
+		if r.Failed() {
+			fmt.Fprint(w, ", UNEXPECTED STATUSES")
+		}
+		fmt.Fprintln(w)
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+// statuses renders "200:1234" for the expected status and "503:2!" for any other.
+func statuses(e *Endpoint) string {
+	var b []string
+	for _, st := range slices.Sorted(maps.Keys(e.Statuses)) {
+		name := fmt.Sprint(st)
+		if st == transportError {
+			name = "transport-error"
+		}
+		mark := ""
+		if st != e.Expected {
+			mark = "!"
+		}
+		b = append(b, fmt.Sprintf("%s:%d%s", name, e.Statuses[st], mark))
+	}
+	return strings.Join(b, " ")
+}
