@@ -16,11 +16,7 @@ func (e *env) userSignOut() *cobra.Command {
 		Short: "End every session of a user at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.Auth.FindUser(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
 				n, err := a.Auth.SignOutEverywhere(ctx, u, consoleMeta)
 				if err != nil {
 					return err
@@ -39,11 +35,7 @@ func (e *env) userUnlock() *cobra.Command {
 		Short: "Forget a user's failed sign-in attempts (password and second factor)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.Auth.FindUser(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
 				pw, second, err := a.Auth.Budgets(ctx, u)
 				if err != nil {
 					return err

@@ -136,11 +136,7 @@ func (e *env) userResetMFA() *cobra.Command {
 				}
 				reason = strings.TrimSpace(line)
 			}
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.Auth.FindUser(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
 				res, err := a.Support.ResetAtConsole(ctx, u, reason, ref, consoleMeta)
 				if err != nil {
 					return err

@@ -34,6 +34,17 @@ func (e *env) withApp(cmd *cobra.Command, fn func(ctx context.Context, a *app) e
 	return fn(cmd.Context(), a)
 }
 
+// withUser is withApp for a command about one user, found by username or e-mail.
+func (e *env) withUser(cmd *cobra.Command, name string, fn func(ctx context.Context, a *app, u *store.User) error) error {
+	return e.withApp(cmd, func(ctx context.Context, a *app) error {
+		u, err := a.Auth.FindUser(ctx, name)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, a, u)
+	})
+}
+
 func (e *env) userCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
 	cmd.AddCommand(e.userAdd(), e.userList(), e.userShow(),
@@ -153,11 +164,7 @@ func (e *env) userShow() *cobra.Command {
 		Short: "Show one user (by username or e-mail)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.Auth.FindUser(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
 				st, err := a.Auth.Status(ctx, u)
 				if err != nil {
 					return err
@@ -198,11 +205,7 @@ func (e *env) userToggle(verb string, disabled bool) *cobra.Command {
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a user" + onOff(disabled, " (ends all their sessions)", ""),
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.Auth.FindUser(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
 				if err := a.Auth.SetDisabled(ctx, u, disabled, consoleMeta); err != nil {
 					return err
 				}
@@ -219,11 +222,7 @@ func (e *env) userSetRole() *cobra.Command {
 		Short: "Change a user's role",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.Auth.FindUser(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
 				if err := a.Auth.SetRole(ctx, u, args[1], consoleMeta); err != nil {
 					return err
 				}
@@ -248,11 +247,7 @@ func (e *env) userSetMFARequired() *cobra.Command {
 			default:
 				return fmt.Errorf("%q: use yes, no or default", args[1])
 			}
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.Auth.FindUser(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
 				if err := a.Auth.SetMFAOverride(ctx, u, value, consoleMeta); err != nil {
 					return err
 				}
