@@ -25,7 +25,10 @@ var folder = cases.Fold()
 // that are not UTF-8 become U+FFFD, so the key is always valid text (PostgreSQL refuses
 // anything else).
 func NormalizeLogin(s string) string {
-	return folder.String(norm.NFKC.String(strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD")))
+	// Trim last: NFKC can turn a character into a space and a combining mark ("¨" is
+	// " \u0308"), and trimming first would leave a key that normalises to another key.
+	k := norm.NFKC.String(folder.String(norm.NFKC.String(strings.ToValidUTF8(s, "\uFFFD"))))
+	return strings.TrimSpace(k)
 }
 
 // ValidateUsername checks a new username and returns its display and lookup forms.
