@@ -2,11 +2,13 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
@@ -27,7 +29,7 @@ func (s *Server) oidcRoutes(mux *http.ServeMux) {
 		case oidc.EndSessionPath:
 			mux.HandleFunc(p, s.oidcEndSession)
 		default:
-			mux.Handle(p, s.oidc)
+			mux.HandleFunc(p, s.oidcProtocol)
 		}
 	}
 	mux.HandleFunc("GET "+oidc.CallbackPath, s.oidcContinue)
@@ -64,6 +66,35 @@ func (b *bufferedResponse) WriteHeader(code int) {
 	if b.status == 0 {
 		b.status = code
 	}
+}
+
+// oidcProtocol runs an op package endpoint. When it refuses a request while the database
+// does not answer, the refusal says nothing true (the library reports a lookup that failed
+// as, say, invalid_grant or a 500): the application gets 503 temporarily_unavailable with
+// Retry-After (RFC 6749's error for an unavailable server) instead, so it knows to retry.
+// Only refused requests pay for the check.
+func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) {
+	b := &bufferedResponse{header: http.Header{}}
+	s.oidc.ServeHTTP(b, r)
+	if b.status >= 400 && s.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.log.WarnContext(ctx, "oidc endpoint failed, database unavailable", "path", r.URL.Path, "err", err)
+			w.Header().Set("Retry-After", "5")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable",
+				"error_description": "The service is temporarily unavailable. Try again in a moment."})
+			return
+		}
+	}
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	_, _ = b.body.WriteTo(w)
 }
 
 // oidcAuthorize runs the op package's authorization endpoint. A request it refuses without
