@@ -285,8 +285,8 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		if _, err := st.GetTOTP(ctx, cur.User.ID); err == nil {
 			event, notice = audit.TOTPReplaced, NoticeTOTPReplaced
 		}
-		if err := st.DeletePendingTOTP(ctx, cur.User.ID); errors.Is(err, store.ErrNotFound) {
-			return apperr.ErrNoPending // a parallel confirmation claimed it
+		if err := st.ClaimPendingTOTP(ctx, cur.User.ID, cur.Session.ID, p.SecretEnc); errors.Is(err, store.ErrNotFound) {
+			return apperr.ErrNoPending // claimed by a parallel confirmation, or replaced since
 		} else if err != nil {
 			return err
 		}

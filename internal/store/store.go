@@ -170,9 +170,14 @@ type Store interface {
 	PutPendingTOTP(ctx context.Context, p *PendingTOTP) error
 	// GetPendingTOTP returns ErrNotFound when there is none or it expired before now.
 	GetPendingTOTP(ctx context.Context, userID string, now time.Time) (*PendingTOTP, error)
-	// DeletePendingTOTP removes the unconfirmed secret; ErrNotFound when there was none, so
-	// of two parallel confirmations only one claims the secret.
+	// DeletePendingTOTP removes the unconfirmed secret, whoever drew it; ErrNotFound when
+	// there was none.
 	DeletePendingTOTP(ctx context.Context, userID string) error
+	// ClaimPendingTOTP removes the unconfirmed secret only while it is still the one the
+	// session drew (sessionID and secretEnc), in one conditional delete; ErrNotFound when
+	// it was claimed, replaced or removed meanwhile. Of parallel confirmations one wins, and
+	// a setup started since by another session is never taken.
+	ClaimPendingTOTP(ctx context.Context, userID, sessionID string, secretEnc []byte) error
 
 	// GetRecoveryCode returns the active code's hash and creation time, or ErrNotFound.
 	GetRecoveryCode(ctx context.Context, userID string) (*RecoveryCode, error)

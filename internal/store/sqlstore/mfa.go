@@ -65,6 +65,12 @@ func (d *DB) GetPendingTOTP(ctx context.Context, userID string, now time.Time) (
 	return &p, nil
 }
 
+// ClaimPendingTOTP removes the session's unconfirmed secret if it is still secretEnc.
+func (d *DB) ClaimPendingTOTP(ctx context.Context, userID, sessionID string, secretEnc []byte) error {
+	return d.execOne(ctx, `DELETE FROM totp_pending WHERE user_id = ? AND session_id = ? AND secret_enc = ?`,
+		userID, sessionID, secretEnc)
+}
+
 // DeletePendingTOTP removes the user's unconfirmed secret; ErrNotFound when there was none.
 func (d *DB) DeletePendingTOTP(ctx context.Context, userID string) error {
 	return d.execOne(ctx, `DELETE FROM totp_pending WHERE user_id = ?`, userID)

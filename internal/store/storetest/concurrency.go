@@ -16,6 +16,7 @@ const parallel = 50
 
 var concurrencyTests = []subtest{
 	{"AcceptTOTPStepOneWinner", testRaceTOTPStep},
+	{"ClaimPendingTOTPOneWinner", testRacePendingClaim},
 	{"ConsumeRecoveryCodeOneWinner", testRaceRecovery},
 	{"StepUpSessionOneWinner", testRaceStepUp},
 	{"DeletedSessionNotFoundAtOnce", testRaceDeletedSession},
@@ -71,6 +72,15 @@ func testRaceTOTPStep(t *testing.T, s store.Store) {
 	if got := getTOTP(t, s, u.ID); got.LastStep != step {
 		t.Errorf("LastStep = %d, want %d", got.LastStep, step)
 	}
+}
+
+func testRacePendingClaim(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	p := pendingFixture(t, u.ID)
+	wantNoErr(t, "PutPendingTOTP", s.PutPendingTOTP(ctx, p))
+	errs := race(parallel, func(int) error { return s.ClaimPendingTOTP(ctx, u.ID, p.SessionID, p.SecretEnc) })
+	oneWinner(t, "ClaimPendingTOTP", errs)
 }
 
 func testRaceRecovery(t *testing.T, s store.Store) {

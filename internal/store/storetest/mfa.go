@@ -20,6 +20,7 @@ var pendingTests = []subtest{
 	{"Expiry", testPendingExpiry},
 	{"PutReplaces", testPendingPutReplaces},
 	{"DeleteClaimsOnce", testPendingDelete},
+	{"ClaimOnlyTheSessionsOwnSecret", testPendingClaim},
 }
 
 var recoveryTests = []subtest{
@@ -185,6 +186,19 @@ func testPendingDelete(t *testing.T, s store.Store) {
 	wantErr(t, "DeletePendingTOTP a second time", s.DeletePendingTOTP(ctx, u.ID), store.ErrNotFound)
 	_, err := s.GetPendingTOTP(ctx, u.ID, base)
 	wantErr(t, "GetPendingTOTP after delete", err, store.ErrNotFound)
+}
+
+func testPendingClaim(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	p := pendingFixture(t, u.ID)
+	wantNoErr(t, "PutPendingTOTP", s.PutPendingTOTP(ctx, p))
+	wantErr(t, "ClaimPendingTOTP by another session", s.ClaimPendingTOTP(ctx, u.ID, "other-session", p.SecretEnc), store.ErrNotFound)
+	wantErr(t, "ClaimPendingTOTP of another secret", s.ClaimPendingTOTP(ctx, u.ID, p.SessionID, randomBytes(t, 48)), store.ErrNotFound)
+	wantNoErr(t, "ClaimPendingTOTP", s.ClaimPendingTOTP(ctx, u.ID, p.SessionID, p.SecretEnc))
+	wantErr(t, "ClaimPendingTOTP a second time", s.ClaimPendingTOTP(ctx, u.ID, p.SessionID, p.SecretEnc), store.ErrNotFound)
+	_, err := s.GetPendingTOTP(ctx, u.ID, base)
+	wantErr(t, "GetPendingTOTP after the claim", err, store.ErrNotFound)
 }
 
 func mustPutRecovery(t testing.TB, s store.Store, userID string) *store.RecoveryCode {
