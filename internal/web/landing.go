@@ -26,12 +26,15 @@ func safeReturn(p string) bool {
 
 // rememberReturn keeps ?next= (when safe) for after the sign-in.
 func (s *Server) rememberReturn(w http.ResponseWriter, r *http.Request) {
-	next := r.URL.Query().Get("next")
-	if !safeReturn(next) {
-		return
+	if next := r.URL.Query().Get("next"); safeReturn(next) {
+		s.returnTo(w, next)
 	}
+}
+
+// returnTo remembers a local path for after the sign-in steps; landing reads it.
+func (s *Server) returnTo(w http.ResponseWriter, path string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: returnCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(next)), Path: "/",
+		Name: returnCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(path)), Path: "/",
 		MaxAge: 600, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -62,6 +61,18 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 	}
 	return b.body.Write(p)
 }
+// flush sends the held answer to w as the op package wrote it.
+func (b *bufferedResponse) flush(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	_, _ = b.body.WriteTo(w)
+}
+
 func (b *bufferedResponse) WriteHeader(code int) {
 	if b.status == 0 {
 		b.status = code
@@ -87,14 +98,7 @@ func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for k, v := range b.header {
-		w.Header()[k] = v
-	}
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	w.WriteHeader(b.status)
-	_, _ = b.body.WriteTo(w)
+	b.flush(w)
 }
 
 // oidcAuthorize runs the op package's authorization endpoint. A request it refuses without
@@ -112,14 +116,7 @@ func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) {
 			Error: "The application sent a sign-in request that twofold refuses: " + msg})
 		return
 	}
-	for k, v := range b.header {
-		w.Header()[k] = v
-	}
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	w.WriteHeader(b.status)
-	_, _ = b.body.WriteTo(w)
+	b.flush(w)
 }
 
 // oidcEndSession tells RP-initiated logout which twofold session the browser holds.
@@ -132,14 +129,6 @@ func (s *Server) oidcEndSession(w http.ResponseWriter, r *http.Request) {
 
 // oidcHere is the path at which the authorization request id continues.
 func oidcHere(id string) string { return oidc.CallbackPath + "?id=" + url.QueryEscape(id) }
-
-// returnTo remembers path for after the sign-in steps (the cookie landing reads).
-func (s *Server) returnTo(w http.ResponseWriter, path string) {
-	http.SetCookie(w, &http.Cookie{
-		Name: returnCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(path)), Path: "/",
-		MaxAge: 600, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
-	})
-}
 
 // oidcContinue is where an authorization request goes once stored, and where the browser
 // comes back after each sign-in step.
