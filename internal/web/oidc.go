@@ -61,6 +61,7 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 	}
 	return b.body.Write(p)
 }
+
 // flush sends the held answer to w as the op package wrote it.
 func (b *bufferedResponse) flush(w http.ResponseWriter) {
 	for k, v := range b.header {
