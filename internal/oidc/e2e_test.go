@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
@@ -127,6 +128,20 @@ func TestCodeWorksOnce(t *testing.T) {
 	if m := introspect(t, srv, app.client, tok.AccessToken); m["active"] != false {
 		t.Errorf("access token of a replayed code: %v, want inactive (RFC 6749 4.1.2)", m)
 	}
+	// The replay is audited with the address it came from, like every security event.
+	events, err := srv.Store.ListAudit(t.Context(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Event == oidc.EventCodeReplayed {
+			if e.IP != "127.0.0.1" || e.UserAgent == "" {
+				t.Errorf("code replay audited with IP %q and user agent %q, want the client's", e.IP, e.UserAgent)
+			}
+			return
+		}
+	}
+	t.Error("no audit event for the replayed code")
 }
 
 func TestCodeExpiresAfter60Seconds(t *testing.T) {

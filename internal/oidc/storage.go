@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -52,6 +53,7 @@ type call struct {
 	alg       string // the ID token algorithm of the client being served
 	sessionID string // the browser's twofold session, for end_session
 	userID    string
+	meta      auth.Meta // who sent the request, for the audit log
 }
 
 type callKey struct{}
@@ -69,6 +71,14 @@ func callFrom(ctx context.Context) *call {
 		return &call{}
 	}
 	return c
+}
+
+// WithRequestMeta tells the storage the client address and user agent of the request, so
+// the audit events it writes name them like every other event.
+func WithRequestMeta(ctx context.Context, m auth.Meta) context.Context {
+	ctx = withCall(ctx)
+	callFrom(ctx).meta = m
+	return ctx
 }
 
 // WithBrowserSession tells end_session which twofold session the browser holds.
@@ -90,7 +100,7 @@ func serverError(err error) error {
 }
 
 func (s *storage) record(ctx context.Context, event, subject, detail string) {
-	if err := audit.Record(ctx, s.st, s.now(), event, subject, audit.Meta{IP: "oidc"}, detail); err != nil {
+	if err := audit.Record(ctx, s.st, s.now(), event, subject, callFrom(ctx).meta, detail); err != nil {
 		s.log.WarnContext(ctx, "audit", "event", event, "err", err)
 	}
 }

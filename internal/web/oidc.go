@@ -87,7 +87,7 @@ func (b *bufferedResponse) WriteHeader(code int) {
 // Only refused requests pay for the check.
 func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) {
 	b := &bufferedResponse{header: http.Header{}}
-	s.oidc.ServeHTTP(b, r)
+	s.serveOIDC(b, r)
 	if b.status >= 400 && s.ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -107,7 +107,7 @@ func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) {
 // page instead of the library's plain text.
 func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) {
 	b := &bufferedResponse{header: http.Header{}}
-	s.oidc.ServeHTTP(b, r)
+	s.serveOIDC(b, r)
 	if b.status >= 400 && !strings.Contains(b.header.Get("Content-Type"), "json") {
 		msg := strings.TrimSpace(b.body.String())
 		if msg == "" || len(msg) > 300 {
@@ -125,7 +125,13 @@ func (s *Server) oidcEndSession(w http.ResponseWriter, r *http.Request) {
 	if cur, err := s.current(r); err == nil {
 		r = r.WithContext(oidc.WithBrowserSession(r.Context(), cur.Session.ID, cur.User.ID))
 	}
-	s.oidc.ServeHTTP(w, r)
+	s.serveOIDC(w, r)
+}
+
+// serveOIDC runs the op package with the request's client address and user agent, which
+// its audit events record.
+func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
+	s.oidc.ServeHTTP(w, r.WithContext(oidc.WithRequestMeta(r.Context(), meta(r))))
 }
 
 // oidcHere is the path at which the authorization request id continues.
