@@ -34,11 +34,6 @@ func acrOf(amr []string) string {
 	return ACRPassword
 }
 
-// wantsMFA reports whether acr_values demand multi-factor authentication.
-func wantsMFA(acrValues []string) bool {
-	return slices.Contains(acrValues, ACRMFA) || slices.Contains(acrValues, ACRMultiFactorPAPE)
-}
-
 // StepKind is what the browser does next for an authorization request.
 type StepKind int
 

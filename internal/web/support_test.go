@@ -80,22 +80,6 @@ func supGetCase(t *testing.T, agent *testserver.Client, ref string) map[string]a
 	return r.JSON(t)
 }
 
-// supConfirmLink reads the newest verification link mailed to email and confirms it.
-func supConfirmLink(t *testing.T, srv *testserver.Server, email string) string {
-	t.Helper()
-	link := srv.LastMailTo(t, email).Link("/support/verify?token=")
-	u, err := url.Parse(link)
-	if err != nil || !strings.HasPrefix(link, srv.URL+"/support/verify?token=") {
-		t.Fatalf("verification link %q does not lead to this server (%s)", link, srv.URL)
-	}
-	c := srv.Client(t)
-	supWant(t, c.Get(u.RequestURI()), http.StatusOK)
-	r := c.Do(http.MethodPost, "/support/verify", "application/x-www-form-urlencoded",
-		[]byte(url.Values{"token": {u.Query().Get("token")}}.Encode()))
-	supWant(t, r, http.StatusOK)
-	return u.Query().Get("token")
-}
-
 func timelineKinds(c map[string]any) []string {
 	var out []string
 	for _, e := range c["timeline"].([]any) {
