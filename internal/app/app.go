@@ -186,14 +186,15 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 		OIDC: prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support})
 }
 
-// HTTPServer is the http.Server twofold serves h with: bounded header size and timeouts.
-func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+// HTTPServer is the http.Server twofold serves h with: bounded header size and timeouts. A
+// keep-alive connection that stays idle for idle is closed (server.idle_timeout).
+func HTTPServer(h http.Handler, log *slog.Logger, idle time.Duration) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os/signal"
@@ -63,9 +62,9 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		return err
 	}
 	defer a.Close()
-	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	ln, err := twofold.Listen(cfg.Server.Addr, cfg.Server.MaxConnections)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
+		return err
 	}
 	prov, err := a.OIDC(cfg.Issuer(ln.Addr().String())) // the issuer may need the port
 	if err != nil {
@@ -86,7 +85,7 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		ln.Close()
 		return err
 	}
-	hs := twofold.HTTPServer(srv, log)
+	hs := twofold.HTTPServer(srv, log, cfg.Server.IdleTimeout)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	hkCtx, stopHK := context.WithCancel(ctx)

@@ -38,6 +38,11 @@ type Server struct {
 	PublicURL string `yaml:"public_url"` // how users reach the server; https turns on Secure cookies
 	// TrustedProxies are the networks (CIDR or address) whose X-Forwarded-For is believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MaxConnections caps the connections open at once on each listener; one more is
+	// closed as soon as it is accepted.
+	MaxConnections int `yaml:"max_connections"`
+	// IdleTimeout closes a keep-alive connection that waits this long for its next request.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Database selects the store: empty URL means the embedded SQLite file in the data
@@ -101,7 +106,7 @@ type Log struct {
 // Default returns the built-in settings.
 func Default() *Config {
 	return &Config{
-		Server:  Server{Addr: "127.0.0.1:8080"},
+		Server:  Server{Addr: "127.0.0.1:8080", MaxConnections: 4096, IdleTimeout: 30 * time.Second},
 		DataDir: "./twofold-data",
 		MFA:     MFA{Required: MFARequired{All: true}, Issuer: "twofold"},
 		Password: Password{
@@ -165,6 +170,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	}
 	str("TWOFOLD_ADDR", &c.Server.Addr)
 	str("TWOFOLD_PUBLIC_URL", &c.Server.PublicURL)
+	integer("TWOFOLD_SERVER_MAX_CONNECTIONS", &c.Server.MaxConnections)
+	duration("TWOFOLD_SERVER_IDLE_TIMEOUT", &c.Server.IdleTimeout)
 	str("TWOFOLD_DATA_DIR", &c.DataDir)
 	str("TWOFOLD_DATABASE_URL", &c.Database.URL)
 	integer("TWOFOLD_DATABASE_MAX_OPEN_CONNS", &c.Database.MaxOpenConns)
@@ -278,6 +285,12 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("server.public_url: %q is not an http(s) URL", c.Server.PublicURL)
 		}
+	}
+	if c.Server.MaxConnections < 1 {
+		bad("server.max_connections: %d must be at least 1", c.Server.MaxConnections)
+	}
+	if c.Server.IdleTimeout <= 0 || c.Server.IdleTimeout > time.Hour {
+		bad("server.idle_timeout: %s is outside (0, 1h]", c.Server.IdleTimeout)
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("data_dir: must not be empty")

@@ -101,6 +101,8 @@ server:
   addr: 0.0.0.0:9443
   public_url: https://id.example.com
   trusted_proxies: [10.0.0.0/8, "2001:db8::1"]
+  max_connections: 1000
+  idle_timeout: 15s
 data_dir: /var/lib/twofold
 database:
   url: postgres://twofold@db.example.com:5432/twofold
@@ -152,7 +154,7 @@ func TestLoadFileWithEveryField(t *testing.T) {
 	c := mustLoad(t, fullYAML, noEnv)
 	want := &config.Config{
 		Server: config.Server{Addr: "0.0.0.0:9443", PublicURL: "https://id.example.com",
-			TrustedProxies: []string{"10.0.0.0/8", "2001:db8::1"}},
+			TrustedProxies: []string{"10.0.0.0/8", "2001:db8::1"}, MaxConnections: 1000, IdleTimeout: 15 * time.Second},
 		DataDir: "/var/lib/twofold",
 		Database: config.Database{URL: "postgres://twofold@db.example.com:5432/twofold", MaxOpenConns: 40,
 			MaxIdleConns: 10, ConnMaxLifetime: 15 * time.Minute},
@@ -306,6 +308,8 @@ func TestEnvOverridesFile(t *testing.T) {
 	e := map[string]string{
 		"TWOFOLD_ADDR":                           "127.0.0.1:7000",
 		"TWOFOLD_PUBLIC_URL":                     "https://env.example.com",
+		"TWOFOLD_SERVER_MAX_CONNECTIONS":         "64",
+		"TWOFOLD_SERVER_IDLE_TIMEOUT":            "5s",
 		"TWOFOLD_DATA_DIR":                       "/srv/env",
 		"TWOFOLD_DATABASE_URL":                   "postgresql://env@db/twofold",
 		"TWOFOLD_DATABASE_MAX_OPEN_CONNS":        "7",
@@ -324,7 +328,7 @@ func TestEnvOverridesFile(t *testing.T) {
 	c := mustLoad(t, fullYAML, env(e))
 	want := &config.Config{
 		Server: config.Server{Addr: "127.0.0.1:7000", PublicURL: "https://env.example.com",
-			TrustedProxies: []string{"10.0.0.0/8", "2001:db8::1"}},
+			TrustedProxies: []string{"10.0.0.0/8", "2001:db8::1"}, MaxConnections: 64, IdleTimeout: 5 * time.Second},
 		DataDir: "/srv/env",
 		Database: config.Database{URL: "postgresql://env@db/twofold", MaxOpenConns: 7, MaxIdleConns: 3,
 			ConnMaxLifetime: 5 * time.Minute},
@@ -401,6 +405,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c := config.Default()
 	c.Server.Addr = "localhost"
 	c.Server.PublicURL = "ftp://example.com"
+	c.Server.MaxConnections = 0
+	c.Server.IdleTimeout = 2 * time.Hour
 	c.DataDir = "  "
 	c.Database.URL = "mysql://db/twofold"
 	c.Database.MaxOpenConns = -1
@@ -420,6 +426,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	wants := []string{
 		`server.addr: "localhost" is not host:port`,
 		`server.public_url: "ftp://example.com" is not an http(s) URL`,
+		"server.max_connections: 0 must be at least 1",
+		"server.idle_timeout: 2h0m0s is outside (0, 1h]",
 		"data_dir: must not be empty",
 		"database.url: must be empty (embedded SQLite) or a postgres:// URL",
 		"database: pool limits must not be negative",

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -99,7 +98,7 @@ func (b *backend) start(p *throttle.Policy) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", listenAddr)
+	ln, err := twofold.Listen(listenAddr, a.Config.Server.MaxConnections)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -109,7 +108,7 @@ func (b *backend) start(p *throttle.Policy) (*instance, error) {
 	if err == nil {
 		var h http.Handler
 		if h, err = a.Handler(prov); err == nil {
-			in := &instance{URL: base, Auth: a.Auth, app: a, hs: twofold.HTTPServer(h, b.log), errc: make(chan error, 1)}
+			in := &instance{URL: base, Auth: a.Auth, app: a, hs: twofold.HTTPServer(h, b.log, a.Config.Server.IdleTimeout), errc: make(chan error, 1)}
 			go func() { in.errc <- in.hs.Serve(ln) }()
 			return in, nil
 		}
