@@ -16,57 +16,54 @@ type securityData struct {
 	AMR      []string
 }
 
-func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg, flash string) {
+// renderSecurity draws the security page; the error is that of loading its data.
+func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg, flash string) error {
 	st, err := s.auth.Status(r.Context(), cur.User)
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	sessions, err := s.auth.Sessions(r.Context(), cur)
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	s.render(w, r, status, "security", view{Title: "Password & Security", Error: errMsg, Flash: flash,
 		Data: securityData{User: cur.User, Status: st, Sessions: sessions, Current: cur.Session.ID, AMR: cur.Session.AMR}})
+	return nil
 }
 
-func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) error {
 	if cur, ok := s.pageSession(w, r, store.StateAuthenticated); ok {
-		s.renderSecurity(w, r, cur, http.StatusOK, "", flashes[r.URL.Query().Get("done")])
+		return s.renderSecurity(w, r, cur, http.StatusOK, "", flashes[r.URL.Query().Get("done")])
 	}
+	return nil
 }
 
 // securityForm runs a form posted from the security page, showing errors on it.
-func (s *Server) securityForm(w http.ResponseWriter, r *http.Request, do func(cur *auth.Current) error) {
+func (s *Server) securityForm(w http.ResponseWriter, r *http.Request, do func(cur *auth.Current) error) error {
 	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
 	if !ok {
-		return
+		return nil
 	}
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
-	if err := do(cur); err != nil {
-		e := s.classify(r, err)
-		retryAfter(w, e)
-		s.renderSecurity(w, r, cur, statusOf[e.Code], e.Message, "")
-	}
+	return onForm(do(cur), func(status int, msg string) error {
+		return s.renderSecurity(w, r, cur, status, msg, "")
+	})
 }
 
-func (s *Server) newRecoveryCodeSubmit(w http.ResponseWriter, r *http.Request) {
-	s.securityForm(w, r, func(cur *auth.Current) error {
+func (s *Server) newRecoveryCodeSubmit(w http.ResponseWriter, r *http.Request) error {
+	return s.securityForm(w, r, func(cur *auth.Current) error {
 		rc, err := s.auth.NewRecoveryCode(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 		if err != nil {
 			return err
 		}
-		s.holdCodeAndShow(w, r, cur, rc)
-		return nil
+		return s.holdCodeAndShow(w, r, cur, rc)
 	})
 }
 
-func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
-	s.securityForm(w, r, func(cur *auth.Current) error {
+func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) error {
+	return s.securityForm(w, r, func(cur *auth.Current) error {
 		current, next := r.PostForm.Get("current_password"), r.PostForm.Get("new_password")
 		if current == "" || next == "" {
 			return apperr.New(apperr.CodeBadRequest, "Enter your current password and a new password.")
@@ -82,8 +79,8 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) signOutOthersSubmit(w http.ResponseWriter, r *http.Request) {
-	s.securityForm(w, r, func(cur *auth.Current) error {
+func (s *Server) signOutOthersSubmit(w http.ResponseWriter, r *http.Request) error {
+	return s.securityForm(w, r, func(cur *auth.Current) error {
 		if _, err := s.auth.SignOutOthers(r.Context(), cur, meta(r)); err != nil {
 			return err
 		}
@@ -92,55 +89,54 @@ func (s *Server) signOutOthersSubmit(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.current(r); err != nil {
 		redirect(w, r, "/login")
-		return
+		return nil
 	}
 	s.render(w, r, http.StatusOK, "logout", view{Title: "Sign out"})
+	return nil
 }
 
-func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) error {
 	if cur, err := s.current(r); err == nil {
 		if err := s.auth.Logout(r.Context(), cur, meta(r)); err != nil {
-			s.renderError(w, r, err)
-			return
+			return err
 		}
 	}
 	s.clearSession(w)
 	redirect(w, r, "/login?done=logout")
+	return nil
 }
 
-func (s *Server) setupAdminPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setupAdminPage(w http.ResponseWriter, r *http.Request) error {
 	token := r.URL.Query().Get("token")
 	if err := s.auth.CheckSetupToken(r.Context(), token); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	s.render(w, r, http.StatusOK, "admin_setup", view{Title: "Create the first administrator", Data: map[string]string{"Token": token}})
+	return nil
 }
 
-func (s *Server) setupAdminSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setupAdminSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	data := map[string]string{"Token": f.Get("token"), "Username": f.Get("username"), "Email": f.Get("email")}
-	fail := func(err error) {
-		e := s.classify(r, err)
-		s.render(w, r, statusOf[e.Code], "admin_setup", view{Title: "Create the first administrator", Error: e.Message, Data: data})
+	form := func(status int, msg string) error {
+		s.render(w, r, status, "admin_setup", view{Title: "Create the first administrator", Error: msg, Data: data})
+		return nil
 	}
 	if f.Get("password") != f.Get("confirm_password") {
-		fail(apperr.New(apperr.CodeBadRequest, "The passwords do not match."))
-		return
+		return onForm(apperr.New(apperr.CodeBadRequest, "The passwords do not match."), form)
 	}
 	_, err := s.auth.CompleteSetup(r.Context(), f.Get("token"), auth.NewUser{
 		Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"),
 	}, meta(r))
 	if err != nil {
-		fail(err)
-		return
+		return onForm(err, form)
 	}
 	redirect(w, r, "/login?done=setup")
+	return nil
 }

@@ -24,20 +24,17 @@ type passwordBody struct {
 	NewPassword     string `json:"new_password"`
 }
 
-func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	var b credentialsBody
 	if err := decodeJSON(w, r, &b, false); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := required([2]string{"username", b.Username}, [2]string{"password", b.Password}); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	res, err := s.auth.Login(r.Context(), b.Username, b.Password, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
@@ -46,78 +43,75 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		methods = []string{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"state": res.Current.Session.State, "methods": methods})
+	return nil
 }
 
-// apiCurrent resolves the session or writes a 401.
-func (s *Server) apiCurrent(w http.ResponseWriter, r *http.Request) (*auth.Current, bool) {
-	cur, err := s.current(r)
+// apiCurrent resolves the session, or returns the error that answers with a 401.
+func (s *Server) apiCurrent(r *http.Request) (*auth.Current, error) {
+	return s.current(r)
+}
+
+// apiAuthenticated resolves a fully authenticated session, or returns the error that
+// answers with a 401.
+func (s *Server) apiAuthenticated(r *http.Request) (*auth.Current, error) {
+	cur, err := s.apiCurrent(r)
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return nil, false
+		return nil, err
 	}
-	return cur, true
-}
-
-// apiAuthenticated resolves a fully authenticated session or writes a 401.
-func (s *Server) apiAuthenticated(w http.ResponseWriter, r *http.Request) (*auth.Current, bool) {
-	cur, ok := s.apiCurrent(w, r)
-	if ok && cur.Session.State != store.StateAuthenticated {
-		s.writeProblem(w, r, apperr.ErrUnauthenticated)
-		return nil, false
+	if cur.Session.State != store.StateAuthenticated {
+		return nil, apperr.ErrUnauthenticated
 	}
-	return cur, ok
+	return cur, nil
 }
 
 // apiCode decodes {"code"} and checks it is present.
-func (s *Server) apiCode(w http.ResponseWriter, r *http.Request, optional bool) (string, bool) {
+func apiCode(w http.ResponseWriter, r *http.Request, optional bool) (string, error) {
 	var b codeBody
 	if err := decodeJSON(w, r, &b, optional); err != nil {
-		s.writeProblem(w, r, err)
-		return "", false
+		return "", err
 	}
 	if !optional {
 		if err := required([2]string{"code", b.Code}); err != nil {
-			s.writeProblem(w, r, err)
-			return "", false
+			return "", err
 		}
 	}
-	return b.Code, true
+	return b.Code, nil
 }
 
-func (s *Server) apiLoginTOTP(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiCurrent(w, r)
-	if !ok {
-		return
+func (s *Server) apiLoginTOTP(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiCurrent(r)
+	if err != nil {
+		return err
 	}
-	code, ok := s.apiCode(w, r, false)
-	if !ok {
-		return
+	code, err := apiCode(w, r, false)
+	if err != nil {
+		return err
 	}
 	tok, err := s.auth.VerifyTOTP(r.Context(), cur, code, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.setSession(w, tok)
 	writeJSON(w, http.StatusOK, map[string]string{"state": store.StateAuthenticated})
+	return nil
 }
 
-func (s *Server) apiLoginRecovery(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiCurrent(w, r)
-	if !ok {
-		return
+func (s *Server) apiLoginRecovery(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiCurrent(r)
+	if err != nil {
+		return err
 	}
-	code, ok := s.apiCode(w, r, false)
-	if !ok {
-		return
+	code, err := apiCode(w, r, false)
+	if err != nil {
+		return err
 	}
 	tok, fresh, err := s.auth.UseRecoveryCode(r.Context(), cur, code, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.setSession(w, tok)
 	writeJSON(w, http.StatusOK, map[string]string{"state": store.StateAuthenticated, "recovery_code": fresh})
+	return nil
 }
 
 type userJSON struct {
@@ -127,15 +121,14 @@ type userJSON struct {
 	Role     string `json:"role"`
 }
 
-func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiCurrent(w, r)
-	if !ok {
-		return
+func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiCurrent(r)
+	if err != nil {
+		return err
 	}
 	st, err := s.auth.Status(r.Context(), cur.User)
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	amr := cur.Session.AMR
 	if amr == nil {
@@ -147,32 +140,32 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 		"amr":   amr,
 		"mfa":   map[string]bool{"totp": st.TOTP, "required": st.Required},
 	})
+	return nil
 }
 
-func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
 	if cur, err := s.current(r); err == nil {
 		if err := s.auth.Logout(r.Context(), cur, meta(r)); err != nil {
-			s.writeProblem(w, r, err)
-			return
+			return err
 		}
 	}
 	s.clearSession(w)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) apiBeginTOTP(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiCurrent(w, r)
-	if !ok {
-		return
+func (s *Server) apiBeginTOTP(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiCurrent(r)
+	if err != nil {
+		return err
 	}
-	code, ok := s.apiCode(w, r, true)
-	if !ok {
-		return
+	code, err := apiCode(w, r, true)
+	if err != nil {
+		return err
 	}
 	setup, err := s.auth.BeginTOTPSetup(r.Context(), cur, code, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{
 		"secret":      setup.Secret,
@@ -180,62 +173,61 @@ func (s *Server) apiBeginTOTP(w http.ResponseWriter, r *http.Request) {
 		"qr_png":      base64.StdEncoding.EncodeToString(setup.QRPNG),
 		"expires_at":  setup.ExpiresAt.UTC().Format(time.RFC3339),
 	})
+	return nil
 }
 
-func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiCurrent(w, r)
-	if !ok {
-		return
+func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiCurrent(r)
+	if err != nil {
+		return err
 	}
-	code, ok := s.apiCode(w, r, false)
-	if !ok {
-		return
+	code, err := apiCode(w, r, false)
+	if err != nil {
+		return err
 	}
 	tok, rc, err := s.auth.ConfirmTOTPSetup(r.Context(), cur, code, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.setSession(w, tok)
 	writeJSON(w, http.StatusOK, map[string]string{"recovery_code": rc, "state": store.StateAuthenticated})
+	return nil
 }
 
-func (s *Server) apiNewRecoveryCode(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAuthenticated(w, r)
-	if !ok {
-		return
+func (s *Server) apiNewRecoveryCode(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAuthenticated(r)
+	if err != nil {
+		return err
 	}
-	code, ok := s.apiCode(w, r, false)
-	if !ok {
-		return
+	code, err := apiCode(w, r, false)
+	if err != nil {
+		return err
 	}
 	rc, err := s.auth.NewRecoveryCode(r.Context(), cur, code, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"recovery_code": rc})
+	return nil
 }
 
-func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAuthenticated(w, r)
-	if !ok {
-		return
+func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAuthenticated(r)
+	if err != nil {
+		return err
 	}
 	var b passwordBody
 	if err := decodeJSON(w, r, &b, false); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := required([2]string{"current_password", b.CurrentPassword}, [2]string{"new_password", b.NewPassword}); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.auth.ChangePassword(r.Context(), cur, b.CurrentPassword, b.NewPassword, meta(r)); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type sessionJSON struct {
@@ -248,15 +240,14 @@ type sessionJSON struct {
 	UserAgent  string    `json:"user_agent"`
 }
 
-func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAuthenticated(w, r)
-	if !ok {
-		return
+func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAuthenticated(r)
+	if err != nil {
+		return err
 	}
 	list, err := s.auth.Sessions(r.Context(), cur)
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	out := make([]sessionJSON, 0, len(list))
 	for _, x := range list {
@@ -264,17 +255,18 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
 			CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, IP: x.IP, UserAgent: x.UserAgent})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+	return nil
 }
 
-func (s *Server) apiSignOutOthers(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAuthenticated(w, r)
-	if !ok {
-		return
+func (s *Server) apiSignOutOthers(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAuthenticated(r)
+	if err != nil {
+		return err
 	}
 	n, err := s.auth.SignOutOthers(r.Context(), cur, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"ended": n})
+	return nil
 }

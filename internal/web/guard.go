@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -76,22 +75,10 @@ func (s *Server) guarded(next http.Handler) http.Handler {
 			if allowed, retry := lim.Allow(key); !allowed {
 				s.log.DebugContext(r.Context(), "rate limited", "ip", ip, "path", r.URL.Path)
 				e := &apperr.Error{Code: apperr.CodeRateLimited, Message: rateLimitedMessage, RetryAfter: max(retry, time.Second)}
-				if strings.HasPrefix(r.URL.Path, "/api/") {
-					s.writeProblem(w, r, e)
-				} else {
-					s.renderError(w, r, e)
-				}
+				s.Error(w, r, e)
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// retryAfter sets Retry-After for an error a page shows in place (the JSON API and the
-// error page set it themselves).
-func retryAfter(w http.ResponseWriter, e *apperr.Error) {
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
-	}
 }

@@ -65,9 +65,10 @@ func (s *Server) pageSession(w http.ResponseWriter, r *http.Request, states ...s
 	return nil, false
 }
 
-func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	cur, _ := s.current(r)
 	redirect(w, r, s.nextStep(cur))
+	return nil
 }
 
 var flashes = map[string]string{
@@ -78,38 +79,35 @@ var flashes = map[string]string{
 	"saved":    "Your recovery code is saved. Keep it somewhere safe.",
 }
 
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	if cur, err := s.current(r); err == nil && cur.Session.State == store.StateAuthenticated {
 		if next := r.URL.Query().Get("next"); safeReturn(next) && s.auth.HeldRecoveryCode(cur) == "" {
 			redirect(w, r, next) // already signed in: go straight on
-			return
+			return nil
 		}
 		redirect(w, r, s.nextStep(cur))
-		return
+		return nil
 	}
 	s.rememberReturn(w, r)
 	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flashes[r.URL.Query().Get("done")]})
+	return nil
 }
 
-func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
-	fail := func(err error) {
-		e := s.classify(r, err)
-		retryAfter(w, e)
-		s.render(w, r, statusOf[e.Code], "login", view{Title: "Sign in", Error: e.Message, Data: map[string]string{"Username": username}})
+	form := func(status int, msg string) error {
+		s.render(w, r, status, "login", view{Title: "Sign in", Error: msg, Data: map[string]string{"Username": username}})
+		return nil
 	}
 	if username == "" || pw == "" {
-		fail(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail and your password."))
-		return
+		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail and your password."), form)
 	}
 	res, err := s.auth.Login(r.Context(), username, pw, meta(r))
 	if err != nil {
-		fail(err)
-		return
+		return onForm(err, form)
 	}
 	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
@@ -117,77 +115,78 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		// Show the QR code at once. A setup belongs to the session that drew it, so a
 		// new sign-in draws a new key (and a setup left in another tab stops working).
 		if _, err := s.auth.BeginTOTPSetup(r.Context(), res.Current, "", meta(r)); err != nil {
-			s.renderError(w, r, err)
-			return
+			return err
 		}
 	}
 	if res.Current.Session.State == store.StateAuthenticated {
 		redirect(w, r, s.landing(w, r, "/account/security"))
-		return
+		return nil
 	}
 	redirect(w, r, s.nextStep(res.Current))
+	return nil
 }
 
-func (s *Server) codePage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) codePage(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := s.pageSession(w, r, store.StateMFARequired); ok {
 		s.render(w, r, http.StatusOK, "code", view{Title: "Enter your code"})
 	}
+	return nil
 }
 
-func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 	cur, ok := s.pageSession(w, r, store.StateMFARequired)
 	if !ok {
-		return
+		return nil
 	}
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	tok, err := s.auth.VerifyTOTP(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
-		e := s.classify(r, err)
-		retryAfter(w, e)
-		s.render(w, r, statusOf[e.Code], "code", view{Title: "Enter your code", Error: e.Message})
-		return
+		return onForm(err, func(status int, msg string) error {
+			s.render(w, r, status, "code", view{Title: "Enter your code", Error: msg})
+			return nil
+		})
 	}
 	s.setSession(w, tok)
 	redirect(w, r, s.landing(w, r, "/account/security"))
+	return nil
 }
 
-func (s *Server) recoveryPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) recoveryPage(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := s.pageSession(w, r, store.StateMFARequired); ok {
 		s.render(w, r, http.StatusOK, "recovery", view{Title: "Use your recovery code"})
 	}
+	return nil
 }
 
-func (s *Server) recoverySubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) recoverySubmit(w http.ResponseWriter, r *http.Request) error {
 	cur, ok := s.pageSession(w, r, store.StateMFARequired)
 	if !ok {
-		return
+		return nil
 	}
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	tok, fresh, err := s.auth.UseRecoveryCode(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
-		e := s.classify(r, err)
-		retryAfter(w, e)
-		s.render(w, r, statusOf[e.Code], "recovery", view{Title: "Use your recovery code", Error: e.Message})
-		return
+		return onForm(err, func(status int, msg string) error {
+			s.render(w, r, status, "recovery", view{Title: "Use your recovery code", Error: msg})
+			return nil
+		})
 	}
 	s.setSession(w, tok)
-	s.holdCodeAndShow(w, r, cur, fresh)
+	return s.holdCodeAndShow(w, r, cur, fresh)
 }
 
 // holdCodeAndShow keeps a fresh recovery code on the session and sends the browser to the
 // "Successful!" page that shows it until the user confirms saving it.
-func (s *Server) holdCodeAndShow(w http.ResponseWriter, r *http.Request, cur *auth.Current, code string) {
+func (s *Server) holdCodeAndShow(w http.ResponseWriter, r *http.Request, cur *auth.Current, code string) error {
 	if err := s.auth.HoldRecoveryCode(r.Context(), cur, code); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	redirect(w, r, "/recovery-code")
+	return nil
 }
 
 type setupData struct {
@@ -197,12 +196,12 @@ type setupData struct {
 	Enrollment bool
 }
 
-func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg string) {
+// renderSetup draws the authenticator setup page; the error is that of loading its data.
+func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg string) error {
 	d := setupData{Enrollment: cur.Session.State == store.StateEnrollmentRequired}
 	st, err := s.auth.Status(r.Context(), cur.User)
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	d.HasTOTP = st.TOTP
 	setup, err := s.auth.PendingSetup(r.Context(), cur)
@@ -212,65 +211,64 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.C
 		// The QR image is our own PNG, base64-encoded: safe as a data URL.
 		d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(setup.QRPNG))
 	case !errors.Is(err, apperr.ErrNoPending):
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	s.render(w, r, status, "setup", view{Title: "Set up your authenticator app", Error: errMsg, Data: d})
+	return nil
 }
 
-func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) error {
 	if cur, ok := s.pageSession(w, r, store.StateAuthenticated, store.StateEnrollmentRequired); ok {
-		s.renderSetup(w, r, cur, http.StatusOK, "")
+		return s.renderSetup(w, r, cur, http.StatusOK, "")
 	}
+	return nil
 }
 
-func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) error {
 	cur, ok := s.pageSession(w, r, store.StateAuthenticated, store.StateEnrollmentRequired)
 	if !ok {
-		return
+		return nil
 	}
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	if _, err := s.auth.BeginTOTPSetup(r.Context(), cur, r.PostForm.Get("code"), meta(r)); err != nil {
-		e := s.classify(r, err)
-		retryAfter(w, e)
-		if r.PostForm.Get("from") == "security" {
-			s.renderSecurity(w, r, cur, statusOf[e.Code], e.Message, "")
-			return
-		}
-		s.renderSetup(w, r, cur, statusOf[e.Code], e.Message)
-		return
+		return onForm(err, func(status int, msg string) error {
+			if r.PostForm.Get("from") == "security" {
+				return s.renderSecurity(w, r, cur, status, msg, "")
+			}
+			return s.renderSetup(w, r, cur, status, msg)
+		})
 	}
 	redirect(w, r, "/mfa/setup")
+	return nil
 }
 
-func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
 	cur, ok := s.pageSession(w, r, store.StateAuthenticated, store.StateEnrollmentRequired)
 	if !ok {
-		return
+		return nil
 	}
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	tok, rc, err := s.auth.ConfirmTOTPSetup(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
-		e := s.classify(r, err)
-		s.renderSetup(w, r, cur, statusOf[e.Code], e.Message)
-		return
+		return onForm(err, func(status int, msg string) error {
+			return s.renderSetup(w, r, cur, status, msg)
+		})
 	}
 	s.setSession(w, tok)
-	s.holdCodeAndShow(w, r, cur, rc)
+	return s.holdCodeAndShow(w, r, cur, rc)
 }
 
-func (s *Server) savedCodePage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) savedCodePage(w http.ResponseWriter, r *http.Request) error {
 	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
 	if !ok {
-		return
+		return nil
 	}
 	s.renderSavedCode(w, r, cur, http.StatusOK, "")
+	return nil
 }
 
 func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg string) {
@@ -282,39 +280,42 @@ func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *au
 	s.render(w, r, status, "saved", view{Title: "Successful!", Error: errMsg, Data: map[string]string{"Code": code}})
 }
 
-func (s *Server) savedCodeDownload(w http.ResponseWriter, r *http.Request) {
+func (s *Server) savedCodeDownload(w http.ResponseWriter, r *http.Request) error {
 	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
 	if !ok {
-		return
+		return nil
 	}
 	code := s.auth.HeldRecoveryCode(cur)
 	if code == "" {
 		redirect(w, r, "/account/security")
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="twofold-recovery-code.txt"`)
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte("twofold recovery code for " + cur.User.Username + "\n\n" + code +
 		"\n\nIt signs you in once when your authenticator app is not at hand.\n"))
+	return nil
 }
 
-func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) {
+func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) error {
 	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
 	if !ok {
-		return
+		return nil
 	}
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	if r.PostForm.Get("saved") != "yes" {
-		s.renderSavedCode(w, r, cur, http.StatusBadRequest, "Tick the box to confirm that you saved your recovery code.")
-		return
+		return onForm(apperr.New(apperr.CodeBadRequest, "Tick the box to confirm that you saved your recovery code."),
+			func(status int, msg string) error {
+				s.renderSavedCode(w, r, cur, status, msg)
+				return nil
+			})
 	}
 	if err := s.auth.AcknowledgeRecoveryCode(r.Context(), cur); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	redirect(w, r, s.landing(w, r, "/account/security?done=saved"))
+	return nil
 }

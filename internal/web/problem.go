@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/store"
@@ -63,13 +62,11 @@ func (s *Server) classify(r *http.Request, err error) *apperr.Error {
 	return apperr.New(codeInternal, "Something went wrong on our side. Try again later.")
 }
 
-// writeProblem answers a JSON API request with an error.
+// writeProblem answers a JSON API request with an error (Error decides when).
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.classify(r, err)
 	status := statusOf[e.Code]
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
-	}
+	setRetryAfter(w, e.RetryAfter)
 	if status == http.StatusUnauthorized && e.Code == apperr.CodeUnauthenticated {
 		w.Header().Set("WWW-Authenticate", `Cookie realm="twofold"`)
 	}

@@ -82,13 +82,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	_, _ = buf.WriteTo(w)
 }
 
-// renderError shows an error page for an application or internal error.
+// renderError shows the error page for an application or internal error (Error decides
+// when; the OpenID Connect pages call it directly).
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.classify(r, err)
 	status := statusOf[e.Code]
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds()+0.999)))
-	}
+	setRetryAfter(w, e.RetryAfter)
 	s.render(w, r, status, "error", view{Title: http.StatusText(status), Error: e.Message})
 }
 

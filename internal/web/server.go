@@ -83,68 +83,69 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) routes(mux *http.ServeMux) {
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.handle(mux, "GET /healthz", func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return nil
 	})
-	mux.HandleFunc("GET /readyz", s.readyz)
+	s.handle(mux, "GET /readyz", s.readyz)
 
 	// JSON API.
-	mux.HandleFunc("POST /api/v1/login", s.apiLogin)
-	mux.HandleFunc("POST /api/v1/login/totp", s.apiLoginTOTP)
-	mux.HandleFunc("POST /api/v1/login/recovery-code", s.apiLoginRecovery)
-	mux.HandleFunc("GET /api/v1/session", s.apiSession)
-	mux.HandleFunc("POST /api/v1/logout", s.apiLogout)
-	mux.HandleFunc("POST /api/v1/account/mfa/totp", s.apiBeginTOTP)
-	mux.HandleFunc("POST /api/v1/account/mfa/totp/confirm", s.apiConfirmTOTP)
-	mux.HandleFunc("POST /api/v1/account/mfa/recovery-code", s.apiNewRecoveryCode)
-	mux.HandleFunc("POST /api/v1/account/password", s.apiChangePassword)
-	mux.HandleFunc("GET /api/v1/account/sessions", s.apiSessions)
-	mux.HandleFunc("POST /api/v1/account/sessions/sign-out-others", s.apiSignOutOthers)
-	mux.HandleFunc("/api/", s.apiNotFound)
+	s.handle(mux, "POST /api/v1/login", s.apiLogin)
+	s.handle(mux, "POST /api/v1/login/totp", s.apiLoginTOTP)
+	s.handle(mux, "POST /api/v1/login/recovery-code", s.apiLoginRecovery)
+	s.handle(mux, "GET /api/v1/session", s.apiSession)
+	s.handle(mux, "POST /api/v1/logout", s.apiLogout)
+	s.handle(mux, "POST /api/v1/account/mfa/totp", s.apiBeginTOTP)
+	s.handle(mux, "POST /api/v1/account/mfa/totp/confirm", s.apiConfirmTOTP)
+	s.handle(mux, "POST /api/v1/account/mfa/recovery-code", s.apiNewRecoveryCode)
+	s.handle(mux, "POST /api/v1/account/password", s.apiChangePassword)
+	s.handle(mux, "GET /api/v1/account/sessions", s.apiSessions)
+	s.handle(mux, "POST /api/v1/account/sessions/sign-out-others", s.apiSignOutOthers)
+	s.handle(mux, "/api/", s.apiNotFound)
 
 	// HTML pages.
-	mux.HandleFunc("GET /{$}", s.home)
-	mux.HandleFunc("/", s.notFoundPage)
-	mux.HandleFunc("GET /login", s.loginPage)
-	mux.HandleFunc("POST /login", s.loginSubmit)
-	mux.HandleFunc("GET /login/code", s.codePage)
-	mux.HandleFunc("POST /login/code", s.codeSubmit)
-	mux.HandleFunc("GET /login/recovery", s.recoveryPage)
-	mux.HandleFunc("POST /login/recovery", s.recoverySubmit)
-	mux.HandleFunc("GET /mfa/setup", s.setupPage)
-	mux.HandleFunc("POST /mfa/setup/start", s.setupStart)
-	mux.HandleFunc("POST /mfa/setup/confirm", s.setupConfirm)
-	mux.HandleFunc("GET /recovery-code", s.savedCodePage)
-	mux.HandleFunc("GET /recovery-code/download", s.savedCodeDownload)
-	mux.HandleFunc("POST /recovery-code/ack", s.savedCodeAck)
-	mux.HandleFunc("GET /account/security", s.securityPage)
-	mux.HandleFunc("POST /account/recovery-code", s.newRecoveryCodeSubmit)
-	mux.HandleFunc("POST /account/password", s.passwordSubmit)
-	mux.HandleFunc("POST /account/sessions/sign-out-others", s.signOutOthersSubmit)
-	mux.HandleFunc("GET /logout", s.logoutPage)
-	mux.HandleFunc("POST /logout", s.logoutSubmit)
-	mux.HandleFunc("GET /setup", s.setupAdminPage)
-	mux.HandleFunc("POST /setup", s.setupAdminSubmit)
+	s.handle(mux, "GET /{$}", s.home)
+	s.handle(mux, "/", s.notFoundPage)
+	s.handle(mux, "GET /login", s.loginPage)
+	s.handle(mux, "POST /login", s.loginSubmit)
+	s.handle(mux, "GET /login/code", s.codePage)
+	s.handle(mux, "POST /login/code", s.codeSubmit)
+	s.handle(mux, "GET /login/recovery", s.recoveryPage)
+	s.handle(mux, "POST /login/recovery", s.recoverySubmit)
+	s.handle(mux, "GET /mfa/setup", s.setupPage)
+	s.handle(mux, "POST /mfa/setup/start", s.setupStart)
+	s.handle(mux, "POST /mfa/setup/confirm", s.setupConfirm)
+	s.handle(mux, "GET /recovery-code", s.savedCodePage)
+	s.handle(mux, "GET /recovery-code/download", s.savedCodeDownload)
+	s.handle(mux, "POST /recovery-code/ack", s.savedCodeAck)
+	s.handle(mux, "GET /account/security", s.securityPage)
+	s.handle(mux, "POST /account/recovery-code", s.newRecoveryCodeSubmit)
+	s.handle(mux, "POST /account/password", s.passwordSubmit)
+	s.handle(mux, "POST /account/sessions/sign-out-others", s.signOutOthersSubmit)
+	s.handle(mux, "GET /logout", s.logoutPage)
+	s.handle(mux, "POST /logout", s.logoutSubmit)
+	s.handle(mux, "GET /setup", s.setupAdminPage)
+	s.handle(mux, "POST /setup", s.setupAdminSubmit)
 	s.supportRoutes(mux)
 	s.oidcRoutes(mux)
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
 			s.log.WarnContext(ctx, "not ready", "err", err)
-			s.writeProblem(w, r, apperr.ErrUnavailable)
-			return
+			return apperr.ErrUnavailable
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
 }
 
 // apiNotFound answers API paths no route serves: 405 with Allow when the path exists for
 // other methods, else 404.
-func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) error {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
@@ -155,15 +156,14 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		s.writeProblem(w, r, apperr.New(codeMethodNotAllowed, "This endpoint does not accept "+r.Method+"; use "+strings.Join(allow, " or ")+"."))
-		return
+		return apperr.New(codeMethodNotAllowed, "This endpoint does not accept "+r.Method+"; use "+strings.Join(allow, " or ")+".")
 	}
-	s.writeProblem(w, r, apperr.New(apperr.CodeNotFound, "No such API endpoint."))
+	return apperr.New(apperr.CodeNotFound, "No such API endpoint.")
 }
 
 // notFoundPage answers paths no page serves with a styled 404.
-func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
-	s.renderError(w, r, apperr.New(apperr.CodeNotFound, "There is no page at this address."))
+func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) error {
+	return apperr.New(apperr.CodeNotFound, "There is no page at this address.")
 }
 
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
@@ -179,10 +179,19 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()))
-				s.writeProblem(w, r, errors.New("panic"))
+				s.Error(w, r, errors.New("panic"))
 			}
 		}()
 		next.ServeHTTP(w, r)
+	})
+}
+
+// handle registers h for pattern; its error is answered by Error.
+func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.Error(w, r, err)
+		}
 	})
 }
 

@@ -18,25 +18,25 @@ func (s *Server) supportRoutes(mux *http.ServeMux) {
 	if s.support == nil {
 		return
 	}
-	mux.HandleFunc("POST /api/v1/support/cases", s.apiOpenCase)
-	mux.HandleFunc("GET /api/v1/support/cases", s.apiListCases)
-	mux.HandleFunc("GET /api/v1/support/cases/{ref}", s.apiCase)
-	mux.HandleFunc("POST /api/v1/support/cases/{ref}/notes", s.apiCaseNote)
-	mux.HandleFunc("POST /api/v1/support/cases/{ref}/assign", s.apiCaseAssign)
-	mux.HandleFunc("POST /api/v1/support/cases/{ref}/verify-email", s.apiCaseVerifyEmail)
-	mux.HandleFunc("POST /api/v1/support/cases/{ref}/reset-mfa", s.apiCaseResetMFA)
-	mux.HandleFunc("POST /api/v1/support/cases/{ref}/reset-mfa/approve", s.apiCaseApproveReset)
-	mux.HandleFunc("POST /api/v1/support/cases/{ref}/resolve", s.apiCaseResolve)
+	s.handle(mux, "POST /api/v1/support/cases", s.apiOpenCase)
+	s.handle(mux, "GET /api/v1/support/cases", s.apiListCases)
+	s.handle(mux, "GET /api/v1/support/cases/{ref}", s.apiCase)
+	s.handle(mux, "POST /api/v1/support/cases/{ref}/notes", s.apiCaseNote)
+	s.handle(mux, "POST /api/v1/support/cases/{ref}/assign", s.apiCaseAssign)
+	s.handle(mux, "POST /api/v1/support/cases/{ref}/verify-email", s.apiCaseVerifyEmail)
+	s.handle(mux, "POST /api/v1/support/cases/{ref}/reset-mfa", s.apiCaseResetMFA)
+	s.handle(mux, "POST /api/v1/support/cases/{ref}/reset-mfa/approve", s.apiCaseApproveReset)
+	s.handle(mux, "POST /api/v1/support/cases/{ref}/resolve", s.apiCaseResolve)
 
-	mux.HandleFunc("GET /support", s.supportPage)
-	mux.HandleFunc("POST /support", s.supportSubmit)
-	mux.HandleFunc("GET /support/sent", s.supportSent)
-	mux.HandleFunc("GET /support/verify", s.verifyPage)
-	mux.HandleFunc("POST /support/verify", s.verifySubmit)
-	mux.HandleFunc("GET /support/cases", s.casesPage)
-	mux.HandleFunc("GET /support/cases/{ref}", s.casePage)
-	mux.HandleFunc("POST /support/cases/{ref}/{action}", s.caseAction)
-	mux.HandleFunc("POST /support/cases/{ref}/reset-mfa/approve", s.caseApprove)
+	s.handle(mux, "GET /support", s.supportPage)
+	s.handle(mux, "POST /support", s.supportSubmit)
+	s.handle(mux, "GET /support/sent", s.supportSent)
+	s.handle(mux, "GET /support/verify", s.verifyPage)
+	s.handle(mux, "POST /support/verify", s.verifySubmit)
+	s.handle(mux, "GET /support/cases", s.casesPage)
+	s.handle(mux, "GET /support/cases/{ref}", s.casePage)
+	s.handle(mux, "POST /support/cases/{ref}/{action}", s.caseAction)
+	s.handle(mux, "POST /support/cases/{ref}/reset-mfa/approve", s.caseApprove)
 }
 
 type openCaseBody struct {
@@ -48,33 +48,31 @@ type openCaseBody struct {
 	Description  string `json:"description"`
 }
 
-func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) error {
 	var b openCaseBody
 	if err := decodeJSON(w, r, &b, false); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	ref, err := s.support.OpenCase(r.Context(), support.CaseRequest{FullName: b.FullName, Email: b.Email,
 		Organisation: b.Organisation, Phone: b.Phone, Category: b.Category, Description: b.Description}, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"reference": ref})
+	return nil
 }
 
 // apiAgent resolves an authenticated session of a support agent or administrator: 401
 // without one, 403 for other roles.
-func (s *Server) apiAgent(w http.ResponseWriter, r *http.Request) (*auth.Current, bool) {
-	cur, ok := s.apiAuthenticated(w, r)
-	if !ok {
-		return nil, false
+func (s *Server) apiAgent(r *http.Request) (*auth.Current, error) {
+	cur, err := s.apiAuthenticated(r)
+	if err != nil {
+		return nil, err
 	}
 	if err := agentAllowed(cur); err != nil {
-		s.writeProblem(w, r, err)
-		return nil, false
+		return nil, err
 	}
-	return cur, true
+	return cur, nil
 }
 
 // agentAllowed lets only support agents and administrators who signed in with MFA use the
@@ -90,106 +88,101 @@ func agentAllowed(cur *auth.Current) error {
 	return nil
 }
 
-func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAgent(w, r)
-	if !ok {
-		return
+func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAgent(r)
+	if err != nil {
+		return err
 	}
 	q := r.URL.Query()
 	f := support.Filter{Status: q.Get("status"), Search: q.Get("q")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			s.writeProblem(w, r, apperr.New(apperr.CodeBadRequest, "limit must be a whole number between 1 and 500."))
-			return
+			return apperr.New(apperr.CodeBadRequest, "limit must be a whole number between 1 and 500.")
 		}
 		f.Limit = n
 	}
 	list, err := s.support.ListCases(r.Context(), cur.User, f)
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	out := make([]caseSummaryJSON, 0, len(list))
 	for _, c := range list {
 		out = append(out, summaryJSON(c))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"cases": out})
+	return nil
 }
 
-func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAgent(w, r)
-	if !ok {
-		return
+func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAgent(r)
+	if err != nil {
+		return err
 	}
-	s.writeCase(w, r, cur, http.StatusOK)
+	return s.writeCase(w, r, cur, http.StatusOK)
 }
 
 // writeCase answers with the case page as JSON.
-func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int) {
+func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int) error {
 	d, err := s.support.Case(r.Context(), cur.User, r.PathValue("ref"))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, status, detailsJSON(d))
+	return nil
 }
 
-func (s *Server) apiCaseNote(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAgent(w, r)
-	if !ok {
-		return
+func (s *Server) apiCaseNote(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAgent(r)
+	if err != nil {
+		return err
 	}
 	var b struct {
 		Text string `json:"text"`
 	}
 	if err := decodeJSON(w, r, &b, false); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	e, err := s.support.AddNote(r.Context(), cur.User, r.PathValue("ref"), b.Text, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"note": entryJSON(*e)})
+	return nil
 }
 
-func (s *Server) apiCaseAssign(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAgent(w, r)
-	if !ok {
-		return
+func (s *Server) apiCaseAssign(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAgent(r)
+	if err != nil {
+		return err
 	}
 	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.support.Assign(r.Context(), cur.User, r.PathValue("ref"), meta(r)); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
-	s.writeCase(w, r, cur, http.StatusOK)
+	return s.writeCase(w, r, cur, http.StatusOK)
 }
 
-func (s *Server) apiCaseVerifyEmail(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAgent(w, r)
-	if !ok {
-		return
+func (s *Server) apiCaseVerifyEmail(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAgent(r)
+	if err != nil {
+		return err
 	}
 	var b struct {
 		UserID string `json:"user_id"`
 	}
 	if err := decodeJSON(w, r, &b, true); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	sent, err := s.support.SendVerification(r.Context(), cur.User, r.PathValue("ref"), b.UserID, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"sent_to": sent.Email, "username": sent.Username,
 		"expires_at": sent.ExpiresAt.UTC().Format(time.RFC3339)})
+	return nil
 }
 
 type resetBody struct {
@@ -198,44 +191,41 @@ type resetBody struct {
 	Note         string `json:"note"`
 }
 
-func (s *Server) apiCaseResetMFA(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAgent(w, r)
-	if !ok {
-		return
+func (s *Server) apiCaseResetMFA(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAgent(r)
+	if err != nil {
+		return err
 	}
 	var b resetBody
 	if err := decodeJSON(w, r, &b, false); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := required([2]string{"verification", b.Verification}, [2]string{"note", b.Note}); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	res, err := s.support.RequestReset(r.Context(), cur.User, r.PathValue("ref"),
 		support.ResetRequest{UserID: b.UserID, Verification: b.Verification, Note: b.Note}, meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeReset(w, res)
+	return nil
 }
 
-func (s *Server) apiCaseApproveReset(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAgent(w, r)
-	if !ok {
-		return
+func (s *Server) apiCaseApproveReset(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAgent(r)
+	if err != nil {
+		return err
 	}
 	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	res, err := s.support.ApproveReset(r.Context(), cur.User, r.PathValue("ref"), meta(r))
 	if err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeReset(w, res)
+	return nil
 }
 
 func writeReset(w http.ResponseWriter, res *support.ResetResult) {
@@ -247,28 +237,25 @@ func writeReset(w http.ResponseWriter, res *support.ResetResult) {
 		"sessions_ended": res.SessionsEnded, "enrollment_required": res.EnrollmentRequired, "notified": res.Notified})
 }
 
-func (s *Server) apiCaseResolve(w http.ResponseWriter, r *http.Request) {
-	cur, ok := s.apiAgent(w, r)
-	if !ok {
-		return
+func (s *Server) apiCaseResolve(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.apiAgent(r)
+	if err != nil {
+		return err
 	}
 	var b struct {
 		Outcome string `json:"outcome"`
 		Reason  string `json:"reason"`
 	}
 	if err := decodeJSON(w, r, &b, false); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := required([2]string{"outcome", b.Outcome}, [2]string{"reason", b.Reason}); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.support.Close(r.Context(), cur.User, r.PathValue("ref"), b.Outcome, b.Reason, meta(r)); err != nil {
-		s.writeProblem(w, r, err)
-		return
+		return err
 	}
-	s.writeCase(w, r, cur, http.StatusOK)
+	return s.writeCase(w, r, cur, http.StatusOK)
 }
 
 // JSON shapes. Times are RFC 3339 in UTC; a time that never happened is null.

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
@@ -37,47 +36,45 @@ type supportFormData struct {
 	Categories []option
 }
 
-func (s *Server) supportPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) supportPage(w http.ResponseWriter, r *http.Request) error {
 	s.render(w, r, http.StatusOK, "support_form", view{Title: "Contact support",
 		Data: supportFormData{Form: map[string]string{}, Categories: categoryOptions}})
+	return nil
 }
 
-func (s *Server) supportSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) supportSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	in := support.CaseRequest{FullName: f.Get("full_name"), Email: f.Get("email"), Organisation: f.Get("organisation"),
 		Phone: f.Get("phone"), Category: f.Get("category"), Description: f.Get("description")}
 	ref, err := s.support.OpenCase(r.Context(), in, meta(r))
 	if err != nil {
-		e := s.classify(r, err)
-		if e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", retryAfterSeconds(e.RetryAfter.Seconds()))
-		}
-		s.render(w, r, statusOf[e.Code], "support_form", view{Title: "Contact support", Error: e.Message,
-			Data: supportFormData{Categories: categoryOptions, Form: map[string]string{
-				"full_name": in.FullName, "email": in.Email, "organisation": in.Organisation, "phone": in.Phone,
-				"category": in.Category, "description": in.Description}}})
-		return
+		return onForm(err, func(status int, msg string) error {
+			s.render(w, r, status, "support_form", view{Title: "Contact support", Error: msg,
+				Data: supportFormData{Categories: categoryOptions, Form: map[string]string{
+					"full_name": in.FullName, "email": in.Email, "organisation": in.Organisation, "phone": in.Phone,
+					"category": in.Category, "description": in.Description}}})
+			return nil
+		})
 	}
 	// Post/redirect/get: reloading the confirmation does not send the request again.
 	redirect(w, r, "/support/sent?ref="+url.QueryEscape(ref))
+	return nil
 }
 
 // supportSent confirms a request with its reference (only a well-formed reference is
 // shown, so the page cannot be made to display someone else's words).
-func (s *Server) supportSent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) supportSent(w http.ResponseWriter, r *http.Request) error {
 	ref, ok := support.NormalizeReference(r.URL.Query().Get("ref"))
 	if !ok {
 		redirect(w, r, "/support")
-		return
+		return nil
 	}
 	s.render(w, r, http.StatusOK, "support_sent", view{Title: "Request received", Data: map[string]string{"Reference": ref}})
+	return nil
 }
-
-func retryAfterSeconds(sec float64) string { return strconv.Itoa(max(1, int(sec+0.999))) }
 
 // verifyData is the e-mail confirmation page.
 type verifyData struct {
@@ -85,29 +82,34 @@ type verifyData struct {
 	Info  *support.LinkInfo
 }
 
-func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
+// verifyForm draws the e-mail confirmation page with an error and no form.
+func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) func(status int, msg string) error {
+	return func(status int, msg string) error {
+		s.render(w, r, status, "support_verify", view{Title: "Confirm your e-mail address", Error: msg, Data: verifyData{}})
+		return nil
+	}
+}
+
+func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) error {
 	tok := r.URL.Query().Get("token")
 	info, err := s.support.CheckLink(r.Context(), tok)
 	if err != nil {
-		e := s.classify(r, err)
-		s.render(w, r, statusOf[e.Code], "support_verify", view{Title: "Confirm your e-mail address", Error: e.Message, Data: verifyData{}})
-		return
+		return onForm(err, s.verifyForm(w, r))
 	}
 	s.render(w, r, http.StatusOK, "support_verify", view{Title: "Confirm your e-mail address", Data: verifyData{Token: tok, Info: info}})
+	return nil
 }
 
-func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	info, err := s.support.ConfirmLink(r.Context(), r.PostForm.Get("token"), meta(r))
 	if err != nil {
-		e := s.classify(r, err)
-		s.render(w, r, statusOf[e.Code], "support_verify", view{Title: "Confirm your e-mail address", Error: e.Message, Data: verifyData{}})
-		return
+		return onForm(err, s.verifyForm(w, r))
 	}
 	s.render(w, r, http.StatusOK, "support_verified", view{Title: "E-mail address confirmed", Data: info})
+	return nil
 }
 
 // agentPage returns the session of a signed-in agent. Without a session the browser goes
@@ -138,10 +140,10 @@ type casesData struct {
 	Labels   map[string]string
 }
 
-func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) error {
 	cur, ok := s.agentPage(w, r, r.URL.RequestURI())
 	if !ok {
-		return
+		return nil
 	}
 	q := r.URL.Query()
 	d := casesData{Status: q.Get("status"), Search: q.Get("q"), Labels: statusLabels}
@@ -150,11 +152,11 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := s.support.ListCases(r.Context(), cur.User, support.Filter{Status: d.Status, Search: d.Search})
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	d.Cases = list
 	s.render(w, r, http.StatusOK, "support_cases", view{Title: "Support cases", Data: d})
+	return nil
 }
 
 type caseData struct {
@@ -177,20 +179,20 @@ var caseFlashes = map[string]string{
 	"resolve":      "The case is closed.",
 }
 
-func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
 	cur, ok := s.agentPage(w, r, "/support/cases/"+url.PathEscape(ref))
 	if !ok {
-		return
+		return nil
 	}
-	s.renderCase(w, r, cur, http.StatusOK, "", caseFlashes[r.URL.Query().Get("done")], nil)
+	return s.renderCase(w, r, cur, http.StatusOK, "", caseFlashes[r.URL.Query().Get("done")], nil)
 }
 
-func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg, flash string, form map[string]string) {
+// renderCase draws the case page; the error is that of loading the case.
+func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg, flash string, form map[string]string) error {
 	d, err := s.support.Case(r.Context(), cur.User, r.PathValue("ref"))
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	cats := map[string]string{}
 	for _, c := range categoryOptions {
@@ -202,18 +204,18 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, cur *auth.Cu
 	s.render(w, r, status, "support_case", view{Title: "Case " + d.Case.Reference, Error: errMsg, Flash: flash,
 		Data: caseData{Details: d, Agent: cur.User, Labels: statusLabels, Categories: cats, Verifications: verificationOptions,
 			Closed: store.CaseClosed(d.Case.Status), Form: form}})
+	return nil
 }
 
 // caseAction runs a form posted from the case page, then shows the page again.
-func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) {
+func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
 	cur, ok := s.agentPage(w, r, "/support/cases/"+url.PathEscape(ref))
 	if !ok {
-		return
+		return nil
 	}
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	action, done := r.PathValue("action"), r.PathValue("action")
@@ -236,29 +238,30 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) {
 	case "resolve":
 		err = s.support.Close(r.Context(), cur.User, ref, f.Get("outcome"), f.Get("reason"), meta(r))
 	default:
-		s.renderError(w, r, apperr.New(apperr.CodeNotFound, "No such action."))
-		return
+		return apperr.New(apperr.CodeNotFound, "No such action.")
 	}
 	if err != nil {
-		e := s.classify(r, err)
 		form := map[string]string{"text": f.Get("text"), "verification": f.Get("verification"), "note": f.Get("note"),
 			"outcome": f.Get("outcome"), "reason": f.Get("reason")}
-		s.renderCase(w, r, cur, statusOf[e.Code], e.Message, "", form)
-		return
+		return onForm(err, func(status int, msg string) error {
+			return s.renderCase(w, r, cur, status, msg, "", form)
+		})
 	}
 	redirect(w, r, "/support/cases/"+url.PathEscape(ref)+"?done="+done)
+	return nil
 }
 
-func (s *Server) caseApprove(w http.ResponseWriter, r *http.Request) {
+func (s *Server) caseApprove(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
 	cur, ok := s.agentPage(w, r, "/support/cases/"+url.PathEscape(ref))
 	if !ok {
-		return
+		return nil
 	}
 	if _, err := s.support.ApproveReset(r.Context(), cur.User, ref, meta(r)); err != nil {
-		e := s.classify(r, err)
-		s.renderCase(w, r, cur, statusOf[e.Code], e.Message, "", nil)
-		return
+		return onForm(err, func(status int, msg string) error {
+			return s.renderCase(w, r, cur, status, msg, "", nil)
+		})
 	}
 	redirect(w, r, "/support/cases/"+url.PathEscape(ref)+"?done=approved")
+	return nil
 }

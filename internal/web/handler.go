@@ -1,0 +1,75 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// handlerFunc is an HTTP handler that returns its error instead of writing it. A route
+// hands the error to Error, so every failure is answered the same way.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// plain adapts a handler that writes its own errors.
+func plain(h http.HandlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h(w, r)
+		return nil
+	}
+}
+
+// isAPI reports the requests of the JSON API, which get problem documents, not pages.
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+// Error answers r with err; it is the one place that writes an error. The JSON API gets an
+// RFC 9457 problem document, a page the error page. An error returned through onForm draws
+// its form again with the message instead. Status, code, message and Retry-After come from
+// the application error; anything else is logged and answered as an internal error.
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	var fe *formError
+	switch {
+	case errors.As(err, &fe):
+		e := s.classify(r, fe.err)
+		setRetryAfter(w, e.RetryAfter)
+		if err := fe.show(statusOf[e.Code], e.Message); err != nil {
+			// The form could not be drawn: the error page says why instead.
+			w.Header().Del("Retry-After")
+			s.renderError(w, r, err)
+		}
+	case isAPI(r):
+		s.writeProblem(w, r, err)
+	default:
+		s.renderError(w, r, err)
+	}
+}
+
+// formError is an error a form shows in place (for example a wrong code under the code
+// field): Error draws the form again with the error's message and status.
+type formError struct {
+	err  error
+	show func(status int, msg string) error
+}
+
+func (e *formError) Error() string { return e.err.Error() }
+func (e *formError) Unwrap() error { return e.err }
+
+// onForm returns err to be shown on its form by show, which draws the page with status and
+// the message safe to show; nil stays nil. show returns an error when the page cannot be
+// drawn (its data failed to load); Error then shows the error page.
+func onForm(err error, show func(status int, msg string) error) error {
+	if err == nil {
+		return nil
+	}
+	return &formError{err: err, show: show}
+}
+
+// setRetryAfter is the one writer of Retry-After (rate limited, busy, unavailable,
+// throttled sign-ins): whole seconds, rounded up. Zero sends none.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+}

@@ -1,0 +1,78 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+)
+
+func bareServer(t *testing.T) *Server {
+	t.Helper()
+	p, err := loadPages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil)), pages: p}
+}
+
+// TestError checks the one writer of errors: where it answers with a problem document,
+// the error page or the form, and that status, message and Retry-After follow the error.
+func TestError(t *testing.T) {
+	s := bareServer(t)
+	throttled := &apperr.Error{Code: apperr.CodeThrottled, Message: "Wait a little.", RetryAfter: 1500 * time.Millisecond}
+	answer := func(path string, err error) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		s.Error(w, httptest.NewRequest(http.MethodPost, path, nil), err)
+		return w
+	}
+
+	t.Run("api_gets_a_problem", func(t *testing.T) {
+		w := answer("/api/v1/login", throttled)
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Content-Type") != "application/problem+json" ||
+			w.Header().Get("Retry-After") != "2" || !strings.Contains(w.Body.String(), `"code":"throttled"`) {
+			t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
+		}
+	})
+	t.Run("page_gets_the_error_page", func(t *testing.T) {
+		w := answer("/login", throttled)
+		if w.Code != http.StatusTooManyRequests || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") ||
+			w.Header().Get("Retry-After") != "2" || !strings.Contains(w.Body.String(), "Wait a little.") {
+			t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
+		}
+	})
+	t.Run("internal_errors_say_nothing", func(t *testing.T) {
+		w := answer("/api/v1/session", errors.New("secret detail"))
+		if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "secret detail") {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+	})
+	t.Run("form_error_draws_the_form", func(t *testing.T) {
+		var gotStatus int
+		var gotMsg string
+		w := answer("/login", onForm(throttled, func(status int, msg string) error {
+			gotStatus, gotMsg = status, msg
+			return nil
+		}))
+		if gotStatus != http.StatusTooManyRequests || gotMsg != "Wait a little." || w.Header().Get("Retry-After") != "2" || w.Body.Len() != 0 {
+			t.Fatalf("form drawn with %d %q; answer %v %s", gotStatus, gotMsg, w.Header(), w.Body)
+		}
+	})
+	t.Run("form_that_cannot_be_drawn_gets_the_error_page", func(t *testing.T) {
+		w := answer("/account/security", onForm(throttled, func(int, string) error { return apperr.ErrUnavailable }))
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" {
+			t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
+		}
+	})
+	t.Run("nil_stays_nil", func(t *testing.T) {
+		if err := onForm(nil, func(int, string) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
