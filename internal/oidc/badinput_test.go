@@ -29,7 +29,7 @@ func TestBadInputIsRefusedWithA4xx(t *testing.T) {
 	}{
 		{"authorize without parameters", "GET", oidc.AuthorizePath, "", false, 400, "client_id"},
 		{"authorize with a malformed max_age", "GET", authz("&max_age=soon"), "", false, 400, ""},
-		{"authorize with the implicit flow", "GET", authz("&response_type=id_token"), "", false, 400, "not allowed"},
+		{"authorize with response_type twice", "GET", authz("&response_type=id_token"), "", false, 302, "error=invalid_request"},
 		{"authorize without openid", "GET", strings.Replace(authz(""), "scope=openid", "scope=profile", 1), "", false, 302, "error=invalid_scope"},
 		{"authorize with form_post", "GET", authz("&response_mode=form_post"), "", false, 302, "error=invalid_request"},
 		{"authorize with prompt none and login", "GET", authz("&prompt=none+login"), "", false, 302, "error=invalid_request"},

@@ -73,7 +73,7 @@ var (
 // completes it with a code. The returned error is an apperr for an unknown, expired or
 // finished request.
 func (p *Provider) Continue(ctx context.Context, id string, cur *auth.Current, m auth.Meta) (*Step, error) {
-	ctx = op.ContextWithIssuer(withCall(ctx), p.issuer)
+	ctx = p.context(ctx)
 	a, c, err := p.request(ctx, id)
 	if err != nil {
 		return nil, err
@@ -119,9 +119,14 @@ func (p *Provider) Continue(ctx context.Context, id string, cur *auth.Current, m
 	return p.complete(ctx, a, c, cur, m)
 }
 
+// context prepares ctx for the op package's functions: the issuer, the logger, the call.
+func (p *Provider) context(ctx context.Context) context.Context {
+	return op.ContextWithIssuer(withLogger(withCall(ctx), p.log), p.issuer)
+}
+
 // request loads an open request and its client.
 func (p *Provider) request(ctx context.Context, id string) (*store.OIDCAuthRequest, *store.OIDCClient, error) {
-	if id == "" || len(id) > 64 {
+	if id == "" || len(id) > 64 || !isText(id) {
 		return nil, nil, errUnknownRequest
 	}
 	a, err := p.storage.st.GetOIDCAuthRequest(ctx, id, p.now())
@@ -204,7 +209,7 @@ func (p *Provider) Consent(ctx context.Context, id string, cur *auth.Current, al
 	if cur == nil || cur.Session.State != store.StateAuthenticated {
 		return nil, apperr.ErrUnauthenticated
 	}
-	ctx = op.ContextWithIssuer(withCall(ctx), p.issuer)
+	ctx = p.context(ctx)
 	a, c, err := p.request(ctx, id)
 	if err != nil {
 		return nil, err

@@ -77,8 +77,8 @@ func New(o Options) (*Provider, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Log == nil {
-		o.Log = slog.Default()
+	if fallback := routeLibraryLogs(); o.Log == nil {
+		o.Log = slog.New(fallback)
 	}
 	o.Issuer = strings.TrimRight(o.Issuer, "/")
 	u, err := url.Parse(o.Issuer)
@@ -143,7 +143,7 @@ const maxProtocolBody = 64 << 10
 
 // ServeHTTP serves the protocol endpoints (ProtocolPaths).
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = r.WithContext(withCall(r.Context()))
+	r = r.WithContext(withLogger(withCall(r.Context()), p.log))
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, maxProtocolBody)
 	}
@@ -151,7 +151,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.discovery(w, r)
 		return
 	}
-	if p.exactRedirects(w, r) {
+	if p.checkParams(w, r) || p.exactRedirects(w, r) {
 		return
 	}
 	p.op.ServeHTTP(w, r)

@@ -1,8 +1,6 @@
 package testserver
 
 import (
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -19,8 +17,7 @@ func newOIDC(t testing.TB, o Options, st store.Store, kr *secrets.Keyring, base 
 	if issuer == "" {
 		issuer = base
 	}
-	p, err := oidc.New(oidc.Options{Store: st, Keyring: kr, Issuer: issuer, Now: now,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p, err := oidc.New(oidc.Options{Store: st, Keyring: kr, Issuer: issuer, Now: now, Log: o.Log})
 	if err != nil {
 		t.Fatalf("oidc provider: %v", err)
 	}

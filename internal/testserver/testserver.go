@@ -72,6 +72,8 @@ type Options struct {
 	Support SupportOptions
 	// PublicURL is the OpenID Connect issuer; empty means the server's own URL (oidc.go).
 	PublicURL string
+	// Log receives the server's log; nil discards it.
+	Log *slog.Logger
 }
 
 // Server is a running test server.
@@ -143,10 +145,13 @@ func New(t testing.TB, o Options) *Server {
 		Now:                now,
 		Throttle:           o.Throttle,
 	})
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	ln, base := listen(t)
 	sup := o.Support.service(db, svc, mailer, base, now)
 	prov := newOIDC(t, o, db, keyring, base, now)
-	h, err := web.New(web.Options{Auth: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: db.Ping,
+	h, err := web.New(web.Options{Auth: svc, Log: o.Log, Ready: db.Ping,
 		RateLimits: limits, TrustedProxies: o.TrustedProxies, Support: sup, OIDC: prov})
 	if err != nil {
 		t.Fatal(err)

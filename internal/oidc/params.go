@@ -1,0 +1,142 @@
+package oidc
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	httphelper "github.com/zitadel/oidc/v3/pkg/http"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// repeatable are the parameters a request may carry more than once (RFC 8707's resource).
+var repeatable = []string{"resource"}
+
+// checkParams refuses, before the op package reads them, a protocol request whose
+// parameters are ambiguous or not text, with invalid_request. A parameter sent twice
+// must not be (RFC 6749, section 3.1): twofold's own checks and the library could read
+// different copies, say a redirect URI checked against one client and used for another.
+// A value with a NUL or bytes that are not UTF-8 is no text any database keeps. It
+// reports whether it answered.
+func (p *Provider) checkParams(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		return false // the op package refuses it with its own message
+	}
+	problem := paramProblem(r.Form)
+	if problem == "" {
+		return false
+	}
+	p.log.InfoContext(r.Context(), "oidc request refused", "path", r.URL.Path, "reason", problem)
+	e := oidc.ErrInvalidRequest().WithDescription("%s", problem)
+	switch r.URL.Path {
+	case AuthorizePath:
+		p.refuseAuthorize(w, r, e)
+	case UserinfoPath:
+		// RFC 6750, section 3.
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request", error_description="`+problem+`"`)
+		httphelper.MarshalJSONWithStatus(w, e, http.StatusBadRequest)
+	default:
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		httphelper.MarshalJSONWithStatus(w, e, http.StatusBadRequest)
+	}
+	return true
+}
+
+// refuseAuthorize answers an authorization request refused with e: back to the
+// application when the client and the redirect URI are beyond doubt (one of each, and the
+// URI registered exactly for the client), else twofold's error page (plain text here,
+// which the web server turns into the page) and never a redirect.
+func (p *Provider) refuseAuthorize(w http.ResponseWriter, r *http.Request, e *oidc.Error) {
+	uri, ok := p.trustedRedirect(r)
+	if !ok {
+		http.Error(w, e.Description, http.StatusBadRequest)
+		return
+	}
+	if state, ok := single(r.Form, "state"); ok {
+		e.State = state
+	}
+	to, err := op.AuthResponseURL(uri, oidc.ResponseTypeCode, oidc.ResponseModeQuery, e, p.op.Encoder())
+	if err != nil {
+		http.Error(w, e.Description, http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// trustedRedirect returns the authorization request's redirect URI when it names exactly
+// one client and one URI registered for that client.
+func (p *Provider) trustedRedirect(r *http.Request) (string, bool) {
+	clientID, ok := single(r.Form, "client_id")
+	if !ok {
+		return "", false
+	}
+	uri, ok := single(r.Form, "redirect_uri")
+	if !ok {
+		return "", false
+	}
+	c, err := p.storage.st.GetOIDCClient(r.Context(), clientID)
+	if err != nil || !slices.Contains(c.RedirectURIs, uri) {
+		return "", false
+	}
+	return uri, true
+}
+
+// single returns the parameter's value when the request has exactly one, and it is text.
+func single(form url.Values, name string) (string, bool) {
+	v := form[name]
+	if len(v) != 1 || v[0] == "" || !isText(v[0]) {
+		return "", false
+	}
+	return v[0], true
+}
+
+// paramProblem says what is wrong with the parameters, or "" when nothing is. The
+// description names the parameter only when its name is plain, and never repeats a value
+// (an error_description allows few characters).
+func paramProblem(form url.Values) string {
+	names := make([]string, 0, len(form))
+	for k := range form {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		name := "A parameter"
+		if plainName(k) {
+			name = "The parameter " + k
+		}
+		if !isText(k) {
+			return "A parameter name is not text."
+		}
+		if len(form[k]) > 1 && !slices.Contains(repeatable, k) {
+			return name + " is repeated."
+		}
+		for _, v := range form[k] {
+			if !isText(v) {
+				return name + " is not text (it holds a NUL or bytes that are not UTF-8)."
+			}
+		}
+	}
+	return ""
+}
+
+// isText reports whether v is UTF-8 without NUL.
+func isText(v string) bool {
+	return utf8.ValidString(v) && !strings.ContainsRune(v, 0)
+}
+
+// plainName reports whether a parameter name may be repeated in a message.
+func plainName(k string) bool {
+	if k == "" || len(k) > 40 {
+		return false
+	}
+	for _, c := range k {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
