@@ -183,7 +183,8 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 		limits = *a.opts.RateLimits
 	}
 	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies(), Ready: a.Store.Ping,
-		OIDC: prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support})
+		OIDC: prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
+		PublicURL: cfg.Server.PublicURL})
 }
 
 // HTTPServer is the http.Server twofold serves h with: bounded header size and timeouts. A

@@ -70,7 +70,8 @@ type Options struct {
 	Argon2 *password.Params
 	// Support adjusts the support desk and the mail (support.go).
 	Support SupportOptions
-	// PublicURL is the OpenID Connect issuer; empty means the server's own URL (oidc.go).
+	// PublicURL is server.public_url: the OpenID Connect issuer (empty: the server's own
+	// URL, oidc.go) and the origin of the return after the sign-in (empty: a path).
 	PublicURL string
 	// Log receives the server's log; nil discards it.
 	Log *slog.Logger
@@ -152,7 +153,7 @@ func New(t testing.TB, o Options) *Server {
 	sup := o.Support.service(db, svc, mailer, base, now)
 	prov := newOIDC(t, o, db, keyring, base, now)
 	h, err := web.New(web.Options{Auth: svc, Log: o.Log, Ready: db.Ping,
-		RateLimits: limits, TrustedProxies: o.TrustedProxies, Support: sup, OIDC: prov})
+		RateLimits: limits, TrustedProxies: o.TrustedProxies, Support: sup, OIDC: prov, PublicURL: o.PublicURL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,8 +81,8 @@ var flashes = map[string]string{
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	if cur, err := s.current(r); err == nil && cur.Session.State == store.StateAuthenticated {
-		if next := r.URL.Query().Get("next"); safeReturn(next) && s.auth.HeldRecoveryCode(cur) == "" {
-			redirect(w, r, next) // already signed in: go straight on
+		if next, ok := returnPath(r.URL.Query().Get("next")); ok && s.auth.HeldRecoveryCode(cur) == "" {
+			redirect(w, r, s.returnURL(next)) // already signed in: go straight on
 			return nil
 		}
 		redirect(w, r, s.nextStep(cur))

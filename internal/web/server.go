@@ -4,10 +4,12 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -37,6 +39,9 @@ type Options struct {
 	Support *support.Service
 	// OIDC is the OpenID Connect provider (issue 6); nil leaves it out.
 	OIDC *oidc.Provider
+	// PublicURL is server.public_url. When set, the browser returns after the sign-in to
+	// an absolute URL on its origin; empty, to a path.
+	PublicURL string
 }
 
 // Server is twofold's HTTP handler.
@@ -50,6 +55,7 @@ type Server struct {
 	guard   *guard
 	support *support.Service
 	oidc    *oidc.Provider
+	origin  string // scheme://host of Options.PublicURL, or ""
 	handler http.Handler
 }
 
@@ -59,6 +65,13 @@ func New(o Options) (*Server, error) {
 	s.guard = newGuard(o.RateLimits, o.TrustedProxies)
 	s.support = o.Support
 	s.oidc = o.OIDC
+	if o.PublicURL != "" {
+		u, err := url.Parse(o.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("public URL %q is not an http(s) URL", o.PublicURL)
+		}
+		s.origin = u.Scheme + "://" + u.Host
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
