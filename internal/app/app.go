@@ -85,7 +85,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	policy := password.DefaultPolicy
 	policy.MinLength = cfg.Password.MinLength
-	budgets := throttlePolicy(cfg)
+	budgets := cfg.Limits.Policy
 	if o.Throttle != nil {
 		budgets = *o.Throttle
 	}
@@ -101,7 +101,6 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Lifetime:           cfg.Session.Lifetime,
 		Now:                o.Now,
 		Throttle:           budgets,
-		ForgetBudgetsAfter: cfg.Limits.ForgetAfter,
 	})
 	a := &App{Config: cfg, Store: db, Keys: keys, Mailer: mailer, Auth: svc, opts: o}
 	a.Support = a.newSupport()
@@ -157,12 +156,6 @@ func (a *App) newSupport() *support.Service {
 	})
 }
 
-// throttlePolicy is the per-account failure budget configured under limits.
-func throttlePolicy(cfg *config.Config) throttle.Policy {
-	l := cfg.Limits
-	return throttle.Policy{FreeAttempts: l.FreeAttempts, FirstDelay: l.FirstDelay, MaxDelay: l.MaxDelay, MaxFailures: l.MaxFailures}
-}
-
 // OIDC builds the OpenID Connect provider for issuer.
 func (a *App) OIDC(issuer string) (*oidc.Provider, error) {
 	c := a.Config.OIDC
@@ -177,8 +170,7 @@ func (a *App) OIDC(issuer string) (*oidc.Provider, error) {
 // Handler builds the HTTP handler with the OIDC provider prov.
 func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 	cfg := a.Config
-	l := cfg.Limits
-	limits := web.RateLimits{SignInPerSecond: l.SignInPerSecond, SignInBurst: l.SignInBurst, APIPerSecond: l.APIPerSecond, APIBurst: l.APIBurst}
+	limits := web.RateLimits{SignIn: cfg.Limits.SignIn(), API: cfg.Limits.API()}
 	if a.opts.RateLimits != nil {
 		limits = *a.opts.RateLimits
 	}

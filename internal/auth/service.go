@@ -43,10 +43,8 @@ type Options struct {
 	Rand               io.Reader        // default crypto/rand.Reader
 	Notifier           Notifier         // default: tells nobody
 	// Throttle is the failure budget of the password step and of the second factor; zero
-	// fields take throttle.Default's. ForgetBudgetsAfter (default 24 h) is how long an
-	// unlocked password budget is kept after its last failure.
-	Throttle           throttle.Policy
-	ForgetBudgetsAfter time.Duration
+	// fields take throttle.Default's.
+	Throttle throttle.Policy
 }
 
 // Service implements every sign-in and account operation. It knows nothing of HTTP.
@@ -65,7 +63,6 @@ type Service struct {
 	rand       io.Reader
 	notifier   Notifier
 	throttle   throttle.Policy
-	forget     time.Duration
 }
 
 // New returns a Service.
@@ -85,10 +82,6 @@ func New(o Options) *Service {
 		rand:       o.Rand,
 		notifier:   o.Notifier,
 		throttle:   o.Throttle.OrDefault(),
-		forget:     o.ForgetBudgetsAfter,
-	}
-	if s.forget <= 0 {
-		s.forget = 24 * time.Hour
 	}
 	if s.policy.MaxLength <= 0 {
 		s.policy.MaxLength = password.DefaultPolicy.MaxLength

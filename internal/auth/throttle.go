@@ -28,18 +28,13 @@ func loginKey(norm string) string {
 	return "login:" + hex.EncodeToString(h[:])
 }
 
-func (s *Service) rule() store.ThrottleRule {
-	p := s.throttle
-	return store.ThrottleRule{FreeAttempts: p.FreeAttempts, FirstDelay: p.FirstDelay, MaxDelay: p.MaxDelay, MaxFailures: p.MaxFailures}
-}
-
 // reserve takes a slot in the budget (kind, key) with one conditional write, before anything
 // is checked. When the budget allows no attempt now, the refusal is audited (subject is the
 // user, or "" for an unknown identifier) and an apperr throttled error is returned: nothing
 // was hashed or compared. Known and unknown identifiers take exactly the same path.
 func (s *Service) reserve(ctx context.Context, kind, key, subject string, m Meta) (*attempt, error) {
 	now := s.now()
-	b, granted, err := s.store.ReserveAttempt(ctx, kind, key, s.rule(), now)
+	b, granted, err := s.store.ReserveAttempt(ctx, kind, key, s.throttle, now)
 	if err != nil {
 		return nil, internal(err)
 	}
@@ -157,5 +152,5 @@ func (s *Service) SignOutEverywhere(ctx context.Context, u *store.User, m Meta) 
 // time. The rule looks only at the budget, never at whether its key is an account, so it
 // treats unknown identifiers exactly like known ones.
 func (s *Service) forgetIdleBudgets(ctx context.Context, now time.Time) (int, error) {
-	return s.store.ForgetIdleBudgets(ctx, store.BudgetPassword, now.Add(-s.forget), s.throttle.MaxFailures)
+	return s.store.ForgetIdleBudgets(ctx, store.BudgetPassword, now.Add(-s.throttle.ForgetAfter), s.throttle.MaxFailures)
 }

@@ -67,8 +67,7 @@ func TestUserUnlock(t *testing.T) {
 	db := c.openStore()
 	ctx := context.Background()
 	alice, _ := db.GetUserByLogin(ctx, "alice")
-	rule := store.ThrottleRule{FreeAttempts: throttle.Default.FreeAttempts, FirstDelay: throttle.Default.FirstDelay,
-		MaxDelay: throttle.Default.MaxDelay, MaxFailures: throttle.Default.MaxFailures}
+	rule := throttle.Default
 	for range 7 {
 		if _, _, err := db.ReserveAttempt(ctx, store.BudgetPassword, alice.ID, rule, time.Now()); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 // env is a getenv backed by a map.
@@ -146,8 +147,8 @@ oidc:
 `
 
 // fullLimits is the limits section of fullYAML.
-var fullLimits = config.Limits{FreeAttempts: 3, FirstDelay: time.Minute, MaxDelay: time.Hour, MaxFailures: 50,
-	ForgetAfter: 48 * time.Hour, SignInPerSecond: 5, SignInBurst: 20, APIPerSecond: 25.5, APIBurst: 60,
+var fullLimits = config.Limits{Policy: throttle.Policy{FreeAttempts: 3, FirstDelay: time.Minute, MaxDelay: time.Hour,
+	MaxFailures: 50, ForgetAfter: 48 * time.Hour}, SignInPerSecond: 5, SignInBurst: 20, APIPerSecond: 25.5, APIBurst: 60,
 	SupportCasesPerIPHour: 20, SupportCasesPerEmailHour: 2}
 
 func TestLoadFileWithEveryField(t *testing.T) {

@@ -6,18 +6,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 // Limits are the abuse limits (docs/security.md explains each one).
 type Limits struct {
-	// Per-account failure budgets, one for the password step and one for the second factor.
-	FreeAttempts int           `yaml:"free_attempts"` // failures that cost no wait
-	FirstDelay   time.Duration `yaml:"first_delay"`   // wait after the first failure beyond them, doubling
-	MaxDelay     time.Duration `yaml:"max_delay"`     // the wait stops doubling here
-	MaxFailures  int           `yaml:"max_failures"`  // consecutive failures that lock a budget (at most 100)
-	// ForgetAfter is how long a password budget that is not locked is kept after its last
-	// failure (second-factor budgets and locked ones are kept until a success or an unlock).
-	ForgetAfter time.Duration `yaml:"forget_after"`
+	// The per-account failure budgets, one for the password step and one for the second
+	// factor: free_attempts, first_delay, max_delay, max_failures, forget_after.
+	throttle.Policy `yaml:",inline"`
 
 	// Per-client-IP token buckets (per instance).
 	SignInPerSecond float64 `yaml:"sign_in_per_second"` // POST /login*, /api/v1/login*
@@ -25,20 +22,30 @@ type Limits struct {
 	APIPerSecond    float64 `yaml:"api_per_second"` // every other /api/ request
 	APIBurst        int     `yaml:"api_burst"`
 
-	// Support cases (issue 4 reads these).
+	// Support cases opened per hour.
 	SupportCasesPerIPHour    int `yaml:"support_cases_per_ip_hour"`
 	SupportCasesPerEmailHour int `yaml:"support_cases_per_email_hour"`
 }
 
-// DefaultLimits are the built-in abuse limits.
+// DefaultLimits are the built-in abuse limits: the throttle package's defaults.
 func DefaultLimits() Limits {
 	return Limits{
-		FreeAttempts: 5, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, MaxFailures: 100,
-		ForgetAfter:     24 * time.Hour,
-		SignInPerSecond: 10, SignInBurst: 30,
-		APIPerSecond: 50, APIBurst: 100,
-		SupportCasesPerIPHour: 10, SupportCasesPerEmailHour: 3,
+		Policy:          throttle.Default,
+		SignInPerSecond: throttle.DefaultSignIn.PerSecond, SignInBurst: throttle.DefaultSignIn.Burst,
+		APIPerSecond: throttle.DefaultAPI.PerSecond, APIBurst: throttle.DefaultAPI.Burst,
+		SupportCasesPerIPHour:    throttle.DefaultSupportCasesPerIPHour,
+		SupportCasesPerEmailHour: throttle.DefaultSupportCasesPerEmailHour,
 	}
+}
+
+// SignIn is the per-client-address rate of sign-in steps.
+func (l Limits) SignIn() throttle.Rate {
+	return throttle.Rate{PerSecond: l.SignInPerSecond, Burst: l.SignInBurst}
+}
+
+// API is the per-client-address rate of other API requests.
+func (l Limits) API() throttle.Rate {
+	return throttle.Rate{PerSecond: l.APIPerSecond, Burst: l.APIBurst}
 }
 
 // applyLimitsEnv reads the TWOFOLD_LIMITS_* variables and TWOFOLD_TRUSTED_PROXIES.
@@ -102,21 +109,8 @@ func (c *Config) validateLimits() []error {
 	var p []error
 	bad := func(format string, args ...any) { p = append(p, fmt.Errorf(format, args...)) }
 	l := c.Limits
-	if l.FreeAttempts < 1 || l.FreeAttempts > 100 {
-		bad("limits.free_attempts: %d is outside 1..100", l.FreeAttempts)
-	}
-	if l.FirstDelay < time.Second {
-		bad("limits.first_delay: %s is shorter than 1s", l.FirstDelay)
-	}
-	if l.MaxDelay < l.FirstDelay || l.MaxDelay > 24*time.Hour {
-		bad("limits.max_delay: %s is outside limits.first_delay..24h", l.MaxDelay)
-	}
-	// NIST SP 800-63B 5.2.2: no more than 100 consecutive failed attempts.
-	if l.MaxFailures < l.FreeAttempts || l.MaxFailures > 100 {
-		bad("limits.max_failures: %d is outside limits.free_attempts..100", l.MaxFailures)
-	}
-	if l.ForgetAfter < time.Hour {
-		bad("limits.forget_after: %s is shorter than 1h", l.ForgetAfter)
+	for _, err := range l.Policy.Validate() {
+		bad("limits.%v", err)
 	}
 	if !(l.SignInPerSecond > 0) || l.SignInBurst < 1 {
 		bad("limits.sign_in_per_second and limits.sign_in_burst: must be positive")

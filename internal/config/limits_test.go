@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 func TestDefaultLimits(t *testing.T) {
 	l := config.Default().Limits
 	want := config.Limits{
-		FreeAttempts: 5, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, MaxFailures: 100,
-		ForgetAfter: 24 * time.Hour, SignInPerSecond: 10, SignInBurst: 30, APIPerSecond: 50, APIBurst: 100,
+		Policy: throttle.Policy{FreeAttempts: 5, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, MaxFailures: 100,
+			ForgetAfter: 24 * time.Hour},
+		SignInPerSecond: 10, SignInBurst: 30, APIPerSecond: 50, APIBurst: 100,
 		SupportCasesPerIPHour: 10, SupportCasesPerEmailHour: 3,
 	}
 	if l != want {
@@ -37,8 +39,8 @@ func TestLimitsFromEnv(t *testing.T) {
 		"TWOFOLD_LIMITS_SUPPORT_CASES_PER_EMAIL_HOUR": "1",
 		"TWOFOLD_TRUSTED_PROXIES":                     " 10.0.0.0/8 , 192.0.2.1,, ",
 	}))
-	want := config.Limits{FreeAttempts: 3, FirstDelay: 10 * time.Second, MaxDelay: time.Hour, MaxFailures: 20,
-		ForgetAfter: 72 * time.Hour, SignInPerSecond: 2.5, SignInBurst: 8, APIPerSecond: 100, APIBurst: 200,
+	want := config.Limits{Policy: throttle.Policy{FreeAttempts: 3, FirstDelay: 10 * time.Second, MaxDelay: time.Hour, MaxFailures: 20,
+		ForgetAfter: 72 * time.Hour}, SignInPerSecond: 2.5, SignInBurst: 8, APIPerSecond: 100, APIBurst: 200,
 		SupportCasesPerIPHour: 4, SupportCasesPerEmailHour: 1}
 	if c.Limits != want {
 		t.Errorf("limits %+v, want %+v", c.Limits, want)

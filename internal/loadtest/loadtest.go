@@ -117,7 +117,7 @@ func Run(ctx context.Context, c Config) ([]*Result, error) {
 	p := c.Argon2
 	fmt.Fprintf(c.Out, "twofold-load: %s; %d users, %d workers, %s per scenario; argon2id m=%d t=%d p=%d; %d CPUs\n",
 		b.describe(), c.Users, c.Concurrency, c.Duration, p.MemoryKiB, p.Iterations, p.Parallelism, runtime.NumCPU())
-	fmt.Fprintf(c.Out, "per-address rate limits raised to %d/s (every client is 127.0.0.1); load generator runs in the same process\n", raisedRate)
+	fmt.Fprintf(c.Out, "per-address rate limits raised to %g/s (every client is 127.0.0.1); load generator runs in the same process\n", raisedRate.PerSecond)
 
 	start := time.Now()
 	users, err := createUsers(ctx, b.setup.Auth, b.clock, c.Users, c.Concurrency)

@@ -25,10 +25,10 @@ const listenAddr = "127.0.0.1:0"
 // raisedRate is the per-client-address rate limit of the harness. Every harness client is
 // 127.0.0.1, so the production limits (10 sign-in requests a second) would measure the
 // limiter; raised, the limiter still runs on every request but never refuses.
-const raisedRate = 1_000_000
+var raisedRate = throttle.Rate{PerSecond: 1_000_000, Burst: 1_000_000}
 
 // raisedLimits are the per-client limits of every harness instance (see raisedRate).
-var raisedLimits = web.RateLimits{SignInPerSecond: raisedRate, SignInBurst: raisedRate, APIPerSecond: raisedRate, APIBurst: raisedRate}
+var raisedLimits = web.RateLimits{SignIn: raisedRate, API: raisedRate}
 
 // backend is what the scenarios share: the configuration, the master key, the clock and the
 // database. Each scenario runs its own instance over it, wired by internal/app exactly as

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 // Limiter holds one token bucket per key. Buckets idle long enough to be full again are
@@ -24,17 +26,14 @@ type bucket struct {
 	seen time.Time
 }
 
-// New allows burst actions at once per key, refilled at perSecond tokens a second.
+// New allows r.Burst actions at once per key, refilled at r.PerSecond tokens a second.
 // now may be nil (time.Now); tests pass a fake clock.
-func New(perSecond float64, burst int, now func() time.Time) *Limiter {
+func New(r throttle.Rate, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{every: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}, now: now}
+	return &Limiter{every: rate.Limit(r.PerSecond), burst: r.Burst, buckets: map[string]*bucket{}, now: now}
 }
-
-// PerHour allows n actions an hour per key, all of them at once at most.
-func PerHour(n int, now func() time.Time) *Limiter { return New(float64(n)/3600, n, now) }
 
 // Allow takes a token for key. When none is left it returns false and how long until one is.
 func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {

@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"testing"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 type fakeClock struct{ t time.Time }
@@ -11,7 +13,7 @@ func (c *fakeClock) now() time.Time { return c.t }
 
 func TestLimiter(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	l := New(1, 3, c.now) // 1/s, burst 3
+	l := New(throttle.Rate{PerSecond: 1, Burst: 3}, c.now) // 1/s, burst 3
 	for i := 0; i < 3; i++ {
 		if ok, _ := l.Allow("a"); !ok {
 			t.Fatalf("request %d within the burst refused", i+1)
@@ -32,7 +34,7 @@ func TestLimiter(t *testing.T) {
 
 func TestPerHour(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	l := PerHour(3, c.now)
+	l := New(throttle.PerHour(3), c.now)
 	for i := 0; i < 3; i++ {
 		if ok, _ := l.Allow("x@example.com"); !ok {
 			t.Fatalf("request %d refused", i+1)
@@ -46,7 +48,7 @@ func TestPerHour(t *testing.T) {
 
 func TestIdleBucketsAreDropped(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	l := New(1, 2, c.now)
+	l := New(throttle.Rate{PerSecond: 1, Burst: 2}, c.now)
 	for i := 0; i < 1000; i++ {
 		l.Allow(string(rune('a'+i%26)) + time.Duration(i).String())
 	}

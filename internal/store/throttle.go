@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 // Failure budget kinds: the password step, and the second factor (authenticator codes and
@@ -11,17 +13,6 @@ const (
 	BudgetPassword     = "password"
 	BudgetSecondFactor = "second_factor"
 )
-
-// ThrottleRule is the budget a reservation is checked against (internal/throttle holds the
-// policy and its defaults): FreeAttempts failures cost no wait, then the wait starts at
-// FirstDelay and doubles with each failure up to MaxDelay; after MaxFailures consecutive
-// failures nothing is granted any more.
-type ThrottleRule struct {
-	FreeAttempts int
-	FirstDelay   time.Duration
-	MaxDelay     time.Duration
-	MaxFailures  int
-}
 
 // ThrottleBudget is the state of one failure budget. A reserved attempt counts as a failure
 // until a success resets the budget.
@@ -36,16 +27,16 @@ type ThrottleBudget struct {
 // NextAt is the earliest time another attempt may be granted (unless the budget is locked).
 func (b *ThrottleBudget) NextAt() time.Time { return b.LastAt.Add(b.Delay) }
 
-// ThrottleStore holds failure budgets and throttling state shared by all instances (issue 5).
+// ThrottleStore holds failure budgets and throttling state shared by all instances .
 // Its methods follow the same rules as Store's: atomic on their own, sentinel errors.
 type ThrottleStore interface {
 	// ReserveAttempt counts one attempt against the budget (kind, key) with one conditional
-	// write, but only while rule allows an attempt at now: fewer than rule.MaxFailures
-	// failures and the wait after the last one over. granted reports whether it did; b is the
+	// write, but only while the policy allows an attempt at now: fewer than p.MaxFailures
+	// failures and the wait after the last one over (p.Delay of the failures so far). granted reports whether it did; b is the
 	// budget after the reservation, or as it stands when refused (nil when a parallel reset
 	// left nothing to show). However many reservations race, no more are granted than the
-	// rule allows. Never call it inside WithTx: a rolled-back reservation would not count.
-	ReserveAttempt(ctx context.Context, kind, key string, rule ThrottleRule, now time.Time) (b *ThrottleBudget, granted bool, err error)
+	// policy allows. Never call it inside WithTx: a rolled-back reservation would not count.
+	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (b *ThrottleBudget, granted bool, err error)
 	// GetBudget returns the budget, or ErrNotFound when it has no failures.
 	GetBudget(ctx context.Context, kind, key string) (*ThrottleBudget, error)
 	// ResetBudget forgets every failure of the budget (after a success, or an administrator's

@@ -18,13 +18,7 @@ import (
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/store"
-)
-
-// Default rate limits for opening cases (config: limits.support_cases_per_ip_hour and
-// limits.support_cases_per_email_hour).
-const (
-	DefaultCasesPerIPHour    = 10
-	DefaultCasesPerEmailHour = 3
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 // LinkTTL is how long an e-mail verification link works.
@@ -45,7 +39,8 @@ type Options struct {
 	Product string
 	// RequireApproval turns on dual control: a reset needs a second agent's approval.
 	RequireApproval bool
-	// Per-hour limits on opening cases; 0 takes the defaults.
+	// Per-hour limits on opening cases; 0 takes the defaults
+	// (throttle.DefaultSupportCasesPerIPHour and ...PerEmailHour).
 	CasesPerIPHour    int
 	CasesPerEmailHour int
 	Now               func() time.Time // default time.Now
@@ -87,13 +82,13 @@ func New(o Options) *Service {
 	}
 	perIP, perEmail := o.CasesPerIPHour, o.CasesPerEmailHour
 	if perIP <= 0 {
-		perIP = DefaultCasesPerIPHour
+		perIP = throttle.DefaultSupportCasesPerIPHour
 	}
 	if perEmail <= 0 {
-		perEmail = DefaultCasesPerEmailHour
+		perEmail = throttle.DefaultSupportCasesPerEmailHour
 	}
-	s.perIP = ratelimit.PerHour(perIP, s.now)
-	s.perEmail = ratelimit.PerHour(perEmail, s.now)
+	s.perIP = ratelimit.New(throttle.PerHour(perIP), s.now)
+	s.perEmail = ratelimit.New(throttle.PerHour(perEmail), s.now)
 	return s
 }
 

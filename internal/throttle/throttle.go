@@ -8,16 +8,22 @@ import (
 // Policy is a failure budget: a number of free attempts, then a wait before each further
 // attempt that doubles with every failure up to a cap, and a hard limit on consecutive
 // failures (NIST SP 800-63B 5.2.2: no more than 100). A success forgets every failure.
-// A zero field takes its Default value.
+// A zero field takes its Default value. It is the one shape of the rule: the configuration
+// decodes into it (under limits:), the services apply it and the store enforces it.
 type Policy struct {
-	FreeAttempts int           // failures that cost no wait (default 5)
-	FirstDelay   time.Duration // wait after the first failure beyond the free ones (default 30 s)
-	MaxDelay     time.Duration // the wait stops doubling here (default 15 min)
-	MaxFailures  int           // consecutive failures after which no attempt is evaluated (default 100)
+	FreeAttempts int           `yaml:"free_attempts"` // failures that cost no wait (default 5)
+	FirstDelay   time.Duration `yaml:"first_delay"`   // wait after the first failure beyond the free ones (default 30 s)
+	MaxDelay     time.Duration `yaml:"max_delay"`     // the wait stops doubling here (default 15 min)
+	MaxFailures  int           `yaml:"max_failures"`  // consecutive failures after which no attempt is evaluated (default 100)
+	// ForgetAfter is how long a password budget that is not locked is kept after its last
+	// failure (default 24 h); second-factor budgets and locked ones are kept until a success
+	// or an unlock.
+	ForgetAfter time.Duration `yaml:"forget_after"`
 }
 
 // Default is the policy when nothing is configured.
-var Default = Policy{FreeAttempts: 5, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, MaxFailures: 100}
+var Default = Policy{FreeAttempts: 5, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, MaxFailures: 100,
+	ForgetAfter: 24 * time.Hour}
 
 // OrDefault returns p with every zero field replaced by Default's.
 func (p Policy) OrDefault() Policy {
@@ -33,26 +39,34 @@ func (p Policy) OrDefault() Policy {
 	if p.MaxFailures <= 0 {
 		p.MaxFailures = Default.MaxFailures
 	}
+	if p.ForgetAfter <= 0 {
+		p.ForgetAfter = Default.ForgetAfter
+	}
 	return p
 }
 
-// Validate reports a policy that cannot work: it needs at least one free attempt, a first
-// delay of at least a second, no larger than the maximum delay, and a failure limit from
-// the free attempts up to 100.
-func (p Policy) Validate() error {
-	switch {
-	case p.FreeAttempts < 1:
-		return fmt.Errorf("free attempts %d: want at least 1", p.FreeAttempts)
-	case p.FirstDelay < time.Second:
-		return fmt.Errorf("first delay %s: want at least 1s", p.FirstDelay)
-	case p.MaxDelay < p.FirstDelay:
-		return fmt.Errorf("max delay %s is shorter than the first delay %s", p.MaxDelay, p.FirstDelay)
-	case p.MaxDelay > 24*time.Hour:
-		return fmt.Errorf("max delay %s: want at most 24h", p.MaxDelay)
-	case p.MaxFailures < p.FreeAttempts || p.MaxFailures > 100:
-		return fmt.Errorf("max failures %d: want %d..100", p.MaxFailures, p.FreeAttempts)
+// Validate reports every problem of a policy that cannot work, each naming its field as
+// the configuration does: it needs 1..100 free attempts, a first delay of at least a second,
+// no larger than the maximum delay (at most 24 h), a failure limit from the free attempts
+// up to 100, and forgetting after an hour at the earliest.
+func (p Policy) Validate() []error {
+	var bad []error
+	if p.FreeAttempts < 1 || p.FreeAttempts > 100 {
+		bad = append(bad, fmt.Errorf("free_attempts: %d is outside 1..100", p.FreeAttempts))
 	}
-	return nil
+	if p.FirstDelay < time.Second {
+		bad = append(bad, fmt.Errorf("first_delay: %s is shorter than 1s", p.FirstDelay))
+	}
+	if p.MaxDelay < p.FirstDelay || p.MaxDelay > 24*time.Hour {
+		bad = append(bad, fmt.Errorf("max_delay: %s is outside first_delay (%s)..24h", p.MaxDelay, p.FirstDelay))
+	}
+	if p.MaxFailures < p.FreeAttempts || p.MaxFailures > 100 {
+		bad = append(bad, fmt.Errorf("max_failures: %d is outside free_attempts (%d)..100", p.MaxFailures, p.FreeAttempts))
+	}
+	if p.ForgetAfter < time.Hour {
+		bad = append(bad, fmt.Errorf("forget_after: %s is shorter than 1h", p.ForgetAfter))
+	}
+	return bad
 }
 
 // Delay is how long the next attempt must wait after failures consecutive failures: nothing
@@ -111,3 +125,28 @@ func (p Policy) AttemptsWithin(window time.Duration) int {
 	}
 	return n
 }
+
+// Rate is a token bucket kept per client key (an address or an e-mail address): Burst
+// actions at once, refilled at PerSecond. A Rate that is not On limits nothing.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// PerHour allows n actions an hour, all of them at once at most.
+func PerHour(n int) Rate { return Rate{PerSecond: float64(n) / 3600, Burst: n} }
+
+// On reports whether the rate limits anything.
+func (r Rate) On() bool { return r.PerSecond > 0 && r.Burst > 0 }
+
+// The built-in per-client rates; the configuration starts from them (limits:).
+var (
+	DefaultSignIn = Rate{PerSecond: 10, Burst: 30}  // sign-in steps per client address
+	DefaultAPI    = Rate{PerSecond: 50, Burst: 100} // other API requests per client address
+)
+
+// The built-in hourly limits on opening support cases (limits:).
+const (
+	DefaultSupportCasesPerIPHour    = 10 // per client address
+	DefaultSupportCasesPerEmailHour = 3  // per e-mail address
+)

@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,21 +117,44 @@ func TestAttemptsWithin(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		p    Policy
-		ok   bool
+		name   string
+		change func(*Policy)
+		bad    string // the field named by the problem; empty when valid
 	}{
-		{"default", Default, true},
-		{"no_free_attempt", Policy{FreeAttempts: 0, FirstDelay: time.Second, MaxDelay: time.Second, MaxFailures: 10}, false},
-		{"first_delay_under_a_second", Policy{FreeAttempts: 5, FirstDelay: time.Millisecond, MaxDelay: time.Minute, MaxFailures: 10}, false},
-		{"max_below_first", Policy{FreeAttempts: 5, FirstDelay: time.Minute, MaxDelay: time.Second, MaxFailures: 10}, false},
-		{"max_over_a_day", Policy{FreeAttempts: 5, FirstDelay: time.Minute, MaxDelay: 25 * time.Hour, MaxFailures: 10}, false},
-		{"more_than_100_failures", Policy{FreeAttempts: 5, FirstDelay: time.Minute, MaxDelay: time.Hour, MaxFailures: 101}, false},
-		{"limit_below_the_free_attempts", Policy{FreeAttempts: 5, FirstDelay: time.Minute, MaxDelay: time.Hour, MaxFailures: 4}, false},
-		{"strict", Policy{FreeAttempts: 3, FirstDelay: time.Minute, MaxDelay: time.Hour, MaxFailures: 10}, true},
+		{"default", func(*Policy) {}, ""},
+		{"no_free_attempt", func(p *Policy) { p.FreeAttempts = 0 }, "free_attempts: 0 is outside 1..100"},
+		{"first_delay_under_a_second", func(p *Policy) { p.FirstDelay = time.Millisecond }, "first_delay"},
+		{"max_below_first", func(p *Policy) { p.MaxDelay = time.Second }, "max_delay"},
+		{"max_over_a_day", func(p *Policy) { p.MaxDelay = 25 * time.Hour }, "max_delay"},
+		{"more_than_100_failures_NIST", func(p *Policy) { p.MaxFailures = 101 }, "max_failures: 101 is outside"},
+		{"limit_below_the_free_attempts", func(p *Policy) { p.MaxFailures = 4 }, "max_failures"},
+		{"forget_within_the_hour", func(p *Policy) { p.ForgetAfter = time.Minute }, "forget_after"},
+		{"strict", func(p *Policy) {
+			*p = Policy{FreeAttempts: 3, FirstDelay: time.Minute, MaxDelay: time.Hour, MaxFailures: 10, ForgetAfter: time.Hour}
+		}, ""},
 	} {
-		if err := tc.p.Validate(); (err == nil) != tc.ok {
-			t.Errorf("%s: Validate = %v, want ok=%v", tc.name, err, tc.ok)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			p := Default
+			tc.change(&p)
+			errs := p.Validate()
+			switch {
+			case tc.bad == "" && len(errs) > 0:
+				t.Fatalf("Validate = %v, want valid", errs)
+			case tc.bad != "" && len(errs) != 1:
+				t.Fatalf("Validate = %v, want one %s problem", errs, tc.bad)
+			case tc.bad != "" && !strings.HasPrefix(errs[0].Error(), tc.bad):
+				t.Fatalf("Validate = %v, want a %s problem", errs, tc.bad)
+			}
+		})
+	}
+}
+
+func TestPerHour(t *testing.T) {
+	r := PerHour(36)
+	if r.Burst != 36 || r.PerSecond != 0.01 || !r.On() {
+		t.Fatalf("PerHour(36) = %+v", r)
+	}
+	if (Rate{}).On() || (Rate{PerSecond: 1}).On() {
+		t.Fatal("a rate without tokens limits something")
 	}
 }

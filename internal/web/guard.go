@@ -8,16 +8,15 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/ratelimit"
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
-// RateLimits are the per-client-address token buckets of one instance. A rate of zero
-// turns that limit off.
+// RateLimits are the per-client-address token buckets of one instance. A rate that is not
+// On turns that limit off.
 type RateLimits struct {
-	SignInPerSecond float64 // POST /login, /login/..., /api/v1/login, /api/v1/login/...
-	SignInBurst     int
-	APIPerSecond    float64 // every other request under /api/
-	APIBurst        int
-	Now             func() time.Time // the buckets' clock; nil means time.Now
+	SignIn throttle.Rate    // POST /login, /login/..., /api/v1/login, /api/v1/login/...
+	API    throttle.Rate    // every other request under /api/
+	Now    func() time.Time // the buckets' clock; nil means time.Now
 }
 
 // guard resolves the client address of every request and applies the rate limits.
@@ -29,11 +28,11 @@ type guard struct {
 
 func newGuard(l RateLimits, trusted []netip.Prefix) *guard {
 	g := &guard{proxies: proxies(trusted)}
-	if l.SignInPerSecond > 0 && l.SignInBurst > 0 {
-		g.signIn = ratelimit.New(l.SignInPerSecond, l.SignInBurst, l.Now)
+	if l.SignIn.On() {
+		g.signIn = ratelimit.New(l.SignIn, l.Now)
 	}
-	if l.APIPerSecond > 0 && l.APIBurst > 0 {
-		g.api = ratelimit.New(l.APIPerSecond, l.APIBurst, l.Now)
+	if l.API.On() {
+		g.api = ratelimit.New(l.API, l.Now)
 	}
 	return g
 }

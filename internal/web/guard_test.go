@@ -11,11 +11,12 @@ import (
 
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/throttle"
 	"github.com/twofold-id/twofold/internal/web"
 )
 
 // signInLimits are the production defaults of the sign-in limit, the API limit off.
-var signInLimits = web.RateLimits{SignInPerSecond: 10, SignInBurst: 30}
+var signInLimits = web.RateLimits{SignIn: throttle.DefaultSignIn}
 
 // forwarded sends a request from c with an X-Forwarded-For header (none when xff is "").
 func forwarded(t *testing.T, srv *testserver.Server, c *testserver.Client, method, path, xff string, body []byte) rawResult {
@@ -196,7 +197,7 @@ func TestSignInRateLimit(t *testing.T) {
 
 func TestAPIRateLimit(t *testing.T) {
 	t.Parallel()
-	srv := testserver.New(t, testserver.Options{RateLimits: web.RateLimits{SignInPerSecond: 10, SignInBurst: 30, APIPerSecond: 50, APIBurst: 100}})
+	srv := testserver.New(t, testserver.Options{RateLimits: web.RateLimits{SignIn: throttle.DefaultSignIn, API: throttle.DefaultAPI}})
 	c := srv.Client(t)
 	for i := 1; i <= 100; i++ {
 		if r := c.Get("/api/v1/session"); r.Status != http.StatusUnauthorized {

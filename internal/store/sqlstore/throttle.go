@@ -6,15 +6,17 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 // ReserveAttempt counts one attempt against a budget in a single conditional upsert. The
-// whole rule is in the statement: an existing row is only updated while it has fewer than
+// whole policy is in the statement (zero fields take throttle.Default's): an existing row is only updated while it has fewer than
 // MaxFailures failures and its wait is over, and the wait it leaves is 0 within the free
 // attempts, then FirstDelay, doubling up to MaxDelay. Both PostgreSQL and SQLite apply the
 // upsert's WHERE to the latest committed row under a row (or database) lock, so parallel
 // reservations are granted one by one and the rule holds across instances.
-func (d *DB) ReserveAttempt(ctx context.Context, kind, key string, rule store.ThrottleRule, now time.Time) (*store.ThrottleBudget, bool, error) {
+func (d *DB) ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (*store.ThrottleBudget, bool, error) {
+	rule := p.OrDefault()
 	first, maxDelay := rule.FirstDelay.Milliseconds(), rule.MaxDelay.Milliseconds()
 	initial := int64(0)
 	if rule.FreeAttempts <= 1 {

@@ -20,17 +20,10 @@ var throttleTests = []subtest{
 	{"ParallelReservationsAfterAWaitOneWins", testRaceBudgetWait},
 }
 
-// defaultRule is the production default policy as the store sees it.
-var defaultRule = ruleOf(throttle.Default)
-
-func ruleOf(p throttle.Policy) store.ThrottleRule {
-	return store.ThrottleRule{FreeAttempts: p.FreeAttempts, FirstDelay: p.FirstDelay, MaxDelay: p.MaxDelay, MaxFailures: p.MaxFailures}
-}
-
 // reserve makes one reservation and reports whether it was granted.
 func reserve(t testing.TB, s store.Store, kind, key string, now time.Time) (*store.ThrottleBudget, bool) {
 	t.Helper()
-	b, ok, err := s.ReserveAttempt(t.Context(), kind, key, defaultRule, now)
+	b, ok, err := s.ReserveAttempt(t.Context(), kind, key, throttle.Default, now)
 	wantNoErr(t, "ReserveAttempt", err)
 	return b, ok
 }
@@ -134,7 +127,7 @@ func testBudgetForgetIdle(t *testing.T, s store.Store) {
 	reserve(t, s, store.BudgetPassword, old, at(0))
 	reserve(t, s, store.BudgetSecondFactor, other, at(0))
 	reserve(t, s, store.BudgetPassword, recent, at(24*time.Hour))
-	rule := store.ThrottleRule{FreeAttempts: 3, FirstDelay: time.Second, MaxDelay: time.Second, MaxFailures: 3}
+	rule := throttle.Policy{FreeAttempts: 3, FirstDelay: time.Second, MaxDelay: time.Second, MaxFailures: 3}
 	for range 3 {
 		_, ok, err := s.ReserveAttempt(ctx, store.BudgetPassword, locked, rule, at(0))
 		wantNoErr(t, "ReserveAttempt", err)
@@ -165,7 +158,7 @@ func testBudgetForgetIdle(t *testing.T, s store.Store) {
 func raceReserve(t *testing.T, s store.Store, key string, now time.Time) int {
 	t.Helper()
 	errs := race(parallel, func(int) error {
-		_, ok, err := s.ReserveAttempt(t.Context(), store.BudgetSecondFactor, key, defaultRule, now)
+		_, ok, err := s.ReserveAttempt(t.Context(), store.BudgetSecondFactor, key, throttle.Default, now)
 		if err == nil && !ok {
 			return store.ErrNotFound
 		}
