@@ -243,9 +243,19 @@ func signInWithCode(t testing.TB, srv *testserver.Server, b *testserver.Client, 
 // postForm sends a form to an endpoint of the server, with basic auth when user is set.
 func postForm(t testing.TB, srv *testserver.Server, path string, form url.Values, user, pass string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
+	resp, m, err := sendForm(srv, path, form, user, pass)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp.StatusCode, m
+}
+
+// sendForm is postForm for any goroutine: it returns the answer (body decoded as JSON)
+// or the error.
+func sendForm(srv *testserver.Server, path string, form url.Values, user, pass string) (*http.Response, map[string]any, error) {
+	req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if user != "" {
@@ -253,12 +263,12 @@ func postForm(t testing.TB, srv *testserver.Server, path string, form url.Values
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	var m map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
+	return resp, m, nil
 }
 
 // introspect asks whether token is active, as the client c.

@@ -214,19 +214,24 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return nil
 }
 
-// AuthRequestByCode uses the code up: the first exchange wins on every instance. A code
-// presented again revokes every token issued for it (RFC 6749, section 4.1.2).
+// AuthRequestByCode looks the code's request up without using the code: the op package
+// asks for it before it has authenticated the client and checked the PKCE verifier, and
+// whoever merely saw a code must not be able to void it. The code is claimed when the
+// tokens are created (claimCode), after those checks. A used code is returned too, so
+// that its claim fails there, for the client it was issued to only.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	h := hashToken(code)
-	a, err := s.st.ClaimOIDCAuthCode(ctx, h, s.now())
+	a, err := s.st.GetOIDCAuthRequestByCode(ctx, hashToken(code))
 	if errors.Is(err, store.ErrNotFound) {
-		if n, rerr := s.st.RevokeOIDCGrantOfUsedCode(ctx, h); rerr == nil && n > 0 {
-			s.record(ctx, EventCodeReplayed, "", "an authorization code was presented again; its tokens are revoked")
-		}
-		return nil, fmt.Errorf("code unknown, expired or used: %w", errInvalid)
+		return nil, fmt.Errorf("code unknown: %w", errInvalid)
 	}
 	if err != nil {
 		return nil, serverError(err)
+	}
+	if !a.CodeUsedAt.IsZero() {
+		return &authRequest{a}, nil
+	}
+	if !s.now().Before(a.CodeExpiresAt) {
+		return nil, fmt.Errorf("code expired: %w", errInvalid)
 	}
 	if err := s.userActive(ctx, a.UserID); err != nil {
 		return nil, err
@@ -235,6 +240,38 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 		return nil, err
 	}
 	return &authRequest{a}, nil
+}
+
+// claimCode uses the request's code up in tx, in one conditional update: of parallel
+// exchanges (on any instance) exactly one gets past it. It is called only once the op
+// package authenticated the client, matched the PKCE verifier and found the code issued
+// to that client, so a code that was used already comes back from its own client: the
+// tokens issued for it are revoked (RFC 6749, section 4.1.2) after tx rolled back, by
+// replayed.
+func claimCode(ctx context.Context, tx store.Store, a *authRequest, now time.Time) error {
+	if _, err := tx.ClaimOIDCAuthCode(ctx, a.a.CodeHash, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errCodeUsed
+		}
+		return err
+	}
+	return nil
+}
+
+// errCodeUsed: the code was used (or expired) between lookup and claim.
+var errCodeUsed = errors.New("oidc: code used already")
+
+// replayed answers an exchange whose code was used already: the grant of the code is
+// revoked, with an audit event, and the client gets invalid_grant.
+func (s *storage) replayed(ctx context.Context, a *authRequest) error {
+	n, err := s.st.RevokeOIDCGrantOfUsedCode(ctx, a.a.CodeHash)
+	if err != nil {
+		return serverError(err)
+	}
+	if n > 0 {
+		s.record(ctx, EventCodeReplayed, a.a.UserID, "client "+a.a.ClientID+" presented an authorization code again; its tokens are revoked")
+	}
+	return oidc.ErrInvalidGrant().WithDescription("invalid code").WithParent(errCodeUsed)
 }
 
 // sessionAlive refuses a code whose twofold session ended after the code was issued (sign

@@ -45,11 +45,17 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 		return "", time.Time{}, err
 	}
 	err = s.st.WithTx(ctx, func(tx store.Store) error {
+		if err := claimCode(ctx, tx, a, s.now()); err != nil {
+			return err
+		}
 		if err := tx.CreateOIDCGrant(ctx, s.newGrant(a, false, at.ExpiresAt)); err != nil {
 			return err
 		}
 		return tx.CreateOIDCAccessToken(ctx, at)
 	})
+	if errors.Is(err, errCodeUsed) {
+		return "", time.Time{}, s.replayed(ctx, a)
+	}
 	if err != nil {
 		return "", time.Time{}, serverError(err)
 	}
@@ -74,6 +80,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		rt := &store.OIDCRefreshToken{TokenHash: hashToken(refresh), GrantID: r.a.ID, Scopes: r.a.Scopes,
 			CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}
 		err = s.st.WithTx(ctx, func(tx store.Store) error {
+			if err := claimCode(ctx, tx, r, now); err != nil {
+				return err
+			}
 			if err := tx.CreateOIDCGrant(ctx, s.newGrant(r, true, rt.ExpiresAt)); err != nil {
 				return err
 			}
@@ -82,6 +91,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			}
 			return tx.CreateOIDCAccessToken(ctx, at)
 		})
+		if errors.Is(err, errCodeUsed) {
+			return "", "", time.Time{}, s.replayed(ctx, r)
+		}
 		if err != nil {
 			return "", "", time.Time{}, serverError(err)
 		}

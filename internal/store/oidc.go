@@ -134,6 +134,11 @@ type OIDCStore interface {
 	// that has none yet, in one conditional update (ErrNotFound otherwise): one code per
 	// request.
 	SaveOIDCAuthCode(ctx context.Context, id string, codeHash []byte, expiresAt, now time.Time) error
+	// GetOIDCAuthRequestByCode returns the request the code was issued for, used or not and
+	// expired or not (CodeUsedAt and CodeExpiresAt say which); ErrNotFound when no stored
+	// request has the code. It changes nothing: a code is looked up before the client is
+	// authenticated, and only ClaimOIDCAuthCode uses it up.
+	GetOIDCAuthRequestByCode(ctx context.Context, codeHash []byte) (*OIDCAuthRequest, error)
 	// ClaimOIDCAuthCode marks the code used and returns its request, in one conditional
 	// update: ErrNotFound for an unknown, expired or already used code, so of parallel
 	// exchanges of one code (on any instance) exactly one wins.

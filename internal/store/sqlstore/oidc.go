@@ -136,6 +136,13 @@ func (d *DB) SaveOIDCAuthCode(ctx context.Context, id string, codeHash []byte, e
 		codeHash, ms(expiresAt), id, ms(now))
 }
 
+// GetOIDCAuthRequestByCode returns the request of a code without using it up.
+func (d *DB) GetOIDCAuthRequestByCode(ctx context.Context, codeHash []byte) (*store.OIDCAuthRequest, error) {
+	a, err := scanAuthRequest(d.queryRow(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests
+		WHERE code_hash = ? AND user_id <> ''`, codeHash))
+	return a, d.wrap(err)
+}
+
 // ClaimOIDCAuthCode uses a code once.
 func (d *DB) ClaimOIDCAuthCode(ctx context.Context, codeHash []byte, now time.Time) (*store.OIDCAuthRequest, error) {
 	a, err := scanAuthRequest(d.queryRow(ctx, `UPDATE oidc_auth_requests SET code_used_at = ?

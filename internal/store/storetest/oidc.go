@@ -16,6 +16,7 @@ var oidcTests = []subtest{
 	{"AuthRequestExpires", testOIDCAuthRequestExpires},
 	{"AuthRequestCompletesOnce", testOIDCAuthRequestComplete},
 	{"CodeSavedOnceOnCompletedRequest", testOIDCSaveCode},
+	{"CodeLookupUsesNothingUp", testOIDCCodeLookup},
 	{"CodeClaimedOnceBeforeExpiry", testOIDCClaimCode},
 	{"UsedCodeRevokesItsGrant", testOIDCUsedCodeRevokes},
 	{"ConsentPutAndReplace", testOIDCConsent},
@@ -25,6 +26,7 @@ var oidcTests = []subtest{
 	{"SigningKeysOneCurrentPerAlgorithm", testOIDCSigningKeys},
 	{"DeleteExpiredOIDC", testOIDCHousekeeping},
 	{"ClaimCodeOneWinner", testOIDCRaceClaimCode},
+	{"ClaimCodeWithGrantOneWinner", testOIDCRaceClaimCodeWithGrant},
 	{"CompleteAuthRequestOneWinner", testOIDCRaceComplete},
 	{"RotateRefreshTokenOneWinner", testOIDCRaceRotate},
 	{"CurrentSigningKeyOneWinner", testOIDCRaceSigningKey},
@@ -229,6 +231,29 @@ func testOIDCSaveCode(t *testing.T, s store.Store) {
 	if string(got.CodeHash) != string(code) || !got.CodeExpiresAt.Equal(at(2*time.Minute)) || !got.CodeUsedAt.IsZero() {
 		t.Errorf("code hash %x expires %s used %s, want %x, %s, unused", got.CodeHash, got.CodeExpiresAt, got.CodeUsedAt, code, at(2*time.Minute))
 	}
+}
+
+func testOIDCCodeLookup(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	c := mustCreateClient(t, s, "billing")
+	a, code := codeReadyRequest(t, s, c.ID, u.ID)
+	for range 2 {
+		got, err := s.GetOIDCAuthRequestByCode(ctx, code)
+		wantNoErr(t, "GetOIDCAuthRequestByCode", err)
+		if got.ID != a.ID || got.UserID != u.ID || string(got.CodeHash) != string(code) || !got.CodeUsedAt.IsZero() {
+			t.Errorf("looked up request %s of %s with code %x used at %s, want %s of %s, unused", got.ID, got.UserID, got.CodeHash, got.CodeUsedAt, a.ID, u.ID)
+		}
+	}
+	_, err := s.ClaimOIDCAuthCode(ctx, code, at(90*time.Second))
+	wantNoErr(t, "ClaimOIDCAuthCode after lookups", err)
+	got, err := s.GetOIDCAuthRequestByCode(ctx, code)
+	wantNoErr(t, "GetOIDCAuthRequestByCode(used)", err)
+	if !got.CodeUsedAt.Equal(at(90 * time.Second)) {
+		t.Errorf("used code's request: used at %s, want %s", got.CodeUsedAt, at(90*time.Second))
+	}
+	_, err = s.GetOIDCAuthRequestByCode(ctx, randomBytes(t, 32))
+	wantErr(t, "GetOIDCAuthRequestByCode(unknown)", err, store.ErrNotFound)
 }
 
 func testOIDCClaimCode(t *testing.T, s store.Store) {
@@ -488,6 +513,28 @@ func testOIDCRaceClaimCode(t *testing.T, s store.Store) {
 	w := oneWinner(t, "ClaimOIDCAuthCode", errs)
 	if got[w].ID != a.ID {
 		t.Errorf("winner claimed request %s, want %s", got[w].ID, a.ID)
+	}
+}
+
+// testOIDCRaceClaimCodeWithGrant claims the code as the token endpoint does: in one
+// transaction with the grant it starts.
+func testOIDCRaceClaimCodeWithGrant(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	c := mustCreateClient(t, s, "billing")
+	a, code := codeReadyRequest(t, s, c.ID, u.ID)
+	g := grantFixture(t, a.ID, c.ID, u.ID, false)
+	errs := race(parallel, func(i int) error {
+		return s.WithTx(ctx, func(tx store.Store) error {
+			if _, err := tx.ClaimOIDCAuthCode(ctx, code, at(time.Minute+time.Duration(i)*time.Millisecond)); err != nil {
+				return err
+			}
+			return tx.CreateOIDCGrant(ctx, g)
+		})
+	})
+	oneWinner(t, "claim the code and create its grant", errs)
+	if _, err := s.GetOIDCGrant(ctx, a.ID); err != nil {
+		t.Errorf("the winner's grant: %v", err)
 	}
 }
 
