@@ -24,6 +24,10 @@ const (
 	PasswordChanged      = "password.changed"
 	PasswordChangeFailed = "password.change_failed"
 	Logout               = "session.logout"
+	SessionReplaced      = "session.replaced" // a new sign-in in the browser replaced the session
+	ClientLogout         = "oidc.logout"      // an application signed the user out (RP-initiated logout)
+	AccessEnded          = "access.ended"     // what a password, factor or account change ended
+	UserDeleted          = "user.deleted"
 	SessionsRevoked      = "session.others_revoked"
 	UserCreated          = "user.created"
 	UserRoleChanged      = "user.role_changed"

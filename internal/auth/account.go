@@ -12,7 +12,7 @@ import (
 
 // ChangePassword replaces the user's password after checking the current one
 // (apperr.ErrInvalidCredentials when wrong) and the policy (weak_password with the reason).
-// Every other session of the user ends; cur's session stays.
+// What else ends is End's PasswordChanged: every other session and application grant.
 func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, next string, m Meta) error {
 	if cur.Session.State != store.StateAuthenticated {
 		return apperr.ErrUnauthenticated
@@ -50,13 +50,10 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 		if err := st.SetUserPasswordHash(ctx, cur.User.ID, hash, s.now()); err != nil {
 			return err
 		}
-		if _, err := st.DeleteUserSessions(ctx, cur.User.ID, cur.Session.ID); err != nil {
+		if _, err := s.EndIn(ctx, st, PasswordChanged, cur.User.ID, cur.Session.ID, m); err != nil {
 			return err
 		}
-		if _, err := st.DeleteUserOIDCGrants(ctx, cur.User.ID); err != nil { // OIDC refresh and access tokens (issue 6)
-			return err
-		}
-		return s.record(ctx, st, audit.PasswordChanged, cur.User.ID, m, "other sessions ended")
+		return s.record(ctx, st, audit.PasswordChanged, cur.User.ID, m, "")
 	})
 	if err != nil {
 		return internal(err)

@@ -303,7 +303,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		}
 		// Every other session was opened without this authenticator (a password alone, or
 		// the old device being replaced): they end, so only MFA sessions remain.
-		if _, err := st.DeleteUserSessions(ctx, cur.User.ID, cur.Session.ID); err != nil {
+		if _, err := s.EndIn(ctx, st, FactorChanged, cur.User.ID, cur.Session.ID, m); err != nil {
 			return err
 		}
 		signingIn := cur.Session.State == store.StateEnrollmentRequired

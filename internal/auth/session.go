@@ -3,18 +3,16 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
-	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
 // Authenticate resolves a session token. It returns ErrUnauthenticated for an unknown,
-// expired or idle token and for a disabled user, and deletes such sessions. It never
-// checks the state: callers decide which states they serve.
+// expired or idle token and for a disabled user; expired rows are left to housekeeping. It
+// never checks the state: callers decide which states they serve.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Current, error) {
 	if token == "" || len(token) > 128 {
 		return nil, apperr.ErrUnauthenticated
@@ -30,12 +28,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	expired := !now.Before(sess.ExpiresAt) ||
 		(sess.State == store.StateAuthenticated && now.Sub(sess.LastSeenAt) > s.idle)
 	if expired {
-		_ = s.store.DeleteSession(ctx, sess.ID)
 		return nil, apperr.ErrUnauthenticated
 	}
 	u, err := s.store.GetUser(ctx, sess.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		_ = s.store.DeleteSession(ctx, sess.ID)
 		return nil, apperr.ErrUnauthenticated
 	}
 	if err != nil {
@@ -111,34 +107,9 @@ func addAMR(amr []string, methods ...string) []string {
 	return out
 }
 
-// Logout ends the session.
-func (s *Service) Logout(ctx context.Context, cur *Current, m Meta) error {
-	m.ActorID = cur.User.ID
-	return s.store.WithTx(ctx, func(st store.Store) error {
-		if err := st.DeleteSession(ctx, cur.Session.ID); err != nil {
-			return err
-		}
-		return s.record(ctx, st, audit.Logout, cur.User.ID, m, "")
-	})
-}
-
 // Sessions lists the user's active sessions, newest first.
 func (s *Service) Sessions(ctx context.Context, cur *Current) ([]store.Session, error) {
 	return s.store.ListUserSessions(ctx, cur.User.ID, s.now())
-}
-
-// SignOutOthers ends every session of the user except cur's and returns how many ended.
-func (s *Service) SignOutOthers(ctx context.Context, cur *Current, m Meta) (int, error) {
-	m.ActorID = cur.User.ID
-	var n int
-	err := s.store.WithTx(ctx, func(st store.Store) error {
-		var err error
-		if n, err = st.DeleteUserSessions(ctx, cur.User.ID, cur.Session.ID); err != nil {
-			return err
-		}
-		return s.record(ctx, st, audit.SessionsRevoked, cur.User.ID, m, fmt.Sprintf("%d sessions", n))
-	})
-	return n, err
 }
 
 func truncate(v string, n int) string {

@@ -138,9 +138,9 @@ func TestConfiguredSessionTimeouts(t *testing.T) {
 func TestSignOutEverywhere(t *testing.T) {
 	svc, _ := newService(t, auth.Options{})
 	a, b := signedIn(t, svc), signedIn(t, svc)
-	n, err := svc.SignOutEverywhere(context.Background(), a.User, auth.Meta{IP: "console"})
-	if err != nil || n != 2 {
-		t.Fatalf("SignOutEverywhere = %d, %v; want 2 sessions ended", n, err)
+	ended, err := svc.End(context.Background(), auth.SignOutEverywhere, a.User.ID, "", auth.Meta{IP: "console"})
+	if n := ended.Sessions; err != nil || n != 2 {
+		t.Fatalf("End(SignOutEverywhere) = %+v, %v; want 2 sessions ended", ended, err)
 	}
 	for _, cur := range []*auth.Current{a, b} {
 		if alive(t, svc, cur.Token) {

@@ -130,24 +130,6 @@ func (s *Service) Budgets(ctx context.Context, u *store.User) (pw, second *store
 	return pw, second, err
 }
 
-// SignOutEverywhere ends every session of the user (an administrator's action) and returns
-// how many ended. It is audited.
-func (s *Service) SignOutEverywhere(ctx context.Context, u *store.User, m Meta) (int, error) {
-	var n int
-	err := s.store.WithTx(ctx, func(st store.Store) error {
-		var err error
-		if n, err = st.DeleteUserSessions(ctx, u.ID, ""); err != nil {
-			return err
-		}
-		grants, err := st.DeleteUserOIDCGrants(ctx, u.ID) // applications' tokens too: a kill switch
-		if err != nil {
-			return err
-		}
-		return s.record(ctx, st, audit.SessionsEnded, u.ID, m, fmt.Sprintf("%d sessions, %d application grants", n, grants))
-	})
-	return n, internal(err)
-}
-
 // forgetIdleBudgets deletes unlocked password budgets idle for longer than the configured
 // time. The rule looks only at the budget, never at whether its key is an account, so it
 // treats unknown identifiers exactly like known ones.

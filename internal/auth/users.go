@@ -101,7 +101,8 @@ func (s *Service) SetRole(ctx context.Context, u *store.User, role string, m Met
 	})
 }
 
-// SetDisabled disables or enables an account. Disabling ends all its sessions at once.
+// SetDisabled disables or enables an account. Disabling ends all its access at once (End's
+// Disabled).
 func (s *Service) SetDisabled(ctx context.Context, u *store.User, disabled bool, m Meta) error {
 	return s.store.WithTx(ctx, func(st store.Store) error {
 		if err := st.SetUserDisabled(ctx, u.ID, disabled, s.now()); err != nil {
@@ -110,10 +111,7 @@ func (s *Service) SetDisabled(ctx context.Context, u *store.User, disabled bool,
 		event := audit.UserEnabled
 		if disabled {
 			event = audit.UserDisabled
-			if _, err := st.DeleteUserSessions(ctx, u.ID, ""); err != nil {
-				return err
-			}
-			if _, err := st.DeleteUserOIDCGrants(ctx, u.ID); err != nil {
+			if _, err := s.EndIn(ctx, st, Disabled, u.ID, "", m); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -17,10 +18,11 @@ func (e *env) userSignOut() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
-				n, err := a.Auth.SignOutEverywhere(ctx, u, consoleMeta)
+				ended, err := a.Auth.End(ctx, auth.SignOutEverywhere, u.ID, "", consoleMeta)
 				if err != nil {
 					return err
 				}
+				n := ended.Sessions
 				fmt.Fprintf(e.stdout, "ended %d %s of %s\n", n, onOff(n == 1, "session", "sessions"), u.Username)
 				return nil
 			})

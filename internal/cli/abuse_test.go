@@ -56,7 +56,7 @@ func TestUserSignOut(t *testing.T) {
 	if out := c.ok("", "user", "sign-out", "alice"); !strings.Contains(out, "ended 0 sessions of alice") {
 		t.Errorf("second sign-out printed %q", out)
 	}
-	wantLine(t, c.ok("", "audit", "--user", "alice"), `\ssession\.all_ended\s+-\s+alice\s+console\s+2 sessions, 0 application grants$`)
+	wantLine(t, c.ok("", "audit", "--user", "alice"), `\ssession\.all_ended\s+-\s+alice\s+console\s+2 sessions, 0 application grants, 0 pending setups ended \(sign_out_everywhere\)$`)
 	c.fails("", []string{"user", "sign-out", "nobody"}, `No user "nobody"`)
 	c.fails("", []string{"user", "sign-out"}, "accepts 1 arg")
 }

@@ -11,6 +11,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
@@ -59,21 +60,29 @@ func TestRefreshTokenRotation(t *testing.T) {
 	}
 }
 
+// A password change ends the application tokens obtained through the user's other
+// sessions; those obtained through the session that changed it stay.
 func TestRefreshTokensEndWithPasswordChange(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{})
 	app := newRP(t, srv, "tenant-app", offline)
-	b, _ := signedIn(t, srv, "ada")
-	tok, _ := app.tokens(b, app.newRequest())
+	elsewhere, secret := signedIn(t, srv, "ada")
+	old, _ := app.tokens(elsewhere, app.newRequest())
+	b := srv.Client(t)
+	signInWithCode(t, srv, b, "ada", secret)
+	here, _ := app.tokens(b, app.newRequest())
 	r := b.PostJSON("/api/v1/account/password", map[string]string{"current_password": testserver.Password,
 		"new_password": "an entirely different passphrase 42"})
 	if r.Status != http.StatusNoContent {
 		t.Fatalf("change password: %d %s", r.Status, r.Body)
 	}
-	if got := tokenError(t, mustFail(app.refresh(tok.RefreshToken))); got != "invalid_grant" {
+	if got := tokenError(t, mustFail(app.refresh(old.RefreshToken))); got != "invalid_grant" {
 		t.Errorf("refresh after a password change: %s, want invalid_grant", got)
 	}
-	if status, _ := userinfo(t, srv, tok.AccessToken); status == http.StatusOK {
+	if status, _ := userinfo(t, srv, old.AccessToken); status == http.StatusOK {
 		t.Errorf("userinfo after a password change: %d, want refused", status)
+	}
+	if _, err := app.refresh(here.RefreshToken); err != nil {
+		t.Errorf("refresh of the token obtained through the session that changed the password: %v", err)
 	}
 }
 
@@ -250,7 +259,7 @@ func TestRefreshTokensEndWithAdminSignOutAndDisable(t *testing.T) {
 		do   func(srv *testserver.Server, u *store.User) error
 	}{
 		{"sign-out", func(srv *testserver.Server, u *store.User) error {
-			_, err := srv.Auth.SignOutEverywhere(context.Background(), u, auditMeta)
+			_, err := srv.Auth.End(context.Background(), auth.SignOutEverywhere, u.ID, "", auditMeta)
 			return err
 		}},
 		{"disable", func(srv *testserver.Server, u *store.User) error {

@@ -160,6 +160,9 @@ type OIDCStore interface {
 	// DeleteUserOIDCGrants revokes every grant (access and refresh token) of the user and
 	// returns how many grants went.
 	DeleteUserOIDCGrants(ctx context.Context, userID string) (int, error)
+	// DeleteOtherOIDCGrants revokes every grant of the user not obtained through sessionID,
+	// offline grants included, and returns how many went.
+	DeleteOtherOIDCGrants(ctx context.Context, userID, sessionID string) (int, error)
 	// DeleteSessionOIDCGrants revokes the grants signed in by the session that hold no
 	// refresh token (offline grants outlive the session) and returns how many went.
 	DeleteSessionOIDCGrants(ctx context.Context, sessionID string) (int, error)

@@ -156,6 +156,10 @@ type Store interface {
 	SetUserMFAOverride(ctx context.Context, id, override string, now time.Time) error
 	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error
 	SetUserLastLogin(ctx context.Context, id string, at time.Time) error
+	// DeleteUser removes the account with everything that hangs on it (sessions,
+	// authenticator, recovery code, OIDC consents, grants and tokens); the audit log keeps
+	// its rows. ErrNotFound for an unknown id.
+	DeleteUser(ctx context.Context, id string) error
 
 	// GetTOTP returns the confirmed authenticator or ErrNotFound.
 	GetTOTP(ctx context.Context, userID string) (*TOTPCredential, error)
@@ -173,6 +177,10 @@ type Store interface {
 	// DeletePendingTOTP removes the unconfirmed secret, whoever drew it; ErrNotFound when
 	// there was none.
 	DeletePendingTOTP(ctx context.Context, userID string) error
+	// DeleteOrphanedPendingTOTP removes the user's unconfirmed secret when the session that
+	// drew it no longer exists, and returns how many went (0 or 1): a setup ends with its
+	// session.
+	DeleteOrphanedPendingTOTP(ctx context.Context, userID string) (int, error)
 	// ClaimPendingTOTP removes the unconfirmed secret only while it is still the one the
 	// session drew (sessionID and secretEnc), in one conditional delete; ErrNotFound when
 	// it was claimed, replaced or removed meanwhile. Of parallel confirmations one wins, and

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -226,19 +227,14 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 	if err := st.DeleteTOTP(ctx, u.ID); err != nil {
 		return nil, err
 	}
-	if err := st.DeletePendingTOTP(ctx, u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
 	if err := st.DeleteRecoveryCode(ctx, u.ID); err != nil {
 		return nil, err
 	}
-	n, err := st.DeleteUserSessions(ctx, u.ID, "")
+	ended, err := s.auth.EndIn(ctx, st, auth.MFAReset, u.ID, "", m)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := st.DeleteUserOIDCGrants(ctx, u.ID); err != nil { // OIDC access and refresh tokens (issue 6)
-		return nil, err
-	}
+	n := ended.Sessions
 	ref := ""
 	if c != nil {
 		ref = c.Reference

@@ -145,7 +145,7 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
 	if cur, err := s.current(r); err == nil {
-		if err := s.auth.Logout(r.Context(), cur, meta(r)); err != nil {
+		if _, err := s.auth.End(r.Context(), auth.Logout, cur.User.ID, cur.Session.ID, meta(r)); err != nil {
 			return err
 		}
 	}
@@ -263,10 +263,10 @@ func (s *Server) apiSignOutOthers(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	n, err := s.auth.SignOutOthers(r.Context(), cur, meta(r))
+	ended, err := s.auth.End(r.Context(), auth.SignOutOthers, cur.User.ID, cur.Session.ID, meta(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"ended": n})
+	writeJSON(w, http.StatusOK, map[string]int{"ended": ended.Sessions})
 	return nil
 }

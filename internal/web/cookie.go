@@ -41,6 +41,6 @@ func (s *Server) current(r *http.Request) (*auth.Current, error) {
 // browser never keeps two. A failed sign-in leaves the old session alone.
 func (s *Server) endOldSession(r *http.Request, newID string) {
 	if cur, err := s.current(r); err == nil && cur.Session.ID != newID {
-		_ = s.auth.Store().DeleteSession(r.Context(), cur.Session.ID)
+		_, _ = s.auth.End(r.Context(), auth.SessionReplaced, cur.User.ID, cur.Session.ID, meta(r))
 	}
 }

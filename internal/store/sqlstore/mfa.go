@@ -71,6 +71,12 @@ func (d *DB) ClaimPendingTOTP(ctx context.Context, userID, sessionID string, sec
 		userID, sessionID, secretEnc)
 }
 
+// DeleteOrphanedPendingTOTP removes the user's unconfirmed secret whose session has ended.
+func (d *DB) DeleteOrphanedPendingTOTP(ctx context.Context, userID string) (int, error) {
+	return d.execCount(ctx, `DELETE FROM totp_pending WHERE user_id = ?
+		AND session_id NOT IN (SELECT id FROM sessions WHERE user_id = ?)`, userID, userID)
+}
+
 // DeletePendingTOTP removes the user's unconfirmed secret; ErrNotFound when there was none.
 func (d *DB) DeletePendingTOTP(ctx context.Context, userID string) error {
 	return d.execOne(ctx, `DELETE FROM totp_pending WHERE user_id = ?`, userID)

@@ -222,6 +222,11 @@ func (d *DB) DeleteUserOIDCGrants(ctx context.Context, userID string) (int, erro
 	return d.execCount(ctx, `DELETE FROM oidc_grants WHERE user_id = ?`, userID)
 }
 
+// DeleteOtherOIDCGrants revokes the user's grants not obtained through sessionID.
+func (d *DB) DeleteOtherOIDCGrants(ctx context.Context, userID, sessionID string) (int, error) {
+	return d.execCount(ctx, `DELETE FROM oidc_grants WHERE user_id = ? AND session_id <> ?`, userID, sessionID)
+}
+
 // DeleteSessionOIDCGrants revokes a session's grants that hold no refresh token.
 func (d *DB) DeleteSessionOIDCGrants(ctx context.Context, sessionID string) (int, error) {
 	return d.execCount(ctx, `DELETE FROM oidc_grants WHERE session_id = ? AND offline = 0`, sessionID)

@@ -102,6 +102,11 @@ func (d *DB) SetUserPasswordHash(ctx context.Context, id, hash string, now time.
 	return d.execOne(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, ms(now), id)
 }
 
+// DeleteUser removes an account; the foreign keys take its sessions, factors and grants.
+func (d *DB) DeleteUser(ctx context.Context, id string) error {
+	return d.execOne(ctx, `DELETE FROM users WHERE id = ?`, id)
+}
+
 // SetUserLastLogin records a completed sign-in.
 func (d *DB) SetUserLastLogin(ctx context.Context, id string, at time.Time) error {
 	return d.execOne(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, ms(at), id)

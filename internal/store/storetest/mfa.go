@@ -21,6 +21,7 @@ var pendingTests = []subtest{
 	{"PutReplaces", testPendingPutReplaces},
 	{"DeleteClaimsOnce", testPendingDelete},
 	{"ClaimOnlyTheSessionsOwnSecret", testPendingClaim},
+	{"OrphanedEndsWithItsSession", testPendingOrphaned},
 }
 
 var recoveryTests = []subtest{
@@ -199,6 +200,39 @@ func testPendingClaim(t *testing.T, s store.Store) {
 	wantErr(t, "ClaimPendingTOTP a second time", s.ClaimPendingTOTP(ctx, u.ID, p.SessionID, p.SecretEnc), store.ErrNotFound)
 	_, err := s.GetPendingTOTP(ctx, u.ID, base)
 	wantErr(t, "GetPendingTOTP after the claim", err, store.ErrNotFound)
+}
+
+func testPendingOrphaned(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice, bob := mustCreateUser(t, s, "alice"), mustCreateUser(t, s, "bob")
+	x := sessionFixture(t, alice.ID, at(0))
+	wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
+	p := pendingFixture(t, alice.ID)
+	p.SessionID = x.ID
+	wantNoErr(t, "PutPendingTOTP", s.PutPendingTOTP(ctx, p))
+	// bob's setup was drawn by a session that is gone; it is not alice's to remove.
+	wantNoErr(t, "PutPendingTOTP(bob)", s.PutPendingTOTP(ctx, pendingFixture(t, bob.ID)))
+
+	n, err := s.DeleteOrphanedPendingTOTP(ctx, alice.ID)
+	wantNoErr(t, "DeleteOrphanedPendingTOTP(session alive)", err)
+	if n != 0 {
+		t.Errorf("DeleteOrphanedPendingTOTP while its session lives = %d, want 0", n)
+	}
+	got, err := s.GetPendingTOTP(ctx, alice.ID, base)
+	wantNoErr(t, "GetPendingTOTP(session alive)", err)
+	wantSame(t, "pending secret of a live session", got, p)
+
+	wantNoErr(t, "DeleteSession", s.DeleteSession(ctx, x.ID))
+	n, err = s.DeleteOrphanedPendingTOTP(ctx, alice.ID)
+	wantNoErr(t, "DeleteOrphanedPendingTOTP(session ended)", err)
+	if n != 1 {
+		t.Errorf("DeleteOrphanedPendingTOTP after its session ended = %d, want 1", n)
+	}
+	_, err = s.GetPendingTOTP(ctx, alice.ID, base)
+	wantErr(t, "GetPendingTOTP after its session ended", err, store.ErrNotFound)
+	if _, err := s.GetPendingTOTP(ctx, bob.ID, base); err != nil {
+		t.Errorf("bob's pending secret: %v, want it kept", err)
+	}
 }
 
 func mustPutRecovery(t testing.TB, s store.Store, userID string) *store.RecoveryCode {

@@ -23,6 +23,7 @@ var oidcTests = []subtest{
 	{"AccessTokenWithGrantUntilExpiry", testOIDCAccessToken},
 	{"RefreshTokenRotatesOnce", testOIDCRefreshRotate},
 	{"UserAndSessionGrantsRevoked", testOIDCRevokeUserSession},
+	{"OtherGrantsRevokedThisSessionsKept", testOIDCRevokeOther},
 	{"SigningKeysOneCurrentPerAlgorithm", testOIDCSigningKeys},
 	{"DeleteExpiredOIDC", testOIDCHousekeeping},
 	{"ClaimCodeOneWinner", testOIDCRaceClaimCode},
@@ -419,6 +420,41 @@ func testOIDCRevokeUserSession(t *testing.T, s store.Store) {
 	wantErr(t, "GetOIDCGrant(alice's offline grant)", err, store.ErrNotFound)
 	if _, err := s.GetOIDCGrant(ctx, bobs.ID); err != nil {
 		t.Errorf("bob's grant: %v, want it kept", err)
+	}
+}
+
+func testOIDCRevokeOther(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice, bob := mustCreateUser(t, s, "alice"), mustCreateUser(t, s, "bob")
+	c := mustCreateClient(t, s, "billing")
+	kept := []*store.OIDCGrant{ // obtained through sess-1
+		mustCreateGrant(t, s, grantFixture(t, randomID(t), c.ID, alice.ID, false)),
+		mustCreateGrant(t, s, grantFixture(t, randomID(t), c.ID, alice.ID, true)),
+		mustCreateGrant(t, s, grantFixture(t, randomID(t), c.ID, bob.ID, true)), // sess-1 of no concern to bob's
+	}
+	var gone []*store.OIDCGrant
+	for _, offline := range []bool{false, true} {
+		g := grantFixture(t, randomID(t), c.ID, alice.ID, offline)
+		g.SessionID = "sess-2"
+		gone = append(gone, mustCreateGrant(t, s, g))
+	}
+	bobs := grantFixture(t, randomID(t), c.ID, bob.ID, true)
+	bobs.SessionID = "sess-2"
+	kept = append(kept, mustCreateGrant(t, s, bobs))
+
+	n, err := s.DeleteOtherOIDCGrants(ctx, alice.ID, "sess-1")
+	wantNoErr(t, "DeleteOtherOIDCGrants", err)
+	if n != len(gone) {
+		t.Errorf("DeleteOtherOIDCGrants(alice, sess-1) = %d, want %d (the grants of sess-2, offline included)", n, len(gone))
+	}
+	for _, g := range gone {
+		_, err := s.GetOIDCGrant(ctx, g.ID)
+		wantErr(t, "GetOIDCGrant(grant of another session)", err, store.ErrNotFound)
+	}
+	for _, g := range kept {
+		if _, err := s.GetOIDCGrant(ctx, g.ID); err != nil {
+			t.Errorf("grant of %s through %s (offline %v): %v, want it kept", g.UserID, g.SessionID, g.Offline, err)
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ var userTests = []subtest{
 	{"SetLastLogin", testUserSetLastLogin},
 	{"SettersOnUnknownUserNotFound", testUserSettersNotFound},
 	{"CountWithRoleIgnoresDisabled", testUserCountWithRole},
+	{"DeleteTakesWhatHangsOnIt", testUserDelete},
 }
 
 func testUserCreateAndGet(t *testing.T, s store.Store) {
@@ -244,5 +245,47 @@ func testUserCountWithRole(t *testing.T, s store.Store) {
 		if n := count(role); n != want {
 			t.Errorf("CountUsersWithRole(%s) = %d, want %d (disabled users do not count)", role, n, want)
 		}
+	}
+}
+
+func testUserDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice, bob := mustCreateUser(t, s, "alice"), mustCreateUser(t, s, "bob")
+	c := mustCreateClient(t, s, "billing")
+	var sessions []*store.Session
+	for _, u := range []*store.User{alice, bob} {
+		x := sessionFixture(t, u.ID, at(0))
+		wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
+		sessions = append(sessions, x)
+		mustPutTOTP(t, s, u.ID)
+		mustPutRecovery(t, s, u.ID)
+		wantNoErr(t, "PutPendingTOTP", s.PutPendingTOTP(ctx, pendingFixture(t, u.ID)))
+		mustCreateGrant(t, s, grantFixture(t, u.ID+"-grant", c.ID, u.ID, true))
+	}
+	mustAppend(t, s, store.AuditEvent{At: at(0), Event: "user.created", SubjectID: alice.ID})
+
+	wantNoErr(t, "DeleteUser", s.DeleteUser(ctx, alice.ID))
+	wantErr(t, "DeleteUser a second time", s.DeleteUser(ctx, alice.ID), store.ErrNotFound)
+	_, err := s.GetUser(ctx, alice.ID)
+	wantErr(t, "GetUser(deleted)", err, store.ErrNotFound)
+	_, err = s.GetSessionByToken(ctx, sessions[0].TokenHash)
+	wantErr(t, "GetSessionByToken(deleted user's session)", err, store.ErrNotFound)
+	_, err = s.GetTOTP(ctx, alice.ID)
+	wantErr(t, "GetTOTP(deleted user)", err, store.ErrNotFound)
+	_, err = s.GetRecoveryCode(ctx, alice.ID)
+	wantErr(t, "GetRecoveryCode(deleted user)", err, store.ErrNotFound)
+	_, err = s.GetPendingTOTP(ctx, alice.ID, base)
+	wantErr(t, "GetPendingTOTP(deleted user)", err, store.ErrNotFound)
+	_, err = s.GetOIDCGrant(ctx, alice.ID+"-grant")
+	wantErr(t, "GetOIDCGrant(deleted user)", err, store.ErrNotFound)
+	if events := listAudit(t, s, store.AuditFilter{UserID: alice.ID}); len(events) != 1 {
+		t.Errorf("audit events of the deleted user = %d, want 1 (audit rows stay)", len(events))
+	}
+
+	getSession(t, s, sessions[1].TokenHash)
+	getTOTP(t, s, bob.ID)
+	getRecovery(t, s, bob.ID)
+	if _, err := s.GetOIDCGrant(ctx, bob.ID+"-grant"); err != nil {
+		t.Errorf("bob's grant: %v, want it kept", err)
 	}
 }

@@ -1,0 +1,164 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// An Action is something a user, an application or an administrator does that ends access.
+// End decides, for each, which sessions, OIDC grants and pending authenticator setups end;
+// docs/security.md holds the same table.
+type Action int
+
+// The actions. "This session" is the one the action comes from; actions taken at the
+// console or the support desk come from no session of the user.
+const (
+	// Logout: the user signs out of this session.
+	Logout Action = iota + 1
+	// RPLogout: an application signs the user out of this session (RP-initiated logout).
+	RPLogout
+	// SessionReplaced: a new sign-in in the same browser replaces this session, or the
+	// user chose to sign in again for an application.
+	SessionReplaced
+	// SignOutOthers: the user ends every other session.
+	SignOutOthers
+	// PasswordChanged: the user changed the password in this session.
+	PasswordChanged
+	// PasswordReset: the user set a new password through a reset link; without a session
+	// of the user, everything ends.
+	PasswordReset
+	// FactorChanged: the user set up, replaced or removed a second factor in this session.
+	FactorChanged
+	// MFAReset: the support desk or the console removed the user's second factors.
+	MFAReset
+	// SignOutEverywhere: an administrator ends all access of the user
+	// (`twofold user sign-out`).
+	SignOutEverywhere
+	// Disabled: an administrator disabled the account.
+	Disabled
+	// Deleted: the account is being deleted.
+	Deleted
+)
+
+// reach says which of a user's sessions, or of the grants obtained through them, end:
+// judged against the session the action comes from.
+type reach int
+
+const (
+	none   reach = iota
+	this         // the current session, or what was obtained through it
+	others       // everything but the current session and what was obtained through it
+	all
+)
+
+// rule is one row of the table. A pending authenticator setup belongs to the session that
+// drew it (only that session may see or confirm it), so it ends when its session ends.
+type rule struct {
+	name     string // in the audit detail
+	event    string // the audit event End writes
+	sessions reach
+	grants   reach // OIDC grants without offline access
+	offline  reach // OIDC grants with offline access (refresh tokens)
+}
+
+var rules = map[Action]rule{
+	Logout:            {"logout", audit.Logout, this, this, none},
+	RPLogout:          {"rp_logout", audit.ClientLogout, this, this, none},
+	SessionReplaced:   {"session_replaced", audit.SessionReplaced, this, this, none},
+	SignOutOthers:     {"sign_out_others", audit.SessionsRevoked, others, others, others},
+	PasswordChanged:   {"password_changed", audit.AccessEnded, others, others, others},
+	PasswordReset:     {"password_reset", audit.AccessEnded, others, others, others},
+	FactorChanged:     {"factor_changed", audit.AccessEnded, others, others, others},
+	MFAReset:          {"mfa_reset", audit.AccessEnded, all, all, all},
+	SignOutEverywhere: {"sign_out_everywhere", audit.SessionsEnded, all, all, all},
+	Disabled:          {"disabled", audit.AccessEnded, all, all, all},
+	Deleted:           {"deleted", audit.AccessEnded, all, all, all},
+}
+
+// String names the action as the audit log does.
+func (a Action) String() string {
+	if r, ok := rules[a]; ok {
+		return r.name
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// Ended counts what an End removed.
+type Ended struct {
+	Sessions      int
+	Grants        int // OIDC grants, offline ones included
+	PendingSetups int
+}
+
+// End ends what the action ends for the user, judged against sessionID (the session the
+// action comes from; empty when it comes from none of the user's sessions), and writes one
+// audit row, all in one transaction. It is the only place that ends sessions and OIDC
+// grants; expiry (housekeeping) and an application revoking its own tokens are the only
+// other ways they go. Without a session, what "every other session" ends is everything;
+// Logout, RPLogout and SessionReplaced without one are a programming error.
+func (s *Service) End(ctx context.Context, a Action, userID, sessionID string, m Meta) (Ended, error) {
+	var e Ended
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		var err error
+		e, err = s.EndIn(ctx, st, a, userID, sessionID, m)
+		return err
+	})
+	return e, internal(err)
+}
+
+// EndIn is End inside st, a transaction the caller holds because the action changes more
+// than access (a new password, a new authenticator, a disabled account): both commit or
+// neither does.
+func (s *Service) EndIn(ctx context.Context, st store.Store, a Action, userID, sessionID string, m Meta) (Ended, error) {
+	r, ok := rules[a]
+	if !ok {
+		return Ended{}, fmt.Errorf("end access: unknown action %d", int(a))
+	}
+	if sessionID == "" && (r.sessions == this || r.grants == this) {
+		return Ended{}, fmt.Errorf("end access: %s needs the session it comes from", a)
+	}
+	var e Ended
+	var err error
+	switch r.sessions {
+	case this:
+		if err = st.DeleteSession(ctx, sessionID); err == nil {
+			e.Sessions = 1
+		}
+	case others:
+		e.Sessions, err = st.DeleteUserSessions(ctx, userID, sessionID)
+	case all:
+		e.Sessions, err = st.DeleteUserSessions(ctx, userID, "")
+	}
+	if err != nil {
+		return Ended{}, err
+	}
+	if e.Grants, err = s.endGrants(ctx, st, r, userID, sessionID); err != nil {
+		return Ended{}, err
+	}
+	if e.PendingSetups, err = st.DeleteOrphanedPendingTOTP(ctx, userID); err != nil {
+		return Ended{}, err
+	}
+	detail := fmt.Sprintf("%d sessions, %d application grants, %d pending setups ended (%s)", e.Sessions, e.Grants, e.PendingSetups, r.name)
+	if err := s.record(ctx, st, r.event, userID, m, detail); err != nil {
+		return Ended{}, err
+	}
+	return e, nil
+}
+
+// endGrants revokes the OIDC grants the rule ends and returns how many went.
+func (s *Service) endGrants(ctx context.Context, st store.Store, r rule, userID, sessionID string) (int, error) {
+	switch {
+	case r.grants == this && r.offline == none:
+		return st.DeleteSessionOIDCGrants(ctx, sessionID)
+	case r.grants == others && r.offline == others && sessionID != "":
+		return st.DeleteOtherOIDCGrants(ctx, userID, sessionID)
+	case r.grants >= others && r.offline >= others:
+		return st.DeleteUserOIDCGrants(ctx, userID)
+	case r.grants == none && r.offline == none:
+		return 0, nil
+	}
+	return 0, fmt.Errorf("end access: no store operation for grants %d, offline grants %d", r.grants, r.offline)
+}
