@@ -76,7 +76,19 @@ func (s *Service) insertUser(ctx context.Context, st store.Store, u *store.User,
 	if err != nil {
 		return internal(err)
 	}
+	if err := s.noteRole(ctx, st, u.Role); err != nil {
+		return err
+	}
 	return s.record(ctx, st, audit.UserCreated, u.ID, m, "role="+u.Role)
+}
+
+// noteRole records, when role is admin, that an administrator has existed: from then on
+// setup links are deleted and never accepted, whatever becomes of that administrator.
+func (s *Service) noteRole(ctx context.Context, st store.Store, role string) error {
+	if role != store.RoleAdmin {
+		return nil
+	}
+	return st.MarkAdminExisted(ctx, s.now())
 }
 
 // FindUser looks a user up by username or e-mail; apperr not_found when none matches.
@@ -95,6 +107,9 @@ func (s *Service) SetRole(ctx context.Context, u *store.User, role string, m Met
 	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
 		if err := st.SetUserRole(ctx, u.ID, role, s.now()); err != nil {
+			return err
+		}
+		if err := s.noteRole(ctx, st, role); err != nil {
 			return err
 		}
 		return s.record(ctx, st, audit.UserRoleChanged, u.ID, m, u.Role+" -> "+role)
@@ -136,20 +151,24 @@ func (s *Service) SetMFAOverride(ctx context.Context, u *store.User, value strin
 	})
 }
 
-// NeedsSetup reports whether no enabled administrator exists yet.
+// NeedsSetup reports whether no administrator has ever existed, so a setup link is due.
+// Once one has, the console creates or re-enables administrators, never a link.
 func (s *Service) NeedsSetup(ctx context.Context) (bool, error) {
-	n, err := s.store.CountUsersWithRole(ctx, store.RoleAdmin)
-	return n == 0, internal(err)
+	existed, err := s.store.AdminHasExisted(ctx)
+	return !existed, internal(err)
 }
 
 // IssueSetupToken makes a one-time token for creating the first administrator in the
-// browser, valid for SetupTokenTTL.
+// browser, valid for SetupTokenTTL; errSetupToken once an administrator has existed.
 func (s *Service) IssueSetupToken(ctx context.Context) (string, error) {
 	tok, hash, err := s.newToken()
 	if err != nil {
 		return "", err
 	}
 	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := s.refuseSetupWithAdmin(ctx, st); err != nil {
+			return err
+		}
 		if err := st.CreateSetupToken(ctx, hash, s.now().Add(SetupTokenTTL)); err != nil {
 			return err
 		}
@@ -160,9 +179,10 @@ func (s *Service) IssueSetupToken(ctx context.Context) (string, error) {
 
 var errSetupToken = apperr.New(apperr.CodeInvalidToken, "This setup link is invalid, used or expired. Restart the server for a new one, or use 'twofold user add'.")
 
-// CheckSetupToken reports whether the setup link still works. A link stops working once
-// an enabled administrator exists, even when it was never used (every start and every
-// instance prints its own link while none exists).
+// CheckSetupToken reports whether the setup link still works. A link stops working for
+// good once an administrator has existed, even when it was never used (every start and
+// every instance prints its own link while none exists) and even when no enabled
+// administrator is left.
 func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 	if token == "" || len(token) > 128 {
 		return errSetupToken
@@ -177,13 +197,13 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 	return s.refuseSetupWithAdmin(ctx, s.store)
 }
 
-// refuseSetupWithAdmin returns errSetupToken when an enabled administrator exists.
+// refuseSetupWithAdmin returns errSetupToken once an administrator has existed.
 func (s *Service) refuseSetupWithAdmin(ctx context.Context, st store.Store) error {
-	n, err := st.CountUsersWithRole(ctx, store.RoleAdmin)
+	existed, err := st.AdminHasExisted(ctx)
 	if err != nil {
 		return internal(err)
 	}
-	if n > 0 {
+	if existed {
 		return errSetupToken
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 
 	twofold "github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/store"
 )
 
 func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
@@ -116,11 +117,18 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 	return nil
 }
 
-// announceSetup prints a one-time link to create the first administrator when none exists.
+// announceSetup prints a one-time link to create the first administrator when none has
+// ever existed. Once one has, it only warns when no enabled administrator is left.
 func (e *env) announceSetup(ctx context.Context, a *app, base string, log *slog.Logger) error {
 	need, err := a.Auth.NeedsSetup(ctx)
-	if err != nil || !need {
+	if err != nil {
 		return err
+	}
+	if !need {
+		if n, err := a.Store.CountUsersWithRole(ctx, store.RoleAdmin); err == nil && n == 0 {
+			log.Warn("no enabled administrator is left: run 'twofold user enable NAME' or 'twofold user add NAME --role admin' (setup links work only before the first administrator)")
+		}
+		return nil
 	}
 	tok, err := a.Auth.IssueSetupToken(ctx)
 	if err != nil {

@@ -227,4 +227,10 @@ type Store interface {
 	// UseSetupToken marks the token used in one conditional update; ErrNotFound when it
 	// was used already, expired or never existed.
 	UseSetupToken(ctx context.Context, tokenHash []byte, now time.Time) error
+	// MarkAdminExisted records for good that an administrator exists (idempotent) and
+	// deletes every setup token, in one transaction.
+	MarkAdminExisted(ctx context.Context, now time.Time) error
+	// AdminHasExisted reports whether MarkAdminExisted was ever called: true even when
+	// every administrator has since been disabled or demoted.
+	AdminHasExisted(ctx context.Context) (bool, error)
 }

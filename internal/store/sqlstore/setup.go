@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
 )
 
 // CreateSetupToken stores a first-administrator setup token hash.
@@ -23,4 +25,25 @@ func (d *DB) CheckSetupToken(ctx context.Context, tokenHash []byte, now time.Tim
 func (d *DB) UseSetupToken(ctx context.Context, tokenHash []byte, now time.Time) error {
 	return d.execOne(ctx, `UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND expires_at > ?`,
 		ms(now), tokenHash, ms(now))
+}
+
+// MarkAdminExisted records for good that an administrator exists and deletes every setup
+// token.
+func (d *DB) MarkAdminExisted(ctx context.Context, now time.Time) error {
+	return d.WithTx(ctx, func(st store.Store) error {
+		tx := st.(*DB)
+		if _, err := tx.exec(ctx, `INSERT INTO install_facts (name, recorded_at) VALUES ('admin_existed', ?)
+			ON CONFLICT (name) DO NOTHING`, ms(now)); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `DELETE FROM setup_tokens`)
+		return err
+	})
+}
+
+// AdminHasExisted reports whether MarkAdminExisted was ever called.
+func (d *DB) AdminHasExisted(ctx context.Context) (bool, error) {
+	var n int
+	err := d.queryRow(ctx, `SELECT COUNT(*) FROM install_facts WHERE name = 'admin_existed'`).Scan(&n)
+	return n > 0, d.wrap(err)
 }

@@ -18,6 +18,7 @@ var setupTests = []subtest{
 	{"CheckAndUseOnce", testSetupUseOnce},
 	{"Expired", testSetupExpired},
 	{"Unknown", testSetupUnknown},
+	{"AdminExistedDeletesThemForGood", testSetupAdminExisted},
 }
 
 func listAudit(t testing.TB, s store.Store, f store.AuditFilter) []store.AuditEvent {
@@ -137,4 +138,24 @@ func testSetupUnknown(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	wantErr(t, "CheckSetupToken(unknown)", s.CheckSetupToken(ctx, randomBytes(t, 32), base), store.ErrNotFound)
 	wantErr(t, "UseSetupToken(unknown)", s.UseSetupToken(ctx, randomBytes(t, 32), base), store.ErrNotFound)
+}
+
+func testSetupAdminExisted(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	existed, err := s.AdminHasExisted(ctx)
+	wantNoErr(t, "AdminHasExisted in an empty store", err)
+	if existed {
+		t.Fatal("AdminHasExisted = true in an empty store")
+	}
+	tok := randomBytes(t, 32)
+	wantNoErr(t, "CreateSetupToken", s.CreateSetupToken(ctx, tok, at(time.Hour)))
+	wantNoErr(t, "MarkAdminExisted", s.MarkAdminExisted(ctx, base))
+	wantNoErr(t, "MarkAdminExisted again", s.MarkAdminExisted(ctx, at(time.Minute)))
+	existed, err = s.AdminHasExisted(ctx)
+	wantNoErr(t, "AdminHasExisted", err)
+	if !existed {
+		t.Error("AdminHasExisted = false after MarkAdminExisted")
+	}
+	wantErr(t, "CheckSetupToken after MarkAdminExisted", s.CheckSetupToken(ctx, tok, base), store.ErrNotFound)
+	wantErr(t, "UseSetupToken after MarkAdminExisted", s.UseSetupToken(ctx, tok, base), store.ErrNotFound)
 }
