@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -46,24 +45,6 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// apiCurrent resolves the session, or returns the error that answers with a 401.
-func (s *Server) apiCurrent(r *http.Request) (*auth.Current, error) {
-	return s.current(r)
-}
-
-// apiAuthenticated resolves a fully authenticated session, or returns the error that
-// answers with a 401.
-func (s *Server) apiAuthenticated(r *http.Request) (*auth.Current, error) {
-	cur, err := s.apiCurrent(r)
-	if err != nil {
-		return nil, err
-	}
-	if cur.Session.State != store.StateAuthenticated {
-		return nil, apperr.ErrUnauthenticated
-	}
-	return cur, nil
-}
-
 // apiCode decodes {"code"} and checks it is present.
 func apiCode(w http.ResponseWriter, r *http.Request, optional bool) (string, error) {
 	var b codeBody
@@ -79,10 +60,7 @@ func apiCode(w http.ResponseWriter, r *http.Request, optional bool) (string, err
 }
 
 func (s *Server) apiLoginTOTP(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiCurrent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	code, err := apiCode(w, r, false)
 	if err != nil {
 		return err
@@ -97,10 +75,7 @@ func (s *Server) apiLoginTOTP(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiLoginRecovery(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiCurrent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	code, err := apiCode(w, r, false)
 	if err != nil {
 		return err
@@ -122,10 +97,7 @@ type userJSON struct {
 }
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiCurrent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	st, err := s.auth.Status(r.Context(), cur.User)
 	if err != nil {
 		return err
@@ -155,10 +127,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiBeginTOTP(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiCurrent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	code, err := apiCode(w, r, true)
 	if err != nil {
 		return err
@@ -177,10 +146,7 @@ func (s *Server) apiBeginTOTP(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiCurrent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	code, err := apiCode(w, r, false)
 	if err != nil {
 		return err
@@ -195,10 +161,7 @@ func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiNewRecoveryCode(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAuthenticated(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	code, err := apiCode(w, r, false)
 	if err != nil {
 		return err
@@ -212,10 +175,7 @@ func (s *Server) apiNewRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAuthenticated(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	var b passwordBody
 	if err := decodeJSON(w, r, &b, false); err != nil {
 		return err
@@ -241,10 +201,7 @@ type sessionJSON struct {
 }
 
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAuthenticated(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	list, err := s.auth.Sessions(r.Context(), cur)
 	if err != nil {
 		return err
@@ -259,10 +216,7 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiSignOutOthers(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAuthenticated(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	ended, err := s.auth.End(r.Context(), auth.SignOutOthers, cur.User.ID, cur.Session.ID, meta(r))
 	if err != nil {
 		return err

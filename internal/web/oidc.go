@@ -17,23 +17,23 @@ import (
 
 // oidcRoutes mounts the OpenID Connect provider (issue 6): the protocol endpoints of the op
 // package, and the pages that tie an authorization request to twofold's own sign-in.
-func (s *Server) oidcRoutes(mux *http.ServeMux) {
+func (s *Server) oidcRoutes(rt *router) {
 	if s.oidc == nil {
 		return
 	}
 	for _, p := range oidc.ProtocolPaths {
 		switch p {
 		case oidc.AuthorizePath:
-			mux.HandleFunc(p, s.oidcAuthorize)
+			rt.handle(p, public, plain(s.oidcAuthorize))
 		case oidc.EndSessionPath:
-			mux.HandleFunc(p, s.oidcEndSession)
+			rt.handle(p, public, plain(s.oidcEndSession))
 		default:
-			mux.HandleFunc(p, s.oidcProtocol)
+			rt.handle(p, public, plain(s.oidcProtocol))
 		}
 	}
-	mux.HandleFunc("GET "+oidc.CallbackPath, s.oidcContinue)
-	mux.HandleFunc("POST /authorize/consent", s.oidcConsentSubmit)
-	mux.HandleFunc("POST /authorize/reauth", s.oidcReauthSubmit)
+	rt.handle("GET "+oidc.CallbackPath, public, plain(s.oidcContinue))
+	rt.handle("POST /authorize/consent", signedIn, plain(s.oidcConsentSubmit))
+	rt.handle("POST /authorize/reauth", public, plain(s.oidcReauthSubmit))
 }
 
 // oidcBypass lets applications call the OAuth endpoints from other origins: they use no

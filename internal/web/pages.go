@@ -42,29 +42,6 @@ func (s *Server) nextStep(cur *auth.Current) string {
 	return "/account/security"
 }
 
-// pageSession returns the session when it is in one of states; otherwise it sends the
-// browser where it belongs and returns false. An authenticated session whose new recovery
-// code is not acknowledged yet is held on the recovery code page.
-func (s *Server) pageSession(w http.ResponseWriter, r *http.Request, states ...string) (*auth.Current, bool) {
-	cur, err := s.current(r)
-	if err != nil {
-		redirect(w, r, "/login")
-		return nil, false
-	}
-	for _, st := range states {
-		if cur.Session.State == st {
-			if st == store.StateAuthenticated && s.auth.HeldRecoveryCode(cur) != "" && r.URL.Path != "/recovery-code" &&
-				r.URL.Path != "/recovery-code/download" && r.URL.Path != "/recovery-code/ack" {
-				redirect(w, r, "/recovery-code")
-				return nil, false
-			}
-			return cur, true
-		}
-	}
-	redirect(w, r, s.nextStep(cur))
-	return nil, false
-}
-
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	cur, _ := s.current(r)
 	redirect(w, r, s.nextStep(cur))
@@ -127,17 +104,12 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) codePage(w http.ResponseWriter, r *http.Request) error {
-	if _, ok := s.pageSession(w, r, store.StateMFARequired); ok {
-		s.render(w, r, http.StatusOK, "code", view{Title: "Enter your code"})
-	}
+	s.render(w, r, http.StatusOK, "code", view{Title: "Enter your code"})
 	return nil
 }
 
 func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
-	cur, ok := s.pageSession(w, r, store.StateMFARequired)
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
@@ -154,17 +126,12 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) recoveryPage(w http.ResponseWriter, r *http.Request) error {
-	if _, ok := s.pageSession(w, r, store.StateMFARequired); ok {
-		s.render(w, r, http.StatusOK, "recovery", view{Title: "Use your recovery code"})
-	}
+	s.render(w, r, http.StatusOK, "recovery", view{Title: "Use your recovery code"})
 	return nil
 }
 
 func (s *Server) recoverySubmit(w http.ResponseWriter, r *http.Request) error {
-	cur, ok := s.pageSession(w, r, store.StateMFARequired)
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
@@ -218,17 +185,11 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.C
 }
 
 func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) error {
-	if cur, ok := s.pageSession(w, r, store.StateAuthenticated, store.StateEnrollmentRequired); ok {
-		return s.renderSetup(w, r, cur, http.StatusOK, "")
-	}
-	return nil
+	return s.renderSetup(w, r, sessionOf(r), http.StatusOK, "")
 }
 
 func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) error {
-	cur, ok := s.pageSession(w, r, store.StateAuthenticated, store.StateEnrollmentRequired)
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
@@ -245,10 +206,7 @@ func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
-	cur, ok := s.pageSession(w, r, store.StateAuthenticated, store.StateEnrollmentRequired)
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
@@ -263,10 +221,7 @@ func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) savedCodePage(w http.ResponseWriter, r *http.Request) error {
-	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	s.renderSavedCode(w, r, cur, http.StatusOK, "")
 	return nil
 }
@@ -281,10 +236,7 @@ func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *au
 }
 
 func (s *Server) savedCodeDownload(w http.ResponseWriter, r *http.Request) error {
-	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	code := s.auth.HeldRecoveryCode(cur)
 	if code == "" {
 		redirect(w, r, "/account/security")
@@ -299,10 +251,7 @@ func (s *Server) savedCodeDownload(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) error {
-	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	if err := parseForm(w, r); err != nil {
 		return err
 	}

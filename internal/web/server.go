@@ -46,17 +46,19 @@ type Options struct {
 
 // Server is twofold's HTTP handler.
 type Server struct {
-	auth    *auth.Service
-	log     *slog.Logger
-	secure  bool
-	ready   func(context.Context) error
-	pages   *pages
-	mux     *http.ServeMux
-	guard   *guard
-	support *support.Service
-	oidc    *oidc.Provider
-	origin  string // scheme://host of Options.PublicURL, or ""
-	handler http.Handler
+	auth   *auth.Service
+	log    *slog.Logger
+	secure bool
+	ready  func(context.Context) error
+	pages  *pages
+	mux    *http.ServeMux
+	// routeTable is every route registered on mux with its access level.
+	routeTable []route
+	guard      *guard
+	support    *support.Service
+	oidc       *oidc.Provider
+	origin     string // scheme://host of Options.PublicURL, or ""
+	handler    http.Handler
 }
 
 // New builds the server and its routes.
@@ -82,7 +84,9 @@ func New(o Options) (*Server, error) {
 	s.pages = p
 	mux := http.NewServeMux()
 	s.mux = mux
-	s.routes(mux)
+	rt := &router{s: s, mux: mux}
+	s.routes(rt)
+	s.routeTable = rt.routes
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	s.oidcBypass(csrf)
@@ -93,54 +97,55 @@ func New(o Options) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-func (s *Server) routes(mux *http.ServeMux) {
+// routes registers every route with its access level (access.go).
+func (s *Server) routes(rt *router) {
 	static, _ := fs.Sub(assets, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
-	s.handle(mux, "GET /healthz", func(w http.ResponseWriter, r *http.Request) error {
+	rt.handle("GET /static/", public, plain(http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))).ServeHTTP))
+	rt.handle("GET /healthz", public, func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return nil
 	})
-	s.handle(mux, "GET /readyz", s.readyz)
+	rt.handle("GET /readyz", public, s.readyz)
 
 	// JSON API.
-	s.handle(mux, "POST /api/v1/login", s.apiLogin)
-	s.handle(mux, "POST /api/v1/login/totp", s.apiLoginTOTP)
-	s.handle(mux, "POST /api/v1/login/recovery-code", s.apiLoginRecovery)
-	s.handle(mux, "GET /api/v1/session", s.apiSession)
-	s.handle(mux, "POST /api/v1/logout", s.apiLogout)
-	s.handle(mux, "POST /api/v1/account/mfa/totp", s.apiBeginTOTP)
-	s.handle(mux, "POST /api/v1/account/mfa/totp/confirm", s.apiConfirmTOTP)
-	s.handle(mux, "POST /api/v1/account/mfa/recovery-code", s.apiNewRecoveryCode)
-	s.handle(mux, "POST /api/v1/account/password", s.apiChangePassword)
-	s.handle(mux, "GET /api/v1/account/sessions", s.apiSessions)
-	s.handle(mux, "POST /api/v1/account/sessions/sign-out-others", s.apiSignOutOthers)
-	s.handle(mux, "/api/", s.apiNotFound)
+	rt.handle("POST /api/v1/login", public, s.apiLogin)
+	rt.handle("POST /api/v1/login/totp", partial, s.apiLoginTOTP)
+	rt.handle("POST /api/v1/login/recovery-code", partial, s.apiLoginRecovery)
+	rt.handle("GET /api/v1/session", partial, s.apiSession)
+	rt.handle("POST /api/v1/logout", public, s.apiLogout)
+	rt.handle("POST /api/v1/account/mfa/totp", enrolling, s.apiBeginTOTP)
+	rt.handle("POST /api/v1/account/mfa/totp/confirm", enrolling, s.apiConfirmTOTP)
+	rt.handle("POST /api/v1/account/mfa/recovery-code", signedIn, s.apiNewRecoveryCode)
+	rt.handle("POST /api/v1/account/password", signedIn, s.apiChangePassword)
+	rt.handle("GET /api/v1/account/sessions", signedIn, s.apiSessions)
+	rt.handle("POST /api/v1/account/sessions/sign-out-others", signedIn, s.apiSignOutOthers)
+	rt.handle("/api/", public, s.apiNotFound)
 
 	// HTML pages.
-	s.handle(mux, "GET /{$}", s.home)
-	s.handle(mux, "/", s.notFoundPage)
-	s.handle(mux, "GET /login", s.loginPage)
-	s.handle(mux, "POST /login", s.loginSubmit)
-	s.handle(mux, "GET /login/code", s.codePage)
-	s.handle(mux, "POST /login/code", s.codeSubmit)
-	s.handle(mux, "GET /login/recovery", s.recoveryPage)
-	s.handle(mux, "POST /login/recovery", s.recoverySubmit)
-	s.handle(mux, "GET /mfa/setup", s.setupPage)
-	s.handle(mux, "POST /mfa/setup/start", s.setupStart)
-	s.handle(mux, "POST /mfa/setup/confirm", s.setupConfirm)
-	s.handle(mux, "GET /recovery-code", s.savedCodePage)
-	s.handle(mux, "GET /recovery-code/download", s.savedCodeDownload)
-	s.handle(mux, "POST /recovery-code/ack", s.savedCodeAck)
-	s.handle(mux, "GET /account/security", s.securityPage)
-	s.handle(mux, "POST /account/recovery-code", s.newRecoveryCodeSubmit)
-	s.handle(mux, "POST /account/password", s.passwordSubmit)
-	s.handle(mux, "POST /account/sessions/sign-out-others", s.signOutOthersSubmit)
-	s.handle(mux, "GET /logout", s.logoutPage)
-	s.handle(mux, "POST /logout", s.logoutSubmit)
-	s.handle(mux, "GET /setup", s.setupAdminPage)
-	s.handle(mux, "POST /setup", s.setupAdminSubmit)
-	s.supportRoutes(mux)
-	s.oidcRoutes(mux)
+	rt.handle("GET /{$}", public, s.home)
+	rt.handle("/", public, s.notFoundPage)
+	rt.handle("GET /login", public, s.loginPage)
+	rt.handle("POST /login", public, s.loginSubmit)
+	rt.handle("GET /login/code", codeDue, s.codePage)
+	rt.handle("POST /login/code", codeDue, s.codeSubmit)
+	rt.handle("GET /login/recovery", codeDue, s.recoveryPage)
+	rt.handle("POST /login/recovery", codeDue, s.recoverySubmit)
+	rt.handle("GET /mfa/setup", enrolling, s.setupPage)
+	rt.handle("POST /mfa/setup/start", enrolling, s.setupStart)
+	rt.handle("POST /mfa/setup/confirm", enrolling, s.setupConfirm)
+	rt.handle("GET /recovery-code", signedIn, s.savedCodePage)
+	rt.handle("GET /recovery-code/download", signedIn, s.savedCodeDownload)
+	rt.handle("POST /recovery-code/ack", signedIn, s.savedCodeAck)
+	rt.handle("GET /account/security", signedIn, s.securityPage)
+	rt.handle("POST /account/recovery-code", signedIn, s.newRecoveryCodeSubmit)
+	rt.handle("POST /account/password", signedIn, s.passwordSubmit)
+	rt.handle("POST /account/sessions/sign-out-others", signedIn, s.signOutOthersSubmit)
+	rt.handle("GET /logout", partial, s.logoutPage)
+	rt.handle("POST /logout", public, s.logoutSubmit)
+	rt.handle("GET /setup", public, s.setupAdminPage)
+	rt.handle("POST /setup", public, s.setupAdminSubmit)
+	s.supportRoutes(rt)
+	s.oidcRoutes(rt)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
@@ -196,15 +201,6 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(w, r)
-	})
-}
-
-// handle registers h for pattern; its error is answered by Error.
-func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			s.Error(w, r, err)
-		}
 	})
 }
 

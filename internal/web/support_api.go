@@ -14,29 +14,29 @@ import (
 // supportRoutes registers the support desk: the public support page and case API, the
 // agent console and its API, and the e-mail confirmation page. Without a support
 // service (some tests) there is none.
-func (s *Server) supportRoutes(mux *http.ServeMux) {
+func (s *Server) supportRoutes(rt *router) {
 	if s.support == nil {
 		return
 	}
-	s.handle(mux, "POST /api/v1/support/cases", s.apiOpenCase)
-	s.handle(mux, "GET /api/v1/support/cases", s.apiListCases)
-	s.handle(mux, "GET /api/v1/support/cases/{ref}", s.apiCase)
-	s.handle(mux, "POST /api/v1/support/cases/{ref}/notes", s.apiCaseNote)
-	s.handle(mux, "POST /api/v1/support/cases/{ref}/assign", s.apiCaseAssign)
-	s.handle(mux, "POST /api/v1/support/cases/{ref}/verify-email", s.apiCaseVerifyEmail)
-	s.handle(mux, "POST /api/v1/support/cases/{ref}/reset-mfa", s.apiCaseResetMFA)
-	s.handle(mux, "POST /api/v1/support/cases/{ref}/reset-mfa/approve", s.apiCaseApproveReset)
-	s.handle(mux, "POST /api/v1/support/cases/{ref}/resolve", s.apiCaseResolve)
+	rt.handle("POST /api/v1/support/cases", public, s.apiOpenCase)
+	rt.handle("GET /api/v1/support/cases", agent, s.apiListCases)
+	rt.handle("GET /api/v1/support/cases/{ref}", agent, s.apiCase)
+	rt.handle("POST /api/v1/support/cases/{ref}/notes", agent, s.apiCaseNote)
+	rt.handle("POST /api/v1/support/cases/{ref}/assign", agent, s.apiCaseAssign)
+	rt.handle("POST /api/v1/support/cases/{ref}/verify-email", agent, s.apiCaseVerifyEmail)
+	rt.handle("POST /api/v1/support/cases/{ref}/reset-mfa", agent, s.apiCaseResetMFA)
+	rt.handle("POST /api/v1/support/cases/{ref}/reset-mfa/approve", agent, s.apiCaseApproveReset)
+	rt.handle("POST /api/v1/support/cases/{ref}/resolve", agent, s.apiCaseResolve)
 
-	s.handle(mux, "GET /support", s.supportPage)
-	s.handle(mux, "POST /support", s.supportSubmit)
-	s.handle(mux, "GET /support/sent", s.supportSent)
-	s.handle(mux, "GET /support/verify", s.verifyPage)
-	s.handle(mux, "POST /support/verify", s.verifySubmit)
-	s.handle(mux, "GET /support/cases", s.casesPage)
-	s.handle(mux, "GET /support/cases/{ref}", s.casePage)
-	s.handle(mux, "POST /support/cases/{ref}/{action}", s.caseAction)
-	s.handle(mux, "POST /support/cases/{ref}/reset-mfa/approve", s.caseApprove)
+	rt.handle("GET /support", public, s.supportPage)
+	rt.handle("POST /support", public, s.supportSubmit)
+	rt.handle("GET /support/sent", public, s.supportSent)
+	rt.handle("GET /support/verify", public, s.verifyPage)
+	rt.handle("POST /support/verify", public, s.verifySubmit)
+	rt.handle("GET /support/cases", agent, s.casesPage)
+	rt.handle("GET /support/cases/{ref}", agent, s.casePage)
+	rt.handle("POST /support/cases/{ref}/{action}", agent, s.caseAction)
+	rt.handle("POST /support/cases/{ref}/reset-mfa/approve", agent, s.caseApprove)
 }
 
 type openCaseBody struct {
@@ -62,19 +62,6 @@ func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// apiAgent resolves an authenticated session of a support agent or administrator: 401
-// without one, 403 for other roles.
-func (s *Server) apiAgent(r *http.Request) (*auth.Current, error) {
-	cur, err := s.apiAuthenticated(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := agentAllowed(cur); err != nil {
-		return nil, err
-	}
-	return cur, nil
-}
-
 // agentAllowed lets only support agents and administrators who signed in with MFA use the
 // console: an agent can reset other people's MFA, so a stolen agent password alone must
 // never be enough, whatever the MFA policy says.
@@ -89,10 +76,7 @@ func agentAllowed(cur *auth.Current) error {
 }
 
 func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAgent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	q := r.URL.Query()
 	f := support.Filter{Status: q.Get("status"), Search: q.Get("q")}
 	if v := q.Get("limit"); v != "" {
@@ -115,10 +99,7 @@ func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAgent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	return s.writeCase(w, r, cur, http.StatusOK)
 }
 
@@ -133,10 +114,7 @@ func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, cur *auth.Cur
 }
 
 func (s *Server) apiCaseNote(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAgent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	var b struct {
 		Text string `json:"text"`
 	}
@@ -152,10 +130,7 @@ func (s *Server) apiCaseNote(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiCaseAssign(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAgent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
 		return err
 	}
@@ -166,10 +141,7 @@ func (s *Server) apiCaseAssign(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiCaseVerifyEmail(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAgent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	var b struct {
 		UserID string `json:"user_id"`
 	}
@@ -192,10 +164,7 @@ type resetBody struct {
 }
 
 func (s *Server) apiCaseResetMFA(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAgent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	var b resetBody
 	if err := decodeJSON(w, r, &b, false); err != nil {
 		return err
@@ -213,10 +182,7 @@ func (s *Server) apiCaseResetMFA(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiCaseApproveReset(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAgent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
 		return err
 	}
@@ -238,10 +204,7 @@ func writeReset(w http.ResponseWriter, res *support.ResetResult) {
 }
 
 func (s *Server) apiCaseResolve(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.apiAgent(r)
-	if err != nil {
-		return err
-	}
+	cur := sessionOf(r)
 	var b struct {
 		Outcome string `json:"outcome"`
 		Reason  string `json:"reason"`

@@ -112,26 +112,6 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// agentPage returns the session of a signed-in agent. Without a session the browser goes
-// to the sign-in page and comes back to back after it; a partial session finishes its
-// sign-in first; other roles get a 403 page.
-func (s *Server) agentPage(w http.ResponseWriter, r *http.Request, back string) (*auth.Current, bool) {
-	cur, err := s.current(r)
-	if err != nil {
-		redirect(w, r, "/login?next="+url.QueryEscape(back))
-		return nil, false
-	}
-	if cur.Session.State != store.StateAuthenticated || s.auth.HeldRecoveryCode(cur) != "" {
-		redirect(w, r, s.nextStep(cur))
-		return nil, false
-	}
-	if err := agentAllowed(cur); err != nil {
-		s.renderError(w, r, err)
-		return nil, false
-	}
-	return cur, true
-}
-
 type casesData struct {
 	Cases    []support.Summary
 	Status   string
@@ -141,10 +121,7 @@ type casesData struct {
 }
 
 func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) error {
-	cur, ok := s.agentPage(w, r, r.URL.RequestURI())
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	q := r.URL.Query()
 	d := casesData{Status: q.Get("status"), Search: q.Get("q"), Labels: statusLabels}
 	for _, st := range support.Statuses {
@@ -180,11 +157,7 @@ var caseFlashes = map[string]string{
 }
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
-	ref := r.PathValue("ref")
-	cur, ok := s.agentPage(w, r, "/support/cases/"+url.PathEscape(ref))
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	return s.renderCase(w, r, cur, http.StatusOK, "", caseFlashes[r.URL.Query().Get("done")], nil)
 }
 
@@ -210,10 +183,7 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, cur *auth.Cu
 // caseAction runs a form posted from the case page, then shows the page again.
 func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
-	cur, ok := s.agentPage(w, r, "/support/cases/"+url.PathEscape(ref))
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
@@ -253,10 +223,7 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) caseApprove(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
-	cur, ok := s.agentPage(w, r, "/support/cases/"+url.PathEscape(ref))
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	if _, err := s.support.ApproveReset(r.Context(), cur.User, ref, meta(r)); err != nil {
 		return onForm(err, func(status int, msg string) error {
 			return s.renderCase(w, r, cur, status, msg, "", nil)

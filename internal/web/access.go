@@ -1,0 +1,223 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"path"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// access is what a route demands of the request's session. Every route declares its level
+// where it is registered, and the route's wrapper applies it before the handler runs, so a
+// handler cannot forget it. docs/api.md lists every route with its level.
+type access int
+
+const (
+	// undeclared is the zero value: a route registered without a level is never served.
+	undeclared access = iota
+	// public lets anyone in; the handler may look at a session itself.
+	public
+	// partial needs a session in any state: the password is checked, and the code or the
+	// authenticator setup may still be due.
+	partial
+	// codeDue needs a session whose password is checked and whose code is due.
+	codeDue
+	// enrolling needs a session that may set up an authenticator: one whose setup is due
+	// before the sign-in ends, or a finished sign-in.
+	enrolling
+	// signedIn needs a finished sign-in (with the second factor whenever the MFA policy
+	// requires one).
+	signedIn
+	// agent needs a finished sign-in with the second factor, by a support agent or an
+	// administrator.
+	agent
+)
+
+var accessNames = map[access]string{
+	public: "public", partial: "partial", codeDue: "code_due", enrolling: "enrolling",
+	signedIn: "signed_in", agent: "agent",
+}
+
+// String is the level's name in docs/api.md.
+func (a access) String() string {
+	if n, ok := accessNames[a]; ok {
+		return n
+	}
+	return "undeclared"
+}
+
+// states are the session states a level lets in.
+func (a access) states() []string {
+	switch a {
+	case partial:
+		return []string{store.StateMFARequired, store.StateEnrollmentRequired, store.StateAuthenticated}
+	case codeDue:
+		return []string{store.StateMFARequired}
+	case enrolling:
+		return []string{store.StateAuthenticated, store.StateEnrollmentRequired}
+	case signedIn, agent:
+		return []string{store.StateAuthenticated}
+	}
+	return nil
+}
+
+// route is one registered pattern and its level.
+type route struct {
+	pattern string
+	access  access
+}
+
+// router registers routes on the server's mux, each behind the wrapper of its access
+// level, and keeps the list of what it registered.
+type router struct {
+	s      *Server
+	mux    *http.ServeMux
+	routes []route
+}
+
+// handle registers h for pattern behind level a; h's error is answered by Error.
+func (rt *router) handle(pattern string, a access, h handlerFunc) {
+	rt.routes = append(rt.routes, route{pattern: pattern, access: a})
+	rt.mux.Handle(pattern, &routeHandler{s: rt.s, access: a, h: h})
+}
+
+// routeHandler is what the mux holds for every route: the access check, then the handler.
+type routeHandler struct {
+	s      *Server
+	access access
+	h      handlerFunc
+}
+
+func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cur, ok := rh.s.admit(w, r, rh.access)
+	if !ok {
+		return
+	}
+	if cur != nil {
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, cur))
+	}
+	if err := rh.h(w, r); err != nil {
+		rh.s.Error(w, r, err)
+	}
+}
+
+type sessionKey struct{}
+
+// sessionOf returns the session the route's access level admitted; nil on public routes.
+func sessionOf(r *http.Request) *auth.Current {
+	cur, _ := r.Context().Value(sessionKey{}).(*auth.Current)
+	return cur
+}
+
+// admit applies level a to r. It returns the session the level needs, or answers the
+// request itself and returns false: the JSON API with 401 unauthenticated (403 forbidden
+// for a role or sign-in the support console does not take), a page by sending the browser
+// where its sign-in continues (a 403 page for the wrong role).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, a access) (*auth.Current, bool) {
+	switch a {
+	case public:
+		return nil, true
+	case undeclared:
+		s.Error(w, r, errors.New("route without an access level: "+r.Method+" "+r.URL.Path))
+		return nil, false
+	}
+	cur, err := s.current(r)
+	if isAPI(r) {
+		if err == nil {
+			err = a.allows(cur)
+		}
+		if err != nil {
+			s.Error(w, r, err)
+			return nil, false
+		}
+		return cur, true
+	}
+	if err != nil && a == agent {
+		// The console comes back to the page after the sign-in.
+		redirect(w, r, "/login?next="+url.QueryEscape(s.pageOf(r)))
+		return nil, false
+	}
+	if a == partial {
+		if err != nil {
+			redirect(w, r, "/login")
+			return nil, false
+		}
+		return cur, true
+	}
+	cur, ok := s.pageStep(w, r, cur, err, a.states())
+	if ok && a == agent {
+		if err := agentAllowed(cur); err != nil {
+			s.Error(w, r, err)
+			return nil, false
+		}
+	}
+	return cur, ok
+}
+
+// allows reports whether an API call with session cur passes level a: nil, or the error
+// to answer with.
+func (a access) allows(cur *auth.Current) error {
+	for _, st := range a.states() {
+		if cur.Session.State == st {
+			if a == agent {
+				return agentAllowed(cur)
+			}
+			return nil
+		}
+	}
+	return apperr.ErrUnauthenticated
+}
+
+// pageOf is the page a browser sent to sign in comes back to: the page itself for a GET,
+// the nearest page above a form's path for a form post (a case action returns to the case).
+func (s *Server) pageOf(r *http.Request) string {
+	if r.Method == http.MethodGet {
+		return r.URL.RequestURI()
+	}
+	p := r.URL.EscapedPath()
+	for p != "/" && p != "." {
+		p = path.Dir(p)
+		u, err := url.Parse(p)
+		if err != nil {
+			break
+		}
+		if _, pattern := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: u, Host: r.Host}); pattern != "" && pattern != "/" {
+			return p
+		}
+	}
+	return "/"
+}
+
+// pageSession returns the request's session when it is in one of states; otherwise it
+// sends the browser where it belongs and returns false.
+func (s *Server) pageSession(w http.ResponseWriter, r *http.Request, states ...string) (*auth.Current, bool) {
+	cur, err := s.current(r)
+	return s.pageStep(w, r, cur, err, states)
+}
+
+// pageStep returns cur when it is in one of states; otherwise it sends the browser where
+// it belongs (the sign-in without a session) and returns false. A finished sign-in whose
+// new recovery code is not acknowledged yet is held on the recovery code page.
+func (s *Server) pageStep(w http.ResponseWriter, r *http.Request, cur *auth.Current, err error, states []string) (*auth.Current, bool) {
+	if err != nil {
+		redirect(w, r, "/login")
+		return nil, false
+	}
+	for _, st := range states {
+		if cur.Session.State == st {
+			if st == store.StateAuthenticated && s.auth.HeldRecoveryCode(cur) != "" && r.URL.Path != "/recovery-code" &&
+				r.URL.Path != "/recovery-code/download" && r.URL.Path != "/recovery-code/ack" {
+				redirect(w, r, "/recovery-code")
+				return nil, false
+			}
+			return cur, true
+		}
+	}
+	redirect(w, r, s.nextStep(cur))
+	return nil, false
+}
