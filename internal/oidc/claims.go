@@ -19,7 +19,11 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	if !ValidAlg(alg) {
 		alg = AlgES256
 	}
-	return s.keys.current(ctx, alg)
+	k, err := s.keys.current(ctx, alg)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	return k, nil
 }
 
 // SignatureAlgorithms lists what ID tokens may be signed with.
@@ -63,40 +67,68 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 	return nil
 }
 
-// SetUserinfoFromToken answers the userinfo endpoint for a live access token.
+// SetUserinfoFromToken answers the userinfo endpoint for a live access token: errInvalid
+// for a token that is unknown, expired, revoked or not the subject's.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
-	t, err := s.st.GetOIDCAccessToken(ctx, tokenID, s.now())
-	if err != nil || t.Grant.UserID != subject {
-		return fmt.Errorf("access token: %w", errInvalid)
+	t, err := s.liveAccessToken(ctx, tokenID, subject)
+	if err != nil {
+		return err
 	}
 	return s.setUserinfo(ctx, info, subject, t.Scopes)
 }
 
+// liveAccessToken returns the unexpired, unrevoked access token tokenID of subject:
+// errInvalid when there is none, a server error when the store fails.
+func (s *storage) liveAccessToken(ctx context.Context, tokenID, subject string) (*store.OIDCAccessToken, error) {
+	t, err := s.st.GetOIDCAccessToken(ctx, tokenID, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("access token: %w", errInvalid)
+	}
+	if err != nil {
+		return nil, serverError(err)
+	}
+	if t.Grant.UserID != subject {
+		return nil, fmt.Errorf("access token of another subject: %w", errInvalid)
+	}
+	return t, nil
+}
+
 // SetIntrospectionFromToken answers token introspection; a client sees only its own tokens.
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	t, err := s.st.GetOIDCAccessToken(ctx, tokenID, s.now())
-	if err != nil || t.Grant.UserID != subject || t.Grant.ClientID != clientID {
-		return fmt.Errorf("access token: %w", errInvalid)
-	}
-	info := new(oidc.UserInfo)
-	if err := s.setUserinfo(ctx, info, subject, t.Scopes); err != nil {
+	t, err := s.liveAccessToken(ctx, tokenID, subject)
+	if err != nil {
 		return err
 	}
-	resp.SetUserInfo(info)
-	resp.Scope = t.Scopes
-	resp.ClientID = clientID
+	if t.Grant.ClientID != clientID {
+		return fmt.Errorf("access token of another client: %w", errInvalid)
+	}
+	if err := s.introspection(ctx, resp, t.Grant, t.Scopes); err != nil {
+		return err
+	}
 	resp.TokenType = oidc.BearerToken
 	resp.Expiration = oidc.FromTime(t.ExpiresAt)
 	resp.IssuedAt = oidc.FromTime(t.CreatedAt)
-	resp.AuthTime = oidc.FromTime(t.Grant.AuthTime)
-	resp.AuthenticationMethodsReferences = t.Grant.AMR
-	resp.Audience = []string{clientID}
+	return nil
+}
+
+// introspection fills what introspection says of every token of the grant g with scopes.
+func (s *storage) introspection(ctx context.Context, resp *oidc.IntrospectionResponse, g *store.OIDCGrant, scopes []string) error {
+	info := new(oidc.UserInfo)
+	if err := s.setUserinfo(ctx, info, g.UserID, scopes); err != nil {
+		return err
+	}
+	resp.SetUserInfo(info)
+	resp.Scope = scopes
+	resp.ClientID = g.ClientID
+	resp.AuthTime = oidc.FromTime(g.AuthTime)
+	resp.AuthenticationMethodsReferences = g.AMR
+	resp.Audience = []string{g.ClientID}
 	resp.Issuer = op.IssuerFromContext(ctx)
-	if t.Grant.ACR != "" {
+	if g.ACR != "" {
 		if resp.Claims == nil {
 			resp.Claims = map[string]any{}
 		}
-		resp.Claims["acr"] = t.Grant.ACR
+		resp.Claims["acr"] = g.ACR
 	}
 	return nil
 }

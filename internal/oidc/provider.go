@@ -62,9 +62,19 @@ type Options struct {
 	Log                  *slog.Logger
 }
 
+// corsOptions let browser applications of any origin call the endpoints, but never with
+// twofold's cookies: they authenticate with client credentials or tokens.
+var corsOptions = cors.Options{
+	AllowOriginFunc:  func(string) bool { return true },
+	AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost},
+	AllowedHeaders:   []string{"Accept", "Authorization", "Content-Type"},
+	AllowCredentials: false,
+}
+
 // Provider is twofold's OpenID Connect provider.
 type Provider struct {
 	op      *op.Provider
+	cors    *cors.Cors // for the endpoints served here rather than by the op package
 	storage *storage
 	issuer  string
 	now     func() time.Time
@@ -106,14 +116,7 @@ func New(o Options) (*Provider, error) {
 		op.WithCustomEndpoints(op.NewEndpoint(AuthorizePath), op.NewEndpoint(TokenPath), op.NewEndpoint(UserinfoPath),
 			op.NewEndpoint(RevocationPath), op.NewEndpoint(EndSessionPath), op.NewEndpoint(KeysPath)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(IntrospectionPath)),
-		// Browser applications of any origin may call the endpoints, but never with
-		// twofold's cookies: they authenticate with client credentials or tokens.
-		op.WithCORSOptions(&cors.Options{
-			AllowOriginFunc:  func(string) bool { return true },
-			AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost},
-			AllowedHeaders:   []string{"Accept", "Authorization", "Content-Type"},
-			AllowCredentials: false,
-		}),
+		op.WithCORSOptions(&corsOptions),
 	}
 	if u.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
@@ -122,7 +125,7 @@ func New(o Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	return &Provider{op: p, storage: st, issuer: o.Issuer, now: o.Now, log: o.Log}, nil
+	return &Provider{op: p, cors: cors.New(corsOptions), storage: st, issuer: o.Issuer, now: o.Now, log: o.Log}, nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -147,14 +150,26 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, maxProtocolBody)
 	}
-	if r.URL.Path == DiscoveryPath {
+	switch r.URL.Path {
+	case DiscoveryPath:
 		p.discovery(w, r)
 		return
+	case TokenPath, IntrospectionPath, RevocationPath:
+		w = &credentialAnswer{ResponseWriter: w, clientAuth: true}
+	case UserinfoPath:
+		w = &credentialAnswer{ResponseWriter: w}
 	}
 	if p.checkParams(w, r) || p.exactRedirects(w, r) {
 		return
 	}
-	p.op.ServeHTTP(w, r)
+	switch r.URL.Path {
+	case IntrospectionPath:
+		p.cors.Handler(http.HandlerFunc(p.introspect)).ServeHTTP(w, r)
+	case UserinfoPath:
+		p.cors.Handler(http.HandlerFunc(p.userinfo)).ServeHTTP(w, r)
+	default:
+		p.op.ServeHTTP(w, r)
+	}
 }
 
 // discovery serves the op package's discovery document, narrowed to what twofold offers.

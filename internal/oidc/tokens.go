@@ -42,7 +42,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	}
 	at, err := s.newAccessToken(a.a.ID, a.a.Scopes)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, serverError(err)
 	}
 	err = s.st.WithTx(ctx, func(tx store.Store) error {
 		if err := claimCode(ctx, tx, a, s.now()); err != nil {
@@ -68,14 +68,14 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	refresh, err := randomString(32)
 	if err != nil {
-		return "", "", time.Time{}, err
+		return "", "", time.Time{}, serverError(err)
 	}
 	now := s.now()
 	switch r := req.(type) {
 	case *authRequest:
 		at, err := s.newAccessToken(r.a.ID, r.a.Scopes)
 		if err != nil {
-			return "", "", time.Time{}, err
+			return "", "", time.Time{}, serverError(err)
 		}
 		rt := &store.OIDCRefreshToken{TokenHash: hashToken(refresh), GrantID: r.a.ID, Scopes: r.a.Scopes,
 			CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}
@@ -101,7 +101,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	case *refreshRequest:
 		at, err := s.newAccessToken(r.grant.ID, r.scopes)
 		if err != nil {
-			return "", "", time.Time{}, err
+			return "", "", time.Time{}, serverError(err)
 		}
 		next := &store.OIDCRefreshToken{TokenHash: hashToken(refresh), GrantID: r.grant.ID, Scopes: r.token.Scopes,
 			CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}
@@ -161,6 +161,37 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 		return nil, err
 	}
 	return &refreshRequest{grant: g, token: rt, scopes: rt.Scopes, tokenHash: h}, nil
+}
+
+// introspectRefreshToken fills resp for a live refresh token of clientID: the current
+// token of its family, unexpired, its user active. Anything else is errInvalid.
+func (s *storage) introspectRefreshToken(ctx context.Context, resp *oidc.IntrospectionResponse, token, clientID string) error {
+	rt, err := s.st.GetOIDCRefreshToken(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("unknown refresh token: %w", errInvalid)
+	}
+	if err != nil {
+		return serverError(err)
+	}
+	if !rt.UsedAt.IsZero() || !s.now().Before(rt.ExpiresAt) {
+		return fmt.Errorf("used or expired refresh token: %w", errInvalid)
+	}
+	g, err := s.st.GetOIDCGrant(ctx, rt.GrantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("revoked refresh token: %w", errInvalid)
+	}
+	if err != nil {
+		return serverError(err)
+	}
+	if g.ClientID != clientID {
+		return fmt.Errorf("refresh token of another client: %w", errInvalid)
+	}
+	if err := s.introspection(ctx, resp, g, rt.Scopes); err != nil {
+		return err
+	}
+	resp.Expiration = oidc.FromTime(rt.ExpiresAt)
+	resp.IssuedAt = oidc.FromTime(rt.CreatedAt)
+	return nil
 }
 
 // GetRefreshTokenInfo identifies a refresh token of the client for revocation.

@@ -33,4 +33,5 @@ func TestDatabaseDownIsTemporarilyUnavailable(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("token endpoint with the database down: %d %v Retry-After=%q", resp.StatusCode, body, resp.Header.Get("Retry-After"))
 	}
+	wantNoStore(t, "token endpoint with the database down", resp.Header)
 }
