@@ -34,6 +34,20 @@ func acrOf(amr []string) string {
 	return ACRPassword
 }
 
+// acrFor is the class the tokens name for a session with amr: the first of the requested
+// acr_values the session meets (an MFA session meets ACRMFA and the PAPE multi-factor
+// policy), so that the application finds the class it asked for; else acrOf(amr).
+func acrFor(requested, amr []string) string {
+	if acrOf(amr) == ACRMFA {
+		for _, v := range requested {
+			if v == ACRMFA || v == ACRMultiFactorPAPE {
+				return v
+			}
+		}
+	}
+	return acrOf(amr)
+}
+
 // StepKind is what the browser does next for an authorization request.
 type StepKind int
 
@@ -49,6 +63,9 @@ const (
 	StepEnroll
 	// StepConsent: ask the user whether the application may have Step.Scopes.
 	StepConsent
+	// StepSelectAccount: the application asked (prompt=select_account) that the user
+	// choose the account: continue as the signed-in user, or sign in as another.
+	StepSelectAccount
 )
 
 // Step is what Continue decided.
@@ -73,6 +90,21 @@ var (
 // completes it with a code. The returned error is an apperr for an unknown, expired or
 // finished request.
 func (p *Provider) Continue(ctx context.Context, id string, cur *auth.Current, m auth.Meta) (*Step, error) {
+	return p.proceed(ctx, id, cur, m, false)
+}
+
+// SelectAccount continues the request id as the signed-in user of cur, who chose that
+// account on the page StepSelectAccount showed.
+func (p *Provider) SelectAccount(ctx context.Context, id string, cur *auth.Current, m auth.Meta) (*Step, error) {
+	if cur == nil || cur.Session.State != store.StateAuthenticated {
+		return nil, apperr.ErrUnauthenticated
+	}
+	return p.proceed(ctx, id, cur, m, true)
+}
+
+// proceed is Continue; chosen says that the user chose the account for this request
+// already (on the account chooser, or by answering the consent page that names it).
+func (p *Provider) proceed(ctx context.Context, id string, cur *auth.Current, m auth.Meta, chosen bool) (*Step, error) {
 	ctx = p.context(ctx)
 	a, c, err := p.request(ctx, id)
 	if err != nil {
@@ -106,6 +138,10 @@ func (p *Provider) Continue(ctx context.Context, id string, cur *auth.Current, m
 			return nil, err
 		}
 		return needs(StepEnroll, oidc.ErrInteractionRequired().WithDescription("The application requires multi-factor authentication."))
+	}
+	if slices.Contains(a.Prompt, oidc.PromptSelectAccount) && !chosen && !fresh {
+		// A sign-in after the request was the choice already.
+		return needs(StepSelectAccount, &oidc.Error{ErrorType: "account_selection_required"})
 	}
 	if !c.FirstParty {
 		ok, err := p.consented(ctx, a, cur.User.ID)
@@ -174,7 +210,7 @@ func (p *Provider) complete(ctx context.Context, a *store.OIDCAuthRequest, c *st
 		return nil, apperr.ErrUnauthenticated // unreachable: Continue checked it
 	}
 	done := &store.OIDCAuthRequest{UserID: cur.User.ID, SessionID: cur.Session.ID, AuthTime: cur.Session.AuthTime,
-		AMR: slices.Clone(cur.Session.AMR), ACR: acrOf(cur.Session.AMR)}
+		AMR: slices.Clone(cur.Session.AMR), ACR: acrFor(a.ACRValues, cur.Session.AMR)}
 	if err := p.storage.st.CompleteOIDCAuthRequest(ctx, a.ID, done, p.now()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, errUsedRequest
@@ -236,7 +272,7 @@ func (p *Provider) Consent(ctx context.Context, id string, cur *auth.Current, al
 	if err != nil {
 		return nil, err
 	}
-	return p.Continue(ctx, id, cur, m)
+	return p.proceed(ctx, id, cur, m, true) // the consent page named the account
 }
 
 // Describe returns an open request's client and scopes, for pages about it.

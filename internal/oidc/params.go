@@ -56,6 +56,45 @@ func (p *Provider) refuseAuthorize(w http.ResponseWriter, r *http.Request, e *oi
 		http.Error(w, e.Description, http.StatusBadRequest)
 		return
 	}
+	p.redirectError(w, r, uri, e)
+}
+
+// unsupported refuses an authorization request for what twofold does not offer, before the
+// op package refuses it less helpfully (a 400 page for another response type, or silence
+// for request_uri), with the error code the specifications name: back to the application
+// when its client and redirect URI are beyond doubt, else the op package answers. It
+// reports whether it answered.
+func (p *Provider) unsupported(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Path != AuthorizePath {
+		return false
+	}
+	var e *oidc.Error
+	prompt := strings.Fields(r.Form.Get("prompt"))
+	switch rt := r.Form.Get("response_type"); {
+	case rt == "":
+		e = oidc.ErrInvalidRequest().WithDescription("The response_type is missing.")
+	case rt != string(oidc.ResponseTypeCode):
+		e = &oidc.Error{ErrorType: "unsupported_response_type", Description: "Only response_type=code is supported."}
+	case r.Form.Get("request_uri") != "":
+		// OpenID Connect Core, section 6.3.
+		e = &oidc.Error{ErrorType: "request_uri_not_supported", Description: "The request_uri parameter is not supported."}
+	case slices.Contains(prompt, oidc.PromptNone) && slices.Contains(prompt, oidc.PromptSelectAccount):
+		e = &oidc.Error{ErrorType: "account_selection_required", Description: "Choosing an account needs a page; prompt=none shows none."}
+	default:
+		return false
+	}
+	uri, ok := p.trustedRedirect(r)
+	if !ok {
+		return false
+	}
+	p.log.InfoContext(r.Context(), "oidc request refused", "path", r.URL.Path, "error", string(e.ErrorType))
+	p.redirectError(w, r, uri, e)
+	return true
+}
+
+// redirectError sends the browser back to the redirect URI uri, which the caller checked,
+// with the error e and the request's state.
+func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, uri string, e *oidc.Error) {
 	if state, ok := single(r.Form, "state"); ok {
 		e.State = state
 	}

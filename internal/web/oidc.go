@@ -24,16 +24,17 @@ func (s *Server) oidcRoutes(rt *router) {
 	for _, p := range oidc.ProtocolPaths {
 		switch p {
 		case oidc.AuthorizePath:
-			rt.handle(p, public, plain(s.oidcAuthorize))
+			rt.handle(p, public, s.oidcAuthorize)
 		case oidc.EndSessionPath:
-			rt.handle(p, public, plain(s.oidcEndSession))
+			rt.handle(p, public, s.oidcEndSession)
 		default:
-			rt.handle(p, public, plain(s.oidcProtocol))
+			rt.handle(p, public, s.oidcProtocol)
 		}
 	}
-	rt.handle("GET "+oidc.CallbackPath, public, plain(s.oidcContinue))
-	rt.handle("POST /authorize/consent", signedIn, plain(s.oidcConsentSubmit))
-	rt.handle("POST /authorize/reauth", public, plain(s.oidcReauthSubmit))
+	rt.handle("GET "+oidc.CallbackPath, public, s.oidcContinue)
+	rt.handle("POST /authorize/consent", signedIn, s.oidcConsentSubmit)
+	rt.handle("POST /authorize/select", signedIn, s.oidcSelectSubmit)
+	rt.handle("POST /authorize/reauth", public, s.oidcReauthSubmit)
 }
 
 // oidcBypass lets applications call the OAuth endpoints from other origins: they use no
@@ -85,7 +86,7 @@ func (b *bufferedResponse) WriteHeader(code int) {
 // as, say, invalid_grant or a 500): the application gets 503 temporarily_unavailable with
 // Retry-After (RFC 6749's error for an unavailable server) instead, so it knows to retry.
 // Only refused requests pay for the check.
-func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) {
+func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) error {
 	b := &bufferedResponse{header: http.Header{}}
 	s.serveOIDC(b, r)
 	if b.status >= 400 && s.ready != nil {
@@ -97,16 +98,17 @@ func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Pragma", "no-cache") // with writeJSON's no-store, as RFC 6749 asks of token answers
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable",
 				"error_description": "The service is temporarily unavailable. Try again in a moment."})
-			return
+			return nil
 		}
 	}
 	b.flush(w)
+	return nil
 }
 
 // oidcAuthorize runs the op package's authorization endpoint. A request it refuses without
 // sending the browser back (unknown client, unregistered redirect URI) gets twofold's error
 // page instead of the library's plain text.
-func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) {
+func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) error {
 	b := &bufferedResponse{header: http.Header{}}
 	s.serveOIDC(b, r)
 	if b.status >= 400 && !strings.Contains(b.header.Get("Content-Type"), "json") {
@@ -116,17 +118,19 @@ func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 		s.render(w, r, http.StatusBadRequest, "error", view{Title: "Invalid sign-in request",
 			Error: "The application sent a sign-in request that twofold refuses: " + msg})
-		return
+		return nil
 	}
 	b.flush(w)
+	return nil
 }
 
 // oidcEndSession tells RP-initiated logout which twofold session the browser holds.
-func (s *Server) oidcEndSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) oidcEndSession(w http.ResponseWriter, r *http.Request) error {
 	if cur, err := s.current(r); err == nil {
 		r = r.WithContext(oidc.WithBrowserSession(r.Context(), cur.Session.ID, cur.User.ID))
 	}
 	s.serveOIDC(w, r)
+	return nil
 }
 
 // serveOIDC runs the op package with the request's client address and user agent, which
@@ -140,28 +144,27 @@ func oidcHere(id string) string { return oidc.CallbackPath + "?id=" + url.QueryE
 
 // oidcContinue is where an authorization request goes once stored, and where the browser
 // comes back after each sign-in step.
-func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) {
+func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 	id := r.URL.Query().Get("id")
 	cur, err := s.current(r)
 	if e, ok := apperr.As(err); ok && e.Code == apperr.CodeUnauthenticated {
 		cur, err = nil, nil // no session, or an expired one: sign in
 	}
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	if cur != nil && cur.Session.State == store.StateAuthenticated && s.auth.HeldRecoveryCode(cur) != "" {
 		// A fresh recovery code waits to be saved: first that, then on to the application.
 		s.returnTo(w, oidcHere(id))
 		redirect(w, r, "/recovery-code")
-		return
+		return nil
 	}
 	step, err := s.oidc.Continue(r.Context(), id, cur, meta(r))
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	s.oidcStep(w, r, step, cur)
+	return nil
 }
 
 // oidcStep sends the browser to the step Continue decided.
@@ -187,6 +190,9 @@ func (s *Server) oidcStep(w http.ResponseWriter, r *http.Request, step *oidc.Ste
 	case oidc.StepConsent:
 		s.render(w, r, http.StatusOK, "oidc_consent", view{Title: "Allow " + step.Client.Name + "?",
 			Data: consentData{Client: step.Client.Name, User: cur.User.Username, ID: step.RequestID, Scopes: scopeTexts(step.Scopes)}})
+	case oidc.StepSelectAccount:
+		s.render(w, r, http.StatusOK, "oidc_select_account", view{Title: "Choose an account",
+			Data: consentData{Client: step.Client.Name, User: cur.User.Username, ID: step.RequestID}})
 	}
 }
 
@@ -231,37 +237,53 @@ func (s *Server) oidcRedirect(w http.ResponseWriter, r *http.Request, step *oidc
 }
 
 // oidcConsentSubmit records the answer of the consent page.
-func (s *Server) oidcConsentSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) oidcConsentSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
 	if !ok {
-		return
+		return nil
 	}
 	id := r.PostForm.Get("id")
 	step, err := s.oidc.Consent(r.Context(), id, cur, r.PostForm.Get("decision") == "allow", meta(r))
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	s.oidcStep(w, r, step, cur)
+	return nil
+}
+
+// oidcSelectSubmit continues an authorization request as the signed-in user, chosen on the
+// account chooser ("Use another account" posts to oidcReauthSubmit).
+func (s *Server) oidcSelectSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
+	if !ok {
+		return nil
+	}
+	step, err := s.oidc.SelectAccount(r.Context(), r.PostForm.Get("id"), cur, meta(r))
+	if err != nil {
+		return err
+	}
+	s.oidcStep(w, r, step, cur)
+	return nil
 }
 
 // oidcReauthSubmit ends the current session and starts a fresh sign-in that returns to the
 // authorization request.
-func (s *Server) oidcReauthSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) oidcReauthSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	id := r.PostForm.Get("id")
 	if _, err := s.oidc.Describe(r.Context(), id); err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	s.endOldSession(r, "")
 	s.clearSession(w)
 	redirect(w, r, "/login?next="+url.QueryEscape(oidcHere(id)))
+	return nil
 }
