@@ -260,10 +260,7 @@ func (s *Server) oidcSelectSubmit(w http.ResponseWriter, r *http.Request) error 
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	cur, ok := s.pageSession(w, r, store.StateAuthenticated)
-	if !ok {
-		return nil
-	}
+	cur := sessionOf(r)
 	step, err := s.oidc.SelectAccount(r.Context(), r.PostForm.Get("id"), cur, meta(r))
 	if err != nil {
 		return err
