@@ -137,6 +137,9 @@ type SupportStore interface {
 	CreateMFAReset(ctx context.Context, r *MFAReset) error
 	// GetPendingMFAReset returns the case's reset waiting for approval, or ErrNotFound.
 	GetPendingMFAReset(ctx context.Context, caseID string) (*MFAReset, error)
+	// ListPendingMFAResets returns the user's resets waiting for approval (on any case),
+	// oldest first; none is not an error.
+	ListPendingMFAResets(ctx context.Context, userID string) ([]MFAReset, error)
 	// ApproveMFAReset marks a pending reset done by approverID in one conditional update;
 	// ErrNotFound when it is not pending any more or approverID requested it.
 	ApproveMFAReset(ctx context.Context, id, approverID string, now time.Time) error

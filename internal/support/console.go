@@ -156,7 +156,14 @@ func (s *Service) Case(ctx context.Context, agent *store.User, ref string) (*Det
 		d.Timeline = append(d.Timeline, Entry{At: e.At, Kind: e.Kind, Actor: names(e.ActorID), Body: e.Body})
 	}
 	p, err := s.store.GetPendingMFAReset(ctx, c.ID)
+	var why string
+	if err == nil {
+		why, err = s.staleReason(ctx, s.store, p)
+	}
 	switch {
+	case err == nil && why != "":
+		// A stale request is not offered for approval; the next request or approval
+		// attempt cancels it on the timeline (a page view changes nothing).
 	case err == nil:
 		d.Pending = &PendingReset{ID: p.ID, Username: names(p.UserID), RequestedBy: names(p.RequestedBy),
 			RequestedAt: p.RequestedAt, Verification: p.Verification, Note: p.Note}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
@@ -30,6 +31,10 @@ type ResetRequest struct {
 	Verification string
 	Note         string // how the identity was verified, in the agent's words
 }
+
+// PendingResetTTL is how long a reset waits for approval. An older request is void: the
+// identity check it rests on is stale, and an agent must verify the person again.
+const PendingResetTTL = 24 * time.Hour
 
 // Reset outcomes.
 const (
@@ -87,6 +92,9 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.User, ref strin
 		if req.Verification == VerifyEmailLink && !emailConfirmedFor(c, u) {
 			return errNotConfirmed
 		}
+		if err := s.refusePending(ctx, st, u, agent.ID, m); err != nil {
+			return err
+		}
 		r := &store.MFAReset{ID: newID(), CaseID: c.ID, UserID: u.ID, RequestedBy: agent.ID, Verification: req.Verification,
 			Note: note, RequestedAt: s.now(), Status: store.ResetPending}
 		if s.requireApproval {
@@ -140,6 +148,7 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref strin
 	var res *ResetResult
 	var c *store.SupportCase
 	var u *store.User
+	var void error // a stale request: cancelled in the transaction, then refused
 	err := s.store.WithTx(ctx, func(st store.Store) error {
 		var err error
 		if c, err = loadOpenCase(ctx, st, ref); err != nil {
@@ -151,6 +160,13 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref strin
 		}
 		if err != nil {
 			return err
+		}
+		if why, err := s.staleReason(ctx, st, r); err != nil {
+			return err
+		} else if why != "" {
+			void = apperr.New(apperr.CodeConflict, "This reset request is void: "+why+
+				". It was cancelled; verify the person again and request a new reset.")
+			return s.cancelStale(ctx, st, c, r, why, agent.ID, m)
 		}
 		if r.RequestedBy == agent.ID {
 			return apperr.New(apperr.CodeForbidden, "You requested this reset: a second agent must approve it.")
@@ -173,6 +189,9 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref strin
 		res, err = s.reset(ctx, st, c, u, r, requester, agent.Username, m)
 		return err
 	})
+	if err == nil {
+		err = void
+	}
 	if err != nil {
 		return nil, internal(err)
 	}
@@ -197,6 +216,9 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 		if err != nil {
 			return err
 		}
+		if err := s.refusePending(ctx, st, fresh, "", m); err != nil {
+			return err
+		}
 		r := &store.MFAReset{ID: newID(), UserID: u.ID, Verification: VerifyOther, Note: reason,
 			RequestedAt: s.now(), Status: store.ResetDone, DecidedAt: s.now()}
 		if ref != "" {
@@ -219,6 +241,70 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 	}
 	s.notifyReset(ctx, c, u, "", res)
 	return res, nil
+}
+
+// staleReason says why a pending request may no longer be carried out, or "" when it
+// may: it expired (PendingResetTTL), or the user's authenticator or recovery code was
+// set up after it (the user got back in, and the request would delete factors the
+// identity check never covered).
+func (s *Service) staleReason(ctx context.Context, st store.Store, r *store.MFAReset) (string, error) {
+	if !s.now().Before(r.RequestedAt.Add(PendingResetTTL)) {
+		return "it expired (a request waits at most 24 hours)", nil
+	}
+	totp, err := st.GetTOTP(ctx, r.UserID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	rc, err := st.GetRecoveryCode(ctx, r.UserID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	if (totp != nil && totp.CreatedAt.After(r.RequestedAt)) || (rc != nil && rc.CreatedAt.After(r.RequestedAt)) {
+		return "the user's authenticator or recovery code changed after it was made", nil
+	}
+	return "", nil
+}
+
+// cancelStale cancels the stale request r on case c, on the timeline and in the audit log.
+func (s *Service) cancelStale(ctx context.Context, st store.Store, c *store.SupportCase, r *store.MFAReset, why, actorID string, m Meta) error {
+	if _, err := st.CancelMFAResets(ctx, c.ID, actorID, s.now()); err != nil {
+		return err
+	}
+	if err := s.timeline(ctx, st, c.ID, EventResetCancelled, actorID, "The reset waiting for approval was cancelled: "+why+"."); err != nil {
+		return err
+	}
+	return s.record(ctx, st, audit.SupportResetCancelled, r.UserID, m, "case="+c.Reference+" reason="+why)
+}
+
+// refusePending cancels u's stale pending requests and refuses with a conflict while a
+// live one waits: no second request, and no direct reset, beside a request a second agent
+// may still approve.
+func (s *Service) refusePending(ctx context.Context, st store.Store, u *store.User, actorID string, m Meta) error {
+	pending, err := st.ListPendingMFAResets(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for i := range pending {
+		r := &pending[i]
+		c, err := st.GetCase(ctx, r.CaseID)
+		if err != nil {
+			return err
+		}
+		why, err := s.staleReason(ctx, st, r)
+		if err != nil {
+			return err
+		}
+		if why != "" {
+			if err := s.cancelStale(ctx, st, c, r, why, actorID, m); err != nil {
+				return err
+			}
+			continue
+		}
+		return apperr.New(apperr.CodeConflict, fmt.Sprintf(
+			"A reset of %s is already waiting for approval on case %s: a second agent approves it there, or closing that case cancels it (it expires 24 hours after the request).",
+			u.Username, c.Reference))
+	}
+	return nil
 }
 
 // reset does the reset in st, a transaction; c may be nil (console without a case).

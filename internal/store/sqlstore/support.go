@@ -184,18 +184,41 @@ func (d *DB) CreateMFAReset(ctx context.Context, r *store.MFAReset) error {
 	return err
 }
 
-// GetPendingMFAReset returns the case's reset waiting for approval.
-func (d *DB) GetPendingMFAReset(ctx context.Context, caseID string) (*store.MFAReset, error) {
+func scanReset(row scanner) (*store.MFAReset, error) {
 	var r store.MFAReset
 	var requested, decided int64
-	err := d.queryRow(ctx, `SELECT `+resetColumns+` FROM support_mfa_resets WHERE case_id = ? AND status = ?`,
-		caseID, store.ResetPending).Scan(&r.ID, &r.CaseID, &r.UserID, &r.RequestedBy, &r.Verification, &r.Note,
-		&requested, &r.Status, &r.DecidedBy, &decided)
-	if err != nil {
-		return nil, d.wrap(err)
+	if err := row.Scan(&r.ID, &r.CaseID, &r.UserID, &r.RequestedBy, &r.Verification, &r.Note,
+		&requested, &r.Status, &r.DecidedBy, &decided); err != nil {
+		return nil, err
 	}
 	r.RequestedAt, r.DecidedAt = fromMS(requested), fromMS(decided)
 	return &r, nil
+}
+
+// GetPendingMFAReset returns the case's reset waiting for approval.
+func (d *DB) GetPendingMFAReset(ctx context.Context, caseID string) (*store.MFAReset, error) {
+	r, err := scanReset(d.queryRow(ctx, `SELECT `+resetColumns+` FROM support_mfa_resets WHERE case_id = ? AND status = ?`,
+		caseID, store.ResetPending))
+	return r, d.wrap(err)
+}
+
+// ListPendingMFAResets returns the user's resets waiting for approval, oldest first.
+func (d *DB) ListPendingMFAResets(ctx context.Context, userID string) ([]store.MFAReset, error) {
+	rows, err := d.query(ctx, `SELECT `+resetColumns+` FROM support_mfa_resets WHERE user_id = ? AND status = ?
+		ORDER BY requested_at, id`, userID, store.ResetPending)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.MFAReset
+	for rows.Next() {
+		r, err := scanReset(rows)
+		if err != nil {
+			return nil, d.wrap(err)
+		}
+		out = append(out, *r)
+	}
+	return out, d.wrap(rows.Err())
 }
 
 // ApproveMFAReset marks a pending reset done, unless its requester approves it.

@@ -24,6 +24,7 @@ var supportTests = []subtest{
 	{"MFAResetOnePendingPerCase", testMFAResetPending},
 	{"MFAResetNotApprovedByRequester", testMFAResetApproval},
 	{"CancelMFAResets", testMFAResetCancel},
+	{"ListPendingMFAResetsOfAUser", testListPendingResets},
 	{"UseEmailLinkOneWinner", testRaceEmailLink},
 	{"CloseCaseOneWinner", testRaceCloseCase},
 	{"ApproveMFAResetOneWinner", testRaceApproveReset},
@@ -288,6 +289,43 @@ func testMFAResetCancel(t *testing.T, s store.Store) {
 		t.Errorf("cancelled %d, want 1", n)
 	}
 	wantErr(t, "approving a cancelled reset", s.ApproveMFAReset(ctx, r.ID, "agent-b", at(time.Hour)), store.ErrNotFound)
+}
+
+func testListPendingResets(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c, r := resetFixture(t, s)
+	got, err := s.ListPendingMFAResets(ctx, r.UserID)
+	wantNoErr(t, "ListPendingMFAResets without any", err)
+	if len(got) != 0 {
+		t.Errorf("ListPendingMFAResets without any = %+v", got)
+	}
+	wantNoErr(t, "CreateMFAReset", s.CreateMFAReset(ctx, r))
+	other := mustCreateCase(t, s, "TF-BBBBBB", "ada@example.com", at(0))
+	later := *r
+	later.ID, later.CaseID, later.RequestedAt = randomID(t), other.ID, at(2*time.Minute)
+	wantNoErr(t, "CreateMFAReset on another case", s.CreateMFAReset(ctx, &later))
+	done := *r
+	done.ID, done.Status, done.DecidedBy, done.DecidedAt = randomID(t), store.ResetDone, "agent-a", at(time.Minute)
+	wantNoErr(t, "CreateMFAReset done", s.CreateMFAReset(ctx, &done))
+	bob := mustCreateUser(t, s, "bob")
+	theirs := *r
+	theirs.ID, theirs.UserID, theirs.CaseID = randomID(t), bob.ID, mustCreateCase(t, s, "TF-CCCCCC", bob.EmailNorm, at(0)).ID
+	wantNoErr(t, "CreateMFAReset for another user", s.CreateMFAReset(ctx, &theirs))
+
+	got, err = s.ListPendingMFAResets(ctx, r.UserID)
+	wantNoErr(t, "ListPendingMFAResets", err)
+	if len(got) != 2 {
+		t.Fatalf("ListPendingMFAResets = %d resets, want ada's 2 pending ones", len(got))
+	}
+	wantSame(t, "oldest pending reset", &got[0], r)
+	wantSame(t, "newer pending reset", &got[1], &later)
+	_, err = s.CancelMFAResets(ctx, c.ID, "agent-a", at(time.Hour))
+	wantNoErr(t, "CancelMFAResets", err)
+	got, err = s.ListPendingMFAResets(ctx, r.UserID)
+	wantNoErr(t, "ListPendingMFAResets after a cancel", err)
+	if len(got) != 1 || got[0].ID != later.ID {
+		t.Errorf("ListPendingMFAResets after cancelling the first case = %+v, want only the other case's", got)
+	}
 }
 
 func testRaceEmailLink(t *testing.T, s store.Store) {
