@@ -134,6 +134,39 @@ func (s *Service) SetDisabled(ctx context.Context, u *store.User, disabled bool,
 	})
 }
 
+// DeleteUser deletes the account: End's Deleted ends all its access, then the account goes
+// with its factors, consents and grants, in one transaction with its audit rows. The audit
+// log keeps the account's history. The last enabled administrator is never deleted
+// (apperr conflict): nobody could administer the server in the browser after.
+func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		fresh, err := st.GetUser(ctx, u.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.New(apperr.CodeNotFound, fmt.Sprintf("No user %q.", u.Username))
+		}
+		if err != nil {
+			return err
+		}
+		if fresh.Role == store.RoleAdmin && !fresh.Disabled {
+			n, err := st.CountUsersWithRole(ctx, store.RoleAdmin)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return apperr.New(apperr.CodeConflict, fmt.Sprintf("%s is the last enabled administrator: make another user an administrator first.", fresh.Username))
+			}
+		}
+		if _, err := s.EndIn(ctx, st, Deleted, u.ID, "", m); err != nil {
+			return err
+		}
+		if err := st.DeleteUser(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.UserDeleted, u.ID, m, fmt.Sprintf("username=%s role=%s", fresh.Username, fresh.Role))
+	})
+	return internal(err)
+}
+
 // SetMFAOverride sets whether this user must use MFA: yes, no, or "" to follow the policy.
 func (s *Service) SetMFAOverride(ctx context.Context, u *store.User, value string, m Meta) error {
 	if value != store.MFAOverrideYes && value != store.MFAOverrideNo && value != store.MFAOverrideDefault {

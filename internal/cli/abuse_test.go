@@ -88,3 +88,39 @@ func TestUserUnlock(t *testing.T) {
 	wantLine(t, c.ok("", "audit", "--user", "alice"), `\sthrottle\.cleared\s+-\s+alice\s+console\s`)
 	c.fails("", []string{"user", "unlock", "nobody"}, `No user "nobody"`)
 }
+
+func TestUserDelete(t *testing.T) {
+	c := newConsole(t)
+	c.addUser("root", "root@example.com", "admin")
+	c.addUser("alice", "alice@example.com", "user")
+	db := c.openStore()
+	ctx := context.Background()
+	alice, _ := db.GetUserByLogin(ctx, "alice")
+	now := time.Now().UTC()
+	err := db.CreateSession(ctx, &store.Session{ID: "a1", TokenHash: []byte("a1"), UserID: alice.ID, State: store.StateAuthenticated,
+		AMR: []string{"pwd"}, AuthTime: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c.fails("", []string{"user", "delete", "alice"}, "not deleted", "is not the username alice")
+	c.fails("Alice\n", []string{"user", "delete", "alice@example.com"}, "not deleted")
+	if _, err := db.GetUser(ctx, alice.ID); err != nil {
+		t.Fatalf("alice after refused deletions: %v", err)
+	}
+	if out := c.ok("alice\n", "user", "delete", "alice@example.com"); !strings.Contains(out, "deleted alice") {
+		t.Errorf("delete printed %q", out)
+	}
+	if _, err := db.GetUser(ctx, alice.ID); err == nil {
+		t.Error("alice still exists")
+	}
+	if _, err := db.GetSessionByToken(ctx, []byte("a1")); err == nil {
+		t.Error("alice's session survived her deletion")
+	}
+	audit := c.ok("", "audit", "--limit", "3")
+	wantLine(t, audit, `\suser\.deleted\s+-\s+\S+\s+console\s+username=alice role=user$`)
+	wantLine(t, audit, `\saccess\.ended\s+-\s+\S+\s+console\s+1 sessions, 0 application grants, 0 pending setups ended \(deleted\)$`)
+
+	c.fails("root\n", []string{"user", "delete", "root"}, "last enabled administrator")
+	c.fails("nobody\n", []string{"user", "delete", "nobody"}, `No user "nobody"`)
+}

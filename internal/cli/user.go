@@ -49,7 +49,7 @@ func (e *env) userCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
 	cmd.AddCommand(e.userAdd(), e.userList(), e.userShow(),
 		e.userToggle("disable", true), e.userToggle("enable", false),
-		e.userSetRole(), e.userSetMFARequired(), e.userSignOut(), e.userUnlock(), e.userResetMFA())
+		e.userSetRole(), e.userSetMFARequired(), e.userSignOut(), e.userUnlock(), e.userResetMFA(), e.userDelete())
 	return cmd
 }
 
@@ -210,6 +210,33 @@ func (e *env) userToggle(verb string, disabled bool) *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "%s is now %s\n", u.Username, onOff(disabled, "disabled", "enabled"))
+				return nil
+			})
+		},
+	}
+}
+
+// userDelete deletes an account after the operator typed its username again: the
+// deletion cannot be undone.
+func (e *env) userDelete() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a user for good (asks to type the username to confirm)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
+				fmt.Fprintf(e.stderr, "This deletes %s <%s> with every session, authenticator and application token; it cannot be undone.\nType the username to confirm: ", u.Username, u.Email)
+				line, err := bufio.NewReader(io.LimitReader(e.stdin, 4<<10)).ReadString('\n')
+				if err != nil && !errors.Is(err, io.EOF) {
+					return fmt.Errorf("read confirmation: %w", err)
+				}
+				if strings.TrimSpace(line) != u.Username {
+					return fmt.Errorf("not deleted: the confirmation %q is not the username %s", strings.TrimSpace(line), u.Username)
+				}
+				if err := a.Auth.DeleteUser(ctx, u, consoleMeta); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "deleted %s\n", u.Username)
 				return nil
 			})
 		},

@@ -60,29 +60,56 @@ func TestRefreshTokenRotation(t *testing.T) {
 	}
 }
 
-// A password change ends the application tokens obtained through the user's other
-// sessions; those obtained through the session that changed it stay.
-func TestRefreshTokensEndWithPasswordChange(t *testing.T) {
-	srv := testserver.New(t, testserver.Options{})
-	app := newRP(t, srv, "tenant-app", offline)
-	elsewhere, secret := signedIn(t, srv, "ada")
-	old, _ := app.tokens(elsewhere, app.newRequest())
-	b := srv.Client(t)
-	signInWithCode(t, srv, b, "ada", secret)
-	here, _ := app.tokens(b, app.newRequest())
-	r := b.PostJSON("/api/v1/account/password", map[string]string{"current_password": testserver.Password,
-		"new_password": "an entirely different passphrase 42"})
-	if r.Status != http.StatusNoContent {
-		t.Fatalf("change password: %d %s", r.Status, r.Body)
-	}
-	if got := tokenError(t, mustFail(app.refresh(old.RefreshToken))); got != "invalid_grant" {
-		t.Errorf("refresh after a password change: %s, want invalid_grant", got)
-	}
-	if status, _ := userinfo(t, srv, old.AccessToken); status == http.StatusOK {
-		t.Errorf("userinfo after a password change: %d, want refused", status)
-	}
-	if _, err := app.refresh(here.RefreshToken); err != nil {
-		t.Errorf("refresh of the token obtained through the session that changed the password: %v", err)
+// A password change, signing out the other sessions and a new authenticator end the
+// application tokens obtained through the user's other sessions, access and refresh
+// tokens alike; those obtained through the session that acted stay.
+func TestTokensEndWithTheUsersOtherSessions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		do   func(srv *testserver.Server, b *testserver.Client, secret []byte) *testserver.Response
+		want int
+	}{
+		{"password change", func(_ *testserver.Server, b *testserver.Client, _ []byte) *testserver.Response {
+			return b.PostJSON("/api/v1/account/password", map[string]string{"current_password": testserver.Password,
+				"new_password": "an entirely different passphrase 42"})
+		}, http.StatusNoContent},
+		{"sign out other sessions", func(_ *testserver.Server, b *testserver.Client, _ []byte) *testserver.Response {
+			return b.PostJSON("/api/v1/account/sessions/sign-out-others", nil)
+		}, http.StatusOK},
+		{"authenticator replaced", func(srv *testserver.Server, b *testserver.Client, secret []byte) *testserver.Response {
+			srv.NextStep()
+			r := b.PostJSON("/api/v1/account/mfa/totp", map[string]string{"code": srv.Code(secret, 0)})
+			if r.Status != http.StatusCreated {
+				return r
+			}
+			next := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+			return b.PostJSON("/api/v1/account/mfa/totp/confirm", map[string]string{"code": srv.Code(next, 0)})
+		}, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testserver.New(t, testserver.Options{})
+			app := newRP(t, srv, "tenant-app", offline)
+			elsewhere, secret := signedIn(t, srv, "ada")
+			old, _ := app.tokens(elsewhere, app.newRequest())
+			b := srv.Client(t)
+			signInWithCode(t, srv, b, "ada", secret)
+			here, _ := app.tokens(b, app.newRequest())
+			if r := tc.do(srv, b, secret); r.Status != tc.want {
+				t.Fatalf("%s: %d %s", tc.name, r.Status, r.Body)
+			}
+			if got := tokenError(t, mustFail(app.refresh(old.RefreshToken))); got != "invalid_grant" {
+				t.Errorf("refresh of another session's token after %s: %s, want invalid_grant", tc.name, got)
+			}
+			if status, _ := userinfo(t, srv, old.AccessToken); status == http.StatusOK {
+				t.Errorf("userinfo with another session's access token after %s: %d, want refused", tc.name, status)
+			}
+			if status, _ := userinfo(t, srv, here.AccessToken); status != http.StatusOK {
+				t.Errorf("userinfo with this session's access token after %s: %d, want 200", tc.name, status)
+			}
+			if _, err := app.refresh(here.RefreshToken); err != nil {
+				t.Errorf("refresh of this session's token after %s: %v", tc.name, err)
+			}
+		})
 	}
 }
 
