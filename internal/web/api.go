@@ -9,6 +9,59 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
+// The JSON answers of the account API; tests decode into the same types.
+
+// LoginAnswer answers POST /api/v1/login: the session's state and the methods of the
+// next step.
+type LoginAnswer struct {
+	State   string   `json:"state"`
+	Methods []string `json:"methods"`
+}
+
+// StepAnswer answers a finished sign-in step: the session's new state, and the fresh
+// recovery code when the step used up the old one or set up the first authenticator.
+type StepAnswer struct {
+	State        string `json:"state"`
+	RecoveryCode string `json:"recovery_code,omitempty"`
+}
+
+// SessionAnswer answers GET /api/v1/session.
+type SessionAnswer struct {
+	State string    `json:"state"`
+	User  User      `json:"user"`
+	AMR   []string  `json:"amr"`
+	MFA   MFAStatus `json:"mfa"`
+}
+
+// MFAStatus says whether the user has an authenticator and whether the policy requires one.
+type MFAStatus struct {
+	TOTP     bool `json:"totp"`
+	Required bool `json:"required"`
+}
+
+// TOTPSetup answers POST /api/v1/account/mfa/totp: the pending authenticator setup.
+type TOTPSetup struct {
+	Secret     string `json:"secret"`
+	OTPAuthURI string `json:"otpauth_uri"`
+	QRPNG      string `json:"qr_png"`
+	ExpiresAt  string `json:"expires_at"`
+}
+
+// RecoveryCode answers POST /api/v1/account/mfa/recovery-code.
+type RecoveryCode struct {
+	RecoveryCode string `json:"recovery_code"`
+}
+
+// SessionList answers GET /api/v1/account/sessions.
+type SessionList struct {
+	Sessions []Session `json:"sessions"`
+}
+
+// SessionsEnded answers POST /api/v1/account/sessions/sign-out-others.
+type SessionsEnded struct {
+	Ended int `json:"ended"`
+}
+
 type credentialsBody struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -41,7 +94,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	if methods == nil {
 		methods = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"state": res.Current.Session.State, "methods": methods})
+	writeJSON(w, http.StatusOK, LoginAnswer{State: res.Current.Session.State, Methods: methods})
 	return nil
 }
 
@@ -70,7 +123,7 @@ func (s *Server) apiLoginTOTP(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, tok)
-	writeJSON(w, http.StatusOK, map[string]string{"state": store.StateAuthenticated})
+	writeJSON(w, http.StatusOK, StepAnswer{State: store.StateAuthenticated})
 	return nil
 }
 
@@ -85,11 +138,12 @@ func (s *Server) apiLoginRecovery(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	s.setSession(w, tok)
-	writeJSON(w, http.StatusOK, map[string]string{"state": store.StateAuthenticated, "recovery_code": fresh})
+	writeJSON(w, http.StatusOK, StepAnswer{State: store.StateAuthenticated, RecoveryCode: fresh})
 	return nil
 }
 
-type userJSON struct {
+// User is the signed-in user.
+type User struct {
 	ID       string `json:"id"`
 	Username string `json:"username"`
 	Email    string `json:"email"`
@@ -106,11 +160,11 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 	if amr == nil {
 		amr = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"state": cur.Session.State,
-		"user":  userJSON{ID: cur.User.ID, Username: cur.User.Username, Email: cur.User.Email, Role: cur.User.Role},
-		"amr":   amr,
-		"mfa":   map[string]bool{"totp": st.TOTP, "required": st.Required},
+	writeJSON(w, http.StatusOK, SessionAnswer{
+		State: cur.Session.State,
+		User:  User{ID: cur.User.ID, Username: cur.User.Username, Email: cur.User.Email, Role: cur.User.Role},
+		AMR:   amr,
+		MFA:   MFAStatus{TOTP: st.TOTP, Required: st.Required},
 	})
 	return nil
 }
@@ -136,11 +190,11 @@ func (s *Server) apiBeginTOTP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{
-		"secret":      setup.Secret,
-		"otpauth_uri": setup.URI,
-		"qr_png":      base64.StdEncoding.EncodeToString(setup.QRPNG),
-		"expires_at":  setup.ExpiresAt.UTC().Format(time.RFC3339),
+	writeJSON(w, http.StatusCreated, TOTPSetup{
+		Secret:     setup.Secret,
+		OTPAuthURI: setup.URI,
+		QRPNG:      base64.StdEncoding.EncodeToString(setup.QRPNG),
+		ExpiresAt:  setup.ExpiresAt.UTC().Format(time.RFC3339),
 	})
 	return nil
 }
@@ -156,7 +210,7 @@ func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, tok)
-	writeJSON(w, http.StatusOK, map[string]string{"recovery_code": rc, "state": store.StateAuthenticated})
+	writeJSON(w, http.StatusOK, StepAnswer{State: store.StateAuthenticated, RecoveryCode: rc})
 	return nil
 }
 
@@ -170,7 +224,7 @@ func (s *Server) apiNewRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"recovery_code": rc})
+	writeJSON(w, http.StatusOK, RecoveryCode{RecoveryCode: rc})
 	return nil
 }
 
@@ -190,7 +244,8 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-type sessionJSON struct {
+// Session is one of the user's sessions.
+type Session struct {
 	ID         string    `json:"id"`
 	Current    bool      `json:"current"`
 	State      string    `json:"state"`
@@ -206,12 +261,12 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]sessionJSON, 0, len(list))
+	out := make([]Session, 0, len(list))
 	for _, x := range list {
-		out = append(out, sessionJSON{ID: x.ID, Current: x.ID == cur.Session.ID, State: x.State,
+		out = append(out, Session{ID: x.ID, Current: x.ID == cur.Session.ID, State: x.State,
 			CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, IP: x.IP, UserAgent: x.UserAgent})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+	writeJSON(w, http.StatusOK, SessionList{Sessions: out})
 	return nil
 }
 
@@ -221,6 +276,6 @@ func (s *Server) apiSignOutOthers(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"ended": ended.Sessions})
+	writeJSON(w, http.StatusOK, SessionsEnded{Ended: ended.Sessions})
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/web"
 )
 
 // recoveryCodeShape is how a recovery code is shown: 5 groups of 5 Crockford characters.
@@ -39,8 +40,8 @@ func TestLogin(t *testing.T) {
 				c.Login(tc.login, "enrollment_required")
 				r := c.Get("/api/v1/session")
 				wantStatus(t, r, http.StatusOK)
-				if u := r.JSON(t)["user"].(map[string]any); u["username"] != "alice" {
-					t.Fatalf("signed in as %v, want alice", u["username"])
+				if u := decode[web.SessionAnswer](t, r).User; u.Username != "alice" {
+					t.Fatalf("signed in as %v, want alice", u.Username)
 				}
 			})
 		}
@@ -119,19 +120,13 @@ func TestLogin(t *testing.T) {
 			c := srv.Client(t)
 			r := c.PostJSON("/api/v1/login", map[string]string{"username": "alice", "password": testserver.Password})
 			wantStatus(t, r, http.StatusOK)
-			var got struct {
-				State   string   `json:"state"`
-				Methods []string `json:"methods"`
-			}
-			if err := json.Unmarshal(r.Body, &got); err != nil {
-				t.Fatal(err)
-			}
+			got := decode[web.LoginAnswer](t, r)
 			if got.State != tc.wantState || !slices.Equal(got.Methods, tc.wantMethods) || got.Methods == nil {
 				t.Fatalf("got %s, want state %s methods %q", r.Body, tc.wantState, tc.wantMethods)
 			}
 			s := c.Get("/api/v1/session")
 			wantStatus(t, s, http.StatusOK)
-			if amr := strings.Join(stringsOf(s.JSON(t)["amr"]), " "); amr != strings.Join(tc.wantAMR, " ") {
+			if amr := strings.Join(decode[web.SessionAnswer](t, s).AMR, " "); amr != strings.Join(tc.wantAMR, " ") {
 				t.Fatalf("amr %q, want %q", amr, tc.wantAMR)
 			}
 		})
@@ -146,7 +141,7 @@ func TestLogin(t *testing.T) {
 		pwToken := sessionToken(t, srv, c)
 		r := c.PostJSON("/api/v1/account/mfa/totp", nil)
 		wantStatus(t, r, http.StatusCreated)
-		secret := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+		secret := testserver.DecodeSecret(t, decode[web.TOTPSetup](t, r).Secret)
 		if got := sessionToken(t, srv, c); got != pwToken {
 			t.Fatal("starting the setup changed the token; only a step up should")
 		}
@@ -181,14 +176,6 @@ func TestLogin(t *testing.T) {
 	})
 }
 
-func stringsOf(v any) []string {
-	var out []string
-	for _, x := range v.([]any) {
-		out = append(out, x.(string))
-	}
-	return out
-}
-
 func TestLoginTOTP(t *testing.T) {
 	t.Parallel()
 
@@ -217,7 +204,7 @@ func TestLoginTOTP(t *testing.T) {
 				r := c.PostJSON("/api/v1/login/totp", codeJSON(srv.Code(secret, tc.offset)))
 				if tc.want == http.StatusOK {
 					wantStatus(t, r, http.StatusOK)
-					if got := r.JSON(t)["state"]; got != "authenticated" {
+					if got := decode[web.StepAnswer](t, r).State; got != "authenticated" {
 						t.Fatalf("state %v, want authenticated", got)
 					}
 					return
@@ -272,7 +259,7 @@ func TestLoginTOTP(t *testing.T) {
 		c.Login("alice", "enrollment_required")
 		r := c.PostJSON("/api/v1/account/mfa/totp", nil)
 		wantStatus(t, r, http.StatusCreated)
-		secret := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+		secret := testserver.DecodeSecret(t, decode[web.TOTPSetup](t, r).Secret)
 		confirming := srv.Code(secret, 0)
 		wantStatus(t, c.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(confirming)), http.StatusOK)
 
@@ -367,9 +354,9 @@ func useRecoveryCode(t *testing.T, srv *testserver.Server, username, code string
 	c.Login(username, "mfa_required")
 	r := c.PostJSON("/api/v1/login/recovery-code", codeJSON(code))
 	wantStatus(t, r, http.StatusOK)
-	body := r.JSON(t)
-	fresh, _ := body["recovery_code"].(string)
-	if body["state"] != "authenticated" || !recoveryCodeShape.MatchString(fresh) {
+	body := decode[web.StepAnswer](t, r)
+	fresh := body.RecoveryCode
+	if body.State != "authenticated" || !recoveryCodeShape.MatchString(fresh) {
 		t.Fatalf("answer %s, want state authenticated and a fresh code", r.Body)
 	}
 	if fresh == code {
@@ -520,15 +507,15 @@ func TestPartialSessions(t *testing.T) {
 		c.Login("alice", "enrollment_required")
 		r := c.PostJSON("/api/v1/account/mfa/totp", nil)
 		wantStatus(t, r, http.StatusCreated)
-		secret := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+		secret := testserver.DecodeSecret(t, decode[web.TOTPSetup](t, r).Secret)
 		r = c.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(srv.Code(secret, 0)))
 		wantStatus(t, r, http.StatusOK)
-		if rc, _ := r.JSON(t)["recovery_code"].(string); !recoveryCodeShape.MatchString(rc) {
+		if rc := decode[web.StepAnswer](t, r).RecoveryCode; !recoveryCodeShape.MatchString(rc) {
 			t.Fatalf("confirm gave no recovery code: %s", r.Body)
 		}
-		s := c.Get("/api/v1/session").JSON(t)
-		if s["state"] != "authenticated" || strings.Join(stringsOf(s["amr"]), " ") != "pwd otp mfa" {
-			t.Fatalf("after enrollment: %v, want authenticated with amr pwd otp mfa", s)
+		s := decode[web.SessionAnswer](t, c.Get("/api/v1/session"))
+		if s.State != "authenticated" || strings.Join(s.AMR, " ") != "pwd otp mfa" {
+			t.Fatalf("after enrollment: %+v, want authenticated with amr pwd otp mfa", s)
 		}
 	})
 
@@ -544,7 +531,7 @@ func TestPartialSessions(t *testing.T) {
 		secret, _ := srv.Enroll(t, user, "alice")
 		r := user.PostJSON("/api/v1/account/mfa/totp", codeJSON(srv.Code(secret, 0)))
 		wantStatus(t, r, http.StatusCreated)
-		pending := r.JSON(t)["secret"].(string)
+		pending := decode[web.TOTPSetup](t, r).Secret
 
 		if page := stale.Get("/mfa/setup"); strings.Contains(string(page.Body), pending) {
 			t.Fatalf("the stale enrollment session sees the pending key (%d)", page.Status)
@@ -596,7 +583,7 @@ func TestPartialSessions(t *testing.T) {
 				c.Login("alice", tc.state)
 				r := c.PostJSON("/api/v1/account/mfa/totp", nil)
 				wantStatus(t, r, http.StatusCreated)
-				secret := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+				secret := testserver.DecodeSecret(t, decode[web.TOTPSetup](t, r).Secret)
 
 				// The pending secret belongs to the user: a second, younger session outlives it.
 				srv.Clock.Advance(9 * time.Minute)
@@ -730,8 +717,8 @@ func TestReplaceAuthenticator(t *testing.T) {
 		wantStatus(t, c2.PostJSON("/api/v1/login/totp", codeJSON(srv.Code(newSecret, 0))), http.StatusOK)
 		s := c.Get("/api/v1/session")
 		wantStatus(t, s, http.StatusOK)
-		if mfa := s.JSON(t)["mfa"].(map[string]any); mfa["totp"] != true {
-			t.Fatalf("session shows mfa %v, want totp true", mfa)
+		if mfa := decode[web.SessionAnswer](t, s).MFA; !mfa.TOTP {
+			t.Fatalf("session shows mfa %+v, want totp true", mfa)
 		}
 	})
 }
@@ -754,7 +741,7 @@ func TestNewRecoveryCode(t *testing.T) {
 	t.Run("current_code_gives_a_new_recovery_code_and_the_old_one_dies", func(t *testing.T) {
 		r := c.PostJSON("/api/v1/account/mfa/recovery-code", codeJSON(srv.Code(secret, 0)))
 		wantStatus(t, r, http.StatusOK)
-		newCode, _ := r.JSON(t)["recovery_code"].(string)
+		newCode := decode[web.RecoveryCode](t, r).RecoveryCode
 		if !recoveryCodeShape.MatchString(newCode) || newCode == oldCode {
 			t.Fatalf("new recovery code %q (old %q)", newCode, oldCode)
 		}
@@ -827,7 +814,7 @@ func TestChangePassword(t *testing.T) {
 		wantProblem(t, login(testserver.Password), http.StatusUnauthorized, "invalid_credentials")
 		r = login(newPassword)
 		wantStatus(t, r, http.StatusOK)
-		if got := r.JSON(t)["state"]; got != "mfa_required" {
+		if got := decode[web.StepAnswer](t, r).State; got != "mfa_required" {
 			t.Fatalf("sign-in with the new password: state %v", got)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/web"
 )
 
 // cookieName is the session cookie of a server on plain HTTP.
@@ -138,8 +139,17 @@ func sessionState(t *testing.T, c *testserver.Client) string {
 		return ""
 	}
 	wantStatus(t, r, http.StatusOK)
-	s, _ := r.JSON(t)["state"].(string)
-	return s
+	return decode[web.SessionAnswer](t, r).State
+}
+
+// decode decodes r's JSON body into the answer type the server writes it from.
+func decode[T any](t testing.TB, r *testserver.Response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		t.Fatalf("status %d: body is not a %T: %v: %s", r.Status, v, err, r.Body)
+	}
+	return v
 }
 
 // postForm posts url-encoded values, as a browser form does.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
+	"github.com/twofold-id/twofold/internal/web"
 )
 
 // multiPair starts two server instances, each with its own connection pool, on one
@@ -41,7 +42,7 @@ func TestMultiInstance(t *testing.T) {
 		onB := onA.On(b)
 		r := onB.Get("/api/v1/session")
 		multiStatus(t, r, http.StatusOK)
-		if r.JSON(t)["state"] != "authenticated" {
+		if decode[web.StepAnswer](t, r).State != "authenticated" {
 			t.Fatalf("session on B: %s", r.Body)
 		}
 		token := multiSessionToken(t, onA, a)
@@ -72,7 +73,7 @@ func TestMultiInstance(t *testing.T) {
 		onB.Login("alice", "mfa_required")
 		r := onA.PostJSON("/api/v1/login/recovery-code", map[string]string{"code": recoveryCode})
 		multiStatus(t, r, http.StatusOK)
-		fresh := r.JSON(t)["recovery_code"].(string)
+		fresh := decode[web.StepAnswer](t, r).RecoveryCode
 		multiStatus(t, onB.PostJSON("/api/v1/login/recovery-code", map[string]string{"code": recoveryCode}), http.StatusUnauthorized)
 		multiStatus(t, onB.PostJSON("/api/v1/login/recovery-code", map[string]string{"code": fresh}), http.StatusOK)
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/web"
 )
 
 var (
@@ -325,7 +326,7 @@ func TestAdminSetupPage(t *testing.T) {
 			}
 			c := srv.Client(t)
 			c.Login("root", "enrollment_required")
-			if role := c.Get("/api/v1/session").JSON(t)["user"].(map[string]any)["role"]; role != "admin" {
+			if role := decode[web.SessionAnswer](t, c.Get("/api/v1/session")).User.Role; role != "admin" {
 				t.Fatalf("session role %v, want admin", role)
 			}
 		}},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/web"
 )
 
 func TestFailedLoginKeepsTheSession(t *testing.T) {
@@ -119,7 +120,7 @@ func TestNewAuthenticatorEndsOtherSessions(t *testing.T) {
 
 	r := a.PostJSON("/api/v1/account/mfa/totp", nil)
 	wantStatus(t, r, http.StatusCreated)
-	secret := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+	secret := testserver.DecodeSecret(t, decode[web.TOTPSetup](t, r).Secret)
 	wantStatus(t, a.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(srv.Code(secret, 0))), http.StatusOK)
 	wantStatus(t, a.Get("/api/v1/session"), http.StatusOK)
 	wantProblem(t, b.Get("/api/v1/session"), http.StatusUnauthorized, "unauthenticated")
@@ -132,7 +133,7 @@ func TestNewAuthenticatorEndsOtherSessions(t *testing.T) {
 	srv.NextStep()
 	r = a.PostJSON("/api/v1/account/mfa/totp", codeJSON(srv.Code(secret, 0)))
 	wantStatus(t, r, http.StatusCreated)
-	next := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+	next := testserver.DecodeSecret(t, decode[web.TOTPSetup](t, r).Secret)
 	wantStatus(t, a.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(srv.Code(next, 0))), http.StatusOK)
 	wantProblem(t, c.Get("/api/v1/session"), http.StatusUnauthorized, "unauthenticated")
 }

@@ -102,7 +102,7 @@ func (s *Server) routes(rt *router) {
 	static, _ := fs.Sub(assets, "static")
 	rt.handle("GET /static/", public, plain(http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))).ServeHTTP))
 	rt.handle("GET /healthz", public, func(w http.ResponseWriter, r *http.Request) error {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, Health{Status: "ok"})
 		return nil
 	})
 	rt.handle("GET /readyz", public, s.readyz)
@@ -148,6 +148,11 @@ func (s *Server) routes(rt *router) {
 	s.oidcRoutes(rt)
 }
 
+// Health answers /healthz and /readyz.
+type Health struct {
+	Status string `json:"status"`
+}
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -157,7 +162,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 			return apperr.ErrUnavailable
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, Health{Status: "ready"})
 	return nil
 }
 

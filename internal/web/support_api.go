@@ -58,7 +58,7 @@ func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"reference": ref})
+	writeJSON(w, http.StatusAccepted, CaseOpened{Reference: ref})
 	return nil
 }
 
@@ -90,11 +90,11 @@ func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]caseSummaryJSON, 0, len(list))
+	out := make([]CaseSummary, 0, len(list))
 	for _, c := range list {
 		out = append(out, summaryJSON(c))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cases": out})
+	writeJSON(w, http.StatusOK, CaseList{Cases: out})
 	return nil
 }
 
@@ -125,7 +125,7 @@ func (s *Server) apiCaseNote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"note": entryJSON(*e)})
+	writeJSON(w, http.StatusCreated, NoteAdded{Note: entryJSON(*e)})
 	return nil
 }
 
@@ -152,8 +152,8 @@ func (s *Server) apiCaseVerifyEmail(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"sent_to": sent.Email, "username": sent.Username,
-		"expires_at": sent.ExpiresAt.UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusAccepted, VerificationSent{SentTo: sent.Email, Username: sent.Username,
+		ExpiresAt: sent.ExpiresAt.UTC().Format(time.RFC3339)})
 	return nil
 }
 
@@ -195,12 +195,13 @@ func (s *Server) apiCaseApproveReset(w http.ResponseWriter, r *http.Request) err
 }
 
 func writeReset(w http.ResponseWriter, res *support.ResetResult) {
+	pending := ResetPending{Status: res.Status, Username: res.Username}
 	if res.Status == support.ResetPending {
-		writeJSON(w, http.StatusAccepted, map[string]any{"status": res.Status, "username": res.Username})
+		writeJSON(w, http.StatusAccepted, pending)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": res.Status, "username": res.Username,
-		"sessions_ended": res.SessionsEnded, "enrollment_required": res.EnrollmentRequired, "notified": res.Notified})
+	writeJSON(w, http.StatusOK, ResetDone{ResetPending: pending, SessionsEnded: res.SessionsEnded,
+		EnrollmentRequired: res.EnrollmentRequired, Notified: res.Notified})
 }
 
 func (s *Server) apiCaseResolve(w http.ResponseWriter, r *http.Request) error {
@@ -221,9 +222,47 @@ func (s *Server) apiCaseResolve(w http.ResponseWriter, r *http.Request) error {
 	return s.writeCase(w, r, cur, http.StatusOK)
 }
 
-// JSON shapes. Times are RFC 3339 in UTC; a time that never happened is null.
+// The JSON answers of the support API; tests decode into the same types. Times are
+// RFC 3339 in UTC; a time that never happened is null.
 
-type caseSummaryJSON struct {
+// CaseOpened answers POST /api/v1/support/cases.
+type CaseOpened struct {
+	Reference string `json:"reference"`
+}
+
+// CaseList answers GET /api/v1/support/cases.
+type CaseList struct {
+	Cases []CaseSummary `json:"cases"`
+}
+
+// NoteAdded answers a new note.
+type NoteAdded struct {
+	Note TimelineEntry `json:"note"`
+}
+
+// VerificationSent answers a sent e-mail confirmation link.
+type VerificationSent struct {
+	SentTo    string `json:"sent_to"`
+	Username  string `json:"username"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// ResetPending answers a reset that waits for a second agent (202).
+type ResetPending struct {
+	Status   string `json:"status"`
+	Username string `json:"username"`
+}
+
+// ResetDone answers a reset that was carried out (200).
+type ResetDone struct {
+	ResetPending
+	SessionsEnded      int  `json:"sessions_ended"`
+	EnrollmentRequired bool `json:"enrollment_required"`
+	Notified           bool `json:"notified"`
+}
+
+// CaseSummary is a case in the list.
+type CaseSummary struct {
 	Reference    string     `json:"reference"`
 	Status       string     `json:"status"`
 	Category     string     `json:"category"`
@@ -236,25 +275,28 @@ type caseSummaryJSON struct {
 	ClosedAt     *time.Time `json:"closed_at"`
 }
 
-func summaryJSON(c support.Summary) caseSummaryJSON {
-	return caseSummaryJSON{Reference: c.Reference, Status: c.Status, Category: c.Category, FullName: c.FullName,
+func summaryJSON(c support.Summary) CaseSummary {
+	return CaseSummary{Reference: c.Reference, Status: c.Status, Category: c.Category, FullName: c.FullName,
 		Email: c.Email, Organisation: c.Organisation, Assignee: optString(c.Assignee), CreatedAt: c.CreatedAt.UTC(),
 		UpdatedAt: c.UpdatedAt.UTC(), ClosedAt: optTime(c.ClosedAt)}
 }
 
-type confirmationJSON struct {
+// EmailConfirmation is the proof that the requester holds the e-mail address.
+type EmailConfirmation struct {
 	At       time.Time `json:"at"`
 	IP       string    `json:"ip"`
 	Username string    `json:"username"`
 }
 
-type closedJSON struct {
+// CaseClosed says who closed a case, when and why.
+type CaseClosed struct {
 	At     time.Time `json:"at"`
 	By     string    `json:"by"`
 	Reason string    `json:"reason"`
 }
 
-type mfaFactsJSON struct {
+// MFAFacts are an account's second-factor facts.
+type MFAFacts struct {
 	Active       bool       `json:"active"`
 	Since        *time.Time `json:"since"`
 	LastUsed     *time.Time `json:"last_used"`
@@ -262,29 +304,32 @@ type mfaFactsJSON struct {
 	Required     bool       `json:"required"`
 }
 
-type accountJSON struct {
-	ID                   string       `json:"id"`
-	Username             string       `json:"username"`
-	Email                string       `json:"email"`
-	Role                 string       `json:"role"`
-	Disabled             bool         `json:"disabled"`
-	CreatedAt            time.Time    `json:"created_at"`
-	LastSignInAt         *time.Time   `json:"last_sign_in_at"`
-	MFA                  mfaFactsJSON `json:"mfa"`
-	RecentFailedAttempts int          `json:"recent_failed_attempts"`
-	EmailConfirmed       bool         `json:"email_confirmed"`
-	CanReset             bool         `json:"can_reset"`
-	CannotResetReason    *string      `json:"cannot_reset_reason"`
+// Account is an account a case may concern.
+type Account struct {
+	ID                   string     `json:"id"`
+	Username             string     `json:"username"`
+	Email                string     `json:"email"`
+	Role                 string     `json:"role"`
+	Disabled             bool       `json:"disabled"`
+	CreatedAt            time.Time  `json:"created_at"`
+	LastSignInAt         *time.Time `json:"last_sign_in_at"`
+	MFA                  MFAFacts   `json:"mfa"`
+	RecentFailedAttempts int        `json:"recent_failed_attempts"`
+	EmailConfirmed       bool       `json:"email_confirmed"`
+	CanReset             bool       `json:"can_reset"`
+	CannotResetReason    *string    `json:"cannot_reset_reason"`
 }
 
-type timelineJSON struct {
+// TimelineEntry is a note or an event of a case.
+type TimelineEntry struct {
 	At    time.Time `json:"at"`
 	Kind  string    `json:"kind"`
 	Actor *string   `json:"actor"`
 	Text  string    `json:"text"`
 }
 
-type pendingJSON struct {
+// PendingReset is a reset that waits for a second agent.
+type PendingReset struct {
 	Username     string    `json:"username"`
 	RequestedBy  string    `json:"requested_by"`
 	RequestedAt  time.Time `json:"requested_at"`
@@ -292,38 +337,39 @@ type pendingJSON struct {
 	Note         string    `json:"note"`
 }
 
-type caseJSON struct {
-	caseSummaryJSON
-	Phone                 string            `json:"phone"`
-	Description           string            `json:"description"`
-	IP                    string            `json:"ip"`
-	UserAgent             string            `json:"user_agent"`
-	EmailConfirmation     *confirmationJSON `json:"email_confirmation"`
-	Closed                *closedJSON       `json:"closed"`
-	Accounts              []accountJSON     `json:"accounts"`
-	Timeline              []timelineJSON    `json:"timeline"`
-	PendingReset          *pendingJSON      `json:"pending_reset"`
-	ResetRequiresApproval bool              `json:"reset_requires_approval"`
+// Case answers GET /api/v1/support/cases/{ref} and the calls that change a case.
+type Case struct {
+	CaseSummary
+	Phone                 string             `json:"phone"`
+	Description           string             `json:"description"`
+	IP                    string             `json:"ip"`
+	UserAgent             string             `json:"user_agent"`
+	EmailConfirmation     *EmailConfirmation `json:"email_confirmation"`
+	Closed                *CaseClosed        `json:"closed"`
+	Accounts              []Account          `json:"accounts"`
+	Timeline              []TimelineEntry    `json:"timeline"`
+	PendingReset          *PendingReset      `json:"pending_reset"`
+	ResetRequiresApproval bool               `json:"reset_requires_approval"`
 }
 
-func detailsJSON(d *support.Details) caseJSON {
+func detailsJSON(d *support.Details) Case {
 	c := d.Case
-	out := caseJSON{
-		caseSummaryJSON: summaryJSON(support.Summary{SupportCase: c, Assignee: d.Assignee}),
-		Phone:           c.Phone, Description: c.Description, IP: c.IP, UserAgent: c.UserAgent,
-		Accounts: []accountJSON{}, Timeline: []timelineJSON{}, ResetRequiresApproval: d.RequireApproval,
+	out := Case{
+		CaseSummary: summaryJSON(support.Summary{SupportCase: c, Assignee: d.Assignee}),
+		Phone:       c.Phone, Description: c.Description, IP: c.IP, UserAgent: c.UserAgent,
+		Accounts: []Account{}, Timeline: []TimelineEntry{}, ResetRequiresApproval: d.RequireApproval,
 	}
 	if !c.EmailConfirmedAt.IsZero() {
-		out.EmailConfirmation = &confirmationJSON{At: c.EmailConfirmedAt.UTC(), IP: c.EmailConfirmedIP, Username: d.ConfirmedAccount}
+		out.EmailConfirmation = &EmailConfirmation{At: c.EmailConfirmedAt.UTC(), IP: c.EmailConfirmedIP, Username: d.ConfirmedAccount}
 	}
 	if !c.ClosedAt.IsZero() {
-		out.Closed = &closedJSON{At: c.ClosedAt.UTC(), By: d.ClosedBy, Reason: c.Resolution}
+		out.Closed = &CaseClosed{At: c.ClosedAt.UTC(), By: d.ClosedBy, Reason: c.Resolution}
 	}
 	for _, a := range d.Accounts {
-		out.Accounts = append(out.Accounts, accountJSON{
+		out.Accounts = append(out.Accounts, Account{
 			ID: a.UserID, Username: a.Username, Email: a.Email, Role: a.Role, Disabled: a.Disabled,
 			CreatedAt: a.CreatedAt.UTC(), LastSignInAt: optTime(a.LastSignInAt),
-			MFA: mfaFactsJSON{Active: a.MFAActive, Since: optTime(a.MFASince), LastUsed: optTime(a.MFALastUsed),
+			MFA: MFAFacts{Active: a.MFAActive, Since: optTime(a.MFASince), LastUsed: optTime(a.MFALastUsed),
 				RecoveryCode: a.RecoveryCode, Required: a.MFARequired},
 			RecentFailedAttempts: a.RecentFailures, EmailConfirmed: a.EmailConfirmed, CanReset: a.CanReset,
 			CannotResetReason: optString(a.WhyNot),
@@ -333,14 +379,14 @@ func detailsJSON(d *support.Details) caseJSON {
 		out.Timeline = append(out.Timeline, entryJSON(e))
 	}
 	if p := d.Pending; p != nil {
-		out.PendingReset = &pendingJSON{Username: p.Username, RequestedBy: p.RequestedBy, RequestedAt: p.RequestedAt.UTC(),
+		out.PendingReset = &PendingReset{Username: p.Username, RequestedBy: p.RequestedBy, RequestedAt: p.RequestedAt.UTC(),
 			Verification: p.Verification, Note: p.Note}
 	}
 	return out
 }
 
-func entryJSON(e support.Entry) timelineJSON {
-	return timelineJSON{At: e.At.UTC(), Kind: e.Kind, Actor: optString(e.Actor), Text: e.Body}
+func entryJSON(e support.Entry) TimelineEntry {
+	return TimelineEntry{At: e.At.UTC(), Kind: e.Kind, Actor: optString(e.Actor), Text: e.Body}
 }
 
 func optTime(t time.Time) *time.Time {

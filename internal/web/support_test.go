@@ -18,6 +18,7 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/totp"
+	"github.com/twofold-id/twofold/internal/web"
 )
 
 var referenceRE = regexp.MustCompile(`^TF-[234679ACDEFGHJKMNPQRTWXYZ]{6}$`)
@@ -33,7 +34,7 @@ func supOpen(t *testing.T, srv *testserver.Server, email string) string {
 	t.Helper()
 	r := srv.Client(t).PostJSON("/api/v1/support/cases", supCase(email))
 	supWant(t, r, http.StatusAccepted)
-	ref, _ := r.JSON(t)["reference"].(string)
+	ref := decode[web.CaseOpened](t, r).Reference
 	if !referenceRE.MatchString(ref) {
 		t.Fatalf("reference %q is not TF-XXXXXX", ref)
 	}
@@ -72,18 +73,18 @@ func supProblem(t *testing.T, r *testserver.Response, status int, code string) s
 	return detail
 }
 
-// supGetCase fetches the case as JSON.
-func supGetCase(t *testing.T, agent *testserver.Client, ref string) map[string]any {
+// supGetCase fetches the case through the API.
+func supGetCase(t *testing.T, agent *testserver.Client, ref string) web.Case {
 	t.Helper()
 	r := agent.Get("/api/v1/support/cases/" + ref)
 	supWant(t, r, http.StatusOK)
-	return r.JSON(t)
+	return decode[web.Case](t, r)
 }
 
-func timelineKinds(c map[string]any) []string {
+func timelineKinds(c web.Case) []string {
 	var out []string
-	for _, e := range c["timeline"].([]any) {
-		out = append(out, e.(map[string]any)["kind"].(string))
+	for _, e := range c.Timeline {
+		out = append(out, e.Kind)
 	}
 	return out
 }
@@ -337,7 +338,7 @@ func TestSupportResetStory(t *testing.T) {
 	supWant(t, laptop.PostJSON("/api/v1/login/totp", map[string]string{"code": srv.Code(secret, 0)}), http.StatusOK)
 	r := laptop.PostJSON("/api/v1/account/mfa/recovery-code", map[string]string{"code": srv.Code(secret, 1)})
 	supWant(t, r, http.StatusOK)
-	rc := r.JSON(t)["recovery_code"].(string)
+	rc := decode[web.RecoveryCode](t, r).RecoveryCode
 	srv.NextStep()
 	srv.NextStep()
 
@@ -351,15 +352,13 @@ func TestSupportResetStory(t *testing.T) {
 		t.Fatalf("list does not hold %s: %s", ref, r.Body)
 	}
 	c := supGetCase(t, sam, ref)
-	accounts := c["accounts"].([]any)
-	if len(accounts) != 1 {
-		t.Fatalf("accounts: %v", c["accounts"])
+	if len(c.Accounts) != 1 {
+		t.Fatalf("accounts: %+v", c.Accounts)
 	}
-	acc := accounts[0].(map[string]any)
-	mfa := acc["mfa"].(map[string]any)
-	if acc["username"] != "ada" || mfa["active"] != true || mfa["recovery_code"] != true || mfa["since"] == nil ||
-		acc["last_sign_in_at"] == nil || acc["can_reset"] != true || acc["email_confirmed"] != false {
-		t.Errorf("account facts: %v", acc)
+	acc := c.Accounts[0]
+	if acc.Username != "ada" || !acc.MFA.Active || !acc.MFA.RecoveryCode || acc.MFA.Since == nil ||
+		acc.LastSignInAt == nil || !acc.CanReset || acc.EmailConfirmed {
+		t.Errorf("account facts: %+v", acc)
 	}
 	supWantNoSecrets(t, sam, ref, secret, rc)
 
@@ -370,10 +369,10 @@ func TestSupportResetStory(t *testing.T) {
 	// Proof of ownership: the link goes to the address on file.
 	r = sam.PostJSON("/api/v1/support/cases/"+ref+"/verify-email", map[string]string{})
 	supWant(t, r, http.StatusAccepted)
-	if got := r.JSON(t); got["sent_to"] != "ada@example.com" || got["username"] != "ada" {
+	if got := decode[web.VerificationSent](t, r); got.SentTo != "ada@example.com" || got.Username != "ada" {
 		t.Errorf("verify-email: %s", r.Body)
 	}
-	if st := supGetCase(t, sam, ref)["status"]; st != "waiting_for_user" {
+	if st := supGetCase(t, sam, ref).Status; st != "waiting_for_user" {
 		t.Errorf("status after sending the link: %v", st)
 	}
 	m := srv.LastMailTo(t, "ada@example.com")
@@ -392,8 +391,8 @@ func TestSupportResetStory(t *testing.T) {
 			t.Fatalf("confirmation page:\n%s", p.Body)
 		}
 	}
-	if c := supGetCase(t, sam, ref); c["email_confirmation"] != nil {
-		t.Fatalf("a GET confirmed the address: %v", c["email_confirmation"])
+	if c := supGetCase(t, sam, ref); c.EmailConfirmation != nil {
+		t.Fatalf("a GET confirmed the address: %+v", c.EmailConfirmation)
 	}
 	tok := link.Query().Get("token")
 	confirm := func() *testserver.Response {
@@ -406,9 +405,9 @@ func TestSupportResetStory(t *testing.T) {
 	}
 	supWant(t, confirm(), http.StatusBadRequest) // single use
 	c = supGetCase(t, sam, ref)
-	conf, _ := c["email_confirmation"].(map[string]any)
-	if conf == nil || conf["ip"] != "127.0.0.1" || conf["username"] != "ada" || conf["at"] == nil || c["status"] != "open" {
-		t.Fatalf("confirmation on the case: %v, status %v", c["email_confirmation"], c["status"])
+	conf := c.EmailConfirmation
+	if conf == nil || conf.IP != "127.0.0.1" || conf.Username != "ada" || conf.At.IsZero() || c.Status != "open" {
+		t.Fatalf("confirmation on the case: %+v, status %v", conf, c.Status)
 	}
 
 	// Assign, note, reset.
@@ -417,9 +416,8 @@ func TestSupportResetStory(t *testing.T) {
 	supWant(t, r, http.StatusCreated)
 	r = sam.PostJSON("/api/v1/support/cases/"+ref+"/reset-mfa", map[string]string{"verification": "email_link", "note": "link confirmed, voice matched"})
 	supWant(t, r, http.StatusOK)
-	res := r.JSON(t)
-	if res["status"] != "done" || res["username"] != "ada" || res["sessions_ended"] != float64(2) ||
-		res["enrollment_required"] != true || res["notified"] != true {
+	res := decode[web.ResetDone](t, r)
+	if res.Status != "done" || res.Username != "ada" || res.SessionsEnded != 2 || !res.EnrollmentRequired || !res.Notified {
 		t.Errorf("reset: %s", r.Body)
 	}
 
@@ -442,10 +440,10 @@ func TestSupportResetStory(t *testing.T) {
 	// A new QR code, a new secret; confirming it finishes the sign-in.
 	r = fresh.PostJSON("/api/v1/account/mfa/totp", nil)
 	supWant(t, r, http.StatusCreated)
-	setup := r.JSON(t)
-	newSecret := testserver.DecodeSecret(t, setup["secret"].(string))
-	if bytes.Equal(newSecret, secret) || setup["qr_png"] == "" || !strings.HasPrefix(setup["otpauth_uri"].(string), "otpauth://totp/") {
-		t.Fatalf("new setup: %v", setup)
+	setup := decode[web.TOTPSetup](t, r)
+	newSecret := testserver.DecodeSecret(t, setup.Secret)
+	if bytes.Equal(newSecret, secret) || setup.QRPNG == "" || !strings.HasPrefix(setup.OTPAuthURI, "otpauth://totp/") {
+		t.Fatalf("new setup: %+v", setup)
 	}
 	supWant(t, fresh.PostJSON("/api/v1/account/mfa/totp/confirm", map[string]string{"code": totp.Code(newSecret, totp.Step(srv.Clock.Now()))}), http.StatusOK)
 
@@ -487,13 +485,13 @@ func TestSupportResetStory(t *testing.T) {
 	// The timeline, then closing the case; a closed case resets nothing.
 	r = sam.PostJSON("/api/v1/support/cases/"+ref+"/resolve", map[string]string{"outcome": "resolved", "reason": "MFA reset, user enrolled again"})
 	supWant(t, r, http.StatusOK)
-	c = r.JSON(t)
+	c = decode[web.Case](t, r)
 	want := []string{"opened", "verification_sent", "email_confirmed", "assigned", "note", "mfa_reset", "user_notified", "resolved"}
 	if got := timelineKinds(c); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("timeline %v, want %v", got, want)
 	}
-	if c["status"] != "resolved" || c["closed"] == nil || c["assignee"] != "sam" {
-		t.Errorf("closed case: status %v closed %v assignee %v", c["status"], c["closed"], c["assignee"])
+	if c.Status != "resolved" || c.Closed == nil || c.Assignee == nil || *c.Assignee != "sam" {
+		t.Errorf("closed case: status %v closed %+v assignee %v", c.Status, c.Closed, c.Assignee)
 	}
 	supProblem(t, sam.PostJSON("/api/v1/support/cases/"+ref+"/reset-mfa", map[string]string{"verification": "other", "note": "again"}), http.StatusConflict, "conflict")
 	supProblem(t, sam.PostJSON("/api/v1/support/cases/"+ref+"/resolve", map[string]string{"outcome": "rejected", "reason": "x"}), http.StatusConflict, "conflict")
@@ -539,7 +537,7 @@ func TestSupportResetTargetsOnlyTheCaseAccount(t *testing.T) {
 	})
 	t.Run("no_account_uses_the_case_e-mail", func(t *testing.T) {
 		ref := supOpen(t, srv, "ghost@example.com")
-		if accs := supGetCase(t, sam, ref)["accounts"].([]any); len(accs) != 0 {
+		if accs := supGetCase(t, sam, ref).Accounts; len(accs) != 0 {
 			t.Errorf("accounts: %v", accs)
 		}
 		supProblem(t, reset(sam, ref, map[string]string{"verification": "other", "note": "x"}), http.StatusConflict, "conflict")
@@ -552,9 +550,9 @@ func TestSupportResetTargetsOnlyTheCaseAccount(t *testing.T) {
 		if !strings.Contains(d, "administrator") {
 			t.Errorf("detail %q", d)
 		}
-		acc := supGetCase(t, sam, ref)["accounts"].([]any)[0].(map[string]any)
-		if acc["can_reset"] != false || acc["cannot_reset_reason"] == nil {
-			t.Errorf("account shown as resettable: %v", acc)
+		acc := supGetCase(t, sam, ref).Accounts[0]
+		if acc.CanReset || acc.CannotResetReason == nil {
+			t.Errorf("account shown as resettable: %+v", acc)
 		}
 	})
 	t.Run("an_administrator_resets_a_support_agent", func(t *testing.T) {
@@ -644,16 +642,16 @@ func TestSupportDualControl(t *testing.T) {
 
 	r := sam.PostJSON(path, map[string]string{"verification": "phone_callback", "note": "called her back on the number in HR"})
 	supWant(t, r, http.StatusAccepted)
-	if got := r.JSON(t); got["status"] != "pending_approval" || got["username"] != "ada" {
+	if got := decode[web.ResetPending](t, r); got.Status != "pending_approval" || got.Username != "ada" {
 		t.Fatalf("request: %s", r.Body)
 	}
 	if _, err := srv.Store.GetTOTP(context.Background(), ada.ID); err != nil {
 		t.Fatalf("a pending request reset already: %v", err)
 	}
 	c := supGetCase(t, tia, ref)
-	p, _ := c["pending_reset"].(map[string]any)
-	if p == nil || p["requested_by"] != "sam" || p["verification"] != "phone_callback" || c["reset_requires_approval"] != true {
-		t.Fatalf("pending reset on the case: %v", c["pending_reset"])
+	p := c.PendingReset
+	if p == nil || p.RequestedBy != "sam" || p.Verification != "phone_callback" || !c.ResetRequiresApproval {
+		t.Fatalf("pending reset on the case: %+v", p)
 	}
 	supProblem(t, sam.PostJSON(path, map[string]string{"verification": "other", "note": "again"}), http.StatusConflict, "conflict")
 	supProblem(t, sam.PostJSON(path+"/approve", nil), http.StatusForbidden, "forbidden")
@@ -665,7 +663,7 @@ func TestSupportDualControl(t *testing.T) {
 
 	r = tia.PostJSON(path+"/approve", nil)
 	supWant(t, r, http.StatusOK)
-	if got := r.JSON(t); got["status"] != "done" || got["sessions_ended"] != float64(1) {
+	if got := decode[web.ResetDone](t, r); got.Status != "done" || got.SessionsEnded != 1 {
 		t.Errorf("approval: %s", r.Body)
 	}
 	if _, err := srv.Store.GetTOTP(context.Background(), ada.ID); !errors.Is(err, store.ErrNotFound) {
@@ -673,8 +671,8 @@ func TestSupportDualControl(t *testing.T) {
 	}
 	supProblem(t, tia.PostJSON(path+"/approve", nil), http.StatusConflict, "conflict")
 	c = supGetCase(t, sam, ref)
-	if c["pending_reset"] != nil {
-		t.Errorf("pending reset after approval: %v", c["pending_reset"])
+	if c.PendingReset != nil {
+		t.Errorf("pending reset after approval: %+v", c.PendingReset)
 	}
 	kinds := strings.Join(timelineKinds(c), " ")
 	if !strings.Contains(kinds, "reset_requested mfa_reset user_notified") {
@@ -709,12 +707,12 @@ func TestSupportDualControlOffResetsAtOnce(t *testing.T) {
 	supEnrolled(t, srv, "ada", "user")
 	sam, _ := supEnrolled(t, srv, "sam", "support")
 	ref := supOpen(t, srv, "ada@example.com")
-	if supGetCase(t, sam, ref)["reset_requires_approval"] != false {
+	if supGetCase(t, sam, ref).ResetRequiresApproval {
 		t.Error("dual control on by default")
 	}
 	r := sam.PostJSON("/api/v1/support/cases/"+ref+"/reset-mfa", map[string]string{"verification": "id_document", "note": "badge checked"})
 	supWant(t, r, http.StatusOK)
-	if r.JSON(t)["status"] != "done" {
+	if decode[web.ResetDone](t, r).Status != "done" {
 		t.Errorf("reset: %s", r.Body)
 	}
 	supProblem(t, sam.PostJSON("/api/v1/support/cases/"+ref+"/reset-mfa/approve", nil), http.StatusConflict, "conflict")
@@ -728,18 +726,18 @@ func TestSupportResetAndThePolicy(t *testing.T) {
 		c.Login("ada", "authenticated")
 		r := c.PostJSON("/api/v1/account/mfa/totp", nil)
 		supWant(t, r, http.StatusCreated)
-		secret := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+		secret := testserver.DecodeSecret(t, decode[web.TOTPSetup](t, r).Secret)
 		supWant(t, c.PostJSON("/api/v1/account/mfa/totp/confirm", map[string]string{"code": srv.Code(secret, 0)}), http.StatusOK)
 		c.Login("ada", "mfa_required") // she opted in: now a code is needed
 		sam, _ := supEnrolled(t, srv, "sam", "support")
 		ref := supOpen(t, srv, "ada@example.com")
 		r = sam.PostJSON("/api/v1/support/cases/"+ref+"/reset-mfa", map[string]string{"verification": "phone_callback", "note": "x"})
 		supWant(t, r, http.StatusOK)
-		if r.JSON(t)["enrollment_required"] != false {
+		if decode[web.ResetDone](t, r).EnrollmentRequired {
 			t.Errorf("reset: %s", r.Body)
 		}
 		srv.Client(t).Login("ada", "authenticated")
-		if kinds := supGetCase(t, sam, ref)["timeline"].([]any); !strings.Contains(string(mustJSON(t, kinds)), "password alone") {
+		if kinds := supGetCase(t, sam, ref).Timeline; !strings.Contains(string(mustJSON(t, kinds)), "password alone") {
 			t.Errorf("the timeline does not say the user has no MFA now: %s", mustJSON(t, kinds))
 		}
 	})
@@ -754,7 +752,7 @@ func TestSupportResetAndThePolicy(t *testing.T) {
 		ref := supOpen(t, srv, "ada@example.com")
 		r := sam.PostJSON("/api/v1/support/cases/"+ref+"/reset-mfa", map[string]string{"verification": "id_document", "note": "x"})
 		supWant(t, r, http.StatusOK)
-		if r.JSON(t)["enrollment_required"] != true {
+		if !decode[web.ResetDone](t, r).EnrollmentRequired {
 			t.Errorf("reset: %s", r.Body)
 		}
 		srv.Client(t).Login("ada", "enrollment_required")
@@ -810,7 +808,7 @@ func TestSupportMailThroughSMTP(t *testing.T) {
 	}
 	r := srv.Client(t).Do(http.MethodPost, "/support/verify", "application/x-www-form-urlencoded", []byte(url.Values{"token": {link.Query().Get("token")}}.Encode()))
 	supWant(t, r, http.StatusOK)
-	if supGetCase(t, sam, ref)["email_confirmation"] == nil {
+	if supGetCase(t, sam, ref).EmailConfirmation == nil {
 		t.Error("the link from the SMTP message did not confirm")
 	}
 }
