@@ -164,6 +164,7 @@ func (a *App) OIDC(issuer string) (*oidc.Provider, error) {
 		AccessTokenLifetime:  c.AccessTokenLifetime,
 		IDTokenLifetime:      c.IDTokenLifetime,
 		RefreshTokenLifetime: c.RefreshTokenLifetime,
+		RefreshFamilyMaxAge:  c.RefreshFamilyMaxAge,
 	})
 }
 

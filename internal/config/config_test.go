@@ -144,6 +144,7 @@ oidc:
   access_token_lifetime: 5m
   id_token_lifetime: 30m
   refresh_token_lifetime: 168h
+  refresh_family_max_age: 1440h
 `
 
 // fullLimits is the limits section of fullYAML.
@@ -165,7 +166,8 @@ func TestLoadFileWithEveryField(t *testing.T) {
 		Session:  config.Session{IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour},
 		Limits:   fullLimits,
 		Log:      config.Log{Level: "debug", Format: "json"},
-		OIDC:     config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour},
+		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
+			RefreshFamilyMaxAge: 1440 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", c, want)
@@ -339,7 +341,8 @@ func TestEnvOverridesFile(t *testing.T) {
 		Session:  config.Session{IdleTimeout: 20 * time.Minute, Lifetime: 2 * time.Hour},
 		Limits:   fullLimits,
 		Log:      config.Log{Level: "warn", Format: "text"},
-		OIDC:     config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour},
+		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
+			RefreshFamilyMaxAge: 1440 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load with environment:\n got %+v\nwant %+v", c, want)

@@ -7,17 +7,21 @@ import (
 	"time"
 )
 
-// OIDC is the `oidc:` section: token lifetimes of the OpenID Connect provider (issue 6).
+// OIDC is the `oidc:` section: token lifetimes of the OpenID Connect provider.
 // The issuer is server.public_url (see Issuer).
 type OIDC struct {
 	AccessTokenLifetime  time.Duration `yaml:"access_token_lifetime"`  // opaque access tokens
 	IDTokenLifetime      time.Duration `yaml:"id_token_lifetime"`      // exp of ID tokens
 	RefreshTokenLifetime time.Duration `yaml:"refresh_token_lifetime"` // each rotated refresh token
+	// RefreshFamilyMaxAge ends a family of refresh tokens this long after the sign-in that
+	// started it, however often it is refreshed.
+	RefreshFamilyMaxAge time.Duration `yaml:"refresh_family_max_age"`
 }
 
 // DefaultOIDC returns the built-in lifetimes.
 func DefaultOIDC() OIDC {
-	return OIDC{AccessTokenLifetime: 10 * time.Minute, IDTokenLifetime: time.Hour, RefreshTokenLifetime: 30 * 24 * time.Hour}
+	return OIDC{AccessTokenLifetime: 10 * time.Minute, IDTokenLifetime: time.Hour, RefreshTokenLifetime: 30 * 24 * time.Hour,
+		RefreshFamilyMaxAge: 90 * 24 * time.Hour}
 }
 
 // applyOIDCEnv reads the TWOFOLD_OIDC_* variables.
@@ -30,6 +34,7 @@ func (c *Config) applyOIDCEnv(getenv func(string) string) []error {
 		{"TWOFOLD_OIDC_ACCESS_TOKEN_LIFETIME", &c.OIDC.AccessTokenLifetime},
 		{"TWOFOLD_OIDC_ID_TOKEN_LIFETIME", &c.OIDC.IDTokenLifetime},
 		{"TWOFOLD_OIDC_REFRESH_TOKEN_LIFETIME", &c.OIDC.RefreshTokenLifetime},
+		{"TWOFOLD_OIDC_REFRESH_FAMILY_MAX_AGE", &c.OIDC.RefreshFamilyMaxAge},
 	} {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
@@ -55,6 +60,9 @@ func (c *Config) validateOIDC() []error {
 	}
 	if o.RefreshTokenLifetime < time.Hour || o.RefreshTokenLifetime > 365*24*time.Hour {
 		p = append(p, fmt.Errorf("oidc.refresh_token_lifetime: %s is outside 1h..8760h", o.RefreshTokenLifetime))
+	}
+	if o.RefreshFamilyMaxAge < time.Hour || o.RefreshFamilyMaxAge > 5*365*24*time.Hour {
+		p = append(p, fmt.Errorf("oidc.refresh_family_max_age: %s is outside 1h..43800h", o.RefreshFamilyMaxAge))
 	}
 	return p
 }

@@ -31,18 +31,20 @@ func TestIssuer(t *testing.T) {
 func TestOIDCLifetimes(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		o := config.Default().OIDC
-		if o.AccessTokenLifetime != 10*time.Minute || o.IDTokenLifetime != time.Hour || o.RefreshTokenLifetime != 720*time.Hour {
+		if o.AccessTokenLifetime != 10*time.Minute || o.IDTokenLifetime != time.Hour || o.RefreshTokenLifetime != 720*time.Hour ||
+			o.RefreshFamilyMaxAge != 90*24*time.Hour {
 			t.Errorf("defaults %+v", o)
 		}
 	})
 	t.Run("environment", func(t *testing.T) {
 		env := map[string]string{"TWOFOLD_OIDC_ACCESS_TOKEN_LIFETIME": "2m", "TWOFOLD_OIDC_ID_TOKEN_LIFETIME": "15m",
-			"TWOFOLD_OIDC_REFRESH_TOKEN_LIFETIME": "24h"}
+			"TWOFOLD_OIDC_REFRESH_TOKEN_LIFETIME": "24h", "TWOFOLD_OIDC_REFRESH_FAMILY_MAX_AGE": "720h"}
 		c, err := config.Load("", func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.OIDC != (config.OIDC{AccessTokenLifetime: 2 * time.Minute, IDTokenLifetime: 15 * time.Minute, RefreshTokenLifetime: 24 * time.Hour}) {
+		if c.OIDC != (config.OIDC{AccessTokenLifetime: 2 * time.Minute, IDTokenLifetime: 15 * time.Minute, RefreshTokenLifetime: 24 * time.Hour,
+			RefreshFamilyMaxAge: 720 * time.Hour}) {
 			t.Errorf("OIDC from the environment = %+v", c.OIDC)
 		}
 	})
@@ -59,9 +61,11 @@ func TestOIDCLifetimes(t *testing.T) {
 	})
 	t.Run("out of range", func(t *testing.T) {
 		c := config.Default()
-		c.OIDC = config.OIDC{AccessTokenLifetime: time.Second, IDTokenLifetime: 48 * time.Hour, RefreshTokenLifetime: time.Minute}
+		c.OIDC = config.OIDC{AccessTokenLifetime: time.Second, IDTokenLifetime: 48 * time.Hour, RefreshTokenLifetime: time.Minute,
+			RefreshFamilyMaxAge: 30 * time.Minute}
 		err := c.Validate()
-		for _, want := range []string{"oidc.access_token_lifetime", "oidc.id_token_lifetime", "oidc.refresh_token_lifetime"} {
+		for _, want := range []string{"oidc.access_token_lifetime", "oidc.id_token_lifetime", "oidc.refresh_token_lifetime",
+			"oidc.refresh_family_max_age"} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("Validate: %v, want it to name %s", err, want)
 			}

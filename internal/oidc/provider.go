@@ -46,6 +46,9 @@ const (
 	DefaultAccessTokenLifetime  = 10 * time.Minute
 	DefaultIDTokenLifetime      = time.Hour
 	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
+	// DefaultRefreshFamilyMaxAge ends a family of refresh tokens, however often it was
+	// refreshed, this long after the sign-in that started it.
+	DefaultRefreshFamilyMaxAge = 90 * 24 * time.Hour
 )
 
 // Options configure a Provider. Store, Keyring and Issuer are required.
@@ -58,8 +61,11 @@ type Options struct {
 	AccessTokenLifetime  time.Duration
 	IDTokenLifetime      time.Duration
 	RefreshTokenLifetime time.Duration
-	Now                  func() time.Time // default time.Now
-	Log                  *slog.Logger
+	// RefreshFamilyMaxAge ends a refresh token family this long after the sign-in that
+	// started it, however often it was refreshed.
+	RefreshFamilyMaxAge time.Duration
+	Now                 func() time.Time // default time.Now
+	Log                 *slog.Logger
 }
 
 // corsOptions let browser applications of any origin call the endpoints, but never with
@@ -97,9 +103,10 @@ func New(o Options) (*Provider, error) {
 	}
 	st := &storage{
 		st: o.Store, keys: newKeyring(o.Store, o.Keyring, o.Now), now: o.Now, log: o.Log,
-		accessTTL:  orDefault(o.AccessTokenLifetime, DefaultAccessTokenLifetime),
-		idTokenTTL: orDefault(o.IDTokenLifetime, DefaultIDTokenLifetime),
-		refreshTTL: orDefault(o.RefreshTokenLifetime, DefaultRefreshTokenLifetime),
+		accessTTL:    orDefault(o.AccessTokenLifetime, DefaultAccessTokenLifetime),
+		idTokenTTL:   orDefault(o.IDTokenLifetime, DefaultIDTokenLifetime),
+		refreshTTL:   orDefault(o.RefreshTokenLifetime, DefaultRefreshTokenLifetime),
+		familyMaxAge: orDefault(o.RefreshFamilyMaxAge, DefaultRefreshFamilyMaxAge),
 	}
 	cfg := &op.Config{
 		CryptoKey:                [32]byte(o.Keyring.Derive("oidc-token-crypto")),

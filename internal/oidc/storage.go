@@ -33,8 +33,10 @@ type storage struct {
 	now        func() time.Time
 	accessTTL  time.Duration
 	refreshTTL time.Duration
-	idTokenTTL time.Duration
-	log        *slog.Logger
+	// familyMaxAge bounds a refresh token family, from the sign-in that started it.
+	familyMaxAge time.Duration
+	idTokenTTL   time.Duration
+	log          *slog.Logger
 }
 
 var (

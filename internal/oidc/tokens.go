@@ -78,7 +78,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, serverError(err)
 		}
 		rt := &store.OIDCRefreshToken{TokenHash: hashToken(refresh), GrantID: r.a.ID, Scopes: r.a.Scopes,
-			CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}
+			CreatedAt: now, ExpiresAt: s.refreshExpiry(r.a.AuthTime, now)}
 		err = s.st.WithTx(ctx, func(tx store.Store) error {
 			if err := claimCode(ctx, tx, r, now); err != nil {
 				return err
@@ -104,7 +104,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, serverError(err)
 		}
 		next := &store.OIDCRefreshToken{TokenHash: hashToken(refresh), GrantID: r.grant.ID, Scopes: r.token.Scopes,
-			CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL)}
+			CreatedAt: now, ExpiresAt: s.refreshExpiry(r.grant.AuthTime, now)}
 		err = s.st.WithTx(ctx, func(tx store.Store) error {
 			if err := tx.RotateOIDCRefreshToken(ctx, hashToken(current), next, now); err != nil {
 				return err
@@ -121,6 +121,21 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		return at.ID, refresh, at.ExpiresAt, nil
 	}
 	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
+}
+
+// familyEnd is when the refresh token family of a sign-in at authTime ends, however often
+// it was refreshed.
+func (s *storage) familyEnd(authTime time.Time) time.Time {
+	return authTime.Add(s.familyMaxAge)
+}
+
+// refreshExpiry is when a refresh token issued at now to the family of a sign-in at
+// authTime expires: after its lifetime, or at the family's end if that comes first.
+func (s *storage) refreshExpiry(authTime, now time.Time) time.Time {
+	if exp, end := now.Add(s.refreshTTL), s.familyEnd(authTime); end.Before(exp) {
+		return end
+	}
+	return now.Add(s.refreshTTL)
 }
 
 // revokeReused ends a token family one of whose used refresh tokens came back.
@@ -154,8 +169,8 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 		s.revokeReused(ctx, g)
 		return nil, fmt.Errorf("reused refresh token: %w", errInvalid)
 	}
-	if !s.now().Before(rt.ExpiresAt) {
-		return nil, fmt.Errorf("expired refresh token: %w", errInvalid)
+	if now := s.now(); !now.Before(rt.ExpiresAt) || !now.Before(s.familyEnd(g.AuthTime)) {
+		return nil, fmt.Errorf("expired refresh token, or its family is older than its maximum age: %w", errInvalid)
 	}
 	if err := s.userActive(ctx, g.UserID); err != nil {
 		return nil, err
@@ -185,6 +200,9 @@ func (s *storage) introspectRefreshToken(ctx context.Context, resp *oidc.Introsp
 	}
 	if g.ClientID != clientID {
 		return fmt.Errorf("refresh token of another client: %w", errInvalid)
+	}
+	if !s.now().Before(s.familyEnd(g.AuthTime)) {
+		return fmt.Errorf("refresh token family older than its maximum age: %w", errInvalid)
 	}
 	if err := s.introspection(ctx, resp, g, rt.Scopes); err != nil {
 		return err

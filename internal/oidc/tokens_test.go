@@ -311,3 +311,31 @@ func TestRefreshTokensEndWithAdminSignOutAndDisable(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshFamilyHasAnAbsoluteLifetime: refreshing keeps a family going only until
+// oidc.refresh_family_max_age (90 days by default) after the sign-in that started it;
+// each refresh no longer extends it.
+func TestRefreshFamilyHasAnAbsoluteLifetime(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	app := newRP(t, srv, "tenant-app", offline)
+	b, _ := signedIn(t, srv, "ada")
+	tok, id := app.tokens(b, app.newRequest())
+	end := time.Unix(claimsOf(t, id).AuthTime, 0).Add(oidc.DefaultRefreshFamilyMaxAge)
+
+	for range 3 { // day 29, 58 and 87: each refresh token lives 30 days
+		srv.Clock.Advance(29 * 24 * time.Hour)
+		next, err := app.refresh(tok.RefreshToken)
+		if err != nil {
+			t.Fatalf("refresh at %s: %v", srv.Clock.Now(), err)
+		}
+		tok = next
+	}
+	m := introspect(t, srv, app.client, tok.RefreshToken)
+	if exp, _ := m["exp"].(float64); m["active"] != true || int64(exp) > end.Unix() {
+		t.Errorf("refresh token near the family's end: %v, want active and exp at most %d", m, end.Unix())
+	}
+	srv.Clock.Advance(end.Sub(srv.Clock.Now()) + time.Second)
+	if got := tokenError(t, mustFail(app.refresh(tok.RefreshToken))); got != "invalid_grant" {
+		t.Errorf("refresh after the family's maximum age: %s, want invalid_grant", got)
+	}
+}
