@@ -174,9 +174,6 @@ type Store interface {
 	PutPendingTOTP(ctx context.Context, p *PendingTOTP) error
 	// GetPendingTOTP returns ErrNotFound when there is none or it expired before now.
 	GetPendingTOTP(ctx context.Context, userID string, now time.Time) (*PendingTOTP, error)
-	// DeletePendingTOTP removes the unconfirmed secret, whoever drew it; ErrNotFound when
-	// there was none.
-	DeletePendingTOTP(ctx context.Context, userID string) error
 	// DeleteOrphanedPendingTOTP removes the user's unconfirmed secret when the session that
 	// drew it no longer exists, and returns how many went (0 or 1): a setup ends with its
 	// session.

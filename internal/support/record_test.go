@@ -133,11 +133,6 @@ func (r *recordingStore) GetPendingTOTP(ctx context.Context, userID string, now 
 	return r.Store.GetPendingTOTP(ctx, userID, now)
 }
 
-func (r *recordingStore) DeletePendingTOTP(ctx context.Context, userID string) error {
-	r.log.add("DeletePendingTOTP")
-	return r.Store.DeletePendingTOTP(ctx, userID)
-}
-
 func (r *recordingStore) GetRecoveryCode(ctx context.Context, userID string) (*store.RecoveryCode, error) {
 	r.log.add("GetRecoveryCode")
 	return r.Store.GetRecoveryCode(ctx, userID)

@@ -77,11 +77,6 @@ func (d *DB) DeleteOrphanedPendingTOTP(ctx context.Context, userID string) (int,
 		AND session_id NOT IN (SELECT id FROM sessions WHERE user_id = ?)`, userID, userID)
 }
 
-// DeletePendingTOTP removes the user's unconfirmed secret; ErrNotFound when there was none.
-func (d *DB) DeletePendingTOTP(ctx context.Context, userID string) error {
-	return d.execOne(ctx, `DELETE FROM totp_pending WHERE user_id = ?`, userID)
-}
-
 // GetRecoveryCode returns the user's active recovery code hash.
 func (d *DB) GetRecoveryCode(ctx context.Context, userID string) (*store.RecoveryCode, error) {
 	var c store.RecoveryCode

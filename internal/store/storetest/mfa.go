@@ -19,7 +19,6 @@ var pendingTests = []subtest{
 	{"PutAndGet", testPendingPutGet},
 	{"Expiry", testPendingExpiry},
 	{"PutReplaces", testPendingPutReplaces},
-	{"DeleteClaimsOnce", testPendingDelete},
 	{"ClaimOnlyTheSessionsOwnSecret", testPendingClaim},
 	{"OrphanedEndsWithItsSession", testPendingOrphaned},
 }
@@ -176,17 +175,6 @@ func testPendingPutReplaces(t *testing.T, s store.Store) {
 	got, err := s.GetPendingTOTP(ctx, u.ID, at(time.Hour))
 	wantNoErr(t, "GetPendingTOTP", err)
 	wantSame(t, "GetPendingTOTP after replacement", got, repl)
-}
-
-func testPendingDelete(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	u := mustCreateUser(t, s, "alice")
-	wantErr(t, "DeletePendingTOTP with none", s.DeletePendingTOTP(ctx, u.ID), store.ErrNotFound)
-	wantNoErr(t, "PutPendingTOTP", s.PutPendingTOTP(ctx, pendingFixture(t, u.ID)))
-	wantNoErr(t, "DeletePendingTOTP", s.DeletePendingTOTP(ctx, u.ID))
-	wantErr(t, "DeletePendingTOTP a second time", s.DeletePendingTOTP(ctx, u.ID), store.ErrNotFound)
-	_, err := s.GetPendingTOTP(ctx, u.ID, base)
-	wantErr(t, "GetPendingTOTP after delete", err, store.ErrNotFound)
 }
 
 func testPendingClaim(t *testing.T, s store.Store) {
