@@ -53,6 +53,7 @@ var errInvalid = errors.New("oidc: invalid or expired")
 // which the op package calls with the request's context.
 type call struct {
 	alg       string // the ID token algorithm of the client being served
+	clientID  string // the client being served (authenticated before any token lookup)
 	sessionID string // the browser's twofold session, for end_session
 	userID    string
 	meta      auth.Meta // who sent the request, for the audit log
@@ -119,7 +120,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 	if err != nil {
 		return nil, serverError(err)
 	}
-	callFrom(ctx).alg = c.IDTokenAlg
+	callFrom(ctx).alg, callFrom(ctx).clientID = c.IDTokenAlg, c.ID
 	return &client{c: c, idTokenTTL: s.idTokenTTL}, nil
 }
 

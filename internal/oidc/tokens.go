@@ -148,7 +148,10 @@ func (s *storage) revokeReused(ctx context.Context, g *store.OIDCGrant) {
 }
 
 // TokenRequestByRefreshToken finds a refresh token's family. A token that was used
-// already revokes the whole family: it was stolen, or the client has a bug.
+// already revokes the whole family: it was stolen, or the client has a bug. The op
+// package calls it once the client has authenticated; a token of another client is
+// refused without revoking anything, so that no one but the application can end its
+// family this way.
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	h := hashToken(token)
 	rt, err := s.st.GetOIDCRefreshToken(ctx, h)
@@ -164,6 +167,9 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	}
 	if err != nil {
 		return nil, serverError(err)
+	}
+	if g.ClientID != callFrom(ctx).clientID {
+		return nil, fmt.Errorf("refresh token of another client: %w", errInvalid)
 	}
 	if !rt.UsedAt.IsZero() {
 		s.revokeReused(ctx, g)

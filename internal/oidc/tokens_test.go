@@ -339,3 +339,24 @@ func TestRefreshFamilyHasAnAbsoluteLifetime(t *testing.T) {
 		t.Errorf("refresh after the family's maximum age: %s, want invalid_grant", got)
 	}
 }
+
+// TestUsedRefreshTokenOfAnotherClientRevokesNothing: reuse detection ends a family only
+// when the client it belongs to presents a used token; another client that got hold of
+// one cannot end the application's sign-in with it.
+func TestUsedRefreshTokenOfAnotherClientRevokesNothing(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	app := newRP(t, srv, "tenant-app", offline)
+	other := newRP(t, srv, "other-app", offline)
+	b, _ := signedIn(t, srv, "ada")
+	first, _ := app.tokens(b, app.newRequest())
+	second, err := app.refresh(first.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tokenError(t, mustFail(other.refresh(first.RefreshToken))); got != "invalid_grant" {
+		t.Errorf("another client's used refresh token: %s, want invalid_grant", got)
+	}
+	if _, err := app.refresh(second.RefreshToken); err != nil {
+		t.Errorf("the family's current refresh token after another client presented a used one: %v", err)
+	}
+}
