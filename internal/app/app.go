@@ -160,7 +160,7 @@ func (a *App) newSupport() *support.Service {
 func (a *App) OIDC(issuer string) (*oidc.Provider, error) {
 	c := a.Config.OIDC
 	return oidc.New(oidc.Options{
-		Store: a.Store, Keyring: a.Keys, Issuer: issuer, Log: a.opts.Log, Now: a.opts.Now,
+		Store: a.Store, Auth: a.Auth, Keyring: a.Keys, Issuer: issuer, Log: a.opts.Log, Now: a.opts.Now,
 		AccessTokenLifetime:  c.AccessTokenLifetime,
 		IDTokenLifetime:      c.IDTokenLifetime,
 		RefreshTokenLifetime: c.RefreshTokenLifetime,

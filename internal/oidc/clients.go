@@ -102,7 +102,6 @@ const (
 	EventConsentDenied   = "oidc.consent_denied"
 	EventCodeReplayed    = "oidc.code_replayed"
 	EventRefreshReused   = "oidc.refresh_token_reused"
-	EventLogout          = "oidc.logout"
 	EventTokensRevoked   = "oidc.tokens_revoked"
 	maxClientName        = 64
 	maxRedirectURIs      = 20

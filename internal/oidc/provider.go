@@ -15,6 +15,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -31,9 +32,10 @@ const (
 	RevocationPath    = "/oauth/revoke"
 	EndSessionPath    = "/end_session"
 	KeysPath          = "/.well-known/jwks.json"
-	// LogoutConfirmPath is twofold's own sign-out page, for logout requests without a valid
-	// id_token_hint; LoggedOutPath is where a confirmed logout lands by default.
-	LogoutConfirmPath = "/logout"
+	// LogoutConfirmPath is the page where the user confirms a logout request without an
+	// id_token_hint (?client_id, post_logout_redirect_uri, state); LoggedOutPath is where a
+	// logout lands without a post_logout_redirect_uri.
+	LogoutConfirmPath = "/end_session/confirm"
 	LoggedOutPath     = "/login?done=logout"
 )
 
@@ -51,10 +53,12 @@ const (
 	DefaultRefreshFamilyMaxAge = 90 * 24 * time.Hour
 )
 
-// Options configure a Provider. Store, Keyring and Issuer are required.
+// Options configure a Provider. Store, Keyring, Auth and Issuer are required.
 type Options struct {
 	Store   store.Store
 	Keyring *secrets.Keyring
+	// Auth ends the sessions RP-initiated logout names.
+	Auth *auth.Service
 	// Issuer is the provider's absolute URL (server.public_url), without a trailing slash.
 	Issuer string
 	// Lifetimes; zero means the default.
@@ -101,8 +105,11 @@ func New(o Options) (*Provider, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("oidc: issuer %q is not an http(s) URL", o.Issuer)
 	}
+	if o.Auth == nil {
+		return nil, errors.New("oidc: the auth service is required")
+	}
 	st := &storage{
-		st: o.Store, keys: newKeyring(o.Store, o.Keyring, o.Now), now: o.Now, log: o.Log,
+		st: o.Store, auth: o.Auth, keys: newKeyring(o.Store, o.Keyring, o.Now), now: o.Now, log: o.Log,
 		accessTTL:    orDefault(o.AccessTokenLifetime, DefaultAccessTokenLifetime),
 		idTokenTTL:   orDefault(o.IDTokenLifetime, DefaultIDTokenLifetime),
 		refreshTTL:   orDefault(o.RefreshTokenLifetime, DefaultRefreshTokenLifetime),
@@ -170,6 +177,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
+	case EndSessionPath:
+		callFrom(r.Context()).logout = r.Form
+		p.op.ServeHTTP(w, r)
 	case IntrospectionPath:
 		p.cors.Handler(http.HandlerFunc(p.introspect)).ServeHTTP(w, r)
 	case UserinfoPath:

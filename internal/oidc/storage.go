@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ const (
 // storage implements op.Storage on twofold's store.
 type storage struct {
 	st         store.Store
+	auth       *auth.Service
 	keys       *keyring
 	now        func() time.Time
 	accessTTL  time.Duration
@@ -56,7 +58,10 @@ type call struct {
 	clientID  string // the client being served (authenticated before any token lookup)
 	sessionID string // the browser's twofold session, for end_session
 	userID    string
-	meta      auth.Meta // who sent the request, for the audit log
+	// logout holds end_session's client_id, post_logout_redirect_uri and state as sent,
+	// for the confirmation page of a logout without id_token_hint.
+	logout url.Values
+	meta   auth.Meta // who sent the request, for the audit log
 }
 
 type callKey struct{}
@@ -312,22 +317,41 @@ func (s *storage) userActive(ctx context.Context, userID string) error {
 // TerminateSession is replaced by TerminateSessionFromRequest.
 func (s *storage) TerminateSession(context.Context, string, string) error { return nil }
 
-// TerminateSessionFromRequest ends the browser's twofold session for RP-initiated logout
-// when a valid id_token_hint names its user, together with the session's tokens that have
-// no refresh token. Without a hint the user confirms on twofold's sign-out page.
+// TerminateSessionFromRequest answers RP-initiated logout, which the op package validated
+// (client, exactly registered post_logout_redirect_uri). With a valid id_token_hint it
+// ends, as auth.RPLogout does, the session the token names (sid), which a server-side call
+// without the browser's cookie can only name so, and the browser's session when it is the
+// same user's. Without a hint nothing ends here: the user confirms on LogoutConfirmPath,
+// which keeps the request's client, post-logout URI and state.
 func (s *storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSessionRequest) (string, error) {
-	if r.IDTokenHintClaims == nil {
-		return LogoutConfirmPath, nil
-	}
 	c := callFrom(ctx)
-	if c.sessionID != "" && c.userID == r.UserID {
-		if err := s.st.DeleteSession(ctx, c.sessionID); err != nil {
+	if r.IDTokenHintClaims == nil {
+		q := url.Values{}
+		for _, k := range []string{"client_id", "post_logout_redirect_uri", "state"} {
+			if v := c.logout.Get(k); v != "" {
+				q.Set(k, v)
+			}
+		}
+		if len(q) == 0 {
+			return LogoutConfirmPath, nil
+		}
+		return LogoutConfirmPath + "?" + q.Encode(), nil
+	}
+	live, err := s.st.ListUserSessions(ctx, r.UserID, s.now())
+	if err != nil {
+		return "", serverError(err)
+	}
+	for _, x := range live {
+		named := x.ID == r.IDTokenHintClaims.SessionID
+		browser := x.ID == c.sessionID && c.userID == r.UserID
+		if !named && !browser {
+			continue
+		}
+		m := c.meta
+		m.ActorID = r.UserID
+		if _, err := s.auth.End(ctx, auth.RPLogout, r.UserID, x.ID, m); err != nil {
 			return "", serverError(err)
 		}
-		if _, err := s.st.DeleteSessionOIDCGrants(ctx, c.sessionID); err != nil {
-			return "", serverError(err)
-		}
-		s.record(ctx, EventLogout, r.UserID, "signed out by client "+r.ClientID)
 	}
 	return r.RedirectURI, nil
 }

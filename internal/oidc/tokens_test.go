@@ -225,7 +225,7 @@ func TestEndSession(t *testing.T) {
 	raw, _ := tok.Extra("id_token").(string)
 
 	t.Run("without id_token_hint the user confirms", func(t *testing.T) {
-		wantSentTo(t, b.Get(oidc.EndSessionPath), "/logout")
+		wantSentTo(t, b.Get(oidc.EndSessionPath), oidc.LogoutConfirmPath)
 	})
 	t.Run("with id_token_hint the session ends", func(t *testing.T) {
 		q := url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {"http://127.0.0.1:9/bye"}, "state": {"xyz"}}

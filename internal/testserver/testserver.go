@@ -151,7 +151,7 @@ func New(t testing.TB, o Options) *Server {
 	}
 	ln, base := listen(t)
 	sup := o.Support.service(db, svc, mailer, base, now)
-	prov := newOIDC(t, o, db, keyring, base, now)
+	prov := newOIDC(t, o, db, svc, keyring, base, now)
 	h, err := web.New(web.Options{Auth: svc, Log: o.Log, Ready: db.Ping,
 		RateLimits: limits, TrustedProxies: o.TrustedProxies, Support: sup, OIDC: prov, PublicURL: o.PublicURL})
 	if err != nil {

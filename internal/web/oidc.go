@@ -35,6 +35,8 @@ func (s *Server) oidcRoutes(rt *router) {
 	rt.handle("POST /authorize/consent", signedIn, s.oidcConsentSubmit)
 	rt.handle("POST /authorize/select", signedIn, s.oidcSelectSubmit)
 	rt.handle("POST /authorize/reauth", public, s.oidcReauthSubmit)
+	rt.handle("GET "+oidc.LogoutConfirmPath, public, s.oidcLogoutPage)
+	rt.handle("POST "+oidc.LogoutConfirmPath, public, s.oidcLogoutSubmit)
 }
 
 // oidcBypass lets applications call the OAuth endpoints from other origins: they use no
@@ -223,17 +225,26 @@ func scopeTexts(scopes []string) []string {
 // a redirect: browsers apply the form's Content-Security-Policy form-action 'self' to every
 // redirect that follows a form submission, which would block the way to the application.
 func (s *Server) oidcRedirect(w http.ResponseWriter, r *http.Request, step *oidc.Step) {
-	if r.Header.Get("Sec-Fetch-Site") != "same-origin" {
-		http.Redirect(w, r, step.URL, http.StatusFound)
-		return
-	}
-	name := "the application"
+	name := ""
 	if step.Client != nil {
 		name = step.Client.Name
 	}
 	// The URL is a redirect URI registered for the client, with the code or error added.
-	s.render(w, r, http.StatusOK, "oidc_continue", view{Title: "Signed in",
-		Data: map[string]any{"Client": name, "URL": template.URL(step.URL)}})
+	s.backToApplication(w, r, "Signed in", name, step.URL)
+}
+
+// backToApplication sends the browser to to, a URI registered for the application client,
+// after a form where needed by a page (see oidcRedirect).
+func (s *Server) backToApplication(w http.ResponseWriter, r *http.Request, title, client, to string) {
+	if r.Header.Get("Sec-Fetch-Site") != "same-origin" {
+		http.Redirect(w, r, to, http.StatusFound)
+		return
+	}
+	if client == "" {
+		client = "the application"
+	}
+	s.render(w, r, http.StatusOK, "oidc_continue", view{Title: title,
+		Data: map[string]any{"Client": client, "URL": template.URL(to)}})
 }
 
 // oidcConsentSubmit records the answer of the consent page.
@@ -282,5 +293,58 @@ func (s *Server) oidcReauthSubmit(w http.ResponseWriter, r *http.Request) error 
 	s.endOldSession(r, "")
 	s.clearSession(w)
 	redirect(w, r, "/login?next="+url.QueryEscape(oidcHere(id)))
+	return nil
+}
+
+// logoutData is the confirmation page of an application's logout request.
+type logoutData struct {
+	Client, User                   string
+	ClientID, PostLogoutURI, State string
+}
+
+// oidcLogoutPage asks the user to confirm a logout request without id_token_hint. Without
+// a session there is nothing to end: the browser goes where the request said at once.
+func (s *Server) oidcLogoutPage(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	d := logoutData{ClientID: q.Get("client_id"), PostLogoutURI: q.Get("post_logout_redirect_uri"), State: q.Get("state")}
+	to, client, err := s.oidc.LogoutReturn(r.Context(), d.ClientID, d.PostLogoutURI, d.State)
+	if err != nil {
+		return err
+	}
+	cur, err := s.current(r)
+	if err != nil {
+		http.Redirect(w, r, to, http.StatusFound)
+		return nil
+	}
+	d.Client, d.User = client, cur.User.Username
+	s.render(w, r, http.StatusOK, "oidc_logout", view{Title: "Sign out", Data: d})
+	return nil
+}
+
+// oidcLogoutSubmit ends the session (auth.RPLogout: the session and the grants obtained
+// through it) and sends the browser where the confirmed request said, checked again.
+func (s *Server) oidcLogoutSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	to, client, err := s.oidc.LogoutReturn(r.Context(), f.Get("client_id"), f.Get("post_logout_redirect_uri"), f.Get("state"))
+	if err != nil {
+		return err
+	}
+	if cur, err := s.current(r); err == nil {
+		m := meta(r)
+		m.ActorID = cur.User.ID
+		if _, err := s.auth.End(r.Context(), auth.RPLogout, cur.User.ID, cur.Session.ID, m); err != nil {
+			return err
+		}
+	}
+	s.clearSession(w)
+	if to == oidc.LoggedOutPath {
+		redirect(w, r, to)
+		return nil
+	}
+	// to is a post-logout URI registered exactly for the client.
+	s.backToApplication(w, r, "Signed out", client, to)
 	return nil
 }

@@ -1,0 +1,117 @@
+package oidc_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/testserver"
+)
+
+const postLogoutURI = "http://127.0.0.1:9/bye"
+
+// TestBackChannelLogoutEndsTheSessionOfTheHint: an application's server calls end_session
+// with the ID token and no browser cookie (oauth2-proxy's --backend-logout-url). The
+// session the token names (sid) ends, with the grants obtained through it; an
+// offline_access grant survives, as it does a plain sign-out.
+func TestBackChannelLogoutEndsTheSessionOfTheHint(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	app := newRP(t, srv, "tenant-app", clientOpts{})
+	offlineApp := newRP(t, srv, "mail-app", offline)
+	b, secret := signedIn(t, srv, "ada")
+	ada2 := srv.Client(t)
+	signInWithCode(t, srv, ada2, "ada", secret)
+	bob, _ := signedIn(t, srv, "bob")
+	tok, _ := app.tokens(b, app.newRequest())
+	offlineTok, _ := offlineApp.tokens(b, offlineApp.newRequest())
+	raw, _ := tok.Extra("id_token").(string)
+
+	backend := srv.Client(t) // no cookie: the application's server
+	q := url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {postLogoutURI}, "state": {"xyz"}}
+	resp := backend.Get(oidc.EndSessionPath + "?" + q.Encode())
+	if loc := resp.Header.Get("Location"); resp.Status != http.StatusFound || loc != postLogoutURI+"?state=xyz" {
+		t.Fatalf("got %d to %q, want the post-logout URI with the state", resp.Status, loc)
+	}
+	if s := b.Get("/api/v1/session"); s.Status != http.StatusUnauthorized {
+		t.Errorf("the browser's session after the back-channel logout: %d, want 401", s.Status)
+	}
+	if status, _ := userinfo(t, srv, tok.AccessToken); status == http.StatusOK {
+		t.Error("the access token of the ended session still works")
+	}
+	if _, err := offlineApp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: offlineTok.RefreshToken}).Token(); err != nil {
+		t.Errorf("the offline_access grant ended with the session: %v", err)
+	}
+
+	t.Run("again: the session is gone, the answer the same", func(t *testing.T) {
+		resp := backend.Get(oidc.EndSessionPath + "?" + q.Encode())
+		if resp.Status != http.StatusFound {
+			t.Errorf("got %d, want 302", resp.Status)
+		}
+	})
+	if s := bob.Get("/api/v1/session"); s.Status != http.StatusOK {
+		t.Errorf("another user's session after the logout: %d, want it alive", s.Status)
+	}
+	if s := ada2.Get("/api/v1/session"); s.Status != http.StatusOK {
+		t.Errorf("the user's other session after the logout: %d, want it alive", s.Status)
+	}
+}
+
+// TestLogoutWithoutHintReturnsToTheApplication: without id_token_hint the user confirms
+// on twofold's page; then the browser goes to the client's registered
+// post_logout_redirect_uri with state, never to an unregistered one.
+func TestLogoutWithoutHintReturnsToTheApplication(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	app := newRP(t, srv, "tenant-app", clientOpts{})
+	b, _ := signedIn(t, srv, "ada")
+	q := url.Values{"client_id": {app.client.Client.ID}, "post_logout_redirect_uri": {postLogoutURI}, "state": {"xyz"}}
+	post := func(form url.Values) *testserver.Response {
+		return b.Do(http.MethodPost, oidc.LogoutConfirmPath, "application/x-www-form-urlencoded", []byte(form.Encode()))
+	}
+
+	resp := b.Get(oidc.EndSessionPath + "?" + q.Encode())
+	wantSentTo(t, resp, oidc.LogoutConfirmPath)
+	page := b.Get(resp.Header.Get("Location"))
+	body := string(page.Body)
+	if page.Status != http.StatusOK || !strings.Contains(body, "tenant-app") || !strings.Contains(body, `action="`+oidc.LogoutConfirmPath+`"`) ||
+		!strings.Contains(body, `value="xyz"`) {
+		t.Fatalf("got %d, want the confirmation page naming the application: %s", page.Status, truncate(body))
+	}
+
+	t.Run("a tampered return is refused", func(t *testing.T) {
+		bad := url.Values{"client_id": {app.client.Client.ID}, "post_logout_redirect_uri": {"https://evil.example/"}, "state": {"xyz"}}
+		if resp := post(bad); resp.Status != http.StatusBadRequest || strings.Contains(resp.Header.Get("Location"), "evil") {
+			t.Errorf("got %d to %q, want 400", resp.Status, resp.Header.Get("Location"))
+		}
+		if s := b.Get("/api/v1/session"); s.Status != http.StatusOK {
+			t.Errorf("session after a refused logout: %d, want it alive", s.Status)
+		}
+	})
+
+	resp = post(q)
+	if loc := resp.Header.Get("Location"); resp.Status/100 != 3 || loc != postLogoutURI+"?state=xyz" {
+		t.Fatalf("after confirming: %d to %q, want the post-logout URI with the state", resp.Status, loc)
+	}
+	if s := b.Get("/api/v1/session"); s.Status != http.StatusUnauthorized {
+		t.Errorf("session after the confirmed logout: %d, want 401", s.Status)
+	}
+
+	t.Run("without a session the browser goes back at once", func(t *testing.T) {
+		resp := b.Get(oidc.EndSessionPath + "?" + q.Encode())
+		wantSentTo(t, resp, oidc.LogoutConfirmPath)
+		if loc := b.Get(resp.Header.Get("Location")).Header.Get("Location"); loc != postLogoutURI+"?state=xyz" {
+			t.Errorf("got to %q, want the post-logout URI with the state", loc)
+		}
+	})
+	t.Run("without a client, twofold's own page", func(t *testing.T) {
+		fresh := srv.Client(t)
+		resp := fresh.Get(oidc.EndSessionPath)
+		wantSentTo(t, resp, oidc.LogoutConfirmPath)
+		if loc := fresh.Get(resp.Header.Get("Location")).Header.Get("Location"); loc != oidc.LoggedOutPath {
+			t.Errorf("got to %q, want %s", loc, oidc.LoggedOutPath)
+		}
+	})
+}
