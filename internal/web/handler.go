@@ -20,8 +20,12 @@ func plain(h http.HandlerFunc) handlerFunc {
 	}
 }
 
-// isAPI reports the requests of the JSON API, which get problem documents, not pages.
-func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+// isAPI reports the requests answered in JSON, which get problem documents, not pages:
+// the JSON API and the health checks.
+func isAPI(r *http.Request) bool {
+	p := r.URL.Path
+	return strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz"
+}
 
 // Error answers r with err; it is the one place that writes an error. The JSON API gets an
 // RFC 9457 problem document, a page the error page. An error returned through onForm draws

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -75,4 +76,20 @@ func TestError(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestReadyzAnswersJSON: the health checks are read by machines; a failed one is a problem
+// document like the API's, not the error page.
+func TestReadyzAnswersJSON(t *testing.T) {
+	s, err := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Ready: func(context.Context) error { return errors.New("database down") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Content-Type") != "application/problem+json" ||
+		w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), `"code":"unavailable"`) {
+		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
+	}
 }
