@@ -152,6 +152,7 @@ func (a *App) newSupport() *support.Service {
 		RequireApproval:   cfg.Support.ResetRequiresApproval,
 		CasesPerIPHour:    cfg.Limits.SupportCasesPerIPHour,
 		CasesPerEmailHour: cfg.Limits.SupportCasesPerEmailHour,
+		MailsPerHour:      cfg.Limits.SupportMailsPerHour,
 		Now:               a.opts.Now,
 	})
 }

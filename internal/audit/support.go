@@ -14,4 +14,8 @@ const (
 	SupportCaseResolved      = "support.case_resolved"
 	SupportCaseRejected      = "support.case_rejected"
 	SupportResetNoticeFailed = "support.mfa_reset_notice_failed"
+	// SupportMailCapped: the hourly cap on mail from the public support form was reached;
+	// cases are still opened but their confirmations are not sent until the next hour.
+	// Written once per hour in which the cap is hit (detail: the cap and the hour).
+	SupportMailCapped = "support.mail_capped"
 )

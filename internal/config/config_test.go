@@ -140,6 +140,7 @@ limits:
   api_burst: 60
   support_cases_per_ip_hour: 20
   support_cases_per_email_hour: 2
+  support_mails_per_hour: 500
 oidc:
   access_token_lifetime: 5m
   id_token_lifetime: 30m
@@ -150,7 +151,7 @@ oidc:
 // fullLimits is the limits section of fullYAML.
 var fullLimits = config.Limits{Policy: throttle.Policy{FreeAttempts: 3, FirstDelay: time.Minute, MaxDelay: time.Hour,
 	MaxFailures: 50, ForgetAfter: 48 * time.Hour}, SignInPerSecond: 5, SignInBurst: 20, APIPerSecond: 25.5, APIBurst: 60,
-	SupportCasesPerIPHour: 20, SupportCasesPerEmailHour: 2}
+	SupportCasesPerIPHour: 20, SupportCasesPerEmailHour: 2, SupportMailsPerHour: 500}
 
 func TestLoadFileWithEveryField(t *testing.T) {
 	c := mustLoad(t, fullYAML, noEnv)

@@ -25,6 +25,9 @@ type Limits struct {
 	// Support cases opened per hour.
 	SupportCasesPerIPHour    int `yaml:"support_cases_per_ip_hour"`
 	SupportCasesPerEmailHour int `yaml:"support_cases_per_email_hour"`
+	// SupportMailsPerHour caps the mail the public support form sends per hour, from every
+	// client and instance together; past it cases are still opened but not confirmed by mail.
+	SupportMailsPerHour int `yaml:"support_mails_per_hour"`
 }
 
 // DefaultLimits are the built-in abuse limits: the throttle package's defaults.
@@ -35,6 +38,7 @@ func DefaultLimits() Limits {
 		APIPerSecond: throttle.DefaultAPI.PerSecond, APIBurst: throttle.DefaultAPI.Burst,
 		SupportCasesPerIPHour:    throttle.DefaultSupportCasesPerIPHour,
 		SupportCasesPerEmailHour: throttle.DefaultSupportCasesPerEmailHour,
+		SupportMailsPerHour:      throttle.DefaultSupportMailsPerHour,
 	}
 }
 
@@ -93,6 +97,7 @@ func (c *Config) applyLimitsEnv(getenv func(string) string) []error {
 	integer("TWOFOLD_LIMITS_API_BURST", &l.APIBurst)
 	integer("TWOFOLD_LIMITS_SUPPORT_CASES_PER_IP_HOUR", &l.SupportCasesPerIPHour)
 	integer("TWOFOLD_LIMITS_SUPPORT_CASES_PER_EMAIL_HOUR", &l.SupportCasesPerEmailHour)
+	integer("TWOFOLD_LIMITS_SUPPORT_MAILS_PER_HOUR", &l.SupportMailsPerHour)
 	if v := getenv("TWOFOLD_TRUSTED_PROXIES"); v != "" {
 		c.Server.TrustedProxies = nil
 		for _, p := range strings.Split(v, ",") {
@@ -120,6 +125,9 @@ func (c *Config) validateLimits() []error {
 	}
 	if l.SupportCasesPerIPHour < 1 || l.SupportCasesPerEmailHour < 1 {
 		bad("limits.support_cases_per_ip_hour and limits.support_cases_per_email_hour: must be positive")
+	}
+	if l.SupportMailsPerHour < 1 {
+		bad("limits.support_mails_per_hour: %d is below 1 (the cap cannot be turned off; set a high number to lift it)", l.SupportMailsPerHour)
 	}
 	for _, s := range c.Server.TrustedProxies {
 		if _, err := parsePrefix(s); err != nil {

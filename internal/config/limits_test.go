@@ -17,7 +17,7 @@ func TestDefaultLimits(t *testing.T) {
 		Policy: throttle.Policy{FreeAttempts: 5, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, MaxFailures: 100,
 			ForgetAfter: 24 * time.Hour},
 		SignInPerSecond: 10, SignInBurst: 30, APIPerSecond: 50, APIBurst: 100,
-		SupportCasesPerIPHour: 10, SupportCasesPerEmailHour: 3,
+		SupportCasesPerIPHour: 10, SupportCasesPerEmailHour: 3, SupportMailsPerHour: 200,
 	}
 	if l != want {
 		t.Fatalf("default limits %+v, want %+v", l, want)
@@ -37,11 +37,12 @@ func TestLimitsFromEnv(t *testing.T) {
 		"TWOFOLD_LIMITS_API_BURST":                    "200",
 		"TWOFOLD_LIMITS_SUPPORT_CASES_PER_IP_HOUR":    "4",
 		"TWOFOLD_LIMITS_SUPPORT_CASES_PER_EMAIL_HOUR": "1",
+		"TWOFOLD_LIMITS_SUPPORT_MAILS_PER_HOUR":       "50",
 		"TWOFOLD_TRUSTED_PROXIES":                     " 10.0.0.0/8 , 192.0.2.1,, ",
 	}))
 	want := config.Limits{Policy: throttle.Policy{FreeAttempts: 3, FirstDelay: 10 * time.Second, MaxDelay: time.Hour, MaxFailures: 20,
 		ForgetAfter: 72 * time.Hour}, SignInPerSecond: 2.5, SignInBurst: 8, APIPerSecond: 100, APIBurst: 200,
-		SupportCasesPerIPHour: 4, SupportCasesPerEmailHour: 1}
+		SupportCasesPerIPHour: 4, SupportCasesPerEmailHour: 1, SupportMailsPerHour: 50}
 	if c.Limits != want {
 		t.Errorf("limits %+v, want %+v", c.Limits, want)
 	}
@@ -85,6 +86,8 @@ func TestValidateLimits(t *testing.T) {
 		{"no_sign_in_burst", func(c *config.Config) { c.Limits.SignInBurst = 0 }, "limits.sign_in_burst"},
 		{"negative_api_rate", func(c *config.Config) { c.Limits.APIPerSecond = -1 }, "limits.api_per_second"},
 		{"no_support_cases", func(c *config.Config) { c.Limits.SupportCasesPerEmailHour = 0 }, "limits.support_cases_per_email_hour"},
+		{"no_support_mail_cap", func(c *config.Config) { c.Limits.SupportMailsPerHour = 0 }, "limits.support_mails_per_hour: 0 is below 1"},
+		{"one_support_mail", func(c *config.Config) { c.Limits.SupportMailsPerHour = 1 }, ""},
 		{"proxy_cidr", func(c *config.Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "fd00::/8", "127.0.0.1"} }, ""},
 		{"proxy_junk", func(c *config.Config) { c.Server.TrustedProxies = []string{"10.0.0.0/33"} }, `server.trusted_proxies: "10.0.0.0/33"`},
 		{"proxy_hostname", func(c *config.Config) { c.Server.TrustedProxies = []string{"proxy.internal"} }, `"proxy.internal" is not an IP address or CIDR`},

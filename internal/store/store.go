@@ -129,6 +129,7 @@ type AuditFilter struct {
 type Store interface {
 	SupportStore
 	ThrottleStore
+	CounterStore
 	OIDCStore
 
 	// WithTx runs fn with a Store bound to one transaction; it commits when fn returns nil
@@ -211,7 +212,8 @@ type Store interface {
 
 	// DeleteExpired removes rows that can no longer be used: sessions past their expiry,
 	// authenticated sessions idle since before idleBefore, expired pending authenticator
-	// secrets and setup tokens. It is idempotent, so every instance may run it at once.
+	// secrets and setup tokens, and counter windows (CounterStore) that started more than a
+	// day before now. It is idempotent, so every instance may run it at once.
 	DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error)
 
 	AppendAudit(ctx context.Context, e *AuditEvent) error

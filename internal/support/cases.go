@@ -15,6 +15,7 @@ import (
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -77,11 +78,17 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 	if err != nil {
 		return "", err
 	}
-	if ok, wait := s.perIP.Allow("ip:" + m.IP); !ok {
+	if ok, wait := s.perIP.Allow("ip:" + ratelimit.AddressKey(m.IP)); !ok {
 		return "", rateLimited("Too many support requests from your network. Try again later.", wait)
 	}
-	if ok, wait := s.perEmail.Allow("email:" + c.EmailNorm); !ok {
+	if ok, wait := s.perEmail.Allow("email:" + emailKey(c.EmailNorm)); !ok {
 		return "", rateLimited("Too many support requests for this e-mail address. Try again later.", wait)
+	}
+	// Past the hourly mail cap the case is opened and answered all the same, but no
+	// confirmation is sent: the form must not become a way to send mail in bulk.
+	mayMail, err := s.takeFormMail(ctx, m)
+	if err != nil {
+		return "", internal(err)
 	}
 	now := s.now()
 	c.ID, c.Status, c.CreatedAt, c.UpdatedAt = newID(), store.CaseOpen, now, now
@@ -100,6 +107,11 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 			if err := s.timeline(ctx, st, c.ID, EventOpened, "", "Case opened from the support page ("+categoryLabel(c.Category)+")."); err != nil {
 				return err
 			}
+			if !mayMail {
+				if err := s.timeline(ctx, st, c.ID, EventMailFailed, "", "No confirmation was sent: the hourly cap on mail from the support page was reached."); err != nil {
+					return err
+				}
+			}
 			return s.record(ctx, st, audit.SupportCaseOpened, "", m, fmt.Sprintf("case=%s category=%s", c.Reference, c.Category))
 		})
 		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
@@ -113,8 +125,46 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 	// and does not undo the case: the person still sees the reference on the page. It
 	// holds no text the requester typed (not even the name): the form must not relay an
 	// anonymous sender's words to any address from the organisation's mail server.
-	_ = s.send(ctx, mail.KindCaseReceived, c.Email, mail.Data{Reference: c.Reference})
+	if mayMail {
+		_ = s.send(ctx, mail.KindCaseReceived, c.Email, mail.Data{Reference: c.Reference})
+	}
 	return c.Reference, nil
+}
+
+// formMailCounter names the hourly count of mail sent from the public support form.
+const formMailCounter = "support_form_mail"
+
+// takeFormMail takes one mail from this hour's cap on the public form's mail, counted in
+// the database so the cap holds across instances. Past the cap it returns false, and the
+// first refusal of the hour (only that one, on whichever instance) is audited and logged.
+func (s *Service) takeFormMail(ctx context.Context, m Meta) (bool, error) {
+	hour := s.now().UTC().Truncate(time.Hour)
+	ok, refusals, err := s.store.TakeFromWindow(ctx, formMailCounter, hour, s.mailsPerHour)
+	if err != nil || ok || refusals != 1 {
+		return ok, err
+	}
+	detail := fmt.Sprintf("cap=%d hour=%s", s.mailsPerHour, hour.Format(time.RFC3339))
+	s.log.WarnContext(ctx, "support form mail cap reached: cases are opened without a confirmation until the next hour",
+		"cap", s.mailsPerHour, "hour", hour)
+	if err := s.record(ctx, s.store, audit.SupportMailCapped, "", m, detail); err != nil {
+		s.log.ErrorContext(ctx, "audit row not written", "event", audit.SupportMailCapped, "err", err)
+	}
+	return false, nil
+}
+
+// emailKey is the key of an address for the per-e-mail limit: the lookup form (case
+// folded) without a "+tag" in the local part, so alice+1@example.com and
+// Alice@EXAMPLE.com count as one address.
+func emailKey(normalized string) string {
+	at := strings.LastIndexByte(normalized, '@')
+	if at < 0 {
+		return normalized
+	}
+	local, domain := normalized[:at], normalized[at:]
+	if plus := strings.IndexByte(local, '+'); plus >= 0 {
+		local = local[:plus]
+	}
+	return local + domain
 }
 
 // rateLimited is a 429 answer to retry after wait (at least a second).

@@ -43,8 +43,11 @@ type Options struct {
 	// (throttle.DefaultSupportCasesPerIPHour and ...PerEmailHour).
 	CasesPerIPHour    int
 	CasesPerEmailHour int
-	Now               func() time.Time // default time.Now
-	Rand              io.Reader        // default crypto/rand.Reader
+	// MailsPerHour caps the mail the public form sends per clock hour, counted in the
+	// database across every instance; 0 takes throttle.DefaultSupportMailsPerHour.
+	MailsPerHour int
+	Now          func() time.Time // default time.Now
+	Rand         io.Reader        // default crypto/rand.Reader
 }
 
 // Service runs the support desk. It knows nothing of HTTP.
@@ -58,6 +61,7 @@ type Service struct {
 	requireApproval bool
 	perIP           *ratelimit.Limiter
 	perEmail        *ratelimit.Limiter
+	mailsPerHour    int
 	now             func() time.Time
 	rand            io.Reader
 }
@@ -89,6 +93,10 @@ func New(o Options) *Service {
 	}
 	s.perIP = ratelimit.New(throttle.PerHour(perIP), s.now)
 	s.perEmail = ratelimit.New(throttle.PerHour(perEmail), s.now)
+	s.mailsPerHour = o.MailsPerHour
+	if s.mailsPerHour <= 0 {
+		s.mailsPerHour = throttle.DefaultSupportMailsPerHour
+	}
 	return s
 }
 

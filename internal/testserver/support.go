@@ -27,6 +27,8 @@ type SupportOptions struct {
 	// Per-hour limits on opening cases; 0 means 1000 (every test client is 127.0.0.1).
 	CasesPerIPHour    int
 	CasesPerEmailHour int
+	// MailsPerHour caps the mail the public support form sends per hour; 0 means 1000.
+	MailsPerHour int
 }
 
 // mailer returns the mailer of the server and its outbox directory ("" with o.Mailer).
@@ -46,8 +48,13 @@ func (o SupportOptions) service(db store.Store, a *auth.Service, m mail.Mailer, 
 	if perEmail == 0 {
 		perEmail = 1000
 	}
+	mails := o.MailsPerHour
+	if mails == 0 {
+		mails = 1000
+	}
 	return support.New(support.Options{Store: db, Auth: a, Mailer: m, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		BaseURL: baseURL, RequireApproval: o.ResetRequiresApproval, CasesPerIPHour: perIP, CasesPerEmailHour: perEmail, Now: now})
+		BaseURL: baseURL, RequireApproval: o.ResetRequiresApproval, CasesPerIPHour: perIP, CasesPerEmailHour: perEmail,
+		MailsPerHour: mails, Now: now})
 }
 
 // listen opens the test server's listener first, so links in mail can name the server.

@@ -149,4 +149,7 @@ var (
 const (
 	DefaultSupportCasesPerIPHour    = 10 // per client address
 	DefaultSupportCasesPerEmailHour = 3  // per e-mail address
+	// DefaultSupportMailsPerHour caps the mail the public support form sends per hour, from
+	// all clients and instances together.
+	DefaultSupportMailsPerHour = 200
 )

@@ -72,16 +72,6 @@ func parseHop(s string) (netip.Addr, bool) {
 	return a.Unmap().WithZone(""), true
 }
 
-// rateKey is the bucket a client address counts against: the address itself for IPv4, its
-// /64 network for IPv6 (one subscriber usually holds a whole /64 and can pick any of it).
-func rateKey(a netip.Addr) string {
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
-}
-
 type ctxKey int
 
 const clientIPKey ctxKey = iota

@@ -72,18 +72,6 @@ func TestClientAddrUnparsablePeer(t *testing.T) {
 	}
 }
 
-func TestRateKey(t *testing.T) {
-	for addr, want := range map[string]string{
-		"203.0.113.9":          "203.0.113.9",
-		"2001:db8:2:3:4:5:6:7": "2001:db8:2:3::/64",
-		"2001:db8:2:3:ffff::1": "2001:db8:2:3::/64",
-	} {
-		if got := rateKey(netip.MustParseAddr(addr)); got != want {
-			t.Errorf("rateKey(%s) = %s, want %s", addr, got, want)
-		}
-	}
-}
-
 // FuzzClientAddr feeds arbitrary peers and X-Forwarded-For values: the answer is always the
 // peer or an address that appears in the header, and with an untrusted peer always the peer.
 func FuzzClientAddr(f *testing.F) {

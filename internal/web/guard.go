@@ -15,7 +15,7 @@ import (
 // On turns that limit off.
 type RateLimits struct {
 	SignIn throttle.Rate    // POST /login, /login/..., /api/v1/login, /api/v1/login/...
-	API    throttle.Rate    // every other request under /api/
+	API    throttle.Rate    // every other request under /api/, and the support form (POST /support)
 	Now    func() time.Time // the buckets' clock; nil means time.Now
 }
 
@@ -47,12 +47,18 @@ func isSignInStep(r *http.Request) bool {
 	return p == "/login" || strings.HasPrefix(p, "/login/") || p == "/api/v1/login" || strings.HasPrefix(p, "/api/v1/login/")
 }
 
+// isSupportForm reports the public support form's submission: it opens a case as the API's
+// POST /api/v1/support/cases does, so it counts against the same bucket.
+func isSupportForm(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/support"
+}
+
 // limiter is the bucket set r counts against, or nil.
 func (g *guard) limiter(r *http.Request) *ratelimit.Limiter {
 	switch {
 	case isSignInStep(r):
 		return g.signIn
-	case strings.HasPrefix(r.URL.Path, "/api/"):
+	case strings.HasPrefix(r.URL.Path, "/api/"), isSupportForm(r):
 		return g.api
 	}
 	return nil
@@ -65,13 +71,13 @@ const rateLimitedMessage = "Too many requests from your network. Try again in a 
 func (s *Server) guarded(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr, ok := s.guard.proxies.clientAddr(r)
-		ip, key := r.RemoteAddr, r.RemoteAddr
+		ip := r.RemoteAddr
 		if ok {
-			ip, key = addr.String(), rateKey(addr)
+			ip = addr.String()
 		}
 		r = withClientIP(r, ip)
 		if lim := s.guard.limiter(r); lim != nil {
-			if allowed, retry := lim.Allow(key); !allowed {
+			if allowed, retry := lim.Allow(ratelimit.AddressKey(ip)); !allowed {
 				s.log.DebugContext(r.Context(), "rate limited", "ip", ip, "path", r.URL.Path)
 				e := &apperr.Error{Code: apperr.CodeRateLimited, Message: rateLimitedMessage, RetryAfter: max(retry, time.Second)}
 				s.Error(w, r, e)

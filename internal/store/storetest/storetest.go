@@ -37,6 +37,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency", concurrencyTests},
 		{"Support", supportTests},
 		{"Throttle", throttleTests},
+		{"Counters", counterTests},
 		{"OIDC", oidcTests},
 	}
 	for _, g := range groups {
