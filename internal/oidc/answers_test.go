@@ -92,6 +92,7 @@ func TestInvalidClientAnswers(t *testing.T) {
 		{"token, Basic with an unknown client", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, "nobody", "wrong"},
 		{"token, secret in the form", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {id}, "client_secret": {"wrong"}}, "", ""},
 		{"revocation without client", oidc.RevocationPath, url.Values{"token": {"x"}}, "", ""},
+		{"revocation, wrong secret", oidc.RevocationPath, url.Values{"token": {"x"}}, id, "wrong"},
 		{"introspection, wrong secret", oidc.IntrospectionPath, url.Values{"token": {"x"}}, id, "wrong"},
 		{"introspection, unknown client", oidc.IntrospectionPath, url.Values{"token": {"x"}}, "nobody", "wrong"},
 		{"introspection, no client", oidc.IntrospectionPath, url.Values{"token": {"x"}}, "", ""},
