@@ -101,6 +101,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Lifetime:           cfg.Session.Lifetime,
 		Now:                o.Now,
 		Throttle:           budgets,
+		AuditRetention:     cfg.Audit.Retention,
 	})
 	a := &App{Config: cfg, Store: db, Keys: keys, Mailer: mailer, Auth: svc, opts: o}
 	a.Support = a.newSupport()

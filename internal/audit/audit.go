@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
@@ -37,12 +38,16 @@ const (
 	SetupTokenIssued     = "setup.token_issued"
 	SetupAdminCreated    = "setup.admin_created"
 
-	// Failure budgets (issue 5). Subject is the user, or empty for an unknown identifier.
+	// Failure budgets. Subject is the user, or empty for an unknown identifier.
 	ThrottleDelayed = "throttle.delayed"  // a failure made the next attempt wait
 	ThrottleLocked  = "throttle.locked"   // the failure limit is reached: nothing is checked any more
-	ThrottleRefused = "throttle.refused"  // an attempt came too early (or locked) and was not checked
+	ThrottleRefused = "throttle.refused"  // attempts came too early (or locked) and were not checked: one row per wait, counting them
 	ThrottleCleared = "throttle.cleared"  // an administrator reset the user's budgets
 	SessionsEnded   = "session.all_ended" // an administrator ended every session of the user
+
+	// Pruned: events older than a cutoff left the log (audit.retention, or an operator's
+	// twofold audit prune). The detail names the cutoff and how many went.
+	Pruned = "audit.pruned"
 )
 
 // Meta is who did something and from where.
@@ -55,7 +60,15 @@ type Meta struct {
 // Record appends one event through s (which may be bound to a transaction, so the event
 // commits or rolls back with the change it describes).
 func Record(ctx context.Context, s store.Store, at time.Time, event, subjectID string, m Meta, detail string) error {
+	return RecordCounted(ctx, s, at, "", event, subjectID, m, detail)
+}
+
+// RecordCounted is Record for an event that repeats: every event recorded with the same
+// key is one row (the first one's time, address and detail) that counts them. An empty
+// key records a row of its own.
+func RecordCounted(ctx context.Context, s store.Store, at time.Time, key, event, subjectID string, m Meta, detail string) error {
 	return s.AppendAudit(ctx, &store.AuditEvent{
+		Dedup:     key,
 		At:        at,
 		Event:     event,
 		ActorID:   m.ActorID,
@@ -64,6 +77,25 @@ func Record(ctx context.Context, s store.Store, at time.Time, event, subjectID s
 		UserAgent: truncate(m.UserAgent, 256),
 		Detail:    truncate(detail, 512),
 	})
+}
+
+// Prune deletes the events that happened before before and records, in the same
+// transaction, an audit.pruned event saying how many went: the log never loses rows
+// without a row saying so. When always is false (housekeeping) a prune that found nothing
+// to delete records nothing. A cutoff after now is refused: it would empty the log.
+func Prune(ctx context.Context, s store.Store, now, before time.Time, m Meta, always bool) (int, error) {
+	if before.After(now) {
+		return 0, fmt.Errorf("prune before %s: the cutoff is in the future", before.UTC().Format(time.RFC3339))
+	}
+	var n int
+	err := s.WithTx(ctx, func(tx store.Store) error {
+		var err error
+		if n, err = tx.PruneAudit(ctx, before); err != nil || (n == 0 && !always) {
+			return err
+		}
+		return Record(ctx, tx, now, Pruned, "", m, fmt.Sprintf("%d events before %s", n, before.UTC().Format(time.RFC3339)))
+	})
+	return n, err
 }
 
 func truncate(s string, n int) string {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/audit"
 )
 
-// Housekeep deletes expired sessions, pending secrets, setup tokens and idle password
-// failure budgets every interval until ctx ends. Each round is idempotent, so every
-// instance of a scaled-out deployment may run it.
+// Housekeep deletes expired sessions, pending secrets, setup tokens, idle password
+// failure budgets and audit events past the retention every interval until ctx ends.
+// Each round is idempotent, so every instance of a scaled-out deployment may run it.
 func (s *Service) Housekeep(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -34,5 +36,22 @@ func (s *Service) DeleteExpired(ctx context.Context) (int, error) {
 		return n, err
 	}
 	forgotten, err := s.forgetIdleBudgets(ctx, now)
-	return n + forgotten, err
+	if err != nil {
+		return n + forgotten, err
+	}
+	pruned, err := s.pruneAudit(ctx, now)
+	return n + forgotten + pruned, err
+}
+
+// housekeepingMeta names housekeeping as the actor of what it audits.
+var housekeepingMeta = Meta{IP: "housekeeping", UserAgent: "twofold"}
+
+// pruneAudit deletes the audit events older than the retention, cut at midnight UTC, so
+// the rounds of one day (on every instance) prune once and write one audit.pruned event.
+func (s *Service) pruneAudit(ctx context.Context, now time.Time) (int, error) {
+	if s.retention <= 0 {
+		return 0, nil
+	}
+	before := now.Add(-s.retention).UTC().Truncate(24 * time.Hour)
+	return audit.Prune(ctx, s.store, now, before, housekeepingMeta, false)
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// Throttle is the failure budget of the password step and of the second factor; zero
 	// fields take throttle.Default's.
 	Throttle throttle.Policy
+	// AuditRetention is how long audit events are kept (audit.retention); housekeeping
+	// prunes older ones. 0 keeps them forever.
+	AuditRetention time.Duration
 }
 
 // Service implements every sign-in and account operation. It knows nothing of HTTP.
@@ -63,6 +66,7 @@ type Service struct {
 	rand       io.Reader
 	notifier   Notifier
 	throttle   throttle.Policy
+	retention  time.Duration
 }
 
 // New returns a Service.
@@ -82,6 +86,7 @@ func New(o Options) *Service {
 		rand:       o.Rand,
 		notifier:   o.Notifier,
 		throttle:   o.Throttle.OrDefault(),
+		retention:  o.AuditRetention,
 	}
 	if s.policy.MaxLength <= 0 {
 		s.policy.MaxLength = password.DefaultPolicy.MaxLength

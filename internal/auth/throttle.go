@@ -32,6 +32,11 @@ func loginKey(norm string) string {
 // is checked. When the budget allows no attempt now, the refusal is audited (subject is the
 // user, or "" for an unknown identifier) and an apperr throttled error is returned: nothing
 // was hashed or compared. Known and unknown identifiers take exactly the same path.
+//
+// Refusals are counted, not listed: every refusal during one waiting period of a budget
+// (the wait after one failure, or the whole lock) adds to one throttle.refused row, which
+// keeps the first refusal's address and detail. A flood of early attempts costs the audit
+// log one row per period, on every instance alike.
 func (s *Service) reserve(ctx context.Context, kind, key, subject string, m Meta) (*attempt, error) {
 	now := s.now()
 	b, granted, err := s.store.ReserveAttempt(ctx, kind, key, s.throttle, now)
@@ -52,7 +57,11 @@ func (s *Service) reserve(ctx context.Context, kind, key, subject string, m Meta
 	if locked {
 		detail = fmt.Sprintf("budget=%s refused: locked after %d failures", kind, b.Failures)
 	}
-	_ = s.record(ctx, s.store, audit.ThrottleRefused, subject, m, detail)
+	period := "" // a parallel reset left no period: the refusal is a row of its own
+	if b != nil {
+		period = fmt.Sprintf("%s/%s/%s/%d", audit.ThrottleRefused, kind, key, b.LastAt.UnixMilli())
+	}
+	_ = audit.RecordCounted(ctx, s.store, now, period, audit.ThrottleRefused, subject, m, detail)
 	return nil, throttledError(locked, wait)
 }
 

@@ -27,7 +27,8 @@ type Config struct {
 	Session  Session  `yaml:"session"`
 	Limits   Limits   `yaml:"limits"`
 	Log      Log      `yaml:"log"`
-	OIDC     OIDC     `yaml:"oidc"` // OpenID Connect token lifetimes (oidc.go)
+	Audit    Audit    `yaml:"audit"` // how long the audit log keeps events (audit.go)
+	OIDC     OIDC     `yaml:"oidc"`  // OpenID Connect token lifetimes (oidc.go)
 
 	SupportDesk `yaml:",inline"` // the mail: and support: sections (support.go)
 }
@@ -189,6 +190,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("TWOFOLD_LOG_LEVEL", &c.Log.Level)
 	str("TWOFOLD_LOG_FORMAT", &c.Log.Format)
 	problems = append(problems, c.applyLimitsEnv(getenv)...)
+	problems = append(problems, c.applyAuditEnv(getenv)...)
 	problems = append(problems, c.applySupportEnv(getenv)...)
 	problems = append(problems, c.applyOIDCEnv(getenv)...)
 	return errors.Join(problems...)
@@ -343,6 +345,7 @@ func (c *Config) Validate() error {
 		bad("log.format: %q is not text or json", c.Log.Format)
 	}
 	p = append(p, c.validateLimits()...)
+	p = append(p, c.validateAudit()...)
 	p = append(p, c.validateSupport()...)
 	p = append(p, c.validateOIDC()...)
 	return errors.Join(p...)

@@ -128,6 +128,8 @@ session:
 log:
   level: debug
   format: json
+audit:
+  retention: 2160h
 limits:
   free_attempts: 3
   first_delay: 1m
@@ -167,6 +169,7 @@ func TestLoadFileWithEveryField(t *testing.T) {
 		Session:  config.Session{IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour},
 		Limits:   fullLimits,
 		Log:      config.Log{Level: "debug", Format: "json"},
+		Audit:    config.Audit{Retention: 2160 * time.Hour},
 		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
 			RefreshFamilyMaxAge: 1440 * time.Hour},
 	}
@@ -328,6 +331,7 @@ func TestEnvOverridesFile(t *testing.T) {
 		"TWOFOLD_SESSION_LIFETIME":               "2h",
 		"TWOFOLD_LOG_LEVEL":                      "warn",
 		"TWOFOLD_LOG_FORMAT":                     "text",
+		"TWOFOLD_AUDIT_RETENTION":                "8760h",
 	}
 	c := mustLoad(t, fullYAML, env(e))
 	want := &config.Config{
@@ -342,6 +346,7 @@ func TestEnvOverridesFile(t *testing.T) {
 		Session:  config.Session{IdleTimeout: 20 * time.Minute, Lifetime: 2 * time.Hour},
 		Limits:   fullLimits,
 		Log:      config.Log{Level: "warn", Format: "text"},
+		Audit:    config.Audit{Retention: 8760 * time.Hour},
 		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
 			RefreshFamilyMaxAge: 1440 * time.Hour},
 	}

@@ -116,6 +116,12 @@ type AuditEvent struct {
 	IP        string
 	UserAgent string
 	Detail    string // short free text, never a secret
+	// Count is how many times the event happened: 1, or more for a counted event.
+	Count int
+	// Dedup makes the event counted: every event appended with the same Dedup is one row
+	// (the first one's time, actor, address and detail) whose Count goes up. Empty: a row
+	// of its own.
+	Dedup string
 }
 
 // AuditFilter selects audit events; zero values match everything. Newest first.
@@ -216,8 +222,16 @@ type Store interface {
 	// day before now. It is idempotent, so every instance may run it at once.
 	DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error)
 
+	// AppendAudit appends an event, or counts one more of a counted event (e.Dedup) in one
+	// conditional insert, so instances racing on the same key still make one row. Rows
+	// never change otherwise: the database refuses other updates and deletions.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// ListAudit returns events newest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// PruneAudit deletes the events that happened before before and returns how many. It is
+	// the only way rows leave the audit log: it runs in one transaction (the caller's, inside
+	// WithTx), in which alone the database lets rows older than before be deleted.
+	PruneAudit(ctx context.Context, before time.Time) (int, error)
 
 	// CreateSetupToken stores the hash of a first-administrator setup token.
 	CreateSetupToken(ctx context.Context, tokenHash []byte, expiresAt time.Time) error

@@ -55,6 +55,23 @@ func auditCount(t *testing.T, srv *testserver.Server, userID, event string) int 
 	return n
 }
 
+// refusals returns the throttle.refused rows of the user ("" for every subject) and the
+// refusals they count.
+func refusals(t *testing.T, srv *testserver.Server, userID string) (rows, count int) {
+	t.Helper()
+	events, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: userID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Event == "throttle.refused" && (userID == "" || e.SubjectID == userID) {
+			rows++
+			count += e.Count
+		}
+	}
+	return rows, count
+}
+
 func TestPasswordBudget(t *testing.T) {
 	t.Parallel()
 	const wrong = "not the password at all 1"
@@ -100,6 +117,36 @@ func TestPasswordBudget(t *testing.T) {
 		wantThrottled(t, login(c, "alice", testserver.Password), time.Second)
 		srv.Clock.Advance(time.Second)
 		wantStatus(t, login(c, "alice", testserver.Password), http.StatusOK)
+	})
+
+	t.Run("refusals are one audit row per waiting period, counting them", func(t *testing.T) {
+		srv := newServer(t)
+		u := srv.CreateUser(t, "alice", "alice@example.com", "user")
+		c := srv.Client(t)
+		for range 5 {
+			login(c, "alice", wrong)
+		}
+		for range 3 {
+			wantThrottled(t, login(c, "alice", wrong), 30*time.Second)
+		}
+		if rows, n := refusals(t, srv, u.ID); rows != 1 || n != 3 {
+			t.Fatalf("first wait: %d throttle.refused rows counting %d, want 1 row counting 3", rows, n)
+		}
+		srv.Clock.Advance(30 * time.Second)
+		wantProblem(t, login(c, "alice", wrong), http.StatusUnauthorized, "invalid_credentials")
+		for range 2 {
+			wantThrottled(t, login(c, "alice", wrong), time.Minute)
+		}
+		if rows, n := refusals(t, srv, u.ID); rows != 2 || n != 5 {
+			t.Fatalf("second wait: %d throttle.refused rows counting %d, want 2 rows counting 5", rows, n)
+		}
+		// An unknown name's budget counts its own refusals, with no subject.
+		for range 7 {
+			login(c, "mallory", wrong)
+		}
+		if rows, n := refusals(t, srv, ""); rows != 3 || n != 7 {
+			t.Fatalf("with an unknown name: %d throttle.refused rows counting %d, want 3 counting 7", rows, n)
+		}
 	})
 
 	t.Run("username and e-mail share one budget", func(t *testing.T) {
@@ -160,8 +207,8 @@ func TestPasswordBudget(t *testing.T) {
 		if n := auditCount(t, srv, u.ID, "throttle.delayed"); n != 95 {
 			t.Errorf("%d throttle.delayed events, want 95 (failures 5 to 99)", n)
 		}
-		if n := auditCount(t, srv, u.ID, "throttle.refused"); n != 4 {
-			t.Errorf("%d throttle.refused events, want 4", n)
+		if rows, n := refusals(t, srv, u.ID); rows != 1 || n != 4 {
+			t.Errorf("%d throttle.refused rows counting %d refusals, want 1 row counting 4 (one lock, however long)", rows, n)
 		}
 		if err := srv.Auth.Unlock(context.Background(), u, auth.Meta{IP: "console"}); err != nil {
 			t.Fatal(err)
@@ -406,8 +453,8 @@ func TestParallelGuessesStopAtTheBudget(t *testing.T) {
 			if got := auditCount(t, srv, u.ID, "login.totp_failed"); got != 5 {
 				t.Fatalf("%d codes were checked (login.totp_failed events), want 5", got)
 			}
-			if got := auditCount(t, srv, u.ID, "throttle.refused"); got != n-5 {
-				t.Fatalf("%d throttle.refused events, want %d", got, n-5)
+			if rows, got := refusals(t, srv, u.ID); rows != 1 || got != n-5 {
+				t.Fatalf("%d throttle.refused rows counting %d refusals, want 1 row counting %d", rows, got, n-5)
 			}
 			if got := sessionState(t, half); got != "mfa_required" {
 				t.Fatalf("session %q, want mfa_required", got)

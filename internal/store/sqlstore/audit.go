@@ -2,20 +2,50 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// AppendAudit appends an event.
+// AppendAudit appends an event. A counted one is an upsert on its dedup key: the first
+// inserts the row, the others add one to its count (the only update the trigger allows).
 func (d *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
-	_, err := d.exec(ctx, `INSERT INTO audit_events (at, event, actor_id, subject_id, ip, user_agent, detail)
-		VALUES (?,?,?,?,?,?,?)`, ms(e.At), e.Event, e.ActorID, e.SubjectID, e.IP, e.UserAgent, e.Detail)
+	var dedup *string
+	if e.Dedup != "" {
+		dedup = &e.Dedup
+	}
+	_, err := d.exec(ctx, `INSERT INTO audit_events (at, event, actor_id, subject_id, ip, user_agent, detail, count, dedup)
+		VALUES (?,?,?,?,?,?,?,1,?)
+		ON CONFLICT (dedup) DO UPDATE SET count = audit_events.count + 1`,
+		ms(e.At), e.Event, e.ActorID, e.SubjectID, e.IP, e.UserAgent, e.Detail, dedup)
 	return err
+}
+
+// PruneAudit deletes the events before before under a permit that lives only inside its
+// transaction: the delete trigger lets a row go only when a permit's cutoff is past it.
+func (d *DB) PruneAudit(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := d.WithTx(ctx, func(st store.Store) error {
+		tx := st.(*DB)
+		if _, err := tx.exec(ctx, `INSERT INTO audit_prune_permits (before) VALUES (?)`, ms(before)); err != nil {
+			return err
+		}
+		res, err := tx.exec(ctx, `DELETE FROM audit_events WHERE at < ?`, ms(before))
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return tx.wrap(err)
+		}
+		_, err = tx.exec(ctx, `DELETE FROM audit_prune_permits`)
+		return err
+	})
+	return int(n), err
 }
 
 // ListAudit returns events newest first.
 func (d *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
-	q := `SELECT id, at, event, actor_id, subject_id, ip, user_agent, detail FROM audit_events`
+	q := `SELECT id, at, event, actor_id, subject_id, ip, user_agent, detail, count, COALESCE(dedup, '') FROM audit_events`
 	var args []any
 	if f.UserID != "" {
 		q += ` WHERE actor_id = ? OR subject_id = ?`
@@ -35,7 +65,7 @@ func (d *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 	for rows.Next() {
 		var e store.AuditEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Event, &e.ActorID, &e.SubjectID, &e.IP, &e.UserAgent, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Event, &e.ActorID, &e.SubjectID, &e.IP, &e.UserAgent, &e.Detail, &e.Count, &e.Dedup); err != nil {
 			return nil, d.wrap(err)
 		}
 		e.At = fromMS(at)

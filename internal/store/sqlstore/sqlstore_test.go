@@ -173,27 +173,74 @@ func wantPrivate(t *testing.T, path string) {
 	}
 }
 
+// TestAuditRowsAreAppendOnly tampers with the audit table directly, past the store: the
+// database refuses every change but counting a counted event once more, and every deletion
+// outside PruneAudit's transaction, on both databases.
 func TestAuditRowsAreAppendOnly(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		db, path := openTemp(t)
+		testAuditAppendOnly(t, db, rawDB(t, path), "?")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := testutil.PostgresURL(t)
+		db, err := sqlstore.OpenPostgres(t.Context(), dsn, sqlstore.PoolOptions{MaxOpenConns: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		raw, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		testAuditAppendOnly(t, db, raw, "$1")
+	})
+}
+
+// testAuditAppendOnly tampers through raw, whose placeholder is param.
+func testAuditAppendOnly(t *testing.T, db *sqlstore.DB, raw *sql.DB, param string) {
 	ctx := t.Context()
-	db, path := openTemp(t)
-	if err := db.AppendAudit(ctx, &store.AuditEvent{At: time.Now(), Event: "user.created", SubjectID: "u1"}); err != nil {
-		t.Fatal(err)
+	old := time.Now().Add(-48 * time.Hour)
+	for _, e := range []store.AuditEvent{
+		{At: old, Event: "user.created", SubjectID: "u1"},
+		{At: old, Event: "throttle.refused", SubjectID: "u1", Dedup: "password/u1/1"},
+	} {
+		if err := db.AppendAudit(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
 	}
-	raw := rawDB(t, path)
 	for _, q := range []string{
 		`UPDATE audit_events SET event = 'tampered'`,
+		`UPDATE audit_events SET count = count + 5 WHERE dedup IS NOT NULL`,
+		`UPDATE audit_events SET count = count + 1, detail = 'tampered' WHERE dedup IS NOT NULL`,
+		`UPDATE audit_events SET count = count + 1 WHERE dedup IS NULL`,
+		`UPDATE audit_events SET dedup = 'x', count = count + 1 WHERE dedup IS NULL`,
 		`DELETE FROM audit_events`,
+		`DELETE FROM audit_events WHERE dedup IS NOT NULL`,
 	} {
-		_, err := raw.Exec(q)
+		_, err := raw.ExecContext(ctx, q)
 		if err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: got %v, want the append-only trigger to refuse it", q, err)
 		}
 	}
+	// A permit covers only rows older than its cutoff.
+	tx, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_prune_permits (before) VALUES (`+param+`)`, old.Add(-time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_events`); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("delete of rows newer than the permit: got %v, want the trigger to refuse it", err)
+	}
+	_ = tx.Rollback()
+
 	events, err := db.ListAudit(ctx, store.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].Event != "user.created" {
+	if len(events) != 2 || events[1].Event != "user.created" || events[0].Count != 1 {
 		t.Errorf("audit rows after tampering attempts: %+v", events)
 	}
 }

@@ -12,6 +12,9 @@ var auditTests = []subtest{
 	{"AppendAndListNewestFirst", testAuditList},
 	{"FilterByActorOrSubject", testAuditFilter},
 	{"Limit", testAuditLimit},
+	{"CountedEventIsOneRow", testAuditCounted},
+	{"ParallelCountedEventsMakeOneRow", testAuditCountedRace},
+	{"PruneDeletesOnlyOlderEvents", testAuditPrune},
 }
 
 var setupTests = []subtest{
@@ -31,6 +34,9 @@ func listAudit(t testing.TB, s store.Store, f store.AuditFilter) []store.AuditEv
 func mustAppend(t testing.TB, s store.Store, e store.AuditEvent) store.AuditEvent {
 	t.Helper()
 	wantNoErr(t, "AppendAudit("+e.Event+")", s.AppendAudit(t.Context(), &e))
+	if e.Count == 0 {
+		e.Count = 1 // as ListAudit reports it
+	}
 	return e
 }
 
@@ -106,6 +112,71 @@ func testAuditLimit(t *testing.T, s store.Store) {
 	wantEvents(t, "ListAudit(limit 2)", listAudit(t, s, store.AuditFilter{Limit: 2}), []store.AuditEvent{all[4], all[3]})
 	wantEvents(t, "ListAudit(limit 10)", listAudit(t, s, store.AuditFilter{Limit: 10}), []store.AuditEvent{all[4], all[3], all[2], all[1], all[0]})
 	wantEvents(t, "ListAudit(user A, limit 2)", listAudit(t, s, store.AuditFilter{UserID: "A", Limit: 2}), []store.AuditEvent{all[4], all[2]})
+}
+
+func testAuditCounted(t *testing.T, s store.Store) {
+	first := mustAppend(t, s, store.AuditEvent{At: at(0), Event: "throttle.refused", SubjectID: "A", IP: "192.0.2.1",
+		Detail: "budget=password", Dedup: "password/A/1"})
+	plain := mustAppend(t, s, store.AuditEvent{At: at(time.Second), Event: "login.failed", SubjectID: "A"})
+	for i := range 3 {
+		mustAppend(t, s, store.AuditEvent{At: at(time.Duration(2+i) * time.Second), Event: "throttle.refused", SubjectID: "A",
+			IP: "198.51.100.7", Detail: "later", Dedup: "password/A/1"})
+	}
+	other := mustAppend(t, s, store.AuditEvent{At: at(time.Minute), Event: "throttle.refused", SubjectID: "A",
+		Detail: "next period", Dedup: "password/A/2"})
+	first.Count = 4 // the first refusal's row, counting the three after it
+	wantEvents(t, "ListAudit", listAudit(t, s, store.AuditFilter{}), []store.AuditEvent{other, plain, first})
+}
+
+func testAuditCountedRace(t *testing.T, s store.Store) {
+	const n = 20
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.AppendAudit(t.Context(), &store.AuditEvent{At: at(time.Duration(i) * time.Millisecond),
+				Event: "throttle.refused", SubjectID: "A", Dedup: "second_factor/A/1"})
+		}()
+	}
+	for range n {
+		wantNoErr(t, "AppendAudit(counted, in parallel)", <-errs)
+	}
+	got := listAudit(t, s, store.AuditFilter{})
+	if len(got) != 1 || got[0].Count != n {
+		t.Fatalf("%d parallel counted events left %d rows (%+v), want one row counting %d", n, len(got), got, n)
+	}
+}
+
+func testAuditPrune(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustAppend(t, s, store.AuditEvent{At: at(0), Event: "user.created", SubjectID: "A"})
+	mustAppend(t, s, store.AuditEvent{At: at(time.Second), Event: "throttle.refused", SubjectID: "A", Dedup: "k"})
+	edge := mustAppend(t, s, store.AuditEvent{At: at(time.Hour), Event: "login.succeeded", SubjectID: "A"})
+	recent := mustAppend(t, s, store.AuditEvent{At: at(2 * time.Hour), Event: "login.succeeded", SubjectID: "A"})
+
+	n, err := s.PruneAudit(ctx, at(time.Hour))
+	wantNoErr(t, "PruneAudit", err)
+	if n != 2 {
+		t.Fatalf("PruneAudit deleted %d events, want the 2 before the cutoff", n)
+	}
+	wantEvents(t, "ListAudit after the prune", listAudit(t, s, store.AuditFilter{}), []store.AuditEvent{recent, edge})
+	n, err = s.PruneAudit(ctx, at(time.Hour))
+	wantNoErr(t, "PruneAudit again", err)
+	if n != 0 {
+		t.Fatalf("a second prune deleted %d events, want 0", n)
+	}
+
+	// Inside a transaction the prune commits or rolls back with the rest.
+	err = s.WithTx(ctx, func(tx store.Store) error {
+		if _, err := tx.PruneAudit(ctx, at(3*time.Hour)); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	wantErr(t, "WithTx(prune, then fail)", err, errBoom)
+	wantEvents(t, "ListAudit after a rolled-back prune", listAudit(t, s, store.AuditFilter{}), []store.AuditEvent{recent, edge})
+	// A counted event pruned away starts a new row.
+	again := mustAppend(t, s, store.AuditEvent{At: at(3 * time.Hour), Event: "throttle.refused", SubjectID: "A", Dedup: "k"})
+	wantEvents(t, "ListAudit after counting a pruned key", listAudit(t, s, store.AuditFilter{}), []store.AuditEvent{again, recent, edge})
 }
 
 func testSetupUseOnce(t *testing.T, s store.Store) {

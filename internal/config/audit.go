@@ -1,0 +1,36 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Audit configures the audit log.
+type Audit struct {
+	// Retention is how long events are kept; housekeeping prunes older ones once a day.
+	// 0 keeps them forever.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// minAuditRetention is the shortest retention accepted: a typing slip must not empty the log.
+const minAuditRetention = 24 * time.Hour
+
+// applyAuditEnv reads TWOFOLD_AUDIT_RETENTION.
+func (c *Config) applyAuditEnv(getenv func(string) string) []error {
+	if v := getenv("TWOFOLD_AUDIT_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return []error{fmt.Errorf("TWOFOLD_AUDIT_RETENTION: %q is not a duration such as 2160h (90 days)", v)}
+		}
+		c.Audit.Retention = d
+	}
+	return nil
+}
+
+// validateAudit reports an invalid audit setting.
+func (c *Config) validateAudit() []error {
+	if r := c.Audit.Retention; r != 0 && r < minAuditRetention {
+		return []error{fmt.Errorf("audit.retention: %s is shorter than %s (0 keeps events forever)", r, minAuditRetention)}
+	}
+	return nil
+}
