@@ -2,8 +2,11 @@ package sqlstore_test
 
 import (
 	"errors"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
@@ -32,10 +35,15 @@ func TestUpgradeRemembersAnEarlierAdministrator(t *testing.T) {
 			db, path := openTemp(t)
 			db.Close()
 			raw := rawDB(t, path)
+			// Back to the schema before the fact, through every later migration's Down.
+			p, err := goose.NewProvider(goose.DialectSQLite3, raw, os.DirFS("migrations/sqlite"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.DownTo(t.Context(), 5); err != nil {
+				t.Fatalf("migrate down to 5: %v", err)
+			}
 			for _, q := range append([]string{
-				`DROP TABLE install_facts`,
-				`DROP TABLE counter_windows`, // a later migration's: the database is from before both
-				`DELETE FROM goose_db_version WHERE version_id >= 6`,
 				`INSERT INTO setup_tokens (token_hash, expires_at) VALUES (x'0102', 9999999999999)`,
 			}, tc.sql...) {
 				if _, err := raw.Exec(q); err != nil {
@@ -44,7 +52,7 @@ func TestUpgradeRemembersAnEarlierAdministrator(t *testing.T) {
 			}
 			raw.Close()
 
-			db, err := sqlstore.OpenSQLite(t.Context(), path)
+			db, err = sqlstore.OpenSQLite(t.Context(), path)
 			if err != nil {
 				t.Fatal(err)
 			}
