@@ -176,7 +176,8 @@ func multiBurst(t *testing.T, clients []*testserver.Client, path, code string) i
 }
 
 // TestKilledDatabaseConnections kills every connection of both instances while they serve:
-// requests answer 200 or 503 "unavailable" (never 500), and the pools recover.
+// requests answer 200 or 503 "unavailable" (never 500), some of them do meet a dead
+// connection and answer 503, and the pools recover.
 func TestKilledDatabaseConnections(t *testing.T) {
 	dsn := testutil.PostgresURL(t)
 	clock := testserver.NewClock()
@@ -202,6 +203,12 @@ func TestKilledDatabaseConnections(t *testing.T) {
 					t.Fatalf("round %d request %d: %d %s", round, i, r.Status, r.Body)
 				}
 			}
+		}
+		// The idle connections of both pools are dead: the first requests meet them. A round
+		// without a single 503 would mean the connections were not killed at all, and the
+		// test would prove nothing about how a dead database is answered.
+		if unavailable == 0 {
+			t.Fatalf("round %d: no answer was 503 unavailable: the killed connections were never met", round)
 		}
 		t.Logf("round %d: %d answers were 503 unavailable", round, unavailable)
 		// Recovered: both instances serve again.
