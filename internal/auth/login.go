@@ -31,10 +31,16 @@ type LoginResult struct {
 // success resets the budget. On success
 // the new session is mfa_required (an authenticator is set up), enrollment_required (MFA is
 // required but none is set up) or authenticated.
+//
+// An identifier or password that is not sign-in text (see IsText) is a wrong one: the
+// identifier, made text, matches no account and takes the unknown-identifier path; the
+// password is checked and then refused. Same answer, same work, never a database error.
 func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*LoginResult, error) {
 	if len(identifier) > maxIdentifier || len(pw) > 4*s.policy.MaxLength+4 {
 		return nil, apperr.ErrInvalidCredentials
 	}
+	identifier = AsText(identifier)
+	pwIsText := IsText(pw)
 	norm := NormalizeLogin(identifier)
 	u, err := s.store.GetUserByLogin(ctx, norm)
 	if errors.Is(err, store.ErrNotFound) || norm == "" {
@@ -61,6 +67,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 	if err != nil {
 		return nil, hashErr(err)
 	}
+	ok = ok && pwIsText
 	if !ok || u.Disabled {
 		reason := "wrong password"
 		if ok {

@@ -31,6 +31,19 @@ func NormalizeLogin(s string) string {
 	return strings.TrimSpace(k)
 }
 
+// IsText reports whether s may be typed input: valid UTF-8 without NUL. No stored name,
+// password or code is anything else, and PostgreSQL refuses other text outright.
+func IsText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// AsText returns s with every NUL and every byte that is not UTF-8 replaced by U+FFFD,
+// which no username or e-mail address contains: the result matches no account.
+func AsText(s string) string {
+	if IsText(s) {
+		return s
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
+}
+
 // ValidateUsername checks a new username and returns its display and lookup forms.
 // Allowed: 1 to 64 letters, digits, '.', '_' and '-'; '@' is reserved for e-mail sign-in.
 func ValidateUsername(s string) (display, normalized string, err error) {

@@ -69,7 +69,7 @@ func (p Policy) Check(password string, userInputs ...string) error {
 	if password == "" {
 		return &PolicyError{Reason: "Enter a password."}
 	}
-	if !utf8.ValidString(password) {
+	if !utf8.ValidString(password) || strings.IndexByte(password, 0) >= 0 {
 		return &PolicyError{Reason: "The password contains bytes that are not valid text; use ordinary characters."}
 	}
 	// NFKC never shrinks text by more than a few code points per character,

@@ -23,6 +23,7 @@ func TestPolicyCheck(t *testing.T) {
 	}{
 		{"empty", DefaultPolicy, "", nil, "Enter a password"},
 		{"invalid_utf8", DefaultPolicy, "correct horse \xff battery", nil, "not valid text"},
+		{"nul", DefaultPolicy, "correct horse \x00 battery", nil, "not valid text"},
 		{"too short", DefaultPolicy, "x7#Qm9!", nil, "at least 12 characters"},
 		{"11 characters is too short", DefaultPolicy, "Zq8#vW2!pL0", nil, "at least 12 characters"},
 		{"length counts code points not bytes", DefaultPolicy, "ñçüéåøßæðþ", nil, "at least 12 characters"},

@@ -14,6 +14,10 @@ var (
 	ErrConflict = errors.New("store: conflict")
 	// ErrUnavailable: the database cannot be reached right now; callers answer 503.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrInvalidText: a text argument is not valid UTF-8 or holds a NUL. Every method
+	// refuses such input with this error before touching the database, on every backend;
+	// callers answer 400 (or, where input is a credential, treat it as a wrong one first).
+	ErrInvalidText = errors.New("store: text is not valid UTF-8 or holds a NUL")
 )
 
 // ConflictError names the field whose uniqueness a write violated. It matches ErrConflict.

@@ -38,6 +38,10 @@ const (
 	codeInternal         = "internal"
 )
 
+// errNotText answers input the store refused as text: a NUL or bytes that are not UTF-8
+// that no handler caught before.
+var errNotText = apperr.New(apperr.CodeBadRequest, "The request contains a NUL character or bytes that are not valid UTF-8 text.")
+
 // problem is an RFC 9457 problem document with twofold's stable code.
 type problem struct {
 	Type   string `json:"type"`
@@ -57,6 +61,9 @@ func (s *Server) classify(r *http.Request, err error) *apperr.Error {
 	if errors.Is(err, store.ErrUnavailable) {
 		s.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		return apperr.ErrUnavailable
+	}
+	if errors.Is(err, store.ErrInvalidText) {
+		return errNotText
 	}
 	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	return apperr.New(codeInternal, "Something went wrong on our side. Try again later.")

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -185,6 +186,9 @@ func (d *DB) WithTx(ctx context.Context, fn func(store.Store) error) error {
 }
 
 func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := checkText(args); err != nil {
+		return nil, err
+	}
 	res, err := d.q.ExecContext(ctx, d.dialect.rebind(query), args...)
 	return res, d.wrap(err)
 }
@@ -205,13 +209,44 @@ func (d *DB) execOne(ctx context.Context, query string, args ...any) error {
 	return nil
 }
 
-func (d *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return d.q.QueryRowContext(ctx, d.dialect.rebind(query), args...)
+// row is a *sql.Row, or the error that kept the query from running.
+type row struct {
+	*sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.Row.Scan(dest...)
+}
+
+func (d *DB) queryRow(ctx context.Context, query string, args ...any) row {
+	if err := checkText(args); err != nil {
+		return row{err: err}
+	}
+	return row{Row: d.q.QueryRowContext(ctx, d.dialect.rebind(query), args...)}
 }
 
 func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := checkText(args); err != nil {
+		return nil, err
+	}
 	rows, err := d.q.QueryContext(ctx, d.dialect.rebind(query), args...)
 	return rows, d.wrap(err)
+}
+
+// checkText refuses a string argument that is not valid UTF-8 or holds a NUL before the
+// query runs, so both databases answer alike (PostgreSQL would refuse it with an error of
+// its own, SQLite would store it).
+func checkText(args []any) error {
+	for _, a := range args {
+		if s, ok := a.(string); ok && (!utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0) {
+			return store.ErrInvalidText
+		}
+	}
+	return nil
 }
 
 // wrap maps driver errors to the store's sentinel errors.

@@ -61,6 +61,9 @@ func (d *DB) ListCases(ctx context.Context, f store.CaseFilter) ([]store.Support
 		q += ` AND status = ?`
 		args = append(args, f.Status)
 	}
+	if err := checkText([]any{f.Search}); err != nil { // before ToLower makes it text
+		return nil, err
+	}
 	if f.Search != "" {
 		p := "%" + likeEscaper.Replace(strings.ToLower(f.Search)) + "%"
 		q += ` AND (LOWER(reference) LIKE ? ESCAPE '\' OR LOWER(full_name) LIKE ? ESCAPE '\'
