@@ -1,0 +1,129 @@
+package sqlstore_test
+
+import (
+	"database/sql"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/testutil"
+)
+
+// migrationName is goose's file name: a version, an underscore, a name.
+var migrationName = regexp.MustCompile(`^(\d+)_[a-z0-9_]+\.sql$`)
+
+// TestMigrationTreesHaveTheSameVersions: both dialects have one migration per version,
+// under the same names, so a change to the schema is never made for one database only.
+func TestMigrationTreesHaveTheSameVersions(t *testing.T) {
+	files := func(dialect string) []string {
+		t.Helper()
+		entries, err := os.ReadDir("migrations/" + dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		versions := map[string]string{}
+		for _, e := range entries {
+			m := migrationName.FindStringSubmatch(e.Name())
+			if m == nil {
+				t.Errorf("migrations/%s/%s is not named VERSION_name.sql", dialect, e.Name())
+				continue
+			}
+			if other, dup := versions[m[1]]; dup {
+				t.Errorf("migrations/%s: version %s twice: %s and %s", dialect, m[1], other, e.Name())
+			}
+			versions[m[1]] = e.Name()
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		return names
+	}
+	sqlite, postgres := files("sqlite"), files("postgres")
+	if len(sqlite) == 0 {
+		t.Fatal("no migrations found")
+	}
+	if !slices.Equal(sqlite, postgres) {
+		t.Fatalf("the migration trees differ:\n sqlite:   %v\n postgres: %v", sqlite, postgres)
+	}
+}
+
+// TestMigratedSchemasMatch migrates an empty SQLite and an empty PostgreSQL database and
+// compares what came out: the same tables with the same columns (types differ by dialect).
+func TestMigratedSchemasMatch(t *testing.T) {
+	_, path := openTemp(t)
+	lite := schemaOf(t, rawDB(t, path),
+		`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'goose_db_version'`,
+		`SELECT name FROM pragma_table_info(?)`)
+
+	dsn := testutil.PostgresURL(t)
+	db, err := sqlstore.OpenPostgres(t.Context(), dsn, sqlstore.PoolOptions{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	pg := schemaOf(t, raw,
+		`SELECT table_name FROM information_schema.tables
+		 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'goose_db_version'`,
+		`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`)
+
+	if !reflect.DeepEqual(tableNames(lite), tableNames(pg)) {
+		t.Fatalf("tables differ:\n sqlite:   %v\n postgres: %v", tableNames(lite), tableNames(pg))
+	}
+	for table, cols := range lite {
+		if !slices.Equal(cols, pg[table]) {
+			t.Errorf("columns of %s differ:\n sqlite:   %v\n postgres: %v", table, cols, pg[table])
+		}
+	}
+}
+
+// schemaOf returns every table with its sorted column names.
+func schemaOf(t *testing.T, db *sql.DB, tablesQuery, columnsQuery string) map[string][]string {
+	t.Helper()
+	tables := queryStrings(t, db, tablesQuery)
+	out := map[string][]string{}
+	for _, table := range tables {
+		cols := queryStrings(t, db, columnsQuery, table)
+		sort.Strings(cols)
+		out[table] = cols
+	}
+	return out
+}
+
+func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func tableNames(schema map[string][]string) []string {
+	var names []string
+	for n := range schema {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
