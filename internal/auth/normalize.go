@@ -62,12 +62,30 @@ func ValidateUsername(s string) (display, normalized string, err error) {
 	return display, NormalizeLogin(display), nil
 }
 
-// ValidateEmail checks an e-mail address and returns its display and lookup forms.
+// Reasons ValidateEmail refuses an address that is well-formed but routes mail somewhere
+// the domain does not say: a domain literal (an IP address in brackets) sends it to a host
+// of the sender's choosing, and "%" is the old relay syntax (a%b@c is forwarded by c to b).
+var (
+	ErrEmailDomainLiteral = apperr.New(apperr.CodeBadRequest,
+		"E-mail addresses with an IP address in brackets, such as name@[192.0.2.1], are not accepted: use one with a domain name.")
+	ErrEmailPercent = apperr.New(apperr.CodeBadRequest,
+		"E-mail addresses with a percent sign (%) are not accepted.")
+)
+
+// ValidateEmail checks an e-mail address and returns its display and lookup forms. It
+// refuses domain literals (ErrEmailDomainLiteral) and "%" (ErrEmailPercent), each with its
+// reason, and anything else that is not a plain address with a generic bad_request.
 func ValidateEmail(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
 	bad := apperr.New(apperr.CodeBadRequest, "Enter a valid e-mail address, such as name@example.com.")
 	if display == "" || len(display) > maxEmail || !utf8.ValidString(display) {
 		return "", "", bad
+	}
+	if strings.ContainsRune(display, '%') {
+		return "", "", ErrEmailPercent
+	}
+	if at := strings.LastIndexByte(display, '@'); at >= 0 && strings.HasPrefix(display[at+1:], "[") {
+		return "", "", ErrEmailDomainLiteral
 	}
 	a, err := mail.ParseAddress(display)
 	if err != nil || a.Address != display || a.Name != "" {

@@ -2,8 +2,10 @@ package auth_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/store"
@@ -97,5 +99,28 @@ func TestValidateEmail(t *testing.T) {
 		if _, _, err := auth.ValidateEmail(in); err == nil {
 			t.Errorf("ValidateEmail(%q) accepted, want refused", in)
 		}
+	}
+}
+
+// TestValidateEmailRefusesRoutingForms: domain literals and "%" (a relay hop) are refused
+// with a reason that says so, wherever an address is accepted.
+func TestValidateEmailRefusesRoutingForms(t *testing.T) {
+	for _, tc := range []struct{ in, reason string }{
+		{"a@[127.0.0.1]", "IP address in brackets"},
+		{"a@[192.0.2.1]", "IP address in brackets"},
+		{"a@[IPv6:::1]", "IP address in brackets"},
+		{"a@[10.0.0.1].example.com", "IP address in brackets"},
+		{"a%evil.example@example.com", "percent sign"},
+		{"%@example.com", "percent sign"},
+		{"a@example.com%evil.example", "percent sign"},
+		{"a@%65xample.com", "percent sign"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			_, _, err := auth.ValidateEmail(tc.in)
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.CodeBadRequest || !strings.Contains(e.Message, tc.reason) {
+				t.Fatalf("ValidateEmail(%q) = %v, want bad_request saying %q", tc.in, err, tc.reason)
+			}
+		})
 	}
 }

@@ -141,6 +141,8 @@ func TestUserAddRefusesBadInput(t *testing.T) {
 		{"duplicate username in other case", pw, []string{"user", "add", "ALICE", "--email", "other@example.com", "--password-stdin"}, "That username is already taken."},
 		{"duplicate e-mail", pw, []string{"user", "add", "alicia", "--email", "Alice@Example.com", "--password-stdin"}, "already taken"},
 		{"bad e-mail", pw, []string{"user", "add", "bob", "--email", "bob-at-example", "--password-stdin"}, "Enter a valid e-mail address"},
+		{"domain literal", pw, []string{"user", "add", "bob", "--email", "bob@[127.0.0.1]", "--password-stdin"}, "IP address in brackets"},
+		{"percent in e-mail", pw, []string{"user", "add", "bob", "--email", "bob%evil.example@example.com", "--password-stdin"}, "percent sign"},
 		{"bad username", pw, []string{"user", "add", "bob smith", "--email", "bob@example.com", "--password-stdin"}, "A username may contain only"},
 		{"unknown role", pw, []string{"user", "add", "bob", "--email", "bob@example.com", "--role", "boss", "--password-stdin"}, `unknown role "boss"`},
 		{"weak password", "password123456\n", []string{"user", "add", "bob", "--email", "bob@example.com", "--password-stdin"}, "too common or easy to guess"},

@@ -226,6 +226,11 @@ func validateCase(in CaseRequest) (*store.SupportCase, error) {
 		return nil, badField("email", "is required.")
 	}
 	if c.Email, c.EmailNorm, err = auth.ValidateEmail(in.Email); err != nil {
+		for _, reason := range []*apperr.Error{auth.ErrEmailDomainLiteral, auth.ErrEmailPercent} {
+			if errors.Is(err, reason) {
+				return nil, badField("email", reason.Message)
+			}
+		}
 		return nil, badField("email", "must be an e-mail address such as name@example.com.")
 	}
 	if c.Organisation, err = cleanText("organisation", in.Organisation, MaxOrganisation, true, false); err != nil {
