@@ -96,8 +96,9 @@ type Ended struct {
 // End ends what the action ends for the user, judged against sessionID (the session the
 // action comes from; empty when it comes from none of the user's sessions), and writes one
 // audit row, all in one transaction. It is the only place that ends sessions and OIDC
-// grants; expiry (housekeeping) and an application revoking its own tokens are the only
-// other ways they go. Without a session, what "every other session" ends is everything;
+// grants; besides it they go only by expiry (housekeeping), by an application revoking its
+// own tokens or replaying a code, and with a removed client. Without a session, what
+// "every other session" ends is everything;
 // Logout, RPLogout and SessionReplaced without one are a programming error.
 func (s *Service) End(ctx context.Context, a Action, userID, sessionID string, m Meta) (Ended, error) {
 	var e Ended
