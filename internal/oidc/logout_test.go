@@ -115,3 +115,41 @@ func TestLogoutWithoutHintReturnsToTheApplication(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusedLogoutIsAPageForBrowsers: a browser sent to end_session with a request
+// twofold refuses sees twofold's error page with the reason, not a JSON document; a server
+// calling it gets the OAuth error as before.
+func TestRefusedLogoutIsAPageForBrowsers(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	app := newRP(t, srv, "tenant-app", clientOpts{})
+	for _, q := range []url.Values{
+		{"id_token_hint": {"forged"}},
+		{"client_id": {app.client.Client.ID}, "post_logout_redirect_uri": {"https://evil.example/"}},
+		{"client_id": {"nope"}},
+	} {
+		get := func(accept string) *http.Response {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+oidc.EndSessionPath+"?"+q.Encode(), nil)
+			if accept != "" {
+				req.Header.Set("Accept", accept)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		}
+		resp := get("text/html,application/xhtml+xml,*/*;q=0.8")
+		body := readAll(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode/100 != 4 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(body, "sign-out request") {
+			t.Errorf("%v from a browser: %d %s %s, want twofold's error page", q, resp.StatusCode, resp.Header.Get("Content-Type"), truncate(body))
+		}
+		resp = get("")
+		body = readAll(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode/100 != 4 || !strings.Contains(body, `"error"`) {
+			t.Errorf("%v from a server: %d %s, want the OAuth error", q, resp.StatusCode, truncate(body))
+		}
+	}
+}

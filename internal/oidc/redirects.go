@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	httphelper "github.com/zitadel/oidc/v3/pkg/http"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
 
 // exactRedirects refuses, before the op package sees the request, an authorization or
@@ -48,7 +51,13 @@ func (p *Provider) exactRedirects(w http.ResponseWriter, r *http.Request) bool {
 	if len(uris) == 1 && slices.Contains(registered, uris[0]) {
 		return false
 	}
-	http.Error(w, "The "+param+" is not registered for this client.", http.StatusBadRequest)
+	msg := "The " + param + " is not registered for this client."
+	if r.URL.Path == EndSessionPath {
+		// As the op package answers its own refusals there.
+		httphelper.MarshalJSONWithStatus(w, oidc.ErrInvalidRequest().WithDescription("%s", msg), http.StatusBadRequest)
+		return true
+	}
+	http.Error(w, msg, http.StatusBadRequest)
 	return true
 }
 

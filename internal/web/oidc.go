@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -127,11 +128,30 @@ func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) error {
 }
 
 // oidcEndSession tells RP-initiated logout which twofold session the browser holds.
+// A request it refuses gets, when a browser sent it, twofold's error page with the reason
+// instead of the OAuth error document an application's server gets.
 func (s *Server) oidcEndSession(w http.ResponseWriter, r *http.Request) error {
 	if cur, err := s.current(r); err == nil {
 		r = r.WithContext(oidc.WithBrowserSession(r.Context(), cur.Session.ID, cur.User.ID))
 	}
-	s.serveOIDC(w, r)
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		s.serveOIDC(w, r)
+		return nil
+	}
+	b := &bufferedResponse{header: http.Header{}}
+	s.serveOIDC(b, r)
+	if b.status < 400 || b.status >= 500 {
+		b.flush(w)
+		return nil
+	}
+	var e struct {
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(b.body.Bytes(), &e) != nil || e.Description == "" || len(e.Description) > 300 {
+		e.Description = "The request is not valid."
+	}
+	s.render(w, r, http.StatusBadRequest, "error", view{Title: "Invalid sign-out request",
+		Error: "The application sent a sign-out request that twofold refuses: " + e.Description})
 	return nil
 }
 
