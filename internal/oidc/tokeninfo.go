@@ -77,7 +77,8 @@ func (p *Provider) accessTokenID(token string) (id, subject string, ok bool) {
 		return "", "", false
 	}
 	plain, err := p.op.Crypto().Decrypt(token)
-	if err != nil {
+	if err != nil || !isText(plain) {
+		// Another kind of token (a refresh token) can decrypt to bytes that are no text.
 		return "", "", false
 	}
 	id, subject, ok = strings.Cut(plain, ":")
