@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
@@ -21,7 +22,8 @@ import (
 )
 
 // Options adjust the wiring. The zero value is production: `twofold serve` and every
-// command use it; the load harness overrides the clock and the limits.
+// command use it; the load harness and the test server (internal/testserver) override the
+// clock, the limits and what a test cannot take from a configuration file.
 type Options struct {
 	Log          *slog.Logger
 	MasterKeyEnv string           // TWOFOLD_MASTER_KEY (base64); else the configured key file
@@ -30,7 +32,20 @@ type Options struct {
 	Argon2       *password.Params // nil: password.argon2 from the config
 	Throttle     *throttle.Policy // nil: the failure budgets under limits
 	RateLimits   *web.RateLimits  // nil: the per-client limits under limits
+	// HashQueueWait is how long a sign-in waits for a free password hasher before 503
+	// busy; 0 means 2 s.
+	HashQueueWait time.Duration
+	// MFARequiredForRole replaces mfa.required (tests with a policy of their own).
+	MFARequiredForRole func(role string) bool
+	// Mailer replaces the mailer of the mail: section (tests that catch mail).
+	Mailer mail.Mailer
+	// InsecureCookies drops the Secure attribute that an https server.public_url turns on
+	// (tests serve plain HTTP under such a URL).
+	InsecureCookies bool
 }
+
+// HousekeepingInterval is how often the housekeeping of every service runs.
+const HousekeepingInterval = 5 * time.Minute
 
 // App is one process's wired program. Close it when done.
 type App struct {
@@ -75,9 +90,12 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err := params.Validate(); err != nil {
 		return nil, fmt.Errorf("password.argon2: %w", err)
 	}
-	mailer, err := newMailer(cfg, o)
-	if err != nil {
-		return nil, err
+	mailer := o.Mailer
+	if mailer == nil {
+		var err error
+		if mailer, err = newMailer(cfg, o); err != nil {
+			return nil, err
+		}
 	}
 	db, err := openStore(ctx, cfg)
 	if err != nil {
@@ -89,13 +107,21 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if o.Throttle != nil {
 		budgets = *o.Throttle
 	}
+	hashWait := o.HashQueueWait
+	if hashWait <= 0 {
+		hashWait = 2 * time.Second
+	}
+	mfaFor := cfg.MFA.Required.RequiredFor
+	if o.MFARequiredForRole != nil {
+		mfaFor = o.MFARequiredForRole
+	}
 	svc := auth.New(auth.Options{
 		Notifier:           mail.NewNotifier(mailer, o.Log, cfg.MFA.Issuer),
 		Store:              db,
-		Hasher:             password.NewHasher(params, cfg.Password.MaxConcurrentHashes, 2*time.Second),
+		Hasher:             password.NewHasher(params, cfg.Password.MaxConcurrentHashes, hashWait),
 		PasswordPolicy:     policy,
 		Keyring:            keys,
-		MFARequiredForRole: cfg.MFA.Required.RequiredFor,
+		MFARequiredForRole: mfaFor,
 		Issuer:             cfg.MFA.Issuer,
 		IdleTimeout:        cfg.Session.IdleTimeout,
 		Lifetime:           cfg.Session.Lifetime,
@@ -177,9 +203,22 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 	if a.opts.RateLimits != nil {
 		limits = *a.opts.RateLimits
 	}
-	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies(), Ready: a.Store.Ping,
-		OIDC: prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
+	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies,
+		Ready: a.Store.Ping,
+		OIDC:  prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
 		PublicURL: cfg.Server.PublicURL})
+}
+
+// Housekeep runs the housekeeping of the services (expired sessions, setups, budgets and
+// audit events past the retention; OIDC requests, tokens and keys) at once and then every
+// interval, until ctx ends; it returns when all of it has stopped, so the store may close.
+func (a *App) Housekeep(ctx context.Context, prov *oidc.Provider, interval time.Duration) {
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Auth.Housekeep(ctx, interval, a.opts.Log) })
+	if prov != nil {
+		wg.Go(func() { prov.Housekeep(ctx, interval) })
+	}
+	wg.Wait()
 }
 
 // HTTPServer is the http.Server twofold serves h with: bounded header size and timeouts. A

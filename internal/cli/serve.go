@@ -91,11 +91,8 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 	go func() { errc <- hs.Serve(ln) }()
 	hkCtx, stopHK := context.WithCancel(ctx)
 	hkDone := make(chan struct{})
-	go func() { defer close(hkDone); a.Auth.Housekeep(hkCtx, 5*time.Minute, log) }()
+	go func() { defer close(hkDone); a.Housekeep(hkCtx, prov, twofold.HousekeepingInterval) }()
 	defer func() { stopHK(); <-hkDone }() // before the store closes
-	oidcHKDone := make(chan struct{})
-	go func() { defer close(oidcHKDone); prov.Housekeep(hkCtx, 5*time.Minute) }()
-	defer func() { stopHK(); <-oidcHKDone }()
 	log.Info("twofold is listening", "url", base, "database", describeDatabase(cfg))
 	if ready != nil {
 		ready(base)

@@ -1,20 +1,13 @@
 package testserver
 
 import (
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/mail/mailtest"
-	"github.com/twofold-id/twofold/internal/store"
-	"github.com/twofold-id/twofold/internal/support"
 )
 
 // SupportOptions adjust the support desk and the mail of a test server.
@@ -29,32 +22,6 @@ type SupportOptions struct {
 	CasesPerEmailHour int
 	// MailsPerHour caps the mail the public support form sends per hour; 0 means 1000.
 	MailsPerHour int
-}
-
-// mailer returns the mailer of the server and its outbox directory ("" with o.Mailer).
-func (o SupportOptions) mailer(t testing.TB, now func() time.Time) (mail.Mailer, string) {
-	if o.Mailer != nil {
-		return o.Mailer, ""
-	}
-	dir := filepath.Join(t.TempDir(), "outbox")
-	return mail.NewOutbox(dir, "twofold <no-reply@localhost>", slog.New(slog.NewTextHandler(io.Discard, nil)), now), dir
-}
-
-func (o SupportOptions) service(db store.Store, a *auth.Service, m mail.Mailer, baseURL string, now func() time.Time) *support.Service {
-	perIP, perEmail := o.CasesPerIPHour, o.CasesPerEmailHour
-	if perIP == 0 {
-		perIP = 1000
-	}
-	if perEmail == 0 {
-		perEmail = 1000
-	}
-	mails := o.MailsPerHour
-	if mails == 0 {
-		mails = 1000
-	}
-	return support.New(support.Options{Store: db, Auth: a, Mailer: m, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		BaseURL: baseURL, RequireApproval: o.ResetRequiresApproval, CasesPerIPHour: perIP, CasesPerEmailHour: perEmail,
-		MailsPerHour: mails, Now: now})
 }
 
 // listen opens the test server's listener first, so links in mail can name the server.

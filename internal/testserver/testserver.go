@@ -10,13 +10,13 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/auth"
-	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/secrets"
@@ -75,6 +75,9 @@ type Options struct {
 	PublicURL string
 	// Log receives the server's log; nil discards it.
 	Log *slog.Logger
+	// Config changes the configuration last, as a config file would (for settings that
+	// have no option above, such as audit.retention).
+	Config func(*config.Config)
 }
 
 // Server is a running test server.
@@ -94,29 +97,11 @@ type Server struct {
 	OIDC *oidc.Provider
 }
 
-// New starts a server on a temporary SQLite database; it stops when the test ends.
+// New starts a server on a temporary SQLite database; it stops when the test ends. It is
+// wired by internal/app exactly as `twofold serve` is, housekeeping included; Options only
+// change the configuration it starts from and what a test must control (clock, key, mail).
 func New(t testing.TB, o Options) *Server {
 	t.Helper()
-	ctx := context.Background()
-	var db *sqlstore.DB
-	var err error
-	if o.DatabaseURL != "" {
-		db, err = sqlstore.OpenPostgres(ctx, o.DatabaseURL, sqlstore.PoolOptions{MaxOpenConns: 10})
-	} else {
-		db, err = sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "twofold.db"))
-	}
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	key := make([]byte, secrets.KeySize)
-	for i := range key {
-		key[i] = byte(i)
-	}
-	keyring, err := secrets.NewKeyring(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	clock := o.Clock
 	if clock == nil {
 		clock = NewClock()
@@ -124,6 +109,16 @@ func New(t testing.TB, o Options) *Server {
 	now := clock.Now
 	if o.RealClock {
 		now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ln, base := listen(t)
+	cfg := o.config(t, ln.Addr().String())
+	// A fixed master key: tests may open what the server sealed.
+	key := make([]byte, secrets.KeySize)
+	for i := range key {
+		key[i] = byte(i)
 	}
 	// Cheap parameters: the tests exercise the flow, not the hash cost.
 	params := password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
@@ -134,31 +129,71 @@ func New(t testing.TB, o Options) *Server {
 	if limits.Now == nil {
 		limits.Now = now
 	}
-	mailer, outbox := o.Support.mailer(t, now)
-	svc := auth.New(auth.Options{
-		Notifier:           mail.NewNotifier(mailer, nil, "twofold"),
-		Store:              db,
-		Hasher:             password.NewHasher(params, 4, 5*time.Second),
-		PasswordPolicy:     password.DefaultPolicy,
-		Keyring:            keyring,
-		MFARequiredForRole: o.MFARequiredForRole,
-		Issuer:             "twofold",
-		Now:                now,
-		Throttle:           o.Throttle,
+	a, err := app.Open(context.Background(), cfg, app.Options{
+		Log: o.Log, MasterKey: key, Now: now, Argon2: &params, Throttle: &o.Throttle, RateLimits: &limits,
+		HashQueueWait: 5 * time.Second, MFARequiredForRole: o.MFARequiredForRole, Mailer: o.Support.Mailer,
+		InsecureCookies: true,
 	})
-	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err != nil {
+		t.Fatalf("open the server: %v", err)
 	}
-	ln, base := listen(t)
-	sup := o.Support.service(db, svc, mailer, base, now)
-	prov := newOIDC(t, o, db, svc, keyring, base, now)
-	h, err := web.New(web.Options{Auth: svc, Log: o.Log, Ready: db.Ping,
-		RateLimits: limits, TrustedProxies: o.TrustedProxies, Support: sup, OIDC: prov, PublicURL: o.PublicURL})
+	t.Cleanup(func() { a.Close() })
+	issuer := o.PublicURL
+	if issuer == "" {
+		issuer = base
+	}
+	prov, err := a.OIDC(issuer)
+	if err != nil {
+		t.Fatalf("oidc provider: %v", err)
+	}
+	h, err := a.Handler(prov)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Housekeeping runs as in production (a round at once, then every few minutes on the
+	// server's clock) and stops before the store closes.
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.Housekeep(ctx, prov, app.HousekeepingInterval) }()
+	t.Cleanup(func() { stop(); <-done })
 	hs := serve(t, ln, h)
-	return &Server{URL: hs.URL, Auth: svc, Store: db, Clock: clock, HTTP: hs, Key: keyring, DB: db, Support: sup, Outbox: outbox, OIDC: prov}
+	outbox := ""
+	if o.Support.Mailer == nil {
+		outbox = cfg.OutboxDir()
+	}
+	return &Server{URL: hs.URL, Auth: a.Auth, Store: a.Store, Clock: clock, HTTP: hs, Key: a.Keys, DB: a.Store,
+		Support: a.Support, Outbox: outbox, OIDC: prov}
+}
+
+// config is the configuration the server starts from: the defaults, a temporary data
+// directory, the listener's address, what o asks for, then o.Config's changes.
+func (o Options) config(t testing.TB, addr string) *config.Config {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Server.Addr = addr
+	cfg.Server.PublicURL = o.PublicURL
+	for _, p := range o.TrustedProxies {
+		cfg.Server.TrustedProxies = append(cfg.Server.TrustedProxies, p.String())
+	}
+	cfg.Database.URL = o.DatabaseURL
+	cfg.Database.MaxOpenConns = 10
+	cfg.Password.MaxConcurrentHashes = 4
+	cfg.Support.ResetRequiresApproval = o.Support.ResetRequiresApproval
+	// Every test client is 127.0.0.1: the support limits are raised unless a test sets them.
+	cfg.Limits.SupportCasesPerIPHour = orDefault(o.Support.CasesPerIPHour, 1000)
+	cfg.Limits.SupportCasesPerEmailHour = orDefault(o.Support.CasesPerEmailHour, 1000)
+	cfg.Limits.SupportMailsPerHour = orDefault(o.Support.MailsPerHour, 1000)
+	if o.Config != nil {
+		o.Config(cfg)
+	}
+	return cfg
+}
+
+func orDefault(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }
 
 // Password is a password that passes the policy.
