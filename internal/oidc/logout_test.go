@@ -153,3 +153,23 @@ func TestRefusedLogoutIsAPageForBrowsers(t *testing.T) {
 		}
 	}
 }
+
+// TestLogoutWithoutClientIgnoresTheURI: a post_logout_redirect_uri without a client (and
+// without a hint) names no registration to check it against: the user signs out and lands
+// on twofold's page.
+func TestLogoutWithoutClientIgnoresTheURI(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	b, _ := signedIn(t, srv, "ada")
+	resp := b.Get(oidc.EndSessionPath + "?" + url.Values{"post_logout_redirect_uri": {"https://evil.example/"}, "state": {"s"}}.Encode())
+	if loc := resp.Header.Get("Location"); resp.Status != http.StatusFound || loc != oidc.LogoutConfirmPath {
+		t.Fatalf("got %d to %q, want %s", resp.Status, loc, oidc.LogoutConfirmPath)
+	}
+	page := b.Get(oidc.LogoutConfirmPath)
+	if page.Status != http.StatusOK || strings.Contains(string(page.Body), "evil") {
+		t.Fatalf("confirmation page: %d %s", page.Status, truncate(string(page.Body)))
+	}
+	resp = b.Do(http.MethodPost, oidc.LogoutConfirmPath, "application/x-www-form-urlencoded", nil)
+	if loc := resp.Header.Get("Location"); resp.Status/100 != 3 || loc != oidc.LoggedOutPath {
+		t.Errorf("after confirming: %d to %q, want %s", resp.Status, loc, oidc.LoggedOutPath)
+	}
+}

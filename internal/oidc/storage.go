@@ -326,14 +326,14 @@ func (s *storage) TerminateSession(context.Context, string, string) error { retu
 func (s *storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSessionRequest) (string, error) {
 	c := callFrom(ctx)
 	if r.IDTokenHintClaims == nil {
-		q := url.Values{}
-		for _, k := range []string{"client_id", "post_logout_redirect_uri", "state"} {
+		if r.ClientID == "" {
+			return LogoutConfirmPath, nil // no client: nowhere to return to
+		}
+		q := url.Values{"client_id": {r.ClientID}}
+		for _, k := range []string{"post_logout_redirect_uri", "state"} {
 			if v := c.logout.Get(k); v != "" {
 				q.Set(k, v)
 			}
-		}
-		if len(q) == 0 {
-			return LogoutConfirmPath, nil
 		}
 		return LogoutConfirmPath + "?" + q.Encode(), nil
 	}
