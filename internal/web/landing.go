@@ -55,7 +55,11 @@ func returnPath(raw string) (clean string, ok bool) {
 	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
 		return "", false
 	}
-	return (&url.URL{Path: p, RawQuery: u.RawQuery}).String(), true
+	clean = (&url.URL{Path: p, RawQuery: u.RawQuery}).String()
+	if len(clean) > maxReturnLen { // re-encoding can lengthen it
+		return "", false
+	}
+	return clean, true
 }
 
 // printableASCII reports whether s holds only printable ASCII characters (space to "~").
