@@ -72,7 +72,9 @@ type CaseRequest struct {
 // an account uses that address: it looks no account up at all (agents see the matching
 // accounts when they open the case), so the same store operations and the same mail
 // happen either way. Bad input gives bad_request naming the field; too many cases from
-// one client address or for one e-mail address give rate_limited with a wait.
+// one client address (an IPv6 /64) or for one e-mail address (case and "+tag" folded) give
+// rate_limited with a wait. Past the hourly cap on the form's mail the case is opened and
+// the answer is the same, but no mail is sent.
 func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string, error) {
 	c, err := validateCase(in)
 	if err != nil {
