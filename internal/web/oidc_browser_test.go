@@ -113,3 +113,39 @@ func TestBrowserTenantAppEnrollsOnTheWay(t *testing.T) {
 	}
 	b.wantCleanConsole()
 }
+
+// TestBrowserLogoutConfirmationReturnsToTheApp: an application sends the browser to
+// end_session without id_token_hint; the user confirms on twofold's page and lands back in
+// the application with its state (the "Taking you back" page, as form-action 'self' blocks
+// a redirect after the form), signed out of twofold.
+func TestBrowserLogoutConfirmationReturnsToTheApp(t *testing.T) {
+	chromium := testutil.RequireTool(t, "chromium")
+	srv := testserver.New(t, testserver.Options{})
+	srv.CreateUser(t, "ada", "ada@example.com", "user")
+	secret, _ := srv.Enroll(t, srv.Client(t), "ada")
+	appURL := startTenantApp(t, srv, true)
+	clients, err := srv.Store.ListOIDCClients(t.Context())
+	if err != nil || len(clients) != 1 {
+		t.Fatalf("clients %v: %v", clients, err)
+	}
+
+	b := browserStart(t, chromium, srv.URL)
+	b.signInWithPassword("ada")
+	srv.NextStep()
+	b.typeInto("code", srv.Code(secret, 0))
+	b.click(`//button[normalize-space()="Verify"]`, "/account/security")
+
+	q := url.Values{"client_id": {clients[0].ID}, "post_logout_redirect_uri": {appURL + "/"}, "state": {"st-1"}}
+	b.do("the application's logout request", chromedp.Navigate(srv.URL+oidc.EndSessionPath+"?"+q.Encode()))
+	b.wantPath(oidc.LogoutConfirmPath)
+	b.wantText("Tenant app asks to sign you out")
+	b.screenshot("oidc-logout-confirm")
+	b.do("sign out", chromedp.Click(chromedp.Search(`//button[normalize-space()="Sign out"]`)),
+		chromedp.WaitVisible(chromedp.ID("login")))
+	if loc := b.location(); loc != appURL+"/?state=st-1" {
+		t.Errorf("after signing out the browser is at %s, want the app with the state", loc)
+	}
+	b.do("back to twofold", chromedp.Navigate(srv.URL+"/account/security"))
+	b.wantPath("/login")
+	b.wantCleanConsole()
+}
