@@ -117,6 +117,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	svc := auth.New(auth.Options{
 		Notifier:           mail.NewNotifier(mailer, o.Log, cfg.MFA.Issuer),
+		Log:                o.Log,
 		Store:              db,
 		Hasher:             password.NewHasher(params, cfg.Password.MaxConcurrentHashes, hashWait),
 		PasswordPolicy:     policy,

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
@@ -96,6 +97,16 @@ func Prune(ctx context.Context, s store.Store, now, before time.Time, m Meta, al
 		return Record(ctx, tx, now, Pruned, "", m, fmt.Sprintf("%d events before %s", n, before.UTC().Format(time.RFC3339)))
 	})
 	return n, err
+}
+
+// Aside reports an event recorded beside an answer already decided (a failed attempt, a
+// refusal, a denial): the answer must not depend on the log, so when recording failed
+// (err) the event is logged at error level instead, never dropped in silence. Where the
+// event is the point of a change, record it in the change's transaction instead.
+func Aside(ctx context.Context, log *slog.Logger, event, subjectID string, err error) {
+	if err != nil {
+		log.ErrorContext(ctx, "audit event not recorded", "event", event, "subject", subjectID, "err", err)
+	}
 }
 
 func truncate(s string, n int) string {

@@ -32,12 +32,12 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 		return hashErr(err)
 	}
 	if !ok {
-		_ = s.record(ctx, s.store, audit.PasswordChangeFailed, cur.User.ID, m, "wrong current password")
+		s.recordAside(ctx, audit.PasswordChangeFailed, cur.User.ID, m, "wrong current password")
 		s.attemptFailed(ctx, a, cur.User.ID, m)
 		return wrongCurrent
 	}
 	if err := s.store.ResetBudget(ctx, store.BudgetPassword, cur.User.ID); err != nil {
-		return internal(err)
+		return err
 	}
 	if err := s.checkPolicy(next, cur.User.Username, cur.User.Email); err != nil {
 		return err
@@ -56,7 +56,7 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 		return s.record(ctx, st, audit.PasswordChanged, cur.User.ID, m, "")
 	})
 	if err != nil {
-		return internal(err)
+		return err
 	}
 	cur.User.PasswordHash = hash
 	s.notify(ctx, cur.User, NoticePasswordChanged, m)

@@ -107,7 +107,7 @@ func (s *Service) End(ctx context.Context, a Action, userID, sessionID string, m
 		e, err = s.EndIn(ctx, st, a, userID, sessionID, m)
 		return err
 	})
-	return e, internal(err)
+	return e, err
 }
 
 // EndIn is End inside st, a transaction the caller holds because the action changes more

@@ -57,7 +57,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 		return nil, apperr.ErrInvalidCredentials
 	}
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	a, err := s.reserve(ctx, store.BudgetPassword, u.ID, u.ID, m)
 	if err != nil {
@@ -90,7 +90,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 			methods = append(methods, MethodRecoveryCode)
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, internal(err)
+		return nil, err
 	} else if s.MFARequired(u) {
 		state, methods = store.StateEnrollmentRequired, []string{MethodTOTPEnrollment}
 	}
@@ -116,13 +116,13 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 		return s.record(ctx, st, audit.PasswordVerified, u.ID, m, "next="+state)
 	})
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	return &LoginResult{Current: &Current{Session: sess, User: u, Token: tok}, Methods: methods}, nil
 }
 
 func (s *Service) failLogin(ctx context.Context, userID string, m Meta, reason string) {
-	_ = s.record(ctx, s.store, audit.LoginFailed, userID, m, reason)
+	s.recordAside(ctx, audit.LoginFailed, userID, m, reason)
 }
 
 // hashErr maps password hashing failures: too many hashes at once is a 503 busy.

@@ -70,10 +70,10 @@ func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m M
 		return s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr=pwd otp mfa")
 	})
 	if errors.Is(err, apperr.ErrInvalidCode) {
-		_ = s.record(ctx, s.store, audit.TOTPFailed, cur.User.ID, m, "")
+		s.recordAside(ctx, audit.TOTPFailed, cur.User.ID, m, "")
 		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
-	return tok, internal(err)
+	return tok, err
 }
 
 // UseRecoveryCode finishes an mfa_required sign-in with the recovery code. The code works
@@ -90,7 +90,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 	}
 	normalized, err := recovery.Normalize(code)
 	if err != nil {
-		_ = s.record(ctx, s.store, audit.RecoveryCodeFailed, cur.User.ID, m, "malformed")
+		s.recordAside(ctx, audit.RecoveryCodeFailed, cur.User.ID, m, "malformed")
 		s.attemptFailed(ctx, a, cur.User.ID, m)
 		return "", "", apperr.ErrInvalidRecovery
 	}
@@ -122,11 +122,11 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 	})
 	if err != nil {
 		if errors.Is(err, apperr.ErrInvalidCode) {
-			_ = s.record(ctx, s.store, audit.RecoveryCodeFailed, cur.User.ID, m, "")
+			s.recordAside(ctx, audit.RecoveryCodeFailed, cur.User.ID, m, "")
 			s.attemptFailed(ctx, a, cur.User.ID, m)
 			return "", "", apperr.ErrInvalidRecovery
 		}
-		return "", "", internal(err)
+		return "", "", err
 	}
 	s.notify(ctx, cur.User, NoticeRecoveryCodeUsed, m)
 	return token, fresh, nil
@@ -188,11 +188,11 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 		return s.record(ctx, st, audit.TOTPSetupStarted, cur.User.ID, m, "")
 	})
 	if errors.Is(err, apperr.ErrReauthentication) {
-		_ = s.record(ctx, s.store, audit.ReauthFailed, cur.User.ID, m, "replace authenticator")
+		s.recordAside(ctx, audit.ReauthFailed, cur.User.ID, m, "replace authenticator")
 		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	return s.setupView(cur.User, secret, pending.ExpiresAt)
 }
@@ -209,7 +209,7 @@ func (s *Service) PendingSetup(ctx context.Context, cur *Current) (*Setup, error
 		return nil, apperr.ErrNoPending
 	}
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	secret, err := s.totpBox.Open(p.SecretEnc, []byte(cur.User.ID))
 	if err != nil {
@@ -232,7 +232,7 @@ func (s *Service) refuseStaleEnrollment(ctx context.Context, st store.Store, cur
 	case errors.Is(err, store.ErrNotFound):
 		return nil
 	}
-	return internal(err)
+	return err
 }
 
 func (s *Service) setupView(u *store.User, secret []byte, expires time.Time) (*Setup, error) {
@@ -260,7 +260,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		return "", "", apperr.ErrNoPending
 	}
 	if err != nil {
-		return "", "", internal(err)
+		return "", "", err
 	}
 	secret, err := s.totpBox.Open(p.SecretEnc, []byte(cur.User.ID))
 	if err != nil {
@@ -268,7 +268,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 	}
 	step, ok := totp.Match(secret, code, s.now())
 	if !ok {
-		_ = s.record(ctx, s.store, audit.TOTPConfirmFailed, cur.User.ID, m, "")
+		s.recordAside(ctx, audit.TOTPConfirmFailed, cur.User.ID, m, "")
 		return "", "", apperr.ErrInvalidCode
 	}
 	recoveryCode, rcHash, err := s.newRecoveryCode()
@@ -321,7 +321,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		return s.record(ctx, st, event, cur.User.ID, m, "recovery code issued")
 	})
 	if err != nil {
-		return "", "", internal(err)
+		return "", "", err
 	}
 	s.notify(ctx, cur.User, notice, m)
 	return token, recoveryCode, nil
@@ -352,11 +352,11 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 		return s.record(ctx, st, audit.RecoveryCodeRenewed, cur.User.ID, m, "")
 	})
 	if errors.Is(err, apperr.ErrInvalidCode) {
-		_ = s.record(ctx, s.store, audit.ReauthFailed, cur.User.ID, m, "new recovery code")
+		s.recordAside(ctx, audit.ReauthFailed, cur.User.ID, m, "new recovery code")
 		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
 	if err != nil {
-		return "", internal(err)
+		return "", err
 	}
 	return rc, nil
 }
@@ -391,14 +391,14 @@ func (s *Service) Status(ctx context.Context, u *store.User) (*MFAStatus, error)
 	case err == nil:
 		st.TOTP, st.Since, st.LastUsed = true, c.CreatedAt, c.LastUsedAt
 	case !errors.Is(err, store.ErrNotFound):
-		return nil, internal(err)
+		return nil, err
 	}
 	rc, err := s.store.GetRecoveryCode(ctx, u.ID)
 	switch {
 	case err == nil:
 		st.RecoveryCode, st.RecoveryCodeDate = true, rc.CreatedAt
 	case !errors.Is(err, store.ErrNotFound):
-		return nil, internal(err)
+		return nil, err
 	}
 	return st, nil
 }
@@ -411,7 +411,7 @@ func (s *Service) HoldRecoveryCode(ctx context.Context, cur *Current, code strin
 		return err
 	}
 	cur.Session.NoticeEnc = sealed
-	return internal(s.store.SetSessionNotice(ctx, cur.Session.ID, sealed))
+	return s.store.SetSessionNotice(ctx, cur.Session.ID, sealed)
 }
 
 // HeldRecoveryCode returns the code held on the session, or "" when none is waiting.
@@ -429,7 +429,7 @@ func (s *Service) HeldRecoveryCode(cur *Current) string {
 // AcknowledgeRecoveryCode forgets the held code once the user has saved it.
 func (s *Service) AcknowledgeRecoveryCode(ctx context.Context, cur *Current) error {
 	cur.Session.NoticeEnc = nil
-	return internal(s.store.SetSessionNotice(ctx, cur.Session.ID, nil))
+	return s.store.SetSessionNotice(ctx, cur.Session.ID, nil)
 }
 
 // pendingOf returns the unexpired setup that cur's session started; a setup another

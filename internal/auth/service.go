@@ -5,14 +5,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/recovery"
@@ -42,6 +41,7 @@ type Options struct {
 	Now                func() time.Time // default time.Now
 	Rand               io.Reader        // default crypto/rand.Reader
 	Notifier           Notifier         // default: tells nobody
+	Log                *slog.Logger     // default: slog.Default()
 	// Throttle is the failure budget of the password step and of the second factor; zero
 	// fields take throttle.Default's.
 	Throttle throttle.Policy
@@ -65,6 +65,7 @@ type Service struct {
 	now        func() time.Time
 	rand       io.Reader
 	notifier   Notifier
+	log        *slog.Logger
 	throttle   throttle.Policy
 	retention  time.Duration
 }
@@ -85,6 +86,7 @@ func New(o Options) *Service {
 		now:        o.Now,
 		rand:       o.Rand,
 		notifier:   o.Notifier,
+		log:        o.Log,
 		throttle:   o.Throttle.OrDefault(),
 		retention:  o.AuditRetention,
 	}
@@ -93,6 +95,9 @@ func New(o Options) *Service {
 	}
 	if s.policy.MinLength <= 0 {
 		s.policy.MinLength = password.DefaultPolicy.MinLength
+	}
+	if s.log == nil {
+		s.log = slog.Default()
 	}
 	if s.notifier == nil {
 		s.notifier = nopNotifier{}
@@ -164,12 +169,10 @@ func (s *Service) record(ctx context.Context, st store.Store, event, subject str
 	return audit.Record(ctx, st, s.now(), event, subject, m, detail)
 }
 
-// internal turns a storage failure into what the caller should see.
-func internal(err error) error {
-	if errors.Is(err, store.ErrUnavailable) {
-		return apperr.ErrUnavailable
-	}
-	return err
+// recordAside records an event beside an answer already decided, such as a failed
+// attempt: a failure to record it is logged (audit.Aside), and the answer stands.
+func (s *Service) recordAside(ctx context.Context, event, subject string, m Meta, detail string) {
+	audit.Aside(ctx, s.log, event, subject, s.record(ctx, s.store, event, subject, m, detail))
 }
 
 func newID() string { return uuid.NewString() }

@@ -22,7 +22,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 		return nil, apperr.ErrUnauthenticated
 	}
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	now := s.now()
 	expired := !now.Before(sess.ExpiresAt) ||
@@ -35,11 +35,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 		return nil, apperr.ErrUnauthenticated
 	}
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
 		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, internal(err)
+			return nil, err
 		}
 		sess.LastSeenAt = now
 	}

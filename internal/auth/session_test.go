@@ -16,8 +16,8 @@ import (
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
-// newService builds a service on a fresh SQLite store with a fake clock; o's Store,
-// Hasher, Keyring and Now are filled in, MFA is required of nobody.
+// newService builds a service on a fresh SQLite store (unless o.Store is set) with a fake
+// clock; o's Store, Hasher, Keyring and Now are filled in, MFA is required of nobody.
 func newService(t *testing.T, o auth.Options) (*auth.Service, *testserver.Clock) {
 	t.Helper()
 	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
@@ -30,7 +30,10 @@ func newService(t *testing.T, o auth.Options) (*auth.Service, *testserver.Clock)
 		t.Fatal(err)
 	}
 	clock := testserver.NewClock()
-	o.Store, o.Keyring, o.Now = db, keyring, clock.Now
+	if o.Store == nil {
+		o.Store = db
+	}
+	o.Keyring, o.Now = keyring, clock.Now
 	o.Hasher = password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second)
 	o.PasswordPolicy = password.DefaultPolicy
 	o.MFARequiredForRole = func(string) bool { return false }

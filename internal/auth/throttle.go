@@ -41,7 +41,7 @@ func (s *Service) reserve(ctx context.Context, kind, key, subject string, m Meta
 	now := s.now()
 	b, granted, err := s.store.ReserveAttempt(ctx, kind, key, s.throttle, now)
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	if granted {
 		return &attempt{kind: kind, key: key, failures: b.Failures}, nil
@@ -61,7 +61,8 @@ func (s *Service) reserve(ctx context.Context, kind, key, subject string, m Meta
 	if b != nil {
 		period = fmt.Sprintf("%s/%s/%s/%d", audit.ThrottleRefused, kind, key, b.LastAt.UnixMilli())
 	}
-	_ = audit.RecordCounted(ctx, s.store, now, period, audit.ThrottleRefused, subject, m, detail)
+	audit.Aside(ctx, s.log, audit.ThrottleRefused, subject,
+		audit.RecordCounted(ctx, s.store, now, period, audit.ThrottleRefused, subject, m, detail))
 	return nil, throttledError(locked, wait)
 }
 
@@ -73,10 +74,10 @@ func (s *Service) attemptFailed(ctx context.Context, a *attempt, subject string,
 	}
 	switch {
 	case s.throttle.Locked(a.failures):
-		_ = s.record(ctx, s.store, audit.ThrottleLocked, subject, m,
+		s.recordAside(ctx, audit.ThrottleLocked, subject, m,
 			fmt.Sprintf("budget=%s locked after %d consecutive failures", a.kind, a.failures))
 	case a.failures >= s.throttle.FreeAttempts:
-		_ = s.record(ctx, s.store, audit.ThrottleDelayed, subject, m,
+		s.recordAside(ctx, audit.ThrottleDelayed, subject, m,
 			fmt.Sprintf("budget=%s failures=%d next attempt in %s", a.kind, a.failures, s.throttle.Delay(a.failures)))
 	}
 }
@@ -113,14 +114,14 @@ func plural(n int, unit string) string {
 // Unlock forgets every failure of the user's password and second-factor budgets, so a
 // locked or waiting account can sign in again at once. It is audited.
 func (s *Service) Unlock(ctx context.Context, u *store.User, m Meta) error {
-	return internal(s.store.WithTx(ctx, func(st store.Store) error {
+	return s.store.WithTx(ctx, func(st store.Store) error {
 		for _, kind := range []string{store.BudgetPassword, store.BudgetSecondFactor} {
 			if err := st.ResetBudget(ctx, kind, u.ID); err != nil {
 				return err
 			}
 		}
 		return s.record(ctx, st, audit.ThrottleCleared, u.ID, m, "password and second-factor budgets reset")
-	}))
+	})
 }
 
 // Budgets returns the user's password and second-factor budgets (nil when without failures).
@@ -130,7 +131,7 @@ func (s *Service) Budgets(ctx context.Context, u *store.User) (pw, second *store
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			return b, nil
 		}
-		return nil, internal(err)
+		return nil, err
 	}
 	if pw, err = get(store.BudgetPassword); err != nil {
 		return nil, nil, err

@@ -74,7 +74,7 @@ func (s *Service) insertUser(ctx context.Context, st store.Store, u *store.User,
 		return apperr.New(apperr.CodeConflict, fmt.Sprintf("That %s is already taken.", ce.Field))
 	}
 	if err != nil {
-		return internal(err)
+		return err
 	}
 	if err := s.noteRole(ctx, st, u.Role); err != nil {
 		return err
@@ -97,7 +97,7 @@ func (s *Service) FindUser(ctx context.Context, name string) (*store.User, error
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apperr.New(apperr.CodeNotFound, fmt.Sprintf("No user %q.", name))
 	}
-	return u, internal(err)
+	return u, err
 }
 
 // SetRole changes a user's role.
@@ -164,7 +164,7 @@ func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
 		}
 		return s.record(ctx, st, audit.UserDeleted, u.ID, m, fmt.Sprintf("username=%s role=%s", fresh.Username, fresh.Role))
 	})
-	return internal(err)
+	return err
 }
 
 // SetMFAOverride sets whether this user must use MFA: yes, no, or "" to follow the policy.
@@ -188,7 +188,7 @@ func (s *Service) SetMFAOverride(ctx context.Context, u *store.User, value strin
 // Once one has, the console creates or re-enables administrators, never a link.
 func (s *Service) NeedsSetup(ctx context.Context) (bool, error) {
 	existed, err := s.store.AdminHasExisted(ctx)
-	return !existed, internal(err)
+	return !existed, err
 }
 
 // IssueSetupToken makes a one-time token for creating the first administrator in the
@@ -207,7 +207,7 @@ func (s *Service) IssueSetupToken(ctx context.Context) (string, error) {
 		}
 		return s.record(ctx, st, audit.SetupTokenIssued, "", Meta{}, "")
 	})
-	return tok, internal(err)
+	return tok, err
 }
 
 var errSetupToken = apperr.New(apperr.CodeInvalidToken, "This setup link is invalid, used or expired. Restart the server for a new one, or use 'twofold user add'.")
@@ -225,7 +225,7 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 		return errSetupToken
 	}
 	if err != nil {
-		return internal(err)
+		return err
 	}
 	return s.refuseSetupWithAdmin(ctx, s.store)
 }
@@ -234,7 +234,7 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 func (s *Service) refuseSetupWithAdmin(ctx context.Context, st store.Store) error {
 	existed, err := st.AdminHasExisted(ctx)
 	if err != nil {
-		return internal(err)
+		return err
 	}
 	if existed {
 		return errSetupToken
@@ -268,7 +268,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token string, nu NewUser, m
 		return s.record(ctx, st, audit.SetupAdminCreated, u.ID, m, "")
 	})
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	return u, nil
 }

@@ -252,7 +252,8 @@ func (p *Provider) Consent(ctx context.Context, id string, cur *auth.Current, al
 	}
 	m.ActorID = cur.User.ID
 	if !allow {
-		_ = audit.Record(ctx, p.storage.st, p.now(), EventConsentDenied, cur.User.ID, m, "client "+c.Name)
+		audit.Aside(ctx, p.log, EventConsentDenied, cur.User.ID,
+			audit.Record(ctx, p.storage.st, p.now(), EventConsentDenied, cur.User.ID, m, "client "+c.Name))
 		return p.errorRedirect(ctx, a, oidc.ErrAccessDenied().WithDescription("The user did not allow access."))
 	}
 	scopes := slices.Clone(a.Scopes)

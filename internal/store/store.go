@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // Sentinel errors. Implementations wrap them; callers branch with errors.Is.
@@ -12,13 +14,22 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict: a unique constraint would be violated.
 	ErrConflict = errors.New("store: conflict")
-	// ErrUnavailable: the database cannot be reached right now; callers answer 503.
-	ErrUnavailable = errors.New("store: unavailable")
+	// ErrUnavailable: the database cannot be reached right now. It is also
+	// apperr.ErrUnavailable (errors.As finds it), so every caller answers 503 with
+	// Retry-After without mapping it: this sentinel is the one place that decides it.
+	ErrUnavailable error = unavailable{}
 	// ErrInvalidText: a text argument is not valid UTF-8 or holds a NUL. Every method
 	// refuses such input with this error before touching the database, on every backend;
 	// callers answer 400 (or, where input is a credential, treat it as a wrong one first).
 	ErrInvalidText = errors.New("store: text is not valid UTF-8 or holds a NUL")
 )
+
+type unavailable struct{}
+
+func (unavailable) Error() string { return "store: unavailable" }
+
+// Unwrap makes the store's unavailability the application's 503 error.
+func (unavailable) Unwrap() error { return apperr.ErrUnavailable }
 
 // ConflictError names the field whose uniqueness a write violated. It matches ErrConflict.
 type ConflictError struct{ Field string }

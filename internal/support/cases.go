@@ -90,7 +90,7 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 	// confirmation is sent: the form must not become a way to send mail in bulk.
 	mayMail, err := s.takeFormMail(ctx, m)
 	if err != nil {
-		return "", internal(err)
+		return "", err
 	}
 	now := s.now()
 	c.ID, c.Status, c.CreatedAt, c.UpdatedAt = newID(), store.CaseOpen, now, now
@@ -121,7 +121,7 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 		}
 	}
 	if err != nil {
-		return "", internal(err)
+		return "", err
 	}
 	// The confirmation goes to the address given, account or not. A failure is logged
 	// and does not undo the case: the person still sees the reference on the page. It

@@ -47,7 +47,7 @@ func (s *Service) ListCases(ctx context.Context, agent *store.User, f Filter) ([
 	}
 	cases, err := s.store.ListCases(ctx, store.CaseFilter{Status: f.Status, Search: search, Limit: f.Limit})
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	names := s.namer(ctx)
 	out := make([]Summary, 0, len(cases))
@@ -132,25 +132,25 @@ func (s *Service) Case(ctx context.Context, agent *store.User, ref string) (*Det
 	}
 	c, err := loadCase(ctx, s.store, ref)
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	d := &Details{Case: *c, RequireApproval: s.requireApproval}
 	names := s.namer(ctx)
 	d.Assignee, d.ClosedBy, d.ConfirmedAccount = names(c.AssigneeID), names(c.ClosedBy), names(c.EmailConfirmedUserID)
 	accounts, err := s.matchingAccounts(ctx, s.store, c)
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	for _, u := range accounts {
 		a, err := s.accountFacts(ctx, agent, c, &u)
 		if err != nil {
-			return nil, internal(err)
+			return nil, err
 		}
 		d.Accounts = append(d.Accounts, *a)
 	}
 	events, err := s.store.ListCaseEvents(ctx, c.ID)
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	for _, e := range events {
 		d.Timeline = append(d.Timeline, Entry{At: e.At, Kind: e.Kind, Actor: names(e.ActorID), Body: e.Body})
@@ -168,7 +168,7 @@ func (s *Service) Case(ctx context.Context, agent *store.User, ref string) (*Det
 		d.Pending = &PendingReset{ID: p.ID, Username: names(p.UserID), RequestedBy: names(p.RequestedBy),
 			RequestedAt: p.RequestedAt, Verification: p.Verification, Note: p.Note}
 	case !errors.Is(err, store.ErrNotFound):
-		return nil, internal(err)
+		return nil, err
 	}
 	return d, nil
 }
@@ -255,7 +255,7 @@ func (s *Service) Assign(ctx context.Context, agent *store.User, ref string, m M
 		return err
 	}
 	m.ActorID = agent.ID
-	return internal(s.store.WithTx(ctx, func(st store.Store) error {
+	return s.store.WithTx(ctx, func(st store.Store) error {
 		c, err := loadOpenCase(ctx, st, ref)
 		if err != nil {
 			return err
@@ -269,7 +269,7 @@ func (s *Service) Assign(ctx context.Context, agent *store.User, ref string, m M
 			return err
 		}
 		return s.record(ctx, st, audit.SupportCaseAssigned, "", m, "case="+c.Reference+" assignee="+agent.Username)
-	}))
+	})
 }
 
 // AddNote appends an agent's note to the timeline (also on closed cases).
@@ -294,7 +294,7 @@ func (s *Service) AddNote(ctx context.Context, agent *store.User, ref, text stri
 		e = &Entry{At: s.now(), Kind: EventNote, Actor: agent.Username, Body: text}
 		return s.record(ctx, st, audit.SupportNoteAdded, "", m, "case="+c.Reference)
 	})
-	return e, internal(err)
+	return e, err
 }
 
 // Outcomes of a closed case.
@@ -317,7 +317,7 @@ func (s *Service) Close(ctx context.Context, agent *store.User, ref, outcome, re
 		return err
 	}
 	m.ActorID = agent.ID
-	return internal(s.store.WithTx(ctx, func(st store.Store) error {
+	return s.store.WithTx(ctx, func(st store.Store) error {
 		c, err := loadOpenCase(ctx, st, ref)
 		if err != nil {
 			return err
@@ -348,5 +348,5 @@ func (s *Service) Close(ctx context.Context, agent *store.User, ref, outcome, re
 			return err
 		}
 		return s.record(ctx, st, event, "", m, fmt.Sprintf("case=%s reason=%s", c.Reference, clip(reason, 300)))
-	}))
+	})
 }

@@ -120,7 +120,7 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.User, ref strin
 		return err
 	})
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	if res.Status == ResetDone {
 		s.notifyReset(ctx, c, u, agent.ID, res)
@@ -193,7 +193,7 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref strin
 		err = void
 	}
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	s.notifyReset(ctx, c, u, agent.ID, res)
 	return res, nil
@@ -237,7 +237,7 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 		return err
 	})
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	s.notifyReset(ctx, c, u, "", res)
 	return res, nil
@@ -384,16 +384,16 @@ func (s *Service) notifyReset(ctx context.Context, c *store.SupportCase, u *stor
 	res.Notified = err == nil
 	if c == nil {
 		if err != nil {
-			_ = s.record(ctx, s.store, audit.SupportResetNoticeFailed, u.ID, Meta{ActorID: actorID}, "console reset")
+			s.recordAside(ctx, audit.SupportResetNoticeFailed, u.ID, Meta{ActorID: actorID}, "console reset")
 		}
 		return
 	}
 	if err != nil {
-		_ = s.timeline(ctx, s.store, c.ID, EventMailFailed, actorID, "The reset notice to "+u.Email+" could not be sent: see the server log.")
-		_ = s.record(ctx, s.store, audit.SupportResetNoticeFailed, u.ID, Meta{ActorID: actorID}, "case="+ref)
+		s.timelineAside(ctx, c.ID, EventMailFailed, actorID, "The reset notice to "+u.Email+" could not be sent: see the server log.")
+		s.recordAside(ctx, audit.SupportResetNoticeFailed, u.ID, Meta{ActorID: actorID}, "case="+ref)
 		return
 	}
-	_ = s.timeline(ctx, s.store, c.ID, EventUserNotified, actorID, "Reset notice e-mailed to "+u.Email+".")
+	s.timelineAside(ctx, c.ID, EventUserNotified, actorID, "Reset notice e-mailed to "+u.Email+".")
 }
 
 func casePart(ref string) string {

@@ -154,6 +154,20 @@ func (s *Service) record(ctx context.Context, st store.Store, event, subject str
 	return audit.Record(ctx, st, s.now(), event, subject, m, detail)
 }
 
+// recordAside records an event beside an answer already decided (a mail that failed):
+// a failure to record it is logged (audit.Aside).
+func (s *Service) recordAside(ctx context.Context, event, subject string, m Meta, detail string) {
+	audit.Aside(ctx, s.log, event, subject, s.record(ctx, s.store, event, subject, m, detail))
+}
+
+// timelineAside appends a timeline entry beside an answer already decided: a failure to
+// append it is logged, never dropped in silence.
+func (s *Service) timelineAside(ctx context.Context, caseID, kind, actorID, body string) {
+	if err := s.timeline(ctx, s.store, caseID, kind, actorID, body); err != nil {
+		s.log.ErrorContext(ctx, "case timeline entry not recorded", "case", caseID, "kind", kind, "err", err)
+	}
+}
+
 // timeline appends an entry to the case's timeline through st.
 func (s *Service) timeline(ctx context.Context, st store.Store, caseID, kind, actorID, body string) error {
 	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: kind, ActorID: actorID, Body: clip(body, 8000)})
@@ -173,14 +187,6 @@ func (s *Service) send(ctx context.Context, kind, to string, d mail.Data) error 
 		return err
 	}
 	return nil
-}
-
-// internal turns a storage failure into what the caller should see.
-func internal(err error) error {
-	if errors.Is(err, store.ErrUnavailable) {
-		return apperr.ErrUnavailable
-	}
-	return err
 }
 
 func newID() string { return uuid.NewString() }

@@ -84,11 +84,11 @@ func (s *Service) SendVerification(ctx context.Context, agent *store.User, ref, 
 		return s.record(ctx, st, audit.SupportVerificationSent, u.ID, m, "case="+c.Reference)
 	})
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	link := s.baseURL + "/support/verify?token=" + tok
 	if err := s.send(ctx, mail.KindEmailVerification, u.Email, mail.Data{Name: u.Username, Reference: c.Reference, Link: link, ExpiresAt: now.Add(LinkTTL)}); err != nil {
-		_ = s.timeline(ctx, s.store, c.ID, EventMailFailed, agent.ID, "The verification e-mail could not be sent: see the server log.")
+		s.timelineAside(ctx, c.ID, EventMailFailed, agent.ID, "The verification e-mail could not be sent: see the server log.")
 		return nil, apperr.New(apperr.CodeUnavailable, "The verification e-mail could not be sent. Check the mail settings; the server log has the detail.")
 	}
 	return &LinkSent{Username: u.Username, Email: u.Email, ExpiresAt: now.Add(LinkTTL)}, nil
@@ -134,7 +134,7 @@ func (s *Service) CheckLink(ctx context.Context, tok string) (*LinkInfo, error) 
 		return nil, errBadLink
 	}
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	return s.linkInfo(ctx, s.store, l)
 }
@@ -203,7 +203,7 @@ func (s *Service) ConfirmLink(ctx context.Context, tok string, m Meta) (*LinkInf
 		return s.record(ctx, st, audit.SupportEmailConfirmed, l.UserID, m, "case="+info.Reference)
 	})
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	return info, nil
 }

@@ -97,10 +97,11 @@ func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) error {
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
 			s.log.WarnContext(ctx, "oidc endpoint failed, database unavailable", "path", r.URL.Path, "err", err)
-			w.Header().Set("Retry-After", "5")
+			e := apperr.ErrUnavailable // the API's answer, in OAuth's words
+			setRetryAfter(w, e.RetryAfter)
 			w.Header().Set("Pragma", "no-cache") // with writeJSON's no-store, as RFC 6749 asks of token answers
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable",
-				"error_description": "The service is temporarily unavailable. Try again in a moment."})
+				"error_description": e.Message})
 			return nil
 		}
 	}

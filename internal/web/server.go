@@ -17,6 +17,7 @@ import (
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/support"
 )
 
@@ -158,8 +159,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
-			s.log.WarnContext(ctx, "not ready", "err", err)
-			return apperr.ErrUnavailable
+			if !errors.Is(err, store.ErrUnavailable) {
+				err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+			}
+			return err // Error logs it and answers 503
 		}
 	}
 	writeJSON(w, http.StatusOK, Health{Status: "ready"})
