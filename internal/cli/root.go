@@ -11,6 +11,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/store"
 )
 
 // env is the process environment as the commands see it (tests replace it).
@@ -35,7 +36,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		msg := err.Error()
-		if ae, ok := apperr.As(err); ok {
+		// An application error's message is what a user may see; the operator at the console
+		// needs the cause of an unreachable database, so that one keeps its full text.
+		if ae, ok := apperr.As(err); ok && !errors.Is(err, store.ErrUnavailable) {
 			msg = ae.Message
 		}
 		fmt.Fprintln(stderr, "twofold:", msg)
