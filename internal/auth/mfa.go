@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
@@ -246,7 +247,9 @@ func (s *Service) setupView(u *store.User, secret []byte, expires time.Time) (*S
 
 // ConfirmTOTPSetup activates the pending secret when code is correct for it. The code counts
 // as used; a recovery code is issued (replacing any earlier one) and returned with the
-// session's new token. The session becomes authenticated with amr pwd, otp, mfa.
+// session's new token. The session becomes authenticated with the amr it had: enrolling is
+// not an MFA sign-in (a session that had mfa keeps it, one that had a password alone
+// stays so until a sign-in with a code).
 func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code string, m Meta) (token, recoveryCode string, err error) {
 	if cur.Session.State != store.StateAuthenticated && cur.Session.State != store.StateEnrollmentRequired {
 		return "", "", apperr.ErrUnauthenticated
@@ -306,15 +309,20 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		if _, err := s.EndIn(ctx, st, FactorChanged, cur.User.ID, cur.Session.ID, m); err != nil {
 			return err
 		}
+		// The confirming code proves that the new device answers, not who holds it:
+		// whoever knew the password could have bound it. The session keeps the methods it
+		// signed in with (a password alone stays a password), so "mfa", which the support
+		// console and applications demand, comes only from a sign-in with a code of an
+		// authenticator that existed before it.
 		signingIn := cur.Session.State == store.StateEnrollmentRequired
-		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, addAMR(cur.Session.AMR, amrMFA...)); err != nil {
+		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, cur.Session.AMR); err != nil {
 			return err
 		}
 		if signingIn { // the enrollment finished a sign-in
 			if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
 				return err
 			}
-			if err := s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr=pwd otp mfa (enrollment)"); err != nil {
+			if err := s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr="+strings.Join(cur.Session.AMR, " ")+" (enrollment)"); err != nil {
 				return err
 			}
 		}

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
@@ -92,19 +91,6 @@ func (s *Service) stepUp(ctx context.Context, st store.Store, cur *Current, stat
 	*cur.Session = next
 	cur.Token = tok
 	return tok, nil
-}
-
-// addAMR returns amr with the methods added once each, in a stable order.
-func addAMR(amr []string, methods ...string) []string {
-	out := slices.Clone(amr)
-	for _, m := range methods {
-		if !slices.Contains(out, m) {
-			out = append(out, m)
-		}
-	}
-	order := map[string]int{"pwd": 0, "otp": 1, "mfa": 2}
-	slices.SortStableFunc(out, func(a, b string) int { return order[a] - order[b] })
-	return out
 }
 
 // Sessions lists the user's active sessions, newest first.

@@ -131,9 +131,9 @@ func TestPromptLoginAndMaxAge(t *testing.T) {
 }
 
 // TestPasswordOnlySessionNeverReachesAnApplication: where the policy lets a user into
-// twofold with a password alone, an application still gets no code until the user has
-// MFA: the browser is led to set up an authenticator (with or without acr_values), and
-// prompt=none gets interaction_required.
+// twofold with a password alone, an application still gets no code until the user signs
+// in with MFA: the browser is led to set up an authenticator (with or without acr_values),
+// prompt=none gets interaction_required, and after the setup a sign-in with a code.
 func TestPasswordOnlySessionNeverReachesAnApplication(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{MFARequiredForRole: func(string) bool { return false }})
 	app := newRP(t, srv, "tenant-app", clientOpts{})
@@ -161,13 +161,22 @@ func TestPasswordOnlySessionNeverReachesAnApplication(t *testing.T) {
 	if r := b.PostJSON("/api/v1/account/mfa/totp/confirm", map[string]string{"code": srv.Code(secret, 0)}); r.Status != http.StatusOK {
 		t.Fatalf("confirm setup: %d %s", r.Status, r.Body)
 	}
+	// Enrolling is not an MFA sign-in (whoever knew the password could have bound the
+	// authenticator): the application still gets nothing until a sign-in with a code.
+	if r := follow(t, b, callback); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "Sign in again") {
+		t.Fatalf("the callback right after enrolling: %d %q, want the page asking to sign in again", r.Status, r.Header.Get("Location"))
+	}
+	if q := callbackQuery(t, app.authorize(b, app.newRequest(oauth2.SetAuthURLParam("prompt", "none")))); q.Get("code") != "" || q.Get("error") != "login_required" {
+		t.Fatalf("prompt=none right after enrolling: %v, want login_required and no code", q)
+	}
+	signInWithCode(t, srv, b, "dan", secret)
 	q := callbackQuery(t, follow(t, b, callback))
 	tok, err := app.exchange(q.Get("code"), a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := claimsOf(t, app.verify(tok, a)); !contains(c.AMR, "otp") || !contains(c.AMR, "mfa") || c.ACR != oidc.ACRMFA {
-		t.Fatalf("after enrolling: amr %v acr %q, want otp, mfa and %s", c.AMR, c.ACR, oidc.ACRMFA)
+		t.Fatalf("after enrolling and a code sign-in: amr %v acr %q, want otp, mfa and %s", c.AMR, c.ACR, oidc.ACRMFA)
 	}
 }
 

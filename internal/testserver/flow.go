@@ -47,8 +47,10 @@ func (c *Client) Login(username, wantState string) {
 }
 
 // Enroll signs username in (enrollment required), sets up the authenticator through the
-// API and returns its secret and the first recovery code. The clock then moves to the next
-// step, so the confirming code is in the past.
+// API and returns its secret and the first recovery code. Enrolling is not an MFA sign-in,
+// so it then signs the client in again with a code: the client is left with an MFA session
+// (amr pwd, otp, mfa). The clock then moves to the next step, so the codes used are in the
+// past.
 func (s *Server) Enroll(t testing.TB, c *Client, username string) (secret []byte, recoveryCode string) {
 	t.Helper()
 	c.Login(username, "enrollment_required")
@@ -64,6 +66,11 @@ func (s *Server) Enroll(t testing.TB, c *Client, username string) (secret []byte
 	recoveryCode, _ = r.JSON(t)["recovery_code"].(string)
 	if recoveryCode == "" {
 		t.Fatalf("confirm setup gave no recovery code: %s", r.Body)
+	}
+	s.NextStep()
+	c.Login(username, "mfa_required")
+	if r := c.PostJSON("/api/v1/login/totp", map[string]string{"code": s.Code(secret, 0)}); r.Status != http.StatusOK {
+		t.Fatalf("sign in with a code after the setup: %d %s", r.Status, r.Body)
 	}
 	s.NextStep()
 	return secret, recoveryCode

@@ -85,7 +85,8 @@ func startTenantApp(t *testing.T, srv *testserver.Server, firstParty bool) strin
 }
 
 // TestBrowserTenantAppEnrollsOnTheWay: a user without an authenticator who signs in from
-// an application sets it up, saves the recovery code, and then lands in the application.
+// an application sets it up, saves the recovery code, signs in with it (enrolling is not an
+// MFA sign-in), and then lands in the application.
 func TestBrowserTenantAppEnrollsOnTheWay(t *testing.T) {
 	chromium := testutil.RequireTool(t, "chromium")
 	srv := testserver.New(t, testserver.Options{})
@@ -104,12 +105,20 @@ func TestBrowserTenantAppEnrollsOnTheWay(t *testing.T) {
 	b.wantHeading("Successful!")
 	b.tick("saved")
 	b.do("continue", chromedp.Click(chromedp.Search(`//button[normalize-space()="Continue"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//button[normalize-space()="Sign in again"]`)))
+	b.click(`//button[normalize-space()="Sign in again"]`, "/login")
+	b.typeInto("username", "bea")
+	b.typeInto("password", testserver.Password)
+	b.click(`//button[normalize-space()="Sign in"]`, "/login/code")
+	srv.NextStep()
+	b.typeInto("code", srv.Code(secret, 0))
+	b.do("verify", chromedp.Click(chromedp.Search(`//button[normalize-space()="Verify"]`)),
 		chromedp.WaitVisible(chromedp.ID("username")))
 	if got := b.text("#username"); got != "bea" {
 		t.Errorf("the app shows user %q, want bea", got)
 	}
-	if amr := strings.Fields(b.text("#amr")); !slices.Contains(amr, "otp") {
-		t.Errorf("the app shows amr %v, want otp in it", amr)
+	if amr := strings.Fields(b.text("#amr")); !slices.Contains(amr, "otp") || !slices.Contains(amr, "mfa") {
+		t.Errorf("the app shows amr %v, want otp and mfa in it", amr)
 	}
 	b.wantCleanConsole()
 }
