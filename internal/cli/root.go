@@ -68,11 +68,7 @@ func (e *env) rootCommand() *cobra.Command {
 
 // loadConfig reads defaults, file, environment and then the flags, and validates.
 func (e *env) loadConfig(apply func(*config.Config)) (*config.Config, error) {
-	path := e.configPath
-	if path == "" {
-		path = e.getenv("TWOFOLD_CONFIG")
-	}
-	cfg, err := config.Load(path, e.getenv)
+	cfg, err := config.Load(e.configFile(), e.getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +85,14 @@ func (e *env) loadConfig(apply func(*config.Config)) (*config.Config, error) {
 		return nil, fmt.Errorf("invalid configuration:\n%w", indent(err))
 	}
 	return cfg, nil
+}
+
+// configFile is the config file's path (--config, else TWOFOLD_CONFIG); "" when none.
+func (e *env) configFile() string {
+	if e.configPath != "" {
+		return e.configPath
+	}
+	return e.getenv("TWOFOLD_CONFIG")
 }
 
 // indent prints each joined error on its own line.

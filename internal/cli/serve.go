@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -58,6 +59,7 @@ func (e *env) serveCommand() *cobra.Command {
 // it receives the base URL once the listener is open (tests use it with addr :0).
 func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL string)) error {
 	log := newLogger(e.stderr, cfg)
+	e.warnExposedConfig(log)
 	a, err := openApp(ctx, cfg, log, e.getenv("TWOFOLD_MASTER_KEY"))
 	if err != nil {
 		return err
@@ -112,6 +114,25 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		return err
 	}
 	return nil
+}
+
+// warnExposedConfig warns when the config file holds secrets and group or others may read
+// it. It names the settings, never their values.
+func (e *env) warnExposedConfig(log *slog.Logger) {
+	path := e.configFile()
+	if path == "" {
+		return
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o044 == 0 {
+		return
+	}
+	names, err := config.SecretsInFile(path)
+	if err != nil || len(names) == 0 {
+		return
+	}
+	log.Warn("the configuration file holds secrets and group or others can read it: chmod 600 it, or pass the secrets in TWOFOLD_* variables",
+		"file", path, "mode", fi.Mode().Perm().String(), "secrets", strings.Join(names, ", "))
 }
 
 // announceSetup prints a one-time link to create the first administrator when none has

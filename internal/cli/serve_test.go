@@ -57,8 +57,17 @@ type server struct {
 // startServe runs e.serve in the background and waits until it is listening.
 func startServe(t *testing.T, cfg *config.Config) *server {
 	t.Helper()
+	return startServeWith(t, cfg, nil)
+}
+
+// startServeWith is startServe with the command's environment adjusted by adjust.
+func startServeWith(t *testing.T, cfg *config.Config, adjust func(*env)) *server {
+	t.Helper()
 	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	e := &env{stdin: strings.NewReader(""), stdout: s.stdout, stderr: s.stderr, getenv: func(string) string { return "" }}
+	if adjust != nil {
+		adjust(e)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	ready := make(chan string, 1)

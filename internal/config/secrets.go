@@ -1,0 +1,27 @@
+package config
+
+import (
+	"net/url"
+	"slices"
+)
+
+// SecretsInFile names the settings of the YAML file at path that hold a secret (the
+// database URL's password, the SMTP password), sorted; nil when it holds none. Only the
+// file counts, not the environment. The values themselves are never returned.
+func SecretsInFile(path string) ([]string, error) {
+	c, err := Load(path, func(string) string { return "" })
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	if u, err := url.Parse(c.Database.URL); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			names = append(names, "database.url")
+		}
+	}
+	if c.Mail.Password != "" {
+		names = append(names, "mail.password")
+	}
+	slices.Sort(names)
+	return names, nil
+}
