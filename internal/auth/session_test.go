@@ -17,7 +17,8 @@ import (
 )
 
 // newService builds a service on a fresh SQLite store (unless o.Store is set) with a fake
-// clock; o's Store, Hasher, Keyring and Now are filled in, MFA is required of nobody.
+// clock; o's Store and Hasher (unless set), Keyring and Now are filled in, MFA is required
+// of nobody.
 func newService(t *testing.T, o auth.Options) (*auth.Service, *testserver.Clock) {
 	t.Helper()
 	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
@@ -34,7 +35,9 @@ func newService(t *testing.T, o auth.Options) (*auth.Service, *testserver.Clock)
 		o.Store = db
 	}
 	o.Keyring, o.Now = keyring, clock.Now
-	o.Hasher = password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second)
+	if o.Hasher == nil {
+		o.Hasher = password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second)
+	}
 	o.PasswordPolicy = password.DefaultPolicy
 	o.MFARequiredForRole = func(string) bool { return false }
 	return auth.New(o), clock

@@ -29,7 +29,20 @@ type Hasher struct {
 
 	// testHookHashing, when set, runs while a hashing slot is held.
 	testHookHashing func()
+	// observe, when set, is told of every key derivation (Observe).
+	observe func(Work)
 }
+
+// Work is one argon2id key derivation a Hasher ran: what a caller paid for.
+type Work struct {
+	Params Params
+	KeyLen uint32
+}
+
+// Observe makes h call f after every key derivation, with its parameters. Tests use it to
+// show that two paths (an unknown name and a wrong password) pay for the same work; a
+// metric could count hashes. Call it before h is used.
+func (h *Hasher) Observe(f func(Work)) { h.observe = f }
 
 // NewHasher returns a Hasher using p for new hashes. At most maxConcurrent
 // hashes (runtime.NumCPU() when maxConcurrent <= 0) run at once; a caller
@@ -118,7 +131,11 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 	if h.testHookHashing != nil {
 		h.testHookHashing()
 	}
-	return argon2.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, n), nil
+	key := argon2.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, n)
+	if h.observe != nil {
+		h.observe(Work{Params: p, KeyLen: n})
+	}
+	return key, nil
 }
 
 // acquire takes a hashing slot, waiting at most h.wait. It returns ErrBusy

@@ -31,7 +31,7 @@ func newServer(t *testing.T) *testserver.Server {
 // enrolled creates username (e-mail username@example.com) and sets up its authenticator.
 // It returns a client left signed in, the secret and the first recovery code. The clock
 // is in the step after the confirming code.
-func enrolled(t *testing.T, srv *testserver.Server, username string) (*testserver.Client, []byte, string) {
+func enrolled(t testing.TB, srv *testserver.Server, username string) (*testserver.Client, []byte, string) {
 	t.Helper()
 	srv.CreateUser(t, username, username+"@example.com", "user")
 	c := srv.Client(t)
@@ -200,7 +200,7 @@ func rawPostJSON(srv *testserver.Server, c *testserver.Client, path string, v an
 func codeJSON(code string) map[string]string { return map[string]string{"code": code} }
 
 // disable disables username's account.
-func disable(t *testing.T, srv *testserver.Server, username string) {
+func disable(t testing.TB, srv *testserver.Server, username string) {
 	t.Helper()
 	ctx := context.Background()
 	u, err := srv.Auth.FindUser(ctx, username)
