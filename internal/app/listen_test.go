@@ -2,12 +2,15 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +21,8 @@ import (
 // the first N keep being served, and a new connection is served once they close.
 func TestListenClosesConnectionsBeyondTheCap(t *testing.T) {
 	const max = 3
-	ln, err := Listen("127.0.0.1:0", max)
+	log := &lockedBuffer{}
+	ln, err := Listen("127.0.0.1:0", max, slog.New(slog.NewTextHandler(log, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +50,9 @@ func TestListenClosesConnectionsBeyondTheCap(t *testing.T) {
 			t.Fatalf("connection %d stopped being served after the cap was reached: %v", i+1, err)
 		}
 	}
+	if !strings.Contains(log.String(), "server.max_connections") || !strings.Contains(log.String(), "refused=1") {
+		t.Errorf("no warning about the refused connection in the log:\n%s", log.String())
+	}
 
 	// Once the first N close, the server takes connections again. Closing is seen by the
 	// server a moment later, so try until one is served.
@@ -65,6 +72,24 @@ func TestListenClosesConnectionsBeyondTheCap(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer the server's goroutine writes and the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func dial(t *testing.T, addr string) net.Conn {

@@ -65,7 +65,7 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		return err
 	}
 	defer a.Close()
-	ln, err := twofold.Listen(cfg.Server.Addr, cfg.Server.MaxConnections)
+	ln, err := twofold.Listen(cfg.Server.Addr, cfg.Server.MaxConnections, log)
 	if err != nil {
 		return err
 	}

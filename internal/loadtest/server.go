@@ -98,7 +98,7 @@ func (b *backend) start(p *throttle.Policy) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := twofold.Listen(listenAddr, a.Config.Server.MaxConnections)
+	ln, err := twofold.Listen(listenAddr, a.Config.Server.MaxConnections, b.log)
 	if err != nil {
 		a.Close()
 		return nil, err
