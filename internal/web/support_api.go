@@ -70,7 +70,7 @@ func agentAllowed(cur *auth.Current) error {
 		return apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators.")
 	}
 	if !slices.Contains(cur.Session.AMR, "mfa") {
-		return apperr.New(apperr.CodeForbidden, "The support console needs a sign-in with your authenticator app: set one up under Password & Security, then sign in again.")
+		return apperr.New(apperr.CodeForbidden, "The support console needs a sign-in with a code from your authenticator app (setting one up is not enough): sign out and sign in again with a code; without an authenticator, set one up under Password & Security first.")
 	}
 	return nil
 }
