@@ -58,16 +58,26 @@ type Meta struct {
 	UserAgent string
 }
 
+// Appender is the storage an event is recorded in: a store, or a transaction of one.
+type Appender interface {
+	AppendAudit(ctx context.Context, e *store.AuditEvent) error
+}
+
+// Transactor runs a function in one transaction of a store.
+type Transactor interface {
+	WithTx(ctx context.Context, fn func(store.Store) error) error
+}
+
 // Record appends one event through s (which may be bound to a transaction, so the event
 // commits or rolls back with the change it describes).
-func Record(ctx context.Context, s store.Store, at time.Time, event, subjectID string, m Meta, detail string) error {
+func Record(ctx context.Context, s Appender, at time.Time, event, subjectID string, m Meta, detail string) error {
 	return RecordCounted(ctx, s, at, "", event, subjectID, m, detail)
 }
 
 // RecordCounted is Record for an event that repeats: every event recorded with the same
 // key is one row (the first one's time, address and detail) that counts them. An empty
 // key records a row of its own.
-func RecordCounted(ctx context.Context, s store.Store, at time.Time, key, event, subjectID string, m Meta, detail string) error {
+func RecordCounted(ctx context.Context, s Appender, at time.Time, key, event, subjectID string, m Meta, detail string) error {
 	return s.AppendAudit(ctx, &store.AuditEvent{
 		Dedup:     key,
 		At:        at,
@@ -84,7 +94,7 @@ func RecordCounted(ctx context.Context, s store.Store, at time.Time, key, event,
 // transaction, an audit.pruned event saying how many went: the log never loses rows
 // without a row saying so. When always is false (housekeeping) a prune that found nothing
 // to delete records nothing. A cutoff after now is refused: it would empty the log.
-func Prune(ctx context.Context, s store.Store, now, before time.Time, m Meta, always bool) (int, error) {
+func Prune(ctx context.Context, s Transactor, now, before time.Time, m Meta, always bool) (int, error) {
 	if before.After(now) {
 		return 0, fmt.Errorf("prune before %s: the cutoff is in the future", before.UTC().Format(time.RFC3339))
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// failingAudit is a store whose audit log refuses every write.
-type failingAudit struct{ store.Store }
+// failingAudit is the service's store with an audit log that refuses every write.
+type failingAudit struct{ auth.Store }
 
 func (failingAudit) AppendAudit(context.Context, *store.AuditEvent) error {
 	return errors.New("disk full")

@@ -34,11 +34,11 @@ func TestHousekeepingPrunesTheAuditLog(t *testing.T) {
 
 	t.Run("with_a_retention", func(t *testing.T) {
 		svc, clock := newService(t, auth.Options{AuditRetention: 30 * 24 * time.Hour})
-		seed(t, svc.Store(), clock.Now())
+		seed(t, fullStore(svc), clock.Now())
 		if _, err := svc.DeleteExpired(ctx); err != nil {
 			t.Fatal(err)
 		}
-		got := events(t, svc.Store())
+		got := events(t, fullStore(svc))
 		if len(got) != 3 || got[0].Event != "audit.pruned" || got[0].IP != "housekeeping" {
 			t.Fatalf("after the first round: %+v, want audit.pruned and the 2 events younger than 30 days", got)
 		}
@@ -50,18 +50,18 @@ func TestHousekeepingPrunesTheAuditLog(t *testing.T) {
 		if _, err := svc.DeleteExpired(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if again := events(t, svc.Store()); len(again) != 3 {
+		if again := events(t, fullStore(svc)); len(again) != 3 {
 			t.Fatalf("a round with nothing to prune wrote %d events, want none", len(again)-3)
 		}
 	})
 
 	t.Run("forever_by_default", func(t *testing.T) {
 		svc, clock := newService(t, auth.Options{})
-		seed(t, svc.Store(), clock.Now())
+		seed(t, fullStore(svc), clock.Now())
 		if _, err := svc.DeleteExpired(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := events(t, svc.Store()); len(got) != 4 {
+		if got := events(t, fullStore(svc)); len(got) != 4 {
 			t.Fatalf("without a retention %d events are left, want all 4", len(got))
 		}
 	})

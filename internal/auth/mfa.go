@@ -222,7 +222,7 @@ func (s *Service) PendingSetup(ctx context.Context, cur *Current) (*Setup, error
 // refuseStaleEnrollment returns apperr.ErrUnauthenticated for a session that is not
 // authenticated while the user already has an authenticator: an enrollment_required
 // session left over from before the setup may neither see nor confirm a replacement.
-func (s *Service) refuseStaleEnrollment(ctx context.Context, st store.Store, cur *Current) error {
+func (s *Service) refuseStaleEnrollment(ctx context.Context, st Store, cur *Current) error {
 	if cur.Session.State == store.StateAuthenticated {
 		return nil
 	}

@@ -29,7 +29,7 @@ const (
 
 // Options configure a Service. Store, Hasher and Keyring are required.
 type Options struct {
-	Store          store.Store
+	Store          Store
 	Hasher         *password.Hasher
 	PasswordPolicy password.Policy
 	Keyring        *secrets.Keyring
@@ -52,7 +52,7 @@ type Options struct {
 
 // Service implements every sign-in and account operation. It knows nothing of HTTP.
 type Service struct {
-	store      store.Store
+	store      Store
 	hasher     *password.Hasher
 	policy     password.Policy
 	totpBox    *secrets.Box
@@ -124,7 +124,7 @@ func New(o Options) *Service {
 }
 
 // Store returns the store the service works on.
-func (s *Service) Store() store.Store { return s.store }
+func (s *Service) Store() Store { return s.store }
 
 // Now returns the service clock's time.
 func (s *Service) Now() time.Time { return s.now() }
@@ -165,7 +165,7 @@ func hashToken(tok string) []byte {
 	return h[:]
 }
 
-func (s *Service) record(ctx context.Context, st store.Store, event, subject string, m Meta, detail string) error {
+func (s *Service) record(ctx context.Context, st audit.Appender, event, subject string, m Meta, detail string) error {
 	return audit.Record(ctx, st, s.now(), event, subject, m, detail)
 }
 

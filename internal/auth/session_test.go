@@ -16,6 +16,10 @@ import (
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
+// fullStore is the whole store under svc (newService's SQLite store), for tests that look
+// beyond what the service itself uses.
+func fullStore(svc *auth.Service) store.Store { return svc.Store().(store.Store) }
+
 // newService builds a service on a fresh SQLite store (unless o.Store is set) with a fake
 // clock; o's Store and Hasher (unless set), Keyring and Now are filled in, MFA is required
 // of nobody.
@@ -117,7 +121,7 @@ func TestConfiguredSessionTimeouts(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("DeleteExpired = %d, %v; want the idle session deleted", n, err)
 		}
-		list, err := svc.Store().ListUserSessions(context.Background(), cur.User.ID, clock.Now())
+		list, err := fullStore(svc).ListUserSessions(context.Background(), cur.User.ID, clock.Now())
 		if err != nil || len(list) != 0 {
 			t.Fatalf("sessions left: %d, %v", len(list), err)
 		}
@@ -153,7 +157,7 @@ func TestSignOutEverywhere(t *testing.T) {
 			t.Fatal("a session survived")
 		}
 	}
-	events, err := svc.Store().ListAudit(context.Background(), store.AuditFilter{UserID: a.User.ID, Limit: 1})
+	events, err := fullStore(svc).ListAudit(context.Background(), store.AuditFilter{UserID: a.User.ID, Limit: 1})
 	if err != nil || len(events) != 1 || events[0].Event != "session.all_ended" || events[0].IP != "console" {
 		t.Fatalf("newest audit event %+v (%v), want session.all_ended from the console", events, err)
 	}

@@ -231,7 +231,7 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 }
 
 // refuseSetupWithAdmin returns errSetupToken once an administrator has existed.
-func (s *Service) refuseSetupWithAdmin(ctx context.Context, st store.Store) error {
+func (s *Service) refuseSetupWithAdmin(ctx context.Context, st Store) error {
 	existed, err := st.AdminHasExisted(ctx)
 	if err != nil {
 		return err

@@ -40,7 +40,7 @@ const keyPurpose = "oidc-signing-key"
 // keyring manages the signing keys in the store. Every instance reads the same keys; parsed
 // private keys are cached by key id, which never changes its key.
 type keyring struct {
-	store store.Store
+	store Store
 	box   *secrets.Box
 	now   func() time.Time
 
@@ -48,7 +48,7 @@ type keyring struct {
 	parsed map[string]crypto.Signer
 }
 
-func newKeyring(st store.Store, kr *secrets.Keyring, now func() time.Time) *keyring {
+func newKeyring(st Store, kr *secrets.Keyring, now func() time.Time) *keyring {
 	return &keyring{store: st, box: kr.Box(keyPurpose), now: now, parsed: map[string]crypto.Signer{}}
 }
 
@@ -116,7 +116,7 @@ func (r *keyring) publicKeys(ctx context.Context) ([]*publicKey, error) {
 }
 
 // create generates a current key for alg and stores it through st.
-func (r *keyring) create(ctx context.Context, st store.Store, alg string) (*store.OIDCSigningKey, error) {
+func (r *keyring) create(ctx context.Context, st Store, alg string) (*store.OIDCSigningKey, error) {
 	var priv crypto.Signer
 	var err error
 	switch alg {

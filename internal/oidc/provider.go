@@ -55,7 +55,7 @@ const (
 
 // Options configure a Provider. Store, Keyring, Auth and Issuer are required.
 type Options struct {
-	Store   store.Store
+	Store   Store
 	Keyring *secrets.Keyring
 	// Auth ends the sessions RP-initiated logout names.
 	Auth *auth.Service

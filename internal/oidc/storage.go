@@ -29,7 +29,7 @@ const (
 
 // storage implements op.Storage on twofold's store.
 type storage struct {
-	st         store.Store
+	st         Store
 	auth       *auth.Service
 	keys       *keyring
 	now        func() time.Time

@@ -191,7 +191,7 @@ func (s *Service) namer(ctx context.Context) func(id string) string {
 
 // matchingAccounts returns the accounts whose e-mail is the case's (at most one: e-mail
 // addresses are unique), read through st.
-func (s *Service) matchingAccounts(ctx context.Context, st store.Store, c *store.SupportCase) ([]store.User, error) {
+func (s *Service) matchingAccounts(ctx context.Context, st Store, c *store.SupportCase) ([]store.User, error) {
 	u, err := st.GetUserByLogin(ctx, c.EmailNorm)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.EmailNorm != c.EmailNorm) {
 		return nil, nil

@@ -247,7 +247,7 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 // may: it expired (PendingResetTTL), or the user's authenticator or recovery code was
 // set up after it (the user got back in, and the request would delete factors the
 // identity check never covered).
-func (s *Service) staleReason(ctx context.Context, st store.Store, r *store.MFAReset) (string, error) {
+func (s *Service) staleReason(ctx context.Context, st Store, r *store.MFAReset) (string, error) {
 	if !s.now().Before(r.RequestedAt.Add(PendingResetTTL)) {
 		return "it expired (a request waits at most 24 hours)", nil
 	}

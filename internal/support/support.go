@@ -26,7 +26,7 @@ const LinkTTL = 24 * time.Hour
 
 // Options configure a Service. Store and Auth are required.
 type Options struct {
-	Store store.Store
+	Store Store
 	// Auth provides the MFA policy (who must use MFA) and account facts.
 	Auth *auth.Service
 	// Mailer delivers case mail and reset notices; nil drops them.
@@ -52,7 +52,7 @@ type Options struct {
 
 // Service runs the support desk. It knows nothing of HTTP.
 type Service struct {
-	store           store.Store
+	store           Store
 	auth            *auth.Service
 	mailer          mail.Mailer
 	log             *slog.Logger
@@ -128,7 +128,7 @@ func errNoCase(ref string) error {
 var errClosed = apperr.New(apperr.CodeConflict, "This case is closed.")
 
 // loadCase finds the case with the (user-typed) reference in st.
-func loadCase(ctx context.Context, st store.Store, ref string) (*store.SupportCase, error) {
+func loadCase(ctx context.Context, st Store, ref string) (*store.SupportCase, error) {
 	norm, ok := NormalizeReference(ref)
 	if !ok {
 		return nil, errNoCase(ref)
@@ -150,7 +150,7 @@ func loadOpenCase(ctx context.Context, st store.Store, ref string) (*store.Suppo
 }
 
 // record appends an audit event through st.
-func (s *Service) record(ctx context.Context, st store.Store, event, subject string, m Meta, detail string) error {
+func (s *Service) record(ctx context.Context, st audit.Appender, event, subject string, m Meta, detail string) error {
 	return audit.Record(ctx, st, s.now(), event, subject, m, detail)
 }
 
@@ -169,7 +169,7 @@ func (s *Service) timelineAside(ctx context.Context, caseID, kind, actorID, body
 }
 
 // timeline appends an entry to the case's timeline through st.
-func (s *Service) timeline(ctx context.Context, st store.Store, caseID, kind, actorID, body string) error {
+func (s *Service) timeline(ctx context.Context, st Store, caseID, kind, actorID, body string) error {
 	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: kind, ActorID: actorID, Body: clip(body, 8000)})
 }
 

@@ -139,7 +139,7 @@ func (s *Service) CheckLink(ctx context.Context, tok string) (*LinkInfo, error) 
 	return s.linkInfo(ctx, s.store, l)
 }
 
-func (s *Service) linkInfo(ctx context.Context, st store.Store, l *store.EmailLink) (*LinkInfo, error) {
+func (s *Service) linkInfo(ctx context.Context, st Store, l *store.EmailLink) (*LinkInfo, error) {
 	u, err := st.GetUser(ctx, l.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errBadLink

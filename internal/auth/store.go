@@ -1,0 +1,37 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/throttle"
+)
+
+// Store is the storage the service uses outside transactions, declared here so that what
+// sign-in needs is visible in one place and a test can stand in for exactly these methods
+// (Authelia's RegulatorProvider idea). Inside WithTx the service works on the transaction's
+// full store.Store. Every store.Store is one.
+type Store interface {
+	WithTx(ctx context.Context, fn func(store.Store) error) error
+	AdminHasExisted(ctx context.Context) (bool, error)
+	AppendAudit(ctx context.Context, e *store.AuditEvent) error
+	CheckSetupToken(ctx context.Context, tokenHash []byte, now time.Time) error
+	DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error)
+	ForgetIdleBudgets(ctx context.Context, kind string, idleBefore time.Time, maxFailures int) (int, error)
+	GetBudget(ctx context.Context, kind, key string) (*store.ThrottleBudget, error)
+	GetPendingTOTP(ctx context.Context, userID string, now time.Time) (*store.PendingTOTP, error)
+	GetRecoveryCode(ctx context.Context, userID string) (*store.RecoveryCode, error)
+	GetSessionByToken(ctx context.Context, tokenHash []byte) (*store.Session, error)
+	GetTOTP(ctx context.Context, userID string) (*store.TOTPCredential, error)
+	GetUser(ctx context.Context, id string) (*store.User, error)
+	GetUserByLogin(ctx context.Context, identifierNorm string) (*store.User, error)
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
+	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (b *store.ThrottleBudget, granted bool, err error)
+	ResetBudget(ctx context.Context, kind, key string) error
+	SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error
+	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error
+	TouchSession(ctx context.Context, id string, at time.Time) error
+}
+
+var _ Store = store.Store(nil) // every store.Store serves the service
