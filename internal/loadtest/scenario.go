@@ -20,7 +20,11 @@ import (
 // wrongPasswordThrottle is the failure budget of the wrong-password scenario: as many free
 // attempts as the policy allows (100, the NIST limit), so the scenario measures checked
 // attempts rather than 429s. Each known name is also tried at most wrongPerName times.
-var wrongPasswordThrottle = throttle.Policy{FreeAttempts: 100, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, MaxFailures: 100}
+var wrongPasswordThrottle = func() throttle.Policy {
+	p := throttle.Default
+	p.FreeAttempts = p.MaxFailures
+	return p
+}()
 
 const wrongPerName = 99
 
