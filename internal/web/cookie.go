@@ -41,6 +41,9 @@ func (s *Server) current(r *http.Request) (*auth.Current, error) {
 // browser never keeps two. A failed sign-in leaves the old session alone.
 func (s *Server) endOldSession(r *http.Request, newID string) {
 	if cur, err := s.current(r); err == nil && cur.Session.ID != newID {
-		_, _ = s.auth.End(r.Context(), auth.SessionReplaced, cur.User.ID, cur.Session.ID, meta(r))
+		if _, err := s.auth.End(r.Context(), auth.SessionReplaced, cur.User.ID, cur.Session.ID, meta(r)); err != nil {
+			// The new sign-in stands; the old session ends with its timeouts.
+			s.log.ErrorContext(r.Context(), "ending the replaced session failed", "session", cur.Session.ID, "err", err)
+		}
 	}
 }
