@@ -27,8 +27,21 @@ var folder = cases.Fold()
 func NormalizeLogin(s string) string {
 	// Trim last: NFKC can turn a character into a space and a combining mark ("¨" is
 	// " \u0308"), and trimming first would leave a key that normalises to another key.
-	k := norm.NFKC.String(folder.String(norm.NFKC.String(strings.ToValidUTF8(s, "\uFFFD"))))
+	k := norm.NFKC.String(foldCase(norm.NFKC.String(strings.ToValidUTF8(s, "\uFFFD"))))
 	return strings.TrimSpace(k)
+}
+
+// foldCase is Unicode case folding. x/text's folder swaps the case of Cherokee letters
+// instead of folding them (it turns "Ꮎ" into "ꮎ" and "ꮎ" back into "Ꮎ"), so a key would
+// change each time it is normalised; Unicode folds Cherokee to its capital letters, which
+// foldCase then does itself.
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cherokee, r) {
+			return unicode.ToUpper(r)
+		}
+		return r
+	}, folder.String(s))
 }
 
 // IsText reports whether s may be typed input: valid UTF-8 without NUL. No stored name,
