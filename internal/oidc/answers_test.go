@@ -91,6 +91,13 @@ func TestInvalidClientAnswers(t *testing.T) {
 		{"token, Basic with a wrong secret", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, id, "wrong"},
 		{"token, Basic with an unknown client", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, "nobody", "wrong"},
 		{"token, secret in the form", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {id}, "client_secret": {"wrong"}}, "", ""},
+		// The client is authenticated before its code is looked at (RFC 6749, section 5.2):
+		// a caller without the secret learns nothing about a code, live or not.
+		{"code, Basic with a wrong secret", oidc.TokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, id, "wrong"},
+		{"code, Basic with an unknown client", oidc.TokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, "nobody", "wrong"},
+		{"code, secret in the form", oidc.TokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "client_id": {id}, "client_secret": {"wrong"}}, "", ""},
+		{"code, unknown client in the form", oidc.TokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "client_id": {"nobody"}}, "", ""},
+		{"code, no client", oidc.TokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, "", ""},
 		{"revocation without client", oidc.RevocationPath, url.Values{"token": {"x"}}, "", ""},
 		{"revocation, wrong secret", oidc.RevocationPath, url.Values{"token": {"x"}}, id, "wrong"},
 		{"introspection, wrong secret", oidc.IntrospectionPath, url.Values{"token": {"x"}}, id, "wrong"},

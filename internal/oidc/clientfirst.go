@@ -1,0 +1,65 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// clientFirst authenticates the client of an authorization code exchange before the op
+// package sees the request, and answers 401 invalid_client when that fails. RFC 6749
+// (section 5.2) authenticates the client first; the op package looks the code up and checks
+// its PKCE verifier before it asks who is calling, which tells a caller without the secret
+// whether a code is live. A public client has nothing to prove here: its code is bound by
+// PKCE, which the op package checks. A client assertion is left to the op package, which
+// refuses it. It reports whether it answered; its answers carry the CORS headers of the
+// op package's own.
+func (p *Provider) clientFirst(w http.ResponseWriter, r *http.Request) bool {
+	refused, err := p.clientRefused(r)
+	if !refused && err == nil {
+		return false
+	}
+	p.cors.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err != nil {
+			p.failed(w, r, "token client authentication", serverError(err))
+			return
+		}
+		writeJSON(w, http.StatusUnauthorized, answerInvalidClient)
+	})).ServeHTTP(w, r)
+	return true
+}
+
+// clientRefused reports whether the credentials of a code exchange fail to authenticate
+// its client; an error is the database's.
+func (p *Provider) clientRefused(r *http.Request) (bool, error) {
+	if r.PostForm.Get("grant_type") != string(oidc.GrantTypeCode) || r.PostForm.Get("client_assertion_type") != "" {
+		return false, nil
+	}
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		// The client_secret_basic credentials are form-encoded (RFC 6749, section 2.3.1).
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		secret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return true, nil
+		}
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id == "" || !isText(id) {
+		return true, nil
+	}
+	c, err := p.storage.st.GetOIDCClient(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return !c.Public && !secretMatches(c, secret), nil
+}
