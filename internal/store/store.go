@@ -152,10 +152,15 @@ type Store interface {
 	ThrottleStore
 	CounterStore
 	OIDCStore
+	MailStore
 
 	// WithTx runs fn with a Store bound to one transaction; it commits when fn returns nil
 	// and rolls back otherwise. Calls nested inside fn join the same transaction.
 	WithTx(ctx context.Context, fn func(Store) error) error
+	// AfterCommit runs fn once the transaction this Store is bound to (inside WithTx)
+	// has committed, or at once when it is bound to none; never when the transaction
+	// rolls back. fn must not block: it runs on the committing goroutine.
+	AfterCommit(fn func())
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

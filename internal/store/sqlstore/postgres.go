@@ -43,6 +43,7 @@ var postgresDialect = dialect{
 	},
 	isUnavailable: pgUnavailable,
 	bytewise:      ` COLLATE "C"`,
+	skipLocked:    ` FOR UPDATE SKIP LOCKED`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (postgres://...) and applies

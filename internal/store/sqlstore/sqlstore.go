@@ -28,6 +28,8 @@ type DB struct {
 	db      *sql.DB
 	q       querier
 	dialect dialect
+	// afterCommit collects what AfterCommit defers while bound to a transaction.
+	afterCommit *[]func()
 }
 
 var _ store.Store = (*DB)(nil)
@@ -51,6 +53,9 @@ type dialect struct {
 	isUnavailable func(error) bool
 	// bytewise follows a text column in ORDER BY so both databases sort alike.
 	bytewise string
+	// skipLocked ends a SELECT whose rows a statement claims: parallel claimers skip the
+	// rows another holds instead of waiting for them. Empty where writers take turns.
+	skipLocked string
 }
 
 var sqliteDialect = dialect{
@@ -179,10 +184,26 @@ func (d *DB) WithTx(ctx context.Context, fn func(store.Store) error) error {
 	// Rolls back when fn fails or panics (a transaction left open would hold SQLite's
 	// write lock forever); after Commit it is a no-op.
 	defer tx.Rollback()
-	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect}); err != nil {
+	var after []func()
+	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect, afterCommit: &after}); err != nil {
 		return err
 	}
-	return d.wrap(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return d.wrap(err)
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
+}
+
+// AfterCommit runs fn after the transaction commits, or now outside one.
+func (d *DB) AfterCommit(fn func()) {
+	if d.afterCommit == nil {
+		fn()
+		return
+	}
+	*d.afterCommit = append(*d.afterCommit, fn)
 }
 
 func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {

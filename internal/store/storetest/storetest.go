@@ -39,6 +39,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Throttle", throttleTests},
 		{"Counters", counterTests},
 		{"OIDC", oidcTests},
+		{"Mail", mailTests},
 		{"InvalidText", textTests},
 	}
 	for _, g := range groups {
