@@ -20,6 +20,8 @@ type NewUser struct {
 	Email    string
 	Role     string
 	Password string
+	// EmailVerified: whoever creates the account vouches for the address.
+	EmailVerified bool
 }
 
 // CreateUser validates and stores a new account. Bad input and a taken username or e-mail
@@ -61,7 +63,7 @@ func (s *Service) prepareUser(ctx context.Context, nu NewUser) (*store.User, err
 	now := s.now()
 	return &store.User{
 		ID: newID(), Username: name, UsernameNorm: nameNorm, Email: email, EmailNorm: emailNorm,
-		Role: nu.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+		EmailVerified: nu.EmailVerified, Role: nu.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
 
@@ -79,7 +81,11 @@ func (s *Service) insertUser(ctx context.Context, st store.Store, u *store.User,
 	if err := s.noteRole(ctx, st, u.Role); err != nil {
 		return err
 	}
-	return s.record(ctx, st, audit.UserCreated, u.ID, m, "role="+u.Role)
+	detail := "role=" + u.Role
+	if u.EmailVerified {
+		detail += " email_verified"
+	}
+	return s.record(ctx, st, audit.UserCreated, u.ID, m, detail)
 }
 
 // noteRole records, when role is admin, that an administrator has existed: from then on

@@ -405,3 +405,24 @@ func TestUnreachableDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestUserAddEmailVerified: the operator vouches for an address with --email-verified;
+// without it the address starts unverified.
+func TestUserAddEmailVerified(t *testing.T) {
+	c := newConsole(t)
+	out := c.ok(goodPassword+"\n", "user", "add", "alice", "--email", "alice@example.com", "--email-verified", "--password-stdin")
+	if !strings.Contains(out, "address verified") {
+		t.Errorf("user add --email-verified printed %q, want it to say the address is verified", out)
+	}
+	c.addUser("bob", "bob@example.com", "user")
+	db := c.openStore()
+	for name, want := range map[string]bool{"alice": true, "bob": false} {
+		u, err := db.GetUserByUsername(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.EmailVerified != want {
+			t.Errorf("%s: EmailVerified = %v, want %v", name, u.EmailVerified, want)
+		}
+	}
+}

@@ -55,9 +55,9 @@ func (e *env) userCommand() *cobra.Command {
 
 func (e *env) userAdd() *cobra.Command {
 	var email, role string
-	var fromStdin bool
+	var fromStdin, verified bool
 	cmd := &cobra.Command{
-		Use:   "add NAME --email ADDR [--role user|support|admin] [--password-stdin]",
+		Use:   "add NAME --email ADDR [--email-verified] [--role user|support|admin] [--password-stdin]",
 		Short: "Create a user (asks for the password twice unless --password-stdin)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,16 +72,22 @@ func (e *env) userAdd() *cobra.Command {
 				return err
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				u, err := a.Auth.CreateUser(ctx, auth.NewUser{Username: args[0], Email: email, Role: role, Password: pw}, consoleMeta)
+				u, err := a.Auth.CreateUser(ctx, auth.NewUser{Username: args[0], Email: email, Role: role,
+					Password: pw, EmailVerified: verified}, consoleMeta)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "created user %s <%s> with role %s\n", u.Username, u.Email, u.Role)
+				fmt.Fprintf(e.stdout, "created user %s <%s> with role %s", u.Username, u.Email, u.Role)
+				if u.EmailVerified {
+					fmt.Fprint(e.stdout, "; address verified")
+				}
+				fmt.Fprintln(e.stdout)
 				return nil
 			})
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "e-mail address (required)")
+	cmd.Flags().BoolVar(&verified, "email-verified", false, "mark the address as verified: you know the user owns it")
 	cmd.Flags().StringVar(&role, "role", store.RoleUser, "role: user, support or admin")
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
 	return cmd

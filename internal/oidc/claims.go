@@ -151,9 +151,9 @@ func (s *storage) setUserinfo(ctx context.Context, info *oidc.UserInfo, userID s
 			info.UpdatedAt = oidc.FromTime(u.UpdatedAt)
 		case oidc.ScopeEmail:
 			info.Email = u.Email
-			// twofold does not prove that users own their address (yet). The claim is set
-			// explicitly: the library's field omits false.
-			info.AppendClaims("email_verified", false)
+			// The claim is set explicitly: the library's field omits false, and relying
+			// parties must be told that an address is unproved.
+			info.AppendClaims("email_verified", u.EmailVerified)
 		}
 	}
 	return nil

@@ -63,13 +63,16 @@ type User struct {
 	UsernameNorm string
 	Email        string
 	EmailNorm    string
-	Role         string
-	Disabled     bool
-	MFAOverride  string
-	PasswordHash string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	LastLoginAt  time.Time // zero when never
+	// EmailVerified: the user proved to own Email (a confirmed mail link or invitation,
+	// or an operator's word at the console). A new address starts unverified.
+	EmailVerified bool
+	Role          string
+	Disabled      bool
+	MFAOverride   string
+	PasswordHash  string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastLoginAt   time.Time // zero when never
 }
 
 // TOTPCredential is a confirmed authenticator. SecretEnc is sealed with the master key.
@@ -183,6 +186,14 @@ type Store interface {
 	SetUserMFAOverride(ctx context.Context, id, override string, now time.Time) error
 	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error
 	SetUserLastLogin(ctx context.Context, id string, at time.Time) error
+	// SetUserEmailVerified marks the user's address verified, but only while it is still
+	// emailNorm, in one conditional update: ErrNotFound for an unknown id or when the
+	// address changed meanwhile, so proof of an old address never verifies a new one.
+	SetUserEmailVerified(ctx context.Context, id, emailNorm string, now time.Time) error
+	// SetUserEmail changes the user's address and whether it is verified; a
+	// *ConflictError (field "email") when another account has emailNorm, ErrNotFound for
+	// an unknown id.
+	SetUserEmail(ctx context.Context, id, email, emailNorm string, verified bool, now time.Time) error
 	// DeleteUser removes the account with everything that hangs on it (sessions,
 	// authenticator, recovery code, OIDC consents, grants and tokens); the audit log keeps
 	// its rows. ErrNotFound for an unknown id.

@@ -144,10 +144,11 @@ func (s *Server) apiLoginRecovery(w http.ResponseWriter, r *http.Request) error 
 
 // User is the signed-in user.
 type User struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-	Email    string `json:"email"`
-	Role     string `json:"role"`
+	ID            string `json:"id"`
+	Username      string `json:"username"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	Role          string `json:"role"`
 }
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
@@ -162,9 +163,10 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, SessionAnswer{
 		State: cur.Session.State,
-		User:  User{ID: cur.User.ID, Username: cur.User.Username, Email: cur.User.Email, Role: cur.User.Role},
-		AMR:   amr,
-		MFA:   MFAStatus{TOTP: st.TOTP, Required: st.Required},
+		User: User{ID: cur.User.ID, Username: cur.User.Username, Email: cur.User.Email,
+			EmailVerified: cur.User.EmailVerified, Role: cur.User.Role},
+		AMR: amr,
+		MFA: MFAStatus{TOTP: st.TOTP, Required: st.Required},
 	})
 	return nil
 }

@@ -870,7 +870,7 @@ func TestSession(t *testing.T) {
 				_, secret, _ := enrolled(t, srv, "alice")
 				signIn(t, srv, c, "alice", secret)
 			},
-			want: `{"state":"authenticated","user":{"id":%q,"username":"alice","email":"alice@example.com","role":"user"},
+			want: `{"state":"authenticated","user":{"id":%q,"username":"alice","email":"alice@example.com","email_verified":false,"role":"user"},
 				"amr":["pwd","otp","mfa"],"mfa":{"totp":true,"required":true}}`,
 		},
 		{
@@ -879,7 +879,7 @@ func TestSession(t *testing.T) {
 				enrolled(t, srv, "alice")
 				c.Login("alice", "mfa_required")
 			},
-			want: `{"state":"mfa_required","user":{"id":%q,"username":"alice","email":"alice@example.com","role":"user"},
+			want: `{"state":"mfa_required","user":{"id":%q,"username":"alice","email":"alice@example.com","email_verified":false,"role":"user"},
 				"amr":["pwd"],"mfa":{"totp":true,"required":true}}`,
 		},
 		{
@@ -889,7 +889,20 @@ func TestSession(t *testing.T) {
 				srv.CreateUser(t, "alice", "alice@example.com", "user")
 				c.Login("alice", "authenticated")
 			},
-			want: `{"state":"authenticated","user":{"id":%q,"username":"alice","email":"alice@example.com","role":"user"},
+			want: `{"state":"authenticated","user":{"id":%q,"username":"alice","email":"alice@example.com","email_verified":false,"role":"user"},
+				"amr":["pwd"],"mfa":{"totp":false,"required":false}}`,
+		},
+		{
+			name: "with_a_verified_address",
+			opts: testserver.Options{MFARequiredForRole: noMFA},
+			signIn: func(t *testing.T, srv *testserver.Server, c *testserver.Client) {
+				u := srv.CreateUser(t, "alice", "alice@example.com", "user")
+				if err := srv.Store.SetUserEmailVerified(t.Context(), u.ID, u.EmailNorm, srv.Clock.Now()); err != nil {
+					t.Fatal(err)
+				}
+				c.Login("alice", "authenticated")
+			},
+			want: `{"state":"authenticated","user":{"id":%q,"username":"alice","email":"alice@example.com","email_verified":true,"role":"user"},
 				"amr":["pwd"],"mfa":{"totp":false,"required":false}}`,
 		},
 	} {

@@ -8,28 +8,28 @@ import (
 )
 
 const userColumns = `id, username, username_norm, email, email_norm, role, disabled, mfa_override,
-	password_hash, created_at, updated_at, last_login_at`
+	password_hash, created_at, updated_at, last_login_at, email_verified`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(s scanner) (*store.User, error) {
 	var u store.User
-	var disabled int
+	var disabled, verified int
 	var created, updated, lastLogin int64
 	if err := s.Scan(&u.ID, &u.Username, &u.UsernameNorm, &u.Email, &u.EmailNorm, &u.Role, &disabled,
-		&u.MFAOverride, &u.PasswordHash, &created, &updated, &lastLogin); err != nil {
+		&u.MFAOverride, &u.PasswordHash, &created, &updated, &lastLogin, &verified); err != nil {
 		return nil, err
 	}
-	u.Disabled = disabled != 0
+	u.Disabled, u.EmailVerified = disabled != 0, verified != 0
 	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromMS(created), fromMS(updated), fromMS(lastLogin)
 	return &u, nil
 }
 
 // CreateUser inserts a user.
 func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
-	_, err := d.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := d.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		u.ID, u.Username, u.UsernameNorm, u.Email, u.EmailNorm, u.Role, boolInt(u.Disabled), u.MFAOverride,
-		u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastLoginAt))
+		u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastLoginAt), boolInt(u.EmailVerified))
 	return err
 }
 
@@ -110,4 +110,16 @@ func (d *DB) DeleteUser(ctx context.Context, id string) error {
 // SetUserLastLogin records a completed sign-in.
 func (d *DB) SetUserLastLogin(ctx context.Context, id string, at time.Time) error {
 	return d.execOne(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, ms(at), id)
+}
+
+// SetUserEmailVerified marks the address verified while it is still emailNorm.
+func (d *DB) SetUserEmailVerified(ctx context.Context, id, emailNorm string, now time.Time) error {
+	return d.execOne(ctx, `UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ? AND email_norm = ?`,
+		ms(now), id, emailNorm)
+}
+
+// SetUserEmail changes a user's address and its verified flag.
+func (d *DB) SetUserEmail(ctx context.Context, id, email, emailNorm string, verified bool, now time.Time) error {
+	return d.execOne(ctx, `UPDATE users SET email = ?, email_norm = ?, email_verified = ?, updated_at = ? WHERE id = ?`,
+		email, emailNorm, boolInt(verified), ms(now), id)
 }

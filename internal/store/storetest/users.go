@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +22,10 @@ var userTests = []subtest{
 	{"SetMFAOverride", testUserSetMFAOverride},
 	{"SetPasswordHash", testUserSetPasswordHash},
 	{"SetLastLogin", testUserSetLastLogin},
+	{"CreateVerified", testUserCreateVerified},
+	{"SetEmailVerifiedOnlyForTheSameAddress", testUserSetEmailVerified},
+	{"SetEmail", testUserSetEmail},
+	{"SetEmailToATakenAddressConflicts", testUserSetEmailConflict},
 	{"SettersOnUnknownUserNotFound", testUserSettersNotFound},
 	{"CountWithRoleIgnoresDisabled", testUserCountWithRole},
 	{"DeleteTakesWhatHangsOnIt", testUserDelete},
@@ -211,6 +217,73 @@ func testUserSetLastLogin(t *testing.T, s store.Store) {
 	}
 }
 
+func testUserCreateVerified(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := userFixture(t, "alice")
+	u.EmailVerified = true
+	wantNoErr(t, "CreateUser", s.CreateUser(ctx, u))
+	got, err := s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "verified user", got, u)
+	if other := mustCreateUser(t, s, "bob"); other.EmailVerified {
+		t.Fatal("fixture is verified")
+	} else if got, err := s.GetUser(ctx, other.ID); err != nil || got.EmailVerified {
+		t.Errorf("GetUser(bob) = %+v, %v: a new address starts unverified", got, err)
+	}
+}
+
+func testUserSetEmailVerified(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	other := mustCreateUser(t, s, "bob")
+	wantErr(t, "SetUserEmailVerified(another address)",
+		s.SetUserEmailVerified(ctx, u.ID, "old@example.com", at(time.Minute)), store.ErrNotFound)
+	got, err := s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "user after a refused SetUserEmailVerified", got, u)
+
+	wantNoErr(t, "SetUserEmailVerified", s.SetUserEmailVerified(ctx, u.ID, u.EmailNorm, at(time.Hour)))
+	u.EmailVerified, u.UpdatedAt = true, at(time.Hour)
+	got, err = s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "user after SetUserEmailVerified", got, u)
+	wantNoErr(t, "SetUserEmailVerified a second time", s.SetUserEmailVerified(ctx, u.ID, u.EmailNorm, at(time.Hour)))
+	got, err = s.GetUser(ctx, other.ID)
+	wantNoErr(t, "GetUser(other)", err)
+	wantSame(t, "other user", got, other)
+}
+
+func testUserSetEmail(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	for i, verified := range []bool{true, false} {
+		now := at(time.Duration(i+1) * time.Minute)
+		email := "Alice." + strconv.Itoa(i) + "@Example.org"
+		norm := strings.ToLower(email)
+		wantNoErr(t, "SetUserEmail", s.SetUserEmail(ctx, u.ID, email, norm, verified, now))
+		u.Email, u.EmailNorm, u.EmailVerified, u.UpdatedAt = email, norm, verified, now
+		got, err := s.GetUser(ctx, u.ID)
+		wantNoErr(t, "GetUser", err)
+		wantSame(t, "user after SetUserEmail", got, u)
+		got, err = s.GetUserByLogin(ctx, norm)
+		wantNoErr(t, "GetUserByLogin(new address)", err)
+		wantSame(t, "user by the new address", got, u)
+	}
+	_, err := s.GetUserByLogin(ctx, "alice@example.com")
+	wantErr(t, "GetUserByLogin(old address)", err, store.ErrNotFound)
+}
+
+func testUserSetEmailConflict(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice, bob := mustCreateUser(t, s, "alice"), mustCreateUser(t, s, "bob")
+	wantConflict(t, s.SetUserEmail(ctx, alice.ID, "BOB@example.com", bob.EmailNorm, true, at(time.Hour)), "email")
+	for _, u := range []*store.User{alice, bob} {
+		got, err := s.GetUser(ctx, u.ID)
+		wantNoErr(t, "GetUser", err)
+		wantSame(t, "user after the refused SetUserEmail", got, u)
+	}
+}
+
 func testUserSettersNotFound(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustCreateUser(t, s, "alice")
@@ -220,6 +293,8 @@ func testUserSettersNotFound(t *testing.T, s store.Store) {
 	wantErr(t, "SetUserMFAOverride", s.SetUserMFAOverride(ctx, id, store.MFAOverrideNo, base), store.ErrNotFound)
 	wantErr(t, "SetUserPasswordHash", s.SetUserPasswordHash(ctx, id, "x", base), store.ErrNotFound)
 	wantErr(t, "SetUserLastLogin", s.SetUserLastLogin(ctx, id, base), store.ErrNotFound)
+	wantErr(t, "SetUserEmailVerified", s.SetUserEmailVerified(ctx, id, "alice@example.com", base), store.ErrNotFound)
+	wantErr(t, "SetUserEmail", s.SetUserEmail(ctx, id, "x@example.com", "x@example.com", true, base), store.ErrNotFound)
 }
 
 func testUserCountWithRole(t *testing.T, s store.Store) {
