@@ -40,6 +40,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Counters", counterTests},
 		{"OIDC", oidcTests},
 		{"Mail", mailTests},
+		{"LinkTokens", linkTests},
 		{"InvalidText", textTests},
 	}
 	for _, g := range groups {

@@ -1,0 +1,134 @@
+package links
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Store is the part of the store links use.
+type Store interface {
+	CreateLinkToken(ctx context.Context, l *store.LinkToken) error
+	PeekLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
+	ConsumeLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
+	InvalidateLinkTokens(ctx context.Context, purpose, userID string, now time.Time) (int, error)
+}
+
+// ErrInvalid is the one answer for a link that cannot be used: unknown, used, replaced,
+// expired or of another purpose (400 invalid_token).
+var ErrInvalid = apperr.New(apperr.CodeInvalidToken, "This link is invalid, has expired or was used already. Ask for a new one.")
+
+// maxToken bounds what is hashed and looked up: tokens are 43 characters of base64url.
+const maxToken = 128
+
+// Link is a link to issue.
+type Link struct {
+	Purpose string // one of the store.Link... purposes
+	UserID  string // the account it acts on; empty when there is none yet
+	Email   string // the address the mail goes to
+	// Payload is marshalled to JSON and handed back by Peek and Consume (see Decode); nil
+	// for none. At most store.MaxLinkPayload bytes once marshalled.
+	Payload any
+	TTL     time.Duration
+}
+
+// Issue stores a new link and returns its token: 256 bits from rnd, base64url. When
+// l.UserID is set, the account's earlier live links of the same purpose stop working, so
+// only the newest mail works. Call it inside the transaction that records the event the
+// mail belongs to; the token itself is never stored.
+func Issue(ctx context.Context, st Store, rnd io.Reader, now time.Time, l Link) (string, error) {
+	if l.Purpose == "" || l.TTL <= 0 {
+		return "", fmt.Errorf("links: issue needs a purpose and a positive lifetime")
+	}
+	var payload []byte
+	if l.Payload != nil {
+		var err error
+		if payload, err = json.Marshal(l.Payload); err != nil {
+			return "", fmt.Errorf("links: marshal payload: %w", err)
+		}
+	}
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(rnd, b); err != nil {
+		return "", fmt.Errorf("links: read random: %w", err)
+	}
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	if l.UserID != "" {
+		if _, err := st.InvalidateLinkTokens(ctx, l.Purpose, l.UserID, now); err != nil {
+			return "", err
+		}
+	}
+	err := st.CreateLinkToken(ctx, &store.LinkToken{TokenHash: Hash(tok), Purpose: l.Purpose, UserID: l.UserID,
+		Email: l.Email, Payload: payload, CreatedAt: now, ExpiresAt: now.Add(l.TTL)})
+	if err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// Peek returns the live link of purpose that token names, for the page a link's GET
+// shows. It changes nothing. ErrInvalid when there is none.
+func Peek(ctx context.Context, st Store, purpose, token string, now time.Time) (*store.LinkToken, error) {
+	if !tokenOK(token) {
+		return nil, ErrInvalid
+	}
+	l, err := st.PeekLinkToken(ctx, purpose, Hash(token), now)
+	return l, invalid(err)
+}
+
+// Consume uses up the live link of purpose that token names, in one conditional update,
+// and returns it; ErrInvalid when there is none. Of parallel consumes exactly one
+// succeeds. Call it inside the transaction that does the link's work, after the checks
+// that may refuse the attempt: a rollback makes the link live again.
+func Consume(ctx context.Context, st Store, purpose, token string, now time.Time) (*store.LinkToken, error) {
+	if !tokenOK(token) {
+		return nil, ErrInvalid
+	}
+	l, err := st.ConsumeLinkToken(ctx, purpose, Hash(token), now)
+	return l, invalid(err)
+}
+
+// Invalidate ends every live link of purpose for userID (when what the links were for
+// has changed or been done another way).
+func Invalidate(ctx context.Context, st Store, purpose, userID string, now time.Time) error {
+	_, err := st.InvalidateLinkTokens(ctx, purpose, userID, now)
+	return err
+}
+
+// Decode unmarshals the link's payload into v; an empty payload leaves v as it is.
+func Decode(l *store.LinkToken, v any) error {
+	if len(l.Payload) == 0 {
+		return nil
+	}
+	return json.Unmarshal(l.Payload, v)
+}
+
+// URL returns the address mailed for a link: publicURL (the server's public URL) joined
+// with path, and the token as the query parameter token.
+func URL(publicURL, path, token string) string {
+	return strings.TrimRight(publicURL, "/") + path + "?token=" + url.QueryEscape(token)
+}
+
+// Hash returns what is stored for a token: its SHA-256.
+func Hash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func tokenOK(tok string) bool { return tok != "" && len(tok) <= maxToken }
+
+func invalid(err error) error {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidText) {
+		return ErrInvalid
+	}
+	return err
+}
