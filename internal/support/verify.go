@@ -160,9 +160,9 @@ func (s *Service) linkInfo(ctx context.Context, st Store, l *store.EmailLink) (*
 	return &LinkInfo{Reference: c.Reference, Email: u.Email, ExpiresAt: l.ExpiresAt}, nil
 }
 
-// ConfirmLink spends a link (once: of parallel confirmations one wins) and records on its
+// ConfirmLink spends a link (once: of parallel confirmations one wins), records on its
 // case that ownership of the account's e-mail address is confirmed, with time and the
-// client's IP address. A used, expired or unknown link, a closed case and an account
+// client's IP address, and marks the account's address verified. A used, expired or unknown link, a closed case and an account
 // whose address changed since give invalid_token.
 func (s *Service) ConfirmLink(ctx context.Context, tok string, m Meta) (*LinkInfo, error) {
 	if !tokenOK(tok) {
@@ -188,6 +188,13 @@ func (s *Service) ConfirmLink(ctx context.Context, tok string, m Meta) (*LinkInf
 			return err
 		}
 		if err := st.ConfirmCaseEmail(ctx, l.CaseID, l.UserID, l.EmailNorm, clip(m.IP, 64), now); errors.Is(err, store.ErrNotFound) {
+			return errBadLink
+		} else if err != nil {
+			return err
+		}
+		// The user proved to own the address: the account's address is verified from now
+		// on (only while it is still the one the link went to; linkInfo checked that).
+		if err := st.SetUserEmailVerified(ctx, l.UserID, l.EmailNorm, now); errors.Is(err, store.ErrNotFound) {
 			return errBadLink
 		} else if err != nil {
 			return err
