@@ -29,6 +29,8 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Audit    Audit    `yaml:"audit"` // how long the audit log keeps events (audit.go)
 	OIDC     OIDC     `yaml:"oidc"`  // OpenID Connect token lifetimes (oidc.go)
+	// Invitations: how long an invitation link works (invitations.go).
+	Invitations Invitations `yaml:"invitations"`
 
 	SupportDesk `yaml:",inline"` // the mail: and support: sections (support.go)
 }
@@ -118,6 +120,8 @@ func Default() *Config {
 		Limits:  DefaultLimits(),
 		Log:     Log{Level: "info", Format: "text"},
 		OIDC:    DefaultOIDC(),
+
+		Invitations: Invitations{TTL: DefaultInvitationTTL},
 	}
 }
 
@@ -191,6 +195,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("TWOFOLD_LOG_FORMAT", &c.Log.Format)
 	problems = append(problems, c.applyLimitsEnv(getenv)...)
 	problems = append(problems, c.applyAuditEnv(getenv)...)
+	problems = append(problems, c.applyInvitationsEnv(getenv)...)
 	problems = append(problems, c.applySupportEnv(getenv)...)
 	problems = append(problems, c.applyOIDCEnv(getenv)...)
 	return errors.Join(problems...)
@@ -346,6 +351,7 @@ func (c *Config) Validate() error {
 	}
 	p = append(p, c.validateLimits()...)
 	p = append(p, c.validateAudit()...)
+	p = append(p, c.validateInvitations()...)
 	p = append(p, c.validateSupport()...)
 	p = append(p, c.validateOIDC()...)
 	return errors.Join(p...)

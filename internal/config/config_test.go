@@ -130,6 +130,8 @@ log:
   format: json
 audit:
   retention: 2160h
+invitations:
+  ttl: 72h
 limits:
   free_attempts: 3
   first_delay: 1m
@@ -163,13 +165,14 @@ func TestLoadFileWithEveryField(t *testing.T) {
 		DataDir: "/var/lib/twofold",
 		Database: config.Database{URL: "postgres://twofold@db.example.com:5432/twofold", MaxOpenConns: 40,
 			MaxIdleConns: 10, ConnMaxLifetime: 15 * time.Minute},
-		Secrets:  config.Secrets{MasterKeyFile: "/etc/twofold/master.key"},
-		MFA:      config.MFA{Required: config.MFARequired{Roles: []string{"admin", "support"}}, Issuer: "Example Corp"},
-		Password: config.Password{MinLength: 14, MaxConcurrentHashes: 3, Argon2: config.Argon2{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}},
-		Session:  config.Session{IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour},
-		Limits:   fullLimits,
-		Log:      config.Log{Level: "debug", Format: "json"},
-		Audit:    config.Audit{Retention: 2160 * time.Hour},
+		Secrets:     config.Secrets{MasterKeyFile: "/etc/twofold/master.key"},
+		MFA:         config.MFA{Required: config.MFARequired{Roles: []string{"admin", "support"}}, Issuer: "Example Corp"},
+		Password:    config.Password{MinLength: 14, MaxConcurrentHashes: 3, Argon2: config.Argon2{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}},
+		Session:     config.Session{IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour},
+		Limits:      fullLimits,
+		Log:         config.Log{Level: "debug", Format: "json"},
+		Audit:       config.Audit{Retention: 2160 * time.Hour},
+		Invitations: config.Invitations{TTL: 72 * time.Hour},
 		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
 			RefreshFamilyMaxAge: 1440 * time.Hour},
 	}
@@ -332,6 +335,7 @@ func TestEnvOverridesFile(t *testing.T) {
 		"TWOFOLD_LOG_LEVEL":                      "warn",
 		"TWOFOLD_LOG_FORMAT":                     "text",
 		"TWOFOLD_AUDIT_RETENTION":                "8760h",
+		"TWOFOLD_INVITATIONS_TTL":                "48h",
 	}
 	c := mustLoad(t, fullYAML, env(e))
 	want := &config.Config{
@@ -340,13 +344,14 @@ func TestEnvOverridesFile(t *testing.T) {
 		DataDir: "/srv/env",
 		Database: config.Database{URL: "postgresql://env@db/twofold", MaxOpenConns: 7, MaxIdleConns: 3,
 			ConnMaxLifetime: 5 * time.Minute},
-		Secrets:  config.Secrets{MasterKeyFile: "/run/secrets/key"},
-		MFA:      config.MFA{Required: config.MFARequired{Roles: []string{"admin", "support"}}, Issuer: "Env Inc"},
-		Password: config.Password{MinLength: 16, MaxConcurrentHashes: 9, Argon2: config.Argon2{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}},
-		Session:  config.Session{IdleTimeout: 20 * time.Minute, Lifetime: 2 * time.Hour},
-		Limits:   fullLimits,
-		Log:      config.Log{Level: "warn", Format: "text"},
-		Audit:    config.Audit{Retention: 8760 * time.Hour},
+		Secrets:     config.Secrets{MasterKeyFile: "/run/secrets/key"},
+		MFA:         config.MFA{Required: config.MFARequired{Roles: []string{"admin", "support"}}, Issuer: "Env Inc"},
+		Password:    config.Password{MinLength: 16, MaxConcurrentHashes: 9, Argon2: config.Argon2{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}},
+		Session:     config.Session{IdleTimeout: 20 * time.Minute, Lifetime: 2 * time.Hour},
+		Limits:      fullLimits,
+		Log:         config.Log{Level: "warn", Format: "text"},
+		Audit:       config.Audit{Retention: 8760 * time.Hour},
+		Invitations: config.Invitations{TTL: 48 * time.Hour},
 		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
 			RefreshFamilyMaxAge: 1440 * time.Hour},
 	}
@@ -481,6 +486,10 @@ func TestValidateEdges(t *testing.T) {
 		{"public url without host", func(c *config.Config) { c.Server.PublicURL = "https://" }, "server.public_url"},
 		{"postgresql scheme", func(c *config.Config) { c.Database.URL = "postgresql://db/x" }, ""},
 		{"mfa none", func(c *config.Config) { c.MFA.Required = config.MFARequired{None: true} }, ""},
+		{"invitations 10m", func(c *config.Config) { c.Invitations.TTL = 10 * time.Minute }, ""},
+		{"invitations 9m", func(c *config.Config) { c.Invitations.TTL = 9 * time.Minute }, "invitations.ttl"},
+		{"invitations 30 days", func(c *config.Config) { c.Invitations.TTL = 720 * time.Hour }, ""},
+		{"invitations 31 days", func(c *config.Config) { c.Invitations.TTL = 744 * time.Hour }, "invitations.ttl"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := config.Default()

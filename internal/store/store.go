@@ -157,6 +157,7 @@ type Store interface {
 	OIDCStore
 	MailStore
 	LinkTokenStore
+	InvitationStore
 
 	// WithTx runs fn with a Store bound to one transaction; it commits when fn returns nil
 	// and rolls back otherwise. Calls nested inside fn join the same transaction.

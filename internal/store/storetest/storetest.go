@@ -41,6 +41,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"OIDC", oidcTests},
 		{"Mail", mailTests},
 		{"LinkTokens", linkTests},
+		{"Invitations", invitationTests},
 		{"InvalidText", textTests},
 	}
 	for _, g := range groups {
