@@ -14,6 +14,7 @@ import (
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/register"
 	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/support"
@@ -55,7 +56,9 @@ type App struct {
 	Mailer  mail.Mailer
 	Auth    *auth.Service
 	Support *support.Service
-	opts    Options
+	// Register is self-registration (registration.*); off unless configured.
+	Register *register.Service
+	opts     Options
 }
 
 // Open loads or creates the master key, opens the database (creating the data directory
@@ -132,6 +135,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	})
 	a := &App{Config: cfg, Store: db, Keys: keys, Mailer: mailer, Auth: svc, opts: o}
 	a.Support = a.newSupport()
+	a.Register = a.newRegister()
 	return a, nil
 }
 
@@ -160,20 +164,26 @@ func newMailer(cfg *config.Config, o Options) (mail.Mailer, error) {
 		Password: m.Password, From: m.From})
 }
 
-// newSupport wires the support desk. Links in mail lead to server.public_url, never to
-// a Host header a request could forge.
+// baseURL is where links in mail lead: server.public_url, never a Host header a request
+// could forge; without it, the listen address.
+func (a *App) baseURL() string {
+	cfg := a.Config
+	if cfg.Server.PublicURL != "" {
+		return cfg.Server.PublicURL
+	}
+	host, port, err := net.SplitHostPort(cfg.Server.Addr)
+	if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// newSupport wires the support desk.
 func (a *App) newSupport() *support.Service {
 	cfg := a.Config
-	base := cfg.Server.PublicURL
-	if base == "" {
-		host, port, err := net.SplitHostPort(cfg.Server.Addr)
-		if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
-			host = "127.0.0.1"
-		}
-		base = "http://" + net.JoinHostPort(host, port)
-		if cfg.Mail.SMTPConfigured() {
-			a.opts.Log.Warn("server.public_url is not set: links in support mail lead to " + base)
-		}
+	base := a.baseURL()
+	if cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
+		a.opts.Log.Warn("server.public_url is not set: links in support mail lead to " + base)
 	}
 	return support.New(support.Options{
 		Store: a.Store, Auth: a.Auth, Mailer: a.Mailer, Log: a.opts.Log, BaseURL: base, Product: cfg.MFA.Issuer,
@@ -182,6 +192,21 @@ func (a *App) newSupport() *support.Service {
 		CasesPerEmailHour: cfg.Limits.SupportCasesPerEmailHour,
 		MailsPerHour:      cfg.Limits.SupportMailsPerHour,
 		Now:               a.opts.Now,
+	})
+}
+
+// newRegister wires self-registration.
+func (a *App) newRegister() *register.Service {
+	cfg := a.Config
+	r := cfg.Registration
+	if r.Enabled && cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
+		a.opts.Log.Warn("server.public_url is not set: links in registration mail lead to " + a.baseURL())
+	}
+	return register.New(register.Options{
+		Store: a.Store, Auth: a.Auth, Mailer: a.Mailer, Log: a.opts.Log, Enabled: r.Enabled,
+		DomainAllowed: r.DomainAllowed, BaseURL: a.baseURL(), Product: cfg.MFA.Issuer,
+		PerIPHour: r.RequestsPerIPHour, PerEmailHour: r.RequestsPerEmailHour, MailsPerHour: r.MailsPerHour,
+		Now: a.opts.Now,
 	})
 }
 
@@ -207,7 +232,7 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies,
 		Ready: a.Store.Ping,
 		OIDC:  prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
-		PublicURL: cfg.Server.PublicURL})
+		Register: a.Register, PublicURL: cfg.Server.PublicURL})
 }
 
 // Housekeep runs the housekeeping of the services (expired sessions, setups, budgets and

@@ -31,6 +31,8 @@ type Config struct {
 	OIDC     OIDC     `yaml:"oidc"`  // OpenID Connect token lifetimes (oidc.go)
 	// Invitations: how long an invitation link works (invitations.go).
 	Invitations Invitations `yaml:"invitations"`
+	// Registration is self-registration, off by default (registration.go).
+	Registration Registration `yaml:"registration"`
 
 	SupportDesk `yaml:",inline"` // the mail: and support: sections (support.go)
 }
@@ -121,7 +123,8 @@ func Default() *Config {
 		Log:     Log{Level: "info", Format: "text"},
 		OIDC:    DefaultOIDC(),
 
-		Invitations: Invitations{TTL: DefaultInvitationTTL},
+		Invitations:  Invitations{TTL: DefaultInvitationTTL},
+		Registration: DefaultRegistration(),
 	}
 }
 
@@ -198,6 +201,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	problems = append(problems, c.applyInvitationsEnv(getenv)...)
 	problems = append(problems, c.applySupportEnv(getenv)...)
 	problems = append(problems, c.applyOIDCEnv(getenv)...)
+	problems = append(problems, c.applyRegistrationEnv(getenv)...)
 	return errors.Join(problems...)
 }
 
@@ -354,5 +358,6 @@ func (c *Config) Validate() error {
 	p = append(p, c.validateInvitations()...)
 	p = append(p, c.validateSupport()...)
 	p = append(p, c.validateOIDC()...)
+	p = append(p, c.validateRegistration()...)
 	return errors.Join(p...)
 }

@@ -150,7 +150,17 @@ oidc:
   id_token_lifetime: 30m
   refresh_token_lifetime: 168h
   refresh_family_max_age: 1440h
+registration:
+  enabled: true
+  allowed_domains: [example.com]
+  requests_per_ip_hour: 4
+  requests_per_email_hour: 2
+  mails_per_hour: 50
 `
+
+// fullRegistration is the registration section of fullYAML.
+var fullRegistration = config.Registration{Enabled: true, AllowedDomains: []string{"example.com"}, RequestsPerIPHour: 4,
+	RequestsPerEmailHour: 2, MailsPerHour: 50}
 
 // fullLimits is the limits section of fullYAML.
 var fullLimits = config.Limits{Policy: throttle.Policy{FreeAttempts: 3, FirstDelay: time.Minute, MaxDelay: time.Hour,
@@ -175,6 +185,7 @@ func TestLoadFileWithEveryField(t *testing.T) {
 		Invitations: config.Invitations{TTL: 72 * time.Hour},
 		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
 			RefreshFamilyMaxAge: 1440 * time.Hour},
+		Registration: fullRegistration,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", c, want)
@@ -354,6 +365,7 @@ func TestEnvOverridesFile(t *testing.T) {
 		Invitations: config.Invitations{TTL: 48 * time.Hour},
 		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
 			RefreshFamilyMaxAge: 1440 * time.Hour},
+		Registration: fullRegistration,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load with environment:\n got %+v\nwant %+v", c, want)

@@ -24,11 +24,17 @@ const (
 	KindTOTPReplaced      = "totp_replaced"
 	KindRecoveryCodeUsed  = "recovery_code_used"
 	KindPasswordChanged   = "password_changed"
+	// KindRegistrationLink goes to the address a registration gave: the link that creates
+	// the account. It holds no text the requester typed.
+	KindRegistrationLink = "registration_link"
+	// KindRegistrationAttempt goes to the account that already uses an address someone
+	// tried to register with, instead of a link.
+	KindRegistrationAttempt = "registration_attempt"
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindCaseReceived, KindEmailVerification, KindMFAReset, KindTOTPEnrolled,
-	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged}
+	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged, KindRegistrationLink, KindRegistrationAttempt}
 
 // Data fills the templates. Each kind uses the fields it needs; case_received uses no
 // name (whoever opens a case chooses it).

@@ -22,3 +22,18 @@ func AddressKey(ip string) string {
 	}
 	return a.String()
 }
+
+// EmailKey is the key every per-e-mail-address limit counts an address against: the
+// lookup form (case folded, as auth.ValidateEmail returns it) without a "+tag" in the local
+// part, so alice+1@example.com and Alice@EXAMPLE.com count as one address.
+func EmailKey(normalized string) string {
+	at := strings.LastIndexByte(normalized, '@')
+	if at < 0 {
+		return normalized
+	}
+	local, domain := normalized[:at], normalized[at:]
+	if plus := strings.IndexByte(local, '+'); plus >= 0 {
+		local = local[:plus]
+	}
+	return local + domain
+}

@@ -20,3 +20,19 @@ func TestAddressKey(t *testing.T) {
 		})
 	}
 }
+
+func TestEmailKey(t *testing.T) {
+	for _, tc := range []struct{ name, email, want string }{
+		{"plain", "alice@example.com", "alice@example.com"},
+		{"tag dropped", "alice+1@example.com", "alice@example.com"},
+		{"only the first plus counts", "alice+a+b@example.com", "alice@example.com"},
+		{"plus in the domain stays", "alice@ex+ample.com", "alice@ex+ample.com"},
+		{"not an address", "alice", "alice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := EmailKey(tc.email); got != tc.want {
+				t.Errorf("EmailKey(%q) = %q, want %q", tc.email, got, tc.want)
+			}
+		})
+	}
+}

@@ -83,7 +83,7 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 	if ok, wait := s.perIP.Allow("ip:" + ratelimit.AddressKey(m.IP)); !ok {
 		return "", rateLimited("Too many support requests from your network. Try again later.", wait)
 	}
-	if ok, wait := s.perEmail.Allow("email:" + emailKey(c.EmailNorm)); !ok {
+	if ok, wait := s.perEmail.Allow("email:" + ratelimit.EmailKey(c.EmailNorm)); !ok {
 		return "", rateLimited("Too many support requests for this e-mail address. Try again later.", wait)
 	}
 	// Past the hourly mail cap the case is opened and answered all the same, but no
@@ -152,21 +152,6 @@ func (s *Service) takeFormMail(ctx context.Context, m Meta) (bool, error) {
 		s.log.ErrorContext(ctx, "audit row not written", "event", audit.SupportMailCapped, "err", err)
 	}
 	return false, nil
-}
-
-// emailKey is the key of an address for the per-e-mail limit: the lookup form (case
-// folded) without a "+tag" in the local part, so alice+1@example.com and
-// Alice@EXAMPLE.com count as one address.
-func emailKey(normalized string) string {
-	at := strings.LastIndexByte(normalized, '@')
-	if at < 0 {
-		return normalized
-	}
-	local, domain := normalized[:at], normalized[at:]
-	if plus := strings.IndexByte(local, '+'); plus >= 0 {
-		local = local[:plus]
-	}
-	return local + domain
 }
 
 // rateLimited is a 429 answer to retry after wait (at least a second).

@@ -15,7 +15,7 @@ import (
 // On turns that limit off.
 type RateLimits struct {
 	SignIn throttle.Rate    // POST /login, /login/..., /api/v1/login, /api/v1/login/...
-	API    throttle.Rate    // every other request under /api/, and the support form (POST /support)
+	API    throttle.Rate    // every other request under /api/, and the public forms (POST /support, /register, /register/confirm)
 	Now    func() time.Time // the buckets' clock; nil means time.Now
 }
 
@@ -47,10 +47,19 @@ func isSignInStep(r *http.Request) bool {
 	return p == "/login" || strings.HasPrefix(p, "/login/") || p == "/api/v1/login" || strings.HasPrefix(p, "/api/v1/login/")
 }
 
-// isSupportForm reports the public support form's submission: it opens a case as the API's
-// POST /api/v1/support/cases does, so it counts against the same bucket.
-func isSupportForm(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Path == "/support"
+// isPublicForm reports the submissions of the public forms that do what an API call does
+// (the support form opens a case as POST /api/v1/support/cases does, the registration
+// forms register and confirm as POST /api/v1/register and .../confirm do), so they count
+// against the same bucket.
+func isPublicForm(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	switch r.URL.Path {
+	case "/support", "/register", "/register/confirm":
+		return true
+	}
+	return false
 }
 
 // limiter is the bucket set r counts against, or nil.
@@ -58,7 +67,7 @@ func (g *guard) limiter(r *http.Request) *ratelimit.Limiter {
 	switch {
 	case isSignInStep(r):
 		return g.signIn
-	case strings.HasPrefix(r.URL.Path, "/api/"), isSupportForm(r):
+	case strings.HasPrefix(r.URL.Path, "/api/"), isPublicForm(r):
 		return g.api
 	}
 	return nil

@@ -49,11 +49,19 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 }
 
 var flashes = map[string]string{
-	"logout":   "You are signed out.",
-	"setup":    "Your administrator account is ready. Sign in to continue.",
-	"password": "Your password is changed. Your other sessions were signed out.",
-	"sessions": "Your other sessions were signed out.",
-	"saved":    "Your recovery code is saved. Keep it somewhere safe.",
+	"logout":     "You are signed out.",
+	"setup":      "Your administrator account is ready. Sign in to continue.",
+	"password":   "Your password is changed. Your other sessions were signed out.",
+	"sessions":   "Your other sessions were signed out.",
+	"saved":      "Your recovery code is saved. Keep it somewhere safe.",
+	"registered": "Your account is created and you are signed in.",
+}
+
+// loginForm is what the sign-in page shows: the name typed (after an error) and whether
+// it offers registration.
+type loginForm struct {
+	Username string
+	Register bool
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
@@ -66,7 +74,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	s.rememberReturn(w, r)
-	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flashes[r.URL.Query().Get("done")]})
+	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flashes[r.URL.Query().Get("done")],
+		Data: loginForm{Register: s.registerLink()}})
 	return nil
 }
 
@@ -76,7 +85,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	form := func(status int, msg string) error {
-		s.render(w, r, status, "login", view{Title: "Sign in", Error: msg, Data: map[string]string{"Username": username}})
+		s.render(w, r, status, "login", view{Title: "Sign in", Error: msg, Data: loginForm{Username: username, Register: s.registerLink()}})
 		return nil
 	}
 	if username == "" || pw == "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/register"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/support"
 )
@@ -40,6 +41,8 @@ type Options struct {
 	Support *support.Service
 	// OIDC is the OpenID Connect provider (issue 6); nil leaves it out.
 	OIDC *oidc.Provider
+	// Register runs self-registration; nil or off leaves /register answering 404.
+	Register *register.Service
 	// PublicURL is server.public_url. When set, the browser returns after the sign-in to
 	// an absolute URL on its origin; empty, to a path.
 	PublicURL string
@@ -58,6 +61,7 @@ type Server struct {
 	guard      *guard
 	support    *support.Service
 	oidc       *oidc.Provider
+	register   *register.Service
 	origin     string // scheme://host of Options.PublicURL, or ""
 	handler    http.Handler
 }
@@ -68,6 +72,7 @@ func New(o Options) (*Server, error) {
 	s.guard = newGuard(o.RateLimits, o.TrustedProxies)
 	s.support = o.Support
 	s.oidc = o.OIDC
+	s.register = o.Register
 	if o.PublicURL != "" {
 		u, err := url.Parse(o.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -146,6 +151,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("GET /setup", public, s.setupAdminPage)
 	rt.handle("POST /setup", public, s.setupAdminSubmit)
 	s.supportRoutes(rt)
+	s.registerRoutes(rt)
 	s.oidcRoutes(rt)
 }
 

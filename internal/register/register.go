@@ -1,0 +1,365 @@
+package register
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/links"
+	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/ratelimit"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/throttle"
+)
+
+// LinkTTL is how long a registration link works: the person registering is waiting for it.
+const LinkTTL = time.Hour
+
+// Defaults of the limits when Options leave them zero (config.DefaultRegistration's).
+const (
+	DefaultPerIPHour    = 10
+	DefaultPerEmailHour = 3
+	DefaultMailsPerHour = 100
+)
+
+// Store is the storage registration uses outside transactions. Inside WithTx it works on
+// the transaction's full store.Store. Every store.Store is one.
+type Store interface {
+	links.Store
+	WithTx(ctx context.Context, fn func(store.Store) error) error
+	AppendAudit(ctx context.Context, e *store.AuditEvent) error
+	GetUserByLogin(ctx context.Context, identifierNorm string) (*store.User, error)
+	TakeFromWindow(ctx context.Context, name string, start time.Time, limit int) (granted bool, refusals int, err error)
+}
+
+var _ Store = store.Store(nil)
+
+// Options configure a Service. Store and Auth are required.
+type Options struct {
+	Store Store
+	Auth  *auth.Service
+	// Mailer sends the links and notices; nil drops them.
+	Mailer mail.Mailer
+	Log    *slog.Logger
+	// Enabled offers registration; off, every call answers not_found.
+	Enabled bool
+	// DomainAllowed says whether an address of a (case-folded) domain may register; nil
+	// allows every domain.
+	DomainAllowed func(domain string) bool
+	// BaseURL is server.public_url, for the link in mail; never a request's Host header.
+	BaseURL string
+	// Product names the service in mail (mfa.issuer); empty: twofold.
+	Product string
+	// Requests per hour from one client address and for one e-mail address, and the mail
+	// sent per clock hour by every instance together; 0 takes the defaults above.
+	PerIPHour, PerEmailHour, MailsPerHour int
+	Now                                   func() time.Time // default time.Now
+	Rand                                  io.Reader        // default crypto/rand.Reader
+}
+
+// Service runs self-registration. It knows nothing of HTTP.
+type Service struct {
+	store         Store
+	auth          *auth.Service
+	mailer        mail.Mailer
+	log           *slog.Logger
+	enabled       bool
+	domainAllowed func(string) bool
+	baseURL       string
+	product       string
+	perIP         *ratelimit.Limiter
+	perEmail      *ratelimit.Limiter
+	mailsPerHour  int
+	now           func() time.Time
+	rand          io.Reader
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	s := &Service{store: o.Store, auth: o.Auth, mailer: o.Mailer, log: o.Log, enabled: o.Enabled,
+		domainAllowed: o.DomainAllowed, baseURL: strings.TrimRight(o.BaseURL, "/"), product: o.Product,
+		mailsPerHour: o.MailsPerHour, now: o.Now, rand: o.Rand}
+	if s.mailer == nil {
+		s.mailer = mail.Discard{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.domainAllowed == nil {
+		s.domainAllowed = func(string) bool { return true }
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.mailsPerHour <= 0 {
+		s.mailsPerHour = DefaultMailsPerHour
+	}
+	s.perIP = ratelimit.New(throttle.PerHour(orDefault(o.PerIPHour, DefaultPerIPHour)), s.now)
+	s.perEmail = ratelimit.New(throttle.PerHour(orDefault(o.PerEmailHour, DefaultPerEmailHour)), s.now)
+	return s
+}
+
+func orDefault(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
+
+// Enabled reports whether registration is offered (registration.enabled).
+func (s *Service) Enabled() bool { return s != nil && s.enabled }
+
+// ErrOff answers every call while registration is off.
+var ErrOff = apperr.New(apperr.CodeNotFound, "This server does not offer registration. Ask your administrator for an account.")
+
+// Request is what the registration form and API submit.
+type Request struct {
+	Username string
+	Email    string
+	Password string
+}
+
+// payload is what a registration link carries: the account to create. The password is
+// there only as its argon2id hash.
+type payload struct {
+	Username     string `json:"username"`
+	PasswordHash string `json:"password_hash"`
+}
+
+// What a request sends, for the audit detail.
+const (
+	sentLink    = "link"
+	sentNotice  = "notice to the account using the address"
+	sentNothing = "nothing"
+	whyDomain   = "domain not allowed"
+	whyDisabled = "account using the address is disabled"
+	whyMailCap  = "hourly mail cap reached"
+	mailCapName = "registration_mail"
+)
+
+// Register answers a registration request. A malformed name or address gives bad_request,
+// a password the policy refuses weak_password (neither says anything about accounts), too
+// many requests from the client address or for the address rate_limited. Otherwise the
+// answer is nil, and it is the same, with the same store calls in the same order and one
+// argon2id hash, whether the address is free, used by an account or of a domain that may
+// not register: a link is issued in every case, but mailed only when the address may
+// register. When an enabled account uses the address, that account gets a notice that
+// someone tried to register with it instead; past the hourly mail cap nobody gets mail.
+// The username is checked when the link is confirmed, by whoever holds the address.
+func (s *Service) Register(ctx context.Context, in Request, m auth.Meta) error {
+	if !s.Enabled() {
+		return ErrOff
+	}
+	name, _, err := auth.ValidateUsername(in.Username)
+	if err != nil {
+		return err
+	}
+	email, emailNorm, err := auth.ValidateEmail(in.Email)
+	if err != nil {
+		return err
+	}
+	if in.Password == "" {
+		return apperr.New(apperr.CodeBadRequest, "Choose a password.")
+	}
+	if err := s.auth.CheckNewPassword(in.Password, name, email); err != nil {
+		return err
+	}
+	if ok, wait := s.perIP.Allow("ip:" + ratelimit.AddressKey(m.IP)); !ok {
+		return rateLimited("Too many registrations from your network. Try again later.", wait)
+	}
+	if ok, wait := s.perEmail.Allow("email:" + ratelimit.EmailKey(emailNorm)); !ok {
+		return rateLimited("Too many registrations for this e-mail address. Try again later.", wait)
+	}
+	hash, err := s.auth.HashPassword(ctx, in.Password)
+	if err != nil {
+		return err
+	}
+	mayMail, err := s.takeMail(ctx, m)
+	if err != nil {
+		return err
+	}
+	existing, err := s.store.GetUserByLogin(ctx, emailNorm)
+	if errors.Is(err, store.ErrNotFound) {
+		existing, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	sent, subject := sentLink, ""
+	switch {
+	case !s.domainAllowed(domainOf(emailNorm)):
+		sent = sentNothing + " (" + whyDomain + ")"
+	case existing != nil && existing.Disabled:
+		sent, subject = sentNothing+" ("+whyDisabled+")", existing.ID
+	case existing != nil:
+		sent, subject = sentNotice, existing.ID
+	}
+	if !mayMail {
+		sent = sentNothing + " (" + whyMailCap + ")"
+	}
+	m.ActorID = ""
+	var token string
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		var err error
+		token, err = links.Issue(ctx, st, s.rand, s.now(), links.Link{Purpose: store.LinkRegistration, Email: email,
+			Payload: payload{Username: name, PasswordHash: hash}, TTL: LinkTTL})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, st, s.now(), audit.RegistrationRequested, subject, m, "sent="+sent)
+	})
+	if err != nil {
+		return err
+	}
+	// A failure to send is logged and answered like a success: the answer must not say
+	// whether there was anything to send.
+	switch sent {
+	case sentLink:
+		_ = s.send(ctx, mail.KindRegistrationLink, email, mail.Data{Name: name,
+			Link: links.URL(s.baseURL, "/register/confirm", token), ExpiresAt: s.now().Add(LinkTTL)})
+	case sentNotice:
+		_ = s.send(ctx, mail.KindRegistrationAttempt, existing.Email, mail.Data{Name: existing.Username,
+			At: s.now(), IP: m.IP, UserAgent: m.UserAgent})
+	}
+	return nil
+}
+
+// Pending is a registration waiting for its link to be confirmed, as its page shows it.
+type Pending struct {
+	Username string
+	Email    string
+}
+
+var errInvalidLink = apperr.New(apperr.CodeInvalidToken,
+	"This registration link is invalid, used or expired. Register again for a new one.")
+
+// Check returns the registration the link stands for, changing nothing, for the page the
+// link opens (mail scanners fetch links too). An unknown, used or expired link gives
+// invalid_token; registration turned off, not_found.
+func (s *Service) Check(ctx context.Context, token string) (*Pending, error) {
+	if !s.Enabled() {
+		return nil, ErrOff
+	}
+	l, p, err := s.peek(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{Username: p.Username, Email: l.Email}, nil
+}
+
+// Confirm consumes the link and creates its account (the user role, the address verified),
+// signed in: the session is enrollment_required when the MFA policy wants an authenticator,
+// else authenticated. Of parallel confirmations of one link exactly one creates the
+// account; the others get invalid_token. A name or address an account took since the
+// request gives a conflict that says so, and leaves the link as it was. A link whose domain
+// may no longer register is refused like an unknown one.
+func (s *Service) Confirm(ctx context.Context, token string, m auth.Meta) (*auth.Current, error) {
+	if !s.Enabled() {
+		return nil, ErrOff
+	}
+	var cur *auth.Current
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		l, p, err := s.consume(ctx, st, token)
+		if err != nil {
+			return err
+		}
+		cur, err = s.auth.CreateRegistered(ctx, st, auth.Registration{Username: p.Username, Email: l.Email,
+			PasswordHash: p.PasswordHash}, m)
+		if err != nil {
+			return err
+		}
+		m.ActorID = cur.User.ID
+		return audit.Record(ctx, st, s.now(), audit.RegistrationConfirmed, cur.User.ID, m, "username="+cur.User.Username)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cur, nil
+}
+
+// peek reads the live link of token without using it.
+func (s *Service) peek(ctx context.Context, token string) (*store.LinkToken, *payload, error) {
+	l, err := links.Peek(ctx, s.store, store.LinkRegistration, token, s.now())
+	return s.open(l, err)
+}
+
+// consume uses the live link of token in st.
+func (s *Service) consume(ctx context.Context, st store.Store, token string) (*store.LinkToken, *payload, error) {
+	l, err := links.Consume(ctx, st, store.LinkRegistration, token, s.now())
+	return s.open(l, err)
+}
+
+// open decodes a link's payload; a link that is gone, or whose domain may no longer
+// register, is an invalid link.
+func (s *Service) open(l *store.LinkToken, err error) (*store.LinkToken, *payload, error) {
+	if errors.Is(err, links.ErrInvalid) {
+		return nil, nil, errInvalidLink
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var p payload
+	if err := links.Decode(l, &p); err != nil || p.Username == "" || p.PasswordHash == "" {
+		return nil, nil, fmt.Errorf("registration link payload: %w", err)
+	}
+	_, emailNorm, err := auth.ValidateEmail(l.Email)
+	if err != nil || !s.domainAllowed(domainOf(emailNorm)) {
+		return nil, nil, errInvalidLink
+	}
+	return l, &p, nil
+}
+
+// takeMail takes one mail from this hour's cap, counted in the database so the cap holds
+// across instances. Past the cap it returns false; the first refusal of the hour (only that
+// one, on whichever instance) is audited and logged.
+func (s *Service) takeMail(ctx context.Context, m auth.Meta) (bool, error) {
+	hour := s.now().UTC().Truncate(time.Hour)
+	ok, refusals, err := s.store.TakeFromWindow(ctx, mailCapName, hour, s.mailsPerHour)
+	if err != nil || ok || refusals != 1 {
+		return ok, err
+	}
+	s.log.WarnContext(ctx, "registration mail cap reached: requests are answered without mail until the next hour",
+		"cap", s.mailsPerHour, "hour", hour)
+	detail := fmt.Sprintf("cap=%d hour=%s", s.mailsPerHour, hour.Format(time.RFC3339))
+	audit.Aside(ctx, s.log, audit.RegistrationMailCapped, "",
+		audit.Record(ctx, s.store, s.now(), audit.RegistrationMailCapped, "", m, detail))
+	return false, nil
+}
+
+// send composes and sends a message, bounded in time, outliving a cancelled request.
+func (s *Service) send(ctx context.Context, kind, to string, d mail.Data) error {
+	d.Product = s.product
+	msg, err := mail.Compose(kind, to, d)
+	if err != nil {
+		s.log.ErrorContext(ctx, "compose registration mail", "kind", kind, "err", err)
+		return err
+	}
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := s.mailer.Send(sendCtx, msg); err != nil {
+		s.log.WarnContext(ctx, "registration mail not sent", "kind", kind, "err", err)
+		return err
+	}
+	return nil
+}
+
+// domainOf is the domain of a normalised address.
+func domainOf(emailNorm string) string {
+	return emailNorm[strings.LastIndexByte(emailNorm, '@')+1:]
+}
+
+// rateLimited is a 429 answer to retry after wait (at least a second).
+func rateLimited(msg string, wait time.Duration) error {
+	return &apperr.Error{Code: apperr.CodeRateLimited, Message: msg, RetryAfter: max(wait, time.Second)}
+}
