@@ -80,8 +80,13 @@ func (s *Service) CreateRegistered(ctx context.Context, st store.Store, reg Regi
 	} else if err != nil {
 		return nil, err
 	}
+	// The link that confirms the registration came to this address: it is verified.
+	if err := st.SetUserEmailVerified(ctx, u.ID, emailNorm, now); err != nil {
+		return nil, err
+	}
+	u.EmailVerified = true
 	m.ActorID = u.ID
-	if err := s.record(ctx, st, audit.UserCreated, u.ID, m, "role="+u.Role+" registered"); err != nil {
+	if err := s.record(ctx, st, audit.UserCreated, u.ID, m, "role="+u.Role+" email_verified registered"); err != nil {
 		return nil, err
 	}
 	state := store.StateAuthenticated

@@ -142,7 +142,7 @@ func TestRegistrationJourney(t *testing.T) {
 			if err != nil {
 				t.Fatalf("no account after the confirmation: %v", err)
 			}
-			if u.Role != store.RoleUser || u.Email != "Ada@Example.com" {
+			if u.Role != store.RoleUser || !u.EmailVerified || !sess.User.EmailVerified || u.Email != "Ada@Example.com" {
 				t.Errorf("account %+v: want role user, address verified", u)
 			}
 			if auditCount(t, srv, u.ID, "registration.confirmed") != 1 {
