@@ -408,3 +408,20 @@ func regDecode(t *testing.T, r *testserver.Response, v any) {
 		t.Fatalf("%d %s: %v", r.Status, r.Body, err)
 	}
 }
+
+// TestRegistrationPagesWithoutMFA: through the HTML forms, an account the policy asks no
+// authenticator of lands signed in on the security page, which says what happened.
+func TestRegistrationPagesWithoutMFA(t *testing.T) {
+	srv := regServer(t, testserver.Options{MFARequiredForRole: noMFA}, nil)
+	c := srv.Client(t)
+	r := postForm(c, "/register", url.Values{"username": {"ada"}, "email": {"ada@example.com"}, "password": {testserver.Password}})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/register/sent" {
+		t.Fatalf("form: %d %s", r.Status, r.Header.Get("Location"))
+	}
+	tok := regLinkToken(t, srv, "ada@example.com")
+	r = postForm(c, "/register/confirm", url.Values{"token": {tok}})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account/security?done=registered" {
+		t.Fatalf("confirm: %d %s", r.Status, r.Header.Get("Location"))
+	}
+	wantPage(t, c.Get("/account/security?done=registered"), http.StatusOK, "Your account is created and you are signed in.")
+}
