@@ -11,6 +11,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/password"
@@ -58,7 +59,9 @@ type App struct {
 	Support *support.Service
 	// Register is self-registration (registration.*); off unless configured.
 	Register *register.Service
-	opts     Options
+	// Invite sends and accepts invitations.
+	Invite *invite.Service
+	opts   Options
 }
 
 // Open loads or creates the master key, opens the database (creating the data directory
@@ -136,6 +139,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a := &App{Config: cfg, Store: db, Keys: keys, Mailer: mailer, Auth: svc, opts: o}
 	a.Support = a.newSupport()
 	a.Register = a.newRegister()
+	a.Invite = a.newInvite()
 	return a, nil
 }
 
@@ -195,6 +199,17 @@ func (a *App) newSupport() *support.Service {
 	})
 }
 
+// newInvite wires invitations.
+func (a *App) newInvite() *invite.Service {
+	cfg := a.Config
+	base := a.baseURL()
+	if cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
+		a.opts.Log.Warn("server.public_url is not set: links in invitation mail lead to " + base)
+	}
+	return invite.New(invite.Options{Store: a.Store, Auth: a.Auth, Mailer: a.Mailer, Log: a.opts.Log,
+		BaseURL: base, Product: cfg.MFA.Issuer, TTL: cfg.Invitations.TTL, Now: a.opts.Now})
+}
+
 // newRegister wires self-registration.
 func (a *App) newRegister() *register.Service {
 	cfg := a.Config
@@ -232,7 +247,7 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies,
 		Ready: a.Store.Ping,
 		OIDC:  prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
-		Register: a.Register, PublicURL: cfg.Server.PublicURL})
+		Register: a.Register, Invite: a.Invite, PublicURL: cfg.Server.PublicURL})
 }
 
 // Housekeep runs the housekeeping of the services (expired sessions, setups, budgets and

@@ -36,6 +36,9 @@ const (
 	UserDisabled         = "user.disabled"
 	UserEnabled          = "user.enabled"
 	UserMFAOverride      = "user.mfa_override_changed"
+	InvitationSent       = "invitation.sent"
+	InvitationResent     = "invitation.resent"
+	InvitationAccepted   = "invitation.accepted"
 	SetupTokenIssued     = "setup.token_issued"
 	SetupAdminCreated    = "setup.admin_created"
 

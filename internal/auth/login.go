@@ -63,15 +63,18 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 	if err != nil {
 		return nil, err
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
+	ok, rehash, err := s.verifyPassword(ctx, pw, u)
 	if err != nil {
 		return nil, hashErr(err)
 	}
 	ok = ok && pwIsText
 	if !ok || u.Disabled {
 		reason := "wrong password"
-		if ok {
+		switch {
+		case ok:
 			reason = "account disabled"
+		case u.PasswordHash == NoPassword:
+			reason = "invitation not accepted"
 		}
 		s.failLogin(ctx, u.ID, m, reason)
 		s.attemptFailed(ctx, a, u.ID, m)
@@ -119,6 +122,15 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 		return nil, err
 	}
 	return &LoginResult{Current: &Current{Session: sess, User: u, Token: tok}, Methods: methods}, nil
+}
+
+// verifyPassword checks pw against u's hash. An account without a password (invited, not
+// accepted yet) matches no password, after the same hashing work as a wrong one.
+func (s *Service) verifyPassword(ctx context.Context, pw string, u *store.User) (ok, rehash bool, err error) {
+	if u.PasswordHash == NoPassword {
+		return false, false, s.hasher.VerifyDummy(ctx, pw)
+	}
+	return s.hasher.Verify(ctx, pw, u.PasswordHash)
 }
 
 func (s *Service) failLogin(ctx context.Context, userID string, m Meta, reason string) {

@@ -39,6 +39,22 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser, m Meta) (*store.Us
 }
 
 func (s *Service) prepareUser(ctx context.Context, nu NewUser) (*store.User, error) {
+	u, err := s.newUser(nu)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPolicy(nu.Password, u.Username, u.Email); err != nil {
+		return nil, err
+	}
+	if u.PasswordHash, err = s.hasher.Hash(ctx, nu.Password); err != nil {
+		return nil, hashErr(err)
+	}
+	return u, nil
+}
+
+// newUser validates nu's name, address and role and returns the account without a
+// password hash.
+func (s *Service) newUser(nu NewUser) (*store.User, error) {
 	name, nameNorm, err := ValidateUsername(nu.Username)
 	if err != nil {
 		return nil, err
@@ -53,17 +69,10 @@ func (s *Service) prepareUser(ctx context.Context, nu NewUser) (*store.User, err
 	if !store.ValidRole(nu.Role) {
 		return nil, apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown role %q: use user, support or admin.", nu.Role))
 	}
-	if err := s.checkPolicy(nu.Password, name, email); err != nil {
-		return nil, err
-	}
-	hash, err := s.hasher.Hash(ctx, nu.Password)
-	if err != nil {
-		return nil, hashErr(err)
-	}
 	now := s.now()
 	return &store.User{
 		ID: newID(), Username: name, UsernameNorm: nameNorm, Email: email, EmailNorm: emailNorm,
-		EmailVerified: nu.EmailVerified, Role: nu.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+		EmailVerified: nu.EmailVerified, Role: nu.Role, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
 

@@ -47,7 +47,7 @@ func (e *env) withUser(cmd *cobra.Command, name string, fn func(ctx context.Cont
 
 func (e *env) userCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
-	cmd.AddCommand(e.userAdd(), e.userList(), e.userShow(),
+	cmd.AddCommand(e.userAdd(), e.userInvite(), e.userList(), e.userShow(),
 		e.userToggle("disable", true), e.userToggle("enable", false),
 		e.userSetRole(), e.userSetMFARequired(), e.userSignOut(), e.userUnlock(), e.userResetMFA(), e.userDelete())
 	return cmd
@@ -147,7 +147,11 @@ func (e *env) userList() *cobra.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Email, u.Role, status(u), onOff(st.TOTP, "active", "none"), onOff(st.Required, "yes", "no"))
+					inv, err := a.Invite.State(ctx, u.ID)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Email, u.Role, listStatus(a, u, inv), onOff(st.TOTP, "active", "none"), onOff(st.Required, "yes", "no"))
 				}
 				return tw.Flush()
 			})
@@ -156,6 +160,18 @@ func (e *env) userList() *cobra.Command {
 }
 
 func status(u *store.User) string { return onOff(u.Disabled, "disabled", "enabled") }
+
+// listStatus is status, or for an enabled account whose invitation is not accepted yet
+// "invited" ("invited, expired" once its link expired).
+func listStatus(a *app, u *store.User, inv *store.Invitation) string {
+	if u.Disabled || inv == nil || inv.Accepted() {
+		return status(u)
+	}
+	if !a.Auth.Now().Before(inv.ExpiresAt) {
+		return "invited, expired"
+	}
+	return "invited"
+}
 
 func onOff(b bool, yes, no string) string {
 	if b {
@@ -179,6 +195,10 @@ func (e *env) userShow() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				inv, err := a.Invite.State(ctx, u.ID)
+				if err != nil {
+					return err
+				}
 				override := u.MFAOverride
 				if override == "" {
 					override = "default (policy: " + a.Config.MFA.Required.String() + ")"
@@ -187,8 +207,12 @@ func (e *env) userShow() *cobra.Command {
 				fmt.Fprintf(tw, "id:\t%s\n", u.ID)
 				fmt.Fprintf(tw, "username:\t%s\n", u.Username)
 				fmt.Fprintf(tw, "email:\t%s\n", u.Email)
+				fmt.Fprintf(tw, "email verified:\t%s\n", onOff(u.EmailVerified, "yes", "no"))
 				fmt.Fprintf(tw, "role:\t%s\n", u.Role)
 				fmt.Fprintf(tw, "status:\t%s\n", status(u))
+				if st := invitationState(a, inv); st != "" {
+					fmt.Fprintf(tw, "invitation:\t%s\n", st)
+				}
 				fmt.Fprintf(tw, "created:\t%s\n", when(u.CreatedAt))
 				fmt.Fprintf(tw, "last sign-in:\t%s\n", when(u.LastLoginAt))
 				fmt.Fprintf(tw, "mfa required:\t%s (override: %s)\n", onOff(st.Required, "yes", "no"), override)

@@ -76,6 +76,15 @@ func TestCompose(t *testing.T) {
 			t.Errorf("HTML link missing or unescaped:\n%s", m.HTML)
 		}
 	})
+	t.Run("invitation_holds_the_link_and_its_expiry", func(t *testing.T) {
+		m := compose(t, mail.KindInvitation, d)
+		if !strings.Contains(m.Text, d.Link) || !strings.Contains(m.Text, "5 Mar 2030 05:06 UTC") {
+			t.Errorf("text body:\n%s", m.Text)
+		}
+		if !strings.Contains(m.HTML, `href="https://id.example.com/support/verify?token=abc&amp;x=1"`) {
+			t.Errorf("HTML link missing or unescaped:\n%s", m.HTML)
+		}
+	})
 	t.Run("unknown_kind_is_an_error", func(t *testing.T) {
 		if _, err := mail.Compose("nope", "a@example.com", d); err == nil {
 			t.Error("Compose accepted an unknown kind")

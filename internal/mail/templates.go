@@ -30,11 +30,14 @@ const (
 	// KindRegistrationAttempt goes to the account that already uses an address someone
 	// tried to register with, instead of a link.
 	KindRegistrationAttempt = "registration_attempt"
+	// KindInvitation goes to a new account's address: the link that sets its password.
+	KindInvitation = "invitation"
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindCaseReceived, KindEmailVerification, KindMFAReset, KindTOTPEnrolled,
-	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged, KindRegistrationLink, KindRegistrationAttempt}
+	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged, KindRegistrationLink, KindRegistrationAttempt,
+	KindInvitation}
 
 // Data fills the templates. Each kind uses the fields it needs; case_received uses no
 // name (whoever opens a case chooses it).

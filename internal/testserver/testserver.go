@@ -17,6 +17,7 @@ import (
 	"github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/secrets"
@@ -93,6 +94,8 @@ type Server struct {
 	// notices sent ("" when Options.Support.Mailer took them).
 	Support *support.Service
 	Outbox  string
+	// Invite sends and accepts invitations.
+	Invite *invite.Service
 	// OIDC is the OpenID Connect provider mounted in the server.
 	OIDC *oidc.Provider
 }
@@ -162,7 +165,7 @@ func New(t testing.TB, o Options) *Server {
 		outbox = cfg.OutboxDir()
 	}
 	return &Server{URL: hs.URL, Auth: a.Auth, Store: a.Store, Clock: clock, HTTP: hs, Key: a.Keys, DB: a.Store,
-		Support: a.Support, Outbox: outbox, OIDC: prov}
+		Support: a.Support, Outbox: outbox, OIDC: prov, Invite: a.Invite}
 }
 
 // config is the configuration the server starts from: the defaults, a temporary data

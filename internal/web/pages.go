@@ -55,6 +55,7 @@ var flashes = map[string]string{
 	"sessions":   "Your other sessions were signed out.",
 	"saved":      "Your recovery code is saved. Keep it somewhere safe.",
 	"registered": "Your account is created and you are signed in.",
+	"welcome":    "Your password is set and you are signed in.",
 }
 
 // loginForm is what the sign-in page shows: the name typed (after an error) and whether

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/support"
 )
@@ -21,7 +22,8 @@ import (
 // that it registers every route. Registering calls none of them.
 func allRoutes(t *testing.T) *Server {
 	t.Helper()
-	s, err := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Support: new(support.Service), OIDC: new(oidc.Provider)})
+	s, err := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Support: new(support.Service), OIDC: new(oidc.Provider),
+		Invite: new(invite.Service)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/register"
 	"github.com/twofold-id/twofold/internal/store"
@@ -39,6 +40,8 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Support runs the support desk (/support, /api/v1/support); nil leaves it out.
 	Support *support.Service
+	// Invite accepts invitations (/invite, /api/v1/invitations); nil leaves it out.
+	Invite *invite.Service
 	// OIDC is the OpenID Connect provider (issue 6); nil leaves it out.
 	OIDC *oidc.Provider
 	// Register runs self-registration; nil or off leaves /register answering 404.
@@ -60,6 +63,7 @@ type Server struct {
 	routeTable []route
 	guard      *guard
 	support    *support.Service
+	invite     *invite.Service
 	oidc       *oidc.Provider
 	register   *register.Service
 	origin     string // scheme://host of Options.PublicURL, or ""
@@ -71,6 +75,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{auth: o.Auth, log: o.Log, secure: o.SecureCookies, ready: o.Ready}
 	s.guard = newGuard(o.RateLimits, o.TrustedProxies)
 	s.support = o.Support
+	s.invite = o.Invite
 	s.oidc = o.OIDC
 	s.register = o.Register
 	if o.PublicURL != "" {
@@ -152,6 +157,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("POST /setup", public, s.setupAdminSubmit)
 	s.supportRoutes(rt)
 	s.registerRoutes(rt)
+	s.inviteRoutes(rt)
 	s.oidcRoutes(rt)
 }
 

@@ -1,0 +1,201 @@
+package invite
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/links"
+	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// DefaultTTL is how long an invitation link works unless Options.TTL says otherwise.
+const DefaultTTL = 7 * 24 * time.Hour
+
+// Store is the storage the service uses outside transactions; inside WithTx it works on
+// the transaction's full store.Store. Every store.Store is one.
+type Store interface {
+	WithTx(ctx context.Context, fn func(store.Store) error) error
+	AppendAudit(ctx context.Context, e *store.AuditEvent) error
+	GetUser(ctx context.Context, id string) (*store.User, error)
+	GetInvitation(ctx context.Context, userID string) (*store.Invitation, error)
+	links.Store
+}
+
+var _ Store = store.Store(nil)
+
+// Options configure a Service. Store and Auth are required.
+type Options struct {
+	Store Store
+	// Auth creates the accounts, checks the password policy and opens the first session.
+	Auth *auth.Service
+	// Mailer delivers the invitation mail; nil drops it.
+	Mailer mail.Mailer
+	Log    *slog.Logger
+	// BaseURL is how users reach the server (server.public_url), for the links in mail.
+	// It never comes from a request's Host header.
+	BaseURL string
+	// Product names the service in mail (mfa.issuer); empty: twofold.
+	Product string
+	// TTL is how long a link works (invitations.ttl); 0 takes DefaultTTL.
+	TTL  time.Duration
+	Now  func() time.Time // default time.Now
+	Rand io.Reader        // default crypto/rand.Reader
+}
+
+// Service sends and accepts invitations. It knows nothing of HTTP.
+type Service struct {
+	store   Store
+	auth    *auth.Service
+	mailer  mail.Mailer
+	log     *slog.Logger
+	baseURL string
+	product string
+	ttl     time.Duration
+	now     func() time.Time
+	rand    io.Reader
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	s := &Service{store: o.Store, auth: o.Auth, mailer: o.Mailer, log: o.Log,
+		baseURL: strings.TrimRight(o.BaseURL, "/"), product: o.Product, ttl: o.TTL, now: o.Now, rand: o.Rand}
+	if s.mailer == nil {
+		s.mailer = mail.Discard{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.ttl <= 0 {
+		s.ttl = DefaultTTL
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	return s
+}
+
+// TTL is how long a new link works.
+func (s *Service) TTL() time.Duration { return s.ttl }
+
+// Sent says where an invitation went.
+type Sent struct {
+	User      *store.User
+	ExpiresAt time.Time
+	// MailErr is set when the account and link were stored but the mail could not be
+	// sent; resending tries again with a fresh link.
+	MailErr error
+}
+
+// Invite creates the account nu without a password and mails it a link that sets the
+// password, valid TTL. Bad input and a taken username or e-mail give application errors
+// with a clear reason and create nothing. A mail that cannot be sent leaves the
+// invitation in place (Sent.MailErr): resend it.
+func (s *Service) Invite(ctx context.Context, nu auth.NewUser, m auth.Meta) (*Sent, error) {
+	var sent *Sent
+	var tok string
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		u, err := s.auth.CreateInvitedUser(ctx, st, nu, m)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		inv := &store.Invitation{UserID: u.ID, InvitedBy: m.ActorID, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
+		if err := st.CreateInvitation(ctx, inv); err != nil {
+			return err
+		}
+		if tok, err = s.issueLink(ctx, st, u, now, inv.ExpiresAt); err != nil {
+			return err
+		}
+		sent = &Sent{User: u, ExpiresAt: inv.ExpiresAt}
+		return audit.Record(ctx, st, now, audit.InvitationSent, u.ID, m, "expires="+inv.ExpiresAt.UTC().Format(time.RFC3339))
+	})
+	if err != nil {
+		return nil, err
+	}
+	sent.MailErr = s.mail(ctx, sent, tok)
+	return sent, nil
+}
+
+// Resend mails u a fresh link valid TTL from now; every earlier link stops working. An
+// expired invitation can be resent; an accepted one cannot (apperr conflict), nor an
+// account that was never invited (apperr bad_request).
+func (s *Service) Resend(ctx context.Context, u *store.User, m auth.Meta) (*Sent, error) {
+	var sent *Sent
+	var tok string
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		inv, err := st.GetInvitation(ctx, u.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("%s was not invited: there is no invitation to resend.", u.Username))
+		}
+		if err != nil {
+			return err
+		}
+		if inv.Accepted() {
+			return errAccepted(u)
+		}
+		now := s.now()
+		expires := now.Add(s.ttl)
+		if err := st.RenewInvitation(ctx, u.ID, expires); errors.Is(err, store.ErrNotFound) {
+			return errAccepted(u)
+		} else if err != nil {
+			return err
+		}
+		if tok, err = s.issueLink(ctx, st, u, now, expires); err != nil {
+			return err
+		}
+		sent = &Sent{User: u, ExpiresAt: expires}
+		return audit.Record(ctx, st, now, audit.InvitationResent, u.ID, m, "expires="+expires.UTC().Format(time.RFC3339))
+	})
+	if err != nil {
+		return nil, err
+	}
+	sent.MailErr = s.mail(ctx, sent, tok)
+	return sent, nil
+}
+
+func errAccepted(u *store.User) error {
+	return apperr.New(apperr.CodeConflict, fmt.Sprintf("%s accepted the invitation already: it cannot be resent.", u.Username))
+}
+
+// State returns the user's invitation, or nil when the account was not invited.
+func (s *Service) State(ctx context.Context, userID string) (*store.Invitation, error) {
+	inv, err := s.store.GetInvitation(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return inv, err
+}
+
+// Link is the address of the page a token opens.
+func (s *Service) Link(tok string) string { return links.URL(s.baseURL, "/invite", tok) }
+
+// mail sends the invitation after its transaction committed; the error is logged and
+// returned for the operator, never rolled back into the invitation.
+func (s *Service) mail(ctx context.Context, sent *Sent, tok string) error {
+	u := sent.User
+	msg, err := mail.Compose(mail.KindInvitation, u.Email, mail.Data{Product: s.product, Name: u.Username,
+		Link: s.Link(tok), ExpiresAt: sent.ExpiresAt})
+	if err != nil {
+		return err
+	}
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := s.mailer.Send(sendCtx, msg); err != nil {
+		s.log.WarnContext(ctx, "invitation mail not sent", "user", u.Username, "err", err)
+		return err
+	}
+	return nil
+}
