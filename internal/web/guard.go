@@ -49,14 +49,15 @@ func isSignInStep(r *http.Request) bool {
 
 // isPublicForm reports the submissions of the public forms that do what an API call does
 // (the support form opens a case as POST /api/v1/support/cases does, the registration
-// forms register and confirm as POST /api/v1/register and .../confirm do), so they count
-// against the same bucket.
+// forms register and confirm as POST /api/v1/register and .../confirm do, the invitation
+// form accepts as POST /api/v1/invitations/accept does), so they count against the same
+// bucket.
 func isPublicForm(r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		return false
 	}
 	switch r.URL.Path {
-	case "/support", "/register", "/register/confirm":
+	case "/support", "/register", "/register/confirm", "/invite":
 		return true
 	}
 	return false

@@ -13,6 +13,7 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
+	"github.com/twofold-id/twofold/internal/throttle"
 	"github.com/twofold-id/twofold/internal/web"
 )
 
@@ -264,5 +265,23 @@ func TestInvitationSingleUseUnderParallelAccepts(t *testing.T) {
 				t.Errorf("sessions after the race: %d (%v), want 1", len(sessions), err)
 			}
 		})
+	}
+}
+
+// TestInvitationFormIsUnderTheGuard: the invitation form does what the accept API does,
+// so it counts against the same per-address bucket.
+func TestInvitationFormIsUnderTheGuard(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{RateLimits: web.RateLimits{API: throttle.Rate{PerSecond: 0.001, Burst: 2}}})
+	c := srv.Client(t)
+	form := url.Values{"token": {"unknown"}, "password": {testserver.Password}, "confirm_password": {testserver.Password}}
+	if r := c.Do(http.MethodPost, "/invite", "application/x-www-form-urlencoded", []byte(form.Encode())); r.Status != http.StatusBadRequest {
+		t.Fatalf("form 1: %d, want 400 (unknown link)", r.Status)
+	}
+	if r := accept(c, "unknown", testserver.Password); r.Status != http.StatusBadRequest {
+		t.Fatalf("API 1: %d, want 400 (unknown link)", r.Status)
+	}
+	r := c.Do(http.MethodPost, "/invite", "application/x-www-form-urlencoded", []byte(form.Encode()))
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("form 2, over the rate: %d %q, want 429 with Retry-After", r.Status, r.Header.Get("Retry-After"))
 	}
 }
