@@ -12,6 +12,7 @@ import (
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/invite"
+	"github.com/twofold-id/twofold/internal/logging"
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/password"
@@ -70,6 +71,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	o.Log = logging.Logger(o.Log) // the request id on the lines of a request
 	key := o.MasterKey
 	if key == nil {
 		var created bool

@@ -18,17 +18,12 @@ import (
 
 	twofold "github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/logging"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
 func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return logging.New(w, cfg.Log.Level, cfg.Log.Format)
 }
 
 func (e *env) serveCommand() *cobra.Command {

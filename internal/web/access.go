@@ -94,6 +94,9 @@ type routeHandler struct {
 }
 
 func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rl := requestLogOf(r); rl != nil {
+		rl.route = r.Pattern
+	}
 	cur, ok := rh.s.admit(w, r, rh.access)
 	if !ok {
 		return

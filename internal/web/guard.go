@@ -86,6 +86,9 @@ func (s *Server) guarded(next http.Handler) http.Handler {
 			ip = addr.String()
 		}
 		r = withClientIP(r, ip)
+		if rl := requestLogOf(r); rl != nil {
+			rl.ip = ip
+		}
 		if lim := s.guard.limiter(r); lim != nil {
 			if allowed, retry := lim.Allow(ratelimit.AddressKey(ip)); !allowed {
 				s.log.DebugContext(r.Context(), "rate limited", "ip", ip, "path", r.URL.Path)

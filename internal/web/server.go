@@ -17,6 +17,7 @@ import (
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/invite"
+	"github.com/twofold-id/twofold/internal/logging"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/register"
 	"github.com/twofold-id/twofold/internal/store"
@@ -88,6 +89,7 @@ func New(o Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.log = logging.Logger(s.log)
 	p, err := loadPages()
 	if err != nil {
 		return nil, err
@@ -101,7 +103,7 @@ func New(o Options) (*Server, error) {
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	s.oidcBypass(csrf)
-	s.handler = s.recoverPanics(securityHeaders(s.secure, s.guarded(csrf.Handler(mux))))
+	s.handler = s.accessLog(s.recoverPanics(securityHeaders(s.secure, s.guarded(csrf.Handler(mux)))))
 	return s, nil
 }
 

@@ -1,0 +1,96 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/logging"
+)
+
+// requestLog is what the access log line of one request gathers while it is served: the
+// route that served it and the client address the guard resolved.
+type requestLog struct {
+	route string
+	ip    string
+}
+
+type requestLogKey struct{}
+
+// requestLogOf is the requestLog of r, or nil outside accessLog.
+func requestLogOf(r *http.Request) *requestLog {
+	rl, _ := r.Context().Value(requestLogKey{}).(*requestLog)
+	return rl
+}
+
+// accessLog gives every request an id and logs one line when it is answered: method,
+// route pattern, status, duration, client address and request id. It logs the route's
+// pattern, never the path or the query, which can hold tokens and codes. The id is the
+// request's X-Request-Id when that is short and plain (logging.ValidRequestID), else a
+// fresh one; it is sent back in X-Request-Id and is on every line logged with the
+// request's context.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !logging.ValidRequestID(id) {
+			id = logging.NewRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		rl := &requestLog{}
+		ctx := logging.WithRequestID(context.WithValue(r.Context(), requestLogKey{}, rl), id)
+		r = r.WithContext(ctx)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		route := rl.route
+		if route == "" {
+			// Answered before a route ran (rate limited, cross-origin): the route it asked for.
+			_, route = s.mux.Handler(r)
+		}
+		ip := rl.ip
+		if ip == "" {
+			ip = clientIP(r)
+		}
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("route", route),
+			slog.Int("status", sw.Status()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("client", ip))
+	})
+}
+
+// statusWriter remembers the status of the answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets handlers that assert http.Flusher flush through the wrapper.
+func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Status is the status sent: 200 when the handler wrote nothing.
+func (w *statusWriter) Status() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
