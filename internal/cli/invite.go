@@ -68,14 +68,15 @@ func (e *env) reportInvitation(sent *invite.Sent, did string) error {
 	return nil
 }
 
-// invitationState describes the user's invitation for `user show`: empty when the account
-// was not invited.
-func invitationState(a *app, inv *store.Invitation) string {
+// invitationState describes the user's invitation for `user show`.
+func invitationState(a *app, u *store.User, inv *store.Invitation) string {
 	switch {
 	case inv == nil:
-		return ""
+		return "none"
 	case inv.Accepted():
 		return "accepted " + when(inv.AcceptedAt)
+	case u.PasswordHash != auth.NoPassword:
+		return "not accepted: the password was set another way"
 	case !a.Auth.Now().Before(inv.ExpiresAt):
 		return "expired " + when(inv.ExpiresAt) + " (twofold user invite --resend sends a new link)"
 	}

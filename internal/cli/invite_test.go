@@ -134,6 +134,7 @@ func TestUserInviteRefusesBadInput(t *testing.T) {
 		t.Errorf("refused invitations mailed links: %q", links)
 	}
 	wantLine(t, c.ok("", "user", "list"), `^alice\s+alice@example\.com\s+user\s+enabled\s+none\s+yes$`)
+	wantLine(t, c.ok("", "user", "show", "alice"), `^invitation:\s+none$`)
 }
 
 // TestUserInviteExpiredCanBeResent: once the link expired, `user list` says so and
@@ -151,5 +152,32 @@ func TestUserInviteExpiredCanBeResent(t *testing.T) {
 	links := c.invitationLinks("ivy@example.com")
 	if err := c.accept(links[len(links)-1]); err != nil {
 		t.Fatalf("accept the link resent after expiry: %v", err)
+	}
+}
+
+// TestUserInviteMootOnceAPasswordIsSet: an invited account that got a password another way
+// (an operator's set-password, say) is no longer shown as invited, and its invitation
+// cannot be resent.
+func TestUserInviteMootOnceAPasswordIsSet(t *testing.T) {
+	c := newConsole(t)
+	c.ok("", "user", "invite", "ivy", "--email", "ivy@example.com")
+	c.withApp(func(a *app.App) {
+		u, err := a.Auth.FindUser(context.Background(), "ivy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hash, err := a.Auth.HashNewPassword(context.Background(), u, goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Store.SetUserPasswordHash(context.Background(), u.ID, hash, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	wantLine(t, c.ok("", "user", "list"), `^ivy\s+ivy@example\.com\s+user\s+enabled\s+none\s+yes$`)
+	wantLine(t, c.ok("", "user", "show", "ivy"), `^invitation:\s+not accepted: the password was set another way$`)
+	c.fails("", []string{"user", "invite", "--resend", "ivy"}, "ivy has a password already: the invitation cannot be resent.")
+	if err := c.accept(c.invitationLinks("ivy@example.com")[0]); err == nil {
+		t.Error("the invitation was accepted after a password was set")
 	}
 }

@@ -161,10 +161,10 @@ func (e *env) userList() *cobra.Command {
 
 func status(u *store.User) string { return onOff(u.Disabled, "disabled", "enabled") }
 
-// listStatus is status, or for an enabled account whose invitation is not accepted yet
-// "invited" ("invited, expired" once its link expired).
+// listStatus is status, or for an enabled account that waits for its invitation to be
+// accepted (no password yet) "invited" ("invited, expired" once its link expired).
 func listStatus(a *app, u *store.User, inv *store.Invitation) string {
-	if u.Disabled || inv == nil || inv.Accepted() {
+	if u.Disabled || inv == nil || inv.Accepted() || u.PasswordHash != auth.NoPassword {
 		return status(u)
 	}
 	if !a.Auth.Now().Before(inv.ExpiresAt) {
@@ -210,9 +210,7 @@ func (e *env) userShow() *cobra.Command {
 				fmt.Fprintf(tw, "email verified:\t%s\n", onOff(u.EmailVerified, "yes", "no"))
 				fmt.Fprintf(tw, "role:\t%s\n", u.Role)
 				fmt.Fprintf(tw, "status:\t%s\n", status(u))
-				if st := invitationState(a, inv); st != "" {
-					fmt.Fprintf(tw, "invitation:\t%s\n", st)
-				}
+				fmt.Fprintf(tw, "invitation:\t%s\n", invitationState(a, u, inv))
 				fmt.Fprintf(tw, "created:\t%s\n", when(u.CreatedAt))
 				fmt.Fprintf(tw, "last sign-in:\t%s\n", when(u.LastLoginAt))
 				fmt.Fprintf(tw, "mfa required:\t%s (override: %s)\n", onOff(st.Required, "yes", "no"), override)

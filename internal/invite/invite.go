@@ -130,8 +130,9 @@ func (s *Service) Invite(ctx context.Context, nu auth.NewUser, m auth.Meta) (*Se
 }
 
 // Resend mails u a fresh link valid TTL from now; every earlier link stops working. An
-// expired invitation can be resent; an accepted one cannot (apperr conflict), nor an
-// account that was never invited (apperr bad_request).
+// expired invitation can be resent; an accepted one cannot, nor one whose account got a
+// password another way (apperr conflict), nor an account that was never invited (apperr
+// bad_request).
 func (s *Service) Resend(ctx context.Context, u *store.User, m auth.Meta) (*Sent, error) {
 	var sent *Sent
 	var tok string
@@ -143,8 +144,15 @@ func (s *Service) Resend(ctx context.Context, u *store.User, m auth.Meta) (*Sent
 		if err != nil {
 			return err
 		}
+		fresh, err := st.GetUser(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		if inv.Accepted() {
-			return errAccepted(u)
+			return errAccepted(fresh)
+		}
+		if fresh.PasswordHash != auth.NoPassword {
+			return apperr.New(apperr.CodeConflict, fmt.Sprintf("%s has a password already: the invitation cannot be resent.", fresh.Username))
 		}
 		now := s.now()
 		expires := now.Add(s.ttl)
@@ -153,10 +161,10 @@ func (s *Service) Resend(ctx context.Context, u *store.User, m auth.Meta) (*Sent
 		} else if err != nil {
 			return err
 		}
-		if tok, err = s.issueLink(ctx, st, u, now, expires); err != nil {
+		if tok, err = s.issueLink(ctx, st, fresh, now, expires); err != nil {
 			return err
 		}
-		sent = &Sent{User: u, ExpiresAt: expires}
+		sent = &Sent{User: fresh, ExpiresAt: expires}
 		return audit.Record(ctx, st, now, audit.InvitationResent, u.ID, m, "expires="+expires.UTC().Format(time.RFC3339))
 	})
 	if err != nil {
