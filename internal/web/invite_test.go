@@ -285,3 +285,35 @@ func TestInvitationFormIsUnderTheGuard(t *testing.T) {
 		t.Fatalf("form 2, over the rate: %d %q, want 429 with Retry-After", r.Status, r.Header.Get("Retry-After"))
 	}
 }
+
+// TestInvitationForm: the page's form sets the password and goes on where a sign-in with
+// it would: the authenticator setup when MFA is required, else signed in with a word that
+// says what happened.
+func TestInvitationForm(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mfa       bool
+		wantPlace string
+		wantText  string
+	}{
+		{"mfa_required", true, "/mfa/setup", "Set up your authenticator app"},
+		{"mfa_not_required", false, "/account/security?done=welcome", "Your password is set and you are signed in."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testserver.New(t, testserver.Options{MFARequiredForRole: func(string) bool { return tc.mfa }})
+			c := srv.Client(t)
+			tok := invited(t, srv, "ivy")
+			r := postForm(c, "/invite", url.Values{"token": {tok}, "password": {testserver.Password}, "confirm_password": {testserver.Password}})
+			if r.Status != http.StatusSeeOther || r.Header.Get("Location") != tc.wantPlace {
+				t.Fatalf("form: %d to %q, want 303 to %s", r.Status, r.Header.Get("Location"), tc.wantPlace)
+			}
+			if page := c.Get(tc.wantPlace); page.Status != http.StatusOK || !strings.Contains(string(page.Body), tc.wantText) {
+				t.Errorf("%s: %d, want it to say %q\n%s", tc.wantPlace, page.Status, tc.wantText, page.Body)
+			}
+			r = postForm(srv.Client(t), "/invite", url.Values{"token": {tok}, "password": {testserver.Password}, "confirm_password": {testserver.Password}})
+			if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "Ask your administrator to send you a new invitation") {
+				t.Errorf("the form with the used link: %d, want 400 saying what to do", r.Status)
+			}
+		})
+	}
+}
