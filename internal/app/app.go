@@ -137,7 +137,11 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Now:                o.Now,
 		Throttle:           budgets,
 		AuditRetention:     cfg.Audit.Retention,
+		PublicURL:          baseURL(cfg),
 	})
+	if cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
+		o.Log.Warn("server.public_url is not set: links in password reset mail lead to " + baseURL(cfg))
+	}
 	a := &App{Config: cfg, Store: db, Keys: keys, Mailer: mailer, Auth: svc, opts: o}
 	a.Support = a.newSupport()
 	a.Register = a.newRegister()
@@ -172,8 +176,9 @@ func newMailer(cfg *config.Config, o Options) (mail.Mailer, error) {
 
 // baseURL is where links in mail lead: server.public_url, never a Host header a request
 // could forge; without it, the listen address.
-func (a *App) baseURL() string {
-	cfg := a.Config
+func (a *App) baseURL() string { return baseURL(a.Config) }
+
+func baseURL(cfg *config.Config) string {
 	if cfg.Server.PublicURL != "" {
 		return cfg.Server.PublicURL
 	}

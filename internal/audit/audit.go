@@ -25,22 +25,28 @@ const (
 	ReauthFailed         = "reauthentication.failed"
 	PasswordChanged      = "password.changed"
 	PasswordChangeFailed = "password.change_failed"
-	Logout               = "session.logout"
-	SessionReplaced      = "session.replaced" // a new sign-in in the browser replaced the session
-	ClientLogout         = "oidc.logout"      // an application signed the user out (RP-initiated logout)
-	AccessEnded          = "access.ended"     // what a password, factor or account change ended
-	UserDeleted          = "user.deleted"
-	SessionsRevoked      = "session.others_revoked"
-	UserCreated          = "user.created"
-	UserRoleChanged      = "user.role_changed"
-	UserDisabled         = "user.disabled"
-	UserEnabled          = "user.enabled"
-	UserMFAOverride      = "user.mfa_override_changed"
-	InvitationSent       = "invitation.sent"
-	InvitationResent     = "invitation.resent"
-	InvitationAccepted   = "invitation.accepted"
-	SetupTokenIssued     = "setup.token_issued"
-	SetupAdminCreated    = "setup.admin_created"
+	// PasswordResetRequested: someone asked for a reset link; the detail says whether a
+	// link was mailed (subject empty when no account matched).
+	PasswordResetRequested = "password.reset_requested"
+	PasswordReset          = "password.reset"        // a reset link set a new password
+	PasswordResetFailed    = "password.reset_failed" // a reset refused a wrong second factor
+	PasswordSet            = "password.set"          // an administrator set the password at the console
+	Logout                 = "session.logout"
+	SessionReplaced        = "session.replaced" // a new sign-in in the browser replaced the session
+	ClientLogout           = "oidc.logout"      // an application signed the user out (RP-initiated logout)
+	AccessEnded            = "access.ended"     // what a password, factor or account change ended
+	UserDeleted            = "user.deleted"
+	SessionsRevoked        = "session.others_revoked"
+	UserCreated            = "user.created"
+	UserRoleChanged        = "user.role_changed"
+	UserDisabled           = "user.disabled"
+	UserEnabled            = "user.enabled"
+	UserMFAOverride        = "user.mfa_override_changed"
+	InvitationSent         = "invitation.sent"
+	InvitationResent       = "invitation.resent"
+	InvitationAccepted     = "invitation.accepted"
+	SetupTokenIssued       = "setup.token_issued"
+	SetupAdminCreated      = "setup.admin_created"
 
 	// Failure budgets. Subject is the user, or empty for an unknown identifier.
 	ThrottleDelayed = "throttle.delayed"  // a failure made the next attempt wait

@@ -13,14 +13,19 @@ const (
 	NoticeTOTPReplaced     = "totp_replaced"
 	NoticeRecoveryCodeUsed = "recovery_code_used"
 	NoticePasswordChanged  = "password_changed"
+	NoticePasswordReset    = "password_reset"      // a reset link set a new password
+	NoticeResetLink        = "password_reset_link" // the reset link itself (Link, ExpiresAt)
 )
 
-// Notice is one security change to tell a user about. It never carries a secret.
+// Notice is one security change to tell a user about. It never carries a secret other
+// than a single-use link that the notice exists to deliver.
 type Notice struct {
 	Kind      string
 	At        time.Time
 	IP        string
 	UserAgent string
+	Link      string    // a single-use link (NoticeResetLink); empty otherwise
+	ExpiresAt time.Time // when Link stops working
 }
 
 // Notifier delivers notices. Notify is called after the change committed; it must not

@@ -45,6 +45,9 @@ type Options struct {
 	// Throttle is the failure budget of the password step and of the second factor; zero
 	// fields take throttle.Default's.
 	Throttle throttle.Policy
+	// PublicURL is where users reach the server (server.public_url): links in mail lead
+	// there, never to a Host header a request could forge.
+	PublicURL string
 	// AuditRetention is how long audit events are kept (audit.retention); housekeeping
 	// prunes older ones. 0 keeps them forever.
 	AuditRetention time.Duration
@@ -57,6 +60,7 @@ type Service struct {
 	policy     password.Policy
 	totpBox    *secrets.Box
 	noticeBox  *secrets.Box
+	proofBox   *secrets.Box
 	recovery   *recovery.Hasher
 	mfaForRole func(string) bool
 	issuer     string
@@ -68,6 +72,7 @@ type Service struct {
 	log        *slog.Logger
 	throttle   throttle.Policy
 	retention  time.Duration
+	publicURL  string
 }
 
 // New returns a Service.
@@ -78,6 +83,7 @@ func New(o Options) *Service {
 		policy:     o.PasswordPolicy,
 		totpBox:    o.Keyring.Box("totp-secret"),
 		noticeBox:  o.Keyring.Box("session-notice"),
+		proofBox:   o.Keyring.Box("reset-proof"),
 		recovery:   recovery.NewHasher(o.Keyring.Derive("recovery-code")),
 		mfaForRole: o.MFARequiredForRole,
 		issuer:     o.Issuer,
@@ -89,6 +95,7 @@ func New(o Options) *Service {
 		log:        o.Log,
 		throttle:   o.Throttle.OrDefault(),
 		retention:  o.AuditRetention,
+		publicURL:  o.PublicURL,
 	}
 	if s.policy.MaxLength <= 0 {
 		s.policy.MaxLength = password.DefaultPolicy.MaxLength

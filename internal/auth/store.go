@@ -17,6 +17,7 @@ type Store interface {
 	AdminHasExisted(ctx context.Context) (bool, error)
 	AppendAudit(ctx context.Context, e *store.AuditEvent) error
 	CheckSetupToken(ctx context.Context, tokenHash []byte, now time.Time) error
+	CountLinkTokens(ctx context.Context, purpose, userID string, since time.Time) (int, error)
 	DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error)
 	ForgetIdleBudgets(ctx context.Context, kind string, idleBefore time.Time, maxFailures int) (int, error)
 	GetBudget(ctx context.Context, kind, key string) (*store.ThrottleBudget, error)
@@ -26,6 +27,7 @@ type Store interface {
 	GetTOTP(ctx context.Context, userID string) (*store.TOTPCredential, error)
 	GetUser(ctx context.Context, id string) (*store.User, error)
 	GetUserByLogin(ctx context.Context, identifierNorm string) (*store.User, error)
+	PeekLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
 	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
 	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (b *store.ThrottleBudget, granted bool, err error)
 	ResetBudget(ctx context.Context, kind, key string) error

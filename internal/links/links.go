@@ -16,12 +16,30 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// Store is the part of the store links use.
+// Store is every store method links use; a store.Store is one. Each function takes only
+// the part it needs (Issuer, Peeker, Consumer).
 type Store interface {
+	Issuer
+	Peeker
+	Consumer
+}
+
+var _ Store = store.Store(nil)
+
+// Issuer is the part of the store Issue and Invalidate use.
+type Issuer interface {
 	CreateLinkToken(ctx context.Context, l *store.LinkToken) error
-	PeekLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
-	ConsumeLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
 	InvalidateLinkTokens(ctx context.Context, purpose, userID string, now time.Time) (int, error)
+}
+
+// Peeker is the part of the store Peek uses.
+type Peeker interface {
+	PeekLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
+}
+
+// Consumer is the part of the store Consume uses.
+type Consumer interface {
+	ConsumeLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
 }
 
 // ErrInvalid is the one answer for a link that cannot be used: unknown, used, replaced,
@@ -40,13 +58,18 @@ type Link struct {
 	// for none. At most store.MaxLinkPayload bytes once marshalled.
 	Payload any
 	TTL     time.Duration
+	// Decoy stores a link that is dead at birth (already used), with exactly the store
+	// calls a real one takes: a flow that must not tell whether an account exists issues a
+	// decoy where it has no account to mail, and mails nothing.
+	Decoy bool
 }
 
-// Issue stores a new link and returns its token: 256 bits from rnd, base64url. When
-// l.UserID is set, the account's earlier live links of the same purpose stop working, so
-// only the newest mail works. Call it inside the transaction that records the event the
-// mail belongs to; the token itself is never stored.
-func Issue(ctx context.Context, st Store, rnd io.Reader, now time.Time, l Link) (string, error) {
+// Issue stores a new link and returns its token: 256 bits from rnd, base64url. The
+// account's earlier live links of the same purpose stop working, so only the newest mail
+// works (without an account there are none). Call it inside the transaction that records
+// the event the mail belongs to; the token itself is never stored. Known and unknown
+// accounts, real links and decoys all take the same store calls.
+func Issue(ctx context.Context, st Issuer, rnd io.Reader, now time.Time, l Link) (string, error) {
 	if l.Purpose == "" || l.TTL <= 0 {
 		return "", fmt.Errorf("links: issue needs a purpose and a positive lifetime")
 	}
@@ -62,13 +85,15 @@ func Issue(ctx context.Context, st Store, rnd io.Reader, now time.Time, l Link) 
 		return "", fmt.Errorf("links: read random: %w", err)
 	}
 	tok := base64.RawURLEncoding.EncodeToString(b)
-	if l.UserID != "" {
-		if _, err := st.InvalidateLinkTokens(ctx, l.Purpose, l.UserID, now); err != nil {
-			return "", err
-		}
+	if _, err := st.InvalidateLinkTokens(ctx, l.Purpose, l.UserID, now); err != nil {
+		return "", err
 	}
-	err := st.CreateLinkToken(ctx, &store.LinkToken{TokenHash: Hash(tok), Purpose: l.Purpose, UserID: l.UserID,
-		Email: l.Email, Payload: payload, CreatedAt: now, ExpiresAt: now.Add(l.TTL)})
+	row := &store.LinkToken{TokenHash: Hash(tok), Purpose: l.Purpose, UserID: l.UserID,
+		Email: l.Email, Payload: payload, CreatedAt: now, ExpiresAt: now.Add(l.TTL)}
+	if l.Decoy {
+		row.UsedAt = now
+	}
+	err := st.CreateLinkToken(ctx, row)
 	if err != nil {
 		return "", err
 	}
@@ -77,7 +102,7 @@ func Issue(ctx context.Context, st Store, rnd io.Reader, now time.Time, l Link) 
 
 // Peek returns the live link of purpose that token names, for the page a link's GET
 // shows. It changes nothing. ErrInvalid when there is none.
-func Peek(ctx context.Context, st Store, purpose, token string, now time.Time) (*store.LinkToken, error) {
+func Peek(ctx context.Context, st Peeker, purpose, token string, now time.Time) (*store.LinkToken, error) {
 	if !tokenOK(token) {
 		return nil, ErrInvalid
 	}
@@ -89,7 +114,7 @@ func Peek(ctx context.Context, st Store, purpose, token string, now time.Time) (
 // and returns it; ErrInvalid when there is none. Of parallel consumes exactly one
 // succeeds. Call it inside the transaction that does the link's work, after the checks
 // that may refuse the attempt: a rollback makes the link live again.
-func Consume(ctx context.Context, st Store, purpose, token string, now time.Time) (*store.LinkToken, error) {
+func Consume(ctx context.Context, st Consumer, purpose, token string, now time.Time) (*store.LinkToken, error) {
 	if !tokenOK(token) {
 		return nil, ErrInvalid
 	}
@@ -99,7 +124,7 @@ func Consume(ctx context.Context, st Store, purpose, token string, now time.Time
 
 // Invalidate ends every live link of purpose for userID (when what the links were for
 // has changed or been done another way).
-func Invalidate(ctx context.Context, st Store, purpose, userID string, now time.Time) error {
+func Invalidate(ctx context.Context, st Issuer, purpose, userID string, now time.Time) error {
 	_, err := st.InvalidateLinkTokens(ctx, purpose, userID, now)
 	return err
 }

@@ -186,6 +186,26 @@ func TestANewLinkReplacesTheEarlierOne(t *testing.T) {
 	})
 }
 
+func TestADecoyIsDeadAtBirth(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s store.Store, _ *sql.DB, u *store.User) {
+		ctx := t.Context()
+		live, err := links.Issue(ctx, s, rand.Reader, now, resetLink(u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoy, err := links.Issue(ctx, s, rand.Reader, now, links.Link{Purpose: store.LinkPasswordReset, TTL: time.Hour, Decoy: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := links.Peek(ctx, s, store.LinkPasswordReset, decoy, now); !errors.Is(err, links.ErrInvalid) {
+			t.Errorf("Peek of a decoy = %v, want ErrInvalid", err)
+		}
+		if _, err := links.Consume(ctx, s, store.LinkPasswordReset, live, now); err != nil {
+			t.Errorf("a decoy without an account ended an account's link: %v", err)
+		}
+	})
+}
+
 func TestTwentyParallelConsumesOneWins(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s store.Store, _ *sql.DB, u *store.User) {
 		tok, err := links.Issue(t.Context(), s, rand.Reader, now, resetLink(u))

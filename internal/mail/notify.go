@@ -15,6 +15,8 @@ var noticeKinds = map[string]string{
 	auth.NoticeTOTPReplaced:     KindTOTPReplaced,
 	auth.NoticeRecoveryCodeUsed: KindRecoveryCodeUsed,
 	auth.NoticePasswordChanged:  KindPasswordChanged,
+	auth.NoticePasswordReset:    KindPasswordReset,
+	auth.NoticeResetLink:        KindPasswordResetLink,
 }
 
 // Notifier tells users about security changes to their account by e-mail. It implements
@@ -45,7 +47,8 @@ func (n *Notifier) Notify(ctx context.Context, u *store.User, no auth.Notice) {
 		n.log.WarnContext(ctx, "no e-mail for this notice", "notice", no.Kind)
 		return
 	}
-	msg, err := Compose(kind, u.Email, Data{Product: n.product, Name: u.Username, At: no.At, IP: no.IP, UserAgent: no.UserAgent})
+	msg, err := Compose(kind, u.Email, Data{Product: n.product, Name: u.Username, At: no.At, IP: no.IP, UserAgent: no.UserAgent,
+		Link: no.Link, ExpiresAt: no.ExpiresAt})
 	if err != nil {
 		n.log.ErrorContext(ctx, "compose notice", "notice", no.Kind, "err", err)
 		return

@@ -31,13 +31,15 @@ const (
 	// tried to register with, instead of a link.
 	KindRegistrationAttempt = "registration_attempt"
 	// KindInvitation goes to a new account's address: the link that sets its password.
-	KindInvitation = "invitation"
+	KindInvitation        = "invitation"
+	KindPasswordResetLink = "password_reset_link" // the single-use link to choose a new password
+	KindPasswordReset     = "password_reset"      // a reset link set a new password
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindCaseReceived, KindEmailVerification, KindMFAReset, KindTOTPEnrolled,
 	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged, KindRegistrationLink, KindRegistrationAttempt,
-	KindInvitation}
+	KindInvitation, KindPasswordResetLink, KindPasswordReset}
 
 // Data fills the templates. Each kind uses the fields it needs; case_received uses no
 // name (whoever opens a case chooses it).

@@ -14,7 +14,7 @@ import (
 // RateLimits are the per-client-address token buckets of one instance. A rate that is not
 // On turns that limit off.
 type RateLimits struct {
-	SignIn throttle.Rate    // POST /login, /login/..., /api/v1/login, /api/v1/login/...
+	SignIn throttle.Rate    // POST /login..., /password/..., /api/v1/login..., /api/v1/password/...
 	API    throttle.Rate    // every other request under /api/, and the public forms (POST /support, /register, /register/confirm)
 	Now    func() time.Time // the buckets' clock; nil means time.Now
 }
@@ -38,13 +38,19 @@ func newGuard(l RateLimits, trusted []netip.Prefix) *guard {
 }
 
 // isSignInStep reports the requests that check a password or a code before anyone is
-// signed in: the sign-in steps of the pages and of the API.
+// signed in: the sign-in steps of the pages and of the API, and the forgotten-password
+// requests and resets, which take the same per-address limit.
 func isSignInStep(r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		return false
 	}
 	p := r.URL.Path
-	return p == "/login" || strings.HasPrefix(p, "/login/") || p == "/api/v1/login" || strings.HasPrefix(p, "/api/v1/login/")
+	for _, prefix := range []string{"/login", "/api/v1/login", "/password", "/api/v1/password"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // isPublicForm reports the submissions of the public forms that do what an API call does

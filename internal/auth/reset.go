@@ -1,0 +1,382 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/links"
+	"github.com/twofold-id/twofold/internal/recovery"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/totp"
+)
+
+// Forgotten password: fixed limits.
+const (
+	// ResetLinkTTL is how long a password reset link works.
+	ResetLinkTTL = 30 * time.Minute
+	// ResetLinksPerHour is how many reset links one account gets mailed in an hour.
+	ResetLinksPerHour = 3
+	// ResetProofTTL is how long a checked second factor carries over to the new-password
+	// step of the reset pages.
+	ResetProofTTL = 10 * time.Minute
+)
+
+var (
+	errResetCodeMissing = apperr.New(apperr.CodeInvalidCode,
+		"This account has a second factor: enter a code from your authenticator app, or your recovery code.")
+	errResetProofStale = apperr.New(apperr.CodeInvalidCode,
+		"The check of your code has expired. Enter a new code from your authenticator app, or your recovery code.")
+	errSamePassword = apperr.New(apperr.CodeWeakPassword,
+		"Choose a new password: this is the password the account has now.")
+)
+
+// RequestPasswordReset mails a reset link to the account that login (a username or an
+// e-mail address) names, valid ResetLinkTTL. Whatever the account (unknown, disabled, or
+// mailed ResetLinksPerHour links in the last hour already) it returns nil after the same
+// store calls and no hashing: where no link is mailed it stores a decoy, so neither the
+// answer nor the work tells whether the account exists. The mail is sent off the request.
+func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta) error {
+	if len(login) > maxIdentifier {
+		login = ""
+	}
+	norm := NormalizeLogin(AsText(login))
+	var u *store.User
+	found, err := s.store.GetUserByLogin(ctx, norm)
+	switch {
+	case err == nil && norm != "":
+		u = found
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	now := s.now()
+	uid := ""
+	if u != nil {
+		uid = u.ID
+	}
+	recent, err := s.store.CountLinkTokens(ctx, store.LinkPasswordReset, uid, now.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	link := links.Link{Purpose: store.LinkPasswordReset, TTL: ResetLinkTTL, Decoy: true}
+	detail := "no account matches: no link sent"
+	switch {
+	case u == nil:
+	case u.Disabled:
+		detail = "account disabled: no link sent"
+	case recent >= ResetLinksPerHour:
+		detail = fmt.Sprintf("%d links in the last hour: no link sent", recent)
+	default:
+		link = links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: ResetLinkTTL}
+		detail = "link sent"
+	}
+	var tok string
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		var err error
+		if tok, err = links.Issue(ctx, st, s.rand, now, link); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.PasswordResetRequested, uid, m, detail)
+	})
+	if err != nil {
+		return err
+	}
+	if !link.Decoy {
+		n := Notice{Kind: NoticeResetLink, At: now, IP: m.IP, UserAgent: m.UserAgent,
+			Link: links.URL(s.publicURL, "/password/reset", tok), ExpiresAt: now.Add(ResetLinkTTL)}
+		// Off the request: an answer that waited for the mail server would say that an
+		// account exists.
+		go s.notifier.Notify(context.WithoutCancel(ctx), u, n)
+	}
+	return nil
+}
+
+// ResetLink is what the reset page shows about a live link.
+type ResetLink struct {
+	Username   string
+	NeedsCode  bool // the account has a second factor: it is asked for first
+	ExpiresAt  time.Time
+	HasRecover bool // the account has a recovery code to offer instead of a code
+}
+
+// CheckResetLink tells the page a link's GET shows whether the link can still be used and
+// what it will ask for. It changes nothing (mail scanners open links). A link of a
+// disabled account is links.ErrInvalid like a used one.
+func (s *Service) CheckResetLink(ctx context.Context, token string) (*ResetLink, error) {
+	l, u, hasTOTP, err := s.resetTarget(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	info := &ResetLink{Username: u.Username, NeedsCode: hasTOTP, ExpiresAt: l.ExpiresAt}
+	if hasTOTP {
+		if _, err := s.store.GetRecoveryCode(ctx, u.ID); err == nil {
+			info.HasRecover = true
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return info, nil
+}
+
+// resetTarget returns the live reset link token names, its account and whether the account
+// has an authenticator. links.ErrInvalid when the link cannot be used.
+func (s *Service) resetTarget(ctx context.Context, token string) (*store.LinkToken, *store.User, bool, error) {
+	l, err := links.Peek(ctx, s.store, store.LinkPasswordReset, token, s.now())
+	if err != nil {
+		return nil, nil, false, err
+	}
+	u, err := s.store.GetUser(ctx, l.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, false, links.ErrInvalid
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if u.Disabled {
+		return nil, nil, false, links.ErrInvalid
+	}
+	_, err = s.store.GetTOTP(ctx, u.ID)
+	switch {
+	case err == nil:
+		return l, u, true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return l, u, false, nil
+	}
+	return nil, nil, false, err
+}
+
+// factorProof is a second factor checked for a reset and not used up yet: the final step
+// accepts the authenticator step, or swaps the recovery code, in its transaction.
+type factorProof struct {
+	UserID   string `json:"u"`
+	Step     int64  `json:"s,omitempty"` // authenticator step to accept
+	Recovery []byte `json:"r,omitempty"` // keyed hash of the recovery code to use up
+	Expires  int64  `json:"e"`           // Unix milliseconds
+}
+
+// checkFactor checks a code or a recovery code for a reset of u's password. The attempt
+// spends a slot of the same second-factor budget as a sign-in, reserved before anything is
+// compared; a wrong code is audited and counted, and the slot stays a failure until the
+// reset succeeds. Nothing is used up here.
+func (s *Service) checkFactor(ctx context.Context, u *store.User, code string, m Meta) (*factorProof, *attempt, error) {
+	if code == "" {
+		return nil, nil, errResetCodeMissing
+	}
+	a, err := s.reserve(ctx, store.BudgetSecondFactor, u.ID, u.ID, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	proof := &factorProof{UserID: u.ID, Expires: s.now().Add(ResetProofTTL).UnixMilli()}
+	fail := func(event string, answer error) (*factorProof, *attempt, error) {
+		s.recordAside(ctx, event, u.ID, m, "password reset")
+		s.attemptFailed(ctx, a, u.ID, m)
+		return nil, a, answer
+	}
+	if _, err := totp.NormalizeCode(code); err == nil {
+		c, err := s.store.GetTOTP(ctx, u.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		secret, err := s.totpBox.Open(c.SecretEnc, []byte(u.ID))
+		if err != nil {
+			return nil, nil, err
+		}
+		step, ok := totp.Match(secret, code, s.now())
+		if !ok || step <= c.LastStep {
+			return fail(audit.TOTPFailed, apperr.ErrInvalidCode)
+		}
+		proof.Step = step
+		return proof, a, nil
+	}
+	normalized, err := recovery.Normalize(code)
+	if err != nil {
+		return fail(audit.RecoveryCodeFailed, apperr.ErrInvalidCode)
+	}
+	hash := s.recovery.Hash(normalized)
+	rc, err := s.store.GetRecoveryCode(ctx, u.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
+	}
+	if err != nil || subtle.ConstantTimeCompare(rc.CodeHash, hash) != 1 {
+		return fail(audit.RecoveryCodeFailed, apperr.ErrInvalidRecovery)
+	}
+	proof.Recovery = hash
+	return proof, a, nil
+}
+
+// CheckResetCode is the first step of the reset pages for an account with a second
+// factor: it checks code (an authenticator code or the recovery code) exactly as
+// ResetPassword would, and returns a sealed proof, bound to this link and valid
+// ResetProofTTL, that the new-password step hands to ResetPassword instead of the code.
+// Nothing is used up: the link, the code's step and the recovery code are spent only when
+// the reset succeeds. Errors: links.ErrInvalid, invalid_code, throttled.
+func (s *Service) CheckResetCode(ctx context.Context, token, code string, m Meta) (string, error) {
+	l, u, hasTOTP, err := s.resetTarget(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	if !hasTOTP {
+		return "", nil // nothing to prove: the new-password step asks for no code
+	}
+	m.ActorID = u.ID
+	p, _, err := s.checkFactor(ctx, u, code, m)
+	if err != nil {
+		return "", err
+	}
+	plain, err := json.Marshal(p)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := s.proofBox.Seal(plain, l.TokenHash)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// openProof returns the proof sealed for link l and user u, or errResetProofStale.
+func (s *Service) openProof(l *store.LinkToken, u *store.User, sealed string) (*factorProof, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil {
+		return nil, errResetProofStale
+	}
+	plain, err := s.proofBox.Open(raw, l.TokenHash)
+	if err != nil {
+		return nil, errResetProofStale
+	}
+	var p factorProof
+	if err := json.Unmarshal(plain, &p); err != nil || p.UserID != u.ID || s.now().UnixMilli() >= p.Expires {
+		return nil, errResetProofStale
+	}
+	return &p, nil
+}
+
+// ResetRequest is a new password set through a reset link.
+type ResetRequest struct {
+	Token       string
+	NewPassword string
+	// Code is an authenticator code or the recovery code; required when the account has
+	// an authenticator, unless Proof carries one CheckResetCode checked.
+	Code  string
+	Proof string
+}
+
+// ResetPassword sets a new password through a reset link. When the account has an
+// authenticator, the second factor is checked (Code, or Proof from CheckResetCode) before
+// anything about the password is: the link alone never replaces it. The password policy
+// applies, and the password the account has now is refused (that comparison spends the password budget, as a
+// sign-in does). In one transaction the link is used up (of parallel submissions one
+// wins), the code's step is accepted or the recovery code swapped for a fresh one, the
+// password replaced, and End's PasswordReset ends every session and application grant;
+// nobody is signed in. The fresh recovery code is returned when the recovery code was
+// used. Any refusal leaves the link live. Errors: links.ErrInvalid (400 invalid_token),
+// weak_password, invalid_code, throttled, busy.
+func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (freshRecovery string, err error) {
+	l, u, hasTOTP, err := s.resetTarget(ctx, req.Token)
+	if err != nil {
+		return "", err
+	}
+	m.ActorID = u.ID
+	// The policy first: it reveals nothing and spends no attempt.
+	if len(req.NewPassword) > 4*s.policy.MaxLength+4 {
+		return "", apperr.New(apperr.CodeWeakPassword, fmt.Sprintf("The password is longer than %d characters.", s.policy.MaxLength))
+	}
+	if err := s.checkPolicy(req.NewPassword, u.Username, u.Email); err != nil {
+		return "", err
+	}
+	var proof *factorProof
+	var a *attempt
+	if hasTOTP {
+		if req.Proof != "" {
+			proof, err = s.openProof(l, u, req.Proof)
+		} else {
+			proof, a, err = s.checkFactor(ctx, u, req.Code, m)
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	// Comparing with the current password is a password check: throttled like a sign-in.
+	pa, err := s.reserve(ctx, store.BudgetPassword, u.ID, u.ID, m)
+	if err != nil {
+		return "", err
+	}
+	same, _, err := s.hasher.Verify(ctx, req.NewPassword, u.PasswordHash)
+	if err != nil {
+		return "", hashErr(err)
+	}
+	if same {
+		// A parallel reset of this link may have set this very password meanwhile: then
+		// the link is used up, and that is the answer.
+		if _, err := links.Peek(ctx, s.store, store.LinkPasswordReset, req.Token, s.now()); err != nil {
+			return "", err
+		}
+		s.attemptFailed(ctx, pa, u.ID, m)
+		return "", errSamePassword
+	}
+	hash, err := s.hasher.Hash(ctx, req.NewPassword)
+	if err != nil {
+		return "", hashErr(err)
+	}
+	var freshHash []byte
+	if proof != nil && proof.Recovery != nil {
+		if freshRecovery, freshHash, err = s.newRecoveryCode(); err != nil {
+			return "", err
+		}
+	}
+	now := s.now()
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if _, err := links.Consume(ctx, st, store.LinkPasswordReset, req.Token, now); err != nil {
+			return err
+		}
+		detail := "second factor: none"
+		if proof != nil {
+			if proof.Recovery != nil {
+				if err := st.ConsumeRecoveryCode(ctx, u.ID, proof.Recovery, freshHash, now); errors.Is(err, store.ErrNotFound) {
+					return apperr.ErrInvalidRecovery
+				} else if err != nil {
+					return err
+				}
+				if err := s.record(ctx, st, audit.RecoveryCodeUsed, u.ID, m, "password reset; a fresh recovery code was issued"); err != nil {
+					return err
+				}
+				detail = "second factor: recovery code"
+			} else {
+				if err := st.AcceptTOTPStep(ctx, u.ID, proof.Step, now); errors.Is(err, store.ErrNotFound) {
+					return apperr.ErrInvalidCode // used meanwhile, or a newer code was
+				} else if err != nil {
+					return err
+				}
+				detail = "second factor: authenticator code"
+			}
+			if err := st.ResetBudget(ctx, store.BudgetSecondFactor, u.ID); err != nil {
+				return err
+			}
+		}
+		if err := st.ResetBudget(ctx, store.BudgetPassword, u.ID); err != nil {
+			return err
+		}
+		if err := st.SetUserPasswordHash(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		if _, err := s.EndIn(ctx, st, PasswordReset, u.ID, "", m); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.PasswordReset, u.ID, m, detail)
+	})
+	if err != nil {
+		if code, ok := apperr.As(err); ok && code.Code == apperr.CodeInvalidCode {
+			s.recordAside(ctx, audit.PasswordResetFailed, u.ID, m, "the second factor was used meanwhile")
+			s.attemptFailed(ctx, a, u.ID, m)
+		}
+		return "", err
+	}
+	s.notify(ctx, u, NoticePasswordReset, m)
+	return freshRecovery, nil
+}

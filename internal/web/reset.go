@@ -1,0 +1,182 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/links"
+)
+
+// Forgotten password: the form that mails a link, and the pages the link opens. The
+// link's GET only shows a page (mail scanners fetch links); POSTs do the work.
+
+// PasswordResetAnswer answers POST /api/v1/password/reset: the fresh recovery code when
+// the reset used up the old one, else nothing ({}).
+type PasswordResetAnswer struct {
+	RecoveryCode string `json:"recovery_code,omitempty"`
+}
+
+// Accepted answers POST /api/v1/password/forgot: always {}, whatever the account.
+type Accepted struct{}
+
+type forgotBody struct {
+	Login string `json:"login"`
+}
+
+type passwordResetBody struct {
+	Token       string `json:"token"`
+	NewPassword string `json:"new_password"`
+	Code        string `json:"code"`
+}
+
+func (s *Server) apiForgotPassword(w http.ResponseWriter, r *http.Request) error {
+	var b forgotBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	if err := required([2]string{"login", b.Login}); err != nil {
+		return err
+	}
+	if err := s.auth.RequestPasswordReset(r.Context(), b.Login, meta(r)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, Accepted{})
+	return nil
+}
+
+func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request) error {
+	var b passwordResetBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	if b.Token == "" {
+		return links.ErrInvalid
+	}
+	if err := required([2]string{"new_password", b.NewPassword}); err != nil {
+		return err
+	}
+	fresh, err := s.auth.ResetPassword(r.Context(), auth.ResetRequest{Token: b.Token, NewPassword: b.NewPassword, Code: b.Code}, meta(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, PasswordResetAnswer{RecoveryCode: fresh})
+	return nil
+}
+
+func (s *Server) forgotPage(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "forgot", view{Title: "Forgot your password?", Data: map[string]string{}})
+	return nil
+}
+
+func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	login := r.PostForm.Get("login")
+	if login == "" {
+		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail address."), func(status int, msg string) error {
+			s.render(w, r, status, "forgot", view{Title: "Forgot your password?", Error: msg, Data: map[string]string{}})
+			return nil
+		})
+	}
+	if err := s.auth.RequestPasswordReset(r.Context(), login, meta(r)); err != nil {
+		return onForm(err, func(status int, msg string) error {
+			s.render(w, r, status, "forgot", view{Title: "Forgot your password?", Error: msg, Data: map[string]string{"Login": login}})
+			return nil
+		})
+	}
+	s.render(w, r, http.StatusOK, "forgot_sent", view{Title: "Check your e-mail",
+		Data: map[string]any{"Minutes": int(auth.ResetLinkTTL.Minutes())}})
+	return nil
+}
+
+// resetData is the reset page: the code step (Link.NeedsCode and no Proof yet), or the
+// new-password step.
+type resetData struct {
+	Token string
+	Proof string
+	Link  *auth.ResetLink
+}
+
+// renderReset draws the step the link is at. A link that cannot be used shows why and
+// where to get a new one.
+func (s *Server) renderReset(w http.ResponseWriter, r *http.Request, status int, errMsg string, d resetData) error {
+	title := "Choose a new password"
+	if d.Link != nil && d.Link.NeedsCode && d.Proof == "" {
+		title = "Confirm it is you"
+	}
+	if d.Link == nil {
+		title = "Reset your password"
+	}
+	s.render(w, r, status, "reset", view{Title: title, Error: errMsg, Data: d})
+	return nil
+}
+
+// resetForm redraws the step of token (with the proof when the code step is done) with
+// an error; a link that became unusable shows the invalid-link page.
+func (s *Server) resetForm(w http.ResponseWriter, r *http.Request, token, proof string) func(status int, msg string) error {
+	return func(status int, msg string) error {
+		info, err := s.auth.CheckResetLink(r.Context(), token)
+		if errors.Is(err, links.ErrInvalid) {
+			return s.renderReset(w, r, http.StatusBadRequest, links.ErrInvalid.Message, resetData{})
+		}
+		if err != nil {
+			return err
+		}
+		return s.renderReset(w, r, status, msg, resetData{Token: token, Proof: proof, Link: info})
+	}
+}
+
+func (s *Server) resetPage(w http.ResponseWriter, r *http.Request) error {
+	tok := r.URL.Query().Get("token")
+	info, err := s.auth.CheckResetLink(r.Context(), tok)
+	if err != nil {
+		return onForm(err, func(status int, msg string) error {
+			return s.renderReset(w, r, status, msg, resetData{})
+		})
+	}
+	return s.renderReset(w, r, http.StatusOK, "", resetData{Token: tok, Link: info})
+}
+
+func (s *Server) resetCodeSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	tok := r.PostForm.Get("token")
+	proof, err := s.auth.CheckResetCode(r.Context(), tok, r.PostForm.Get("code"), meta(r))
+	if err != nil {
+		return onForm(err, s.resetForm(w, r, tok, ""))
+	}
+	info, err := s.auth.CheckResetLink(r.Context(), tok)
+	if err != nil {
+		return onForm(err, s.resetForm(w, r, tok, ""))
+	}
+	return s.renderReset(w, r, http.StatusOK, "", resetData{Token: tok, Proof: proof, Link: info})
+}
+
+func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	tok, proof := f.Get("token"), f.Get("proof")
+	if f.Get("new_password") != f.Get("confirm_password") {
+		return onForm(apperr.New(apperr.CodeBadRequest, "The two passwords differ. Type the same new password twice."),
+			s.resetForm(w, r, tok, proof))
+	}
+	if f.Get("new_password") == "" {
+		return onForm(apperr.New(apperr.CodeBadRequest, "Choose a new password."), s.resetForm(w, r, tok, proof))
+	}
+	fresh, err := s.auth.ResetPassword(r.Context(), auth.ResetRequest{Token: tok, NewPassword: f.Get("new_password"), Proof: proof}, meta(r))
+	if err != nil {
+		var e *apperr.Error
+		if errors.As(err, &e) && e.Code == apperr.CodeInvalidCode {
+			proof = "" // the second factor must be given again
+		}
+		return onForm(err, s.resetForm(w, r, tok, proof))
+	}
+	s.render(w, r, http.StatusOK, "reset_done", view{Title: "Successful!", Data: map[string]string{"Code": fresh}})
+	return nil
+}
