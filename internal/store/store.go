@@ -122,6 +122,9 @@ type Session struct {
 	IP         string
 	UserAgent  string
 	NoticeEnc  []byte // sealed recovery code waiting to be acknowledged on the HTML pages; nil when none
+	// SecondFactorAt is when the session last proved the second factor (an authenticator
+	// code or the recovery code, at sign-in or since); zero when it never did.
+	SecondFactorAt time.Time
 }
 
 // AuditEvent is one append-only security event.
@@ -239,9 +242,12 @@ type Store interface {
 	// StepUpSession moves a session to a new token, state and amr, but only while its token
 	// hash is still oldHash (ErrNotFound otherwise), so a token steps up once.
 	StepUpSession(ctx context.Context, id string, oldHash []byte, s *Session) error
-	// TouchSession and SetSessionNotice return ErrNotFound for an unknown (or ended) session.
+	// TouchSession, SetSessionNotice and SetSessionSecondFactor return ErrNotFound for an
+	// unknown (or ended) session.
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error
+	// SetSessionSecondFactor records that the session proved the second factor at at.
+	SetSessionSecondFactor(ctx context.Context, id string, at time.Time) error
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteUserSessions ends every session of the user except exceptID (may be empty) and
 	// returns how many ended.

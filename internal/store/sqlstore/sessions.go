@@ -9,28 +9,29 @@ import (
 )
 
 const sessionColumns = `id, token_hash, user_id, state, amr, auth_time, created_at, last_seen_at,
-	expires_at, ip, user_agent, notice_enc`
+	expires_at, ip, user_agent, notice_enc, second_factor_at`
 
 func scanSession(s scanner) (*store.Session, error) {
 	var x store.Session
 	var amr string
-	var authTime, created, seen, expires int64
+	var authTime, created, seen, expires, proved int64
 	if err := s.Scan(&x.ID, &x.TokenHash, &x.UserID, &x.State, &amr, &authTime, &created, &seen,
-		&expires, &x.IP, &x.UserAgent, &x.NoticeEnc); err != nil {
+		&expires, &x.IP, &x.UserAgent, &x.NoticeEnc, &proved); err != nil {
 		return nil, err
 	}
 	if amr != "" {
 		x.AMR = strings.Split(amr, " ")
 	}
 	x.AuthTime, x.CreatedAt, x.LastSeenAt, x.ExpiresAt = fromMS(authTime), fromMS(created), fromMS(seen), fromMS(expires)
+	x.SecondFactorAt = fromMS(proved)
 	return &x, nil
 }
 
 // CreateSession inserts a session.
 func (d *DB) CreateSession(ctx context.Context, s *store.Session) error {
-	_, err := d.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := d.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		s.ID, s.TokenHash, s.UserID, s.State, strings.Join(s.AMR, " "), ms(s.AuthTime), ms(s.CreatedAt),
-		ms(s.LastSeenAt), ms(s.ExpiresAt), s.IP, s.UserAgent, s.NoticeEnc)
+		ms(s.LastSeenAt), ms(s.ExpiresAt), s.IP, s.UserAgent, s.NoticeEnc, ms(s.SecondFactorAt))
 	return err
 }
 
@@ -43,9 +44,9 @@ func (d *DB) GetSessionByToken(ctx context.Context, tokenHash []byte) (*store.Se
 // StepUpSession moves the session to s's token, state, amr and times while its token is oldHash.
 func (d *DB) StepUpSession(ctx context.Context, id string, oldHash []byte, s *store.Session) error {
 	return d.execOne(ctx, `UPDATE sessions SET token_hash = ?, state = ?, amr = ?, auth_time = ?,
-		last_seen_at = ?, expires_at = ? WHERE id = ? AND token_hash = ?`,
+		last_seen_at = ?, expires_at = ?, second_factor_at = ? WHERE id = ? AND token_hash = ?`,
 		s.TokenHash, s.State, strings.Join(s.AMR, " "), ms(s.AuthTime), ms(s.LastSeenAt), ms(s.ExpiresAt),
-		id, oldHash)
+		ms(s.SecondFactorAt), id, oldHash)
 }
 
 // TouchSession records activity.
@@ -56,6 +57,11 @@ func (d *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 // SetSessionNotice stores (or clears, with nil) the sealed notice of a session.
 func (d *DB) SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error {
 	return d.execOne(ctx, `UPDATE sessions SET notice_enc = ? WHERE id = ?`, noticeEnc, id)
+}
+
+// SetSessionSecondFactor records the time of the session's latest second-factor proof.
+func (d *DB) SetSessionSecondFactor(ctx context.Context, id string, at time.Time) error {
+	return d.execOne(ctx, `UPDATE sessions SET second_factor_at = ? WHERE id = ?`, ms(at), id)
 }
 
 // DeleteSession ends one session.

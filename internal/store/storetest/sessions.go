@@ -12,6 +12,7 @@ var sessionTests = []subtest{
 	{"StepUpOnlyWithCurrentToken", testSessionStepUp},
 	{"Touch", testSessionTouch},
 	{"NoticeSetAndClear", testSessionNotice},
+	{"SecondFactorProofKeptAndMoved", testSessionSecondFactor},
 	{"Delete", testSessionDelete},
 	{"DeleteUserSessionsExcept", testSessionDeleteUser},
 	{"ListExcludesExpiredNewestFirst", testSessionList},
@@ -40,6 +41,7 @@ func testSessionCreateGet(t *testing.T, s store.Store) {
 	y := sessionFixture(t, u.ID, at(time.Minute))
 	y.AMR = []string{"pwd", "otp", "mfa"}
 	y.NoticeEnc = randomBytes(t, 40)
+	y.SecondFactorAt = at(time.Minute)
 	wantNoErr(t, "CreateSession(second)", s.CreateSession(ctx, y))
 	wantSame(t, "GetSessionByToken(second)", getSession(t, s, y.TokenHash), y)
 
@@ -56,12 +58,13 @@ func testSessionStepUp(t *testing.T, s store.Store) {
 	oldHash := x.TokenHash
 
 	up := &store.Session{
-		TokenHash:  randomBytes(t, 32),
-		State:      store.StateAuthenticated,
-		AMR:        []string{"pwd", "otp", "mfa"},
-		AuthTime:   at(time.Minute),
-		LastSeenAt: at(time.Minute),
-		ExpiresAt:  at(12 * time.Hour),
+		TokenHash:      randomBytes(t, 32),
+		State:          store.StateAuthenticated,
+		AMR:            []string{"pwd", "otp", "mfa"},
+		AuthTime:       at(time.Minute),
+		LastSeenAt:     at(time.Minute),
+		ExpiresAt:      at(12 * time.Hour),
+		SecondFactorAt: at(time.Minute),
 	}
 	wantNoErr(t, "StepUpSession", s.StepUpSession(ctx, x.ID, oldHash, up))
 
@@ -70,6 +73,7 @@ func testSessionStepUp(t *testing.T, s store.Store) {
 	want := *x
 	want.TokenHash, want.State, want.AMR = up.TokenHash, up.State, up.AMR
 	want.AuthTime, want.LastSeenAt, want.ExpiresAt = up.AuthTime, up.LastSeenAt, up.ExpiresAt
+	want.SecondFactorAt = up.SecondFactorAt
 	wantSame(t, "session after StepUpSession", getSession(t, s, up.TokenHash), &want)
 
 	again := &store.Session{TokenHash: randomBytes(t, 32), State: store.StateAuthenticated, AMR: []string{"pwd"},
@@ -111,6 +115,36 @@ func testSessionNotice(t *testing.T, s store.Store) {
 		t.Errorf("NoticeEnc after clearing = %x, want nil", got.NoticeEnc)
 	}
 	wantErr(t, "SetSessionNotice(unknown)", s.SetSessionNotice(ctx, randomID(t), notice), store.ErrNotFound)
+}
+
+// A session records when it last proved the second factor: none when created without one,
+// a new proof replaces the time, a step-up carries the time it is given.
+func testSessionSecondFactor(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	x := mustCreateSession(t, s, u.ID, at(0))
+	if got := getSession(t, s, x.TokenHash).SecondFactorAt; !got.IsZero() {
+		t.Errorf("SecondFactorAt of a session that proved nothing = %v, want zero", got)
+	}
+	y := mustCreateSession(t, s, u.ID, at(0))
+
+	wantNoErr(t, "SetSessionSecondFactor", s.SetSessionSecondFactor(ctx, x.ID, at(3*time.Minute)))
+	x.SecondFactorAt = at(3 * time.Minute)
+	wantSame(t, "session after SetSessionSecondFactor", getSession(t, s, x.TokenHash), x)
+	wantSame(t, "the other session", getSession(t, s, y.TokenHash), y)
+
+	wantNoErr(t, "SetSessionSecondFactor(later)", s.SetSessionSecondFactor(ctx, x.ID, at(9*time.Minute)))
+	x.SecondFactorAt = at(9 * time.Minute)
+	wantSame(t, "session after a later proof", getSession(t, s, x.TokenHash), x)
+
+	up := *x
+	up.TokenHash, up.AuthTime, up.LastSeenAt = randomBytes(t, 32), at(10*time.Minute), at(10*time.Minute)
+	wantNoErr(t, "StepUpSession keeping the proof", s.StepUpSession(ctx, x.ID, x.TokenHash, &up))
+	wantSame(t, "session after a step-up that keeps the proof", getSession(t, s, up.TokenHash), &up)
+
+	wantErr(t, "SetSessionSecondFactor(unknown)", s.SetSessionSecondFactor(ctx, randomID(t), at(0)), store.ErrNotFound)
+	wantNoErr(t, "DeleteSession", s.DeleteSession(ctx, x.ID))
+	wantErr(t, "SetSessionSecondFactor(ended)", s.SetSessionSecondFactor(ctx, x.ID, at(0)), store.ErrNotFound)
 }
 
 func testSessionDelete(t *testing.T, s store.Store) {
