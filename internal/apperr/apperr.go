@@ -50,7 +50,7 @@ var (
 	ErrInvalidCode        = New(CodeInvalidCode, "That code is not valid. Check your authenticator app and try again.")
 	ErrInvalidRecovery    = New(CodeInvalidCode, "That recovery code is not valid, or it was used already.")
 	ErrUnauthenticated    = New(CodeUnauthenticated, "Sign in to continue.")
-	ErrReauthentication   = New(CodeReauthenticationRequired, "Enter a current code from your authenticator app to confirm this change.")
+	ErrReauthentication   = New(CodeReauthenticationRequired, "Confirm that it is you: enter a current code from your authenticator app. Lost it? Sign in again with your recovery code.")
 	ErrNoPending          = New(CodeNoPendingEnrollment, "There is no authenticator setup in progress, or it expired. Start the setup again.")
 	ErrBusy               = &Error{Code: CodeBusy, Message: "The server is busy. Try again in a moment.", RetryAfter: time.Second}
 	ErrUnavailable        = &Error{Code: CodeUnavailable, Message: "The service is temporarily unavailable. Try again in a moment.", RetryAfter: 5 * time.Second}

@@ -62,7 +62,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m M
 			return err
 		}
 		var err error
-		if tok, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA); err != nil {
+		if tok, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA, true); err != nil {
 			return err
 		}
 		if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
@@ -110,7 +110,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
 			return err
 		}
-		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA); err != nil {
+		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA, true); err != nil {
 			return err
 		}
 		if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
@@ -141,9 +141,22 @@ type Setup struct {
 	ExpiresAt time.Time
 }
 
+// RecentProof is how old a session's last second-factor proof (a code or the recovery
+// code) may be for the session to replace the authenticator without proving it again.
+const RecentProof = 10 * time.Minute
+
+// provedRecently reports whether the session proved the second factor at most RecentProof
+// ago.
+func (s *Service) provedRecently(sess *store.Session) bool {
+	return !sess.SecondFactorAt.IsZero() && s.now().Sub(sess.SecondFactorAt) <= RecentProof
+}
+
 // BeginTOTPSetup draws a new authenticator secret for the user, valid for 10 minutes until
-// confirmed. Replacing an active authenticator needs a current code from it (else
-// apperr.ErrReauthentication); that code counts as used.
+// confirmed. Replacing an active authenticator needs a recent second-factor proof: a
+// current code from it (which counts as used and is recorded as the session's latest
+// proof), or, without a code, a session that proved the second factor (a code or the
+// recovery code) at most RecentProof ago; else apperr.ErrReauthentication. So a user who
+// lost the device signs in with the recovery code and replaces it.
 func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode string, m Meta) (*Setup, error) {
 	if st := cur.Session.State; st != store.StateAuthenticated && st != store.StateEnrollmentRequired {
 		return nil, apperr.ErrUnauthenticated
@@ -160,6 +173,7 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 	now := s.now()
 	pending := &store.PendingTOTP{UserID: cur.User.ID, SessionID: cur.Session.ID, SecretEnc: sealed, CreatedAt: now, ExpiresAt: now.Add(PendingSetupTTL)}
 	var a *attempt // a code checked against the active authenticator is a second-factor attempt
+	proved := false
 	if currentCode != "" && cur.Session.State == store.StateAuthenticated {
 		if _, err := s.store.GetTOTP(ctx, cur.User.ID); err == nil {
 			if a, err = s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m); err != nil {
@@ -172,13 +186,19 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 			if cur.Session.State != store.StateAuthenticated {
 				return apperr.ErrUnauthenticated
 			}
-			if currentCode == "" {
+			switch {
+			case currentCode != "":
+				if err := s.acceptCode(ctx, st, cur.User.ID, currentCode); errors.Is(err, apperr.ErrInvalidCode) {
+					return apperr.ErrReauthentication
+				} else if err != nil {
+					return err
+				}
+				if err := st.SetSessionSecondFactor(ctx, cur.Session.ID, now); err != nil {
+					return err
+				}
+				proved = true
+			case !s.provedRecently(cur.Session):
 				return apperr.ErrReauthentication
-			}
-			if err := s.acceptCode(ctx, st, cur.User.ID, currentCode); errors.Is(err, apperr.ErrInvalidCode) {
-				return apperr.ErrReauthentication
-			} else if err != nil {
-				return err
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -194,6 +214,9 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 	}
 	if err != nil {
 		return nil, err
+	}
+	if proved {
+		cur.Session.SecondFactorAt = now
 	}
 	return s.setupView(cur.User, secret, pending.ExpiresAt)
 }
@@ -315,7 +338,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		// console and applications demand, comes only from a sign-in with a code of an
 		// authenticator that existed before it.
 		signingIn := cur.Session.State == store.StateEnrollmentRequired
-		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, cur.Session.AMR); err != nil {
+		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, cur.Session.AMR, false); err != nil {
 			return err
 		}
 		if signingIn { // the enrollment finished a sign-in
@@ -336,7 +359,8 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 }
 
 // NewRecoveryCode replaces the user's recovery code after checking a current authenticator
-// code (which counts as used). The old recovery code stops working at once.
+// code (which counts as used, and as the session's latest second-factor proof). The old
+// recovery code stops working at once.
 func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string, m Meta) (string, error) {
 	if cur.Session.State != store.StateAuthenticated {
 		return "", apperr.ErrUnauthenticated
@@ -352,6 +376,9 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 	}
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
+			return err
+		}
+		if err := st.SetSessionSecondFactor(ctx, cur.Session.ID, s.now()); err != nil {
 			return err
 		}
 		if err := st.PutRecoveryCode(ctx, &store.RecoveryCode{UserID: cur.User.ID, CodeHash: hash, CreatedAt: s.now()}); err != nil {

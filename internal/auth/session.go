@@ -69,9 +69,10 @@ func (s *Service) expiry(state string, t time.Time) time.Time {
 }
 
 // stepUp moves cur's session to state with amr under a fresh token, in st (a transaction),
-// and returns the new token. A token steps up once: a parallel step-up of the same token
-// gets ErrUnauthenticated.
-func (s *Service) stepUp(ctx context.Context, st store.Store, cur *Current, state string, amr []string) (string, error) {
+// and returns the new token; proved says the step proved the second factor (its time is
+// recorded; otherwise the session keeps the time of its last proof). A token steps up
+// once: a parallel step-up of the same token gets ErrUnauthenticated.
+func (s *Service) stepUp(ctx context.Context, st store.Store, cur *Current, state string, amr []string, proved bool) (string, error) {
 	tok, hash, err := s.newToken()
 	if err != nil {
 		return "", err
@@ -79,6 +80,9 @@ func (s *Service) stepUp(ctx context.Context, st store.Store, cur *Current, stat
 	now := s.now()
 	next := *cur.Session
 	next.TokenHash, next.State, next.AMR, next.AuthTime, next.LastSeenAt = hash, state, amr, now, now
+	if proved {
+		next.SecondFactorAt = now
+	}
 	if cur.Session.State != store.StateAuthenticated {
 		next.ExpiresAt = s.expiry(state, now)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/web"
@@ -40,6 +41,8 @@ func TestMalformedInput(t *testing.T) {
 	// Every malformed code and password below is an attempt against alice's budgets.
 	srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
 	alice, secret, _ := enrolled(t, srv, "alice") // authenticated
+	// alice's proof of the second factor is no longer recent: a setup without a code is refused.
+	srv.Clock.Advance(10*time.Minute + time.Second)
 	aliceMFA := srv.Client(t)
 	aliceMFA.Login("alice", "mfa_required")
 	srv.CreateUser(t, "bob", "bob@example.com", "user")

@@ -237,7 +237,7 @@ func TestSecurityPage(t *testing.T) {
 		srv := newServer(t)
 		c, secret, _ := enrolled(t, srv, "alice")
 		r := postForm(c, "/mfa/setup/start", url.Values{"from": {"security"}, "code": {wrongCode(srv, secret)}})
-		wantPage(t, r, http.StatusForbidden, "Enter a current code", "Active since")
+		wantPage(t, r, http.StatusForbidden, "Confirm that it is you", "Active since")
 		wantRedirect(t, postForm(c, "/mfa/setup/start", url.Values{"from": {"security"}, "code": {srv.Code(secret, 0)}}), "/mfa/setup")
 		newSecret := testserver.DecodeSecret(t, find(t, c.Get("/mfa/setup"), secretOnPage))
 		srv.NextStep()
