@@ -15,8 +15,8 @@ import (
 // (section 5.2) authenticates the client first; the op package looks the code up and checks
 // its PKCE verifier before it asks who is calling, which tells a caller without the secret
 // whether a code is live. A public client has nothing to prove here: its code is bound by
-// PKCE, which the op package checks. A client assertion is left to the op package, which
-// refuses it. It reports whether it answered; its answers carry the CORS headers of the
+// PKCE, which the op package checks. A client assertion is refused: twofold accepts none.
+// It reports whether it answered; its answers carry the CORS headers of the
 // op package's own.
 func (p *Provider) clientFirst(w http.ResponseWriter, r *http.Request) bool {
 	refused, err := p.clientRefused(r)
@@ -36,8 +36,12 @@ func (p *Provider) clientFirst(w http.ResponseWriter, r *http.Request) bool {
 // clientRefused reports whether the credentials of a code exchange fail to authenticate
 // its client; an error is the database's.
 func (p *Provider) clientRefused(r *http.Request) (bool, error) {
-	if r.PostForm.Get("grant_type") != string(oidc.GrantTypeCode) || r.PostForm.Get("client_assertion_type") != "" {
+	// r.Form, not r.PostForm: the op package reads the query too.
+	if r.Form.Get("grant_type") != string(oidc.GrantTypeCode) {
 		return false, nil
+	}
+	if r.Form.Get("client_assertion_type") != "" {
+		return true, nil // twofold accepts no client assertion
 	}
 	id, secret, basic := r.BasicAuth()
 	if basic {
@@ -49,7 +53,7 @@ func (p *Provider) clientRefused(r *http.Request) (bool, error) {
 			return true, nil
 		}
 	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+		id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
 	}
 	if id == "" || !isText(id) {
 		return true, nil

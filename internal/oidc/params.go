@@ -22,10 +22,13 @@ var repeatable = []string{"resource"}
 // A value with a NUL or bytes that are not UTF-8 is no text any database keeps. It
 // reports whether it answered.
 func (p *Provider) checkParams(w http.ResponseWriter, r *http.Request) bool {
-	if err := r.ParseForm(); err != nil {
-		return false // the op package refuses it with its own message
-	}
+	// A body or query that is not well-formed still leaves the pairs Go could parse in
+	// r.Form, and the op package, parsing again, would serve those: refuse it whole.
+	malformed := r.ParseForm() != nil
 	problem := paramProblem(r.Form)
+	if malformed && problem == "" {
+		problem = "The parameters are not well-formed (URL encoding)."
+	}
 	if problem == "" {
 		return false
 	}
@@ -33,6 +36,10 @@ func (p *Provider) checkParams(w http.ResponseWriter, r *http.Request) bool {
 	e := oidc.ErrInvalidRequest().WithDescription("%s", problem)
 	switch r.URL.Path {
 	case AuthorizePath:
+		if malformed {
+			http.Error(w, problem, http.StatusBadRequest) // nothing in it is beyond doubt
+			break
+		}
 		p.refuseAuthorize(w, r, e)
 	case UserinfoPath:
 		// RFC 6750, section 3.

@@ -112,6 +112,7 @@ func TestRepeatedParametersAreRefused(t *testing.T) {
 		}{
 			{"client_id twice", append(authz, "client_id="+url.QueryEscape(other.client.Client.ID)), "", ""},
 			{"client_id twice, the same", append(authz, "client_id="+url.QueryEscape(app.client.Client.ID)), "", ""},
+			{"client_id twice, with a malformed pair", append(authz, "client_id="+url.QueryEscape(other.client.Client.ID), "x=%zz"), "", ""},
 			{"redirect_uri twice", append(authz, "redirect_uri="+url.QueryEscape("https://evil.example/cb")), "", ""},
 			{"state twice", append(authz, "state=other"), "invalid_request", ""},
 			{"scope twice", append(authz, "scope=profile"), "invalid_request", "st"},
@@ -243,6 +244,41 @@ func TestMalformedTextIsInvalidRequest(t *testing.T) {
 						t.Errorf("got %d %s, want 400 invalid_request", resp.Status, truncate(string(resp.Body)))
 					}
 				})
+				// A malformed pair elsewhere in the request must not switch the checks off:
+				// Go keeps the pairs it could parse, and the op package would serve them.
+				t.Run("authorize with a malformed pair, state="+bad, func(t *testing.T) {
+					wantNoRedirect(t, b.Get(oidc.AuthorizePath+"?"+rawQuery(append(replacePair(authorizePairs(app), "state", bad), "x=%zz")...)))
+				})
+				t.Run("token with a malformed pair, client_id="+bad, func(t *testing.T) {
+					resp := b.Do(http.MethodPost, oidc.TokenPath, "application/x-www-form-urlencoded",
+						[]byte("grant_type=refresh_token&refresh_token=x&client_secret=x&x=%zz&client_id="+bad))
+					if resp.Status != http.StatusBadRequest || !strings.Contains(string(resp.Body), `"error":"invalid_request"`) {
+						t.Errorf("got %d %s, want 400 invalid_request", resp.Status, truncate(string(resp.Body)))
+					}
+				})
+				t.Run("end_session with a malformed pair, client_id="+bad, func(t *testing.T) {
+					if resp := b.Get(oidc.EndSessionPath + "?x=%zz&client_id=" + bad); resp.Status != http.StatusBadRequest {
+						t.Errorf("got %d %s, want 400", resp.Status, truncate(string(resp.Body)))
+					}
+				})
+				// HTTP Basic credentials are not form parameters; such a client is unknown.
+				basicID, _ := url.QueryUnescape(bad)
+				for _, ep := range []struct {
+					path string
+					form url.Values
+				}{
+					{oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}},
+					{oidc.TokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}},
+					{oidc.IntrospectionPath, url.Values{"token": {"x"}}},
+					{oidc.RevocationPath, url.Values{"token": {"x"}}},
+				} {
+					t.Run("Basic client "+bad+" at "+ep.path, func(t *testing.T) {
+						resp, m := mustSend(t, srv, ep.path, ep.form, basicID, "x")
+						if resp.StatusCode != http.StatusUnauthorized || m["error"] != "invalid_client" {
+							t.Errorf("got %d %v, want 401 invalid_client", resp.StatusCode, m)
+						}
+					})
+				}
 				t.Run("callback id="+bad, func(t *testing.T) {
 					if resp := b.Get(oidc.CallbackPath + "?id=" + bad); resp.Status != http.StatusBadRequest {
 						t.Errorf("got %d %s, want 400", resp.Status, truncate(string(resp.Body)))

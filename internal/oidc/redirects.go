@@ -26,9 +26,7 @@ func (p *Provider) exactRedirects(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		return false
 	}
-	if err := r.ParseForm(); err != nil {
-		return false // the op package refuses it with its own message
-	}
+	// checkParams parsed the form and refused it when malformed.
 	uris := r.Form[param]
 	if len(uris) == 0 || (len(uris) == 1 && uris[0] == "") {
 		return false

@@ -119,7 +119,8 @@ func (s *storage) Health(ctx context.Context) error { return s.st.Ping(ctx) }
 // GetClientByClientID loads a client and remembers its ID token algorithm for this request.
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.st.GetOIDCClient(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidText) {
+		// An ID that is not text (HTTP Basic credentials reach here unchecked) names no client.
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client").WithParent(errInvalid)
 	}
 	if err != nil {
@@ -132,7 +133,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 // AuthorizeClientIDSecret checks a confidential client's secret.
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
 	c, err := s.st.GetOIDCClient(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidText) {
 		return fmt.Errorf("unknown client: %w", errInvalid)
 	}
 	if err != nil {
