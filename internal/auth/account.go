@@ -3,9 +3,11 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -71,4 +73,41 @@ func (s *Service) checkPolicy(pw string, userInputs ...string) error {
 		return apperr.New(apperr.CodeWeakPassword, pe.Reason)
 	}
 	return err
+}
+
+// SetPassword replaces u's password without the current one, for an administrator at the
+// console. The policy applies (weak_password with the reason). In one transaction the
+// password is replaced, the user's live reset links end, and End's PasswordReset ends
+// every session and application grant; the user is told by mail.
+func (s *Service) SetPassword(ctx context.Context, u *store.User, pw string, m Meta) (Ended, error) {
+	if len(pw) > 4*s.policy.MaxLength+4 {
+		return Ended{}, apperr.New(apperr.CodeWeakPassword, fmt.Sprintf("The password is longer than %d characters.", s.policy.MaxLength))
+	}
+	if err := s.checkPolicy(pw, u.Username, u.Email); err != nil {
+		return Ended{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return Ended{}, hashErr(err)
+	}
+	var ended Ended
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		now := s.now()
+		if err := st.SetUserPasswordHash(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		if err := links.Invalidate(ctx, st, store.LinkPasswordReset, u.ID, now); err != nil {
+			return err
+		}
+		if ended, err = s.EndIn(ctx, st, PasswordReset, u.ID, "", m); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.PasswordSet, u.ID, m, "set at the console")
+	})
+	if err != nil {
+		return Ended{}, err
+	}
+	u.PasswordHash = hash
+	s.notify(ctx, u, NoticePasswordSet, m)
+	return ended, nil
 }

@@ -27,8 +27,9 @@ const (
 	SignOutOthers
 	// PasswordChanged: the user changed the password in this session.
 	PasswordChanged
-	// PasswordReset: the user set a new password through a reset link; without a session
-	// of the user, everything ends.
+	// PasswordReset: a new password was set without the current one, through a reset link
+	// or by an administrator at the console (`twofold user set-password`); it comes from
+	// no session of the user, so everything ends.
 	PasswordReset
 	// FactorChanged: the user set up, replaced or removed a second factor in this session.
 	FactorChanged

@@ -14,6 +14,7 @@ const (
 	NoticeRecoveryCodeUsed = "recovery_code_used"
 	NoticePasswordChanged  = "password_changed"
 	NoticePasswordReset    = "password_reset"      // a reset link set a new password
+	NoticePasswordSet      = "password_set"        // an administrator set a new password
 	NoticeResetLink        = "password_reset_link" // the reset link itself (Link, ExpiresAt)
 )
 

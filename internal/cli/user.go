@@ -49,7 +49,7 @@ func (e *env) userCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
 	cmd.AddCommand(e.userAdd(), e.userInvite(), e.userList(), e.userShow(),
 		e.userToggle("disable", true), e.userToggle("enable", false),
-		e.userSetRole(), e.userSetMFARequired(), e.userSignOut(), e.userUnlock(), e.userResetMFA(), e.userDelete())
+		e.userSetRole(), e.userSetMFARequired(), e.userSetPassword(), e.userSignOut(), e.userUnlock(), e.userResetMFA(), e.userDelete())
 	return cmd
 }
 
@@ -89,6 +89,33 @@ func (e *env) userAdd() *cobra.Command {
 	cmd.Flags().StringVar(&email, "email", "", "e-mail address (required)")
 	cmd.Flags().BoolVar(&verified, "email-verified", false, "mark the address as verified: you know the user owns it")
 	cmd.Flags().StringVar(&role, "role", store.RoleUser, "role: user, support or admin")
+	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	return cmd
+}
+
+func (e *env) userSetPassword() *cobra.Command {
+	var fromStdin bool
+	cmd := &cobra.Command{
+		Use:   "set-password NAME [--password-stdin]",
+		Short: "Set a user's password; every session and application token of the user ends",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
+				pw, err := e.readPassword(fromStdin)
+				if err != nil {
+					return err
+				}
+				ended, err := a.Auth.SetPassword(ctx, u, pw, consoleMeta)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "set the password of %s; ended %d %s and %d application %s\n", u.Username,
+					ended.Sessions, onOff(ended.Sessions == 1, "session", "sessions"),
+					ended.Grants, onOff(ended.Grants == 1, "grant", "grants"))
+				return nil
+			})
+		},
+	}
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
 	return cmd
 }

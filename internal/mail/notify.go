@@ -17,6 +17,7 @@ var noticeKinds = map[string]string{
 	auth.NoticePasswordChanged:  KindPasswordChanged,
 	auth.NoticePasswordReset:    KindPasswordReset,
 	auth.NoticeResetLink:        KindPasswordResetLink,
+	auth.NoticePasswordSet:      KindPasswordSet,
 }
 
 // Notifier tells users about security changes to their account by e-mail. It implements

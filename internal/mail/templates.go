@@ -34,12 +34,13 @@ const (
 	KindInvitation        = "invitation"
 	KindPasswordResetLink = "password_reset_link" // the single-use link to choose a new password
 	KindPasswordReset     = "password_reset"      // a reset link set a new password
+	KindPasswordSet       = "password_set"        // an administrator set a new password
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindCaseReceived, KindEmailVerification, KindMFAReset, KindTOTPEnrolled,
 	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged, KindRegistrationLink, KindRegistrationAttempt,
-	KindInvitation, KindPasswordResetLink, KindPasswordReset}
+	KindInvitation, KindPasswordResetLink, KindPasswordReset, KindPasswordSet}
 
 // Data fills the templates. Each kind uses the fields it needs; case_received uses no
 // name (whoever opens a case chooses it).
