@@ -117,3 +117,10 @@ func TestForgotPasswordDoesTheSameWork(t *testing.T) {
 		t.Errorf("alice's notice = %+v, want a reset link valid 30 minutes", last)
 	}
 }
+
+// EnqueueMail is recorded too: a mail written to the queue in the request's transaction
+// is a store call that only a real link would make.
+func (s recordingStore) EnqueueMail(ctx context.Context, m *store.QueuedMail) error {
+	s.r.add("EnqueueMail")
+	return s.Store.EnqueueMail(ctx, m)
+}
