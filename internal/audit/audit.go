@@ -99,13 +99,18 @@ func RecordCounted(ctx context.Context, s Appender, at time.Time, key, event, su
 	})
 }
 
+// MinRetention is the youngest an event may be to be pruned: a typing slip in a cutoff or
+// in audit.retention must not empty the log.
+const MinRetention = 24 * time.Hour
+
 // Prune deletes the events that happened before before and records, in the same
 // transaction, an audit.pruned event saying how many went: the log never loses rows
 // without a row saying so. When always is false (housekeeping) a prune that found nothing
-// to delete records nothing. A cutoff after now is refused: it would empty the log.
+// to delete records nothing. A cutoff within MinRetention of now is refused.
 func Prune(ctx context.Context, s Transactor, now, before time.Time, m Meta, always bool) (int, error) {
-	if before.After(now) {
-		return 0, fmt.Errorf("prune before %s: the cutoff is in the future", before.UTC().Format(time.RFC3339))
+	if before.After(now.Add(-MinRetention)) {
+		return 0, fmt.Errorf("prune before %s: the log always keeps the last %s; give an earlier cutoff",
+			before.UTC().Format(time.RFC3339), MinRetention)
 	}
 	var n int
 	err := s.WithTx(ctx, func(tx store.Store) error {

@@ -31,7 +31,10 @@ func TestAuditPrune(t *testing.T) {
 
 	c.fails("", []string{"audit", "prune"}, "--before is required")
 	c.fails("", []string{"audit", "prune", "--before", "last week"}, `--before "last week": want a date such as 2026-01-31`)
-	c.fails("", []string{"audit", "prune", "--before", "2999-01-01"}, "the cutoff is in the future")
+	c.fails("", []string{"audit", "prune", "--before", "2999-01-01"}, "keeps the last 24h0m0s")
+	// A cutoff of now (or of an hour ago) would empty the log as surely as a future one.
+	c.fails("", []string{"audit", "prune", "--before", time.Now().UTC().Format(time.RFC3339)}, "keeps the last 24h0m0s")
+	c.fails("", []string{"audit", "prune", "--before", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, "keeps the last 24h0m0s")
 
 	out := c.ok("", "audit", "prune", "--before", "2021-01-01")
 	if !strings.Contains(out, "Deleted 2 events before 2021-01-01T00:00:00Z.") {

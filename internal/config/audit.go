@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/audit"
 )
 
 // Audit configures the audit log.
@@ -11,9 +13,6 @@ type Audit struct {
 	// 0 keeps them forever.
 	Retention time.Duration `yaml:"retention"`
 }
-
-// minAuditRetention is the shortest retention accepted: a typing slip must not empty the log.
-const minAuditRetention = 24 * time.Hour
 
 // applyAuditEnv reads TWOFOLD_AUDIT_RETENTION.
 func (c *Config) applyAuditEnv(getenv func(string) string) []error {
@@ -29,8 +28,8 @@ func (c *Config) applyAuditEnv(getenv func(string) string) []error {
 
 // validateAudit reports an invalid audit setting.
 func (c *Config) validateAudit() []error {
-	if r := c.Audit.Retention; r != 0 && r < minAuditRetention {
-		return []error{fmt.Errorf("audit.retention: %s is shorter than %s (0 keeps events forever)", r, minAuditRetention)}
+	if r := c.Audit.Retention; r != 0 && r < audit.MinRetention {
+		return []error{fmt.Errorf("audit.retention: %s is shorter than %s (0 keeps events forever)", r, audit.MinRetention)}
 	}
 	return nil
 }
