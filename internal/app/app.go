@@ -186,7 +186,7 @@ func baseURL(cfg *config.Config) string {
 	if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return cfg.Server.Scheme() + "://" + net.JoinHostPort(host, port)
 }
 
 // newSupport wires the support desk.

@@ -76,7 +76,7 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 	}
 	base := cfg.Server.PublicURL
 	if base == "" {
-		base = "http://" + ln.Addr().String()
+		base = cfg.Server.Scheme() + "://" + ln.Addr().String()
 	}
 	base = strings.TrimRight(base, "/")
 	if err := e.announceSetup(ctx, a, base, log); err != nil {
@@ -84,8 +84,26 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		return err
 	}
 	hs := twofold.HTTPServer(srv, log, cfg.Server.IdleTimeout)
+	var certs *twofold.CertReloader
+	if cfg.Server.TLS() {
+		if certs, err = twofold.NewCertReloader(cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile, log); err != nil {
+			ln.Close()
+			return err
+		}
+		hs.TLSConfig = certs.TLSConfig()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHangup(ctx, hup, certs, log)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if certs != nil {
+			errc <- hs.ServeTLS(ln, "", "") // HTTP/2 and HTTP/1.1
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	hkCtx, stopHK := context.WithCancel(ctx)
 	hkDone := make(chan struct{})
 	go func() { defer close(hkDone); a.Housekeep(hkCtx, prov, twofold.HousekeepingInterval) }()
@@ -109,6 +127,23 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		return err
 	}
 	return nil
+}
+
+// reloadOnHangup loads the TLS certificate again at every SIGHUP until ctx ends. Without
+// TLS a SIGHUP is logged and otherwise ignored (it would end the process by default).
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, certs *twofold.CertReloader, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if certs == nil {
+				log.Info("SIGHUP: nothing to reload (no server.tls_cert_file)")
+				continue
+			}
+			_ = certs.Reload() // logs the outcome
+		}
+	}
 }
 
 // warnExposedConfig warns when the config file holds secrets and group or others may read

@@ -48,6 +48,21 @@ type Server struct {
 	MaxConnections int `yaml:"max_connections"`
 	// IdleTimeout closes a keep-alive connection that waits this long for its next request.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// TLSCertFile and TLSKeyFile (PEM) make the listener serve HTTPS (and HTTP/2) itself;
+	// both or neither. They are loaded again when they change and on SIGHUP.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+}
+
+// TLS reports whether the listener serves HTTPS itself.
+func (s Server) TLS() bool { return s.TLSCertFile != "" && s.TLSKeyFile != "" }
+
+// Scheme is how the listener is reached: https when it serves TLS, else http.
+func (s Server) Scheme() string {
+	if s.TLS() {
+		return "https"
+	}
+	return "http"
 }
 
 // Database selects the store: empty URL means the embedded SQLite file in the data
@@ -180,6 +195,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("TWOFOLD_PUBLIC_URL", &c.Server.PublicURL)
 	integer("TWOFOLD_SERVER_MAX_CONNECTIONS", &c.Server.MaxConnections)
 	duration("TWOFOLD_SERVER_IDLE_TIMEOUT", &c.Server.IdleTimeout)
+	str("TWOFOLD_SERVER_TLS_CERT_FILE", &c.Server.TLSCertFile)
+	str("TWOFOLD_SERVER_TLS_KEY_FILE", &c.Server.TLSKeyFile)
 	str("TWOFOLD_DATA_DIR", &c.DataDir)
 	str("TWOFOLD_DATABASE_URL", &c.Database.URL)
 	integer("TWOFOLD_DATABASE_MAX_OPEN_CONNS", &c.Database.MaxOpenConns)
@@ -281,8 +298,11 @@ func (c *Config) MasterKeyPath() string {
 // DatabasePath is the embedded SQLite database file.
 func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "twofold.db") }
 
-// SecureCookies reports whether users reach the server over HTTPS.
-func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.Server.PublicURL, "https://") }
+// SecureCookies reports whether users reach the server over HTTPS: server.public_url is
+// https, or the server serves TLS itself. It turns on Secure __Host- cookies and HSTS.
+func (c *Config) SecureCookies() bool {
+	return strings.HasPrefix(c.Server.PublicURL, "https://") || c.Server.TLS()
+}
 
 // Validate reports every invalid setting at once.
 func (c *Config) Validate() error {
@@ -296,6 +316,12 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("server.public_url: %q is not an http(s) URL", c.Server.PublicURL)
 		}
+	}
+	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
+		bad("server.tls_cert_file and server.tls_key_file: set both or neither")
+	}
+	if c.Server.TLS() && strings.HasPrefix(c.Server.PublicURL, "http://") {
+		bad("server.public_url: %q is http, but the server serves TLS (server.tls_cert_file): use https", c.Server.PublicURL)
 	}
 	if c.Server.MaxConnections < 1 {
 		bad("server.max_connections: %d must be at least 1", c.Server.MaxConnections)

@@ -104,6 +104,8 @@ server:
   trusted_proxies: [10.0.0.0/8, "2001:db8::1"]
   max_connections: 1000
   idle_timeout: 15s
+  tls_cert_file: /etc/twofold/tls.crt
+  tls_key_file: /etc/twofold/tls.key
 data_dir: /var/lib/twofold
 database:
   url: postgres://twofold@db.example.com:5432/twofold
@@ -171,7 +173,8 @@ func TestLoadFileWithEveryField(t *testing.T) {
 	c := mustLoad(t, fullYAML, noEnv)
 	want := &config.Config{
 		Server: config.Server{Addr: "0.0.0.0:9443", PublicURL: "https://id.example.com",
-			TrustedProxies: []string{"10.0.0.0/8", "2001:db8::1"}, MaxConnections: 1000, IdleTimeout: 15 * time.Second},
+			TrustedProxies: []string{"10.0.0.0/8", "2001:db8::1"}, MaxConnections: 1000, IdleTimeout: 15 * time.Second,
+			TLSCertFile: "/etc/twofold/tls.crt", TLSKeyFile: "/etc/twofold/tls.key"},
 		DataDir: "/var/lib/twofold",
 		Database: config.Database{URL: "postgres://twofold@db.example.com:5432/twofold", MaxOpenConns: 40,
 			MaxIdleConns: 10, ConnMaxLifetime: 15 * time.Minute},
@@ -331,6 +334,8 @@ func TestEnvOverridesFile(t *testing.T) {
 		"TWOFOLD_PUBLIC_URL":                     "https://env.example.com",
 		"TWOFOLD_SERVER_MAX_CONNECTIONS":         "64",
 		"TWOFOLD_SERVER_IDLE_TIMEOUT":            "5s",
+		"TWOFOLD_SERVER_TLS_CERT_FILE":           "/etc/twofold/tls.crt",
+		"TWOFOLD_SERVER_TLS_KEY_FILE":            "/etc/twofold/tls.key",
 		"TWOFOLD_DATA_DIR":                       "/srv/env",
 		"TWOFOLD_DATABASE_URL":                   "postgresql://env@db/twofold",
 		"TWOFOLD_DATABASE_MAX_OPEN_CONNS":        "7",
@@ -351,7 +356,8 @@ func TestEnvOverridesFile(t *testing.T) {
 	c := mustLoad(t, fullYAML, env(e))
 	want := &config.Config{
 		Server: config.Server{Addr: "127.0.0.1:7000", PublicURL: "https://env.example.com",
-			TrustedProxies: []string{"10.0.0.0/8", "2001:db8::1"}, MaxConnections: 64, IdleTimeout: 5 * time.Second},
+			TrustedProxies: []string{"10.0.0.0/8", "2001:db8::1"}, MaxConnections: 64, IdleTimeout: 5 * time.Second,
+			TLSCertFile: "/etc/twofold/tls.crt", TLSKeyFile: "/etc/twofold/tls.key"},
 		DataDir: "/srv/env",
 		Database: config.Database{URL: "postgresql://env@db/twofold", MaxOpenConns: 7, MaxIdleConns: 3,
 			ConnMaxLifetime: 5 * time.Minute},
@@ -496,6 +502,15 @@ func TestValidateEdges(t *testing.T) {
 		{"ipv6 addr", func(c *config.Config) { c.Server.Addr = "[::1]:8080" }, ""},
 		{"http public url", func(c *config.Config) { c.Server.PublicURL = "http://localhost:8080" }, ""},
 		{"public url without host", func(c *config.Config) { c.Server.PublicURL = "https://" }, "server.public_url"},
+		{"tls pair", func(c *config.Config) { c.Server.TLSCertFile, c.Server.TLSKeyFile = "c.pem", "k.pem" }, ""},
+		{"tls cert without key", func(c *config.Config) { c.Server.TLSCertFile = "c.pem" }, "server.tls_cert_file and server.tls_key_file"},
+		{"tls key without cert", func(c *config.Config) { c.Server.TLSKeyFile = "k.pem" }, "server.tls_cert_file and server.tls_key_file"},
+		{"tls with http public url", func(c *config.Config) {
+			c.Server.TLSCertFile, c.Server.TLSKeyFile, c.Server.PublicURL = "c.pem", "k.pem", "http://id.example.com"
+		}, "server.public_url"},
+		{"tls with https public url", func(c *config.Config) {
+			c.Server.TLSCertFile, c.Server.TLSKeyFile, c.Server.PublicURL = "c.pem", "k.pem", "https://id.example.com"
+		}, ""},
 		{"postgresql scheme", func(c *config.Config) { c.Database.URL = "postgresql://db/x" }, ""},
 		{"mfa none", func(c *config.Config) { c.MFA.Required = config.MFARequired{None: true} }, ""},
 		{"invitations 10m", func(c *config.Config) { c.Invitations.TTL = 10 * time.Minute }, ""},

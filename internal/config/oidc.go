@@ -68,18 +68,20 @@ func (c *Config) validateOIDC() []error {
 }
 
 // Issuer is the OpenID Connect issuer: server.public_url without a trailing slash, or for
-// local use http://<listen address> (an unspecified host such as 0.0.0.0 becomes 127.0.0.1).
+// local use http://<listen address> (https:// when the server serves TLS; an unspecified host
+// such as 0.0.0.0 becomes 127.0.0.1).
 // listenAddr is the address the server actually listens on (its port may have been 0).
 func (c *Config) Issuer(listenAddr string) string {
 	if c.Server.PublicURL != "" {
 		return strings.TrimRight(c.Server.PublicURL, "/")
 	}
+	scheme := c.Server.Scheme() + "://"
 	host, port, err := net.SplitHostPort(listenAddr)
 	if err != nil {
-		return "http://" + listenAddr
+		return scheme + listenAddr
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + net.JoinHostPort(host, port)
 }
