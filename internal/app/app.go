@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/address"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/invite"
@@ -61,8 +62,9 @@ type App struct {
 	// Register is self-registration (registration.*); off unless configured.
 	Register *register.Service
 	// Invite sends and accepts invitations.
-	Invite *invite.Service
-	opts   Options
+	Invite  *invite.Service
+	Address *address.Service
+	opts    Options
 }
 
 // Open loads or creates the master key, opens the database (creating the data directory
@@ -146,6 +148,8 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.Support = a.newSupport()
 	a.Register = a.newRegister()
 	a.Invite = a.newInvite()
+	a.Address = address.New(address.Options{Store: db, Auth: svc, Mailer: mailer, Log: o.Log, BaseURL: a.baseURL(),
+		Product: cfg.MFA.Issuer, Now: o.Now})
 	return a, nil
 }
 
@@ -254,7 +258,7 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies,
 		Ready: a.Store.Ping,
 		OIDC:  prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
-		Register: a.Register, Invite: a.Invite, PublicURL: cfg.Server.PublicURL})
+		Register: a.Register, Invite: a.Invite, Address: a.Address, PublicURL: cfg.Server.PublicURL})
 }
 
 // Housekeep runs the housekeeping of the services (expired sessions, setups, budgets and

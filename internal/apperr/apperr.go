@@ -20,6 +20,7 @@ const (
 	CodeBusy                     = "busy"
 	CodeUnavailable              = "unavailable"
 	CodeInvalidToken             = "invalid_token"
+	CodeInvalidEmail             = "invalid_email"
 	CodeThrottled                = "throttled"    // a failure budget makes this attempt wait (429)
 	CodeRateLimited              = "rate_limited" // too many requests from one client address (429)
 )

@@ -48,6 +48,13 @@ const (
 	SetupTokenIssued       = "setup.token_issued"
 	SetupAdminCreated      = "setup.admin_created"
 
+	// The account's e-mail address.
+	EmailVerifySent      = "email.verification_sent" // a link to verify the address went out
+	EmailVerified        = "email.verified"          // the user confirmed such a link
+	EmailChangeRequested = "email.change_requested"  // a link to a new address went out (detail: to which)
+	EmailChangeFailed    = "email.change_failed"     // wrong current password
+	EmailChanged         = "email.changed"           // the user confirmed the new address (detail: old -> new)
+
 	// Failure budgets. Subject is the user, or empty for an unknown identifier.
 	ThrottleDelayed = "throttle.delayed"  // a failure made the next attempt wait
 	ThrottleLocked  = "throttle.locked"   // the failure limit is reached: nothing is checked any more

@@ -16,31 +16,10 @@ import (
 // (apperr.ErrInvalidCredentials when wrong) and the policy (weak_password with the reason).
 // What else ends is End's PasswordChanged: every other session and application grant.
 func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, next string, m Meta) error {
-	if cur.Session.State != store.StateAuthenticated {
-		return apperr.ErrUnauthenticated
+	if err := s.CheckPassword(ctx, cur, current, audit.PasswordChangeFailed, m); err != nil {
+		return err
 	}
 	m.ActorID = cur.User.ID
-	wrongCurrent := apperr.New(apperr.CodeInvalidCredentials, "The current password is incorrect.")
-	if len(current) > 4*s.policy.MaxLength+4 {
-		return wrongCurrent
-	}
-	// Checking the current password spends the same budget as signing in with it.
-	a, err := s.reserve(ctx, store.BudgetPassword, cur.User.ID, cur.User.ID, m)
-	if err != nil {
-		return err
-	}
-	ok, _, err := s.hasher.Verify(ctx, current, cur.User.PasswordHash)
-	if err != nil {
-		return hashErr(err)
-	}
-	if !ok {
-		s.recordAside(ctx, audit.PasswordChangeFailed, cur.User.ID, m, "wrong current password")
-		s.attemptFailed(ctx, a, cur.User.ID, m)
-		return wrongCurrent
-	}
-	if err := s.store.ResetBudget(ctx, store.BudgetPassword, cur.User.ID); err != nil {
-		return err
-	}
 	if err := s.checkPolicy(next, cur.User.Username, cur.User.Email); err != nil {
 		return err
 	}
@@ -63,6 +42,38 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 	cur.User.PasswordHash = hash
 	s.notify(ctx, cur.User, NoticePasswordChanged, m)
 	return nil
+}
+
+// errWrongCurrent answers a wrong current password before an account change.
+var errWrongCurrent = apperr.New(apperr.CodeInvalidCredentials, "The current password is incorrect.")
+
+// CheckPassword checks the signed-in user's current password before an account change:
+// apperr.ErrUnauthenticated unless the sign-in is finished, invalid_credentials ("The
+// current password is incorrect.") when wrong, recorded as failedEvent. It spends the same
+// failure budget as signing in with the password (a throttled answer once it is spent),
+// and a right password refills it, as a sign-in does.
+func (s *Service) CheckPassword(ctx context.Context, cur *Current, pw, failedEvent string, m Meta) error {
+	if cur.Session.State != store.StateAuthenticated {
+		return apperr.ErrUnauthenticated
+	}
+	m.ActorID = cur.User.ID
+	if len(pw) > 4*s.policy.MaxLength+4 {
+		return errWrongCurrent
+	}
+	a, err := s.reserve(ctx, store.BudgetPassword, cur.User.ID, cur.User.ID, m)
+	if err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.Verify(ctx, pw, cur.User.PasswordHash)
+	if err != nil {
+		return hashErr(err)
+	}
+	if !ok {
+		s.recordAside(ctx, failedEvent, cur.User.ID, m, "wrong current password")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
+		return errWrongCurrent
+	}
+	return s.store.ResetBudget(ctx, store.BudgetPassword, cur.User.ID)
 }
 
 // checkPolicy maps a password policy refusal to a weak_password error with its reason.

@@ -35,12 +35,17 @@ const (
 	KindPasswordResetLink = "password_reset_link" // the single-use link to choose a new password
 	KindPasswordReset     = "password_reset"      // a reset link set a new password
 	KindPasswordSet       = "password_set"        // an administrator set a new password
+	KindAddressVerify     = "address_verify"      // to an account's address: the link that verifies it
+	KindAddressChange     = "address_change"      // to a new address: the link that makes it the account's
+	KindAddressTaken      = "address_taken"       // to an address asked for by another account: nothing changed
+	KindAddressChanged    = "address_changed"     // to the old address: the account's address changed
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindCaseReceived, KindEmailVerification, KindMFAReset, KindTOTPEnrolled,
 	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged, KindRegistrationLink, KindRegistrationAttempt,
-	KindInvitation, KindPasswordResetLink, KindPasswordReset, KindPasswordSet}
+	KindInvitation, KindPasswordResetLink, KindPasswordReset, KindPasswordSet, KindAddressVerify, KindAddressChange,
+	KindAddressTaken, KindAddressChanged}
 
 // Data fills the templates. Each kind uses the fields it needs; case_received uses no
 // name (whoever opens a case chooses it).
@@ -49,6 +54,7 @@ type Data struct {
 	Name      string // how to greet the recipient
 	Reference string // support case reference
 	Link      string // one-time link
+	NewEmail  string // the address an account changes to
 	ExpiresAt time.Time
 	At        time.Time // when the change happened
 	IP        string

@@ -1,16 +1,20 @@
 package oidc_test
 
 import (
+	"net/http"
+	"net/url"
 	"testing"
 
 	"golang.org/x/oauth2"
 
+	"github.com/twofold-id/twofold/internal/address"
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
 // TestEmailVerifiedClaimIsTruthful: relying parties such as oauth2-proxy refuse an ID
 // token whose email_verified is not true. The claim, in the ID token and at userinfo, says
-// whether the user proved to own the address, as go-oidc reads it.
+// whether the user proved to own the address, as go-oidc reads it: false until the user
+// confirms the "verify my address" link, true after.
 func TestEmailVerifiedClaimIsTruthful(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{})
 	app := newRP(t, srv, "tenant-app", clientOpts{})
@@ -39,14 +43,19 @@ func TestEmailVerifiedClaimIsTruthful(t *testing.T) {
 	}
 
 	t.Run("an unproved address is not verified", func(t *testing.T) { wantClaim(t, false) })
-	u, err := srv.Store.GetUserByUsername(t.Context(), "ada")
-	if err != nil {
-		t.Fatal(err)
+
+	// The user verifies the address with the link from Password & Security.
+	if r := b.PostJSON("/api/v1/account/email/verify", nil); r.Status != http.StatusAccepted {
+		t.Fatalf("ask for a verification link: %d %s", r.Status, r.Body)
 	}
-	if err := srv.Store.SetUserEmailVerified(t.Context(), u.ID, u.EmailNorm, srv.Clock.Now()); err != nil {
-		t.Fatal(err)
+	link, err := url.Parse(srv.LastMailTo(t, "ada@example.com").Link(address.ConfirmPath + "?token="))
+	if err != nil || link.Query().Get("token") == "" {
+		t.Fatalf("no verification link in the mail (%v)", err)
 	}
-	t.Run("a proved address is verified", func(t *testing.T) { wantClaim(t, true) })
+	if r := srv.Client(t).PostJSON("/api/v1/account/email/confirm", map[string]string{"token": link.Query().Get("token")}); r.Status != http.StatusNoContent {
+		t.Fatalf("confirm the link: %d %s", r.Status, r.Body)
+	}
+	t.Run("a verified address is verified", func(t *testing.T) { wantClaim(t, true) })
 }
 
 func deref(b *bool) any {

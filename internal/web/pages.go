@@ -56,6 +56,9 @@ var flashes = map[string]string{
 	"saved":      "Your recovery code is saved. Keep it somewhere safe.",
 	"registered": "Your account is created and you are signed in.",
 	"welcome":    "Your password is set and you are signed in.",
+	// The address flows: what happens next is in the mail.
+	"verify-sent": "We sent a link to your e-mail address. Open it and press Confirm to verify the address.",
+	"email-sent":  "We sent a link to the new address. Your address changes when you open it and press Confirm.",
 }
 
 // loginForm is what the sign-in page shows: the name typed (after an error) and whether

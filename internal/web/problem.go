@@ -25,6 +25,7 @@ var statusOf = map[string]int{
 	apperr.CodeBusy:                     http.StatusServiceUnavailable,
 	apperr.CodeUnavailable:              http.StatusServiceUnavailable,
 	apperr.CodeInvalidToken:             http.StatusBadRequest,
+	apperr.CodeInvalidEmail:             http.StatusBadRequest,
 	apperr.CodeThrottled:                http.StatusTooManyRequests,
 	apperr.CodeRateLimited:              http.StatusTooManyRequests,
 	codeTooLarge:                        http.StatusRequestEntityTooLarge,

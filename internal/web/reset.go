@@ -18,7 +18,8 @@ type PasswordResetAnswer struct {
 	RecoveryCode string `json:"recovery_code,omitempty"`
 }
 
-// Accepted answers POST /api/v1/password/forgot: always {}, whatever the account.
+// Accepted answers a request whose result arrives by mail (POST /api/v1/password/forgot,
+// /api/v1/account/email and /api/v1/account/email/verify): {}, whatever the account.
 type Accepted struct{}
 
 type forgotBody struct {

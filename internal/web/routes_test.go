@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twofold-id/twofold/internal/address"
 	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/support"
@@ -23,7 +24,7 @@ import (
 func allRoutes(t *testing.T) *Server {
 	t.Helper()
 	s, err := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Support: new(support.Service), OIDC: new(oidc.Provider),
-		Invite: new(invite.Service)})
+		Invite: new(invite.Service), Address: new(address.Service)})
 	if err != nil {
 		t.Fatal(err)
 	}

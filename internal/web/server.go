@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/address"
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/invite"
@@ -43,6 +44,8 @@ type Options struct {
 	Support *support.Service
 	// Invite accepts invitations (/invite, /api/v1/invitations); nil leaves it out.
 	Invite *invite.Service
+	// Address verifies and changes users' e-mail addresses; nil leaves it out.
+	Address *address.Service
 	// OIDC is the OpenID Connect provider (issue 6); nil leaves it out.
 	OIDC *oidc.Provider
 	// Register runs self-registration; nil or off leaves /register answering 404.
@@ -65,6 +68,7 @@ type Server struct {
 	guard      *guard
 	support    *support.Service
 	invite     *invite.Service
+	address    *address.Service
 	oidc       *oidc.Provider
 	register   *register.Service
 	origin     string // scheme://host of Options.PublicURL, or ""
@@ -77,6 +81,7 @@ func New(o Options) (*Server, error) {
 	s.guard = newGuard(o.RateLimits, o.TrustedProxies)
 	s.support = o.Support
 	s.invite = o.Invite
+	s.address = o.Address
 	s.oidc = o.OIDC
 	s.register = o.Register
 	if o.PublicURL != "" {
@@ -167,6 +172,7 @@ func (s *Server) routes(rt *router) {
 	s.supportRoutes(rt)
 	s.registerRoutes(rt)
 	s.inviteRoutes(rt)
+	s.addressRoutes(rt)
 	s.oidcRoutes(rt)
 }
 
