@@ -85,13 +85,18 @@ var (
 		"E-mail addresses with a percent sign (%) are not accepted.")
 )
 
+// unseen reports a character that shows nothing or stands for nothing: controls and format
+// characters (zero-width space, soft hyphen, direction marks) would let two addresses look
+// alike, and U+FFFD is what AsText puts where input was not text.
+func unseen(r rune) bool { return !unicode.IsGraphic(r) || r == utf8.RuneError }
+
 // ValidateEmail checks an e-mail address and returns its display and lookup forms. It
 // refuses domain literals (ErrEmailDomainLiteral) and "%" (ErrEmailPercent), each with its
 // reason, and anything else that is not a plain address with a generic bad_request.
 func ValidateEmail(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
 	bad := apperr.New(apperr.CodeBadRequest, "Enter a valid e-mail address, such as name@example.com.")
-	if display == "" || len(display) > maxEmail || !utf8.ValidString(display) {
+	if display == "" || len(display) > maxEmail || !utf8.ValidString(display) || strings.ContainsFunc(display, unseen) {
 		return "", "", bad
 	}
 	if strings.ContainsRune(display, '%') {

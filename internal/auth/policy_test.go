@@ -89,7 +89,11 @@ func TestValidateUsername(t *testing.T) {
 
 func TestValidateEmail(t *testing.T) {
 	good := []string{"alice@example.com", "Alice.B+tag@Example.COM"}
-	bad := []string{"", "alice", "alice@", "@example.com", "alice@example", "Alice <alice@example.com>", "a b@example.com"}
+	bad := []string{"", "alice", "alice@", "@example.com", "alice@example", "Alice <alice@example.com>", "a b@example.com",
+		// Characters nobody can see or type would make one address look like another, and
+		// U+FFFD is what AsText puts in place of bytes that are not text.
+		"alice@example.com\u200b", "al\u00adice@example.com", "a\ufffd@example.com", "alice\u202e@example.com",
+		"a\u2060lice@example.com"}
 	for _, in := range good {
 		if _, _, err := auth.ValidateEmail(in); err != nil {
 			t.Errorf("ValidateEmail(%q) = %v, want ok", in, err)
