@@ -79,25 +79,69 @@ func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m M
 
 // UseRecoveryCode finishes an mfa_required sign-in with the recovery code. The code works
 // once: in the same transaction it is replaced by a fresh one, which is returned with the
-// session's new token. Of parallel submissions of one code exactly one wins.
+// session's new token. Of parallel submissions of one code exactly one wins. The sign-in
+// is a full MFA sign-in and a proof of the second factor, like one with a code.
 func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string, m Meta) (token, fresh string, err error) {
 	if err := requireState(cur, store.StateMFARequired); err != nil {
 		return "", "", err
 	}
+	fresh, err = s.spendRecoveryCode(ctx, cur, code, m, "a fresh recovery code was issued", func(st store.Store) error {
+		var err error
+		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA, true); err != nil {
+			return err
+		}
+		if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr=pwd otp mfa (recovery code)")
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return token, fresh, nil
+}
+
+// ProveWithRecoveryCode proves the second factor again in an authenticated session with
+// the recovery code, for a user who has lost the authenticator and whose last proof is
+// too old to replace it (see BeginTOTPSetup). The code works once: it is replaced by a
+// fresh one, returned, and the session records the proof. Wrong, malformed and used codes
+// get apperr.ErrInvalidRecovery and spend the second-factor budget.
+func (s *Service) ProveWithRecoveryCode(ctx context.Context, cur *Current, code string, m Meta) (fresh string, err error) {
+	if cur.Session.State != store.StateAuthenticated {
+		return "", apperr.ErrUnauthenticated
+	}
+	now := s.now()
+	fresh, err = s.spendRecoveryCode(ctx, cur, code, m, "a fresh recovery code was issued (second factor proved again)", func(st store.Store) error {
+		return st.SetSessionSecondFactor(ctx, cur.Session.ID, now)
+	})
+	if err != nil {
+		return "", err
+	}
+	cur.Session.SecondFactorAt = now
+	return fresh, nil
+}
+
+// spendRecoveryCode uses up the user's recovery code when code is it: in one transaction
+// the code is replaced by a fresh one (returned), the second-factor budget is reset, the
+// use is audited with detail, and then runs. The attempt first reserves a slot in the
+// second-factor budget; a wrong, malformed or used code is audited, counted and answered
+// with apperr.ErrInvalidRecovery. Of parallel submissions of one code exactly one wins. The
+// user is told by a notice.
+func (s *Service) spendRecoveryCode(ctx context.Context, cur *Current, code string, m Meta, detail string, then func(st store.Store) error) (string, error) {
 	m.ActorID = cur.User.ID
 	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	normalized, err := recovery.Normalize(code)
 	if err != nil {
 		s.recordAside(ctx, audit.RecoveryCodeFailed, cur.User.ID, m, "malformed")
 		s.attemptFailed(ctx, a, cur.User.ID, m)
-		return "", "", apperr.ErrInvalidRecovery
+		return "", apperr.ErrInvalidRecovery
 	}
 	fresh, freshHash, err := s.newRecoveryCode()
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		err := st.ConsumeRecoveryCode(ctx, cur.User.ID, s.recovery.Hash(normalized), freshHash, s.now())
@@ -110,27 +154,21 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
 			return err
 		}
-		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA, true); err != nil {
+		if err := s.record(ctx, st, audit.RecoveryCodeUsed, cur.User.ID, m, detail); err != nil {
 			return err
 		}
-		if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
-			return err
-		}
-		if err := s.record(ctx, st, audit.RecoveryCodeUsed, cur.User.ID, m, "a fresh recovery code was issued"); err != nil {
-			return err
-		}
-		return s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr=pwd otp mfa (recovery code)")
+		return then(st)
 	})
 	if err != nil {
 		if errors.Is(err, apperr.ErrInvalidCode) {
 			s.recordAside(ctx, audit.RecoveryCodeFailed, cur.User.ID, m, "")
 			s.attemptFailed(ctx, a, cur.User.ID, m)
-			return "", "", apperr.ErrInvalidRecovery
+			return "", apperr.ErrInvalidRecovery
 		}
-		return "", "", err
+		return "", err
 	}
 	s.notify(ctx, cur.User, NoticeRecoveryCodeUsed, m)
-	return token, fresh, nil
+	return fresh, nil
 }
 
 // Setup is an authenticator secret waiting for confirmation.
@@ -150,6 +188,10 @@ const RecentProof = 10 * time.Minute
 func (s *Service) provedRecently(sess *store.Session) bool {
 	return !sess.SecondFactorAt.IsZero() && s.now().Sub(sess.SecondFactorAt) <= RecentProof
 }
+
+// ProvedRecently reports whether cur's session may replace the authenticator without
+// proving the second factor again: it proved it at most RecentProof ago.
+func (s *Service) ProvedRecently(cur *Current) bool { return s.provedRecently(cur.Session) }
 
 // BeginTOTPSetup draws a new authenticator secret for the user, valid for 10 minutes until
 // confirmed. Replacing an active authenticator needs a recent second-factor proof: a

@@ -14,6 +14,9 @@ type securityData struct {
 	Sessions []store.Session
 	Current  string
 	AMR      []string
+	// Recent: the session proved the second factor recently enough to replace the
+	// authenticator without a code.
+	Recent bool
 }
 
 // renderSecurity draws the security page; the error is that of loading its data.
@@ -27,7 +30,8 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *aut
 		return err
 	}
 	s.render(w, r, status, "security", view{Title: "Password & Security", Error: errMsg, Flash: flash,
-		Data: securityData{User: cur.User, Status: st, Sessions: sessions, Current: cur.Session.ID, AMR: cur.Session.AMR}})
+		Data: securityData{User: cur.User, Status: st, Sessions: sessions, Current: cur.Session.ID, AMR: cur.Session.AMR,
+			Recent: s.auth.ProvedRecently(cur)}})
 	return nil
 }
 
@@ -52,7 +56,7 @@ func (s *Server) newRecoveryCodeSubmit(w http.ResponseWriter, r *http.Request) e
 		if err != nil {
 			return err
 		}
-		return s.holdCodeAndShow(w, r, cur, rc)
+		return s.holdCodeAndShow(w, r, cur, rc, false)
 	})
 }
 

@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +114,98 @@ func TestReplacingTheAuthenticatorNeedsARecentProof(t *testing.T) {
 		first := beginSetup(t, c, nil)
 		wantStatus(t, c.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(srv.Code(first, 0))), http.StatusOK)
 		wantProblem(t, c.PostJSON("/api/v1/account/mfa/totp", nil), http.StatusForbidden, "reauthentication_required")
+	})
+}
+
+// pageLoginWithRecoveryCode signs c in through the pages with the password and the
+// recovery code and returns the response of the recovery-code form.
+func pageLoginWithRecoveryCode(t *testing.T, c *testserver.Client, username, rc string) *testserver.Response {
+	t.Helper()
+	wantRedirect(t, formLogin(c, username, testserver.Password), "/login/code")
+	return postForm(c, "/login/recovery", url.Values{"code": {rc}})
+}
+
+// The pages of a lost phone: the "Successful!" page after a recovery-code sign-in offers a
+// new authenticator, and the security page takes the recovery code as a fresh proof.
+func TestLostPhonePages(t *testing.T) {
+	t.Parallel()
+
+	t.Run("successful_page_offers_a_new_authenticator", func(t *testing.T) {
+		srv := newServer(t)
+		_, oldSecret, rc := enrolled(t, srv, "alice")
+		c := srv.Client(t)
+		r := pageLoginWithRecoveryCode(t, c, "alice", rc)
+		wantRedirect(t, r, "/recovery-code")
+		r = c.Get(r.Header.Get("Location"))
+		wantPage(t, r, http.StatusOK, "Successful!", "My authenticator is lost: set up a new one")
+		fresh := find(t, r, recoveryCodeOnPage)
+		// The box must be ticked for this button as for Continue.
+		wantPage(t, postForm(c, "/recovery-code/ack", url.Values{"next": {"new-authenticator"}}), http.StatusBadRequest, "Tick the box")
+		wantRedirect(t, postForm(c, "/recovery-code/ack", url.Values{"saved": {"yes"}, "next": {"new-authenticator"}}), "/mfa/setup")
+		newSecret := testserver.DecodeSecret(t, find(t, c.Get("/mfa/setup"), secretOnPage))
+		srv.NextStep()
+		wantRedirect(t, postForm(c, "/mfa/setup/confirm", url.Values{"code": {srv.Code(newSecret, 0)}}), "/recovery-code")
+		if find(t, c.Get("/recovery-code"), recoveryCodeOnPage) == fresh {
+			t.Fatal("the new authenticator came with the recovery code of the sign-in")
+		}
+		d := srv.Client(t)
+		d.Login("alice", "mfa_required")
+		wantProblem(t, d.PostJSON("/api/v1/login/totp", codeJSON(srv.Code(oldSecret, 0))), http.StatusUnauthorized, "invalid_code")
+	})
+
+	t.Run("successful_page_after_a_code_offers_no_new_authenticator", func(t *testing.T) {
+		srv := newServer(t)
+		c, secret, _ := enrolled(t, srv, "alice")
+		wantRedirect(t, postForm(c, "/account/recovery-code", url.Values{"code": {srv.Code(secret, 0)}}), "/recovery-code")
+		r := c.Get("/recovery-code")
+		wantPage(t, r, http.StatusOK, "Successful!")
+		if strings.Contains(string(r.Body), "My authenticator is lost") {
+			t.Fatal("the page offers a new authenticator after a code from the authenticator")
+		}
+	})
+
+	t.Run("security_page_with_a_recent_proof_asks_no_code", func(t *testing.T) {
+		srv := newServer(t)
+		c, _, _ := enrolled(t, srv, "alice")
+		r := c.Get("/account/security")
+		wantPage(t, r, http.StatusOK, "no code is needed to replace your authenticator", "Contact support")
+		if strings.Contains(string(r.Body), `id="replace-code"`) {
+			t.Fatal("the security page asks for a code within 10 minutes of a proof")
+		}
+		wantRedirect(t, postForm(c, "/mfa/setup/start", url.Values{"from": {"security"}}), "/mfa/setup")
+		find(t, c.Get("/mfa/setup"), secretOnPage)
+	})
+
+	t.Run("security_page_takes_the_recovery_code_as_a_new_proof", func(t *testing.T) {
+		srv := newServer(t)
+		c, secret, rc := enrolled(t, srv, "alice")
+		srv.Clock.Advance(10*time.Minute + time.Second)
+		r := c.Get("/account/security")
+		wantPage(t, r, http.StatusOK, "Current code or recovery code", "Contact support")
+		wantPage(t, postForm(c, "/mfa/setup/start", url.Values{"from": {"security"}}), http.StatusForbidden, "Confirm that it is you")
+		wantPage(t, postForm(c, "/mfa/setup/start", url.Values{"from": {"security"}, "code": {"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}}),
+			http.StatusUnauthorized, "That recovery code is not valid")
+		r = postForm(c, "/mfa/setup/start", url.Values{"from": {"security"}, "code": {strings.ToLower(rc)}})
+		wantRedirect(t, r, "/recovery-code")
+		r = c.Get(r.Header.Get("Location"))
+		wantPage(t, r, http.StatusOK, "Successful!", "My authenticator is lost: set up a new one")
+		fresh := find(t, r, recoveryCodeOnPage)
+		recoveryCodeRefused(t, srv, "alice", rc)
+		wantRedirect(t, postForm(c, "/recovery-code/ack", url.Values{"saved": {"yes"}, "next": {"new-authenticator"}}), "/mfa/setup")
+		newSecret := testserver.DecodeSecret(t, find(t, c.Get("/mfa/setup"), secretOnPage))
+		srv.NextStep()
+		wantRedirect(t, postForm(c, "/mfa/setup/confirm", url.Values{"code": {srv.Code(newSecret, 0)}}), "/recovery-code")
+		d := srv.Client(t)
+		d.Login("alice", "mfa_required")
+		wantProblem(t, d.PostJSON("/api/v1/login/totp", codeJSON(srv.Code(secret, 0))), http.StatusUnauthorized, "invalid_code")
+		// The new authenticator brings a new recovery code: the one shown after the proof is spent too.
+		recoveryCodeRefused(t, srv, "alice", fresh)
+	})
+
+	t.Run("setup_page_after_an_old_proof_asks_for_a_code_or_the_recovery_code", func(t *testing.T) {
+		srv := newServer(t)
+		c, _, _ := enrolled(t, srv, "alice")
+		srv.Clock.Advance(10*time.Minute + time.Second)
+		wantPage(t, c.Get("/mfa/setup"), http.StatusOK, "Current code or recovery code", "Contact support")
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/totp"
 )
 
 // maxForm bounds every HTML form body.
@@ -156,14 +157,23 @@ func (s *Server) recoverySubmit(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	s.setSession(w, tok)
-	return s.holdCodeAndShow(w, r, cur, fresh)
+	return s.holdCodeAndShow(w, r, cur, fresh, true)
 }
 
+// usedRecoveryCode is the query of the "Successful!" page after the recovery code was
+// used: the authenticator is probably lost, so the page offers to set up a new one.
+const usedRecoveryCode = "used=recovery-code"
+
 // holdCodeAndShow keeps a fresh recovery code on the session and sends the browser to the
-// "Successful!" page that shows it until the user confirms saving it.
-func (s *Server) holdCodeAndShow(w http.ResponseWriter, r *http.Request, cur *auth.Current, code string) error {
+// "Successful!" page that shows it until the user confirms saving it; used says that the
+// old recovery code was used up (rather than replaced with an authenticator code).
+func (s *Server) holdCodeAndShow(w http.ResponseWriter, r *http.Request, cur *auth.Current, code string, used bool) error {
 	if err := s.auth.HoldRecoveryCode(r.Context(), cur, code); err != nil {
 		return err
+	}
+	if used {
+		redirect(w, r, "/recovery-code?"+usedRecoveryCode)
+		return nil
 	}
 	redirect(w, r, "/recovery-code")
 	return nil
@@ -174,11 +184,14 @@ type setupData struct {
 	QR         template.URL
 	HasTOTP    bool
 	Enrollment bool
+	// Recent: the session proved the second factor recently enough to replace the
+	// authenticator without a code.
+	Recent bool
 }
 
 // renderSetup draws the authenticator setup page; the error is that of loading its data.
 func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg string) error {
-	d := setupData{Enrollment: cur.Session.State == store.StateEnrollmentRequired}
+	d := setupData{Enrollment: cur.Session.State == store.StateEnrollmentRequired, Recent: s.auth.ProvedRecently(cur)}
 	st, err := s.auth.Status(r.Context(), cur.User)
 	if err != nil {
 		return err
@@ -206,13 +219,25 @@ func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	if _, err := s.auth.BeginTOTPSetup(r.Context(), cur, r.PostForm.Get("code"), meta(r)); err != nil {
-		return onForm(err, func(status int, msg string) error {
-			if r.PostForm.Get("from") == "security" {
-				return s.renderSecurity(w, r, cur, status, msg, "")
-			}
-			return s.renderSetup(w, r, cur, status, msg)
-		})
+	form := func(status int, msg string) error {
+		if r.PostForm.Get("from") == "security" {
+			return s.renderSecurity(w, r, cur, status, msg, "")
+		}
+		return s.renderSetup(w, r, cur, status, msg)
+	}
+	code := r.PostForm.Get("code")
+	if _, err := totp.NormalizeCode(code); code != "" && err != nil {
+		// Not an authenticator code: the recovery code, proving the second factor again
+		// for a user whose authenticator is lost. It is used up; the fresh one is shown
+		// at once, and that page leads on to the new setup.
+		fresh, err := s.auth.ProveWithRecoveryCode(r.Context(), cur, code, meta(r))
+		if err != nil {
+			return onForm(err, form)
+		}
+		return s.holdCodeAndShow(w, r, cur, fresh, true)
+	}
+	if _, err := s.auth.BeginTOTPSetup(r.Context(), cur, code, meta(r)); err != nil {
+		return onForm(err, form)
 	}
 	redirect(w, r, "/mfa/setup")
 	return nil
@@ -230,22 +255,39 @@ func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	s.setSession(w, tok)
-	return s.holdCodeAndShow(w, r, cur, rc)
+	return s.holdCodeAndShow(w, r, cur, rc, false)
 }
 
 func (s *Server) savedCodePage(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	s.renderSavedCode(w, r, cur, http.StatusOK, "")
-	return nil
+	return s.renderSavedCode(w, r, cur, r.URL.RawQuery == usedRecoveryCode, http.StatusOK, "")
 }
 
-func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg string) {
+// savedData is what the "Successful!" page shows: the fresh recovery code, and, after the
+// old one was used, the way to a new authenticator.
+type savedData struct {
+	Code string
+	Lost bool
+}
+
+// renderSavedCode draws the "Successful!" page; used says that the recovery code was used
+// up, so the page offers to set up a new authenticator as well.
+func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *auth.Current, used bool, status int, errMsg string) error {
 	code := s.auth.HeldRecoveryCode(cur)
 	if code == "" {
 		redirect(w, r, "/account/security")
-		return
+		return nil
 	}
-	s.render(w, r, status, "saved", view{Title: "Successful!", Error: errMsg, Data: map[string]string{"Code": code}})
+	d := savedData{Code: code}
+	if used {
+		st, err := s.auth.Status(r.Context(), cur.User)
+		if err != nil {
+			return err
+		}
+		d.Lost = st.TOTP
+	}
+	s.render(w, r, status, "saved", view{Title: "Successful!", Error: errMsg, Data: d})
+	return nil
 }
 
 func (s *Server) savedCodeDownload(w http.ResponseWriter, r *http.Request) error {
@@ -271,12 +313,22 @@ func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) error {
 	if r.PostForm.Get("saved") != "yes" {
 		return onForm(apperr.New(apperr.CodeBadRequest, "Tick the box to confirm that you saved your recovery code."),
 			func(status int, msg string) error {
-				s.renderSavedCode(w, r, cur, status, msg)
-				return nil
+				return s.renderSavedCode(w, r, cur, r.PostForm.Get("used") == "recovery-code", status, msg)
 			})
 	}
 	if err := s.auth.AcknowledgeRecoveryCode(r.Context(), cur); err != nil {
 		return err
+	}
+	if r.PostForm.Get("next") == "new-authenticator" {
+		// "My authenticator is lost": the recovery code just proved the second factor, so
+		// the new setup starts without a code. Should the proof be too old by now, the
+		// setup page asks for a code or the (new) recovery code first.
+		_, err := s.auth.BeginTOTPSetup(r.Context(), cur, "", meta(r))
+		if err != nil && !errors.Is(err, apperr.ErrReauthentication) {
+			return err
+		}
+		redirect(w, r, "/mfa/setup")
+		return nil
 	}
 	redirect(w, r, s.landing(w, r, "/account/security?done=saved"))
 	return nil
