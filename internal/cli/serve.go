@@ -55,6 +55,17 @@ func (e *env) serveCommand() *cobra.Command {
 func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL string)) error {
 	log := newLogger(e.stderr, cfg)
 	e.warnExposedConfig(log)
+	if !cfg.Database.Postgres() {
+		// Held while serving, so that `twofold restore` refuses to replace the database.
+		unlock, err := twofold.LockDataDir(cfg.DataDir, false)
+		if errors.Is(err, twofold.ErrDataDirInUse) {
+			return fmt.Errorf("%s is being restored (twofold restore): start the server when that is done", cfg.DataDir)
+		}
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	a, err := openApp(ctx, cfg, log, e.getenv("TWOFOLD_MASTER_KEY"))
 	if err != nil {
 		return err

@@ -1,0 +1,124 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+
+	"github.com/pressly/goose/v3"
+)
+
+// BackupSQLite writes a consistent copy of the SQLite database at path to dest with
+// VACUUM INTO: one read transaction, so the copy is the database as of one instant even
+// while a server writes to it, and the writers are not blocked. dest must not exist; it
+// is created with mode 0600 (it holds what the database holds). It returns the schema
+// version of the copy, checked as CheckSQLite does. On error dest is removed.
+func BackupSQLite(ctx context.Context, path, dest string) (int64, error) {
+	if _, err := os.Stat(path); err != nil {
+		return 0, fmt.Errorf("no database to back up at %s: %w", path, err)
+	}
+	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return 0, fmt.Errorf("%s already exists: choose a new file name", dest)
+		}
+		return 0, fmt.Errorf("create the backup file: %w", err)
+	}
+	f.Close() // VACUUM INTO writes into an empty file
+	version, err := backupSQLite(ctx, path, dest)
+	if err != nil {
+		os.Remove(dest)
+		return 0, err
+	}
+	return version, nil
+}
+
+func backupSQLite(ctx context.Context, path, dest string) (int64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return 0, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
+		return 0, fmt.Errorf("back up %s: %w", path, err)
+	}
+	if err := os.Chmod(dest, 0o600); err != nil {
+		return 0, err
+	}
+	version, err := CheckSQLite(ctx, dest)
+	if err != nil {
+		return 0, fmt.Errorf("the copy does not check out: %w", err)
+	}
+	return version, nil
+}
+
+// CheckSQLite opens the SQLite file at path read-only and returns its schema version when
+// it is a sound twofold database this binary can run: SQLite's quick_check passes, the
+// migration table and the core tables exist, and the version is one of this binary's
+// migrations (an older one is migrated at the next start). It never writes to the file.
+func CheckSQLite(ctx context.Context, path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s is not a regular file", path)
+	}
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var check string
+	if err := db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&check); err != nil {
+		return 0, fmt.Errorf("%s is not an SQLite database: %w", path, err)
+	}
+	if check != "ok" {
+		return 0, fmt.Errorf("%s is damaged: %s", path, check)
+	}
+	for _, table := range []string{"goose_db_version", "users", "sessions", "audit_events"} {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", table).Scan(&n); err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, fmt.Errorf("%s is not a twofold database: it has no %s table", path, table)
+		}
+	}
+	var version sql.NullInt64
+	if err := db.QueryRowContext(ctx, "SELECT max(version_id) FROM goose_db_version WHERE is_applied").Scan(&version); err != nil {
+		return 0, fmt.Errorf("read the schema version of %s: %w", path, err)
+	}
+	known, err := knownVersion(db)
+	if err != nil {
+		return 0, err
+	}
+	if !version.Valid || version.Int64 < 1 {
+		return 0, fmt.Errorf("%s is not a twofold database: no migration applied", path)
+	}
+	if version.Int64 > known {
+		return 0, fmt.Errorf("%s has schema version %d, newer than this binary supports (%d): use a newer twofold", path, version.Int64, known)
+	}
+	return version.Int64, nil
+}
+
+// knownVersion is the newest SQLite migration this binary has.
+func knownVersion(db *sql.DB) (int64, error) {
+	fsys, err := fs.Sub(migrations, sqliteDialect.migrationsDir)
+	if err != nil {
+		return 0, err
+	}
+	p, err := goose.NewProvider(sqliteDialect.goose, db, fsys)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	sources := p.ListSources()
+	if len(sources) == 0 {
+		return 0, errors.New("this binary has no migrations")
+	}
+	return sources[len(sources)-1].Version, nil
+}
