@@ -23,7 +23,8 @@ func New(w io.Writer, level, format string) *slog.Logger {
 }
 
 // WithRequestIDs wraps h so that each record logged with a context that holds a request
-// id gets it as the attribute request_id. Wrapping twice adds it once.
+// id gets it as the attribute request_id (inside the group, on a logger that opened one
+// with WithGroup). Wrapping twice adds it once.
 func WithRequestIDs(h slog.Handler) slog.Handler {
 	if _, ok := h.(requestIDHandler); ok {
 		return h
