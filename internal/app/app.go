@@ -53,12 +53,16 @@ const HousekeepingInterval = 5 * time.Minute
 
 // App is one process's wired program. Close it when done.
 type App struct {
-	Config  *config.Config
-	Store   *sqlstore.DB
-	Keys    *secrets.Keyring
-	Mailer  mail.Mailer
-	Auth    *auth.Service
-	Support *support.Service
+	Config *config.Config
+	Store  *sqlstore.DB
+	Keys   *secrets.Keyring
+	Mailer mail.Mailer
+	// Mail is the durable queue every mail is written to, in the transaction of its
+	// event; MailSender delivers it (SendMail runs it).
+	Mail       *mail.Queue
+	MailSender *mail.Sender
+	Auth       *auth.Service
+	Support    *support.Service
 	// Register is self-registration (registration.*); off unless configured.
 	Register *register.Service
 	// Invite sends and accepts invitations.
@@ -111,6 +115,8 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	queue := mail.NewQueue(keys, o.Now)
+	sender := mail.NewSender(mail.SenderOptions{Store: db, Queue: queue, Mailer: mailer, Log: o.Log, Now: o.Now})
 	policy := password.DefaultPolicy
 	policy.MinLength = cfg.Password.MinLength
 	budgets := cfg.Limits.Policy
@@ -126,7 +132,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		mfaFor = o.MFARequiredForRole
 	}
 	svc := auth.New(auth.Options{
-		Notifier:           mail.NewNotifier(mailer, o.Log, cfg.MFA.Issuer),
+		Notifier:           mail.NewNotifier(queue, o.Log, cfg.MFA.Issuer),
 		Log:                o.Log,
 		Store:              db,
 		Hasher:             password.NewHasher(params, cfg.Password.MaxConcurrentHashes, hashWait),
@@ -144,7 +150,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
 		o.Log.Warn("server.public_url is not set: links in password reset mail lead to " + baseURL(cfg))
 	}
-	a := &App{Config: cfg, Store: db, Keys: keys, Mailer: mailer, Auth: svc, opts: o}
+	a := &App{Config: cfg, Store: db, Keys: keys, Mailer: mailer, Mail: queue, MailSender: sender, Auth: svc, opts: o}
 	a.Support = a.newSupport()
 	a.Register = a.newRegister()
 	a.Invite = a.newInvite()
@@ -201,7 +207,7 @@ func (a *App) newSupport() *support.Service {
 		a.opts.Log.Warn("server.public_url is not set: links in support mail lead to " + base)
 	}
 	return support.New(support.Options{
-		Store: a.Store, Auth: a.Auth, Mailer: a.Mailer, Log: a.opts.Log, BaseURL: base, Product: cfg.MFA.Issuer,
+		Store: a.Store, Auth: a.Auth, Mail: a.Mail, Log: a.opts.Log, BaseURL: base, Product: cfg.MFA.Issuer,
 		RequireApproval:   cfg.Support.ResetRequiresApproval,
 		CasesPerIPHour:    cfg.Limits.SupportCasesPerIPHour,
 		CasesPerEmailHour: cfg.Limits.SupportCasesPerEmailHour,
@@ -229,7 +235,7 @@ func (a *App) newRegister() *register.Service {
 		a.opts.Log.Warn("server.public_url is not set: links in registration mail lead to " + a.baseURL())
 	}
 	return register.New(register.Options{
-		Store: a.Store, Auth: a.Auth, Mailer: a.Mailer, Log: a.opts.Log, Enabled: r.Enabled,
+		Store: a.Store, Auth: a.Auth, Mail: a.Mail, Log: a.opts.Log, Enabled: r.Enabled,
 		DomainAllowed: r.DomainAllowed, BaseURL: a.baseURL(), Product: cfg.MFA.Issuer,
 		PerIPHour: r.RequestsPerIPHour, PerEmailHour: r.RequestsPerEmailHour, MailsPerHour: r.MailsPerHour,
 		Now: a.opts.Now,
@@ -272,6 +278,16 @@ func (a *App) Housekeep(ctx context.Context, prov *oidc.Provider, interval time.
 	}
 	wg.Wait()
 }
+
+// SendMail delivers queued mail until ctx ends (mail.Sender.Run): every instance runs
+// one; claims keep them from sending a mail twice. It returns when the sender stopped, so
+// the store may close.
+func (a *App) SendMail(ctx context.Context) { a.MailSender.Run(ctx) }
+
+// FlushMail delivers the mail that is due now, for a console command that queued some:
+// it does not wait for a server's sender to pick it up. A failed delivery stays queued
+// for the server's sender to retry.
+func (a *App) FlushMail(ctx context.Context) error { return a.MailSender.Flush(ctx) }
 
 // HTTPServer is the http.Server twofold serves h with: bounded header size and timeouts. A
 // keep-alive connection that stays idle for idle is closed (server.idle_timeout).

@@ -34,13 +34,15 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 		if _, err := s.EndIn(ctx, st, PasswordChanged, cur.User.ID, cur.Session.ID, m); err != nil {
 			return err
 		}
+		if err := s.notify(ctx, st, cur.User, NoticePasswordChanged, m); err != nil {
+			return err
+		}
 		return s.record(ctx, st, audit.PasswordChanged, cur.User.ID, m, "")
 	})
 	if err != nil {
 		return err
 	}
 	cur.User.PasswordHash = hash
-	s.notify(ctx, cur.User, NoticePasswordChanged, m)
 	return nil
 }
 

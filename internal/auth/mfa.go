@@ -157,6 +157,9 @@ func (s *Service) spendRecoveryCode(ctx context.Context, cur *Current, code stri
 		if err := s.record(ctx, st, audit.RecoveryCodeUsed, cur.User.ID, m, detail); err != nil {
 			return err
 		}
+		if err := s.notify(ctx, st, cur.User, NoticeRecoveryCodeUsed, m); err != nil {
+			return err
+		}
 		return then(st)
 	})
 	if err != nil {
@@ -167,7 +170,6 @@ func (s *Service) spendRecoveryCode(ctx context.Context, cur *Current, code stri
 		}
 		return "", err
 	}
-	s.notify(ctx, cur.User, NoticeRecoveryCodeUsed, m)
 	return fresh, nil
 }
 
@@ -391,12 +393,14 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 				return err
 			}
 		}
+		if err := s.notify(ctx, st, cur.User, notice, m); err != nil {
+			return err
+		}
 		return s.record(ctx, st, event, cur.User.ID, m, "recovery code issued")
 	})
 	if err != nil {
 		return "", "", err
 	}
-	s.notify(ctx, cur.User, notice, m)
 	return token, recoveryCode, nil
 }
 

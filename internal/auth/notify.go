@@ -29,16 +29,24 @@ type Notice struct {
 	ExpiresAt time.Time // when Link stops working
 }
 
-// Notifier delivers notices. Notify is called after the change committed; it must not
-// fail the operation, so it reports its own errors (log) and returns nothing.
+// NoticeTx is the transaction of a change, in which its notice is queued.
+type NoticeTx interface {
+	EnqueueMail(ctx context.Context, m *store.QueuedMail) error
+	AfterCommit(fn func())
+}
+
+// Notifier queues notices. Notify is called inside the transaction of the change (tx), so
+// a notice exists exactly when its change commits; an error fails the change. It never
+// waits for a mail server.
 type Notifier interface {
-	Notify(ctx context.Context, u *store.User, n Notice)
+	Notify(ctx context.Context, tx NoticeTx, u *store.User, n Notice) error
 }
 
 type nopNotifier struct{}
 
-func (nopNotifier) Notify(context.Context, *store.User, Notice) {}
+func (nopNotifier) Notify(context.Context, NoticeTx, *store.User, Notice) error { return nil }
 
-func (s *Service) notify(ctx context.Context, u *store.User, kind string, m Meta) {
-	s.notifier.Notify(ctx, u, Notice{Kind: kind, At: s.now(), IP: m.IP, UserAgent: m.UserAgent})
+// notify queues the notice of kind to u in tx, the change's transaction.
+func (s *Service) notify(ctx context.Context, tx NoticeTx, u *store.User, kind string, m Meta) error {
+	return s.notifier.Notify(ctx, tx, u, Notice{Kind: kind, At: s.now(), IP: m.IP, UserAgent: m.UserAgent})
 }

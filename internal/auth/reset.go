@@ -41,7 +41,8 @@ var (
 // e-mail address) names, valid ResetLinkTTL. Whatever the account (unknown, disabled, or
 // mailed ResetLinksPerHour links in the last hour already) it returns nil after the same
 // store calls and no hashing: where no link is mailed it stores a decoy, so neither the
-// answer nor the work tells whether the account exists. The mail is sent off the request.
+// answer nor the work tells whether the account exists. The mail is queued in the link's
+// transaction, so the answer never waits for the mail server.
 func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta) error {
 	if len(login) > maxIdentifier {
 		login = ""
@@ -76,25 +77,22 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta
 		link = links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: ResetLinkTTL}
 		detail = "link sent"
 	}
-	var tok string
-	err = s.store.WithTx(ctx, func(st store.Store) error {
-		var err error
-		if tok, err = links.Issue(ctx, st, s.rand, now, link); err != nil {
+	return s.store.WithTx(ctx, func(st store.Store) error {
+		tok, err := links.Issue(ctx, st, s.rand, now, link)
+		if err != nil {
 			return err
+		}
+		if !link.Decoy {
+			// Queued with the link: the answer never waits for the mail server, which
+			// would say that an account exists.
+			n := Notice{Kind: NoticeResetLink, At: now, IP: m.IP, UserAgent: m.UserAgent,
+				Link: links.URL(s.publicURL, "/password/reset", tok), ExpiresAt: now.Add(ResetLinkTTL)}
+			if err := s.notifier.Notify(ctx, st, u, n); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, st, audit.PasswordResetRequested, uid, m, detail)
 	})
-	if err != nil {
-		return err
-	}
-	if !link.Decoy {
-		n := Notice{Kind: NoticeResetLink, At: now, IP: m.IP, UserAgent: m.UserAgent,
-			Link: links.URL(s.publicURL, "/password/reset", tok), ExpiresAt: now.Add(ResetLinkTTL)}
-		// Off the request: an answer that waited for the mail server would say that an
-		// account exists.
-		go s.notifier.Notify(context.WithoutCancel(ctx), u, n)
-	}
-	return nil
 }
 
 // ResetLink is what the reset page shows about a live link.
@@ -368,6 +366,9 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 		if _, err := s.EndIn(ctx, st, PasswordReset, u.ID, "", m); err != nil {
 			return err
 		}
+		if err := s.notify(ctx, st, u, NoticePasswordReset, m); err != nil {
+			return err
+		}
 		return s.record(ctx, st, audit.PasswordReset, u.ID, m, detail)
 	})
 	if err != nil {
@@ -377,6 +378,5 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 		}
 		return "", err
 	}
-	s.notify(ctx, u, NoticePasswordReset, m)
 	return freshRecovery, nil
 }

@@ -37,11 +37,12 @@ type mailbox struct {
 
 func newMailbox() *mailbox { return &mailbox{sent: make(chan struct{}, 100)} }
 
-func (m *mailbox) Notify(_ context.Context, _ *store.User, n auth.Notice) {
+func (m *mailbox) Notify(_ context.Context, _ auth.NoticeTx, _ *store.User, n auth.Notice) error {
 	m.mu.Lock()
 	m.notices = append(m.notices, n)
 	m.mu.Unlock()
 	m.sent <- struct{}{}
+	return nil
 }
 
 func (m *mailbox) count() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.notices) }

@@ -119,6 +119,9 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 	hkDone := make(chan struct{})
 	go func() { defer close(hkDone); a.Housekeep(hkCtx, prov, twofold.HousekeepingInterval) }()
 	defer func() { stopHK(); <-hkDone }() // before the store closes
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); a.SendMail(hkCtx) }()
+	defer func() { stopHK(); <-mailDone }()
 	log.Info("twofold is listening", "url", base, "database", describeDatabase(cfg))
 	if ready != nil {
 		ready(base)

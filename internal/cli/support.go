@@ -148,7 +148,7 @@ func (e *env) userResetMFA() *cobra.Command {
 					fmt.Fprintln(e.stdout, "MFA is not required for this user: they sign in with the password alone until they set one up")
 				}
 				if !res.Notified {
-					fmt.Fprintln(e.stdout, "warning: the notice e-mail could not be sent (see the log)")
+					fmt.Fprintln(e.stdout, "warning: no notice e-mail was queued")
 				}
 				return nil
 			})

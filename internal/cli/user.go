@@ -21,17 +21,36 @@ import (
 var consoleMeta = auth.Meta{IP: "console", UserAgent: "twofold-cli"}
 
 // withApp loads the configuration, opens the app for one command and closes it after.
+// Mail the command queued is delivered before it returns.
 func (e *env) withApp(cmd *cobra.Command, fn func(ctx context.Context, a *app) error) error {
+	return e.runApp(cmd, true, fn)
+}
+
+// withAppOnly is withApp for a command that only reads: it delivers no mail.
+func (e *env) withAppOnly(cmd *cobra.Command, fn func(ctx context.Context, a *app) error) error {
+	return e.runApp(cmd, false, fn)
+}
+
+func (e *env) runApp(cmd *cobra.Command, flushMail bool, fn func(ctx context.Context, a *app) error) error {
 	cfg, err := e.loadConfig(nil)
 	if err != nil {
 		return err
 	}
-	a, err := openApp(cmd.Context(), cfg, newLogger(e.stderr, cfg), e.getenv("TWOFOLD_MASTER_KEY"))
+	log := newLogger(e.stderr, cfg)
+	a, err := openApp(cmd.Context(), cfg, log, e.getenv("TWOFOLD_MASTER_KEY"))
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	return fn(cmd.Context(), a)
+	if err := fn(cmd.Context(), a); err != nil || !flushMail {
+		return err
+	}
+	// Mail the command queued goes out now rather than at a server's next poll; what
+	// cannot be delivered stays queued for the server's sender to retry.
+	if err := a.FlushMail(cmd.Context()); err != nil {
+		log.Warn("queued mail not sent yet", "err", err)
+	}
+	return nil
 }
 
 // withUser is withApp for a command about one user, found by username or e-mail.

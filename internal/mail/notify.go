@@ -3,7 +3,6 @@ package mail
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
@@ -20,43 +19,38 @@ var noticeKinds = map[string]string{
 	auth.NoticePasswordSet:      KindPasswordSet,
 }
 
-// Notifier tells users about security changes to their account by e-mail. It implements
-// auth.Notifier.
+// Notifier tells users about security changes to their account by e-mail, through the
+// mail queue. It implements auth.Notifier.
 type Notifier struct {
-	mailer  Mailer
+	queue   *Queue
 	log     *slog.Logger
 	product string
-	timeout time.Duration
 }
 
 var _ auth.Notifier = (*Notifier)(nil)
 
-// NewNotifier sends notices through m; product names the service in the messages
-// (empty: twofold).
-func NewNotifier(m Mailer, log *slog.Logger, product string) *Notifier {
+// NewNotifier queues notices in q; product names the service in the messages (empty:
+// twofold).
+func NewNotifier(q *Queue, log *slog.Logger, product string) *Notifier {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Notifier{mailer: m, log: log, product: product, timeout: 15 * time.Second}
+	return &Notifier{queue: q, log: log, product: product}
 }
 
-// Notify e-mails the user about n. It runs after the change committed and never fails
-// it: problems are logged. It outlives a cancelled request, up to its own time limit.
-func (n *Notifier) Notify(ctx context.Context, u *store.User, no auth.Notice) {
+// Notify queues the e-mail about n in tx, the transaction of the change: the mail is sent
+// exactly when the change commits, and never makes the change wait for a mail server.
+// A notice without an e-mail is logged and queues nothing.
+func (n *Notifier) Notify(ctx context.Context, tx auth.NoticeTx, u *store.User, no auth.Notice) error {
 	kind, ok := noticeKinds[no.Kind]
 	if !ok {
 		n.log.WarnContext(ctx, "no e-mail for this notice", "notice", no.Kind)
-		return
+		return nil
 	}
 	msg, err := Compose(kind, u.Email, Data{Product: n.product, Name: u.Username, At: no.At, IP: no.IP, UserAgent: no.UserAgent,
 		Link: no.Link, ExpiresAt: no.ExpiresAt})
 	if err != nil {
-		n.log.ErrorContext(ctx, "compose notice", "notice", no.Kind, "err", err)
-		return
+		return err
 	}
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
-	defer cancel()
-	if err := n.mailer.Send(sendCtx, msg); err != nil {
-		n.log.WarnContext(ctx, "notice e-mail not sent", "notice", no.Kind, "user", u.Username, "err", err)
-	}
+	return n.queue.Enqueue(ctx, tx, msg)
 }

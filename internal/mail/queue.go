@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -94,3 +95,35 @@ func additionalData(kind, to string) []byte { return []byte("mail\x00" + kind + 
 // Woken receives when mail may be due: after a commit that queued mail. The Sender of
 // this process is its only reader.
 func (q *Queue) Woken() <-chan struct{} { return q.wake }
+
+// RetryStore is the storage Retry uses.
+type RetryStore interface {
+	WithTx(ctx context.Context, fn func(store.Store) error) error
+}
+
+// ErrNotFailed: Retry was asked for a mail that does not exist or has not failed.
+var ErrNotFailed = errors.New("mail: no failed mail with this id")
+
+// Retry queues a failed mail again, due now, with MaxAge from now to be delivered, and
+// audits it (mail.retried) in the same transaction. ErrNotFailed when id is not a failed
+// mail.
+func (q *Queue) Retry(ctx context.Context, st RetryStore, id int64, m audit.Meta) error {
+	now := q.now()
+	return st.WithTx(ctx, func(tx store.Store) error {
+		qm, err := tx.GetMail(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotFailed
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.RetryMail(ctx, id, now, now.Add(MaxAge)); errors.Is(err, store.ErrNotFound) {
+			return ErrNotFailed
+		} else if err != nil {
+			return err
+		}
+		tx.AfterCommit(q.Wake)
+		return audit.Record(ctx, tx, now, audit.MailRetried, "", m,
+			fmt.Sprintf("mail=%d kind=%s after %d attempts", qm.ID, qm.Kind, qm.Attempts))
+	})
+}

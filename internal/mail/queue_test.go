@@ -16,13 +16,7 @@ import (
 var errBoom = errors.New("the event failed")
 
 func openDB(t *testing.T) *sqlstore.DB {
-	t.Helper()
-	db, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "twofold.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return openSQLite(t, filepath.Join(t.TempDir(), "twofold.db"))
 }
 
 func testKeys(t *testing.T) *secrets.Keyring {

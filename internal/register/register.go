@@ -46,8 +46,9 @@ var _ Store = store.Store(nil)
 type Options struct {
 	Store Store
 	Auth  *auth.Service
-	// Mailer sends the links and notices; nil drops them.
-	Mailer mail.Mailer
+	// Mail is the queue the links and notices are written to, in the transaction of the
+	// request; nil drops them.
+	Mail *mail.Queue
 	Log    *slog.Logger
 	// Enabled offers registration; off, every call answers not_found.
 	Enabled bool
@@ -69,7 +70,7 @@ type Options struct {
 type Service struct {
 	store         Store
 	auth          *auth.Service
-	mailer        mail.Mailer
+	mail          *mail.Queue
 	log           *slog.Logger
 	enabled       bool
 	domainAllowed func(string) bool
@@ -84,12 +85,9 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, auth: o.Auth, mailer: o.Mailer, log: o.Log, enabled: o.Enabled,
+	s := &Service{store: o.Store, auth: o.Auth, mail: o.Mail, log: o.Log, enabled: o.Enabled,
 		domainAllowed: o.DomainAllowed, baseURL: strings.TrimRight(o.BaseURL, "/"), product: o.Product,
 		mailsPerHour: o.MailsPerHour, now: o.Now, rand: o.Rand}
-	if s.mailer == nil {
-		s.mailer = mail.Discard{}
-	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -217,22 +215,22 @@ func (s *Service) Register(ctx context.Context, in Request, m auth.Meta) error {
 		if err != nil {
 			return err
 		}
+		// The mail is queued with the link: the answer never waits for a mail server, so
+		// its time says nothing about whether there was anything to send.
+		switch sent {
+		case sentLink:
+			err = s.send(ctx, st, mail.KindRegistrationLink, email, mail.Data{Name: name,
+				Link: links.URL(s.baseURL, "/register/confirm", token), ExpiresAt: s.now().Add(LinkTTL)})
+		case sentNotice:
+			err = s.send(ctx, st, mail.KindRegistrationAttempt, existing.Email, mail.Data{Name: existing.Username,
+				At: s.now(), IP: m.IP, UserAgent: m.UserAgent})
+		}
+		if err != nil {
+			return err
+		}
 		return audit.Record(ctx, st, s.now(), audit.RegistrationRequested, subject, m, "sent="+sent)
 	})
-	if err != nil {
-		return err
-	}
-	// A failure to send is logged and answered like a success: the answer must not say
-	// whether there was anything to send.
-	switch sent {
-	case sentLink:
-		_ = s.send(ctx, mail.KindRegistrationLink, email, mail.Data{Name: name,
-			Link: links.URL(s.baseURL, "/register/confirm", token), ExpiresAt: s.now().Add(LinkTTL)})
-	case sentNotice:
-		_ = s.send(ctx, mail.KindRegistrationAttempt, existing.Email, mail.Data{Name: existing.Username,
-			At: s.now(), IP: m.IP, UserAgent: m.UserAgent})
-	}
-	return nil
+	return err
 }
 
 // Pending is a registration waiting for its link to be confirmed, as its page shows it.
@@ -337,21 +335,17 @@ func (s *Service) takeMail(ctx context.Context, m auth.Meta) (bool, error) {
 	return false, nil
 }
 
-// send composes and sends a message, bounded in time, outliving a cancelled request.
-func (s *Service) send(ctx context.Context, kind, to string, d mail.Data) error {
+// send queues a message in st, the transaction of the request it answers.
+func (s *Service) send(ctx context.Context, st mail.Enqueuer, kind, to string, d mail.Data) error {
+	if s.mail == nil {
+		return nil
+	}
 	d.Product = s.product
 	msg, err := mail.Compose(kind, to, d)
 	if err != nil {
-		s.log.ErrorContext(ctx, "compose registration mail", "kind", kind, "err", err)
 		return err
 	}
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer cancel()
-	if err := s.mailer.Send(sendCtx, msg); err != nil {
-		s.log.WarnContext(ctx, "registration mail not sent", "kind", kind, "err", err)
-		return err
-	}
-	return nil
+	return s.mail.Enqueue(ctx, st, msg)
 }
 
 // domainOf is the domain of a normalised address.

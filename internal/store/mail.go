@@ -12,6 +12,10 @@ const (
 	MailFailed  = "failed"  // given up on; `twofold mail retry` makes it pending again
 )
 
+// SentMailKept is how long a sent mail stays listed (without its message) before
+// DeleteExpired removes it. Failed and pending mail stays.
+const SentMailKept = 30 * 24 * time.Hour
+
 // QueuedMail is one outgoing mail. Message is opaque to the store (the mail package seals
 // it); it is nil once the mail was sent.
 type QueuedMail struct {

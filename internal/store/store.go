@@ -258,8 +258,9 @@ type Store interface {
 	// DeleteExpired removes rows that can no longer be used: sessions past their expiry,
 	// authenticated sessions idle since before idleBefore, expired pending authenticator
 	// secrets and setup tokens, counter windows (CounterStore) that started more than a
-	// day before now, and mail links (LinkTokenStore) that expired more than a day before
-	// now. It is idempotent, so every instance may run it at once.
+	// day before now, mail links (LinkTokenStore) that expired more than a day before now,
+	// and mail (MailStore) sent more than SentMailKept before now. It is idempotent, so
+	// every instance may run it at once.
 	DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error)
 
 	// AppendAudit appends an event, or counts one more of a counted event (e.Dedup) in one

@@ -113,6 +113,12 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 				if err := s.timeline(ctx, st, c.ID, EventMailFailed, "", "No confirmation was sent: the hourly cap on mail from the support page was reached."); err != nil {
 					return err
 				}
+			} else if _, err := s.send(ctx, st, mail.KindCaseReceived, c.Email, mail.Data{Reference: c.Reference}); err != nil {
+				// The confirmation goes to the address given, account or not. It holds no
+				// text the requester typed (not even the name): the form must not relay an
+				// anonymous sender's words to any address from the organisation's mail
+				// server.
+				return err
 			}
 			return s.record(ctx, st, audit.SupportCaseOpened, "", m, fmt.Sprintf("case=%s category=%s", c.Reference, c.Category))
 		})
@@ -122,13 +128,6 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 	}
 	if err != nil {
 		return "", err
-	}
-	// The confirmation goes to the address given, account or not. A failure is logged
-	// and does not undo the case: the person still sees the reference on the page. It
-	// holds no text the requester typed (not even the name): the form must not relay an
-	// anonymous sender's words to any address from the organisation's mail server.
-	if mayMail {
-		_ = s.send(ctx, mail.KindCaseReceived, c.Email, mail.Data{Reference: c.Reference})
 	}
 	return c.Reference, nil
 }

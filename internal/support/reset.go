@@ -122,9 +122,6 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.User, ref strin
 	if err != nil {
 		return nil, err
 	}
-	if res.Status == ResetDone {
-		s.notifyReset(ctx, c, u, agent.ID, res)
-	}
 	return res, nil
 }
 
@@ -195,7 +192,6 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref strin
 	if err != nil {
 		return nil, err
 	}
-	s.notifyReset(ctx, c, u, agent.ID, res)
 	return res, nil
 }
 
@@ -239,7 +235,6 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 	if err != nil {
 		return nil, err
 	}
-	s.notifyReset(ctx, c, u, "", res)
 	return res, nil
 }
 
@@ -362,6 +357,9 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 	} else {
 		detail += " reason=" + clip(r.Note, 200)
 	}
+	if err := s.notifyReset(ctx, st, c, u, m.ActorID, res); err != nil {
+		return nil, err
+	}
 	return res, s.record(ctx, st, audit.SupportMFAReset, u.ID, m, detail)
 }
 
@@ -373,27 +371,19 @@ func (s *Service) policyRequires(u *store.User) bool {
 	return s.auth.MFARequired(&x)
 }
 
-// notifyReset e-mails the account's address about the reset and notes the outcome on
-// the case. It runs after the reset committed and never undoes it.
-func (s *Service) notifyReset(ctx context.Context, c *store.SupportCase, u *store.User, actorID string, res *ResetResult) {
+// notifyReset queues the e-mail about the reset to the account's address in st, the
+// reset's transaction, and notes it on the case.
+func (s *Service) notifyReset(ctx context.Context, st store.Store, c *store.SupportCase, u *store.User, actorID string, res *ResetResult) error {
 	ref := ""
 	if c != nil {
 		ref = c.Reference
 	}
-	err := s.send(ctx, mail.KindMFAReset, u.Email, mail.Data{Name: u.Username, Reference: ref, At: s.now()})
-	res.Notified = err == nil
-	if c == nil {
-		if err != nil {
-			s.recordAside(ctx, audit.SupportResetNoticeFailed, u.ID, Meta{ActorID: actorID}, "console reset")
-		}
-		return
+	queued, err := s.send(ctx, st, mail.KindMFAReset, u.Email, mail.Data{Name: u.Username, Reference: ref, At: s.now()})
+	res.Notified = queued
+	if err != nil || !queued || c == nil {
+		return err
 	}
-	if err != nil {
-		s.timelineAside(ctx, c.ID, EventMailFailed, actorID, "The reset notice to "+u.Email+" could not be sent: see the server log.")
-		s.recordAside(ctx, audit.SupportResetNoticeFailed, u.ID, Meta{ActorID: actorID}, "case="+ref)
-		return
-	}
-	s.timelineAside(ctx, c.ID, EventUserNotified, actorID, "Reset notice e-mailed to "+u.Email+".")
+	return s.timeline(ctx, st, c.ID, EventUserNotified, actorID, "Reset notice to "+u.Email+" queued for sending.")
 }
 
 func casePart(ref string) string {

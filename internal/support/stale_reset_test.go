@@ -27,7 +27,7 @@ func newDualControl(t *testing.T) *dualControl {
 	f := newFixture(t)
 	d := &dualControl{fixture: f}
 	now := func() time.Time { return f.clock }
-	opts := support.Options{Store: f.rec, Auth: f.auth, Mailer: f.mail, BaseURL: "https://id.example.com/",
+	opts := support.Options{Store: f.rec, Auth: f.auth, Mail: f.queue, BaseURL: "https://id.example.com/",
 		CasesPerIPHour: 100000, CasesPerEmailHour: 100000, Now: now, RequireApproval: true}
 	d.approval = support.New(opts)
 	opts.RequireApproval = false

@@ -29,9 +29,10 @@ type Options struct {
 	Store Store
 	// Auth provides the MFA policy (who must use MFA) and account facts.
 	Auth *auth.Service
-	// Mailer delivers case mail and reset notices; nil drops them.
-	Mailer mail.Mailer
-	Log    *slog.Logger
+	// Mail is the queue case mail and reset notices are written to, in the transaction
+	// of the event they tell of; nil drops them.
+	Mail *mail.Queue
+	Log  *slog.Logger
 	// BaseURL is how users reach the server (server.public_url), for the links in mail.
 	// It never comes from a request's Host header.
 	BaseURL string
@@ -54,7 +55,7 @@ type Options struct {
 type Service struct {
 	store           Store
 	auth            *auth.Service
-	mailer          mail.Mailer
+	mail            *mail.Queue
 	log             *slog.Logger
 	baseURL         string
 	product         string
@@ -69,11 +70,8 @@ type Service struct {
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{
-		store: o.Store, auth: o.Auth, mailer: o.Mailer, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
+		store: o.Store, auth: o.Auth, mail: o.Mail, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
 		product: o.Product, requireApproval: o.RequireApproval, now: o.Now, rand: o.Rand,
-	}
-	if s.mailer == nil {
-		s.mailer = mail.Discard{}
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -154,39 +152,24 @@ func (s *Service) record(ctx context.Context, st audit.Appender, event, subject 
 	return audit.Record(ctx, st, s.now(), event, subject, m, detail)
 }
 
-// recordAside records an event beside an answer already decided (a mail that failed):
-// a failure to record it is logged (audit.Aside).
-func (s *Service) recordAside(ctx context.Context, event, subject string, m Meta, detail string) {
-	audit.Aside(ctx, s.log, event, subject, s.record(ctx, s.store, event, subject, m, detail))
-}
-
-// timelineAside appends a timeline entry beside an answer already decided: a failure to
-// append it is logged, never dropped in silence.
-func (s *Service) timelineAside(ctx context.Context, caseID, kind, actorID, body string) {
-	if err := s.timeline(ctx, s.store, caseID, kind, actorID, body); err != nil {
-		s.log.ErrorContext(ctx, "case timeline entry not recorded", "case", caseID, "kind", kind, "err", err)
-	}
-}
-
 // timeline appends an entry to the case's timeline through st.
 func (s *Service) timeline(ctx context.Context, st Store, caseID, kind, actorID, body string) error {
 	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: kind, ActorID: actorID, Body: clip(body, 8000)})
 }
 
-// send composes and sends a message, bounded in time, outliving a cancelled request.
-func (s *Service) send(ctx context.Context, kind, to string, d mail.Data) error {
+// send queues a message in st, the transaction of the event it tells of: the mail exists
+// exactly when the event commits, and the request never waits for a mail server. It
+// reports whether a message was queued (false without a queue).
+func (s *Service) send(ctx context.Context, st mail.Enqueuer, kind, to string, d mail.Data) (bool, error) {
+	if s.mail == nil {
+		return false, nil
+	}
 	d.Product = s.product
 	msg, err := mail.Compose(kind, to, d)
 	if err != nil {
-		return err
+		return false, err
 	}
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer cancel()
-	if err := s.mailer.Send(sendCtx, msg); err != nil {
-		s.log.WarnContext(ctx, "support mail not sent", "kind", kind, "to", to, "err", err)
-		return err
-	}
-	return nil
+	return true, s.mail.Enqueue(ctx, st, msg)
 }
 
 func newID() string { return uuid.NewString() }

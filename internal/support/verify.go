@@ -48,8 +48,7 @@ func (s *Service) target(ctx context.Context, st store.Store, c *store.SupportCa
 // SendVerification e-mails a one-time link (valid LinkTTL) to the address on file of the
 // account matching the case; opening it and pressing Confirm proves ownership of that
 // address. A new link replaces the case's earlier unused one. The case waits for the
-// user until then. A mail failure is an unavailable error (the link is not usable
-// without the mail anyway).
+// user until then. The mail is queued with the link, in the same transaction.
 func (s *Service) SendVerification(ctx context.Context, agent *store.User, ref, userID string, m Meta) (*LinkSent, error) {
 	if err := requireAgent(agent); err != nil {
 		return nil, err
@@ -81,15 +80,15 @@ func (s *Service) SendVerification(ctx context.Context, agent *store.User, ref, 
 		if err := s.timeline(ctx, st, c.ID, EventVerificationSent, agent.ID, body); err != nil {
 			return err
 		}
+		link := s.baseURL + "/support/verify?token=" + tok
+		if _, err := s.send(ctx, st, mail.KindEmailVerification, u.Email, mail.Data{Name: u.Username, Reference: c.Reference,
+			Link: link, ExpiresAt: now.Add(LinkTTL)}); err != nil {
+			return err
+		}
 		return s.record(ctx, st, audit.SupportVerificationSent, u.ID, m, "case="+c.Reference)
 	})
 	if err != nil {
 		return nil, err
-	}
-	link := s.baseURL + "/support/verify?token=" + tok
-	if err := s.send(ctx, mail.KindEmailVerification, u.Email, mail.Data{Name: u.Username, Reference: c.Reference, Link: link, ExpiresAt: now.Add(LinkTTL)}); err != nil {
-		s.timelineAside(ctx, c.ID, EventMailFailed, agent.ID, "The verification e-mail could not be sent: see the server log.")
-		return nil, apperr.New(apperr.CodeUnavailable, "The verification e-mail could not be sent. Check the mail settings; the server log has the detail.")
 	}
 	return &LinkSent{Username: u.Username, Email: u.Email, ExpiresAt: now.Add(LinkTTL)}, nil
 }

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -42,9 +43,21 @@ func serve(t testing.TB, ln net.Listener, h http.Handler) *httptest.Server {
 	return hs
 }
 
-// Mail returns the messages in the server's outbox, oldest first (none with a Mailer).
+// FlushMail delivers every queued mail that is due, waiting for a delivery in progress:
+// after it, what the server queued so far has reached its Mailer or the outbox (or failed
+// an attempt and waits for its retry). Tests call it instead of sleeping.
+func (s *Server) FlushMail(t testing.TB) {
+	t.Helper()
+	if err := s.app.FlushMail(context.Background()); err != nil {
+		t.Fatalf("flush the mail queue: %v", err)
+	}
+}
+
+// Mail flushes the mail queue (FlushMail) and returns the messages in the server's
+// outbox, oldest first (none with a Mailer).
 func (s *Server) Mail(t testing.TB) []*mailtest.Parsed {
 	t.Helper()
+	s.FlushMail(t)
 	if s.Outbox == "" {
 		return nil
 	}

@@ -98,6 +98,7 @@ type Server struct {
 	Invite *invite.Service
 	// OIDC is the OpenID Connect provider mounted in the server.
 	OIDC *oidc.Provider
+	app  *app.App
 }
 
 // New starts a server on a temporary SQLite database; it stops when the test ends. It is
@@ -158,14 +159,16 @@ func New(t testing.TB, o Options) *Server {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); a.Housekeep(ctx, prov, app.HousekeepingInterval) }()
-	t.Cleanup(func() { stop(); <-done })
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); a.SendMail(ctx) }()
+	t.Cleanup(func() { stop(); <-done; <-mailDone })
 	hs := serve(t, ln, h)
 	outbox := ""
 	if o.Support.Mailer == nil {
 		outbox = cfg.OutboxDir()
 	}
 	return &Server{URL: hs.URL, Auth: a.Auth, Store: a.Store, Clock: clock, HTTP: hs, Key: a.Keys, DB: a.Store,
-		Support: a.Support, Outbox: outbox, OIDC: prov, Invite: a.Invite}
+		Support: a.Support, Outbox: outbox, OIDC: prov, Invite: a.Invite, app: a}
 }
 
 // config is the configuration the server starts from: the defaults, a temporary data

@@ -89,7 +89,7 @@ func TestBrowserSupportReset(t *testing.T) {
 	b.click(`//button[normalize-space()="Reset MFA"]`, "/support/cases/"+ref)
 	b.wantText("MFA reset.")
 	b.wantText("MFA of ada reset by sam")
-	b.wantText("Reset notice e-mailed to ada@example.com")
+	b.wantText("Reset notice to ada@example.com queued for sending")
 	b.screenshot("support-06-reset")
 	b.open("/logout")
 	b.click(`//button[normalize-space()="Sign out"]`, "/login")

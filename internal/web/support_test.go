@@ -785,6 +785,7 @@ func TestSupportMailThroughSMTP(t *testing.T) {
 	sam, _ := supEnrolled(t, srv, "sam", "support")
 	ref := supOpen(t, srv, "ada@example.com")
 	supWant(t, sam.PostJSON("/api/v1/support/cases/"+ref+"/verify-email", nil), http.StatusAccepted)
+	srv.FlushMail(t)
 
 	var parsed []*mailtest.Parsed
 	for _, r := range smtpd.Messages() {
@@ -813,16 +814,30 @@ func TestSupportMailThroughSMTP(t *testing.T) {
 	}
 }
 
-// TestSupportVerificationFailsWhenMailFails: the agent learns the link was not sent.
-func TestSupportVerificationFailsWhenMailFails(t *testing.T) {
+// TestSupportVerificationIsQueuedWhenMailFails: a relay that refuses does not fail the
+// agent's request; the link waits in the queue and goes out once the relay accepts.
+func TestSupportVerificationIsQueuedWhenMailFails(t *testing.T) {
 	rec := &mailtest.Recorder{}
 	srv := testserver.New(t, testserver.Options{Support: testserver.SupportOptions{Mailer: rec}})
 	srv.CreateUser(t, "ada", "ada@example.com", "user")
 	sam, _ := supEnrolled(t, srv, "sam", "support")
 	ref := supOpen(t, srv, "ada@example.com")
-	rec.Err = errors.New("relay refused")
-	supProblem(t, sam.PostJSON("/api/v1/support/cases/"+ref+"/verify-email", nil), http.StatusServiceUnavailable, "unavailable")
-	if kinds := timelineKinds(supGetCase(t, sam, ref)); kinds[len(kinds)-1] != "mail_failed" {
+	srv.FlushMail(t)
+	rec.SetErr(errors.New("relay refused"))
+	supWant(t, sam.PostJSON("/api/v1/support/cases/"+ref+"/verify-email", nil), http.StatusAccepted)
+	srv.FlushMail(t)
+	if kinds := timelineKinds(supGetCase(t, sam, ref)); kinds[len(kinds)-1] != "verification_sent" {
 		t.Errorf("timeline %v", kinds)
+	}
+	pending, err := srv.DB.ListMail(t.Context(), store.MailFilter{Status: store.MailPending})
+	if err != nil || len(pending) != 1 || pending[0].Kind != "email_verification" || pending[0].LastError != "relay refused" {
+		t.Fatalf("pending mail %+v, %v; want the verification, refused once", pending, err)
+	}
+	rec.SetErr(nil)
+	srv.Clock.Advance(mail.Backoff(1))
+	srv.FlushMail(t)
+	msgs := rec.Messages()
+	if last := msgs[len(msgs)-1]; last.To != "ada@example.com" || !strings.Contains(last.Text, "/support/verify?token=") {
+		t.Errorf("last message %+v, want the verification link to ada", last)
 	}
 }

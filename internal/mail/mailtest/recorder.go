@@ -15,6 +15,13 @@ type Recorder struct {
 	Err error
 }
 
+// SetErr sets what Send returns from now on (nil: success).
+func (r *Recorder) SetErr(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Err = err
+}
+
 // Send records m.
 func (r *Recorder) Send(_ context.Context, m *mail.Message) error {
 	r.mu.Lock()

@@ -47,9 +47,41 @@ type Server struct {
 	// ClientTLS trusts the server's certificate (for TLS and STARTTLS).
 	ClientTLS *tls.Config
 
-	opts ServerOptions
-	mu   sync.Mutex
-	msgs []Received
+	opts     ServerOptions
+	mu       sync.Mutex
+	msgs     []Received
+	refusing bool
+	hold     chan struct{} // while not nil, DATA waits until it is closed
+}
+
+// errTryLater is what a refusing server answers: a temporary failure, as a real server
+// that is overloaded or in maintenance does.
+var errTryLater = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
+
+// SetRefusing makes the server refuse every message with a temporary error (on) or
+// accept them again (off).
+func (s *Server) SetRefusing(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refusing = on
+}
+
+// Hold makes the server keep every message it is sent waiting (after DATA, before it
+// answers) until release is called, like a slow server. release is idempotent.
+func (s *Server) Hold() (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.hold = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.hold = nil
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 // StartServer starts a server with opts.
@@ -135,6 +167,12 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	if s.srv.opts.Username != "" && s.authUser == "" {
 		return smtp.ErrAuthRequired
 	}
+	s.srv.mu.Lock()
+	refusing := s.srv.refusing
+	s.srv.mu.Unlock()
+	if refusing {
+		return errTryLater
+	}
 	s.from = from
 	return nil
 }
@@ -151,6 +189,12 @@ func (s *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	s.srv.mu.Lock()
+	hold := s.srv.hold
+	s.srv.mu.Unlock()
+	if hold != nil {
+		<-hold
 	}
 	_, isTLS := s.conn.TLSConnectionState()
 	s.srv.mu.Lock()

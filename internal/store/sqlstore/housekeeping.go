@@ -7,8 +7,8 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// DeleteExpired removes expired sessions, pending secrets, setup tokens, and old counter
-// windows and mail links.
+// DeleteExpired removes expired sessions, pending secrets, setup tokens, old counter
+// windows and mail links, and mail sent long ago.
 func (d *DB) DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error) {
 	total := 0
 	for _, q := range []struct {
@@ -21,6 +21,7 @@ func (d *DB) DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int,
 		{`DELETE FROM setup_tokens WHERE expires_at <= ?`, []any{ms(now)}},
 		{`DELETE FROM counter_windows WHERE window_start < ?`, []any{ms(now.Add(-24 * time.Hour))}},
 		{`DELETE FROM link_tokens WHERE expires_at < ?`, []any{ms(now.Add(-24 * time.Hour))}},
+		{`DELETE FROM mail_queue WHERE status = 'sent' AND finished_at < ?`, []any{ms(now.Add(-store.SentMailKept))}},
 	} {
 		res, err := d.exec(ctx, q.sql, q.args...)
 		if err != nil {

@@ -21,6 +21,7 @@ var mailTests = []subtest{
 	{"ListNewestFirstByStatus", testMailList},
 	{"NextDueIsTheEarliest", testMailNextDue},
 	{"ParallelClaimsAreDisjoint", testMailParallelClaims},
+	{"DeleteExpiredRemovesOldSentMail", testMailDeleteExpired},
 }
 
 // mailFixture returns an unsaved mail to to, due at due.
@@ -326,5 +327,34 @@ func testMailParallelClaims(t *testing.T, s store.Store) {
 		if n != 1 {
 			t.Errorf("mail %d claimed %d times", id, n)
 		}
+	}
+}
+
+// testMailDeleteExpired: housekeeping removes mail sent more than SentMailKept ago, and
+// keeps recent sent mail, failed mail and pending mail whatever their age.
+func testMailDeleteExpired(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	oldSent := mustEnqueue(t, s, "old@example.com", at(0))
+	newSent := mustEnqueue(t, s, "new@example.com", at(0))
+	failed := mustEnqueue(t, s, "failed@example.com", at(0))
+	claimed, err := s.ClaimMail(ctx, "mine", at(0), at(time.Minute), 10)
+	wantNoErr(t, "ClaimMail", err)
+	if len(claimed) != 3 {
+		t.Fatalf("claimed %d, want 3", len(claimed))
+	}
+	pending := mustEnqueue(t, s, "pending@example.com", at(0))
+	wantNoErr(t, "MarkMailSent", s.MarkMailSent(ctx, oldSent.ID, "mine", at(time.Second)))
+	wantNoErr(t, "MarkMailSent", s.MarkMailSent(ctx, newSent.ID, "mine", at(time.Hour)))
+	wantNoErr(t, "FailMail", s.FailMail(ctx, failed.ID, "mine", "gone", at(time.Second)))
+	now := at(time.Hour + store.SentMailKept)
+	n, err := s.DeleteExpired(ctx, now, now)
+	wantNoErr(t, "DeleteExpired", err)
+	if n != 1 {
+		t.Errorf("DeleteExpired = %d, want 1 (the mail sent long ago)", n)
+	}
+	_, err = s.GetMail(ctx, oldSent.ID)
+	wantErr(t, "GetMail(sent long ago)", err, store.ErrNotFound)
+	for _, id := range []int64{newSent.ID, failed.ID, pending.ID} {
+		getMail(t, s, id)
 	}
 }
