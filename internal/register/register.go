@@ -49,7 +49,7 @@ type Options struct {
 	// Mail is the queue the links and notices are written to, in the transaction of the
 	// request; nil drops them.
 	Mail *mail.Queue
-	Log    *slog.Logger
+	Log  *slog.Logger
 	// Enabled offers registration; off, every call answers not_found.
 	Enabled bool
 	// DomainAllowed says whether an address of a (case-folded) domain may register; nil
