@@ -223,7 +223,7 @@ func (a *App) newInvite() *invite.Service {
 	if cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
 		a.opts.Log.Warn("server.public_url is not set: links in invitation mail lead to " + base)
 	}
-	return invite.New(invite.Options{Store: a.Store, Auth: a.Auth, Mailer: a.Mailer, Log: a.opts.Log,
+	return invite.New(invite.Options{Store: a.Store, Auth: a.Auth, Mail: a.Mail, Log: a.opts.Log,
 		BaseURL: base, Product: cfg.MFA.Issuer, TTL: cfg.Invitations.TTL, Now: a.opts.Now})
 }
 

@@ -38,9 +38,10 @@ type Options struct {
 	Store Store
 	// Auth creates the accounts, checks the password policy and opens the first session.
 	Auth *auth.Service
-	// Mailer delivers the invitation mail; nil drops it.
-	Mailer mail.Mailer
-	Log    *slog.Logger
+	// Mail is the queue the invitation mail is written to, in the invitation's
+	// transaction; nil drops it.
+	Mail *mail.Queue
+	Log  *slog.Logger
 	// BaseURL is how users reach the server (server.public_url), for the links in mail.
 	// It never comes from a request's Host header.
 	BaseURL string
@@ -56,7 +57,7 @@ type Options struct {
 type Service struct {
 	store   Store
 	auth    *auth.Service
-	mailer  mail.Mailer
+	mail    *mail.Queue
 	log     *slog.Logger
 	baseURL string
 	product string
@@ -67,11 +68,8 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, auth: o.Auth, mailer: o.Mailer, log: o.Log,
+	s := &Service{store: o.Store, auth: o.Auth, mail: o.Mail, log: o.Log,
 		baseURL: strings.TrimRight(o.BaseURL, "/"), product: o.Product, ttl: o.TTL, now: o.Now, rand: o.Rand}
-	if s.mailer == nil {
-		s.mailer = mail.Discard{}
-	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -94,15 +92,11 @@ func (s *Service) TTL() time.Duration { return s.ttl }
 type Sent struct {
 	User      *store.User
 	ExpiresAt time.Time
-	// MailErr is set when the account and link were stored but the mail could not be
-	// sent; resending tries again with a fresh link.
-	MailErr error
 }
 
 // Invite creates the account nu without a password and mails it a link that sets the
 // password, valid TTL. Bad input and a taken username or e-mail give application errors
-// with a clear reason and create nothing. A mail that cannot be sent leaves the
-// invitation in place (Sent.MailErr): resend it.
+// with a clear reason and create nothing. The mail is queued in the same transaction.
 func (s *Service) Invite(ctx context.Context, nu auth.NewUser, m auth.Meta) (*Sent, error) {
 	var sent *Sent
 	var tok string
@@ -120,12 +114,14 @@ func (s *Service) Invite(ctx context.Context, nu auth.NewUser, m auth.Meta) (*Se
 			return err
 		}
 		sent = &Sent{User: u, ExpiresAt: inv.ExpiresAt}
+		if err := s.queueMail(ctx, st, sent, tok); err != nil {
+			return err
+		}
 		return audit.Record(ctx, st, now, audit.InvitationSent, u.ID, m, "expires="+inv.ExpiresAt.UTC().Format(time.RFC3339))
 	})
 	if err != nil {
 		return nil, err
 	}
-	sent.MailErr = s.mail(ctx, sent, tok)
 	return sent, nil
 }
 
@@ -165,12 +161,14 @@ func (s *Service) Resend(ctx context.Context, u *store.User, m auth.Meta) (*Sent
 			return err
 		}
 		sent = &Sent{User: fresh, ExpiresAt: expires}
+		if err := s.queueMail(ctx, st, sent, tok); err != nil {
+			return err
+		}
 		return audit.Record(ctx, st, now, audit.InvitationResent, u.ID, m, "expires="+expires.UTC().Format(time.RFC3339))
 	})
 	if err != nil {
 		return nil, err
 	}
-	sent.MailErr = s.mail(ctx, sent, tok)
 	return sent, nil
 }
 
@@ -190,20 +188,16 @@ func (s *Service) State(ctx context.Context, userID string) (*store.Invitation, 
 // Link is the address of the page a token opens.
 func (s *Service) Link(tok string) string { return links.URL(s.baseURL, "/invite", tok) }
 
-// mail sends the invitation after its transaction committed; the error is logged and
-// returned for the operator, never rolled back into the invitation.
-func (s *Service) mail(ctx context.Context, sent *Sent, tok string) error {
+// queueMail queues the invitation mail in st, the invitation's transaction.
+func (s *Service) queueMail(ctx context.Context, st mail.Enqueuer, sent *Sent, tok string) error {
+	if s.mail == nil {
+		return nil
+	}
 	u := sent.User
 	msg, err := mail.Compose(mail.KindInvitation, u.Email, mail.Data{Product: s.product, Name: u.Username,
 		Link: s.Link(tok), ExpiresAt: sent.ExpiresAt})
 	if err != nil {
 		return err
 	}
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer cancel()
-	if err := s.mailer.Send(sendCtx, msg); err != nil {
-		s.log.WarnContext(ctx, "invitation mail not sent", "user", u.Username, "err", err)
-		return err
-	}
-	return nil
+	return s.mail.Enqueue(ctx, st, msg)
 }

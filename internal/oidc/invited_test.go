@@ -17,9 +17,9 @@ import (
 func TestInvitedUserPassesOAuth2ProxysEmailRule(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{})
 	app := newRP(t, srv, "behind-oauth2-proxy", clientOpts{})
-	sent, err := srv.Invite.Invite(t.Context(), auth.NewUser{Username: "ivy", Email: "ivy@example.com"}, auth.Meta{})
-	if err != nil || sent.MailErr != nil {
-		t.Fatalf("invite: %v %v", err, sent)
+	_, err := srv.Invite.Invite(t.Context(), auth.NewUser{Username: "ivy", Email: "ivy@example.com"}, auth.Meta{})
+	if err != nil {
+		t.Fatalf("invite: %v", err)
 	}
 	link, err := url.Parse(srv.LastMailTo(t, "ivy@example.com").Link("/invite?token="))
 	if err != nil {
