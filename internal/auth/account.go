@@ -115,12 +115,14 @@ func (s *Service) SetPassword(ctx context.Context, u *store.User, pw string, m M
 		if ended, err = s.EndIn(ctx, st, PasswordReset, u.ID, "", m); err != nil {
 			return err
 		}
+		if err := s.notify(ctx, st, u, NoticePasswordSet, m); err != nil {
+			return err
+		}
 		return s.record(ctx, st, audit.PasswordSet, u.ID, m, "set at the console")
 	})
 	if err != nil {
 		return Ended{}, err
 	}
 	u.PasswordHash = hash
-	s.notify(ctx, u, NoticePasswordSet, m)
 	return ended, nil
 }
