@@ -47,9 +47,10 @@ type Options struct {
 	Store Store
 	// Auth checks the current password before a change, on the sign-in's failure budget.
 	Auth *auth.Service
-	// Mailer delivers the links and notices; nil drops them.
-	Mailer mail.Mailer
-	Log    *slog.Logger
+	// Mail is the queue the links and notices are written to, in the transaction of their
+	// event; nil drops them.
+	Mail *mail.Queue
+	Log  *slog.Logger
 	// BaseURL is how users reach the server (server.public_url), for the links in mail.
 	// It never comes from a request's Host header.
 	BaseURL string
@@ -63,7 +64,7 @@ type Options struct {
 type Service struct {
 	store   Store
 	auth    *auth.Service
-	mailer  mail.Mailer
+	mail    *mail.Queue
 	log     *slog.Logger
 	baseURL string
 	product string
@@ -73,11 +74,8 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, auth: o.Auth, mailer: o.Mailer, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
+	s := &Service{store: o.Store, auth: o.Auth, mail: o.Mail, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
 		product: o.Product, now: o.Now, rand: o.Rand}
-	if s.mailer == nil {
-		s.mailer = mail.Discard{}
-	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -97,14 +95,13 @@ type payload struct {
 }
 
 var (
-	errSame    = apperr.New(apperr.CodeInvalidEmail, "That is already your e-mail address.")
-	errTaken   = apperr.New(apperr.CodeConflict, "This address now belongs to another account, so the address was not changed. Sign in and choose another address.")
-	errMailOut = apperr.New(apperr.CodeUnavailable, "The e-mail could not be sent. Try again later; if it keeps failing, tell your administrator.")
+	errSame  = apperr.New(apperr.CodeInvalidEmail, "That is already your e-mail address.")
+	errTaken = apperr.New(apperr.CodeConflict, "This address now belongs to another account, so the address was not changed. Sign in and choose another address.")
 )
 
 // SendVerification mails a link that verifies the signed-in user's current address (valid
 // VerifyTTL; a new link replaces the earlier one). rate_limited past LinksPerHour in the
-// clock hour; unavailable when the mail could not be handed over.
+// clock hour. The mail is queued with the link.
 func (s *Service) SendVerification(ctx context.Context, cur *auth.Current, m auth.Meta) error {
 	if cur.Session.State != store.StateAuthenticated {
 		return apperr.ErrUnauthenticated
@@ -115,26 +112,18 @@ func (s *Service) SendVerification(ctx context.Context, cur *auth.Current, m aut
 	}
 	u := cur.User
 	now := s.now()
-	var msg *mail.Message
-	err := s.store.WithTx(ctx, func(st store.Store) error {
+	return s.store.WithTx(ctx, func(st store.Store) error {
 		tok, err := links.Issue(ctx, st, s.rand, now, links.Link{Purpose: store.LinkEmailVerify, UserID: u.ID, Email: u.Email,
 			Payload: payload{EmailNorm: u.EmailNorm}, TTL: VerifyTTL})
 		if err != nil {
 			return err
 		}
-		if msg, err = s.compose(mail.KindAddressVerify, u.Email, mail.Data{Name: u.Username,
+		if err := s.send(ctx, st, mail.KindAddressVerify, u.Email, mail.Data{Name: u.Username,
 			Link: links.URL(s.baseURL, ConfirmPath, tok), ExpiresAt: now.Add(VerifyTTL)}); err != nil {
 			return err
 		}
 		return audit.Record(ctx, st, now, audit.EmailVerifySent, u.ID, m, "")
 	})
-	if err != nil {
-		return err
-	}
-	if err := s.send(ctx, msg); err != nil {
-		return errMailOut
-	}
-	return nil
 }
 
 // RequestChange starts a change of the signed-in user's address to newEmail: after the
@@ -143,7 +132,7 @@ func (s *Service) SendVerification(ctx context.Context, cur *auth.Current, m aut
 // link is confirmed. The answer and the work are the same whether or not another account
 // uses newEmail: then that address gets a notice that nothing changed instead of the link.
 // invalid_email for an address that is not valid or is already the user's; rate_limited
-// past LinksPerHour in the clock hour; unavailable when the mail could not be handed over.
+// past LinksPerHour in the clock hour. The mail is queued with the link.
 func (s *Service) RequestChange(ctx context.Context, cur *auth.Current, newEmail, password string, m auth.Meta) error {
 	if cur.Session.State != store.StateAuthenticated {
 		return apperr.ErrUnauthenticated
@@ -166,8 +155,7 @@ func (s *Service) RequestChange(ctx context.Context, cur *auth.Current, newEmail
 		return err
 	}
 	now := s.now()
-	var msg *mail.Message
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	return s.store.WithTx(ctx, func(st store.Store) error {
 		owner, err := st.GetUserByLogin(ctx, norm)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -179,9 +167,9 @@ func (s *Service) RequestChange(ctx context.Context, cur *auth.Current, newEmail
 			return err
 		}
 		if owner != nil && owner.ID != u.ID {
-			msg, err = s.compose(mail.KindAddressTaken, email, mail.Data{Name: owner.Username, NewEmail: email, At: now})
+			err = s.send(ctx, st, mail.KindAddressTaken, email, mail.Data{Name: owner.Username, NewEmail: email, At: now})
 		} else {
-			msg, err = s.compose(mail.KindAddressChange, email, mail.Data{Name: u.Username, NewEmail: email,
+			err = s.send(ctx, st, mail.KindAddressChange, email, mail.Data{Name: u.Username, NewEmail: email,
 				Link: links.URL(s.baseURL, ConfirmPath, tok), ExpiresAt: now.Add(ChangeTTL)})
 		}
 		if err != nil {
@@ -189,13 +177,6 @@ func (s *Service) RequestChange(ctx context.Context, cur *auth.Current, newEmail
 		}
 		return audit.Record(ctx, st, now, audit.EmailChangeRequested, u.ID, m, "to "+email)
 	})
-	if err != nil {
-		return err
-	}
-	if err := s.send(ctx, msg); err != nil {
-		return errMailOut
-	}
-	return nil
 }
 
 // Pending is what the confirmation page shows about a live link.
@@ -251,7 +232,6 @@ type Confirmed struct {
 func (s *Service) Confirm(ctx context.Context, token string, m auth.Meta) (*Confirmed, error) {
 	now := s.now()
 	var done Confirmed
-	var notice *mail.Message
 	err := s.store.WithTx(ctx, func(st store.Store) error {
 		l, purpose, err := consume(ctx, st, token, now)
 		if err != nil {
@@ -282,7 +262,7 @@ func (s *Service) Confirm(ctx context.Context, token string, m auth.Meta) (*Conf
 			}
 		}
 		if u.EmailNorm != p.EmailNorm {
-			if notice, err = s.compose(mail.KindAddressChanged, u.Email, mail.Data{Name: u.Username, NewEmail: l.Email,
+			if err := s.send(ctx, st, mail.KindAddressChanged, u.Email, mail.Data{Name: u.Username, NewEmail: l.Email,
 				At: now, IP: m.IP, UserAgent: m.UserAgent}); err != nil {
 				return err
 			}
@@ -291,10 +271,6 @@ func (s *Service) Confirm(ctx context.Context, token string, m auth.Meta) (*Conf
 	})
 	if err != nil {
 		return nil, err
-	}
-	if notice != nil {
-		// The change is done; a notice that could not be handed over is logged by send.
-		_ = s.send(ctx, notice)
 	}
 	return &done, nil
 }
@@ -345,19 +321,16 @@ func (s *Service) take(ctx context.Context, window string) error {
 		Message: "You asked for several links in the last hour. Use the newest one you received, or try again later."}
 }
 
-func (s *Service) compose(kind, to string, d mail.Data) (*mail.Message, error) {
+// send queues the message of kind to to in st, the transaction of its event: the mail
+// exists exactly when the event commits, and the request never waits for a mail server.
+func (s *Service) send(ctx context.Context, st mail.Enqueuer, kind, to string, d mail.Data) error {
+	if s.mail == nil {
+		return nil
+	}
 	d.Product = s.product
-	return mail.Compose(kind, to, d)
-}
-
-// send hands msg to the mailer, outliving a cancelled request up to its own time limit;
-// a failure is logged and returned.
-func (s *Service) send(ctx context.Context, msg *mail.Message) error {
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer cancel()
-	if err := s.mailer.Send(sendCtx, msg); err != nil {
-		s.log.WarnContext(ctx, "address mail not sent", "kind", msg.Kind, "to", msg.To, "err", err)
+	msg, err := mail.Compose(kind, to, d)
+	if err != nil {
 		return err
 	}
-	return nil
+	return s.mail.Enqueue(ctx, st, msg)
 }

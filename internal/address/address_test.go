@@ -77,7 +77,7 @@ type fixture struct {
 	auth   *auth.Service
 	addr   *address.Service
 	rec    recordingStore
-	mailer *mailtest.Recorder
+	mailer *mailtest.Queue
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -96,9 +96,9 @@ func newFixture(t *testing.T) *fixture {
 	a := auth.New(auth.Options{Store: rec, Keyring: keyring, Now: clock.Now, PasswordPolicy: password.DefaultPolicy,
 		Hasher:             password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second),
 		MFARequiredForRole: func(string) bool { return false }})
-	m := &mailtest.Recorder{}
+	m := mailtest.NewQueue(t, db, keyring, clock.Now)
 	return &fixture{auth: a, rec: rec, mailer: m,
-		addr: address.New(address.Options{Store: rec, Auth: a, Mailer: m, BaseURL: "https://id.example.com", Now: clock.Now})}
+		addr: address.New(address.Options{Store: rec, Auth: a, Mail: m.Queue, BaseURL: "https://id.example.com", Now: clock.Now})}
 }
 
 func (f *fixture) signedIn(t *testing.T, name string) *auth.Current {

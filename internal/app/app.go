@@ -154,7 +154,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.Support = a.newSupport()
 	a.Register = a.newRegister()
 	a.Invite = a.newInvite()
-	a.Address = address.New(address.Options{Store: db, Auth: svc, Mailer: mailer, Log: o.Log, BaseURL: a.baseURL(),
+	a.Address = address.New(address.Options{Store: db, Auth: svc, Mail: queue, Log: o.Log, BaseURL: a.baseURL(),
 		Product: cfg.MFA.Issuer, Now: o.Now})
 	return a, nil
 }

@@ -101,23 +101,7 @@ type fixture struct {
 	svc    *register.Service
 	auth   *auth.Service
 	calls  *calls
-	mailer *sentMail
-}
-
-// sentMail is the mail the fixture's sender delivered.
-type sentMail struct {
-	t      *testing.T
-	rec    *mailtest.Recorder
-	sender *mail.Sender
-}
-
-// Messages delivers what is queued, then returns every message delivered, oldest first.
-func (m *sentMail) Messages() []mail.Message {
-	m.t.Helper()
-	if err := m.sender.Flush(context.Background()); err != nil {
-		m.t.Fatalf("flush the mail queue: %v", err)
-	}
-	return m.rec.Messages()
+	mailer *mailtest.Queue
 }
 
 func newFixture(t *testing.T, mailsPerHour int) *fixture {
@@ -138,10 +122,8 @@ func newFixture(t *testing.T, mailsPerHour int) *fixture {
 	clock := testserver.NewClock()
 	rec := recordingStore{db, c}
 	a := auth.New(auth.Options{Store: rec, Hasher: hasher, PasswordPolicy: password.DefaultPolicy, Keyring: keys, Now: clock.Now})
-	queue := mail.NewQueue(keys, clock.Now)
-	recorder := &mailtest.Recorder{}
-	mailer := &sentMail{t: t, rec: recorder, sender: mail.NewSender(mail.SenderOptions{Store: db, Queue: queue, Mailer: recorder, Now: clock.Now})}
-	svc := register.New(register.Options{Store: rec, Auth: a, Mail: queue, Enabled: true, BaseURL: "https://id.example.com",
+	mailer := mailtest.NewQueue(t, db, keys, clock.Now)
+	svc := register.New(register.Options{Store: rec, Auth: a, Mail: mailer.Queue, Enabled: true, BaseURL: "https://id.example.com",
 		DomainAllowed: func(d string) bool { return d == "example.com" }, PerIPHour: 1000, PerEmailHour: 1000,
 		MailsPerHour: mailsPerHour, Now: clock.Now})
 	return &fixture{svc: svc, auth: a, calls: c, mailer: mailer}

@@ -28,25 +28,9 @@ type fixture struct {
 	rec   *recordingStore
 	auth  *auth.Service
 	svc   *support.Service
-	mail  *sentMail
+	mail  *mailtest.Queue
 	queue *mail.Queue
 	clock time.Time
-}
-
-// sentMail is the mail the fixture's sender delivered.
-type sentMail struct {
-	t      *testing.T
-	rec    *mailtest.Recorder
-	sender *mail.Sender
-}
-
-// Messages delivers what is queued, then returns every message delivered, oldest first.
-func (m *sentMail) Messages() []mail.Message {
-	m.t.Helper()
-	if err := m.sender.Flush(m.t.Context()); err != nil {
-		m.t.Fatalf("flush the mail queue: %v", err)
-	}
-	return m.rec.Messages()
 }
 
 // newFixture wires a support service over a recording SQLite store.
@@ -64,9 +48,8 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{db: db, clock: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 	f.rec = &recordingStore{Store: db, log: &callLog{}}
 	now := func() time.Time { return f.clock }
-	f.queue = mail.NewQueue(keyring, now)
-	rec := &mailtest.Recorder{}
-	f.mail = &sentMail{t: t, rec: rec, sender: mail.NewSender(mail.SenderOptions{Store: db, Queue: f.queue, Mailer: rec, Now: now})}
+	f.mail = mailtest.NewQueue(t, db, keyring, now)
+	f.queue = f.mail.Queue
 	f.auth = auth.New(auth.Options{Store: db, Keyring: keyring, Now: now,
 		Hasher: password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 4, 5*time.Second)})
 	f.svc = support.New(support.Options{Store: f.rec, Auth: f.auth, Mail: f.queue, BaseURL: "https://id.example.com/",
