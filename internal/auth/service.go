@@ -75,13 +75,17 @@ type Service struct {
 	publicURL  string
 }
 
+// TOTPSecretPurpose names the keyring box that seals authenticator secrets, with the user's
+// id as additional data (twofold restore opens one to check the master key).
+const TOTPSecretPurpose = "totp-secret"
+
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{
 		store:      o.Store,
 		hasher:     o.Hasher,
 		policy:     o.PasswordPolicy,
-		totpBox:    o.Keyring.Box("totp-secret"),
+		totpBox:    o.Keyring.Box(TOTPSecretPurpose),
 		noticeBox:  o.Keyring.Box("session-notice"),
 		proofBox:   o.Keyring.Box("reset-proof"),
 		recovery:   recovery.NewHasher(o.Keyring.Derive("recovery-code")),

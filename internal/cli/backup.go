@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	twofold "github.com/twofold-id/twofold/internal/app"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 )
 
@@ -64,6 +68,10 @@ func (e *env) restoreCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("will not restore %s: %w", file, err)
 			}
+			keyFound, err := e.checkMasterKey(cmd.Context(), cfg, file)
+			if err != nil {
+				return err
+			}
 			unlock, err := twofold.LockDataDir(cfg.DataDir, true)
 			if errors.Is(err, twofold.ErrDataDirInUse) {
 				return fmt.Errorf("a twofold server is using %s: stop it before restoring", cfg.DataDir)
@@ -80,17 +88,52 @@ func (e *env) restoreCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "restored %s into %s (schema version %d)\n", file, dbPath, version)
-			if e.getenv("TWOFOLD_MASTER_KEY") == "" {
-				if _, err := os.Stat(cfg.MasterKeyPath()); errors.Is(err, fs.ErrNotExist) {
-					fmt.Fprintf(e.stdout, "There is no master key at %s: put the key this backup was made with there "+
-						"(or in TWOFOLD_MASTER_KEY) before starting the server, or its authenticators and recovery codes cannot be used.\n", cfg.MasterKeyPath())
-				}
+			if !keyFound {
+				fmt.Fprintf(e.stdout, "There is no master key at %s: put the key this backup was made with there "+
+					"(or in TWOFOLD_MASTER_KEY) before starting the server, or its authenticators and recovery codes cannot be used.\n", cfg.MasterKeyPath())
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace the database the data directory holds")
 	return cmd
+}
+
+// checkMasterKey reports whether a master key is in place (TWOFOLD_MASTER_KEY or the key
+// file), and when one is and the backup holds an authenticator, that the key opens it: a
+// backup restored beside another key could not check any code. It never creates a key.
+func (e *env) checkMasterKey(ctx context.Context, cfg *config.Config, file string) (bool, error) {
+	env := e.getenv("TWOFOLD_MASTER_KEY")
+	if env == "" {
+		if _, err := os.Stat(cfg.MasterKeyPath()); errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+	}
+	key, _, err := secrets.LoadOrCreateMasterKey(env, cfg.MasterKeyPath())
+	if err != nil {
+		return true, err
+	}
+	keys, err := secrets.NewKeyring(key)
+	if err != nil {
+		return true, err
+	}
+	userID, sealed, ok, err := sqlstore.SealedTOTPSecret(ctx, file)
+	if err != nil || !ok {
+		return true, err
+	}
+	if _, err := keys.Box(auth.TOTPSecretPurpose).Open(sealed, []byte(userID)); err != nil {
+		return true, fmt.Errorf("will not restore %s: the master key in place (%s) does not open its authenticators; "+
+			"put the key the backup was made with in place first", file, keySource(env, cfg))
+	}
+	return true, nil
+}
+
+// keySource names where the master key came from.
+func keySource(env string, cfg *config.Config) string {
+	if env != "" {
+		return "TWOFOLD_MASTER_KEY"
+	}
+	return cfg.MasterKeyPath()
 }
 
 // replaceDatabase copies src beside dst and renames it over dst, so dst is either the old

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
@@ -41,10 +42,26 @@ func countLoginFailures(t *testing.T, path string) int64 {
 	return n
 }
 
+// writeKeyDir makes a data directory holding a master key file whose bytes count up from
+// first (first 0 is the test servers' fixed key).
+func writeKeyDir(t *testing.T, first byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = first + byte(i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "master.key"), []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // TestBackupUnderWriteLoadRestoresAndSignsIn: `twofold backup` copies the database while
 // the server writes sign-in failures and their audit rows as fast as it can; `twofold
-// restore` puts the copy into a fresh data directory, and a server there with the same
-// master key signs the user in with password and authenticator code.
+// restore` refuses it beside another master key and puts it into a fresh data directory,
+// and a server there with the same master key signs the user in with password and
+// authenticator code.
 func TestBackupUnderWriteLoadRestoresAndSignsIn(t *testing.T) {
 	clock := testserver.NewClock()
 	src := filepath.Join(t.TempDir(), "data")
@@ -99,6 +116,22 @@ func TestBackupUnderWriteLoadRestoresAndSignsIn(t *testing.T) {
 		t.Errorf("the backup holds %d failed sign-ins, want at least the %d answered before it began", n, before)
 	}
 	t.Logf("failed sign-ins answered: %d before the backup, %d after it; in the backup: %d", before, failures.Load(), n)
+
+	// A data directory whose master key is not the backup's: restore refuses and leaves it.
+	wrong := writeKeyDir(t, 0xff)
+	code, out, errOut = twofoldCmd("restore", backup, "--data-dir", wrong)
+	if code != 1 || !strings.Contains(errOut, "does not open its authenticators") {
+		t.Errorf("restore beside another master key: exit %d, stderr %q, want exit 1 saying the key does not open the authenticators (stdout %q)", code, errOut, out)
+	}
+	if _, err := os.Stat(filepath.Join(wrong, "twofold.db")); err == nil {
+		t.Error("the refused restore left a database behind")
+	}
+	// Beside the right key it restores without a word about the key.
+	right := writeKeyDir(t, 0)
+	code, out, errOut = twofoldCmd("restore", backup, "--data-dir", right)
+	if code != 0 || strings.Contains(out, "master key") {
+		t.Errorf("restore beside the backup's master key: exit %d, stdout %q, stderr %q; want it restored without a key warning", code, out, errOut)
+	}
 
 	fresh := filepath.Join(t.TempDir(), "restored")
 	code, out, errOut = twofoldCmd("restore", backup, "--data-dir", fresh)

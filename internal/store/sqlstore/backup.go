@@ -122,3 +122,22 @@ func knownVersion(db *sql.DB) (int64, error) {
 	}
 	return sources[len(sources)-1].Version, nil
 }
+
+// SealedTOTPSecret returns one sealed authenticator secret of the SQLite file at path and
+// its user's id (the additional data it is sealed with), read-only; ok is false when the
+// database holds none.
+func SealedTOTPSecret(ctx context.Context, path string) (userID string, sealed []byte, ok bool, err error) {
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return "", nil, false, err
+	}
+	defer db.Close()
+	err = db.QueryRowContext(ctx, "SELECT user_id, secret_enc FROM totp_credentials LIMIT 1").Scan(&userID, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	return userID, sealed, true, nil
+}
