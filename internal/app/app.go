@@ -56,9 +56,9 @@ type App struct {
 	Config *config.Config
 	Store  *sqlstore.DB
 	Keys   *secrets.Keyring
-	Mailer mail.Mailer
 	// Mail is the durable queue every mail is written to, in the transaction of its
-	// event; MailSender delivers it (SendMail runs it).
+	// event; MailSender alone hands mail to the transport (SMTP or the outbox), so no
+	// request ever waits for it. SendMail runs it.
 	Mail       *mail.Queue
 	MailSender *mail.Sender
 	Auth       *auth.Service
@@ -150,7 +150,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
 		o.Log.Warn("server.public_url is not set: links in password reset mail lead to " + baseURL(cfg))
 	}
-	a := &App{Config: cfg, Store: db, Keys: keys, Mailer: mailer, Mail: queue, MailSender: sender, Auth: svc, opts: o}
+	a := &App{Config: cfg, Store: db, Keys: keys, Mail: queue, MailSender: sender, Auth: svc, opts: o}
 	a.Support = a.newSupport()
 	a.Register = a.newRegister()
 	a.Invite = a.newInvite()

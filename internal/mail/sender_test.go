@@ -218,3 +218,32 @@ func openPostgres(t *testing.T, url string) *sqlstore.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// notifying is a mailer that signals each delivery.
+type notifying struct{ sent chan *mail.Message }
+
+func (n notifying) Send(_ context.Context, m *mail.Message) error { n.sent <- m; return nil }
+
+// TestRunWakesOnEnqueue: a running sender delivers mail queued in its own process as
+// soon as the transaction commits, not at its next poll (an hour away here).
+func TestRunWakesOnEnqueue(t *testing.T) {
+	db := openDB(t)
+	q := mail.NewQueue(testKeys(t), nil)
+	mailer := notifying{sent: make(chan *mail.Message, 10)}
+	s := mail.NewSender(mail.SenderOptions{Store: db, Queue: q, Mailer: mailer, Log: quiet(), Poll: time.Hour})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	defer func() { stop(); <-done }()
+	for _, to := range []string{"ada@example.com", "bob@example.com"} {
+		enqueue(t, db, q, to)
+		select {
+		case m := <-mailer.sent:
+			if m.To != to {
+				t.Errorf("delivered to %s, want %s", m.To, to)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("the mail to %s was not delivered: the sender was not woken", to)
+		}
+	}
+}

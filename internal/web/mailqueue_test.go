@@ -13,10 +13,11 @@ import (
 )
 
 // TestRequestDoesNotWaitForSlowSMTP: while the SMTP server holds every message, a request
-// that mails (opening a support case) is answered; the mail goes out once the server
-// answers, exactly once. The request is given far longer than it needs; the SMTP
-// client's own timeout is longer still, so a request that waited for the server would
-// not be answered before the bound.
+// that mails (opening a support case) is answered; the server's own sender (the test
+// server runs it as serve does) delivers the mail once the SMTP server answers, exactly
+// once. The request is given far longer than it needs; the SMTP client's own timeout is
+// longer still, so a request that waited for the server would not be answered before the
+// bound.
 func TestRequestDoesNotWaitForSlowSMTP(t *testing.T) {
 	smtpd := mailtest.StartServer(t, mailtest.ServerOptions{})
 	m, err := mail.NewSMTP(mail.SMTPConfig{Host: smtpd.Host, Port: smtpd.Port, Security: mail.SecurityNone,
@@ -27,6 +28,7 @@ func TestRequestDoesNotWaitForSlowSMTP(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{Support: testserver.SupportOptions{Mailer: m}})
 	release := smtpd.Hold()
 	defer release()
+	arrived := smtpd.Arrived()
 
 	body, err := json.Marshal(supCase("ada@example.com"))
 	if err != nil {
@@ -51,6 +53,11 @@ func TestRequestDoesNotWaitForSlowSMTP(t *testing.T) {
 		t.Fatal("the request waited for the SMTP server")
 	}
 	release()
+	select {
+	case <-arrived: // the sender, woken by the request's commit, delivered it
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the server's sender did not deliver the queued mail")
+	}
 	srv.FlushMail(t)
 	if n := len(smtpd.Messages()); n != 1 {
 		t.Fatalf("the SMTP server received %d messages, want 1", n)

@@ -52,6 +52,17 @@ type Server struct {
 	msgs     []Received
 	refusing bool
 	hold     chan struct{} // while not nil, DATA waits until it is closed
+	arrived  chan struct{} // closed and replaced at each message accepted
+}
+
+// Arrived returns a channel that is closed when the server next accepts a message.
+func (s *Server) Arrived() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.arrived == nil {
+		s.arrived = make(chan struct{})
+	}
+	return s.arrived
 }
 
 // errTryLater is what a refusing server answers: a temporary failure, as a real server
@@ -199,6 +210,10 @@ func (s *session) Data(r io.Reader) error {
 	_, isTLS := s.conn.TLSConnectionState()
 	s.srv.mu.Lock()
 	s.srv.msgs = append(s.srv.msgs, Received{From: s.from, To: s.to, Data: b, TLS: isTLS, AuthUser: s.authUser})
+	if s.srv.arrived != nil {
+		close(s.srv.arrived)
+		s.srv.arrived = nil
+	}
 	s.srv.mu.Unlock()
 	return nil
 }
