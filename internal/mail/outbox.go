@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +21,9 @@ type Outbox struct {
 	from string
 	log  *slog.Logger
 	now  func() time.Time
+	// seq orders the files this process writes within one instant: the queue delivers in
+	// order, possibly several messages at the same time.
+	seq atomic.Uint64
 }
 
 // NewOutbox writes messages from from into dir, creating it when needed. now may be nil.
@@ -36,7 +40,8 @@ func NewOutbox(dir, from string, log *slog.Logger, now func() time.Time) *Outbox
 // Dir is where the messages go.
 func (o *Outbox) Dir() string { return o.dir }
 
-// Send writes m as <time>-<kind>-<random>.eml; files sort by the time they were written.
+// Send writes m as <time>-<sequence>-<kind>-<random>.eml; files sort by the time they were
+// written, and in the order this process wrote them.
 func (o *Outbox) Send(_ context.Context, m *Message) error {
 	at := o.now()
 	msg, err := build(o.from, m, at)
@@ -56,7 +61,8 @@ func (o *Outbox) Send(_ context.Context, m *Message) error {
 	if kind == "" {
 		kind = "message"
 	}
-	name := fmt.Sprintf("%s-%s-%s.eml", at.UTC().Format("20060102T150405.000000000Z"), kind, hex.EncodeToString(suffix))
+	name := fmt.Sprintf("%s-%06d-%s-%s.eml", at.UTC().Format("20060102T150405.000000000Z"), o.seq.Add(1)%1000000, kind,
+		hex.EncodeToString(suffix))
 	path := filepath.Join(o.dir, name)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
