@@ -37,6 +37,7 @@ const (
 	AccessEnded            = "access.ended"     // what a password, factor or account change ended
 	UserDeleted            = "user.deleted"
 	SessionsRevoked        = "session.others_revoked"
+	SessionRevoked         = "session.revoked" // the user signed out one other session (a device)
 	UserCreated            = "user.created"
 	UserRoleChanged        = "user.role_changed"
 	UserDisabled           = "user.disabled"

@@ -25,6 +25,10 @@ const (
 	SessionReplaced
 	// SignOutOthers: the user ends every other session.
 	SignOutOthers
+	// SignOutSession: the user ends one other session (a device on the security page).
+	// "This session" is the one ended; the caller checks that it is the user's and not the
+	// one the user acts from.
+	SignOutSession
 	// PasswordChanged: the user changed the password in this session.
 	PasswordChanged
 	// PasswordReset: a new password was set without the current one, through a reset link
@@ -70,6 +74,7 @@ var rules = map[Action]rule{
 	RPLogout:          {"rp_logout", audit.ClientLogout, this, this, none},
 	SessionReplaced:   {"session_replaced", audit.SessionReplaced, this, this, none},
 	SignOutOthers:     {"sign_out_others", audit.SessionsRevoked, others, others, others},
+	SignOutSession:    {"sign_out_session", audit.SessionRevoked, this, this, none},
 	PasswordChanged:   {"password_changed", audit.AccessEnded, others, others, others},
 	PasswordReset:     {"password_reset", audit.AccessEnded, others, others, others},
 	FactorChanged:     {"factor_changed", audit.AccessEnded, others, others, others},

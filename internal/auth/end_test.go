@@ -87,6 +87,9 @@ func TestWhatEndsWhen(t *testing.T) {
 		userRow("sign out other sessions", func(t *testing.T, h *holdings) {
 			wantStatus(t, h.this.PostJSON("/api/v1/account/sessions/sign-out-others", nil), http.StatusOK)
 		}),
+		{name: "sign out one other session", act: func(t *testing.T, h *holdings) {
+			wantStatus(t, h.this.PostJSON("/api/v1/account/sessions/"+h.otherID+"/sign-out", nil), http.StatusNoContent)
+		}, other: ends, grantOther: ends},
 		userRow("password change", func(t *testing.T, h *holdings) {
 			wantStatus(t, h.this.PostJSON("/api/v1/account/password", map[string]string{"current_password": testserver.Password,
 				"new_password": "an entirely different passphrase 42"}), http.StatusNoContent)

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
@@ -110,4 +111,28 @@ func truncate(v string, n int) string {
 		n--
 	}
 	return v[:n]
+}
+
+// ErrNoSuchSession answers a sign-out of a session the user does not have (or no longer has).
+var ErrNoSuchSession = apperr.New(apperr.CodeNotFound, "That session is not one of yours, or it has ended already.")
+
+// SignOutSession ends one other session of the user (a device on the security page) and
+// what was obtained through it. A session that is not the user's is ErrNoSuchSession, so
+// nobody learns of others' sessions; the session the user acts from is refused: signing
+// out is for that.
+func (s *Service) SignOutSession(ctx context.Context, cur *Current, id string, m Meta) error {
+	if id == cur.Session.ID {
+		return apperr.New(apperr.CodeBadRequest, "That is the session you are using: sign out instead.")
+	}
+	return s.store.WithTx(ctx, func(st store.Store) error {
+		list, err := st.ListUserSessions(ctx, cur.User.ID, s.now())
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(list, func(x store.Session) bool { return x.ID == id }) {
+			return ErrNoSuchSession
+		}
+		_, err = s.EndIn(ctx, st, SignOutSession, cur.User.ID, id, m)
+		return err
+	})
 }

@@ -87,6 +87,16 @@ func (s *Server) signOutOthersSubmit(w http.ResponseWriter, r *http.Request) err
 	})
 }
 
+func (s *Server) signOutSessionSubmit(w http.ResponseWriter, r *http.Request) error {
+	return s.securityForm(w, r, func(cur *auth.Current) error {
+		if err := s.auth.SignOutSession(r.Context(), cur, r.PathValue("id"), meta(r)); err != nil {
+			return err
+		}
+		redirect(w, r, "/account/security?done=session#devices-h")
+		return nil
+	})
+}
+
 func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) error {
 	s.render(w, r, http.StatusOK, "logout", view{Title: "Sign out"})
 	return nil

@@ -255,6 +255,7 @@ type Session struct {
 	LastSeenAt time.Time `json:"last_seen_at"`
 	IP         string    `json:"ip"`
 	UserAgent  string    `json:"user_agent"`
+	Device     string    `json:"device"` // the user agent as people name it: "Chrome on Linux"
 }
 
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) error {
@@ -266,9 +267,17 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) error {
 	out := make([]Session, 0, len(list))
 	for _, x := range list {
 		out = append(out, Session{ID: x.ID, Current: x.ID == cur.Session.ID, State: x.State,
-			CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, IP: x.IP, UserAgent: x.UserAgent})
+			CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, IP: x.IP, UserAgent: x.UserAgent, Device: deviceName(x.UserAgent)})
 	}
 	writeJSON(w, http.StatusOK, SessionList{Sessions: out})
+	return nil
+}
+
+func (s *Server) apiSignOutSession(w http.ResponseWriter, r *http.Request) error {
+	if err := s.auth.SignOutSession(r.Context(), sessionOf(r), r.PathValue("id"), meta(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -54,6 +54,7 @@ var flashes = map[string]string{
 	"setup":      "Your administrator account is ready. Sign in to continue.",
 	"password":   "Your password is changed. Your other sessions were signed out.",
 	"sessions":   "Your other sessions were signed out.",
+	"session":    "That device was signed out.",
 	"saved":      "Your recovery code is saved. Keep it somewhere safe.",
 	"registered": "Your account is created and you are signed in.",
 	"welcome":    "Your password is set and you are signed in.",

@@ -26,6 +26,7 @@ var funcs = template.FuncMap{
 		}
 		return b.String()
 	},
+	"device": deviceName,
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"

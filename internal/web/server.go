@@ -139,6 +139,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("POST /api/v1/password/reset", public, s.apiResetPassword)
 	rt.handle("GET /api/v1/account/sessions", signedIn, s.apiSessions)
 	rt.handle("POST /api/v1/account/sessions/sign-out-others", signedIn, s.apiSignOutOthers)
+	rt.handle("POST /api/v1/account/sessions/{id}/sign-out", signedIn, s.apiSignOutSession)
 	rt.handle("/api/", public, s.apiNotFound)
 
 	// HTML pages.
@@ -165,6 +166,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("POST /account/recovery-code", signedIn, s.newRecoveryCodeSubmit)
 	rt.handle("POST /account/password", signedIn, s.passwordSubmit)
 	rt.handle("POST /account/sessions/sign-out-others", signedIn, s.signOutOthersSubmit)
+	rt.handle("POST /account/sessions/{id}/sign-out", signedIn, s.signOutSessionSubmit)
 	rt.handle("GET /logout", partial, s.logoutPage)
 	rt.handle("POST /logout", public, s.logoutSubmit)
 	rt.handle("GET /setup", public, s.setupAdminPage)

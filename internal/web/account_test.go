@@ -1,0 +1,130 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/testserver"
+)
+
+// agent makes c send the User-Agent header ua.
+type agent struct {
+	ua   string
+	next http.RoundTripper
+}
+
+func (a agent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", a.ua)
+	return a.next.RoundTrip(r)
+}
+
+func withAgent(c *testserver.Client, ua string) *testserver.Client {
+	next := c.HTTP.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.HTTP.Transport = agent{ua: ua, next: next}
+	return c
+}
+
+const (
+	uaLinuxChrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	uaIPhone      = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+// sessionsOf returns the sessions c's user has, as the API lists them.
+func sessionsOf(t *testing.T, c *testserver.Client) []map[string]any {
+	t.Helper()
+	r := c.Get("/api/v1/account/sessions")
+	wantStatus(t, r, http.StatusOK)
+	var out []map[string]any
+	for _, s := range r.JSON(t)["sessions"].([]any) {
+		out = append(out, s.(map[string]any))
+	}
+	return out
+}
+
+// twoDevices signs alice in on a Linux desktop and on an iPhone and returns both clients
+// with the iPhone's session id.
+func twoDevices(t *testing.T, srv *testserver.Server) (desk, phone *testserver.Client, phoneID string) {
+	t.Helper()
+	srv.CreateUser(t, "alice", "alice@example.com", "user")
+	desk = withAgent(srv.Client(t), uaLinuxChrome)
+	secret, _ := srv.Enroll(t, desk, "alice")
+	phone = withAgent(srv.Client(t), uaIPhone)
+	signIn(t, srv, phone, "alice", secret)
+	for _, s := range sessionsOf(t, phone) {
+		if s["current"] == true {
+			phoneID = s["id"].(string)
+		}
+	}
+	return desk, phone, phoneID
+}
+
+func TestDevicesAPI(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	desk, phone, phoneID := twoDevices(t, srv)
+
+	devices := map[string]string{}
+	for _, s := range sessionsOf(t, desk) {
+		devices[s["id"].(string)] = s["device"].(string)
+	}
+	if devices[phoneID] != "Safari on iPhone" || len(devices) != 2 {
+		t.Fatalf("devices %v, want the phone as Safari on iPhone beside the desktop", devices)
+	}
+
+	t.Run("not_ones_own_session", func(t *testing.T) {
+		bob, _, _ := enrolled(t, srv, "bob")
+		r := bob.PostJSON("/api/v1/account/sessions/"+phoneID+"/sign-out", nil)
+		wantStatus(t, r, http.StatusNotFound)
+		wantStatus(t, bob.PostJSON("/api/v1/account/sessions/no-such-session/sign-out", nil), http.StatusNotFound)
+		wantStatus(t, phone.Get("/api/v1/account/sessions"), http.StatusOK)
+	})
+	t.Run("the_current_session", func(t *testing.T) {
+		wantStatus(t, phone.PostJSON("/api/v1/account/sessions/"+phoneID+"/sign-out", nil), http.StatusBadRequest)
+		wantStatus(t, phone.Get("/api/v1/account/sessions"), http.StatusOK)
+	})
+	t.Run("another_device", func(t *testing.T) {
+		wantStatus(t, desk.PostJSON("/api/v1/account/sessions/"+phoneID+"/sign-out", nil), http.StatusNoContent)
+		wantStatus(t, phone.Get("/api/v1/account/sessions"), http.StatusUnauthorized)
+		if n := len(sessionsOf(t, desk)); n != 1 {
+			t.Fatalf("%d sessions left, want the desktop's only", n)
+		}
+		wantStatus(t, desk.PostJSON("/api/v1/account/sessions/"+phoneID+"/sign-out", nil), http.StatusNotFound)
+	})
+}
+
+func TestDevicesPage(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	desk, phone, phoneID := twoDevices(t, srv)
+
+	r := desk.Get("/account/security")
+	wantStatus(t, r, http.StatusOK)
+	page := string(r.Body)
+	for _, want := range []string{"Chrome on Linux", "This device", "Safari on iPhone",
+		`action="/account/sessions/` + phoneID + `/sign-out"`, `aria-label="Sign out Safari on iPhone`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("security page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "AppleWebKit") {
+		t.Error("security page shows a raw user agent")
+	}
+
+	r = postForm(desk, "/account/sessions/"+phoneID+"/sign-out", url.Values{})
+	wantStatus(t, r, http.StatusSeeOther)
+	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, "/account/security?done=session") {
+		t.Fatalf("redirect to %q", loc)
+	}
+	wantStatus(t, phone.Get("/api/v1/account/sessions"), http.StatusUnauthorized)
+	r = postForm(desk, "/account/sessions/"+phoneID+"/sign-out", url.Values{})
+	wantStatus(t, r, http.StatusNotFound)
+	if !strings.Contains(string(r.Body), "not one of yours, or it has ended already") {
+		t.Errorf("second sign-out of the phone: %s", r.Body)
+	}
+}
