@@ -48,7 +48,7 @@ func As(err error) (*Error, bool) {
 // Common errors with their fixed user-facing messages.
 var (
 	ErrInvalidCredentials = New(CodeInvalidCredentials, "The username or password is incorrect.")
-	ErrInvalidCode        = New(CodeInvalidCode, "That code is not valid. Check your authenticator app and try again.")
+	ErrInvalidCode        = New(CodeInvalidCode, "That code didn't work. Each code works only once: if you just used it, wait for the next one.")
 	ErrInvalidRecovery    = New(CodeInvalidCode, "That recovery code is not valid, or it was used already.")
 	ErrUnauthenticated    = New(CodeUnauthenticated, "Sign in to continue.")
 	ErrReauthentication   = New(CodeReauthenticationRequired, "Confirm that it is you: enter a current code from your authenticator app. Lost it? Sign in again with your recovery code.")

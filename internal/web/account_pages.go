@@ -56,7 +56,7 @@ func (s *Server) newRecoveryCodeSubmit(w http.ResponseWriter, r *http.Request) e
 		if err != nil {
 			return err
 		}
-		return s.holdCodeAndShow(w, r, cur, rc, false)
+		return s.holdCodeAndShow(w, r, cur, rc, codeAfterRenew)
 	})
 }
 

@@ -158,31 +158,42 @@ func (s *Server) recoverySubmit(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	s.setSession(w, tok)
-	return s.holdCodeAndShow(w, r, cur, fresh, true)
+	return s.holdCodeAndShow(w, r, cur, fresh, codeAfterRecovery)
 }
 
-// usedRecoveryCode is the query of the "Successful!" page after the recovery code was
-// used: the authenticator is probably lost, so the page offers to set up a new one.
-const usedRecoveryCode = "used=recovery-code"
+// Why the "Successful!" page shows a fresh recovery code: its query (why=...) names one of
+// these, and the page says it in words.
+const (
+	codeAfterSetup    = "setup"         // the first authenticator is set up
+	codeAfterReplace  = "replaced"      // a new authenticator replaced the old one
+	codeAfterRecovery = "recovery-code" // the old recovery code was used up
+	codeAfterRenew    = "new"           // the user asked for a new recovery code
+)
+
+// codeReasons says why, in the words of the "Successful!" page.
+var codeReasons = map[string]string{
+	codeAfterSetup:    "Your authenticator app is set up.",
+	codeAfterReplace:  "Your new authenticator app replaces the old one, which no longer works.",
+	codeAfterRecovery: "Your old recovery code no longer works; here is your new one.",
+	codeAfterRenew:    "Here is your new recovery code; the old one no longer works.",
+}
 
 // holdCodeAndShow keeps a fresh recovery code on the session and sends the browser to the
-// "Successful!" page that shows it until the user confirms saving it; used says that the
-// old recovery code was used up (rather than replaced with an authenticator code).
-func (s *Server) holdCodeAndShow(w http.ResponseWriter, r *http.Request, cur *auth.Current, code string, used bool) error {
+// "Successful!" page that shows it until the user confirms saving it; why is one of the
+// codeAfter reasons, which the page states.
+func (s *Server) holdCodeAndShow(w http.ResponseWriter, r *http.Request, cur *auth.Current, code, why string) error {
 	if err := s.auth.HoldRecoveryCode(r.Context(), cur, code); err != nil {
 		return err
 	}
-	if used {
-		redirect(w, r, "/recovery-code?"+usedRecoveryCode)
-		return nil
-	}
-	redirect(w, r, "/recovery-code")
+	redirect(w, r, "/recovery-code?why="+why)
 	return nil
 }
 
 type setupData struct {
-	Setup      *auth.Setup
-	QR         template.URL
+	Setup *auth.Setup
+	QR    template.URL
+	// AppLink opens the key URI in the authenticator app of the phone showing the page.
+	AppLink    template.URL
 	HasTOTP    bool
 	Enrollment bool
 	// Recent: the session proved the second factor recently enough to replace the
@@ -204,6 +215,9 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.C
 		d.Setup = setup
 		// The QR image is our own PNG, base64-encoded: safe as a data URL.
 		d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(setup.QRPNG))
+		// The key URI is ours too (otpauth://totp/... built by the auth service); the
+		// sanitizer would refuse its scheme in an href.
+		d.AppLink = template.URL(setup.URI)
 	case !errors.Is(err, apperr.ErrNoPending):
 		return err
 	}
@@ -235,7 +249,7 @@ func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return onForm(err, form)
 		}
-		return s.holdCodeAndShow(w, r, cur, fresh, true)
+		return s.holdCodeAndShow(w, r, cur, fresh, codeAfterRecovery)
 	}
 	if _, err := s.auth.BeginTOTPSetup(r.Context(), cur, code, meta(r)); err != nil {
 		return onForm(err, form)
@@ -249,6 +263,10 @@ func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
+	before, err := s.auth.Status(r.Context(), cur.User)
+	if err != nil {
+		return err
+	}
 	tok, rc, err := s.auth.ConfirmTOTPSetup(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
 		return onForm(err, func(status int, msg string) error {
@@ -256,31 +274,41 @@ func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	s.setSession(w, tok)
-	return s.holdCodeAndShow(w, r, cur, rc, false)
+	why := codeAfterSetup
+	if before.TOTP {
+		why = codeAfterReplace
+	}
+	return s.holdCodeAndShow(w, r, cur, rc, why)
 }
 
 func (s *Server) savedCodePage(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	return s.renderSavedCode(w, r, cur, r.URL.RawQuery == usedRecoveryCode, http.StatusOK, "")
+	return s.renderSavedCode(w, r, cur, r.URL.Query().Get("why"), http.StatusOK, "")
 }
 
-// savedData is what the "Successful!" page shows: the fresh recovery code, and, after the
-// old one was used, the way to a new authenticator.
+// savedData is what the "Successful!" page shows: why it shows a fresh recovery code, the
+// code, and, after the old one was used, the way to a new authenticator.
 type savedData struct {
-	Code string
-	Lost bool
+	Why    string // one of codeAfter...
+	Reason string // Why in words; empty for an unknown Why
+	Code   string
+	Lost   bool
 }
 
-// renderSavedCode draws the "Successful!" page; used says that the recovery code was used
-// up, so the page offers to set up a new authenticator as well.
-func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *auth.Current, used bool, status int, errMsg string) error {
+// renderSavedCode draws the "Successful!" page for why (one of codeAfter...); after the
+// recovery code was used up, the page offers to set up a new authenticator as well.
+func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *auth.Current, why string, status int, errMsg string) error {
 	code := s.auth.HeldRecoveryCode(cur)
 	if code == "" {
 		redirect(w, r, "/account/security")
 		return nil
 	}
-	d := savedData{Code: code}
-	if used {
+	reason, ok := codeReasons[why]
+	if !ok {
+		why = ""
+	}
+	d := savedData{Why: why, Reason: reason, Code: code}
+	if why == codeAfterRecovery {
 		st, err := s.auth.Status(r.Context(), cur.User)
 		if err != nil {
 			return err
@@ -314,7 +342,7 @@ func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) error {
 	if r.PostForm.Get("saved") != "yes" {
 		return onForm(apperr.New(apperr.CodeBadRequest, "Tick the box to confirm that you saved your recovery code."),
 			func(status int, msg string) error {
-				return s.renderSavedCode(w, r, cur, r.PostForm.Get("used") == "recovery-code", status, msg)
+				return s.renderSavedCode(w, r, cur, r.PostForm.Get("why"), status, msg)
 			})
 	}
 	if err := s.auth.AcknowledgeRecoveryCode(r.Context(), cur); err != nil {

@@ -106,7 +106,7 @@ func TestHTMLJourney(t *testing.T) {
 		}},
 		{"wrong_confirming_code_shows_the_error_and_the_same_key", func(t *testing.T) {
 			r := postForm(c, "/mfa/setup/confirm", url.Values{"code": {wrongCode(srv, secret)}})
-			wantPage(t, r, http.StatusUnauthorized, "That code is not valid")
+			wantPage(t, r, http.StatusUnauthorized, "That code didn't work")
 			if got := testserver.DecodeSecret(t, find(t, r, secretOnPage)); string(got) != string(secret) {
 				t.Fatal("a wrong code changed the key")
 			}
@@ -170,11 +170,11 @@ func TestHTMLJourney(t *testing.T) {
 		}},
 		{"wrong_code_shows_the_error", func(t *testing.T) {
 			r := postForm(c, "/login/code", url.Values{"code": {wrongCode(srv, secret)}})
-			wantPage(t, r, http.StatusUnauthorized, "That code is not valid")
+			wantPage(t, r, http.StatusUnauthorized, "That code didn't work")
 		}},
 		{"replayed_code_shows_the_same_error", func(t *testing.T) {
 			r := postForm(c, "/login/code", url.Values{"code": {srv.Code(secret, -1)}}) // the confirming code
-			wantPage(t, r, http.StatusUnauthorized, "That code is not valid")
+			wantPage(t, r, http.StatusUnauthorized, "That code didn't work")
 		}},
 		{"correct_code_signs_in", func(t *testing.T) {
 			wantRedirect(t, postForm(c, "/login/code", url.Values{"code": {srv.Code(secret, 0)}}), "/account/security")
@@ -223,7 +223,7 @@ func TestSecurityPage(t *testing.T) {
 		srv := newServer(t)
 		c, secret, old := enrolled(t, srv, "alice")
 		r := postForm(c, "/account/recovery-code", url.Values{"code": {wrongCode(srv, secret)}})
-		wantPage(t, r, http.StatusUnauthorized, "That code is not valid", "Active since")
+		wantPage(t, r, http.StatusUnauthorized, "That code didn't work", "Active since")
 		wantRedirect(t, postForm(c, "/account/recovery-code", url.Values{"code": {srv.Code(secret, 0)}}), "/recovery-code")
 		fresh := find(t, c.Get("/recovery-code"), recoveryCodeOnPage)
 		if fresh == old {

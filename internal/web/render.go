@@ -27,11 +27,15 @@ var funcs = template.FuncMap{
 		return b.String()
 	},
 	"device": deviceName,
-	"date": func(t time.Time) string {
+	// date shows an instant in UTC with the zone named, inside a <time> element that
+	// static/app.js rewrites to the viewer's own time zone.
+	"date": func(t time.Time) template.HTML {
 		if t.IsZero() {
 			return "never"
 		}
-		return t.UTC().Format("2 Jan 2006 15:04 UTC")
+		u := t.UTC()
+		// Both texts are formatted times: nothing in them needs escaping.
+		return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `">` + u.Format("2 Jan 2006 15:04 UTC") + `</time>`)
 	},
 }
 

@@ -417,7 +417,7 @@ func TestPasswordResetPages(t *testing.T) {
 	}
 	r = postForm(c, "/password/reset/code", url.Values{"token": {tok}, "code": {wrongCode(srv, secret)}})
 	wantStatus(t, r, http.StatusUnauthorized)
-	contains(t, r, "That code is not valid", `action="/password/reset/code"`)
+	contains(t, r, "Each code works only once", `action="/password/reset/code"`)
 	// The new-password form cannot be reached around the code step.
 	r = postForm(c, "/password/reset", url.Values{"token": {tok}, "new_password": {newPassword}, "confirm_password": {newPassword}})
 	wantStatus(t, r, http.StatusUnauthorized)

@@ -7,13 +7,30 @@
     if (!target || !navigator.clipboard) return;
     btn.hidden = false;
     btn.addEventListener("click", function () {
-      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+      var text = target.textContent.trim();
+      // A key is shown in groups for reading; apps take it whole.
+      if (btn.hasAttribute("data-copy-compact")) text = text.replace(/\s+/g, "");
+      navigator.clipboard.writeText(text).then(function () {
         if (status) status.textContent = "Copied to the clipboard.";
       }, function () {
         if (status) status.textContent = "Copying failed: select the code and copy it by hand.";
       });
     });
   });
+  // Times come in UTC with the zone named; show them in the viewer's zone, named too.
+  if (window.Intl && Intl.DateTimeFormat) {
+    var fmt = new Intl.DateTimeFormat(undefined, {
+      year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    });
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) return;
+      el.title = el.textContent + (zone ? " (" + zone + ")" : "");
+      el.textContent = fmt.format(d);
+    });
+  }
   var cd = document.querySelector("[data-countdown]");
   if (cd) {
     var tick = function () {

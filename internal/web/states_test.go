@@ -1,0 +1,123 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/testserver"
+)
+
+// oneCodeMessage is the one answer to a wrong code and to a code used already: the page
+// never tells them apart.
+const oneCodeMessage = "That code didn't work. Each code works only once: if you just used it, wait for the next one."
+
+func TestWaysOutOfTheCodePages(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	c, _, _ := enrolled(t, srv, "alice")
+	wantRedirect(t, postForm(c, "/logout", nil), "/login")
+	wantRedirect(t, formLogin(c, "alice", testserver.Password), "/login/code")
+	signOut := `<form method="post" action="/logout"`
+	t.Run("code_page", func(t *testing.T) {
+		wantPage(t, c.Get("/login/code"), http.StatusOK, `href="/login/recovery">Use your recovery code`,
+			`href="/support">Contact support`, signOut, "Cancel and sign out")
+	})
+	t.Run("recovery_page", func(t *testing.T) {
+		wantPage(t, c.Get("/login/recovery"), http.StatusOK, `href="/login/code"`,
+			`href="/support">Contact support`, signOut, "Cancel and sign out")
+	})
+}
+
+func TestWrongAndReusedCodeGetTheOneMessage(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	c, secret, _ := enrolled(t, srv, "alice")
+	wantRedirect(t, postForm(c, "/logout", nil), "/login")
+	wantRedirect(t, formLogin(c, "alice", testserver.Password), "/login/code")
+	wrong := postForm(c, "/login/code", url.Values{"code": {wrongCode(srv, secret)}})
+	wantPage(t, wrong, http.StatusUnauthorized, oneCodeMessage)
+	reused := postForm(c, "/login/code", url.Values{"code": {srv.Code(secret, -1)}}) // the last sign-in's code
+	wantPage(t, reused, http.StatusUnauthorized, oneCodeMessage)
+	errorOf := regexp.MustCompile(`id="form-error">([^<]*)<`)
+	if a, b := find(t, wrong, errorOf), find(t, reused, errorOf); a != b {
+		t.Fatalf("a wrong code gets %q, a reused one %q", a, b)
+	}
+}
+
+// savedPage follows a redirect to the "Successful!" page and returns it.
+func savedPage(t *testing.T, c *testserver.Client, r *testserver.Response) *testserver.Response {
+	t.Helper()
+	wantRedirect(t, r, "/recovery-code")
+	return c.Get(r.Header.Get("Location"))
+}
+
+func TestSuccessfulSaysWhy(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+
+	t.Run("first_setup", func(t *testing.T) {
+		srv.CreateUser(t, "first", "first@example.com", "user")
+		c := srv.Client(t)
+		wantRedirect(t, formLogin(c, "first", testserver.Password), "/mfa/setup")
+		secret := testserver.DecodeSecret(t, find(t, c.Get("/mfa/setup"), secretOnPage))
+		r := savedPage(t, c, postForm(c, "/mfa/setup/confirm", url.Values{"code": {srv.Code(secret, 0)}}))
+		wantPage(t, r, http.StatusOK, "Successful!", "Your authenticator app is set up.")
+	})
+	t.Run("recovery_code_sign-in", func(t *testing.T) {
+		c, _, rc := enrolled(t, srv, "lost")
+		wantRedirect(t, postForm(c, "/logout", nil), "/login")
+		wantRedirect(t, formLogin(c, "lost", testserver.Password), "/login/code")
+		r := savedPage(t, c, postForm(c, "/login/recovery", url.Values{"code": {rc}}))
+		wantPage(t, r, http.StatusOK, "Successful!", "Your old recovery code no longer works; here is your new one.")
+	})
+	t.Run("replaced_authenticator", func(t *testing.T) {
+		c, _, _ := enrolled(t, srv, "replace")
+		wantRedirect(t, postForm(c, "/mfa/setup/start", nil), "/mfa/setup")
+		secret := testserver.DecodeSecret(t, find(t, c.Get("/mfa/setup"), secretOnPage))
+		r := savedPage(t, c, postForm(c, "/mfa/setup/confirm", url.Values{"code": {srv.Code(secret, 0)}}))
+		wantPage(t, r, http.StatusOK, "Successful!", "Your new authenticator app replaces the old one, which no longer works.")
+	})
+	t.Run("new_recovery_code", func(t *testing.T) {
+		c, secret, _ := enrolled(t, srv, "renew")
+		r := savedPage(t, c, postForm(c, "/account/recovery-code", url.Values{"code": {srv.Code(secret, 0)}}))
+		wantPage(t, r, http.StatusOK, "Successful!", "Here is your new recovery code; the old one no longer works.")
+	})
+}
+
+func TestSetupOffersTheAppLinkAndCopy(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	srv.CreateUser(t, "alice", "alice@example.com", "user")
+	c := srv.Client(t)
+	wantRedirect(t, formLogin(c, "alice", testserver.Password), "/mfa/setup")
+	r := c.Get("/mfa/setup")
+	key := strings.ReplaceAll(find(t, r, secretOnPage), " ", "")
+	link := find(t, r, regexp.MustCompile(`<a class="button" href="(otpauth://[^"]+)"`))
+	u, err := url.Parse(strings.ReplaceAll(link, "&amp;", "&"))
+	if err != nil || u.Scheme != "otpauth" || u.Host != "totp" || u.Query().Get("secret") != key {
+		t.Fatalf("app link %q does not hold the key %s", link, key)
+	}
+	wantPage(t, r, http.StatusOK, "Open in authenticator app", `data-copy="secret"`, `data-copy-status`)
+	if strings.Contains(string(r.Body), "#ZgotmplZ") {
+		t.Fatal("the template sanitizer dropped the link")
+	}
+}
+
+func TestTimesCarryTheirInstant(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	c, _, _ := enrolled(t, srv, "alice")
+	r := c.Get("/account/security")
+	m := regexp.MustCompile(`<time datetime="([^"]+)">([^<]+) UTC</time>`).FindSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("the security page shows no <time> with a UTC text:\n%s", r.Body)
+	}
+	if _, err := time.Parse(time.RFC3339, string(m[1])); err != nil {
+		t.Fatalf("datetime %q is not RFC 3339: %v", m[1], err)
+	}
+	contains(t, c.Get("/static/app.js"), "Intl.DateTimeFormat", "timeZoneName")
+}
