@@ -484,6 +484,37 @@ func (s *Service) Status(ctx context.Context, u *store.User) (*MFAStatus, error)
 	return st, nil
 }
 
+// resetLookback is how many of a user's newest audit events ResetBySupport reads.
+const resetLookback = 200
+
+// ResetBySupport returns when the support desk or the console last reset the user's
+// second factors, when that reset is what left the user without an authenticator: zero
+// when the user has one, was never reset, set one up since, or the reset is no longer
+// among the newest audit events.
+func (s *Service) ResetBySupport(ctx context.Context, u *store.User) (time.Time, error) {
+	if _, err := s.store.GetTOTP(ctx, u.ID); err == nil {
+		return time.Time{}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, err
+	}
+	events, err := s.store.ListAudit(ctx, store.AuditFilter{UserID: u.ID, Limit: resetLookback})
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, e := range events { // newest first
+		if e.SubjectID != u.ID {
+			continue
+		}
+		switch e.Event {
+		case audit.SupportMFAReset:
+			return e.At, nil
+		case audit.TOTPEnrolled, audit.TOTPReplaced:
+			return time.Time{}, nil
+		}
+	}
+	return time.Time{}, nil
+}
+
 // HoldRecoveryCode keeps a freshly issued recovery code, sealed, on the session until the
 // user confirms having saved it (the HTML pages show it until then and nowhere after).
 func (s *Service) HoldRecoveryCode(ctx context.Context, cur *Current, code string) error {

@@ -28,6 +28,7 @@ type Store interface {
 	GetUser(ctx context.Context, id string) (*store.User, error)
 	GetUserByLogin(ctx context.Context, identifierNorm string) (*store.User, error)
 	PeekLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
 	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (b *store.ThrottleBudget, granted bool, err error)
 	ResetBudget(ctx context.Context, kind, key string) error

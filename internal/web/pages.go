@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
@@ -199,6 +200,8 @@ type setupData struct {
 	// Recent: the session proved the second factor recently enough to replace the
 	// authenticator without a code.
 	Recent bool
+	// ResetAt: when support reset the second factors, leaving the user to set up again.
+	ResetAt time.Time
 }
 
 // renderSetup draws the authenticator setup page; the error is that of loading its data.
@@ -209,6 +212,11 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.C
 		return err
 	}
 	d.HasTOTP = st.TOTP
+	if !st.TOTP {
+		if d.ResetAt, err = s.auth.ResetBySupport(r.Context(), cur.User); err != nil {
+			return err
+		}
+	}
 	setup, err := s.auth.PendingSetup(r.Context(), cur)
 	switch {
 	case err == nil:

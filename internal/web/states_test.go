@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/support"
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
@@ -120,4 +121,37 @@ func TestTimesCarryTheirInstant(t *testing.T) {
 		t.Fatalf("datetime %q is not RFC 3339: %v", m[1], err)
 	}
 	contains(t, c.Get("/static/app.js"), "Intl.DateTimeFormat", "timeZoneName")
+}
+
+func TestSetupSaysSupportResetTheAuthenticator(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	c, _, _ := enrolled(t, srv, "alice")
+	srv.CreateUser(t, "bob", "bob@example.com", "user") // never reset: no notice
+	alice, err := srv.Store.GetUserByLogin(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resetAt := srv.Clock.Now()
+	if _, err := srv.Support.ResetAtConsole(t.Context(), alice, "called back on the number on file", "", support.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Clock.Advance(time.Hour)
+	wantRedirect(t, formLogin(c, "alice", testserver.Password), "/mfa/setup")
+	r := c.Get("/mfa/setup")
+	wantPage(t, r, http.StatusOK, "Your sign-in protection was reset by support on",
+		`<time datetime="`+resetAt.UTC().Format(time.RFC3339)+`">`, "set up your authenticator again")
+
+	other := srv.Client(t)
+	wantRedirect(t, formLogin(other, "bob", testserver.Password), "/mfa/setup")
+	if page := string(other.Get("/mfa/setup").Body); strings.Contains(page, "reset by support") {
+		t.Fatal("a user never reset is told of a reset")
+	}
+	// Once set up again, the notice is gone.
+	secret := testserver.DecodeSecret(t, find(t, r, secretOnPage))
+	savedPage(t, c, postForm(c, "/mfa/setup/confirm", url.Values{"code": {srv.Code(secret, 0)}}))
+	wantRedirect(t, postForm(c, "/recovery-code/ack", url.Values{"saved": {"yes"}}), "/account/security")
+	if page := string(c.Get("/mfa/setup").Body); strings.Contains(page, "reset by support") {
+		t.Fatal("the notice stays after the authenticator was set up again")
+	}
 }
