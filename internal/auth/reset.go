@@ -38,8 +38,8 @@ var (
 )
 
 // RequestPasswordReset mails a reset link to the account that login (a username or an
-// e-mail address) names, valid ResetLinkTTL. Whatever the account (unknown, disabled, or
-// mailed ResetLinksPerHour links in the last hour already) it returns nil after the same
+// e-mail address) names, valid ResetLinkTTL. Whatever the account (unknown, disabled,
+// invited and without a password yet, or mailed ResetLinksPerHour links in the last hour already) it returns nil after the same
 // store calls and no hashing: where no link is mailed it stores a decoy, so neither the
 // answer nor the work tells whether the account exists. The mail is queued in the link's
 // transaction, so the answer never waits for the mail server.
@@ -71,6 +71,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta
 	case u == nil:
 	case u.Disabled:
 		detail = "account disabled: no link sent"
+	case u.PasswordHash == NoPassword:
+		detail = "no password yet (the invitation is the way in): no link sent"
 	case recent >= ResetLinksPerHour:
 		detail = fmt.Sprintf("%d links in the last hour: no link sent", recent)
 	default:
@@ -305,9 +307,11 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 	if err != nil {
 		return "", err
 	}
-	same, _, err := s.hasher.Verify(ctx, req.NewPassword, u.PasswordHash)
-	if err != nil {
-		return "", hashErr(err)
+	same := false
+	if u.PasswordHash != NoPassword { // an invited account has no password to compare with
+		if same, _, err = s.hasher.Verify(ctx, req.NewPassword, u.PasswordHash); err != nil {
+			return "", hashErr(err)
+		}
 	}
 	if same {
 		// A parallel reset of this link may have set this very password meanwhile: then

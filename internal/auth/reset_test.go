@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"slices"
 	"sync"
@@ -9,8 +10,10 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/testserver"
 )
 
 func (s recordingStore) CountLinkTokens(ctx context.Context, purpose, userID string, since time.Time) (int, error) {
@@ -71,6 +74,7 @@ func TestForgotPasswordDoesTheSameWork(t *testing.T) {
 	if err := svc.SetDisabled(ctx, carol, true, auth.Meta{}); err != nil {
 		t.Fatal(err)
 	}
+	invitedIvy(t, svc)
 	for range auth.ResetLinksPerHour { // bob had his links this hour
 		if err := svc.RequestPasswordReset(ctx, "bob", auth.Meta{}); err != nil {
 			t.Fatal(err)
@@ -85,6 +89,7 @@ func TestForgotPasswordDoesTheSameWork(t *testing.T) {
 		{"name_that_is_not_text", "mal\x00lory"},
 		{"empty_name", ""},
 		{"disabled_account", "carol"},
+		{"invited_account_without_a_password", "ivy"},
 		{"account_over_its_hourly_links", "bob@example.com"},
 		{"account_that_gets_a_link", "alice"},
 	}
@@ -124,4 +129,52 @@ func TestForgotPasswordDoesTheSameWork(t *testing.T) {
 func (s recordingStore) EnqueueMail(ctx context.Context, m *store.QueuedMail) error {
 	s.r.add("EnqueueMail")
 	return s.Store.EnqueueMail(ctx, m)
+}
+
+// invitedIvy creates ivy by invitation: an account without a password.
+func invitedIvy(t *testing.T, svc *auth.Service) *store.User {
+	t.Helper()
+	ctx := context.Background()
+	var u *store.User
+	err := fullStore(svc).WithTx(ctx, func(st store.Store) error {
+		var err error
+		u, err = svc.CreateInvitedUser(ctx, st, auth.NewUser{Username: "ivy", Email: "ivy@example.com"}, auth.Meta{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestResetOfAnInvitedAccount: an account without a password (its invitation not accepted
+// yet) gets no reset link, the invitation being its way in; a link it holds from before
+// sets a password instead of failing on the missing hash.
+func TestResetOfAnInvitedAccount(t *testing.T) {
+	ctx := context.Background()
+	box := newMailbox()
+	svc, clock := newService(t, auth.Options{Notifier: box})
+	u := invitedIvy(t, svc)
+	if err := svc.RequestPasswordReset(ctx, "ivy", auth.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := box.count(); n != 0 {
+		t.Errorf("the invited account was mailed %d notices, want none", n)
+	}
+	var tok string
+	err := fullStore(svc).WithTx(ctx, func(st store.Store) error {
+		var err error
+		tok, err = links.Issue(ctx, st, rand.Reader, clock.Now(),
+			links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: auth.ResetLinkTTL})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ResetPassword(ctx, auth.ResetRequest{Token: tok, NewPassword: testserver.Password}, auth.Meta{}); err != nil {
+		t.Fatalf("ResetPassword of an account without a password = %v, want nil", err)
+	}
+	if _, err := svc.Login(ctx, "ivy", testserver.Password, auth.Meta{}); err != nil {
+		t.Errorf("the new password does not sign in: %v", err)
+	}
 }
