@@ -32,9 +32,10 @@ const (
 	PasswordResetFailed    = "password.reset_failed" // a reset refused a wrong second factor
 	PasswordSet            = "password.set"          // an administrator set the password at the console
 	Logout                 = "session.logout"
-	SessionReplaced        = "session.replaced" // a new sign-in in the browser replaced the session
-	ClientLogout           = "oidc.logout"      // an application signed the user out (RP-initiated logout)
-	AccessEnded            = "access.ended"     // what a password, factor or account change ended
+	SessionReplaced        = "session.replaced"    // a new sign-in in the browser replaced the session
+	ClientLogout           = "oidc.logout"         // an application signed the user out (RP-initiated logout)
+	ApplicationRemoved     = "oidc.access_removed" // the user removed an application's access (consent and grants)
+	AccessEnded            = "access.ended"        // what a password, factor or account change ended
 	UserDeleted            = "user.deleted"
 	SessionsRevoked        = "session.others_revoked"
 	SessionRevoked         = "session.revoked" // the user signed out one other session (a device)

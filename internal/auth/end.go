@@ -2,8 +2,10 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -103,7 +105,7 @@ type Ended struct {
 // action comes from; empty when it comes from none of the user's sessions), and writes one
 // audit row, all in one transaction. It is the only place that ends sessions and OIDC
 // grants; besides it they go only by expiry (housekeeping), by an application revoking its
-// own tokens or replaying a code, and with a removed client. Without a session, what
+// own tokens or replaying a code, with a removed client, and by EndApplication below. Without a session, what
 // "every other session" ends is everything;
 // Logout, RPLogout and SessionReplaced without one are a programming error.
 func (s *Service) End(ctx context.Context, a Action, userID, sessionID string, m Meta) (Ended, error) {
@@ -153,6 +155,36 @@ func (s *Service) EndIn(ctx context.Context, st store.Store, a Action, userID, s
 		return Ended{}, err
 	}
 	return e, nil
+}
+
+// ErrNoSuchApplication answers a removal of an application the user never let in (or
+// whose access is gone already).
+var ErrNoSuchApplication = apperr.New(apperr.CodeNotFound, "That application has no access to your account.")
+
+// EndApplication removes an application's access to the user's account ("Remove access"
+// on the security page): its consent, and every grant it holds of the user with their
+// access and refresh tokens, whichever session they were obtained through. Sessions stay.
+// It writes one audit row in the same transaction. It belongs here beside End: it too
+// ends grants, by application instead of by session.
+func (s *Service) EndApplication(ctx context.Context, userID, clientID string, m Meta) (Ended, error) {
+	var e Ended
+	err := s.store.WithTx(ctx, func(st store.Store) error {
+		c, err := st.GetOIDCClient(ctx, clientID)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNoSuchApplication
+		} else if err != nil {
+			return err
+		}
+		e.Grants, err = st.DeleteUserOIDCClientAccess(ctx, userID, clientID)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNoSuchApplication
+		} else if err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.ApplicationRemoved, userID, m,
+			fmt.Sprintf("client %s: consent and %d application grants ended", c.Name, e.Grants))
+	})
+	return e, err
 }
 
 // endGrants revokes the OIDC grants the rule ends and returns how many went.

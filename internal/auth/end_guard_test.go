@@ -13,12 +13,13 @@ import (
 // endingCalls are the store operations that end sessions, session-bound and offline OIDC
 // grants or pending setups for a user. Only End may call them, so that one table decides.
 var endingCalls = map[string]bool{
-	"DeleteSession":             true,
-	"DeleteUserSessions":        true,
-	"DeleteUserOIDCGrants":      true,
-	"DeleteSessionOIDCGrants":   true,
-	"DeleteOtherOIDCGrants":     true,
-	"DeleteOrphanedPendingTOTP": true,
+	"DeleteSession":              true,
+	"DeleteUserSessions":         true,
+	"DeleteUserOIDCGrants":       true,
+	"DeleteSessionOIDCGrants":    true,
+	"DeleteOtherOIDCGrants":      true,
+	"DeleteOrphanedPendingTOTP":  true,
+	"DeleteUserOIDCClientAccess": true,
 }
 
 // TestOnlyEndEndsAccess fails when code outside End (and the store itself) calls a store

@@ -90,6 +90,9 @@ func TestWhatEndsWhen(t *testing.T) {
 		{name: "sign out one other session", act: func(t *testing.T, h *holdings) {
 			wantStatus(t, h.this.PostJSON("/api/v1/account/sessions/"+h.otherID+"/sign-out", nil), http.StatusNoContent)
 		}, other: ends, grantOther: ends},
+		{name: "an application's access removed", act: func(t *testing.T, h *holdings) {
+			wantStatus(t, h.this.PostJSON("/api/v1/account/applications/client-1/revoke", nil), http.StatusOK)
+		}, grantThis: ends, grantOther: ends, offlineThis: ends, offlineOther: ends},
 		userRow("password change", func(t *testing.T, h *holdings) {
 			wantStatus(t, h.this.PostJSON("/api/v1/account/password", map[string]string{"current_password": testserver.Password,
 				"new_password": "an entirely different passphrase 42"}), http.StatusNoContent)

@@ -113,6 +113,12 @@ func truncate(v string, n int) string {
 	return v[:n]
 }
 
+// Applications lists the applications the user let in (a consent, or a live grant of a
+// first-party application), by name.
+func (s *Service) Applications(ctx context.Context, cur *Current) ([]store.OIDCApplication, error) {
+	return s.store.ListUserOIDCApplications(ctx, cur.User.ID, s.now())
+}
+
 // ErrNoSuchSession answers a sign-out of a session the user does not have (or no longer has).
 var ErrNoSuchSession = apperr.New(apperr.CodeNotFound, "That session is not one of yours, or it has ended already.")
 

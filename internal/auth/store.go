@@ -30,6 +30,7 @@ type Store interface {
 	PeekLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
+	ListUserOIDCApplications(ctx context.Context, userID string, now time.Time) ([]store.OIDCApplication, error)
 	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (b *store.ThrottleBudget, granted bool, err error)
 	ResetBudget(ctx context.Context, kind, key string) error
 	SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error

@@ -60,6 +60,19 @@ type OIDCConsent struct {
 	GrantedAt time.Time
 }
 
+// OIDCApplication is a client as its user sees it: one consented to, or one holding a
+// grant of the user (a first-party client asks no consent).
+type OIDCApplication struct {
+	ClientID string
+	Name     string
+	// Scopes the user consented to; for a client without a consent, those of its grants.
+	Scopes      []string
+	ConsentedAt time.Time // zero without a consent
+	// LastUsedAt is when the client last got a grant or token for the user, as far as they
+	// are kept (they go at expiry); zero when none is.
+	LastUsedAt time.Time
+}
+
 // OIDCGrant is one authorization of a client by a user (one code exchange): the anchor of
 // a family of access and refresh tokens. Deleting it revokes every token of the family.
 type OIDCGrant struct {
@@ -151,6 +164,13 @@ type OIDCStore interface {
 	GetOIDCConsent(ctx context.Context, userID, clientID string) (*OIDCConsent, error)
 	// PutOIDCConsent creates or replaces the user's consent for the client.
 	PutOIDCConsent(ctx context.Context, c *OIDCConsent) error
+	// ListUserOIDCApplications returns the clients the user consented to or holds a grant
+	// of unexpired at now, ordered by name.
+	ListUserOIDCApplications(ctx context.Context, userID string, now time.Time) ([]OIDCApplication, error)
+	// DeleteUserOIDCClientAccess removes the user's consent to the client and revokes every
+	// grant (and token) the client holds of the user, and returns how many grants went;
+	// ErrNotFound when there was neither. Run it in a transaction: it is two statements.
+	DeleteUserOIDCClientAccess(ctx context.Context, userID, clientID string) (int, error)
 
 	CreateOIDCGrant(ctx context.Context, g *OIDCGrant) error
 	// GetOIDCGrant returns ErrNotFound for an unknown (or revoked) grant.

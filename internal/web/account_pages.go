@@ -12,8 +12,10 @@ type securityData struct {
 	User     *store.User
 	Status   *auth.MFAStatus
 	Sessions []store.Session
-	Current  string
-	AMR      []string
+	// Applications: those the user let in, with what they may have and when they last got it.
+	Applications []store.OIDCApplication
+	Current      string
+	AMR          []string
 	// Recent: the session proved the second factor recently enough to replace the
 	// authenticator without a code.
 	Recent bool
@@ -29,8 +31,12 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *aut
 	if err != nil {
 		return err
 	}
+	apps, err := s.auth.Applications(r.Context(), cur)
+	if err != nil {
+		return err
+	}
 	s.render(w, r, status, "security", view{Title: "Password & Security", Error: errMsg, Flash: flash,
-		Data: securityData{User: cur.User, Status: st, Sessions: sessions, Current: cur.Session.ID, AMR: cur.Session.AMR,
+		Data: securityData{User: cur.User, Status: st, Sessions: sessions, Applications: apps, Current: cur.Session.ID, AMR: cur.Session.AMR,
 			Recent: s.auth.ProvedRecently(cur)}})
 	return nil
 }
@@ -93,6 +99,16 @@ func (s *Server) signOutSessionSubmit(w http.ResponseWriter, r *http.Request) er
 			return err
 		}
 		redirect(w, r, "/account/security?done=session#devices-h")
+		return nil
+	})
+}
+
+func (s *Server) removeApplicationSubmit(w http.ResponseWriter, r *http.Request) error {
+	return s.securityForm(w, r, func(cur *auth.Current) error {
+		if _, err := s.auth.EndApplication(r.Context(), cur.User.ID, r.PathValue("client_id"), meta(r)); err != nil {
+			return err
+		}
+		redirect(w, r, "/account/security?done=app-removed#applications-h")
 		return nil
 	})
 }

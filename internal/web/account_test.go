@@ -1,12 +1,17 @@
 package web_test
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/web"
 )
 
 // agent makes c send the User-Agent header ua.
@@ -127,4 +132,107 @@ func TestDevicesPage(t *testing.T) {
 	if !strings.Contains(string(r.Body), "not one of yours, or it has ended already") {
 		t.Errorf("second sign-out of the phone: %s", r.Body)
 	}
+}
+
+// connect gives the user a consent to a new client "billing" with an offline grant, and a
+// grant of a first-party client "wiki", as signing in to them would. It returns billing's
+// client id and the grants' ids.
+func connect(t *testing.T, srv *testserver.Server, userID string) (billing string, grants []string) {
+	t.Helper()
+	ctx, now := t.Context(), srv.Clock.Now()
+	for _, c := range []*store.OIDCClient{
+		{ID: "client-billing", Name: "billing", RedirectURIs: []string{"https://billing.example.com/cb"}, IDTokenAlg: "ES256", CreatedAt: now},
+		{ID: "client-wiki", Name: "wiki", FirstParty: true, RedirectURIs: []string{"https://wiki.example.com/cb"}, IDTokenAlg: "ES256", CreatedAt: now},
+	} {
+		if err := srv.Store.CreateOIDCClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		g := &store.OIDCGrant{ID: "grant-" + c.Name, ClientID: c.ID, UserID: userID, SessionID: "s", Scopes: []string{"openid", "email", "offline_access"},
+			AuthTime: now, AMR: []string{"pwd", "otp", "mfa"}, Offline: true, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := srv.Store.CreateOIDCGrant(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		grants = append(grants, g.ID)
+	}
+	if err := srv.Store.PutOIDCConsent(ctx, &store.OIDCConsent{UserID: userID, ClientID: "client-billing", Scopes: []string{"openid", "email", "offline_access"}, GrantedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return "client-billing", grants
+}
+
+func TestApplicationsAPI(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	u := srv.CreateUser(t, "alice", "alice@example.com", "user")
+	c := srv.Client(t)
+	srv.Enroll(t, c, "alice")
+	billing, grants := connect(t, srv, u.ID)
+
+	var list web.ApplicationList
+	r := c.Get("/api/v1/account/applications")
+	wantStatus(t, r, http.StatusOK)
+	if err := json.Unmarshal(r.Body, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Applications) != 2 {
+		t.Fatalf("applications %s, want billing and wiki", r.Body)
+	}
+	b, w := list.Applications[0], list.Applications[1]
+	if b.ClientID != billing || b.Name != "billing" || b.ConsentedAt == nil || b.LastUsedAt == nil || len(b.Scopes) != 3 {
+		t.Errorf("billing: %+v", b)
+	}
+	if w.Name != "wiki" || w.ConsentedAt != nil || w.LastUsedAt == nil {
+		t.Errorf("wiki (first-party, no consent): %+v", w)
+	}
+
+	bob, _, _ := enrolled(t, srv, "bob")
+	wantStatus(t, bob.PostJSON("/api/v1/account/applications/"+billing+"/revoke", nil), http.StatusNotFound)
+	wantStatus(t, c.PostJSON("/api/v1/account/applications/no-such-client/revoke", nil), http.StatusNotFound)
+	if _, err := srv.Store.GetOIDCGrant(t.Context(), grants[0]); err != nil {
+		t.Fatalf("another user's removal ended alice's grant: %v", err)
+	}
+
+	r = c.PostJSON("/api/v1/account/applications/"+billing+"/revoke", nil)
+	wantStatus(t, r, http.StatusOK)
+	if n := r.JSON(t)["grants_ended"]; n != float64(1) {
+		t.Errorf("grants_ended %v, want 1", n)
+	}
+	if _, err := srv.Store.GetOIDCGrant(t.Context(), grants[0]); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("billing's grant after removal: %v", err)
+	}
+	if _, err := srv.Store.GetOIDCConsent(t.Context(), u.ID, billing); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("billing's consent after removal: %v", err)
+	}
+	if _, err := srv.Store.GetOIDCGrant(t.Context(), grants[1]); err != nil {
+		t.Errorf("wiki's grant went with billing's: %v", err)
+	}
+	wantStatus(t, c.PostJSON("/api/v1/account/applications/"+billing+"/revoke", nil), http.StatusNotFound)
+	wantStatus(t, c.Get("/api/v1/account/sessions"), http.StatusOK)
+}
+
+func TestApplicationsPage(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	u := srv.CreateUser(t, "alice", "alice@example.com", "user")
+	c := srv.Client(t)
+	srv.Enroll(t, c, "alice")
+	billing, _ := connect(t, srv, u.ID)
+
+	r := c.Get("/account/security")
+	wantStatus(t, r, http.StatusOK)
+	page := string(r.Body)
+	for _, want := range []string{"Connected applications", "billing", "wiki", "your e-mail address",
+		"Trusted by your organisation", `action="/account/applications/` + billing + `/revoke"`, `aria-label="Remove access for billing"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("security page lacks %q", want)
+		}
+	}
+	r = postForm(c, "/account/applications/"+billing+"/revoke", url.Values{})
+	wantStatus(t, r, http.StatusSeeOther)
+	r = c.Get(r.Header.Get("Location"))
+	wantStatus(t, r, http.StatusOK)
+	if page := string(r.Body); !strings.Contains(page, "access is removed") || strings.Contains(page, `/account/applications/`+billing+`/revoke`) {
+		t.Errorf("after removal the page does not say so, or still offers billing")
+	}
+	wantStatus(t, postForm(c, "/account/applications/"+billing+"/revoke", url.Values{}), http.StatusNotFound)
 }

@@ -273,6 +273,56 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// Application is an application the user let in.
+type Application struct {
+	ClientID    string     `json:"client_id"`
+	Name        string     `json:"name"`
+	Scopes      []string   `json:"scopes"`
+	ConsentedAt *time.Time `json:"consented_at"` // null for a first-party application, which asks no consent
+	LastUsedAt  *time.Time `json:"last_used_at"` // null when no grant or token of it is kept
+}
+
+// ApplicationList answers GET /api/v1/account/applications.
+type ApplicationList struct {
+	Applications []Application `json:"applications"`
+}
+
+// ApplicationRemoved answers POST /api/v1/account/applications/{client_id}/revoke.
+type ApplicationRemoved struct {
+	GrantsEnded int `json:"grants_ended"`
+}
+
+func timeOrNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (s *Server) apiApplications(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.auth.Applications(r.Context(), sessionOf(r))
+	if err != nil {
+		return err
+	}
+	out := make([]Application, 0, len(list))
+	for _, a := range list {
+		out = append(out, Application{ClientID: a.ClientID, Name: a.Name, Scopes: append([]string{}, a.Scopes...),
+			ConsentedAt: timeOrNull(a.ConsentedAt), LastUsedAt: timeOrNull(a.LastUsedAt)})
+	}
+	writeJSON(w, http.StatusOK, ApplicationList{Applications: out})
+	return nil
+}
+
+func (s *Server) apiRemoveApplication(w http.ResponseWriter, r *http.Request) error {
+	cur := sessionOf(r)
+	e, err := s.auth.EndApplication(r.Context(), cur.User.ID, r.PathValue("client_id"), meta(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ApplicationRemoved{GrantsEnded: e.Grants})
+	return nil
+}
+
 func (s *Server) apiSignOutSession(w http.ResponseWriter, r *http.Request) error {
 	if err := s.auth.SignOutSession(r.Context(), sessionOf(r), r.PathValue("id"), meta(r)); err != nil {
 		return err

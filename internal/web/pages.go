@@ -51,14 +51,15 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 }
 
 var flashes = map[string]string{
-	"logout":     "You are signed out.",
-	"setup":      "Your administrator account is ready. Sign in to continue.",
-	"password":   "Your password is changed. Your other sessions were signed out.",
-	"sessions":   "Your other sessions were signed out.",
-	"session":    "That device was signed out.",
-	"saved":      "Your recovery code is saved. Keep it somewhere safe.",
-	"registered": "Your account is created and you are signed in.",
-	"welcome":    "Your password is set and you are signed in.",
+	"logout":      "You are signed out.",
+	"setup":       "Your administrator account is ready. Sign in to continue.",
+	"password":    "Your password is changed. Your other sessions were signed out.",
+	"sessions":    "Your other sessions were signed out.",
+	"session":     "That device was signed out.",
+	"app-removed": "The application's access is removed: its tokens no longer work, and it has to ask you again.",
+	"saved":       "Your recovery code is saved. Keep it somewhere safe.",
+	"registered":  "Your account is created and you are signed in.",
+	"welcome":     "Your password is set and you are signed in.",
 	// The address flows: what happens next is in the mail.
 	"verify-sent": "We sent a link to your e-mail address. Open it and press Confirm to verify the address.",
 	"email-sent":  "We sent a link to the new address. Your address changes when you open it and press Confirm.",

@@ -27,6 +27,7 @@ var funcs = template.FuncMap{
 		return b.String()
 	},
 	"device": deviceName,
+	"scopes": scopeTexts,
 	// date shows an instant in UTC with the zone named, inside a <time> element that
 	// static/app.js rewrites to the viewer's own time zone.
 	"date": func(t time.Time) template.HTML {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -177,6 +178,94 @@ func (d *DB) PutOIDCConsent(ctx context.Context, c *store.OIDCConsent) error {
 		ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
 		c.UserID, c.ClientID, joinList(c.Scopes), ms(c.GrantedAt))
 	return err
+}
+
+// ListUserOIDCApplications returns the clients the user consented to or holds a live grant of.
+func (d *DB) ListUserOIDCApplications(ctx context.Context, userID string, now time.Time) ([]store.OIDCApplication, error) {
+	byID := map[string]*store.OIDCApplication{}
+	var order []string
+	app := func(id, name string) *store.OIDCApplication {
+		a, ok := byID[id]
+		if !ok {
+			a = &store.OIDCApplication{ClientID: id, Name: name}
+			byID[id] = a
+			order = append(order, id)
+		}
+		return a
+	}
+	rows, err := d.query(ctx, `SELECT c.id, c.name, s.scopes, s.granted_at FROM oidc_consents s
+		JOIN oidc_clients c ON c.id = s.client_id WHERE s.user_id = ?`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name, scopes string
+		var granted int64
+		if err := rows.Scan(&id, &name, &scopes, &granted); err != nil {
+			return nil, d.wrap(err)
+		}
+		a := app(id, name)
+		a.Scopes, a.ConsentedAt = splitList(scopes), fromMS(granted)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, d.wrap(err)
+	}
+	rows.Close()
+	rows, err = d.query(ctx, `SELECT c.id, c.name, g.scopes, g.created_at,
+			COALESCE((SELECT MAX(created_at) FROM oidc_access_tokens WHERE grant_id = g.id), 0),
+			COALESCE((SELECT MAX(created_at) FROM oidc_refresh_tokens WHERE grant_id = g.id), 0)
+		FROM oidc_grants g JOIN oidc_clients c ON c.id = g.client_id
+		WHERE g.user_id = ? AND g.expires_at > ?`, userID, ms(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name, scopes string
+		var times [3]int64
+		if err := rows.Scan(&id, &name, &scopes, &times[0], &times[1], &times[2]); err != nil {
+			return nil, d.wrap(err)
+		}
+		a := app(id, name)
+		if a.ConsentedAt.IsZero() {
+			for _, sc := range splitList(scopes) {
+				if !slices.Contains(a.Scopes, sc) {
+					a.Scopes = append(a.Scopes, sc)
+				}
+			}
+		}
+		for _, t := range times {
+			if t != 0 && fromMS(t).After(a.LastUsedAt) {
+				a.LastUsedAt = fromMS(t)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, d.wrap(err)
+	}
+	out := make([]store.OIDCApplication, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byID[id])
+	}
+	slices.SortFunc(out, func(a, b store.OIDCApplication) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// DeleteUserOIDCClientAccess removes the user's consent to a client and its grants of the user.
+func (d *DB) DeleteUserOIDCClientAccess(ctx context.Context, userID, clientID string) (int, error) {
+	consents, err := d.execCount(ctx, `DELETE FROM oidc_consents WHERE user_id = ? AND client_id = ?`, userID, clientID)
+	if err != nil {
+		return 0, err
+	}
+	grants, err := d.execCount(ctx, `DELETE FROM oidc_grants WHERE user_id = ? AND client_id = ?`, userID, clientID)
+	if err != nil {
+		return 0, err
+	}
+	if consents == 0 && grants == 0 {
+		return 0, store.ErrNotFound
+	}
+	return grants, nil
 }
 
 const grantColumns = `id, client_id, user_id, session_id, scopes, auth_time, amr, acr, offline, created_at, expires_at`

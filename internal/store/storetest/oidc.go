@@ -20,6 +20,7 @@ var oidcTests = []subtest{
 	{"CodeClaimedOnceBeforeExpiry", testOIDCClaimCode},
 	{"UsedCodeRevokesItsGrant", testOIDCUsedCodeRevokes},
 	{"ConsentPutAndReplace", testOIDCConsent},
+	{"UserApplicationsListedAndRemoved", testOIDCUserApplications},
 	{"AccessTokenWithGrantUntilExpiry", testOIDCAccessToken},
 	{"RefreshTokenRotatesOnce", testOIDCRefreshRotate},
 	{"UserAndSessionGrantsRevoked", testOIDCRevokeUserSession},
@@ -316,6 +317,53 @@ func testOIDCConsent(t *testing.T, s store.Store) {
 	got, err = s.GetOIDCConsent(ctx, u.ID, c.ID)
 	wantNoErr(t, "GetOIDCConsent(replaced)", err)
 	wantSame(t, "GetOIDCConsent(replaced)", got, second)
+}
+
+func testOIDCUserApplications(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	bob := mustCreateUser(t, s, "bob")
+	billing := mustCreateClient(t, s, "billing")
+	wiki := mustCreateClient(t, s, "wiki") // first-party: a grant, no consent
+	mustCreateClient(t, s, "unused")
+	wantNoErr(t, "PutOIDCConsent", s.PutOIDCConsent(ctx, &store.OIDCConsent{UserID: u.ID, ClientID: billing.ID, Scopes: []string{"openid", "email"}, GrantedAt: at(0)}))
+	g := mustCreateGrant(t, s, grantFixture(t, randomID(t), billing.ID, u.ID, true))
+	wantNoErr(t, "CreateOIDCRefreshToken", s.CreateOIDCRefreshToken(ctx, refreshFixture(t, g.ID, at(3*time.Hour))))
+	wantNoErr(t, "CreateOIDCAccessToken", s.CreateOIDCAccessToken(ctx, &store.OIDCAccessToken{ID: randomID(t), GrantID: g.ID,
+		Scopes: []string{"openid"}, CreatedAt: at(2 * time.Hour), ExpiresAt: at(4 * time.Hour)}))
+	mustCreateGrant(t, s, grantFixture(t, randomID(t), wiki.ID, u.ID, false))
+	bobs := mustCreateGrant(t, s, grantFixture(t, randomID(t), billing.ID, bob.ID, false))
+
+	got, err := s.ListUserOIDCApplications(ctx, u.ID, at(time.Hour))
+	wantNoErr(t, "ListUserOIDCApplications", err)
+	wantSame(t, "ListUserOIDCApplications", got, []store.OIDCApplication{
+		{ClientID: billing.ID, Name: "billing", Scopes: []string{"openid", "email"}, ConsentedAt: at(0), LastUsedAt: at(3 * time.Hour)},
+		{ClientID: wiki.ID, Name: "wiki", Scopes: []string{"openid", "profile"}, LastUsedAt: at(time.Minute)},
+	})
+	got, err = s.ListUserOIDCApplications(ctx, u.ID, at(25*time.Hour))
+	wantNoErr(t, "ListUserOIDCApplications(grants expired)", err)
+	if len(got) != 1 || got[0].ClientID != billing.ID || !got[0].LastUsedAt.IsZero() {
+		t.Errorf("after the grants expired: %+v, want billing's consent only, never used", got)
+	}
+
+	n, err := s.DeleteUserOIDCClientAccess(ctx, u.ID, billing.ID)
+	wantNoErr(t, "DeleteUserOIDCClientAccess", err)
+	if n != 1 {
+		t.Errorf("DeleteUserOIDCClientAccess = %d grants, want 1", n)
+	}
+	_, err = s.GetOIDCConsent(ctx, u.ID, billing.ID)
+	wantErr(t, "GetOIDCConsent after removal", err, store.ErrNotFound)
+	_, err = s.GetOIDCGrant(ctx, g.ID)
+	wantErr(t, "GetOIDCGrant after removal", err, store.ErrNotFound)
+	_, err = s.GetOIDCGrant(ctx, bobs.ID)
+	wantNoErr(t, "GetOIDCGrant of another user", err)
+	_, err = s.DeleteUserOIDCClientAccess(ctx, u.ID, billing.ID)
+	wantErr(t, "DeleteUserOIDCClientAccess again", err, store.ErrNotFound)
+	got, err = s.ListUserOIDCApplications(ctx, u.ID, at(time.Hour))
+	wantNoErr(t, "ListUserOIDCApplications after removal", err)
+	if len(got) != 1 || got[0].ClientID != wiki.ID {
+		t.Errorf("after removal: %+v, want wiki only", got)
+	}
 }
 
 func testOIDCAccessToken(t *testing.T, s store.Store) {
