@@ -31,9 +31,19 @@ type Error struct {
 	Code       string
 	Message    string
 	RetryAfter time.Duration // set for busy and throttled answers
+	// Field names the form field the error is about ("username", "code"); empty when it
+	// is about the whole request. Pages show the message beside that field.
+	Field string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// In returns a copy of e about the form field field.
+func (e *Error) In(field string) *Error {
+	c := *e
+	c.Field = field
+	return &c
+}
 
 // New returns an application error.
 func New(code, message string) *Error { return &Error{Code: code, Message: message} }

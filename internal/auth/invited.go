@@ -74,6 +74,3 @@ func (s *Service) SetFirstPassword(ctx context.Context, st store.Store, u *store
 	}
 	return &Current{Session: sess, User: u, Token: tok}, nil
 }
-
-// PasswordMinLength is the shortest password the policy accepts, for the hints on forms.
-func (s *Service) PasswordMinLength() int { return s.policy.MinLength }

@@ -62,14 +62,14 @@ func AsText(s string) string {
 func ValidateUsername(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
 	if display == "" {
-		return "", "", apperr.New(apperr.CodeBadRequest, "Enter a username.")
+		return "", "", apperr.New(apperr.CodeBadRequest, "Enter a username.").In("username")
 	}
 	if !utf8.ValidString(display) || utf8.RuneCountInString(display) > maxUsername {
-		return "", "", apperr.New(apperr.CodeBadRequest, "A username has at most 64 characters.")
+		return "", "", apperr.New(apperr.CodeBadRequest, "A username has at most 64 characters.").In("username")
 	}
 	for _, r := range display {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' {
-			return "", "", apperr.New(apperr.CodeBadRequest, "A username may contain only letters, digits, '.', '_' and '-'.")
+			return "", "", apperr.New(apperr.CodeBadRequest, "A username may contain only letters, digits, '.', '_' and '-'.").In("username")
 		}
 	}
 	return display, NormalizeLogin(display), nil
@@ -95,7 +95,7 @@ func unseen(r rune) bool { return !unicode.IsGraphic(r) || r == utf8.RuneError }
 // reason, and anything else that is not a plain address with a generic bad_request.
 func ValidateEmail(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
-	bad := apperr.New(apperr.CodeBadRequest, "Enter a valid e-mail address, such as name@example.com.")
+	bad := apperr.New(apperr.CodeBadRequest, "Enter a valid e-mail address, such as name@example.com.").In("email")
 	if display == "" || len(display) > maxEmail || !utf8.ValidString(display) || strings.ContainsFunc(display, unseen) {
 		return "", "", bad
 	}

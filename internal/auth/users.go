@@ -82,7 +82,7 @@ func (s *Service) insertUser(ctx context.Context, st store.Store, u *store.User,
 	err := st.CreateUser(ctx, u)
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {
-		return apperr.New(apperr.CodeConflict, fmt.Sprintf("That %s is already taken.", ce.Field))
+		return apperr.New(apperr.CodeConflict, fmt.Sprintf("That %s is already taken.", ce.Field)).In(ce.Field)
 	}
 	if err != nil {
 		return err

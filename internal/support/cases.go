@@ -169,7 +169,7 @@ func categoryLabel(c string) string {
 }
 
 func badField(field, msg string) error {
-	return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q: %s", field, msg))
+	return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q: %s", field, msg)).In(field)
 }
 
 // cleanText trims and NFC-normalises a free-text field and checks its length and that it

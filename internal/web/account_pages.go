@@ -22,7 +22,7 @@ type securityData struct {
 }
 
 // renderSecurity draws the security page; the error is that of loading its data.
-func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg, flash string) error {
+func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, msg formProblem, flash string) error {
 	st, err := s.auth.Status(r.Context(), cur.User)
 	if err != nil {
 		return err
@@ -35,14 +35,14 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *aut
 	if err != nil {
 		return err
 	}
-	s.render(w, r, status, "security", view{Title: "Password & Security", Error: errMsg, Flash: flash,
+	s.render(w, r, status, "security", view{Title: "Password & Security", Error: msg.Message, Field: msg.Field, Flash: flash,
 		Data: securityData{User: cur.User, Status: st, Sessions: sessions, Applications: apps, Current: cur.Session.ID, AMR: cur.Session.AMR,
 			Recent: s.auth.ProvedRecently(cur)}})
 	return nil
 }
 
 func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) error {
-	return s.renderSecurity(w, r, sessionOf(r), http.StatusOK, "", flashes[r.URL.Query().Get("done")])
+	return s.renderSecurity(w, r, sessionOf(r), http.StatusOK, formProblem{}, flashes[r.URL.Query().Get("done")])
 }
 
 // securityForm runs a form posted from the security page, showing errors on it.
@@ -51,7 +51,7 @@ func (s *Server) securityForm(w http.ResponseWriter, r *http.Request, do func(cu
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	return onForm(do(cur), func(status int, msg string) error {
+	return onForm(do(cur), func(status int, msg formProblem) error {
 		return s.renderSecurity(w, r, cur, status, msg, "")
 	})
 }
@@ -60,7 +60,7 @@ func (s *Server) newRecoveryCodeSubmit(w http.ResponseWriter, r *http.Request) e
 	return s.securityForm(w, r, func(cur *auth.Current) error {
 		rc, err := s.auth.NewRecoveryCode(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 		if err != nil {
-			return err
+			return atField("rc-code", err)
 		}
 		return s.holdCodeAndShow(w, r, cur, rc, codeAfterRenew)
 	})
@@ -69,14 +69,20 @@ func (s *Server) newRecoveryCodeSubmit(w http.ResponseWriter, r *http.Request) e
 func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) error {
 	return s.securityForm(w, r, func(cur *auth.Current) error {
 		current, next := r.PostForm.Get("current_password"), r.PostForm.Get("new_password")
-		if current == "" || next == "" {
-			return apperr.New(apperr.CodeBadRequest, "Enter your current password and a new password.")
+		if current == "" {
+			return apperr.New(apperr.CodeBadRequest, "Enter your current password.").In("current_password")
+		}
+		if next == "" {
+			return apperr.New(apperr.CodeBadRequest, "Choose a new password.").In("new_password")
 		}
 		if next != r.PostForm.Get("confirm_password") {
-			return apperr.New(apperr.CodeBadRequest, "The new passwords do not match.")
+			return apperr.New(apperr.CodeBadRequest, "The new passwords do not match.").In("confirm_password")
 		}
 		if err := s.auth.ChangePassword(r.Context(), cur, current, next, meta(r)); err != nil {
-			return err
+			if e, ok := apperr.As(err); ok && e.Code == apperr.CodeInvalidCredentials {
+				return e.In("current_password")
+			}
+			return atField("new_password", err)
 		}
 		redirect(w, r, "/account/security?done=password")
 		return nil
@@ -144,16 +150,19 @@ func (s *Server) setupAdminSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := r.PostForm
 	data := map[string]string{"Token": f.Get("token"), "Username": f.Get("username"), "Email": f.Get("email")}
-	form := func(status int, msg string) error {
-		s.render(w, r, status, "admin_setup", view{Title: "Create the first administrator", Error: msg, Data: data})
+	form := func(status int, msg formProblem) error {
+		s.render(w, r, status, "admin_setup", view{Title: "Create the first administrator", Error: msg.Message, Field: msg.Field, Data: data})
 		return nil
 	}
 	if f.Get("password") != f.Get("confirm_password") {
-		return onForm(apperr.New(apperr.CodeBadRequest, "The passwords do not match."), form)
+		return onForm(apperr.New(apperr.CodeBadRequest, "The passwords do not match.").In("confirm_password"), form)
 	}
 	_, err := s.auth.CompleteSetup(r.Context(), f.Get("token"), auth.NewUser{
 		Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"),
 	}, meta(r))
+	if e, ok := apperr.As(err); ok && e.Code == apperr.CodeWeakPassword {
+		err = e.In("password")
+	}
 	if err != nil {
 		return onForm(err, form)
 	}

@@ -69,11 +69,17 @@ func (s *Server) apiConfirmEmail(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) changeEmailSubmit(w http.ResponseWriter, r *http.Request) error {
 	return s.securityForm(w, r, func(cur *auth.Current) error {
 		email, pw := r.PostForm.Get("email"), r.PostForm.Get("password")
-		if email == "" || pw == "" {
-			return errEmailForm
+		if email == "" {
+			return errEmailForm.In("new_email")
+		}
+		if pw == "" {
+			return errEmailForm.In("email_password")
 		}
 		if err := s.address.RequestChange(r.Context(), cur, email, pw, meta(r)); err != nil {
-			return err
+			if e, ok := apperr.As(err); ok && e.Code == apperr.CodeInvalidCredentials {
+				return e.In("email_password")
+			}
+			return atField("new_email", err)
 		}
 		redirect(w, r, "/account/security?done=email-sent")
 		return nil
@@ -100,9 +106,9 @@ type confirmEmailData struct {
 const confirmEmailTitle = "Confirm your e-mail address"
 
 // confirmEmailForm draws the confirmation page with an error and no button.
-func (s *Server) confirmEmailForm(w http.ResponseWriter, r *http.Request) func(status int, msg string) error {
-	return func(status int, msg string) error {
-		s.render(w, r, status, "email_confirm", view{Title: confirmEmailTitle, Error: msg, Data: confirmEmailData{}})
+func (s *Server) confirmEmailForm(w http.ResponseWriter, r *http.Request) func(status int, msg formProblem) error {
+	return func(status int, msg formProblem) error {
+		s.render(w, r, status, "email_confirm", view{Title: confirmEmailTitle, Error: msg.Message, Field: msg.Field, Data: confirmEmailData{}})
 		return nil
 	}
 }

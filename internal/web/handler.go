@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // handlerFunc is an HTTP handler that returns its error instead of writing it. A route
@@ -37,7 +39,7 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &fe):
 		e := s.classify(r, fe.err)
 		setRetryAfter(w, e.RetryAfter)
-		if err := fe.show(statusOf[e.Code], e.Message); err != nil {
+		if err := fe.show(statusOf[e.Code], formProblem{Message: e.Message, Field: e.Field}); err != nil {
 			// The form could not be drawn: the error page says why instead.
 			w.Header().Del("Retry-After")
 			s.renderError(w, r, err)
@@ -53,16 +55,21 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 // field): Error draws the form again with the error's message and status.
 type formError struct {
 	err  error
-	show func(status int, msg string) error
+	show func(status int, msg formProblem) error
 }
+
+// formProblem is what a form shows of its error: the message safe to show, and the field
+// it is about (the input's id), which the page marks invalid, describes by the message and
+// focuses; an empty Field puts the message above the form.
+type formProblem struct{ Message, Field string }
 
 func (e *formError) Error() string { return e.err.Error() }
 func (e *formError) Unwrap() error { return e.err }
 
 // onForm returns err to be shown on its form by show, which draws the page with status and
-// the message safe to show; nil stays nil. show returns an error when the page cannot be
-// drawn (its data failed to load); Error then shows the error page.
-func onForm(err error, show func(status int, msg string) error) error {
+// the problem; nil stays nil. show returns an error when the page cannot be drawn (its
+// data failed to load); Error then shows the error page.
+func onForm(err error, show func(status int, msg formProblem) error) error {
 	if err == nil {
 		return nil
 	}
@@ -76,4 +83,21 @@ func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 		return
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+}
+
+// inputCodes are the application errors about what was typed into a form; others (busy,
+// throttled, an expired link) are about the whole request.
+var inputCodes = map[string]bool{
+	apperr.CodeBadRequest: true, apperr.CodeInvalidCredentials: true, apperr.CodeInvalidCode: true,
+	apperr.CodeWeakPassword: true, apperr.CodeConflict: true, apperr.CodeInvalidEmail: true,
+	apperr.CodeReauthenticationRequired: true,
+}
+
+// atField says that err is about the form field field (the input's id) when it is an error
+// about the input that names no field of its own; any other error is returned as it is.
+func atField(field string, err error) error {
+	if e, ok := apperr.As(err); ok && e.Field == "" && inputCodes[e.Code] {
+		return e.In(field)
+	}
+	return err
 }

@@ -57,8 +57,8 @@ func TestError(t *testing.T) {
 	t.Run("form_error_draws_the_form", func(t *testing.T) {
 		var gotStatus int
 		var gotMsg string
-		w := answer("/login", onForm(throttled, func(status int, msg string) error {
-			gotStatus, gotMsg = status, msg
+		w := answer("/login", onForm(throttled, func(status int, msg formProblem) error {
+			gotStatus, gotMsg = status, msg.Message
 			return nil
 		}))
 		if gotStatus != http.StatusTooManyRequests || gotMsg != "Wait a little." || w.Header().Get("Retry-After") != "2" || w.Body.Len() != 0 {
@@ -66,13 +66,13 @@ func TestError(t *testing.T) {
 		}
 	})
 	t.Run("form_that_cannot_be_drawn_gets_the_error_page", func(t *testing.T) {
-		w := answer("/account/security", onForm(throttled, func(int, string) error { return apperr.ErrUnavailable }))
+		w := answer("/account/security", onForm(throttled, func(int, formProblem) error { return apperr.ErrUnavailable }))
 		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" {
 			t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
 		}
 	})
 	t.Run("nil_stays_nil", func(t *testing.T) {
-		if err := onForm(nil, func(int, string) error { return nil }); err != nil {
+		if err := onForm(nil, func(int, formProblem) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 	})

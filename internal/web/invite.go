@@ -53,9 +53,8 @@ func (s *Server) apiAcceptInvitation(w http.ResponseWriter, r *http.Request) err
 }
 
 type inviteData struct {
-	Token     string
-	Info      *invite.Info
-	MinLength int
+	Token string
+	Info  *invite.Info
 }
 
 // invitePage shows the form that sets the password; it changes nothing, because mail
@@ -67,19 +66,19 @@ func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) error {
 		return onForm(err, s.inviteForm(w, r, inviteData{}))
 	}
 	s.render(w, r, http.StatusOK, "invite", view{Title: "Welcome, " + info.Username,
-		Data: inviteData{Token: tok, Info: info, MinLength: s.auth.PasswordMinLength()}})
+		Data: inviteData{Token: tok, Info: info}})
 	return nil
 }
 
 // inviteForm shows the invitation page again with an error; without d.Info (the link
 // cannot be accepted) the page only says so and where to go.
-func (s *Server) inviteForm(w http.ResponseWriter, r *http.Request, d inviteData) func(int, string) error {
-	return func(status int, msg string) error {
+func (s *Server) inviteForm(w http.ResponseWriter, r *http.Request, d inviteData) func(int, formProblem) error {
+	return func(status int, msg formProblem) error {
 		title := "Invitation"
 		if d.Info != nil {
 			title = "Welcome, " + d.Info.Username
 		}
-		s.render(w, r, status, "invite", view{Title: title, Error: msg, Data: d})
+		s.render(w, r, status, "invite", view{Title: title, Error: msg.Message, Field: msg.Field, Data: d})
 		return nil
 	}
 }
@@ -94,19 +93,19 @@ func (s *Server) inviteSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return onForm(err, s.inviteForm(w, r, inviteData{}))
 	}
-	form := s.inviteForm(w, r, inviteData{Token: tok, Info: info, MinLength: s.auth.PasswordMinLength()})
+	form := s.inviteForm(w, r, inviteData{Token: tok, Info: info})
 	if f.Get("password") == "" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Choose a password."), form)
+		return onForm(apperr.New(apperr.CodeBadRequest, "Choose a password.").In("password"), form)
 	}
 	if f.Get("password") != f.Get("confirm_password") {
-		return onForm(apperr.New(apperr.CodeBadRequest, "The passwords do not match. Type the same password twice."), form)
+		return onForm(apperr.New(apperr.CodeBadRequest, "The passwords do not match. Type the same password twice.").In("confirm_password"), form)
 	}
 	cur, err := s.invite.Accept(r.Context(), tok, f.Get("password"), meta(r))
 	if err != nil {
 		if e, ok := apperr.As(err); ok && e.Code == apperr.CodeInvalidToken {
 			return onForm(err, s.inviteForm(w, r, inviteData{}))
 		}
-		return onForm(err, form)
+		return onForm(atField("password", err), form)
 	}
 	s.endOldSession(r, cur.Session.ID)
 	s.setSession(w, cur.Token)

@@ -33,7 +33,7 @@ func TestBrowserInvitation(t *testing.T) {
 	b.do("open the mailed link", chromedp.Navigate(link))
 	b.wantPath("/invite")
 	b.wantHeading("Welcome, ivy")
-	b.wantText("At least 12 characters")
+	b.wantText("At least 12 characters. It must not contain your username")
 	if w := browserEval[int](b, `document.documentElement.scrollWidth`); w > 320 {
 		t.Errorf("the invitation page is %d px wide on a 320 px screen", w)
 	}

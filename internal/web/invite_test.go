@@ -56,7 +56,7 @@ func TestInvitationToEnrolledUser(t *testing.T) {
 
 	for range 2 { // mail scanners fetch links: the page is shown, the link stays live
 		r := c.Get("/invite?token=" + url.QueryEscape(token))
-		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "ivy") || !strings.Contains(string(r.Body), "At least 12 characters") {
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "ivy") || !strings.Contains(string(r.Body), "At least 12 characters. It must not contain your username") {
 			t.Fatalf("invitation page: %d %s", r.Status, r.Body)
 		}
 	}

@@ -92,16 +92,19 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
-	form := func(status int, msg string) error {
-		s.render(w, r, status, "login", view{Title: "Sign in", Error: msg, Data: loginForm{Username: username, Register: s.registerLink()}})
+	form := func(status int, msg formProblem) error {
+		s.render(w, r, status, "login", view{Title: "Sign in", Error: msg.Message, Field: msg.Field, Data: loginForm{Username: username, Register: s.registerLink()}})
 		return nil
 	}
-	if username == "" || pw == "" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail and your password."), form)
+	if username == "" {
+		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail address.").In("username"), form)
+	}
+	if pw == "" {
+		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your password.").In("password"), form)
 	}
 	res, err := s.auth.Login(r.Context(), username, pw, meta(r))
 	if err != nil {
-		return onForm(err, form)
+		return onForm(atField("password", err), form)
 	}
 	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
@@ -132,8 +135,8 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	tok, err := s.auth.VerifyTOTP(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
-		return onForm(err, func(status int, msg string) error {
-			s.render(w, r, status, "code", view{Title: "Enter your code", Error: msg})
+		return onForm(atField("code", err), func(status int, msg formProblem) error {
+			s.render(w, r, status, "code", view{Title: "Enter your code", Error: msg.Message, Field: msg.Field})
 			return nil
 		})
 	}
@@ -154,8 +157,8 @@ func (s *Server) recoverySubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	tok, fresh, err := s.auth.UseRecoveryCode(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
-		return onForm(err, func(status int, msg string) error {
-			s.render(w, r, status, "recovery", view{Title: "Use your recovery code", Error: msg})
+		return onForm(atField("code", err), func(status int, msg formProblem) error {
+			s.render(w, r, status, "recovery", view{Title: "Use your recovery code", Error: msg.Message, Field: msg.Field})
 			return nil
 		})
 	}
@@ -206,7 +209,7 @@ type setupData struct {
 }
 
 // renderSetup draws the authenticator setup page; the error is that of loading its data.
-func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg string) error {
+func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, msg formProblem) error {
 	d := setupData{Enrollment: cur.Session.State == store.StateEnrollmentRequired, Recent: s.auth.ProvedRecently(cur)}
 	st, err := s.auth.Status(r.Context(), cur.User)
 	if err != nil {
@@ -230,12 +233,12 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.C
 	case !errors.Is(err, apperr.ErrNoPending):
 		return err
 	}
-	s.render(w, r, status, "setup", view{Title: "Set up your authenticator app", Error: errMsg, Data: d})
+	s.render(w, r, status, "setup", view{Title: "Set up your authenticator app", Error: msg.Message, Field: msg.Field, Data: d})
 	return nil
 }
 
 func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) error {
-	return s.renderSetup(w, r, sessionOf(r), http.StatusOK, "")
+	return s.renderSetup(w, r, sessionOf(r), http.StatusOK, formProblem{})
 }
 
 func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) error {
@@ -243,7 +246,12 @@ func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	form := func(status int, msg string) error {
+	// The code field is "replace-code" on the security page, "current" on the setup page.
+	field := "current"
+	if r.PostForm.Get("from") == "security" {
+		field = "replace-code"
+	}
+	form := func(status int, msg formProblem) error {
 		if r.PostForm.Get("from") == "security" {
 			return s.renderSecurity(w, r, cur, status, msg, "")
 		}
@@ -256,12 +264,12 @@ func (s *Server) setupStart(w http.ResponseWriter, r *http.Request) error {
 		// at once, and that page leads on to the new setup.
 		fresh, err := s.auth.ProveWithRecoveryCode(r.Context(), cur, code, meta(r))
 		if err != nil {
-			return onForm(err, form)
+			return onForm(atField(field, err), form)
 		}
 		return s.holdCodeAndShow(w, r, cur, fresh, codeAfterRecovery)
 	}
 	if _, err := s.auth.BeginTOTPSetup(r.Context(), cur, code, meta(r)); err != nil {
-		return onForm(err, form)
+		return onForm(atField(field, err), form)
 	}
 	redirect(w, r, "/mfa/setup")
 	return nil
@@ -278,7 +286,7 @@ func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
 	}
 	tok, rc, err := s.auth.ConfirmTOTPSetup(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
-		return onForm(err, func(status int, msg string) error {
+		return onForm(atField("code", err), func(status int, msg formProblem) error {
 			return s.renderSetup(w, r, cur, status, msg)
 		})
 	}
@@ -292,7 +300,7 @@ func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) savedCodePage(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	return s.renderSavedCode(w, r, cur, r.URL.Query().Get("why"), http.StatusOK, "")
+	return s.renderSavedCode(w, r, cur, r.URL.Query().Get("why"), http.StatusOK, formProblem{})
 }
 
 // savedData is what the "Successful!" page shows: why it shows a fresh recovery code, the
@@ -306,7 +314,7 @@ type savedData struct {
 
 // renderSavedCode draws the "Successful!" page for why (one of codeAfter...); after the
 // recovery code was used up, the page offers to set up a new authenticator as well.
-func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *auth.Current, why string, status int, errMsg string) error {
+func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *auth.Current, why string, status int, msg formProblem) error {
 	code := s.auth.HeldRecoveryCode(cur)
 	if code == "" {
 		redirect(w, r, "/account/security")
@@ -324,7 +332,7 @@ func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *au
 		}
 		d.Lost = st.TOTP
 	}
-	s.render(w, r, status, "saved", view{Title: "Successful!", Error: errMsg, Data: d})
+	s.render(w, r, status, "saved", view{Title: "Successful!", Error: msg.Message, Field: msg.Field, Data: d})
 	return nil
 }
 
@@ -349,8 +357,8 @@ func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if r.PostForm.Get("saved") != "yes" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Tick the box to confirm that you saved your recovery code."),
-			func(status int, msg string) error {
+		return onForm(apperr.New(apperr.CodeBadRequest, "Tick the box to confirm that you saved your recovery code.").In("saved"),
+			func(status int, msg formProblem) error {
 				return s.renderSavedCode(w, r, cur, r.PostForm.Get("why"), status, msg)
 			})
 	}

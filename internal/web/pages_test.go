@@ -367,7 +367,7 @@ func TestFormInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.client.Do(http.MethodPost, tc.path, tc.contentType, []byte(tc.body))
 			wantPage(t, r, tc.status)
-			if !strings.Contains(string(r.Body), `role="alert"`) {
+			if !strings.Contains(string(r.Body), `<p class="error`) {
 				t.Fatalf("the page shows no error:\n%s", r.Body)
 			}
 		})

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/register"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -79,16 +80,15 @@ func (s *Server) apiRegisterConfirm(w http.ResponseWriter, r *http.Request) erro
 // registerForm is what the registration page shows and refills after an error (never the
 // password).
 type registerForm struct {
-	Username  string
-	Email     string
-	MinLength int
+	Username string
+	Email    string
 }
 
 func (s *Server) registerPage(w http.ResponseWriter, r *http.Request) error {
 	if !s.register.Enabled() {
 		return register.ErrOff
 	}
-	s.render(w, r, http.StatusOK, "register", view{Title: "Create an account", Data: registerForm{MinLength: s.auth.MinPasswordLength()}})
+	s.render(w, r, http.StatusOK, "register", view{Title: "Create an account", Data: registerForm{}})
 	return nil
 }
 
@@ -102,9 +102,12 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	in := register.Request{Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password")}
 	if err := s.register.Register(r.Context(), in, meta(r)); err != nil {
-		return onForm(err, func(status int, msg string) error {
-			s.render(w, r, status, "register", view{Title: "Create an account", Error: msg,
-				Data: registerForm{Username: in.Username, Email: in.Email, MinLength: s.auth.MinPasswordLength()}})
+		if e, ok := apperr.As(err); ok && e.Code == apperr.CodeWeakPassword {
+			err = e.In("password")
+		}
+		return onForm(err, func(status int, msg formProblem) error {
+			s.render(w, r, status, "register", view{Title: "Create an account", Error: msg.Message, Field: msg.Field,
+				Data: registerForm{Username: in.Username, Email: in.Email}})
 			return nil
 		})
 	}
@@ -129,9 +132,9 @@ type registerConfirmData struct {
 }
 
 // registerConfirmForm draws the confirmation page with an error and no form.
-func (s *Server) registerConfirmForm(w http.ResponseWriter, r *http.Request) func(status int, msg string) error {
-	return func(status int, msg string) error {
-		s.render(w, r, status, "register_confirm", view{Title: "Create your account", Error: msg, Data: registerConfirmData{}})
+func (s *Server) registerConfirmForm(w http.ResponseWriter, r *http.Request) func(status int, msg formProblem) error {
+	return func(status int, msg formProblem) error {
+		s.render(w, r, status, "register_confirm", view{Title: "Create your account", Error: msg.Message, Field: msg.Field, Data: registerConfirmData{}})
 		return nil
 	}
 }

@@ -26,6 +26,37 @@ var funcs = template.FuncMap{
 		}
 		return b.String()
 	},
+	// field gives the input with id its error attributes when the page's error is about
+	// it: aria-invalid, aria-describedby naming the error (after the hints named), and
+	// autofocus, so the first field in error has the focus without JavaScript.
+	"field": func(v view, id string, hints ...string) template.HTMLAttr {
+		if v.Field == id && v.Error != "" {
+			hints = append(hints, id+"-error")
+		}
+		var b strings.Builder
+		if len(hints) > 0 {
+			b.WriteString(`aria-describedby="` + template.HTMLEscapeString(strings.Join(hints, " ")) + `"`)
+		}
+		if v.Field == id && v.Error != "" {
+			b.WriteString(` aria-invalid="true" autofocus`)
+		}
+		return template.HTMLAttr(b.String())
+	},
+	// fieldError is the error beside the input with id, when the page's error is about it.
+	"fieldError": func(v view, id string) template.HTML {
+		if v.Field != id || v.Error == "" {
+			return ""
+		}
+		return template.HTML(`<p class="error field-error" id="` + template.HTMLEscapeString(id) + `-error">` +
+			template.HTMLEscapeString(v.Error) + `</p>`)
+	},
+	// autofocus focuses the input that has it when no field is in error.
+	"autofocus": func(v view) template.HTMLAttr {
+		if v.Field != "" && v.Error != "" {
+			return ""
+		}
+		return "autofocus"
+	},
 	"device": deviceName,
 	"scopes": scopeTexts,
 	// date shows an instant in UTC with the zone named, inside a <time> element that
@@ -64,8 +95,13 @@ func loadPages() (*pages, error) {
 type view struct {
 	Title string
 	Error string
+	// Field is the input (by id) that Error is about; empty puts Error above the form.
+	Field string
 	Flash string
 	Data  any
+	// MinPassword is the policy's minimum password length, for the hint beside every
+	// new-password field; render fills it in.
+	MinPassword int
 }
 
 // render writes a page with status. Pages are never cached: they may show secrets.
@@ -76,8 +112,19 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	if s.auth != nil {
+		v.MinPassword = s.auth.MinPasswordLength()
+	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	err := t.ExecuteTemplate(&buf, "layout", v)
+	if err == nil && v.Field != "" && !bytes.Contains(buf.Bytes(), []byte(`id="`+v.Field+`-error"`)) {
+		// The page does not show the field the error is about (a form drawn in another
+		// state): the error goes above the form rather than nowhere.
+		v.Field = ""
+		buf.Reset()
+		err = t.ExecuteTemplate(&buf, "layout", v)
+	}
+	if err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -77,14 +77,14 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	login := r.PostForm.Get("login")
 	if login == "" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail address."), func(status int, msg string) error {
-			s.render(w, r, status, "forgot", view{Title: "Forgot your password?", Error: msg, Data: map[string]string{}})
+		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail address.").In("login"), func(status int, msg formProblem) error {
+			s.render(w, r, status, "forgot", view{Title: "Forgot your password?", Error: msg.Message, Field: msg.Field, Data: map[string]string{}})
 			return nil
 		})
 	}
 	if err := s.auth.RequestPasswordReset(r.Context(), login, meta(r)); err != nil {
-		return onForm(err, func(status int, msg string) error {
-			s.render(w, r, status, "forgot", view{Title: "Forgot your password?", Error: msg, Data: map[string]string{"Login": login}})
+		return onForm(atField("login", err), func(status int, msg formProblem) error {
+			s.render(w, r, status, "forgot", view{Title: "Forgot your password?", Error: msg.Message, Field: msg.Field, Data: map[string]string{"Login": login}})
 			return nil
 		})
 	}
@@ -103,7 +103,7 @@ type resetData struct {
 
 // renderReset draws the step the link is at. A link that cannot be used shows why and
 // where to get a new one.
-func (s *Server) renderReset(w http.ResponseWriter, r *http.Request, status int, errMsg string, d resetData) error {
+func (s *Server) renderReset(w http.ResponseWriter, r *http.Request, status int, msg formProblem, d resetData) error {
 	title := "Choose a new password"
 	if d.Link != nil && d.Link.NeedsCode && d.Proof == "" {
 		title = "Confirm it is you"
@@ -111,17 +111,17 @@ func (s *Server) renderReset(w http.ResponseWriter, r *http.Request, status int,
 	if d.Link == nil {
 		title = "Reset your password"
 	}
-	s.render(w, r, status, "reset", view{Title: title, Error: errMsg, Data: d})
+	s.render(w, r, status, "reset", view{Title: title, Error: msg.Message, Field: msg.Field, Data: d})
 	return nil
 }
 
 // resetForm redraws the step of token (with the proof when the code step is done) with
 // an error; a link that became unusable shows the invalid-link page.
-func (s *Server) resetForm(w http.ResponseWriter, r *http.Request, token, proof string) func(status int, msg string) error {
-	return func(status int, msg string) error {
+func (s *Server) resetForm(w http.ResponseWriter, r *http.Request, token, proof string) func(status int, msg formProblem) error {
+	return func(status int, msg formProblem) error {
 		info, err := s.auth.CheckResetLink(r.Context(), token)
 		if errors.Is(err, links.ErrInvalid) {
-			return s.renderReset(w, r, http.StatusBadRequest, links.ErrInvalid.Message, resetData{})
+			return s.renderReset(w, r, http.StatusBadRequest, formProblem{Message: links.ErrInvalid.Message}, resetData{})
 		}
 		if err != nil {
 			return err
@@ -134,11 +134,11 @@ func (s *Server) resetPage(w http.ResponseWriter, r *http.Request) error {
 	tok := r.URL.Query().Get("token")
 	info, err := s.auth.CheckResetLink(r.Context(), tok)
 	if err != nil {
-		return onForm(err, func(status int, msg string) error {
+		return onForm(err, func(status int, msg formProblem) error {
 			return s.renderReset(w, r, status, msg, resetData{})
 		})
 	}
-	return s.renderReset(w, r, http.StatusOK, "", resetData{Token: tok, Link: info})
+	return s.renderReset(w, r, http.StatusOK, formProblem{}, resetData{Token: tok, Link: info})
 }
 
 func (s *Server) resetCodeSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -148,13 +148,13 @@ func (s *Server) resetCodeSubmit(w http.ResponseWriter, r *http.Request) error {
 	tok := r.PostForm.Get("token")
 	proof, err := s.auth.CheckResetCode(r.Context(), tok, r.PostForm.Get("code"), meta(r))
 	if err != nil {
-		return onForm(err, s.resetForm(w, r, tok, ""))
+		return onForm(atField("code", err), s.resetForm(w, r, tok, ""))
 	}
 	info, err := s.auth.CheckResetLink(r.Context(), tok)
 	if err != nil {
 		return onForm(err, s.resetForm(w, r, tok, ""))
 	}
-	return s.renderReset(w, r, http.StatusOK, "", resetData{Token: tok, Proof: proof, Link: info})
+	return s.renderReset(w, r, http.StatusOK, formProblem{}, resetData{Token: tok, Proof: proof, Link: info})
 }
 
 func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -164,19 +164,20 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	tok, proof := f.Get("token"), f.Get("proof")
 	if f.Get("new_password") != f.Get("confirm_password") {
-		return onForm(apperr.New(apperr.CodeBadRequest, "The two passwords differ. Type the same new password twice."),
+		return onForm(apperr.New(apperr.CodeBadRequest, "The two passwords differ. Type the same new password twice.").In("confirm_password"),
 			s.resetForm(w, r, tok, proof))
 	}
 	if f.Get("new_password") == "" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Choose a new password."), s.resetForm(w, r, tok, proof))
+		return onForm(apperr.New(apperr.CodeBadRequest, "Choose a new password.").In("new_password"), s.resetForm(w, r, tok, proof))
 	}
 	fresh, err := s.auth.ResetPassword(r.Context(), auth.ResetRequest{Token: tok, NewPassword: f.Get("new_password"), Proof: proof}, meta(r))
 	if err != nil {
 		var e *apperr.Error
 		if errors.As(err, &e) && e.Code == apperr.CodeInvalidCode {
 			proof = "" // the second factor must be given again
+			return onForm(atField("code", err), s.resetForm(w, r, tok, proof))
 		}
-		return onForm(err, s.resetForm(w, r, tok, proof))
+		return onForm(atField("new_password", err), s.resetForm(w, r, tok, proof))
 	}
 	s.render(w, r, http.StatusOK, "reset_done", view{Title: "Successful!", Data: map[string]string{"Code": fresh}})
 	return nil

@@ -51,8 +51,8 @@ func (s *Server) supportSubmit(w http.ResponseWriter, r *http.Request) error {
 		Phone: f.Get("phone"), Category: f.Get("category"), Description: f.Get("description")}
 	ref, err := s.support.OpenCase(r.Context(), in, meta(r))
 	if err != nil {
-		return onForm(err, func(status int, msg string) error {
-			s.render(w, r, status, "support_form", view{Title: "Contact support", Error: msg,
+		return onForm(err, func(status int, msg formProblem) error {
+			s.render(w, r, status, "support_form", view{Title: "Contact support", Error: msg.Message, Field: msg.Field,
 				Data: supportFormData{Categories: categoryOptions, Form: map[string]string{
 					"full_name": in.FullName, "email": in.Email, "organisation": in.Organisation, "phone": in.Phone,
 					"category": in.Category, "description": in.Description}}})
@@ -83,9 +83,9 @@ type verifyData struct {
 }
 
 // verifyForm draws the e-mail confirmation page with an error and no form.
-func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) func(status int, msg string) error {
-	return func(status int, msg string) error {
-		s.render(w, r, status, "support_verify", view{Title: "Confirm your e-mail address", Error: msg, Data: verifyData{}})
+func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) func(status int, msg formProblem) error {
+	return func(status int, msg formProblem) error {
+		s.render(w, r, status, "support_verify", view{Title: "Confirm your e-mail address", Error: msg.Message, Field: msg.Field, Data: verifyData{}})
 		return nil
 	}
 }
@@ -158,11 +158,11 @@ var caseFlashes = map[string]string{
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	return s.renderCase(w, r, cur, http.StatusOK, "", caseFlashes[r.URL.Query().Get("done")], nil)
+	return s.renderCase(w, r, cur, http.StatusOK, formProblem{}, caseFlashes[r.URL.Query().Get("done")], nil)
 }
 
 // renderCase draws the case page; the error is that of loading the case.
-func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, errMsg, flash string, form map[string]string) error {
+func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, msg formProblem, flash string, form map[string]string) error {
 	d, err := s.support.Case(r.Context(), cur.User, r.PathValue("ref"))
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, cur *auth.Cu
 	if form == nil {
 		form = map[string]string{}
 	}
-	s.render(w, r, status, "support_case", view{Title: "Case " + d.Case.Reference, Error: errMsg, Flash: flash,
+	s.render(w, r, status, "support_case", view{Title: "Case " + d.Case.Reference, Error: msg.Message, Field: msg.Field, Flash: flash,
 		Data: caseData{Details: d, Agent: cur.User, Labels: statusLabels, Categories: cats, Verifications: verificationOptions,
 			Closed: store.CaseClosed(d.Case.Status), Form: form}})
 	return nil
@@ -213,7 +213,7 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		form := map[string]string{"text": f.Get("text"), "verification": f.Get("verification"), "note": f.Get("note"),
 			"outcome": f.Get("outcome"), "reason": f.Get("reason")}
-		return onForm(err, func(status int, msg string) error {
+		return onForm(err, func(status int, msg formProblem) error {
 			return s.renderCase(w, r, cur, status, msg, "", form)
 		})
 	}
@@ -225,7 +225,7 @@ func (s *Server) caseApprove(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
 	cur := sessionOf(r)
 	if _, err := s.support.ApproveReset(r.Context(), cur.User, ref, meta(r)); err != nil {
-		return onForm(err, func(status int, msg string) error {
+		return onForm(err, func(status int, msg formProblem) error {
 			return s.renderCase(w, r, cur, status, msg, "", nil)
 		})
 	}
