@@ -43,7 +43,7 @@ func TestWrongAndReusedCodeGetTheOneMessage(t *testing.T) {
 	wantPage(t, wrong, http.StatusUnauthorized, oneCodeMessage)
 	reused := postForm(c, "/login/code", url.Values{"code": {srv.Code(secret, -1)}}) // the last sign-in's code
 	wantPage(t, reused, http.StatusUnauthorized, oneCodeMessage)
-	errorOf := regexp.MustCompile(`id="form-error">([^<]*)<`)
+	errorOf := regexp.MustCompile(`<p class="error[^>]*>([^<]*)<`) // beside the code field or above the form
 	if a, b := find(t, wrong, errorOf), find(t, reused, errorOf); a != b {
 		t.Fatalf("a wrong code gets %q, a reused one %q", a, b)
 	}
