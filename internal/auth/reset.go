@@ -160,11 +160,14 @@ type factorProof struct {
 	Expires  int64  `json:"e"`           // Unix milliseconds
 }
 
-// checkFactor checks a code or a recovery code for a reset of u's password. The attempt
-// spends a slot of the same second-factor budget as a sign-in, reserved before anything is
-// compared; a wrong code is audited and counted, and the slot stays a failure until the
-// reset succeeds. Nothing is used up here.
-func (s *Service) checkFactor(ctx context.Context, u *store.User, code string, m Meta) (*factorProof, *attempt, error) {
+// checkFactor checks a code or a recovery code for a reset of u's password through the
+// link token names. The attempt spends a slot of the same second-factor budget as a
+// sign-in, reserved before anything is compared; a wrong code is audited and counted, and
+// the slot stays a failure until the reset succeeds. A code refused because a parallel
+// reset used the link (and with it the code's step) meanwhile is no wrong code: the answer
+// is links.ErrInvalid and the slot is released, as it is on any error that is not a wrong
+// code. Nothing is used up here.
+func (s *Service) checkFactor(ctx context.Context, u *store.User, token, code string, m Meta) (_ *factorProof, _ *attempt, err error) {
 	if code == "" {
 		return nil, nil, errResetCodeMissing
 	}
@@ -172,8 +175,18 @@ func (s *Service) checkFactor(ctx context.Context, u *store.User, code string, m
 	if err != nil {
 		return nil, nil, err
 	}
+	counted := false
+	defer func() {
+		if err != nil && !counted {
+			s.release(ctx, a)
+		}
+	}()
 	proof := &factorProof{UserID: u.ID, Expires: s.now().Add(ResetProofTTL).UnixMilli()}
 	fail := func(event string, answer error) (*factorProof, *attempt, error) {
+		if _, err := links.Peek(ctx, s.store, store.LinkPasswordReset, token, s.now()); err != nil {
+			return nil, nil, err
+		}
+		counted = true
 		s.recordAside(ctx, event, u.ID, m, "password reset")
 		s.attemptFailed(ctx, a, u.ID, m)
 		return nil, a, answer
@@ -225,7 +238,7 @@ func (s *Service) CheckResetCode(ctx context.Context, token, code string, m Meta
 		return "", nil // nothing to prove: the new-password step asks for no code
 	}
 	m.ActorID = u.ID
-	p, _, err := s.checkFactor(ctx, u, code, m)
+	p, _, err := s.checkFactor(ctx, u, token, code, m)
 	if err != nil {
 		return "", err
 	}
@@ -270,12 +283,16 @@ type ResetRequest struct {
 // ResetPassword sets a new password through a reset link. When the account has an
 // authenticator, the second factor is checked (Code, or Proof from CheckResetCode) before
 // anything about the password is: the link alone never replaces it. The password policy
-// applies, and the password the account has now is refused (that comparison spends the password budget, as a
-// sign-in does). In one transaction the link is used up (of parallel submissions one
-// wins), the code's step is accepted or the recovery code swapped for a fresh one, the
-// password replaced, and End's PasswordReset ends every session and application grant;
-// nobody is signed in. The fresh recovery code is returned when the recovery code was
-// used. Any refusal leaves the link live. Errors: links.ErrInvalid (400 invalid_token),
+// applies, and the password the account has now is refused. That comparison spends no
+// password budget: the link and the second factor prove enough, the answer tells only
+// their holder that the new password is the old one, and so wrong sign-ins by whoever
+// knows the username never block a reset. In one transaction the link is used up (of
+// parallel submissions one wins), the code's step is accepted or the recovery code
+// swapped for a fresh one, the password replaced, both budgets reset, and End's
+// PasswordReset ends every session, application grant and live reset link; nobody is
+// signed in. The fresh recovery code is returned when the recovery code was used. Any
+// refusal leaves the link live; only a wrong code counts as a second-factor failure (the
+// slot of any other refusal is released). Errors: links.ErrInvalid (400 invalid_token),
 // weak_password, invalid_code, throttled, busy.
 func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (freshRecovery string, err error) {
 	l, u, hasTOTP, err := s.resetTarget(ctx, req.Token)
@@ -296,17 +313,18 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 		if req.Proof != "" {
 			proof, err = s.openProof(l, u, req.Proof)
 		} else {
-			proof, a, err = s.checkFactor(ctx, u, req.Code, m)
+			proof, a, err = s.checkFactor(ctx, u, req.Token, req.Code, m)
 		}
 		if err != nil {
 			return "", err
 		}
 	}
-	// Comparing with the current password is a password check: throttled like a sign-in.
-	pa, err := s.reserve(ctx, store.BudgetPassword, u.ID, u.ID, m)
-	if err != nil {
-		return "", err
-	}
+	wrongCode := false
+	defer func() {
+		if err != nil && !wrongCode {
+			s.release(ctx, a) // the code was right: the refusal is no failure of it
+		}
+	}()
 	same := false
 	if u.PasswordHash != NoPassword { // an invited account has no password to compare with
 		if same, _, err = s.hasher.Verify(ctx, req.NewPassword, u.PasswordHash); err != nil {
@@ -319,7 +337,6 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 		if _, err := links.Peek(ctx, s.store, store.LinkPasswordReset, req.Token, s.now()); err != nil {
 			return "", err
 		}
-		s.attemptFailed(ctx, pa, u.ID, m)
 		return "", errSamePassword
 	}
 	hash, err := s.hasher.Hash(ctx, req.NewPassword)
@@ -377,6 +394,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 	})
 	if err != nil {
 		if code, ok := apperr.As(err); ok && code.Code == apperr.CodeInvalidCode {
+			wrongCode = true
 			s.recordAside(ctx, audit.PasswordResetFailed, u.ID, m, "the second factor was used meanwhile")
 			s.attemptFailed(ctx, a, u.ID, m)
 		}

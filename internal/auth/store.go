@@ -32,6 +32,7 @@ type Store interface {
 	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
 	ListUserOIDCApplications(ctx context.Context, userID string, now time.Time) ([]store.OIDCApplication, error)
 	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (b *store.ThrottleBudget, granted bool, err error)
+	ReleaseAttempt(ctx context.Context, kind, key string, p throttle.Policy) error
 	ResetBudget(ctx context.Context, kind, key string) error
 	SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error
 	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error

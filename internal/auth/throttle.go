@@ -82,6 +82,18 @@ func (s *Service) attemptFailed(ctx context.Context, a *attempt, subject string,
 	}
 }
 
+// release takes back a reserved attempt whose check was refused for another reason than a
+// wrong password or code (a used link, a busy hasher, a store error): it is no failure.
+// A release that fails is logged; the slot then stays counted until the next success.
+func (s *Service) release(ctx context.Context, a *attempt) {
+	if a == nil {
+		return
+	}
+	if err := s.store.ReleaseAttempt(context.WithoutCancel(ctx), a.kind, a.key, s.throttle); err != nil {
+		s.log.ErrorContext(ctx, "release a throttle attempt", "budget", a.kind, "err", err)
+	}
+}
+
 // throttledError is the 429 answer. Its message is the same for every identifier, known or not.
 func throttledError(locked bool, wait time.Duration) error {
 	if locked {

@@ -37,6 +37,12 @@ type ThrottleStore interface {
 	// left nothing to show). However many reservations race, no more are granted than the
 	// policy allows. Never call it inside WithTx: a rolled-back reservation would not count.
 	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (b *ThrottleBudget, granted bool, err error)
+	// ReleaseAttempt takes back one reserved attempt that turned out not to be a failure
+	// (the check was refused for another reason than a wrong password or code): one failure
+	// less, the wait set back to what it was before it under policy p, and the budget
+	// deleted when no failure is left. A budget without failures (a success reset it
+	// meanwhile) is left alone. Never call it inside WithTx.
+	ReleaseAttempt(ctx context.Context, kind, key string, p throttle.Policy) error
 	// GetBudget returns the budget, or ErrNotFound when it has no failures.
 	GetBudget(ctx context.Context, kind, key string) (*ThrottleBudget, error)
 	// ResetBudget forgets every failure of the budget (after a success, or an administrator's

@@ -16,6 +16,7 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
+	"github.com/twofold-id/twofold/internal/throttle"
 	"github.com/twofold-id/twofold/internal/web"
 )
 
@@ -458,4 +459,104 @@ func TestPasswordResetPages(t *testing.T) {
 	wantStatus(t, c2.PostJSON("/api/v1/login/recovery-code", codeJSON(string(fresh[1]))), http.StatusOK)
 	r = c.Get("/password/reset?token=" + url.QueryEscape(tok))
 	wantStatus(t, r, http.StatusBadRequest)
+}
+
+// budgetFailures returns the failures left on the user's password and second-factor budgets.
+func budgetFailures(t *testing.T, srv *testserver.Server, name string) (pw, second int) {
+	t.Helper()
+	p, s, err := srv.Auth.Budgets(t.Context(), userOf(t, srv, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != nil {
+		pw = p.Failures
+	}
+	if s != nil {
+		second = s.Failures
+	}
+	return pw, second
+}
+
+// TestPasswordResetIgnoresThePasswordBudget: wrong sign-ins by whoever knows the username
+// lock the password budget, and the owner still resets with the link and a right code; a
+// refusal after a right code (the current password again) counts no second-factor failure.
+func TestPasswordResetIgnoresThePasswordBudget(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{Throttle: throttle.Policy{FreeAttempts: 3, FirstDelay: time.Minute, MaxDelay: time.Minute, MaxFailures: 3}})
+	_, secret, _ := enrolled(t, srv, "alice")
+	for range 3 {
+		if st := loginWith(t, srv, "alice", "not the password at all"); st != http.StatusUnauthorized {
+			t.Fatalf("wrong sign-in: %d, want 401", st)
+		}
+	}
+	if st := loginWith(t, srv, "alice", testserver.Password); st != http.StatusTooManyRequests {
+		t.Fatalf("sign-in after 3 failures: %d, want 429 (locked)", st)
+	}
+	tok := forgot(t, srv, "alice", "alice@example.com", true)
+	anon := srv.Client(t)
+	for range 4 { // more than the budget allows: each refusal after a right code releases its slot
+		srv.NextStep()
+		wantProblem(t, reset(anon, tok, testserver.Password, srv.Code(secret, 0)), http.StatusBadRequest, "weak_password")
+	}
+	if _, second := budgetFailures(t, srv, "alice"); second != 0 {
+		t.Errorf("refusals after a right code left %d second-factor failures, want 0", second)
+	}
+	srv.NextStep()
+	wantStatus(t, reset(anon, tok, newPassword, srv.Code(secret, 0)), http.StatusOK)
+	if pw, second := budgetFailures(t, srv, "alice"); pw != 0 || second != 0 {
+		t.Errorf("after the reset: %d password and %d second-factor failures, want none", pw, second)
+	}
+}
+
+// TestPasswordResetInParallelLeavesNoFailures submits one link with a right code 20 times
+// at once, on SQLite and on PostgreSQL: one wins, the refused ones leave no failure on
+// either budget, and the first sign-in with the new password goes through.
+func TestPasswordResetInParallelLeavesNoFailures(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			o := testserver.Options{Throttle: manyAttempts}
+			if db == "postgres" {
+				o.DatabaseURL = testutil.PostgresURL(t)
+			}
+			srv := testserver.New(t, o)
+			_, secret, _ := enrolled(t, srv, "alice")
+			tok := forgot(t, srv, "alice", "alice@example.com", true)
+			srv.NextStep()
+			code := srv.Code(secret, 0)
+			results := make([]rawResult, 20)
+			start := make(chan struct{})
+			done := make(chan struct{})
+			for i := range results {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					<-start
+					results[i] = rawPostJSON(srv, srv.Client(t), "/api/v1/password/reset",
+						map[string]string{"token": tok, "new_password": newPassword, "code": code})
+				}()
+			}
+			close(start)
+			for range results {
+				<-done
+			}
+			wins := 0
+			for i, r := range results {
+				switch {
+				case r.err != nil:
+					t.Errorf("submission %d: %v", i, r.err)
+				case r.status == http.StatusOK:
+					wins++
+				case r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `"invalid_token"`):
+					t.Errorf("submission %d: %d %s, want 200 or 400 invalid_token", i, r.status, r.body)
+				}
+			}
+			if wins != 1 {
+				t.Errorf("%d of 20 parallel resets succeeded, want exactly 1", wins)
+			}
+			if pw, second := budgetFailures(t, srv, "alice"); pw != 0 || second != 0 {
+				t.Errorf("the refused resets left %d password and %d second-factor failures, want none", pw, second)
+			}
+			if st := loginWith(t, srv, "alice", newPassword); st != http.StatusOK {
+				t.Errorf("first sign-in with the new password: %d, want 200", st)
+			}
+		})
+	}
 }

@@ -58,6 +58,26 @@ func (d *DB) ReserveAttempt(ctx context.Context, kind, key string, p throttle.Po
 	return cur, false, nil
 }
 
+// ReleaseAttempt takes one failure off a budget: a budget with one left is deleted, one
+// with more loses one, and its wait halves (not below FirstDelay) or, back within the free
+// attempts, goes. Each statement is atomic; a reservation between them counts on its own.
+func (d *DB) ReleaseAttempt(ctx context.Context, kind, key string, p throttle.Policy) error {
+	rule := p.OrDefault()
+	first := rule.FirstDelay.Milliseconds()
+	if _, err := d.exec(ctx, `DELETE FROM throttle_budgets WHERE kind = ? AND bkey = ? AND failures <= 1`, kind, key); err != nil {
+		return err
+	}
+	_, err := d.exec(ctx, `UPDATE throttle_budgets SET
+			failures = failures - 1,
+			delay_ms = CASE
+				WHEN failures - 1 < ? THEN 0
+				WHEN delay_ms / 2 < ? THEN ?
+				ELSE delay_ms / 2 END
+		WHERE kind = ? AND bkey = ? AND failures > 1`,
+		rule.FreeAttempts, first, first, kind, key)
+	return err
+}
+
 // GetBudget returns the budget or ErrNotFound.
 func (d *DB) GetBudget(ctx context.Context, kind, key string) (*store.ThrottleBudget, error) {
 	b := &store.ThrottleBudget{Kind: kind, Key: key}

@@ -13,6 +13,7 @@ var throttleTests = []subtest{
 	{"FreeAttemptsThenAWait", testBudgetFreeAttempts},
 	{"WaitDoublesUpToTheCapAndLocksAt100", testBudgetSchedule},
 	{"ResetForgetsEveryFailure", testBudgetReset},
+	{"ReleaseTakesBackOneAttempt", testBudgetRelease},
 	{"BudgetsAreSeparateByKindAndKey", testBudgetSeparate},
 	{"GetUnknownBudgetIsNotFound", testBudgetNotFound},
 	{"ForgetIdleKeepsLockedAndRecent", testBudgetForgetIdle},
@@ -199,4 +200,36 @@ func testRaceBudgetWait(t *testing.T, s store.Store) {
 	if n := raceReserve(t, s, key, at(89*time.Second)); n != 0 {
 		t.Fatalf("%d reservations granted before the next 1m wait ended, want 0", n)
 	}
+}
+
+// testBudgetRelease: a released attempt is one failure less and the wait it imposed goes
+// back to the one before; the last one deletes the budget; a budget without failures is
+// left alone.
+func testBudgetRelease(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	key := randomID(t)
+	wantNoErr(t, "ReleaseAttempt of no budget", s.ReleaseAttempt(ctx, store.BudgetSecondFactor, key, throttle.Default))
+	for i := range 7 { // an hour apart: each is granted; the 7th leaves a 2m wait
+		if _, ok := reserve(t, s, store.BudgetSecondFactor, key, at(time.Duration(i)*time.Hour)); !ok {
+			t.Fatalf("reservation %d refused", i+1)
+		}
+	}
+	for _, want := range []struct {
+		failures int
+		delay    time.Duration
+	}{{6, time.Minute}, {5, 30 * time.Second}, {4, 0}} {
+		wantNoErr(t, "ReleaseAttempt", s.ReleaseAttempt(ctx, store.BudgetSecondFactor, key, throttle.Default))
+		b, err := s.GetBudget(ctx, store.BudgetSecondFactor, key)
+		wantNoErr(t, "GetBudget", err)
+		if b.Failures != want.failures || b.Delay != want.delay {
+			t.Fatalf("after a release: %d failures, wait %s; want %d, %s", b.Failures, b.Delay, want.failures, want.delay)
+		}
+	}
+	for range 4 {
+		wantNoErr(t, "ReleaseAttempt", s.ReleaseAttempt(ctx, store.BudgetSecondFactor, key, throttle.Default))
+	}
+	if _, err := s.GetBudget(ctx, store.BudgetSecondFactor, key); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetBudget after the last release = %v, want ErrNotFound", err)
+	}
+	wantNoErr(t, "ReleaseAttempt of no budget", s.ReleaseAttempt(ctx, store.BudgetSecondFactor, key, throttle.Default))
 }
