@@ -21,7 +21,7 @@ import (
 const (
 	// ResetLinkTTL is how long a password reset link works.
 	ResetLinkTTL = 30 * time.Minute
-	// ResetLinksPerHour is how many reset links one account gets mailed in an hour.
+	// ResetLinksPerHour is how many reset links one account gets mailed in one clock hour.
 	ResetLinksPerHour = 3
 	// ResetProofTTL is how long a checked second factor carries over to the new-password
 	// step of the reset pages.
@@ -39,9 +39,10 @@ var (
 
 // RequestPasswordReset mails a reset link to the account that login (a username or an
 // e-mail address) names, valid ResetLinkTTL. Whatever the account (unknown, disabled,
-// invited and without a password yet, or mailed ResetLinksPerHour links in the last hour already) it returns nil after the same
-// store calls and no hashing: where no link is mailed it stores a decoy, so neither the
-// answer nor the work tells whether the account exists. The mail is queued in the link's
+// invited and without a password yet, or mailed ResetLinksPerHour links this clock hour
+// already) it returns nil after the same store calls and no hashing: where no link is
+// mailed it stores a decoy, so neither the answer nor the work tells whether the account
+// exists. The mail is queued in the link's
 // transaction, so the answer never waits for the mail server.
 func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta) error {
 	if len(login) > maxIdentifier {
@@ -57,11 +58,14 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta
 		return err
 	}
 	now := s.now()
-	uid := ""
+	uid, window := "", loginKey(norm) // an unknown name takes from a window of its own
 	if u != nil {
-		uid = u.ID
+		uid, window = u.ID, u.ID
 	}
-	recent, err := s.store.CountLinkTokens(ctx, store.LinkPasswordReset, uid, now.Add(-time.Hour))
+	// One conditional write counts the link, so parallel requests never mail more than
+	// ResetLinksPerHour; it is taken for every name alike.
+	hour := now.UTC().Truncate(time.Hour)
+	granted, _, err := s.store.TakeFromWindow(ctx, "password_reset:"+window, hour, ResetLinksPerHour)
 	if err != nil {
 		return err
 	}
@@ -73,8 +77,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta
 		detail = "account disabled: no link sent"
 	case u.PasswordHash == NoPassword:
 		detail = "no password yet (the invitation is the way in): no link sent"
-	case recent >= ResetLinksPerHour:
-		detail = fmt.Sprintf("%d links in the last hour: no link sent", recent)
+	case !granted:
+		detail = fmt.Sprintf("%d links this hour already: no link sent", ResetLinksPerHour)
 	default:
 		link = links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: ResetLinkTTL}
 		detail = "link sent"

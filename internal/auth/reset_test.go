@@ -16,9 +16,9 @@ import (
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
-func (s recordingStore) CountLinkTokens(ctx context.Context, purpose, userID string, since time.Time) (int, error) {
-	s.r.add("CountLinkTokens(" + purpose + ")")
-	return s.Store.CountLinkTokens(ctx, purpose, userID, since)
+func (s recordingStore) TakeFromWindow(ctx context.Context, name string, start time.Time, limit int) (bool, int, error) {
+	s.r.add("TakeFromWindow")
+	return s.Store.TakeFromWindow(ctx, name, start, limit)
 }
 
 func (s recordingStore) InvalidateLinkTokens(ctx context.Context, purpose, userID string, now time.Time) (int, error) {

@@ -17,7 +17,6 @@ type Store interface {
 	AdminHasExisted(ctx context.Context) (bool, error)
 	AppendAudit(ctx context.Context, e *store.AuditEvent) error
 	CheckSetupToken(ctx context.Context, tokenHash []byte, now time.Time) error
-	CountLinkTokens(ctx context.Context, purpose, userID string, since time.Time) (int, error)
 	DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error)
 	ForgetIdleBudgets(ctx context.Context, kind string, idleBefore time.Time, maxFailures int) (int, error)
 	GetBudget(ctx context.Context, kind, key string) (*store.ThrottleBudget, error)
@@ -36,6 +35,7 @@ type Store interface {
 	ResetBudget(ctx context.Context, kind, key string) error
 	SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error
 	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error
+	TakeFromWindow(ctx context.Context, name string, start time.Time, limit int) (granted bool, refusals int, err error)
 	TouchSession(ctx context.Context, id string, at time.Time) error
 }
 

@@ -560,3 +560,40 @@ func TestPasswordResetInParallelLeavesNoFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestForgotPasswordHourlyLimitHoldsInParallel asks for a link for one account 20 times at
+// once, on SQLite and on PostgreSQL: at most three links are mailed.
+func TestForgotPasswordHourlyLimitHoldsInParallel(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			o := testserver.Options{MFARequiredForRole: noMFA}
+			if db == "postgres" {
+				o.DatabaseURL = testutil.PostgresURL(t)
+			}
+			srv := testserver.New(t, o)
+			srv.CreateUser(t, "bob", "bob@example.com", "user")
+			results := make([]rawResult, 20)
+			start := make(chan struct{})
+			done := make(chan struct{})
+			for i := range results {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					<-start
+					results[i] = rawPostJSON(srv, srv.Client(t), "/api/v1/password/forgot", map[string]string{"login": "bob"})
+				}()
+			}
+			close(start)
+			for range results {
+				<-done
+			}
+			for i, r := range results {
+				if r.err != nil || r.status != http.StatusAccepted {
+					t.Errorf("request %d: %v %d %s, want 202", i, r.err, r.status, r.body)
+				}
+			}
+			if n := len(resetMails(t, srv, "bob@example.com")); n != auth.ResetLinksPerHour {
+				t.Errorf("20 parallel requests mailed %d links, want %d", n, auth.ResetLinksPerHour)
+			}
+		})
+	}
+}
