@@ -131,6 +131,16 @@ func (s *Service) EndIn(ctx context.Context, st store.Store, a Action, userID, s
 	}
 	var e Ended
 	var err error
+	if r.sessions == others || r.sessions == all {
+		// The browsers still holding these sessions learn why at their next request.
+		except := sessionID
+		if r.sessions == all {
+			except = ""
+		}
+		if _, err := st.MarkSessionsEnded(ctx, userID, except, r.name); err != nil {
+			return Ended{}, err
+		}
+	}
 	switch r.sessions {
 	case this:
 		if err = st.DeleteSession(ctx, sessionID); err == nil {
@@ -200,4 +210,19 @@ func (s *Service) endGrants(ctx context.Context, st store.Store, r rule, userID,
 		return 0, nil
 	}
 	return 0, fmt.Errorf("end access: no store operation for grants %d, offline grants %d", r.grants, r.offline)
+}
+
+// WhyEnded returns the name of the action (as Action.String gives it) that ended the
+// session of token, or "" when no action ended it (it never existed, it is still open, it
+// timed out, or the browser's own sign-out ended it). It says no more than the holder of
+// the token may know: what happened to the account they were signed in to.
+func (s *Service) WhyEnded(ctx context.Context, token string) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	a, err := s.store.EndedSession(ctx, hashToken(token), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return a, err
 }

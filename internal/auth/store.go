@@ -18,6 +18,7 @@ type Store interface {
 	AppendAudit(ctx context.Context, e *store.AuditEvent) error
 	CheckSetupToken(ctx context.Context, tokenHash []byte, now time.Time) error
 	DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error)
+	EndedSession(ctx context.Context, tokenHash []byte, now time.Time) (string, error)
 	ForgetIdleBudgets(ctx context.Context, kind string, idleBefore time.Time, maxFailures int) (int, error)
 	GetBudget(ctx context.Context, kind, key string) (*store.ThrottleBudget, error)
 	GetPendingTOTP(ctx context.Context, userID string, now time.Time) (*store.PendingTOTP, error)

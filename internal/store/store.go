@@ -252,6 +252,15 @@ type Store interface {
 	// DeleteUserSessions ends every session of the user except exceptID (may be empty) and
 	// returns how many ended.
 	DeleteUserSessions(ctx context.Context, userID, exceptID string) (int, error)
+	// MarkSessionsEnded notes, for every session of the user but exceptID (may be empty),
+	// the action that is ending it, so that the browser holding it can be told why; each
+	// note lasts as long as its session would have. Call it before the sessions go. It
+	// returns how many sessions it noted.
+	MarkSessionsEnded(ctx context.Context, userID, exceptID, action string) (int, error)
+	// EndedSession returns the action noted for the ended session whose token hash matches,
+	// or ErrNotFound when none is (the session was not ended by an action, or its note
+	// expired by now).
+	EndedSession(ctx context.Context, tokenHash []byte, now time.Time) (string, error)
 	// ListUserSessions returns the user's sessions that have not expired by now, newest first.
 	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 

@@ -82,9 +82,33 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	s.rememberReturn(w, r)
-	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flashes[r.URL.Query().Get("done")],
-		Data: loginForm{Register: s.registerLink()}})
+	flash := flashes[r.URL.Query().Get("done")]
+	if c, err := r.Cookie(s.cookieName()); err == nil && flash == "" {
+		// The browser holds a session that is gone: say why, once, when an action ended it.
+		why, err := s.auth.WhyEnded(r.Context(), c.Value)
+		if err != nil {
+			return err
+		}
+		if flash = signedOutBecause[why]; flash != "" {
+			s.clearSession(w)
+		}
+	}
+	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flash, Data: loginForm{Register: s.registerLink()}})
 	return nil
+}
+
+// signedOutBecause tells a browser whose session an action ended (keyed by the action's
+// name) why it is signed out. It says only what happened to the account the browser was
+// signed in to, never who else was involved or from where.
+var signedOutBecause = map[string]string{
+	auth.SignOutOthers.String():     "You were signed out because your other sessions were signed out from another device.",
+	auth.PasswordChanged.String():   "You were signed out because the password of your account was changed on another device.",
+	auth.PasswordReset.String():     "You were signed out because the password of your account was reset.",
+	auth.FactorChanged.String():     "You were signed out because the authenticator of your account was changed on another device.",
+	auth.MFAReset.String():          "You were signed out because support reset the sign-in protection of your account.",
+	auth.SignOutEverywhere.String(): "You were signed out by an administrator.",
+	auth.Disabled.String():          "You were signed out because your account was disabled.",
+	auth.Deleted.String():           "You were signed out because your account was deleted.",
 }
 
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {

@@ -155,3 +155,57 @@ func TestSetupSaysSupportResetTheAuthenticator(t *testing.T) {
 		t.Fatal("the notice stays after the authenticator was set up again")
 	}
 }
+
+func TestSignInPageSaysWhySignedOut(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	// signedOutBrowser signs username in twice (browsers a and b) and returns both.
+	twoBrowsers := func(t *testing.T, username string) (a, b *testserver.Client, secret []byte) {
+		t.Helper()
+		a, secret, _ = enrolled(t, srv, username)
+		b = srv.Client(t)
+		signIn(t, srv, b, username, secret)
+		return a, b, secret
+	}
+	// wantTold fails unless b, signed out, is sent to the sign-in page and told why, once.
+	wantTold := func(t *testing.T, b *testserver.Client, why string) {
+		t.Helper()
+		wantRedirect(t, b.Get("/account/security"), "/login")
+		wantPage(t, b.Get("/login"), http.StatusOK, "You were signed out because "+why)
+		if page := string(b.Get("/login").Body); strings.Contains(page, "You were signed out because") {
+			t.Fatal("the reason is told again")
+		}
+	}
+
+	t.Run("sign_out_other_sessions", func(t *testing.T) {
+		a, b, _ := twoBrowsers(t, "others")
+		wantRedirect(t, postForm(a, "/account/sessions/sign-out-others", nil), "/account/security")
+		wantTold(t, b, "your other sessions were signed out from another device.")
+		wantPage(t, a.Get("/account/security"), http.StatusOK, "Active since") // a stays
+	})
+	t.Run("mfa_reset", func(t *testing.T) {
+		_, b, _ := twoBrowsers(t, "reset")
+		u, err := srv.Store.GetUserByLogin(t.Context(), "reset")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Support.ResetAtConsole(t.Context(), u, "called back on the number on file", "", support.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		wantTold(t, b, "support reset the sign-in protection of your account.")
+	})
+	t.Run("half_signed-in_browser_keeps_its_session", func(t *testing.T) {
+		a, _, _ := twoBrowsers(t, "half")
+		wantRedirect(t, postForm(a, "/logout", nil), "/login")
+		wantRedirect(t, formLogin(a, "half", testserver.Password), "/login/code")
+		wantPage(t, a.Get("/login"), http.StatusOK, `action="/login"`)
+		wantRedirect(t, a.Get("/account/security"), "/login/code")
+	})
+	t.Run("own_logout_says_only_signed_out", func(t *testing.T) {
+		a, _, _ := twoBrowsers(t, "self")
+		wantRedirect(t, postForm(a, "/logout", nil), "/login")
+		if page := string(a.Get("/login").Body); strings.Contains(page, "You were signed out because") {
+			t.Fatal("an own sign-out is told a reason")
+		}
+	})
+}

@@ -98,3 +98,22 @@ func (d *DB) ListUserSessions(ctx context.Context, userID string, now time.Time)
 	}
 	return out, d.wrap(rows.Err())
 }
+
+// MarkSessionsEnded notes the action on every session of the user but exceptID.
+func (d *DB) MarkSessionsEnded(ctx context.Context, userID, exceptID, action string) (int, error) {
+	res, err := d.exec(ctx, `INSERT INTO ended_sessions (token_hash, action, expires_at)
+		SELECT token_hash, ?, expires_at FROM sessions WHERE user_id = ? AND id <> ?`, action, userID, exceptID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), d.wrap(err)
+}
+
+// EndedSession returns the action noted for the ended session with the token hash.
+func (d *DB) EndedSession(ctx context.Context, tokenHash []byte, now time.Time) (string, error) {
+	var action string
+	err := d.queryRow(ctx, `SELECT action FROM ended_sessions WHERE token_hash = ? AND expires_at > ?`,
+		tokenHash, ms(now)).Scan(&action)
+	return action, d.wrap(err)
+}

@@ -15,6 +15,7 @@ var sessionTests = []subtest{
 	{"SecondFactorProofKeptAndMoved", testSessionSecondFactor},
 	{"Delete", testSessionDelete},
 	{"DeleteUserSessionsExcept", testSessionDeleteUser},
+	{"EndedSessionsNoteTheAction", testSessionEndedNote},
 	{"ListExcludesExpiredNewestFirst", testSessionList},
 }
 
@@ -219,4 +220,52 @@ func testSessionList(t *testing.T, s store.Store) {
 	list, err = s.ListUserSessions(ctx, alice.ID, now)
 	wantNoErr(t, "ListUserSessions", err)
 	wantSame(t, "ListUserSessions", list, []store.Session{*newest, *middle, *oldest})
+}
+
+func testSessionEndedNote(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := mustCreateUser(t, s, "alice")
+	bob := mustCreateUser(t, s, "bob")
+	a1 := mustCreateSession(t, s, alice.ID, at(0))
+	a2 := mustCreateSession(t, s, alice.ID, at(time.Second))
+	a3 := mustCreateSession(t, s, alice.ID, at(2*time.Second))
+	b1 := mustCreateSession(t, s, bob.ID, at(0))
+	now := at(time.Minute)
+
+	n, err := s.MarkSessionsEnded(ctx, alice.ID, a2.ID, "sign_out_others")
+	wantNoErr(t, "MarkSessionsEnded(except a2)", err)
+	if n != 2 {
+		t.Errorf("MarkSessionsEnded(except a2) = %d, want 2", n)
+	}
+	_, err = s.DeleteUserSessions(ctx, alice.ID, a2.ID)
+	wantNoErr(t, "DeleteUserSessions", err)
+	for _, ended := range []*store.Session{a1, a3} {
+		got, err := s.EndedSession(ctx, ended.TokenHash, now)
+		wantNoErr(t, "EndedSession(ended)", err)
+		if got != "sign_out_others" {
+			t.Errorf("EndedSession(ended) = %q, want sign_out_others", got)
+		}
+	}
+	for name, kept := range map[string]*store.Session{"the kept session": a2, "another user's session": b1} {
+		_, err := s.EndedSession(ctx, kept.TokenHash, now)
+		wantErr(t, "EndedSession("+name+")", err, store.ErrNotFound)
+	}
+	n, err = s.MarkSessionsEnded(ctx, bob.ID, "", "mfa_reset")
+	wantNoErr(t, "MarkSessionsEnded(all of bob)", err)
+	if n != 1 {
+		t.Errorf("MarkSessionsEnded(all of bob) = %d, want 1", n)
+	}
+	if got, err := s.EndedSession(ctx, b1.TokenHash, now); err != nil || got != "mfa_reset" {
+		t.Errorf("EndedSession(bob's) = %q, %v; want mfa_reset", got, err)
+	}
+	// A note lasts as long as its session would have, and then goes with the expired rows.
+	after := a3.ExpiresAt.Add(time.Second)
+	_, err = s.EndedSession(ctx, a1.TokenHash, after)
+	wantErr(t, "EndedSession(after the session's end)", err, store.ErrNotFound)
+	if _, err := s.DeleteExpired(ctx, after, after); err != nil {
+		t.Fatalf("DeleteExpired: %v", err)
+	}
+	_, err = s.EndedSession(ctx, a3.TokenHash, a3.ExpiresAt.Add(-time.Second))
+	wantErr(t, "EndedSession(after DeleteExpired)", err, store.ErrNotFound)
+
 }
