@@ -199,7 +199,8 @@ func (s *Service) ProvedRecently(cur *Current) bool { return s.provedRecently(cu
 // confirmed. Replacing an active authenticator needs a recent second-factor proof: a
 // current code from it (which counts as used and is recorded as the session's latest
 // proof), or, without a code, a session that proved the second factor (a code or the
-// recovery code) at most RecentProof ago; else apperr.ErrReauthentication. So a user who
+// recovery code) at most RecentProof ago, and then the setup expires when that proof
+// stops being recent, so it cannot be confirmed later; else apperr.ErrReauthentication. So a user who
 // lost the device signs in with the recovery code and replaces it.
 func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode string, m Meta) (*Setup, error) {
 	if st := cur.Session.State; st != store.StateAuthenticated && st != store.StateEnrollmentRequired {
@@ -243,6 +244,12 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 				proved = true
 			case !s.provedRecently(cur.Session):
 				return apperr.ErrReauthentication
+			default:
+				// The proof must still be recent when the setup is confirmed: the
+				// setup ends with it.
+				if end := cur.Session.SecondFactorAt.Add(RecentProof); end.Before(pending.ExpiresAt) {
+					pending.ExpiresAt = end
+				}
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err

@@ -41,7 +41,7 @@ func TestLostPhoneRecoveryCodeThenNewAuthenticator(t *testing.T) {
 		t.Fatalf("session after the recovery code: %q amr %v, want an MFA sign-in", sess.State, sess.AMR)
 	}
 
-	srv.Clock.Advance(10 * time.Minute) // the proof may be 10 minutes old
+	srv.Clock.Advance(9 * time.Minute) // the proof may be 10 minutes old when the setup is confirmed
 	newSecret := beginSetup(t, c, nil)
 	srv.NextStep()
 	r = c.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(srv.Code(newSecret, 0)))
@@ -97,6 +97,17 @@ func TestReplacingTheAuthenticatorNeedsARecentProof(t *testing.T) {
 		beginSetup(t, c, nil)
 		srv.Clock.Advance(time.Minute + time.Second)
 		wantProblem(t, c.PostJSON("/api/v1/account/mfa/totp", nil), http.StatusForbidden, "reauthentication_required")
+	})
+
+	t.Run("the_proof_must_be_recent_at_confirmation_too", func(t *testing.T) {
+		// A setup begun 9 minutes after the proof cannot be confirmed 2 minutes later: the
+		// recent-proof rule would stretch to 20 minutes otherwise.
+		c := srv.Client(t)
+		signIn(t, srv, c, "alice", secret)
+		srv.Clock.Advance(9 * time.Minute)
+		fresh := beginSetup(t, c, nil)
+		srv.Clock.Advance(2 * time.Minute)
+		wantProblem(t, c.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(srv.Code(fresh, 0))), http.StatusConflict, "no_pending_enrollment")
 	})
 
 	t.Run("a_recent_proof_does_not_excuse_a_wrong_code", func(t *testing.T) {
