@@ -31,6 +31,7 @@ const (
 	PasswordReset          = "password.reset"        // a reset link set a new password
 	PasswordResetFailed    = "password.reset_failed" // a reset refused a wrong second factor
 	PasswordSet            = "password.set"          // an administrator set the password at the console
+	ProfileChanged         = "profile.changed"       // the user set or cleared the display name
 	Logout                 = "session.logout"
 	SessionReplaced        = "session.replaced"    // a new sign-in in the browser replaced the session
 	ClientLogout           = "oidc.logout"         // an application signed the user out (RP-initiated logout)

@@ -126,3 +126,27 @@ func (s *Service) SetPassword(ctx context.Context, u *store.User, pw string, m M
 	u.PasswordHash = hash
 	return ended, nil
 }
+
+// SetDisplayName sets the name the user goes by (applications get it as the OIDC name
+// claim); an empty name clears it, and the claim carries the username again.
+func (s *Service) SetDisplayName(ctx context.Context, cur *Current, name string, m Meta) (string, error) {
+	name, err := ValidateDisplayName(name)
+	if err != nil {
+		return "", err
+	}
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.SetUserDisplayName(ctx, cur.User.ID, name, s.now()); err != nil {
+			return err
+		}
+		detail := "display name set"
+		if name == "" {
+			detail = "display name cleared"
+		}
+		return s.record(ctx, st, audit.ProfileChanged, cur.User.ID, m, detail)
+	})
+	if err != nil {
+		return "", err
+	}
+	cur.User.DisplayName = name
+	return name, nil
+}

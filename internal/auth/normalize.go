@@ -115,3 +115,21 @@ func ValidateEmail(s string) (display, normalized string, err error) {
 	}
 	return display, NormalizeLogin(display), nil
 }
+
+// maxDisplayName is the most characters a display name has.
+const maxDisplayName = 100
+
+// ValidateDisplayName checks the name a user goes by and returns it trimmed and in NFC
+// (letters with accents compose; unlike a username it is not folded further). Empty is
+// allowed and clears the name. Controls and format characters are refused, so a name cannot
+// hide characters or reverse the text around it.
+func ValidateDisplayName(s string) (string, error) {
+	name := norm.NFC.String(strings.TrimSpace(s))
+	if !utf8.ValidString(name) || strings.ContainsFunc(name, unseen) {
+		return "", apperr.New(apperr.CodeBadRequest, "A name may contain letters, digits, spaces and punctuation, but no control or invisible characters.")
+	}
+	if utf8.RuneCountInString(name) > maxDisplayName {
+		return "", apperr.New(apperr.CodeBadRequest, "A name has at most 100 characters.")
+	}
+	return name, nil
+}

@@ -146,7 +146,10 @@ func (s *storage) setUserinfo(ctx context.Context, info *oidc.UserInfo, userID s
 	for _, scope := range scopes {
 		switch scope {
 		case oidc.ScopeProfile:
-			info.Name = u.Username
+			info.Name = u.DisplayName // set by the user on the security page
+			if info.Name == "" {
+				info.Name = u.Username
+			}
 			info.PreferredUsername = u.Username
 			info.UpdatedAt = oidc.FromTime(u.UpdatedAt)
 		case oidc.ScopeEmail:

@@ -66,13 +66,15 @@ type User struct {
 	// EmailVerified: the user proved to own Email (a confirmed mail link or invitation,
 	// or an operator's word at the console). A new address starts unverified.
 	EmailVerified bool
-	Role          string
-	Disabled      bool
-	MFAOverride   string
-	PasswordHash  string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	LastLoginAt   time.Time // zero when never
+	// DisplayName is the name the user goes by (the OIDC name claim); empty when not set.
+	DisplayName  string
+	Role         string
+	Disabled     bool
+	MFAOverride  string
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  time.Time // zero when never
 }
 
 // TOTPCredential is a confirmed authenticator. SecretEnc is sealed with the master key.
@@ -190,6 +192,7 @@ type Store interface {
 	SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) error
 	SetUserMFAOverride(ctx context.Context, id, override string, now time.Time) error
 	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error
+	SetUserDisplayName(ctx context.Context, id, name string, now time.Time) error
 	SetUserLastLogin(ctx context.Context, id string, at time.Time) error
 	// SetUserEmailVerified marks the user's address verified, but only while it is still
 	// emailNorm, in one conditional update: ErrNotFound for an unknown id or when the

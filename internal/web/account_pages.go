@@ -104,7 +104,7 @@ func (s *Server) signOutSessionSubmit(w http.ResponseWriter, r *http.Request) er
 		if err := s.auth.SignOutSession(r.Context(), cur, r.PathValue("id"), meta(r)); err != nil {
 			return err
 		}
-		redirect(w, r, "/account/security?done=session#devices-h")
+		redirect(w, r, "/account/security?done=session")
 		return nil
 	})
 }
@@ -114,7 +114,17 @@ func (s *Server) removeApplicationSubmit(w http.ResponseWriter, r *http.Request)
 		if _, err := s.auth.EndApplication(r.Context(), cur.User.ID, r.PathValue("client_id"), meta(r)); err != nil {
 			return err
 		}
-		redirect(w, r, "/account/security?done=app-removed#applications-h")
+		redirect(w, r, "/account/security?done=app-removed")
+		return nil
+	})
+}
+
+func (s *Server) profileSubmit(w http.ResponseWriter, r *http.Request) error {
+	return s.securityForm(w, r, func(cur *auth.Current) error {
+		if _, err := s.auth.SetDisplayName(r.Context(), cur, r.PostForm.Get("display_name"), meta(r)); err != nil {
+			return atField("display_name", err)
+		}
+		redirect(w, r, "/account/security?done=profile")
 		return nil
 	})
 }

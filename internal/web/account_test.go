@@ -236,3 +236,65 @@ func TestApplicationsPage(t *testing.T) {
 	}
 	wantStatus(t, postForm(c, "/account/applications/"+billing+"/revoke", url.Values{}), http.StatusNotFound)
 }
+
+func TestProfileAPI(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	c, _, _ := enrolled(t, srv, "alice")
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"a_name_trimmed", `{"display_name":"  Alice Lovelace  "}`, http.StatusOK, "Alice Lovelace"},
+		{"accents_composed", `{"display_name":"Zoe\u0301 Müller 李"}`, http.StatusOK, "Zoé Müller 李"},
+		{"cleared", `{"display_name":""}`, http.StatusOK, ""},
+		{"a_control_character", `{"display_name":"Alice\u0007"}`, http.StatusBadRequest, ""},
+		{"a_direction_override", `{"display_name":"Alice \u202egnp.exe"}`, http.StatusBadRequest, ""},
+		{"too_long", `{"display_name":"` + strings.Repeat("a", 101) + `"}`, http.StatusBadRequest, ""},
+		{"not_json", `display_name=Alice`, http.StatusBadRequest, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.PostJSON("/api/v1/account/profile", tc.body)
+			wantStatus(t, r, tc.status)
+			if tc.status == http.StatusOK {
+				if got := r.JSON(t)["display_name"]; got != tc.want {
+					t.Errorf("display_name %q, want %q", got, tc.want)
+				}
+			} else if r.JSON(t)["code"] != "bad_request" {
+				t.Errorf("answer %s", r.Body)
+			}
+		})
+	}
+	anon := srv.Client(t)
+	wantStatus(t, anon.PostJSON("/api/v1/account/profile", `{"display_name":"Eve"}`), http.StatusUnauthorized)
+}
+
+func TestProfilePage(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	c, _, _ := enrolled(t, srv, "alice")
+	r := postForm(c, "/account/profile", url.Values{"display_name": {"Alice <b>Lovelace</b>"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	r = c.Get(r.Header.Get("Location"))
+	wantStatus(t, r, http.StatusOK)
+	page := string(r.Body)
+	if !strings.Contains(page, `value="Alice &lt;b&gt;Lovelace&lt;/b&gt;"`) || !strings.Contains(page, "Your name is saved") {
+		t.Errorf("the page does not show the saved name escaped, or says nothing")
+	}
+	r = postForm(c, "/account/profile", url.Values{"display_name": {strings.Repeat("a", 101)}})
+	wantStatus(t, r, http.StatusBadRequest)
+	page = string(r.Body)
+	if !strings.Contains(page, `id="display_name-error"`) || !strings.Contains(page, "at most 100 characters") {
+		t.Errorf("a long name is not refused next to the field")
+	}
+	// The sections, in their order, each reachable from the list at the top.
+	last := 0
+	for _, id := range []string{"sign-in", "password", "devices", "applications", "email", "profile"} {
+		at := strings.Index(page, `class="card" id="`+id+`"`)
+		if at < last || !strings.Contains(page, `href="#`+id+`"`) {
+			t.Errorf("section %s missing, out of order or not linked", id)
+		}
+		last = at
+	}
+}

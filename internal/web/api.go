@@ -323,6 +323,24 @@ func (s *Server) apiRemoveApplication(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+// Profile answers POST /api/v1/account/profile.
+type Profile struct {
+	DisplayName string `json:"display_name"`
+}
+
+func (s *Server) apiProfile(w http.ResponseWriter, r *http.Request) error {
+	var b Profile
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	name, err := s.auth.SetDisplayName(r.Context(), sessionOf(r), b.DisplayName, meta(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, Profile{DisplayName: name})
+	return nil
+}
+
 func (s *Server) apiSignOutSession(w http.ResponseWriter, r *http.Request) error {
 	if err := s.auth.SignOutSession(r.Context(), sessionOf(r), r.PathValue("id"), meta(r)); err != nil {
 		return err

@@ -228,7 +228,7 @@ type consentData struct {
 func scopeTexts(scopes []string) []string {
 	words := map[string]string{
 		"openid":         "that you are signed in, and how (password, authenticator app)",
-		"profile":        "your username",
+		"profile":        "your name and username",
 		"email":          "your e-mail address",
 		"offline_access": "access while you are away, until you sign out of it or change your password",
 	}

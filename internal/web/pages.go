@@ -56,6 +56,7 @@ var flashes = map[string]string{
 	"password":    "Your password is changed. Your other sessions were signed out.",
 	"sessions":    "Your other sessions were signed out.",
 	"session":     "That device was signed out.",
+	"profile":     "Your name is saved. Applications get it the next time you sign in to them.",
 	"app-removed": "The application's access is removed: its tokens no longer work, and it has to ask you again.",
 	"saved":       "Your recovery code is saved. Keep it somewhere safe.",
 	"registered":  "Your account is created and you are signed in.",

@@ -141,6 +141,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("POST /api/v1/account/sessions/sign-out-others", signedIn, s.apiSignOutOthers)
 	rt.handle("POST /api/v1/account/sessions/{id}/sign-out", signedIn, s.apiSignOutSession)
 	rt.handle("GET /api/v1/account/applications", signedIn, s.apiApplications)
+	rt.handle("POST /api/v1/account/profile", signedIn, s.apiProfile)
 	rt.handle("POST /api/v1/account/applications/{client_id}/revoke", signedIn, s.apiRemoveApplication)
 	rt.handle("/api/", public, s.apiNotFound)
 
@@ -170,6 +171,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("POST /account/sessions/sign-out-others", signedIn, s.signOutOthersSubmit)
 	rt.handle("POST /account/sessions/{id}/sign-out", signedIn, s.signOutSessionSubmit)
 	rt.handle("POST /account/applications/{client_id}/revoke", signedIn, s.removeApplicationSubmit)
+	rt.handle("POST /account/profile", signedIn, s.profileSubmit)
 	rt.handle("GET /logout", partial, s.logoutPage)
 	rt.handle("POST /logout", public, s.logoutSubmit)
 	rt.handle("GET /setup", public, s.setupAdminPage)

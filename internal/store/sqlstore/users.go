@@ -8,7 +8,7 @@ import (
 )
 
 const userColumns = `id, username, username_norm, email, email_norm, role, disabled, mfa_override,
-	password_hash, created_at, updated_at, last_login_at, email_verified`
+	password_hash, created_at, updated_at, last_login_at, email_verified, display_name`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -17,7 +17,7 @@ func scanUser(s scanner) (*store.User, error) {
 	var disabled, verified int
 	var created, updated, lastLogin int64
 	if err := s.Scan(&u.ID, &u.Username, &u.UsernameNorm, &u.Email, &u.EmailNorm, &u.Role, &disabled,
-		&u.MFAOverride, &u.PasswordHash, &created, &updated, &lastLogin, &verified); err != nil {
+		&u.MFAOverride, &u.PasswordHash, &created, &updated, &lastLogin, &verified, &u.DisplayName); err != nil {
 		return nil, err
 	}
 	u.Disabled, u.EmailVerified = disabled != 0, verified != 0
@@ -27,9 +27,9 @@ func scanUser(s scanner) (*store.User, error) {
 
 // CreateUser inserts a user.
 func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
-	_, err := d.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := d.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		u.ID, u.Username, u.UsernameNorm, u.Email, u.EmailNorm, u.Role, boolInt(u.Disabled), u.MFAOverride,
-		u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastLoginAt), boolInt(u.EmailVerified))
+		u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastLoginAt), boolInt(u.EmailVerified), u.DisplayName)
 	return err
 }
 
@@ -100,6 +100,11 @@ func (d *DB) SetUserMFAOverride(ctx context.Context, id, override string, now ti
 // SetUserPasswordHash replaces a user's password hash.
 func (d *DB) SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
 	return d.execOne(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, ms(now), id)
+}
+
+// SetUserDisplayName sets the name the user goes by (empty clears it).
+func (d *DB) SetUserDisplayName(ctx context.Context, id, name string, now time.Time) error {
+	return d.execOne(ctx, `UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?`, name, ms(now), id)
 }
 
 // DeleteUser removes an account; the foreign keys take its sessions, factors and grants.

@@ -21,6 +21,7 @@ var userTests = []subtest{
 	{"SetDisabled", testUserSetDisabled},
 	{"SetMFAOverride", testUserSetMFAOverride},
 	{"SetPasswordHash", testUserSetPasswordHash},
+	{"SetDisplayName", testUserSetDisplayName},
 	{"SetLastLogin", testUserSetLastLogin},
 	{"CreateVerified", testUserCreateVerified},
 	{"SetEmailVerifiedOnlyForTheSameAddress", testUserSetEmailVerified},
@@ -284,6 +285,26 @@ func testUserSetEmailConflict(t *testing.T, s store.Store) {
 	}
 }
 
+func testUserSetDisplayName(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	if u.DisplayName != "" {
+		t.Fatalf("a new user's display name is %q, want none", u.DisplayName)
+	}
+	const name = "Alice Lovelace-Müller 李"
+	wantNoErr(t, "SetUserDisplayName", s.SetUserDisplayName(ctx, u.ID, name, at(time.Hour)))
+	u.DisplayName, u.UpdatedAt = name, at(time.Hour)
+	got, err := s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "user after SetUserDisplayName", got, u)
+	wantNoErr(t, "SetUserDisplayName(clear)", s.SetUserDisplayName(ctx, u.ID, "", at(2*time.Hour)))
+	got, err = s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	if got.DisplayName != "" {
+		t.Errorf("display name after clearing: %q", got.DisplayName)
+	}
+}
+
 func testUserSettersNotFound(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustCreateUser(t, s, "alice")
@@ -293,6 +314,7 @@ func testUserSettersNotFound(t *testing.T, s store.Store) {
 	wantErr(t, "SetUserMFAOverride", s.SetUserMFAOverride(ctx, id, store.MFAOverrideNo, base), store.ErrNotFound)
 	wantErr(t, "SetUserPasswordHash", s.SetUserPasswordHash(ctx, id, "x", base), store.ErrNotFound)
 	wantErr(t, "SetUserLastLogin", s.SetUserLastLogin(ctx, id, base), store.ErrNotFound)
+	wantErr(t, "SetUserDisplayName", s.SetUserDisplayName(ctx, id, "Alice", base), store.ErrNotFound)
 	wantErr(t, "SetUserEmailVerified", s.SetUserEmailVerified(ctx, id, "alice@example.com", base), store.ErrNotFound)
 	wantErr(t, "SetUserEmail", s.SetUserEmail(ctx, id, "x@example.com", "x@example.com", true, base), store.ErrNotFound)
 }
