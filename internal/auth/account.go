@@ -7,7 +7,6 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
-	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -90,8 +89,8 @@ func (s *Service) checkPolicy(pw string, userInputs ...string) error {
 
 // SetPassword replaces u's password without the current one, for an administrator at the
 // console. The policy applies (weak_password with the reason). In one transaction the
-// password is replaced, the user's live reset links end, and End's PasswordReset ends
-// every session and application grant; the user is told by mail.
+// password is replaced and End's PasswordReset ends every session, application grant and
+// live reset link; the user is told by mail.
 func (s *Service) SetPassword(ctx context.Context, u *store.User, pw string, m Meta) (Ended, error) {
 	if len(pw) > 4*s.policy.MaxLength+4 {
 		return Ended{}, apperr.New(apperr.CodeWeakPassword, fmt.Sprintf("The password is longer than %d characters.", s.policy.MaxLength))
@@ -107,9 +106,6 @@ func (s *Service) SetPassword(ctx context.Context, u *store.User, pw string, m M
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		now := s.now()
 		if err := st.SetUserPasswordHash(ctx, u.ID, hash, now); err != nil {
-			return err
-		}
-		if err := links.Invalidate(ctx, st, store.LinkPasswordReset, u.ID, now); err != nil {
 			return err
 		}
 		if ended, err = s.EndIn(ctx, st, PasswordReset, u.ID, "", m); err != nil {

@@ -11,8 +11,8 @@ import (
 )
 
 // An Action is something a user, an application or an administrator does that ends access.
-// End decides, for each, which sessions, OIDC grants and pending authenticator setups end;
-// docs/security.md holds the same table.
+// End decides, for each, which sessions, OIDC grants, pending authenticator setups and live
+// password reset links end; docs/security.md holds the same table.
 type Action int
 
 // The actions. "This session" is the one the action comes from; actions taken at the
@@ -69,21 +69,25 @@ type rule struct {
 	sessions reach
 	grants   reach // OIDC grants without offline access
 	offline  reach // OIDC grants with offline access (refresh tokens)
+	// resetLinks: the user's live password reset links end. A link mailed before the
+	// password changed, the second factors were reset or the account was closed must not
+	// outlive that.
+	resetLinks bool
 }
 
 var rules = map[Action]rule{
-	Logout:            {"logout", audit.Logout, this, this, none},
-	RPLogout:          {"rp_logout", audit.ClientLogout, this, this, none},
-	SessionReplaced:   {"session_replaced", audit.SessionReplaced, this, this, none},
-	SignOutOthers:     {"sign_out_others", audit.SessionsRevoked, others, others, others},
-	SignOutSession:    {"sign_out_session", audit.SessionRevoked, this, this, none},
-	PasswordChanged:   {"password_changed", audit.AccessEnded, others, others, others},
-	PasswordReset:     {"password_reset", audit.AccessEnded, others, others, others},
-	FactorChanged:     {"factor_changed", audit.AccessEnded, others, others, others},
-	MFAReset:          {"mfa_reset", audit.AccessEnded, all, all, all},
-	SignOutEverywhere: {"sign_out_everywhere", audit.SessionsEnded, all, all, all},
-	Disabled:          {"disabled", audit.AccessEnded, all, all, all},
-	Deleted:           {"deleted", audit.AccessEnded, all, all, all},
+	Logout:            {"logout", audit.Logout, this, this, none, false},
+	RPLogout:          {"rp_logout", audit.ClientLogout, this, this, none, false},
+	SessionReplaced:   {"session_replaced", audit.SessionReplaced, this, this, none, false},
+	SignOutOthers:     {"sign_out_others", audit.SessionsRevoked, others, others, others, false},
+	SignOutSession:    {"sign_out_session", audit.SessionRevoked, this, this, none, false},
+	PasswordChanged:   {"password_changed", audit.AccessEnded, others, others, others, true},
+	PasswordReset:     {"password_reset", audit.AccessEnded, others, others, others, true},
+	FactorChanged:     {"factor_changed", audit.AccessEnded, others, others, others, false},
+	MFAReset:          {"mfa_reset", audit.AccessEnded, all, all, all, true},
+	SignOutEverywhere: {"sign_out_everywhere", audit.SessionsEnded, all, all, all, true},
+	Disabled:          {"disabled", audit.AccessEnded, all, all, all, true},
+	Deleted:           {"deleted", audit.AccessEnded, all, all, all, true},
 }
 
 // String names the action as the audit log does.
@@ -99,6 +103,7 @@ type Ended struct {
 	Sessions      int
 	Grants        int // OIDC grants, offline ones included
 	PendingSetups int
+	ResetLinks    int // live password reset links
 }
 
 // End ends what the action ends for the user, judged against sessionID (the session the
@@ -159,6 +164,11 @@ func (s *Service) EndIn(ctx context.Context, st store.Store, a Action, userID, s
 	}
 	if e.PendingSetups, err = st.DeleteOrphanedPendingTOTP(ctx, userID); err != nil {
 		return Ended{}, err
+	}
+	if r.resetLinks {
+		if e.ResetLinks, err = st.InvalidateLinkTokens(ctx, store.LinkPasswordReset, userID, s.now()); err != nil {
+			return Ended{}, err
+		}
 	}
 	detail := fmt.Sprintf("%d sessions, %d application grants, %d pending setups ended (%s)", e.Sessions, e.Grants, e.PendingSetups, r.name)
 	if err := s.record(ctx, st, r.event, userID, m, detail); err != nil {

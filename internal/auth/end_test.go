@@ -2,12 +2,14 @@ package auth_test
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 )
@@ -38,11 +40,12 @@ type holdings struct {
 	thisID      string
 	otherID     string
 	grants      map[string]string // column -> grant id
+	resetToken  string            // a live password reset link
 }
 
 // The columns of docs/security.md's table, in its order.
 var columns = []string{"this session", "other session", "grant of this session", "grant of another session",
-	"offline grant of this session", "offline grant of another session", "pending setup"}
+	"offline grant of this session", "offline grant of another session", "pending setup", "live reset link"}
 
 // TestWhatEndsWhen walks the table of docs/security.md row by row: each row acts through
 // the entry point people use (the API, the support desk, the console's service call) and
@@ -56,6 +59,7 @@ func TestWhatEndsWhen(t *testing.T) {
 		this, other, grantThis, grantOther, offlineThis, offlineOther fate
 		// setupUsed: the action confirms a setup of this session, so none is left.
 		setupUsed bool
+		resetLink fate
 	}
 	userRow := func(name string, act func(t *testing.T, h *holdings)) row {
 		return row{name: name, act: act, other: ends, grantOther: ends, offlineOther: ends}
@@ -64,7 +68,7 @@ func TestWhatEndsWhen(t *testing.T) {
 		return row{name: name, act: act, this: ends, grantThis: ends}
 	}
 	adminRow := func(name string, act func(t *testing.T, h *holdings)) row {
-		return row{name: name, act: act, this: ends, other: ends, grantThis: ends, grantOther: ends, offlineThis: ends, offlineOther: ends}
+		return row{name: name, act: act, this: ends, other: ends, grantThis: ends, grantOther: ends, offlineThis: ends, offlineOther: ends, resetLink: ends}
 	}
 	replace := userRow("authenticator replaced", func(t *testing.T, h *holdings) {
 		h.srv.NextStep()
@@ -93,10 +97,10 @@ func TestWhatEndsWhen(t *testing.T) {
 		{name: "an application's access removed", act: func(t *testing.T, h *holdings) {
 			wantStatus(t, h.this.PostJSON("/api/v1/account/applications/client-1/revoke", nil), http.StatusOK)
 		}, grantThis: ends, grantOther: ends, offlineThis: ends, offlineOther: ends},
-		userRow("password change", func(t *testing.T, h *holdings) {
+		{name: "password change", act: func(t *testing.T, h *holdings) {
 			wantStatus(t, h.this.PostJSON("/api/v1/account/password", map[string]string{"current_password": testserver.Password,
 				"new_password": "an entirely different passphrase 42"}), http.StatusNoContent)
-		}),
+		}, other: ends, grantOther: ends, offlineOther: ends, resetLink: ends},
 		replace,
 		adminRow("password reset by link", func(t *testing.T, h *holdings) {
 			end(t, h, auth.PasswordReset, "")
@@ -132,7 +136,7 @@ func TestWhatEndsWhen(t *testing.T) {
 				if r.setupUsed {
 					pending = ends
 				}
-				want := []fate{r.this, r.other, r.grantThis, r.grantOther, r.offlineThis, r.offlineOther, pending}
+				want := []fate{r.this, r.other, r.grantThis, r.grantOther, r.offlineThis, r.offlineOther, pending, r.resetLink}
 				got := h.fates(t)
 				for i, c := range columns {
 					if got[i] != want[i] {
@@ -145,7 +149,8 @@ func TestWhatEndsWhen(t *testing.T) {
 }
 
 // hold signs a fresh user in twice with a second factor, gives each session an OIDC grant
-// and an offline grant, and draws a pending setup in this session or the other one.
+// and an offline grant, draws a pending setup in this session or the other one, and has a
+// password reset link mailed.
 func hold(t *testing.T, setupInThis bool) *holdings {
 	t.Helper()
 	srv := testserver.New(t, testserver.Options{})
@@ -181,6 +186,12 @@ func hold(t *testing.T, setupInThis bool) *holdings {
 	srv.NextStep()
 	wantStatus(t, drawer.PostJSON("/api/v1/account/mfa/totp", map[string]string{"code": srv.Code(h.secret, 0)}), http.StatusCreated)
 	srv.NextStep()
+	var err error
+	h.resetToken, err = links.Issue(ctx, srv.Store, rand.Reader, srv.Clock.Now(),
+		links.Link{Purpose: store.LinkPasswordReset, UserID: h.user.ID, Email: h.user.Email, TTL: auth.ResetLinkTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return h
 }
 
@@ -201,6 +212,8 @@ func (h *holdings) fates(t *testing.T) []fate {
 		out = append(out, fate(err != nil))
 	}
 	_, err = h.srv.Store.GetPendingTOTP(ctx, h.user.ID, h.srv.Clock.Now())
+	out = append(out, fate(err != nil))
+	_, err = links.Peek(ctx, h.srv.Store, store.LinkPasswordReset, h.resetToken, h.srv.Clock.Now())
 	return append(out, fate(err != nil))
 }
 
