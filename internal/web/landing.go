@@ -111,3 +111,16 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request, fallback string
 	}
 	return s.returnURL(p)
 }
+
+// remembered returns the return path returnTo kept, without forgetting it; "" when none.
+func (s *Server) remembered(r *http.Request) string {
+	c, err := r.Cookie(returnCookie)
+	if err != nil {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

@@ -162,6 +162,24 @@ func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
 	s.oidc.ServeHTTP(w, r.WithContext(oidc.WithRequestMeta(r.Context(), meta(r))))
 }
 
+// askingApp names the application whose authorization request the local path next
+// continues (oidcHere), or returns "" for any other path or an unknown or expired request.
+func (s *Server) askingApp(ctx context.Context, next string) string {
+	p, ok := returnPath(next)
+	if !ok || s.oidc == nil {
+		return ""
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Path != oidc.CallbackPath {
+		return ""
+	}
+	step, err := s.oidc.Describe(ctx, u.Query().Get("id"))
+	if err != nil || step.Client == nil {
+		return ""
+	}
+	return step.Client.Name
+}
+
 // oidcHere is the path at which the authorization request id continues.
 func oidcHere(id string) string { return oidc.CallbackPath + "?id=" + url.QueryEscape(id) }
 

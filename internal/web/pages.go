@@ -66,11 +66,12 @@ var flashes = map[string]string{
 	"email-sent":  "We sent a link to the new address. Your address changes when you open it and press Confirm.",
 }
 
-// loginForm is what the sign-in page shows: the name typed (after an error) and whether
-// it offers registration.
+// loginForm is what the sign-in page shows: the name typed (after an error), whether it
+// offers registration, and which application asked.
 type loginForm struct {
 	Username string
 	Register bool
+	App      string // the application that sent the browser to sign in, if any
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
@@ -94,7 +95,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 			s.clearSession(w)
 		}
 	}
-	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flash, Data: loginForm{Register: s.registerLink()}})
+	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flash,
+		Data: loginForm{Register: s.registerLink(), App: s.askingApp(r.Context(), r.URL.Query().Get("next"))}})
 	return nil
 }
 
@@ -118,7 +120,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	form := func(status int, msg formProblem) error {
-		s.render(w, r, status, "login", view{Title: "Sign in", Error: msg.Message, Field: msg.Field, Data: loginForm{Username: username, Register: s.registerLink()}})
+		s.render(w, r, status, "login", view{Title: "Sign in", Error: msg.Message, Field: msg.Field, Data: loginForm{Username: username, Register: s.registerLink(), App: s.askingApp(r.Context(), s.remembered(r))}})
 		return nil
 	}
 	if username == "" {
