@@ -264,7 +264,7 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies,
 		Ready: a.Store.Ping,
 		OIDC:  prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
-		Register: a.Register, Invite: a.Invite, Address: a.Address, PublicURL: cfg.Server.PublicURL})
+		Register: a.Register, Invite: a.Invite, Address: a.Address, PublicURL: cfg.Server.PublicURL, Keys: a.Keys})
 }
 
 // Housekeep runs the housekeeping of the services (expired sessions, setups, budgets and

@@ -21,6 +21,7 @@ func (s *Server) addressRoutes(rt *router) {
 	rt.handle("POST /account/email/verify", signedIn, s.verifyEmailSubmit)
 	rt.handle("GET "+address.ConfirmPath, public, s.confirmEmailPage)
 	rt.handle("POST "+address.ConfirmPath, public, s.confirmEmailSubmit)
+	rt.handle("GET /account/email/confirmed", public, s.emailConfirmedPage)
 }
 
 type changeEmailBody struct {
@@ -133,7 +134,25 @@ func (s *Server) confirmEmailSubmit(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return onForm(err, s.confirmEmailForm(w, r))
 	}
-	s.render(w, r, http.StatusOK, "email_confirmed", view{Title: "E-mail address confirmed", Data: done})
+	if err := s.setResult(w, resultEmailConfirmed, done); err != nil {
+		return err
+	}
+	redirect(w, r, "/account/email/confirmed")
+	return nil
+}
+
+// resultEmailConfirmed is the kind of result a confirmed address link hands on.
+const resultEmailConfirmed = "email-confirmed"
+
+// emailConfirmedPage says what the confirmed link did; without that result it sends the
+// browser to the account page.
+func (s *Server) emailConfirmedPage(w http.ResponseWriter, r *http.Request) error {
+	var done address.Confirmed
+	if !s.result(r, resultEmailConfirmed, &done) {
+		redirect(w, r, "/account/security")
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "email_confirmed", view{Title: "E-mail address confirmed", Data: &done})
 	return nil
 }
 

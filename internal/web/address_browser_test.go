@@ -44,7 +44,7 @@ func TestBrowserChangeOfAddress(t *testing.T) {
 	b.wantText("ada.lovelace@example.org")
 	b.wantFits()
 	b.screenshot("address-02-confirm")
-	b.click(`//button[normalize-space()="Confirm"]`, address.ConfirmPath)
+	b.click(`//button[normalize-space()="Confirm"]`, "/account/email/confirmed")
 	b.wantHeading("E-mail address confirmed")
 	b.wantText("is now ada.lovelace@example.org, and it is verified")
 	b.click(`//a[normalize-space()="Go to Password & Security"]`, "/account/security")

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
@@ -88,6 +89,13 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		})
 	}
+	redirect(w, r, "/password/forgot/sent")
+	return nil
+}
+
+// forgotSentPage says what happens after a reset link was asked for; it is the same for
+// every name typed, so it reveals nothing.
+func (s *Server) forgotSentPage(w http.ResponseWriter, r *http.Request) error {
 	s.render(w, r, http.StatusOK, "forgot_sent", view{Title: "Check your e-mail",
 		Data: map[string]any{"Minutes": int(auth.ResetLinkTTL.Minutes())}})
 	return nil
@@ -138,7 +146,12 @@ func (s *Server) resetPage(w http.ResponseWriter, r *http.Request) error {
 			return s.renderReset(w, r, status, msg, resetData{})
 		})
 	}
-	return s.renderReset(w, r, http.StatusOK, formProblem{}, resetData{Token: tok, Link: info})
+	d := resetData{Token: tok, Link: info}
+	var p resetProof
+	if s.result(r, resultResetProof, &p) && p.Token == tok {
+		d.Proof = p.Proof // the code step of this link is done
+	}
+	return s.renderReset(w, r, http.StatusOK, formProblem{}, d)
 }
 
 func (s *Server) resetCodeSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -150,11 +163,38 @@ func (s *Server) resetCodeSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return onForm(atField("code", err), s.resetForm(w, r, tok, ""))
 	}
-	info, err := s.auth.CheckResetLink(r.Context(), tok)
-	if err != nil {
-		return onForm(err, s.resetForm(w, r, tok, ""))
+	// The new-password step is the link's page again, now with the proof, which travels
+	// sealed in the result cookie rather than in the URL.
+	if err := s.setResult(w, resultResetProof, resetProof{Token: tok, Proof: proof}); err != nil {
+		return err
 	}
-	return s.renderReset(w, r, http.StatusOK, formProblem{}, resetData{Token: tok, Proof: proof, Link: info})
+	redirect(w, r, "/password/reset?token="+url.QueryEscape(tok))
+	return nil
+}
+
+// resetProof is the result of the code step of a reset link: the proof of the second
+// factor, for that link only.
+type resetProof struct{ Token, Proof string }
+
+// resetDone is the result of a reset: the new recovery code when the old one was used.
+type resetDone struct{ Code string }
+
+// The kinds of result the reset pages hand on.
+const (
+	resultResetProof = "reset-proof"
+	resultResetDone  = "reset-done"
+)
+
+// resetDonePage shows the end of a reset and the new recovery code, if any; without the
+// result of a reset it sends the browser to the sign-in.
+func (s *Server) resetDonePage(w http.ResponseWriter, r *http.Request) error {
+	var d resetDone
+	if !s.result(r, resultResetDone, &d) {
+		redirect(w, r, "/login")
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "reset_done", view{Title: "Successful!", Data: map[string]string{"Code": d.Code}})
+	return nil
 }
 
 func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -179,6 +219,9 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 		}
 		return onForm(atField("new_password", err), s.resetForm(w, r, tok, proof))
 	}
-	s.render(w, r, http.StatusOK, "reset_done", view{Title: "Successful!", Data: map[string]string{"Code": fresh}})
+	if err := s.setResult(w, resultResetDone, resetDone{Code: fresh}); err != nil {
+		return err
+	}
+	redirect(w, r, "/password/reset/done")
 	return nil
 }

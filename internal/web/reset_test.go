@@ -396,11 +396,11 @@ func TestPasswordResetPages(t *testing.T) {
 	contains(t, c.Get("/login"), `href="/password/forgot"`, "Forgot your password?")
 	wantStatus(t, c.Get("/password/forgot"), http.StatusOK)
 	r := postForm(c, "/password/forgot", url.Values{"login": {"alice"}})
-	wantStatus(t, r, http.StatusOK)
-	contains(t, r, "If an account matches")
+	wantRedirect(t, r, "/password/forgot/sent")
+	contains(t, c.Get("/password/forgot/sent"), "If an account matches")
 	unknown := postForm(c, "/password/forgot", url.Values{"login": {"mallory"}})
-	if !bytes.Equal(unknown.Body, r.Body) {
-		t.Errorf("the page for an unknown name differs:\n%s\n%s", unknown.Body, r.Body)
+	if unknown.Status != r.Status || !bytes.Equal(unknown.Body, r.Body) || unknown.Header.Get("Location") != r.Header.Get("Location") {
+		t.Errorf("the answer for an unknown name differs:\n%d %s\n%d %s", unknown.Status, unknown.Body, r.Status, r.Body)
 	}
 	tok := ""
 	for k := range waitResetMails(t, srv, "alice@example.com", 1) {
@@ -427,7 +427,11 @@ func TestPasswordResetPages(t *testing.T) {
 	wantStatus(t, forged, http.StatusUnauthorized)
 
 	r = postForm(c, "/password/reset/code", url.Values{"token": {tok}, "code": {rc}})
-	wantStatus(t, r, http.StatusOK)
+	wantRedirect(t, r, "/password/reset")
+	if other := srv.Client(t).Get("/password/reset?token=" + url.QueryEscape(tok)); bytes.Contains(other.Body, []byte(`name="proof"`)) {
+		t.Fatal("another browser opening the link skips the code step")
+	}
+	r = c.Get(r.Header.Get("Location"))
 	contains(t, r, "Choose a new password", `action="/password/reset"`)
 	proof := hiddenValue(r, "proof")
 	if proof == "" {
@@ -445,14 +449,21 @@ func TestPasswordResetPages(t *testing.T) {
 	step.Set("new_password", newPassword)
 	step.Set("confirm_password", newPassword)
 	r = postForm(c, "/password/reset", step)
-	wantStatus(t, r, http.StatusOK)
-	contains(t, r, "Successful!", "I have saved my new recovery code")
-	if sc := r.Header.Values("Set-Cookie"); len(sc) > 0 {
-		t.Errorf("the reset page signed someone in: %v", sc)
+	wantRedirect(t, r, "/password/reset/done")
+	if strings.Contains(r.Header.Get("Location"), "-") || bytes.Contains(r.Body, []byte("-")) {
+		t.Errorf("the answer to the reset carries more than the way on: %v %s", r.Header, r.Body)
 	}
-	fresh := regexp.MustCompile(`id="recovery-code">([^<]+)<`).FindSubmatch(r.Body)
+	done := c.Get("/password/reset/done")
+	contains(t, done, "Successful!", "I have saved my new recovery code")
+	wantRedirect(t, srv.Client(t).Get("/password/reset/done"), "/login") // no result: nothing to show
+	for _, sc := range append(r.Header.Values("Set-Cookie"), done.Header.Values("Set-Cookie")...) {
+		if strings.HasPrefix(sc, cookieName+"=") {
+			t.Errorf("the reset signed someone in: %v", sc)
+		}
+	}
+	fresh := regexp.MustCompile(`id="recovery-code">([^<]+)<`).FindSubmatch(done.Body)
 	if fresh == nil || string(fresh[1]) == rc {
-		t.Fatalf("no fresh recovery code on the page:\n%s", r.Body)
+		t.Fatalf("no fresh recovery code on the page:\n%s", done.Body)
 	}
 	c2 := srv.Client(t)
 	wantStatus(t, c2.PostJSON("/api/v1/login", map[string]string{"username": "alice", "password": newPassword}), http.StatusOK)

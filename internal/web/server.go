@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/twofold-id/twofold/internal/logging"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/register"
+	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/support"
 )
@@ -53,6 +55,9 @@ type Options struct {
 	// PublicURL is server.public_url. When set, the browser returns after the sign-in to
 	// an absolute URL on its origin; empty, to a path.
 	PublicURL string
+	// Keys seal the results a form hands to the page it redirects to (result.go); every
+	// instance must have the same. Nil uses a random key of this process only.
+	Keys *secrets.Keyring
 }
 
 // Server is twofold's HTTP handler.
@@ -72,6 +77,7 @@ type Server struct {
 	oidc       *oidc.Provider
 	register   *register.Service
 	origin     string // scheme://host of Options.PublicURL, or ""
+	results    *secrets.Box
 	handler    http.Handler
 }
 
@@ -84,6 +90,18 @@ func New(o Options) (*Server, error) {
 	s.address = o.Address
 	s.oidc = o.OIDC
 	s.register = o.Register
+	keys := o.Keys
+	if keys == nil {
+		master := make([]byte, secrets.KeySize)
+		if _, err := rand.Read(master); err != nil {
+			return nil, err
+		}
+		var err error
+		if keys, err = secrets.NewKeyring(master); err != nil {
+			return nil, err
+		}
+	}
+	s.results = keys.Box(resultPurpose)
 	if o.PublicURL != "" {
 		u, err := url.Parse(o.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -152,9 +170,11 @@ func (s *Server) routes(rt *router) {
 	rt.handle("POST /login", public, s.loginSubmit)
 	rt.handle("GET /password/forgot", public, s.forgotPage)
 	rt.handle("POST /password/forgot", public, s.forgotSubmit)
+	rt.handle("GET /password/forgot/sent", public, s.forgotSentPage)
 	rt.handle("GET /password/reset", public, s.resetPage)
 	rt.handle("POST /password/reset/code", public, s.resetCodeSubmit)
 	rt.handle("POST /password/reset", public, s.resetSubmit)
+	rt.handle("GET /password/reset/done", public, s.resetDonePage)
 	rt.handle("GET /login/code", codeDue, s.codePage)
 	rt.handle("POST /login/code", codeDue, s.codeSubmit)
 	rt.handle("GET /login/recovery", codeDue, s.recoveryPage)

@@ -33,6 +33,7 @@ func (s *Server) supportRoutes(rt *router) {
 	rt.handle("GET /support/sent", public, s.supportSent)
 	rt.handle("GET /support/verify", public, s.verifyPage)
 	rt.handle("POST /support/verify", public, s.verifySubmit)
+	rt.handle("GET /support/verified", public, s.verifiedPage)
 	rt.handle("GET /support/cases", agent, s.casesPage)
 	rt.handle("GET /support/cases/{ref}", agent, s.casePage)
 	rt.handle("POST /support/cases/{ref}/{action}", agent, s.caseAction)

@@ -77,7 +77,7 @@ func TestBrowserSupportReset(t *testing.T) {
 	b.wantHeading("Confirm your e-mail address")
 	b.wantText(ref)
 	b.screenshot("support-04-confirm")
-	b.click(`//button[normalize-space()="Confirm"]`, "/support/verify")
+	b.click(`//button[normalize-space()="Confirm"]`, "/support/verified")
 	b.wantHeading("E-mail address confirmed")
 
 	// The agent sees the proof and resets.

@@ -108,7 +108,25 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return onForm(err, s.verifyForm(w, r))
 	}
-	s.render(w, r, http.StatusOK, "support_verified", view{Title: "E-mail address confirmed", Data: info})
+	if err := s.setResult(w, resultSupportVerified, info); err != nil {
+		return err
+	}
+	redirect(w, r, "/support/verified")
+	return nil
+}
+
+// resultSupportVerified is the kind of result a confirmed support link hands on.
+const resultSupportVerified = "support-verified"
+
+// verifiedPage thanks for a confirmed support link; without that result it sends the
+// browser to the support form.
+func (s *Server) verifiedPage(w http.ResponseWriter, r *http.Request) error {
+	var info support.LinkInfo
+	if !s.result(r, resultSupportVerified, &info) {
+		redirect(w, r, "/support")
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "support_verified", view{Title: "E-mail address confirmed", Data: &info})
 	return nil
 }
 

@@ -35,7 +35,7 @@ func TestSupportConfirmedLinkVerifiesTheAddress(t *testing.T) {
 	}
 	r := srv.Client(t).Do(http.MethodPost, "/support/verify", "application/x-www-form-urlencoded",
 		[]byte(url.Values{"token": {link.Query().Get("token")}}.Encode()))
-	supWant(t, r, http.StatusOK)
+	supWant(t, r, http.StatusSeeOther)
 	if !verified() {
 		t.Error("the address is not verified after the user confirmed the support link")
 	}
