@@ -126,6 +126,10 @@ func TestEveryFormPostRedirects(t *testing.T) {
 			c, _, _ := enrolled(t, srv, "pat")
 			return form(c, "/account/password", url.Values{"current_password": {pw}, "new_password": {next}, "confirm_password": {next}})
 		},
+		"POST /account/profile": func(t *testing.T) *testserver.Response {
+			c, _, _ := enrolled(t, srv, "pro")
+			return form(c, "/account/profile", url.Values{"display_name": {"Pro Filer"}})
+		},
 		"POST /account/sessions/sign-out-others": func(t *testing.T) *testserver.Response {
 			c, _, _ := enrolled(t, srv, "oth")
 			return form(c, "/account/sessions/sign-out-others", url.Values{})
