@@ -225,13 +225,24 @@ func (s *Service) IssueSetupToken(ctx context.Context) (string, error) {
 	return tok, err
 }
 
-var errSetupToken = apperr.New(apperr.CodeInvalidToken, "This setup link is invalid, used or expired. Restart the server for a new one, or use 'twofold user add'.")
+var errSetupToken = apperr.New(apperr.CodeInvalidToken, "This setup link is invalid or expired. While no administrator exists, every start of the server prints a new one.")
+
+// ErrSetupDone refuses a setup link once an administrator has existed: no link works
+// again, and the console adds further administrators.
+var ErrSetupDone = apperr.New(apperr.CodeInvalidToken, "An administrator exists already, so this setup link no longer works. Sign in; to add another administrator, run 'twofold user add NAME --email ADDRESS --role admin' at the server's console.")
 
 // CheckSetupToken reports whether the setup link still works. A link stops working for
 // good once an administrator has existed, even when it was never used (every start and
 // every instance prints its own link while none exists) and even when no enabled
 // administrator is left.
+//
+// Once an administrator has existed it returns ErrSetupDone for any link, used or not, so
+// the page gives the advice that is true then; before, a link that does not work gets
+// errSetupToken.
 func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
+	if err := s.refuseSetupWithAdmin(ctx, s.store); err != nil {
+		return err
+	}
 	if token == "" || len(token) > 128 {
 		return errSetupToken
 	}
@@ -239,20 +250,17 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return errSetupToken
 	}
-	if err != nil {
-		return err
-	}
-	return s.refuseSetupWithAdmin(ctx, s.store)
+	return err
 }
 
-// refuseSetupWithAdmin returns errSetupToken once an administrator has existed.
+// refuseSetupWithAdmin returns ErrSetupDone once an administrator has existed.
 func (s *Service) refuseSetupWithAdmin(ctx context.Context, st Store) error {
 	existed, err := st.AdminHasExisted(ctx)
 	if err != nil {
 		return err
 	}
 	if existed {
-		return errSetupToken
+		return ErrSetupDone
 	}
 	return nil
 }

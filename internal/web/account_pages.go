@@ -145,12 +145,31 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// adminSetupData is the first administrator's form and what was typed (never the
+// password); Dead says the link does not work, and the page says why and what to do.
+type adminSetupData struct {
+	Token, Username, Email string
+	Dead                   bool
+}
+
+// deadSetupLink answers a setup link that does not work (err says why, and what to do
+// instead) with its own page: no form, a way to the sign-in.
+func (s *Server) deadSetupLink(w http.ResponseWriter, r *http.Request, err error) error {
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.CodeInvalidToken {
+		return err
+	}
+	s.render(w, r, statusOf[e.Code], "admin_setup", view{Title: "This setup link no longer works", Error: e.Message,
+		Data: adminSetupData{Dead: true}})
+	return nil
+}
+
 func (s *Server) setupAdminPage(w http.ResponseWriter, r *http.Request) error {
 	token := r.URL.Query().Get("token")
 	if err := s.auth.CheckSetupToken(r.Context(), token); err != nil {
-		return err
+		return s.deadSetupLink(w, r, err)
 	}
-	s.render(w, r, http.StatusOK, "admin_setup", view{Title: "Create the first administrator", Data: map[string]string{"Token": token}})
+	s.render(w, r, http.StatusOK, "admin_setup", view{Title: "Create the first administrator", Data: adminSetupData{Token: token}})
 	return nil
 }
 
@@ -159,7 +178,7 @@ func (s *Server) setupAdminSubmit(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	f := r.PostForm
-	data := map[string]string{"Token": f.Get("token"), "Username": f.Get("username"), "Email": f.Get("email")}
+	data := adminSetupData{Token: f.Get("token"), Username: f.Get("username"), Email: f.Get("email")}
 	form := func(status int, msg formProblem) error {
 		s.render(w, r, status, "admin_setup", view{Title: "Create the first administrator", Error: msg.Message, Field: msg.Field, Data: data})
 		return nil
@@ -167,14 +186,21 @@ func (s *Server) setupAdminSubmit(w http.ResponseWriter, r *http.Request) error 
 	if f.Get("password") != f.Get("confirm_password") {
 		return onForm(apperr.New(apperr.CodeBadRequest, "The passwords do not match.").In("confirm_password"), form)
 	}
-	_, err := s.auth.CompleteSetup(r.Context(), f.Get("token"), auth.NewUser{
+	u, err := s.auth.CompleteSetup(r.Context(), f.Get("token"), auth.NewUser{
 		Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"),
 	}, meta(r))
 	if e, ok := apperr.As(err); ok && e.Code == apperr.CodeWeakPassword {
 		err = e.In("password")
 	}
+	if e, ok := apperr.As(err); ok && e.Code == apperr.CodeInvalidToken {
+		return s.deadSetupLink(w, r, err)
+	}
 	if err != nil {
 		return onForm(err, form)
+	}
+	// The sign-in page has the new name filled in; it travels in the result cookie.
+	if err := s.setResult(w, resultSignInName, u.Username); err != nil {
+		return err
 	}
 	redirect(w, r, "/login?done=setup")
 	return nil

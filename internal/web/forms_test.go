@@ -180,3 +180,42 @@ func TestNewPasswordFieldsShowTheWholeHint(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstAdministratorSetupEnds: after the setup link created the first administrator,
+// the sign-in page has the new username filled in, and the used link's page says what is
+// true now (an administrator exists: sign in, or add one at the console), under a title
+// that says so, not "Bad Request".
+func TestFirstAdministratorSetupEnds(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	token, err := srv.Auth.IssueSetupToken(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client(t)
+	r := postForm(c, "/setup", url.Values{"token": {token}, "username": {"root"}, "email": {"root@example.com"},
+		"password": {testserver.Password}, "confirm_password": {testserver.Password}})
+	wantRedirect(t, r, "/login")
+	if strings.Contains(r.Header.Get("Location"), "root") {
+		t.Errorf("the username travels in the URL: %s", r.Header.Get("Location"))
+	}
+	login := c.Get(r.Header.Get("Location"))
+	wantPage(t, login, http.StatusOK, "Your administrator account is ready")
+	if !regexp.MustCompile(`<input id="username"[^>]*value="root"`).Match(login.Body) {
+		t.Errorf("the sign-in page does not have the new username filled in:\n%s", login.Body)
+	}
+	if !regexp.MustCompile(`<input id="password"[^>]*autofocus`).Match(login.Body) {
+		t.Errorf("the focus is not on the password:\n%s", login.Body)
+	}
+
+	for _, used := range []*testserver.Response{
+		srv.Client(t).Get("/setup?token=" + url.QueryEscape(token)),
+		postForm(srv.Client(t), "/setup", url.Values{"token": {token}, "username": {"root2"}, "email": {"root2@example.com"},
+			"password": {testserver.Password}, "confirm_password": {testserver.Password}}),
+	} {
+		wantPage(t, used, http.StatusBadRequest, "An administrator exists already", `href="/login"`, "twofold user add", "--role admin")
+		page := string(used.Body)
+		if strings.Contains(page, "Bad Request") || strings.Contains(page, "Restart the server") || strings.Contains(page, `action="/setup"`) {
+			t.Errorf("the used link's page is titled Bad Request, advises a restart or shows the form:\n%s", page)
+		}
+	}
+}

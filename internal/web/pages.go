@@ -66,6 +66,10 @@ var flashes = map[string]string{
 	"email-sent":  "We sent a link to the new address. Your address changes when you open it and press Confirm.",
 }
 
+// resultSignInName is the kind of result that fills in the sign-in page's username: the
+// account the first-administrator setup just created.
+const resultSignInName = "sign-in-name"
+
 // loginForm is what the sign-in page shows: the name typed (after an error), whether it
 // offers registration, and which application asked.
 type loginForm struct {
@@ -95,8 +99,10 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 			s.clearSession(w)
 		}
 	}
+	var name string
+	s.result(r, resultSignInName, &name) // the account just created, if any
 	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flash,
-		Data: loginForm{Register: s.registerLink(), App: s.askingApp(r.Context(), r.URL.Query().Get("next"))}})
+		Data: loginForm{Username: name, Register: s.registerLink(), App: s.askingApp(r.Context(), r.URL.Query().Get("next"))}})
 	return nil
 }
 

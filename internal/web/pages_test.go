@@ -332,9 +332,9 @@ func TestAdminSetupPage(t *testing.T) {
 		}},
 		{"used_token_is_refused", func(t *testing.T) {
 			r := postForm(srv.Client(t), "/setup", form(token, "root2"))
-			wantPage(t, r, http.StatusBadRequest, "This setup link is invalid")
+			wantPage(t, r, http.StatusBadRequest, "An administrator exists already")
 			noUser(t, "root2")
-			wantPage(t, srv.Client(t).Get("/setup?token="+url.QueryEscape(token)), http.StatusBadRequest, "This setup link is invalid")
+			wantPage(t, srv.Client(t).Get("/setup?token="+url.QueryEscape(token)), http.StatusBadRequest, "An administrator exists already")
 		}},
 	})
 }

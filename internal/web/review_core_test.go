@@ -33,8 +33,8 @@ func TestSetupLinkDiesOnceAnAdministratorExists(t *testing.T) {
 	}
 	wantRedirect(t, postForm(srv.Client(t), "/setup", form(first, "root")), "/login")
 
-	wantPage(t, srv.Client(t).Get("/setup?token="+url.QueryEscape(second)), http.StatusBadRequest, "This setup link is invalid")
-	wantPage(t, postForm(srv.Client(t), "/setup", form(second, "mallory")), http.StatusBadRequest, "This setup link is invalid")
+	wantPage(t, srv.Client(t).Get("/setup?token="+url.QueryEscape(second)), http.StatusBadRequest, "An administrator exists already")
+	wantPage(t, postForm(srv.Client(t), "/setup", form(second, "mallory")), http.StatusBadRequest, "An administrator exists already")
 	if u, err := srv.Auth.FindUser(ctx, "mallory"); err == nil {
 		t.Fatalf("a second setup link created administrator %s (role %s) after one existed", u.Username, u.Role)
 	}

@@ -40,10 +40,10 @@ func TestSetupLinkNeverComesBack(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			wantPage(t, srv.Client(t).Get("/setup?token="+url.QueryEscape(old)), http.StatusBadRequest, "This setup link is invalid")
+			wantPage(t, srv.Client(t).Get("/setup?token="+url.QueryEscape(old)), http.StatusBadRequest, "An administrator exists already")
 			form := url.Values{"token": {old}, "username": {"mallory"}, "email": {"mallory@example.com"},
 				"password": {testserver.Password}, "confirm_password": {testserver.Password}}
-			wantPage(t, postForm(srv.Client(t), "/setup", form), http.StatusBadRequest, "This setup link is invalid")
+			wantPage(t, postForm(srv.Client(t), "/setup", form), http.StatusBadRequest, "An administrator exists already")
 			if u, err := srv.Auth.FindUser(ctx, "mallory"); err == nil {
 				t.Fatalf("the old setup link created %s (role %s) after an administrator had existed", u.Username, u.Role)
 			}
