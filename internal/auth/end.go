@@ -146,6 +146,13 @@ func (s *Service) EndIn(ctx context.Context, st store.Store, a Action, userID, s
 			return Ended{}, err
 		}
 	}
+	if a == SignOutSession {
+		// Signed out from another device: that browser learns why too. A session that is
+		// gone already (or never was the user's) is no error here: the delete below decides.
+		if err := st.MarkSessionEnded(ctx, sessionID, r.name); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Ended{}, err
+		}
+	}
 	switch r.sessions {
 	case this:
 		if err = st.DeleteSession(ctx, sessionID); err == nil {

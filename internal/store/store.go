@@ -260,6 +260,9 @@ type Store interface {
 	// note lasts as long as its session would have. Call it before the sessions go. It
 	// returns how many sessions it noted.
 	MarkSessionsEnded(ctx context.Context, userID, exceptID, action string) (int, error)
+	// MarkSessionEnded is MarkSessionsEnded for the one session id; ErrNotFound when no
+	// such session exists.
+	MarkSessionEnded(ctx context.Context, id, action string) error
 	// EndedSession returns the action noted for the ended session whose token hash matches,
 	// or ErrNotFound when none is (the session was not ended by an action, or its note
 	// expired by now).

@@ -111,6 +111,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 // signed in to, never who else was involved or from where.
 var signedOutBecause = map[string]string{
 	auth.SignOutOthers.String():     "You were signed out because your other sessions were signed out from another device.",
+	auth.SignOutSession.String():    "You were signed out because this device was signed out from another device.",
 	auth.PasswordChanged.String():   "You were signed out because the password of your account was changed on another device.",
 	auth.PasswordReset.String():     "You were signed out because the password of your account was reset.",
 	auth.FactorChanged.String():     "You were signed out because the authenticator of your account was changed on another device.",

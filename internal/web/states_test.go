@@ -194,6 +194,11 @@ func TestSignInPageSaysWhySignedOut(t *testing.T) {
 		}
 		wantTold(t, b, "support reset the sign-in protection of your account.")
 	})
+	t.Run("sign_out_one_device", func(t *testing.T) {
+		desk, phone, phoneID := twoDevices(t, srv)
+		wantStatus(t, desk.PostJSON("/api/v1/account/sessions/"+phoneID+"/sign-out", nil), http.StatusNoContent)
+		wantTold(t, phone, "this device was signed out from another device.")
+	})
 	t.Run("half_signed-in_browser_keeps_its_session", func(t *testing.T) {
 		a, _, _ := twoBrowsers(t, "half")
 		wantRedirect(t, postForm(a, "/logout", nil), "/login")

@@ -110,6 +110,23 @@ func (d *DB) MarkSessionsEnded(ctx context.Context, userID, exceptID, action str
 	return int(n), d.wrap(err)
 }
 
+// MarkSessionEnded notes the action on the session id.
+func (d *DB) MarkSessionEnded(ctx context.Context, id, action string) error {
+	res, err := d.exec(ctx, `INSERT INTO ended_sessions (token_hash, action, expires_at)
+		SELECT token_hash, ?, expires_at FROM sessions WHERE id = ?`, action, id)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return d.wrap(err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
 // EndedSession returns the action noted for the ended session with the token hash.
 func (d *DB) EndedSession(ctx context.Context, tokenHash []byte, now time.Time) (string, error) {
 	var action string

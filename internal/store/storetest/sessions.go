@@ -258,6 +258,11 @@ func testSessionEndedNote(t *testing.T, s store.Store) {
 	if got, err := s.EndedSession(ctx, b1.TokenHash, now); err != nil || got != "mfa_reset" {
 		t.Errorf("EndedSession(bob's) = %q, %v; want mfa_reset", got, err)
 	}
+	wantNoErr(t, "MarkSessionEnded(a2)", s.MarkSessionEnded(ctx, a2.ID, "sign_out_session"))
+	if got, err := s.EndedSession(ctx, a2.TokenHash, now); err != nil || got != "sign_out_session" {
+		t.Errorf("EndedSession(a2) = %q, %v; want sign_out_session", got, err)
+	}
+	wantErr(t, "MarkSessionEnded(no such session)", s.MarkSessionEnded(ctx, "no-such-session", "sign_out_session"), store.ErrNotFound)
 	// A note lasts as long as its session would have, and then goes with the expired rows.
 	after := a3.ExpiresAt.Add(time.Second)
 	_, err = s.EndedSession(ctx, a1.TokenHash, after)
