@@ -137,7 +137,13 @@ type browserTab struct {
 // browser stops when the test ends, or when browserTimeout runs out.
 func browserStart(t *testing.T, execPath, base string) *browserTab {
 	t.Helper()
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
+	return browserStartFor(t, execPath, base, browserTimeout)
+}
+
+// browserStartFor is browserStart for a walk that may take up to timeout.
+func browserStartFor(t *testing.T, execPath, base string, timeout time.Duration) *browserTab {
+	t.Helper()
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancelTimeout)
 	var output bytes.Buffer
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,

@@ -1,0 +1,307 @@
+package web_test
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/twofold-id/twofold/internal/address"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/testutil"
+)
+
+// axePath is axe-core's browser bundle, installed by `npm ci --prefix
+// internal/web/testdata/axe` from the lock file beside it (.ci/run does).
+const axePath = "testdata/axe/node_modules/axe-core/axe.min.js"
+
+// pageWidths are the window widths every page state must fit without scrolling sideways:
+// the smallest phone in use, a common phone, a desktop.
+var pageWidths = []int64{320, 390, 1280}
+
+// pageSchemes are the colour schemes every page state is checked in.
+var pageSchemes = []string{"light", "dark"}
+
+// axeRun runs axe-core on the whole page for WCAG 2.2 level A and AA and returns its
+// violations as JSON.
+const axeRun = `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}, resultTypes: ['violations']})
+	.then(r => JSON.stringify({passes: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+		nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}))}))`
+
+// pageChecker checks each page state a walk reaches: at every width it must not scroll
+// sideways, and in both colour schemes axe-core must find nothing.
+type pageChecker struct {
+	b       *browserTab
+	axe     string
+	shots   string
+	checked []string
+	rules   int // rules axe-core applied, over all pages
+}
+
+// check checks the page the tab shows now, named name in failures and screenshots.
+func (c *pageChecker) check(name string) {
+	b := c.b
+	b.t.Helper()
+	c.checked = append(c.checked, name)
+	for _, scheme := range pageSchemes {
+		b.do("emulate "+scheme, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+			return err
+		}))
+		for _, w := range pageWidths {
+			b.do(fmt.Sprintf("width %d", w), chromedp.EmulateViewport(w, 800, chromedp.EmulateScale(1)))
+			if over := browserEval[int](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
+				b.t.Errorf("%s at %d px (%s): the page is %d px wider than the window: %s",
+					name, w, scheme, over, browserEval[string](b, overflowing))
+			}
+			if w != 1280 || scheme == "light" {
+				c.screenshot(fmt.Sprintf("%s-%d-%s", name, w, scheme))
+			}
+		}
+		// axe at a phone width: the layout that differs most from the desktop.
+		b.do("phone width", chromedp.EmulateViewport(390, 800))
+		if !browserEval[bool](b, `typeof axe === 'object'`) {
+			b.do("inject axe-core", chromedp.Evaluate[chromedp.Void](c.axe))
+		}
+		raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](axeRun, chromedp.EvalAwaitPromise))
+		if err != nil {
+			b.t.Fatalf("%s: run axe-core: %v", name, err)
+		}
+		var result struct {
+			Passes     int
+			Violations []struct {
+				ID, Impact, Help string
+				Nodes            []string
+			}
+		}
+		if err := json.Unmarshal([]byte(raw), &result); err != nil {
+			b.t.Fatalf("%s: axe-core answered %q: %v", name, raw, err)
+		}
+		if result.Passes == 0 {
+			b.t.Fatalf("%s: axe-core checked no rule: %s", name, raw)
+		}
+		c.rules += result.Passes + len(result.Violations)
+		for _, v := range result.Violations {
+			b.t.Errorf("%s (%s, %s): axe %s (%s): %s\n\t%s", name, b.location(), scheme, v.ID, v.Impact, v.Help,
+				strings.Join(v.Nodes, "\n\t"))
+		}
+	}
+	b.do("reset", chromedp.EmulateViewport(1280, 800))
+}
+
+// screenshot saves the page as a PNG in the checker's directory.
+func (c *pageChecker) screenshot(name string) {
+	ctx, cancel := context.WithTimeout(c.b.ctx, 30*time.Second)
+	defer cancel()
+	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	if err != nil {
+		c.b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(c.shots, name+".jpg"), img, 0o644); err != nil {
+		c.b.t.Fatal(err)
+	}
+}
+
+// userAgent sets the User-Agent of every request it carries.
+type userAgent struct {
+	ua   string
+	next http.RoundTripper
+}
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", u.ua)
+	return u.next.RoundTrip(r)
+}
+
+// TestPageStates walks every page state a person can reach, as a visitor, a user, an agent,
+// and through an application, and checks each one (pageChecker): no sideways scrolling at
+// 320, 390 and 1280 px, and no axe-core violation of WCAG 2.2 A/AA, in the light and the
+// dark colour scheme. Screenshots of every state go to a temporary directory named in the
+// log (or $TWOFOLD_SCREENSHOT_DIR).
+func TestPageStates(t *testing.T) {
+	chromium := testutil.RequireTool(t, "chromium")
+	axe, err := os.ReadFile(axePath)
+	if err != nil {
+		testutil.Unavailable(t, "axe-core not installed (run npm ci --prefix internal/web/testdata/axe): %v", err)
+	}
+	srv := testserver.New(t, testserver.Options{Config: func(c *config.Config) {
+		c.Registration.Enabled = true
+		c.Registration.RequestsPerIPHour, c.Registration.RequestsPerEmailHour = 1000, 1000
+		c.Registration.MailsPerHour = 1000
+	}})
+	srv.CreateUser(t, "ada", "ada@example.com", "user")
+	adaSecret, _ := srv.Enroll(t, srv.Client(t), "ada")
+	srv.CreateUser(t, "bob", "bob@example.com", "user")
+	srv.CreateUser(t, "sam", "sam@example.com", "support")
+	samSecret, _ := srv.Enroll(t, srv.Client(t), "sam")
+	appURL := startTenantApp(t, srv, false)
+
+	// Another session of ada's with a long user agent, for the sessions table.
+	other := srv.Client(t)
+	other.HTTP.Transport = userAgent{next: http.DefaultTransport, ua: "Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.230 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/445.0.0.34.118;]"}
+	other.Login("ada", "mfa_required")
+	srv.NextStep()
+	other.PostJSON("/api/v1/login/totp", map[string]string{"code": srv.Code(adaSecret, 0)})
+
+	shots := os.Getenv(browserScreenshotEnv)
+	if shots == "" {
+		if shots, err = os.MkdirTemp("", "twofold-pages-"); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+
+	b := browserStartFor(t, chromium, srv.URL, 4*time.Minute)
+	c := &pageChecker{b: b, axe: string(axe), shots: shots}
+
+	// A visitor.
+	b.open("/login")
+	c.check("sign-in")
+	b.open("/nope")
+	c.check("not-found")
+	b.open("/setup")
+	c.check("first-admin-setup")
+	b.open("/password/forgot")
+	c.check("forgot-password")
+	b.typeInto("login", "ada@example.com")
+	b.do("send", chromedp.Click(chromedp.Search(`//main//button[@type="submit" or not(@type)]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Check your e-mail"]`)))
+	c.check("forgot-password-sent")
+	link, err := url.Parse(srv.LastMailTo(t, "ada@example.com").Link("/password/reset?token="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the reset link", chromedp.Navigate(srv.URL+link.RequestURI()))
+	c.check("reset-password")
+
+	b.open("/support")
+	c.check("support-form")
+	b.typeInto("full_name", "Ada Lovelace")
+	b.typeInto("email", "ada@example.com")
+	b.typeInto("organisation", "Analytical Engines")
+	b.do("choose the category", chromedp.SetValue(chromedp.ID("category"), "lost_device"))
+	b.typeInto("description", "I lost my phone on the train.")
+	b.click(`//button[normalize-space()="Send request"]`, "/support/sent")
+	c.check("support-sent")
+	ref := strings.TrimSpace(b.text("#reference"))
+
+	b.open("/register")
+	c.check("register")
+	b.typeInto("username", "reg")
+	b.typeInto("email", "reg@example.com")
+	b.typeInto("password", testserver.Password)
+	b.click(`//button[normalize-space()="Register"]`, "/register/sent")
+	c.check("register-sent")
+	reglink := srv.LastMailTo(t, "reg@example.com").Link("/register/confirm?token=")
+	b.do("open the registration link", chromedp.Navigate(reglink))
+	c.check("register-confirm")
+
+	if _, err := srv.Invite.Invite(context.Background(), auth.NewUser{Username: "ivy", Email: "ivy@example.com"}, auth.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the invitation", chromedp.Navigate(srv.LastMailTo(t, "ivy@example.com").Link("/invite?token=")))
+	c.check("invite")
+
+	// A new user: setup, Successful!, Password & Security.
+	b.open("/login")
+	b.typeInto("username", "bob")
+	b.typeInto("password", testserver.Password)
+	b.click(`//button[normalize-space()="Sign in"]`, "/mfa/setup")
+	c.check("mfa-setup")
+	bobSecret := testserver.DecodeSecret(t, strings.TrimSpace(b.text("#secret")))
+	b.typeInto("code", srv.Code(bobSecret, 0))
+	b.click(`//button[normalize-space()="Confirm"]`, "/recovery-code")
+	c.check("successful")
+	b.tick("saved")
+	b.click(`//button[normalize-space()="Continue"]`, "/account/security")
+	c.check("security-new-user")
+	b.typeInto("new_email", "bob.new@example.org")
+	b.typeInto("email_password", testserver.Password)
+	b.click(`//button[normalize-space()="Change address"]`, "/account/security")
+	c.check("security-address-sent")
+	addr, err := url.Parse(srv.LastMailTo(t, "bob.new@example.org").Link(address.ConfirmPath + "?token="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the address link", chromedp.Navigate(srv.URL+addr.RequestURI()))
+	c.check("email-confirm")
+	b.click(`//button[normalize-space()="Confirm"]`, address.ConfirmPath)
+	c.check("email-confirmed")
+
+	b.open("/logout")
+	c.check("sign-out-confirm")
+	b.click(`//main//button[normalize-space()="Sign out"]`, "/login")
+	c.check("signed-out")
+
+	// A user with an authenticator: code, recovery, and the security page with two sessions.
+	b.signInWithPassword("ada")
+	c.check("code")
+	b.click(`//a[normalize-space()="Use your recovery code"]`, "/login/recovery")
+	c.check("recovery")
+	b.open("/login/code")
+	srv.NextStep()
+	b.typeInto("code", srv.Code(adaSecret, 0))
+	b.click(`//button[normalize-space()="Verify"]`, "/account/security")
+	c.check("security")
+	// An application: consent, account selection, logout confirmation.
+	b.do("open the tenant app", chromedp.Navigate(appURL+"/"))
+	b.click(`//a[@id="login"]`, oidc.CallbackPath)
+	c.check("oidc-consent")
+	clients, err := srv.Store.ListOIDCClients(t.Context())
+	if err != nil || len(clients) != 1 {
+		t.Fatalf("clients %v: %v", clients, err)
+	}
+	q := url.Values{"client_id": {clients[0].ID}, "redirect_uri": {appURL + "/callback"}, "response_type": {"code"},
+		"scope": {"openid"}, "prompt": {"select_account"}, "state": {"st"}, "nonce": {"n"}}
+	b.do("ask to select an account", chromedp.Navigate(srv.URL+oidc.AuthorizePath+"?"+q.Encode()))
+	c.check("oidc-select-account")
+	q = url.Values{"client_id": {clients[0].ID}, "post_logout_redirect_uri": {appURL + "/"}, "state": {"st"}}
+	b.do("the application's logout request", chromedp.Navigate(srv.URL+oidc.EndSessionPath+"?"+q.Encode()))
+	b.wantPath(oidc.LogoutConfirmPath)
+	c.check("oidc-logout-confirm")
+	b.open("/logout")
+	b.click(`//main//button[normalize-space()="Sign out"]`, "/login")
+
+	// An agent: the case list, a case, and the user's confirmation of the mailed link.
+	b.signInWithPassword("sam")
+	srv.NextStep()
+	b.typeInto("code", srv.Code(samSecret, 0))
+	if _, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.Search(`//button[normalize-space()="Verify"]`))); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	b.open("/support/cases")
+	c.check("support-cases")
+	b.click(`//a[normalize-space()="`+ref+`"]`, "/support/cases/"+ref)
+	c.check("support-case")
+	b.click(`//button[normalize-space()="Assign to me"]`, "/support/cases/"+ref)
+	b.click(`//button[normalize-space()="Send verification link"]`, "/support/cases/"+ref)
+	c.check("support-case-waiting")
+	verify, err := url.Parse(srv.LastMailTo(t, "ada@example.com").Link("/support/verify?token="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the verification link", chromedp.Navigate(srv.URL+verify.RequestURI()))
+	c.check("support-verify")
+	b.click(`//button[normalize-space()="Confirm"]`, "/support/verify")
+	c.check("support-verified")
+
+	t.Logf("checked %d page states (%d axe-core rule applications): %s", len(c.checked), c.rules, strings.Join(c.checked, ", "))
+}
