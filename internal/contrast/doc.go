@@ -1,0 +1,2 @@
+// Package contrast computes the WCAG contrast ratio of two sRGB colours.
+package contrast
