@@ -10,6 +10,7 @@ import (
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/support"
 	"github.com/twofold-id/twofold/internal/totp"
 )
 
@@ -40,6 +41,15 @@ func (s *Server) nextStep(cur *auth.Current) string {
 		return "/mfa/setup"
 	case s.auth.HeldRecoveryCode(cur) != "":
 		return "/recovery-code"
+	}
+	return homeOf(cur.User)
+}
+
+// homeOf is where a user lands after signing in with nothing else to do: an agent signs
+// in to work the cases, everyone else to their account.
+func homeOf(u *store.User) string {
+	if support.IsAgent(u) {
+		return "/support/cases"
 	}
 	return "/account/security"
 }
@@ -150,7 +160,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if res.Current.Session.State == store.StateAuthenticated {
-		redirect(w, r, s.landing(w, r, "/account/security"))
+		redirect(w, r, s.landing(w, r, homeOf(res.Current.User)))
 		return nil
 	}
 	redirect(w, r, s.nextStep(res.Current))
@@ -175,7 +185,7 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	s.setSession(w, tok)
-	redirect(w, r, s.landing(w, r, "/account/security"))
+	redirect(w, r, s.landing(w, r, homeOf(cur.User)))
 	return nil
 }
 

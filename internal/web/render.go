@@ -9,6 +9,9 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/support"
 )
 
 // pages holds one parsed template set per page, each with the shared layout.
@@ -102,6 +105,34 @@ type view struct {
 	// MinPassword is the policy's minimum password length, for the hint beside every
 	// new-password field; render fills it in.
 	MinPassword int
+	// Nav is the header's navigation for a signed-in user; render fills it in, nil when
+	// the browser is not signed in (with both factors where they are due).
+	Nav *navView
+}
+
+// navView is what the header offers a signed-in user.
+type navView struct {
+	Username string
+	// Agent shows the support cases; Admin will show the console.
+	Agent, Admin bool
+	// Here is the path of the page, to mark its link as the current one.
+	Here string
+}
+
+// nav returns the header's navigation for the browser's session, nil unless it is fully
+// signed in.
+func (s *Server) nav(r *http.Request) *navView {
+	cur := sessionOf(r)
+	if cur == nil && s.auth != nil {
+		if _, err := r.Cookie(s.cookieName()); err == nil {
+			cur, _ = s.current(r)
+		}
+	}
+	if cur == nil || cur.Session.State != store.StateAuthenticated {
+		return nil
+	}
+	return &navView{Username: cur.User.Username, Agent: support.IsAgent(cur.User),
+		Admin: cur.User.Role == store.RoleAdmin, Here: r.URL.Path}
 }
 
 // render writes a page with status. Pages are never cached: they may show secrets.
@@ -115,6 +146,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if s.auth != nil {
 		v.MinPassword = s.auth.MinPasswordLength()
 	}
+	v.Nav = s.nav(r)
 	var buf bytes.Buffer
 	err := t.ExecuteTemplate(&buf, "layout", v)
 	if err == nil && v.Field != "" && !bytes.Contains(buf.Bytes(), []byte(`id="`+v.Field+`-error"`)) {
