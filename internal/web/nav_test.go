@@ -19,7 +19,6 @@ func TestHeaderNavigation(t *testing.T) {
 	samSecret, _ := srv.Enroll(t, srv.Client(t), "sam")
 	const nav, cases = `<nav aria-label="Account">`, `href="/support/cases"`
 
-
 	t.Run("user", func(t *testing.T) {
 		c := srv.Client(t)
 		if r := c.Get("/login"); bytes.Contains(r.Body, []byte(nav)) {

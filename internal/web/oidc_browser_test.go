@@ -149,7 +149,7 @@ func TestBrowserLogoutConfirmationReturnsToTheApp(t *testing.T) {
 	b.wantPath(oidc.LogoutConfirmPath)
 	b.wantText("Tenant app asks to sign you out")
 	b.screenshot("oidc-logout-confirm")
-	b.do("sign out", chromedp.Click(chromedp.Search(`//button[normalize-space()="Sign out"]`)),
+	b.do("sign out", chromedp.Click(chromedp.Search(`//main//button[normalize-space()="Sign out"]`)),
 		chromedp.WaitVisible(chromedp.ID("login")))
 	if loc := b.location(); loc != appURL+"/?state=st-1" {
 		t.Errorf("after signing out the browser is at %s, want the app with the state", loc)
