@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -261,7 +264,18 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 	if a.opts.RateLimits != nil {
 		limits = *a.opts.RateLimits
 	}
-	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies,
+	brand := web.Brand{Name: cfg.UI.ProductName, Accent: cfg.UI.AccentColor}
+	if f := cfg.UI.LogoFile; f != "" {
+		logo, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("ui.logo_file: %w", err)
+		}
+		if len(logo) > config.MaxLogoBytes {
+			return nil, fmt.Errorf("ui.logo_file: %s is larger than %d KiB", f, config.MaxLogoBytes>>10)
+		}
+		brand.Logo, brand.LogoType = logo, config.LogoTypes[strings.ToLower(filepath.Ext(f))]
+	}
+	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies, Brand: brand,
 		Ready: a.Store.Ping,
 		OIDC:  prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
 		Register: a.Register, Invite: a.Invite, Address: a.Address, PublicURL: cfg.Server.PublicURL, Keys: a.Keys})

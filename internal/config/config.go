@@ -33,6 +33,8 @@ type Config struct {
 	Invitations Invitations `yaml:"invitations"`
 	// Registration is self-registration, off by default (registration.go).
 	Registration Registration `yaml:"registration"`
+	// UI is the branding of the pages (ui.go).
+	UI UI `yaml:"ui"`
 
 	SupportDesk `yaml:",inline"` // the mail: and support: sections (support.go)
 }
@@ -140,6 +142,7 @@ func Default() *Config {
 
 		Invitations:  Invitations{TTL: DefaultInvitationTTL},
 		Registration: DefaultRegistration(),
+		UI:           UI{ProductName: DefaultProductName},
 	}
 }
 
@@ -219,6 +222,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	problems = append(problems, c.applySupportEnv(getenv)...)
 	problems = append(problems, c.applyOIDCEnv(getenv)...)
 	problems = append(problems, c.applyRegistrationEnv(getenv)...)
+	problems = append(problems, c.applyUIEnv(getenv)...)
 	return errors.Join(problems...)
 }
 
@@ -385,5 +389,6 @@ func (c *Config) Validate() error {
 	p = append(p, c.validateSupport()...)
 	p = append(p, c.validateOIDC()...)
 	p = append(p, c.validateRegistration()...)
+	p = append(p, c.validateUI()...)
 	return errors.Join(p...)
 }

@@ -158,6 +158,9 @@ registration:
   requests_per_ip_hour: 4
   requests_per_email_hour: 2
   mails_per_hour: 50
+ui:
+  product_name: Example ID
+  accent_color: "#2f6fd0"
 `
 
 // fullRegistration is the registration section of fullYAML.
@@ -189,6 +192,7 @@ func TestLoadFileWithEveryField(t *testing.T) {
 		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
 			RefreshFamilyMaxAge: 1440 * time.Hour},
 		Registration: fullRegistration,
+		UI:           config.UI{ProductName: "Example ID", AccentColor: "#2f6fd0"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", c, want)
@@ -331,6 +335,8 @@ func TestMFARequiredFor(t *testing.T) {
 func TestEnvOverridesFile(t *testing.T) {
 	e := map[string]string{
 		"TWOFOLD_ADDR":                           "127.0.0.1:7000",
+		"TWOFOLD_UI_PRODUCT_NAME":                "Env ID",
+		"TWOFOLD_UI_ACCENT_COLOR":                "#3a7bd5",
 		"TWOFOLD_PUBLIC_URL":                     "https://env.example.com",
 		"TWOFOLD_SERVER_MAX_CONNECTIONS":         "64",
 		"TWOFOLD_SERVER_IDLE_TIMEOUT":            "5s",
@@ -372,6 +378,7 @@ func TestEnvOverridesFile(t *testing.T) {
 		OIDC: config.OIDC{AccessTokenLifetime: 5 * time.Minute, IDTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 168 * time.Hour,
 			RefreshFamilyMaxAge: 1440 * time.Hour},
 		Registration: fullRegistration,
+		UI:           config.UI{ProductName: "Env ID", AccentColor: "#3a7bd5"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load with environment:\n got %+v\nwant %+v", c, want)

@@ -108,6 +108,8 @@ type view struct {
 	// Nav is the header's navigation for a signed-in user; render fills it in, nil when
 	// the browser is not signed in (with both factors where they are due).
 	Nav *navView
+	// Brand is the product's name, and whether it has a logo and an accent colour.
+	Brand brandView
 }
 
 // navView is what the header offers a signed-in user.
@@ -147,6 +149,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		v.MinPassword = s.auth.MinPasswordLength()
 	}
 	v.Nav = s.nav(r)
+	v.Brand = brandView{Name: s.brand.Name, Logo: s.brand.Logo != nil, Accent: s.brand.Accent != ""}
 	var buf bytes.Buffer
 	err := t.ExecuteTemplate(&buf, "layout", v)
 	if err == nil && v.Field != "" && !bytes.Contains(buf.Bytes(), []byte(`id="`+v.Field+`-error"`)) {

@@ -55,6 +55,8 @@ type Options struct {
 	// PublicURL is server.public_url. When set, the browser returns after the sign-in to
 	// an absolute URL on its origin; empty, to a path.
 	PublicURL string
+	// Brand is the product name, logo and accent colour of the pages.
+	Brand Brand
 	// Keys seal the results a form hands to the page it redirects to (result.go); every
 	// instance must have the same. Nil uses a random key of this process only.
 	Keys *secrets.Keyring
@@ -72,6 +74,7 @@ type Server struct {
 	routeTable []route
 	guard      *guard
 	support    *support.Service
+	brand      Brand
 	invite     *invite.Service
 	address    *address.Service
 	oidc       *oidc.Provider
@@ -90,6 +93,10 @@ func New(o Options) (*Server, error) {
 	s.address = o.Address
 	s.oidc = o.OIDC
 	s.register = o.Register
+	s.brand = o.Brand
+	if s.brand.Name == "" {
+		s.brand.Name = "twofold"
+	}
 	keys := o.Keys
 	if keys == nil {
 		master := make([]byte, secrets.KeySize)
@@ -198,6 +205,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("POST /setup", public, s.setupAdminSubmit)
 	s.supportRoutes(rt)
 	s.registerRoutes(rt)
+	s.brandRoutes(rt)
 	s.inviteRoutes(rt)
 	s.addressRoutes(rt)
 	s.oidcRoutes(rt)

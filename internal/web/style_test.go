@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/contrast"
 )
 
@@ -38,6 +39,10 @@ func TestStyleContrast(t *testing.T) {
 		{"field", "card", contrast.UI}, {"focus", "card", contrast.UI}, {"focus", "bg", contrast.UI},
 	}
 	for scheme, vars := range map[string]map[string]string{"light": light, "dark": dark} {
+		// The configuration checks an accent colour against these.
+		if want := []string{vars["bg"], vars["card"]}; !equalColours(want, config.PageBackgrounds[scheme]) {
+			t.Errorf("%s: config.PageBackgrounds is %v, style.css has %v", scheme, config.PageBackgrounds[scheme], want)
+		}
 		for _, p := range pairs {
 			r, err := contrast.Ratio(vars[p.fg], vars[p.bg])
 			if err != nil {
@@ -49,6 +54,19 @@ func TestStyleContrast(t *testing.T) {
 			}
 		}
 	}
+}
+
+// equalColours compares colours written #rgb or #rrggbb.
+func equalColours(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if r, err := contrast.Ratio(a[i], b[i]); err != nil || r != 1 {
+			return false
+		}
+	}
+	return true
 }
 
 var styleVar = regexp.MustCompile(`--([a-z-]+):\s*(#[0-9a-fA-F]+)`)
