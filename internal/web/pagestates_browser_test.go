@@ -42,6 +42,33 @@ const axeRun = `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wc
 	.then(r => JSON.stringify({passes: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
 		nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}))}))`
 
+// midGroupBreaks returns the places where the text of the element with the id given as
+// the argument wraps to a new line inside a group (not after a space or a dash), as
+// "before|after" pairs; empty when it wraps only between groups.
+const midGroupBreaks = `((id) => {
+	const el = document.getElementById(id), text = el.firstChild, breaks = [];
+	let top = null;
+	for (let i = 0; i < text.length; i++) {
+		const r = document.createRange(); r.setStart(text, i); r.setEnd(text, i + 1);
+		const rect = r.getClientRects()[0];
+		if (!rect || /\s/.test(text.data[i])) continue;
+		if (top !== null && rect.top > top + 2 && !/[\s-]/.test(text.data[i - 1])) breaks.push(text.data.slice(0, i) + '|' + text.data.slice(i));
+		top = rect.top;
+	}
+	return breaks.join(', ');
+})`
+
+// wantGroupsWhole fails when the element with id wraps inside a group at 320 px.
+func (c *pageChecker) wantGroupsWhole(id string) {
+	b := c.b
+	b.t.Helper()
+	b.do("narrow", chromedp.EmulateViewport(320, 800))
+	if got := browserEval[string](b, midGroupBreaks+"("+browserJSString(id)+")"); got != "" {
+		b.t.Errorf("#%s wraps inside a group at 320 px: %s", id, got)
+	}
+	b.do("reset", chromedp.EmulateViewport(1280, 800))
+}
+
 // pageChecker checks each page state a walk reaches: at every width it must not scroll
 // sideways, and in both colour schemes axe-core must find nothing.
 type pageChecker struct {
@@ -235,10 +262,12 @@ func TestPageStates(t *testing.T) {
 	b.typeInto("password", testserver.Password)
 	b.click(`//button[normalize-space()="Sign in"]`, "/mfa/setup")
 	c.check("mfa-setup")
+	c.wantGroupsWhole("secret")
 	bobSecret := testserver.DecodeSecret(t, strings.TrimSpace(b.text("#secret")))
 	b.typeInto("code", srv.Code(bobSecret, 0))
 	b.click(`//button[normalize-space()="Confirm"]`, "/recovery-code")
 	c.check("successful")
+	c.wantGroupsWhole("recovery-code")
 	b.tick("saved")
 	b.click(`//button[normalize-space()="Continue"]`, "/account/security")
 	c.check("security-new-user")
