@@ -1,10 +1,15 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -153,6 +158,17 @@ func (b *browserTab) submit(xpath string) {
 	}
 }
 
+// pngEncode writes a small logo.
+func pngEncode(w io.Writer) error {
+	img := image.NewRGBA(image.Rect(0, 0, 56, 28))
+	for x := range 56 {
+		for y := range 28 {
+			img.Set(x, y, color.RGBA{0x2f, 0x6f, 0xd0, 0xff})
+		}
+	}
+	return png.Encode(w, img)
+}
+
 // userAgent sets the User-Agent of every request it carries.
 type userAgent struct {
 	ua   string
@@ -176,7 +192,18 @@ func TestPageStates(t *testing.T) {
 	if err != nil {
 		testutil.Unavailable(t, "axe-core not installed (run npm ci --prefix internal/web/testdata/axe): %v", err)
 	}
+	// Branded, so the brand's style sheet and logo are on every page checked; the
+	// built-in colours are checked by TestStyleContrast.
+	logo := filepath.Join(t.TempDir(), "logo.png")
+	var logoPNG bytes.Buffer
+	if err := pngEncode(&logoPNG); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logo, logoPNG.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	srv := testserver.New(t, testserver.Options{Config: func(c *config.Config) {
+		c.UI = config.UI{ProductName: "Example ID", LogoFile: logo, AccentColor: "#2f6fd0"}
 		c.Registration.Enabled = true
 		c.Registration.RequestsPerIPHour, c.Registration.RequestsPerEmailHour = 1000, 1000
 		c.Registration.MailsPerHour = 1000
