@@ -74,11 +74,3 @@ func (s *Server) result(r *http.Request, kind string, v any) bool {
 	}
 	return json.Unmarshal(sr.Value, v) == nil
 }
-
-// clearResult removes the browser's result.
-func (s *Server) clearResult(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{
-		Name: s.resultCookieName(), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
-	})
-}
