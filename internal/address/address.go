@@ -16,6 +16,7 @@ import (
 	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 const (
@@ -312,12 +313,11 @@ func (s *Service) account(ctx context.Context, st userGetter, l *store.LinkToken
 // take counts one link against the account's hourly allowance of its kind.
 func (s *Service) take(ctx context.Context, window string) error {
 	now := s.now()
-	hour := now.UTC().Truncate(time.Hour)
-	ok, _, err := s.store.TakeFromWindow(ctx, window, hour, LinksPerHour)
-	if err != nil || ok {
+	took, err := throttle.TakeHourly(ctx, s.store, window, now, LinksPerHour)
+	if err != nil || took.Granted {
 		return err
 	}
-	return &apperr.Error{Code: apperr.CodeRateLimited, RetryAfter: hour.Add(time.Hour).Sub(now),
+	return &apperr.Error{Code: apperr.CodeRateLimited, RetryAfter: took.RetryAfter(now),
 		Message: "You asked for several links in the last hour. Use the newest one you received, or try again later."}
 }
 

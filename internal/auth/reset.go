@@ -14,6 +14,7 @@ import (
 	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/recovery"
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/throttle"
 	"github.com/twofold-id/twofold/internal/totp"
 )
 
@@ -64,11 +65,11 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta
 	}
 	// One conditional write counts the link, so parallel requests never mail more than
 	// ResetLinksPerHour; it is taken for every name alike.
-	hour := now.UTC().Truncate(time.Hour)
-	granted, _, err := s.store.TakeFromWindow(ctx, "password_reset:"+window, hour, ResetLinksPerHour)
+	took, err := throttle.TakeHourly(ctx, s.store, "password_reset:"+window, now, ResetLinksPerHour)
 	if err != nil {
 		return err
 	}
+	granted := took.Granted
 	link := links.Link{Purpose: store.LinkPasswordReset, TTL: ResetLinkTTL, Decoy: true}
 	detail := "no account matches: no link sent"
 	switch {

@@ -322,11 +322,11 @@ func (s *Service) open(l *store.LinkToken, err error) (*store.LinkToken, *payloa
 // across instances. Past the cap it returns false; the first refusal of the hour (only that
 // one, on whichever instance) is audited and logged.
 func (s *Service) takeMail(ctx context.Context, m auth.Meta) (bool, error) {
-	hour := s.now().UTC().Truncate(time.Hour)
-	ok, refusals, err := s.store.TakeFromWindow(ctx, mailCapName, hour, s.mailsPerHour)
-	if err != nil || ok || refusals != 1 {
-		return ok, err
+	took, err := throttle.TakeHourly(ctx, s.store, mailCapName, s.now(), s.mailsPerHour)
+	if err != nil || !took.FirstRefusal {
+		return took.Granted, err
 	}
+	hour := took.Hour
 	s.log.WarnContext(ctx, "registration mail cap reached: requests are answered without mail until the next hour",
 		"cap", s.mailsPerHour, "hour", hour)
 	detail := fmt.Sprintf("cap=%d hour=%s", s.mailsPerHour, hour.Format(time.RFC3339))

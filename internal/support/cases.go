@@ -17,6 +17,7 @@ import (
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 // Case categories.
@@ -139,11 +140,11 @@ const formMailCounter = "support_form_mail"
 // the database so the cap holds across instances. Past the cap it returns false, and the
 // first refusal of the hour (only that one, on whichever instance) is audited and logged.
 func (s *Service) takeFormMail(ctx context.Context, m Meta) (bool, error) {
-	hour := s.now().UTC().Truncate(time.Hour)
-	ok, refusals, err := s.store.TakeFromWindow(ctx, formMailCounter, hour, s.mailsPerHour)
-	if err != nil || ok || refusals != 1 {
-		return ok, err
+	took, err := throttle.TakeHourly(ctx, s.store, formMailCounter, s.now(), s.mailsPerHour)
+	if err != nil || !took.FirstRefusal {
+		return took.Granted, err
 	}
+	hour := took.Hour
 	detail := fmt.Sprintf("cap=%d hour=%s", s.mailsPerHour, hour.Format(time.RFC3339))
 	s.log.WarnContext(ctx, "support form mail cap reached: cases are opened without a confirmation until the next hour",
 		"cap", s.mailsPerHour, "hour", hour)
