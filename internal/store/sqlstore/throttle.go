@@ -60,21 +60,26 @@ func (d *DB) ReserveAttempt(ctx context.Context, kind, key string, p throttle.Po
 
 // ReleaseAttempt takes one failure off a budget: a budget with one left is deleted, one
 // with more loses one, and its wait halves (not below FirstDelay) or, back within the free
-// attempts, goes. Each statement is atomic; a reservation between them counts on its own.
+// attempts, goes. Parallel releases each take one off; a reservation between the two
+// statements keeps its budget.
 func (d *DB) ReleaseAttempt(ctx context.Context, kind, key string, p throttle.Policy) error {
 	rule := p.OrDefault()
 	first := rule.FirstDelay.Milliseconds()
-	if _, err := d.exec(ctx, `DELETE FROM throttle_budgets WHERE kind = ? AND bkey = ? AND failures <= 1`, kind, key); err != nil {
-		return err
-	}
-	_, err := d.exec(ctx, `UPDATE throttle_budgets SET
+	// One conditional decrement per release: parallel releases each take one off (a delete
+	// of the last one first, then an update, let two releases of 2 leave 1 on PostgreSQL,
+	// where the second update no longer matched "failures > 1"). A budget left at zero is
+	// then deleted, unless a reservation counted into it meanwhile.
+	if _, err := d.exec(ctx, `UPDATE throttle_budgets SET
 			failures = failures - 1,
 			delay_ms = CASE
 				WHEN failures - 1 < ? THEN 0
 				WHEN delay_ms / 2 < ? THEN ?
 				ELSE delay_ms / 2 END
-		WHERE kind = ? AND bkey = ? AND failures > 1`,
-		rule.FreeAttempts, first, first, kind, key)
+		WHERE kind = ? AND bkey = ? AND failures > 0`,
+		rule.FreeAttempts, first, first, kind, key); err != nil {
+		return err
+	}
+	_, err := d.exec(ctx, `DELETE FROM throttle_budgets WHERE kind = ? AND bkey = ? AND failures <= 0`, kind, key)
 	return err
 }
 

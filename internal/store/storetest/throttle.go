@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ var throttleTests = []subtest{
 	{"ForgetIdleKeepsLockedAndRecent", testBudgetForgetIdle},
 	{"ParallelReservationsStopAtTheFreeAttempts", testRaceBudgetFresh},
 	{"ParallelReservationsAfterAWaitOneWins", testRaceBudgetWait},
+	{"ParallelReleasesEachTakeOneBack", testRaceBudgetRelease},
 }
 
 // reserve makes one reservation and reports whether it was granted.
@@ -199,6 +202,27 @@ func testRaceBudgetWait(t *testing.T, s store.Store) {
 	}
 	if n := raceReserve(t, s, key, at(89*time.Second)); n != 0 {
 		t.Fatalf("%d reservations granted before the next 1m wait ended, want 0", n)
+	}
+}
+
+// testRaceBudgetRelease: every reservation released in parallel leaves no budget behind
+// (two releases must never both see the same count and take back only one).
+func testRaceBudgetRelease(t *testing.T, s store.Store) {
+	key := randomID(t)
+	for range 5 {
+		reserve(t, s, store.BudgetSecondFactor, key, at(0))
+	}
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			if err := s.ReleaseAttempt(context.Background(), store.BudgetSecondFactor, key, throttle.Default); err != nil {
+				t.Errorf("ReleaseAttempt: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if b, err := s.GetBudget(t.Context(), store.BudgetSecondFactor, key); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after 5 parallel releases of 5 reservations the budget is %+v (%v), want none", b, err)
 	}
 }
 
