@@ -332,6 +332,40 @@ func TestForgotPasswordPerAddressLimit(t *testing.T) {
 	t.Fatal("100 requests from one address were never limited")
 }
 
+// resetInParallel submits body to the reset API 20 times at once and checks that exactly
+// one succeeds and every other is refused as a used link.
+func resetInParallel(t *testing.T, srv *testserver.Server, body map[string]string) {
+	t.Helper()
+	results := make([]rawResult, 20)
+	start := make(chan struct{})
+	done := make(chan struct{})
+	for i := range results {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			<-start
+			results[i] = rawPostJSON(srv, srv.Client(t), "/api/v1/password/reset", body)
+		}()
+	}
+	close(start)
+	for range results {
+		<-done
+	}
+	wins := 0
+	for i, r := range results {
+		switch {
+		case r.err != nil:
+			t.Errorf("submission %d: %v", i, r.err)
+		case r.status == http.StatusOK:
+			wins++
+		case r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `"invalid_token"`):
+			t.Errorf("submission %d: %d %s, want 200 or 400 invalid_token", i, r.status, r.body)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d of 20 parallel resets succeeded, want exactly 1", wins)
+	}
+}
+
 // TestPasswordResetOneOfTwentyWins submits one link 20 times at once, on SQLite and on
 // PostgreSQL: exactly one reset succeeds, the others are refused as a used link.
 func TestPasswordResetOneOfTwentyWins(t *testing.T) {
@@ -344,35 +378,7 @@ func TestPasswordResetOneOfTwentyWins(t *testing.T) {
 			srv := testserver.New(t, o)
 			srv.CreateUser(t, "bob", "bob@example.com", "user")
 			tok := forgot(t, srv, "bob", "bob@example.com", true)
-			results := make([]rawResult, 20)
-			start := make(chan struct{})
-			done := make(chan struct{})
-			for i := range results {
-				go func() {
-					defer func() { done <- struct{}{} }()
-					<-start
-					results[i] = rawPostJSON(srv, srv.Client(t), "/api/v1/password/reset",
-						map[string]string{"token": tok, "new_password": newPassword})
-				}()
-			}
-			close(start)
-			for range results {
-				<-done
-			}
-			wins := 0
-			for i, r := range results {
-				switch {
-				case r.err != nil:
-					t.Errorf("submission %d: %v", i, r.err)
-				case r.status == http.StatusOK:
-					wins++
-				case r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `"invalid_token"`):
-					t.Errorf("submission %d: %d %s, want 200 or 400 invalid_token", i, r.status, r.body)
-				}
-			}
-			if wins != 1 {
-				t.Errorf("%d of 20 parallel resets succeeded, want exactly 1", wins)
-			}
+			resetInParallel(t, srv, map[string]string{"token": tok, "new_password": newPassword})
 		})
 	}
 }
@@ -533,35 +539,7 @@ func TestPasswordResetInParallelLeavesNoFailures(t *testing.T) {
 			tok := forgot(t, srv, "alice", "alice@example.com", true)
 			srv.NextStep()
 			code := srv.Code(secret, 0)
-			results := make([]rawResult, 20)
-			start := make(chan struct{})
-			done := make(chan struct{})
-			for i := range results {
-				go func() {
-					defer func() { done <- struct{}{} }()
-					<-start
-					results[i] = rawPostJSON(srv, srv.Client(t), "/api/v1/password/reset",
-						map[string]string{"token": tok, "new_password": newPassword, "code": code})
-				}()
-			}
-			close(start)
-			for range results {
-				<-done
-			}
-			wins := 0
-			for i, r := range results {
-				switch {
-				case r.err != nil:
-					t.Errorf("submission %d: %v", i, r.err)
-				case r.status == http.StatusOK:
-					wins++
-				case r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `"invalid_token"`):
-					t.Errorf("submission %d: %d %s, want 200 or 400 invalid_token", i, r.status, r.body)
-				}
-			}
-			if wins != 1 {
-				t.Errorf("%d of 20 parallel resets succeeded, want exactly 1", wins)
-			}
+			resetInParallel(t, srv, map[string]string{"token": tok, "new_password": newPassword, "code": code})
 			if pw, second := budgetFailures(t, srv, "alice"); pw != 0 || second != 0 {
 				t.Errorf("the refused resets left %d password and %d second-factor failures, want none", pw, second)
 			}
