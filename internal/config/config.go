@@ -35,6 +35,8 @@ type Config struct {
 	Registration Registration `yaml:"registration"`
 	// UI is the branding of the pages (ui.go).
 	UI UI `yaml:"ui"`
+	// WebAuthn is security keys and passkeys (webauthn.go).
+	WebAuthn WebAuthn `yaml:"webauthn"`
 
 	SupportDesk `yaml:",inline"` // the mail: and support: sections (support.go)
 }
@@ -143,6 +145,7 @@ func Default() *Config {
 		Invitations:  Invitations{TTL: DefaultInvitationTTL},
 		Registration: DefaultRegistration(),
 		UI:           UI{ProductName: DefaultProductName},
+		WebAuthn:     DefaultWebAuthn(),
 	}
 }
 
@@ -223,6 +226,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	problems = append(problems, c.applyOIDCEnv(getenv)...)
 	problems = append(problems, c.applyRegistrationEnv(getenv)...)
 	problems = append(problems, c.applyUIEnv(getenv)...)
+	problems = append(problems, c.applyWebAuthnEnv(getenv)...)
 	return errors.Join(problems...)
 }
 
@@ -390,5 +394,6 @@ func (c *Config) Validate() error {
 	p = append(p, c.validateOIDC()...)
 	p = append(p, c.validateRegistration()...)
 	p = append(p, c.validateUI()...)
+	p = append(p, c.validateWebAuthn()...)
 	return errors.Join(p...)
 }

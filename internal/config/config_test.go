@@ -161,6 +161,12 @@ registration:
 ui:
   product_name: Example ID
   accent_color: "#2f6fd0"
+webauthn:
+  rp_id: example.com
+  rp_origins: [https://id.example.com]
+  rp_display_name: Example Corp
+  passwordless: false
+  allowed_aaguids: [cb69481e-8ff7-4039-93ec-0a2729a154a8]
 `
 
 // fullRegistration is the registration section of fullYAML.
@@ -193,6 +199,8 @@ func TestLoadFileWithEveryField(t *testing.T) {
 			RefreshFamilyMaxAge: 1440 * time.Hour},
 		Registration: fullRegistration,
 		UI:           config.UI{ProductName: "Example ID", AccentColor: "#2f6fd0"},
+		WebAuthn: config.WebAuthn{RPID: "example.com", RPOrigins: []string{"https://id.example.com"}, RPDisplayName: "Example Corp",
+			AllowedAAGUIDs: []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", c, want)
@@ -379,6 +387,8 @@ func TestEnvOverridesFile(t *testing.T) {
 			RefreshFamilyMaxAge: 1440 * time.Hour},
 		Registration: fullRegistration,
 		UI:           config.UI{ProductName: "Env ID", AccentColor: "#3a7bd5"},
+		WebAuthn: config.WebAuthn{RPID: "example.com", RPOrigins: []string{"https://id.example.com"}, RPDisplayName: "Example Corp",
+			AllowedAAGUIDs: []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load with environment:\n got %+v\nwant %+v", c, want)
