@@ -17,32 +17,47 @@ import (
 )
 
 // Authentication context classes (the acr claim and acr_values). A session that passed a
-// one-time code is ACRMFA, and only such sessions reach applications; ACRPassword names a
-// password alone, which twofold never hands to an application. acr_values asking for
-// ACRMFA or the OpenID PAPE multi-factor policy are therefore always met.
+// second factor is ACRMFA, and only such sessions reach applications; one that passed a
+// security key or passkey (WebAuthn, amr "hwk") is ACRPhishingResistant, which also meets
+// ACRMFA. ACRPassword names a password alone, which twofold never hands to an application.
+// acr_values asking for ACRMFA or the OpenID PAPE multi-factor policy are therefore always
+// met; asking for ACRPhishingResistant alone makes a session without a key step up (see
+// Continue).
 const (
-	ACRPassword        = "urn:twofold:acr:pwd"
-	ACRMFA             = "urn:twofold:acr:mfa"
-	ACRMultiFactorPAPE = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+	ACRPassword          = "urn:twofold:acr:pwd"
+	ACRMFA               = "urn:twofold:acr:mfa"
+	ACRPhishingResistant = "urn:twofold:acr:phr"
+	ACRMultiFactorPAPE   = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
 )
 
-// acrOf is the class of a session with amr.
+// meets reports whether a session with amr meets the class acr; unknown classes are never met.
+func meets(acr string, amr []string) bool {
+	switch acr {
+	case ACRPhishingResistant:
+		return slices.Contains(amr, "mfa") && slices.Contains(amr, "hwk")
+	case ACRMFA, ACRMultiFactorPAPE:
+		return slices.Contains(amr, "mfa")
+	}
+	return false
+}
+
+// acrOf is the class of a session with amr: the strongest it meets.
 func acrOf(amr []string) string {
-	if slices.Contains(amr, "mfa") {
-		return ACRMFA
+	for _, acr := range []string{ACRPhishingResistant, ACRMFA} {
+		if meets(acr, amr) {
+			return acr
+		}
 	}
 	return ACRPassword
 }
 
 // acrFor is the class the tokens name for a session with amr: the first of the requested
-// acr_values the session meets (an MFA session meets ACRMFA and the PAPE multi-factor
-// policy), so that the application finds the class it asked for; else acrOf(amr).
+// acr_values the session meets, so that the application finds the class it asked for;
+// else acrOf(amr).
 func acrFor(requested, amr []string) string {
-	if acrOf(amr) == ACRMFA {
-		for _, v := range requested {
-			if v == ACRMFA || v == ACRMultiFactorPAPE {
-				return v
-			}
+	for _, v := range requested {
+		if meets(v, amr) {
+			return v
 		}
 	}
 	return acrOf(amr)
