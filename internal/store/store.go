@@ -163,6 +163,7 @@ type Store interface {
 	MailStore
 	LinkTokenStore
 	InvitationStore
+	WebAuthnStore
 
 	// WithTx runs fn with a Store bound to one transaction; it commits when fn returns nil
 	// and rolls back otherwise. Calls nested inside fn join the same transaction.
@@ -203,7 +204,7 @@ type Store interface {
 	// an unknown id.
 	SetUserEmail(ctx context.Context, id, email, emailNorm string, verified bool, now time.Time) error
 	// DeleteUser removes the account with everything that hangs on it (sessions,
-	// authenticator, recovery code, OIDC consents, grants and tokens); the audit log keeps
+	// authenticator, security keys, recovery code, OIDC consents, grants and tokens); the audit log keeps
 	// its rows. ErrNotFound for an unknown id.
 	DeleteUser(ctx context.Context, id string) error
 
@@ -272,7 +273,7 @@ type Store interface {
 
 	// DeleteExpired removes rows that can no longer be used: sessions past their expiry,
 	// authenticated sessions idle since before idleBefore, expired pending authenticator
-	// secrets and setup tokens, counter windows (CounterStore) that started more than a
+	// secrets, setup tokens and WebAuthn challenges, counter windows (CounterStore) that started more than a
 	// day before now, mail links (LinkTokenStore) that expired more than a day before now,
 	// and mail (MailStore) sent more than SentMailKept before now. It is idempotent, so
 	// every instance may run it at once.

@@ -7,7 +7,7 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// DeleteExpired removes expired sessions and notes of ended ones, pending secrets, setup tokens, old counter
+// DeleteExpired removes expired sessions and notes of ended ones, pending secrets, setup tokens, WebAuthn challenges, old counter
 // windows and mail links, and mail sent long ago.
 func (d *DB) DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error) {
 	total := 0
@@ -20,6 +20,7 @@ func (d *DB) DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int,
 		{`DELETE FROM ended_sessions WHERE expires_at <= ?`, []any{ms(now)}},
 		{`DELETE FROM totp_pending WHERE expires_at <= ?`, []any{ms(now)}},
 		{`DELETE FROM setup_tokens WHERE expires_at <= ?`, []any{ms(now)}},
+		{`DELETE FROM webauthn_challenges WHERE expires_at <= ?`, []any{ms(now)}},
 		{`DELETE FROM counter_windows WHERE window_start < ?`, []any{ms(now.Add(-24 * time.Hour))}},
 		{`DELETE FROM link_tokens WHERE expires_at < ?`, []any{ms(now.Add(-24 * time.Hour))}},
 		{`DELETE FROM mail_queue WHERE status = 'sent' AND finished_at < ?`, []any{ms(now.Add(-store.SentMailKept))}},

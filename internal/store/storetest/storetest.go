@@ -42,6 +42,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Mail", mailTests},
 		{"LinkTokens", linkTests},
 		{"Invitations", invitationTests},
+		{"WebAuthn", webauthnTests},
 		{"InvalidText", textTests},
 	}
 	for _, g := range groups {
