@@ -23,6 +23,9 @@ const (
 	CodeInvalidEmail             = "invalid_email"
 	CodeThrottled                = "throttled"    // a failure budget makes this attempt wait (429)
 	CodeRateLimited              = "rate_limited" // too many requests from one client address (429)
+	// CodeLastAdmin: the change would leave no enabled administrator, or an administrator
+	// tried to disable, demote or delete themselves (409).
+	CodeLastAdmin = "last_admin"
 )
 
 // Error is an application error. Message is safe to show; it never carries a secret or a

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path"
 
+	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
@@ -36,11 +37,15 @@ const (
 	// agent needs a finished sign-in with the second factor, by a support agent or an
 	// administrator.
 	agent
+	// administrator ("admin") needs an administrator: a finished sign-in with the second factor by a user of
+	// role admin (adminAllowed), or, on the admin API only, an API token that holds the
+	// route's scope. Routes of this level are registered with router.admin.
+	administrator
 )
 
 var accessNames = map[access]string{
 	public: "public", partial: "partial", codeDue: "code_due", enrolling: "enrolling",
-	signedIn: "signed_in", agent: "agent",
+	signedIn: "signed_in", agent: "agent", administrator: "admin",
 }
 
 // String is the level's name in docs/api.md.
@@ -60,16 +65,27 @@ func (a access) states() []string {
 		return []string{store.StateMFARequired}
 	case enrolling:
 		return []string{store.StateAuthenticated, store.StateEnrollmentRequired}
-	case signedIn, agent:
+	case signedIn, agent, administrator:
 		return []string{store.StateAuthenticated}
 	}
 	return nil
 }
 
-// route is one registered pattern and its level.
+// route is one registered pattern and its level; an admin route also names the scope an
+// API token needs for it.
 type route struct {
 	pattern string
 	access  access
+	scope   admin.Scope
+}
+
+// level is the route's level as docs/api.md's route table shows it: the level, and for
+// an admin route the scope after it ("admin users:read").
+func (rt route) level() string {
+	if rt.access == administrator && rt.scope != "" {
+		return rt.access.String() + " " + string(rt.scope)
+	}
+	return rt.access.String()
 }
 
 // router registers routes on the server's mux, each behind the wrapper of its access
@@ -82,14 +98,32 @@ type router struct {
 
 // handle registers h for pattern behind level a; h's error is answered by Error.
 func (rt *router) handle(pattern string, a access, h handlerFunc) {
-	rt.routes = append(rt.routes, route{pattern: pattern, access: a})
-	rt.mux.Handle(pattern, &routeHandler{s: rt.s, access: a, h: h})
+	if a == administrator {
+		panic("admin route " + pattern + " registered without a scope: use router.admin")
+	}
+	rt.add(pattern, a, "", h)
+}
+
+// admin registers h for pattern behind level admin: an administrator's console session,
+// or on the API a token holding scope sc. A console page names the scope of the API
+// calls it stands for, so the route table says what each page can do.
+func (rt *router) admin(pattern string, sc admin.Scope, h handlerFunc) {
+	if sc == "" {
+		panic("admin route " + pattern + " registered without a scope")
+	}
+	rt.add(pattern, administrator, sc, h)
+}
+
+func (rt *router) add(pattern string, a access, sc admin.Scope, h handlerFunc) {
+	rt.routes = append(rt.routes, route{pattern: pattern, access: a, scope: sc})
+	rt.mux.Handle(pattern, &routeHandler{s: rt.s, access: a, scope: sc, h: h})
 }
 
 // routeHandler is what the mux holds for every route: the access check, then the handler.
 type routeHandler struct {
 	s      *Server
 	access access
+	scope  admin.Scope // of an admin route
 	h      handlerFunc
 }
 
@@ -97,8 +131,17 @@ func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rl := requestLogOf(r); rl != nil {
 		rl.route = r.Pattern
 	}
-	cur, ok := rh.s.admit(w, r, rh.access)
-	if !ok {
+	var cur *auth.Current
+	var ok bool
+	if rh.access == administrator {
+		var act adminActor
+		act, ok = rh.s.admitAdmin(w, r, rh.scope)
+		if !ok {
+			return
+		}
+		cur = act.cur
+		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, act.Actor))
+	} else if cur, ok = rh.s.admit(w, r, rh.access); !ok {
 		return
 	}
 	if cur != nil {
@@ -125,7 +168,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, a access) (*auth.
 	switch a {
 	case public:
 		return nil, true
-	case undeclared:
+	case undeclared, administrator:
 		s.Error(w, r, errors.New("route without an access level: "+r.Method+" "+r.URL.Path))
 		return nil, false
 	}

@@ -19,3 +19,23 @@ func PagePosts(t *testing.T) []string {
 	}
 	return out
 }
+
+// AdminRoute is an admin route: its pattern and the scope a token needs for it.
+type AdminRoute struct{ Pattern, Scope string }
+
+// AdminRoutes lists every route of level admin.
+func AdminRoutes(t *testing.T) []AdminRoute {
+	var out []AdminRoute
+	for _, rt := range allRoutes(t).routeTable {
+		if rt.access == administrator {
+			out = append(out, AdminRoute{rt.pattern, string(rt.scope)})
+		}
+	}
+	return out
+}
+
+// Probe is a method and path that pattern matches, each wildcard filled in.
+func Probe(pattern string) (method, path string) {
+	r := probe(pattern)
+	return r.Method, r.URL.Path
+}

@@ -28,6 +28,7 @@ var statusOf = map[string]int{
 	apperr.CodeInvalidEmail:             http.StatusBadRequest,
 	apperr.CodeThrottled:                http.StatusTooManyRequests,
 	apperr.CodeRateLimited:              http.StatusTooManyRequests,
+	apperr.CodeLastAdmin:                http.StatusConflict,
 	codeTooLarge:                        http.StatusRequestEntityTooLarge,
 	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
 	codeInternal:                        http.StatusInternalServerError,

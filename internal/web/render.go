@@ -115,10 +115,12 @@ type view struct {
 // navView is what the header offers a signed-in user.
 type navView struct {
 	Username string
-	// Agent shows the support cases; Admin will show the console.
+	// Agent shows the support cases; Admin the admin console.
 	Agent, Admin bool
 	// Here is the path of the page, to mark its link as the current one.
 	Here string
+	// Console is the admin console's navigation, on its pages only.
+	Console []consoleLink
 }
 
 // nav returns the header's navigation for the browser's session, nil unless it is fully
@@ -133,8 +135,12 @@ func (s *Server) nav(r *http.Request) *navView {
 	if cur == nil || cur.Session.State != store.StateAuthenticated {
 		return nil
 	}
-	return &navView{Username: cur.User.Username, Agent: support.IsAgent(cur.User),
+	nv := &navView{Username: cur.User.Username, Agent: support.IsAgent(cur.User),
 		Admin: cur.User.Role == store.RoleAdmin, Here: r.URL.Path}
+	if nv.Admin && (r.URL.Path == "/admin" || strings.HasPrefix(r.URL.Path, "/admin/")) {
+		nv.Console = s.consoleNav(r.URL.Path)
+	}
+	return nv
 }
 
 // render writes a page with status. Pages are never cached: they may show secrets.

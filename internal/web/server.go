@@ -209,6 +209,7 @@ func (s *Server) routes(rt *router) {
 	s.inviteRoutes(rt)
 	s.addressRoutes(rt)
 	s.oidcRoutes(rt)
+	s.adminRoutes(rt)
 }
 
 // Health answers /healthz and /readyz.

@@ -1,0 +1,104 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// adminRoutes registers the admin console (/admin) and the admin API (/api/v1/admin), each
+// behind level admin with the scope it needs (router.admin).
+func (s *Server) adminRoutes(rt *router) {
+	rt.admin("GET /admin", admin.ScopeUsersRead, s.adminHome)
+}
+
+// adminSection is one part of the console in its navigation.
+type adminSection struct{ Path, Label string }
+
+// adminSections are the console's parts, in the order its navigation shows them; the
+// navigation links only to those whose page is registered.
+var adminSections = []adminSection{
+	{"/admin/users", "Users"},
+	{"/admin/audit", "Audit log"},
+	{"/admin/clients", "Applications"},
+	{"/admin/keys", "Signing keys"},
+	{"/admin/settings", "Settings"},
+	{"/admin/tokens", "API tokens"},
+}
+
+// consoleNav returns the console's sections that have a page, marking the one path is in.
+func (s *Server) consoleNav(path string) []consoleLink {
+	var out []consoleLink
+	for _, sec := range adminSections {
+		if _, pattern := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: sec.Path}}); pattern == "/" || pattern == "" {
+			continue
+		}
+		here := path == sec.Path || len(path) > len(sec.Path) && path[:len(sec.Path)+1] == sec.Path+"/"
+		out = append(out, consoleLink{Path: sec.Path, Label: sec.Label, Here: here, Current: path == sec.Path})
+	}
+	return out
+}
+
+// consoleLink is a section in the console's navigation: Here when the page is in it,
+// Current when the page is the section's own.
+type consoleLink struct {
+	Path, Label   string
+	Here, Current bool
+}
+
+// adminHome is the console's start: its sections.
+func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "admin_home", view{Title: "Admin console"})
+	return nil
+}
+
+// Page is one page of a list of the admin API: its items, and the cursor of the page
+// after it (null on the last page). Pass next_cursor as ?cursor= to get that page.
+type Page[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// newPage is the page of items whose next page starts after next (the zero Cursor when
+// there is none).
+func newPage[T any](items []T, next store.Cursor) Page[T] {
+	if items == nil {
+		items = []T{}
+	}
+	p := Page[T]{Items: items}
+	if !next.IsZero() {
+		c := next.Encode()
+		p.NextCursor = &c
+	}
+	return p
+}
+
+// Page sizes of the admin lists.
+const (
+	defaultPageLimit = 50
+	maxPageLimit     = 500
+)
+
+// pageParams reads a list's ?cursor=&limit=: the position to start after (the zero
+// Cursor for the first page) and the page size (defaultPageLimit when not given). A
+// cursor the server did not hand out, or a limit outside 1..maxPageLimit, is a 400.
+func pageParams(r *http.Request) (store.Cursor, int, error) {
+	q := r.URL.Query()
+	limit := defaultPageLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageLimit {
+			return store.Cursor{}, 0, apperr.New(apperr.CodeBadRequest, "limit must be a whole number between 1 and "+strconv.Itoa(maxPageLimit)+".").In("limit")
+		}
+		limit = n
+	}
+	c, err := store.ParseCursor(q.Get("cursor"))
+	if err != nil {
+		return store.Cursor{}, 0, apperr.New(apperr.CodeBadRequest, "cursor is not one this server handed out: pass next_cursor of the page before, or leave it out for the first page.").In("cursor")
+	}
+	return c, limit, nil
+}
