@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/address"
+	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/invite"
@@ -71,7 +72,9 @@ type App struct {
 	// Invite sends and accepts invitations.
 	Invite  *invite.Service
 	Address *address.Service
-	opts    Options
+	// Tokens are the API tokens of the admin API.
+	Tokens *apitoken.Service
+	opts   Options
 }
 
 // Open loads or creates the master key, opens the database (creating the data directory
@@ -157,6 +160,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.Support = a.newSupport()
 	a.Register = a.newRegister()
 	a.Invite = a.newInvite()
+	a.Tokens = apitoken.New(apitoken.Options{Store: db, Log: o.Log, Now: o.Now})
 	a.Address = address.New(address.Options{Store: db, Auth: svc, Mail: queue, Log: o.Log, BaseURL: a.baseURL(),
 		Product: cfg.MFA.Issuer, Now: o.Now})
 	return a, nil

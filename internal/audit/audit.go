@@ -65,6 +65,12 @@ const (
 	ThrottleCleared = "throttle.cleared"  // an administrator reset the user's budgets
 	SessionsEnded   = "session.all_ended" // an administrator ended every session of the user
 
+	// API tokens for the admin API. The subject is empty; the detail names the token (its
+	// id and name, and the scopes of a new one). An action taken with a token has the
+	// actor "token:" followed by the token's id.
+	APITokenCreated = "api_token.created"
+	APITokenRevoked = "api_token.revoked"
+
 	// Pruned: events older than a cutoff left the log (audit.retention, or an operator's
 	// twofold audit prune). The detail names the cutoff and how many went.
 	Pruned = "audit.pruned"

@@ -147,10 +147,20 @@ type AuditEvent struct {
 	Dedup string
 }
 
-// AuditFilter selects audit events; zero values match everything. Newest first.
+// AuditFilter selects audit events; zero values match everything. Newest first (by ID,
+// the order events were appended), so a page that ends at an ID is continued with
+// BeforeID and stays stable while events are appended.
 type AuditFilter struct {
 	UserID string // actor or subject
-	Limit  int
+	// Event is an event name; ending in "*" it is a prefix ("login.*" for every login event).
+	Event string
+	IP    string    // the address the event came from, exactly
+	Since time.Time // events at or after Since; zero: no lower bound
+	Until time.Time // events before Until; zero: no upper bound
+	// BeforeID keeps the events with an ID below it: the next page after an event. Zero: from
+	// the newest.
+	BeforeID int64
+	Limit    int // 0: no limit
 }
 
 // Store is the storage contract. Every method is safe for concurrent use and atomic on its
@@ -164,6 +174,7 @@ type Store interface {
 	LinkTokenStore
 	InvitationStore
 	WebAuthnStore
+	APITokenStore
 
 	// WithTx runs fn with a Store bound to one transaction; it commits when fn returns nil
 	// and rolls back otherwise. Calls nested inside fn join the same transaction.

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -43,13 +45,44 @@ func (d *DB) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 	return int(n), err
 }
 
-// ListAudit returns events newest first.
+// ListAudit returns events newest first (by id), filtered by f. Every filter is a
+// condition on an indexed column; BeforeID continues a walk where the last page ended.
 func (d *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
 	q := `SELECT id, at, event, actor_id, subject_id, ip, user_agent, detail, count, COALESCE(dedup, '') FROM audit_events`
+	var where []string
 	var args []any
 	if f.UserID != "" {
-		q += ` WHERE actor_id = ? OR subject_id = ?`
+		where = append(where, `(actor_id = ? OR subject_id = ?)`)
 		args = append(args, f.UserID, f.UserID)
+	}
+	if prefix, ok := strings.CutSuffix(f.Event, "*"); ok {
+		if prefix != "" {
+			// substr, not LIKE: nothing in the name is a wildcard, on both databases.
+			where = append(where, `substr(event, 1, ?) = ?`)
+			args = append(args, utf8.RuneCountInString(prefix), prefix)
+		}
+	} else if f.Event != "" {
+		where = append(where, `event = ?`)
+		args = append(args, f.Event)
+	}
+	if f.IP != "" {
+		where = append(where, `ip = ?`)
+		args = append(args, f.IP)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `at >= ?`)
+		args = append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, `at < ?`)
+		args = append(args, f.Until.UnixMilli())
+	}
+	if f.BeforeID > 0 {
+		where = append(where, `id < ?`)
+		args = append(args, f.BeforeID)
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY id DESC`
 	if f.Limit > 0 {

@@ -12,6 +12,8 @@ var auditTests = []subtest{
 	{"AppendAndListNewestFirst", testAuditList},
 	{"FilterByActorOrSubject", testAuditFilter},
 	{"Limit", testAuditLimit},
+	{"FilterByEventAddressAndTime", testAuditFilterMore},
+	{"PagesByBeforeIDStayStableUnderAppends", testAuditPages},
 	{"CountedEventIsOneRow", testAuditCounted},
 	{"ParallelCountedEventsMakeOneRow", testAuditCountedRace},
 	{"PruneDeletesOnlyOlderEvents", testAuditPrune},
@@ -98,6 +100,50 @@ func testAuditFilter(t *testing.T, s store.Store) {
 			wantEvents(t, "ListAudit(user "+tc.user+")", listAudit(t, s, store.AuditFilter{UserID: tc.user}), tc.want)
 		})
 	}
+}
+
+func testAuditFilterMore(t *testing.T, s store.Store) {
+	ok := mustAppend(t, s, store.AuditEvent{At: at(0), Event: "login.succeeded", SubjectID: "A", IP: "192.0.2.1"})
+	failed := mustAppend(t, s, store.AuditEvent{At: at(time.Second), Event: "login.failed", SubjectID: "A", IP: "192.0.2.2"})
+	// "login_x" shares the first characters of "login." but not the dot: a prefix is no LIKE.
+	odd := mustAppend(t, s, store.AuditEvent{At: at(2 * time.Second), Event: "login_x%", SubjectID: "B", IP: "192.0.2.1"})
+	role := mustAppend(t, s, store.AuditEvent{At: at(3 * time.Second), Event: "user.role_changed", ActorID: "B", SubjectID: "A", IP: "192.0.2.1"})
+	for _, tc := range []struct {
+		name string
+		f    store.AuditFilter
+		want []store.AuditEvent
+	}{
+		{"event", store.AuditFilter{Event: "login.failed"}, []store.AuditEvent{failed}},
+		{"event prefix", store.AuditFilter{Event: "login.*"}, []store.AuditEvent{failed, ok}},
+		{"event prefix with a wildcard character", store.AuditFilter{Event: "login_x%*"}, []store.AuditEvent{odd}},
+		{"bare star is everything", store.AuditFilter{Event: "*"}, []store.AuditEvent{role, odd, failed, ok}},
+		{"unknown event", store.AuditFilter{Event: "login"}, nil},
+		{"address", store.AuditFilter{IP: "192.0.2.1"}, []store.AuditEvent{role, odd, ok}},
+		{"since (inclusive)", store.AuditFilter{Since: at(time.Second)}, []store.AuditEvent{role, odd, failed}},
+		{"until (exclusive)", store.AuditFilter{Until: at(time.Second)}, []store.AuditEvent{ok}},
+		{"range", store.AuditFilter{Since: at(time.Second), Until: at(3 * time.Second)}, []store.AuditEvent{odd, failed}},
+		{"all together", store.AuditFilter{UserID: "A", Event: "login.*", IP: "192.0.2.1", Since: at(0), Until: at(time.Hour)},
+			[]store.AuditEvent{ok}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantEvents(t, "ListAudit("+tc.name+")", listAudit(t, s, tc.f), tc.want)
+		})
+	}
+}
+
+func testAuditPages(t *testing.T, s store.Store) {
+	var all []store.AuditEvent
+	for i := range 7 {
+		all = append(all, mustAppend(t, s, store.AuditEvent{At: at(time.Duration(i) * time.Second), Event: "event.page", SubjectID: "A"}))
+	}
+	page1 := listAudit(t, s, store.AuditFilter{Event: "event.page", Limit: 3})
+	wantEvents(t, "page 1", page1, []store.AuditEvent{all[6], all[5], all[4]})
+	// Events appended between pages never shift the next page.
+	mustAppend(t, s, store.AuditEvent{At: at(time.Hour), Event: "event.page", SubjectID: "A"})
+	page2 := listAudit(t, s, store.AuditFilter{Event: "event.page", Limit: 3, BeforeID: page1[2].ID})
+	wantEvents(t, "page 2", page2, []store.AuditEvent{all[3], all[2], all[1]})
+	page3 := listAudit(t, s, store.AuditFilter{Event: "event.page", Limit: 3, BeforeID: page2[2].ID})
+	wantEvents(t, "page 3", page3, []store.AuditEvent{all[0]})
 }
 
 func testAuditLimit(t *testing.T, s store.Store) {

@@ -43,6 +43,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"LinkTokens", linkTests},
 		{"Invitations", invitationTests},
 		{"WebAuthn", webauthnTests},
+		{"APITokens", apiTokenTests},
 		{"InvalidText", textTests},
 	}
 	for _, g := range groups {
