@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/store"
@@ -46,12 +47,6 @@ const MaxName = 100
 // TouchInterval is how often a token's last use is written at most: a token used all the
 // time costs one write a minute, not one per request.
 const TouchInterval = time.Minute
-
-// ActorPrefix starts the audit actor of an action taken with a token: "token:" and its id.
-const ActorPrefix = "token:"
-
-// Actor is the audit actor of an action taken with the token id.
-func Actor(id string) string { return ActorPrefix + id }
 
 // ErrInvalid is the answer for a token that cannot be used; its message says why (unknown,
 // expired, revoked, creator no longer an administrator), which only the token's holder sees.
@@ -273,19 +268,28 @@ func wellFormed(secret string) bool {
 func NormalizeScopes(scopes []string) ([]string, error) {
 	var out []string
 	for _, sc := range scopes {
-		if !ValidScope(sc) {
-			return nil, apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown scope %q: use %s.", sc, strings.Join(Scopes, ", "))).In("scopes")
+		if !admin.ValidScope(sc) {
+			return nil, apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown scope %q: use %s.", sc, ScopeList(", "))).In("scopes")
 		}
 	}
-	for _, sc := range Scopes {
-		if slices.Contains(scopes, sc) {
-			out = append(out, sc)
+	for _, sc := range admin.Scopes {
+		if slices.Contains(scopes, string(sc)) {
+			out = append(out, string(sc))
 		}
 	}
 	if len(out) == 0 {
 		return nil, apperr.New(apperr.CodeBadRequest, "Give the token at least one scope.").In("scopes")
 	}
 	return out, nil
+}
+
+// ScopeList is every scope, joined by sep.
+func ScopeList(sep string) string {
+	names := make([]string, len(admin.Scopes))
+	for i, sc := range admin.Scopes {
+		names[i] = string(sc)
+	}
+	return strings.Join(names, sep)
 }
 
 func cleanName(name string) (string, error) {

@@ -22,7 +22,7 @@ func (e *env) tokenCreate() *cobra.Command {
 	var expires string
 	cmd := &cobra.Command{
 		Use:   "create NAME --scope SCOPE... [--expires 90d]",
-		Short: "Create an API token and print it once (scopes: " + strings.Join(apitoken.Scopes, ", ") + ")",
+		Short: "Create an API token and print it once (scopes: " + apitoken.ScopeList(", ") + ")",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withAppOnly(cmd, func(ctx context.Context, a *app) error {
@@ -42,7 +42,7 @@ func (e *env) tokenCreate() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringSliceVar(&scopes, "scope", nil, "a scope the token gets (repeat or separate with commas): "+strings.Join(apitoken.Scopes, ", "))
+	cmd.Flags().StringSliceVar(&scopes, "scope", nil, "a scope the token gets (repeat or separate with commas): "+apitoken.ScopeList(", "))
 	cmd.Flags().StringVar(&expires, "expires", "", "lifetime such as 90d, 12h or 30m (default: never)")
 	return cmd
 }
