@@ -19,6 +19,8 @@ import (
 	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/logging"
 	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/metrics"
+	"github.com/twofold-id/twofold/internal/metrics/prom"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/register"
@@ -74,7 +76,11 @@ type App struct {
 	Address *address.Service
 	// Tokens are the API tokens of the admin API.
 	Tokens *apitoken.Service
-	opts   Options
+	// Metrics are the Prometheus metrics of server.metrics_addr; nil when it is not set.
+	Metrics *prom.Metrics
+	// recorder is Metrics, or a recorder of nothing.
+	recorder metrics.Recorder
+	opts     Options
 }
 
 // Open loads or creates the master key, opens the database (creating the data directory
@@ -121,6 +127,12 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	var pm *prom.Metrics
+	var recorder metrics.Recorder = metrics.Nop{}
+	if cfg.Server.MetricsAddr != "" {
+		pm = prom.New(prom.Options{Log: o.Log})
+		recorder = pm
+	}
 	queue := mail.NewQueue(keys, o.Now)
 	sender := mail.NewSender(mail.SenderOptions{Store: db, Queue: queue, Mailer: mailer, Log: o.Log, Now: o.Now})
 	policy := password.DefaultPolicy
@@ -156,7 +168,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
 		o.Log.Warn("server.public_url is not set: links in password reset mail lead to " + baseURL(cfg))
 	}
-	a := &App{Config: cfg, Store: db, Keys: keys, Mail: queue, MailSender: sender, Auth: svc, opts: o}
+	a := &App{Config: cfg, Store: db, Keys: keys, Mail: queue, MailSender: sender, Auth: svc, Metrics: pm, recorder: recorder, opts: o}
 	a.Support = a.newSupport()
 	a.Register = a.newRegister()
 	a.Invite = a.newInvite()
@@ -282,7 +294,17 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies, Brand: brand,
 		Ready: a.Store.Ping,
 		OIDC:  prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
-		Register: a.Register, Invite: a.Invite, Address: a.Address, PublicURL: cfg.Server.PublicURL, Keys: a.Keys})
+		Register: a.Register, Invite: a.Invite, Address: a.Address, PublicURL: cfg.Server.PublicURL, Keys: a.Keys,
+		Metrics: a.recorder})
+}
+
+// MetricsHandler serves /metrics (and net/http/pprof with server.pprof) for the listener
+// of server.metrics_addr; nil when that is not set. Never mount it on the public listener.
+func (a *App) MetricsHandler() http.Handler {
+	if a.Metrics == nil {
+		return nil
+	}
+	return a.Metrics.Handler(a.Config.Server.Pprof)
 }
 
 // Housekeep runs the housekeeping of the services (expired sessions, setups, budgets and

@@ -95,6 +95,14 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		return err
 	}
 	hs := twofold.HTTPServer(srv, log, cfg.Server.IdleTimeout)
+	if h := a.MetricsHandler(); h != nil {
+		stopMetrics, err := serveMetrics(cfg, h, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopMetrics()
+	}
 	var certs *twofold.CertReloader
 	if cfg.Server.TLS() {
 		if certs, err = twofold.NewCertReloader(cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile, log); err != nil {
@@ -141,6 +149,28 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		return err
 	}
 	return nil
+}
+
+// serveMetrics serves h on the listener of server.metrics_addr until the returned function
+// stops it. It is a listener of its own: the metrics (and pprof) never reach the public one.
+func serveMetrics(cfg *config.Config, h http.Handler, log *slog.Logger) (stop func(), err error) {
+	ln, err := twofold.Listen(cfg.Server.MetricsAddr, 64, log)
+	if err != nil {
+		return nil, fmt.Errorf("server.metrics_addr: %w", err)
+	}
+	hs := twofold.HTTPServer(h, log, cfg.Server.IdleTimeout)
+	hs.WriteTimeout = 0 // a CPU profile or trace takes as long as it was asked to
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener", "err", err)
+		}
+	}()
+	attrs := []any{"addr", ln.Addr().String()}
+	if cfg.Server.Pprof {
+		attrs = append(attrs, "pprof", "/debug/pprof/")
+	}
+	log.Info("serving metrics at /metrics", attrs...)
+	return func() { _ = hs.Close() }, nil
 }
 
 // reloadOnHangup loads the TLS certificate again at every SIGHUP until ctx ends. Without

@@ -56,6 +56,11 @@ type Server struct {
 	// both or neither. They are loaded again when they change and on SIGHUP.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// MetricsAddr is the separate listener of the Prometheus metrics (metrics.go); empty
+	// turns them off.
+	MetricsAddr string `yaml:"metrics_addr"`
+	// Pprof serves net/http/pprof on the metrics listener.
+	Pprof bool `yaml:"pprof"`
 }
 
 // TLS reports whether the listener serves HTTPS itself.
@@ -227,6 +232,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	problems = append(problems, c.applyRegistrationEnv(getenv)...)
 	problems = append(problems, c.applyUIEnv(getenv)...)
 	problems = append(problems, c.applyWebAuthnEnv(getenv)...)
+	problems = append(problems, c.applyMetricsEnv(getenv)...)
 	return errors.Join(problems...)
 }
 
@@ -395,5 +401,6 @@ func (c *Config) Validate() error {
 	p = append(p, c.validateRegistration()...)
 	p = append(p, c.validateUI()...)
 	p = append(p, c.validateWebAuthn()...)
+	p = append(p, c.validateMetrics()...)
 	return errors.Join(p...)
 }

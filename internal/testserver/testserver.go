@@ -79,6 +79,8 @@ type Options struct {
 	// Config changes the configuration last, as a config file would (for settings that
 	// have no option above, such as audit.retention).
 	Config func(*config.Config)
+	// Metrics turns the Prometheus metrics on (server.metrics_addr), served at MetricsURL.
+	Metrics bool
 }
 
 // Server is a running test server.
@@ -98,7 +100,11 @@ type Server struct {
 	Invite *invite.Service
 	// OIDC is the OpenID Connect provider mounted in the server.
 	OIDC *oidc.Provider
-	app  *app.App
+	// MetricsURL is the metrics listener's base URL (/metrics, /debug/pprof/ with
+	// server.pprof): a listener of its own, as server.metrics_addr is. Empty when the
+	// metrics are off.
+	MetricsURL string
+	app        *app.App
 }
 
 // New starts a server on a temporary SQLite database; it stops when the test ends. It is
@@ -167,8 +173,13 @@ func New(t testing.TB, o Options) *Server {
 	if o.Support.Mailer == nil {
 		outbox = cfg.OutboxDir()
 	}
+	metricsURL := ""
+	if mh := a.MetricsHandler(); mh != nil {
+		mln, _ := listen(t)
+		metricsURL = serve(t, mln, mh).URL
+	}
 	return &Server{URL: hs.URL, Auth: a.Auth, Store: a.Store, Clock: clock, HTTP: hs, Key: a.Keys, DB: a.Store,
-		Support: a.Support, Outbox: outbox, OIDC: prov, Invite: a.Invite, app: a}
+		Support: a.Support, Outbox: outbox, OIDC: prov, Invite: a.Invite, MetricsURL: metricsURL, app: a}
 }
 
 // config is the configuration the server starts from: the defaults, a temporary data
@@ -189,6 +200,9 @@ func (o Options) config(t testing.TB, addr string) *config.Config {
 	cfg.Limits.SupportCasesPerIPHour = orDefault(o.Support.CasesPerIPHour, 1000)
 	cfg.Limits.SupportCasesPerEmailHour = orDefault(o.Support.CasesPerEmailHour, 1000)
 	cfg.Limits.SupportMailsPerHour = orDefault(o.Support.MailsPerHour, 1000)
+	if o.Metrics {
+		cfg.Server.MetricsAddr = "127.0.0.1:0" // the test serves them on a listener of its own
+	}
 	if o.Config != nil {
 		o.Config(cfg)
 	}

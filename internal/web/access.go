@@ -10,6 +10,7 @@ import (
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -116,20 +117,23 @@ func (rt *router) admin(pattern string, sc admin.Scope, h handlerFunc) {
 
 func (rt *router) add(pattern string, a access, sc admin.Scope, h handlerFunc) {
 	rt.routes = append(rt.routes, route{pattern: pattern, access: a, scope: sc})
-	rt.mux.Handle(pattern, &routeHandler{s: rt.s, access: a, scope: sc, h: h})
+	rec := rt.s.metrics.Route(pattern) // resolved once: a request pays no lookup
+	rt.s.routeMetrics[pattern] = rec
+	rt.mux.Handle(pattern, &routeHandler{s: rt.s, access: a, scope: sc, h: h, metrics: rec})
 }
 
 // routeHandler is what the mux holds for every route: the access check, then the handler.
 type routeHandler struct {
-	s      *Server
-	access access
-	scope  admin.Scope // of an admin route
-	h      handlerFunc
+	s       *Server
+	access  access
+	scope   admin.Scope // of an admin route
+	h       handlerFunc
+	metrics metrics.RouteRecorder
 }
 
 func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rl := requestLogOf(r); rl != nil {
-		rl.route = r.Pattern
+		rl.route, rl.metrics = r.Pattern, rh.metrics
 	}
 	var cur *auth.Current
 	var ok bool

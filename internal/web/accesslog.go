@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/logging"
+	"github.com/twofold-id/twofold/internal/metrics"
 )
 
 // requestLog is what the access log line of one request gathers while it is served: the
-// route that served it and the client address the guard resolved.
+// route that served it (and its metrics) and the client address the guard resolved.
 type requestLog struct {
-	route string
-	ip    string
+	route   string
+	metrics metrics.RouteRecorder
+	ip      string
 }
 
 type requestLogKey struct{}
@@ -25,7 +27,8 @@ func requestLogOf(r *http.Request) *requestLog {
 }
 
 // accessLog gives every request an id and logs one line when it is answered: method,
-// route pattern, status, duration, client address and request id. It logs the route's
+// route pattern, status, duration, client address and request id; the route's metrics
+// count it. It logs the route's
 // pattern, never the path or the query, which can hold tokens and codes. The id is the
 // request's X-Request-Id when that is short and plain (logging.ValidRequestID), else a
 // fresh one; it is sent back in X-Request-Id and is on every line logged with the
@@ -43,11 +46,16 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		route := rl.route
+		took := time.Since(start)
+		route, rec := rl.route, rl.metrics
 		if route == "" {
 			// Answered before a route ran (rate limited, cross-origin): the route it asked for.
 			_, route = s.mux.Handler(r)
+			if rec = s.routeMetrics[route]; rec == nil {
+				rec = s.unmatched
+			}
 		}
+		rec.Answered(r.Method, sw.Status(), took)
 		ip := rl.ip
 		if ip == "" {
 			ip = clientIP(r)
@@ -56,7 +64,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.Int("status", sw.Status()),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 			slog.String("client", ip))
 	})
 }

@@ -60,6 +60,9 @@ func (s *Server) classify(r *http.Request, err error) *apperr.Error {
 	}
 	if e, ok := apperr.As(err); ok {
 		if _, known := statusOf[e.Code]; known {
+			if e.Code == apperr.CodeBusy {
+				s.metrics.BusyAnswered()
+			}
 			return e
 		}
 	}

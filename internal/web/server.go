@@ -20,6 +20,7 @@ import (
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/logging"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/register"
 	"github.com/twofold-id/twofold/internal/secrets"
@@ -60,6 +61,8 @@ type Options struct {
 	// Keys seal the results a form hands to the page it redirects to (result.go); every
 	// instance must have the same. Nil uses a random key of this process only.
 	Keys *secrets.Keyring
+	// Metrics records every request by route, and the busy answers; nil records nothing.
+	Metrics metrics.Recorder
 }
 
 // Server is twofold's HTTP handler.
@@ -82,11 +85,18 @@ type Server struct {
 	origin     string // scheme://host of Options.PublicURL, or ""
 	results    *secrets.Box
 	handler    http.Handler
+	metrics    metrics.Recorder
+	// routeMetrics are the recorders of the routes by pattern, for requests answered
+	// before their route ran; unmatched records those no route matches.
+	routeMetrics map[string]metrics.RouteRecorder
+	unmatched    metrics.RouteRecorder
 }
 
 // New builds the server and its routes.
 func New(o Options) (*Server, error) {
-	s := &Server{auth: o.Auth, log: o.Log, secure: o.SecureCookies, ready: o.Ready}
+	s := &Server{auth: o.Auth, log: o.Log, secure: o.SecureCookies, ready: o.Ready, metrics: metrics.Or(o.Metrics)}
+	s.routeMetrics = map[string]metrics.RouteRecorder{}
+	s.unmatched = s.metrics.Route("unmatched")
 	s.guard = newGuard(o.RateLimits, o.TrustedProxies)
 	s.support = o.Support
 	s.invite = o.Invite
