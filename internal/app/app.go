@@ -164,6 +164,9 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Throttle:           budgets,
 		AuditRetention:     cfg.Audit.Retention,
 		PublicURL:          baseURL(cfg),
+		WebAuthn: auth.WebAuthnOptions{RPID: cfg.WebAuthnRPID(), RPOrigins: cfg.WebAuthnOrigins(),
+			RPDisplayName: cfg.WebAuthn.RPDisplayName, Passwordless: cfg.WebAuthn.Passwordless,
+			AllowedAAGUIDs: cfg.WebAuthnAAGUIDs()},
 	})
 	if cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
 		o.Log.Warn("server.public_url is not set: links in password reset mail lead to " + baseURL(cfg))

@@ -26,6 +26,10 @@ const (
 	// CodeLastAdmin: the change would leave no enabled administrator, or an administrator
 	// tried to disable, demote or delete themselves (409).
 	CodeLastAdmin = "last_admin"
+	// CodeInvalidCredential: a security key's or passkey's answer was refused.
+	CodeInvalidCredential = "invalid_credential"
+	// CodeLastFactor: removing this second factor would leave none where one is required.
+	CodeLastFactor = "last_factor"
 )
 
 // Error is an application error. Message is safe to show; it never carries a secret or a

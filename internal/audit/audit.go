@@ -11,20 +11,30 @@ import (
 
 // Event names. They are stable: operators filter and alert on them.
 const (
-	LoginSucceeded       = "login.succeeded"
-	LoginFailed          = "login.failed"
-	PasswordVerified     = "login.password_verified"
-	TOTPFailed           = "login.totp_failed"
-	RecoveryCodeFailed   = "login.recovery_code_failed"
-	RecoveryCodeUsed     = "recovery_code.used"
-	RecoveryCodeRenewed  = "recovery_code.renewed"
-	TOTPSetupStarted     = "totp.setup_started"
-	TOTPEnrolled         = "totp.enrolled"
-	TOTPReplaced         = "totp.replaced"
-	TOTPConfirmFailed    = "totp.confirm_failed"
-	ReauthFailed         = "reauthentication.failed"
-	PasswordChanged      = "password.changed"
-	PasswordChangeFailed = "password.change_failed"
+	LoginSucceeded      = "login.succeeded"
+	LoginFailed         = "login.failed"
+	PasswordVerified    = "login.password_verified"
+	TOTPFailed          = "login.totp_failed"
+	RecoveryCodeFailed  = "login.recovery_code_failed"
+	RecoveryCodeUsed    = "recovery_code.used"
+	RecoveryCodeRenewed = "recovery_code.renewed"
+	TOTPSetupStarted    = "totp.setup_started"
+	TOTPEnrolled        = "totp.enrolled"
+	TOTPReplaced        = "totp.replaced"
+	TOTPConfirmFailed   = "totp.confirm_failed"
+	ReauthFailed        = "reauthentication.failed"
+	// Security keys and passkeys (WebAuthn).
+	WebAuthnAdded          = "webauthn.added"
+	WebAuthnRemoved        = "webauthn.removed"
+	WebAuthnRenamed        = "webauthn.renamed"
+	WebAuthnRegisterFailed = "webauthn.register_failed" // a registration answer was refused
+	WebAuthnFailed         = "login.webauthn_failed"    // a key's answer at sign-in or step-up was refused
+	WebAuthnVerified       = "webauthn.verified"        // a signed-in session proved a key again (step-up)
+	// WebAuthnCounterRegressed: a key's signature counter did not increase; two
+	// authenticators may hold the key (a cloned key). The assertion was refused.
+	WebAuthnCounterRegressed = "webauthn.counter_regressed"
+	PasswordChanged          = "password.changed"
+	PasswordChangeFailed     = "password.change_failed"
 	// PasswordResetRequested: someone asked for a reset link; the detail says whether a
 	// link was mailed (subject empty when no account matched).
 	PasswordResetRequested = "password.reset_requested"

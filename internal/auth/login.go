@@ -16,6 +16,7 @@ const (
 	MethodTOTP           = "totp"
 	MethodRecoveryCode   = "recovery_code"
 	MethodTOTPEnrollment = "totp_enrollment"
+	MethodWebAuthn       = "webauthn" // a security key or passkey (offered first)
 )
 
 // LoginResult is the session a correct password opens.
@@ -87,14 +88,13 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 	}
 
 	state, methods := store.StateAuthenticated, []string(nil)
-	if _, err := s.store.GetTOTP(ctx, u.ID); err == nil {
-		state, methods = store.StateMFARequired, []string{MethodTOTP}
-		if _, err := s.store.GetRecoveryCode(ctx, u.ID); err == nil {
-			methods = append(methods, MethodRecoveryCode)
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
+	f, err := s.factorsOf(ctx, s.store, u.ID)
+	switch {
+	case err != nil:
 		return nil, err
-	} else if s.MFARequired(u) {
+	case f.any():
+		state, methods = store.StateMFARequired, s.secondFactorMethods(u, f)
+	case s.MFARequired(u):
 		state, methods = store.StateEnrollmentRequired, []string{MethodTOTPEnrollment}
 	}
 

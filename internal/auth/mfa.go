@@ -253,6 +253,20 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
+		} else if cur.Session.State == store.StateAuthenticated {
+			// Adding an app beside security keys changes the second factors too.
+			n, err := st.CountWebAuthnCredentials(ctx, cur.User.ID)
+			if err != nil {
+				return err
+			}
+			if n > 0 && !s.provedRecently(cur.Session) {
+				return apperr.ErrReauthentication
+			}
+			if n > 0 {
+				if end := cur.Session.SecondFactorAt.Add(RecentProof); end.Before(pending.ExpiresAt) {
+					pending.ExpiresAt = end
+				}
+			}
 		}
 		if err := st.PutPendingTOTP(ctx, pending); err != nil {
 			return err
@@ -461,17 +475,22 @@ func (s *Service) newRecoveryCode() (display string, hash []byte, err error) {
 	return display, s.recovery.Hash(n), nil
 }
 
-// MFAStatus is what the security page shows about a user's second factor.
+// MFAStatus is what the security page shows about a user's second factors.
 type MFAStatus struct {
 	TOTP             bool
 	Since            time.Time // when the authenticator was confirmed
 	LastUsed         time.Time
+	WebAuthn         []store.WebAuthnCredential // security keys and passkeys, oldest first
 	RecoveryCode     bool
 	RecoveryCodeDate time.Time
 	Required         bool
 }
 
-// Status reports the user's MFA state.
+// HasSecondFactor reports whether the user has an authenticator app or a key.
+func (m *MFAStatus) HasSecondFactor() bool { return m.TOTP || len(m.WebAuthn) > 0 }
+
+// Status reports the user's MFA state: which second factors the user has (the support
+// case page lists them), and whether the policy requires one.
 func (s *Service) Status(ctx context.Context, u *store.User) (*MFAStatus, error) {
 	st := &MFAStatus{Required: s.MFARequired(u)}
 	c, err := s.store.GetTOTP(ctx, u.ID)
@@ -479,6 +498,9 @@ func (s *Service) Status(ctx context.Context, u *store.User) (*MFAStatus, error)
 	case err == nil:
 		st.TOTP, st.Since, st.LastUsed = true, c.CreatedAt, c.LastUsedAt
 	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	if st.WebAuthn, err = s.store.ListWebAuthnCredentials(ctx, u.ID); err != nil {
 		return nil, err
 	}
 	rc, err := s.store.GetRecoveryCode(ctx, u.ID)
@@ -499,10 +521,10 @@ const resetLookback = 200
 // when the user has one, was never reset, set one up since, or the reset is no longer
 // among the newest audit events.
 func (s *Service) ResetBySupport(ctx context.Context, u *store.User) (time.Time, error) {
-	if _, err := s.store.GetTOTP(ctx, u.ID); err == nil {
-		return time.Time{}, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if f, err := s.factorsOf(ctx, s.store, u.ID); err != nil {
 		return time.Time{}, err
+	} else if f.any() {
+		return time.Time{}, nil
 	}
 	events, err := s.store.ListAudit(ctx, store.AuditFilter{UserID: u.ID, Limit: resetLookback})
 	if err != nil {
@@ -515,7 +537,7 @@ func (s *Service) ResetBySupport(ctx context.Context, u *store.User) (time.Time,
 		switch e.Event {
 		case audit.SupportMFAReset:
 			return e.At, nil
-		case audit.TOTPEnrolled, audit.TOTPReplaced:
+		case audit.TOTPEnrolled, audit.TOTPReplaced, audit.WebAuthnAdded:
 			return time.Time{}, nil
 		}
 	}

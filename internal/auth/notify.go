@@ -16,6 +16,8 @@ const (
 	NoticePasswordReset    = "password_reset"      // a reset link set a new password
 	NoticePasswordSet      = "password_set"        // an administrator set a new password
 	NoticeResetLink        = "password_reset_link" // the reset link itself (Link, ExpiresAt)
+	NoticeWebAuthnAdded    = "webauthn_added"      // a security key or passkey was added
+	NoticeWebAuthnRemoved  = "webauthn_removed"    // a security key or passkey was removed
 )
 
 // Notice is one security change to tell a user about. It never carries a secret other

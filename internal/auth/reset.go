@@ -146,14 +146,13 @@ func (s *Service) resetTarget(ctx context.Context, token string) (*store.LinkTok
 	if u.Disabled {
 		return nil, nil, false, links.ErrInvalid
 	}
-	_, err = s.store.GetTOTP(ctx, u.ID)
-	switch {
-	case err == nil:
-		return l, u, true, nil
-	case errors.Is(err, store.ErrNotFound):
-		return l, u, false, nil
+	// A key counts like an app: one factor never recovers the other. The reset pages take
+	// the app code or the recovery code.
+	f, err := s.factorsOf(ctx, s.store, u.ID)
+	if err != nil {
+		return nil, nil, false, err
 	}
-	return nil, nil, false, err
+	return l, u, f.any(), nil
 }
 
 // factorProof is a second factor checked for a reset and not used up yet: the final step
@@ -198,6 +197,9 @@ func (s *Service) checkFactor(ctx context.Context, u *store.User, token, code st
 	}
 	if _, err := totp.NormalizeCode(code); err == nil {
 		c, err := s.store.GetTOTP(ctx, u.ID)
+		if errors.Is(err, store.ErrNotFound) { // security keys only: no code is right
+			return fail(audit.TOTPFailed, apperr.ErrInvalidCode)
+		}
 		if err != nil {
 			return nil, nil, err
 		}

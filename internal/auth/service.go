@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
 	"github.com/twofold-id/twofold/internal/audit"
@@ -51,6 +52,8 @@ type Options struct {
 	// AuditRetention is how long audit events are kept (audit.retention); housekeeping
 	// prunes older ones. 0 keeps them forever.
 	AuditRetention time.Duration
+	// WebAuthn is the relying party of security keys and passkeys.
+	WebAuthn WebAuthnOptions
 }
 
 // Service implements every sign-in and account operation. It knows nothing of HTTP.
@@ -73,13 +76,18 @@ type Service struct {
 	throttle   throttle.Policy
 	retention  time.Duration
 	publicURL  string
+	// webauthn is the relying party; passwordless and allowedAAGUIDs as in WebAuthnOptions.
+	webauthn       *webauthn.WebAuthn
+	passwordless   bool
+	allowedAAGUIDs []uuid.UUID
 }
 
 // TOTPSecretPurpose names the keyring box that seals authenticator secrets, with the user's
 // id as additional data (twofold restore opens one to check the master key).
 const TOTPSecretPurpose = "totp-secret"
 
-// New returns a Service.
+// New returns a Service. It panics when o.WebAuthn is not a valid relying party
+// (config.Validate refuses such settings first).
 func New(o Options) *Service {
 	s := &Service{
 		store:      o.Store,
@@ -101,6 +109,11 @@ func New(o Options) *Service {
 		retention:  o.AuditRetention,
 		publicURL:  o.PublicURL,
 	}
+	wa, err := newWebAuthn(o.WebAuthn)
+	if err != nil {
+		panic(fmt.Sprintf("auth: webauthn relying party: %v", err))
+	}
+	s.webauthn, s.passwordless, s.allowedAAGUIDs = wa, o.WebAuthn.Passwordless, o.WebAuthn.AllowedAAGUIDs
 	if s.policy.MaxLength <= 0 {
 		s.policy.MaxLength = password.DefaultPolicy.MaxLength
 	}

@@ -38,6 +38,11 @@ type Store interface {
 	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error
 	TakeFromWindow(ctx context.Context, name string, start time.Time, limit int) (granted bool, refusals int, err error)
 	TouchSession(ctx context.Context, id string, at time.Time) error
+	ListWebAuthnCredentials(ctx context.Context, userID string) ([]store.WebAuthnCredential, error)
+	CountWebAuthnCredentials(ctx context.Context, userID string) (int, error)
+	GetWebAuthnCredential(ctx context.Context, credentialID []byte) (*store.WebAuthnCredential, error)
+	CreateWebAuthnChallenge(ctx context.Context, c *store.WebAuthnChallenge) error
+	ConsumeWebAuthnChallenge(ctx context.Context, challengeHash []byte, kind, boundTo string, now time.Time) (*store.WebAuthnChallenge, error)
 }
 
 var _ Store = store.Store(nil) // every store.Store serves the service

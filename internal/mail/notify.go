@@ -17,6 +17,8 @@ var noticeKinds = map[string]string{
 	auth.NoticePasswordReset:    KindPasswordReset,
 	auth.NoticeResetLink:        KindPasswordResetLink,
 	auth.NoticePasswordSet:      KindPasswordSet,
+	auth.NoticeWebAuthnAdded:    KindWebAuthnAdded,
+	auth.NoticeWebAuthnRemoved:  KindWebAuthnRemoved,
 }
 
 // Notifier tells users about security changes to their account by e-mail, through the

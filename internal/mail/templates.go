@@ -39,13 +39,15 @@ const (
 	KindAddressChange     = "address_change"      // to a new address: the link that makes it the account's
 	KindAddressTaken      = "address_taken"       // to an address asked for by another account: nothing changed
 	KindAddressChanged    = "address_changed"     // to the old address: the account's address changed
+	KindWebAuthnAdded     = "webauthn_added"      // a security key or passkey was added to the account
+	KindWebAuthnRemoved   = "webauthn_removed"    // a security key or passkey was removed
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindCaseReceived, KindEmailVerification, KindMFAReset, KindTOTPEnrolled,
 	KindTOTPReplaced, KindRecoveryCodeUsed, KindPasswordChanged, KindRegistrationLink, KindRegistrationAttempt,
 	KindInvitation, KindPasswordResetLink, KindPasswordReset, KindPasswordSet, KindAddressVerify, KindAddressChange,
-	KindAddressTaken, KindAddressChanged}
+	KindAddressTaken, KindAddressChanged, KindWebAuthnAdded, KindWebAuthnRemoved}
 
 // Data fills the templates. Each kind uses the fields it needs; case_received uses no
 // name (whoever opens a case chooses it).

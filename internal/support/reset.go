@@ -51,6 +51,9 @@ type ResetResult struct {
 	// when the policy requires no MFA for the user: they sign in with the password alone.
 	EnrollmentRequired bool
 	Notified           bool // the notice e-mail was handed to the mail server
+	// Removed names the second factors the reset removed ("authenticator app",
+	// "security key “YubiKey”", "recovery code"), as the case timeline lists them.
+	Removed []string
 }
 
 var errNotConfirmed = apperr.New(apperr.CodeConflict, "E-mail ownership is not confirmed for this account: send a verification link first, or record another verification.")
@@ -257,6 +260,15 @@ func (s *Service) staleReason(ctx context.Context, st Store, r *store.MFAReset) 
 	if (totp != nil && totp.CreatedAt.After(r.RequestedAt)) || (rc != nil && rc.CreatedAt.After(r.RequestedAt)) {
 		return "the user's authenticator or recovery code changed after it was made", nil
 	}
+	keys, err := st.ListWebAuthnCredentials(ctx, r.UserID)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range keys {
+		if k.CreatedAt.After(r.RequestedAt) {
+			return "the user added a security key after it was made", nil
+		}
+	}
 	return "", nil
 }
 
@@ -305,7 +317,14 @@ func (s *Service) refusePending(ctx context.Context, st store.Store, u *store.Us
 // reset does the reset in st, a transaction; c may be nil (console without a case).
 func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCase, u *store.User, r *store.MFAReset,
 	requester, approver string, m Meta) (*ResetResult, error) {
+	removed, err := factorsHeld(ctx, st, u.ID)
+	if err != nil {
+		return nil, err
+	}
 	if err := st.DeleteTOTP(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	if _, err := st.DeleteUserWebAuthnCredentials(ctx, u.ID); err != nil {
 		return nil, err
 	}
 	if err := st.DeleteRecoveryCode(ctx, u.ID); err != nil {
@@ -334,7 +353,7 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 		u.MFAOverride = store.MFAOverrideDefault
 	}
 	enroll := policy || u.MFAOverride == store.MFAOverrideYes
-	res := &ResetResult{Status: ResetDone, Username: u.Username, SessionsEnded: n, EnrollmentRequired: enroll}
+	res := &ResetResult{Status: ResetDone, Username: u.Username, SessionsEnded: n, EnrollmentRequired: enroll, Removed: removed}
 
 	who := requester
 	if approver != "" {
@@ -344,13 +363,14 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 	if !enroll {
 		next = "MFA is not required for this user: they sign in with the password alone until they set up an authenticator."
 	}
-	detail := fmt.Sprintf("case=%s agent=%s verification=%s sessions_ended=%d", orDash(ref), requester, r.Verification, n)
+	detail := fmt.Sprintf("case=%s agent=%s verification=%s sessions_ended=%d removed=%s", orDash(ref), requester, r.Verification, n,
+		orDash(strings.Join(removed, "; ")))
 	if approver != "" {
 		detail += " approved_by=" + approver
 	}
 	if c != nil {
-		body := fmt.Sprintf("MFA of %s reset by %s (verified by %s: %s). Authenticator and recovery code removed, %d session(s) ended. %s",
-			u.Username, who, r.Verification, r.Note, n, next)
+		body := fmt.Sprintf("MFA of %s reset by %s (verified by %s: %s). Removed: %s; %d session(s) ended. %s",
+			u.Username, who, r.Verification, r.Note, orNone(removed), n, next)
 		if err := s.timeline(ctx, st, c.ID, EventMFAReset, m.ActorID, body); err != nil {
 			return nil, err
 		}
@@ -384,6 +404,41 @@ func (s *Service) notifyReset(ctx context.Context, st store.Store, c *store.Supp
 		return err
 	}
 	return s.timeline(ctx, st, c.ID, EventUserNotified, actorID, "Reset notice to "+u.Email+" queued for sending.")
+}
+
+// factorsHeld names the second factors u has, in st: the app, each key by name, the
+// recovery code.
+func factorsHeld(ctx context.Context, st store.Store, userID string) ([]string, error) {
+	var out []string
+	if _, err := st.GetTOTP(ctx, userID); err == nil {
+		out = append(out, "authenticator app")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	keys, err := st.ListWebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		kind := "security key"
+		if k.Discoverable {
+			kind = "passkey"
+		}
+		out = append(out, fmt.Sprintf("%s “%s”", kind, k.Name))
+	}
+	if _, err := st.GetRecoveryCode(ctx, userID); err == nil {
+		out = append(out, "recovery code")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return out, nil
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "nothing (no second factor was set up)"
+	}
+	return strings.Join(list, ", ")
 }
 
 func casePart(ref string) string {

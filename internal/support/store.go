@@ -21,6 +21,7 @@ type Store interface {
 	GetPendingMFAReset(ctx context.Context, caseID string) (*store.MFAReset, error)
 	GetRecoveryCode(ctx context.Context, userID string) (*store.RecoveryCode, error)
 	GetTOTP(ctx context.Context, userID string) (*store.TOTPCredential, error)
+	ListWebAuthnCredentials(ctx context.Context, userID string) ([]store.WebAuthnCredential, error)
 	GetUser(ctx context.Context, id string) (*store.User, error)
 	GetUserByLogin(ctx context.Context, identifierNorm string) (*store.User, error)
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)

@@ -1,0 +1,309 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// BeginWebAuthnLogin starts a check of one of the user's keys: the second factor of an
+// mfa_required session, or a fresh proof (step-up) in an authenticated one. It returns the
+// options for navigator.credentials.get() with the user's keys allowed; the challenge is
+// bound to the session and expires in ChallengeTTL. Errors: apperr.ErrUnauthenticated in
+// another state, not_found when the user has no key.
+func (s *Service) BeginWebAuthnLogin(ctx context.Context, cur *Current) (*protocol.CredentialAssertion, error) {
+	if err := requireState(cur, store.StateMFARequired, store.StateAuthenticated); err != nil {
+		return nil, err
+	}
+	creds, err := s.store.ListWebAuthnCredentials(ctx, cur.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(creds) == 0 {
+		return nil, errNoKeys
+	}
+	opts, sd, err := s.webauthn.BeginLogin(&waUser{u: cur.User, creds: creds})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.saveChallenge(ctx, s.store, sd, store.ChallengeAssertion, cur.Session.ID, cur.User.ID, s.now().Add(ChallengeTTL)); err != nil {
+		return nil, err
+	}
+	return opts, nil
+}
+
+// FinishWebAuthnLogin checks the browser's answer (an AuthenticationResponseJSON) to the
+// session's challenge and returns the session's new token. An mfa_required session becomes
+// authenticated with amr pwd hwk [user] mfa (user when the key verified its user); an
+// authenticated one records the proof (as of now) and gains hwk [user] mfa. The challenge
+// is used up whatever the outcome; of parallel answers exactly one wins. Every attempt
+// spends a slot of the user's second-factor budget first, as a code does; a refused answer
+// is audited and counted. A counter that did not increase is refused and audited as a
+// possible cloned key. Errors: bad_request for an answer that cannot be read,
+// invalid_credential for a refused one (another user's key, a removed key, wrong origin
+// or RP ID, a used or expired challenge), throttled.
+func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credentialJSON []byte, m Meta) (string, error) {
+	if err := requireState(cur, store.StateMFARequired, store.StateAuthenticated); err != nil {
+		return "", err
+	}
+	m.ActorID = cur.User.ID
+	parsed, err := parseAssertion(credentialJSON)
+	if err != nil {
+		return "", err
+	}
+	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
+	if err != nil {
+		return "", err
+	}
+	fail := func(reason string, answer error) (string, error) {
+		s.recordAside(ctx, audit.WebAuthnFailed, cur.User.ID, m, reason)
+		s.attemptFailed(ctx, a, cur.User.ID, m)
+		return "", answer
+	}
+	sd, _, err := s.takeChallenge(ctx, parsed.Response.CollectedClientData.Challenge, store.ChallengeAssertion, cur.Session.ID)
+	if errors.Is(err, errChallengeGone) {
+		return fail("challenge unknown, used or expired", err)
+	} else if err != nil {
+		s.release(ctx, a)
+		return "", err
+	}
+	creds, err := s.store.ListWebAuthnCredentials(ctx, cur.User.ID)
+	if err != nil {
+		s.release(ctx, a)
+		return "", err
+	}
+	cred, err := s.webauthn.ValidateLogin(&waUser{u: cur.User, creds: creds}, *sd, parsed)
+	if err != nil {
+		return fail(libReason(err), ErrInvalidCredential)
+	}
+	key := findKey(creds, cred.ID)
+	if key == nil { // the library found it among creds: cannot happen
+		return fail("credential not found", ErrInvalidCredential)
+	}
+	uv := parsed.Response.AuthenticatorData.Flags.HasUserVerified()
+	var tok string
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := s.useKey(ctx, st, cur.User.ID, key, cred, m); err != nil {
+			return err
+		}
+		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
+			return err
+		}
+		amr := withKeyAMR(cur.Session.AMR, uv)
+		signingIn := cur.Session.State == store.StateMFARequired
+		var err error
+		if tok, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amr, true); err != nil {
+			return err
+		}
+		if !signingIn {
+			return s.record(ctx, st, audit.WebAuthnVerified, cur.User.ID, m, "key "+key.ID+" proved again (step-up); amr="+strings.Join(amr, " "))
+		}
+		if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr="+strings.Join(amr, " ")+" key "+key.ID)
+	})
+	var refused *keyRefusal
+	if errors.As(err, &refused) {
+		return fail(refused.reason, ErrInvalidCredential)
+	}
+	if err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// keyRefusal is an assertion refused inside the transaction (a counter that did not go
+// up, a key removed meanwhile): a failed attempt with the reason for the audit log.
+type keyRefusal struct{ reason string }
+
+func (e *keyRefusal) Error() string { return "webauthn: " + e.reason }
+
+// useKey records the accepted assertion cred of the user's key in st with one conditional
+// update: the counter must go up (or stay 0 for an authenticator without one). A counter
+// that did not go up is a keyRefusal, audited (in its own row, outside st) as a possible
+// cloned key; a key removed meanwhile is a keyRefusal too.
+func (s *Service) useKey(ctx context.Context, st store.Store, userID string, key *store.WebAuthnCredential, cred *webauthn.Credential, m Meta) error {
+	count := cred.Authenticator.SignCount
+	if cred.Authenticator.CloneWarning {
+		s.clonedKey(ctx, userID, key, count, m)
+		return &keyRefusal{reason: fmt.Sprintf("signature counter %d did not increase (stored %d): possible cloned key %s", count, key.SignCount, key.ID)}
+	}
+	err := st.UseWebAuthnCredential(ctx, userID, key.ID, count, cred.Flags.BackupState, s.now())
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	now, err := st.GetWebAuthnCredential(ctx, key.CredentialID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && now.UserID != userID):
+		return &keyRefusal{reason: "key " + key.ID + " was removed meanwhile"}
+	case err != nil:
+		return err
+	}
+	s.clonedKey(ctx, userID, key, count, m)
+	return &keyRefusal{reason: fmt.Sprintf("signature counter %d did not increase (stored %d): possible cloned key %s", count, now.SignCount, key.ID)}
+}
+
+// clonedKey audits a counter that did not go up: two authenticators may hold the key.
+func (s *Service) clonedKey(ctx context.Context, userID string, key *store.WebAuthnCredential, count uint32, m Meta) {
+	s.recordAside(ctx, audit.WebAuthnCounterRegressed, userID, m,
+		fmt.Sprintf("key %s (%s): signature counter %d is not above %d: possible cloned key, assertion refused", key.ID, key.Name, count, key.SignCount))
+}
+
+func findKey(creds []store.WebAuthnCredential, credentialID []byte) *store.WebAuthnCredential {
+	for i := range creds {
+		if subtle.ConstantTimeCompare(creds[i].CredentialID, credentialID) == 1 {
+			return &creds[i]
+		}
+	}
+	return nil
+}
+
+// PreSessionTTL is how long the pre-session cookie of a passkey sign-in lives: as long as
+// its challenge.
+const PreSessionTTL = ChallengeTTL
+
+// BeginPasskeyLogin starts a passkey sign-in, without a session: it returns the options
+// for navigator.credentials.get() (no allowed credentials, so the authenticator offers its
+// discoverable ones; user verification required) and a random pre-session value for the
+// caller to keep in a short-lived cookie: the challenge is bound to it and expires in
+// ChallengeTTL. not_found when passwordless sign-in is off.
+func (s *Service) BeginPasskeyLogin(ctx context.Context, m Meta) (*protocol.CredentialAssertion, string, error) {
+	if !s.passwordless {
+		return nil, "", errPasswordlessOff
+	}
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return nil, "", fmt.Errorf("read random: %w", err)
+	}
+	pre := base64.RawURLEncoding.EncodeToString(b)
+	opts, sd, err := s.webauthn.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.saveChallenge(ctx, s.store, sd, store.ChallengePasskey, preSessionBinding(pre), "", s.now().Add(ChallengeTTL)); err != nil {
+		return nil, "", err
+	}
+	return opts, pre, nil
+}
+
+// passkeyAddrKey is the failure budget of passkey answers whose key is unknown: per client
+// address, a password-kind budget so that it is forgotten when idle like an unknown
+// username's.
+func passkeyAddrKey(ip string) string { return "passkey:" + ip }
+
+// FinishPasskeyLogin checks the browser's answer to the challenge bound to preToken (the
+// pre-session cookie) and signs the key's user in completely: a new authenticated session
+// with amr hwk user mfa, whose second factor counts as proved now. The key must be one of
+// a user's (looked up by its credential ID; the user handle must name the same user) and
+// must have verified its user. Every attempt first spends a slot of the key's user's
+// second-factor budget, or, for an unknown key, of the client address's budget. Errors:
+// not_found when passwordless sign-in is off, bad_request for an unreadable answer,
+// invalid_credential for a refused one (no UV, unknown or removed key, disabled account,
+// used or expired challenge, counter regression), throttled.
+func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, credentialJSON []byte, m Meta) (*LoginResult, error) {
+	if !s.passwordless {
+		return nil, errPasswordlessOff
+	}
+	parsed, err := parseAssertion(credentialJSON)
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.store.GetWebAuthnCredential(ctx, parsed.RawID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	var u *store.User
+	if key != nil {
+		if u, err = s.store.GetUser(ctx, key.UserID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	kind, budget, subject := store.BudgetPassword, passkeyAddrKey(m.IP), ""
+	if u != nil {
+		kind, budget, subject = store.BudgetSecondFactor, u.ID, u.ID
+		m.ActorID = u.ID
+	}
+	a, err := s.reserve(ctx, kind, budget, subject, m)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(reason string) (*LoginResult, error) {
+		s.recordAside(ctx, audit.WebAuthnFailed, subject, m, "passkey sign-in: "+reason)
+		s.attemptFailed(ctx, a, subject, m)
+		return nil, ErrInvalidCredential
+	}
+	sd, _, err := s.takeChallenge(ctx, parsed.Response.CollectedClientData.Challenge, store.ChallengePasskey, preSessionBinding(preToken))
+	if errors.Is(err, errChallengeGone) {
+		return fail("challenge unknown, used, expired or of another browser")
+	} else if err != nil {
+		s.release(ctx, a)
+		return nil, err
+	}
+	if u == nil {
+		return fail("unknown key")
+	}
+	creds, err := s.store.ListWebAuthnCredentials(ctx, u.ID)
+	if err != nil {
+		s.release(ctx, a)
+		return nil, err
+	}
+	_, cred, err := s.webauthn.ValidatePasskeyLogin(func(_, userHandle []byte) (webauthn.User, error) {
+		if subtle.ConstantTimeCompare(userHandle, []byte(u.ID)) != 1 {
+			return nil, errors.New("the user handle names another account than the key's")
+		}
+		return &waUser{u: u, creds: creds}, nil
+	}, *sd, parsed)
+	if err != nil {
+		return fail(libReason(err))
+	}
+	if !parsed.Response.AuthenticatorData.Flags.HasUserVerified() { // the library checks it too
+		return fail("no user verification")
+	}
+	if u.Disabled {
+		return fail("account disabled")
+	}
+	key = findKey(creds, cred.ID)
+	if key == nil {
+		return fail("key removed meanwhile")
+	}
+	amr := []string{AMRKey, AMRUserVerified, AMRMFA}
+	sess, tok, err := s.newSession(u, store.StateAuthenticated, amr, m)
+	if err != nil {
+		return nil, err
+	}
+	sess.SecondFactorAt = sess.AuthTime
+	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := s.useKey(ctx, st, u.ID, key, cred, m); err != nil {
+			return err
+		}
+		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, u.ID); err != nil {
+			return err
+		}
+		if err := st.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		if err := st.SetUserLastLogin(ctx, u.ID, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.LoginSucceeded, u.ID, m, "amr="+strings.Join(amr, " ")+" passkey "+key.ID)
+	})
+	var refused *keyRefusal
+	if errors.As(err, &refused) {
+		return fail(refused.reason)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &LoginResult{Current: &Current{Session: sess, User: u, Token: tok}}, nil
+}
