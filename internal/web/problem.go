@@ -28,6 +28,8 @@ var statusOf = map[string]int{
 	apperr.CodeInvalidEmail:             http.StatusBadRequest,
 	apperr.CodeThrottled:                http.StatusTooManyRequests,
 	apperr.CodeRateLimited:              http.StatusTooManyRequests,
+	apperr.CodeInvalidCredential:        http.StatusUnauthorized,
+	apperr.CodeLastFactor:               http.StatusConflict,
 	apperr.CodeLastAdmin:                http.StatusConflict,
 	codeTooLarge:                        http.StatusRequestEntityTooLarge,
 	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
