@@ -194,17 +194,32 @@ var ErrNoSuchApplication = apperr.New(apperr.CodeNotFound, "That application has
 // It writes one audit row in the same transaction. It belongs here beside End: it too
 // ends grants, by application instead of by session.
 func (s *Service) EndApplication(ctx context.Context, userID, clientID string, m Meta) (Ended, error) {
+	return s.endApplication(ctx, userID, clientID, m, ErrNoSuchApplication)
+}
+
+// ErrNoUserApplication answers an administrator's removal of an application that has no
+// access to the user's account.
+var ErrNoUserApplication = apperr.New(apperr.CodeNotFound, "That application has no access to this account.")
+
+// EndUserApplication is EndApplication for an administrator (m names them as the actor):
+// ErrNoUserApplication when the application has no access to the account, or there is
+// no such user.
+func (s *Service) EndUserApplication(ctx context.Context, userID, clientID string, m Meta) (Ended, error) {
+	return s.endApplication(ctx, userID, clientID, m, ErrNoUserApplication)
+}
+
+func (s *Service) endApplication(ctx context.Context, userID, clientID string, m Meta, notFound error) (Ended, error) {
 	var e Ended
 	err := s.store.WithTx(ctx, func(st store.Store) error {
 		c, err := st.GetOIDCClient(ctx, clientID)
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNoSuchApplication
+			return notFound
 		} else if err != nil {
 			return err
 		}
 		e.Grants, err = st.DeleteUserOIDCClientAccess(ctx, userID, clientID)
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNoSuchApplication
+			return notFound
 		} else if err != nil {
 			return err
 		}

@@ -119,6 +119,20 @@ func (s *Service) Applications(ctx context.Context, cur *Current) ([]store.OIDCA
 	return s.store.ListUserOIDCApplications(ctx, cur.User.ID, s.now())
 }
 
+// ErrUnknownUser answers an administrator's question about a user id nobody has.
+var ErrUnknownUser = apperr.New(apperr.CodeNotFound, "No user has this id.")
+
+// UserApplications is Applications for an administrator: the applications the user with
+// the id let in. ErrUnknownUser when there is no such user.
+func (s *Service) UserApplications(ctx context.Context, userID string) ([]store.OIDCApplication, error) {
+	if _, err := s.store.GetUser(ctx, userID); errors.Is(err, store.ErrNotFound) {
+		return nil, ErrUnknownUser
+	} else if err != nil {
+		return nil, err
+	}
+	return s.store.ListUserOIDCApplications(ctx, userID, s.now())
+}
+
 // ErrNoSuchSession answers a sign-out of a session the user does not have (or no longer has).
 var ErrNoSuchSession = apperr.New(apperr.CodeNotFound, "That session is not one of yours, or it has ended already.")
 

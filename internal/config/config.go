@@ -277,6 +277,17 @@ func (m *MFARequired) UnmarshalYAML(n *yaml.Node) error {
 	return fmt.Errorf("line %d: mfa.required must be all, none or a list of roles", n.Line)
 }
 
+// MarshalYAML writes the policy as UnmarshalYAML reads it.
+func (m MFARequired) MarshalYAML() (any, error) {
+	switch {
+	case m.All:
+		return "all", nil
+	case m.None:
+		return "none", nil
+	}
+	return append([]string{}, m.Roles...), nil
+}
+
 // String renders the policy as it is written in the config.
 func (m MFARequired) String() string {
 	switch {

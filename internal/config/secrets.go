@@ -1,9 +1,6 @@
 package config
 
-import (
-	"net/url"
-	"slices"
-)
+import "slices"
 
 // SecretsInFile names the settings of the YAML file at path that hold a secret (the
 // database URL's password, the SMTP password), sorted; nil when it holds none. Only the
@@ -14,13 +11,8 @@ func SecretsInFile(path string) ([]string, error) {
 		return nil, err
 	}
 	var names []string
-	if u, err := url.Parse(c.Database.URL); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			names = append(names, "database.url")
-		}
-	}
-	if c.Mail.Password != "" {
-		names = append(names, "mail.password")
+	for _, s := range c.secretSettings() {
+		names = append(names, s.key)
 	}
 	slices.Sort(names)
 	return names, nil
