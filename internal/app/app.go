@@ -80,7 +80,9 @@ type App struct {
 	Metrics *prom.Metrics
 	// recorder is Metrics, or a recorder of nothing.
 	recorder metrics.Recorder
-	opts     Options
+	// OIDCAdmin manages the OpenID Connect clients and signing keys.
+	OIDCAdmin *oidc.Admin
+	opts      Options
 }
 
 // Open loads or creates the master key, opens the database (creating the data directory
@@ -178,6 +180,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.Tokens = apitoken.New(apitoken.Options{Store: db, Log: o.Log, Now: o.Now})
 	a.Address = address.New(address.Options{Store: db, Auth: svc, Mail: queue, Log: o.Log, BaseURL: a.baseURL(),
 		Product: cfg.MFA.Issuer, Now: o.Now})
+	a.OIDCAdmin = oidc.NewAdmin(oidc.AdminOptions{Store: db, Keyring: keys, IDTokenLifetime: cfg.OIDC.IDTokenLifetime, Now: o.Now})
 	return a, nil
 }
 

@@ -10,14 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
 func (e *env) clientCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage OpenID Connect clients (applications that sign users in through twofold)"}
-	cmd.AddCommand(e.clientAdd(), e.clientList(), e.clientShow(), e.clientRemove())
+	cmd.AddCommand(e.clientAdd(), e.clientList(), e.clientShow(), e.clientEdit(), e.clientRotateSecret(), e.clientRemove())
 	return cmd
 }
 
@@ -72,7 +71,7 @@ func (e *env) clientAdd() *cobra.Command {
 			}
 			nc.IDTokenAlg = strings.ToUpper(nc.IDTokenAlg)
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				rc, err := oidc.AddClient(ctx, a.Store, nc, a.Auth.Now(), consoleMeta)
+				rc, err := a.OIDCAdmin.Add(ctx, nc, consoleMeta)
 				if err != nil {
 					return err
 				}
@@ -105,7 +104,7 @@ func (e *env) clientList() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				clients, err := a.Store.ListOIDCClients(ctx)
+				clients, err := a.OIDCAdmin.Clients(ctx)
 				if err != nil {
 					return err
 				}
@@ -138,7 +137,7 @@ func (e *env) clientShow() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				c, err := oidc.FindClient(ctx, a.Store, args[0])
+				c, err := a.OIDCAdmin.Find(ctx, args[0])
 				if err != nil {
 					return err
 				}
@@ -162,6 +161,85 @@ func (e *env) clientShow() *cobra.Command {
 	return cmd
 }
 
+func (e *env) clientEdit() *cobra.Command {
+	var name, alg string
+	var redirects, postLogout []string
+	var firstParty bool
+	cmd := &cobra.Command{
+		Use:   "edit NAME|CLIENT_ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--first-party=true|false] [--id-token-alg ES256|RS256]",
+		Short: "Change a client: the flags given replace what the client has; its tokens stay",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var ch oidc.ClientChange
+			f := cmd.Flags()
+			if f.Changed("name") {
+				ch.Name = &name
+			}
+			if f.Changed("redirect-uri") {
+				ch.RedirectURIs = &redirects
+			}
+			if f.Changed("post-logout-redirect-uri") {
+				ch.PostLogoutRedirectURIs = &postLogout
+			}
+			if f.Changed("first-party") {
+				ch.FirstParty = &firstParty
+			}
+			if f.Changed("id-token-alg") {
+				ch.IDTokenAlg = &alg
+			}
+			if ch == (oidc.ClientChange{}) {
+				return fmt.Errorf("nothing to change: give at least one of --name, --redirect-uri, --post-logout-redirect-uri, --first-party, --id-token-alg")
+			}
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				c, err := a.OIDCAdmin.Find(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if c, err = a.OIDCAdmin.Update(ctx, c.ID, ch, consoleMeta); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "changed client %s (%s)\n", c.Name, c.ID)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "a new name")
+	cmd.Flags().StringArrayVar(&redirects, "redirect-uri", nil, "the redirect URIs, replacing the current ones (repeat for several)")
+	cmd.Flags().StringArrayVar(&postLogout, "post-logout-redirect-uri", nil, "the post-logout redirect URIs, replacing the current ones (repeatable)")
+	cmd.Flags().BoolVar(&firstParty, "first-party", false, "a trusted application of your own: no consent page (--first-party=false asks again)")
+	cmd.Flags().StringVar(&alg, "id-token-alg", "", "ID token signature: ES256 or RS256")
+	return cmd
+}
+
+func (e *env) clientRotateSecret() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "rotate-secret NAME|CLIENT_ID [--json]",
+		Short: "Give a confidential client a new secret, shown only now; the old one stops working at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withApp(cmd, func(ctx context.Context, a *app) error {
+				c, err := a.OIDCAdmin.Find(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				rc, err := a.OIDCAdmin.RotateSecret(ctx, c.ID, consoleMeta)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return e.printJSON(toClientJSON(rc.Client, rc.Secret))
+				}
+				fmt.Fprintf(e.stdout, "client_id: %s\nclient_secret: %s\n", rc.Client.ID, rc.Secret)
+				fmt.Fprintln(e.stderr, "The new client secret is shown only now; the old one no longer works.")
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as JSON")
+	return cmd
+}
+
 func (e *env) clientRemove() *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove NAME|CLIENT_ID",
@@ -169,8 +247,11 @@ func (e *env) clientRemove() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				c, err := oidc.RemoveClient(ctx, a.Store, args[0], a.Auth.Now(), consoleMeta)
+				c, err := a.OIDCAdmin.Find(ctx, args[0])
 				if err != nil {
+					return err
+				}
+				if c, err = a.OIDCAdmin.Remove(ctx, c.ID, consoleMeta); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "removed client %s (%s)\n", c.Name, c.ID)
@@ -193,11 +274,11 @@ func (e *env) keysRotate() *cobra.Command {
 		Short: "Add new signing keys; the previous ones stay in the JWKS for --keep, then go",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if keep < time.Hour {
-				return fmt.Errorf("--keep %s is too short: keep the previous key at least 1h (longer than ID tokens live)", keep)
+			if keep <= 0 {
+				return fmt.Errorf("--keep %s is too short: keep the previous key at least as long as ID tokens live", keep)
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				keys, err := oidc.RotateKeys(ctx, a.Store, a.Keys, a.Auth.Now(), keep)
+				keys, err := a.OIDCAdmin.RotateKeys(ctx, keep, consoleMeta)
 				if err != nil {
 					return err
 				}
@@ -208,8 +289,7 @@ func (e *env) keysRotate() *cobra.Command {
 					}
 					fmt.Fprintln(e.stdout)
 				}
-				return audit.Record(ctx, a.Store, a.Auth.Now(), oidc.EventKeysRotated, "", consoleMeta,
-					fmt.Sprintf("%d new keys, previous kept %s", len(keys), keep))
+				return nil
 			})
 		},
 	}
@@ -224,7 +304,7 @@ func (e *env) keysList() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				keys, err := a.Store.ListOIDCSigningKeys(ctx, a.Auth.Now())
+				keys, err := a.OIDCAdmin.SigningKeys(ctx)
 				if err != nil {
 					return err
 				}

@@ -112,3 +112,30 @@ func TestKeysRotate(t *testing.T) {
 	}
 	c.fails("", []string{"keys", "rotate", "--keep", "5m"}, "too short")
 }
+
+func TestClientEditAndRotateSecret(t *testing.T) {
+	c := newConsole(t)
+	out := c.ok("", "client", "add", "billing", "--redirect-uri", "https://billing.example.com/callback")
+	secret := regexp.MustCompile(`client_secret: (\S+)`).FindStringSubmatch(out)[1]
+
+	c.ok("", "client", "edit", "billing", "--redirect-uri", "https://billing.example.com/new", "--first-party")
+	show := c.ok("", "client", "show", "billing")
+	for _, want := range []string{"https://billing.example.com/new", "first-party, not asked"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("client show after edit lacks %q:\n%s", want, show)
+		}
+	}
+	if strings.Contains(show, "/callback") {
+		t.Errorf("the replaced redirect URI is still there:\n%s", show)
+	}
+	c.fails("", []string{"client", "edit", "billing"}, "nothing to change")
+	c.fails("", []string{"client", "edit", "billing", "--redirect-uri", "javascript:alert(1)"}, "scheme")
+
+	out = c.ok("", "client", "rotate-secret", "billing")
+	m := regexp.MustCompile(`client_secret: (\S+)`).FindStringSubmatch(out)
+	if m == nil || m[1] == secret {
+		t.Fatalf("rotate-secret printed %q, want a new client_secret", out)
+	}
+	c.ok("", "client", "add", "spa", "--public", "--redirect-uri", "https://spa.example.com/cb")
+	c.fails("", []string{"client", "rotate-secret", "spa"}, "no secret")
+}

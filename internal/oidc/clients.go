@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -18,7 +17,6 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/twofold-id/twofold/internal/apperr"
-	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -107,71 +105,6 @@ const (
 	maxRedirectURIs      = 20
 	maxRedirectURILength = 2000
 )
-
-// AddClient validates and registers a client. The secret of a confidential client is
-// returned once; only its SHA-256 is stored (it is 256 random bits, so no slow hash is
-// needed). A taken name is an apperr conflict.
-func AddClient(ctx context.Context, st store.Store, nc NewClient, now time.Time, m audit.Meta) (*RegisteredClient, error) {
-	if err := validateClient(&nc); err != nil {
-		return nil, err
-	}
-	id, err := newClientID()
-	if err != nil {
-		return nil, err
-	}
-	c := &store.OIDCClient{
-		ID: id, Name: nc.Name, Public: nc.Public, FirstParty: nc.FirstParty,
-		RedirectURIs: nc.RedirectURIs, PostLogoutRedirectURIs: nc.PostLogoutRedirectURIs,
-		IDTokenAlg: nc.IDTokenAlg, CreatedAt: now,
-	}
-	var secret string
-	if !nc.Public {
-		if secret, err = randomString(32); err != nil {
-			return nil, err
-		}
-		c.SecretHash = hashSecret(secret)
-	}
-	err = st.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.CreateOIDCClient(ctx, c); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, now, EventClientAdded, "", m, describeClient(c))
-	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, apperr.New(apperr.CodeConflict, fmt.Sprintf("A client named %q exists already.", nc.Name))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &RegisteredClient{Client: c, Secret: secret}, nil
-}
-
-// FindClient looks a client up by client_id, then by name (apperr not_found when neither).
-func FindClient(ctx context.Context, st store.Store, idOrName string) (*store.OIDCClient, error) {
-	c, err := st.GetOIDCClient(ctx, idOrName)
-	if errors.Is(err, store.ErrNotFound) {
-		c, err = st.GetOIDCClientByName(ctx, idOrName)
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, apperr.New(apperr.CodeNotFound, fmt.Sprintf("No client has the id or name %q.", idOrName))
-	}
-	return c, err
-}
-
-// RemoveClient deletes a client and every token issued to it.
-func RemoveClient(ctx context.Context, st store.Store, idOrName string, now time.Time, m audit.Meta) (*store.OIDCClient, error) {
-	c, err := FindClient(ctx, st, idOrName)
-	if err != nil {
-		return nil, err
-	}
-	err = st.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.DeleteOIDCClient(ctx, c.ID); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, now, EventClientRemoved, "", m, describeClient(c))
-	})
-	return c, err
-}
 
 func describeClient(c *store.OIDCClient) string {
 	kind := "confidential"
@@ -275,6 +208,9 @@ func newClientID() (string, error) {
 	}
 	return hex.EncodeToString(b), nil
 }
+
+// newClientSecret returns a client secret: 256 random bits.
+func newClientSecret() (string, error) { return randomString(32) }
 
 // randomString returns n random bytes, base64url without padding.
 func randomString(n int) (string, error) {

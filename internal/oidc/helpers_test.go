@@ -46,10 +46,10 @@ type clientOpts struct {
 // discovers the provider.
 func newRP(t testing.TB, srv *testserver.Server, name string, o clientOpts) *rp {
 	t.Helper()
-	rc, err := oidc.AddClient(t.Context(), srv.Store, oidc.NewClient{
+	rc, err := srv.OIDCAdmin.Add(t.Context(), oidc.NewClient{
 		Name: name, RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{"http://127.0.0.1:9/bye"},
 		Public: o.public, FirstParty: !o.thirdParty, IDTokenAlg: o.alg,
-	}, srv.Clock.Now(), audit.Meta{IP: "test"})
+	}, audit.Meta{IP: "test"})
 	if err != nil {
 		t.Fatalf("register client %s: %v", name, err)
 	}

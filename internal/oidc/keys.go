@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,7 +41,7 @@ const keyPurpose = "oidc-signing-key"
 // keyring manages the signing keys in the store. Every instance reads the same keys; parsed
 // private keys are cached by key id, which never changes its key.
 type keyring struct {
-	store Store
+	store keyStore
 	box   *secrets.Box
 	now   func() time.Time
 
@@ -48,7 +49,14 @@ type keyring struct {
 	parsed map[string]crypto.Signer
 }
 
-func newKeyring(st Store, kr *secrets.Keyring, now func() time.Time) *keyring {
+// keyStore is the storage of the keyring.
+type keyStore interface {
+	WithTx(ctx context.Context, fn func(store.Store) error) error
+	ListOIDCSigningKeys(ctx context.Context, now time.Time) ([]store.OIDCSigningKey, error)
+	CreateOIDCSigningKey(ctx context.Context, k *store.OIDCSigningKey) error
+}
+
+func newKeyring(st keyStore, kr *secrets.Keyring, now func() time.Time) *keyring {
 	return &keyring{store: st, box: kr.Box(keyPurpose), now: now, parsed: map[string]crypto.Signer{}}
 }
 
@@ -116,7 +124,7 @@ func (r *keyring) publicKeys(ctx context.Context) ([]*publicKey, error) {
 }
 
 // create generates a current key for alg and stores it through st.
-func (r *keyring) create(ctx context.Context, st Store, alg string) (*store.OIDCSigningKey, error) {
+func (r *keyring) create(ctx context.Context, st keyStore, alg string) (*store.OIDCSigningKey, error) {
 	var priv crypto.Signer
 	var err error
 	switch alg {
@@ -174,30 +182,28 @@ func (r *keyring) open(k *store.OIDCSigningKey) (*signingKey, error) {
 	return &signingKey{id: k.ID, alg: jose.SignatureAlgorithm(k.Alg), signer: signer}, nil
 }
 
-// RotatedKey describes a key that `twofold keys rotate` created.
+// RotatedKey describes a key that a rotation created.
 type RotatedKey struct {
 	ID, Alg         string
 	PreviousExpires time.Time // when the key it replaced leaves the JWKS; zero when there was none
 }
 
 // rotate gives every algorithm in use (ES256 always) a new current key, in one
-// transaction; the keys they replace stay published for keep.
-func (r *keyring) rotate(ctx context.Context, keep time.Duration) ([]RotatedKey, error) {
-	keys, err := r.store.ListOIDCSigningKeys(ctx, r.now())
-	if err != nil {
-		return nil, err
-	}
-	algs := []string{AlgES256}
-	for _, k := range keys {
-		if k.Alg == AlgRS256 {
-			algs = append(algs, AlgRS256)
-			break
-		}
-	}
+// transaction that done ends (writing the audit row); the keys they replace stay
+// published for keep.
+func (r *keyring) rotate(ctx context.Context, keep time.Duration, done func(store.Store, []RotatedKey) error) ([]RotatedKey, error) {
 	var out []RotatedKey
-	err = r.store.WithTx(ctx, func(st store.Store) error {
+	err := r.store.WithTx(ctx, func(st store.Store) error {
 		out = out[:0]
 		now := r.now()
+		keys, err := st.ListOIDCSigningKeys(ctx, now)
+		if err != nil {
+			return err
+		}
+		algs := []string{AlgES256}
+		if slices.ContainsFunc(keys, func(k store.OIDCSigningKey) bool { return k.Alg == AlgRS256 }) {
+			algs = append(algs, AlgRS256)
+		}
 		for _, alg := range algs {
 			n, err := st.RetireOIDCSigningKeys(ctx, alg, now, now.Add(keep))
 			if err != nil {
@@ -213,7 +219,7 @@ func (r *keyring) rotate(ctx context.Context, keep time.Duration) ([]RotatedKey,
 			}
 			out = append(out, rk)
 		}
-		return nil
+		return done(st, out)
 	})
 	return out, err
 }

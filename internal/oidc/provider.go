@@ -17,7 +17,6 @@ import (
 
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/secrets"
-	"github.com/twofold-id/twofold/internal/store"
 )
 
 // Paths of the protocol endpoints (announced in the discovery document) and of the
@@ -237,15 +236,3 @@ func (p *Provider) Housekeep(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
-
-// RotateKeys gives ES256 (and RS256, when in use) a new signing key; the replaced keys stay
-// in the JWKS for keep. Every instance signs with the new keys from its next token on.
-func RotateKeys(ctx context.Context, st store.Store, kr *secrets.Keyring, now time.Time, keep time.Duration) ([]RotatedKey, error) {
-	if keep <= 0 {
-		return nil, errors.New("the previous key must stay published for a positive duration")
-	}
-	return newKeyring(st, kr, func() time.Time { return now }).rotate(ctx, keep)
-}
-
-// KeyInfo describes a stored signing key, for `twofold keys list`.
-type KeyInfo = store.OIDCSigningKey

@@ -83,8 +83,8 @@ func TestReviewScriptSchemesAreNotRedirectURIs(t *testing.T) {
 	for _, uri := range []string{"javascript:alert(document.cookie)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>",
 		"vbscript:msgbox(1)", "file:///etc/passwd", "blob:https://evil.example/x"} {
 		t.Run(uri, func(t *testing.T) {
-			_, err := oidc.AddClient(t.Context(), srv.Store, oidc.NewClient{Name: "x" + randomValue(t), RedirectURIs: []string{uri}, Public: true},
-				srv.Clock.Now(), auditMeta)
+			_, err := srv.OIDCAdmin.Add(t.Context(), oidc.NewClient{Name: "x" + randomValue(t), RedirectURIs: []string{uri}, Public: true},
+				auditMeta)
 			if err == nil {
 				t.Fatalf("client registered with redirect URI %q", uri)
 			}

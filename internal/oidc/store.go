@@ -10,7 +10,7 @@ import (
 // Store is the storage the provider uses outside transactions, declared here so that its
 // needs are visible in one place and a test can stand in for exactly these methods. Inside
 // WithTx the provider works on the transaction's full store.Store. Every store.Store is
-// one. (The console's functions, AddClient and the others, take a store.Store.)
+// one. (The administration of clients and keys, Admin, declares its own: AdminStore.)
 type Store interface {
 	WithTx(ctx context.Context, fn func(store.Store) error) error
 	AppendAudit(ctx context.Context, e *store.AuditEvent) error

@@ -193,7 +193,7 @@ func TestSigningKeys(t *testing.T) {
 		t.Errorf("default client got %s", alg)
 	}
 
-	rotated, err := oidc.RotateKeys(t.Context(), srv.Store, srv.Key, srv.Clock.Now(), time.Hour)
+	rotated, err := srv.OIDCAdmin.RotateKeys(t.Context(), time.Hour, auditMeta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,8 +257,8 @@ func TestCodeWorksOnceAcrossInstances(t *testing.T) {
 	issuer := "http://twofold.test"
 	a := testserver.New(t, testserver.Options{DatabaseURL: dsn, Clock: clock, PublicURL: issuer})
 	bsrv := testserver.New(t, testserver.Options{DatabaseURL: dsn, Clock: clock, PublicURL: issuer})
-	rc, err := oidc.AddClient(t.Context(), a.Store, oidc.NewClient{Name: "app", RedirectURIs: []string{redirectURI}, FirstParty: true},
-		clock.Now(), auditMeta)
+	rc, err := a.OIDCAdmin.Add(t.Context(), oidc.NewClient{Name: "app", RedirectURIs: []string{redirectURI}, FirstParty: true},
+		auditMeta)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,6 +132,11 @@ type OIDCStore interface {
 	GetOIDCClientByName(ctx context.Context, name string) (*OIDCClient, error)
 	// ListOIDCClients returns every client ordered by name.
 	ListOIDCClients(ctx context.Context) ([]OIDCClient, error)
+	// UpdateOIDCClient replaces the name, secret hash, first-party flag, redirect URIs and
+	// ID token algorithm of the client c.ID (its kind and creation time never change);
+	// ErrNotFound for an unknown client, a *ConflictError with Field "name" for a name
+	// another client has.
+	UpdateOIDCClient(ctx context.Context, c *OIDCClient) error
 	// DeleteOIDCClient removes the client with its requests, consents, grants and tokens;
 	// ErrNotFound for an unknown client.
 	DeleteOIDCClient(ctx context.Context, id string) error

@@ -104,7 +104,9 @@ type Server struct {
 	// server.pprof): a listener of its own, as server.metrics_addr is. Empty when the
 	// metrics are off.
 	MetricsURL string
-	app        *app.App
+	// OIDCAdmin manages its clients and signing keys.
+	OIDCAdmin *oidc.Admin
+	app       *app.App
 }
 
 // New starts a server on a temporary SQLite database; it stops when the test ends. It is
@@ -179,7 +181,7 @@ func New(t testing.TB, o Options) *Server {
 		metricsURL = serve(t, mln, mh).URL
 	}
 	return &Server{URL: hs.URL, Auth: a.Auth, Store: a.Store, Clock: clock, HTTP: hs, Key: a.Keys, DB: a.Store,
-		Support: a.Support, Outbox: outbox, OIDC: prov, Invite: a.Invite, MetricsURL: metricsURL, app: a}
+		Support: a.Support, Outbox: outbox, OIDC: prov, OIDCAdmin: a.OIDCAdmin, Invite: a.Invite, MetricsURL: metricsURL, app: a}
 }
 
 // config is the configuration the server starts from: the defaults, a temporary data

@@ -71,9 +71,9 @@ func startTenantApp(t *testing.T, srv *testserver.Server, firstParty bool) strin
 	t.Helper()
 	app := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + app.Listener.Addr().String()
-	rc, err := oidc.AddClient(t.Context(), srv.Store, oidc.NewClient{Name: "Tenant app", FirstParty: firstParty,
+	rc, err := srv.OIDCAdmin.Add(t.Context(), oidc.NewClient{Name: "Tenant app", FirstParty: firstParty,
 		RedirectURIs: []string{appURL + "/callback"}, PostLogoutRedirectURIs: []string{appURL + "/"}},
-		srv.Clock.Now(), audit.Meta{IP: "test"})
+		audit.Meta{IP: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,18 @@ func (d *DB) ListOIDCClients(ctx context.Context) ([]store.OIDCClient, error) {
 	return out, d.wrap(rows.Err())
 }
 
+// UpdateOIDCClient replaces what may change of a client.
+func (d *DB) UpdateOIDCClient(ctx context.Context, c *store.OIDCClient) error {
+	err := d.execOne(ctx, `UPDATE oidc_clients SET name = ?, secret_hash = ?, first_party = ?, redirect_uris = ?,
+		post_logout_redirect_uris = ?, id_token_alg = ? WHERE id = ?`,
+		c.Name, c.SecretHash, boolInt(c.FirstParty), joinList(c.RedirectURIs), joinList(c.PostLogoutRedirectURIs),
+		c.IDTokenAlg, c.ID)
+	if errors.Is(err, store.ErrConflict) {
+		return &store.ConflictError{Field: "name"}
+	}
+	return err
+}
+
 // DeleteOIDCClient removes a client and, by cascade, everything issued to it.
 func (d *DB) DeleteOIDCClient(ctx context.Context, id string) error {
 	return d.execOne(ctx, `DELETE FROM oidc_clients WHERE id = ?`, id)

@@ -12,6 +12,7 @@ import (
 var oidcTests = []subtest{
 	{"ClientCreateGetList", testOIDCClients},
 	{"ClientNameIsUnique", testOIDCClientNameUnique},
+	{"ClientUpdate", testOIDCClientUpdate},
 	{"ClientDeleteTakesEverythingIssued", testOIDCClientDelete},
 	{"AuthRequestExpires", testOIDCAuthRequestExpires},
 	{"AuthRequestCompletesOnce", testOIDCAuthRequestComplete},
@@ -143,6 +144,37 @@ func testOIDCClientNameUnique(t *testing.T, s store.Store) {
 	if !errors.As(err, &ce) || ce.Field != "name" || !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second client named billing: got %v, want a ConflictError on name", err)
 	}
+}
+
+func testOIDCClientUpdate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	c := mustCreateClient(t, s, "billing")
+	other := mustCreateClient(t, s, "wiki")
+	g := mustCreateGrant(t, s, grantFixture(t, randomID(t), c.ID, u.ID, true))
+
+	want := *c
+	want.Name, want.SecretHash, want.FirstParty = "invoices", randomBytes(t, 32), true
+	want.RedirectURIs, want.PostLogoutRedirectURIs, want.IDTokenAlg = []string{"https://invoices.example.com/cb"}, nil, "RS256"
+	changed := want
+	changed.Public, changed.CreatedAt = true, at(time.Hour) // never changed by an update
+	wantNoErr(t, "UpdateOIDCClient", s.UpdateOIDCClient(ctx, &changed))
+	got, err := s.GetOIDCClient(ctx, c.ID)
+	wantNoErr(t, "GetOIDCClient(updated)", err)
+	wantSame(t, "GetOIDCClient(updated)", got, &want)
+	if _, err := s.GetOIDCGrant(ctx, g.ID); err != nil {
+		t.Errorf("grant of the updated client: %v, want it kept", err)
+	}
+
+	clash := *got
+	clash.Name = other.Name
+	var ce *store.ConflictError
+	if err := s.UpdateOIDCClient(ctx, &clash); !errors.As(err, &ce) || ce.Field != "name" {
+		t.Errorf("UpdateOIDCClient to another client's name: got %v, want a ConflictError on name", err)
+	}
+	unknown := *got
+	unknown.ID = "no-such-client"
+	wantErr(t, "UpdateOIDCClient(unknown)", s.UpdateOIDCClient(ctx, &unknown), store.ErrNotFound)
 }
 
 func testOIDCClientDelete(t *testing.T, s store.Store) {
