@@ -161,6 +161,9 @@ type Current struct {
 	Session *store.Session
 	User    *store.User
 	Token   string
+	// HasTOTP says whether the user had a confirmed authenticator when Authenticate read
+	// the session (not kept up to date by the steps that change it).
+	HasTOTP bool
 }
 
 // MFARequired reports whether the user must use MFA: the per-user override, else the policy.

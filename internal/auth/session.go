@@ -17,25 +17,21 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	if token == "" || len(token) > 128 {
 		return nil, apperr.ErrUnauthenticated
 	}
-	sess, err := s.store.GetSessionByToken(ctx, hashToken(token))
+	// One query reads the session and its user: nothing is cached, so a session ended or
+	// a user disabled by any instance or process is refused at the next request.
+	x, err := s.store.GetSessionUser(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apperr.ErrUnauthenticated
 	}
 	if err != nil {
 		return nil, err
 	}
+	sess, u := &x.Session, &x.User
 	now := s.now()
 	expired := !now.Before(sess.ExpiresAt) ||
 		(sess.State == store.StateAuthenticated && now.Sub(sess.LastSeenAt) > s.idle)
-	if expired {
+	if expired || u.Disabled {
 		return nil, apperr.ErrUnauthenticated
-	}
-	u, err := s.store.GetUser(ctx, sess.UserID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		return nil, apperr.ErrUnauthenticated
-	}
-	if err != nil {
-		return nil, err
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
 		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -43,7 +39,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 		}
 		sess.LastSeenAt = now
 	}
-	return &Current{Session: sess, User: u, Token: token}, nil
+	return &Current{Session: sess, User: u, Token: token, HasTOTP: x.HasTOTP}, nil
 }
 
 // newSession builds a session for u in state with amr; the caller stores it.

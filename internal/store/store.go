@@ -129,6 +129,14 @@ type Session struct {
 	SecondFactorAt time.Time
 }
 
+// SessionUser is a session with its user and whether the user has a confirmed
+// authenticator: what every authenticated request reads, in one query.
+type SessionUser struct {
+	Session Session
+	User    User
+	HasTOTP bool
+}
+
 // AuditEvent is one append-only security event.
 type AuditEvent struct {
 	ID        int64
@@ -254,6 +262,9 @@ type Store interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// GetSessionByToken returns the session whose token hash matches, or ErrNotFound.
 	GetSessionByToken(ctx context.Context, tokenHash []byte) (*Session, error)
+	// GetSessionUser returns the session whose token hash matches with its user, read
+	// together, or ErrNotFound.
+	GetSessionUser(ctx context.Context, tokenHash []byte) (*SessionUser, error)
 	// StepUpSession moves a session to a new token, state and amr, but only while its token
 	// hash is still oldHash (ErrNotFound otherwise), so a token steps up once.
 	StepUpSession(ctx context.Context, id string, oldHash []byte, s *Session) error

@@ -153,10 +153,6 @@ type User struct {
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	st, err := s.auth.Status(r.Context(), cur.User)
-	if err != nil {
-		return err
-	}
 	amr := cur.Session.AMR
 	if amr == nil {
 		amr = []string{}
@@ -166,7 +162,7 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 		User: User{ID: cur.User.ID, Username: cur.User.Username, Email: cur.User.Email,
 			EmailVerified: cur.User.EmailVerified, Role: cur.User.Role},
 		AMR: amr,
-		MFA: MFAStatus{TOTP: st.TOTP, Required: st.Required},
+		MFA: MFAStatus{TOTP: cur.HasTOTP, Required: s.auth.MFARequired(cur.User)},
 	})
 	return nil
 }

@@ -221,3 +221,12 @@ func contains(t *testing.T, r *testserver.Response, want ...string) {
 		}
 	}
 }
+
+// sessionBench starts a server with an enrolled, signed-in user and returns the server's
+// handler and the user's session token.
+func sessionBench(b *testing.B) (*testserver.Server, http.Handler, string) {
+	b.Helper()
+	srv := testserver.New(b, testserver.Options{})
+	c, _, _ := enrolled(b, srv, "ada")
+	return srv, srv.HTTP.Config.Handler, sessionToken(b, srv, c)
+}

@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"sync"
 	"testing"
 
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/web"
@@ -49,6 +51,25 @@ func TestMultiInstance(t *testing.T) {
 		multiStatus(t, multiGetWithToken(t, b, token), http.StatusOK)
 		multiStatus(t, onA.PostJSON("/api/v1/logout", nil), http.StatusNoContent)
 		// The jar dropped the cookie on logout; replay the old token by hand on B.
+		multiStatus(t, multiGetWithToken(t, b, token), http.StatusUnauthorized)
+		a.NextStep()
+	})
+
+	t.Run("sign-out everywhere in another process is refused on B at the next request", func(t *testing.T) {
+		// A stands in for `twofold user sign-out`: another process with its own pool on the
+		// same database. B answers the session right before and refuses it right after,
+		// with no pause in between: nothing B keeps can outlive the sign-out.
+		onA := a.Client(t)
+		signIn(t, a, onA, "alice", secret)
+		token := multiSessionToken(t, onA, a)
+		multiStatus(t, multiGetWithToken(t, b, token), http.StatusOK)
+		u, err := a.Store.GetUserByLogin(context.Background(), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Auth.End(context.Background(), auth.SignOutEverywhere, u.ID, "", auth.Meta{IP: "console"}); err != nil {
+			t.Fatal(err)
+		}
 		multiStatus(t, multiGetWithToken(t, b, token), http.StatusUnauthorized)
 		a.NextStep()
 	})

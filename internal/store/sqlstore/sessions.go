@@ -11,19 +11,34 @@ import (
 const sessionColumns = `id, token_hash, user_id, state, amr, auth_time, created_at, last_seen_at,
 	expires_at, ip, user_agent, notice_enc, second_factor_at`
 
+// sessionRow holds the columns of sessionColumns that need converting after the scan.
+type sessionRow struct {
+	amr                                      string
+	authTime, created, seen, expires, proved int64
+}
+
+// dest is the scan destinations of sessionColumns for x.
+func (r *sessionRow) dest(x *store.Session) []any {
+	return []any{&x.ID, &x.TokenHash, &x.UserID, &x.State, &r.amr, &r.authTime, &r.created, &r.seen,
+		&r.expires, &x.IP, &x.UserAgent, &x.NoticeEnc, &r.proved}
+}
+
+// finish converts the scanned columns into x.
+func (r *sessionRow) finish(x *store.Session) {
+	if r.amr != "" {
+		x.AMR = strings.Split(r.amr, " ")
+	}
+	x.AuthTime, x.CreatedAt, x.LastSeenAt, x.ExpiresAt = fromMS(r.authTime), fromMS(r.created), fromMS(r.seen), fromMS(r.expires)
+	x.SecondFactorAt = fromMS(r.proved)
+}
+
 func scanSession(s scanner) (*store.Session, error) {
 	var x store.Session
-	var amr string
-	var authTime, created, seen, expires, proved int64
-	if err := s.Scan(&x.ID, &x.TokenHash, &x.UserID, &x.State, &amr, &authTime, &created, &seen,
-		&expires, &x.IP, &x.UserAgent, &x.NoticeEnc, &proved); err != nil {
+	var r sessionRow
+	if err := s.Scan(r.dest(&x)...); err != nil {
 		return nil, err
 	}
-	if amr != "" {
-		x.AMR = strings.Split(amr, " ")
-	}
-	x.AuthTime, x.CreatedAt, x.LastSeenAt, x.ExpiresAt = fromMS(authTime), fromMS(created), fromMS(seen), fromMS(expires)
-	x.SecondFactorAt = fromMS(proved)
+	r.finish(&x)
 	return &x, nil
 }
 
@@ -39,6 +54,34 @@ func (d *DB) CreateSession(ctx context.Context, s *store.Session) error {
 func (d *DB) GetSessionByToken(ctx context.Context, tokenHash []byte) (*store.Session, error) {
 	s, err := scanSession(d.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash))
 	return s, d.wrap(err)
+}
+
+// sessionUserQuery reads a session, its user and whether the user has an authenticator.
+var sessionUserQuery = `SELECT ` + prefixed("s.", sessionColumns) + `, ` + prefixed("u.", userColumns) + `,
+	EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = s.user_id)
+	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+
+// GetSessionUser returns the session with the token hash and its user, in one query.
+func (d *DB) GetSessionUser(ctx context.Context, tokenHash []byte) (*store.SessionUser, error) {
+	var x store.SessionUser
+	var sr sessionRow
+	var ur userRow
+	dest := append(append(sr.dest(&x.Session), ur.dest(&x.User)...), &x.HasTOTP)
+	if err := d.queryRow(ctx, sessionUserQuery, tokenHash).Scan(dest...); err != nil {
+		return nil, d.wrap(err)
+	}
+	sr.finish(&x.Session)
+	ur.finish(&x.User)
+	return &x, nil
+}
+
+// prefixed qualifies each column of a column list with the table alias prefix.
+func prefixed(prefix, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 // StepUpSession moves the session to s's token, state, amr and times while its token is oldHash.

@@ -30,6 +30,9 @@ type DB struct {
 	dialect dialect
 	// afterCommit collects what AfterCommit defers while bound to a transaction.
 	afterCommit *[]func()
+	// stmts are the prepared statements of the dialects that prepare (nil: none), shared
+	// by the DB and the DBs bound to its transactions.
+	stmts *stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -56,6 +59,9 @@ type dialect struct {
 	// skipLocked ends a SELECT whose rows a statement claims: parallel claimers skip the
 	// rows another holds instead of waiting for them. Empty where writers take turns.
 	skipLocked string
+	// prepare keeps every query prepared once per connection (stmt.go). SQLite parses
+	// the text again for every unprepared query; pgx prepares and caches statements itself.
+	prepare bool
 }
 
 var sqliteDialect = dialect{
@@ -77,6 +83,7 @@ var sqliteDialect = dialect{
 		return "record", true
 	},
 	isUnavailable: func(error) bool { return false },
+	prepare:       true,
 }
 
 // OpenSQLite opens (creating when needed) the SQLite database at path and applies migrations.
@@ -98,8 +105,11 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	sqlDB.SetMaxOpenConns(8)
-	d := &DB{db: sqlDB, q: sqlDB, dialect: sqliteDialect}
+	// Every connection stays open: opening one reads the schema again, and the statements
+	// prepared on it would be lost.
+	sqlDB.SetMaxOpenConns(sqliteConns)
+	sqlDB.SetMaxIdleConns(sqliteConns)
+	d := &DB{db: sqlDB, q: sqlDB, dialect: sqliteDialect, stmts: newStmtCache()}
 	if err := d.Migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -161,8 +171,15 @@ func (d *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+// sqliteConns is the size of SQLite's connection pool: readers run in parallel in WAL
+// mode, writers take turns.
+const sqliteConns = 8
+
+// Close closes the database and its prepared statements.
+func (d *DB) Close() error {
+	d.stmts.close()
+	return d.db.Close()
+}
 
 // Ping checks the database answers.
 func (d *DB) Ping(ctx context.Context) error {
@@ -185,7 +202,7 @@ func (d *DB) WithTx(ctx context.Context, fn func(store.Store) error) error {
 	// write lock forever); after Commit it is a no-op.
 	defer tx.Rollback()
 	var after []func()
-	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect, afterCommit: &after}); err != nil {
+	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect, afterCommit: &after, stmts: d.stmts}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -210,7 +227,12 @@ func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
-	res, err := d.q.ExecContext(ctx, d.dialect.rebind(query), args...)
+	query = d.dialect.rebind(query)
+	if st := d.stmt(ctx, query); st != nil {
+		res, err := st.ExecContext(ctx, args...)
+		return res, d.wrap(err)
+	}
+	res, err := d.q.ExecContext(ctx, query, args...)
 	return res, d.wrap(err)
 }
 
@@ -247,14 +269,23 @@ func (d *DB) queryRow(ctx context.Context, query string, args ...any) row {
 	if err := checkText(args); err != nil {
 		return row{err: err}
 	}
-	return row{Row: d.q.QueryRowContext(ctx, d.dialect.rebind(query), args...)}
+	query = d.dialect.rebind(query)
+	if st := d.stmt(ctx, query); st != nil {
+		return row{Row: st.QueryRowContext(ctx, args...)}
+	}
+	return row{Row: d.q.QueryRowContext(ctx, query, args...)}
 }
 
 func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
-	rows, err := d.q.QueryContext(ctx, d.dialect.rebind(query), args...)
+	query = d.dialect.rebind(query)
+	if st := d.stmt(ctx, query); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, d.wrap(err)
+	}
+	rows, err := d.q.QueryContext(ctx, query, args...)
 	return rows, d.wrap(err)
 }
 

@@ -12,16 +12,31 @@ const userColumns = `id, username, username_norm, email, email_norm, role, disab
 
 type scanner interface{ Scan(dest ...any) error }
 
+// userRow holds the columns of userColumns that need converting after the scan.
+type userRow struct {
+	disabled, verified          int
+	created, updated, lastLogin int64
+}
+
+// dest is the scan destinations of userColumns for u.
+func (r *userRow) dest(u *store.User) []any {
+	return []any{&u.ID, &u.Username, &u.UsernameNorm, &u.Email, &u.EmailNorm, &u.Role, &r.disabled,
+		&u.MFAOverride, &u.PasswordHash, &r.created, &r.updated, &r.lastLogin, &r.verified, &u.DisplayName}
+}
+
+// finish converts the scanned columns into u.
+func (r *userRow) finish(u *store.User) {
+	u.Disabled, u.EmailVerified = r.disabled != 0, r.verified != 0
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromMS(r.created), fromMS(r.updated), fromMS(r.lastLogin)
+}
+
 func scanUser(s scanner) (*store.User, error) {
 	var u store.User
-	var disabled, verified int
-	var created, updated, lastLogin int64
-	if err := s.Scan(&u.ID, &u.Username, &u.UsernameNorm, &u.Email, &u.EmailNorm, &u.Role, &disabled,
-		&u.MFAOverride, &u.PasswordHash, &created, &updated, &lastLogin, &verified, &u.DisplayName); err != nil {
+	var r userRow
+	if err := s.Scan(r.dest(&u)...); err != nil {
 		return nil, err
 	}
-	u.Disabled, u.EmailVerified = disabled != 0, verified != 0
-	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromMS(created), fromMS(updated), fromMS(lastLogin)
+	r.finish(&u)
 	return &u, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 var sessionTests = []subtest{
 	{"CreateAndGetByToken", testSessionCreateGet},
+	{"GetWithUserAndAuthenticator", testSessionUser},
 	{"StepUpOnlyWithCurrentToken", testSessionStepUp},
 	{"Touch", testSessionTouch},
 	{"NoticeSetAndClear", testSessionNotice},
@@ -48,6 +49,41 @@ func testSessionCreateGet(t *testing.T, s store.Store) {
 
 	_, err := s.GetSessionByToken(ctx, randomBytes(t, 32))
 	wantErr(t, "GetSessionByToken(unknown)", err, store.ErrNotFound)
+}
+
+func testSessionUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	x := sessionFixture(t, u.ID, at(0))
+	x.AMR, x.NoticeEnc, x.SecondFactorAt = []string{"pwd", "otp", "mfa"}, randomBytes(t, 40), at(time.Second)
+	wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
+
+	got, err := s.GetSessionUser(ctx, x.TokenHash)
+	wantNoErr(t, "GetSessionUser", err)
+	wantSame(t, "GetSessionUser session", &got.Session, x)
+	wantSame(t, "GetSessionUser user", &got.User, u)
+	if got.HasTOTP {
+		t.Error("HasTOTP = true for a user without an authenticator")
+	}
+
+	mustPutTOTP(t, s, u.ID)
+	got, err = s.GetSessionUser(ctx, x.TokenHash)
+	wantNoErr(t, "GetSessionUser(with authenticator)", err)
+	if !got.HasTOTP {
+		t.Error("HasTOTP = false for a user with an authenticator")
+	}
+	wantNoErr(t, "SetUserDisabled", s.SetUserDisabled(ctx, u.ID, true, at(time.Minute)))
+	got, err = s.GetSessionUser(ctx, x.TokenHash)
+	wantNoErr(t, "GetSessionUser(disabled)", err)
+	if !got.User.Disabled {
+		t.Error("User.Disabled = false after SetUserDisabled")
+	}
+
+	_, err = s.GetSessionUser(ctx, randomBytes(t, 32))
+	wantErr(t, "GetSessionUser(unknown)", err, store.ErrNotFound)
+	wantNoErr(t, "DeleteSession", s.DeleteSession(ctx, x.ID))
+	_, err = s.GetSessionUser(ctx, x.TokenHash)
+	wantErr(t, "GetSessionUser(deleted)", err, store.ErrNotFound)
 }
 
 func testSessionStepUp(t *testing.T, s store.Store) {

@@ -1,0 +1,89 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// maxStmts bounds the prepared statements of one DB. The store's queries are constants
+// but for a few built from filters and lists; past the bound a query runs unprepared.
+const maxStmts = 512
+
+// stmtCache holds one prepared statement per query text. database/sql prepares each on a
+// connection the first time it runs there and keeps it with the connection, so a query
+// is parsed once per connection instead of on every call.
+type stmtCache struct {
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+}
+
+func newStmtCache() *stmtCache { return &stmtCache{m: map[string]*sql.Stmt{}} }
+
+// stmt returns the prepared statement of query for d (inside a transaction, bound to
+// it), or nil when the query is to run unprepared: d's dialect does not prepare, or the
+// statement is not prepared (yet), or could not be (the caller then sees the error).
+func (d *DB) stmt(ctx context.Context, query string) *sql.Stmt {
+	c := d.stmts
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	st, ok := c.m[query]
+	c.mu.RUnlock()
+	tx, inTx := d.q.(*sql.Tx)
+	switch {
+	case ok && inTx:
+		// Reuses the statement where this connection prepared it already; closed with tx.
+		return tx.StmtContext(ctx, st)
+	case ok:
+		return st
+	case inTx:
+		// Preparing takes a connection of the pool while tx holds one: with every
+		// connection in a transaction that would wait forever. Prepared aside, it serves
+		// the next call.
+		go c.prepare(context.Background(), d.db, query)
+		return nil
+	}
+	return c.prepare(ctx, d.db, query)
+}
+
+// prepare prepares query and keeps it, unless the cache is full or closed or preparing
+// failed (then it returns nil). It holds no lock while it waits for a connection.
+func (c *stmtCache) prepare(ctx context.Context, db *sql.DB, query string) *sql.Stmt {
+	c.mu.RLock()
+	full := c.m == nil || len(c.m) >= maxStmts
+	c.mu.RUnlock()
+	if full {
+		return nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[query]; ok {
+		st.Close()
+		return prev
+	}
+	if c.m == nil || len(c.m) >= maxStmts {
+		st.Close()
+		return nil
+	}
+	c.m[query] = st
+	return st
+}
+
+// close closes every statement; later calls run unprepared.
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
