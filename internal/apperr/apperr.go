@@ -3,6 +3,8 @@ package apperr
 import (
 	"errors"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/i18n"
 )
 
 // Stable error codes. The web layer maps each to an HTTP status in one table.
@@ -35,8 +37,13 @@ const (
 // Error is an application error. Message is safe to show; it never carries a secret or a
 // detail that would help an attacker (such as whether an account exists).
 type Error struct {
-	Code       string
-	Message    string
+	Code string
+	// Message is the message in English: the API's detail and the log's text.
+	Message string
+	// Key is the message's key in the catalog (internal/i18n), with its Args; Text
+	// shows it in a person's language. Empty for a message not in the catalog.
+	Key        string
+	Args       []any
 	RetryAfter time.Duration // set for busy and throttled answers
 	// Field names the form field the error is about ("username", "code"); empty when it
 	// is about the whole request. Pages show the message beside that field.
@@ -52,8 +59,23 @@ func (e *Error) In(field string) *Error {
 	return &c
 }
 
-// New returns an application error.
+// New returns an application error with a message only in English; people see it as it
+// is. Msg is for a message pages show.
 func New(code, message string) *Error { return &Error{Code: code, Message: message} }
+
+// Msg returns an application error whose message is key in the catalog, filled in with
+// args (name and value pairs, as i18n.T takes them). Its Message is the English text.
+func Msg(code, key string, args ...any) *Error {
+	return &Error{Code: code, Key: key, Args: args, Message: i18n.T(i18n.Default, key, args...)}
+}
+
+// Text returns the message in lang; English when it is not in the catalog.
+func (e *Error) Text(lang string) string {
+	if e.Key == "" {
+		return e.Message
+	}
+	return i18n.T(lang, e.Key, e.Args...)
+}
 
 // As returns the application error inside err, if any.
 func As(err error) (*Error, bool) {
@@ -64,12 +86,17 @@ func As(err error) (*Error, bool) {
 
 // Common errors with their fixed user-facing messages.
 var (
-	ErrInvalidCredentials = New(CodeInvalidCredentials, "The username or password is incorrect.")
-	ErrInvalidCode        = New(CodeInvalidCode, "That code didn't work. Each code works only once: if you just used it, wait for the next one.")
-	ErrInvalidRecovery    = New(CodeInvalidCode, "That recovery code is not valid, or it was used already.")
-	ErrUnauthenticated    = New(CodeUnauthenticated, "Sign in to continue.")
-	ErrReauthentication   = New(CodeReauthenticationRequired, "Confirm that it is you: enter a current code from your authenticator app. Lost it? Sign in again with your recovery code.")
-	ErrNoPending          = New(CodeNoPendingEnrollment, "There is no authenticator setup in progress, or it expired. Start the setup again.")
-	ErrBusy               = &Error{Code: CodeBusy, Message: "The server is busy. Try again in a moment.", RetryAfter: time.Second}
-	ErrUnavailable        = &Error{Code: CodeUnavailable, Message: "The service is temporarily unavailable. Try again in a moment.", RetryAfter: 5 * time.Second}
+	ErrInvalidCredentials = Msg(CodeInvalidCredentials, "err.invalid_credentials")
+	ErrInvalidCode        = Msg(CodeInvalidCode, "err.invalid_code")
+	ErrInvalidRecovery    = Msg(CodeInvalidCode, "err.invalid_recovery")
+	ErrUnauthenticated    = Msg(CodeUnauthenticated, "err.unauthenticated")
+	ErrReauthentication   = Msg(CodeReauthenticationRequired, "err.reauthentication")
+	ErrNoPending          = Msg(CodeNoPendingEnrollment, "err.no_pending")
+	ErrBusy               = retryAfter(Msg(CodeBusy, "err.busy"), time.Second)
+	ErrUnavailable        = retryAfter(Msg(CodeUnavailable, "err.unavailable"), 5*time.Second)
 )
+
+func retryAfter(e *Error, d time.Duration) *Error {
+	e.RetryAfter = d
+	return e
+}

@@ -146,3 +146,13 @@ func (s *Service) SetDisplayName(ctx context.Context, cur *Current, name string,
 	cur.User.DisplayName = name
 	return name, nil
 }
+
+// SetLanguage stores the language the user chose for the pages (a supported tag, which
+// the caller checks; empty clears it). Their mails are written in it.
+func (s *Service) SetLanguage(ctx context.Context, cur *Current, lang string) error {
+	if err := s.store.SetUserLanguage(ctx, cur.User.ID, lang, s.now()); err != nil {
+		return err
+	}
+	cur.User.Language = lang
+	return nil
+}

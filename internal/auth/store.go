@@ -36,6 +36,7 @@ type Store interface {
 	ResetBudget(ctx context.Context, kind, key string) error
 	SetSessionNotice(ctx context.Context, id string, noticeEnc []byte) error
 	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error
+	SetUserLanguage(ctx context.Context, id, lang string, now time.Time) error
 	TakeFromWindow(ctx context.Context, name string, start time.Time, limit int) (granted bool, refusals int, err error)
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	ListWebAuthnCredentials(ctx context.Context, userID string) ([]store.WebAuthnCredential, error)

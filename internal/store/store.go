@@ -67,7 +67,10 @@ type User struct {
 	// or an operator's word at the console). A new address starts unverified.
 	EmailVerified bool
 	// DisplayName is the name the user goes by (the OIDC name claim); empty when not set.
-	DisplayName  string
+	DisplayName string
+	// Language is the language the user chose for the pages and their mails (a tag
+	// such as "de"); empty when they never chose one.
+	Language     string
 	Role         string
 	Disabled     bool
 	MFAOverride  string
@@ -213,6 +216,7 @@ type Store interface {
 	SetUserMFAOverride(ctx context.Context, id, override string, now time.Time) error
 	SetUserPasswordHash(ctx context.Context, id, hash string, now time.Time) error
 	SetUserDisplayName(ctx context.Context, id, name string, now time.Time) error
+	SetUserLanguage(ctx context.Context, id, lang string, now time.Time) error
 	SetUserLastLogin(ctx context.Context, id string, at time.Time) error
 	// SetUserEmailVerified marks the user's address verified, but only while it is still
 	// emailNorm, in one conditional update: ErrNotFound for an unknown id or when the

@@ -35,14 +35,14 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *aut
 	if err != nil {
 		return err
 	}
-	s.render(w, r, status, "security", view{Title: "Password & Security", Error: msg.Message, Field: msg.Field, Flash: flash,
+	s.render(w, r, status, "security", view{Title: s.tr(r, "security.title"), Error: msg.Message, Field: msg.Field, Flash: flash,
 		Data: securityData{User: cur.User, Status: st, Sessions: sessions, Applications: apps, Current: cur.Session.ID, AMR: cur.Session.AMR,
 			Recent: s.auth.ProvedRecently(cur)}})
 	return nil
 }
 
 func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) error {
-	return s.renderSecurity(w, r, sessionOf(r), http.StatusOK, formProblem{}, flashes[r.URL.Query().Get("done")])
+	return s.renderSecurity(w, r, sessionOf(r), http.StatusOK, formProblem{}, s.flash(r))
 }
 
 // securityForm runs a form posted from the security page, showing errors on it.
@@ -130,7 +130,7 @@ func (s *Server) profileSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "logout", view{Title: "Sign out"})
+	s.render(w, r, http.StatusOK, "logout", view{Title: s.tr(r, "logout.title")})
 	return nil
 }
 
@@ -159,7 +159,7 @@ func (s *Server) deadSetupLink(w http.ResponseWriter, r *http.Request, err error
 	if !ok || e.Code != apperr.CodeInvalidToken {
 		return err
 	}
-	s.render(w, r, statusOf[e.Code], "admin_setup", view{Title: "This setup link no longer works", Error: e.Message,
+	s.render(w, r, statusOf[e.Code], "admin_setup", view{Title: s.tr(r, "admin_setup.used_title"), Error: e.Text(s.lang(r)),
 		Data: adminSetupData{Dead: true}})
 	return nil
 }
@@ -169,7 +169,7 @@ func (s *Server) setupAdminPage(w http.ResponseWriter, r *http.Request) error {
 	if err := s.auth.CheckSetupToken(r.Context(), token); err != nil {
 		return s.deadSetupLink(w, r, err)
 	}
-	s.render(w, r, http.StatusOK, "admin_setup", view{Title: "Create the first administrator", Data: adminSetupData{Token: token}})
+	s.render(w, r, http.StatusOK, "admin_setup", view{Title: s.tr(r, "admin_setup.title"), Data: adminSetupData{Token: token}})
 	return nil
 }
 
@@ -180,7 +180,7 @@ func (s *Server) setupAdminSubmit(w http.ResponseWriter, r *http.Request) error 
 	f := r.PostForm
 	data := adminSetupData{Token: f.Get("token"), Username: f.Get("username"), Email: f.Get("email")}
 	form := func(status int, msg formProblem) error {
-		s.render(w, r, status, "admin_setup", view{Title: "Create the first administrator", Error: msg.Message, Field: msg.Field, Data: data})
+		s.render(w, r, status, "admin_setup", view{Title: s.tr(r, "admin_setup.title"), Error: msg.Message, Field: msg.Field, Data: data})
 		return nil
 	}
 	if f.Get("password") != f.Get("confirm_password") {

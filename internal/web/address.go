@@ -104,12 +104,10 @@ type confirmEmailData struct {
 	Pending *address.Pending
 }
 
-const confirmEmailTitle = "Confirm your e-mail address"
-
 // confirmEmailForm draws the confirmation page with an error and no button.
 func (s *Server) confirmEmailForm(w http.ResponseWriter, r *http.Request) func(status int, msg formProblem) error {
 	return func(status int, msg formProblem) error {
-		s.render(w, r, status, "email_confirm", view{Title: confirmEmailTitle, Error: msg.Message, Field: msg.Field, Data: confirmEmailData{}})
+		s.render(w, r, status, "email_confirm", view{Title: s.tr(r, "email_confirm.title"), Error: msg.Message, Field: msg.Field, Data: confirmEmailData{}})
 		return nil
 	}
 }
@@ -122,7 +120,7 @@ func (s *Server) confirmEmailPage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return onForm(err, s.confirmEmailForm(w, r))
 	}
-	s.render(w, r, http.StatusOK, "email_confirm", view{Title: confirmEmailTitle, Data: confirmEmailData{Token: tok, Pending: p}})
+	s.render(w, r, http.StatusOK, "email_confirm", view{Title: s.tr(r, "email_confirm.title"), Data: confirmEmailData{Token: tok, Pending: p}})
 	return nil
 }
 
@@ -152,7 +150,7 @@ func (s *Server) emailConfirmedPage(w http.ResponseWriter, r *http.Request) erro
 		redirect(w, r, "/account/security")
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "email_confirmed", view{Title: "E-mail address confirmed", Data: &done})
+	s.render(w, r, http.StatusOK, "email_confirmed", view{Title: s.tr(r, "email_confirmed.title"), Data: &done})
 	return nil
 }
 

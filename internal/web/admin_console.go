@@ -16,18 +16,18 @@ func (s *Server) adminRoutes(rt *router) {
 	rt.admin("GET /admin", admin.ScopeUsersRead, s.adminHome)
 }
 
-// adminSection is one part of the console in its navigation.
+// adminSection is one part of the console in its navigation; Label is a catalog key.
 type adminSection struct{ Path, Label string }
 
 // adminSections are the console's parts, in the order its navigation shows them; the
 // navigation links only to those whose page is registered.
 var adminSections = []adminSection{
-	{"/admin/users", "Users"},
-	{"/admin/audit", "Audit log"},
-	{"/admin/clients", "Applications"},
-	{"/admin/keys", "Signing keys"},
-	{"/admin/settings", "Settings"},
-	{"/admin/tokens", "API tokens"},
+	{"/admin/users", "admin.section.users"},
+	{"/admin/audit", "admin.section.audit"},
+	{"/admin/clients", "admin.section.clients"},
+	{"/admin/keys", "admin.section.keys"},
+	{"/admin/settings", "admin.section.settings"},
+	{"/admin/tokens", "admin.section.tokens"},
 }
 
 // consoleNav returns the console's sections that have a page, marking the one path is in.
@@ -52,7 +52,7 @@ type consoleLink struct {
 
 // adminHome is the console's start: its sections.
 func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "admin_home", view{Title: "Admin console"})
+	s.render(w, r, http.StatusOK, "admin_home", view{Title: s.tr(r, "nav.admin")})
 	return nil
 }
 

@@ -39,7 +39,7 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &fe):
 		e := s.classify(r, fe.err)
 		setRetryAfter(w, e.RetryAfter)
-		if err := fe.show(statusOf[e.Code], formProblem{Message: e.Message, Field: e.Field}); err != nil {
+		if err := fe.show(statusOf[e.Code], formProblem{Message: e.Text(s.lang(r)), Field: e.Field}); err != nil {
 			// The form could not be drawn: the error page says why instead.
 			w.Header().Del("Retry-After")
 			s.renderError(w, r, err)

@@ -65,7 +65,7 @@ func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return onForm(err, s.inviteForm(w, r, inviteData{}))
 	}
-	s.render(w, r, http.StatusOK, "invite", view{Title: "Welcome, " + info.Username,
+	s.render(w, r, http.StatusOK, "invite", view{Title: s.tr(r, "invite.welcome", "Username", info.Username),
 		Data: inviteData{Token: tok, Info: info}})
 	return nil
 }
@@ -74,9 +74,9 @@ func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) error {
 // cannot be accepted) the page only says so and where to go.
 func (s *Server) inviteForm(w http.ResponseWriter, r *http.Request, d inviteData) func(int, formProblem) error {
 	return func(status int, msg formProblem) error {
-		title := "Invitation"
+		title := s.tr(r, "invite.title")
 		if d.Info != nil {
-			title = "Welcome, " + d.Info.Username
+			title = s.tr(r, "invite.welcome", "Username", d.Info.Username)
 		}
 		s.render(w, r, status, "invite", view{Title: title, Error: msg.Message, Field: msg.Field, Data: d})
 		return nil

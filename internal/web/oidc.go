@@ -118,10 +118,11 @@ func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) error {
 	if b.status >= 400 && !strings.Contains(b.header.Get("Content-Type"), "json") {
 		msg := strings.TrimSpace(b.body.String())
 		if msg == "" || len(msg) > 300 {
-			msg = "The request is not valid."
+			msg = s.tr(r, "oidc.invalid_request")
 		}
-		s.render(w, r, http.StatusBadRequest, "error", view{Title: "Invalid sign-in request",
-			Error: "The application sent a sign-in request that twofold refuses: " + msg})
+		// The reason is the OpenID Connect library's, in English.
+		s.render(w, r, http.StatusBadRequest, "error", view{Title: s.tr(r, "oidc.invalid_signin_title"),
+			Error: s.tr(r, "oidc.invalid_signin", "Product", s.brand.Name, "Reason", msg)})
 		return nil
 	}
 	b.flush(w)
@@ -149,10 +150,10 @@ func (s *Server) oidcEndSession(w http.ResponseWriter, r *http.Request) error {
 		Description string `json:"error_description"`
 	}
 	if json.Unmarshal(b.body.Bytes(), &e) != nil || e.Description == "" || len(e.Description) > 300 {
-		e.Description = "The request is not valid."
+		e.Description = s.tr(r, "oidc.invalid_request")
 	}
-	s.render(w, r, http.StatusBadRequest, "error", view{Title: "Invalid sign-out request",
-		Error: "The application sent a sign-out request that twofold refuses: " + e.Description})
+	s.render(w, r, http.StatusBadRequest, "error", view{Title: s.tr(r, "oidc.invalid_signout_title"),
+		Error: s.tr(r, "oidc.invalid_signout", "Product", s.brand.Name, "Reason", e.Description)})
 	return nil
 }
 
@@ -226,13 +227,13 @@ func (s *Server) oidcStep(w http.ResponseWriter, r *http.Request, step *oidc.Ste
 		s.returnTo(w, here)
 		redirect(w, r, "/mfa/setup")
 	case oidc.StepReauth:
-		s.render(w, r, http.StatusOK, "oidc_reauth", view{Title: "Sign in again",
+		s.render(w, r, http.StatusOK, "oidc_reauth", view{Title: s.tr(r, "oidc_reauth.title"),
 			Data: map[string]string{"Client": step.Client.Name, "ID": step.RequestID}})
 	case oidc.StepConsent:
-		s.render(w, r, http.StatusOK, "oidc_consent", view{Title: "Allow " + step.Client.Name + "?",
+		s.render(w, r, http.StatusOK, "oidc_consent", view{Title: s.tr(r, "oidc_consent.title", "App", step.Client.Name),
 			Data: consentData{Client: step.Client.Name, User: cur.User.Username, ID: step.RequestID, Scopes: scopeTexts(step.Scopes)}})
 	case oidc.StepSelectAccount:
-		s.render(w, r, http.StatusOK, "oidc_select_account", view{Title: "Choose an account",
+		s.render(w, r, http.StatusOK, "oidc_select_account", view{Title: s.tr(r, "oidc_select.title"),
 			Data: consentData{Client: step.Client.Name, User: cur.User.Username, ID: step.RequestID}})
 	}
 }
@@ -242,18 +243,18 @@ type consentData struct {
 	Scopes           []string
 }
 
-// scopeTexts says in words what each scope shares.
+// scopeKeys are the catalog keys that say in words what each scope shares.
+var scopeKeys = map[string]string{
+	"openid": "scope.openid", "profile": "scope.profile", "email": "scope.email", "offline_access": "scope.offline_access",
+}
+
+// scopeTexts returns the catalog keys of the scopes people are told about; a page shows
+// each with t.
 func scopeTexts(scopes []string) []string {
-	words := map[string]string{
-		"openid":         "that you are signed in, and how (password, authenticator app)",
-		"profile":        "your name and username",
-		"email":          "your e-mail address",
-		"offline_access": "access while you are away, until you sign out of it or change your password",
-	}
 	var out []string
 	for _, sc := range scopes {
-		if t, ok := words[sc]; ok {
-			out = append(out, t)
+		if k, ok := scopeKeys[sc]; ok {
+			out = append(out, k)
 		}
 	}
 	return out
@@ -269,7 +270,7 @@ func (s *Server) oidcRedirect(w http.ResponseWriter, r *http.Request, step *oidc
 		name = step.Client.Name
 	}
 	// The URL is a redirect URI registered for the client, with the code or error added.
-	s.backToApplication(w, r, "Signed in", name, step.URL)
+	s.backToApplication(w, r, s.tr(r, "oidc_continue.signed_in"), name, step.URL)
 }
 
 // backToApplication sends the browser to to, a URI registered for the application client,
@@ -280,7 +281,7 @@ func (s *Server) backToApplication(w http.ResponseWriter, r *http.Request, title
 		return
 	}
 	if client == "" {
-		client = "the application"
+		client = s.tr(r, "oidc_continue.the_app")
 	}
 	s.render(w, r, http.StatusOK, "oidc_continue", view{Title: title,
 		Data: map[string]any{"Client": client, "URL": template.URL(to)}})
@@ -356,7 +357,7 @@ func (s *Server) oidcLogoutPage(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	d.Client, d.User = client, cur.User.Username
-	s.render(w, r, http.StatusOK, "oidc_logout", view{Title: "Sign out", Data: d})
+	s.render(w, r, http.StatusOK, "oidc_logout", view{Title: s.tr(r, "logout.title"), Data: d})
 	return nil
 }
 
@@ -384,6 +385,6 @@ func (s *Server) oidcLogoutSubmit(w http.ResponseWriter, r *http.Request) error 
 		return nil
 	}
 	// to is a post-logout URI registered exactly for the client.
-	s.backToApplication(w, r, "Signed out", client, to)
+	s.backToApplication(w, r, s.tr(r, "oidc_continue.signed_out"), client, to)
 	return nil
 }

@@ -54,26 +54,37 @@ func homeOf(u *store.User) string {
 	return "/account/security"
 }
 
+// flash returns what the page says after the form that led to it (?done=...), in r's
+// language; empty when nothing.
+func (s *Server) flash(r *http.Request) string {
+	if key, ok := flashes[r.URL.Query().Get("done")]; ok {
+		return s.tr(r, key)
+	}
+	return ""
+}
+
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	cur, _ := s.current(r)
 	redirect(w, r, s.nextStep(cur))
 	return nil
 }
 
+// flashes are the catalog keys of what a page says after the form that led to it
+// (?done=...).
 var flashes = map[string]string{
-	"logout":      "You are signed out.",
-	"setup":       "Your administrator account is ready. Sign in to continue.",
-	"password":    "Your password is changed. Your other sessions were signed out.",
-	"sessions":    "Your other sessions were signed out.",
-	"session":     "That device was signed out.",
-	"profile":     "Your name is saved. Applications get it the next time you sign in to them.",
-	"app-removed": "The application's access is removed: its tokens no longer work, and it has to ask you again.",
-	"saved":       "Your recovery code is saved. Keep it somewhere safe.",
-	"registered":  "Your account is created and you are signed in.",
-	"welcome":     "Your password is set and you are signed in.",
+	"logout":      "flash.logout",
+	"setup":       "flash.setup",
+	"password":    "flash.password",
+	"sessions":    "flash.sessions",
+	"session":     "flash.session",
+	"profile":     "flash.profile",
+	"app-removed": "flash.app_removed",
+	"saved":       "flash.saved",
+	"registered":  "flash.registered",
+	"welcome":     "flash.welcome",
 	// The address flows: what happens next is in the mail.
-	"verify-sent": "We sent a link to your e-mail address. Open it and press Confirm to verify the address.",
-	"email-sent":  "We sent a link to the new address. Your address changes when you open it and press Confirm.",
+	"verify-sent": "flash.verify_sent",
+	"email-sent":  "flash.email_sent",
 }
 
 // resultSignInName is the kind of result that fills in the sign-in page's username: the
@@ -98,20 +109,21 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	s.rememberReturn(w, r)
-	flash := flashes[r.URL.Query().Get("done")]
+	flash := s.flash(r)
 	if c, err := r.Cookie(s.cookieName()); err == nil && flash == "" {
 		// The browser holds a session that is gone: say why, once, when an action ended it.
 		why, err := s.auth.WhyEnded(r.Context(), c.Value)
 		if err != nil {
 			return err
 		}
-		if flash = signedOutBecause[why]; flash != "" {
+		if key := signedOutBecause[why]; key != "" {
+			flash = s.tr(r, key)
 			s.clearSession(w)
 		}
 	}
 	var name string
 	s.result(r, resultSignInName, &name) // the account just created, if any
-	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Flash: flash,
+	s.render(w, r, http.StatusOK, "login", view{Title: s.tr(r, "login.title"), Flash: flash,
 		Data: loginForm{Username: name, Register: s.registerLink(), App: s.askingApp(r.Context(), r.URL.Query().Get("next"))}})
 	return nil
 }
@@ -119,16 +131,17 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 // signedOutBecause tells a browser whose session an action ended (keyed by the action's
 // name) why it is signed out. It says only what happened to the account the browser was
 // signed in to, never who else was involved or from where.
+// The values are catalog keys.
 var signedOutBecause = map[string]string{
-	auth.SignOutOthers.String():     "You were signed out because your other sessions were signed out from another device.",
-	auth.SignOutSession.String():    "You were signed out because this device was signed out from another device.",
-	auth.PasswordChanged.String():   "You were signed out because the password of your account was changed on another device.",
-	auth.PasswordReset.String():     "You were signed out because the password of your account was reset.",
-	auth.FactorChanged.String():     "You were signed out because the authenticator of your account was changed on another device.",
-	auth.MFAReset.String():          "You were signed out because support reset the sign-in protection of your account.",
-	auth.SignOutEverywhere.String(): "You were signed out by an administrator.",
-	auth.Disabled.String():          "You were signed out because your account was disabled.",
-	auth.Deleted.String():           "You were signed out because your account was deleted.",
+	auth.SignOutOthers.String():     "signed_out.sign_out_others",
+	auth.SignOutSession.String():    "signed_out.sign_out_session",
+	auth.PasswordChanged.String():   "signed_out.password_changed",
+	auth.PasswordReset.String():     "signed_out.password_reset",
+	auth.FactorChanged.String():     "signed_out.factor_changed",
+	auth.MFAReset.String():          "signed_out.mfa_reset",
+	auth.SignOutEverywhere.String(): "signed_out.sign_out_everywhere",
+	auth.Disabled.String():          "signed_out.disabled",
+	auth.Deleted.String():           "signed_out.deleted",
 }
 
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -137,7 +150,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	form := func(status int, msg formProblem) error {
-		s.render(w, r, status, "login", view{Title: "Sign in", Error: msg.Message, Field: msg.Field, Data: loginForm{Username: username, Register: s.registerLink(), App: s.askingApp(r.Context(), s.remembered(r))}})
+		s.render(w, r, status, "login", view{Title: s.tr(r, "login.title"), Error: msg.Message, Field: msg.Field, Data: loginForm{Username: username, Register: s.registerLink(), App: s.askingApp(r.Context(), s.remembered(r))}})
 		return nil
 	}
 	if username == "" {
@@ -168,7 +181,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) codePage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "code", view{Title: "Enter your code"})
+	s.render(w, r, http.StatusOK, "code", view{Title: s.tr(r, "code.title")})
 	return nil
 }
 
@@ -180,7 +193,7 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 	tok, err := s.auth.VerifyTOTP(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
 		return onForm(atField("code", err), func(status int, msg formProblem) error {
-			s.render(w, r, status, "code", view{Title: "Enter your code", Error: msg.Message, Field: msg.Field})
+			s.render(w, r, status, "code", view{Title: s.tr(r, "code.title"), Error: msg.Message, Field: msg.Field})
 			return nil
 		})
 	}
@@ -190,7 +203,7 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) recoveryPage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "recovery", view{Title: "Use your recovery code"})
+	s.render(w, r, http.StatusOK, "recovery", view{Title: s.tr(r, "recovery.title")})
 	return nil
 }
 
@@ -202,7 +215,7 @@ func (s *Server) recoverySubmit(w http.ResponseWriter, r *http.Request) error {
 	tok, fresh, err := s.auth.UseRecoveryCode(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
 		return onForm(atField("code", err), func(status int, msg formProblem) error {
-			s.render(w, r, status, "recovery", view{Title: "Use your recovery code", Error: msg.Message, Field: msg.Field})
+			s.render(w, r, status, "recovery", view{Title: s.tr(r, "recovery.title"), Error: msg.Message, Field: msg.Field})
 			return nil
 		})
 	}
@@ -219,12 +232,12 @@ const (
 	codeAfterRenew    = "new"           // the user asked for a new recovery code
 )
 
-// codeReasons says why, in the words of the "Successful!" page.
+// codeReasons says why, in the words of the "Successful!" page (catalog keys).
 var codeReasons = map[string]string{
-	codeAfterSetup:    "Your authenticator app is set up.",
-	codeAfterReplace:  "Your new authenticator app replaces the old one, which no longer works.",
-	codeAfterRecovery: "Your old recovery code no longer works; here is your new one.",
-	codeAfterRenew:    "Here is your new recovery code; the old one no longer works.",
+	codeAfterSetup:    "saved.why_setup",
+	codeAfterReplace:  "saved.why_replaced",
+	codeAfterRecovery: "saved.why_recovery_code",
+	codeAfterRenew:    "saved.why_new",
 }
 
 // holdCodeAndShow keeps a fresh recovery code on the session and sends the browser to the
@@ -277,7 +290,7 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.C
 	case !errors.Is(err, apperr.ErrNoPending):
 		return err
 	}
-	s.render(w, r, status, "setup", view{Title: "Set up your authenticator app", Error: msg.Message, Field: msg.Field, Data: d})
+	s.render(w, r, status, "setup", view{Title: s.tr(r, "setup.title"), Error: msg.Message, Field: msg.Field, Data: d})
 	return nil
 }
 
@@ -367,6 +380,8 @@ func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *au
 	reason, ok := codeReasons[why]
 	if !ok {
 		why = ""
+	} else {
+		reason = s.tr(r, reason)
 	}
 	d := savedData{Why: why, Reason: reason, Code: code}
 	if why == codeAfterRecovery {
@@ -376,7 +391,7 @@ func (s *Server) renderSavedCode(w http.ResponseWriter, r *http.Request, cur *au
 		}
 		d.Lost = st.TOTP
 	}
-	s.render(w, r, status, "saved", view{Title: "Successful!", Error: msg.Message, Field: msg.Field, Data: d})
+	s.render(w, r, status, "saved", view{Title: s.tr(r, "saved.title"), Error: msg.Message, Field: msg.Field, Data: d})
 	return nil
 }
 

@@ -57,6 +57,9 @@ func TestEveryFormPostRedirects(t *testing.T) {
 	agent, _ := supEnrolled(t, srv, "agnes", "support")
 
 	cases := map[string]func(t *testing.T) *testserver.Response{
+		"POST /language": func(t *testing.T) *testserver.Response {
+			return form(srv.Client(t), "/language", url.Values{"lang": {"de"}, "back": {"/login"}})
+		},
 		"POST /login": func(t *testing.T) *testserver.Response {
 			srv.CreateUser(t, "lou", "lou@example.com", "user")
 			return form(srv.Client(t), "/login", url.Values{"username": {"lou"}, "password": {pw}})

@@ -88,7 +88,7 @@ func (s *Server) registerPage(w http.ResponseWriter, r *http.Request) error {
 	if !s.register.Enabled() {
 		return register.ErrOff
 	}
-	s.render(w, r, http.StatusOK, "register", view{Title: "Create an account", Data: registerForm{}})
+	s.render(w, r, http.StatusOK, "register", view{Title: s.tr(r, "register.title"), Data: registerForm{}})
 	return nil
 }
 
@@ -106,7 +106,7 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 			err = e.In("password")
 		}
 		return onForm(err, func(status int, msg formProblem) error {
-			s.render(w, r, status, "register", view{Title: "Create an account", Error: msg.Message, Field: msg.Field,
+			s.render(w, r, status, "register", view{Title: s.tr(r, "register.title"), Error: msg.Message, Field: msg.Field,
 				Data: registerForm{Username: in.Username, Email: in.Email}})
 			return nil
 		})
@@ -120,7 +120,7 @@ func (s *Server) registerSent(w http.ResponseWriter, r *http.Request) error {
 	if !s.register.Enabled() {
 		return register.ErrOff
 	}
-	s.render(w, r, http.StatusOK, "register_sent", view{Title: "Check your e-mail"})
+	s.render(w, r, http.StatusOK, "register_sent", view{Title: s.tr(r, "forgot_sent.title")})
 	return nil
 }
 
@@ -134,7 +134,7 @@ type registerConfirmData struct {
 // registerConfirmForm draws the confirmation page with an error and no form.
 func (s *Server) registerConfirmForm(w http.ResponseWriter, r *http.Request) func(status int, msg formProblem) error {
 	return func(status int, msg formProblem) error {
-		s.render(w, r, status, "register_confirm", view{Title: "Create your account", Error: msg.Message, Field: msg.Field, Data: registerConfirmData{}})
+		s.render(w, r, status, "register_confirm", view{Title: s.tr(r, "register_confirm.title"), Error: msg.Message, Field: msg.Field, Data: registerConfirmData{}})
 		return nil
 	}
 }
@@ -147,7 +147,7 @@ func (s *Server) registerConfirmPage(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return onForm(err, s.registerConfirmForm(w, r))
 	}
-	s.render(w, r, http.StatusOK, "register_confirm", view{Title: "Create your account", Data: registerConfirmData{
+	s.render(w, r, http.StatusOK, "register_confirm", view{Title: s.tr(r, "register_confirm.title"), Data: registerConfirmData{
 		Token: tok, Pending: p, MFA: s.auth.MFARequired(&store.User{Role: store.RoleUser})}})
 	return nil
 }

@@ -10,12 +10,36 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/i18n"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/support"
 )
 
-// pages holds one parsed template set per page, each with the shared layout.
-type pages struct{ byName map[string]*template.Template }
+// pages holds one parsed template set per language and page, each with the shared layout.
+type pages struct {
+	byLang map[string]map[string]*template.Template
+}
+
+// pageFuncs returns the template functions of the pages in lang: those of the catalog
+// (t, thtml, lang) and the page helpers.
+func pageFuncs(lang string) template.FuncMap {
+	f := template.FuncMap(i18n.FuncMap(lang))
+	for k, v := range funcs {
+		f[k] = v
+	}
+	// date shows an instant in UTC with the zone named, inside a <time> element that
+	// static/app.js rewrites to the viewer's own time zone.
+	f["device"] = func(ua string) string { return deviceIn(lang, ua) }
+	f["date"] = func(t time.Time) template.HTML {
+		if t.IsZero() {
+			return template.HTML(template.HTMLEscapeString(i18n.T(lang, "date.never")))
+		}
+		u := t.UTC()
+		return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `">` +
+			template.HTMLEscapeString(u.Format(i18n.T(lang, "date.layout"))) + `</time>`)
+	}
+	return f
+}
 
 var funcs = template.FuncMap{
 	// group splits a key into blocks of four for typing by hand: "ABCD EFGH ...".
@@ -60,18 +84,7 @@ var funcs = template.FuncMap{
 		}
 		return "autofocus"
 	},
-	"device": deviceName,
 	"scopes": scopeTexts,
-	// date shows an instant in UTC with the zone named, inside a <time> element that
-	// static/app.js rewrites to the viewer's own time zone.
-	"date": func(t time.Time) template.HTML {
-		if t.IsZero() {
-			return "never"
-		}
-		u := t.UTC()
-		// Both texts are formatted times: nothing in them needs escaping.
-		return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `">` + u.Format("2 Jan 2006 15:04 UTC") + `</time>`)
-	},
 }
 
 func loadPages() (*pages, error) {
@@ -79,17 +92,20 @@ func loadPages() (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{byName: map[string]*template.Template{}}
-	for _, n := range names {
-		base := path.Base(n)
-		if base == "layout.html" {
-			continue
+	p := &pages{byLang: map[string]map[string]*template.Template{}}
+	for _, l := range i18n.Languages {
+		p.byLang[l.Tag] = map[string]*template.Template{}
+		for _, n := range names {
+			base := path.Base(n)
+			if base == "layout.html" {
+				continue
+			}
+			t, err := template.New(base).Funcs(pageFuncs(l.Tag)).ParseFS(assets, "templates/layout.html", n)
+			if err != nil {
+				return nil, fmt.Errorf("template %s: %w", n, err)
+			}
+			p.byLang[l.Tag][base[:len(base)-len(".html")]] = t
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
-		if err != nil {
-			return nil, fmt.Errorf("template %s: %w", n, err)
-		}
-		p.byName[base[:len(base)-len(".html")]] = t
 	}
 	return p, nil
 }
@@ -110,6 +126,11 @@ type view struct {
 	Nav *navView
 	// Brand is the product's name, and whether it has a logo and an accent colour.
 	Brand brandView
+	// Lang is the page's language; render fills it in, with the switcher's Languages and
+	// Back, the page to return to after switching.
+	Lang      string
+	Languages []i18n.Language
+	Back      string
 }
 
 // navView is what the header offers a signed-in user.
@@ -145,7 +166,8 @@ func (s *Server) nav(r *http.Request) *navView {
 
 // render writes a page with status. Pages are never cached: they may show secrets.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
-	t, ok := s.pages.byName[name]
+	v.Lang = s.lang(r)
+	t, ok := s.pages.byLang[v.Lang][name]
 	if !ok {
 		s.log.ErrorContext(r.Context(), "unknown page", "page", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -156,6 +178,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	v.Nav = s.nav(r)
 	v.Brand = brandView{Name: s.brand.Name, Logo: s.brand.Logo != nil, Accent: s.brand.Accent != ""}
+	v.Languages, v.Back = i18n.Languages, backTo(r)
 	var buf bytes.Buffer
 	err := t.ExecuteTemplate(&buf, "layout", v)
 	if err == nil && v.Field != "" && !bytes.Contains(buf.Bytes(), []byte(`id="`+v.Field+`-error"`)) {
@@ -182,7 +205,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	e := s.classify(r, err)
 	status := statusOf[e.Code]
 	setRetryAfter(w, e.RetryAfter)
-	s.render(w, r, status, "error", view{Title: http.StatusText(status), Error: e.Message})
+	s.render(w, r, status, "error", view{Title: s.statusText(r, status), Error: e.Text(s.lang(r))})
 }
 
 func redirect(w http.ResponseWriter, r *http.Request, to string) {

@@ -68,7 +68,7 @@ func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) forgotPage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "forgot", view{Title: "Forgot your password?", Data: map[string]string{}})
+	s.render(w, r, http.StatusOK, "forgot", view{Title: s.tr(r, "forgot.title"), Data: map[string]string{}})
 	return nil
 }
 
@@ -79,13 +79,13 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) error {
 	login := r.PostForm.Get("login")
 	if login == "" {
 		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail address.").In("login"), func(status int, msg formProblem) error {
-			s.render(w, r, status, "forgot", view{Title: "Forgot your password?", Error: msg.Message, Field: msg.Field, Data: map[string]string{}})
+			s.render(w, r, status, "forgot", view{Title: s.tr(r, "forgot.title"), Error: msg.Message, Field: msg.Field, Data: map[string]string{}})
 			return nil
 		})
 	}
 	if err := s.auth.RequestPasswordReset(r.Context(), login, meta(r)); err != nil {
 		return onForm(atField("login", err), func(status int, msg formProblem) error {
-			s.render(w, r, status, "forgot", view{Title: "Forgot your password?", Error: msg.Message, Field: msg.Field, Data: map[string]string{"Login": login}})
+			s.render(w, r, status, "forgot", view{Title: s.tr(r, "forgot.title"), Error: msg.Message, Field: msg.Field, Data: map[string]string{"Login": login}})
 			return nil
 		})
 	}
@@ -96,7 +96,7 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) error {
 // forgotSentPage says what happens after a reset link was asked for; it is the same for
 // every name typed, so it reveals nothing.
 func (s *Server) forgotSentPage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "forgot_sent", view{Title: "Check your e-mail",
+	s.render(w, r, http.StatusOK, "forgot_sent", view{Title: s.tr(r, "forgot_sent.title"),
 		Data: map[string]any{"Minutes": int(auth.ResetLinkTTL.Minutes())}})
 	return nil
 }
@@ -112,12 +112,12 @@ type resetData struct {
 // renderReset draws the step the link is at. A link that cannot be used shows why and
 // where to get a new one.
 func (s *Server) renderReset(w http.ResponseWriter, r *http.Request, status int, msg formProblem, d resetData) error {
-	title := "Choose a new password"
+	title := s.tr(r, "reset.title")
 	if d.Link != nil && d.Link.NeedsCode && d.Proof == "" {
-		title = "Confirm it is you"
+		title = s.tr(r, "reset.title_code")
 	}
 	if d.Link == nil {
-		title = "Reset your password"
+		title = s.tr(r, "reset.title_no_link")
 	}
 	s.render(w, r, status, "reset", view{Title: title, Error: msg.Message, Field: msg.Field, Data: d})
 	return nil
@@ -129,7 +129,7 @@ func (s *Server) resetForm(w http.ResponseWriter, r *http.Request, token, proof 
 	return func(status int, msg formProblem) error {
 		info, err := s.auth.CheckResetLink(r.Context(), token)
 		if errors.Is(err, links.ErrInvalid) {
-			return s.renderReset(w, r, http.StatusBadRequest, formProblem{Message: links.ErrInvalid.Message}, resetData{})
+			return s.renderReset(w, r, http.StatusBadRequest, formProblem{Message: links.ErrInvalid.Text(s.lang(r))}, resetData{})
 		}
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func (s *Server) resetDonePage(w http.ResponseWriter, r *http.Request) error {
 		redirect(w, r, "/login")
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "reset_done", view{Title: "Successful!", Data: map[string]string{"Code": d.Code}})
+	s.render(w, r, http.StatusOK, "reset_done", view{Title: s.tr(r, "reset_done.title"), Data: map[string]string{"Code": d.Code}})
 	return nil
 }
 

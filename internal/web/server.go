@@ -213,6 +213,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("POST /logout", public, s.logoutSubmit)
 	rt.handle("GET /setup", public, s.setupAdminPage)
 	rt.handle("POST /setup", public, s.setupAdminSubmit)
+	rt.handle("POST /language", public, s.languageSubmit)
 	s.supportRoutes(rt)
 	s.registerRoutes(rt)
 	s.brandRoutes(rt)

@@ -10,24 +10,26 @@ import (
 	"github.com/twofold-id/twofold/internal/support"
 )
 
+// option is a choice of a select; Label is its catalog key.
 type option struct{ Value, Label string }
 
 var categoryOptions = []option{
-	{support.CategoryLostDevice, "I lost my phone or got a new one"},
-	{support.CategoryCodesRejected, "My codes are never accepted"},
-	{support.CategoryOther, "Something else"},
+	{support.CategoryLostDevice, "support.category.lost_device"},
+	{support.CategoryCodesRejected, "support.category.codes_rejected"},
+	{support.CategoryOther, "support.category.other"},
 }
 
 var verificationOptions = []option{
-	{support.VerifyEmailLink, "E-mail link confirmed"},
-	{support.VerifyPhoneCallback, "Called back on a known phone number"},
-	{support.VerifyIDDocument, "Identity document checked"},
-	{support.VerifyOther, "Other (describe in the note)"},
+	{support.VerifyEmailLink, "case.verification.email_link"},
+	{support.VerifyPhoneCallback, "case.verification.phone_callback"},
+	{support.VerifyIDDocument, "case.verification.id_document"},
+	{support.VerifyOther, "case.verification.other"},
 }
 
+// statusLabels are the catalog keys of the case statuses.
 var statusLabels = map[string]string{
-	store.CaseOpen: "Open", store.CaseWaitingForUser: "Waiting for user",
-	store.CaseResolved: "Resolved", store.CaseRejected: "Rejected",
+	store.CaseOpen: "case.status.open", store.CaseWaitingForUser: "case.status.waiting_for_user",
+	store.CaseResolved: "case.status.resolved", store.CaseRejected: "case.status.rejected",
 }
 
 // supportFormData refills the public form after an error.
@@ -37,7 +39,7 @@ type supportFormData struct {
 }
 
 func (s *Server) supportPage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "support_form", view{Title: "Contact support",
+	s.render(w, r, http.StatusOK, "support_form", view{Title: s.tr(r, "support.title"),
 		Data: supportFormData{Form: map[string]string{}, Categories: categoryOptions}})
 	return nil
 }
@@ -52,7 +54,7 @@ func (s *Server) supportSubmit(w http.ResponseWriter, r *http.Request) error {
 	ref, err := s.support.OpenCase(r.Context(), in, meta(r))
 	if err != nil {
 		return onForm(err, func(status int, msg formProblem) error {
-			s.render(w, r, status, "support_form", view{Title: "Contact support", Error: msg.Message, Field: msg.Field,
+			s.render(w, r, status, "support_form", view{Title: s.tr(r, "support.title"), Error: msg.Message, Field: msg.Field,
 				Data: supportFormData{Categories: categoryOptions, Form: map[string]string{
 					"full_name": in.FullName, "email": in.Email, "organisation": in.Organisation, "phone": in.Phone,
 					"category": in.Category, "description": in.Description}}})
@@ -72,7 +74,7 @@ func (s *Server) supportSent(w http.ResponseWriter, r *http.Request) error {
 		redirect(w, r, "/support")
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "support_sent", view{Title: "Request received", Data: map[string]string{"Reference": ref}})
+	s.render(w, r, http.StatusOK, "support_sent", view{Title: s.tr(r, "support_sent.title"), Data: map[string]string{"Reference": ref}})
 	return nil
 }
 
@@ -85,7 +87,7 @@ type verifyData struct {
 // verifyForm draws the e-mail confirmation page with an error and no form.
 func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) func(status int, msg formProblem) error {
 	return func(status int, msg formProblem) error {
-		s.render(w, r, status, "support_verify", view{Title: "Confirm your e-mail address", Error: msg.Message, Field: msg.Field, Data: verifyData{}})
+		s.render(w, r, status, "support_verify", view{Title: s.tr(r, "email_confirm.title"), Error: msg.Message, Field: msg.Field, Data: verifyData{}})
 		return nil
 	}
 }
@@ -96,7 +98,7 @@ func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return onForm(err, s.verifyForm(w, r))
 	}
-	s.render(w, r, http.StatusOK, "support_verify", view{Title: "Confirm your e-mail address", Data: verifyData{Token: tok, Info: info}})
+	s.render(w, r, http.StatusOK, "support_verify", view{Title: s.tr(r, "email_confirm.title"), Data: verifyData{Token: tok, Info: info}})
 	return nil
 }
 
@@ -126,7 +128,7 @@ func (s *Server) verifiedPage(w http.ResponseWriter, r *http.Request) error {
 		redirect(w, r, "/support")
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "support_verified", view{Title: "E-mail address confirmed", Data: &info})
+	s.render(w, r, http.StatusOK, "support_verified", view{Title: s.tr(r, "email_confirmed.title"), Data: &info})
 	return nil
 }
 
@@ -150,7 +152,7 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Cases = list
-	s.render(w, r, http.StatusOK, "support_cases", view{Title: "Support cases", Data: d})
+	s.render(w, r, http.StatusOK, "support_cases", view{Title: s.tr(r, "nav.support_cases"), Data: d})
 	return nil
 }
 
@@ -164,19 +166,24 @@ type caseData struct {
 	Form          map[string]string
 }
 
+// caseFlashes are the catalog keys of what the case page says after its forms.
 var caseFlashes = map[string]string{
-	"assign":       "The case is assigned to you.",
-	"notes":        "Note added.",
-	"verify-email": "Verification link sent.",
-	"reset":        "MFA reset. The user's sessions were ended and they were notified.",
-	"requested":    "Reset requested. A second agent must approve it.",
-	"approved":     "Reset approved and done. The user's sessions were ended and they were notified.",
-	"resolve":      "The case is closed.",
+	"assign":       "case.flash.assign",
+	"notes":        "case.flash.notes",
+	"verify-email": "case.flash.verify_email",
+	"reset":        "case.flash.reset",
+	"requested":    "case.flash.requested",
+	"approved":     "case.flash.approved",
+	"resolve":      "case.flash.resolve",
 }
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	return s.renderCase(w, r, cur, http.StatusOK, formProblem{}, caseFlashes[r.URL.Query().Get("done")], nil)
+	flash := ""
+	if key, ok := caseFlashes[r.URL.Query().Get("done")]; ok {
+		flash = s.tr(r, key)
+	}
+	return s.renderCase(w, r, cur, http.StatusOK, formProblem{}, flash, nil)
 }
 
 // renderCase draws the case page; the error is that of loading the case.
@@ -192,7 +199,7 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, cur *auth.Cu
 	if form == nil {
 		form = map[string]string{}
 	}
-	s.render(w, r, status, "support_case", view{Title: "Case " + d.Case.Reference, Error: msg.Message, Field: msg.Field, Flash: flash,
+	s.render(w, r, status, "support_case", view{Title: s.tr(r, "case.title", "Reference", d.Case.Reference), Error: msg.Message, Field: msg.Field, Flash: flash,
 		Data: caseData{Details: d, Agent: cur.User, Labels: statusLabels, Categories: cats, Verifications: verificationOptions,
 			Closed: store.CaseClosed(d.Case.Status), Form: form}})
 	return nil
@@ -226,7 +233,7 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) error {
 	case "resolve":
 		err = s.support.Close(r.Context(), cur.User, ref, f.Get("outcome"), f.Get("reason"), meta(r))
 	default:
-		return apperr.New(apperr.CodeNotFound, "No such action.")
+		return apperr.Msg(apperr.CodeNotFound, "err.no_such_action")
 	}
 	if err != nil {
 		form := map[string]string{"text": f.Get("text"), "verification": f.Get("verification"), "note": f.Get("note"),

@@ -8,7 +8,7 @@ import (
 )
 
 const userColumns = `id, username, username_norm, email, email_norm, role, disabled, mfa_override,
-	password_hash, created_at, updated_at, last_login_at, email_verified, display_name`
+	password_hash, created_at, updated_at, last_login_at, email_verified, display_name, language`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -21,7 +21,7 @@ type userRow struct {
 // dest is the scan destinations of userColumns for u.
 func (r *userRow) dest(u *store.User) []any {
 	return []any{&u.ID, &u.Username, &u.UsernameNorm, &u.Email, &u.EmailNorm, &u.Role, &r.disabled,
-		&u.MFAOverride, &u.PasswordHash, &r.created, &r.updated, &r.lastLogin, &r.verified, &u.DisplayName}
+		&u.MFAOverride, &u.PasswordHash, &r.created, &r.updated, &r.lastLogin, &r.verified, &u.DisplayName, &u.Language}
 }
 
 // finish converts the scanned columns into u.
@@ -42,9 +42,9 @@ func scanUser(s scanner) (*store.User, error) {
 
 // CreateUser inserts a user.
 func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
-	_, err := d.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := d.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		u.ID, u.Username, u.UsernameNorm, u.Email, u.EmailNorm, u.Role, boolInt(u.Disabled), u.MFAOverride,
-		u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastLoginAt), boolInt(u.EmailVerified), u.DisplayName)
+		u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastLoginAt), boolInt(u.EmailVerified), u.DisplayName, u.Language)
 	return err
 }
 
@@ -120,6 +120,11 @@ func (d *DB) SetUserPasswordHash(ctx context.Context, id, hash string, now time.
 // SetUserDisplayName sets the name the user goes by (empty clears it).
 func (d *DB) SetUserDisplayName(ctx context.Context, id, name string, now time.Time) error {
 	return d.execOne(ctx, `UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?`, name, ms(now), id)
+}
+
+// SetUserLanguage sets the language the user chose (empty clears it).
+func (d *DB) SetUserLanguage(ctx context.Context, id, lang string, now time.Time) error {
+	return d.execOne(ctx, `UPDATE users SET language = ?, updated_at = ? WHERE id = ?`, lang, ms(now), id)
 }
 
 // DeleteUser removes an account; the foreign keys take its sessions, factors and grants.

@@ -22,6 +22,7 @@ var userTests = []subtest{
 	{"SetMFAOverride", testUserSetMFAOverride},
 	{"SetPasswordHash", testUserSetPasswordHash},
 	{"SetDisplayName", testUserSetDisplayName},
+	{"SetLanguage", testUserSetLanguage},
 	{"SetLastLogin", testUserSetLastLogin},
 	{"CreateVerified", testUserCreateVerified},
 	{"SetEmailVerifiedOnlyForTheSameAddress", testUserSetEmailVerified},
@@ -305,6 +306,19 @@ func testUserSetDisplayName(t *testing.T, s store.Store) {
 	}
 }
 
+func testUserSetLanguage(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	if u.Language != "" {
+		t.Fatalf("a new user's language is %q, want none", u.Language)
+	}
+	wantNoErr(t, "SetUserLanguage", s.SetUserLanguage(ctx, u.ID, "de", at(time.Hour)))
+	u.Language, u.UpdatedAt = "de", at(time.Hour)
+	got, err := s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "user after SetUserLanguage", got, u)
+}
+
 func testUserSettersNotFound(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustCreateUser(t, s, "alice")
@@ -315,6 +329,7 @@ func testUserSettersNotFound(t *testing.T, s store.Store) {
 	wantErr(t, "SetUserPasswordHash", s.SetUserPasswordHash(ctx, id, "x", base), store.ErrNotFound)
 	wantErr(t, "SetUserLastLogin", s.SetUserLastLogin(ctx, id, base), store.ErrNotFound)
 	wantErr(t, "SetUserDisplayName", s.SetUserDisplayName(ctx, id, "Alice", base), store.ErrNotFound)
+	wantErr(t, "SetUserLanguage", s.SetUserLanguage(ctx, id, "de", base), store.ErrNotFound)
 	wantErr(t, "SetUserEmailVerified", s.SetUserEmailVerified(ctx, id, "alice@example.com", base), store.ErrNotFound)
 	wantErr(t, "SetUserEmail", s.SetUserEmail(ctx, id, "x@example.com", "x@example.com", true, base), store.ErrNotFound)
 }

@@ -7,9 +7,11 @@
     var btn = document.createElement("button");
     btn.type = "button";
     btn.className = "reveal";
-    btn.textContent = "Show password";
+    // The page's text for the toggle comes in its language on <body data-t-show-password>.
+    var show = document.body.getAttribute("data-t-show-password") || "Show password";
+    btn.textContent = show;
     // Several fields on one page each get a toggle: the name says which one it shows.
-    if (label) btn.setAttribute("aria-label", "Show password: " + label.textContent.trim());
+    if (label) btn.setAttribute("aria-label", show + ": " + label.textContent.trim());
     btn.setAttribute("aria-controls", input.id);
     btn.setAttribute("aria-pressed", "false");
     var set = function (shown) {
