@@ -297,9 +297,13 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 		}
 		brand.Logo, brand.LogoType = logo, config.LogoTypes[strings.ToLower(filepath.Ext(f))]
 	}
+	settings, err := cfg.Effective()
+	if err != nil {
+		return nil, err
+	}
 	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies, Brand: brand,
-		Ready: a.Store.Ping,
-		OIDC:  prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
+		Ready: a.Store.Ping, OIDCAdmin: a.OIDCAdmin, Settings: settings,
+		OIDC: prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
 		Register: a.Register, Invite: a.Invite, Address: a.Address, PublicURL: cfg.Server.PublicURL, Keys: a.Keys,
 		Metrics: a.recorder})
 }

@@ -276,10 +276,16 @@ func (a *Admin) Remove(ctx context.Context, id string, m audit.Meta) (*store.OID
 	return out, err
 }
 
-// SigningKeys returns the keys published in the JWKS: first the current ones (RetiredAt
+// SigningKeys returns the keys published in the JWKS (making the ES256 key when there is
+// none yet): first the current ones (RetiredAt
 // zero), which sign, by algorithm; then the retired ones, which stay published until their
 // ExpiresAt so that tokens they signed can still be verified, the last to go first.
 func (a *Admin) SigningKeys(ctx context.Context) ([]store.OIDCSigningKey, error) {
+	// The JWKS always holds an ES256 key (the provider makes one when it first needs it):
+	// so does this list.
+	if _, err := newKeyring(a.st, a.keys, a.now).current(ctx, AlgES256); err != nil {
+		return nil, err
+	}
 	keys, err := a.st.ListOIDCSigningKeys(ctx, a.now())
 	if err != nil {
 		return nil, err

@@ -295,6 +295,11 @@ func timeOrNull(t time.Time) *time.Time {
 	return &t
 }
 
+func applicationJSON(a store.OIDCApplication) Application {
+	return Application{ClientID: a.ClientID, Name: a.Name, Scopes: append([]string{}, a.Scopes...),
+		ConsentedAt: timeOrNull(a.ConsentedAt), LastUsedAt: timeOrNull(a.LastUsedAt)}
+}
+
 func (s *Server) apiApplications(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.auth.Applications(r.Context(), sessionOf(r))
 	if err != nil {
@@ -302,8 +307,7 @@ func (s *Server) apiApplications(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]Application, 0, len(list))
 	for _, a := range list {
-		out = append(out, Application{ClientID: a.ClientID, Name: a.Name, Scopes: append([]string{}, a.Scopes...),
-			ConsentedAt: timeOrNull(a.ConsentedAt), LastUsedAt: timeOrNull(a.LastUsedAt)})
+		out = append(out, applicationJSON(a))
 	}
 	writeJSON(w, http.StatusOK, ApplicationList{Applications: out})
 	return nil

@@ -24,7 +24,7 @@ import (
 func allRoutes(t *testing.T) *Server {
 	t.Helper()
 	s, err := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Support: new(support.Service), OIDC: new(oidc.Provider),
-		Invite: new(invite.Service), Address: new(address.Service)})
+		Invite: new(invite.Service), Address: new(address.Service), OIDCAdmin: new(oidc.Admin)})
 	if err != nil {
 		t.Fatal(err)
 	}

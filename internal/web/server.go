@@ -18,6 +18,7 @@ import (
 	"github.com/twofold-id/twofold/internal/address"
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/logging"
 	"github.com/twofold-id/twofold/internal/metrics"
@@ -51,6 +52,12 @@ type Options struct {
 	Address *address.Service
 	// OIDC is the OpenID Connect provider (issue 6); nil leaves it out.
 	OIDC *oidc.Provider
+	// OIDCAdmin manages the provider's clients and signing keys for the admin console and
+	// API; nil leaves those pages out.
+	OIDCAdmin *oidc.Admin
+	// Settings are the effective configuration the admin console shows, secrets redacted
+	// (config.Effective).
+	Settings []config.Setting
 	// Register runs self-registration; nil or off leaves /register answering 404.
 	Register *register.Service
 	// PublicURL is server.public_url. When set, the browser returns after the sign-in to
@@ -81,6 +88,8 @@ type Server struct {
 	invite     *invite.Service
 	address    *address.Service
 	oidc       *oidc.Provider
+	clients    *oidc.Admin
+	settings   []config.Setting
 	register   *register.Service
 	origin     string // scheme://host of Options.PublicURL, or ""
 	results    *secrets.Box
@@ -102,6 +111,7 @@ func New(o Options) (*Server, error) {
 	s.invite = o.Invite
 	s.address = o.Address
 	s.oidc = o.OIDC
+	s.clients, s.settings = o.OIDCAdmin, o.Settings
 	s.register = o.Register
 	s.brand = o.Brand
 	if s.brand.Name == "" {
@@ -221,6 +231,7 @@ func (s *Server) routes(rt *router) {
 	s.addressRoutes(rt)
 	s.oidcRoutes(rt)
 	s.adminRoutes(rt)
+	s.adminClientRoutes(rt)
 }
 
 // Health answers /healthz and /readyz.
