@@ -159,6 +159,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		PasswordPolicy:     policy,
 		Keyring:            keys,
 		MFARequiredForRole: mfaFor,
+		KeyRequiredForRole: cfg.MFA.PhishingResistantFor,
 		Issuer:             cfg.MFA.Issuer,
 		IdleTimeout:        cfg.Session.IdleTimeout,
 		Lifetime:           cfg.Session.Lifetime,

@@ -32,6 +32,9 @@ const (
 	CodeInvalidCredential = "invalid_credential"
 	// CodeLastFactor: removing this second factor would leave none where one is required.
 	CodeLastFactor = "last_factor"
+	// CodeSecurityKeyRequired: the phishing-resistant policy wants a security key or
+	// passkey where another factor was offered (403).
+	CodeSecurityKeyRequired = "security_key_required"
 )
 
 // Error is an application error. Message is safe to show; it never carries a secret or a

@@ -16,7 +16,10 @@ const (
 	MethodTOTP           = "totp"
 	MethodRecoveryCode   = "recovery_code"
 	MethodTOTPEnrollment = "totp_enrollment"
-	MethodWebAuthn       = "webauthn" // a security key or passkey (offered first)
+	// MethodWebAuthnEnrollment: a security key or passkey can be set up instead of the
+	// app (and only it under the phishing-resistant policy).
+	MethodWebAuthnEnrollment = "webauthn_enrollment"
+	MethodWebAuthn           = "webauthn" // a security key or passkey (offered first)
 )
 
 // LoginResult is the session a correct password opens.
@@ -95,7 +98,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*Lo
 	case f.any():
 		state, methods = store.StateMFARequired, s.secondFactorMethods(u, f)
 	case s.MFARequired(u):
-		state, methods = store.StateEnrollmentRequired, []string{MethodTOTPEnrollment}
+		state, methods = store.StateEnrollmentRequired, s.enrollmentMethods(u)
 	}
 
 	sess, tok, err := s.newSession(u, state, []string{"pwd"}, m)

@@ -46,12 +46,18 @@ func (s *Service) acceptCode(ctx context.Context, st store.Store, userID, code s
 
 // VerifyTOTP finishes an mfa_required sign-in with an authenticator code and returns the
 // session's new token. A wrong code and a replayed one get the same apperr.ErrInvalidCode;
-// of parallel submissions of one code exactly one wins.
+// of parallel submissions of one code exactly one wins. Under the phishing-resistant policy
+// the code does not finish the sign-in: a user with a key gets ErrSecurityKeyRequired (the
+// code is not checked), one without moves to enrollment_required to add a key.
 func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m Meta) (string, error) {
 	if err := requireState(cur, store.StateMFARequired); err != nil {
 		return "", err
 	}
 	m.ActorID = cur.User.ID
+	next, err := s.afterCode(ctx, cur)
+	if err != nil {
+		return "", err
+	}
 	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
 	if err != nil {
 		return "", err
@@ -62,8 +68,13 @@ func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m M
 			return err
 		}
 		var err error
-		if tok, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA, true); err != nil {
+		if tok, err = s.stepUp(ctx, st, cur, next, amrMFA, true); err != nil {
 			return err
+		}
+		if next != store.StateAuthenticated {
+			// The code proves the user, but under the phishing-resistant policy only a key
+			// finishes the sign-in: the session may add one, nothing else.
+			return s.record(ctx, st, audit.PasswordVerified, cur.User.ID, m, "code accepted; next="+next+" (a security key is required)")
 		}
 		if err := st.SetUserLastLogin(ctx, cur.User.ID, s.now()); err != nil {
 			return err
@@ -201,10 +212,14 @@ func (s *Service) ProvedRecently(cur *Current) bool { return s.provedRecently(cu
 // proof), or, without a code, a session that proved the second factor (a code or the
 // recovery code) at most RecentProof ago, and then the setup expires when that proof
 // stops being recent, so it cannot be confirmed later; else apperr.ErrReauthentication. So a user who
-// lost the device signs in with the recovery code and replaces it.
+// lost the device signs in with the recovery code and replaces it. A user under the
+// phishing-resistant policy gets ErrKeyEnrollmentOnly.
 func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode string, m Meta) (*Setup, error) {
 	if st := cur.Session.State; st != store.StateAuthenticated && st != store.StateEnrollmentRequired {
 		return nil, apperr.ErrUnauthenticated
+	}
+	if s.PhishingResistant(cur.User) {
+		return nil, ErrKeyEnrollmentOnly
 	}
 	m.ActorID = cur.User.ID
 	secret, err := totp.GenerateSecret(s.rand)
@@ -341,6 +356,9 @@ func (s *Service) setupView(u *store.User, secret []byte, expires time.Time) (*S
 func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code string, m Meta) (token, recoveryCode string, err error) {
 	if cur.Session.State != store.StateAuthenticated && cur.Session.State != store.StateEnrollmentRequired {
 		return "", "", apperr.ErrUnauthenticated
+	}
+	if s.PhishingResistant(cur.User) {
+		return "", "", ErrKeyEnrollmentOnly
 	}
 	m.ActorID = cur.User.ID
 	if err := s.refuseStaleEnrollment(ctx, s.store, cur); err != nil {

@@ -36,6 +36,9 @@ type Options struct {
 	Keyring        *secrets.Keyring
 	// MFARequiredForRole is the configured policy; a user's override wins over it.
 	MFARequiredForRole func(role string) bool
+	// KeyRequiredForRole is mfa.phishing_resistant: whose second factor must be a security
+	// key or passkey (nil: nobody's).
+	KeyRequiredForRole func(role string) bool
 	Issuer             string // shown in authenticator apps
 	IdleTimeout        time.Duration
 	Lifetime           time.Duration
@@ -66,6 +69,7 @@ type Service struct {
 	proofBox   *secrets.Box
 	recovery   *recovery.Hasher
 	mfaForRole func(string) bool
+	keyForRole func(string) bool
 	issuer     string
 	idle       time.Duration
 	lifetime   time.Duration
@@ -98,6 +102,7 @@ func New(o Options) *Service {
 		proofBox:   o.Keyring.Box("reset-proof"),
 		recovery:   recovery.NewHasher(o.Keyring.Derive("recovery-code")),
 		mfaForRole: o.MFARequiredForRole,
+		keyForRole: o.KeyRequiredForRole,
 		issuer:     o.Issuer,
 		idle:       o.IdleTimeout,
 		lifetime:   o.Lifetime,
@@ -166,8 +171,12 @@ type Current struct {
 	HasTOTP bool
 }
 
-// MFARequired reports whether the user must use MFA: the per-user override, else the policy.
+// MFARequired reports whether the user must use MFA: always under the phishing-resistant
+// policy, else the per-user override, else the policy.
 func (s *Service) MFARequired(u *store.User) bool {
+	if s.PhishingResistant(u) {
+		return true
+	}
 	switch u.MFAOverride {
 	case store.MFAOverrideYes:
 		return true

@@ -283,13 +283,14 @@ func (s *Service) factorsOf(ctx context.Context, st Store, userID string) (facto
 }
 
 // secondFactorMethods lists what can finish the sign-in of u after the password: a key
-// first, then the app code, then the recovery code.
-func (s *Service) secondFactorMethods(_ *store.User, f factors) []string {
+// first, then the app code, then the recovery code. Under the phishing-resistant policy
+// the app code is not offered to a user who has a key (see afterCode).
+func (s *Service) secondFactorMethods(u *store.User, f factors) []string {
 	var m []string
 	if f.keys > 0 {
 		m = append(m, MethodWebAuthn)
 	}
-	if f.totp {
+	if f.totp && !(f.keys > 0 && s.PhishingResistant(u)) {
 		m = append(m, MethodTOTP)
 	}
 	if f.recovery {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,6 +98,15 @@ type Secrets struct {
 type MFA struct {
 	Required MFARequired `yaml:"required"`
 	Issuer   string      `yaml:"issuer"` // shown in authenticator apps
+	// PhishingResistant lists the roles whose second factor must be a security key or
+	// passkey (WebAuthn): an app code or the recovery code never finishes their sign-in.
+	// MFA is required for them whatever mfa.required and the per-user override say.
+	PhishingResistant []string `yaml:"phishing_resistant"`
+}
+
+// PhishingResistantFor reports whether mfa.phishing_resistant lists the role.
+func (m MFA) PhishingResistantFor(role string) bool {
+	return slices.Contains(m.PhishingResistant, role)
 }
 
 // MFARequired says who must use MFA: everyone, nobody, or the listed roles.
@@ -217,6 +227,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("TWOFOLD_MFA_ISSUER", &c.MFA.Issuer)
 	if v := getenv("TWOFOLD_MFA_REQUIRED"); v != "" {
 		c.MFA.Required = ParseMFARequired(v)
+	}
+	if v := getenv("TWOFOLD_MFA_PHISHING_RESISTANT"); v != "" {
+		c.MFA.PhishingResistant = splitList(v)
 	}
 	integer("TWOFOLD_PASSWORD_MIN_LENGTH", &c.Password.MinLength)
 	integer("TWOFOLD_PASSWORD_MAX_CONCURRENT_HASHES", &c.Password.MaxConcurrentHashes)
@@ -369,6 +382,11 @@ func (c *Config) Validate() error {
 	for _, r := range c.MFA.Required.Roles {
 		if r != "user" && r != "support" && r != "admin" {
 			bad("mfa.required: unknown role %q (want user, support or admin)", r)
+		}
+	}
+	for _, r := range c.MFA.PhishingResistant {
+		if r != "user" && r != "support" && r != "admin" {
+			bad("mfa.phishing_resistant: unknown role %q (want user, support or admin)", r)
 		}
 	}
 	if c.MFA.Issuer == "" || len(c.MFA.Issuer) > 64 || strings.Contains(c.MFA.Issuer, ":") {

@@ -98,6 +98,7 @@ const (
 	EventAuthorized      = "oidc.authorized"
 	EventConsentGranted  = "oidc.consent_granted"
 	EventConsentDenied   = "oidc.consent_denied"
+	EventKeyDenied       = "oidc.security_key_denied" // the user gave up the key an application demanded
 	EventCodeReplayed    = "oidc.code_replayed"
 	EventRefreshReused   = "oidc.refresh_token_reused"
 	EventTokensRevoked   = "oidc.tokens_revoked"

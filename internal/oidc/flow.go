@@ -63,6 +63,16 @@ func acrFor(requested, amr []string) string {
 	return acrOf(amr)
 }
 
+// needsKey reports whether a request with acr_values requested demands a security key of a
+// session with amr: it asks for ACRPhishingResistant and the session meets none of the
+// classes it asks for (an application that also lists ACRMFA accepts a code).
+func needsKey(requested, amr []string) bool {
+	if !slices.Contains(requested, ACRPhishingResistant) {
+		return false
+	}
+	return !slices.ContainsFunc(requested, func(v string) bool { return meets(v, amr) })
+}
+
 // StepKind is what the browser does next for an authorization request.
 type StepKind int
 
@@ -81,6 +91,10 @@ const (
 	// StepSelectAccount: the application asked (prompt=select_account) that the user
 	// choose the account: continue as the signed-in user, or sign in as another.
 	StepSelectAccount
+	// StepKey: the session did not use a security key, and the application (acr_values
+	// urn:twofold:acr:phr) or the phishing-resistant policy demands one: confirm with a key
+	// (Step.HasKey), or, without one, add one or give up (DenyKey).
+	StepKey
 )
 
 // Step is what Continue decided.
@@ -90,6 +104,7 @@ type Step struct {
 	RequestID string
 	Client    *store.OIDCClient
 	Scopes    []string
+	HasKey    bool // StepKey: the user has a security key or passkey to confirm with
 }
 
 var (
@@ -152,7 +167,19 @@ func (p *Provider) proceed(ctx context.Context, id string, cur *auth.Current, m 
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
+		if has, err := p.storage.auth.HasKey(ctx, cur.User.ID); err != nil {
+			return nil, err
+		} else if has {
+			return needs(StepReauth, oidc.ErrLoginRequired())
+		}
 		return needs(StepEnroll, oidc.ErrInteractionRequired().WithDescription("The application requires multi-factor authentication."))
+	case needsKey(a.ACRValues, cur.Session.AMR) || !p.storage.auth.MeetsKeyPolicy(cur):
+		has, err := p.storage.auth.HasKey(ctx, cur.User.ID)
+		if err != nil {
+			return nil, err
+		}
+		step.HasKey = has
+		return needs(StepKey, oidc.ErrInteractionRequired().WithDescription("The application requires a sign-in with a security key or passkey."))
 	}
 	if slices.Contains(a.Prompt, oidc.PromptSelectAccount) && !chosen && !fresh {
 		// A sign-in after the request was the choice already.
@@ -289,6 +316,31 @@ func (p *Provider) Consent(ctx context.Context, id string, cur *auth.Current, al
 		return nil, err
 	}
 	return p.proceed(ctx, id, cur, m, true) // the consent page named the account
+}
+
+// DenyKey sends the browser back to the application with access_denied: the user gave up
+// confirming with a security key (or, without one, adding one) on the page StepKey showed.
+func (p *Provider) DenyKey(ctx context.Context, id string, cur *auth.Current, m auth.Meta) (*Step, error) {
+	if cur == nil || cur.Session.State != store.StateAuthenticated {
+		return nil, apperr.ErrUnauthenticated
+	}
+	ctx = p.context(ctx)
+	a, c, err := p.request(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	has, err := p.storage.auth.HasKey(ctx, cur.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	desc := "The user did not confirm the sign-in with a security key or passkey, which the application requires."
+	if !has {
+		desc = "The application requires a sign-in with a security key or passkey (" + ACRPhishingResistant + "), and the user has none."
+	}
+	m.ActorID = cur.User.ID
+	audit.Aside(ctx, p.log, EventKeyDenied, cur.User.ID,
+		audit.Record(ctx, p.storage.st, p.now(), EventKeyDenied, cur.User.ID, m, "client "+c.Name))
+	return p.errorRedirect(ctx, a, oidc.ErrAccessDenied().WithDescription("%s", desc))
 }
 
 // Describe returns an open request's client and scopes, for pages about it.

@@ -1,12 +1,16 @@
 package testserver
 
 import (
+	"crypto/rand"
 	"encoding/base32"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/totp"
 )
 
@@ -74,4 +78,46 @@ func (s *Server) Enroll(t testing.TB, c *Client, username string) (secret []byte
 	}
 	s.NextStep()
 	return secret, recoveryCode
+}
+
+// SetSessionAMR gives every session of username the amr that a sign-in with other methods
+// would have given it (a security key: "hwk"), keeping its token, so the browser keeps its
+// session. Tests of what the amr decides use it where the sign-in itself is not the point.
+func (s *Server) SetSessionAMR(t testing.TB, username string, amr ...string) {
+	t.Helper()
+	u, err := s.Store.GetUserByUsername(t.Context(), username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.Store.ListUserSessions(t.Context(), u.ID, s.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range list {
+		next := x
+		next.AMR = amr
+		if err := s.Store.StepUpSession(t.Context(), x.ID, x.TokenHash, &next); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// AddKeyRecord stores a security key record for username without a ceremony: enough for
+// what only asks whether the user has a key (it signs nothing). It returns the record.
+func (s *Server) AddKeyRecord(t testing.TB, username, name string) *store.WebAuthnCredential {
+	t.Helper()
+	u, err := s.Store.GetUserByUsername(t.Context(), username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		t.Fatal(err)
+	}
+	c := &store.WebAuthnCredential{ID: uuid.NewString(), UserID: u.ID, CredentialID: id, PublicKey: []byte{0xa0},
+		AttestationFormat: "none", Name: name, CreatedAt: s.Clock.Now()}
+	if err := s.Store.CreateWebAuthnCredential(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -179,7 +179,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, a access) (*auth.
 	cur, err := s.current(r)
 	if isAPI(r) {
 		if err == nil {
-			err = a.allows(cur)
+			err = a.allows(s.auth, cur)
 		}
 		if err != nil {
 			s.Error(w, r, err)
@@ -201,8 +201,10 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, a access) (*auth.
 	}
 	cur, ok := s.pageStep(w, r, cur, err, a.states())
 	if ok && a == agent {
-		if err := agentAllowed(cur); err != nil {
-			s.Error(w, r, err)
+		if err := agentAllowed(s.auth, cur); err != nil {
+			if !s.keyPolicyStep(w, r, err) {
+				s.Error(w, r, err)
+			}
 			return nil, false
 		}
 	}
@@ -211,11 +213,11 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, a access) (*auth.
 
 // allows reports whether an API call with session cur passes level a: nil, or the error
 // to answer with.
-func (a access) allows(cur *auth.Current) error {
+func (a access) allows(svc *auth.Service, cur *auth.Current) error {
 	for _, st := range a.states() {
 		if cur.Session.State == st {
 			if a == agent {
-				return agentAllowed(cur)
+				return agentAllowed(svc, cur)
 			}
 			return nil
 		}

@@ -123,7 +123,8 @@ func (s *Server) apiLoginTOTP(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, tok)
-	writeJSON(w, http.StatusOK, StepAnswer{State: store.StateAuthenticated})
+	// authenticated, or enrollment_required when a key must be added first.
+	writeJSON(w, http.StatusOK, StepAnswer{State: cur.Session.State})
 	return nil
 }
 

@@ -92,7 +92,7 @@ func TestLogin(t *testing.T) {
 		{
 			name:        "enrollment_required when MFA is required and none is set up",
 			wantState:   "enrollment_required",
-			wantMethods: []string{"totp_enrollment"},
+			wantMethods: []string{"totp_enrollment", "webauthn_enrollment"},
 			wantAMR:     []string{"pwd"},
 		},
 		{

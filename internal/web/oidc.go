@@ -36,6 +36,7 @@ func (s *Server) oidcRoutes(rt *router) {
 	rt.handle("POST /authorize/consent", signedIn, s.oidcConsentSubmit)
 	rt.handle("POST /authorize/select", signedIn, s.oidcSelectSubmit)
 	rt.handle("POST /authorize/reauth", public, s.oidcReauthSubmit)
+	rt.handle("POST /authorize/key/deny", signedIn, s.oidcDenyKeySubmit)
 	rt.handle("GET "+oidc.LogoutConfirmPath, public, s.oidcLogoutPage)
 	rt.handle("POST "+oidc.LogoutConfirmPath, public, s.oidcLogoutSubmit)
 }
@@ -229,6 +230,13 @@ func (s *Server) oidcStep(w http.ResponseWriter, r *http.Request, step *oidc.Ste
 	case oidc.StepReauth:
 		s.render(w, r, http.StatusOK, "oidc_reauth", view{Title: s.tr(r, "oidc_reauth.title"),
 			Data: map[string]string{"Client": step.Client.Name, "ID": step.RequestID}})
+	case oidc.StepKey:
+		if !step.HasKey {
+			// Adding a key on the security page comes back here.
+			s.returnTo(w, here)
+		}
+		s.render(w, r, http.StatusOK, "key_confirm", view{Title: s.tr(r, "key_confirm.title"),
+			Data: keyConfirmData{Client: step.Client.Name, ID: step.RequestID, HasKey: step.HasKey, Next: here}})
 	case oidc.StepConsent:
 		s.render(w, r, http.StatusOK, "oidc_consent", view{Title: s.tr(r, "oidc_consent.title", "App", step.Client.Name),
 			Data: consentData{Client: step.Client.Name, User: cur.User.Username, ID: step.RequestID, Scopes: scopeTexts(step.Scopes)}})
@@ -317,6 +325,20 @@ func (s *Server) oidcSelectSubmit(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	s.oidcStep(w, r, step, cur)
+	return nil
+}
+
+// oidcDenyKeySubmit answers "Cancel" on the page that asks for a security key: the
+// application gets access_denied.
+func (s *Server) oidcDenyKeySubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	step, err := s.oidc.DenyKey(r.Context(), r.PostForm.Get("id"), sessionOf(r), meta(r))
+	if err != nil {
+		return err
+	}
+	s.oidcRedirect(w, r, step)
 	return nil
 }
 

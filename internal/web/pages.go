@@ -165,7 +165,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
-	if res.Current.Session.State == store.StateEnrollmentRequired {
+	if res.Current.Session.State == store.StateEnrollmentRequired && !s.auth.PhishingResistant(res.Current.User) {
 		// Show the QR code at once. A setup belongs to the session that drew it, so a
 		// new sign-in draws a new key (and a setup left in another tab stops working).
 		if _, err := s.auth.BeginTOTPSetup(r.Context(), res.Current, "", meta(r)); err != nil {
@@ -198,6 +198,10 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	s.setSession(w, tok)
+	if cur.Session.State != store.StateAuthenticated {
+		redirect(w, r, s.nextStep(cur)) // a key must be added first (phishing-resistant policy)
+		return nil
+	}
 	redirect(w, r, s.landing(w, r, homeOf(cur.User)))
 	return nil
 }
@@ -263,11 +267,15 @@ type setupData struct {
 	Recent bool
 	// ResetAt: when support reset the second factors, leaving the user to set up again.
 	ResetAt time.Time
+	// KeyOnly: the phishing-resistant policy covers the user: only a security key or
+	// passkey may be set up.
+	KeyOnly bool
 }
 
 // renderSetup draws the authenticator setup page; the error is that of loading its data.
 func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.Current, status int, msg formProblem) error {
-	d := setupData{Enrollment: cur.Session.State == store.StateEnrollmentRequired, Recent: s.auth.ProvedRecently(cur)}
+	d := setupData{Enrollment: cur.Session.State == store.StateEnrollmentRequired, Recent: s.auth.ProvedRecently(cur),
+		KeyOnly: s.auth.PhishingResistant(cur.User)}
 	st, err := s.auth.Status(r.Context(), cur.User)
 	if err != nil {
 		return err
@@ -280,6 +288,7 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.C
 	}
 	setup, err := s.auth.PendingSetup(r.Context(), cur)
 	switch {
+	case d.KeyOnly: // no authenticator app for this user
 	case err == nil:
 		d.Setup = setup
 		// The QR image is our own PNG, base64-encoded: safe as a data URL.
@@ -290,7 +299,11 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, cur *auth.C
 	case !errors.Is(err, apperr.ErrNoPending):
 		return err
 	}
-	s.render(w, r, status, "setup", view{Title: s.tr(r, "setup.title"), Error: msg.Message, Field: msg.Field, Data: d})
+	title := s.tr(r, "setup.title")
+	if d.KeyOnly {
+		title = s.tr(r, "setup.title_key")
+	}
+	s.render(w, r, status, "setup", view{Title: title, Error: msg.Message, Field: msg.Field, Data: d})
 	return nil
 }
 
@@ -432,6 +445,12 @@ func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) error {
 		if err != nil && !errors.Is(err, apperr.ErrReauthentication) {
 			return err
 		}
+		redirect(w, r, "/mfa/setup")
+		return nil
+	}
+	if s.auth.PhishingResistant(cur.User) && !s.auth.MeetsKeyPolicy(cur) {
+		// The recovery code signed in a user whose second factor must be a key: on to
+		// adding one.
 		redirect(w, r, "/mfa/setup")
 		return nil
 	}

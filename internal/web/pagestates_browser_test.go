@@ -207,6 +207,7 @@ func TestPageStates(t *testing.T) {
 		c.Registration.Enabled = true
 		c.Registration.RequestsPerIPHour, c.Registration.RequestsPerEmailHour = 1000, 1000
 		c.Registration.MailsPerHour = 1000
+		c.MFA.PhishingResistant = []string{"admin"}
 	}})
 	srv.CreateUser(t, "ada", "ada@example.com", "user")
 	adaSecret, _ := srv.Enroll(t, srv.Client(t), "ada")
@@ -338,6 +339,17 @@ func TestPageStates(t *testing.T) {
 		"scope": {"openid"}, "prompt": {"select_account"}, "state": {"st"}, "nonce": {"n"}}
 	b.do("ask to select an account", chromedp.Navigate(srv.URL+oidc.AuthorizePath+"?"+q.Encode()))
 	c.check("oidc-select-account")
+	// An application asking for a phishing-resistant sign-in of a session with a code: the
+	// page asking for the key, without a key and with one.
+	q = url.Values{"client_id": {clients[0].ID}, "redirect_uri": {appURL + "/callback"}, "response_type": {"code"},
+		"scope": {"openid"}, "acr_values": {oidc.ACRPhishingResistant}, "state": {"st"}, "nonce": {"n"}}
+	b.do("ask for a security key", chromedp.Navigate(srv.URL+oidc.AuthorizePath+"?"+q.Encode()))
+	b.wantHeading("Confirm with your security key")
+	c.check("oidc-key-none")
+	srv.AddKeyRecord(t, "ada", "YubiKey 5 NFC on the blue keyring")
+	b.do("ask for a security key again", chromedp.Navigate(srv.URL+oidc.AuthorizePath+"?"+q.Encode()))
+	b.wantHeading("Confirm with your security key")
+	c.check("oidc-key")
 	q = url.Values{"client_id": {clients[0].ID}, "post_logout_redirect_uri": {appURL + "/"}, "state": {"st"}}
 	b.do("the application's logout request", chromedp.Navigate(srv.URL+oidc.EndSessionPath+"?"+q.Encode()))
 	b.wantPath(oidc.LogoutConfirmPath)
@@ -365,6 +377,17 @@ func TestPageStates(t *testing.T) {
 	c.check("support-verify")
 	b.submit(`//button[normalize-space()="Confirm"]`)
 	c.check("support-verified")
+
+	// An administrator whom mfa.phishing_resistant covers: the forced setup offers only a key.
+	b.open("/logout")
+	b.click(`//main//button[normalize-space()="Sign out"]`, "/login")
+	srv.CreateUser(t, "ann", "ann@example.com", "admin")
+	b.open("/login")
+	b.typeInto("username", "ann")
+	b.typeInto("password", testserver.Password)
+	b.click(`//button[normalize-space()="Sign in"]`, "/mfa/setup")
+	b.wantHeading("Add a security key or passkey")
+	c.check("mfa-setup-key-only")
 
 	t.Logf("checked %d page states (%d axe-core rule applications): %s", len(c.checked), c.rules, strings.Join(c.checked, ", "))
 }

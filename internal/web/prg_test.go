@@ -205,7 +205,7 @@ func TestEveryFormPostRedirects(t *testing.T) {
 	refused := map[string]bool{"POST /account/sessions/{id}/sign-out": true,
 		"POST /account/applications/{client_id}/revoke": true, "POST /support/cases/{ref}/reset-mfa/approve": true}
 	oidcProbes := map[string]bool{"POST /authorize/consent": true, "POST /authorize/select": true,
-		"POST /authorize/reauth": true, "POST /end_session/confirm": true}
+		"POST /authorize/reauth": true, "POST /end_session/confirm": true, "POST /authorize/key/deny": true}
 
 	for _, pattern := range web.PagePosts(t) {
 		t.Run(pattern, func(t *testing.T) {

@@ -31,6 +31,7 @@ var statusOf = map[string]int{
 	apperr.CodeInvalidCredential:        http.StatusUnauthorized,
 	apperr.CodeLastFactor:               http.StatusConflict,
 	apperr.CodeLastAdmin:                http.StatusConflict,
+	apperr.CodeSecurityKeyRequired:      http.StatusForbidden,
 	codeTooLarge:                        http.StatusRequestEntityTooLarge,
 	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
 	codeInternal:                        http.StatusInternalServerError,

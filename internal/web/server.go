@@ -205,6 +205,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("GET /login/code", codeDue, s.codePage)
 	rt.handle("POST /login/code", codeDue, s.codeSubmit)
 	rt.handle("GET /login/recovery", codeDue, s.recoveryPage)
+	rt.handle("GET /login/key", signedIn, s.keyConfirmPage)
 	rt.handle("POST /login/recovery", codeDue, s.recoverySubmit)
 	rt.handle("GET /mfa/setup", enrolling, s.setupPage)
 	rt.handle("POST /mfa/setup/start", enrolling, s.setupStart)

@@ -65,16 +65,24 @@ func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) error {
 
 // agentAllowed lets only support agents and administrators who signed in with MFA use the
 // console: an agent can reset other people's MFA, so a stolen agent password alone must
-// never be enough, whatever the MFA policy says.
-func agentAllowed(cur *auth.Current) error {
+// never be enough, whatever the MFA policy says. Under the phishing-resistant policy the
+// sign-in must have used a security key: a code does not count.
+func agentAllowed(svc *auth.Service, cur *auth.Current) error {
 	if !support.IsAgent(cur.User) {
 		return apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators.")
 	}
 	if !slices.Contains(cur.Session.AMR, "mfa") {
 		return apperr.New(apperr.CodeForbidden, "The support console needs a sign-in with a code from your authenticator app (setting one up is not enough): sign out and sign in again with a code; without an authenticator, set one up under Password & Security first.")
 	}
+	if !svc.MeetsKeyPolicy(cur) {
+		return errKeySignInRequired
+	}
 	return nil
 }
+
+// errKeySignInRequired refuses what the phishing-resistant policy guards to a session of a
+// user under it that did not use a security key.
+var errKeySignInRequired = apperr.New(apperr.CodeSecurityKeyRequired, "Your organisation requires a sign-in with your security key or passkey here: a code does not count. Sign out and sign in again with your key; without one, add it under Password & Security first.")
 
 func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
