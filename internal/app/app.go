@@ -151,11 +151,13 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if o.MFARequiredForRole != nil {
 		mfaFor = o.MFARequiredForRole
 	}
+	hasher := password.NewHasher(params, cfg.Password.MaxConcurrentHashes, hashWait)
+	hasher.LimitQueue(cfg.Password.HashQueue)
 	svc := auth.New(auth.Options{
 		Notifier:           mail.NewNotifier(queue, o.Log, cfg.MFA.Issuer),
 		Log:                o.Log,
 		Store:              db,
-		Hasher:             password.NewHasher(params, cfg.Password.MaxConcurrentHashes, hashWait),
+		Hasher:             hasher,
 		PasswordPolicy:     policy,
 		Keyring:            keys,
 		MFARequiredForRole: mfaFor,

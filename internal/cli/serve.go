@@ -55,6 +55,7 @@ func (e *env) serveCommand() *cobra.Command {
 func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL string)) error {
 	log := newLogger(e.stderr, cfg)
 	e.warnExposedConfig(log)
+	twofold.SetMemoryLimit(cfg, log)
 	if !cfg.Database.Postgres() {
 		// Held while serving, so that `twofold restore` refuses to replace the database.
 		unlock, err := twofold.LockDataDir(cfg.DataDir, false)

@@ -120,6 +120,7 @@ mfa:
 password:
   min_length: 14
   max_concurrent_hashes: 3
+  hash_queue: 200
   argon2:
     memory_kib: 65536
     iterations: 3
@@ -189,7 +190,7 @@ func TestLoadFileWithEveryField(t *testing.T) {
 			MaxIdleConns: 10, ConnMaxLifetime: 15 * time.Minute},
 		Secrets:     config.Secrets{MasterKeyFile: "/etc/twofold/master.key"},
 		MFA:         config.MFA{Required: config.MFARequired{Roles: []string{"admin", "support"}}, Issuer: "Example Corp"},
-		Password:    config.Password{MinLength: 14, MaxConcurrentHashes: 3, Argon2: config.Argon2{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}},
+		Password:    config.Password{MinLength: 14, MaxConcurrentHashes: 3, HashQueue: 200, Argon2: config.Argon2{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}},
 		Session:     config.Session{IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour},
 		Limits:      fullLimits,
 		Log:         config.Log{Level: "debug", Format: "json"},
@@ -360,6 +361,7 @@ func TestEnvOverridesFile(t *testing.T) {
 		"TWOFOLD_MFA_REQUIRED":                   "admin,support",
 		"TWOFOLD_PASSWORD_MIN_LENGTH":            "16",
 		"TWOFOLD_PASSWORD_MAX_CONCURRENT_HASHES": "9",
+		"TWOFOLD_PASSWORD_HASH_QUEUE":            "30",
 		"TWOFOLD_SESSION_IDLE_TIMEOUT":           "20m",
 		"TWOFOLD_SESSION_LIFETIME":               "2h",
 		"TWOFOLD_LOG_LEVEL":                      "warn",
@@ -377,7 +379,7 @@ func TestEnvOverridesFile(t *testing.T) {
 			ConnMaxLifetime: 5 * time.Minute},
 		Secrets:     config.Secrets{MasterKeyFile: "/run/secrets/key"},
 		MFA:         config.MFA{Required: config.MFARequired{Roles: []string{"admin", "support"}}, Issuer: "Env Inc"},
-		Password:    config.Password{MinLength: 16, MaxConcurrentHashes: 9, Argon2: config.Argon2{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}},
+		Password:    config.Password{MinLength: 16, MaxConcurrentHashes: 9, HashQueue: 30, Argon2: config.Argon2{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}},
 		Session:     config.Session{IdleTimeout: 20 * time.Minute, Lifetime: 2 * time.Hour},
 		Limits:      fullLimits,
 		Log:         config.Log{Level: "warn", Format: "text"},
@@ -464,6 +466,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c.MFA.Issuer = "Example:Corp"
 	c.Password.MinLength = 3
 	c.Password.MaxConcurrentHashes = -2
+	c.Password.HashQueue = 0
 	c.Password.Argon2 = config.Argon2{MemoryKiB: 1024, Iterations: 0, Parallelism: 0}
 	c.Session.IdleTimeout = 10 * time.Second
 	c.Session.Lifetime = 5 * time.Second
@@ -485,6 +488,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"mfa.issuer: must be 1 to 64 characters without ':'",
 		"password.min_length: 3 is outside 8..128",
 		"password.max_concurrent_hashes: must not be negative",
+		"password.hash_queue: 0 is outside 1..100000",
 		"password.argon2.memory_kib: 1024 is outside 8192..4194304",
 		"password.argon2.iterations: 0 is outside 1..100",
 		"password.argon2.parallelism: 0 is outside 1..64",

@@ -13,6 +13,8 @@ import (
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
+	// follower is told of every move while a server process runs (its own clock).
+	follower func(time.Time)
 }
 
 // newClock starts 1 s into the TOTP step that holds start.
@@ -22,7 +24,18 @@ func newClock(start time.Time) *clock {
 
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
-func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+// advance moves the clock and the running server's with it; it returns once both moved.
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	if c.follower != nil {
+		c.follower(c.t)
+	}
+}
+
+// follow makes f learn of every move of the clock (nil: nobody).
+func (c *clock) follow(f func(time.Time)) { c.mu.Lock(); c.follower = f; c.mu.Unlock() }
 
 // nextStep moves the clock to the next TOTP step, which no code has been accepted in yet.
 func (c *clock) nextStep() { c.advance(30 * time.Second) }

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,12 +25,15 @@ import (
 // Scenario names, in the order they run.
 const (
 	ScenarioSignIn        = "signin"
+	ScenarioBurst         = "burst" // sign-ins at each of Config.BurstLevels
 	ScenarioSession       = "session"
 	ScenarioWrongPassword = "wrong-password"
+	ScenarioRefresh       = "refresh"
+	ScenarioCodeFlow      = "code-flow"
 )
 
 // AllScenarios is every scenario, in order.
-var AllScenarios = []string{ScenarioSignIn, ScenarioSession, ScenarioWrongPassword}
+var AllScenarios = []string{ScenarioSignIn, ScenarioBurst, ScenarioSession, ScenarioWrongPassword, ScenarioRefresh, ScenarioCodeFlow}
 
 // ProductionArgon2 are the argon2id parameters twofold ships with (config.Default).
 var ProductionArgon2 = password.Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}
@@ -39,9 +44,14 @@ var CheapArgon2 = password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1
 
 // Config is one run of the harness.
 type Config struct {
-	Users       int           // accounts with an authenticator (default 64)
+	Users       int           // accounts with an authenticator (default 512)
 	Duration    time.Duration // per scenario (default 10 s)
-	Concurrency int           // workers per scenario (default 2 × cores)
+	Concurrency int           // sign-in and wrong-password clients (default 2 × cores)
+	Clients     int           // session, refresh and code-flow clients (default 16)
+	BurstLevels []int         // concurrent sign-ins of the burst scenarios (default 8, 64, 400)
+	// BoundDuration is how long the raw argon2id bound is measured, before the first
+	// sign-in scenario and after the last (default 3 s).
+	BoundDuration time.Duration
 	// DatabaseURL selects PostgreSQL (postgres://...; add ?search_path=SCHEMA for a
 	// schema of its own); empty means SQLite in a temporary directory.
 	DatabaseURL string
@@ -51,12 +61,26 @@ type Config struct {
 	// loop ends by count as well as by time.
 	MaxRequests int
 	Out         io.Writer    // the report (default os.Stdout)
-	Log         *slog.Logger // the server's log (default: warnings to os.Stderr)
+	Log         *slog.Logger // the harness's log (default: warnings to os.Stderr)
+	Stderr      io.Writer    // the server processes' log (default os.Stderr)
+	JSON        string       // a file the report is written to as JSON too ("": none)
 }
 
 func (c *Config) defaults() error {
 	if c.Users <= 0 {
-		c.Users = 64
+		c.Users = 512
+	}
+	if c.Clients <= 0 {
+		c.Clients = 16
+	}
+	if len(c.BurstLevels) == 0 {
+		c.BurstLevels = []int{8, 64, 400}
+	}
+	if c.BoundDuration <= 0 {
+		c.BoundDuration = 3 * time.Second
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
 	}
 	if c.Duration <= 0 {
 		c.Duration = 10 * time.Second
@@ -97,9 +121,23 @@ func known(s string) bool {
 	return false
 }
 
-// Run sets up the server and the users, runs each scenario for c.Duration, prints the
-// report to c.Out and returns the results. The error is about the harness (setup failed,
-// ctx ended); unexpected statuses show in the results (Result.Failed).
+// Report is a run of the harness: what ran where, the raw argon2id bound before and
+// after the sign-in scenarios, and every scenario's result.
+type Report struct {
+	Database    string    `json:"database"`
+	CPUs        int       `json:"cpus"`
+	Users       int       `json:"users"`
+	Argon2      string    `json:"argon2"`
+	Started     time.Time `json:"started"`
+	BoundBefore *Bound    `json:"bound_before,omitempty"`
+	BoundAfter  *Bound    `json:"bound_after,omitempty"`
+	Results     []*Result `json:"results"`
+}
+
+// Run sets up the database and the users, runs each scenario for c.Duration on a server
+// process of its own, prints the report to c.Out (and as JSON to c.JSON) and returns the
+// results. The error is about the harness (setup failed, ctx ended); unexpected statuses
+// show in the results (Result.Failed).
 func Run(ctx context.Context, c Config) ([]*Result, error) {
 	if err := c.defaults(); err != nil {
 		return nil, err
@@ -109,40 +147,75 @@ func Run(ctx context.Context, c Config) ([]*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	b, err := openBackend(ctx, dir, c.DatabaseURL, *c.Argon2, c.Log)
+	b, err := openBackend(ctx, dir, c.DatabaseURL, *c.Argon2, c.Log, c.Stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer b.Close()
 	p := c.Argon2
-	fmt.Fprintf(c.Out, "twofold-load: %s; %d users, %d workers, %s per scenario; argon2id m=%d t=%d p=%d; %d CPUs\n",
-		b.describe(), c.Users, c.Concurrency, c.Duration, p.MemoryKiB, p.Iterations, p.Parallelism, runtime.NumCPU())
-	fmt.Fprintf(c.Out, "per-address rate limits raised to %g/s (every client is 127.0.0.1); load generator runs in the same process\n", raisedRate.PerSecond)
+	rep := &Report{Database: b.describe(), CPUs: runtime.NumCPU(), Users: c.Users, Started: time.Now().UTC(),
+		Argon2: fmt.Sprintf("m=%d t=%d p=%d", p.MemoryKiB, p.Iterations, p.Parallelism)}
+	fmt.Fprintf(c.Out, "twofold-load: %s; %d users; %s per scenario; argon2id %s; %d CPUs\n",
+		rep.Database, c.Users, c.Duration, rep.Argon2, rep.CPUs)
+	fmt.Fprintf(c.Out, "each scenario runs a server process of its own; server CPU and peak RSS are that process's, from /proc\n")
 
 	start := time.Now()
-	users, err := createUsers(ctx, b.setup.Auth, b.clock, c.Users, c.Concurrency)
+	users, err := createUsers(ctx, b, c.Users, c.Concurrency)
 	if err != nil {
 		return nil, fmt.Errorf("set up users: %w", err)
 	}
 	fmt.Fprintf(c.Out, "set up %d users with TOTP in %s\n\n", len(users), time.Since(start).Round(time.Millisecond))
 
-	var results []*Result
+	signIns := slices.ContainsFunc(c.Scenarios, func(s string) bool { return s == ScenarioSignIn || s == ScenarioBurst })
+	if signIns {
+		if rep.BoundBefore, err = measureBound(ctx, *c.Argon2, c.BoundDuration); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(c.Out, "raw argon2id bound before: %s\n", rep.BoundBefore)
+	}
 	for _, name := range c.Scenarios {
 		if err := ctx.Err(); err != nil {
-			return results, err
+			return rep.Results, err
 		}
-		r, err := runScenario(ctx, name, b, users, c)
+		rs, err := runScenario(ctx, name, b, users, c)
+		rep.Results = append(rep.Results, rs...)
 		if err != nil {
-			return results, fmt.Errorf("%s: %w", name, err)
+			return rep.Results, fmt.Errorf("%s: %w", name, err)
 		}
-		results = append(results, r)
 	}
-	printResults(c.Out, results)
-	return results, nil
+	if signIns {
+		if rep.BoundAfter, err = measureBound(ctx, *c.Argon2, c.BoundDuration); err != nil {
+			return rep.Results, err
+		}
+		fmt.Fprintf(c.Out, "raw argon2id bound after:  %s\n", rep.BoundAfter)
+		bound := (rep.BoundBefore.PerSecond() + rep.BoundAfter.PerSecond()) / 2
+		for _, r := range rep.Results {
+			if r.Name == ScenarioSignIn || strings.HasPrefix(r.Name, ScenarioBurst+"-") {
+				r.Bound = r.PerSecond() / bound
+			}
+		}
+	}
+	fmt.Fprintln(c.Out)
+	printResults(c.Out, rep.Results)
+	if c.JSON != "" {
+		if err := writeJSON(c.JSON, rep); err != nil {
+			return rep.Results, err
+		}
+	}
+	return rep.Results, nil
+}
+
+func writeJSON(path string, rep *Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // user is an account of the harness with its authenticator secret.
 type user struct {
+	id     string
 	name   string
 	secret []byte
 }
@@ -153,8 +226,10 @@ const userPassword = "quiet harbor lantern 48 violet"
 var setupMeta = auth.Meta{IP: "127.0.0.1", UserAgent: "twofold-load setup"}
 
 // createUsers creates n accounts and enrolls an authenticator for each through the auth
-// service (not HTTP: setup is not what is measured), workers at a time.
-func createUsers(ctx context.Context, svc *auth.Service, c *clock, n, workers int) ([]user, error) {
+// service of the harness process (not HTTP: setup is not what is measured), workers at a
+// time, with cheap hashing; then it gives every account one password hash made with the
+// measured parameters, so each sign-in pays for the real hash.
+func createUsers(ctx context.Context, b *backend, n, workers int) ([]user, error) {
 	users := make([]user, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -164,7 +239,7 @@ func createUsers(ctx context.Context, svc *auth.Service, c *clock, n, workers in
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				users[i], errs[i] = createUser(ctx, svc, c, i)
+				users[i], errs[i] = createUser(ctx, b, i)
 			}
 		}()
 	}
@@ -179,12 +254,26 @@ func createUsers(ctx context.Context, svc *auth.Service, c *clock, n, workers in
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return users, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	hash, err := password.NewHasher(b.params, 1, time.Minute).Hash(ctx, userPassword)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if err := b.setup.Store.SetUserPasswordHash(ctx, u.id, hash, b.clock.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
 }
 
-func createUser(ctx context.Context, svc *auth.Service, c *clock, i int) (user, error) {
+func createUser(ctx context.Context, b *backend, i int) (user, error) {
+	svc := b.setup.Auth
 	name := fmt.Sprintf("load%05d", i)
-	if _, err := svc.CreateUser(ctx, auth.NewUser{Username: name, Email: name + "@example.com", Password: userPassword}, setupMeta); err != nil {
+	u, err := svc.CreateUser(ctx, auth.NewUser{Username: name, Email: name + "@example.com", Password: userPassword}, setupMeta)
+	if err != nil {
 		return user{}, fmt.Errorf("create %s: %w", name, err)
 	}
 	res, err := svc.Login(ctx, name, userPassword, setupMeta)
@@ -199,10 +288,10 @@ func createUser(ctx context.Context, svc *auth.Service, c *clock, i int) (user, 
 	if err != nil {
 		return user{}, fmt.Errorf("TOTP secret of %s: %w", name, err)
 	}
-	if _, _, err := svc.ConfirmTOTPSetup(ctx, res.Current, totp.Code(secret, totp.Step(c.Now())), setupMeta); err != nil {
+	if _, _, err := svc.ConfirmTOTPSetup(ctx, res.Current, totp.Code(secret, totp.Step(b.clock.Now())), setupMeta); err != nil {
 		return user{}, fmt.Errorf("confirm TOTP setup of %s: %w", name, err)
 	}
-	return user{name: name, secret: secret}, nil
+	return user{id: u.ID, name: name, secret: secret}, nil
 }
 
 // newTransport is the connection pool all clients of a scenario share: enough idle

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,14 +19,22 @@ import (
 // code: 0, 1 when a scenario saw a status it does not expect (a 5xx, a transport error,
 // anything else), 2 for bad flags or a failed setup.
 func Main(args []string, stdout, stderr io.Writer) int {
+	if spec := os.Getenv(childEnv); spec != "" {
+		return runChild(spec, os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("twofold-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config
 	var scenarios string
 	var cheap bool
-	fs.IntVar(&c.Users, "users", 64, "accounts with an authenticator")
+	var burst string
+	fs.IntVar(&c.Users, "users", 512, "accounts with an authenticator (at least the largest burst level)")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long each scenario runs")
-	fs.IntVar(&c.Concurrency, "concurrency", 2*runtime.NumCPU(), "workers (concurrent clients) per scenario")
+	fs.IntVar(&c.Concurrency, "concurrency", 2*runtime.NumCPU(), "concurrent clients of the signin and wrong-password scenarios")
+	fs.IntVar(&c.Clients, "clients", 16, "concurrent clients of the session, refresh and code-flow scenarios")
+	fs.StringVar(&burst, "burst", "8,64,400", "comma-separated concurrent sign-ins of the burst scenario, one server process each")
+	fs.DurationVar(&c.BoundDuration, "bound-duration", 3*time.Second, "how long the raw argon2id bound is measured, before and after the sign-in scenarios")
+	fs.StringVar(&c.JSON, "json", "", "also write the report to this file as JSON")
 	fs.StringVar(&c.DatabaseURL, "database", "", "postgres://... (add search_path=SCHEMA to use a schema of its own); empty: SQLite in a temporary directory")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(AllScenarios, ","), "comma-separated scenarios to run, in order")
 	fs.BoolVar(&cheap, "cheap-hash", false, "argon2id m=1024 t=1 p=1 instead of the production m=19456 t=2 p=1 (to test the harness, not the server)")
@@ -46,6 +56,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if s = strings.TrimSpace(s); s != "" {
 			c.Scenarios = append(c.Scenarios, s)
 		}
+	}
+	for _, v := range strings.Split(burst, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			fmt.Fprintf(stderr, "twofold-load: -burst: %q is not a positive number\n", v)
+			return 2
+		}
+		c.BurstLevels = append(c.BurstLevels, n)
 	}
 	if cheap {
 		p := CheapArgon2

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,13 +35,16 @@ type endpoint struct {
 	method   string
 	path     string
 	expected int
+	busyOK   bool // 503 busy is expected too (a burst beyond the hash queue)
 }
 
 var (
-	epLogin   = endpoint{"POST /api/v1/login", http.MethodPost, "/api/v1/login", http.StatusOK}
-	epTOTP    = endpoint{"POST /api/v1/login/totp", http.MethodPost, "/api/v1/login/totp", http.StatusOK}
-	epSession = endpoint{"GET /api/v1/session", http.MethodGet, "/api/v1/session", http.StatusOK}
-	epWrong   = endpoint{"POST /api/v1/login (wrong)", http.MethodPost, "/api/v1/login", http.StatusUnauthorized}
+	epLogin     = endpoint{"POST /api/v1/login", http.MethodPost, "/api/v1/login", http.StatusOK, false}
+	epTOTP      = endpoint{"POST /api/v1/login/totp", http.MethodPost, "/api/v1/login/totp", http.StatusOK, false}
+	epBurstPass = endpoint{"POST /api/v1/login", http.MethodPost, "/api/v1/login", http.StatusOK, true}
+	epBurstCode = endpoint{"POST /api/v1/login/totp", http.MethodPost, "/api/v1/login/totp", http.StatusOK, true}
+	epSession   = endpoint{"GET /api/v1/session", http.MethodGet, "/api/v1/session", http.StatusOK, false}
+	epWrong     = endpoint{"POST /api/v1/login (wrong)", http.MethodPost, "/api/v1/login", http.StatusUnauthorized, false}
 )
 
 // worker is one load goroutine: its own random source and recorders, one per endpoint.
@@ -49,12 +53,25 @@ type worker struct {
 	base string
 	rng  *rand.Rand
 	recs []*recorder
+	// forwarded names the client address in X-Forwarded-For (servers that believe the
+	// loopback proxy); "" sends none.
+	forwarded string
+}
+
+// answer is what do saw: the status, and Retry-After of a 503 busy.
+type answer struct {
+	status int
+	retry  time.Duration
 }
 
 // do sends one request to endpoint ep (index i of the scenario's endpoints) and records
 // its status and latency. The request runs to its end even after the scenario's time is
 // up; only ctx (the whole run) cancels it.
 func (w *worker) do(ctx context.Context, c *http.Client, i int, ep endpoint, body any) int {
+	return w.send(ctx, c, i, ep, body).status
+}
+
+func (w *worker) send(ctx context.Context, c *http.Client, i int, ep endpoint, body any) answer {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -67,27 +84,42 @@ func (w *worker) do(ctx context.Context, c *http.Client, i int, ep endpoint, bod
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if w.forwarded != "" {
+		req.Header.Set("X-Forwarded-For", w.forwarded)
+	}
 	t0 := time.Now()
-	status := transportError
+	a := answer{status: transportError}
 	resp, err := c.Do(req)
 	if err == nil {
 		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if err == nil {
-			status = resp.StatusCode
+			a.status = resp.StatusCode
+		}
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+			a.retry = time.Duration(s) * time.Second
 		}
 	}
-	w.recs[i].add(status, time.Since(t0))
-	return status
+	w.recs[i].add(a.status, time.Since(t0))
+	return a
 }
 
-// drive runs workers that call step until the scenario's time is up, step returns false,
-// or a worker made max calls, and returns the time from start until the last worker ended.
-func drive(ctx context.Context, c Config, base string, eps int, step func(ctx context.Context, w *worker) bool) (time.Duration, [][]*recorder) {
+// randomAddress is a client address out of 10.0.0.0/8: the scenarios with the production
+// rate limits name one per request, as many clients behind a proxy would.
+func (w *worker) randomAddress() string {
+	v := w.rng.Uint32()
+	return fmt.Sprintf("10.%d.%d.%d", byte(v>>16), byte(v>>8), byte(v))
+}
+
+// drive runs n workers that call step until the scenario's time is up, step returns
+// false, or a worker made max calls, and returns the time from start until the last worker
+// ended. When forwarded is set, every worker names a client address of its own per request
+// (randomAddress).
+func drive(ctx context.Context, c Config, base string, n, eps int, forwarded bool, step func(ctx context.Context, w *worker) bool) (time.Duration, [][]*recorder) {
 	deadline, cancel := context.WithTimeout(ctx, c.Duration)
 	defer cancel()
 	recs := make([][]*recorder, eps)
-	workers := make([]*worker, c.Concurrency)
+	workers := make([]*worker, n)
 	for i := range workers {
 		w := &worker{id: i, base: base, rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
 		for e := range eps {
@@ -103,7 +135,10 @@ func drive(ctx context.Context, c Config, base string, eps int, step func(ctx co
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := 0; n < c.MaxRequests && deadline.Err() == nil; n++ {
+			for k := 0; k < c.MaxRequests && deadline.Err() == nil; k++ {
+				if forwarded {
+					w.forwarded = w.randomAddress()
+				}
 				if !step(deadline, w) {
 					return
 				}
@@ -114,112 +149,189 @@ func drive(ctx context.Context, c Config, base string, eps int, step func(ctx co
 	return time.Since(start), recs
 }
 
-func runScenario(ctx context.Context, name string, b *backend, users []user, c Config) (*Result, error) {
+// measured runs the scenario body against in and adds the server's CPU time over the run
+// and its peak memory to the result body returns.
+func measured(in *instance, body func() (*Result, error)) (*Result, error) {
+	cpu0, _, err := in.proc.usage()
+	if err != nil {
+		return nil, err
+	}
+	r, err := body()
+	if err != nil {
+		return nil, err
+	}
+	cpu1, peak, err := in.proc.usage()
+	if err != nil {
+		return nil, err
+	}
+	r.ServerCPU, r.PeakRSS = cpu1-cpu0, peak
+	return r, nil
+}
+
+func runScenario(ctx context.Context, name string, b *backend, users []user, c Config) ([]*Result, error) {
+	one := func(r *Result, err error) ([]*Result, error) {
+		if err != nil {
+			return nil, err
+		}
+		return []*Result{r}, nil
+	}
 	switch name {
 	case ScenarioSignIn:
-		return signIn(ctx, b, users, c)
+		return one(signIn(ctx, b, users, c, ScenarioSignIn, c.Concurrency))
+	case ScenarioBurst:
+		var out []*Result
+		for _, n := range c.BurstLevels {
+			r, err := signIn(ctx, b, users, c, fmt.Sprintf("%s-%d", ScenarioBurst, n), n)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, r)
+		}
+		return out, nil
 	case ScenarioSession:
-		return session(ctx, b, users, c)
+		return one(session(ctx, b, users, c))
 	case ScenarioWrongPassword:
-		return wrongPassword(ctx, b, users, c)
+		return one(wrongPassword(ctx, b, users, c))
+	case ScenarioRefresh:
+		return one(refresh(ctx, b, users, c))
+	case ScenarioCodeFlow:
+		return one(codeFlow(ctx, b, users, c))
 	}
 	return nil, fmt.Errorf("unknown scenario %q", name)
 }
 
-// signIn: the full JSON sign-in, password then authenticator code. Each user signs in at
-// most once per TOTP step (the rota moves the clock when all have), each with a cookie
-// jar of its own that keeps the last session, as a returning browser does.
-func signIn(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(nil)
+// signIn: the full JSON sign-in, password then authenticator code, by n clients at once,
+// on a fresh server process (so its peak memory is this scenario's). Each user signs in
+// at most once per TOTP step (the rota moves the clock when all have), each with a cookie
+// jar of its own that keeps the last session, as a returning browser does. A 503 busy
+// (only expected in the burst scenarios) makes the client wait its Retry-After, as a
+// well-behaved client does.
+func signIn(ctx context.Context, b *backend, users []user, c Config, name string, n int) (*Result, error) {
+	in, err := b.start(serverOptions{})
 	if err != nil {
 		return nil, err
 	}
 	defer in.stop()
-	tr := newTransport(c.Concurrency)
+	tr := newTransport(n)
 	defer tr.CloseIdleConnections()
 	clients := make([]*http.Client, len(users))
 	for i := range clients {
 		clients[i] = newClient(tr)
 	}
+	pass, code := epLogin, epTOTP
+	if name != ScenarioSignIn {
+		pass, code = epBurstPass, epBurstCode
+	}
 	r := newRota(b.clock, len(users))
-	var completed atomic.Int64
-	elapsed, recs := drive(ctx, c, in.URL, 2, func(deadline context.Context, w *worker) bool {
-		i, step, ok := r.acquire(deadline)
-		if !ok {
-			return false
-		}
-		defer r.release(i)
-		u := users[i]
-		if w.do(ctx, clients[i], 0, epLogin, map[string]string{"username": u.name, "password": userPassword}) != http.StatusOK {
+	return measured(in, func() (*Result, error) {
+		var completed atomic.Int64
+		elapsed, recs := drive(ctx, c, in.URL, n, 2, false, func(deadline context.Context, w *worker) bool {
+			i, step, ok := r.acquire(deadline)
+			if !ok {
+				return false
+			}
+			u := users[i]
+			a := w.send(ctx, clients[i], 0, pass, map[string]string{"username": u.name, "password": userPassword})
+			if a.status == http.StatusOK {
+				a = w.send(ctx, clients[i], 1, code, map[string]string{"code": totp.Code(u.secret, step)})
+				if a.status == http.StatusOK {
+					completed.Add(1)
+				}
+			}
+			r.release(i)
+			if a.status == http.StatusServiceUnavailable {
+				sleep(deadline, a.retry)
+			}
 			return true
+		})
+		notes := []string{fmt.Sprintf("production failure budget; each user signs in at most once per TOTP step: the clock moved %d steps", r.steps())}
+		if n > len(users) {
+			notes = append(notes, fmt.Sprintf("only %d users: at most that many sign in at once", len(users)))
 		}
-		if w.do(ctx, clients[i], 1, epTOTP, map[string]string{"code": totp.Code(u.secret, step)}) == http.StatusOK {
-			completed.Add(1)
-		}
-		return true
+		return &Result{Name: name, Concurrency: n, Elapsed: elapsed, Completed: int(completed.Load()),
+			Endpoints: []*Endpoint{merge(pass, recs[0]), merge(code, recs[1])}, Notes: notes}, nil
 	})
-	return &Result{Name: ScenarioSignIn, Elapsed: elapsed, Completed: int(completed.Load()),
-		Endpoints: []*Endpoint{merge(epLogin.name, epLogin.expected, recs[0]), merge(epTOTP.name, epTOTP.expected, recs[1])},
-		Notes:     []string{fmt.Sprintf("production failure budget; each user signs in at most once per TOTP step: the clock moved %d steps", r.steps())},
-	}, nil
 }
 
-// session: GET /api/v1/session with one authenticated session per user, made through the
-// auth service beforehand; workers pick a user at random for each request.
-func session(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(nil)
-	if err != nil {
-		return nil, err
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
-	defer in.stop()
-	tr := newTransport(c.Concurrency)
-	defer tr.CloseIdleConnections()
-	base, _ := url.Parse(in.URL)
-	clients := make([]*http.Client, len(users))
+}
+
+// browsers signs n users in over HTTP (password and code, in a fresh TOTP step), each
+// with a client of its own sharing tr, and returns the clients. With forwarded, each
+// names a client address of its own.
+func browsers(ctx context.Context, b *backend, in *instance, users []user, n int, tr *http.Transport, forwarded bool) ([]*http.Client, error) {
+	n = min(n, len(users))
 	b.clock.nextStep() // a step in which no user has used a code yet
 	step := totp.Step(b.clock.Now())
-	errs := make([]error, len(users))
+	clients := make([]*http.Client, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, c.Concurrency)
-	for i, u := range users {
+	sem := make(chan struct{}, 4)
+	for i := range n {
 		clients[i] = newClient(tr)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			res, err := in.Auth.Login(ctx, u.name, userPassword, setupMeta)
-			if err != nil {
-				errs[i] = fmt.Errorf("sign in %s: %w", u.name, err)
+			w := &worker{base: in.URL, recs: []*recorder{{}}}
+			if forwarded {
+				w.forwarded = fmt.Sprintf("10.255.%d.%d", byte(i>>8), byte(i))
+			}
+			u := users[i]
+			if st := w.do(ctx, clients[i], 0, epLogin, map[string]string{"username": u.name, "password": userPassword}); st != http.StatusOK {
+				errs[i] = fmt.Errorf("sign in %s: status %d", u.name, st)
 				return
 			}
-			tok, err := in.Auth.VerifyTOTP(ctx, res.Current, totp.Code(u.secret, step), setupMeta)
-			if err != nil {
-				errs[i] = fmt.Errorf("code of %s: %w", u.name, err)
-				return
+			if st := w.do(ctx, clients[i], 0, epTOTP, map[string]string{"code": totp.Code(u.secret, step)}); st != http.StatusOK {
+				errs[i] = fmt.Errorf("code of %s: status %d", u.name, st)
 			}
-			clients[i].Jar.SetCookies(base, []*http.Cookie{{Name: "twofold_session", Value: tok, Path: "/"}})
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	elapsed, recs := drive(ctx, c, in.URL, 1, func(_ context.Context, w *worker) bool {
-		w.do(ctx, clients[w.rng.IntN(len(clients))], 0, epSession, nil)
-		return true
-	})
-	e := merge(epSession.name, epSession.expected, recs[0])
-	return &Result{Name: ScenarioSession, Elapsed: elapsed, Completed: e.Requests, Endpoints: []*Endpoint{e},
-		Notes: []string{fmt.Sprintf("%d sessions, picked at random; the clock stands still, so a session's last-seen time is written at most once", len(users))},
-	}, nil
+	return clients, errors.Join(errs...)
 }
+
+// session: GET /api/v1/session with one authenticated session per user (up to
+// sessionUsers), signed in over HTTP beforehand; clients pick a session at random for each
+// request and name a random client address, with the production rate limits.
+func session(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
+	in, err := b.start(serverOptions{productionLimits: true})
+	if err != nil {
+		return nil, err
+	}
+	defer in.stop()
+	tr := newTransport(c.Clients)
+	defer tr.CloseIdleConnections()
+	clients, err := browsers(ctx, b, in, users, sessionUsers, tr, true)
+	if err != nil {
+		return nil, err
+	}
+	return measured(in, func() (*Result, error) {
+		elapsed, recs := drive(ctx, c, in.URL, c.Clients, 1, true, func(_ context.Context, w *worker) bool {
+			w.do(ctx, clients[w.rng.IntN(len(clients))], 0, epSession, nil)
+			return true
+		})
+		e := merge(epSession, recs[0])
+		return &Result{Name: ScenarioSession, Concurrency: c.Clients, Elapsed: elapsed, Completed: e.Requests, Endpoints: []*Endpoint{e},
+			Notes: []string{fmt.Sprintf("%d sessions, picked at random; production rate limits, each request from a random address in 10.0.0.0/8 (X-Forwarded-For from a trusted proxy on 127.0.0.1); the clock stands still, so a session's last-seen time is written at most once", len(clients))},
+		}, nil
+	})
+}
+
+// sessionUsers is how many sessions the session scenario spreads its requests over.
+const sessionUsers = 128
 
 // wrongPassword: POST /api/v1/login with a wrong password, half for known names and half
 // for names that match no account (a fresh one each time, so each has a budget of its own).
 func wrongPassword(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(&wrongPasswordThrottle)
+	in, err := b.start(serverOptions{throttle: &wrongPasswordThrottle})
 	if err != nil {
 		return nil, err
 	}
@@ -232,36 +344,38 @@ func wrongPassword(ctx context.Context, b *backend, users []user, c Config) (*Re
 	}
 	tries := make([]atomic.Int64, len(users))
 	var known, unknown, exhausted atomic.Int64
-	elapsed, recs := drive(ctx, c, in.URL, 1, func(_ context.Context, w *worker) bool {
-		name := ""
-		if w.rng.IntN(2) == 0 {
-			for range 8 { // a few random picks; a name out of budget is skipped
-				i := w.rng.IntN(len(users))
-				if tries[i].Add(1) <= wrongPerName {
-					name = users[i].name
-					break
+	return measured(in, func() (*Result, error) {
+		elapsed, recs := drive(ctx, c, in.URL, c.Concurrency, 1, false, func(_ context.Context, w *worker) bool {
+			name := ""
+			if w.rng.IntN(2) == 0 {
+				for range 8 { // a few random picks; a name out of budget is skipped
+					i := w.rng.IntN(len(users))
+					if tries[i].Add(1) <= wrongPerName {
+						name = users[i].name
+						break
+					}
+				}
+				if name == "" {
+					exhausted.Add(1)
 				}
 			}
-			if name == "" {
-				exhausted.Add(1)
+			if name != "" {
+				known.Add(1)
+			} else {
+				name = fmt.Sprintf("nobody%d-%d-%d", w.id, unknown.Add(1), w.rng.Uint32())
 			}
+			w.do(ctx, clients[w.id], 0, epWrong, map[string]string{"username": name, "password": "not the password 12345"})
+			return true
+		})
+		notes := []string{
+			fmt.Sprintf("failure budget raised to %d free attempts (the most the policy allows), each known name tried at most %d times; unknown names are all distinct",
+				wrongPasswordThrottle.FreeAttempts, wrongPerName),
+			fmt.Sprintf("%d attempts on known names, %d on unknown names", known.Load(), unknown.Load()),
 		}
-		if name != "" {
-			known.Add(1)
-		} else {
-			name = fmt.Sprintf("nobody%d-%d-%d", w.id, unknown.Add(1), w.rng.Uint32())
+		if n := exhausted.Load(); n > 0 {
+			notes = append(notes, fmt.Sprintf("%d attempts went to unknown names because the known ones were out of budget", n))
 		}
-		w.do(ctx, clients[w.id], 0, epWrong, map[string]string{"username": name, "password": "not the password 12345"})
-		return true
+		e := merge(epWrong, recs[0])
+		return &Result{Name: ScenarioWrongPassword, Concurrency: c.Concurrency, Elapsed: elapsed, Completed: e.Requests, Endpoints: []*Endpoint{e}, Notes: notes}, nil
 	})
-	notes := []string{
-		fmt.Sprintf("failure budget raised to %d free attempts (the most the policy allows), each known name tried at most %d times; unknown names are all distinct",
-			wrongPasswordThrottle.FreeAttempts, wrongPerName),
-		fmt.Sprintf("%d attempts on known names, %d on unknown names", known.Load(), unknown.Load()),
-	}
-	if n := exhausted.Load(); n > 0 {
-		notes = append(notes, fmt.Sprintf("%d attempts went to unknown names because the known ones were out of budget", n))
-	}
-	e := merge(epWrong.name, epWrong.expected, recs[0])
-	return &Result{Name: ScenarioWrongPassword, Elapsed: elapsed, Completed: e.Requests, Endpoints: []*Endpoint{e}, Notes: notes}, nil
 }

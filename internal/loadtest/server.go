@@ -5,13 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"time"
 
 	twofold "github.com/twofold-id/twofold/internal/app"
-	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/secrets"
@@ -22,29 +21,34 @@ import (
 // listenAddr is the only address the harness serves on: the load never leaves the host.
 const listenAddr = "127.0.0.1:0"
 
-// raisedRate is the per-client-address rate limit of the harness. Every harness client is
-// 127.0.0.1, so the production limits (10 sign-in requests a second) would measure the
-// limiter; raised, the limiter still runs on every request but never refuses.
+// raisedRate is the per-client-address rate limit of the harness where it does not
+// measure the limits: every such client is 127.0.0.1, so the production limits (10
+// sign-in requests a second) would measure the limiter; raised, the limiter still runs on
+// every request but never refuses.
 var raisedRate = throttle.Rate{PerSecond: 1_000_000, Burst: 1_000_000}
 
-// raisedLimits are the per-client limits of every harness instance (see raisedRate).
+// raisedLimits are the per-client limits of those servers (see raisedRate).
 var raisedLimits = web.RateLimits{SignIn: raisedRate, API: raisedRate}
 
 // backend is what the scenarios share: the configuration, the master key, the clock and the
-// database. Each scenario runs its own instance over it, wired by internal/app exactly as
-// `twofold serve` is, with the harness clock and limits.
+// database. Each scenario runs a server process of its own over it (child.go), wired as
+// `twofold serve` wires it; the harness process keeps a setup App on the same database
+// that creates the users and the OpenID Connect client.
 type backend struct {
 	cfg    *config.Config
 	key    []byte
 	clock  *clock
 	log    *slog.Logger
+	stderr io.Writer
 	params password.Params
-	setup  *twofold.App // creates the users, with the production failure budgets
+	// setup works on the database from the harness process, with cheap hashing: the
+	// users' password hash is then replaced by one made with params.
+	setup *twofold.App
 }
 
 // openBackend opens the database as `twofold serve` does (SQLite under dir, or the
 // PostgreSQL databaseURL) with a fresh random master key.
-func openBackend(ctx context.Context, dir, databaseURL string, params password.Params, log *slog.Logger) (*backend, error) {
+func openBackend(ctx context.Context, dir, databaseURL string, params password.Params, log *slog.Logger, stderr io.Writer) (*backend, error) {
 	if err := params.Validate(); err != nil {
 		return nil, fmt.Errorf("argon2 parameters: %w", err)
 	}
@@ -56,19 +60,15 @@ func openBackend(ctx context.Context, dir, databaseURL string, params password.P
 	}
 	key := make([]byte, secrets.KeySize)
 	rand.Read(key)
-	b := &backend{cfg: cfg, key: key, clock: newClock(time.Now()), log: log, params: params}
+	b := &backend{cfg: cfg, key: key, clock: newClock(time.Now()), log: log, stderr: stderr, params: params}
+	cheap := CheapArgon2
 	var err error
-	if b.setup, err = b.open(ctx, nil); err != nil {
+	b.setup, err = twofold.Open(ctx, b.cfg, twofold.Options{Log: b.log, MasterKey: b.key, Now: b.clock.Now,
+		Argon2: &cheap, RateLimits: &raisedLimits})
+	if err != nil {
 		return nil, err
 	}
 	return b, nil
-}
-
-// open wires one twofold process over the backend with failure budgets p (nil: the
-// configured ones, 5 free attempts by default).
-func (b *backend) open(ctx context.Context, p *throttle.Policy) (*twofold.App, error) {
-	return twofold.Open(ctx, b.cfg, twofold.Options{Log: b.log, MasterKey: b.key, Now: b.clock.Now,
-		Argon2: &b.params, Throttle: p, RateLimits: &raisedLimits})
 }
 
 func (b *backend) Close() error { return b.setup.Close() }
@@ -81,55 +81,46 @@ func (b *backend) describe() string {
 	return "PostgreSQL " + redact(b.cfg.Database.URL)
 }
 
-// instance is one running server: an auth service and the HTTP handler over the backend.
+// serverOptions are what a scenario changes of the server it runs.
+type serverOptions struct {
+	throttle         *throttle.Policy // nil: the configured failure budgets
+	productionLimits bool             // the configured per-address limits, and X-Forwarded-For from 127.0.0.1 believed
+}
+
+// instance is one running server process over the backend.
 type instance struct {
-	URL  string
-	Auth *auth.Service
-	app  *twofold.App
-	hs   *http.Server
-	errc chan error
+	URL   string
+	proc  *process
+	clock *clock
 }
 
-// start serves a new instance on 127.0.0.1 with the failure budget policy p (nil: the
-// configured one), wired as `twofold serve` wires it (the same handler, middleware and
-// server timeouts).
-func (b *backend) start(p *throttle.Policy) (*instance, error) {
-	a, err := b.open(context.Background(), p)
+// start runs a server process over the backend with o, its clock following the harness's.
+func (b *backend) start(o serverOptions) (*instance, error) {
+	spec := &childSpec{DataDir: b.cfg.DataDir, DatabaseURL: b.cfg.Database.URL, MasterKey: b.key, Argon2: b.params,
+		Throttle: o.throttle, ProductionLimits: o.productionLimits, TrustLoopbackProxy: o.productionLimits,
+		ClockMS: b.clock.Now().UnixMilli()}
+	p, err := startProcess(spec, b.stderr)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := twofold.Listen(listenAddr, a.Config.Server.MaxConnections, b.log)
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	base := "http://" + ln.Addr().String()
-	prov, err := a.OIDC(base)
-	if err == nil {
-		var h http.Handler
-		if h, err = a.Handler(prov); err == nil {
-			in := &instance{URL: base, Auth: a.Auth, app: a, hs: twofold.HTTPServer(h, b.log, a.Config.Server.IdleTimeout), errc: make(chan error, 1)}
-			go func() { in.errc <- in.hs.Serve(ln) }()
-			return in, nil
+	b.clock.follow(func(t time.Time) {
+		if err := p.setClock(t); err != nil {
+			b.log.Error("moving the server's clock failed", "err", err)
 		}
+	})
+	// The clock may have moved between the spec and follow.
+	if err := p.setClock(b.clock.Now()); err != nil {
+		b.clock.follow(nil)
+		p.stop()
+		return nil, err
 	}
-	ln.Close()
-	a.Close()
-	return nil, err
+	return &instance{URL: p.URL, proc: p, clock: b.clock}, nil
 }
 
-// stop shuts the instance down, waiting at most 15 s for requests in flight.
+// stop ends the server process.
 func (in *instance) stop() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	err := in.hs.Shutdown(ctx)
-	if serr := <-in.errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	if cerr := in.app.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	in.clock.follow(nil)
+	return in.proc.stop()
 }
 
 // redact hides the password of a database URL.

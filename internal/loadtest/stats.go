@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -29,18 +30,22 @@ func (r *recorder) add(status int, d time.Duration) {
 
 // Endpoint is what one scenario saw of one request kind.
 type Endpoint struct {
-	Name               string      // "POST /api/v1/login"
-	Expected           int         // the status every request should get
-	Statuses           map[int]int // count by status; 0 is a transport error
-	Requests           int
-	P50, P90, P99, Max time.Duration
+	Name     string        `json:"name"`     // "POST /api/v1/login"
+	Expected int           `json:"expected"` // the status every request should get
+	Busy     bool          `json:"busy_ok"`  // 503 busy is an expected answer too (a burst beyond the queue)
+	Statuses map[int]int   `json:"statuses"` // count by status; 0 is a transport error
+	Requests int           `json:"requests"`
+	P50      time.Duration `json:"p50_ns"`
+	P90      time.Duration `json:"p90_ns"`
+	P99      time.Duration `json:"p99_ns"`
+	Max      time.Duration `json:"max_ns"`
 }
 
 // Unexpected counts requests that got another status than Expected (or no answer).
 func (e *Endpoint) Unexpected() int {
 	n := 0
 	for st, c := range e.Statuses {
-		if st != e.Expected {
+		if st != e.Expected && (!e.Busy || st != http.StatusServiceUnavailable) {
 			n += c
 		}
 	}
@@ -59,8 +64,8 @@ func (e *Endpoint) ServerErrors() int {
 }
 
 // merge folds the workers' recorders of one endpoint into its summary.
-func merge(name string, expected int, recs []*recorder) *Endpoint {
-	e := &Endpoint{Name: name, Expected: expected, Statuses: map[int]int{}}
+func merge(ep endpoint, recs []*recorder) *Endpoint {
+	e := &Endpoint{Name: ep.name, Expected: ep.expected, Busy: ep.busyOK, Statuses: map[int]int{}}
 	var all []time.Duration
 	for _, r := range recs {
 		all = append(all, r.latencies...)
@@ -88,13 +93,38 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 // Result is one scenario's outcome.
 type Result struct {
-	Name      string
-	Elapsed   time.Duration
-	Endpoints []*Endpoint
+	Name        string        `json:"name"`
+	Concurrency int           `json:"concurrency"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	Endpoints   []*Endpoint   `json:"endpoints"`
 	// Completed counts whole operations (a sign-in is two requests); Notes say how the
 	// scenario was run.
-	Completed int
-	Notes     []string
+	Completed int      `json:"completed"`
+	Notes     []string `json:"notes"`
+	// ServerCPU is the CPU time (user and system) the server process used while the
+	// scenario ran; PeakRSS its peak resident memory since it started (once the scenario's
+	// setup ran in it, if any).
+	ServerCPU time.Duration `json:"server_cpu_ns"`
+	PeakRSS   int64         `json:"peak_rss_bytes"`
+	// Bound is the share of the raw argon2id bound the sign-ins reached (0: not a sign-in
+	// scenario).
+	Bound float64 `json:"share_of_bound,omitempty"`
+}
+
+// PerSecond is the completed operations per second.
+func (r *Result) PerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Completed) / r.Elapsed.Seconds()
+}
+
+// CPUPerOp is the server's CPU time per completed operation.
+func (r *Result) CPUPerOp() time.Duration {
+	if r.Completed == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Completed)
 }
 
 // Throughput is e's requests per second over the scenario.
@@ -127,8 +157,12 @@ func printResults(w io.Writer, results []*Result) {
 	}
 	tw.Flush()
 	for _, r := range results {
-		fmt.Fprintf(w, "%s: %d completed in %s (%.1f/s)", r.Name, r.Completed, r.Elapsed.Round(time.Millisecond),
-			float64(r.Completed)/max(r.Elapsed.Seconds(), 1e-9))
+		fmt.Fprintf(w, "%s (%d clients): %d completed in %s (%.1f/s); server CPU %s per operation, peak RSS %.0f MB",
+			r.Name, r.Concurrency, r.Completed, r.Elapsed.Round(time.Millisecond), r.PerSecond(), cpu(r.CPUPerOp()),
+			float64(r.PeakRSS)/1e6)
+		if r.Bound > 0 {
+			fmt.Fprintf(w, "; %.2f of the raw argon2id bound", r.Bound)
+		}
 		if r.Failed() {
 			fmt.Fprint(w, ", UNEXPECTED STATUSES")
 		}
@@ -137,6 +171,14 @@ func printResults(w io.Writer, results []*Result) {
 			fmt.Fprintf(w, "  %s\n", n)
 		}
 	}
+}
+
+// cpu renders a CPU time per operation in µs below a millisecond, else in ms.
+func cpu(d time.Duration) string {
+	if d < time.Millisecond {
+		return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
+	}
+	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
@@ -150,7 +192,7 @@ func statuses(e *Endpoint) string {
 			name = "transport-error"
 		}
 		mark := ""
-		if st != e.Expected {
+		if st != e.Expected && (!e.Busy || st != http.StatusServiceUnavailable) {
 			mark = "!"
 		}
 		b = append(b, fmt.Sprintf("%s:%d%s", name, e.Statuses[st], mark))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -26,6 +27,10 @@ type Hasher struct {
 	wait   time.Duration
 	sem    chan struct{}
 	dummy  string // PHC string no password matches, for VerifyDummy
+	// queue is how many callers may wait for a slot at once (0: no bound); waiting counts
+	// them.
+	queue   int64
+	waiting atomic.Int64
 
 	// testHookHashing, when set, runs while a hashing slot is held.
 	testHookHashing func()
@@ -43,6 +48,14 @@ type Work struct {
 // show that two paths (an unknown name and a wrong password) pay for the same work; a
 // metric could count hashes. Call it before h is used.
 func (h *Hasher) Observe(f func(Work)) { h.observe = f }
+
+// LimitQueue lets at most n callers wait for a hashing slot at once: one more gets ErrBusy
+// at once instead of waiting, so a burst costs neither memory nor time beyond the queue.
+// n <= 0 leaves the queue unbounded. Call it before h is used.
+func (h *Hasher) LimitQueue(n int) { h.queue = int64(max(n, 0)) }
+
+// Slots is how many hashes run at once at most.
+func (h *Hasher) Slots() int { return cap(h.sem) }
 
 // NewHasher returns a Hasher using p for new hashes. At most maxConcurrent
 // hashes (runtime.NumCPU() when maxConcurrent <= 0) run at once; a caller
@@ -139,7 +152,8 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 }
 
 // acquire takes a hashing slot, waiting at most h.wait. It returns ErrBusy
-// on timeout and ctx.Err() when ctx ends first.
+// on timeout or when the queue of waiting callers is full, and ctx.Err() when
+// ctx ends first.
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -152,6 +166,11 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	if h.wait <= 0 {
 		return ErrBusy
 	}
+	if n := h.waiting.Add(1); h.queue > 0 && n > h.queue {
+		h.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer h.waiting.Add(-1)
 	t := time.NewTimer(h.wait)
 	defer t.Stop()
 	select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -312,6 +313,33 @@ func TestConcurrencyLimit(t *testing.T) {
 		defer cancel()
 		if _, _, err := h.Verify(ctx, "pw", h.dummy); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("err = %v, want context.DeadlineExceeded", err)
+		}
+	})
+
+	t.Run("caller_beyond_the_queue_gets_ErrBusy_at_once", func(t *testing.T) {
+		// One slot held, one caller waiting (the queue is 1): the next caller is refused
+		// without waiting, although the wait is a minute.
+		h := NewHasher(fast, 1, time.Minute)
+		h.LimitQueue(1)
+		entered, release := hold(h)
+		first := make(chan error, 1)
+		go func() { _, err := h.Hash(context.Background(), "pw"); first <- err }()
+		<-entered
+		second := make(chan error, 1)
+		go func() { _, err := h.Hash(context.Background(), "pw"); second <- err }()
+		for h.waiting.Load() != 1 {
+			runtime.Gosched()
+		}
+		if _, err := h.Hash(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
+			t.Errorf("Hash beyond the queue: err = %v, want ErrBusy", err)
+		}
+		release()
+		<-entered // the waiting caller got the slot
+		if err := errors.Join(<-first, <-second); err != nil {
+			t.Errorf("queued hashes: %v", err)
+		}
+		if n := h.waiting.Load(); n != 0 {
+			t.Errorf("%d callers still counted as waiting", n)
 		}
 	})
 

@@ -1,0 +1,81 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/twofold-id/twofold/internal/password"
+)
+
+// Bound is the raw argon2id bound of the machine: as many hashes with the measured
+// parameters as one goroutine per CPU computes, with nothing else of the harness running.
+// A server that signs in at the bound spends its CPU on nothing but the hash.
+type Bound struct {
+	Hashes  int           `json:"hashes"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+	// CPU is the CPU time the harness process used meanwhile (user and system).
+	CPU time.Duration `json:"cpu_ns"`
+}
+
+// PerSecond is hashes per second.
+func (b *Bound) PerSecond() float64 { return float64(b.Hashes) / max(b.Elapsed.Seconds(), 1e-9) }
+
+// CPUPerHash is the CPU time of one hash.
+func (b *Bound) CPUPerHash() time.Duration {
+	if b.Hashes == 0 {
+		return 0
+	}
+	return b.CPU / time.Duration(b.Hashes)
+}
+
+func (b *Bound) String() string {
+	return fmt.Sprintf("%.1f hashes/s (%d in %s), %s CPU per hash", b.PerSecond(), b.Hashes,
+		b.Elapsed.Round(time.Millisecond), cpu(b.CPUPerHash()))
+}
+
+// measureBound hashes with p on every CPU for d.
+func measureBound(ctx context.Context, p password.Params, d time.Duration) (*Bound, error) {
+	deadline, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	cpu0, err := selfCPU()
+	if err != nil {
+		return nil, err
+	}
+	salt := make([]byte, 16)
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for deadline.Err() == nil {
+				argon2.IDKey([]byte(userPassword), salt, p.Iterations, p.MemoryKiB, p.Parallelism, 32)
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu1, err := selfCPU()
+	if err != nil {
+		return nil, err
+	}
+	return &Bound{Hashes: int(n.Load()), Elapsed: elapsed, CPU: cpu1 - cpu0}, ctx.Err()
+}
+
+// selfCPU is the CPU time the harness process has used.
+func selfCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}

@@ -1,0 +1,297 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	twofold "github.com/twofold-id/twofold/internal/app"
+	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/throttle"
+)
+
+// childEnv carries the spec of a server process: when it is set, the harness binary is
+// that server (runChild) instead of the load generator. The server runs in a process of
+// its own so that its CPU time and memory can be read from /proc apart from the load's.
+const childEnv = "TWOFOLD_LOAD_SERVER"
+
+// childSpec is what a server process is started with.
+type childSpec struct {
+	DataDir     string           `json:"data_dir"`
+	DatabaseURL string           `json:"database_url"`
+	MasterKey   []byte           `json:"master_key"`
+	Argon2      password.Params  `json:"argon2"`
+	Throttle    *throttle.Policy `json:"throttle"` // nil: the configured failure budgets
+	// ProductionLimits keeps the configured per-address rate limits; otherwise they are
+	// raised (raisedLimits).
+	ProductionLimits bool `json:"production_limits"`
+	// TrustLoopbackProxy believes X-Forwarded-For from 127.0.0.1, as behind a reverse
+	// proxy: the harness names many client addresses that way.
+	TrustLoopbackProxy bool  `json:"trust_loopback_proxy"`
+	ClockMS            int64 `json:"clock_ms"`
+	// HashQueue and MaxHashes override password.hash_queue and
+	// password.max_concurrent_hashes when not 0.
+	HashQueue int    `json:"hash_queue"`
+	MaxHashes int    `json:"max_hashes"`
+	LogLevel  string `json:"log_level"`
+}
+
+// childReady is the line a server process prints on stdout once it serves.
+type childReady struct {
+	URL     string `json:"url"`
+	Control string `json:"control"`
+}
+
+// config is the configuration of the server process: `twofold serve`'s defaults with the
+// spec's changes.
+func (s *childSpec) config() *config.Config {
+	cfg := config.Default()
+	cfg.DataDir = s.DataDir
+	cfg.Database.URL = s.DatabaseURL
+	cfg.Server.Addr = listenAddr
+	if s.TrustLoopbackProxy {
+		cfg.Server.TrustedProxies = []string{"127.0.0.1/32"}
+	}
+	if s.HashQueue != 0 {
+		cfg.Password.HashQueue = s.HashQueue
+	}
+	if s.MaxHashes != 0 {
+		cfg.Password.MaxConcurrentHashes = s.MaxHashes
+	}
+	if s.LogLevel != "" {
+		cfg.Log.Level = s.LogLevel
+	}
+	return cfg
+}
+
+// runChild is the server process: it serves spec's server on 127.0.0.1, wired as
+// `twofold serve` wires it, with a clock that only the harness moves (POST /clock on a
+// control listener of its own, also on 127.0.0.1), until its standard input closes.
+func runChild(raw string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var spec childSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+		fmt.Fprintf(stderr, "twofold-load server: bad spec: %v\n", err)
+		return 2
+	}
+	if err := serveChild(&spec, stdin, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "twofold-load server: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func serveChild(spec *childSpec, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg := spec.config()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil || spec.LogLevel == "" {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var clockMS atomic.Int64
+	clockMS.Store(spec.ClockMS)
+	now := func() time.Time { return time.UnixMilli(clockMS.Load()).UTC() }
+	twofold.SetMemoryLimit(cfg, log)
+	o := twofold.Options{Log: log, MasterKey: spec.MasterKey, Now: now, Argon2: &spec.Argon2, Throttle: spec.Throttle}
+	if !spec.ProductionLimits {
+		o.RateLimits = &raisedLimits
+	}
+	ctx := context.Background()
+	a, err := twofold.Open(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := twofold.Listen(cfg.Server.Addr, cfg.Server.MaxConnections, log)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	prov, err := a.OIDC(base)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	h, err := a.Handler(prov)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hs := twofold.HTTPServer(h, log, cfg.Server.IdleTimeout)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	hkCtx, stopHK := context.WithCancel(ctx)
+	defer stopHK()
+	go a.Housekeep(hkCtx, prov, twofold.HousekeepingInterval)
+
+	cln, err := net.Listen("tcp", listenAddr)
+	if err != nil {
+		return err
+	}
+	control := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := strconv.ParseInt(r.URL.Query().Get("ms"), 10, 64)
+		if r.Method != http.MethodPost || r.URL.Path != "/clock" || err != nil {
+			http.Error(w, "POST /clock?ms=UNIX_MILLISECONDS", http.StatusBadRequest)
+			return
+		}
+		clockMS.Store(v)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go control.Serve(cln)
+	defer control.Close()
+
+	if err := json.NewEncoder(stdout).Encode(childReady{URL: base, Control: "http://" + cln.Addr().String()}); err != nil {
+		return err
+	}
+	// The harness closes standard input to stop the server (or dies, which closes it too).
+	go func() { _, _ = io.Copy(io.Discard, stdin); errc <- nil }()
+	err = <-errc
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if serr := hs.Shutdown(sctx); err == nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = serr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// process is a running server process.
+type process struct {
+	URL     string
+	control string
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	done    chan error
+}
+
+// startProcess starts the harness binary as a server process with spec and waits until
+// it serves.
+func startProcess(spec *childSpec, stderr io.Writer) (*process, error) {
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe) // a test binary serves from TestMain
+	cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, stdin: stdin, done: make(chan error, 1)}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	select {
+	case line, ok := <-lines:
+		var r childReady
+		if !ok || json.Unmarshal([]byte(line), &r) != nil || !strings.HasPrefix(r.URL, "http://127.0.0.1:") {
+			p.stop()
+			return nil, fmt.Errorf("the server process did not start (%q)", line)
+		}
+		p.URL, p.control = r.URL, r.Control
+		return p, nil
+	case <-time.After(2 * time.Minute):
+		p.stop()
+		return nil, errors.New("the server process did not start within 2 minutes")
+	}
+}
+
+// setClock moves the server's clock to t.
+func (p *process) setClock(t time.Time) error {
+	resp, err := http.Post(p.control+"/clock?ms="+strconv.FormatInt(t.UnixMilli(), 10), "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("set the server's clock: %s", resp.Status)
+	}
+	return nil
+}
+
+// stop ends the server process and waits for it.
+func (p *process) stop() error {
+	p.stdin.Close()
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		return <-p.done
+	}
+}
+
+// usage is the process's CPU time (user and system) and peak resident memory so far,
+// from /proc.
+func (p *process) usage() (cpu time.Duration, peakRSS int64, err error) {
+	return procUsage(p.cmd.Process.Pid)
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of the CPU times in /proc/PID/stat: 100 on
+// every Linux platform Go supports.
+const clockTicks = 100
+
+func procUsage(pid int) (cpu time.Duration, peakRSS int64, err error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after it follow the last ')'.
+	s := string(stat)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, err
+	}
+	cpu = time.Duration(utime+stime) * time.Second / clockTicks
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return cpu, 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return cpu, kb * 1024, err
+		}
+	}
+	return cpu, 0, nil
+}
