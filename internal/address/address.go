@@ -96,8 +96,8 @@ type payload struct {
 }
 
 var (
-	errSame  = apperr.New(apperr.CodeInvalidEmail, "That is already your e-mail address.")
-	errTaken = apperr.New(apperr.CodeConflict, "This address now belongs to another account, so the address was not changed. Sign in and choose another address.")
+	errSame  = apperr.Msg(apperr.CodeInvalidEmail, "err.address_same")
+	errTaken = apperr.Msg(apperr.CodeConflict, "err.address_taken")
 )
 
 // SendVerification mails a link that verifies the signed-in user's current address (valid

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
@@ -46,7 +45,7 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 }
 
 // errWrongCurrent answers a wrong current password before an account change.
-var errWrongCurrent = apperr.New(apperr.CodeInvalidCredentials, "The current password is incorrect.")
+var errWrongCurrent = apperr.Msg(apperr.CodeInvalidCredentials, "err.wrong_current_password")
 
 // CheckPassword checks the signed-in user's current password before an account change:
 // apperr.ErrUnauthenticated unless the sign-in is finished, invalid_credentials ("The
@@ -82,7 +81,7 @@ func (s *Service) checkPolicy(pw string, userInputs ...string) error {
 	err := s.policy.Check(pw, userInputs...)
 	var pe *password.PolicyError
 	if errors.As(err, &pe) {
-		return apperr.New(apperr.CodeWeakPassword, pe.Reason)
+		return apperr.Msg(apperr.CodeWeakPassword, pe.Key, pe.Args...)
 	}
 	return err
 }
@@ -93,7 +92,7 @@ func (s *Service) checkPolicy(pw string, userInputs ...string) error {
 // live reset link; the user is told by mail.
 func (s *Service) SetPassword(ctx context.Context, u *store.User, pw string, m Meta) (Ended, error) {
 	if len(pw) > 4*s.policy.MaxLength+4 {
-		return Ended{}, apperr.New(apperr.CodeWeakPassword, fmt.Sprintf("The password is longer than %d characters.", s.policy.MaxLength))
+		return Ended{}, apperr.Msg(apperr.CodeWeakPassword, "err.password_too_long", "Max", s.policy.MaxLength)
 	}
 	if err := s.checkPolicy(pw, u.Username, u.Email); err != nil {
 		return Ended{}, err

@@ -186,7 +186,7 @@ func (s *Service) EndIn(ctx context.Context, st store.Store, a Action, userID, s
 
 // ErrNoSuchApplication answers a removal of an application the user never let in (or
 // whose access is gone already).
-var ErrNoSuchApplication = apperr.New(apperr.CodeNotFound, "That application has no access to your account.")
+var ErrNoSuchApplication = apperr.Msg(apperr.CodeNotFound, "err.no_such_application")
 
 // EndApplication removes an application's access to the user's account ("Remove access"
 // on the security page): its consent, and every grant it holds of the user with their

@@ -159,7 +159,7 @@ func requireState(cur *Current, states ...string) error {
 		}
 	}
 	if cur.Session.State == store.StateAuthenticated {
-		return apperr.New(apperr.CodeConflict, "You are already signed in.")
+		return apperr.Msg(apperr.CodeConflict, "err.already_signed_in")
 	}
 	return apperr.ErrUnauthenticated
 }

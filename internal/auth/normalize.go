@@ -62,14 +62,14 @@ func AsText(s string) string {
 func ValidateUsername(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
 	if display == "" {
-		return "", "", apperr.New(apperr.CodeBadRequest, "Enter a username.").In("username")
+		return "", "", apperr.Msg(apperr.CodeBadRequest, "err.username_empty").In("username")
 	}
 	if !utf8.ValidString(display) || utf8.RuneCountInString(display) > maxUsername {
-		return "", "", apperr.New(apperr.CodeBadRequest, "A username has at most 64 characters.").In("username")
+		return "", "", apperr.Msg(apperr.CodeBadRequest, "err.username_long").In("username")
 	}
 	for _, r := range display {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' {
-			return "", "", apperr.New(apperr.CodeBadRequest, "A username may contain only letters, digits, '.', '_' and '-'.").In("username")
+			return "", "", apperr.Msg(apperr.CodeBadRequest, "err.username_chars").In("username")
 		}
 	}
 	return display, NormalizeLogin(display), nil
@@ -79,10 +79,8 @@ func ValidateUsername(s string) (display, normalized string, err error) {
 // the domain does not say: a domain literal (an IP address in brackets) sends it to a host
 // of the sender's choosing, and "%" is the old relay syntax (a%b@c is forwarded by c to b).
 var (
-	ErrEmailDomainLiteral = apperr.New(apperr.CodeBadRequest,
-		"E-mail addresses with an IP address in brackets, such as name@[192.0.2.1], are not accepted: use one with a domain name.")
-	ErrEmailPercent = apperr.New(apperr.CodeBadRequest,
-		"E-mail addresses with a percent sign (%) are not accepted.")
+	ErrEmailDomainLiteral = apperr.Msg(apperr.CodeBadRequest, "err.email_domain_literal")
+	ErrEmailPercent       = apperr.Msg(apperr.CodeBadRequest, "err.email_percent")
 )
 
 // unseen reports a character that shows nothing or stands for nothing: controls and format
@@ -95,7 +93,7 @@ func unseen(r rune) bool { return !unicode.IsGraphic(r) || r == utf8.RuneError }
 // reason, and anything else that is not a plain address with a generic bad_request.
 func ValidateEmail(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
-	bad := apperr.New(apperr.CodeBadRequest, "Enter a valid e-mail address, such as name@example.com.").In("email")
+	bad := apperr.Msg(apperr.CodeBadRequest, "err.email_invalid").In("email")
 	if display == "" || len(display) > maxEmail || !utf8.ValidString(display) || strings.ContainsFunc(display, unseen) {
 		return "", "", bad
 	}
@@ -126,10 +124,10 @@ const maxDisplayName = 100
 func ValidateDisplayName(s string) (string, error) {
 	name := norm.NFC.String(strings.TrimSpace(s))
 	if !utf8.ValidString(name) || strings.ContainsFunc(name, unseen) {
-		return "", apperr.New(apperr.CodeBadRequest, "A name may contain letters, digits, spaces and punctuation, but no control or invisible characters.")
+		return "", apperr.Msg(apperr.CodeBadRequest, "err.name_chars")
 	}
 	if utf8.RuneCountInString(name) > maxDisplayName {
-		return "", apperr.New(apperr.CodeBadRequest, "A name has at most 100 characters.")
+		return "", apperr.Msg(apperr.CodeBadRequest, "err.name_long")
 	}
 	return name, nil
 }

@@ -42,10 +42,8 @@ type Registration struct {
 // account took after the registration was requested. Only whoever holds the link (the
 // address's owner) sees them.
 var (
-	ErrRegistrationNameTaken = apperr.New(apperr.CodeConflict,
-		"Someone took this username after you asked to register. Register again with another username.")
-	ErrRegistrationEmailTaken = apperr.New(apperr.CodeConflict,
-		"An account with this e-mail address exists already. Sign in, or use \"Forgot your password?\" on the sign-in page.")
+	ErrRegistrationNameTaken  = apperr.Msg(apperr.CodeConflict, "err.registration_name_taken")
+	ErrRegistrationEmailTaken = apperr.Msg(apperr.CodeConflict, "err.registration_email_taken")
 )
 
 // CreateRegistered creates the account of a confirmed registration in st (the transaction

@@ -30,12 +30,9 @@ const (
 )
 
 var (
-	errResetCodeMissing = apperr.New(apperr.CodeInvalidCode,
-		"This account has a second factor: enter a code from your authenticator app, or your recovery code.")
-	errResetProofStale = apperr.New(apperr.CodeInvalidCode,
-		"The check of your code has expired. Enter a new code from your authenticator app, or your recovery code.")
-	errSamePassword = apperr.New(apperr.CodeWeakPassword,
-		"Choose a new password: this is the password the account has now.")
+	errResetCodeMissing = apperr.Msg(apperr.CodeInvalidCode, "err.reset_code_missing")
+	errResetProofStale  = apperr.Msg(apperr.CodeInvalidCode, "err.reset_proof_stale")
+	errSamePassword     = apperr.Msg(apperr.CodeWeakPassword, "err.same_password")
 )
 
 // RequestPasswordReset mails a reset link to the account that login (a username or an
@@ -309,7 +306,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 	m.ActorID = u.ID
 	// The policy first: it reveals nothing and spends no attempt.
 	if len(req.NewPassword) > 4*s.policy.MaxLength+4 {
-		return "", apperr.New(apperr.CodeWeakPassword, fmt.Sprintf("The password is longer than %d characters.", s.policy.MaxLength))
+		return "", apperr.Msg(apperr.CodeWeakPassword, "err.password_too_long", "Max", s.policy.MaxLength)
 	}
 	if err := s.checkPolicy(req.NewPassword, u.Username, u.Email); err != nil {
 		return "", err

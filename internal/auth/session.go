@@ -130,7 +130,7 @@ func (s *Service) UserApplications(ctx context.Context, userID string) ([]store.
 }
 
 // ErrNoSuchSession answers a sign-out of a session the user does not have (or no longer has).
-var ErrNoSuchSession = apperr.New(apperr.CodeNotFound, "That session is not one of yours, or it has ended already.")
+var ErrNoSuchSession = apperr.Msg(apperr.CodeNotFound, "err.no_such_session")
 
 // SignOutSession ends one other session of the user (a device on the security page) and
 // what was obtained through it. A session that is not the user's is ErrNoSuchSession, so
@@ -138,7 +138,7 @@ var ErrNoSuchSession = apperr.New(apperr.CodeNotFound, "That session is not one 
 // out is for that.
 func (s *Service) SignOutSession(ctx context.Context, cur *Current, id string, m Meta) error {
 	if id == cur.Session.ID {
-		return apperr.New(apperr.CodeBadRequest, "That is the session you are using: sign out instead.")
+		return apperr.Msg(apperr.CodeBadRequest, "err.current_session")
 	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
 		list, err := st.ListUserSessions(ctx, cur.User.ID, s.now())

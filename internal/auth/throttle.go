@@ -97,31 +97,19 @@ func (s *Service) release(ctx context.Context, a *attempt) {
 // throttledError is the 429 answer. Its message is the same for every identifier, known or not.
 func throttledError(locked bool, wait time.Duration) error {
 	if locked {
-		return apperr.New(apperr.CodeThrottled,
-			"Too many failed attempts: no further attempt will be checked. An administrator can unlock the account.")
+		return apperr.Msg(apperr.CodeThrottled, "err.throttled_locked")
 	}
-	return &apperr.Error{
-		Code:       apperr.CodeThrottled,
-		Message:    fmt.Sprintf("Too many failed attempts. Try again in %s.", humanWait(wait)),
-		RetryAfter: wait,
+	e := apperr.Msg(apperr.CodeThrottled, "err.throttled_seconds", "Count", waitSeconds(wait))
+	if secs := waitSeconds(wait); secs > 90 {
+		e = apperr.Msg(apperr.CodeThrottled, "err.throttled_minutes", "Count", (secs+59)/60)
 	}
+	e.RetryAfter = wait
+	return e
 }
 
-// humanWait renders a wait rounded up to whole seconds, or minutes beyond 90 seconds.
-func humanWait(d time.Duration) string {
-	secs := int((d + time.Second - 1) / time.Second)
-	if secs <= 90 {
-		return plural(secs, "second")
-	}
-	return plural((secs+59)/60, "minute")
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
-}
+// waitSeconds is a wait in whole seconds, rounded up; the message says minutes beyond 90
+// seconds.
+func waitSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 // Unlock forgets every failure of the user's password and second-factor budgets, so a
 // locked or waiting account can sign in again at once. It is audited.

@@ -82,6 +82,9 @@ func (s *Service) insertUser(ctx context.Context, st store.Store, u *store.User,
 	err := st.CreateUser(ctx, u)
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {
+		if key, ok := takenKeys[ce.Field]; ok {
+			return apperr.Msg(apperr.CodeConflict, key).In(ce.Field)
+		}
 		return apperr.New(apperr.CodeConflict, fmt.Sprintf("That %s is already taken.", ce.Field)).In(ce.Field)
 	}
 	if err != nil {
@@ -225,11 +228,15 @@ func (s *Service) IssueSetupToken(ctx context.Context) (string, error) {
 	return tok, err
 }
 
-var errSetupToken = apperr.New(apperr.CodeInvalidToken, "This setup link is invalid or expired. While no administrator exists, every start of the server prints a new one.")
+var errSetupToken = apperr.Msg(apperr.CodeInvalidToken, "err.setup_token")
+
+// takenKeys are the catalog keys of "That ... is already taken." for the fields a person
+// types.
+var takenKeys = map[string]string{"username": "err.taken_username", "email": "err.taken_email"}
 
 // ErrSetupDone refuses a setup link once an administrator has existed: no link works
 // again, and the console adds further administrators.
-var ErrSetupDone = apperr.New(apperr.CodeInvalidToken, "An administrator exists already, so this setup link no longer works. Sign in; to add another administrator, run 'twofold user add NAME --email ADDRESS --role admin' at the server's console.")
+var ErrSetupDone = apperr.Msg(apperr.CodeInvalidToken, "err.setup_done")
 
 // CheckSetupToken reports whether the setup link still works. A link stops working for
 // good once an administrator has existed, even when it was never used (every start and

@@ -13,8 +13,7 @@ import (
 
 // ErrInvalidLink answers every link that cannot be accepted: unknown, used, replaced by a
 // resent one, expired, or for an account that accepted, was disabled or changed address.
-var ErrInvalidLink = apperr.New(apperr.CodeInvalidToken,
-	"This invitation link is invalid, expired or was used already. Ask your administrator to send a new one.")
+var ErrInvalidLink = apperr.Msg(apperr.CodeInvalidToken, "err.invitation_link")
 
 // Info is what the invitation page shows about a live link.
 type Info struct {

@@ -44,7 +44,7 @@ type Consumer interface {
 
 // ErrInvalid is the one answer for a link that cannot be used: unknown, used, replaced,
 // expired or of another purpose (400 invalid_token).
-var ErrInvalid = apperr.New(apperr.CodeInvalidToken, "This link is invalid, has expired or was used already. Ask for a new one.")
+var ErrInvalid = apperr.Msg(apperr.CodeInvalidToken, "err.link_invalid")
 
 // maxToken bounds what is hashed and looked up: tokens are 43 characters of base64url.
 const maxToken = 128

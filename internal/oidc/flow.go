@@ -108,10 +108,8 @@ type Step struct {
 }
 
 var (
-	errUnknownRequest = apperr.New(apperr.CodeBadRequest,
-		"This sign-in request is unknown or expired. Go back to the application and sign in again.")
-	errUsedRequest = apperr.New(apperr.CodeBadRequest,
-		"This sign-in request was completed already. Go back to the application and sign in again.")
+	errUnknownRequest = apperr.Msg(apperr.CodeBadRequest, "err.oidc_unknown_request")
+	errUsedRequest    = apperr.Msg(apperr.CodeBadRequest, "err.oidc_used_request")
 )
 
 // Continue decides the next step of the authorization request id for the browser's session

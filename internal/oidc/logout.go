@@ -10,8 +10,7 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-var errLogoutReturn = apperr.New(apperr.CodeBadRequest,
-	"The application asked to return to an address that is not registered for it. Go back to the application and sign out again.")
+var errLogoutReturn = apperr.Msg(apperr.CodeBadRequest, "err.oidc_logout_return")
 
 // LogoutReturn is where the browser goes after the user confirmed a logout request without
 // id_token_hint: the client's post_logout_redirect_uri, when registered exactly for it, with

@@ -22,9 +22,12 @@ type Policy struct {
 var DefaultPolicy = Policy{MinLength: 12, MaxLength: 1024}
 
 // PolicyError says why a password was refused. Reason is a sentence safe to
-// show to the user.
+// show to the user, in English; Key and Args name the same sentence in the
+// message catalog (internal/i18n), for pages in other languages.
 type PolicyError struct {
 	Reason string
+	Key    string
+	Args   []any
 }
 
 func (e *PolicyError) Error() string { return "password: " + e.Reason }
@@ -67,10 +70,10 @@ func (p Policy) Check(password string, userInputs ...string) error {
 	minLen, maxLen = max(minLen, floorMinLength), max(maxLen, floorMaxLength)
 
 	if password == "" {
-		return &PolicyError{Reason: "Enter a password."}
+		return &PolicyError{Reason: "Enter a password.", Key: "err.password_empty_new"}
 	}
 	if !utf8.ValidString(password) || strings.IndexByte(password, 0) >= 0 {
-		return &PolicyError{Reason: "The password contains bytes that are not valid text; use ordinary characters."}
+		return &PolicyError{Reason: "The password contains bytes that are not valid text; use ordinary characters.", Key: "err.password_not_text"}
 	}
 	// NFKC never shrinks text by more than a few code points per character,
 	// so a huge input is refused before spending time normalising it.
@@ -80,7 +83,7 @@ func (p Policy) Check(password string, userInputs ...string) error {
 	pw := norm.NFKC.String(password)
 	n := utf8.RuneCountInString(pw)
 	if n < minLen {
-		return &PolicyError{Reason: fmt.Sprintf("The password must be at least %d characters long.", minLen)}
+		return &PolicyError{Reason: fmt.Sprintf("The password must be at least %d characters long.", minLen), Key: "err.password_short", Args: []any{"Min", minLen}}
 	}
 	if n > maxLen {
 		return tooLong(maxLen)
@@ -94,30 +97,30 @@ func (p Policy) Check(password string, userInputs ...string) error {
 			continue
 		}
 		hints = append(hints, in)
-		part, what := in, "your username"
+		part, what, key := in, "your username", "err.password_has_username"
 		if i := strings.LastIndexByte(in, '@'); i >= 0 {
-			part, what = in[:i], "your e-mail address"
+			part, what, key = in[:i], "your e-mail address", "err.password_has_email"
 			if part != "" {
 				hints = append(hints, part)
 			}
 			// The whole address, even when its local part is too short to check alone.
 			if strings.Contains(lower, strings.ToLower(in)) {
-				return &PolicyError{Reason: fmt.Sprintf("The password must not contain %s.", what)}
+				return &PolicyError{Reason: fmt.Sprintf("The password must not contain %s.", what), Key: key}
 			}
 		}
 		if utf8.RuneCountInString(part) >= minPersonalLen && strings.Contains(lower, strings.ToLower(part)) {
-			return &PolicyError{Reason: fmt.Sprintf("The password must not contain %s.", what)}
+			return &PolicyError{Reason: fmt.Sprintf("The password must not contain %s.", what), Key: key}
 		}
 	}
 
 	if zxcvbn.PasswordStrength(firstRunes(pw, zxcvbnMaxRunes), hints).Score < zxcvbnMinScore {
-		return &PolicyError{Reason: "The password is too common or easy to guess. A few unrelated words make a strong password that is easy to remember."}
+		return &PolicyError{Reason: "The password is too common or easy to guess. A few unrelated words make a strong password that is easy to remember.", Key: "err.password_common"}
 	}
 	return nil
 }
 
 func tooLong(maxLen int) error {
-	return &PolicyError{Reason: fmt.Sprintf("The password must be at most %d characters long.", maxLen)}
+	return &PolicyError{Reason: fmt.Sprintf("The password must be at most %d characters long.", maxLen), Key: "err.password_long", Args: []any{"Max", maxLen}}
 }
 
 // firstRunes returns the prefix of s holding at most n code points.

@@ -119,7 +119,7 @@ func orDefault(n, def int) int {
 func (s *Service) Enabled() bool { return s != nil && s.enabled }
 
 // ErrOff answers every call while registration is off.
-var ErrOff = apperr.New(apperr.CodeNotFound, "This server does not offer registration. Ask your administrator for an account.")
+var ErrOff = apperr.Msg(apperr.CodeNotFound, "err.registration_off")
 
 // Request is what the registration form and API submit.
 type Request struct {
@@ -168,16 +168,16 @@ func (s *Service) Register(ctx context.Context, in Request, m auth.Meta) error {
 		return err
 	}
 	if in.Password == "" {
-		return apperr.New(apperr.CodeBadRequest, "Choose a password.")
+		return apperr.Msg(apperr.CodeBadRequest, "err.choose_password")
 	}
 	if err := s.auth.CheckNewPassword(in.Password, name, email); err != nil {
 		return err
 	}
 	if ok, wait := s.perIP.Allow("ip:" + ratelimit.AddressKey(m.IP)); !ok {
-		return rateLimited("Too many registrations from your network. Try again later.", wait)
+		return rateLimited("err.register_limit_ip", wait)
 	}
 	if ok, wait := s.perEmail.Allow("email:" + ratelimit.EmailKey(emailNorm)); !ok {
-		return rateLimited("Too many registrations for this e-mail address. Try again later.", wait)
+		return rateLimited("err.register_limit_email", wait)
 	}
 	hash, err := s.auth.HashPassword(ctx, in.Password)
 	if err != nil {
@@ -239,8 +239,7 @@ type Pending struct {
 	Email    string
 }
 
-var errInvalidLink = apperr.New(apperr.CodeInvalidToken,
-	"This registration link is invalid, used or expired. Register again for a new one.")
+var errInvalidLink = apperr.Msg(apperr.CodeInvalidToken, "err.registration_link")
 
 // Check returns the registration the link stands for, changing nothing, for the page the
 // link opens (mail scanners fetch links too). An unknown, used or expired link gives
@@ -353,7 +352,9 @@ func domainOf(emailNorm string) string {
 	return emailNorm[strings.LastIndexByte(emailNorm, '@')+1:]
 }
 
-// rateLimited is a 429 answer to retry after wait (at least a second).
-func rateLimited(msg string, wait time.Duration) error {
-	return &apperr.Error{Code: apperr.CodeRateLimited, Message: msg, RetryAfter: max(wait, time.Second)}
+// rateLimited is a 429 answer with the message key to retry after wait (at least a second).
+func rateLimited(key string, wait time.Duration) error {
+	e := apperr.Msg(apperr.CodeRateLimited, key)
+	e.RetryAfter = max(wait, time.Second)
+	return e
 }

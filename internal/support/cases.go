@@ -82,10 +82,10 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 		return "", err
 	}
 	if ok, wait := s.perIP.Allow("ip:" + ratelimit.AddressKey(m.IP)); !ok {
-		return "", rateLimited("Too many support requests from your network. Try again later.", wait)
+		return "", rateLimited("err.support_limit_ip", wait)
 	}
 	if ok, wait := s.perEmail.Allow("email:" + ratelimit.EmailKey(c.EmailNorm)); !ok {
-		return "", rateLimited("Too many support requests for this e-mail address. Try again later.", wait)
+		return "", rateLimited("err.support_limit_email", wait)
 	}
 	// Past the hourly mail cap the case is opened and answered all the same, but no
 	// confirmation is sent: the form must not become a way to send mail in bulk.
@@ -154,9 +154,11 @@ func (s *Service) takeFormMail(ctx context.Context, m Meta) (bool, error) {
 	return false, nil
 }
 
-// rateLimited is a 429 answer to retry after wait (at least a second).
-func rateLimited(msg string, wait time.Duration) error {
-	return &apperr.Error{Code: apperr.CodeRateLimited, Message: msg, RetryAfter: max(wait, time.Second)}
+// rateLimited is a 429 answer with the message key to retry after wait (at least a second).
+func rateLimited(key string, wait time.Duration) error {
+	e := apperr.Msg(apperr.CodeRateLimited, key)
+	e.RetryAfter = max(wait, time.Second)
+	return e
 }
 
 func categoryLabel(c string) string {
@@ -169,35 +171,39 @@ func categoryLabel(c string) string {
 	return "other"
 }
 
-func badField(field, msg string) error {
-	return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q: %s", field, msg)).In(field)
+// badField is a bad_request about field: the message names the field for the API ("Field
+// "email": is required."), the catalog's key says it for the page beside the field.
+func badField(field, msg, key string, args ...any) error {
+	e := apperr.Msg(apperr.CodeBadRequest, key, args...).In(field)
+	e.Message = fmt.Sprintf("Field %q: %s", field, msg)
+	return e
 }
 
 // cleanText trims and NFC-normalises a free-text field and checks its length and that it
 // has no control characters (multiline allows line breaks and tabs).
 func cleanText(field, v string, max int, required, multiline bool) (string, error) {
 	if !utf8.ValidString(v) {
-		return "", badField(field, "must be valid UTF-8 text.")
+		return "", badField(field, "must be valid UTF-8 text.", "err.field_not_text")
 	}
 	if len(v) > 4*max+64 { // cheap bound before normalising
-		return "", badField(field, fmt.Sprintf("must have at most %d characters.", max))
+		return "", badField(field, fmt.Sprintf("must have at most %d characters.", max), "err.field_too_long", "Max", max)
 	}
 	v = strings.TrimSpace(norm.NFC.String(strings.ReplaceAll(v, "\r\n", "\n")))
 	if v == "" {
 		if required {
-			return "", badField(field, "is required.")
+			return "", badField(field, "is required.", "err.field_required")
 		}
 		return "", nil
 	}
 	if utf8.RuneCountInString(v) > max {
-		return "", badField(field, fmt.Sprintf("must have at most %d characters.", max))
+		return "", badField(field, fmt.Sprintf("must have at most %d characters.", max), "err.field_too_long", "Max", max)
 	}
 	for _, r := range v {
 		if (r == '\n' || r == '\t') && multiline {
 			continue
 		}
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (unicode.Is(unicode.Cf, r) && r != '\u200d') {
-			return "", badField(field, "must not contain control characters.")
+			return "", badField(field, "must not contain control characters.", "err.field_control")
 		}
 	}
 	return v, nil
@@ -210,15 +216,15 @@ func validateCase(in CaseRequest) (*store.SupportCase, error) {
 		return nil, err
 	}
 	if strings.TrimSpace(in.Email) == "" {
-		return nil, badField("email", "is required.")
+		return nil, badField("email", "is required.", "err.field_required")
 	}
 	if c.Email, c.EmailNorm, err = auth.ValidateEmail(in.Email); err != nil {
 		for _, reason := range []*apperr.Error{auth.ErrEmailDomainLiteral, auth.ErrEmailPercent} {
 			if errors.Is(err, reason) {
-				return nil, badField("email", reason.Message)
+				return nil, badField("email", reason.Message, reason.Key, reason.Args...)
 			}
 		}
-		return nil, badField("email", "must be an e-mail address such as name@example.com.")
+		return nil, badField("email", "must be an e-mail address such as name@example.com.", "err.email_invalid")
 	}
 	if c.Organisation, err = cleanText("organisation", in.Organisation, MaxOrganisation, true, false); err != nil {
 		return nil, err
@@ -228,16 +234,16 @@ func validateCase(in CaseRequest) (*store.SupportCase, error) {
 	}
 	for _, r := range c.Phone {
 		if !strings.ContainsRune("0123456789+-()./ ", r) {
-			return nil, badField("phone", "may contain only digits, spaces and + - ( ) . /")
+			return nil, badField("phone", "may contain only digits, spaces and + - ( ) . /", "err.phone_chars")
 		}
 	}
 	switch in.Category {
 	case CategoryLostDevice, CategoryCodesRejected, CategoryOther:
 		c.Category = in.Category
 	case "":
-		return nil, badField("category", "is required: lost_device, codes_rejected or other.")
+		return nil, badField("category", "is required: lost_device, codes_rejected or other.", "err.category_required")
 	default:
-		return nil, badField("category", "must be lost_device, codes_rejected or other.")
+		return nil, badField("category", "must be lost_device, codes_rejected or other.", "err.category_required")
 	}
 	if c.Description, err = cleanText("description", in.Description, MaxDescription, true, true); err != nil {
 		return nil, err

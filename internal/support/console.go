@@ -84,9 +84,10 @@ type Account struct {
 	RecentFailures int  // failed sign-in steps in the last 30 days
 	EmailConfirmed bool // ownership of this account's address is confirmed for the case
 	// CanReset says whether the agent looking may reset this account's MFA; WhyNot says
-	// why not.
-	CanReset bool
-	WhyNot   string
+	// why not, in English, and WhyNotKey names that sentence in the message catalog.
+	CanReset  bool
+	WhyNot    string
+	WhyNotKey string
 }
 
 // Entry is one timeline entry, with the acting agent's name.
@@ -224,7 +225,7 @@ func (s *Service) accountFacts(ctx context.Context, agent *store.User, c *store.
 		}
 	}
 	if err := mayReset(agent, u); err != nil {
-		a.WhyNot = err.Message
+		a.WhyNot, a.WhyNotKey = err.Message, err.Key
 	} else {
 		a.CanReset = true
 	}
@@ -242,9 +243,9 @@ func emailConfirmedFor(c *store.SupportCase, u *store.User) bool {
 func mayReset(agent, u *store.User) *apperr.Error {
 	switch {
 	case agent.ID == u.ID:
-		return apperr.New(apperr.CodeForbidden, "Nobody resets their own MFA: another agent must do it.")
+		return apperr.Msg(apperr.CodeForbidden, "err.own_mfa")
 	case agent.Role != store.RoleAdmin && u.Role != store.RoleUser:
-		return apperr.New(apperr.CodeForbidden, "Only an administrator can reset the MFA of a support agent or an administrator.")
+		return apperr.Msg(apperr.CodeForbidden, "err.admin_only_reset")
 	}
 	return nil
 }
@@ -310,7 +311,7 @@ func (s *Service) Close(ctx context.Context, agent *store.User, ref, outcome, re
 		return err
 	}
 	if outcome != OutcomeResolved && outcome != OutcomeRejected {
-		return badField("outcome", "must be resolved or rejected.")
+		return badField("outcome", "must be resolved or rejected.", "err.outcome")
 	}
 	reason, err := cleanText("reason", reason, MaxReason, true, true)
 	if err != nil {

@@ -56,7 +56,7 @@ type ResetResult struct {
 	Removed []string
 }
 
-var errNotConfirmed = apperr.New(apperr.CodeConflict, "E-mail ownership is not confirmed for this account: send a verification link first, or record another verification.")
+var errNotConfirmed = apperr.Msg(apperr.CodeConflict, "err.not_confirmed")
 
 // RequestReset resets the MFA of the account matching the case (or, under dual control,
 // records the request for a second agent to approve). The agent records how they
@@ -71,7 +71,7 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.User, ref strin
 		return nil, err
 	}
 	if !validVerification(req.Verification) {
-		return nil, badField("verification", "must be email_link, phone_callback, id_document or other.")
+		return nil, badField("verification", "must be email_link, phone_callback, id_document or other.", "err.verification_choice")
 	}
 	note, err := cleanText("note", req.Note, MaxReason, true, true)
 	if err != nil {
@@ -102,7 +102,7 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.User, ref strin
 			Note: note, RequestedAt: s.now(), Status: store.ResetPending}
 		if s.requireApproval {
 			if err := st.CreateMFAReset(ctx, r); errors.Is(err, store.ErrConflict) {
-				return apperr.New(apperr.CodeConflict, "A reset for this case is already waiting for approval.")
+				return apperr.Msg(apperr.CodeConflict, "err.reset_waiting")
 			} else if err != nil {
 				return err
 			}
@@ -156,7 +156,7 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref strin
 		}
 		r, err := st.GetPendingMFAReset(ctx, c.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			return apperr.New(apperr.CodeConflict, "No reset is waiting for approval on this case.")
+			return apperr.Msg(apperr.CodeConflict, "err.no_reset_waiting")
 		}
 		if err != nil {
 			return err
@@ -169,7 +169,7 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref strin
 			return s.cancelStale(ctx, st, c, r, why, agent.ID, m)
 		}
 		if r.RequestedBy == agent.ID {
-			return apperr.New(apperr.CodeForbidden, "You requested this reset: a second agent must approve it.")
+			return apperr.Msg(apperr.CodeForbidden, "err.own_request")
 		}
 		if u, err = s.target(ctx, st, c, r.UserID); err != nil {
 			return err
@@ -181,7 +181,7 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref strin
 			return errNotConfirmed
 		}
 		if err := st.ApproveMFAReset(ctx, r.ID, agent.ID, s.now()); errors.Is(err, store.ErrNotFound) {
-			return apperr.New(apperr.CodeConflict, "This reset was approved or cancelled already.")
+			return apperr.Msg(apperr.CodeConflict, "err.reset_done_already")
 		} else if err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 				return err
 			}
 			if fresh.EmailNorm != c.EmailNorm {
-				return apperr.New(apperr.CodeForbidden, fmt.Sprintf("User %s does not match the e-mail address of case %s.", fresh.Username, c.Reference))
+				return apperr.Msg(apperr.CodeForbidden, "err.user_not_matching", "Username", fresh.Username, "Reference", c.Reference)
 			}
 			r.CaseID = c.ID
 			if err := st.CreateMFAReset(ctx, r); err != nil {
@@ -307,9 +307,7 @@ func (s *Service) refusePending(ctx context.Context, st store.Store, u *store.Us
 			}
 			continue
 		}
-		return apperr.New(apperr.CodeConflict, fmt.Sprintf(
-			"A reset of %s is already waiting for approval on case %s: a second agent approves it there, or closing that case cancels it (it expires 24 hours after the request).",
-			u.Username, c.Reference))
+		return apperr.Msg(apperr.CodeConflict, "err.reset_waiting_elsewhere", "Username", u.Username, "Reference", c.Reference)
 	}
 	return nil
 }

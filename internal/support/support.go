@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -109,7 +108,7 @@ func IsAgent(u *store.User) bool {
 	return u != nil && !u.Disabled && (u.Role == store.RoleSupport || u.Role == store.RoleAdmin)
 }
 
-var errNotAgent = apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators.")
+var errNotAgent = apperr.Msg(apperr.CodeForbidden, "err.not_agent")
 
 // requireAgent refuses everyone but agents.
 func requireAgent(agent *store.User) error {
@@ -120,10 +119,10 @@ func requireAgent(agent *store.User) error {
 }
 
 func errNoCase(ref string) error {
-	return apperr.New(apperr.CodeNotFound, fmt.Sprintf("No support case %s.", clip(ref, 20)))
+	return apperr.Msg(apperr.CodeNotFound, "err.no_case", "Reference", clip(ref, 20))
 }
 
-var errClosed = apperr.New(apperr.CodeConflict, "This case is closed.")
+var errClosed = apperr.Msg(apperr.CodeConflict, "err.case_closed")
 
 // loadCase finds the case with the (user-typed) reference in st.
 func loadCase(ctx context.Context, st Store, ref string) (*store.SupportCase, error) {

@@ -22,9 +22,9 @@ type LinkSent struct {
 	ExpiresAt time.Time
 }
 
-var errNoAccount = apperr.New(apperr.CodeConflict, "No account uses this case's e-mail address, so there is no address on file to verify or reset.")
+var errNoAccount = apperr.Msg(apperr.CodeConflict, "err.case_no_account")
 
-var errNotMatching = apperr.New(apperr.CodeForbidden, "That account does not match this case's e-mail address.")
+var errNotMatching = apperr.Msg(apperr.CodeForbidden, "err.case_not_matching")
 
 // target returns the account the agent acts on: the one whose e-mail matches the case.
 // userID may be empty (the only match) or must name that account; any other account is
@@ -117,7 +117,7 @@ type LinkInfo struct {
 	ExpiresAt time.Time
 }
 
-var errBadLink = apperr.New(apperr.CodeInvalidToken, "This confirmation link is invalid, expired or was used already. Ask the support agent for a new one.")
+var errBadLink = apperr.Msg(apperr.CodeInvalidToken, "err.support_link")
 
 // tokenOK bounds what is looked up: tokens are 43 characters of base64url.
 func tokenOK(tok string) bool { return tok != "" && len(tok) <= 128 }

@@ -70,13 +70,13 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) error {
 	return s.securityForm(w, r, func(cur *auth.Current) error {
 		current, next := r.PostForm.Get("current_password"), r.PostForm.Get("new_password")
 		if current == "" {
-			return apperr.New(apperr.CodeBadRequest, "Enter your current password.").In("current_password")
+			return apperr.Msg(apperr.CodeBadRequest, "err.current_password_empty").In("current_password")
 		}
 		if next == "" {
-			return apperr.New(apperr.CodeBadRequest, "Choose a new password.").In("new_password")
+			return apperr.Msg(apperr.CodeBadRequest, "err.choose_new_password").In("new_password")
 		}
 		if next != r.PostForm.Get("confirm_password") {
-			return apperr.New(apperr.CodeBadRequest, "The new passwords do not match.").In("confirm_password")
+			return apperr.Msg(apperr.CodeBadRequest, "err.new_passwords_differ").In("confirm_password")
 		}
 		if err := s.auth.ChangePassword(r.Context(), cur, current, next, meta(r)); err != nil {
 			if e, ok := apperr.As(err); ok && e.Code == apperr.CodeInvalidCredentials {
@@ -184,7 +184,7 @@ func (s *Server) setupAdminSubmit(w http.ResponseWriter, r *http.Request) error 
 		return nil
 	}
 	if f.Get("password") != f.Get("confirm_password") {
-		return onForm(apperr.New(apperr.CodeBadRequest, "The passwords do not match.").In("confirm_password"), form)
+		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.passwords_differ").In("confirm_password"), form)
 	}
 	u, err := s.auth.CompleteSetup(r.Context(), f.Get("token"), auth.NewUser{
 		Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"),

@@ -154,4 +154,4 @@ func (s *Server) emailConfirmedPage(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-var errEmailForm = apperr.New(apperr.CodeBadRequest, "Enter the new e-mail address and your current password.")
+var errEmailForm = apperr.Msg(apperr.CodeBadRequest, "err.email_form")

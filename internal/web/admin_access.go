@@ -102,7 +102,7 @@ func (s *Server) admitToken(r *http.Request, tok string, sc admin.Scope) (adminA
 }
 
 var (
-	errNotAdmin   = apperr.New(apperr.CodeForbidden, "The admin console is for administrators.")
+	errNotAdmin   = apperr.Msg(apperr.CodeForbidden, "err.not_admin")
 	errAdminNoMFA = apperr.New(apperr.CodeForbidden, "The admin console needs a sign-in with a second factor (setting one up is not enough): sign out and sign in again with a code; without an authenticator, set one up under Password & Security first.")
 )
 

@@ -80,8 +80,6 @@ func (g *guard) limiter(r *http.Request) *ratelimit.Limiter {
 	return nil
 }
 
-const rateLimitedMessage = "Too many requests from your network. Try again in a moment."
-
 // guarded resolves the client address once (so the audit log and the limits agree on it)
 // and refuses a request over its rate limit with 429 rate_limited and Retry-After.
 func (s *Server) guarded(next http.Handler) http.Handler {
@@ -98,7 +96,8 @@ func (s *Server) guarded(next http.Handler) http.Handler {
 		if lim := s.guard.limiter(r); lim != nil {
 			if allowed, retry := lim.Allow(ratelimit.AddressKey(ip)); !allowed {
 				s.log.DebugContext(r.Context(), "rate limited", "ip", ip, "path", r.URL.Path)
-				e := &apperr.Error{Code: apperr.CodeRateLimited, Message: rateLimitedMessage, RetryAfter: max(retry, time.Second)}
+				e := apperr.Msg(apperr.CodeRateLimited, "err.rate_limited")
+				e.RetryAfter = max(retry, time.Second)
 				s.Error(w, r, e)
 				return
 			}

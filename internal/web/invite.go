@@ -95,10 +95,10 @@ func (s *Server) inviteSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	form := s.inviteForm(w, r, inviteData{Token: tok, Info: info})
 	if f.Get("password") == "" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Choose a password.").In("password"), form)
+		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.choose_password").In("password"), form)
 	}
 	if f.Get("password") != f.Get("confirm_password") {
-		return onForm(apperr.New(apperr.CodeBadRequest, "The passwords do not match. Type the same password twice.").In("confirm_password"), form)
+		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.passwords_differ_twice").In("confirm_password"), form)
 	}
 	cur, err := s.invite.Accept(r.Context(), tok, f.Get("password"), meta(r))
 	if err != nil {

@@ -23,9 +23,9 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return apperr.New(codeTooLarge, "The form is too large.")
+			return apperr.Msg(codeTooLarge, "err.form_too_large")
 		}
-		return apperr.New(apperr.CodeBadRequest, "The form could not be read.")
+		return apperr.Msg(apperr.CodeBadRequest, "err.form_unreadable")
 	}
 	return nil
 }
@@ -154,10 +154,10 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if username == "" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail address.").In("username"), form)
+		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.login_empty").In("username"), form)
 	}
 	if pw == "" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your password.").In("password"), form)
+		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.password_empty").In("password"), form)
 	}
 	res, err := s.auth.Login(r.Context(), username, pw, meta(r))
 	if err != nil {
@@ -429,7 +429,7 @@ func (s *Server) savedCodeAck(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if r.PostForm.Get("saved") != "yes" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Tick the box to confirm that you saved your recovery code.").In("saved"),
+		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.tick_saved").In("saved"),
 			func(status int, msg formProblem) error {
 				return s.renderSavedCode(w, r, cur, r.PostForm.Get("why"), status, msg)
 			})

@@ -45,7 +45,7 @@ const (
 
 // errNotText answers input the store refused as text: a NUL or bytes that are not UTF-8
 // that no handler caught before.
-var errNotText = apperr.New(apperr.CodeBadRequest, "The request contains a NUL character or bytes that are not valid UTF-8 text.")
+var errNotText = apperr.Msg(apperr.CodeBadRequest, "err.not_text")
 
 // problem is an RFC 9457 problem document with twofold's stable code.
 type problem struct {
@@ -73,7 +73,7 @@ func (s *Server) classify(r *http.Request, err error) *apperr.Error {
 		return errNotText
 	}
 	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	return apperr.New(codeInternal, "Something went wrong on our side. Try again later.")
+	return apperr.Msg(codeInternal, "err.internal")
 }
 
 // writeProblem answers a JSON API request with an error (Error decides when).

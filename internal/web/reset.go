@@ -78,7 +78,7 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	login := r.PostForm.Get("login")
 	if login == "" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Enter your username or e-mail address.").In("login"), func(status int, msg formProblem) error {
+		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.login_empty").In("login"), func(status int, msg formProblem) error {
 			s.render(w, r, status, "forgot", view{Title: s.tr(r, "forgot.title"), Error: msg.Message, Field: msg.Field, Data: map[string]string{}})
 			return nil
 		})
@@ -204,11 +204,11 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	tok, proof := f.Get("token"), f.Get("proof")
 	if f.Get("new_password") != f.Get("confirm_password") {
-		return onForm(apperr.New(apperr.CodeBadRequest, "The two passwords differ. Type the same new password twice.").In("confirm_password"),
+		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.new_passwords_differ_twice").In("confirm_password"),
 			s.resetForm(w, r, tok, proof))
 	}
 	if f.Get("new_password") == "" {
-		return onForm(apperr.New(apperr.CodeBadRequest, "Choose a new password.").In("new_password"), s.resetForm(w, r, tok, proof))
+		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.choose_new_password").In("new_password"), s.resetForm(w, r, tok, proof))
 	}
 	fresh, err := s.auth.ResetPassword(r.Context(), auth.ResetRequest{Token: tok, NewPassword: f.Get("new_password"), Proof: proof}, meta(r))
 	if err != nil {

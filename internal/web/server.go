@@ -275,7 +275,7 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) error {
 
 // notFoundPage answers paths no page serves with a styled 404.
 func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) error {
-	return apperr.New(apperr.CodeNotFound, "There is no page at this address.")
+	return apperr.Msg(apperr.CodeNotFound, "err.no_page")
 }
 
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {

@@ -69,7 +69,7 @@ func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) error {
 // sign-in must have used a security key: a code does not count.
 func agentAllowed(svc *auth.Service, cur *auth.Current) error {
 	if !support.IsAgent(cur.User) {
-		return apperr.New(apperr.CodeForbidden, "The support console is for support agents and administrators.")
+		return apperr.Msg(apperr.CodeForbidden, "err.not_agent")
 	}
 	if !slices.Contains(cur.Session.AMR, "mfa") {
 		return apperr.New(apperr.CodeForbidden, "The support console needs a sign-in with a code from your authenticator app (setting one up is not enough): sign out and sign in again with a code; without an authenticator, set one up under Password & Security first.")
