@@ -307,7 +307,7 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 	return web.New(web.Options{Auth: a.Auth, Log: a.opts.Log, SecureCookies: cfg.SecureCookies() && !a.opts.InsecureCookies, Brand: brand,
 		Ready: a.Store.Ping, OIDCAdmin: a.OIDCAdmin, Settings: settings,
 		OIDC: prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
-		Register: a.Register, Invite: a.Invite, Address: a.Address, PublicURL: cfg.Server.PublicURL, Keys: a.Keys,
+		Register: a.Register, Invite: a.Invite, Address: a.Address, Tokens: a.Tokens, PublicURL: cfg.Server.PublicURL, Keys: a.Keys,
 		Metrics: a.recorder})
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
@@ -98,6 +99,8 @@ type Server struct {
 	Outbox  string
 	// Invite sends and accepts invitations.
 	Invite *invite.Service
+	// Tokens issues the API tokens of the admin API.
+	Tokens *apitoken.Service
 	// OIDC is the OpenID Connect provider mounted in the server.
 	OIDC *oidc.Provider
 	// MetricsURL is the metrics listener's base URL (/metrics, /debug/pprof/ with
@@ -181,7 +184,7 @@ func New(t testing.TB, o Options) *Server {
 		metricsURL = serve(t, mln, mh).URL
 	}
 	return &Server{URL: hs.URL, Auth: a.Auth, Store: a.Store, Clock: clock, HTTP: hs, Key: a.Keys, DB: a.Store,
-		Support: a.Support, Outbox: outbox, OIDC: prov, OIDCAdmin: a.OIDCAdmin, Invite: a.Invite, MetricsURL: metricsURL, app: a}
+		Support: a.Support, Outbox: outbox, OIDC: prov, OIDCAdmin: a.OIDCAdmin, Invite: a.Invite, Tokens: a.Tokens, MetricsURL: metricsURL, app: a}
 }
 
 // config is the configuration the server starts from: the defaults, a temporary data

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
@@ -94,11 +96,61 @@ func bearerToken(r *http.Request) (string, bool) {
 	return strings.TrimSpace(tok), true
 }
 
-// admitToken checks an API token for scope sc. API tokens are not issued yet, so every
-// token is refused as unknown (401).
+// admitToken checks an API token for scope sc: 401 with a Bearer invalid_token challenge
+// for a token that is malformed, unknown, expired, revoked or whose creator is no longer
+// an administrator; 403 forbidden with insufficient_scope for a live token without sc.
+// The token acts for the administrator who created it (none for the console's).
 func (s *Server) admitToken(r *http.Request, tok string, sc admin.Scope) (adminActor, error) {
-	_, _, _ = r, tok, sc
-	return adminActor{}, apperr.ErrUnauthenticated
+	if s.tokens == nil {
+		return adminActor{}, &bearerError{reason: "The API token is unknown."}
+	}
+	t, err := s.tokens.Authenticate(r.Context(), tok)
+	var inv *apitoken.ErrInvalid
+	if errors.As(err, &inv) {
+		return adminActor{}, &bearerError{reason: inv.Reason}
+	}
+	if err != nil {
+		return adminActor{}, err
+	}
+	if sc == scopeSession {
+		return adminActor{}, &bearerError{scope: sc, reason: "API tokens cannot manage API tokens: sign in to the console, or use a signed-in session."}
+	}
+	if !slices.Contains(t.Scopes, string(sc)) {
+		return adminActor{}, &bearerError{scope: sc, reason: "This API token lacks the scope " + string(sc) + " that this call needs."}
+	}
+	return adminActor{Actor: admin.Actor{UserID: t.CreatedBy, TokenID: t.ID}}, nil
+}
+
+// scopeSession is the scope of the routes that manage API tokens themselves: no token
+// holds it, so only an administrator's session may create or revoke tokens, and a token
+// that leaked can never mint another (say without expiry, or with more scopes).
+const scopeSession admin.Scope = "session"
+
+// bearerError refuses an Authorization: Bearer token (RFC 6750): without scope, the token
+// cannot be used at all (401, invalid_token); with scope, it lacks that scope (403,
+// insufficient_scope). writeProblem sends the WWW-Authenticate challenge it names.
+type bearerError struct {
+	reason string
+	scope  admin.Scope
+}
+
+func (e *bearerError) Error() string { return "bearer token refused: " + e.reason }
+
+// Unwrap is the application error the answer carries.
+func (e *bearerError) Unwrap() error {
+	if e.scope != "" {
+		return apperr.New(apperr.CodeForbidden, e.reason)
+	}
+	return apperr.New(apperr.CodeUnauthenticated, e.reason)
+}
+
+// challenge is the WWW-Authenticate header of the refusal.
+func (e *bearerError) challenge() string {
+	desc := strings.NewReplacer(`"`, "'", `\`, "/").Replace(e.reason)
+	if e.scope != "" {
+		return `Bearer realm="twofold", error="insufficient_scope", error_description="` + desc + `", scope="` + string(e.scope) + `"`
+	}
+	return `Bearer realm="twofold", error="invalid_token", error_description="` + desc + `"`
 }
 
 var (

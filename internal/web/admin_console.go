@@ -14,6 +14,8 @@ import (
 // behind level admin with the scope it needs (router.admin).
 func (s *Server) adminRoutes(rt *router) {
 	rt.admin("GET /admin", admin.ScopeUsersRead, s.adminHome)
+	s.tokenRoutes(rt)
+	s.auditRoutes(rt)
 }
 
 // adminSection is one part of the console in its navigation; Label is a catalog key.

@@ -391,3 +391,44 @@ func TestPageStates(t *testing.T) {
 
 	t.Logf("checked %d page states (%d axe-core rule applications): %s", len(c.checked), c.rules, strings.Join(c.checked, ", "))
 }
+
+// TestAdminPageStates walks the console pages of API tokens and the audit log, checked as
+// TestPageStates checks every page. It has a server of its own: TestPageStates' policy
+// wants a security key of administrators, which a browser test cannot hold yet.
+func TestAdminPageStates(t *testing.T) {
+	chromium := testutil.RequireTool(t, "chromium")
+	axe, err := os.ReadFile(axePath)
+	if err != nil {
+		testutil.Unavailable(t, "axe-core not installed (run npm ci --prefix internal/web/testdata/axe): %v", err)
+	}
+	srv := testserver.New(t, testserver.Options{})
+	srv.CreateUser(t, "opsadmin", "opsadmin@example.com", "admin")
+	opsSecret, _ := srv.Enroll(t, srv.Client(t), "opsadmin")
+	shots, err := os.MkdirTemp("", "twofold-admin-pages-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	b := browserStartFor(t, chromium, srv.URL, 2*time.Minute)
+	c := &pageChecker{b: b, axe: string(axe), shots: shots}
+
+	b.signInWithPassword("opsadmin")
+	srv.NextStep()
+	b.typeInto("code", srv.Code(opsSecret, 0))
+	b.submit(`//button[normalize-space()="Verify"]`)
+	b.open("/admin/tokens")
+	c.check("admin-tokens-empty")
+	b.typeInto("name", "nightly export")
+	b.submitRefused(`//button[normalize-space()="Create token"]`, http.StatusBadRequest)
+	c.check("admin-tokens-error")
+	b.tick("scope-audit-read")
+	b.click(`//button[normalize-space()="Create token"]`, "/admin/tokens/created")
+	c.check("admin-token-created")
+	b.click(`//a[normalize-space()="Back to API tokens"]`, "/admin/tokens")
+	c.check("admin-tokens")
+	b.open("/admin/audit")
+	c.check("admin-audit")
+	b.do("filter by a bad date", chromedp.Navigate(srv.URL+"/admin/audit?since=not-a-date"))
+	c.check("admin-audit-bad-filter")
+	t.Logf("checked %d page states: %s", len(c.checked), strings.Join(c.checked, ", "))
+}

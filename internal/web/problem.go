@@ -84,6 +84,10 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 	if status == http.StatusUnauthorized && e.Code == apperr.CodeUnauthenticated {
 		w.Header().Set("WWW-Authenticate", `Cookie realm="twofold"`)
 	}
+	var be *bearerError
+	if errors.As(err, &be) {
+		w.Header().Set("WWW-Authenticate", be.challenge())
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -84,7 +84,9 @@ var funcs = template.FuncMap{
 		}
 		return "autofocus"
 	},
-	"scopes": scopeTexts,
+	"scopes":  scopeTexts,
+	"scopeID": scopeID,
+	"deref":   deref,
 }
 
 func loadPages() (*pages, error) {

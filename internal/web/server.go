@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/address"
+	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
@@ -58,6 +59,9 @@ type Options struct {
 	// Settings are the effective configuration the admin console shows, secrets redacted
 	// (config.Effective).
 	Settings []config.Setting
+	// Tokens checks the API tokens of the admin API and manages them (/admin/tokens); nil
+	// refuses every token and leaves the token pages out.
+	Tokens *apitoken.Service
 	// Register runs self-registration; nil or off leaves /register answering 404.
 	Register *register.Service
 	// PublicURL is server.public_url. When set, the browser returns after the sign-in to
@@ -91,6 +95,7 @@ type Server struct {
 	clients    *oidc.Admin
 	settings   []config.Setting
 	register   *register.Service
+	tokens     *apitoken.Service
 	origin     string // scheme://host of Options.PublicURL, or ""
 	results    *secrets.Box
 	handler    http.Handler
@@ -113,6 +118,7 @@ func New(o Options) (*Server, error) {
 	s.oidc = o.OIDC
 	s.clients, s.settings = o.OIDCAdmin, o.Settings
 	s.register = o.Register
+	s.tokens = o.Tokens
 	s.brand = o.Brand
 	if s.brand.Name == "" {
 		s.brand.Name = "twofold"
