@@ -88,10 +88,10 @@ func (s *Server) auditQuery(r *http.Request) (store.AuditFilter, error) {
 	}
 	var err error
 	if f.Since, err = parseAuditTime(q.Get("since"), false); err != nil {
-		return f, bad("since", "since "+err.Error())
+		return f, bad("since", "since "+err.Error()+".")
 	}
 	if f.Until, err = parseAuditTime(q.Get("until"), true); err != nil {
-		return f, bad("until", "until "+err.Error())
+		return f, bad("until", "until "+err.Error()+".")
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
 		return f, bad("until", "until must be after since.")
@@ -119,12 +119,12 @@ func parseAuditTime(v string, endOfDay bool) (time.Time, error) {
 			}
 		}
 	}
-	return time.Time{}, errors.New("must be a date (2026-01-31), a date and time (2026-01-31T12:00) in UTC, or an RFC 3339 time.")
+	return time.Time{}, errors.New("must be a date (2026-01-31), a date and time (2026-01-31T12:00) in UTC, or an RFC 3339 time")
 }
 
 func auditTimeInRange(t time.Time) (time.Time, error) {
 	if t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, errors.New("must be between the years 1970 and 9999.")
+		return time.Time{}, errors.New("must be between the years 1970 and 9999")
 	}
 	return t, nil
 }
