@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/address"
+	"github.com/twofold-id/twofold/internal/apitoken"
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/web"
@@ -55,6 +57,14 @@ func TestEveryFormPostRedirects(t *testing.T) {
 	}
 	secretOf := regexp.MustCompile(`id="secret">([A-Z2-7 ]+)<`)
 	agent, _ := supEnrolled(t, srv, "agnes", "support")
+	// The administrator comes after POST /setup, which an existing administrator refuses.
+	var rootClient *testserver.Client
+	admin := func(t *testing.T) *testserver.Client {
+		if rootClient == nil {
+			rootClient = mfaClient(t, srv, "prgadmin", "admin")
+		}
+		return rootClient
+	}
 
 	cases := map[string]func(t *testing.T) *testserver.Response{
 		"POST /language": func(t *testing.T) *testserver.Response {
@@ -171,6 +181,16 @@ func TestEveryFormPostRedirects(t *testing.T) {
 		"POST /support/cases/{ref}/reset-mfa/approve": func(t *testing.T) *testserver.Response {
 			ref := supOpen(t, srv, "sid@example.com")
 			return form(agent, "/support/cases/"+ref+"/reset-mfa/approve", url.Values{})
+		},
+		"POST /admin/tokens": func(t *testing.T) *testserver.Response {
+			return form(admin(t), "/admin/tokens", url.Values{"name": {"ci"}, "scopes": {"audit:read"}, "expires": {"30d"}})
+		},
+		"POST /admin/tokens/{id}/revoke": func(t *testing.T) *testserver.Response {
+			tok, err := srv.Tokens.Create(t.Context(), apitoken.NewToken{Name: "old", Scopes: []string{"audit:read"}}, auth.Meta{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return form(admin(t), "/admin/tokens/"+tok.Token.ID+"/revoke", nil)
 		},
 		"POST /register": func(t *testing.T) *testserver.Response {
 			return form(srv.Client(t), "/register", url.Values{"username": {"reg"}, "email": {"reg@example.com"}, "password": {next}})
