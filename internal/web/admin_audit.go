@@ -383,7 +383,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	d := auditPageData{User: q.Get("user"), Event: q.Get("event"), IP: q.Get("ip"), Since: q.Get("since"), Until: q.Get("until")}
 	show := func(err error) error {
 		return onForm(err, func(status int, msg formProblem) error {
-			s.render(w, r, status, "admin_audit", view{Title: "Audit log", Error: msg.Message, Field: "audit-" + msg.Field, Data: d})
+			s.render(w, r, status, "admin_audit", view{Title: s.tr(r, "admin.section.audit"), Error: msg.Message, Field: "audit-" + msg.Field, Data: d})
 			return nil
 		})
 	}
@@ -435,7 +435,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	if before > 0 {
 		d.First = "/admin/audit?" + filters.Encode()
 	}
-	s.render(w, r, http.StatusOK, "admin_audit", view{Title: "Audit log", Data: d})
+	s.render(w, r, http.StatusOK, "admin_audit", view{Title: s.tr(r, "admin.section.audit"), Data: d})
 	return nil
 }
 

@@ -152,9 +152,10 @@ func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// tokenExpiries are the lifetimes the console's form offers; the API takes any time.
+// tokenExpiries are the lifetimes the console's form offers (value, catalog key of the
+// label); the API takes any time.
 var tokenExpiries = []struct{ Value, Label string }{
-	{"30d", "30 days"}, {"90d", "90 days"}, {"365d", "1 year"}, {"never", "Never"},
+	{"30d", "tokens.expiry.30d"}, {"90d", "tokens.expiry.90d"}, {"365d", "tokens.expiry.365d"}, {"never", "tokens.expiry.never"},
 }
 
 // tokensData is the API tokens page.
@@ -185,14 +186,14 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int
 	for i := range tokens {
 		d.Tokens = append(d.Tokens, s.tokenJSON(&tokens[i], names))
 	}
-	s.render(w, r, status, "admin_tokens", view{Title: "API tokens", Error: msg.Message, Field: msg.Field, Flash: flash, Data: d})
+	s.render(w, r, status, "admin_tokens", view{Title: s.tr(r, "admin.section.tokens"), Error: msg.Message, Field: msg.Field, Flash: flash, Data: d})
 	return nil
 }
 
 func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request) error {
 	flash := ""
 	if r.URL.Query().Get("done") == "revoked" {
-		flash = "The API token was revoked: it no longer works."
+		flash = s.tr(r, "tokens.revoked_flash")
 	}
 	return s.renderTokens(w, r, http.StatusOK, formProblem{}, flash, tokenForm{Expires: "90d"})
 }
@@ -249,7 +250,7 @@ func (s *Server) tokenCreatedPage(w http.ResponseWriter, r *http.Request) error 
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.resultCookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secure, SameSite: http.SameSiteLaxMode})
-	s.render(w, r, http.StatusOK, "admin_token_created", view{Title: "API token created", Data: c})
+	s.render(w, r, http.StatusOK, "admin_token_created", view{Title: s.tr(r, "tokens.created_title"), Data: c})
 	return nil
 }
 

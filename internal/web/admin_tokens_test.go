@@ -221,7 +221,7 @@ func TestTokensConsole(t *testing.T) {
 	}
 	wantStatus(t, withBearer(t, srv, secret, http.MethodGet, "/api/v1/admin/audit", nil), http.StatusOK)
 	list := root.Get("/admin/tokens")
-	wantPage(t, list, http.StatusOK, "ci", "active", "by root")
+	wantPage(t, list, http.StatusOK, "ci", "active", "<dd>root</dd>")
 	if strings.Contains(string(list.Body), secret) {
 		t.Fatal("the list shows the secret")
 	}
