@@ -129,14 +129,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	var pm *prom.Metrics
-	var recorder metrics.Recorder = metrics.Nop{}
-	if cfg.Server.MetricsAddr != "" {
-		pm = prom.New(prom.Options{Log: o.Log})
-		recorder = pm
-	}
 	queue := mail.NewQueue(keys, o.Now)
-	sender := mail.NewSender(mail.SenderOptions{Store: db, Queue: queue, Mailer: mailer, Log: o.Log, Now: o.Now})
 	policy := password.DefaultPolicy
 	policy.MinLength = cfg.Password.MinLength
 	budgets := cfg.Limits.Policy
@@ -147,17 +140,20 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if hashWait <= 0 {
 		hashWait = 2 * time.Second
 	}
+	hasher := password.NewHasher(params, cfg.Password.MaxConcurrentHashes, hashWait)
+	hasher.LimitQueue(cfg.Password.HashQueue)
+	pm, recorder := newMetrics(cfg, o, db, hasher)
+	sender := mail.NewSender(mail.SenderOptions{Store: db, Queue: queue, Mailer: mailer, Log: o.Log, Now: o.Now, Metrics: recorder})
 	mfaFor := cfg.MFA.Required.RequiredFor
 	if o.MFARequiredForRole != nil {
 		mfaFor = o.MFARequiredForRole
 	}
-	hasher := password.NewHasher(params, cfg.Password.MaxConcurrentHashes, hashWait)
-	hasher.LimitQueue(cfg.Password.HashQueue)
 	svc := auth.New(auth.Options{
 		Notifier:           mail.NewNotifier(queue, o.Log, cfg.MFA.Issuer),
 		Log:                o.Log,
 		Store:              db,
 		Hasher:             hasher,
+		Metrics:            recorder,
 		PasswordPolicy:     policy,
 		Keyring:            keys,
 		MFARequiredForRole: mfaFor,
@@ -241,6 +237,7 @@ func (a *App) newSupport() *support.Service {
 		CasesPerEmailHour: cfg.Limits.SupportCasesPerEmailHour,
 		MailsPerHour:      cfg.Limits.SupportMailsPerHour,
 		Now:               a.opts.Now,
+		Metrics:           a.recorder,
 	})
 }
 
@@ -279,6 +276,7 @@ func (a *App) OIDC(issuer string) (*oidc.Provider, error) {
 		IDTokenLifetime:      c.IDTokenLifetime,
 		RefreshTokenLifetime: c.RefreshTokenLifetime,
 		RefreshFamilyMaxAge:  c.RefreshFamilyMaxAge,
+		Metrics:              a.recorder,
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -39,7 +40,8 @@ type LoginResult struct {
 // An identifier or password that is not sign-in text (see IsText) is a wrong one: the
 // identifier, made text, matches no account and takes the unknown-identifier path; the
 // password is checked and then refused. Same answer, same work, never a database error.
-func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*LoginResult, error) {
+func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (_ *LoginResult, err error) {
+	defer s.countSignIn(metrics.StepPassword, &err)
 	if len(identifier) > maxIdentifier || len(pw) > 4*s.policy.MaxLength+4 {
 		return nil, apperr.ErrInvalidCredentials
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/recovery"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/totp"
@@ -49,10 +50,11 @@ func (s *Service) acceptCode(ctx context.Context, st store.Store, userID, code s
 // of parallel submissions of one code exactly one wins. Under the phishing-resistant policy
 // the code does not finish the sign-in: a user with a key gets ErrSecurityKeyRequired (the
 // code is not checked), one without moves to enrollment_required to add a key.
-func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m Meta) (string, error) {
+func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m Meta) (_ string, err error) {
 	if err := requireState(cur, store.StateMFARequired); err != nil {
 		return "", err
 	}
+	defer s.countSignIn(metrics.StepTOTP, &err)
 	m.ActorID = cur.User.ID
 	next, err := s.afterCode(ctx, cur)
 	if err != nil {
@@ -96,6 +98,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 	if err := requireState(cur, store.StateMFARequired); err != nil {
 		return "", "", err
 	}
+	defer s.countSignIn(metrics.StepRecoveryCode, &err)
 	fresh, err = s.spendRecoveryCode(ctx, cur, code, m, "a fresh recovery code was issued", func(st store.Store) error {
 		var err error
 		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA, true); err != nil {
@@ -181,6 +184,7 @@ func (s *Service) spendRecoveryCode(ctx context.Context, cur *Current, code stri
 		}
 		return "", err
 	}
+	s.metrics.RecoveryCodeUsed()
 	return fresh, nil
 }
 
@@ -440,6 +444,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 	if err != nil {
 		return "", "", err
 	}
+	s.metrics.FactorEnrolled(metrics.FactorTOTP)
 	return token, recoveryCode, nil
 }
 

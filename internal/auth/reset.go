@@ -369,6 +369,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 				if err := s.record(ctx, st, audit.RecoveryCodeUsed, u.ID, m, "password reset; a fresh recovery code was issued"); err != nil {
 					return err
 				}
+				st.AfterCommit(s.metrics.RecoveryCodeUsed)
 				detail = "second factor: recovery code"
 			} else {
 				if err := st.AcceptTOTPStep(ctx, u.ID, proof.Step, now); errors.Is(err, store.ErrNotFound) {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/recovery"
 	"github.com/twofold-id/twofold/internal/secrets"
@@ -45,6 +46,7 @@ type Options struct {
 	Now                func() time.Time // default time.Now
 	Rand               io.Reader        // default crypto/rand.Reader
 	Notifier           Notifier         // default: tells nobody
+	Metrics            metrics.Recorder // default: records nothing
 	Log                *slog.Logger     // default: slog.Default()
 	// Throttle is the failure budget of the password step and of the second factor; zero
 	// fields take throttle.Default's.
@@ -76,6 +78,7 @@ type Service struct {
 	now        func() time.Time
 	rand       io.Reader
 	notifier   Notifier
+	metrics    metrics.Recorder
 	log        *slog.Logger
 	throttle   throttle.Policy
 	retention  time.Duration
@@ -109,6 +112,7 @@ func New(o Options) *Service {
 		now:        o.Now,
 		rand:       o.Rand,
 		notifier:   o.Notifier,
+		metrics:    metrics.Or(o.Metrics),
 		log:        o.Log,
 		throttle:   o.Throttle.OrDefault(),
 		retention:  o.AuditRetention,

@@ -13,6 +13,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -52,9 +53,12 @@ func (s *Service) BeginWebAuthnLogin(ctx context.Context, cur *Current) (*protoc
 // possible cloned key. Errors: bad_request for an answer that cannot be read,
 // invalid_credential for a refused one (another user's key, a removed key, wrong origin
 // or RP ID, a used or expired challenge), throttled.
-func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credentialJSON []byte, m Meta) (string, error) {
+func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credentialJSON []byte, m Meta) (_ string, err error) {
 	if err := requireState(cur, store.StateMFARequired, store.StateAuthenticated); err != nil {
 		return "", err
+	}
+	if cur.Session.State == store.StateMFARequired { // a sign-in, not a step-up
+		defer s.countSignIn(metrics.StepWebAuthn, &err)
 	}
 	m.ActorID = cur.User.ID
 	parsed, err := parseAssertion(credentialJSON)
@@ -211,10 +215,11 @@ func passkeyAddrKey(ip string) string { return "passkey:" + ip }
 // not_found when passwordless sign-in is off, bad_request for an unreadable answer,
 // invalid_credential for a refused one (no UV, unknown or removed key, disabled account,
 // used or expired challenge, counter regression), throttled.
-func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, credentialJSON []byte, m Meta) (*LoginResult, error) {
+func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, credentialJSON []byte, m Meta) (_ *LoginResult, err error) {
 	if !s.passwordless {
 		return nil, errPasswordlessOff
 	}
+	defer s.countSignIn(metrics.StepPasskey, &err)
 	parsed, err := parseAssertion(credentialJSON)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -203,6 +204,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, cur *Current, 
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.FactorEnrolled(metrics.FactorWebAuthn)
 	out.Key = key
 	return out, nil
 }

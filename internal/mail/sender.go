@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -35,6 +36,8 @@ type SenderOptions struct {
 	Poll time.Duration
 	// SendTimeout bounds one delivery; 0 means 30 s.
 	SendTimeout time.Duration
+	// Metrics counts the failed deliveries; nil counts nothing.
+	Metrics metrics.Recorder
 }
 
 // Batch is how many mails a sender claims at once.
@@ -64,13 +67,15 @@ type Sender struct {
 	now     func() time.Time
 	poll    time.Duration
 	timeout time.Duration
+	metrics metrics.Recorder
 	// mu is held during a pass over the queue, so Flush waits for one in progress.
 	mu sync.Mutex
 }
 
 // NewSender returns a sender for o.
 func NewSender(o SenderOptions) *Sender {
-	s := &Sender{store: o.Store, queue: o.Queue, mailer: o.Mailer, log: o.Log, now: o.Now, poll: o.Poll, timeout: o.SendTimeout}
+	s := &Sender{store: o.Store, queue: o.Queue, mailer: o.Mailer, log: o.Log, now: o.Now, poll: o.Poll, timeout: o.SendTimeout,
+		metrics: metrics.Or(o.Metrics)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -149,6 +154,7 @@ func (s *Sender) deliver(ctx context.Context, qm *store.QueuedMail) error {
 	if err != nil {
 		// Not readable with this master key: no retry can help.
 		s.log.ErrorContext(ctx, "queued mail cannot be read; marked failed", "id", qm.ID, "kind", qm.Kind, "err", err)
+		s.metrics.MailFailed(true)
 		return s.fail(bg, qm, err.Error())
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -170,6 +176,7 @@ func (s *Sender) deliver(ctx context.Context, qm *store.QueuedMail) error {
 	if !now.Before(qm.GiveUpAt) {
 		s.log.ErrorContext(ctx, "mail not delivered; giving up", "id", qm.ID, "kind", qm.Kind, "to", qm.To,
 			"attempt", qm.Attempts, "err", err)
+		s.metrics.MailFailed(true)
 		return s.fail(bg, qm, err.Error())
 	}
 	next := now.Add(Backoff(qm.Attempts))
@@ -178,6 +185,7 @@ func (s *Sender) deliver(ctx context.Context, qm *store.QueuedMail) error {
 	}
 	s.log.WarnContext(ctx, "mail not delivered; will retry", "id", qm.ID, "kind", qm.Kind, "to", qm.To,
 		"attempt", qm.Attempts, "next", next, "err", err)
+	s.metrics.MailFailed(false)
 	if err := s.store.DeferMail(bg, qm.ID, qm.Claim, clip(err.Error(), 500), next); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/mail/mailtest"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/testutil"
@@ -110,7 +111,8 @@ func TestSenderGivesUpAfterMaxAge(t *testing.T) {
 	srv := mailtest.StartServer(t, mailtest.ServerOptions{})
 	srv.SetRefusing(true)
 	q := mail.NewQueue(testKeys(t), c.Now)
-	s := mail.NewSender(mail.SenderOptions{Store: db, Queue: q, Mailer: smtpMailer(t, srv), Log: quiet(), Now: c.Now})
+	failures := &failureCount{}
+	s := mail.NewSender(mail.SenderOptions{Store: db, Queue: q, Mailer: smtpMailer(t, srv), Log: quiet(), Now: c.Now, Metrics: failures})
 	enqueue(t, db, q, "ada@example.com")
 	attempts := 0
 	for range 100 {
@@ -130,6 +132,9 @@ func TestSenderGivesUpAfterMaxAge(t *testing.T) {
 		t.Fatalf("after %d attempts at %s: %+v, want failed at %s with the message kept", attempts, c.Now(), m, when.Add(mail.MaxAge))
 	}
 	t.Logf("%d attempts over %s", attempts, mail.MaxAge)
+	if failures.retry != attempts-1 || failures.gaveUp != 1 {
+		t.Errorf("failures counted: %d to retry and %d given up, want %d and 1", failures.retry, failures.gaveUp, attempts-1)
+	}
 	events, err := db.ListAudit(t.Context(), store.AuditFilter{})
 	mustNil(t, "ListAudit", err)
 	if len(events) != 1 || events[0].Event != audit.MailFailed || !strings.Contains(events[0].Detail, fmt.Sprintf("mail=%d", m.ID)) {
@@ -139,6 +144,20 @@ func TestSenderGivesUpAfterMaxAge(t *testing.T) {
 	flush(t, s)
 	if n := len(srv.Messages()); n != 0 {
 		t.Errorf("a failed mail was delivered")
+	}
+}
+
+// failureCount counts the failed deliveries a Sender reports.
+type failureCount struct {
+	metrics.Nop
+	retry, gaveUp int
+}
+
+func (f *failureCount) MailFailed(gaveUp bool) {
+	if gaveUp {
+		f.gaveUp++
+	} else {
+		f.retry++
 	}
 }
 

@@ -10,6 +10,8 @@ const (
 	StepPassword     Step = "password"      // username or e-mail and password
 	StepTOTP         Step = "totp"          // the code of an authenticator app
 	StepRecoveryCode Step = "recovery_code" // the recovery code instead of the app's code
+	StepWebAuthn     Step = "webauthn"      // a security key after the password
+	StepPasskey      Step = "passkey"       // a passkey alone (passwordless)
 )
 
 // Result is how an attempt ended.
@@ -29,7 +31,8 @@ type Factor string
 
 // Second factor kinds.
 const (
-	FactorTOTP Factor = "totp" // an authenticator app
+	FactorTOTP     Factor = "totp"     // an authenticator app
+	FactorWebAuthn Factor = "webauthn" // a security key or passkey
 )
 
 // Grant is an OAuth grant type that issues tokens.
@@ -113,6 +116,7 @@ func Or(r Recorder) Recorder {
 type MailQueue struct {
 	Pending int // waiting for delivery or a retry
 	Failed  int // given up on, until an operator retries them
-	// OldestPending is how long the oldest pending mail has waited; 0 when none is pending.
-	OldestPending time.Duration
+	// Overdue is how long the earliest due pending mail has been due without being sent
+	// (0 when none is due): it grows when no sender delivers.
+	Overdue time.Duration
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/secrets"
 )
 
@@ -69,6 +70,8 @@ type Options struct {
 	RefreshFamilyMaxAge time.Duration
 	Now                 func() time.Time // default time.Now
 	Log                 *slog.Logger
+	// Metrics counts the tokens issued and the refresh tokens reused; nil counts nothing.
+	Metrics metrics.Recorder
 }
 
 // corsOptions let browser applications of any origin call the endpoints, but never with
@@ -109,6 +112,7 @@ func New(o Options) (*Provider, error) {
 	}
 	st := &storage{
 		st: o.Store, auth: o.Auth, keys: newKeyring(o.Store, o.Keyring, o.Now), now: o.Now, log: o.Log,
+		metrics:      metrics.Or(o.Metrics),
 		accessTTL:    orDefault(o.AccessTokenLifetime, DefaultAccessTokenLifetime),
 		idTokenTTL:   orDefault(o.IDTokenLifetime, DefaultIDTokenLifetime),
 		refreshTTL:   orDefault(o.RefreshTokenLifetime, DefaultRefreshTokenLifetime),

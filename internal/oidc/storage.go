@@ -16,6 +16,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -39,6 +40,7 @@ type storage struct {
 	familyMaxAge time.Duration
 	idTokenTTL   time.Duration
 	log          *slog.Logger
+	metrics      metrics.Recorder
 }
 
 var (

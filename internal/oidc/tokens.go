@@ -11,6 +11,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -59,6 +60,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, serverError(err)
 	}
+	s.metrics.TokenIssued(metrics.GrantAuthorizationCode)
 	return at.ID, at.ExpiresAt, nil
 }
 
@@ -97,6 +99,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		if err != nil {
 			return "", "", time.Time{}, serverError(err)
 		}
+		s.metrics.TokenIssued(metrics.GrantAuthorizationCode)
 		return at.ID, refresh, at.ExpiresAt, nil
 	case *refreshRequest:
 		at, err := s.newAccessToken(r.grant.ID, r.scopes)
@@ -118,6 +121,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		if err != nil {
 			return "", "", time.Time{}, serverError(err)
 		}
+		s.metrics.TokenIssued(metrics.GrantRefreshToken)
 		return at.ID, refresh, at.ExpiresAt, nil
 	}
 	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
@@ -140,6 +144,7 @@ func (s *storage) refreshExpiry(authTime, now time.Time) time.Time {
 
 // revokeReused ends a token family one of whose used refresh tokens came back.
 func (s *storage) revokeReused(ctx context.Context, g *store.OIDCGrant) {
+	s.metrics.RefreshReused()
 	if err := s.st.DeleteOIDCGrant(ctx, g.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.ErrorContext(ctx, "revoke reused refresh token family", "grant", g.ID, "err", err)
 		return

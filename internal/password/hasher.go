@@ -36,7 +36,16 @@ type Hasher struct {
 	testHookHashing func()
 	// observe, when set, is told of every key derivation (Observe).
 	observe func(Work)
+	// observeWait, when set, is told how long each hash waited for a slot (ObserveWait).
+	observeWait func(time.Duration)
 }
+
+// ObserveWait makes h call f with how long each hash waited for a free slot (0 when one
+// was free), also when it gave up with ErrBusy. Call it before h is used.
+func (h *Hasher) ObserveWait(f func(time.Duration)) { h.observeWait = f }
+
+// Queue reports how many hashes wait for a slot now and how many run.
+func (h *Hasher) Queue() (waiting, running int) { return int(h.waiting.Load()), len(h.sem) }
 
 // Work is one argon2id key derivation a Hasher ran: what a caller paid for.
 type Work struct {
@@ -160,17 +169,32 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	select {
 	case h.sem <- struct{}{}:
+		if h.observeWait != nil {
+			h.observeWait(0)
+		}
 		return nil
 	default:
 	}
 	if h.wait <= 0 {
+		if h.observeWait != nil {
+			h.observeWait(0)
+		}
 		return ErrBusy
 	}
+	start := time.Now()
 	if n := h.waiting.Add(1); h.queue > 0 && n > h.queue {
 		h.waiting.Add(-1)
+		if h.observeWait != nil {
+			h.observeWait(0)
+		}
 		return ErrBusy
 	}
-	defer h.waiting.Add(-1)
+	defer func() {
+		h.waiting.Add(-1)
+		if h.observeWait != nil {
+			h.observeWait(time.Since(start))
+		}
+	}()
 	t := time.NewTimer(h.wait)
 	defer t.Stop()
 	select {

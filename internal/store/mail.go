@@ -72,4 +72,14 @@ type MailStore interface {
 	// NextMailDue returns when the earliest pending mail is due (its next attempt, or the
 	// end of the lease that holds it, whichever is later); ok false when none is pending.
 	NextMailDue(ctx context.Context) (due time.Time, ok bool, err error)
+	// MailQueueStats counts the pending and the failed mail, and says when the earliest
+	// pending mail is due (as NextMailDue), in one cheap query for the metrics.
+	MailQueueStats(ctx context.Context) (MailQueueStats, error)
+}
+
+// MailQueueStats is the state of the mail queue (every instance's).
+type MailQueueStats struct {
+	Pending, Failed int
+	// NextDue is when the earliest pending mail is due (NextMailDue); zero when none is.
+	NextDue time.Time
 }

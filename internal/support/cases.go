@@ -130,6 +130,7 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 	if err != nil {
 		return "", err
 	}
+	s.metrics.SupportCaseOpened()
 	return c.Reference, nil
 }
 

@@ -378,6 +378,7 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 	if err := s.notifyReset(ctx, st, c, u, m.ActorID, res); err != nil {
 		return nil, err
 	}
+	st.AfterCommit(s.metrics.MFAReset)
 	return res, s.record(ctx, st, audit.SupportMFAReset, u.ID, m, detail)
 }
 

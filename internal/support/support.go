@@ -15,6 +15,7 @@ import (
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/throttle"
@@ -48,6 +49,8 @@ type Options struct {
 	MailsPerHour int
 	Now          func() time.Time // default time.Now
 	Rand         io.Reader        // default crypto/rand.Reader
+	// Metrics counts cases opened and MFA resets; nil counts nothing.
+	Metrics metrics.Recorder
 }
 
 // Service runs the support desk. It knows nothing of HTTP.
@@ -64,6 +67,7 @@ type Service struct {
 	mailsPerHour    int
 	now             func() time.Time
 	rand            io.Reader
+	metrics         metrics.Recorder
 }
 
 // New returns a Service.
@@ -71,6 +75,7 @@ func New(o Options) *Service {
 	s := &Service{
 		store: o.Store, auth: o.Auth, mail: o.Mail, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
 		product: o.Product, requireApproval: o.RequireApproval, now: o.Now, rand: o.Rand,
+		metrics: metrics.Or(o.Metrics),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -57,9 +57,9 @@ var _ metrics.Recorder = (*Metrics)(nil)
 // Label values that are known ahead: their series exist (at 0) from the start, so that
 // rates and alerts see the first event.
 var (
-	steps   = []metrics.Step{metrics.StepPassword, metrics.StepTOTP, metrics.StepRecoveryCode}
+	steps   = []metrics.Step{metrics.StepPassword, metrics.StepTOTP, metrics.StepRecoveryCode, metrics.StepWebAuthn, metrics.StepPasskey}
 	results = []metrics.Result{metrics.OK, metrics.Invalid, metrics.Throttled, metrics.Busy, metrics.Failed}
-	factors = []metrics.Factor{metrics.FactorTOTP}
+	factors = []metrics.Factor{metrics.FactorTOTP, metrics.FactorWebAuthn}
 	grants  = []metrics.Grant{metrics.GrantAuthorizationCode, metrics.GrantRefreshToken}
 )
 
@@ -76,7 +76,7 @@ func New(o Options) *Metrics {
 	counterVec := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
 	}
-	m.signIns = counterVec("sign_ins_total", "Sign-in attempts by step (password, totp, recovery_code) and result (ok, invalid, throttled, busy, error).", "step", "result")
+	m.signIns = counterVec("sign_ins_total", "Sign-in attempts by step (password, totp, recovery_code, webauthn, passkey) and result (ok, invalid, throttled, busy, error).", "step", "result")
 	m.enrollments = counterVec("second_factor_enrollments_total", "Second factors set up (first ones and replacements), by kind.", "kind")
 	m.recoveryUses = counter("recovery_code_uses_total", "Recovery codes spent: at a sign-in, to prove the second factor again, or in a password reset.")
 	m.mfaResets = counter("mfa_resets_total", "Resets of a user's second factors by the support desk or the console.")

@@ -143,6 +143,26 @@ func (d *DB) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 	return time.UnixMilli(due.Int64).UTC(), true, nil
 }
 
+// MailQueueStats counts pending and failed mail and finds the earliest due, in one query
+// over the rows of those two states (the index on status finds them).
+func (d *DB) MailQueueStats(ctx context.Context) (store.MailQueueStats, error) {
+	var st store.MailQueueStats
+	var due sql.NullInt64
+	err := d.queryRow(ctx, `SELECT
+			COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),
+			MIN(CASE WHEN status <> 'pending' THEN NULL
+				WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END)
+		FROM mail_queue WHERE status IN ('pending', 'failed')`).Scan(&st.Pending, &st.Failed, &due)
+	if err != nil {
+		return store.MailQueueStats{}, d.wrap(err)
+	}
+	if due.Valid {
+		st.NextDue = time.UnixMilli(due.Int64).UTC()
+	}
+	return st, nil
+}
+
 func sortMail(list []store.QueuedMail) {
 	slices.SortFunc(list, func(a, b store.QueuedMail) int {
 		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {

@@ -65,7 +65,7 @@ func OpenPostgres(ctx context.Context, url string, pool PoolOptions) (*DB, error
 	sqlDB.SetMaxOpenConns(pool.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(pool.MaxIdleConns)
 	sqlDB.SetConnMaxLifetime(pool.ConnMaxLifetime)
-	d := &DB{db: sqlDB, q: sqlDB, dialect: postgresDialect}
+	d := &DB{db: sqlDB, q: sqlDB, dialect: postgresDialect, metrics: noMetrics()}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := d.Ping(pingCtx); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -33,7 +34,12 @@ type DB struct {
 	// stmts are the prepared statements of the dialects that prepare (nil: none), shared
 	// by the DB and the DBs bound to its transactions.
 	stmts *stmtCache
+	// metrics counts the database's errors (SetMetrics); shared by the DBs of transactions.
+	metrics *metrics.Recorder
 }
+
+// SetMetrics makes d count the database's errors in r. Call it before d is used.
+func (d *DB) SetMetrics(r metrics.Recorder) { *d.metrics = metrics.Or(r) }
 
 var _ store.Store = (*DB)(nil)
 
@@ -109,7 +115,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	// prepared on it would be lost.
 	sqlDB.SetMaxOpenConns(sqliteConns)
 	sqlDB.SetMaxIdleConns(sqliteConns)
-	d := &DB{db: sqlDB, q: sqlDB, dialect: sqliteDialect, stmts: newStmtCache()}
+	d := &DB{db: sqlDB, q: sqlDB, dialect: sqliteDialect, stmts: newStmtCache(), metrics: noMetrics()}
 	if err := d.Migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -184,6 +190,7 @@ func (d *DB) Close() error {
 // Ping checks the database answers.
 func (d *DB) Ping(ctx context.Context) error {
 	if err := d.db.PingContext(ctx); err != nil {
+		(*d.metrics).DatabaseError(true)
 		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
 	return nil
@@ -202,7 +209,7 @@ func (d *DB) WithTx(ctx context.Context, fn func(store.Store) error) error {
 	// write lock forever); after Commit it is a no-op.
 	defer tx.Rollback()
 	var after []func()
-	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect, afterCommit: &after, stmts: d.stmts}); err != nil {
+	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect, afterCommit: &after, stmts: d.stmts, metrics: d.metrics}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -315,9 +322,17 @@ func (d *DB) wrap(err error) error {
 		return &store.ConflictError{Field: field}
 	}
 	if d.dialect.isUnavailable(err) {
+		(*d.metrics).DatabaseError(true)
 		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
+	(*d.metrics).DatabaseError(false)
 	return err
+}
+
+// noMetrics is where a DB counts its errors until SetMetrics.
+func noMetrics() *metrics.Recorder {
+	var r metrics.Recorder = metrics.Nop{}
+	return &r
 }
 
 // Times are stored as Unix milliseconds; 0 is the zero time.

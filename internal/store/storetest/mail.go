@@ -20,6 +20,7 @@ var mailTests = []subtest{
 	{"FailedMailRetriesOnRequest", testMailFailRetry},
 	{"ListNewestFirstByStatus", testMailList},
 	{"NextDueIsTheEarliest", testMailNextDue},
+	{"QueueStatsCountPendingAndFailed", testMailQueueStats},
 	{"ParallelClaimsAreDisjoint", testMailParallelClaims},
 	{"DeleteExpiredRemovesOldSentMail", testMailDeleteExpired},
 }
@@ -287,6 +288,40 @@ func testMailNextDue(t *testing.T, s store.Store) {
 	wantNoErr(t, "NextMailDue", err)
 	if !due.Equal(at(30 * time.Minute)) {
 		t.Errorf("NextMailDue with mail %d claimed until %s = %s", m.ID, at(30*time.Minute), due)
+	}
+}
+
+// testMailQueueStats: the counts of pending and failed mail, and the earliest due as
+// NextMailDue says it.
+func testMailQueueStats(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	st, err := s.MailQueueStats(ctx)
+	wantNoErr(t, "MailQueueStats", err)
+	if st.Pending != 0 || st.Failed != 0 || !st.NextDue.IsZero() {
+		t.Errorf("MailQueueStats of an empty queue = %+v", st)
+	}
+	failing := mustEnqueue(t, s, "gone@example.com", at(0))
+	_, err = s.ClaimMail(ctx, "mine", at(0), at(time.Minute), 1)
+	wantNoErr(t, "ClaimMail", err)
+	wantNoErr(t, "FailMail", s.FailMail(ctx, failing.ID, "mine", "550 no such user", at(time.Second)))
+	soon := mustEnqueue(t, s, "soon@example.com", at(time.Minute))
+	mustEnqueue(t, s, "late@example.com", at(time.Hour))
+	sent := mustEnqueue(t, s, "sent@example.com", at(-time.Hour))
+	_, err = s.ClaimMail(ctx, "mine", at(-time.Hour), at(time.Minute), 1)
+	wantNoErr(t, "ClaimMail", err)
+	wantNoErr(t, "MarkMailSent", s.MarkMailSent(ctx, sent.ID, "mine", at(-time.Hour)))
+	st, err = s.MailQueueStats(ctx)
+	wantNoErr(t, "MailQueueStats", err)
+	if st.Pending != 2 || st.Failed != 1 || !st.NextDue.Equal(at(time.Minute)) {
+		t.Errorf("MailQueueStats = %+v, want 2 pending, 1 failed, next due %s", st, at(time.Minute))
+	}
+	// A claim holds the mail until its lease ends: then it is due again.
+	_, err = s.ClaimMail(ctx, "mine", at(time.Minute), at(30*time.Minute), 1)
+	wantNoErr(t, "ClaimMail", err)
+	st, err = s.MailQueueStats(ctx)
+	wantNoErr(t, "MailQueueStats", err)
+	if !st.NextDue.Equal(at(30 * time.Minute)) {
+		t.Errorf("MailQueueStats with mail %d claimed until %s: next due %s", soon.ID, at(30*time.Minute), st.NextDue)
 	}
 }
 

@@ -1,0 +1,83 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/testserver"
+)
+
+// TestMetricsAfterAJourney: after a scripted journey (set up an authenticator, sign in
+// with password and code, a wrong code, a recovery code, wrong passwords until throttled,
+// a support case and an MFA reset) the counters moved under the right labels.
+func TestMetricsAfterAJourney(t *testing.T) {
+	s := testserver.New(t, testserver.Options{Metrics: true})
+	alice := s.CreateUser(t, "alice", "alice@example.com", "user")
+	secret, rc := s.Enroll(t, s.Client(t), "alice") // password ok, totp ok
+
+	c := s.Client(t)
+	c.Login("alice", "mfa_required")
+	wantProblem(t, c.PostJSON("/api/v1/login/totp", map[string]string{"code": wrongCode(s, secret)}), http.StatusUnauthorized, "invalid_code")
+	if r := c.PostJSON("/api/v1/login/totp", map[string]string{"code": s.Code(secret, 0)}); r.Status != http.StatusOK {
+		t.Fatalf("sign in with a code: %d %s", r.Status, r.Body)
+	}
+	c = s.Client(t)
+	c.Login("alice", "mfa_required")
+	if r := c.PostJSON("/api/v1/login/recovery-code", map[string]string{"code": rc}); r.Status != http.StatusOK {
+		t.Fatalf("sign in with the recovery code: %d %s", r.Status, r.Body)
+	}
+	wrong := map[string]string{"username": "alice", "password": "not the password at all"}
+	for range 5 { // the free attempts of the production budget
+		wantProblem(t, s.Client(t).PostJSON("/api/v1/login", wrong), http.StatusUnauthorized, "invalid_credentials")
+	}
+	wantProblem(t, s.Client(t).PostJSON("/api/v1/login", wrong), http.StatusTooManyRequests, "throttled")
+	if r := s.Client(t).PostJSON("/api/v1/support/cases", supCase("alice@example.com")); r.Status != http.StatusAccepted {
+		t.Fatalf("open a support case: %d %s", r.Status, r.Body)
+	}
+	if _, err := s.Support.ResetAtConsole(context.Background(), alice, "lost phone", "", auth.Meta{}); err != nil {
+		t.Fatalf("reset MFA at the console: %v", err)
+	}
+
+	sc := s.Scrape(t)
+	for _, tc := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"twofold_sign_ins_total", []string{"step", "password", "result", "ok"}, 4},
+		{"twofold_sign_ins_total", []string{"step", "password", "result", "invalid"}, 5},
+		{"twofold_sign_ins_total", []string{"step", "password", "result", "throttled"}, 1},
+		{"twofold_sign_ins_total", []string{"step", "password", "result", "busy"}, 0},
+		{"twofold_sign_ins_total", []string{"step", "totp", "result", "ok"}, 2},
+		{"twofold_sign_ins_total", []string{"step", "totp", "result", "invalid"}, 1},
+		{"twofold_sign_ins_total", []string{"step", "recovery_code", "result", "ok"}, 1},
+		{"twofold_sign_ins_total", []string{"result", "error"}, 0},
+		{"twofold_second_factor_enrollments_total", []string{"kind", "totp"}, 1},
+		{"twofold_recovery_code_uses_total", nil, 1},
+		{"twofold_support_cases_opened_total", nil, 1},
+		{"twofold_mfa_resets_total", nil, 1},
+		{"twofold_http_requests_total", []string{"route", "/api/v1/login", "method", "POST", "status", "429"}, 1},
+		{"twofold_http_requests_total", []string{"route", "/api/v1/login/totp", "method", "POST", "status", "401"}, 1},
+		{"twofold_busy_responses_total", nil, 0},
+		{"twofold_database_errors_total", nil, 0},
+		{"twofold_password_hash_queue_length", nil, 0},
+		{"twofold_password_hashes_running", nil, 0},
+	} {
+		if got := sc.Value(tc.name, tc.labels...); got != tc.want {
+			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+	// 4 right passwords, 5 wrong ones (the throttled one never hashed), one for the user.
+	if got := sc.Value("twofold_password_hash_wait_seconds"); got < 9 {
+		t.Errorf("password hash waits observed: %v, want at least 9", got)
+	}
+	// The support case's confirmation and the reset notice are queued or sent; the gauges
+	// are read from the queue at the scrape.
+	for _, name := range []string{"twofold_mail_queue_pending", "twofold_mail_queue_failed", "twofold_mail_queue_overdue_seconds"} {
+		if sc[name] == nil {
+			t.Errorf("%s missing from the scrape", name)
+		}
+	}
+}
