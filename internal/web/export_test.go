@@ -39,3 +39,15 @@ func Probe(pattern string) (method, path string) {
 	r := probe(pattern)
 	return r.Method, r.URL.Path
 }
+
+// RouteLevels is every registered route's pattern with its level as docs/api.md shows it.
+func RouteLevels(t *testing.T) map[string]string {
+	out := map[string]string{}
+	for _, rt := range allRoutes(t).routeTable {
+		out[rt.pattern] = rt.level()
+	}
+	return out
+}
+
+// OpenAPI is the embedded OpenAPI description.
+func OpenAPI() []byte { return openAPI }

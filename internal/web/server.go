@@ -177,6 +177,7 @@ func (s *Server) routes(rt *router) {
 	rt.handle("GET /readyz", public, s.readyz)
 
 	// JSON API.
+	rt.handle("GET /api/v1/openapi.json", public, s.openAPIDoc)
 	rt.handle("POST /api/v1/login", public, s.apiLogin)
 	rt.handle("POST /api/v1/login/totp", partial, s.apiLoginTOTP)
 	rt.handle("POST /api/v1/login/recovery-code", partial, s.apiLoginRecovery)
