@@ -55,7 +55,6 @@ func (e *env) serveCommand() *cobra.Command {
 func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL string)) error {
 	log := newLogger(e.stderr, cfg)
 	e.warnExposedConfig(log)
-	twofold.SetMemoryLimit(cfg, log)
 	if !cfg.Database.Postgres() {
 		// Held while serving, so that `twofold restore` refuses to replace the database.
 		unlock, err := twofold.LockDataDir(cfg.DataDir, false)
@@ -96,6 +95,7 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		return err
 	}
 	hs := twofold.HTTPServer(srv, log, cfg.Server.IdleTimeout)
+	twofold.TuneMemory(cfg, log)
 	if h := a.MetricsHandler(); h != nil {
 		stopMetrics, err := serveMetrics(cfg, h, log)
 		if err != nil {

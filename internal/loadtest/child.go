@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -47,6 +48,8 @@ type childSpec struct {
 	HashQueue int    `json:"hash_queue"`
 	MaxHashes int    `json:"max_hashes"`
 	LogLevel  string `json:"log_level"`
+	// Profile is a file the server writes a CPU profile of the measured part to ("": none).
+	Profile string `json:"profile"`
 }
 
 // childReady is the line a server process prints on stdout once it serves.
@@ -106,7 +109,6 @@ func serveChild(spec *childSpec, stdin io.Reader, stdout, stderr io.Writer) erro
 	var clockMS atomic.Int64
 	clockMS.Store(spec.ClockMS)
 	now := func() time.Time { return time.UnixMilli(clockMS.Load()).UTC() }
-	twofold.SetMemoryLimit(cfg, log)
 	o := twofold.Options{Log: log, MasterKey: spec.MasterKey, Now: now, Argon2: &spec.Argon2, Throttle: spec.Throttle}
 	if !spec.ProductionLimits {
 		o.RateLimits = &raisedLimits
@@ -133,6 +135,7 @@ func serveChild(spec *childSpec, stdin io.Reader, stdout, stderr io.Writer) erro
 		return err
 	}
 	hs := twofold.HTTPServer(h, log, cfg.Server.IdleTimeout)
+	twofold.TuneMemory(cfg, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	hkCtx, stopHK := context.WithCancel(ctx)
@@ -143,7 +146,28 @@ func serveChild(spec *childSpec, stdin io.Reader, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	var profile *os.File
 	control := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/profile/start" && spec.Profile != "":
+			f, err := os.Create(spec.Profile)
+			if err == nil {
+				err = pprof.StartCPUProfile(f)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			profile = f
+			return
+		case r.Method == http.MethodPost && r.URL.Path == "/profile/stop":
+			if profile != nil {
+				pprof.StopCPUProfile()
+				profile.Close()
+				profile = nil
+			}
+			return
+		}
 		v, err := strconv.ParseInt(r.URL.Query().Get("ms"), 10, 64)
 		if r.Method != http.MethodPost || r.URL.Path != "/clock" || err != nil {
 			http.Error(w, "POST /clock?ms=UNIX_MILLISECONDS", http.StatusBadRequest)
@@ -229,6 +253,19 @@ func startProcess(spec *childSpec, stderr io.Writer) (*process, error) {
 		p.stop()
 		return nil, errors.New("the server process did not start within 2 minutes")
 	}
+}
+
+// post sends a control request.
+func (p *process) post(path string) error {
+	resp, err := http.Post(p.control+path, "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	return nil
 }
 
 // setClock moves the server's clock to t.

@@ -64,6 +64,9 @@ type Config struct {
 	Log         *slog.Logger // the harness's log (default: warnings to os.Stderr)
 	Stderr      io.Writer    // the server processes' log (default os.Stderr)
 	JSON        string       // a file the report is written to as JSON too ("": none)
+	// Profiles is a directory each scenario's server writes a CPU profile of the measured
+	// part to, as SCENARIO.pprof ("": none).
+	Profiles string
 }
 
 func (c *Config) defaults() error {
@@ -152,6 +155,7 @@ func Run(ctx context.Context, c Config) ([]*Result, error) {
 		return nil, err
 	}
 	defer b.Close()
+	b.profiles = c.Profiles
 	p := c.Argon2
 	rep := &Report{Database: b.describe(), CPUs: runtime.NumCPU(), Users: c.Users, Started: time.Now().UTC(),
 		Argon2: fmt.Sprintf("m=%d t=%d p=%d", p.MemoryKiB, p.Iterations, p.Parallelism)}

@@ -127,7 +127,7 @@ func (a *application) token(w *worker, i int, f func() (*oauth2.Token, error)) (
 // request in the browser (to the code), then the code exchange with the client secret and
 // PKCE. One completed operation is both.
 func codeFlow(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(serverOptions{})
+	in, err := b.start(serverOptions{name: ScenarioCodeFlow})
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func codeFlow(ctx context.Context, b *backend, users []user, c Config) (*Result,
 // refresh: applications holding a refresh token each (from one code flow per client)
 // refresh it over and over, each time with the token the last refresh returned.
 func refresh(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(serverOptions{})
+	in, err := b.start(serverOptions{name: ScenarioRefresh})
 	if err != nil {
 		return nil, err
 	}

@@ -152,6 +152,11 @@ func drive(ctx context.Context, c Config, base string, n, eps int, forwarded boo
 // measured runs the scenario body against in and adds the server's CPU time over the run
 // and its peak memory to the result body returns.
 func measured(in *instance, body func() (*Result, error)) (*Result, error) {
+	if in.profiled {
+		if err := in.proc.post("/profile/start"); err != nil {
+			return nil, err
+		}
+	}
 	cpu0, _, err := in.proc.usage()
 	if err != nil {
 		return nil, err
@@ -159,6 +164,11 @@ func measured(in *instance, body func() (*Result, error)) (*Result, error) {
 	r, err := body()
 	if err != nil {
 		return nil, err
+	}
+	if in.profiled {
+		if err := in.proc.post("/profile/stop"); err != nil {
+			return nil, err
+		}
 	}
 	cpu1, peak, err := in.proc.usage()
 	if err != nil {
@@ -207,7 +217,7 @@ func runScenario(ctx context.Context, name string, b *backend, users []user, c C
 // (only expected in the burst scenarios) makes the client wait its Retry-After, as a
 // well-behaved client does.
 func signIn(ctx context.Context, b *backend, users []user, c Config, name string, n int) (*Result, error) {
-	in, err := b.start(serverOptions{})
+	in, err := b.start(serverOptions{name: name})
 	if err != nil {
 		return nil, err
 	}
@@ -285,8 +295,15 @@ func browsers(ctx context.Context, b *backend, in *instance, users []user, n int
 				w.forwarded = fmt.Sprintf("10.255.%d.%d", byte(i>>8), byte(i))
 			}
 			u := users[i]
-			if st := w.do(ctx, clients[i], 0, epLogin, map[string]string{"username": u.name, "password": userPassword}); st != http.StatusOK {
-				errs[i] = fmt.Errorf("sign in %s: status %d", u.name, st)
+			// A busy server (on a loaded machine) is asked again after its Retry-After.
+			a := answer{status: http.StatusServiceUnavailable}
+			for try := 0; try < 30 && a.status == http.StatusServiceUnavailable; try++ {
+				if a = w.send(ctx, clients[i], 0, epLogin, map[string]string{"username": u.name, "password": userPassword}); a.status == http.StatusServiceUnavailable {
+					sleep(ctx, a.retry)
+				}
+			}
+			if a.status != http.StatusOK {
+				errs[i] = fmt.Errorf("sign in %s: status %d", u.name, a.status)
 				return
 			}
 			if st := w.do(ctx, clients[i], 0, epTOTP, map[string]string{"code": totp.Code(u.secret, step)}); st != http.StatusOK {
@@ -302,7 +319,7 @@ func browsers(ctx context.Context, b *backend, in *instance, users []user, n int
 // sessionUsers), signed in over HTTP beforehand; clients pick a session at random for each
 // request and name a random client address, with the production rate limits.
 func session(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(serverOptions{productionLimits: true})
+	in, err := b.start(serverOptions{name: ScenarioSession, productionLimits: true})
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +348,7 @@ const sessionUsers = 128
 // wrongPassword: POST /api/v1/login with a wrong password, half for known names and half
 // for names that match no account (a fresh one each time, so each has a budget of its own).
 func wrongPassword(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(serverOptions{throttle: &wrongPasswordThrottle})
+	in, err := b.start(serverOptions{name: ScenarioWrongPassword, throttle: &wrongPasswordThrottle})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	twofold "github.com/twofold-id/twofold/internal/app"
@@ -41,6 +42,8 @@ type backend struct {
 	log    *slog.Logger
 	stderr io.Writer
 	params password.Params
+	// profiles is a directory the servers write CPU profiles of the scenarios to ("": none).
+	profiles string
 	// setup works on the database from the harness process, with cheap hashing: the
 	// users' password hash is then replaced by one made with params.
 	setup *twofold.App
@@ -83,15 +86,17 @@ func (b *backend) describe() string {
 
 // serverOptions are what a scenario changes of the server it runs.
 type serverOptions struct {
+	name             string           // the scenario's, for its profile
 	throttle         *throttle.Policy // nil: the configured failure budgets
 	productionLimits bool             // the configured per-address limits, and X-Forwarded-For from 127.0.0.1 believed
 }
 
 // instance is one running server process over the backend.
 type instance struct {
-	URL   string
-	proc  *process
-	clock *clock
+	URL      string
+	proc     *process
+	clock    *clock
+	profiled bool // the server writes a CPU profile of the measured part
 }
 
 // start runs a server process over the backend with o, its clock following the harness's.
@@ -99,6 +104,9 @@ func (b *backend) start(o serverOptions) (*instance, error) {
 	spec := &childSpec{DataDir: b.cfg.DataDir, DatabaseURL: b.cfg.Database.URL, MasterKey: b.key, Argon2: b.params,
 		Throttle: o.throttle, ProductionLimits: o.productionLimits, TrustLoopbackProxy: o.productionLimits,
 		ClockMS: b.clock.Now().UnixMilli()}
+	if b.profiles != "" {
+		spec.Profile = filepath.Join(b.profiles, o.name+".pprof")
+	}
 	p, err := startProcess(spec, b.stderr)
 	if err != nil {
 		return nil, err
@@ -114,7 +122,7 @@ func (b *backend) start(o serverOptions) (*instance, error) {
 		p.stop()
 		return nil, err
 	}
-	return &instance{URL: p.URL, proc: p, clock: b.clock}, nil
+	return &instance{URL: p.URL, proc: p, clock: b.clock, profiled: spec.Profile != ""}, nil
 }
 
 // stop ends the server process.

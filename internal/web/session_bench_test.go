@@ -1,11 +1,15 @@
 package web_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/testserver"
 )
 
 // BenchmarkSessionCheck measures GET /api/v1/session for a signed-in user through the
@@ -40,4 +44,43 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkSignIn measures a full JSON sign-in (password with the production argon2id
+// parameters, then the authenticator code) through the whole handler, without the
+// network. Compare it with password.BenchmarkVerifyDefault, the hash alone: the difference
+// is what a sign-in costs besides the hash (under callgrind, in instructions).
+func BenchmarkSignIn(b *testing.B) {
+	params := password.DefaultParams
+	srv := testserver.New(b, testserver.Options{Argon2: &params})
+	_, secret, _ := enrolled(b, srv, "ada")
+	h := srv.HTTP.Config.Handler
+	login := []byte(`{"username":"ada","password":"` + testserver.Password + `"}`)
+	cpu0 := processCPU()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		srv.NextStep()
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/login", bytes.NewReader(login))
+		req.RemoteAddr = "192.0.2.1:1234"
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("login: %d %s", w.Code, w.Body)
+		}
+		code := []byte(`{"code":"` + srv.Code(secret, 0) + `"}`)
+		req = httptest.NewRequest(http.MethodPost, "/api/v1/login/totp", bytes.NewReader(code))
+		req.RemoteAddr = "192.0.2.1:1234"
+		req.Header.Set("Content-Type", "application/json")
+		for _, c := range w.Result().Cookies() {
+			req.AddCookie(c)
+		}
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("code: %d %s", w.Code, w.Body)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
