@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/address"
+	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
@@ -82,7 +83,9 @@ type App struct {
 	recorder metrics.Recorder
 	// OIDCAdmin manages the OpenID Connect clients and signing keys.
 	OIDCAdmin *oidc.Admin
-	opts      Options
+	// Admin is what administrators do to users in the admin console and API.
+	Admin *admin.Service
+	opts  Options
 }
 
 // Open loads or creates the master key, opens the database (creating the data directory
@@ -180,6 +183,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.Address = address.New(address.Options{Store: db, Auth: svc, Mail: queue, Log: o.Log, BaseURL: a.baseURL(),
 		Product: cfg.MFA.Issuer, Now: o.Now})
 	a.OIDCAdmin = oidc.NewAdmin(oidc.AdminOptions{Store: db, Keyring: keys, IDTokenLifetime: cfg.OIDC.IDTokenLifetime, Now: o.Now})
+	a.Admin = admin.New(admin.Options{Store: db, Auth: svc, Invite: a.Invite, Support: a.Support})
 	return a, nil
 }
 
@@ -306,7 +310,7 @@ func (a *App) Handler(prov *oidc.Provider) (*web.Server, error) {
 		Ready: a.Store.Ping, OIDCAdmin: a.OIDCAdmin, Settings: settings,
 		OIDC: prov, RateLimits: limits, TrustedProxies: cfg.TrustedProxyPrefixes(), Support: a.Support,
 		Register: a.Register, Invite: a.Invite, Address: a.Address, Tokens: a.Tokens, PublicURL: cfg.Server.PublicURL, Keys: a.Keys,
-		Metrics: a.recorder})
+		Metrics: a.recorder, Admin: a.Admin})
 }
 
 // MetricsHandler serves /metrics (and net/http/pprof with server.pprof) for the listener

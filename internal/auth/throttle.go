@@ -146,3 +146,6 @@ func (s *Service) Budgets(ctx context.Context, u *store.User) (pw, second *store
 func (s *Service) forgetIdleBudgets(ctx context.Context, now time.Time) (int, error) {
 	return s.store.ForgetIdleBudgets(ctx, store.BudgetPassword, now.Add(-s.throttle.ForgetAfter), s.throttle.MaxFailures)
 }
+
+// LockFailures is the number of consecutive failures that locks a budget.
+func (s *Service) LockFailures() int { return s.throttle.MaxFailures }

@@ -118,12 +118,28 @@ func (s *Service) FindUser(ctx context.Context, name string) (*store.User, error
 	return u, err
 }
 
-// SetRole changes a user's role.
+// SetRole changes a user's role. The server's console may demote the last enabled
+// administrator (it can make another one); the admin console uses SetRoleKeepingAnAdmin.
 func (s *Service) SetRole(ctx context.Context, u *store.User, role string, m Meta) error {
+	return s.setRole(ctx, u, role, m, false)
+}
+
+// SetRoleKeepingAnAdmin is SetRole that never demotes the last enabled administrator
+// (apperr last_admin).
+func (s *Service) SetRoleKeepingAnAdmin(ctx context.Context, u *store.User, role string, m Meta) error {
+	return s.setRole(ctx, u, role, m, true)
+}
+
+func (s *Service) setRole(ctx context.Context, u *store.User, role string, m Meta, keep bool) error {
 	if !store.ValidRole(role) {
 		return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown role %q: use user, support or admin.", role))
 	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
+		if keep && role != store.RoleAdmin {
+			if err := s.keepAnAdmin(ctx, st, u.ID, "demote"); err != nil {
+				return err
+			}
+		}
 		if err := st.SetUserRole(ctx, u.ID, role, s.now()); err != nil {
 			return err
 		}
@@ -135,9 +151,25 @@ func (s *Service) SetRole(ctx context.Context, u *store.User, role string, m Met
 }
 
 // SetDisabled disables or enables an account. Disabling ends all its access at once (End's
-// Disabled).
+// Disabled). The server's console may disable the last enabled administrator; the admin
+// console uses SetDisabledKeepingAnAdmin.
 func (s *Service) SetDisabled(ctx context.Context, u *store.User, disabled bool, m Meta) error {
+	return s.setDisabled(ctx, u, disabled, m, false)
+}
+
+// SetDisabledKeepingAnAdmin is SetDisabled that never disables the last enabled
+// administrator (apperr last_admin).
+func (s *Service) SetDisabledKeepingAnAdmin(ctx context.Context, u *store.User, disabled bool, m Meta) error {
+	return s.setDisabled(ctx, u, disabled, m, true)
+}
+
+func (s *Service) setDisabled(ctx context.Context, u *store.User, disabled bool, m Meta, keep bool) error {
 	return s.store.WithTx(ctx, func(st store.Store) error {
+		if keep && disabled {
+			if err := s.keepAnAdmin(ctx, st, u.ID, "disable"); err != nil {
+				return err
+			}
+		}
 		if err := st.SetUserDisabled(ctx, u.ID, disabled, s.now()); err != nil {
 			return err
 		}
@@ -155,7 +187,7 @@ func (s *Service) SetDisabled(ctx context.Context, u *store.User, disabled bool,
 // DeleteUser deletes the account: End's Deleted ends all its access, then the account goes
 // with its factors, consents and grants, in one transaction with its audit rows. The audit
 // log keeps the account's history. The last enabled administrator is never deleted
-// (apperr conflict): nobody could administer the server in the browser after.
+// (apperr last_admin): nobody could administer the server in the browser after.
 func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
 	err := s.store.WithTx(ctx, func(st store.Store) error {
 		fresh, err := st.GetUser(ctx, u.ID)
@@ -165,14 +197,8 @@ func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
 		if err != nil {
 			return err
 		}
-		if fresh.Role == store.RoleAdmin && !fresh.Disabled {
-			n, err := st.CountUsersWithRole(ctx, store.RoleAdmin)
-			if err != nil {
-				return err
-			}
-			if n <= 1 {
-				return apperr.New(apperr.CodeConflict, fmt.Sprintf("%s is the last enabled administrator: make another user an administrator first.", fresh.Username))
-			}
+		if err := s.keepAnAdmin(ctx, st, u.ID, "delete"); err != nil {
+			return err
 		}
 		if _, err := s.EndIn(ctx, st, Deleted, u.ID, "", m); err != nil {
 			return err
@@ -183,6 +209,28 @@ func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
 		return s.record(ctx, st, audit.UserDeleted, u.ID, m, fmt.Sprintf("username=%s role=%s", fresh.Username, fresh.Role))
 	})
 	return err
+}
+
+// keepAnAdmin refuses (apperr last_admin) to disable, demote or delete (what) the user id
+// when it is the last enabled administrator: nobody could administer the server in the
+// browser after. It locks the administrators' rows for the rest of the transaction st, so
+// parallel changes to the last two take turns and the second is refused.
+func (s *Service) keepAnAdmin(ctx context.Context, st store.Store, id, what string) error {
+	n, err := st.LockAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	fresh, err := st.GetUser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.New(apperr.CodeNotFound, "No such user.")
+	}
+	if err != nil {
+		return err
+	}
+	if fresh.Role == store.RoleAdmin && !fresh.Disabled && n <= 1 {
+		return apperr.New(apperr.CodeLastAdmin, fmt.Sprintf("%s is the last enabled administrator, so you cannot %s them: make another user an administrator first.", fresh.Username, what))
+	}
+	return nil
 }
 
 // SetMFAOverride sets whether this user must use MFA: yes, no, or "" to follow the policy.

@@ -184,6 +184,7 @@ type Store interface {
 	MailStore
 	LinkTokenStore
 	InvitationStore
+	AdminStore
 	WebAuthnStore
 	APITokenStore
 

@@ -16,7 +16,14 @@ import (
 // root's client.
 func adminServer(t *testing.T) (*testserver.Server, *testserver.Client) {
 	t.Helper()
-	srv := testserver.New(t, testserver.Options{MFARequiredForRole: noMFA})
+	return adminServerWith(t, testserver.Options{})
+}
+
+// adminServerWith is adminServer with o (whose MFA policy it replaces).
+func adminServerWith(t *testing.T, o testserver.Options) (*testserver.Server, *testserver.Client) {
+	t.Helper()
+	o.MFARequiredForRole = noMFA
+	srv := testserver.New(t, o)
 	return srv, mfaClient(t, srv, "root", "admin")
 }
 
@@ -99,7 +106,11 @@ func TestAdminConsoleNavigation(t *testing.T) {
 	srv, root := adminServer(t)
 	wantPage(t, root.Get("/account/security"), http.StatusOK, `href="/admin"`)
 	r := root.Get("/admin")
-	wantPage(t, r, http.StatusOK, `href="/admin" aria-current="page"`)
+	wantPage(t, r, http.StatusOK, `href="/admin" aria-current="page"`, `<nav class="console" aria-label="Admin console">`, `href="/admin/users"`)
+	if strings.Contains(string(r.Body), `href="/admin/nope"`) {
+		t.Error("the console links to a section without a page")
+	}
+	wantPage(t, root.Get("/admin/users"), http.StatusOK, `href="/admin/users" aria-current="page">Users`)
 	user := mfaClient(t, srv, "ada", "user")
 	if r := user.Get("/account/security"); strings.Contains(string(r.Body), `href="/admin"`) {
 		t.Error("a user's header links to the admin console")

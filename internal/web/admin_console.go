@@ -14,6 +14,7 @@ import (
 // behind level admin with the scope it needs (router.admin).
 func (s *Server) adminRoutes(rt *router) {
 	rt.admin("GET /admin", admin.ScopeUsersRead, s.adminHome)
+	s.adminUserRoutes(rt)
 	s.tokenRoutes(rt)
 	s.auditRoutes(rt)
 }

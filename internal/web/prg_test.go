@@ -65,6 +65,10 @@ func TestEveryFormPostRedirects(t *testing.T) {
 		}
 		return rootClient
 	}
+	// The console's forms on a server of their own: an administrator here would make the
+	// setup link of this one void.
+	admSrv := newServer(t)
+	adm, _ := supEnrolled(t, admSrv, "adele", "admin")
 
 	cases := map[string]func(t *testing.T) *testserver.Response{
 		"POST /language": func(t *testing.T) *testserver.Response {
@@ -218,6 +222,22 @@ func TestEveryFormPostRedirects(t *testing.T) {
 			tok, _ := confirmToken(t, srv, "confirmed@example.com")
 			r := form(srv.Client(t), address.ConfirmPath, url.Values{"token": {tok}})
 			return r
+		},
+		"POST /admin/users/invite": func(t *testing.T) *testserver.Response {
+			return form(adm, "/admin/users/invite", url.Values{"username": {"newbie"}, "email": {"newbie@example.com"}, "role": {"user"}})
+		},
+		"POST /admin/users/{id}/{action}": func(t *testing.T) *testserver.Response {
+			u := admSrv.CreateUser(t, "lockd", "lockd@example.com", "user")
+			return form(adm, "/admin/users/"+u.ID+"/unlock", url.Values{})
+		},
+		"POST /admin/users/{id}/sessions/{session}/end": func(t *testing.T) *testserver.Response {
+			u := admSrv.CreateUser(t, "sess", "sess@example.com", "user")
+			admSrv.Client(t).Login("sess", "enrollment_required")
+			d := decodeAs[web.AdminUserDetails](t, adm.Get("/api/v1/admin/users/"+u.ID))
+			if len(d.Sessions) != 1 {
+				t.Fatalf("sessions: %+v", d.Sessions)
+			}
+			return form(adm, "/admin/users/"+u.ID+"/sessions/"+d.Sessions[0].ID+"/end", url.Values{})
 		},
 	}
 	// These cases post what the route refuses (no such session, application or pending

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/address"
+	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/oidc"
@@ -26,7 +27,7 @@ func allRoutes(t *testing.T) *Server {
 	t.Helper()
 	s, err := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Support: new(support.Service), OIDC: new(oidc.Provider),
 		Invite: new(invite.Service), Address: new(address.Service), OIDCAdmin: new(oidc.Admin),
-		Tokens: new(apitoken.Service)})
+		Tokens: new(apitoken.Service), Admin: new(admin.Service)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/address"
+	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
@@ -69,6 +70,8 @@ type Options struct {
 	PublicURL string
 	// Brand is the product name, logo and accent colour of the pages.
 	Brand Brand
+	// Admin manages users for the admin console and API; nil leaves the user pages out.
+	Admin *admin.Service
 	// Keys seal the results a form hands to the page it redirects to (result.go); every
 	// instance must have the same. Nil uses a random key of this process only.
 	Keys *secrets.Keyring
@@ -96,6 +99,7 @@ type Server struct {
 	settings   []config.Setting
 	register   *register.Service
 	tokens     *apitoken.Service
+	admin      *admin.Service
 	origin     string // scheme://host of Options.PublicURL, or ""
 	results    *secrets.Box
 	handler    http.Handler
@@ -119,6 +123,7 @@ func New(o Options) (*Server, error) {
 	s.clients, s.settings = o.OIDCAdmin, o.Settings
 	s.register = o.Register
 	s.tokens = o.Tokens
+	s.admin = o.Admin
 	s.brand = o.Brand
 	if s.brand.Name == "" {
 		s.brand.Name = "twofold"

@@ -44,6 +44,7 @@ var postgresDialect = dialect{
 	isUnavailable: pgUnavailable,
 	bytewise:      ` COLLATE "C"`,
 	skipLocked:    ` FOR UPDATE SKIP LOCKED`,
+	forUpdate:     ` FOR UPDATE`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (postgres://...) and applies

@@ -68,6 +68,9 @@ type dialect struct {
 	// prepare keeps every query prepared once per connection (stmt.go). SQLite parses
 	// the text again for every unprepared query; pgx prepares and caches statements itself.
 	prepare bool
+	// forUpdate ends a SELECT whose rows the transaction locks until it ends, so parallel
+	// transactions that read them take turns. Empty where writers take turns anyway.
+	forUpdate string
 }
 
 var sqliteDialect = dialect{

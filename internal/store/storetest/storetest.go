@@ -44,6 +44,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Invitations", invitationTests},
 		{"WebAuthn", webauthnTests},
 		{"APITokens", apiTokenTests},
+		{"Admin", adminTests},
 		{"InvalidText", textTests},
 	}
 	for _, g := range groups {

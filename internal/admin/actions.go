@@ -1,0 +1,227 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/support"
+)
+
+// Meta is the request an action comes from, with the actor (Actor.AuditID) as ActorID.
+type Meta = auth.Meta
+
+// NewUser is an account to invite.
+type NewUser struct {
+	Username, Email, Role string
+}
+
+// Invite creates the account without a password and mails it an invitation (the
+// invitation flow's own rules: the link, its expiry, the mail queued with it).
+func (s *Service) Invite(ctx context.Context, nu NewUser, m Meta) (*store.UserSummary, error) {
+	if s.invite == nil {
+		return nil, apperr.New(apperr.CodeConflict, "Invitations are not available on this server.")
+	}
+	if nu.Role != "" && !store.ValidRole(nu.Role) {
+		return nil, badField("role", "role must be user, support or admin.")
+	}
+	sent, err := s.invite.Invite(ctx, auth.NewUser{Username: nu.Username, Email: nu.Email, Role: nu.Role}, m)
+	if err != nil {
+		return nil, err
+	}
+	return s.summaryOf(ctx, sent.User)
+}
+
+// ResendInvitation mails a fresh invitation link; the earlier ones stop working.
+func (s *Service) ResendInvitation(ctx context.Context, id string, m Meta) error {
+	if s.invite == nil {
+		return apperr.New(apperr.CodeConflict, "Invitations are not available on this server.")
+	}
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = s.invite.Resend(ctx, u, m)
+	return err
+}
+
+// MFA requirement values of a Change.
+const (
+	MFARequiredYes     = "yes"
+	MFARequiredNo      = "no"
+	MFARequiredDefault = "default"
+)
+
+// Change is what an administrator changes on an account; nil fields stay.
+type Change struct {
+	Role        *string
+	Disabled    *bool
+	MFARequired *string // MFARequiredYes, MFARequiredNo or MFARequiredDefault
+}
+
+// errSelf refuses an administrator's action that would lock themselves out.
+func errSelf(what string) error {
+	return apperr.New(apperr.CodeLastAdmin, "You cannot "+what+" yourself: another administrator must do it.")
+}
+
+// Update applies c to the account id. An administrator never disables, demotes or
+// deletes themselves, nor the last enabled administrator (apperr last_admin). Each
+// change is audited; disabling ends every session and grant (auth's Disabled).
+func (s *Service) Update(ctx context.Context, actor Actor, id string, c Change, m Meta) (*store.UserSummary, error) {
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Role != nil && !store.ValidRole(*c.Role) {
+		return nil, badField("role", "role must be user, support or admin.")
+	}
+	override := ""
+	if c.MFARequired != nil {
+		switch *c.MFARequired {
+		case MFARequiredYes, MFARequiredNo:
+			override = *c.MFARequired
+		case MFARequiredDefault:
+			override = store.MFAOverrideDefault
+		default:
+			return nil, badField("mfa_required", "mfa_required must be yes, no or default.")
+		}
+	}
+	if u.ID == actor.UserID {
+		if c.Role != nil && *c.Role != store.RoleAdmin {
+			return nil, errSelf("demote")
+		}
+		if c.Disabled != nil && *c.Disabled {
+			return nil, errSelf("disable")
+		}
+	}
+	if c.Role != nil && *c.Role != u.Role {
+		if err := s.auth.SetRoleKeepingAnAdmin(ctx, u, *c.Role, m); err != nil {
+			return nil, err
+		}
+	}
+	if c.Disabled != nil && *c.Disabled != u.Disabled {
+		if err := s.auth.SetDisabledKeepingAnAdmin(ctx, u, *c.Disabled, m); err != nil {
+			return nil, err
+		}
+	}
+	if c.MFARequired != nil && override != u.MFAOverride {
+		if err := s.auth.SetMFAOverride(ctx, u, override, m); err != nil {
+			return nil, err
+		}
+	}
+	return s.Summary(ctx, id)
+}
+
+// SignOut ends every session and application grant of the account (auth's
+// SignOutEverywhere) and returns how many sessions ended.
+func (s *Service) SignOut(ctx context.Context, id string, m Meta) (int, error) {
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	e, err := s.auth.End(ctx, auth.SignOutEverywhere, u.ID, "", m)
+	return e.Sessions, err
+}
+
+var errNoSession = apperr.New(apperr.CodeNotFound, "No such session: it may have ended already.")
+
+// EndSession ends one session of the account (auth's SignOutSession): the device that
+// holds it is signed out, the others stay. apperr not_found when the account has no such
+// session.
+func (s *Service) EndSession(ctx context.Context, id, sessionID string, m Meta) error {
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return err
+	}
+	sessions, err := s.store.ListUserSessions(ctx, u.ID, s.auth.Now())
+	if err != nil {
+		return err
+	}
+	for _, x := range sessions {
+		if x.ID == sessionID {
+			_, err := s.auth.End(ctx, auth.SignOutSession, u.ID, x.ID, m)
+			return err
+		}
+	}
+	return errNoSession
+}
+
+// Unlock forgets the account's password and second-factor failures.
+func (s *Service) Unlock(ctx context.Context, id string, m Meta) error {
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.auth.Unlock(ctx, u, m)
+}
+
+// SendPasswordReset mails the account a password reset link (auth's MailResetLink).
+func (s *Service) SendPasswordReset(ctx context.Context, id string, m Meta) error {
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.auth.MailResetLink(ctx, u, m)
+}
+
+// ResetResult is what an MFA reset did: done, or pending approval on a case.
+type ResetResult struct {
+	Status        string // support.ResetDone or support.ResetPending
+	CaseReference string // the case a pending reset waits on
+	SessionsEnded int
+}
+
+// ResetMFA resets the account's second factors with the administrator's written reason,
+// through the support desk's reset (support.ResetByAdmin): with dual control it waits
+// for a second agent or administrator. The actor must be an administrator's account.
+func (s *Service) ResetMFA(ctx context.Context, actor Actor, id, reason string, m Meta) (*ResetResult, error) {
+	if s.support == nil {
+		return nil, apperr.New(apperr.CodeConflict, "MFA resets are not available on this server.")
+	}
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	who, err := s.actorUser(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	res, ref, err := s.support.ResetByAdmin(ctx, who, u, reason, m)
+	if err != nil {
+		return nil, err
+	}
+	return &ResetResult{Status: res.Status, CaseReference: ref, SessionsEnded: res.SessionsEnded}, nil
+}
+
+// actorUser is the administrator's account an action is taken for.
+func (s *Service) actorUser(ctx context.Context, actor Actor) (*store.User, error) {
+	u, err := s.store.GetUser(ctx, actor.UserID)
+	if errors.Is(err, store.ErrNotFound) || actor.UserID == "" {
+		return nil, apperr.New(apperr.CodeForbidden, "This action needs an administrator's account.")
+	}
+	return u, err
+}
+
+// Delete deletes the account (auth's DeleteUser: every session and grant ends, the audit
+// log keeps its history). confirm must be the username, typed by the administrator; an
+// administrator never deletes themselves nor the last enabled administrator (apperr
+// last_admin).
+func (s *Service) Delete(ctx context.Context, actor Actor, id, confirm string, m Meta) error {
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return err
+	}
+	if confirm != u.Username {
+		return badField("confirm", fmt.Sprintf("Type the username %s to confirm the deletion.", u.Username))
+	}
+	if u.ID == actor.UserID {
+		return errSelf("delete")
+	}
+	return s.auth.DeleteUser(ctx, u, m)
+}
+
+// IsPending reports whether r waits for approval.
+func (r *ResetResult) IsPending() bool { return r.Status == support.ResetPending }

@@ -1,0 +1,172 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// userStatus is the account's status (store.UserActive, ...) as an SQL expression over
+// users u; its one argument is the failure count that locks a budget.
+const userStatus = `CASE WHEN u.disabled <> 0 THEN 'disabled'
+	WHEN u.password_hash = '' THEN 'invited'
+	WHEN EXISTS (SELECT 1 FROM throttle_budgets b WHERE b.bkey = u.id AND b.failures >= ?) THEN 'locked'
+	ELSE 'active' END`
+
+// userWhere is the WHERE clause of f's query, search and filters but no status, paging
+// or order, with its arguments.
+func (d *DB) userWhere(f store.UserFilter) (string, []any, error) {
+	q := ` WHERE 1 = 1`
+	var args []any
+	if err := checkText([]any{f.Query, f.Role, f.ID}); err != nil { // before ToLower makes it text
+		return "", nil, err
+	}
+	if f.ID != "" {
+		q += ` AND u.id = ?`
+		args = append(args, f.ID)
+	}
+	if f.Query != "" {
+		p := "%" + likeEscaper.Replace(strings.ToLower(f.Query)) + "%"
+		q += ` AND (u.username_norm LIKE ? ESCAPE '\' OR LOWER(u.username) LIKE ? ESCAPE '\'
+			OR u.email_norm LIKE ? ESCAPE '\' OR LOWER(u.display_name) LIKE ? ESCAPE '\')`
+		args = append(args, p, p, p, p)
+	}
+	if f.Role != "" {
+		q += ` AND u.role = ?`
+		args = append(args, f.Role)
+	}
+	const totp = `EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = u.id)`
+	const keys = `EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)`
+	switch f.MFA {
+	case store.MFANone:
+		q += ` AND NOT ` + totp + ` AND NOT ` + keys
+	case store.MFAApp:
+		q += ` AND ` + totp
+	case store.MFAKey:
+		q += ` AND ` + keys
+	}
+	return q, args, nil
+}
+
+// SearchUsers returns a page of the users f selects, newest first.
+func (d *DB) SearchUsers(ctx context.Context, f store.UserFilter) ([]store.UserSummary, error) {
+	where, wargs, err := d.userWhere(f)
+	if err != nil {
+		return nil, err
+	}
+	cols := "u." + strings.Join(strings.Fields(strings.ReplaceAll(userColumns, ",", " ")), ", u.")
+	q := `SELECT * FROM (SELECT ` + cols + `,
+		CASE WHEN EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = u.id) THEN 1 ELSE 0 END AS has_totp,
+		(SELECT COUNT(*) FROM webauthn_credentials w WHERE w.user_id = u.id) AS n_keys,
+		` + userStatus + ` AS status
+		FROM users u` + where + `) x WHERE 1 = 1`
+	args := append([]any{f.LockedAt}, wargs...)
+	if f.Status != "" {
+		q += ` AND x.status = ?`
+		args = append(args, f.Status)
+	}
+	if !f.After.IsZero() {
+		q += ` AND (x.created_at < ? OR (x.created_at = ? AND x.id` + d.dialect.bytewise + ` < ?))`
+		args = append(args, ms(f.After.At), ms(f.After.At), f.After.ID)
+	}
+	q += ` ORDER BY x.created_at DESC, x.id` + d.dialect.bytewise + ` DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := d.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.UserSummary
+	for rows.Next() {
+		var s store.UserSummary
+		var totp int
+		u, err := scanUser(rowWith{rows, []any{&totp, &s.Keys, &s.Status}})
+		if err != nil {
+			return nil, d.wrap(err)
+		}
+		s.User, s.TOTP = *u, totp != 0
+		out = append(out, s)
+	}
+	return out, d.wrap(rows.Err())
+}
+
+// rowWith scans a row whose first columns are what the caller's Scan names, followed by
+// extra.
+type rowWith struct {
+	s     scanner
+	extra []any
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.s.Scan(append(dest, r.extra...)...) }
+
+// CountUsers counts the users f selects by status.
+func (d *DB) CountUsers(ctx context.Context, f store.UserFilter) (store.UserCounts, error) {
+	var c store.UserCounts
+	where, wargs, err := d.userWhere(f)
+	if err != nil {
+		return c, err
+	}
+	rows, err := d.query(ctx, `SELECT x.status, COUNT(*) FROM (SELECT `+userStatus+` AS status FROM users u`+where+`) x
+		GROUP BY x.status`, append([]any{f.LockedAt}, wargs...)...)
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return c, d.wrap(err)
+		}
+		switch status {
+		case store.UserActive:
+			c.Active = n
+		case store.UserDisabled:
+			c.Disabled = n
+		case store.UserInvited:
+			c.Invited = n
+		case store.UserLocked:
+			c.Locked = n
+		}
+		c.All += n
+	}
+	return c, d.wrap(rows.Err())
+}
+
+// ListUserCases returns the open cases about the user, newest first.
+func (d *DB) ListUserCases(ctx context.Context, userID, emailNorm string) ([]store.SupportCase, error) {
+	rows, err := d.query(ctx, `SELECT `+caseColumns+` FROM support_cases
+		WHERE status NOT IN ('resolved', 'rejected') AND (email_norm = ? OR email_confirmed_user_id = ?)
+		ORDER BY created_at DESC, id`+d.dialect.bytewise, emailNorm, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.SupportCase
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, d.wrap(err)
+		}
+		out = append(out, *c)
+	}
+	return out, d.wrap(rows.Err())
+}
+
+// LockAdmins counts the enabled administrators, locking their rows in a transaction.
+func (d *DB) LockAdmins(ctx context.Context) (int, error) {
+	rows, err := d.query(ctx, `SELECT id FROM users WHERE role = 'admin' AND disabled = 0`+d.dialect.forUpdate)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, d.wrap(rows.Err())
+}

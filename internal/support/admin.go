@@ -1,0 +1,105 @@
+package support
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// ResetByAdmin resets u's MFA for an administrator in the admin console or the admin API,
+// with the administrator's written reason; the administrator is the actor in the audit
+// log. The rules are the support desk's: nobody resets their own MFA, a pending request
+// for u refuses a second one. Without dual control the reset happens at once, exactly as
+// an agent's (factors removed, every session ended, the user told by e-mail). With
+// support.reset_requires_approval it waits for a second agent or administrator: a case is
+// opened for u's address, assigned to the administrator, with the reason as its
+// description and the request waiting on it, approved on that case like any other
+// (ApproveReset). It returns the outcome and, for a pending request, the case's reference.
+func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason string, m Meta) (*ResetResult, string, error) {
+	if err := requireAgent(admin); err != nil {
+		return nil, "", err
+	}
+	if admin.Role != store.RoleAdmin {
+		return nil, "", errNotAgent
+	}
+	reason, err := cleanText("reason", reason, MaxReason, true, true)
+	if err != nil {
+		return nil, "", err
+	}
+	m.ActorID = admin.ID
+	var res *ResetResult
+	var ref string
+	for attempt := 0; ; attempt++ {
+		err = s.store.WithTx(ctx, func(st store.Store) error {
+			fresh, err := st.GetUser(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			if err := mayReset(admin, fresh); err != nil {
+				return err
+			}
+			if err := s.refusePending(ctx, st, fresh, admin.ID, m); err != nil {
+				return err
+			}
+			now := s.now()
+			r := &store.MFAReset{ID: newID(), UserID: fresh.ID, RequestedBy: admin.ID, Verification: VerifyOther,
+				Note: reason, RequestedAt: now, Status: store.ResetPending}
+			if !s.requireApproval {
+				r.Status, r.DecidedBy, r.DecidedAt = store.ResetDone, admin.ID, now
+				res, err = s.reset(ctx, st, nil, fresh, r, admin.Username, "", m)
+				return err
+			}
+			c, err := s.openAdminCase(ctx, st, admin, fresh, reason, m)
+			if err != nil {
+				return err
+			}
+			r.CaseID, ref = c.ID, c.Reference
+			if err := st.CreateMFAReset(ctx, r); err != nil {
+				return err
+			}
+			body := fmt.Sprintf("%s asks to reset the MFA of %s (reason: %s). A second agent or administrator must approve.",
+				admin.Username, fresh.Username, reason)
+			if err := s.timeline(ctx, st, c.ID, EventResetRequested, admin.ID, body); err != nil {
+				return err
+			}
+			res = &ResetResult{Status: ResetPending, Username: fresh.Username}
+			return s.record(ctx, st, audit.SupportResetRequested, fresh.ID, m,
+				fmt.Sprintf("case=%s agent=%s verification=%s (admin console)", c.Reference, admin.Username, VerifyOther))
+		})
+		// A reference clash is retried with a new one, in a new transaction.
+		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
+			break
+		}
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return res, ref, nil
+}
+
+// openAdminCase opens, in st, the case an administrator's reset request waits on.
+func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *store.User, reason string, m Meta) (*store.SupportCase, error) {
+	refText, err := newReference(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	name := u.DisplayName
+	if name == "" {
+		name = u.Username
+	}
+	c := &store.SupportCase{ID: newID(), Reference: refText, FullName: name, Email: u.Email, EmailNorm: u.EmailNorm,
+		Category: CategoryOther, Description: clip("MFA reset requested by administrator "+admin.Username+": "+reason, MaxDescription),
+		Status: store.CaseOpen, AssigneeID: admin.ID, IP: clip(m.IP, 64), UserAgent: clip(m.UserAgent, 256),
+		CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateCase(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := s.timeline(ctx, st, c.ID, EventOpened, admin.ID, "Case opened from the admin console by "+admin.Username+" for an MFA reset of "+u.Username+"."); err != nil {
+		return nil, err
+	}
+	return c, s.record(ctx, st, audit.SupportCaseOpened, u.ID, m, fmt.Sprintf("case=%s category=%s (admin console)", c.Reference, c.Category))
+}
