@@ -29,7 +29,7 @@ func adminServerWith(t *testing.T, o testserver.Options) (*testserver.Server, *t
 
 // mfaClient creates username with role, sets up an authenticator and returns a client
 // signed in with a code.
-func mfaClient(t *testing.T, srv *testserver.Server, username, role string) *testserver.Client {
+func mfaClient(t testing.TB, srv *testserver.Server, username, role string) *testserver.Client {
 	t.Helper()
 	u := srv.CreateUser(t, username, username+"@example.com", role)
 	if err := srv.Auth.SetMFAOverride(context.Background(), u, "yes", auth.Meta{}); err != nil {
