@@ -120,7 +120,7 @@ func (s *Service) SendVerification(ctx context.Context, cur *auth.Current, m aut
 			return err
 		}
 		if err := s.send(ctx, st, mail.KindAddressVerify, u.Email, mail.Data{Name: u.Username,
-			Link: links.URL(s.baseURL, ConfirmPath, tok), ExpiresAt: now.Add(VerifyTTL)}); err != nil {
+			Link: links.URL(s.baseURL, ConfirmPath, tok), ExpiresAt: now.Add(VerifyTTL), Lang: u.Language}); err != nil {
 			return err
 		}
 		return audit.Record(ctx, st, now, audit.EmailVerifySent, u.ID, m, "")
@@ -168,10 +168,10 @@ func (s *Service) RequestChange(ctx context.Context, cur *auth.Current, newEmail
 			return err
 		}
 		if owner != nil && owner.ID != u.ID {
-			err = s.send(ctx, st, mail.KindAddressTaken, email, mail.Data{Name: owner.Username, NewEmail: email, At: now})
+			err = s.send(ctx, st, mail.KindAddressTaken, email, mail.Data{Name: owner.Username, NewEmail: email, At: now, Lang: owner.Language})
 		} else {
 			err = s.send(ctx, st, mail.KindAddressChange, email, mail.Data{Name: u.Username, NewEmail: email,
-				Link: links.URL(s.baseURL, ConfirmPath, tok), ExpiresAt: now.Add(ChangeTTL)})
+				Link: links.URL(s.baseURL, ConfirmPath, tok), ExpiresAt: now.Add(ChangeTTL), Lang: u.Language})
 		}
 		if err != nil {
 			return err
@@ -264,7 +264,7 @@ func (s *Service) Confirm(ctx context.Context, token string, m auth.Meta) (*Conf
 		}
 		if u.EmailNorm != p.EmailNorm {
 			if err := s.send(ctx, st, mail.KindAddressChanged, u.Email, mail.Data{Name: u.Username, NewEmail: l.Email,
-				At: now, IP: m.IP, UserAgent: m.UserAgent}); err != nil {
+				At: now, IP: m.IP, UserAgent: m.UserAgent, Lang: u.Language}); err != nil {
 				return err
 			}
 		}

@@ -195,7 +195,7 @@ func (s *Service) queueMail(ctx context.Context, st mail.Enqueuer, sent *Sent, t
 	}
 	u := sent.User
 	msg, err := mail.Compose(mail.KindInvitation, u.Email, mail.Data{Product: s.product, Name: u.Username,
-		Link: s.Link(tok), ExpiresAt: sent.ExpiresAt})
+		Link: s.Link(tok), ExpiresAt: sent.ExpiresAt, Lang: u.Language})
 	if err != nil {
 		return err
 	}

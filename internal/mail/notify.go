@@ -50,7 +50,7 @@ func (n *Notifier) Notify(ctx context.Context, tx auth.NoticeTx, u *store.User, 
 		return nil
 	}
 	msg, err := Compose(kind, u.Email, Data{Product: n.product, Name: u.Username, At: no.At, IP: no.IP, UserAgent: no.UserAgent,
-		Link: no.Link, ExpiresAt: no.ExpiresAt})
+		Link: no.Link, ExpiresAt: no.ExpiresAt, Lang: u.Language})
 	if err != nil {
 		return err
 	}

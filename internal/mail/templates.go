@@ -9,6 +9,9 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"time"
+	"unicode/utf8"
+
+	"github.com/twofold-id/twofold/internal/i18n"
 )
 
 //go:embed templates
@@ -61,6 +64,9 @@ type Data struct {
 	At        time.Time // when the change happened
 	IP        string
 	UserAgent string
+	// Lang is the language the message is written in (a tag of i18n.Languages); empty or
+	// unsupported is English. A mail to a user takes the user's language.
+	Lang string
 }
 
 type kindTemplates struct {
@@ -68,22 +74,68 @@ type kindTemplates struct {
 	html *htmltemplate.Template
 }
 
-var funcs = map[string]any{
-	"date": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+// funcs are the templates' functions in lang: t is the message key filled in with the
+// data (names as in Data; At and Expires are the dates formatted for lang), wrap breaks a
+// paragraph of the plain text into lines, lang is the language's tag.
+func funcs(lang string) map[string]any {
+	date := func(t time.Time) string { return t.UTC().Format(i18n.T(lang, "date.layout")) }
+	return map[string]any{
+		"t": func(key string, d Data) string {
+			return i18n.T(lang, key, "Product", d.Product, "Name", d.Name, "Reference", d.Reference, "Link", d.Link,
+				"NewEmail", d.NewEmail, "At", date(d.At), "Expires", date(d.ExpiresAt), "IP", d.IP, "UserAgent", d.UserAgent)
+		},
+		"wrap": wrap,
+		"lang": func() string { return lang },
+	}
 }
 
-var parsed = sync.OnceValues(func() (map[string]kindTemplates, error) {
-	out := map[string]kindTemplates{}
-	for _, k := range Kinds {
-		t, err := texttemplate.New(k).Funcs(funcs).ParseFS(templateFiles, "templates/footer.txt", "templates/"+k+".txt")
-		if err != nil {
-			return nil, fmt.Errorf("mail template %s.txt: %w", k, err)
+// wrapWidth is the width of the plain text's lines; a longer word (a link) keeps a line
+// of its own.
+const wrapWidth = 78
+
+// wrap breaks s into lines of at most wrapWidth characters between words. A list item
+// ("- ...") goes on indented under its text.
+func wrap(s string) string {
+	indent := ""
+	if strings.HasPrefix(s, "- ") {
+		indent = "  "
+	}
+	var b strings.Builder
+	n := 0
+	// Split at ASCII white space only: a no-break space (French "code :") holds.
+	words := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' })
+	for i, w := range words {
+		l := utf8.RuneCountInString(w)
+		switch {
+		case i == 0:
+		case n+1+l > wrapWidth:
+			b.WriteString("\n" + indent)
+			n = len(indent)
+		default:
+			b.WriteByte(' ')
+			n++
 		}
-		h, err := htmltemplate.New(k).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+k+".html")
-		if err != nil {
-			return nil, fmt.Errorf("mail template %s.html: %w", k, err)
+		b.WriteString(w)
+		n += l
+	}
+	return b.String()
+}
+
+var parsed = sync.OnceValues(func() (map[string]map[string]kindTemplates, error) {
+	out := map[string]map[string]kindTemplates{}
+	for _, l := range i18n.Languages {
+		out[l.Tag] = map[string]kindTemplates{}
+		for _, k := range Kinds {
+			t, err := texttemplate.New(k).Funcs(funcs(l.Tag)).ParseFS(templateFiles, "templates/footer.txt", "templates/"+k+".txt")
+			if err != nil {
+				return nil, fmt.Errorf("mail template %s.txt: %w", k, err)
+			}
+			h, err := htmltemplate.New(k).Funcs(funcs(l.Tag)).ParseFS(templateFiles, "templates/layout.html", "templates/"+k+".html")
+			if err != nil {
+				return nil, fmt.Errorf("mail template %s.html: %w", k, err)
+			}
+			out[l.Tag][k] = kindTemplates{text: t, html: h}
 		}
-		out[k] = kindTemplates{text: t, html: h}
 	}
 	return out, nil
 })
@@ -94,7 +146,11 @@ func Compose(kind, to string, d Data) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, ok := all[kind]
+	lang := d.Lang
+	if !i18n.Supported(lang) {
+		lang = i18n.Default
+	}
+	t, ok := all[lang][kind]
 	if !ok {
 		return nil, fmt.Errorf("mail: unknown message kind %q", kind)
 	}

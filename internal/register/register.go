@@ -13,6 +13,7 @@ import (
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/i18n"
 	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/ratelimit"
@@ -220,10 +221,10 @@ func (s *Service) Register(ctx context.Context, in Request, m auth.Meta) error {
 		switch sent {
 		case sentLink:
 			err = s.send(ctx, st, mail.KindRegistrationLink, email, mail.Data{Name: name,
-				Link: links.URL(s.baseURL, "/register/confirm", token), ExpiresAt: s.now().Add(LinkTTL)})
+				Link: links.URL(s.baseURL, "/register/confirm", token), ExpiresAt: s.now().Add(LinkTTL), Lang: i18n.FromContext(ctx)})
 		case sentNotice:
 			err = s.send(ctx, st, mail.KindRegistrationAttempt, existing.Email, mail.Data{Name: existing.Username,
-				At: s.now(), IP: m.IP, UserAgent: m.UserAgent})
+				At: s.now(), IP: m.IP, UserAgent: m.UserAgent, Lang: existing.Language})
 		}
 		if err != nil {
 			return err

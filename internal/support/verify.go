@@ -82,7 +82,7 @@ func (s *Service) SendVerification(ctx context.Context, agent *store.User, ref, 
 		}
 		link := s.baseURL + "/support/verify?token=" + tok
 		if _, err := s.send(ctx, st, mail.KindEmailVerification, u.Email, mail.Data{Name: u.Username, Reference: c.Reference,
-			Link: link, ExpiresAt: now.Add(LinkTTL)}); err != nil {
+			Link: link, ExpiresAt: now.Add(LinkTTL), Lang: u.Language}); err != nil {
 			return err
 		}
 		return s.record(ctx, st, audit.SupportVerificationSent, u.ID, m, "case="+c.Reference)

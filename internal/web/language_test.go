@@ -129,3 +129,58 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestMailsSpeakTheUsersLanguage: a mail to a user is in the language they chose; one to
+// an address without an account (the support form's receipt) in the language of the page.
+func TestMailsSpeakTheUsersLanguage(t *testing.T) {
+	srv := newServer(t)
+	c, _, _ := enrolled(t, srv, "ada")
+	if r := postForm(c, "/language", url.Values{"lang": {"de"}, "back": {"/"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("POST /language: %d", r.Status)
+	}
+	next := "orbit lantern cactus violin"
+	if r := postForm(c, "/account/password", url.Values{"current_password": {testserver.Password},
+		"new_password": {next}, "confirm_password": {next}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("change password: %d %s", r.Status, r.Body)
+	}
+	if m := srv.LastMailTo(t, "ada@example.com"); m.Subject != "Ihr Passwort wurde geändert" || !strings.Contains(m.Text, "Hallo ada,") {
+		t.Errorf("the password notice to a German-speaking user: %q\n%s", m.Subject, m.Text)
+	}
+
+	anon := srv.Client(t)
+	anon.HTTP.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: "twofold_lang", Value: "fr", Path: "/"}})
+	r := postForm(anon, "/support", url.Values{"full_name": {"Zoé"}, "email": {"zoe@example.com"}, "organisation": {"Acme"},
+		"category": {"lost_device"}, "description": {"Téléphone perdu."}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("support form: %d %s", r.Status, r.Body)
+	}
+	if m := srv.LastMailTo(t, "zoe@example.com"); !strings.HasPrefix(m.Subject, "Votre demande d’assistance") || !strings.Contains(m.Text, "Bonjour,") {
+		t.Errorf("the support receipt to a French page's sender: %q\n%s", m.Subject, m.Text)
+	}
+}
+
+// TestSignInRemembersThePagesLanguage: a user who never chose a language gets the mails in
+// the language of the pages they signed in on.
+func TestSignInRemembersThePagesLanguage(t *testing.T) {
+	srv := newServer(t)
+	srv.CreateUser(t, "bo", "bo@example.com", "user")
+	c := srv.Client(t)
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(url.Values{"username": {"bo"}, "password": {testserver.Password}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept-Language", "fr-BE,fr;q=0.9")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	u, err := srv.Store.GetUserByUsername(t.Context(), "bo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Language != "fr" {
+		t.Errorf("after a sign-in on French pages, bo's language is %q", u.Language)
+	}
+}

@@ -165,6 +165,13 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
+	if res.Current.User.Language == "" {
+		// Until the user chooses one with the switcher, their mails speak the language
+		// of the pages they signed in on.
+		if err := s.auth.SetLanguage(r.Context(), res.Current, s.lang(r)); err != nil {
+			return err
+		}
+	}
 	if res.Current.Session.State == store.StateEnrollmentRequired && !s.auth.PhishingResistant(res.Current.User) {
 		// Show the QR code at once. A setup belongs to the session that drew it, so a
 		// new sign-in draws a new key (and a setup left in another tab stops working).
