@@ -81,6 +81,7 @@ func messageText(t *testing.T, raw []byte, key string) string {
 // on a key nothing uses.
 func TestCatalogKeysUsed(t *testing.T) {
 	used := map[string]bool{}
+	built := append([]string(nil), dynamicKeys...)
 	root := filepath.Join("..")
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -100,9 +101,15 @@ func TestCatalogKeysUsed(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			keys, err := i18ntest.Keys(p, string(src))
+			keys, prefixes, err := i18ntest.Keys(p, string(src))
 			if err != nil {
 				return err
+			}
+			for _, prefix := range prefixes {
+				built = append(built, prefix)
+				if !hasPrefix(i18n.Keys(i18n.Default), prefix) {
+					t.Errorf("%s builds keys starting with %q, and the catalog has none", p, prefix)
+				}
 			}
 			for _, k := range keys {
 				used[k] = true
@@ -118,13 +125,22 @@ func TestCatalogKeysUsed(t *testing.T) {
 	}
 	for _, k := range i18n.Keys(i18n.Default) {
 		dynamic := false
-		for _, prefix := range dynamicKeys {
+		for _, prefix := range built {
 			dynamic = dynamic || strings.HasPrefix(k, prefix)
 		}
 		if !used[k] && !dynamic {
 			t.Errorf("the catalog's key %q is used nowhere: remove it from internal/i18n/locales/*.json", k)
 		}
 	}
+}
+
+func hasPrefix(keys []string, prefix string) bool {
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // keyFuncs are the functions whose second argument is a catalog key: i18n.T and HTML

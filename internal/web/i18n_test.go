@@ -47,7 +47,7 @@ func TestTemplatesUseKnownKeys(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		keys, err := i18ntest.Keys(p, string(src))
+		keys, _, err := i18ntest.Keys(p, string(src))
 		if err != nil {
 			return err
 		}

@@ -43,13 +43,14 @@ func Untranslated(name, src string, html bool) ([]string, error) {
 	return found, nil
 }
 
-// Keys returns the catalog keys src passes to t and thtml as literal strings.
-func Keys(name, src string) ([]string, error) {
+// Keys returns the catalog keys src passes to t and thtml as literal strings, and the
+// prefixes of the keys it builds ({{t (print "tokens.status." .Status)}} uses every key
+// that starts with "tokens.status.").
+func Keys(name, src string) (keys, prefixes []string, err error) {
 	trees, err := parseAll(name, src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var keys []string
 	var walk func(n parse.Node)
 	walk = func(n parse.Node) {
 		switch n := n.(type) {
@@ -72,8 +73,13 @@ func Keys(name, src string) ([]string, error) {
 		case *parse.CommandNode:
 			if len(n.Args) >= 2 {
 				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && (id.Ident == "t" || id.Ident == "thtml") {
-					if s, ok := n.Args[1].(*parse.StringNode); ok {
-						keys = append(keys, s.Text)
+					switch a := n.Args[1].(type) {
+					case *parse.StringNode:
+						keys = append(keys, a.Text)
+					case *parse.PipeNode:
+						if p := printPrefix(a); p != "" {
+							prefixes = append(prefixes, p)
+						}
 					}
 				}
 			}
@@ -99,7 +105,22 @@ func Keys(name, src string) ([]string, error) {
 	for _, t := range trees {
 		walk(t.Root)
 	}
-	return keys, nil
+	return keys, prefixes, nil
+}
+
+// printPrefix returns the literal first argument of a (print "prefix" ...) pipeline.
+func printPrefix(p *parse.PipeNode) string {
+	if len(p.Cmds) != 1 || len(p.Cmds[0].Args) < 2 {
+		return ""
+	}
+	id, ok := p.Cmds[0].Args[0].(*parse.IdentifierNode)
+	if !ok || id.Ident != "print" {
+		return ""
+	}
+	if s, ok := p.Cmds[0].Args[1].(*parse.StringNode); ok {
+		return s.Text
+	}
+	return ""
 }
 
 func parseAll(name, src string) (map[string]*parse.Tree, error) {
