@@ -190,6 +190,9 @@ var openAPITypes = map[string]any{
 	"AdminSigningKey": web.AdminSigningKey{}, "KeysRotated": web.KeysRotated{}, "RotatedSigningKey": web.RotatedSigningKey{},
 	"Settings": web.Settings{}, "Setting": web.Setting{}, "APIToken": web.APIToken{}, "TokenCreator": web.TokenCreator{},
 	"APITokenCreated": web.APITokenCreated{}, "AuditEntry": web.AuditEntry{},
+	"AdminUser": web.AdminUser{}, "AdminUserMFA": web.AdminUserMFA{}, "AdminUserDetails": web.AdminUserDetails{},
+	"AdminSession": web.AdminSession{}, "AdminFactor": web.AdminFactor{}, "AdminCase": web.AdminCase{},
+	"AdminInvitation": web.AdminInvitation{}, "MFAResetAnswer": web.MFAResetAnswer{},
 }
 
 // TestOpenAPISchemasMatchTheGoTypes: the schema of each answer type is the one its Go type
