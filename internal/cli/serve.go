@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -171,6 +172,10 @@ func serveMetrics(cfg *config.Config, h http.Handler, log *slog.Logger) (stop fu
 		attrs = append(attrs, "pprof", "/debug/pprof/")
 	}
 	log.Info("serving metrics at /metrics", attrs...)
+	if host, _, _ := net.SplitHostPort(cfg.Server.MetricsAddr); host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+		log.Warn("server.metrics_addr listens on every network: let only the Prometheus server reach it (a firewall, or a private address)",
+			append([]any{"addr", cfg.Server.MetricsAddr}, attrs[2:]...)...)
+	}
 	return func() { _ = hs.Close() }, nil
 }
 
