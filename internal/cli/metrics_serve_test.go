@@ -37,3 +37,19 @@ func TestServeMetricsListener(t *testing.T) {
 		}
 	}
 }
+
+// TestServeWarnsAboutMetricsOnEveryNetwork: a metrics listener on every network is
+// allowed, with a warning at start; one on loopback is not warned about.
+func TestServeWarnsAboutMetricsOnEveryNetwork(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		warn bool
+	}{{":0", true}, {"127.0.0.1:0", false}} {
+		cfg := testConfig(t)
+		cfg.Server.MetricsAddr = tc.addr
+		s := startServe(t, cfg)
+		if got := strings.Contains(s.stderr.String(), "server.metrics_addr listens on every network"); got != tc.warn {
+			t.Errorf("metrics_addr %s: warned %v, want %v\n%s", tc.addr, got, tc.warn, s.stderr)
+		}
+	}
+}
