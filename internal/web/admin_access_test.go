@@ -3,9 +3,12 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/web"
@@ -42,8 +45,10 @@ func mfaClient(t testing.TB, srv *testserver.Server, username, role string) *tes
 
 // TestEveryAdminRouteRefusesOthers walks the router's admin routes: each refuses a browser
 // without a session, a user and a support agent signed in with a second factor, an
-// administrator signed in with a password alone, and a token the server never issued;
-// an administrator signed in with a second factor gets past the check.
+// administrator signed in with a password alone, a token the server never issued, and on
+// the API a token without the route's scope (pages take no token at all); an
+// administrator signed in with a second factor, and on the API a token with the scope,
+// get past the check.
 func TestEveryAdminRouteRefusesOthers(t *testing.T) {
 	srv, root := adminServer(t)
 	user := mfaClient(t, srv, "ada", "user")
@@ -52,6 +57,33 @@ func TestEveryAdminRouteRefusesOthers(t *testing.T) {
 	pwOnly := srv.Client(t)
 	pwOnly.Login("pat", "authenticated")
 	nobody := srv.Client(t)
+
+	// Tokens of root's: for each scope one that holds it alone, and one that holds every
+	// other scope.
+	holding, lacking := map[string]string{}, map[string]string{}
+	rootID := mustUser(t, srv, "root").ID
+	for _, sc := range append(slices.Clone(admin.Scopes), "session") {
+		var others []string
+		for _, o := range admin.Scopes {
+			if o != sc {
+				others = append(others, string(o))
+			}
+		}
+		made, err := srv.Tokens.Create(context.Background(), apitoken.NewToken{Name: "without " + string(sc), Scopes: others, CreatedBy: rootID}, auth.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lacking[string(sc)] = made.Secret
+		if sc == "session" {
+			continue
+		}
+		made, err = srv.Tokens.Create(context.Background(), apitoken.NewToken{Name: "with " + string(sc), Scopes: []string{string(sc)}, CreatedBy: rootID}, auth.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		holding[string(sc)] = made.Secret
+	}
+	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 
 	routes := web.AdminRoutes(t)
 	if len(routes) == 0 {
@@ -91,6 +123,19 @@ func TestEveryAdminRouteRefusesOthers(t *testing.T) {
 				if r := send(root, h); r.status != http.StatusUnauthorized {
 					t.Errorf("unknown token beside an admin's cookie: %d, want 401: %.200s", r.status, r.body)
 				}
+				// A token with every scope but the route's, even beside an administrator's
+				// cookie: 403 forbidden.
+				if r := send(root, bearer(lacking[rt.Scope])); r.status != http.StatusForbidden || !strings.Contains(string(r.body), `"forbidden"`) {
+					t.Errorf("token without %s: %d, want 403 forbidden: %.200s", rt.Scope, r.status, r.body)
+				}
+				if full, ok := holding[rt.Scope]; ok {
+					if r := send(nobody, bearer(full)); r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+						t.Errorf("token with %s: %d %.200s", rt.Scope, r.status, r.body)
+					}
+				}
+			} else if r := send(nobody, bearer(holding[string(admin.ScopeUsersRead)])); r.status != http.StatusSeeOther {
+				// Tokens are for the API: a page never takes one.
+				t.Errorf("a page with a token and no session: %d, want 303 to the sign-in", r.status)
 			}
 			if r := send(root, nil); r.status == http.StatusUnauthorized || r.status == http.StatusForbidden ||
 				r.status == http.StatusSeeOther && strings.HasPrefix(r.header.Get("Location"), "/login") {

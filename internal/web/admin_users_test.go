@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
@@ -385,5 +386,53 @@ func TestAdminAPIHostileInput(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestAdminUsersAPIWithAToken drives the users API with API tokens instead of a session:
+// reading takes users:read, changing users:write, and the audit log names the token.
+func TestAdminUsersAPIWithAToken(t *testing.T) {
+	srv, _ := adminServer(t)
+	adaID := srv.CreateUser(t, "ada", "ada@example.com", "user").ID
+	rootID := mustUser(t, srv, "root").ID
+	token := func(scopes ...string) (string, string) {
+		made, err := srv.Tokens.Create(context.Background(), apitoken.NewToken{Name: strings.Join(scopes, " "), Scopes: scopes, CreatedBy: rootID}, auth.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return made.Secret, made.Token.ID
+	}
+	reader, _ := token("users:read")
+	writer, writerID := token("users:write")
+	c := srv.Client(t) // no cookie: the token alone
+	call := func(tok, method, path string, body any) rawResult {
+		var b []byte
+		if body != nil {
+			b, _ = json.Marshal(body)
+		}
+		return rawDo(srv, c, method, path, "application/json", b, http.Header{"Authorization": {"Bearer " + tok}})
+	}
+	if r := call(reader, "GET", "/api/v1/admin/users?query=ada", nil); r.status != http.StatusOK || !strings.Contains(string(r.body), `"username":"ada"`) {
+		t.Fatalf("list with users:read: %d %s", r.status, r.body)
+	}
+	if r := call(reader, "PATCH", "/api/v1/admin/users/"+adaID, map[string]any{"disabled": true}); r.status != http.StatusForbidden {
+		t.Fatalf("change with users:read: %d %s", r.status, r.body)
+	}
+	if r := call(writer, "GET", "/api/v1/admin/users/"+adaID, nil); r.status != http.StatusForbidden {
+		t.Fatalf("read with users:write only: %d %s", r.status, r.body)
+	}
+	if r := call(writer, "PATCH", "/api/v1/admin/users/"+adaID, map[string]any{"disabled": true}); r.status != http.StatusOK {
+		t.Fatalf("change with users:write: %d %s", r.status, r.body)
+	}
+	// The token acts for root, who made it: root stays protected from themselves.
+	if r := call(writer, "DELETE", "/api/v1/admin/users/"+rootID, nil); r.status != http.StatusConflict || !strings.Contains(string(r.body), "last_admin") {
+		t.Fatalf("delete root with root's token: %d %s", r.status, r.body)
+	}
+	events, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: adaID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(e store.AuditEvent) bool { return e.Event == "user.disabled" && e.ActorID == "token:"+writerID }) {
+		t.Fatalf("no user.disabled by token:%s in %+v", writerID, events)
 	}
 }
