@@ -60,7 +60,7 @@ var (
 		"This request has expired or was answered already. Start again.")
 	errNoKeys          = apperr.New(apperr.CodeNotFound, "No security key or passkey is registered for this account.")
 	errNoSuchKey       = apperr.New(apperr.CodeNotFound, "You have no such security key or passkey.")
-	errPasswordlessOff = apperr.New(apperr.CodeNotFound, "Signing in with a passkey alone is turned off here.")
+	ErrPasswordlessOff = apperr.New(apperr.CodeNotFound, "Signing in with a passkey alone is turned off here.")
 	errLastFactor      = apperr.New(apperr.CodeLastFactor,
 		"This is your last second factor, and your account requires one: add another security key or an authenticator app first.")
 	errReauthKey = apperr.New(apperr.CodeReauthenticationRequired,
@@ -314,4 +314,9 @@ func withKeyAMR(amr []string, uv bool) []string {
 		}
 	}
 	return out
+}
+
+// CountWebAuthnKeys counts the user's security keys and passkeys.
+func (s *Service) CountWebAuthnKeys(ctx context.Context, userID string) (int, error) {
+	return s.store.CountWebAuthnCredentials(ctx, userID)
 }

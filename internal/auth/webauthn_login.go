@@ -184,7 +184,7 @@ const PreSessionTTL = ChallengeTTL
 // ChallengeTTL. not_found when passwordless sign-in is off.
 func (s *Service) BeginPasskeyLogin(ctx context.Context, m Meta) (*protocol.CredentialAssertion, string, error) {
 	if !s.passwordless {
-		return nil, "", errPasswordlessOff
+		return nil, "", ErrPasswordlessOff
 	}
 	b := make([]byte, 32)
 	if _, err := io.ReadFull(s.rand, b); err != nil {
@@ -217,7 +217,7 @@ func passkeyAddrKey(ip string) string { return "passkey:" + ip }
 // used or expired challenge, counter regression), throttled.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, credentialJSON []byte, m Meta) (_ *LoginResult, err error) {
 	if !s.passwordless {
-		return nil, errPasswordlessOff
+		return nil, ErrPasswordlessOff
 	}
 	defer s.countSignIn(metrics.StepPasskey, &err)
 	parsed, err := parseAssertion(credentialJSON)

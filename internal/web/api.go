@@ -33,9 +33,11 @@ type SessionAnswer struct {
 	MFA   MFAStatus `json:"mfa"`
 }
 
-// MFAStatus says whether the user has an authenticator and whether the policy requires one.
+// MFAStatus says whether the user has an authenticator, how many security keys and
+// passkeys, and whether the policy requires a second factor.
 type MFAStatus struct {
 	TOTP     bool `json:"totp"`
+	WebAuthn int  `json:"webauthn"`
 	Required bool `json:"required"`
 }
 
@@ -154,6 +156,10 @@ type User struct {
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
+	keys, err := s.auth.CountWebAuthnKeys(r.Context(), cur.User.ID)
+	if err != nil {
+		return err
+	}
 	amr := cur.Session.AMR
 	if amr == nil {
 		amr = []string{}
@@ -163,7 +169,7 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 		User: User{ID: cur.User.ID, Username: cur.User.Username, Email: cur.User.Email,
 			EmailVerified: cur.User.EmailVerified, Role: cur.User.Role},
 		AMR: amr,
-		MFA: MFAStatus{TOTP: cur.HasTOTP, Required: s.auth.MFARequired(cur.User)},
+		MFA: MFAStatus{TOTP: cur.HasTOTP, WebAuthn: keys, Required: s.auth.MFARequired(cur.User)},
 	})
 	return nil
 }

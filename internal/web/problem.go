@@ -80,6 +80,10 @@ func (s *Server) classify(r *http.Request, err error) *apperr.Error {
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.classify(r, err)
 	status := statusOf[e.Code]
+	var so *statusOverride
+	if errors.As(err, &so) && e.Code == so.code {
+		status = so.status
+	}
 	setRetryAfter(w, e.RetryAfter)
 	if status == http.StatusUnauthorized && e.Code == apperr.CodeUnauthenticated {
 		w.Header().Set("WWW-Authenticate", `Cookie realm="twofold"`)
@@ -98,6 +102,26 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 		Detail: e.Message,
 		Code:   e.Code,
 	})
+}
+
+// statusOverride answers the application error code with status instead of the table's,
+// for an endpoint whose contract says so: a key refused while adding it is a 400 (the
+// caller is signed in), where the same refusal at sign-in is a 401.
+type statusOverride struct {
+	err    error
+	code   string
+	status int
+}
+
+func (e *statusOverride) Error() string { return e.err.Error() }
+func (e *statusOverride) Unwrap() error { return e.err }
+
+// answerCodeWith returns err to be answered with status when its code is code; nil stays nil.
+func answerCodeWith(err error, code string, status int) error {
+	if err == nil {
+		return nil
+	}
+	return &statusOverride{err: err, code: code, status: status}
 }
 
 // writeJSON answers with a JSON body.
