@@ -97,7 +97,7 @@ func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credent
 	uv := parsed.Response.AuthenticatorData.Flags.HasUserVerified()
 	var tok string
 	err = s.store.WithTx(ctx, func(st store.Store) error {
-		if err := s.useKey(ctx, st, cur.User.ID, key, cred, m); err != nil {
+		if err := s.useKey(ctx, st, cur.User.ID, key, cred); err != nil {
 			return err
 		}
 		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
@@ -119,6 +119,7 @@ func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credent
 	})
 	var refused *keyRefusal
 	if errors.As(err, &refused) {
+		s.refusedKey(ctx, refused, cur.User.ID, m)
 		return fail(refused.reason, ErrInvalidCredential)
 	}
 	if err != nil {
@@ -129,19 +130,22 @@ func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credent
 
 // keyRefusal is an assertion refused inside the transaction (a counter that did not go
 // up, a key removed meanwhile): a failed attempt with the reason for the audit log.
-type keyRefusal struct{ reason string }
+// cloned marks a counter that did not go up, audited on its own once the transaction is
+// over (a write beside the transaction would wait for it).
+type keyRefusal struct {
+	reason string
+	cloned bool
+}
 
 func (e *keyRefusal) Error() string { return "webauthn: " + e.reason }
 
 // useKey records the accepted assertion cred of the user's key in st with one conditional
 // update: the counter must go up (or stay 0 for an authenticator without one). A counter
-// that did not go up is a keyRefusal, audited (in its own row, outside st) as a possible
-// cloned key; a key removed meanwhile is a keyRefusal too.
-func (s *Service) useKey(ctx context.Context, st store.Store, userID string, key *store.WebAuthnCredential, cred *webauthn.Credential, m Meta) error {
+// that did not go up is a cloned keyRefusal; a key removed meanwhile is a keyRefusal too.
+func (s *Service) useKey(ctx context.Context, st store.Store, userID string, key *store.WebAuthnCredential, cred *webauthn.Credential) error {
 	count := cred.Authenticator.SignCount
 	if cred.Authenticator.CloneWarning {
-		s.clonedKey(ctx, userID, key, count, m)
-		return &keyRefusal{reason: fmt.Sprintf("signature counter %d did not increase (stored %d): possible cloned key %s", count, key.SignCount, key.ID)}
+		return &keyRefusal{reason: fmt.Sprintf("key %s (%s): signature counter %d is not above %d: possible cloned key", key.ID, key.Name, count, key.SignCount), cloned: true}
 	}
 	err := st.UseWebAuthnCredential(ctx, userID, key.ID, count, cred.Flags.BackupState, s.now())
 	if !errors.Is(err, store.ErrNotFound) {
@@ -154,14 +158,15 @@ func (s *Service) useKey(ctx context.Context, st store.Store, userID string, key
 	case err != nil:
 		return err
 	}
-	s.clonedKey(ctx, userID, key, count, m)
-	return &keyRefusal{reason: fmt.Sprintf("signature counter %d did not increase (stored %d): possible cloned key %s", count, now.SignCount, key.ID)}
+	return &keyRefusal{reason: fmt.Sprintf("key %s (%s): signature counter %d is not above %d: possible cloned key", key.ID, key.Name, count, now.SignCount), cloned: true}
 }
 
-// clonedKey audits a counter that did not go up: two authenticators may hold the key.
-func (s *Service) clonedKey(ctx context.Context, userID string, key *store.WebAuthnCredential, count uint32, m Meta) {
-	s.recordAside(ctx, audit.WebAuthnCounterRegressed, userID, m,
-		fmt.Sprintf("key %s (%s): signature counter %d is not above %d: possible cloned key, assertion refused", key.ID, key.Name, count, key.SignCount))
+// refusedKey audits and counts a keyRefusal: a counter that did not go up also gets a
+// webauthn.counter_regressed event, since two authenticators may hold the key.
+func (s *Service) refusedKey(ctx context.Context, r *keyRefusal, subject string, m Meta) {
+	if r.cloned {
+		s.recordAside(ctx, audit.WebAuthnCounterRegressed, subject, m, r.reason+"; assertion refused")
+	}
 }
 
 func findKey(creds []store.WebAuthnCredential, credentialID []byte) *store.WebAuthnCredential {
@@ -289,7 +294,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, crede
 	}
 	sess.SecondFactorAt = sess.AuthTime
 	err = s.store.WithTx(ctx, func(st store.Store) error {
-		if err := s.useKey(ctx, st, u.ID, key, cred, m); err != nil {
+		if err := s.useKey(ctx, st, u.ID, key, cred); err != nil {
 			return err
 		}
 		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, u.ID); err != nil {
@@ -305,6 +310,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, crede
 	})
 	var refused *keyRefusal
 	if errors.As(err, &refused) {
+		s.refusedKey(ctx, refused, u.ID, m)
 		return fail(refused.reason)
 	}
 	if err != nil {
