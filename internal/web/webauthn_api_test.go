@@ -99,7 +99,7 @@ func TestWebAuthnFlows(t *testing.T) {
 		opts := d.BeginKey("/api/v1/login/passkey")
 		var o struct {
 			PublicKey struct {
-				AllowCredentials []any `json:"allowCredentials"`
+				AllowCredentials []any  `json:"allowCredentials"`
 				UserVerification string `json:"userVerification"`
 			} `json:"publicKey"`
 		}
