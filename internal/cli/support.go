@@ -141,7 +141,11 @@ func (e *env) userResetMFA() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "reset the MFA of %s: authenticator and recovery code removed, %d session(s) ended\n", res.Username, res.SessionsEnded)
+				removed := "nothing"
+				if len(res.Removed) > 0 {
+					removed = strings.Join(res.Removed, ", ")
+				}
+				fmt.Fprintf(e.stdout, "reset the MFA of %s: removed %s; %d session(s) ended\n", res.Username, removed, res.SessionsEnded)
 				if res.EnrollmentRequired {
 					fmt.Fprintln(e.stdout, "the next sign-in sets up a new authenticator")
 				} else {

@@ -1,0 +1,7 @@
+package auth
+
+// Parsers of the browser's WebAuthn answers, for the fuzz test.
+var (
+	ParseCreation  = parseCreation
+	ParseAssertion = parseAssertion
+)
