@@ -134,9 +134,11 @@ func AuthData(rpID string, flags byte, counter uint32, attested []byte) []byte {
 
 // COSEKey encodes an ES256 public key as a COSE_Key.
 func COSEKey(pub *ecdsa.PublicKey) []byte {
-	x, y := make([]byte, 32), make([]byte, 32)
-	pub.X.FillBytes(x)
-	pub.Y.FillBytes(y)
+	raw, err := pub.Bytes() // 0x04 || X || Y
+	if err != nil {
+		panic(err)
+	}
+	x, y := raw[1:33], raw[33:65]
 	b, err := cbor.CoreDetEncOptions().EncMode()
 	if err != nil {
 		panic(err)
