@@ -874,7 +874,7 @@ func TestSession(t *testing.T) {
 				signIn(t, srv, c, "alice", secret)
 			},
 			want: `{"state":"authenticated","user":{"id":%q,"username":"alice","email":"alice@example.com","email_verified":false,"role":"user"},
-				"amr":["pwd","otp","mfa"],"mfa":{"totp":true,"required":true}}`,
+				"amr":["pwd","otp","mfa"],"mfa":{"totp":true,"webauthn":0,"required":true}}`,
 		},
 		{
 			name: "after_the_password_of_an_enrolled_user",
@@ -883,7 +883,7 @@ func TestSession(t *testing.T) {
 				c.Login("alice", "mfa_required")
 			},
 			want: `{"state":"mfa_required","user":{"id":%q,"username":"alice","email":"alice@example.com","email_verified":false,"role":"user"},
-				"amr":["pwd"],"mfa":{"totp":true,"required":true}}`,
+				"amr":["pwd"],"mfa":{"totp":true,"webauthn":0,"required":true}}`,
 		},
 		{
 			name: "password_only_without_MFA",
@@ -893,7 +893,7 @@ func TestSession(t *testing.T) {
 				c.Login("alice", "authenticated")
 			},
 			want: `{"state":"authenticated","user":{"id":%q,"username":"alice","email":"alice@example.com","email_verified":false,"role":"user"},
-				"amr":["pwd"],"mfa":{"totp":false,"required":false}}`,
+				"amr":["pwd"],"mfa":{"totp":false,"webauthn":0,"required":false}}`,
 		},
 		{
 			name: "with_a_verified_address",
@@ -906,7 +906,7 @@ func TestSession(t *testing.T) {
 				c.Login("alice", "authenticated")
 			},
 			want: `{"state":"authenticated","user":{"id":%q,"username":"alice","email":"alice@example.com","email_verified":true,"role":"user"},
-				"amr":["pwd"],"mfa":{"totp":false,"required":false}}`,
+				"amr":["pwd"],"mfa":{"totp":false,"webauthn":0,"required":false}}`,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
