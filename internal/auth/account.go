@@ -66,6 +66,7 @@ func (s *Service) CheckPassword(ctx context.Context, cur *Current, pw, failedEve
 	}
 	ok, _, err := s.hasher.Verify(ctx, pw, cur.User.PasswordHash)
 	if err != nil {
+		s.release(ctx, a) // not checked: no failure
 		return hashErr(err)
 	}
 	if !ok {

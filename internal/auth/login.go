@@ -45,6 +45,11 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (_ *
 	if len(identifier) > maxIdentifier || len(pw) > 4*s.policy.MaxLength+4 {
 		return nil, apperr.ErrInvalidCredentials
 	}
+	if s.hasher.Saturated() {
+		// A burst beyond the hash queue is refused before any other work: no lookup, no
+		// reservation of an attempt, so a busy answer is cheap and costs the account nothing.
+		return nil, apperr.ErrBusy
+	}
 	identifier = AsText(identifier)
 	pwIsText := IsText(pw)
 	norm := NormalizeLogin(identifier)
@@ -56,6 +61,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (_ *
 			return nil, err
 		}
 		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			s.release(ctx, a) // not checked: no failure
 			return nil, hashErr(err)
 		}
 		s.failLogin(ctx, "", m, "unknown identifier")
@@ -71,6 +77,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (_ *
 	}
 	ok, rehash, err := s.verifyPassword(ctx, pw, u)
 	if err != nil {
+		s.release(ctx, a) // not checked (busy, or the stored hash is broken): no failure
 		return nil, hashErr(err)
 	}
 	ok = ok && pwIsText

@@ -30,10 +30,11 @@ const (
 	ScenarioWrongPassword = "wrong-password"
 	ScenarioRefresh       = "refresh"
 	ScenarioCodeFlow      = "code-flow"
+	ScenarioAudit         = "audit" // audit listings, in the harness process
 )
 
 // AllScenarios is every scenario, in order.
-var AllScenarios = []string{ScenarioSignIn, ScenarioBurst, ScenarioSession, ScenarioWrongPassword, ScenarioRefresh, ScenarioCodeFlow}
+var AllScenarios = []string{ScenarioSignIn, ScenarioBurst, ScenarioSession, ScenarioWrongPassword, ScenarioRefresh, ScenarioCodeFlow, ScenarioAudit}
 
 // ProductionArgon2 are the argon2id parameters twofold ships with (config.Default).
 var ProductionArgon2 = password.Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}
@@ -64,6 +65,9 @@ type Config struct {
 	Log         *slog.Logger // the harness's log (default: warnings to os.Stderr)
 	Stderr      io.Writer    // the server processes' log (default os.Stderr)
 	JSON        string       // a file the report is written to as JSON too ("": none)
+	// SeedUsers and SeedAudit add accounts that cannot sign in and audit rows before the
+	// scenarios run, to measure how the costs grow with the database.
+	SeedUsers, SeedAudit int
 	// Profiles is a directory each scenario's server writes a CPU profile of the measured
 	// part to, as SCENARIO.pprof ("": none).
 	Profiles string
@@ -130,6 +134,8 @@ type Report struct {
 	Database    string    `json:"database"`
 	CPUs        int       `json:"cpus"`
 	Users       int       `json:"users"`
+	SeedUsers   int       `json:"seed_users"`
+	SeedAudit   int       `json:"seed_audit"`
 	Argon2      string    `json:"argon2"`
 	Started     time.Time `json:"started"`
 	BoundBefore *Bound    `json:"bound_before,omitempty"`
@@ -158,6 +164,7 @@ func Run(ctx context.Context, c Config) ([]*Result, error) {
 	b.profiles = c.Profiles
 	p := c.Argon2
 	rep := &Report{Database: b.describe(), CPUs: runtime.NumCPU(), Users: c.Users, Started: time.Now().UTC(),
+		SeedUsers: c.SeedUsers, SeedAudit: c.SeedAudit,
 		Argon2: fmt.Sprintf("m=%d t=%d p=%d", p.MemoryKiB, p.Iterations, p.Parallelism)}
 	fmt.Fprintf(c.Out, "twofold-load: %s; %d users; %s per scenario; argon2id %s; %d CPUs\n",
 		rep.Database, c.Users, c.Duration, rep.Argon2, rep.CPUs)
@@ -168,7 +175,14 @@ func Run(ctx context.Context, c Config) ([]*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up users: %w", err)
 	}
-	fmt.Fprintf(c.Out, "set up %d users with TOTP in %s\n\n", len(users), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(c.Out, "set up %d users with TOTP in %s\n", len(users), time.Since(start).Round(time.Millisecond))
+	if b.seedUser, err = seed(ctx, b, c.SeedUsers, c.SeedAudit, c.Out); err != nil {
+		return nil, err
+	}
+	if b.seedUser == "" {
+		b.seedUser = users[0].id
+	}
+	fmt.Fprintln(c.Out)
 
 	signIns := slices.ContainsFunc(c.Scenarios, func(s string) bool { return s == ScenarioSignIn || s == ScenarioBurst })
 	if signIns {

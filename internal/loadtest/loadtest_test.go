@@ -29,7 +29,7 @@ func TestRun(t *testing.T) {
 			var out bytes.Buffer
 			p := CheapArgon2
 			results, err := Run(context.Background(), Config{Users: 6, Duration: time.Second, Concurrency: 4, Clients: 3,
-				BurstLevels: []int{2, 8}, BoundDuration: 200 * time.Millisecond,
+				BurstLevels: []int{2, 8}, BoundDuration: 200 * time.Millisecond, SeedUsers: 20, SeedAudit: 50,
 				DatabaseURL: db.url, Argon2: &p, Out: &out, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				t.Fatalf("Run: %v\n%s", err, out.String())

@@ -35,6 +35,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&burst, "burst", "8,64,400", "comma-separated concurrent sign-ins of the burst scenario, one server process each")
 	fs.DurationVar(&c.BoundDuration, "bound-duration", 3*time.Second, "how long the raw argon2id bound is measured, before and after the sign-in scenarios")
 	fs.StringVar(&c.JSON, "json", "", "also write the report to this file as JSON")
+	fs.IntVar(&c.SeedUsers, "seed-users", 0, "add this many accounts that cannot sign in before the scenarios (to measure growth)")
+	fs.IntVar(&c.SeedAudit, "seed-audit", 0, "add this many audit rows before the scenarios (to measure growth)")
 	fs.StringVar(&c.Profiles, "cpuprofile-dir", "", "directory for a CPU profile of each scenario's server (SCENARIO.pprof), of the measured part only")
 	fs.StringVar(&c.DatabaseURL, "database", "", "postgres://... (add search_path=SCHEMA to use a schema of its own); empty: SQLite in a temporary directory")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(AllScenarios, ","), "comma-separated scenarios to run, in order")

@@ -42,6 +42,8 @@ type backend struct {
 	log    *slog.Logger
 	stderr io.Writer
 	params password.Params
+	// seedUser is a user with audit rows, for the audit listing.
+	seedUser string
 	// profiles is a directory the servers write CPU profiles of the scenarios to ("": none).
 	profiles string
 	// setup works on the database from the harness process, with cheap hashing: the

@@ -157,9 +157,11 @@ func printResults(w io.Writer, results []*Result) {
 	}
 	tw.Flush()
 	for _, r := range results {
-		fmt.Fprintf(w, "%s (%d clients): %d completed in %s (%.1f/s); server CPU %s per operation, peak RSS %.0f MB",
-			r.Name, r.Concurrency, r.Completed, r.Elapsed.Round(time.Millisecond), r.PerSecond(), cpu(r.CPUPerOp()),
-			float64(r.PeakRSS)/1e6)
+		fmt.Fprintf(w, "%s (%d clients): %d completed in %s (%.1f/s)",
+			r.Name, r.Concurrency, r.Completed, r.Elapsed.Round(time.Millisecond), r.PerSecond())
+		if r.PeakRSS > 0 {
+			fmt.Fprintf(w, "; server CPU %s per operation, peak RSS %.0f MB", cpu(r.CPUPerOp()), float64(r.PeakRSS)/1e6)
+		}
 		if r.Bound > 0 {
 			fmt.Fprintf(w, "; %.2f of the raw argon2id bound", r.Bound)
 		}

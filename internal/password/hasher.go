@@ -63,6 +63,17 @@ func (h *Hasher) Observe(f func(Work)) { h.observe = f }
 // n <= 0 leaves the queue unbounded. Call it before h is used.
 func (h *Hasher) LimitQueue(n int) { h.queue = int64(max(n, 0)) }
 
+// Saturated reports whether a hash asked for now would get ErrBusy without waiting: every
+// slot is taken and no caller may queue (the queue is full, or h does not wait). Callers
+// use it to refuse a burst before doing any other work; it is a snapshot, and Hash and
+// Verify still decide.
+func (h *Hasher) Saturated() bool {
+	if len(h.sem) < cap(h.sem) {
+		return false
+	}
+	return h.wait <= 0 || (h.queue > 0 && h.waiting.Load() >= h.queue)
+}
+
 // Slots is how many hashes run at once at most.
 func (h *Hasher) Slots() int { return cap(h.sem) }
 

@@ -330,6 +330,9 @@ func TestConcurrencyLimit(t *testing.T) {
 		for h.waiting.Load() != 1 {
 			runtime.Gosched()
 		}
+		if !h.Saturated() {
+			t.Error("Saturated = false with the slot taken and the queue full")
+		}
 		if _, err := h.Hash(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
 			t.Errorf("Hash beyond the queue: err = %v, want ErrBusy", err)
 		}
@@ -340,6 +343,9 @@ func TestConcurrencyLimit(t *testing.T) {
 		}
 		if n := h.waiting.Load(); n != 0 {
 			t.Errorf("%d callers still counted as waiting", n)
+		}
+		if h.Saturated() {
+			t.Error("Saturated = true with the slot free")
 		}
 	})
 
