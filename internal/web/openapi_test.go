@@ -193,6 +193,7 @@ var openAPITypes = map[string]any{
 	"AdminUser": web.AdminUser{}, "AdminUserMFA": web.AdminUserMFA{}, "AdminUserDetails": web.AdminUserDetails{},
 	"AdminSession": web.AdminSession{}, "AdminFactor": web.AdminFactor{}, "AdminCase": web.AdminCase{},
 	"AdminInvitation": web.AdminInvitation{}, "MFAResetAnswer": web.MFAResetAnswer{},
+	"KeyAdded": web.KeyAdded{}, "Key": web.Key{}, "MFAFactors": web.MFAFactors{},
 }
 
 // TestOpenAPISchemasMatchTheGoTypes: the schema of each answer type is the one its Go type
