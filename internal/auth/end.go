@@ -199,7 +199,7 @@ func (s *Service) EndApplication(ctx context.Context, userID, clientID string, m
 
 // ErrNoUserApplication answers an administrator's removal of an application that has no
 // access to the user's account.
-var ErrNoUserApplication = apperr.New(apperr.CodeNotFound, "That application has no access to this account.")
+var ErrNoUserApplication = apperr.Msg(apperr.CodeNotFound, "err.user_app_none")
 
 // EndUserApplication is EndApplication for an administrator (m names them as the actor):
 // ErrNoUserApplication when the application has no access to the account, or there is

@@ -116,17 +116,19 @@ func (s *Service) Applications(ctx context.Context, cur *Current) ([]store.OIDCA
 }
 
 // ErrUnknownUser answers an administrator's question about a user id nobody has.
-var ErrUnknownUser = apperr.New(apperr.CodeNotFound, "No user has this id.")
+var ErrUnknownUser = apperr.Msg(apperr.CodeNotFound, "err.user_unknown")
 
-// UserApplications is Applications for an administrator: the applications the user with
-// the id let in. ErrUnknownUser when there is no such user.
-func (s *Service) UserApplications(ctx context.Context, userID string) ([]store.OIDCApplication, error) {
-	if _, err := s.store.GetUser(ctx, userID); errors.Is(err, store.ErrNotFound) {
-		return nil, ErrUnknownUser
+// UserApplications is Applications for an administrator: the user with the id, and the
+// applications they let in. ErrUnknownUser when there is no such user.
+func (s *Service) UserApplications(ctx context.Context, userID string) (*store.User, []store.OIDCApplication, error) {
+	u, err := s.store.GetUser(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, ErrUnknownUser
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s.store.ListUserOIDCApplications(ctx, userID, s.now())
+	apps, err := s.store.ListUserOIDCApplications(ctx, userID, s.now())
+	return u, apps, err
 }
 
 // ErrNoSuchSession answers a sign-out of a session the user does not have (or no longer has).

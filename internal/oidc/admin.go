@@ -63,7 +63,7 @@ const (
 )
 
 // ErrNoSuchClient answers a client_id no client has.
-var ErrNoSuchClient = apperr.New(apperr.CodeNotFound, "No client has this client_id.")
+var ErrNoSuchClient = apperr.Msg(apperr.CodeNotFound, "err.client.unknown")
 
 // Clients returns every client ordered by name.
 func (a *Admin) Clients(ctx context.Context) ([]store.OIDCClient, error) {
@@ -132,7 +132,7 @@ func (a *Admin) Add(ctx context.Context, nc NewClient, m audit.Meta) (*Registere
 }
 
 func nameTaken(name string) error {
-	return apperr.New(apperr.CodeConflict, fmt.Sprintf("A client named %q exists already.", name)).In("name")
+	return apperr.Msg(apperr.CodeConflict, "err.client.name_taken", "Name", shortQuote(name)).In("name")
 }
 
 // ClientChange is an edit of a client: nil fields stay as they are. A client's kind
@@ -220,7 +220,7 @@ func changedFields(c, next *store.OIDCClient) []string {
 }
 
 // ErrPublicClientSecret answers a secret rotation of a public client, which has none.
-var ErrPublicClientSecret = apperr.New(apperr.CodeConflict, "A public client has no secret to rotate.")
+var ErrPublicClientSecret = apperr.Msg(apperr.CodeConflict, "err.client.public_secret")
 
 // RotateSecret gives a confidential client a new secret and returns it: the only time it
 // exists in clear. The old secret stops working at once; tokens already issued stay, but

@@ -6,10 +6,10 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,77 +115,92 @@ func describeClient(c *store.OIDCClient) string {
 	return fmt.Sprintf("client %s (%s, %s)", c.Name, c.ID, kind)
 }
 
-// validateClient checks a new client and fills in defaults.
+// validateClient checks a new client and fills in defaults. Its errors name the form
+// field they are about (name, redirect_uris, post_logout_redirect_uris, id_token_alg) and
+// come from the message catalog.
 func validateClient(nc *NewClient) error {
-	bad := func(format string, args ...any) error {
-		return apperr.New(apperr.CodeBadRequest, fmt.Sprintf(format, args...))
+	bad := func(field, key string, args ...any) error {
+		return apperr.Msg(apperr.CodeBadRequest, key, args...).In(field)
 	}
 	nc.Name = strings.TrimSpace(nc.Name)
 	if nc.Name == "" || len(nc.Name) > maxClientName || strings.ContainsAny(nc.Name, "\x00\r\n\t") {
-		return bad("The client name must be 1 to %d characters on one line.", maxClientName)
+		return bad("name", "err.client.name", "Max", maxClientName)
 	}
 	if nc.IDTokenAlg == "" {
 		nc.IDTokenAlg = AlgES256
 	}
 	if !ValidAlg(nc.IDTokenAlg) {
-		return bad("The ID token algorithm must be %s or %s, not %q.", AlgES256, AlgRS256, nc.IDTokenAlg)
+		return bad("id_token_alg", "err.client.alg", "Alg", shortQuote(nc.IDTokenAlg))
 	}
 	if len(nc.RedirectURIs) == 0 {
-		return bad("A client needs at least one redirect URI.")
+		return bad("redirect_uris", "err.client.no_redirect")
 	}
-	for _, list := range []*[]string{&nc.RedirectURIs, &nc.PostLogoutRedirectURIs} {
-		if len(*list) > maxRedirectURIs {
-			return bad("At most %d redirect URIs of each kind.", maxRedirectURIs)
+	for _, l := range []struct {
+		field string
+		list  *[]string
+	}{{"redirect_uris", &nc.RedirectURIs}, {"post_logout_redirect_uris", &nc.PostLogoutRedirectURIs}} {
+		if len(*l.list) > maxRedirectURIs {
+			return bad(l.field, "err.client.too_many", "Max", maxRedirectURIs)
 		}
 		var clean []string
-		for _, u := range *list {
-			if err := checkRedirectURI(u, nc.Public); err != nil {
-				return bad("Redirect URI %q: %s", u, err)
+		for _, u := range *l.list {
+			if key := checkRedirectURI(u, nc.Public); key != "" {
+				return bad(l.field, key, "URI", shortQuote(u))
 			}
 			if !slices.Contains(clean, u) {
 				clean = append(clean, u)
 			}
 		}
-		*list = clean
+		*l.list = clean
 	}
 	return nil
 }
 
+// shortQuote quotes what was given for a message, cut to a length a message can show.
+func shortQuote(v string) string {
+	const max = 80
+	if len(v) > max {
+		v = strings.ToValidUTF8(v[:max], "") + "…"
+	}
+	return strconv.Quote(v)
+}
+
 // checkRedirectURI accepts absolute URIs without fragment: https anywhere, http only on
 // the loopback interface (or any host for a confidential client, for development), and
-// private schemes (com.example.app:/callback) for public clients.
-func checkRedirectURI(raw string, public bool) error {
+// private schemes (com.example.app:/callback) for public clients. It returns "" for a
+// good URI, else the catalog key of what is wrong.
+func checkRedirectURI(raw string, public bool) string {
 	if raw == "" || len(raw) > maxRedirectURILength || strings.ContainsAny(raw, " \t\r\n\x00") {
-		return errors.New("must be a URI without white space")
+		return "err.client.uri_space"
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() {
-		return errors.New("must be an absolute URI")
+		return "err.client.uri_absolute"
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return errors.New("must not have a fragment")
+		return "err.client.uri_fragment"
 	}
 	switch u.Scheme {
 	case "https":
 		if u.Host == "" {
-			return errors.New("has no host")
+			return "err.client.uri_host"
 		}
 	case "http":
 		if u.Host == "" {
-			return errors.New("has no host")
+			return "err.client.uri_host"
 		}
 		if _, loopback := op.HTTPLoopbackOrLocalhost(raw); public && !loopback {
-			return errors.New("a public client may use http only on 127.0.0.1, [::1] or localhost")
+			return "err.client.uri_public_http"
 		}
 	case "javascript", "vbscript", "data", "file", "blob", "about", "filesystem":
 		// The way back can be a link on a twofold page: never one the browser runs or renders.
-		return errors.New("must not use a scheme that browsers run or render as a page")
+		return "err.client.uri_scheme"
 	default:
 		if !public {
-			return errors.New("must be https (or http for local development)")
+			return "err.client.uri_https"
 		}
 	}
-	return nil
+	return ""
 }
 
 // hashSecret is what is stored of a client secret.

@@ -34,6 +34,7 @@ func (s *Server) adminClientRoutes(rt *router) {
 	rt.admin("GET /api/v1/admin/settings", admin.ScopeClientsWrite, s.apiAdminSettings)
 	rt.admin("GET /api/v1/admin/users/{id}/applications", admin.ScopeUsersRead, s.apiAdminUserApplications)
 	rt.admin("POST /api/v1/admin/users/{id}/applications/{client_id}/revoke", admin.ScopeUsersWrite, s.apiAdminRevokeApplication)
+	s.adminClientPages(rt)
 }
 
 // AdminClient is an OpenID Connect client in the admin API. ClientSecret is only in the
@@ -299,7 +300,7 @@ func (s *Server) apiAdminUserApplications(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	list, err := s.auth.UserApplications(r.Context(), r.PathValue("id"))
+	_, list, err := s.auth.UserApplications(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

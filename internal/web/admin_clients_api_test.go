@@ -321,3 +321,59 @@ func TestAdminUserApplicationsAPI(t *testing.T) {
 		t.Errorf("audit: %+v, want oidc.access_removed by the administrator", events)
 	}
 }
+
+// apiToken makes an API token with scopes through root's session and returns it.
+func apiToken(t *testing.T, root *testserver.Client, scopes ...string) string {
+	t.Helper()
+	r := root.PostJSON("/api/v1/admin/tokens", map[string]any{"name": "script " + strings.Join(scopes, " "), "scopes": scopes})
+	wantStatus(t, r, http.StatusCreated)
+	tok, _ := r.JSON(t)["token"].(string)
+	if !strings.HasPrefix(tok, "tf_") {
+		t.Fatalf("token answer: %s", r.Body)
+	}
+	return tok
+}
+
+// TestAdminClientsAPIWithTokens: a script with an API token holding clients:write manages
+// applications and keys (audited as the token); a token without it is refused with 403,
+// and a user's applications need users:read.
+func TestAdminClientsAPIWithTokens(t *testing.T) {
+	srv, root := adminServer(t)
+	clients := apiToken(t, root, "clients:write")
+	users := apiToken(t, root, "users:read")
+	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+	anon := srv.Client(t)
+
+	body := []byte(`{"name":"scripted","redirect_uris":["https://scripted.example.com/cb"]}`)
+	r := rawDo(srv, anon, http.MethodPost, "/api/v1/admin/clients", "application/json", body, bearer(clients))
+	if r.status != http.StatusCreated || !strings.Contains(string(r.body), `"client_secret"`) {
+		t.Fatalf("add with a clients:write token: %d %s", r.status, r.body)
+	}
+	for _, p := range []string{"/api/v1/admin/clients", "/api/v1/admin/signing-keys", "/api/v1/admin/settings"} {
+		if r := rawDo(srv, anon, http.MethodGet, p, "", nil, bearer(clients)); r.status != http.StatusOK {
+			t.Errorf("GET %s with a clients:write token: %d %s", p, r.status, r.body)
+		}
+		if r := rawDo(srv, anon, http.MethodGet, p, "", nil, bearer(users)); r.status != http.StatusForbidden {
+			t.Errorf("GET %s with a users:read token: %d, want 403", p, r.status)
+		}
+	}
+	if r := rawDo(srv, anon, http.MethodPost, "/api/v1/admin/signing-keys/rotate", "", nil, bearer(users)); r.status != http.StatusForbidden {
+		t.Errorf("rotate keys with a users:read token: %d, want 403", r.status)
+	}
+	ada := srv.CreateUser(t, "ada", "ada@example.com", "user")
+	if r := rawDo(srv, anon, http.MethodGet, "/api/v1/admin/users/"+ada.ID+"/applications", "", nil, bearer(users)); r.status != http.StatusOK {
+		t.Errorf("a user's applications with a users:read token: %d %s", r.status, r.body)
+	}
+	if r := rawDo(srv, anon, http.MethodPost, "/api/v1/admin/users/"+ada.ID+"/applications/x/revoke", "", nil, bearer(users)); r.status != http.StatusForbidden {
+		t.Errorf("revoke with a users:read token: %d, want 403", r.status)
+	}
+	events, err := srv.Store.ListAudit(t.Context(), store.AuditFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Event == "oidc.client_added" && !strings.HasPrefix(e.ActorID, "token:") {
+			t.Errorf("client added by a token audited with actor %q, want token:…", e.ActorID)
+		}
+	}
+}

@@ -240,6 +240,9 @@ func TestEveryFormPostRedirects(t *testing.T) {
 			return form(adm, "/admin/users/"+u.ID+"/sessions/"+d.Sessions[0].ID+"/end", url.Values{})
 		},
 	}
+	for pattern, post := range adminClientFormCases(t) {
+		cases[pattern] = post
+	}
 	// These cases post what the route refuses (no such session, application or pending
 	// reset): the refusal must not be a page at 200 either.
 	refused := map[string]bool{"POST /account/sessions/{id}/sign-out": true,
