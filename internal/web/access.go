@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strings"
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apperr"
@@ -83,7 +84,7 @@ type route struct {
 // level is the route's level as docs/api.md's route table shows it: the level, and for
 // an admin route the scope after it ("admin users:read").
 func (rt route) level() string {
-	if rt.access == administrator && rt.scope != "" {
+	if rt.scope != "" {
 		return rt.access.String() + " " + string(rt.scope)
 	}
 	return rt.access.String()
@@ -115,6 +116,16 @@ func (rt *router) admin(pattern string, sc admin.Scope, h handlerFunc) {
 	rt.add(pattern, administrator, sc, h)
 }
 
+// agentAPI registers h for pattern behind level agent, which on the API an API token
+// holding scope sc passes too: the support desk's reading calls, for automation. The
+// handler finds no session then (sessionOf is nil); agentOf gives who reads.
+func (rt *router) agentAPI(pattern string, sc admin.Scope, h handlerFunc) {
+	if sc == "" || !strings.HasPrefix(pattern, "GET /api/") {
+		panic("agent API route " + pattern + " needs a scope and must be a GET of the API")
+	}
+	rt.add(pattern, agent, sc, h)
+}
+
 func (rt *router) add(pattern string, a access, sc admin.Scope, h handlerFunc) {
 	rt.routes = append(rt.routes, route{pattern: pattern, access: a, scope: sc})
 	rec := rt.s.metrics.Route(pattern) // resolved once: a request pays no lookup
@@ -144,6 +155,14 @@ func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		cur = act.cur
+		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, act.Actor))
+	} else if tok, bearer := bearerToken(r); bearer && rh.scope != "" && isAPI(r) {
+		// An agent API that a token with the route's scope may read (agentAPI).
+		act, err := rh.s.admitToken(r, tok, rh.scope)
+		if err != nil {
+			rh.s.Error(w, r, err)
+			return
+		}
 		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, act.Actor))
 	} else if cur, ok = rh.s.admit(w, r, rh.access); !ok {
 		return

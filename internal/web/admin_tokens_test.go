@@ -252,3 +252,37 @@ func TestTokensConsole(t *testing.T) {
 		t.Fatalf("%d tokens after the cross-site create, want 1", len(tokens))
 	}
 }
+
+// TestTokenReadsSupportCases: a token with cases:read reads the case list and a case, as
+// an agent's session does; a token without the scope is refused, and no token changes a
+// case.
+func TestTokenReadsSupportCases(t *testing.T) {
+	srv := newServer(t)
+	ref := supOpen(t, srv, "sid@example.com")
+	reader := issueToken(t, srv, "cases:read")
+	other := issueToken(t, srv, "users:read", "users:write", "audit:read", "clients:write")
+
+	r := withBearer(t, srv, reader, http.MethodGet, "/api/v1/support/cases", nil)
+	wantStatus(t, r, http.StatusOK)
+	if list := decode[web.CaseList](t, r); len(list.Cases) != 1 || list.Cases[0].Reference != ref {
+		t.Fatalf("cases %s", r.Body)
+	}
+	r = withBearer(t, srv, reader, http.MethodGet, "/api/v1/support/cases/"+ref, nil)
+	wantStatus(t, r, http.StatusOK)
+	if c := decode[web.Case](t, r); c.Reference != ref {
+		t.Fatalf("case %s", r.Body)
+	}
+	wantProblem(t, withBearer(t, srv, reader, http.MethodGet, "/api/v1/support/cases/TF-NOPE00", nil), http.StatusNotFound, "not_found")
+	wantBearerChallenge(t, withBearer(t, srv, other, http.MethodGet, "/api/v1/support/cases", nil), http.StatusForbidden, "insufficient_scope")
+	wantBearerChallenge(t, withBearer(t, srv, "tf_"+strings.Repeat("B", 43), http.MethodGet, "/api/v1/support/cases/"+ref, nil),
+		http.StatusUnauthorized, "invalid_token")
+	for _, path := range []string{"/notes", "/assign", "/resolve"} {
+		wantProblem(t, withBearer(t, srv, reader, http.MethodPost, "/api/v1/support/cases/"+ref+path, []byte(`{"text":"x"}`)),
+			http.StatusUnauthorized, "unauthenticated")
+	}
+	// Pages never take a token.
+	res := rawDo(srv, srv.Client(t), http.MethodGet, "/support/cases", "", nil, http.Header{"Authorization": {"Bearer " + reader}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("agent console page with a token: %d", res.status)
+	}
+}
