@@ -170,9 +170,11 @@ type Current struct {
 	Session *store.Session
 	User    *store.User
 	Token   string
-	// HasTOTP says whether the user had a confirmed authenticator when Authenticate read
-	// the session (not kept up to date by the steps that change it).
-	HasTOTP bool
+	// HasTOTP and WebAuthnKeys say whether the user had a confirmed authenticator and how
+	// many security keys when Authenticate read the session (not kept up to date by the
+	// steps that change them).
+	HasTOTP      bool
+	WebAuthnKeys int
 }
 
 // MFARequired reports whether the user must use MFA: always under the phishing-resistant

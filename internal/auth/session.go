@@ -39,7 +39,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 		}
 		sess.LastSeenAt = now
 	}
-	return &Current{Session: sess, User: u, Token: token, HasTOTP: x.HasTOTP}, nil
+	return &Current{Session: sess, User: u, Token: token, HasTOTP: x.HasTOTP, WebAuthnKeys: x.WebAuthnKeys}, nil
 }
 
 // newSession builds a session for u in state with amr; the caller stores it.

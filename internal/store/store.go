@@ -132,12 +132,14 @@ type Session struct {
 	SecondFactorAt time.Time
 }
 
-// SessionUser is a session with its user and whether the user has a confirmed
-// authenticator: what every authenticated request reads, in one query.
+// SessionUser is a session with its user and the user's second factors: what every
+// authenticated request reads, in one query.
 type SessionUser struct {
 	Session Session
 	User    User
 	HasTOTP bool
+	// WebAuthnKeys is how many security keys and passkeys the user has.
+	WebAuthnKeys int
 }
 
 // AuditEvent is one append-only security event.

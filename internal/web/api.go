@@ -156,10 +156,6 @@ type User struct {
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	keys, err := s.auth.CountWebAuthnKeys(r.Context(), cur.User.ID)
-	if err != nil {
-		return err
-	}
 	amr := cur.Session.AMR
 	if amr == nil {
 		amr = []string{}
@@ -169,7 +165,7 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 		User: User{ID: cur.User.ID, Username: cur.User.Username, Email: cur.User.Email,
 			EmailVerified: cur.User.EmailVerified, Role: cur.User.Role},
 		AMR: amr,
-		MFA: MFAStatus{TOTP: cur.HasTOTP, WebAuthn: keys, Required: s.auth.MFARequired(cur.User)},
+		MFA: MFAStatus{TOTP: cur.HasTOTP, WebAuthn: cur.WebAuthnKeys, Required: s.auth.MFARequired(cur.User)},
 	})
 	return nil
 }

@@ -56,9 +56,11 @@ func (d *DB) GetSessionByToken(ctx context.Context, tokenHash []byte) (*store.Se
 	return s, d.wrap(err)
 }
 
-// sessionUserQuery reads a session, its user and whether the user has an authenticator.
+// sessionUserQuery reads a session, its user, whether the user has an authenticator and
+// how many security keys.
 var sessionUserQuery = `SELECT ` + prefixed("s.", sessionColumns) + `, ` + prefixed("u.", userColumns) + `,
-	EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = s.user_id)
+	EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = s.user_id),
+	(SELECT COUNT(*) FROM webauthn_credentials w WHERE w.user_id = s.user_id)
 	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
 
 // GetSessionUser returns the session with the token hash and its user, in one query.
@@ -66,7 +68,7 @@ func (d *DB) GetSessionUser(ctx context.Context, tokenHash []byte) (*store.Sessi
 	var x store.SessionUser
 	var sr sessionRow
 	var ur userRow
-	dest := append(append(sr.dest(&x.Session), ur.dest(&x.User)...), &x.HasTOTP)
+	dest := append(append(sr.dest(&x.Session), ur.dest(&x.User)...), &x.HasTOTP, &x.WebAuthnKeys)
 	if err := d.queryRow(ctx, sessionUserQuery, tokenHash).Scan(dest...); err != nil {
 		return nil, d.wrap(err)
 	}

@@ -72,6 +72,17 @@ func testSessionUser(t *testing.T, s store.Store) {
 	if !got.HasTOTP {
 		t.Error("HasTOTP = false for a user with an authenticator")
 	}
+	if got.WebAuthnKeys != 0 {
+		t.Errorf("WebAuthnKeys = %d for a user without security keys", got.WebAuthnKeys)
+	}
+	for _, name := range []string{"key one", "key two"} {
+		wantNoErr(t, "CreateWebAuthnCredential", s.CreateWebAuthnCredential(ctx, webauthnFixture(t, u.ID, name)))
+	}
+	got, err = s.GetSessionUser(ctx, x.TokenHash)
+	wantNoErr(t, "GetSessionUser(with security keys)", err)
+	if got.WebAuthnKeys != 2 {
+		t.Errorf("WebAuthnKeys = %d, want 2", got.WebAuthnKeys)
+	}
 	wantNoErr(t, "SetUserDisabled", s.SetUserDisabled(ctx, u.ID, true, at(time.Minute)))
 	got, err = s.GetSessionUser(ctx, x.TokenHash)
 	wantNoErr(t, "GetSessionUser(disabled)", err)
