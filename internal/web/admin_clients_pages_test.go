@@ -142,6 +142,7 @@ func TestAdminKeysSettingsAndUserAppsPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := "/admin/users/" + ada.ID + "/applications"
+	wantPage(t, root.Get("/admin/users/"+ada.ID), http.StatusOK, `href="`+path+`"`)
 	wantPage(t, root.Get(path), http.StatusOK, "Applications of ada", "billing", "Remove access")
 	wantSeeOther(t, postForm(root, path+"/"+c.ClientID+"/revoke", url.Values{}), path+"?done=app-revoked")
 	wantPage(t, root.Get(path+"?done=app-revoked"), http.StatusOK, "The application's access is removed.", "No application has access")
