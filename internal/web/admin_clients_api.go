@@ -69,10 +69,10 @@ func orEmpty(v []string) []string {
 type NewAdminClient struct {
 	Name                   string   `json:"name"`
 	RedirectURIs           []string `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
-	Public                 bool     `json:"public"`
-	FirstParty             bool     `json:"first_party"`
-	IDTokenAlg             string   `json:"id_token_signed_response_alg"` // empty: ES256
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	Public                 bool     `json:"public,omitempty"`
+	FirstParty             bool     `json:"first_party,omitempty"`
+	IDTokenAlg             string   `json:"id_token_signed_response_alg,omitempty"` // empty: ES256
 }
 
 // AdminClientChange is the body of PATCH /api/v1/admin/clients/{id}: the fields given
