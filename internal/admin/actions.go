@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
@@ -23,10 +22,10 @@ type NewUser struct {
 // invitation flow's own rules: the link, its expiry, the mail queued with it).
 func (s *Service) Invite(ctx context.Context, nu NewUser, m Meta) (*store.UserSummary, error) {
 	if s.invite == nil {
-		return nil, apperr.New(apperr.CodeConflict, "Invitations are not available on this server.")
+		return nil, apperr.Msg(apperr.CodeConflict, "err.admin_no_invitations")
 	}
 	if nu.Role != "" && !store.ValidRole(nu.Role) {
-		return nil, badField("role", "role must be user, support or admin.")
+		return nil, badField("role", "err.admin_role")
 	}
 	sent, err := s.invite.Invite(ctx, auth.NewUser{Username: nu.Username, Email: nu.Email, Role: nu.Role}, m)
 	if err != nil {
@@ -38,7 +37,7 @@ func (s *Service) Invite(ctx context.Context, nu NewUser, m Meta) (*store.UserSu
 // ResendInvitation mails a fresh invitation link; the earlier ones stop working.
 func (s *Service) ResendInvitation(ctx context.Context, id string, m Meta) error {
 	if s.invite == nil {
-		return apperr.New(apperr.CodeConflict, "Invitations are not available on this server.")
+		return apperr.Msg(apperr.CodeConflict, "err.admin_no_invitations")
 	}
 	u, err := s.user(ctx, id)
 	if err != nil {
@@ -62,10 +61,13 @@ type Change struct {
 	MFARequired *string // MFARequiredYes, MFARequiredNo or MFARequiredDefault
 }
 
-// errSelf refuses an administrator's action that would lock themselves out.
-func errSelf(what string) error {
-	return apperr.New(apperr.CodeLastAdmin, "You cannot "+what+" yourself: another administrator must do it.")
-}
+// errSelfDemote, errSelfDisable and errSelfDelete refuse an administrator's action that
+// would lock themselves out.
+var (
+	errSelfDemote  = apperr.Msg(apperr.CodeLastAdmin, "err.admin_self_demote")
+	errSelfDisable = apperr.Msg(apperr.CodeLastAdmin, "err.admin_self_disable")
+	errSelfDelete  = apperr.Msg(apperr.CodeLastAdmin, "err.admin_self_delete")
+)
 
 // Update applies c to the account id. An administrator never disables, demotes or
 // deletes themselves, nor the last enabled administrator (apperr last_admin). Each
@@ -76,7 +78,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, c Change, 
 		return nil, err
 	}
 	if c.Role != nil && !store.ValidRole(*c.Role) {
-		return nil, badField("role", "role must be user, support or admin.")
+		return nil, badField("role", "err.admin_role")
 	}
 	override := ""
 	if c.MFARequired != nil {
@@ -86,15 +88,15 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, c Change, 
 		case MFARequiredDefault:
 			override = store.MFAOverrideDefault
 		default:
-			return nil, badField("mfa_required", "mfa_required must be yes, no or default.")
+			return nil, badField("mfa_required", "err.admin_mfa_required")
 		}
 	}
 	if u.ID == actor.UserID {
 		if c.Role != nil && *c.Role != store.RoleAdmin {
-			return nil, errSelf("demote")
+			return nil, errSelfDemote
 		}
 		if c.Disabled != nil && *c.Disabled {
-			return nil, errSelf("disable")
+			return nil, errSelfDisable
 		}
 	}
 	if c.Role != nil && *c.Role != u.Role {
@@ -126,7 +128,7 @@ func (s *Service) SignOut(ctx context.Context, id string, m Meta) (int, error) {
 	return e.Sessions, err
 }
 
-var errNoSession = apperr.New(apperr.CodeNotFound, "No such session: it may have ended already.")
+var errNoSession = apperr.Msg(apperr.CodeNotFound, "err.admin_no_session")
 
 // EndSession ends one session of the account (auth's SignOutSession): the device that
 // holds it is signed out, the others stay. apperr not_found when the account has no such
@@ -179,7 +181,7 @@ type ResetResult struct {
 // for a second agent or administrator. The actor must be an administrator's account.
 func (s *Service) ResetMFA(ctx context.Context, actor Actor, id, reason string, m Meta) (*ResetResult, error) {
 	if s.support == nil {
-		return nil, apperr.New(apperr.CodeConflict, "MFA resets are not available on this server.")
+		return nil, apperr.Msg(apperr.CodeConflict, "err.admin_no_resets")
 	}
 	u, err := s.user(ctx, id)
 	if err != nil {
@@ -200,7 +202,7 @@ func (s *Service) ResetMFA(ctx context.Context, actor Actor, id, reason string, 
 func (s *Service) actorUser(ctx context.Context, actor Actor) (*store.User, error) {
 	u, err := s.store.GetUser(ctx, actor.UserID)
 	if errors.Is(err, store.ErrNotFound) || actor.UserID == "" {
-		return nil, apperr.New(apperr.CodeForbidden, "This action needs an administrator's account.")
+		return nil, apperr.Msg(apperr.CodeForbidden, "err.admin_needs_account")
 	}
 	return u, err
 }
@@ -215,10 +217,10 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id, confirm string, m
 		return err
 	}
 	if confirm != u.Username {
-		return badField("confirm", fmt.Sprintf("Type the username %s to confirm the deletion.", u.Username))
+		return badField("confirm", "err.admin_confirm_delete", "Username", u.Username)
 	}
 	if u.ID == actor.UserID {
-		return errSelf("delete")
+		return errSelfDelete
 	}
 	return s.auth.DeleteUser(ctx, u, m)
 }

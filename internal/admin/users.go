@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -71,22 +70,25 @@ type UserList struct {
 	Counts store.UserCounts
 }
 
-func badField(field, msg string) error { return apperr.New(apperr.CodeBadRequest, msg).In(field) }
+// badField is a 400 about field, its message the catalog key with args.
+func badField(field, key string, args ...any) error {
+	return apperr.Msg(apperr.CodeBadRequest, key, args...).In(field)
+}
 
 // Check validates f: a 400 naming the field for an unknown role, status or factor, or a
 // search text that is too long or not text.
 func (f Filter) Check() error {
 	switch {
 	case len(f.Query) > MaxQuery*4 || utf8.RuneCountInString(f.Query) > MaxQuery:
-		return badField("query", fmt.Sprintf("The search text is longer than %d characters.", MaxQuery))
+		return badField("query", "err.admin_query_long", "Max", MaxQuery)
 	case !utf8.ValidString(f.Query) || strings.ContainsRune(f.Query, 0):
-		return badField("query", "The search text is not valid text.")
+		return badField("query", "err.admin_query_text")
 	case f.Role != "" && !store.ValidRole(f.Role):
-		return badField("role", "role must be user, support or admin.")
+		return badField("role", "err.admin_role")
 	case f.Status != "" && !store.ValidUserStatus(f.Status):
-		return badField("status", "status must be active, disabled, invited or locked.")
+		return badField("status", "err.admin_status")
 	case f.MFA != "" && !store.ValidMFAFilter(f.MFA):
-		return badField("mfa", "mfa must be none, app or key.")
+		return badField("mfa", "err.admin_mfa_filter")
 	}
 	return nil
 }
@@ -114,7 +116,7 @@ func (s *Service) ListUsers(ctx context.Context, f Filter) (*UserList, error) {
 }
 
 // errNoUser answers an unknown (or malformed) user id.
-var errNoUser = apperr.New(apperr.CodeNotFound, "No such user.")
+var errNoUser = apperr.Msg(apperr.CodeNotFound, "err.admin_no_user")
 
 // user returns the account id names, or errNoUser.
 func (s *Service) user(ctx context.Context, id string) (*store.User, error) {

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
@@ -20,9 +19,9 @@ import (
 func (s *Service) MailResetLink(ctx context.Context, u *store.User, m Meta) error {
 	switch {
 	case u.Disabled:
-		return apperr.New(apperr.CodeConflict, fmt.Sprintf("%s is disabled: enable the account first.", u.Username))
+		return apperr.Msg(apperr.CodeConflict, "err.admin_reset_disabled", "Username", u.Username)
 	case u.PasswordHash == NoPassword:
-		return apperr.New(apperr.CodeConflict, fmt.Sprintf("%s has not accepted the invitation yet, so there is no password to reset: resend the invitation instead.", u.Username))
+		return apperr.Msg(apperr.CodeConflict, "err.admin_reset_invited", "Username", u.Username)
 	}
 	now := s.now()
 	took, err := throttle.TakeHourly(ctx, s.store, "password_reset:"+u.ID, now, ResetLinksPerHour)
@@ -30,8 +29,9 @@ func (s *Service) MailResetLink(ctx context.Context, u *store.User, m Meta) erro
 		return err
 	}
 	if !took.Granted {
-		return &apperr.Error{Code: apperr.CodeRateLimited, RetryAfter: took.RetryAfter(now),
-			Message: fmt.Sprintf("%s was mailed %d reset links this hour already: try again later.", u.Username, ResetLinksPerHour)}
+		e := apperr.Msg(apperr.CodeRateLimited, "err.admin_reset_limit", "Username", u.Username, "Max", ResetLinksPerHour)
+		e.RetryAfter = took.RetryAfter(now)
+		return e
 	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
 		link := links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: ResetLinkTTL}

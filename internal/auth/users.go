@@ -136,7 +136,7 @@ func (s *Service) setRole(ctx context.Context, u *store.User, role string, m Met
 	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
 		if keep && role != store.RoleAdmin {
-			if err := s.keepAnAdmin(ctx, st, u.ID, "demote"); err != nil {
+			if err := s.keepAnAdmin(ctx, st, u.ID, "err.last_admin_demote"); err != nil {
 				return err
 			}
 		}
@@ -166,7 +166,7 @@ func (s *Service) SetDisabledKeepingAnAdmin(ctx context.Context, u *store.User, 
 func (s *Service) setDisabled(ctx context.Context, u *store.User, disabled bool, m Meta, keep bool) error {
 	return s.store.WithTx(ctx, func(st store.Store) error {
 		if keep && disabled {
-			if err := s.keepAnAdmin(ctx, st, u.ID, "disable"); err != nil {
+			if err := s.keepAnAdmin(ctx, st, u.ID, "err.last_admin_disable"); err != nil {
 				return err
 			}
 		}
@@ -197,7 +197,7 @@ func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
 		if err != nil {
 			return err
 		}
-		if err := s.keepAnAdmin(ctx, st, u.ID, "delete"); err != nil {
+		if err := s.keepAnAdmin(ctx, st, u.ID, "err.last_admin_delete"); err != nil {
 			return err
 		}
 		if _, err := s.EndIn(ctx, st, Deleted, u.ID, "", m); err != nil {
@@ -211,11 +211,12 @@ func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
 	return err
 }
 
-// keepAnAdmin refuses (apperr last_admin) to disable, demote or delete (what) the user id
-// when it is the last enabled administrator: nobody could administer the server in the
+// keepAnAdmin refuses (apperr last_admin, with the message key that says what was
+// refused) to disable, demote or delete the user id when it is the last enabled
+// administrator: nobody could administer the server in the
 // browser after. It locks the administrators' rows for the rest of the transaction st, so
 // parallel changes to the last two take turns and the second is refused.
-func (s *Service) keepAnAdmin(ctx context.Context, st store.Store, id, what string) error {
+func (s *Service) keepAnAdmin(ctx context.Context, st store.Store, id, key string) error {
 	n, err := st.LockAdmins(ctx)
 	if err != nil {
 		return err
@@ -228,7 +229,7 @@ func (s *Service) keepAnAdmin(ctx context.Context, st store.Store, id, what stri
 		return err
 	}
 	if fresh.Role == store.RoleAdmin && !fresh.Disabled && n <= 1 {
-		return apperr.New(apperr.CodeLastAdmin, fmt.Sprintf("%s is the last enabled administrator, so you cannot %s them: make another user an administrator first.", fresh.Username, what))
+		return apperr.Msg(apperr.CodeLastAdmin, key, "Username", fresh.Username)
 	}
 	return nil
 }

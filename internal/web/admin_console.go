@@ -95,13 +95,13 @@ func pageParams(r *http.Request) (store.Cursor, int, error) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageLimit {
-			return store.Cursor{}, 0, apperr.New(apperr.CodeBadRequest, "limit must be a whole number between 1 and "+strconv.Itoa(maxPageLimit)+".").In("limit")
+			return store.Cursor{}, 0, apperr.Msg(apperr.CodeBadRequest, "err.admin_limit", "Max", maxPageLimit).In("limit")
 		}
 		limit = n
 	}
 	c, err := store.ParseCursor(q.Get("cursor"))
 	if err != nil {
-		return store.Cursor{}, 0, apperr.New(apperr.CodeBadRequest, "cursor is not one this server handed out: pass next_cursor of the page before, or leave it out for the first page.").In("cursor")
+		return store.Cursor{}, 0, apperr.Msg(apperr.CodeBadRequest, "err.admin_cursor").In("cursor")
 	}
 	return c, limit, nil
 }

@@ -208,7 +208,7 @@ func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request) error {
 	case "disable", "enable":
 		on := action == "disable"
 		if on && f.Get("confirm") != "yes" {
-			err = apperr.New(apperr.CodeBadRequest, s.tr(r, "admin_user.confirm_disable")).In("confirm-disable")
+			err = apperr.Msg(apperr.CodeBadRequest, "admin_user.confirm_disable").In("confirm-disable")
 			break
 		}
 		_, err = s.admin.Update(ctx, actorOf(r), id, admin.Change{Disabled: &on}, m)
@@ -235,7 +235,7 @@ func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	default:
-		return apperr.New(apperr.CodeNotFound, "No such action.")
+		return apperr.Msg(apperr.CodeNotFound, "err.admin_no_action")
 	}
 	if err != nil {
 		form := map[string]string{"reason": f.Get("reason"), "confirm": f.Get("confirm")}

@@ -102,6 +102,19 @@ func TestAdminUserPages(t *testing.T) {
 		wantPage(t, root.Get(page), http.StatusNotFound)
 	})
 
+	t.Run("pages_and_errors_speak_the_language", func(t *testing.T) {
+		u := srv.CreateUser(t, "lena", "lena@example.com", "user")
+		de := http.Header{"Accept-Language": {"de"}}
+		r := rawDo(srv, root, http.MethodPost, "/admin/users/"+u.ID+"/delete", "application/x-www-form-urlencoded", []byte("confirm=x"), de)
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "Zur Bestätigung des Löschens den Benutzernamen lena eingeben.") {
+			t.Fatalf("German delete refusal: %d %s", r.status, r.body)
+		}
+		r = rawDo(srv, root, http.MethodGet, "/admin/users/"+u.ID, "", nil, http.Header{"Accept-Language": {"fr"}})
+		if !strings.Contains(string(r.body), "Seconds facteurs") || !strings.Contains(string(r.body), "Terminer toutes les sessions") && !strings.Contains(string(r.body), "Connecté nulle part.") {
+			t.Fatalf("French user page: %s", r.body)
+		}
+	})
+
 	t.Run("unknown_action", func(t *testing.T) {
 		wantStatus(t, postForm(root, "/admin/users/"+mustUser(t, srv, "root").ID+"/explode", nil), http.StatusNotFound)
 	})
