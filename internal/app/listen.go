@@ -60,11 +60,13 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		case l.slots <- struct{}{}:
 			return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
 		default:
+			// Count and warn before the reset, so the warning is in the log by the time
+			// the refused client sees its connection end.
+			l.refuse()
 			if tc, ok := c.(*net.TCPConn); ok {
 				_ = tc.SetLinger(0) // reset: no FIN_WAIT state kept for a refused connection
 			}
 			_ = c.Close()
-			l.refuse()
 		}
 	}
 }
