@@ -26,6 +26,7 @@ func newMetrics(cfg *config.Config, o Options, db *sqlstore.DB, hasher *password
 	pm := prom.New(prom.Options{
 		Log:       o.Log,
 		HashQueue: hasher.Queue,
+		DBPool:    db.PoolStats,
 		MailQueue: func(ctx context.Context) (metrics.MailQueue, error) {
 			st, err := db.MailQueueStats(ctx)
 			if err != nil {

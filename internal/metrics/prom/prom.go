@@ -2,6 +2,7 @@ package prom
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -23,6 +24,8 @@ type Options struct {
 	HashQueue func() (waiting, running int)
 	// MailQueue reads the mail queue's state, once per scrape.
 	MailQueue func(ctx context.Context) (metrics.MailQueue, error)
+	// DBPool reads the database connection pool's statistics.
+	DBPool func() sql.DBStats
 	// Log receives what a scrape could not read.
 	Log *slog.Logger
 }
@@ -124,6 +127,9 @@ func New(o Options) *Metrics {
 				Help: "Password hashes running now (at most password.max_concurrent_hashes)."},
 				func() float64 { _, r := o.HashQueue(); return float64(r) }),
 		)
+	}
+	if o.DBPool != nil {
+		m.reg.MustRegister(newPoolCollector(o.DBPool))
 	}
 	if o.MailQueue != nil {
 		log := o.Log

@@ -190,6 +190,10 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
+// PoolStats reports the connection pool: open and idle connections, the limit, and how
+// often and how long requests waited for a connection.
+func (d *DB) PoolStats() sql.DBStats { return d.db.Stats() }
+
 // Ping checks the database answers.
 func (d *DB) Ping(ctx context.Context) error {
 	if err := d.db.PingContext(ctx); err != nil {
