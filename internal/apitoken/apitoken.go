@@ -110,7 +110,7 @@ func (s *Service) Create(ctx context.Context, nt NewToken, m audit.Meta) (*Creat
 	}
 	now := s.now()
 	if !nt.ExpiresAt.IsZero() && !nt.ExpiresAt.After(now) {
-		return nil, apperr.New(apperr.CodeBadRequest, "The expiry must be in the future.").In("expires_at")
+		return nil, apperr.Msg(apperr.CodeBadRequest, "tokens.err_expiry_past").In("expires_at")
 	}
 	secret, err := newSecret()
 	if err != nil {
@@ -151,7 +151,7 @@ func (s *Service) Get(ctx context.Context, id string) (*store.APIToken, error) {
 	return t, err
 }
 
-var errNoToken = apperr.New(apperr.CodeNotFound, "There is no API token with this id.")
+var errNoToken = apperr.Msg(apperr.CodeNotFound, "tokens.err_not_found")
 
 // Revoke ends the token with id for good and records api_token.revoked in the same
 // transaction: 404 not_found for an unknown id, 409 conflict for a token revoked already.
@@ -166,7 +166,7 @@ func (s *Service) Revoke(ctx context.Context, id string, m audit.Meta) (*store.A
 		}
 		now := s.now()
 		if err := tx.RevokeAPIToken(ctx, id, now); errors.Is(err, store.ErrNotFound) {
-			return apperr.New(apperr.CodeConflict, "This API token was revoked already.")
+			return apperr.Msg(apperr.CodeConflict, "tokens.err_revoked")
 		} else if err != nil {
 			return err
 		}
@@ -269,7 +269,7 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 	var out []string
 	for _, sc := range scopes {
 		if !admin.ValidScope(sc) {
-			return nil, apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown scope %q: use %s.", sc, ScopeList(", "))).In("scopes")
+			return nil, apperr.Msg(apperr.CodeBadRequest, "tokens.err_scope_unknown", "Scope", sc, "Scopes", ScopeList(", ")).In("scopes")
 		}
 	}
 	for _, sc := range admin.Scopes {
@@ -278,7 +278,7 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, apperr.New(apperr.CodeBadRequest, "Give the token at least one scope.").In("scopes")
+		return nil, apperr.Msg(apperr.CodeBadRequest, "tokens.err_scope_none").In("scopes")
 	}
 	return out, nil
 }
@@ -294,16 +294,14 @@ func ScopeList(sep string) string {
 
 func cleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	bad := func(msg string) error { return apperr.New(apperr.CodeBadRequest, msg).In("name") }
+	bad := func(key string, args ...any) error { return apperr.Msg(apperr.CodeBadRequest, key, args...).In("name") }
 	switch {
 	case name == "":
-		return "", bad("Give the token a name that says what it is for.")
-	case !utf8.ValidString(name):
-		return "", bad("The name is not valid UTF-8 text.")
+		return "", bad("tokens.err_name_empty")
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		return "", bad("tokens.err_name_text")
 	case utf8.RuneCountInString(name) > MaxName:
-		return "", bad(fmt.Sprintf("The name is longer than %d characters.", MaxName))
-	case strings.ContainsFunc(name, unicode.IsControl):
-		return "", bad("The name contains control characters.")
+		return "", bad("tokens.err_name_long", "Max", MaxName)
 	}
 	return name, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -60,10 +59,12 @@ const (
 func (s *Server) auditQuery(r *http.Request) (store.AuditFilter, error) {
 	q := r.URL.Query()
 	var f store.AuditFilter
-	bad := func(field, msg string) error { return apperr.New(apperr.CodeBadRequest, msg).In(field) }
+	bad := func(field, key string, args ...any) error {
+		return apperr.Msg(apperr.CodeBadRequest, key, args...).In(field)
+	}
 	if u := strings.TrimSpace(q.Get("user")); u != "" {
 		if len(u) > maxAuditUser || !printable(u) {
-			return f, bad("user", fmt.Sprintf("user must be a username, e-mail or id of at most %d characters.", maxAuditUser))
+			return f, bad("user", "audit.err_user", "Max", maxAuditUser)
 		}
 		f.UserID = u
 		if found, err := s.auth.FindUser(r.Context(), u); err == nil {
@@ -76,25 +77,25 @@ func (s *Server) auditQuery(r *http.Request) (store.AuditFilter, error) {
 	}
 	if ev := strings.TrimSpace(q.Get("event")); ev != "" {
 		if len(ev) > maxAuditEvent || !validEventFilter(ev) {
-			return f, bad("event", "event must be an event name such as login.failed, or a prefix ending in * such as login.*.")
+			return f, bad("event", "audit.err_event")
 		}
 		f.Event = ev
 	}
 	if ip := strings.TrimSpace(q.Get("ip")); ip != "" {
 		if len(ip) > maxAuditIP || !printable(ip) {
-			return f, bad("ip", fmt.Sprintf("ip must be an address of at most %d characters.", maxAuditIP))
+			return f, bad("ip", "audit.err_ip", "Max", maxAuditIP)
 		}
 		f.IP = ip
 	}
 	var err error
 	if f.Since, err = parseAuditTime(q.Get("since"), false); err != nil {
-		return f, bad("since", "since "+err.Error()+".")
+		return f, bad("since", timeKey(err), "Field", "since")
 	}
 	if f.Until, err = parseAuditTime(q.Get("until"), true); err != nil {
-		return f, bad("until", "until "+err.Error()+".")
+		return f, bad("until", timeKey(err), "Field", "until")
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return f, bad("until", "until must be after since.")
+		return f, bad("until", "audit.err_until")
 	}
 	return f, nil
 }
@@ -119,12 +120,26 @@ func parseAuditTime(v string, endOfDay bool) (time.Time, error) {
 			}
 		}
 	}
-	return time.Time{}, errors.New("must be a date (2026-01-31), a date and time (2026-01-31T12:00) in UTC, or an RFC 3339 time")
+	return time.Time{}, errBadTime
+}
+
+// The ways a time filter is refused.
+var (
+	errBadTime   = errors.New("not a date or time")
+	errTimeRange = errors.New("outside the years 1970 to 9999")
+)
+
+// timeKey is the catalog key of a refused time filter.
+func timeKey(err error) string {
+	if errors.Is(err, errTimeRange) {
+		return "audit.err_time_range"
+	}
+	return "audit.err_time"
 }
 
 func auditTimeInRange(t time.Time) (time.Time, error) {
 	if t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, errors.New("must be between the years 1970 and 9999")
+		return time.Time{}, errTimeRange
 	}
 	return t, nil
 }
@@ -156,7 +171,7 @@ func auditCursor(r *http.Request) (int64, int, error) {
 	}
 	id, err := strconv.ParseInt(c.ID, 10, 64)
 	if err != nil || id < 1 || !c.At.IsZero() {
-		return 0, 0, apperr.New(apperr.CodeBadRequest, "cursor is not one this server handed out: pass next_cursor of the page before, or leave it out for the first page.").In("cursor")
+		return 0, 0, apperr.Msg(apperr.CodeBadRequest, "audit.err_cursor").In("cursor")
 	}
 	return id, limit, nil
 }
@@ -191,7 +206,7 @@ func exportFormat(r *http.Request) (string, error) {
 		return "", nil
 	case "":
 	default:
-		return "", apperr.New(apperr.CodeBadRequest, "format must be csv, ndjson or json.").In("format")
+		return "", apperr.Msg(apperr.CodeBadRequest, "audit.err_format").In("format")
 	}
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		mt, _, _ := strings.Cut(part, ";")
@@ -447,7 +462,7 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request) error {
 	}
 	format := r.URL.Query().Get("format")
 	if format != exportCSV && format != exportNDJSON {
-		return apperr.New(apperr.CodeBadRequest, "format must be csv or ndjson.")
+		return apperr.Msg(apperr.CodeBadRequest, "audit.err_export_format")
 	}
 	return s.writeAuditExport(w, r, f, format)
 }

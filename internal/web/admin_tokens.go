@@ -219,11 +219,11 @@ func (s *Server) tokenCreateSubmit(w http.ResponseWriter, r *http.Request) error
 		})
 	}
 	if !slices.ContainsFunc(tokenExpiries, func(e struct{ Value, Label string }) bool { return e.Value == form.Expires }) {
-		return show(apperr.New(apperr.CodeBadRequest, "Choose how long the token works.").In("expires"))
+		return show(apperr.Msg(apperr.CodeBadRequest, "tokens.err_expiry_choice").In("expires"))
 	}
 	exp, err := apitoken.ParseExpiry(form.Expires, s.auth.Now())
 	if err != nil {
-		return show(apperr.New(apperr.CodeBadRequest, err.Error()).In("expires"))
+		return show(apperr.Msg(apperr.CodeBadRequest, "tokens.err_expiry_choice").In("expires"))
 	}
 	c, err := s.tokens.Create(r.Context(), apitoken.NewToken{Name: form.Name, Scopes: form.Scopes, ExpiresAt: exp,
 		CreatedBy: actorOf(r).UserID}, adminMeta(r))

@@ -286,3 +286,20 @@ func TestTokenReadsSupportCases(t *testing.T) {
 		t.Fatalf("agent console page with a token: %d", res.status)
 	}
 }
+
+// TestTokensConsoleSpeaksTheLanguage: the token page and its errors come in the browser's
+// language.
+func TestTokensConsoleSpeaksTheLanguage(t *testing.T) {
+	srv, root := adminServer(t)
+	h := http.Header{"Accept-Language": {"de"}}
+	res := rawDo(srv, root, http.MethodPost, "/admin/tokens", "application/x-www-form-urlencoded",
+		[]byte(url.Values{"name": {"ci"}, "expires": {"30d"}}.Encode()), h)
+	if res.status != http.StatusBadRequest || !strings.Contains(string(res.body), "mindestens eine Berechtigung") ||
+		!strings.Contains(string(res.body), "Token erstellen") {
+		t.Fatalf("German token page: %d %s", res.status, res.body)
+	}
+	res = rawDo(srv, root, http.MethodGet, "/admin/audit?since=hier", "", nil, http.Header{"Accept-Language": {"fr"}})
+	if res.status != http.StatusBadRequest || !strings.Contains(string(res.body), "since doit être une date") {
+		t.Fatalf("French audit page: %d %s", res.status, res.body)
+	}
+}
