@@ -303,3 +303,25 @@ func TestTokensConsoleSpeaksTheLanguage(t *testing.T) {
 		t.Fatalf("French audit page: %d %s", res.status, res.body)
 	}
 }
+
+// TestTokenActionsAreAuditedWithTheToken: what a token changes is audited with the actor
+// token:ID, which the audit log names after the token.
+func TestTokenActionsAreAuditedWithTheToken(t *testing.T) {
+	srv, root := adminServer(t)
+	ada := srv.CreateUser(t, "ada", "ada@example.com", "user")
+	created := decode[web.APITokenCreated](t, root.PostJSON("/api/v1/admin/tokens", map[string]any{"name": "ops bot", "scopes": []string{"users:write"}}))
+	r := withBearer(t, srv, created.Token, http.MethodPatch, "/api/v1/admin/users/"+ada.ID, []byte(`{"role":"support"}`))
+	wantStatus(t, r, http.StatusOK)
+	events := auditPage(t, root, "user="+url.QueryEscape("token:"+created.ID))
+	if len(events.Items) == 0 {
+		t.Fatal("no event with the token as actor")
+	}
+	for _, e := range events.Items {
+		if *e.ActorID != "token:"+created.ID || e.Actor == nil || *e.Actor != "token ops bot" {
+			t.Errorf("event %s: actor %v (%v), want the token", e.Event, *e.ActorID, e.Actor)
+		}
+	}
+	if got := eventNames(events); !strings.Contains(got, "user.role_changed") {
+		t.Errorf("events by the token: %s, want user.role_changed", got)
+	}
+}
