@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
@@ -69,18 +70,20 @@ func validStatus(st string) bool {
 // Account is what an agent sees of an account that matches a case's e-mail: facts that
 // help verification, never a secret (no password hash, authenticator key or recovery code).
 type Account struct {
-	UserID         string
-	Username       string
-	Email          string
-	Role           string
-	Disabled       bool
-	CreatedAt      time.Time
-	LastSignInAt   time.Time // zero: never
-	MFAActive      bool
-	MFASince       time.Time
-	MFALastUsed    time.Time
-	RecoveryCode   bool
-	MFARequired    bool
+	UserID       string
+	Username     string
+	Email        string
+	Role         string
+	Disabled     bool
+	CreatedAt    time.Time
+	LastSignInAt time.Time // zero: never
+	MFAActive    bool
+	MFASince     time.Time
+	MFALastUsed  time.Time
+	RecoveryCode bool
+	MFARequired  bool
+	// Keys names the user's security keys and passkeys, oldest first: what a reset removes.
+	Keys           []string
 	RecentFailures int  // failed sign-in steps in the last 30 days
 	EmailConfirmed bool // ownership of this account's address is confirmed for the case
 	// CanReset says whether the agent looking may reset this account's MFA; WhyNot says
@@ -123,6 +126,7 @@ type Details struct {
 // failureEvents are the audit events that count as failed attempts on an account.
 var failureEvents = map[string]bool{
 	audit.LoginFailed: true, audit.TOTPFailed: true, audit.RecoveryCodeFailed: true, audit.TOTPConfirmFailed: true,
+	audit.WebAuthnFailed: true,
 }
 
 // Case returns the case page for an agent: the case, the accounts whose e-mail matches it,
@@ -213,6 +217,9 @@ func (s *Service) accountFacts(ctx context.Context, agent *store.User, c *store.
 		CreatedAt: u.CreatedAt, LastSignInAt: u.LastLoginAt, MFAActive: st.TOTP, MFASince: st.Since,
 		MFALastUsed: st.LastUsed, RecoveryCode: st.RecoveryCode, MFARequired: st.Required,
 		EmailConfirmed: emailConfirmedFor(c, u),
+	}
+	for _, k := range st.WebAuthn {
+		a.Keys = append(a.Keys, k.Name)
 	}
 	events, err := s.store.ListAudit(ctx, store.AuditFilter{UserID: u.ID, Limit: 1000})
 	if err != nil {
@@ -351,3 +358,6 @@ func (s *Service) Close(ctx context.Context, agent *store.User, ref, outcome, re
 		return s.record(ctx, st, event, "", m, fmt.Sprintf("case=%s reason=%s", c.Reference, clip(reason, 300)))
 	})
 }
+
+// KeyNames lists the account's security keys and passkeys for a sentence.
+func (a Account) KeyNames() string { return strings.Join(a.Keys, ", ") }

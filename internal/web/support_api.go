@@ -322,6 +322,8 @@ type MFAFacts struct {
 	LastUsed     *time.Time `json:"last_used"`
 	RecoveryCode bool       `json:"recovery_code"`
 	Required     bool       `json:"required"`
+	// SecurityKeys names the user's security keys and passkeys; a reset removes them too.
+	SecurityKeys []string `json:"security_keys"`
 }
 
 // Account is an account a case may concern.
@@ -390,7 +392,7 @@ func detailsJSON(d *support.Details) Case {
 			ID: a.UserID, Username: a.Username, Email: a.Email, Role: a.Role, Disabled: a.Disabled,
 			CreatedAt: a.CreatedAt.UTC(), LastSignInAt: optTime(a.LastSignInAt),
 			MFA: MFAFacts{Active: a.MFAActive, Since: optTime(a.MFASince), LastUsed: optTime(a.MFALastUsed),
-				RecoveryCode: a.RecoveryCode, Required: a.MFARequired},
+				RecoveryCode: a.RecoveryCode, Required: a.MFARequired, SecurityKeys: append([]string{}, a.Keys...)},
 			RecentFailedAttempts: a.RecentFailures, EmailConfirmed: a.EmailConfirmed, CanReset: a.CanReset,
 			CannotResetReason: optString(a.WhyNot),
 		})

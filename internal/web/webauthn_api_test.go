@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/mail/mailtest"
 	"github.com/twofold-id/twofold/internal/store"
@@ -462,4 +463,52 @@ func oneWinnerOf20(t *testing.T, a, b *testserver.Server) {
 		}
 		burst(t, c, "/api/v1/login/passkey/finish", answer)
 	})
+}
+
+// TestSupportResetRemovesKeys: the case page lists the user's keys, the support reset
+// removes every one (and names what it removed), and the keys no longer sign in.
+func TestSupportResetRemovesKeys(t *testing.T) {
+	srv := newServer(t)
+	_, key, _ := keyUser(t, srv, "alice")
+	sam, secret := supEnrolled(t, srv, "sam", "support")
+	signIn(t, srv, sam, "sam", secret)
+	ref := supOpen(t, srv, "alice@example.com")
+	c := supGetCase(t, sam, ref)
+	if len(c.Accounts) != 1 || !slices.Equal(c.Accounts[0].MFA.SecurityKeys, []string{"Passkey"}) {
+		t.Fatalf("case accounts: %+v", c.Accounts)
+	}
+	alice := mustUser(t, srv, "alice")
+	res, err := srv.Support.ResetAtConsole(t.Context(), alice, "lost every device", ref, auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Removed, []string{"passkey \u201cPasskey\u201d", "recovery code"}) {
+		t.Errorf("removed = %q", res.Removed)
+	}
+	if n, _ := srv.Store.CountWebAuthnCredentials(t.Context(), alice.ID); n != 0 {
+		t.Errorf("%d keys left after the reset", n)
+	}
+	wantProblem(t, srv.Client(t).PasskeySignIn(key), http.StatusUnauthorized, "invalid_credential")
+	srv.Client(t).Login("alice", "enrollment_required")
+}
+
+// TestPasswordResetOfAKeyUser: a key is a second factor for the forgotten-password reset
+// too: the link alone never sets a password; the recovery code does; a key keeps working
+// after the reset (a password change keeps keys).
+func TestPasswordResetOfAKeyUser(t *testing.T) {
+	srv := newServer(t)
+	_, key, rc := keyUser(t, srv, "alice")
+	tok := forgot(t, srv, "alice", "alice@example.com", true)
+	c := srv.Client(t)
+	const pw = "a brand new passphrase 42"
+	wantProblem(t, reset(c, tok, pw, ""), http.StatusUnauthorized, "invalid_code")
+	wantProblem(t, reset(c, tok, pw, "123456"), http.StatusUnauthorized, "invalid_code")
+	r := reset(c, tok, pw, rc)
+	if r.Status != http.StatusOK && r.Status != http.StatusNoContent {
+		t.Fatalf("reset with the recovery code: %d %s", r.Status, r.Body)
+	}
+	if got := loginWith(t, srv, "alice", pw); got != http.StatusOK {
+		t.Fatalf("sign-in with the new password: %d", got)
+	}
+	wantStatus(t, srv.Client(t).PasskeySignIn(key), http.StatusOK)
 }
