@@ -207,9 +207,13 @@ func Run(ctx context.Context, c Config) ([]*Result, error) {
 		}
 		fmt.Fprintf(c.Out, "raw argon2id bound after:  %s\n", rep.BoundAfter)
 		bound := (rep.BoundBefore.PerSecond() + rep.BoundAfter.PerSecond()) / 2
+		hashCPU := (rep.BoundBefore.CPUPerHash() + rep.BoundAfter.CPUPerHash()) / 2
 		for _, r := range rep.Results {
 			if r.Name == ScenarioSignIn || strings.HasPrefix(r.Name, ScenarioBurst+"-") {
 				r.Bound = r.PerSecond() / bound
+				if op := r.CPUPerOp(); op > 0 {
+					r.CPUBound = float64(hashCPU) / float64(op)
+				}
 			}
 		}
 	}

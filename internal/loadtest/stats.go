@@ -109,6 +109,10 @@ type Result struct {
 	// Bound is the share of the raw argon2id bound the sign-ins reached (0: not a sign-in
 	// scenario).
 	Bound float64 `json:"share_of_bound,omitempty"`
+	// CPUBound is the raw hash's CPU time over the server's CPU time per sign-in: the share
+	// of a sign-in's CPU that is the hash. A busy shared machine moves throughput, this much
+	// less (0: not a sign-in scenario).
+	CPUBound float64 `json:"cpu_share_of_bound,omitempty"`
 }
 
 // PerSecond is the completed operations per second.
@@ -163,7 +167,7 @@ func printResults(w io.Writer, results []*Result) {
 			fmt.Fprintf(w, "; server CPU %s per operation, peak RSS %.0f MB", cpu(r.CPUPerOp()), float64(r.PeakRSS)/1e6)
 		}
 		if r.Bound > 0 {
-			fmt.Fprintf(w, "; %.2f of the raw argon2id bound", r.Bound)
+			fmt.Fprintf(w, "; %.2f of the raw argon2id bound (throughput), the hash is %.2f of its CPU", r.Bound, r.CPUBound)
 		}
 		if r.Failed() {
 			fmt.Fprint(w, ", UNEXPECTED STATUSES")
