@@ -19,6 +19,13 @@ type securityData struct {
 	// Recent: the session proved the second factor recently enough to replace the
 	// authenticator without a code.
 	Recent bool
+	// KeyProof: keys can be added or removed now (a recent proof, or no factor to prove);
+	// else CodeProof says whether an app code or the recovery code can prove it, Confirm
+	// is the key button's way back.
+	KeyProof, CodeProof bool
+	Confirm             keyConfirmData
+	// KeyRequired: the phishing-resistant policy covers the user.
+	KeyRequired bool
 }
 
 // renderSecurity draws the security page; the error is that of loading its data.
@@ -37,7 +44,9 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, cur *aut
 	}
 	s.render(w, r, status, "security", view{Title: s.tr(r, "security.title"), Error: msg.Message, Field: msg.Field, Flash: flash,
 		Data: securityData{User: cur.User, Status: st, Sessions: sessions, Applications: apps, Current: cur.Session.ID, AMR: cur.Session.AMR,
-			Recent: s.auth.ProvedRecently(cur)}})
+			Recent: s.auth.ProvedRecently(cur), KeyProof: s.auth.ProvedRecently(cur) || !st.HasSecondFactor(),
+			CodeProof: st.TOTP || st.RecoveryCode, Confirm: keyConfirmData{HasKey: true, Next: "/account/security?done=confirmed#security-keys"},
+			KeyRequired: s.auth.PhishingResistant(cur.User)}})
 	return nil
 }
 

@@ -79,6 +79,9 @@ var flashes = map[string]string{
 	"session":     "flash.session",
 	"profile":     "flash.profile",
 	"app-removed": "flash.app_removed",
+	"confirmed":   "flash.confirmed",
+	"key-added":   "flash.key_added",
+	"key-removed": "flash.key_removed",
 	"saved":       "flash.saved",
 	"registered":  "flash.registered",
 	"welcome":     "flash.welcome",
@@ -96,6 +99,7 @@ const resultSignInName = "sign-in-name"
 type loginForm struct {
 	Username string
 	Register bool
+	Passkeys bool   // "Sign in with a passkey" (webauthn.passwordless)
 	App      string // the application that sent the browser to sign in, if any
 }
 
@@ -124,7 +128,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	var name string
 	s.result(r, resultSignInName, &name) // the account just created, if any
 	s.render(w, r, http.StatusOK, "login", view{Title: s.tr(r, "login.title"), Flash: flash,
-		Data: loginForm{Username: name, Register: s.registerLink(), App: s.askingApp(r.Context(), r.URL.Query().Get("next"))}})
+		Data: loginForm{Username: name, Register: s.registerLink(), Passkeys: s.auth.PasswordlessEnabled(), App: s.askingApp(r.Context(), r.URL.Query().Get("next"))}})
 	return nil
 }
 
@@ -150,7 +154,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	form := func(status int, msg formProblem) error {
-		s.render(w, r, status, "login", view{Title: s.tr(r, "login.title"), Error: msg.Message, Field: msg.Field, Data: loginForm{Username: username, Register: s.registerLink(), App: s.askingApp(r.Context(), s.remembered(r))}})
+		s.render(w, r, status, "login", view{Title: s.tr(r, "login.title"), Error: msg.Message, Field: msg.Field, Data: loginForm{Username: username, Register: s.registerLink(), Passkeys: s.auth.PasswordlessEnabled(), App: s.askingApp(r.Context(), s.remembered(r))}})
 		return nil
 	}
 	if username == "" {
@@ -188,7 +192,11 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) codePage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "code", view{Title: s.tr(r, "code.title")})
+	d, err := s.codeData(r, sessionOf(r))
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "code", view{Title: s.tr(r, "code.title"), Data: d})
 	return nil
 }
 
@@ -200,7 +208,11 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 	tok, err := s.auth.VerifyTOTP(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
 		return onForm(atField("code", err), func(status int, msg formProblem) error {
-			s.render(w, r, status, "code", view{Title: s.tr(r, "code.title"), Error: msg.Message, Field: msg.Field})
+			d, err := s.codeData(r, cur)
+			if err != nil {
+				return err
+			}
+			s.render(w, r, status, "code", view{Title: s.tr(r, "code.title"), Error: msg.Message, Field: msg.Field, Data: d})
 			return nil
 		})
 	}
@@ -241,6 +253,7 @@ const (
 	codeAfterReplace  = "replaced"      // a new authenticator replaced the old one
 	codeAfterRecovery = "recovery-code" // the old recovery code was used up
 	codeAfterRenew    = "new"           // the user asked for a new recovery code
+	codeAfterKey      = "key"           // the first second factor is a security key or passkey
 )
 
 // codeReasons says why, in the words of the "Successful!" page (catalog keys).
@@ -249,6 +262,7 @@ var codeReasons = map[string]string{
 	codeAfterReplace:  "saved.why_replaced",
 	codeAfterRecovery: "saved.why_recovery_code",
 	codeAfterRenew:    "saved.why_new",
+	codeAfterKey:      "saved.why_key",
 }
 
 // holdCodeAndShow keeps a fresh recovery code on the session and sends the browser to the

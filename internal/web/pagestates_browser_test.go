@@ -350,10 +350,25 @@ func TestPageStates(t *testing.T) {
 	b.do("ask for a security key again", chromedp.Navigate(srv.URL+oidc.AuthorizePath+"?"+q.Encode()))
 	b.wantHeading("Confirm with your security key")
 	c.check("oidc-key")
+	// Password & Security with a key: within 10 minutes of the code, keys can be added and
+	// removed; later a confirmation comes first.
+	b.open("/account/security")
+	c.check("security-keys")
+	srv.Clock.Advance(11 * time.Minute)
+	b.open("/account/security")
+	b.wantText("first confirm that it is you")
+	c.check("security-keys-confirm")
 	q = url.Values{"client_id": {clients[0].ID}, "post_logout_redirect_uri": {appURL + "/"}, "state": {"st"}}
 	b.do("the application's logout request", chromedp.Navigate(srv.URL+oidc.EndSessionPath+"?"+q.Encode()))
 	b.wantPath(oidc.LogoutConfirmPath)
 	c.check("oidc-logout-confirm")
+	b.open("/logout")
+	b.click(`//main//button[normalize-space()="Sign out"]`, "/login")
+
+	// A user with a key: it is offered first after the password.
+	b.signInWithPassword("ada")
+	b.wantText("Touch or unlock your security key")
+	c.check("code-key")
 	b.open("/logout")
 	b.click(`//main//button[normalize-space()="Sign out"]`, "/login")
 

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
@@ -140,5 +141,100 @@ func TestKeyPolicyRefusesCodes(t *testing.T) {
 		}
 		signIn(t, srv, c, "sam", secret)
 		wantStatus(t, c.Get("/api/v1/support/cases"), http.StatusOK)
+	})
+}
+
+// TestKeyPages: what the pages offer around keys, without a browser: the key first after
+// the password (and only the key under the policy), the passkey button and conditional UI
+// on the sign-in page (unless webauthn.passwordless is off), the keys on Password &
+// Security with the confirmation they need after 10 minutes, and the key route's refusals
+// as problem documents for webauthn.js.
+func TestKeyPages(t *testing.T) {
+	t.Parallel()
+	t.Run("the key is offered first after the password", func(t *testing.T) {
+		t.Parallel()
+		srv := keyPolicyServer(t)
+		enrolled(t, srv, "ada")
+		srv.AddKeyRecord(t, "ada", "YubiKey")
+		c := srv.Client(t)
+		c.Login("ada", "mfa_required")
+		page := c.Get("/login/code")
+		wantStatus(t, page, http.StatusOK)
+		body := string(page.Body)
+		if i, j := strings.Index(body, "Use your security key"), strings.Index(body, `action="/login/code"`); i < 0 || j < 0 || i > j {
+			t.Errorf("the code page does not offer the key before the app code:\n%s", body)
+		}
+		enrolledAdmin(t, srv, "bea")
+		srv.AddKeyRecord(t, "bea", "YubiKey")
+		b := srv.Client(t)
+		b.Login("bea", "mfa_required")
+		if body := string(b.Get("/login/code").Body); strings.Contains(body, `action="/login/code"`) || !strings.Contains(body, "Use your security key") {
+			t.Errorf("under the policy the code page offers the app code to a user with a key:\n%s", body)
+		}
+	})
+	t.Run("passkey sign-in on the sign-in page", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t)
+		contains(t, srv.Client(t).Get("/login"), `autocomplete="username webauthn"`, "Sign in with a passkey", "data-webauthn-conditional")
+		off := testserver.New(t, testserver.Options{Config: func(c *config.Config) { c.WebAuthn.Passwordless = false }})
+		if body := string(off.Client(t).Get("/login").Body); strings.Contains(body, "Sign in with a passkey") || strings.Contains(body, "username webauthn") {
+			t.Errorf("with webauthn.passwordless off the sign-in page offers passkeys:\n%s", body)
+		}
+	})
+	t.Run("keys on Password & Security", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t)
+		c, secret, _ := enrolled(t, srv, "ada")
+		k := srv.AddKeyRecord(t, "ada", "Blue YubiKey")
+		page := c.Get("/account/security")
+		contains(t, page, "Security keys and passkeys", "Blue YubiKey", "Security key", `action="/account/security-keys/`+k.ID+`/remove"`,
+			`data-webauthn="register"`)
+		srv.Clock.Advance(11 * time.Minute)
+		page = c.Get("/account/security")
+		contains(t, page, "first confirm that it is you", `action="/account/confirm"`, `data-webauthn="login"`)
+		if strings.Contains(string(page.Body), `/remove"`) {
+			t.Error("keys can be removed without a recent confirmation")
+		}
+		wrong := postForm(c, "/account/confirm", url.Values{"code": {wrongCode(srv, secret)}})
+		if wrong.Status != http.StatusUnauthorized || !strings.Contains(string(wrong.Body), `id="proof-code-error"`) {
+			t.Fatalf("a wrong code: %d, want 401 with the error at the field:\n%s", wrong.Status, wrong.Body)
+		}
+		srv.NextStep()
+		r := postForm(c, "/account/confirm", url.Values{"code": {srv.Code(secret, 0)}})
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account/security?done=confirmed#security-keys" {
+			t.Fatalf("confirm: %d to %q", r.Status, r.Header.Get("Location"))
+		}
+		contains(t, c.Get("/account/security?done=confirmed"), "Confirmed.", `/remove"`)
+		r = postForm(c, "/account/security-keys/"+k.ID+"/remove", url.Values{})
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account/security?done=key-removed#security-keys" {
+			t.Fatalf("remove: %d to %q: %s", r.Status, r.Header.Get("Location"), r.Body)
+		}
+		if body := string(c.Get("/account/security").Body); strings.Contains(body, "Blue YubiKey") {
+			t.Error("the removed key is still listed")
+		}
+	})
+	t.Run("the key route answers webauthn.js with problems", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t)
+		c, _, _ := enrolled(t, srv, "ada")
+		r := c.PostJSON("/account/security-keys", map[string]any{"name": "Key", "credential": map[string]string{"id": "x"}})
+		if r.Status != http.StatusBadRequest || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("a credential that is not one: %d %s %s, want a 400 problem", r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+		r = c.PostJSON("/account/security-keys", map[string]any{"name": "Key"})
+		wantProblem(t, r, http.StatusBadRequest, "bad_request")
+	})
+	t.Run("after a key or passkey the browser goes on", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t)
+		c, _, _ := enrolled(t, srv, "ada")
+		if r := c.Get("/login/done"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account/security" {
+			t.Errorf("/login/done signed in: %d to %q", r.Status, r.Header.Get("Location"))
+		}
+		p := srv.Client(t)
+		p.Login("ada", "mfa_required")
+		if r := p.Get("/login/done"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login/code" {
+			t.Errorf("/login/done with the second factor due: %d to %q", r.Status, r.Header.Get("Location"))
+		}
 	})
 }

@@ -104,6 +104,22 @@ func TestEveryFormPostRedirects(t *testing.T) {
 			}
 			return r
 		},
+		"POST /account/confirm": func(t *testing.T) *testserver.Response {
+			c, secret, _ := enrolled(t, srv, "proofy")
+			srv.NextStep()
+			return form(c, "/account/confirm", url.Values{"code": {srv.Code(secret, 0)}})
+		},
+		"POST /account/security-keys/{id}/remove": func(t *testing.T) *testserver.Response {
+			c, _, _ := enrolled(t, srv, "rmk")
+			k := srv.AddKeyRecord(t, "rmk", "Old key")
+			return form(c, "/account/security-keys/"+k.ID+"/remove", url.Values{})
+		},
+		// The key's own route takes JSON from webauthn.js; a form posted without
+		// JavaScript is refused with the error page.
+		"POST /account/security-keys": func(t *testing.T) *testserver.Response {
+			c, _, _ := enrolled(t, srv, "addk")
+			return form(c, "/account/security-keys", url.Values{"name": {"Key"}})
+		},
 		"POST /login/code": func(t *testing.T) *testserver.Response {
 			_, secret, _ := enrolled(t, srv, "kim")
 			c := srv.Client(t)
@@ -245,7 +261,7 @@ func TestEveryFormPostRedirects(t *testing.T) {
 	}
 	// These cases post what the route refuses (no such session, application or pending
 	// reset): the refusal must not be a page at 200 either.
-	refused := map[string]bool{"POST /account/sessions/{id}/sign-out": true,
+	refused := map[string]bool{"POST /account/sessions/{id}/sign-out": true, "POST /account/security-keys": true,
 		"POST /account/applications/{client_id}/revoke": true, "POST /support/cases/{ref}/reset-mfa/approve": true}
 	oidcProbes := map[string]bool{"POST /authorize/consent": true, "POST /authorize/select": true,
 		"POST /authorize/reauth": true, "POST /end_session/confirm": true, "POST /authorize/key/deny": true}

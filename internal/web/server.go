@@ -251,6 +251,7 @@ func (s *Server) routes(rt *router) {
 	s.inviteRoutes(rt)
 	s.addressRoutes(rt)
 	s.oidcRoutes(rt)
+	s.keyRoutes(rt)
 	s.adminRoutes(rt)
 	s.adminClientRoutes(rt)
 }

@@ -225,9 +225,10 @@
       passkey("conditional", conditional.signal).then(function () {
         go(cform.getAttribute("data-next"));
       }).catch(function (e) {
-        if (e && e.name === "AbortError") return; // the button took over
-        say(cform, why(e));
+        // Autofill is only an offer: aborted by the button or refused at this address is
+        // no news; a passkey the server refused (a problem with a code) is.
+        if (e && e.code && e.code !== "not_found") say(cform, why(e));
       });
-    }).catch(function () { /* autofill is only an offer */ });
+    }).catch(function () { /* no autofill offer */ });
   }
 })();
