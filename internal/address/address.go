@@ -317,8 +317,9 @@ func (s *Service) take(ctx context.Context, window string) error {
 	if err != nil || took.Granted {
 		return err
 	}
-	return &apperr.Error{Code: apperr.CodeRateLimited, RetryAfter: took.RetryAfter(now),
-		Message: "You asked for several links in the last hour. Use the newest one you received, or try again later."}
+	e := apperr.Msg(apperr.CodeRateLimited, "err.address_links_limit")
+	e.RetryAfter = took.RetryAfter(now)
+	return e
 }
 
 // send queues the message of kind to to in st, the transaction of its event: the mail

@@ -14,11 +14,9 @@ import (
 var (
 	// ErrSecurityKeyRequired refuses an authenticator code offered as the second factor of
 	// a user under the policy who has a key.
-	ErrSecurityKeyRequired = apperr.New(apperr.CodeSecurityKeyRequired,
-		"Your organisation requires a security key or passkey for your account: a code from an authenticator app does not finish the sign-in. Use your security key; lost it? Use your recovery code, then add a new key.")
+	ErrSecurityKeyRequired = apperr.Msg(apperr.CodeSecurityKeyRequired, "err.key_required")
 	// ErrKeyEnrollmentOnly refuses an authenticator app setup for a user under the policy.
-	ErrKeyEnrollmentOnly = apperr.New(apperr.CodeSecurityKeyRequired,
-		"Your organisation requires a security key or passkey for your account: set up a security key or passkey instead of an authenticator app.")
+	ErrKeyEnrollmentOnly = apperr.Msg(apperr.CodeSecurityKeyRequired, "err.key_enrollment_only")
 )
 
 // PhishingResistant reports whether the user's second factor must be a security key or

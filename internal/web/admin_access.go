@@ -155,7 +155,7 @@ func (e *bearerError) challenge() string {
 
 var (
 	errNotAdmin   = apperr.Msg(apperr.CodeForbidden, "err.not_admin")
-	errAdminNoMFA = apperr.New(apperr.CodeForbidden, "The admin console needs a sign-in with a second factor (setting one up is not enough): sign out and sign in again with a code; without an authenticator, set one up under Password & Security first.")
+	errAdminNoMFA = apperr.Msg(apperr.CodeForbidden, "err.admin_needs_mfa")
 )
 
 // adminAllowed lets only administrators who signed in with a second factor use the

@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/twofold-id/twofold/internal/i18n"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/totp"
@@ -128,6 +129,9 @@ type browserTab struct {
 	t    *testing.T
 	ctx  context.Context
 	base string
+	// lang is the language the tab's pages are in (empty: English), for the texts the
+	// helpers look for.
+	lang string
 
 	mu      sync.Mutex
 	console []string // errors and exceptions the pages reported
@@ -286,8 +290,8 @@ func (b *browserTab) signInWithPassword(username string) {
 	b.open("/login")
 	b.typeInto("username", username)
 	b.typeInto("password", testserver.Password)
-	b.click(`//button[normalize-space()="Sign in"]`, "/login/code")
-	b.wantHeading("Enter your code")
+	b.click(`//button[normalize-space()="`+i18n.T(b.lang, "login.submit")+`"]`, "/login/code")
+	b.wantHeading(i18n.T(b.lang, "code.title"))
 }
 
 // text returns the visible text of the first element matching a CSS selector.

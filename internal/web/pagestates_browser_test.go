@@ -25,6 +25,7 @@ import (
 	"github.com/twofold-id/twofold/internal/address"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/i18n"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
@@ -37,6 +38,10 @@ const axePath = "testdata/axe/node_modules/axe-core/axe.min.js"
 // pageWidths are the window widths every page state must fit without scrolling sideways:
 // the smallest phone in use, a common phone, a desktop.
 var pageWidths = []int64{320, 390, 1280}
+
+// translatedWidths are the widths the walk checks in the other languages: the narrowest
+// phone (where German's long words would push a page sideways first) and the desktop.
+var translatedWidths = []int64{320, 1280}
 
 // pageSchemes are the colour schemes every page state is checked in.
 var pageSchemes = []string{"light", "dark"}
@@ -78,6 +83,7 @@ func (c *pageChecker) wantGroupsWhole(id string) {
 // sideways, and in both colour schemes axe-core must find nothing.
 type pageChecker struct {
 	b       *browserTab
+	widths  []int64 // pageWidths when nil
 	axe     string
 	shots   string
 	checked []string
@@ -95,7 +101,11 @@ func (c *pageChecker) check(name string) {
 				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
 			return err
 		}))
-		for _, w := range pageWidths {
+		widths := c.widths
+		if widths == nil {
+			widths = pageWidths
+		}
+		for _, w := range widths {
 			b.do(fmt.Sprintf("width %d", w), chromedp.EmulateViewport(w, 800, chromedp.EmulateScale(1)))
 			if over := browserEval[int](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
 				b.t.Errorf("%s at %d px (%s): the page is %d px wider than the window: %s",
@@ -184,14 +194,24 @@ func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
 // TestPageStates walks every page state a person can reach, as a visitor, a user, an agent,
 // and through an application, and checks each one (pageChecker): no sideways scrolling at
 // 320, 390 and 1280 px, and no axe-core violation of WCAG 2.2 A/AA, in the light and the
-// dark colour scheme. Screenshots of every state go to a temporary directory named in the
-// log (or $TWOFOLD_SCREENSHOT_DIR).
+// dark colour scheme. It walks again in German and in French (chosen with the language
+// switcher), at 320 and 1280 px. Screenshots of every state go to a temporary directory
+// named in the log (or $TWOFOLD_SCREENSHOT_DIR).
 func TestPageStates(t *testing.T) {
 	chromium := testutil.RequireTool(t, "chromium")
 	axe, err := os.ReadFile(axePath)
 	if err != nil {
 		testutil.Unavailable(t, "axe-core not installed (run npm ci --prefix internal/web/testdata/axe): %v", err)
 	}
+	for _, l := range i18n.Languages {
+		t.Run(l.Tag, func(t *testing.T) { walkPageStates(t, chromium, string(axe), l.Tag) })
+	}
+}
+
+// walkPageStates is TestPageStates in lang.
+func walkPageStates(t *testing.T, chromium, axe, lang string) {
+	tr := func(key string, args ...any) string { return i18n.T(lang, key, args...) }
+	button := func(key string) string { return `//button[normalize-space()="` + tr(key) + `"]` }
 	// Branded, so the brand's style sheet and logo are on every page checked; the
 	// built-in colours are checked by TestStyleContrast.
 	logo := filepath.Join(t.TempDir(), "logo.png")
@@ -224,17 +244,29 @@ func TestPageStates(t *testing.T) {
 	other.PostJSON("/api/v1/login/totp", map[string]string{"code": srv.Code(adaSecret, 0)})
 
 	shots := os.Getenv(browserScreenshotEnv)
+	var err error
 	if shots == "" {
-		if shots, err = os.MkdirTemp("", "twofold-pages-"); err != nil {
+		if shots, err = os.MkdirTemp("", "twofold-pages-"+lang+"-"); err != nil {
 			t.Fatal(err)
 		}
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
+	} else if shots = filepath.Join(shots, lang); os.MkdirAll(shots, 0o755) != nil {
+		t.Fatalf("screenshot directory %s", shots)
 	}
 	t.Logf("screenshots in %s", shots)
 
-	b := browserStartFor(t, chromium, srv.URL, 4*time.Minute)
-	c := &pageChecker{b: b, axe: string(axe), shots: shots}
+	b := browserStartFor(t, chromium, srv.URL, 5*time.Minute)
+	b.lang = lang
+	c := &pageChecker{b: b, axe: axe, shots: shots}
+	if lang != i18n.Default {
+		// The language switcher at the foot of the page chooses it, as a person would.
+		c.widths = translatedWidths
+		b.open("/login")
+		b.do("choose "+lang, chromedp.SetValue(chromedp.ID("lang-choice"), lang))
+		b.click(`//form[@action="/language"]//button`, "/login")
+		if got := browserEval[string](b, `document.documentElement.lang`); got != lang {
+			t.Fatalf("after choosing %s with the switcher, the page is in %q", lang, got)
+		}
+	}
 
 	// A visitor.
 	b.open("/login")
@@ -247,7 +279,7 @@ func TestPageStates(t *testing.T) {
 	c.check("forgot-password")
 	b.typeInto("login", "ada@example.com")
 	b.do("send", chromedp.Click(chromedp.Search(`//main//button[@type="submit" or not(@type)]`)),
-		chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Check your e-mail"]`)))
+		chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="`+tr("forgot_sent.title")+`"]`)))
 	c.check("forgot-password-sent")
 	link, err := url.Parse(srv.LastMailTo(t, "ada@example.com").Link("/password/reset?token="))
 	if err != nil {
@@ -263,7 +295,7 @@ func TestPageStates(t *testing.T) {
 	b.typeInto("organisation", "Analytical Engines")
 	b.do("choose the category", chromedp.SetValue(chromedp.ID("category"), "lost_device"))
 	b.typeInto("description", "I lost my phone on the train.")
-	b.click(`//button[normalize-space()="Send request"]`, "/support/sent")
+	b.click(button("support.submit"), "/support/sent")
 	c.check("support-sent")
 	ref := strings.TrimSpace(b.text("#reference"))
 
@@ -272,7 +304,7 @@ func TestPageStates(t *testing.T) {
 	b.typeInto("username", "reg")
 	b.typeInto("email", "reg@example.com")
 	b.typeInto("password", testserver.Password)
-	b.click(`//button[normalize-space()="Register"]`, "/register/sent")
+	b.click(button("register.submit"), "/register/sent")
 	c.check("register-sent")
 	reglink := srv.LastMailTo(t, "reg@example.com").Link("/register/confirm?token=")
 	b.do("open the registration link", chromedp.Navigate(reglink))
@@ -288,20 +320,20 @@ func TestPageStates(t *testing.T) {
 	b.open("/login")
 	b.typeInto("username", "bob")
 	b.typeInto("password", testserver.Password)
-	b.click(`//button[normalize-space()="Sign in"]`, "/mfa/setup")
+	b.click(button("login.submit"), "/mfa/setup")
 	c.check("mfa-setup")
 	c.wantGroupsWhole("secret")
 	bobSecret := testserver.DecodeSecret(t, strings.TrimSpace(b.text("#secret")))
 	b.typeInto("code", srv.Code(bobSecret, 0))
-	b.click(`//button[normalize-space()="Confirm"]`, "/recovery-code")
+	b.click(button("setup.confirm"), "/recovery-code")
 	c.check("successful")
 	c.wantGroupsWhole("recovery-code")
 	b.tick("saved")
-	b.click(`//button[normalize-space()="Continue"]`, "/account/security")
+	b.click(button("common.continue"), "/account/security")
 	c.check("security-new-user")
 	b.typeInto("new_email", "bob.new@example.org")
 	b.typeInto("email_password", testserver.Password)
-	b.click(`//button[normalize-space()="Change address"]`, "/account/security")
+	b.click(button("security.email_submit"), "/account/security")
 	c.check("security-address-sent")
 	addr, err := url.Parse(srv.LastMailTo(t, "bob.new@example.org").Link(address.ConfirmPath + "?token="))
 	if err != nil {
@@ -309,23 +341,23 @@ func TestPageStates(t *testing.T) {
 	}
 	b.do("open the address link", chromedp.Navigate(srv.URL+addr.RequestURI()))
 	c.check("email-confirm")
-	b.submit(`//button[normalize-space()="Confirm"]`)
+	b.submit(button("setup.confirm"))
 	c.check("email-confirmed")
 
 	b.open("/logout")
 	c.check("sign-out-confirm")
-	b.click(`//main//button[normalize-space()="Sign out"]`, "/login")
+	b.click(`//main`+button("nav.sign_out"), "/login")
 	c.check("signed-out")
 
 	// A user with an authenticator: code, recovery, and the security page with two sessions.
 	b.signInWithPassword("ada")
 	c.check("code")
-	b.click(`//a[normalize-space()="Use your recovery code"]`, "/login/recovery")
+	b.click(`//a[@href="/login/recovery"]`, "/login/recovery")
 	c.check("recovery")
 	b.open("/login/code")
 	srv.NextStep()
 	b.typeInto("code", srv.Code(adaSecret, 0))
-	b.click(`//button[normalize-space()="Verify"]`, "/account/security")
+	b.click(button("code.submit"), "/account/security")
 	c.check("security")
 	// An application: consent, account selection, logout confirmation.
 	b.do("open the tenant app", chromedp.Navigate(appURL+"/"))
@@ -344,11 +376,11 @@ func TestPageStates(t *testing.T) {
 	q = url.Values{"client_id": {clients[0].ID}, "redirect_uri": {appURL + "/callback"}, "response_type": {"code"},
 		"scope": {"openid"}, "acr_values": {oidc.ACRPhishingResistant}, "state": {"st"}, "nonce": {"n"}}
 	b.do("ask for a security key", chromedp.Navigate(srv.URL+oidc.AuthorizePath+"?"+q.Encode()))
-	b.wantHeading("Confirm with your security key")
+	b.wantHeading(tr("key_confirm.title"))
 	c.check("oidc-key-none")
 	srv.AddKeyRecord(t, "ada", "YubiKey 5 NFC on the blue keyring")
 	b.do("ask for a security key again", chromedp.Navigate(srv.URL+oidc.AuthorizePath+"?"+q.Encode()))
-	b.wantHeading("Confirm with your security key")
+	b.wantHeading(tr("key_confirm.title"))
 	c.check("oidc-key")
 	// Password & Security with a key: within 10 minutes of the code, keys can be added and
 	// removed; later a confirmation comes first.
@@ -363,7 +395,7 @@ func TestPageStates(t *testing.T) {
 	b.wantPath(oidc.LogoutConfirmPath)
 	c.check("oidc-logout-confirm")
 	b.open("/logout")
-	b.click(`//main//button[normalize-space()="Sign out"]`, "/login")
+	b.click(`//main`+button("nav.sign_out"), "/login")
 
 	// A user with a key: it is offered first after the password.
 	b.signInWithPassword("ada")
@@ -376,13 +408,13 @@ func TestPageStates(t *testing.T) {
 	b.signInWithPassword("sam")
 	srv.NextStep()
 	b.typeInto("code", srv.Code(samSecret, 0))
-	b.submit(`//button[normalize-space()="Verify"]`)
+	b.submit(button("code.submit"))
 	b.open("/support/cases")
 	c.check("support-cases")
 	b.click(`//a[normalize-space()="`+ref+`"]`, "/support/cases/"+ref)
 	c.check("support-case")
-	b.click(`//button[normalize-space()="Assign to me"]`, "/support/cases/"+ref)
-	b.click(`//button[normalize-space()="Send verification link"]`, "/support/cases/"+ref)
+	b.click(button("case.assign"), "/support/cases/"+ref)
+	b.click(button("case.verify_submit"), "/support/cases/"+ref)
 	c.check("support-case-waiting")
 	verify, err := url.Parse(srv.LastMailTo(t, "ada@example.com").Link("/support/verify?token="))
 	if err != nil {
@@ -390,18 +422,18 @@ func TestPageStates(t *testing.T) {
 	}
 	b.do("open the verification link", chromedp.Navigate(srv.URL+verify.RequestURI()))
 	c.check("support-verify")
-	b.submit(`//button[normalize-space()="Confirm"]`)
+	b.submit(button("setup.confirm"))
 	c.check("support-verified")
 
 	// An administrator whom mfa.phishing_resistant covers: the forced setup offers only a key.
 	b.open("/logout")
-	b.click(`//main//button[normalize-space()="Sign out"]`, "/login")
+	b.click(`//main`+button("nav.sign_out"), "/login")
 	srv.CreateUser(t, "ann", "ann@example.com", "admin")
 	b.open("/login")
 	b.typeInto("username", "ann")
 	b.typeInto("password", testserver.Password)
-	b.click(`//button[normalize-space()="Sign in"]`, "/mfa/setup")
-	b.wantHeading("Add a security key or passkey")
+	b.click(button("login.submit"), "/mfa/setup")
+	b.wantHeading(tr("setup.title_key"))
 	c.check("mfa-setup-key-only")
 
 	t.Logf("checked %d page states (%d axe-core rule applications): %s", len(c.checked), c.rules, strings.Join(c.checked, ", "))

@@ -74,7 +74,7 @@ func agentAllowed(svc *auth.Service, cur *auth.Current) error {
 		return apperr.Msg(apperr.CodeForbidden, "err.not_agent")
 	}
 	if !slices.Contains(cur.Session.AMR, "mfa") {
-		return apperr.New(apperr.CodeForbidden, "The support console needs a sign-in with a code from your authenticator app (setting one up is not enough): sign out and sign in again with a code; without an authenticator, set one up under Password & Security first.")
+		return apperr.Msg(apperr.CodeForbidden, "err.support_needs_mfa")
 	}
 	if !svc.MeetsKeyPolicy(cur) {
 		return errKeySignInRequired
@@ -84,7 +84,7 @@ func agentAllowed(svc *auth.Service, cur *auth.Current) error {
 
 // errKeySignInRequired refuses what the phishing-resistant policy guards to a session of a
 // user under it that did not use a security key.
-var errKeySignInRequired = apperr.New(apperr.CodeSecurityKeyRequired, "Your organisation requires a sign-in with your security key or passkey here: a code does not count. Sign out and sign in again with your key; without one, add it under Password & Security first.")
+var errKeySignInRequired = apperr.Msg(apperr.CodeSecurityKeyRequired, "err.key_sign_in_required")
 
 // agentOf is who reads the support desk's API: the agent's user, or for an API token with
 // cases:read a reader of role support that stands for the token ("token:ID"), which can
