@@ -16,9 +16,13 @@ const maxStmts = 512
 type stmtCache struct {
 	mu sync.RWMutex
 	m  map[string]*sql.Stmt
+	// aside are the queries being prepared aside for a transaction (one goroutine each).
+	aside map[string]bool
 }
 
-func newStmtCache() *stmtCache { return &stmtCache{m: map[string]*sql.Stmt{}} }
+func newStmtCache() *stmtCache {
+	return &stmtCache{m: map[string]*sql.Stmt{}, aside: map[string]bool{}}
+}
 
 // stmt returns the prepared statement of query for d (inside a transaction, bound to
 // it), or nil when the query is to run unprepared: d's dialect does not prepare, or the
@@ -40,9 +44,22 @@ func (d *DB) stmt(ctx context.Context, query string) *sql.Stmt {
 		return st
 	case inTx:
 		// Preparing takes a connection of the pool while tx holds one: with every
-		// connection in a transaction that would wait forever. Prepared aside, it serves
-		// the next call.
-		go c.prepare(context.Background(), d.db, query)
+		// connection in a transaction that would wait forever. Prepared aside (once, however
+		// many transactions ask), it serves the next call.
+		c.mu.Lock()
+		start := c.m != nil && !c.aside[query]
+		if start {
+			c.aside[query] = true
+		}
+		c.mu.Unlock()
+		if start {
+			go func() {
+				c.prepare(context.Background(), d.db, query)
+				c.mu.Lock()
+				delete(c.aside, query)
+				c.mu.Unlock()
+			}()
+		}
 		return nil
 	}
 	return c.prepare(ctx, d.db, query)
