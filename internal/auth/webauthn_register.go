@@ -244,7 +244,8 @@ func (s *Service) RenameWebAuthnKey(ctx context.Context, cur *Current, id, name 
 
 // RemoveWebAuthnKey removes one of the user's keys. It needs a recent second-factor proof
 // (reauthentication_required otherwise), and refuses with last_factor to remove the
-// user's last second factor while the policy requires MFA. Removing the last one (where
+// user's last second factor while the policy requires MFA (the last key, under the
+// phishing-resistant policy). Removing the last one (where
 // allowed) removes the recovery code with it. Every other session ends (FactorChanged);
 // the user is told by mail. errNoSuchKey (not_found) when the user has no key id.
 func (s *Service) RemoveWebAuthnKey(ctx context.Context, cur *Current, id string, m Meta) error {
@@ -270,7 +271,10 @@ func (s *Service) RemoveWebAuthnKey(ctx context.Context, cur *Current, id string
 			return err
 		}
 		last := !f.totp && f.keys <= 1
-		if last && s.MFARequired(cur.User) {
+		// Under the phishing-resistant policy a code is no second factor: the last key is
+		// the last one, whatever else the user has.
+		lastKey := f.keys <= 1 && s.PhishingResistant(cur.User)
+		if (last && s.MFARequired(cur.User)) || lastKey {
 			return errLastFactor
 		}
 		if err := st.DeleteWebAuthnCredential(ctx, cur.User.ID, id); errors.Is(err, store.ErrNotFound) {
