@@ -208,7 +208,8 @@ func TestPageStates(t *testing.T) {
 	}
 }
 
-// walkPageStates is TestPageStates in lang.
+// walkPageStates is TestPageStates in lang. Every text it looks for (a button, a heading,
+// a sentence) comes from the catalog through tr, so the walk runs in every language.
 func walkPageStates(t *testing.T, chromium, axe, lang string) {
 	tr := func(key string, args ...any) string { return i18n.T(lang, key, args...) }
 	button := func(key string) string { return `//button[normalize-space()="` + tr(key) + `"]` }
@@ -388,7 +389,7 @@ func walkPageStates(t *testing.T, chromium, axe, lang string) {
 	c.check("security-keys")
 	srv.Clock.Advance(11 * time.Minute)
 	b.open("/account/security")
-	b.wantText("first confirm that it is you")
+	b.wantText(tr("security.keys_proof"))
 	c.check("security-keys-confirm")
 	q = url.Values{"client_id": {clients[0].ID}, "post_logout_redirect_uri": {appURL + "/"}, "state": {"st"}}
 	b.do("the application's logout request", chromedp.Navigate(srv.URL+oidc.EndSessionPath+"?"+q.Encode()))
@@ -399,10 +400,10 @@ func walkPageStates(t *testing.T, chromium, axe, lang string) {
 
 	// A user with a key: it is offered first after the password.
 	b.signInWithPassword("ada")
-	b.wantText("Touch or unlock your security key")
+	b.wantText(tr("code.key_intro"))
 	c.check("code-key")
 	b.open("/logout")
-	b.click(`//main//button[normalize-space()="Sign out"]`, "/login")
+	b.click(`//main`+button("nav.sign_out"), "/login")
 
 	// An agent: the case list, a case, and the user's confirmation of the mailed link.
 	b.signInWithPassword("sam")
