@@ -67,7 +67,8 @@ func (s *Service) expiry(state string, t time.Time) time.Time {
 
 // stepUp moves cur's session to state with amr under a fresh token, in st (a transaction),
 // and returns the new token; proved says the step proved the second factor (its time is
-// recorded; otherwise the session keeps the time of its last proof). A token steps up
+// recorded; otherwise the session keeps the time of its last proof, and a signed-in one its
+// auth time). A token steps up
 // once: a parallel step-up of the same token gets ErrUnauthenticated.
 func (s *Service) stepUp(ctx context.Context, st store.Store, cur *Current, state string, amr []string, proved bool) (string, error) {
 	tok, hash, err := s.newToken()
@@ -76,7 +77,12 @@ func (s *Service) stepUp(ctx context.Context, st store.Store, cur *Current, stat
 	}
 	now := s.now()
 	next := *cur.Session
-	next.TokenHash, next.State, next.AMR, next.AuthTime, next.LastSeenAt = hash, state, amr, now, now
+	next.TokenHash, next.State, next.AMR, next.LastSeenAt = hash, state, amr, now
+	if proved || cur.Session.State != store.StateAuthenticated {
+		// An authentication: a second factor, or the end of a sign-in. Adding a factor in
+		// a signed-in session authenticates nobody and keeps the sign-in's time.
+		next.AuthTime = now
+	}
 	if proved {
 		next.SecondFactorAt = now
 	}
