@@ -448,9 +448,12 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 	return token, recoveryCode, nil
 }
 
-// NewRecoveryCode replaces the user's recovery code after checking a current authenticator
-// code (which counts as used, and as the session's latest second-factor proof). The old
-// recovery code stops working at once.
+// NewRecoveryCode replaces the user's recovery code after a second-factor proof: a current
+// authenticator code (which counts as used, and as the session's latest proof), or, without
+// a code, a session that proved the second factor (a key, a code or the recovery code) at
+// most RecentProof ago, so a user whose only factor is a key confirms with it first. Without
+// a code and a recent proof it is apperr.ErrReauthentication. The old recovery code stops
+// working at once.
 func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string, m Meta) (string, error) {
 	if cur.Session.State != store.StateAuthenticated {
 		return "", apperr.ErrUnauthenticated
@@ -459,6 +462,12 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 	rc, hash, err := s.newRecoveryCode()
 	if err != nil {
 		return "", err
+	}
+	if code == "" {
+		if err := s.renewRecoveryCodeAfterProof(ctx, cur, hash, m); err != nil {
+			return "", err
+		}
+		return rc, nil
 	}
 	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
 	if err != nil {
@@ -484,6 +493,28 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 		return "", err
 	}
 	return rc, nil
+}
+
+// renewRecoveryCodeAfterProof stores hash as the user's recovery code when cur's session
+// proved the second factor recently and the user has one.
+func (s *Service) renewRecoveryCodeAfterProof(ctx context.Context, cur *Current, hash []byte, m Meta) error {
+	if !s.provedRecently(cur.Session) {
+		s.recordAside(ctx, audit.ReauthFailed, cur.User.ID, m, "new recovery code")
+		return apperr.ErrReauthentication
+	}
+	return s.store.WithTx(ctx, func(st store.Store) error {
+		f, err := s.factorsOf(ctx, st, cur.User.ID)
+		if err != nil {
+			return err
+		}
+		if !f.any() {
+			return apperr.ErrReauthentication
+		}
+		if err := st.PutRecoveryCode(ctx, &store.RecoveryCode{UserID: cur.User.ID, CodeHash: hash, CreatedAt: s.now()}); err != nil {
+			return err
+		}
+		return s.record(ctx, st, audit.RecoveryCodeRenewed, cur.User.ID, m, "after a recent second-factor proof")
+	})
 }
 
 func (s *Service) newRecoveryCode() (display string, hash []byte, err error) {

@@ -217,7 +217,7 @@ func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiNewRecoveryCode(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	code, err := apiCode(w, r, false)
+	code, err := apiCode(w, r, true)
 	if err != nil {
 		return err
 	}

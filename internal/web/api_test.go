@@ -737,8 +737,9 @@ func TestNewRecoveryCode(t *testing.T) {
 	t.Run("already_used_code_is_refused", func(t *testing.T) {
 		wantProblem(t, c.PostJSON("/api/v1/account/mfa/recovery-code", codeJSON(srv.Code(secret, -1))), http.StatusUnauthorized, "invalid_code")
 	})
-	t.Run("missing_code_is_refused", func(t *testing.T) {
-		wantProblem(t, c.PostJSON("/api/v1/account/mfa/recovery-code", nil), http.StatusBadRequest, "bad_request")
+	t.Run("missing_code_without_a_recent_proof_is_refused", func(t *testing.T) {
+		srv.Clock.Advance(11 * time.Minute)
+		wantProblem(t, c.PostJSON("/api/v1/account/mfa/recovery-code", nil), http.StatusForbidden, "reauthentication_required")
 	})
 
 	t.Run("current_code_gives_a_new_recovery_code_and_the_old_one_dies", func(t *testing.T) {
