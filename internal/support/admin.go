@@ -10,8 +10,9 @@ import (
 )
 
 // ResetByAdmin resets u's MFA for an administrator in the admin console or the admin API,
-// with the administrator's written reason; the administrator is the actor in the audit
-// log. The rules are the support desk's: nobody resets their own MFA, a pending request
+// with the administrator's written reason; the actor in the audit log is m.ActorID when
+// set (an API token's "token:ID" acts for the administrator who created it, and is
+// recorded as itself), else the administrator. The rules are the support desk's: nobody resets their own MFA, a pending request
 // for u refuses a second one. Without dual control the reset happens at once, exactly as
 // an agent's (factors removed, every session ended, the user told by e-mail). With
 // support.reset_requires_approval it waits for a second agent or administrator: a case is
@@ -29,7 +30,9 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 	if err != nil {
 		return nil, "", err
 	}
-	m.ActorID = admin.ID
+	if m.ActorID == "" {
+		m.ActorID = admin.ID
+	}
 	var res *ResetResult
 	var ref string
 	for attempt := 0; ; attempt++ {

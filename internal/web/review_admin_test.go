@@ -1,0 +1,49 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/apitoken"
+	"github.com/twofold-id/twofold/internal/auth"
+)
+
+// TestTokenMFAResetIsAuditedWithTheToken: an MFA reset made with an API token is audited
+// with the token as actor, like every other action of a token, not as if the
+// administrator who created the token had made it at the console.
+func TestTokenMFAResetIsAuditedWithTheToken(t *testing.T) {
+	srv, root := adminServer(t)
+	mfaClient(t, srv, "ada", "user")
+	adaID := mustUser(t, srv, "ada").ID
+	made, err := srv.Tokens.Create(context.Background(), apitoken.NewToken{Name: "helpdesk bot", Scopes: []string{"users:write"},
+		CreatedBy: mustUser(t, srv, "root").ID}, auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := withBearer(t, srv, made.Secret, http.MethodPost, "/api/v1/admin/users/"+adaID+"/reset-mfa", []byte(`{"reason":"Lost phone, ID checked."}`))
+	wantStatus(t, r, http.StatusOK)
+	events := auditPage(t, root, "user="+url.QueryEscape(adaID))
+	found := false
+	for _, e := range events.Items {
+		if !strings.HasPrefix(e.Event, "support.") && !strings.HasPrefix(e.Event, "mfa.") {
+			continue
+		}
+		found = true
+		if e.ActorID == nil || *e.ActorID != "token:"+made.Token.ID {
+			t.Errorf("event %s: actor %v, want token:%s", e.Event, deref(e.ActorID), made.Token.ID)
+		}
+	}
+	if !found {
+		t.Fatalf("no reset event in %s", eventNames(events))
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return *p
+}
