@@ -188,6 +188,9 @@ func (s *Server) apiAdminInvite(w http.ResponseWriter, r *http.Request) error {
 	if b.Invite != nil && !*b.Invite {
 		return apperr.New(apperr.CodeBadRequest, `Accounts are created by invitation: leave "invite" out or set it to true.`).In("invite")
 	}
+	if err := tokenGrantsNoAdmin(r, b.Role); err != nil {
+		return err
+	}
 	u, err := s.admin.Invite(r.Context(), admin.NewUser{Username: b.Username, Email: b.Email, Role: b.Role}, adminMeta(r))
 	if err != nil {
 		return err
@@ -228,11 +231,30 @@ func (s *Server) apiAdminUpdate(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	if c.Role != nil {
+		if err := tokenGrantsNoAdmin(r, *c.Role); err != nil {
+			return err
+		}
+	}
 	u, err := s.admin.Update(r.Context(), actorOf(r), r.PathValue("id"), c, adminMeta(r))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, adminUserJSON(u))
+	return nil
+}
+
+// errTokenMakesAdmin refuses an API token that would give an account the administrator's
+// role: users:write manages accounts, and an administrator invited or promoted by a leaked
+// token, at an address of its holder's, would hold every scope and could mint tokens.
+var errTokenMakesAdmin = apperr.New(apperr.CodeForbidden,
+	"An API token cannot make an administrator: an administrator does that signed in to the console or with a session.").In("role")
+
+// tokenGrantsNoAdmin refuses, on a token's request, the role admin.
+func tokenGrantsNoAdmin(r *http.Request, role string) error {
+	if actorOf(r).TokenID != "" && role == store.RoleAdmin {
+		return errTokenMakesAdmin
+	}
 	return nil
 }
 

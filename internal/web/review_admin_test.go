@@ -47,3 +47,29 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// TestTokenNeverMakesAnAdministrator: users:write lets a token manage accounts, not hand
+// out the administrator's role: with it, a leaked token would invite an administrator at
+// an address of its holder's and so gain every scope, and the power to mint tokens.
+func TestTokenNeverMakesAnAdministrator(t *testing.T) {
+	srv, root := adminServer(t)
+	adaID := srv.CreateUser(t, "ada", "ada@example.com", "user").ID
+	made, err := srv.Tokens.Create(context.Background(), apitoken.NewToken{Name: "provisioning", Scopes: []string{"users:write"},
+		CreatedBy: mustUser(t, srv, "root").ID}, auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := withBearer(t, srv, made.Secret, http.MethodPost, "/api/v1/admin/users",
+		[]byte(`{"username":"mallory","email":"mallory@example.net","role":"admin"}`))
+	wantProblem(t, r, http.StatusForbidden, "forbidden")
+	r = withBearer(t, srv, made.Secret, http.MethodPatch, "/api/v1/admin/users/"+adaID, []byte(`{"role":"admin"}`))
+	wantProblem(t, r, http.StatusForbidden, "forbidden")
+	if u := mustUser(t, srv, "ada"); u.Role != "user" {
+		t.Fatalf("ada's role: %s", u.Role)
+	}
+	// The token still manages ordinary accounts; an administrator's session still makes
+	// administrators.
+	r = withBearer(t, srv, made.Secret, http.MethodPost, "/api/v1/admin/users", []byte(`{"username":"bob","email":"bob@example.com","role":"support"}`))
+	wantStatus(t, r, http.StatusCreated)
+	wantStatus(t, apiDo(root, "PATCH", "/api/v1/admin/users/"+adaID, map[string]any{"role": "admin"}), http.StatusOK)
+}
