@@ -146,7 +146,17 @@ func (s *Service) setRole(ctx context.Context, u *store.User, role string, m Met
 		if err := s.noteRole(ctx, st, role); err != nil {
 			return err
 		}
-		return s.record(ctx, st, audit.UserRoleChanged, u.ID, m, u.Role+" -> "+role)
+		detail := u.Role + " -> " + role
+		if role != store.RoleAdmin {
+			revoked, err := s.revokeTokensOf(ctx, st, u.ID)
+			if err != nil {
+				return err
+			}
+			if revoked != "" {
+				detail += " " + revoked
+			}
+		}
+		return s.record(ctx, st, audit.UserRoleChanged, u.ID, m, detail)
 	})
 }
 
@@ -173,14 +183,18 @@ func (s *Service) setDisabled(ctx context.Context, u *store.User, disabled bool,
 		if err := st.SetUserDisabled(ctx, u.ID, disabled, s.now()); err != nil {
 			return err
 		}
-		event := audit.UserEnabled
+		event, detail := audit.UserEnabled, ""
 		if disabled {
 			event = audit.UserDisabled
 			if _, err := s.EndIn(ctx, st, Disabled, u.ID, "", m); err != nil {
 				return err
 			}
+			var err error
+			if detail, err = s.revokeTokensOf(ctx, st, u.ID); err != nil {
+				return err
+			}
 		}
-		return s.record(ctx, st, event, u.ID, m, "")
+		return s.record(ctx, st, event, u.ID, m, detail)
 	})
 }
 
@@ -206,7 +220,15 @@ func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
 		if err := st.DeleteUser(ctx, u.ID); err != nil {
 			return err
 		}
-		return s.record(ctx, st, audit.UserDeleted, u.ID, m, fmt.Sprintf("username=%s role=%s", fresh.Username, fresh.Role))
+		revoked, err := s.revokeTokensOf(ctx, st, u.ID)
+		if err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("username=%s role=%s", fresh.Username, fresh.Role)
+		if revoked != "" {
+			detail += " " + revoked
+		}
+		return s.record(ctx, st, audit.UserDeleted, u.ID, m, detail)
 	})
 	return err
 }
@@ -232,6 +254,18 @@ func (s *Service) keepAnAdmin(ctx context.Context, st store.Store, id, key strin
 		return apperr.Msg(apperr.CodeLastAdmin, key, "Username", fresh.Username)
 	}
 	return nil
+}
+
+// revokeTokensOf revokes, in st, the API tokens the user id created: a token acts with
+// its creator's authority, so it ends for good when the creator is demoted, disabled or
+// deleted (becoming an administrator again later does not bring it back). It returns
+// what the audit detail says of it ("api_tokens_revoked=N"), "" when none was.
+func (s *Service) revokeTokensOf(ctx context.Context, st store.Store, id string) (string, error) {
+	n, err := st.RevokeAPITokensBy(ctx, id, s.now())
+	if err != nil || n == 0 {
+		return "", err
+	}
+	return fmt.Sprintf("api_tokens_revoked=%d", n), nil
 }
 
 // SetMFAOverride sets whether this user must use MFA: yes, no, or "" to follow the policy.

@@ -42,6 +42,10 @@ type APITokenStore interface {
 	// RevokeAPIToken marks the token revoked at now in one conditional update; ErrNotFound
 	// for an unknown id or a token revoked already.
 	RevokeAPIToken(ctx context.Context, id string, now time.Time) error
+	// RevokeAPITokensBy marks every token that createdBy created and that is not revoked
+	// yet revoked at now, and returns how many; createdBy "" (the server console) revokes
+	// none.
+	RevokeAPITokensBy(ctx context.Context, createdBy string, now time.Time) (int, error)
 	// TouchAPIToken sets the token's last use to at, but only when the last use recorded is
 	// before notAfter (one conditional update): a token used all the time is written at most
 	// once per interval, however many instances serve it. It reports whether it wrote.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apitoken"
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/web"
 )
 
 // TestTokenMFAResetIsAuditedWithTheToken: an MFA reset made with an API token is audited
@@ -72,4 +73,25 @@ func TestTokenNeverMakesAnAdministrator(t *testing.T) {
 	r = withBearer(t, srv, made.Secret, http.MethodPost, "/api/v1/admin/users", []byte(`{"username":"bob","email":"bob@example.com","role":"support"}`))
 	wantStatus(t, r, http.StatusCreated)
 	wantStatus(t, apiDo(root, "PATCH", "/api/v1/admin/users/"+adaID, map[string]any{"role": "admin"}), http.StatusOK)
+}
+
+// TestTokenDiesWithItsCreatorsAuthority: a token whose creator is demoted or disabled is
+// revoked for good; making the creator an administrator again does not bring it back.
+func TestTokenDiesWithItsCreatorsAuthority(t *testing.T) {
+	for _, tc := range []struct{ name, take, give string }{
+		{"demoted", `{"role":"user"}`, `{"role":"admin"}`},
+		{"disabled", `{"disabled":true}`, `{"disabled":false}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, root := adminServer(t)
+			pat := mfaClient(t, srv, "pat", "admin")
+			patID := mustUser(t, srv, "pat").ID
+			created := decode[web.APITokenCreated](t, pat.PostJSON("/api/v1/admin/tokens", map[string]any{"name": "pat's bot", "scopes": []string{"users:read"}}))
+			wantStatus(t, withBearer(t, srv, created.Token, http.MethodGet, "/api/v1/admin/users", nil), http.StatusOK)
+			wantStatus(t, root.Do("PATCH", "/api/v1/admin/users/"+patID, "application/json", []byte(tc.take)), http.StatusOK)
+			wantBearerChallenge(t, withBearer(t, srv, created.Token, http.MethodGet, "/api/v1/admin/users", nil), http.StatusUnauthorized, "invalid_token")
+			wantStatus(t, root.Do("PATCH", "/api/v1/admin/users/"+patID, "application/json", []byte(tc.give)), http.StatusOK)
+			wantBearerChallenge(t, withBearer(t, srv, created.Token, http.MethodGet, "/api/v1/admin/users", nil), http.StatusUnauthorized, "invalid_token")
+		})
+	}
 }

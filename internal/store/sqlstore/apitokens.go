@@ -51,6 +51,14 @@ func (d *DB) RevokeAPIToken(ctx context.Context, id string, now time.Time) error
 	return d.execOne(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(now), id)
 }
 
+// RevokeAPITokensBy revokes the live tokens of an administrator.
+func (d *DB) RevokeAPITokensBy(ctx context.Context, createdBy string, now time.Time) (int, error) {
+	if createdBy == "" {
+		return 0, nil
+	}
+	return d.execCount(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE created_by = ? AND revoked_at = 0`, ms(now), createdBy)
+}
+
 // TouchAPIToken records a use when the last one recorded is older than notAfter.
 func (d *DB) TouchAPIToken(ctx context.Context, id string, at, notAfter time.Time) (bool, error) {
 	n, err := d.execCount(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`,

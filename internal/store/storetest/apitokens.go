@@ -11,6 +11,7 @@ var apiTokenTests = []subtest{
 	{"CreateGetAndList", testAPITokenCreate},
 	{"DuplicateHashIsAConflict", testAPITokenDuplicate},
 	{"RevokeOnce", testAPITokenRevoke},
+	{"RevokeEveryTokenOfACreator", testAPITokenRevokeBy},
 	{"TouchAtMostOncePerInterval", testAPITokenTouch},
 	{"ParallelTouchesWriteOnce", testAPITokenTouchRace},
 }
@@ -84,6 +85,37 @@ func testAPITokenRevoke(t *testing.T, s store.Store) {
 	wantNoErr(t, "GetAPIToken(other)", err)
 	if !got.RevokedAt.IsZero() {
 		t.Errorf("revoking one token revoked another")
+	}
+}
+
+func testAPITokenRevokeBy(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a1 := mustCreateAPIToken(t, s, "a1", at(0))
+	a2 := mustCreateAPIToken(t, s, "a2", at(0))
+	wantNoErr(t, "RevokeAPIToken(a2)", s.RevokeAPIToken(ctx, a2.ID, at(time.Second)))
+	other := apiTokenFixture(t, "other", at(0))
+	other.CreatedBy = "admin-2"
+	wantNoErr(t, "CreateAPIToken(other)", s.CreateAPIToken(ctx, other))
+	console := apiTokenFixture(t, "console", at(0))
+	console.CreatedBy = ""
+	wantNoErr(t, "CreateAPIToken(console)", s.CreateAPIToken(ctx, console))
+	n, err := s.RevokeAPITokensBy(ctx, "admin-1", at(time.Minute))
+	wantNoErr(t, "RevokeAPITokensBy", err)
+	if n != 1 {
+		t.Errorf("RevokeAPITokensBy revoked %d, want 1 (the other one was revoked already)", n)
+	}
+	if n, err := s.RevokeAPITokensBy(ctx, "", at(time.Minute)); err != nil || n != 0 {
+		t.Errorf(`RevokeAPITokensBy(""): %d, %v; want 0 and no error`, n, err)
+	}
+	for _, c := range []struct {
+		tok     *store.APIToken
+		revoked time.Time
+	}{{a1, at(time.Minute)}, {a2, at(time.Second)}, {other, time.Time{}}, {console, time.Time{}}} {
+		got, err := s.GetAPIToken(ctx, c.tok.ID)
+		wantNoErr(t, "GetAPIToken("+c.tok.Name+")", err)
+		if !got.RevokedAt.Equal(c.revoked) {
+			t.Errorf("token %s: revoked at %v, want %v", c.tok.Name, got.RevokedAt, c.revoked)
+		}
 	}
 }
 
