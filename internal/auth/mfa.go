@@ -452,8 +452,9 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 // authenticator code (which counts as used, and as the session's latest proof), or, without
 // a code, a session that proved the second factor (a key, a code or the recovery code) at
 // most RecentProof ago, so a user whose only factor is a key confirms with it first. Without
-// a code and a recent proof it is apperr.ErrReauthentication. The old recovery code stops
-// working at once.
+// a code and a recent proof it is apperr.ErrReauthentication. A user under the
+// phishing-resistant policy who has a key gets ErrSecurityKeyRequired for a code, without
+// its being checked: the key proves it. The old recovery code stops working at once.
 func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string, m Meta) (string, error) {
 	if cur.Session.State != store.StateAuthenticated {
 		return "", apperr.ErrUnauthenticated
@@ -468,6 +469,10 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 			return "", err
 		}
 		return rc, nil
+	}
+	// Under the phishing-resistant policy the key is the proof, not an app code.
+	if _, err := s.afterCode(ctx, cur); err != nil {
+		return "", err
 	}
 	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
 	if err != nil {

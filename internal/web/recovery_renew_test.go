@@ -66,3 +66,23 @@ func TestKeyUserRenewsRecoveryCode(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyPolicyRecoveryCodeNeedsTheKey: under mfa.phishing_resistant an app code does not
+// prove the second factor for a new recovery code of a user who has a key; the key does.
+func TestKeyPolicyRecoveryCodeNeedsTheKey(t *testing.T) {
+	t.Parallel()
+	srv := keyPolicyServer(t)
+	c, secret, _ := enrolledAdmin(t, srv, "ada")
+	srv.AddKeyRecord(t, "ada", "YubiKey")
+	srv.Clock.Advance(11 * time.Minute)
+	srv.NextStep()
+
+	wantProblem(t, c.PostJSON("/api/v1/account/mfa/recovery-code", codeJSON(srv.Code(secret, 0))), http.StatusForbidden, "security_key_required")
+	wantStatus(t, postForm(c, "/account/recovery-code", url.Values{"code": {srv.Code(secret, 0)}}), http.StatusForbidden)
+	page := c.Get("/account/security")
+	wantStatus(t, page, http.StatusOK)
+	if strings.Contains(string(page.Body), `id="rc-code"`) {
+		t.Error("a user under the policy is asked for an app code to renew the recovery code")
+	}
+	contains(t, page, `href="#security-keys"`)
+}
