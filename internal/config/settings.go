@@ -99,13 +99,18 @@ func (c *Config) secretSettings() []secretSetting {
 }
 
 // redactURL returns raw with its password and password parameters replaced, and whether
-// it held any; a URL that does not parse is redacted whole.
+// it held any; a URL or query that does not parse is redacted whole.
 func redactURL(raw string) (string, bool) {
 	if raw == "" {
 		return "", false
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		return RedactedValue, true
+	}
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		// A query Go cannot read whole (a ";" in it): Query would drop what it cannot
+		// read, a password included, so nothing of it is shown.
 		return RedactedValue, true
 	}
 	found := false

@@ -80,3 +80,20 @@ func TestMFARequiredRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestEffectiveRedactsAQueryItCannotRead: a database URL whose query Go cannot read (a
+// ";" in it, which url.Query drops silently) is redacted whole, so a password written
+// after a semicolon is not shown.
+func TestEffectiveRedactsAQueryItCannotRead(t *testing.T) {
+	c := config.Default()
+	c.Database.URL = "postgres://twofold@db.example.com/twofold?sslmode=require;password=semi-hunter2"
+	got, err := c.Effective()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range got {
+		if strings.Contains(s.Value, "semi-hunter2") {
+			t.Fatalf("%s = %q shows the password", s.Key, s.Value)
+		}
+	}
+}
