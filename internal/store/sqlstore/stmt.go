@@ -18,10 +18,16 @@ type stmtCache struct {
 	m  map[string]*sql.Stmt
 	// aside are the queries being prepared aside for a transaction (one goroutine each).
 	aside map[string]bool
+	// asideCtx ends the preparations aside when the cache closes; close waits for them
+	// (asideWG), so no goroutine holds a connection once Close has returned.
+	asideCtx  context.Context
+	asideStop context.CancelFunc
+	asideWG   sync.WaitGroup
 }
 
 func newStmtCache() *stmtCache {
-	return &stmtCache{m: map[string]*sql.Stmt{}, aside: map[string]bool{}}
+	ctx, stop := context.WithCancel(context.Background())
+	return &stmtCache{m: map[string]*sql.Stmt{}, aside: map[string]bool{}, asideCtx: ctx, asideStop: stop}
 }
 
 // stmt returns the prepared statement of query for d (inside a transaction, bound to
@@ -47,14 +53,16 @@ func (d *DB) stmt(ctx context.Context, query string) *sql.Stmt {
 		// connection in a transaction that would wait forever. Prepared aside (once, however
 		// many transactions ask), it serves the next call.
 		c.mu.Lock()
-		start := c.m != nil && !c.aside[query]
+		start := c.m != nil && !c.aside[query] // c.m is nil once closed
 		if start {
 			c.aside[query] = true
+			c.asideWG.Add(1) // under c.mu: close cannot be waiting yet
 		}
 		c.mu.Unlock()
 		if start {
 			go func() {
-				c.prepare(context.Background(), d.db, query)
+				defer c.asideWG.Done()
+				c.prepare(c.asideCtx, d.db, query)
 				c.mu.Lock()
 				delete(c.aside, query)
 				c.mu.Unlock()
@@ -98,9 +106,11 @@ func (c *stmtCache) close() {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, st := range c.m {
 		st.Close()
 	}
-	c.m = nil
+	c.m = nil // no preparation aside starts from now on
+	c.mu.Unlock()
+	c.asideStop()
+	c.asideWG.Wait()
 }
