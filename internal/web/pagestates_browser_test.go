@@ -476,6 +476,20 @@ func TestAdminPageStates(t *testing.T) {
 	c.check("admin-tokens")
 	b.open("/admin/audit")
 	c.check("admin-audit")
+	// The page's CSV export link, followed by the browser with the console session: the
+	// whole matching log, with the token just created in it.
+	export, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(async () => {
+		const a = document.querySelector('a[href*="/admin/audit/export"][href*="format=csv"]');
+		if (!a) return "no CSV export link";
+		const r = await fetch(a.href);
+		return r.status + " " + r.headers.get("content-type") + "\n" + await r.text();
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("follow the CSV export link: %v", err)
+	}
+	if !strings.HasPrefix(export, "200 text/csv") || !strings.Contains(export, "api_token.created") {
+		t.Errorf("the console's CSV export answered:\n%.600s", export)
+	}
 	b.do("filter by a bad date", chromedp.Navigate(srv.URL+"/admin/audit?since=not-a-date"))
 	c.check("admin-audit-bad-filter")
 	t.Logf("checked %d page states: %s", len(c.checked), strings.Join(c.checked, ", "))
