@@ -69,7 +69,7 @@ func (s *Server) keyRoutes(rt *router) {
 }
 
 // jsonAnswers answers h's errors to webauthn.js (a JSON request) as problem documents,
-// whose detail it shows; a form posted without JavaScript gets the error page.
+// whose code chooses the text it shows; a form posted without JavaScript gets the error page.
 func (s *Server) jsonAnswers(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		err := h(w, r)

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/i18n"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
@@ -115,6 +116,19 @@ func TestBrowserPasskey(t *testing.T) {
 	b.do("wait for the passkey offer to sign in", chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Password & Security"]`)))
 	wantSessionAMR(t, srv, "ada", "hwk", "user", "mfa")
 	b.wantCleanConsole()
+
+	// In German, a passkey prompt that fails (user verification refused: the browser says
+	// NotAllowedError) shows the catalog's German text, not English words of the script.
+	b.verifies(false)
+	b.click(`//header//button[normalize-space()="Sign out"]`, "/login")
+	b.do("choose de", chromedp.SetValue(chromedp.ID("lang-choice"), "de"))
+	b.click(`//form[@action="/language"]//button`, "/login")
+	b.clickStay(`//button[normalize-space()="` + i18n.T("de", "login.passkey") + `"]`)
+	want := i18n.T("de", "js.key_cancelled")
+	b.do("wait for the German refusal", chromedp.WaitVisible(chromedp.Search(`//div[@id="passkey"]/p[@data-webauthn-status]`)))
+	if got := strings.TrimSpace(b.text(`#passkey [data-webauthn-status]`)); got != want {
+		t.Errorf("the failed passkey prompt in German says %q, want %q", got, want)
+	}
 }
 
 // TestBrowserKeyPolicy: mfa.phishing_resistant: [admin]. An administrator without any

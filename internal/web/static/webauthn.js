@@ -9,16 +9,30 @@
 // data-next on each is where the browser goes when the key is accepted (a register form
 // follows the "next" of the answer instead). [data-webauthn-js] elements are shown and
 // [data-webauthn-nojs] hidden when the browser can use keys. [data-webauthn-status] next to
-// the control shows what went wrong; texts come from data-t-key-* attributes on <body>.
+// the control shows what went wrong. Every text comes from the data-t-key-* attributes the
+// server renders on <body> in the page's language: a refusal is told by its problem's
+// stable code, never by its detail (which is English), and the script holds no words.
 (function () {
   "use strict";
   var supported = !!(window.PublicKeyCredential && navigator.credentials && navigator.credentials.create &&
     window.fetch && window.Promise);
   var body = document.body;
 
-  function msg(name, fallback) {
-    return (body && body.getAttribute("data-t-key-" + name)) || fallback;
+  function msg(name) {
+    var get = function (n) { return body ? body.getAttribute("data-t-key-" + n) : null; };
+    return get(name) || get("failed") || "";
   }
+
+  // byCode names the text for a problem's code; a code not listed gets "failed".
+  var byCode = {
+    invalid_credential: "invalid", invalid_credentials: "invalid", invalid_code: "invalid",
+    reauthentication_required: "reauth",
+    last_factor: "last-factor",
+    security_key_required: "required",
+    throttled: "too-many", rate_limited: "too-many",
+    unauthenticated: "signed-out",
+    busy: "busy", unavailable: "busy"
+  };
 
   document.querySelectorAll("[data-webauthn-nojs]").forEach(function (el) {
     if (supported) {
@@ -94,7 +108,7 @@
   }
 
   // post sends JSON to twofold and resolves with the answer's JSON; a refusal rejects
-  // with its problem document's detail.
+  // with its problem document's code (none when the answer is not a problem document).
   function post(path, data) {
     return fetch(path, {
       method: "POST", credentials: "same-origin",
@@ -105,8 +119,8 @@
         var doc = null;
         try { doc = text ? JSON.parse(text) : {}; } catch (e) { doc = null; }
         if (!resp.ok) {
-          var err = new Error((doc && doc.detail) || msg("failed", "That did not work. Try again."));
-          err.code = doc && doc.code;
+          var err = new Error("problem");
+          err.code = (doc && doc.code) || "";
           throw err;
         }
         return doc || {};
@@ -117,15 +131,18 @@
   // why turns a failure of the browser's prompt or of twofold into words.
   function why(e) {
     if (e && (e.name === "NotAllowedError" || e.name === "AbortError")) {
-      return msg("cancelled", "The security key prompt was closed or timed out. Try again.");
+      return msg("cancelled");
     }
     if (e && e.name === "InvalidStateError") {
-      return msg("registered", "This security key is registered already.");
+      return msg("registered");
     }
     if (e && e.name === "SecurityError") {
-      return msg("origin", "This address cannot use security keys: open twofold at its configured address.");
+      return msg("origin");
     }
-    return (e && e.code && e.message) || msg("failed", "That did not work. Try again.");
+    if (e && e.name === "NotSupportedError") {
+      return msg("unsupported");
+    }
+    return msg((e && e.code && byCode[e.code]) || "failed");
   }
 
   function statusOf(el) {
@@ -153,7 +170,7 @@
       var nameField = form.querySelector("[name=name]");
       var name = nameField ? nameField.value.trim() : "";
       if (nameField && !name) {
-        say(form, msg("name", "Give the key a name, so you can tell your keys apart."));
+        say(form, msg("name"));
         nameField.focus();
         return;
       }
