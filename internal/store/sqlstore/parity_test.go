@@ -127,3 +127,42 @@ func tableNames(schema map[string][]string) []string {
 	sort.Strings(names)
 	return names
 }
+
+// skippedVersions are versions no migration may ever take: a later version was applied on
+// databases before any migration took them, and goose refuses a missing lower version
+// found later on such a database.
+var skippedVersions = []int{13, 18}
+
+// TestSkippedVersionsStayUnused: the versions run from 1 up without gaps but the skipped
+// ones, so a new migration takes the next number after the highest.
+func TestSkippedVersionsStayUnused(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		entries, err := os.ReadDir("migrations/" + dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[int]bool{}
+		highest := 0
+		for _, e := range entries {
+			m := migrationName.FindStringSubmatch(e.Name())
+			if m == nil {
+				continue
+			}
+			var v int
+			for _, c := range m[1] {
+				v = v*10 + int(c-'0')
+			}
+			have[v] = true
+			highest = max(highest, v)
+		}
+		for v := 1; v <= highest; v++ {
+			skipped := slices.Contains(skippedVersions, v)
+			switch {
+			case skipped && have[v]:
+				t.Errorf("migrations/%s: version %05d must stay unused (databases migrated past it would refuse it); number the migration %05d", dialect, v, highest+1)
+			case !skipped && !have[v]:
+				t.Errorf("migrations/%s: version %05d is missing; a new migration takes the next number after the highest", dialect, v)
+			}
+		}
+	}
+}
