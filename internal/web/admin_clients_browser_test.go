@@ -3,7 +3,6 @@ package web_test
 import (
 	"crypto/sha256"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/i18n"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
@@ -24,7 +24,7 @@ func signInAdminInBrowser(b *browserTab, srv *testserver.Server, username string
 	b.signInWithPassword(username)
 	srv.NextStep()
 	b.typeInto("code", srv.Code(secret, 0))
-	b.submit(`//button[normalize-space()="Verify"]`)
+	b.submit(`//button[normalize-space()="` + i18n.T(b.lang, "code.submit") + `"]`)
 	b.open("/admin")
 }
 
@@ -73,34 +73,28 @@ func TestBrowserAdminAddsClientSecretShownOnce(t *testing.T) {
 }
 
 // TestAdminClientPageStates puts the console's applications, keys, settings and a user's
-// applications through the page-state check of TestPageStates (no sideways scrolling at
-// 320, 390 and 1280 px, no axe-core violation, light and dark). It runs on a server of its
-// own: TestPageStates' demands security keys of administrators.
+// applications through the page-state check of TestPageStates (no sideways scrolling, no
+// axe-core violation, light and dark), in every language as TestPageStates walks them. It
+// runs on a server of its own: TestPageStates' demands security keys of administrators.
 func TestAdminClientPageStates(t *testing.T) {
-	chromium := testutil.RequireTool(t, "chromium")
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		testutil.Unavailable(t, "axe-core not installed (run npm ci --prefix internal/web/testdata/axe): %v", err)
-	}
-	srv := testserver.New(t, testserver.Options{})
-	ada := srv.CreateUser(t, "ada", "ada@example.com", "user")
-	rc, err := srv.OIDCAdmin.Add(t.Context(), oidc.NewClient{Name: "Tenant app with a long name for a narrow phone",
-		RedirectURIs: []string{"https://tenant.example.com/callback"}}, audit.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Store.PutOIDCConsent(t.Context(), &store.OIDCConsent{UserID: ada.ID, ClientID: rc.Client.ID,
-		Scopes: []string{"openid", "profile", "email"}, GrantedAt: srv.Clock.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	shots := os.Getenv(browserScreenshotEnv)
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	b := browserStartFor(t, chromium, srv.URL, 3*time.Minute)
-	c := &pageChecker{b: b, axe: string(axe), shots: shots}
-	checkAdminClientPageStates(t, srv, b, c, ada.ID)
-	t.Logf("checked %d page states (%d axe-core rule applications): %s", len(c.checked), c.rules, strings.Join(c.checked, ", "))
+	inEveryLanguage(t, func(t *testing.T, chromium, axe, lang string) {
+		srv := testserver.New(t, testserver.Options{})
+		ada := srv.CreateUser(t, "ada", "ada@example.com", "user")
+		rc, err := srv.OIDCAdmin.Add(t.Context(), oidc.NewClient{Name: "Tenant app with a long name for a narrow phone",
+			RedirectURIs: []string{"https://tenant.example.com/callback"}}, audit.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Store.PutOIDCConsent(t.Context(), &store.OIDCConsent{UserID: ada.ID, ClientID: rc.Client.ID,
+			Scopes: []string{"openid", "profile", "email"}, GrantedAt: srv.Clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		b := browserStartFor(t, chromium, srv.URL, 3*time.Minute)
+		c := &pageChecker{b: b, axe: axe, shots: shotsDir(t, "admin-clients", lang)}
+		c.chooseLanguage(lang)
+		checkAdminClientPageStates(t, srv, b, c, ada.ID)
+		t.Logf("checked %d page states (%d axe-core rule applications): %s", len(c.checked), c.rules, strings.Join(c.checked, ", "))
+	})
 }
 
 // checkAdminClientPageStates walks the console's applications, keys, settings and a
@@ -108,25 +102,26 @@ func TestAdminClientPageStates(t *testing.T) {
 // the id of an account whose applications to show.
 func checkAdminClientPageStates(t *testing.T, srv *testserver.Server, b *browserTab, c *pageChecker, user string) {
 	t.Helper()
+	tr := func(key string, args ...any) string { return i18n.T(b.lang, key, args...) }
 	srv.CreateUser(t, "root", "root@example.com", "admin")
 	secret, _ := srv.Enroll(t, srv.Client(t), "root")
 	signInAdminInBrowser(b, srv, "root", secret)
 	b.open("/admin/clients")
 	c.check("admin-clients")
-	b.click(`//a[normalize-space()="Add an application"]`, "/admin/clients/new")
+	b.click(`//a[normalize-space()="`+tr("admin.clients.add")+`"]`, "/admin/clients/new")
 	c.check("admin-client-new")
 	b.typeInto("name", "Payroll")
 	b.typeInto("redirect_uris", "javascript:alert(1)")
-	b.submit(`//button[normalize-space()="Add application"]`)
+	b.submit(`//button[normalize-space()="` + tr("admin.client.add_submit") + `"]`)
 	c.check("admin-client-new-error")
 	b.do("clear the redirect URIs", chromedp.Evaluate[chromedp.Void](`document.getElementById("redirect_uris").value = ""`))
 	b.typeInto("redirect_uris", "https://payroll.example.com/oauth2/callback/with/a/rather/long/path")
-	b.submit(`//button[normalize-space()="Add application"]`)
+	b.submit(`//button[normalize-space()="` + tr("admin.client.add_submit") + `"]`)
 	c.check("admin-client-secret")
 	client := mustPath(t, b.location())
 	b.open(client)
 	c.check("admin-client")
-	b.click(`//a[normalize-space()="Remove…"]`, client+"/remove")
+	b.click(`//a[normalize-space()="`+tr("admin.client.remove_link")+`"]`, client+"/remove")
 	c.check("admin-client-remove")
 	b.open("/admin/keys")
 	c.check("admin-keys")

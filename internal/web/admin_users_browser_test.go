@@ -2,28 +2,30 @@ package web_test
 
 import (
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/twofold-id/twofold/internal/i18n"
 	"github.com/twofold-id/twofold/internal/testserver"
-	"github.com/twofold-id/twofold/internal/testutil"
 )
 
 // TestAdminUsersInChromium walks the console's user pages in Chromium as an administrator
 // does: search for a user, open their page, disable the account, reset their MFA with a
 // written reason, and the refusals on the way. Every page state is checked as
-// TestPageStates checks every page: no sideways scrolling at 320, 390 and 1280 px, and no
-// axe-core violation, in the light and the dark scheme.
+// TestPageStates checks every page: no sideways scrolling, and no axe-core violation, in
+// the light and the dark scheme, in every language as TestPageStates walks them.
 func TestAdminUsersInChromium(t *testing.T) {
-	chromium := testutil.RequireTool(t, "chromium")
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		testutil.Unavailable(t, "axe-core not installed (run npm ci --prefix internal/web/testdata/axe): %v", err)
-	}
+	inEveryLanguage(t, walkAdminUsers)
+}
+
+// walkAdminUsers is TestAdminUsersInChromium in lang.
+func walkAdminUsers(t *testing.T, chromium, axe, lang string) {
+	tr := func(key string, args ...any) string { return i18n.T(lang, key, args...) }
+	button := func(key string, args ...any) string { return `//button[normalize-space()="` + tr(key, args...) + `"]` }
+	link := func(key string) string { return `//a[normalize-space()="` + tr(key) + `"]` }
 	srv := testserver.New(t, testserver.Options{})
 	srv.CreateUser(t, "useradmin", "useradmin@example.com", "admin")
 	adminSecret, _ := srv.Enroll(t, srv.Client(t), "useradmin")
@@ -35,26 +37,22 @@ func TestAdminUsersInChromium(t *testing.T) {
 	adaID := mustUser(t, srv, "ada").ID
 	page := "/admin/users/" + adaID
 
-	shots, err := os.MkdirTemp("", "twofold-admin-users-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", shots)
 	b := browserStartFor(t, chromium, srv.URL, 6*time.Minute)
-	c := &pageChecker{b: b, axe: string(axe), shots: shots}
+	c := &pageChecker{b: b, axe: axe, shots: shotsDir(t, "admin-users", lang)}
+	c.chooseLanguage(lang)
 
 	b.signInWithPassword("useradmin")
 	srv.NextStep()
 	b.typeInto("code", srv.Code(adminSecret, 0))
-	b.submit(`//button[normalize-space()="Verify"]`)
+	b.submit(button("code.submit"))
 	b.open("/admin")
 	c.check("admin-home")
-	b.click(`//nav[@class="console"]//a[normalize-space()="Users"]`, "/admin/users")
+	b.click(`//nav[@class="console"]`+link("admin.section.users"), "/admin/users")
 	c.check("admin-users")
 
 	// Search.
 	b.typeInto("query", "lovelace")
-	b.click(`//button[normalize-space()="Search"]`, "/admin/users")
+	b.click(button("admin_users.search"), "/admin/users")
 	b.wantText("ada.lovelace@analytical-engines.example.com")
 	if strings.Contains(b.text("main table"), "bob") {
 		t.Fatal("the search for lovelace lists bob")
@@ -62,38 +60,38 @@ func TestAdminUsersInChromium(t *testing.T) {
 	c.check("admin-users-search")
 	b.do("a page of two", chromedp.Navigate(srv.URL+"/admin/users?limit=2&role=support"))
 	c.check("admin-users-paged")
-	b.click(`//a[normalize-space()="Next page"]`, "/admin/users")
+	b.click(link("admin_users.next_page"), "/admin/users")
 	b.do("a search without a match", chromedp.Navigate(srv.URL+"/admin/users?query=nobody-at-all"))
-	b.wantText("No users match")
+	b.wantText(tr("admin_users.no_match_query", "Query", "nobody-at-all"))
 
 	// A user's page.
 	b.do("search again", chromedp.Navigate(srv.URL+"/admin/users?query=lovelace"))
 	b.click(`//a[normalize-space()="ada"]`, page)
 	b.wantHeading("ada")
-	b.wantText("Authenticator app")
+	b.wantText(tr("admin_user.factor_app"))
 	c.check("admin-user")
 
 	// Disable.
 	b.tick("confirm-disable")
-	b.click(`//button[normalize-space()="Disable account"]`, page)
-	b.wantText("The account is disabled")
-	if got := strings.TrimSpace(b.text("#status")); got != "Disabled" {
+	b.click(button("admin_user.disable"), page)
+	b.wantText(tr("admin_user.done_disable"))
+	if got := strings.TrimSpace(b.text("#status")); got != tr("admin_users.status_disabled") {
 		t.Fatalf("status %q after disabling", got)
 	}
 	c.check("admin-user-disabled")
-	b.click(`//button[normalize-space()="Enable account"]`, page)
+	b.click(button("admin_user.enable"), page)
 
 	// Reset MFA with a reason.
-	b.click(`//a[normalize-space()="Reset MFA…"]`, page+"/reset-mfa")
+	b.click(link("admin_user.reset_mfa"), page+"/reset-mfa")
 	c.check("admin-user-reset-mfa")
 	b.typeInto("reason", "   ")
-	b.submitRefused(`//button[normalize-space()="Reset MFA"]`, http.StatusBadRequest)
+	b.submitRefused(button("admin_reset_mfa.submit"), http.StatusBadRequest)
 	b.wantFocus("reason")
 	c.check("admin-user-reset-mfa-error")
 	b.typeInto("reason", "Ada called from her desk phone; her manager confirmed.")
-	b.click(`//button[normalize-space()="Reset MFA"]`, page)
-	b.wantText("MFA reset:")
-	b.wantText("None set up.")
+	b.click(button("admin_reset_mfa.submit"), page)
+	b.wantText(tr("admin_user.done_reset_mfa"))
+	b.wantText(tr("admin_user.no_factors"))
 	c.check("admin-user-after-reset")
 
 	// Invite and delete.
@@ -101,12 +99,12 @@ func TestAdminUsersInChromium(t *testing.T) {
 	c.check("admin-invite")
 	b.typeInto("username", "ivy smith")
 	b.typeInto("email", "ivy@example.com")
-	b.submitRefused(`//button[normalize-space()="Send invitation"]`, http.StatusBadRequest)
+	b.submitRefused(button("admin_invite.submit"), http.StatusBadRequest)
 	c.check("admin-invite-error")
 	b.open(page + "/delete")
 	c.check("admin-user-delete")
 	b.typeInto("confirm", "ADA")
-	b.submitRefused(`//button[normalize-space()="Delete ada"]`, http.StatusBadRequest)
+	b.submitRefused(button("admin_delete.submit", "Username", "ada"), http.StatusBadRequest)
 	c.check("admin-user-delete-error")
 	t.Logf("checked %d page states (%d axe-core rule applications): %s", len(c.checked), c.rules, strings.Join(c.checked, ", "))
 }

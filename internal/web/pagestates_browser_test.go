@@ -198,14 +198,58 @@ func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
 // switcher), at 320 and 1280 px. Screenshots of every state go to a temporary directory
 // named in the log (or $TWOFOLD_SCREENSHOT_DIR).
 func TestPageStates(t *testing.T) {
+	inEveryLanguage(t, walkPageStates)
+}
+
+// inEveryLanguage runs walk as a subtest for each language of i18n.Languages, with
+// Chromium and axe-core's bundle; it skips (or fails, when every tool is required)
+// without them.
+func inEveryLanguage(t *testing.T, walk func(t *testing.T, chromium, axe, lang string)) {
+	t.Helper()
 	chromium := testutil.RequireTool(t, "chromium")
 	axe, err := os.ReadFile(axePath)
 	if err != nil {
 		testutil.Unavailable(t, "axe-core not installed (run npm ci --prefix internal/web/testdata/axe): %v", err)
 	}
 	for _, l := range i18n.Languages {
-		t.Run(l.Tag, func(t *testing.T) { walkPageStates(t, chromium, string(axe), l.Tag) })
+		t.Run(l.Tag, func(t *testing.T) { walk(t, chromium, string(axe), l.Tag) })
 	}
+}
+
+// chooseLanguage makes lang the language of the tab's pages with the language switcher
+// at the foot of the sign-in page, as a person would, and has c check the pages in a
+// language other than the default at translatedWidths. Nothing happens for the default.
+func (c *pageChecker) chooseLanguage(lang string) {
+	b := c.b
+	b.t.Helper()
+	b.lang = lang
+	if lang == i18n.Default {
+		return
+	}
+	c.widths = translatedWidths
+	b.open("/login")
+	b.do("choose "+lang, chromedp.SetValue(chromedp.ID("lang-choice"), lang))
+	b.click(`//form[@action="/language"]//button`, "/login")
+	if got := browserEval[string](b, `document.documentElement.lang`); got != lang {
+		b.t.Fatalf("after choosing %s with the switcher, the page is in %q", lang, got)
+	}
+}
+
+// shotsDir returns the directory for the screenshots of a walk named name in lang:
+// $TWOFOLD_SCREENSHOT_DIR/name/lang when set, else a new temporary one.
+func shotsDir(t *testing.T, name, lang string) string {
+	t.Helper()
+	dir := os.Getenv(browserScreenshotEnv)
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "twofold-"+name+"-"+lang+"-"); err != nil {
+			t.Fatal(err)
+		}
+	} else if dir = filepath.Join(dir, name, lang); os.MkdirAll(dir, 0o755) != nil {
+		t.Fatalf("screenshot directory %s", dir)
+	}
+	t.Logf("screenshots in %s", dir)
+	return dir
 }
 
 // walkPageStates is TestPageStates in lang. Every text it looks for (a button, a heading,
@@ -244,30 +288,9 @@ func walkPageStates(t *testing.T, chromium, axe, lang string) {
 	srv.NextStep()
 	other.PostJSON("/api/v1/login/totp", map[string]string{"code": srv.Code(adaSecret, 0)})
 
-	shots := os.Getenv(browserScreenshotEnv)
-	var err error
-	if shots == "" {
-		if shots, err = os.MkdirTemp("", "twofold-pages-"+lang+"-"); err != nil {
-			t.Fatal(err)
-		}
-	} else if shots = filepath.Join(shots, lang); os.MkdirAll(shots, 0o755) != nil {
-		t.Fatalf("screenshot directory %s", shots)
-	}
-	t.Logf("screenshots in %s", shots)
-
 	b := browserStartFor(t, chromium, srv.URL, 5*time.Minute)
-	b.lang = lang
-	c := &pageChecker{b: b, axe: axe, shots: shots}
-	if lang != i18n.Default {
-		// The language switcher at the foot of the page chooses it, as a person would.
-		c.widths = translatedWidths
-		b.open("/login")
-		b.do("choose "+lang, chromedp.SetValue(chromedp.ID("lang-choice"), lang))
-		b.click(`//form[@action="/language"]//button`, "/login")
-		if got := browserEval[string](b, `document.documentElement.lang`); got != lang {
-			t.Fatalf("after choosing %s with the switcher, the page is in %q", lang, got)
-		}
-	}
+	c := &pageChecker{b: b, axe: axe, shots: shotsDir(t, "pages", lang)}
+	c.chooseLanguage(lang)
 
 	// A visitor.
 	b.open("/login")
@@ -441,38 +464,36 @@ func walkPageStates(t *testing.T, chromium, axe, lang string) {
 }
 
 // TestAdminPageStates walks the console pages of API tokens and the audit log, checked as
-// TestPageStates checks every page. It has a server of its own: TestPageStates' policy
-// wants a security key of administrators, which a browser test cannot hold yet.
+// TestPageStates checks every page, in every language as TestPageStates walks them. It has
+// a server of its own: TestPageStates' policy wants a security key of administrators,
+// which a browser test cannot hold yet.
 func TestAdminPageStates(t *testing.T) {
-	chromium := testutil.RequireTool(t, "chromium")
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		testutil.Unavailable(t, "axe-core not installed (run npm ci --prefix internal/web/testdata/axe): %v", err)
-	}
+	inEveryLanguage(t, walkAdminPageStates)
+}
+
+// walkAdminPageStates is TestAdminPageStates in lang.
+func walkAdminPageStates(t *testing.T, chromium, axe, lang string) {
+	tr := func(key string, args ...any) string { return i18n.T(lang, key, args...) }
 	srv := testserver.New(t, testserver.Options{})
 	srv.CreateUser(t, "opsadmin", "opsadmin@example.com", "admin")
 	opsSecret, _ := srv.Enroll(t, srv.Client(t), "opsadmin")
-	shots, err := os.MkdirTemp("", "twofold-admin-pages-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", shots)
 	b := browserStartFor(t, chromium, srv.URL, 2*time.Minute)
-	c := &pageChecker{b: b, axe: string(axe), shots: shots}
+	c := &pageChecker{b: b, axe: axe, shots: shotsDir(t, "admin-pages", lang)}
+	c.chooseLanguage(lang)
 
 	b.signInWithPassword("opsadmin")
 	srv.NextStep()
 	b.typeInto("code", srv.Code(opsSecret, 0))
-	b.submit(`//button[normalize-space()="Verify"]`)
+	b.submit(`//button[normalize-space()="` + tr("code.submit") + `"]`)
 	b.open("/admin/tokens")
 	c.check("admin-tokens-empty")
 	b.typeInto("name", "nightly export")
-	b.submitRefused(`//button[normalize-space()="Create token"]`, http.StatusBadRequest)
+	b.submitRefused(`//button[normalize-space()="`+tr("tokens.create")+`"]`, http.StatusBadRequest)
 	c.check("admin-tokens-error")
 	b.tick("scope-audit-read")
-	b.click(`//button[normalize-space()="Create token"]`, "/admin/tokens/created")
+	b.click(`//button[normalize-space()="`+tr("tokens.create")+`"]`, "/admin/tokens/created")
 	c.check("admin-token-created")
-	b.click(`//a[normalize-space()="Back to API tokens"]`, "/admin/tokens")
+	b.click(`//a[normalize-space()="`+tr("token_created.back")+`"]`, "/admin/tokens")
 	c.check("admin-tokens")
 	b.open("/admin/audit")
 	c.check("admin-audit")
