@@ -354,7 +354,8 @@ func (s *Service) setupView(u *store.User, secret []byte, expires time.Time) (*S
 
 // ConfirmTOTPSetup activates the pending secret when code is correct for it. The code counts
 // as used; a recovery code is issued (replacing any earlier one) and returned with the
-// session's new token. The session becomes authenticated with the amr it had: enrolling is
+// session's new token, except for an app added beside security keys: the user keeps the
+// recovery code that came with the first key, and the returned one is empty. The session becomes authenticated with the amr it had: enrolling is
 // not an MFA sign-in (a session that had mfa keeps it, one that had a password alone
 // stays so until a sign-in with a code).
 func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code string, m Meta) (token, recoveryCode string, err error) {
@@ -390,14 +391,22 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 	}
 	now := s.now()
 	notice := NoticeTOTPEnrolled
+	issued := true
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		event := audit.TOTPEnrolled
 		if err := s.refuseStaleEnrollment(ctx, st, cur); err != nil {
 			return err
 		}
-		if _, err := st.GetTOTP(ctx, cur.User.ID); err == nil {
+		f, err := s.factorsOf(ctx, st, cur.User.ID)
+		if err != nil {
+			return err
+		}
+		if f.totp {
 			event, notice = audit.TOTPReplaced, NoticeTOTPReplaced
 		}
+		// The first second factor comes with a recovery code, as does a replaced app; an
+		// app added beside keys keeps the recovery code the user has.
+		issued = !(f.keys > 0 && !f.totp && f.recovery)
 		if err := st.ClaimPendingTOTP(ctx, cur.User.ID, cur.Session.ID, p.SecretEnc); errors.Is(err, store.ErrNotFound) {
 			return apperr.ErrNoPending // claimed by a parallel confirmation, or replaced since
 		} else if err != nil {
@@ -411,8 +420,10 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
 			return err
 		}
-		if err := st.PutRecoveryCode(ctx, &store.RecoveryCode{UserID: cur.User.ID, CodeHash: rcHash, CreatedAt: now}); err != nil {
-			return err
+		if issued {
+			if err := st.PutRecoveryCode(ctx, &store.RecoveryCode{UserID: cur.User.ID, CodeHash: rcHash, CreatedAt: now}); err != nil {
+				return err
+			}
 		}
 		// Every other session was opened without this authenticator (a password alone, or
 		// the old device being replaced): they end, so only MFA sessions remain.
@@ -439,12 +450,19 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		if err := s.notify(ctx, st, cur.User, notice, m); err != nil {
 			return err
 		}
-		return s.record(ctx, st, event, cur.User.ID, m, "recovery code issued")
+		detail := "recovery code issued"
+		if !issued {
+			detail = "beside security keys; recovery code kept"
+		}
+		return s.record(ctx, st, event, cur.User.ID, m, detail)
 	})
 	if err != nil {
 		return "", "", err
 	}
 	s.metrics.FactorEnrolled(metrics.FactorTOTP)
+	if !issued {
+		recoveryCode = ""
+	}
 	return token, recoveryCode, nil
 }
 

@@ -81,6 +81,7 @@ var flashes = map[string]string{
 	"app-removed": "flash.app_removed",
 	"confirmed":   "flash.confirmed",
 	"key-added":   "flash.key_added",
+	"totp-added":  "flash.totp_added",
 	"key-removed": "flash.key_removed",
 	"saved":       "flash.saved",
 	"registered":  "flash.registered",
@@ -375,6 +376,7 @@ func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	enrolling := cur.Session.State == store.StateEnrollmentRequired
 	tok, rc, err := s.auth.ConfirmTOTPSetup(r.Context(), cur, r.PostForm.Get("code"), meta(r))
 	if err != nil {
 		return onForm(atField("code", err), func(status int, msg formProblem) error {
@@ -382,6 +384,14 @@ func (s *Server) setupConfirm(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	s.setSession(w, tok)
+	if rc == "" { // an app beside keys: the recovery code stays as it was
+		next := "/account/security?done=totp-added#sign-in"
+		if enrolling {
+			next = s.landing(w, r, homeOf(cur.User))
+		}
+		redirect(w, r, next)
+		return nil
+	}
 	why := codeAfterSetup
 	if before.TOTP {
 		why = codeAfterReplace

@@ -86,3 +86,40 @@ func TestKeyPolicyRecoveryCodeNeedsTheKey(t *testing.T) {
 	}
 	contains(t, page, `href="#security-keys"`)
 }
+
+// TestAppBesideKeyKeepsRecoveryCode: the first second factor, of either kind, comes with
+// the recovery code; an authenticator app added beside a key keeps the one the user has,
+// on the API and on the pages.
+func TestAppBesideKeyKeepsRecoveryCode(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+
+	t.Run("api", func(t *testing.T) {
+		c, key, rc := keyUser(t, srv, "alice")
+		proveWithKey(t, c, key)
+		r := c.PostJSON("/api/v1/account/mfa/totp", nil)
+		wantStatus(t, r, http.StatusCreated)
+		secret := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+		r = c.PostJSON("/api/v1/account/mfa/totp/confirm", codeJSON(srv.Code(secret, 0)))
+		wantStatus(t, r, http.StatusOK)
+		if got := decode[web.StepAnswer](t, r).RecoveryCode; got != "" {
+			t.Errorf("an app added beside a key came with a recovery code %q", got)
+		}
+		useRecoveryCode(t, srv, "alice", rc)
+	})
+
+	t.Run("pages", func(t *testing.T) {
+		c, key, rc := keyUser(t, srv, "bob")
+		proveWithKey(t, c, key)
+		r := c.PostJSON("/api/v1/account/mfa/totp", nil)
+		wantStatus(t, r, http.StatusCreated)
+		secret := testserver.DecodeSecret(t, r.JSON(t)["secret"].(string))
+		r = postForm(c, "/mfa/setup/confirm", url.Values{"code": {srv.Code(secret, 0)}})
+		wantStatus(t, r, http.StatusSeeOther)
+		if loc := r.Header.Get("Location"); loc != "/account/security?done=totp-added#sign-in" {
+			t.Errorf("Location = %q, want the security page", loc)
+		}
+		contains(t, c.Get("/account/security?done=totp-added"), "your recovery code stays as it was")
+		useRecoveryCode(t, srv, "bob", rc)
+	})
+}
