@@ -470,7 +470,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 // authenticator code (which counts as used, and as the session's latest proof), or, without
 // a code, a session that proved the second factor (a key, a code or the recovery code) at
 // most RecentProof ago, so a user whose only factor is a key confirms with it first. Without
-// a code and a recent proof it is apperr.ErrReauthentication. A user under the
+// a code and a recent proof it is reauthentication_required (errReauthKey). A user under the
 // phishing-resistant policy who has a key gets ErrSecurityKeyRequired for a code, without
 // its being checked: the key proves it. The old recovery code stops working at once.
 func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string, m Meta) (string, error) {
@@ -523,7 +523,7 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 func (s *Service) renewRecoveryCodeAfterProof(ctx context.Context, cur *Current, hash []byte, m Meta) error {
 	if !s.provedRecently(cur.Session) {
 		s.recordAside(ctx, audit.ReauthFailed, cur.User.ID, m, "new recovery code")
-		return apperr.ErrReauthentication
+		return errReauthKey
 	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
 		f, err := s.factorsOf(ctx, st, cur.User.ID)

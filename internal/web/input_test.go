@@ -62,7 +62,7 @@ func TestMalformedInput(t *testing.T) {
 		{path: "/api/v1/login/recovery-code", fields: []string{"code"}, client: aliceMFA},
 		{path: "/api/v1/account/mfa/totp", fields: []string{"code"}, client: alice, optional: true},
 		{path: "/api/v1/account/mfa/totp/confirm", fields: []string{"code"}, client: bobEnrolling},
-		{path: "/api/v1/account/mfa/recovery-code", fields: []string{"code"}, client: alice},
+		{path: "/api/v1/account/mfa/recovery-code", fields: []string{"code"}, client: alice, optional: true},
 		{path: "/api/v1/account/password", fields: []string{"current_password", "new_password"}, client: alice},
 	}
 
