@@ -13,17 +13,26 @@ import (
 // server, request buffers, connection goroutines and room for the garbage collector.
 const memoryBase = 40 << 20
 
-// MemoryLimit is the soft memory limit of the Go runtime for cfg: memoryBase plus the
-// argon2id memory of every hash that may run at once (password.max_concurrent_hashes).
-// Every argon2id hash allocates its memory afresh, so a burst of sign-ins turns over that
-// much garbage every few milliseconds; the limit makes the garbage collector reclaim it
-// before the heap grows, instead of letting it double first.
+// hashRoom is how many hashes' argon2id memory the limit holds per hash slot: the block
+// being hashed, the one just finished and not yet collected, and the next. With room for
+// one only, the runtime collected at every hash and its scavenger handed each freed block
+// back to the operating system only to fault the next one in again: a full sign-in then
+// cost 36–48 ms of CPU against a raw hash of 21–26 ms (the hash 0.54–0.66 of it); with
+// room for three it cost 25.9 ms (0.97), for about 100 MB more at the peak
+// (docs/performance.md).
+const hashRoom = 3
+
+// MemoryLimit is the soft memory limit of the Go runtime for cfg: memoryBase plus hashRoom
+// times the argon2id memory of every hash that may run at once
+// (password.max_concurrent_hashes). Every argon2id hash allocates its memory afresh, so a
+// burst of sign-ins turns over that much garbage every few milliseconds; the limit makes
+// the garbage collector reclaim it before the heap grows further.
 func MemoryLimit(cfg *config.Config) int64 {
 	slots := cfg.Password.MaxConcurrentHashes
 	if slots <= 0 {
 		slots = runtime.NumCPU()
 	}
-	return memoryBase + int64(slots)*int64(cfg.Password.Argon2.MemoryKiB)<<10
+	return memoryBase + hashRoom*int64(slots)*int64(cfg.Password.Argon2.MemoryKiB)<<10
 }
 
 // gcPercent is the garbage collector's target while the memory limit is set: the heap may
