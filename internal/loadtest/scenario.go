@@ -161,6 +161,12 @@ func measured(in *instance, body func() (*Result, error)) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var pg0 map[int]time.Duration
+	if in.pg != nil {
+		if pg0, err = in.pg.cpu(context.Background()); err != nil {
+			return nil, err
+		}
+	}
 	r, err := body()
 	if err != nil {
 		return nil, err
@@ -175,6 +181,13 @@ func measured(in *instance, body func() (*Result, error)) (*Result, error) {
 		return nil, err
 	}
 	r.ServerCPU, r.PeakRSS = cpu1-cpu0, peak
+	if in.pg != nil {
+		pg1, err := in.pg.cpu(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		r.DatabaseCPU = since(pg0, pg1)
+	}
 	return r, nil
 }
 

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, also registered by the store
+	_ "modernc.org/sqlite"             // the "sqlite" driver, also registered by the store
 
 	twofold "github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/config"
@@ -49,6 +53,9 @@ type backend struct {
 	// setup works on the database from the harness process, with cheap hashing: the
 	// users' password hash is then replaced by one made with params.
 	setup *twofold.App
+	// raw is the harness's own connection to the database, for what the store does not
+	// do: bulk seeding (seed.go) and PostgreSQL's per-connection CPU time (pgcpu.go).
+	raw *sql.DB
 }
 
 // openBackend opens the database as `twofold serve` does (SQLite under dir, or the
@@ -73,10 +80,23 @@ func openBackend(ctx context.Context, dir, databaseURL string, params password.P
 	if err != nil {
 		return nil, err
 	}
+	// The store has made the database and its schema; the connection opens it as the store
+	// does (SQLite: WAL mode and a busy timeout, so it writes beside the store's).
+	if cfg.Database.Postgres() {
+		b.raw, err = sql.Open("pgx", databaseURL)
+	} else {
+		b.raw, err = sql.Open("sqlite", "file:"+cfg.DatabasePath()+
+			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	}
+	if err != nil {
+		b.setup.Close()
+		return nil, err
+	}
+	b.raw.SetMaxOpenConns(1)
 	return b, nil
 }
 
-func (b *backend) Close() error { return b.setup.Close() }
+func (b *backend) Close() error { return errors.Join(b.raw.Close(), b.setup.Close()) }
 
 // describe names the database without its password.
 func (b *backend) describe() string {
@@ -99,11 +119,18 @@ type instance struct {
 	proc     *process
 	clock    *clock
 	profiled bool // the server writes a CPU profile of the measured part
+	// pg reads the CPU time of the PostgreSQL backends serving the server (nil: SQLite,
+	// or a PostgreSQL on another host).
+	pg *pgBackends
 }
 
 // start runs a server process over the backend with o, its clock following the harness's.
 func (b *backend) start(o serverOptions) (*instance, error) {
-	spec := &childSpec{DataDir: b.cfg.DataDir, DatabaseURL: b.cfg.Database.URL, MasterKey: b.key, Argon2: b.params,
+	pg, dbURL, err := newPGBackends(b)
+	if err != nil {
+		return nil, err
+	}
+	spec := &childSpec{DataDir: b.cfg.DataDir, DatabaseURL: dbURL, MasterKey: b.key, Argon2: b.params,
 		Throttle: o.throttle, ProductionLimits: o.productionLimits, TrustLoopbackProxy: o.productionLimits,
 		ClockMS: b.clock.Now().UnixMilli()}
 	if b.profiles != "" {
@@ -124,7 +151,7 @@ func (b *backend) start(o serverOptions) (*instance, error) {
 		p.stop()
 		return nil, err
 	}
-	return &instance{URL: p.URL, proc: p, clock: b.clock, profiled: spec.Profile != ""}, nil
+	return &instance{URL: p.URL, proc: p, clock: b.clock, profiled: spec.Profile != "", pg: pg}, nil
 }
 
 // stop ends the server process.

@@ -106,6 +106,9 @@ type Result struct {
 	// setup ran in it, if any).
 	ServerCPU time.Duration `json:"server_cpu_ns"`
 	PeakRSS   int64         `json:"peak_rss_bytes"`
+	// DatabaseCPU is the CPU time of the PostgreSQL backend processes serving the server's
+	// connections while the scenario ran (0: SQLite, or PostgreSQL on another host).
+	DatabaseCPU time.Duration `json:"database_cpu_ns,omitempty"`
 	// Bound is the share of the raw argon2id bound the sign-ins reached (0: not a sign-in
 	// scenario).
 	Bound float64 `json:"share_of_bound,omitempty"`
@@ -129,6 +132,14 @@ func (r *Result) CPUPerOp() time.Duration {
 		return 0
 	}
 	return r.ServerCPU / time.Duration(r.Completed)
+}
+
+// DatabaseCPUPerOp is the PostgreSQL backends' CPU time per completed operation.
+func (r *Result) DatabaseCPUPerOp() time.Duration {
+	if r.Completed == 0 {
+		return 0
+	}
+	return r.DatabaseCPU / time.Duration(r.Completed)
 }
 
 // Throughput is e's requests per second over the scenario.
@@ -165,6 +176,9 @@ func printResults(w io.Writer, results []*Result) {
 			r.Name, r.Concurrency, r.Completed, r.Elapsed.Round(time.Millisecond), r.PerSecond())
 		if r.PeakRSS > 0 {
 			fmt.Fprintf(w, "; server CPU %s per operation, peak RSS %.0f MB", cpu(r.CPUPerOp()), float64(r.PeakRSS)/1e6)
+		}
+		if r.DatabaseCPU > 0 {
+			fmt.Fprintf(w, "; PostgreSQL backends' CPU %s per operation", cpu(r.DatabaseCPUPerOp()))
 		}
 		if r.Bound > 0 {
 			fmt.Fprintf(w, "; %.2f of the raw argon2id bound (throughput), the hash is %.2f of its CPU", r.Bound, r.CPUBound)
