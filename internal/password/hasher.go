@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/twofold-id/twofold/internal/password/argon2id"
 )
 
 // ErrBusy is returned when no hashing slot became free within the Hasher's
@@ -22,11 +24,22 @@ var ErrBusy = errors.New("password: too many concurrent hashes")
 // number of hashes at once so that memory stays bounded under load.
 // Passwords are NFKC-normalised and never truncated. A Hasher is safe for
 // concurrent use.
+//
+// Every running hash computes in argon2id memory the Hasher keeps for the next one: at
+// most one Memory per slot, allocated when first needed and never handed back, so a
+// Hasher holds up to slots × its parameters' memory for good and hashing allocates
+// nothing large. A Verify of a stored hash that needs more memory than h's parameters
+// (one made before they were lowered) computes in memory of its own, dropped after.
 type Hasher struct {
 	params Params
 	wait   time.Duration
 	sem    chan struct{}
 	dummy  string // PHC string no password matches, for VerifyDummy
+
+	// mu guards free: the Memory of each slot not hashing now, the most recently used
+	// last, so that hashes one at a time keep using (and faulting in) one Memory.
+	mu   sync.Mutex
+	free []*argon2id.Memory
 	// queue is how many callers may wait for a slot at once (0: no bound); waiting counts
 	// them.
 	queue   int64
@@ -164,7 +177,16 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 	if h.testHookHashing != nil {
 		h.testHookHashing()
 	}
-	key := argon2.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, n)
+	var key []byte
+	if p.MemoryKiB > h.params.MemoryKiB {
+		key = argon2id.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, n)
+	} else {
+		// Never grows the Memory beyond h.params.MemoryKiB KiB: argon2id rounds the
+		// memory down to a multiple of 4 × parallelism, and Validate keeps it at least 8 ×.
+		m := h.takeMemory()
+		key = m.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, n)
+		h.putMemory(m)
+	}
 	if h.observe != nil {
 		h.observe(Work{Params: p, KeyLen: n})
 	}
@@ -219,3 +241,23 @@ func (h *Hasher) acquire(ctx context.Context) error {
 }
 
 func (h *Hasher) release() { <-h.sem }
+
+// takeMemory returns the Memory of a free slot, new and empty when no slot has one yet.
+// Call it while holding a slot: there are then never more Memory values than slots.
+func (h *Hasher) takeMemory() *argon2id.Memory {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := len(h.free); n > 0 {
+		m := h.free[n-1]
+		h.free = h.free[:n-1]
+		return m
+	}
+	return new(argon2id.Memory)
+}
+
+// putMemory gives m back for the next hash.
+func (h *Hasher) putMemory(m *argon2id.Memory) {
+	h.mu.Lock()
+	h.free = append(h.free, m)
+	h.mu.Unlock()
+}

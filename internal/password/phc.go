@@ -36,7 +36,7 @@ const (
 	// above is far shorter.
 	maxPHCLen = 256
 
-	argon2Version = 19 // 0x13, the only version golang.org/x/crypto/argon2 computes
+	argon2Version = 19 // 0x13, the only version argon2id computes
 )
 
 // ErrMalformedHash is returned by Verify when the stored hash is not an
