@@ -281,6 +281,7 @@ func (a *App) OIDC(issuer string) (*oidc.Provider, error) {
 		RefreshTokenLifetime: c.RefreshTokenLifetime,
 		RefreshFamilyMaxAge:  c.RefreshFamilyMaxAge,
 		Metrics:              a.recorder,
+		Admin:                a.OIDCAdmin,
 	})
 }
 

@@ -274,7 +274,10 @@ func (e *env) keysRotate() *cobra.Command {
 		Short: "Add new signing keys; the previous ones stay in the JWKS for --keep, then go",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if keep <= 0 {
+			switch {
+			case !cmd.Flags().Changed("keep"):
+				keep = 0 // the Admin's retention: 24 hours, longer when the ID token lifetime asks for it
+			case keep <= 0:
 				return fmt.Errorf("--keep %s is too short: keep the previous key at least as long as ID tokens live", keep)
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
@@ -293,7 +296,7 @@ func (e *env) keysRotate() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().DurationVar(&keep, "keep", oidc.DefaultKeyRetention, "how long the replaced keys stay in the JWKS")
+	cmd.Flags().DurationVar(&keep, "keep", oidc.DefaultKeyRetention, "how long the replaced keys stay in the JWKS (default 24h, or the ID token lifetime plus a minute when longer)")
 	return cmd
 }
 

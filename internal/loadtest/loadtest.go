@@ -30,11 +30,12 @@ const (
 	ScenarioWrongPassword = "wrong-password"
 	ScenarioRefresh       = "refresh"
 	ScenarioCodeFlow      = "code-flow"
-	ScenarioAudit         = "audit" // audit listings, in the harness process
+	ScenarioCodeExchange  = "code-exchange" // codes obtained first, then exchanged: two results
+	ScenarioAudit         = "audit"         // audit listings, in the harness process
 )
 
 // AllScenarios is every scenario, in order.
-var AllScenarios = []string{ScenarioSignIn, ScenarioBurst, ScenarioSession, ScenarioWrongPassword, ScenarioRefresh, ScenarioCodeFlow, ScenarioAudit}
+var AllScenarios = []string{ScenarioSignIn, ScenarioBurst, ScenarioSession, ScenarioWrongPassword, ScenarioRefresh, ScenarioCodeFlow, ScenarioCodeExchange, ScenarioAudit}
 
 // ProductionArgon2 are the argon2id parameters twofold ships with (config.Default).
 var ProductionArgon2 = password.Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}
@@ -48,7 +49,7 @@ type Config struct {
 	Users       int           // accounts with an authenticator (default 512)
 	Duration    time.Duration // per scenario (default 10 s)
 	Concurrency int           // sign-in and wrong-password clients (default 2 × cores)
-	Clients     int           // session, refresh and code-flow clients (default 16)
+	Clients     int           // session, refresh, code-flow and code-exchange clients (default 16)
 	BurstLevels []int         // concurrent sign-ins of the burst scenarios (default 8, 64, 400)
 	// BoundDuration is how long the raw argon2id bound is measured, before the first
 	// sign-in scenario and after the last (default 3 s).

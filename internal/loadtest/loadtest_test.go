@@ -34,7 +34,7 @@ func TestRun(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v\n%s", err, out.String())
 			}
-			if want := len(AllScenarios) + 1; len(results) != want { // burst runs twice
+			if want := len(AllScenarios) + 2; len(results) != want { // burst runs twice, code-exchange has two phases
 				t.Fatalf("got %d results, want %d:\n%s", len(results), want, out.String())
 			}
 			for _, r := range results {

@@ -31,7 +31,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.Users, "users", 512, "accounts with an authenticator (at least the largest burst level)")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long each scenario runs")
 	fs.IntVar(&c.Concurrency, "concurrency", 2*runtime.NumCPU(), "concurrent clients of the signin and wrong-password scenarios")
-	fs.IntVar(&c.Clients, "clients", 16, "concurrent clients of the session, refresh and code-flow scenarios")
+	fs.IntVar(&c.Clients, "clients", 16, "concurrent clients of the session, refresh, code-flow and code-exchange scenarios")
 	fs.StringVar(&burst, "burst", "8,64,400", "comma-separated concurrent sign-ins of the burst scenario, one server process each")
 	fs.DurationVar(&c.BoundDuration, "bound-duration", 3*time.Second, "how long the raw argon2id bound is measured, before and after the sign-in scenarios")
 	fs.StringVar(&c.JSON, "json", "", "also write the report to this file as JSON")

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -159,6 +161,78 @@ func codeFlow(ctx context.Context, b *backend, users []user, c Config) (*Result,
 			Notes:     []string{fmt.Sprintf("%d signed-in browsers; golang.org/x/oauth2 with PKCE and the client secret", len(browsers))},
 		}, nil
 	})
+}
+
+// pendingCode is a code obtained by an authorization request, with its PKCE verifier.
+type pendingCode struct{ code, verifier string }
+
+// codeExchange measures the code exchange on its own, in two phases on one server. First
+// the signed-in browsers obtain codes by real authorization requests for c.Duration (the
+// authorize result, measured apart); the clock stands still, so no code outlives
+// oidc.CodeLifetime before it is used. Then the clients exchange those codes, each once,
+// as fast as they can: the code-exchange result, whose server CPU (and CPU profile) is the
+// exchanges' alone.
+func codeExchange(ctx context.Context, b *backend, users []user, c Config) ([]*Result, error) {
+	in, err := b.start(serverOptions{name: ScenarioCodeExchange})
+	if err != nil {
+		return nil, err
+	}
+	defer in.stop()
+	tr := newTransport(2 * c.Clients)
+	defer tr.CloseIdleConnections()
+	browsers, err := browsers(ctx, b, in, users, c.Clients, tr, false)
+	if err != nil {
+		return nil, err
+	}
+	app, err := newApplication(ctx, b, in, tr, fmt.Sprintf("load-exchange-%d", time.Now().UnixNano()), false)
+	if err != nil {
+		return nil, err
+	}
+	obtained := make([][]pendingCode, c.Clients)
+	cpu0, _, err := in.proc.usage()
+	if err != nil {
+		return nil, err
+	}
+	elapsed, recs := drive(ctx, c, in.URL, c.Clients, 1, false, func(_ context.Context, w *worker) bool {
+		code, verifier, err := app.code(ctx, w, browsers[w.id%len(browsers)], 0)
+		if err == nil {
+			obtained[w.id] = append(obtained[w.id], pendingCode{code, verifier})
+		}
+		return true
+	})
+	cpu1, peak, err := in.proc.usage()
+	if err != nil {
+		return nil, err
+	}
+	codes := slices.Concat(obtained...)
+	authorize := &Result{Name: ScenarioCodeExchange + "-authorize", Concurrency: c.Clients, Elapsed: elapsed, Completed: len(codes),
+		Endpoints: []*Endpoint{merge(epAuthorize, recs[0])}, ServerCPU: cpu1 - cpu0, PeakRSS: peak,
+		Notes: []string{"the codes the code-exchange scenario then exchanges: authorization requests of signed-in browsers, with PKCE"}}
+	var next atomic.Int64
+	exchange, err := measured(in, func() (*Result, error) {
+		elapsed, recs := drive(ctx, c, in.URL, c.Clients, 1, false, func(_ context.Context, w *worker) bool {
+			i := int(next.Add(1)) - 1
+			if i >= len(codes) {
+				return false
+			}
+			_, _ = app.token(w, 0, func() (*oauth2.Token, error) {
+				return app.conf.Exchange(app.ctx, codes[i].code, oauth2.VerifierOption(codes[i].verifier))
+			})
+			return true
+		})
+		ex := merge(epExchange, recs[0])
+		notes := []string{fmt.Sprintf("%d codes obtained beforehand (%s), each exchanged once: golang.org/x/oauth2 with PKCE and the client secret",
+			len(codes), authorize.Name)}
+		if n := len(codes) - ex.Requests; n > 0 {
+			notes = append(notes, fmt.Sprintf("time ran out with %d codes left", n))
+		}
+		return &Result{Name: ScenarioCodeExchange, Concurrency: c.Clients, Elapsed: elapsed, Completed: ex.Statuses[http.StatusOK],
+			Endpoints: []*Endpoint{ex}, Notes: notes}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []*Result{authorize, exchange}, nil
 }
 
 // refresh: applications holding a refresh token each (from one code flow per client)

@@ -219,6 +219,8 @@ func runScenario(ctx context.Context, name string, b *backend, users []user, c C
 		return one(refresh(ctx, b, users, c))
 	case ScenarioCodeFlow:
 		return one(codeFlow(ctx, b, users, c))
+	case ScenarioCodeExchange:
+		return codeExchange(ctx, b, users, c)
 	case ScenarioAudit:
 		return one(auditListing(ctx, b, b.seedUser, c))
 	}

@@ -43,7 +43,7 @@ type AdminOptions struct {
 // knows nothing of HTTP; every change writes its audit row in its own transaction.
 type Admin struct {
 	st         AdminStore
-	keys       *secrets.Keyring
+	signing    *keyring // shared with the provider of the process (Options.Admin)
 	idTokenTTL time.Duration
 	now        func() time.Time
 }
@@ -53,7 +53,8 @@ func NewAdmin(o AdminOptions) *Admin {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Admin{st: o.Store, keys: o.Keyring, idTokenTTL: orDefault(o.IDTokenLifetime, DefaultIDTokenLifetime), now: o.Now}
+	return &Admin{st: o.Store, signing: newKeyring(o.Store, o.Keyring, o.Now),
+		idTokenTTL: orDefault(o.IDTokenLifetime, DefaultIDTokenLifetime), now: o.Now}
 }
 
 // More audit events of the administration.
@@ -283,7 +284,7 @@ func (a *Admin) Remove(ctx context.Context, id string, m audit.Meta) (*store.OID
 func (a *Admin) SigningKeys(ctx context.Context) ([]store.OIDCSigningKey, error) {
 	// The JWKS always holds an ES256 key (the provider makes one when it first needs it):
 	// so does this list.
-	if _, err := newKeyring(a.st, a.keys, a.now).current(ctx, AlgES256); err != nil {
+	if _, err := a.signing.current(ctx, AlgES256); err != nil {
 		return nil, err
 	}
 	keys, err := a.st.ListOIDCSigningKeys(ctx, a.now())
@@ -313,24 +314,31 @@ func boolInt(b bool) int {
 }
 
 // KeyRetention is how long a replaced key stays published when RotateKeys is given no
-// duration: DefaultKeyRetention, or the ID token lifetime when that is longer.
+// duration: DefaultKeyRetention, or the shortest retention RotateKeys accepts when that
+// is longer.
 func (a *Admin) KeyRetention() time.Duration {
-	return max(DefaultKeyRetention, a.idTokenTTL)
+	return max(DefaultKeyRetention, a.minRetention())
 }
+
+// minRetention is the shortest time a replaced key stays published: as long as an ID
+// token lives, after the last one an instance may still sign with it (KeyCacheTime).
+func (a *Admin) minRetention() time.Duration { return a.idTokenTTL + KeyCacheTime }
 
 // RotateKeys gives every algorithm in use (ES256 always) a new current key; the keys
 // they replace stay published for keep (zero: KeyRetention), which may not be shorter
-// than ID tokens live (apperr bad_request). The new keys sign from the next token on, on
-// every instance.
+// than ID tokens live plus KeyCacheTime (apperr bad_request). The new keys sign from the
+// next token on in this process (a provider made with Options.Admin set to a), on other
+// instances within KeyCacheTime.
 func (a *Admin) RotateKeys(ctx context.Context, keep time.Duration, m audit.Meta) ([]RotatedKey, error) {
 	if keep == 0 {
 		keep = a.KeyRetention()
 	}
-	if keep < a.idTokenTTL {
+	if keep < a.minRetention() {
 		return nil, apperr.New(apperr.CodeBadRequest, fmt.Sprintf(
-			"Keeping the previous key %s is too short: keep it at least %s, as long as ID tokens live.", keep, a.idTokenTTL))
+			"Keeping the previous key %s is too short: keep it at least %s, as long as ID tokens live and other instances may still sign with it.",
+			keep, a.minRetention()))
 	}
-	return newKeyring(a.st, a.keys, a.now).rotate(ctx, keep, func(st store.Store, keys []RotatedKey) error {
+	return a.signing.rotate(ctx, keep, func(st store.Store, keys []RotatedKey) error {
 		return audit.Record(ctx, st, a.now(), EventKeysRotated, "", m,
 			fmt.Sprintf("%d new keys, previous kept %s", len(keys), keep))
 	})

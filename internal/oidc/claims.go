@@ -135,7 +135,7 @@ func (s *storage) introspection(ctx context.Context, resp *oidc.IntrospectionRes
 
 // setUserinfo fills the claims the scopes ask for. A disabled or deleted user has none.
 func (s *storage) setUserinfo(ctx context.Context, info *oidc.UserInfo, userID string, scopes []string) error {
-	u, err := s.st.GetUser(ctx, userID)
+	u, err := s.getUser(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		return fmt.Errorf("user unknown or disabled: %w", errInvalid)
 	}

@@ -58,7 +58,7 @@ func (p *Provider) clientRefused(r *http.Request) (bool, error) {
 	if id == "" || !isText(id) {
 		return true, nil
 	}
-	c, err := p.storage.st.GetOIDCClient(r.Context(), id)
+	c, err := p.storage.getClient(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return true, nil

@@ -38,8 +38,17 @@ const DefaultKeyRetention = 24 * time.Hour
 // keyPurpose names the master key's sub-key that seals signing keys.
 const keyPurpose = "oidc-signing-key"
 
+// KeyCacheTime is how long an instance signs with the current keys it last read from the
+// store. A rotation through the instance's own Admin takes effect at once; one on another
+// instance, or by `twofold keys rotate`, within this time. The JWKS is always read from the
+// store, so it lists a new key as soon as it exists, and a replaced key stays published
+// for at least the ID token lifetime plus this time (Admin.RotateKeys), so every token an
+// instance may still sign with it verifies.
+const KeyCacheTime = time.Minute
+
 // keyring manages the signing keys in the store. Every instance reads the same keys; parsed
-// private keys are cached by key id, which never changes its key.
+// private keys are cached by key id, which never changes its key, and the current key of
+// each algorithm for KeyCacheTime.
 type keyring struct {
 	store keyStore
 	box   *secrets.Box
@@ -47,6 +56,12 @@ type keyring struct {
 
 	mu     sync.Mutex
 	parsed map[string]crypto.Signer
+
+	// listMu guards the current keys, read from the store at loaded; one request at a
+	// time reads them again once they are older than KeyCacheTime.
+	listMu  sync.Mutex
+	signing map[string]*signingKey // by algorithm
+	loaded  time.Time
 }
 
 // keyStore is the storage of the keyring.
@@ -84,17 +99,20 @@ func (k *publicKey) Use() string                        { return "sig" }
 func (k *publicKey) Key() any                           { return k.key }
 
 // current returns the key that signs for alg, creating it when there is none yet. When
-// several instances create one at once, the store keeps one and the others use it.
+// several instances create one at once, the store keeps one and the others use it. The
+// answer comes from memory while the keys read last are younger than KeyCacheTime.
 func (r *keyring) current(ctx context.Context, alg string) (*signingKey, error) {
+	r.listMu.Lock()
+	defer r.listMu.Unlock()
+	if k := r.signing[alg]; k != nil && r.fresh(r.now()) {
+		return k, nil
+	}
 	for attempt := 0; attempt < 3; attempt++ {
-		keys, err := r.store.ListOIDCSigningKeys(ctx, r.now())
-		if err != nil {
+		if err := r.load(ctx); err != nil {
 			return nil, err
 		}
-		for _, k := range keys {
-			if k.Alg == alg && k.RetiredAt.IsZero() {
-				return r.open(&k)
-			}
+		if k := r.signing[alg]; k != nil {
+			return k, nil
 		}
 		if _, err := r.create(ctx, r.store, alg); err != nil && !errors.Is(err, store.ErrConflict) {
 			return nil, err
@@ -103,14 +121,55 @@ func (r *keyring) current(ctx context.Context, alg string) (*signingKey, error) 
 	return nil, fmt.Errorf("oidc: no current %s signing key", alg)
 }
 
-// publicKeys returns every published key, making sure an ES256 key exists.
-func (r *keyring) publicKeys(ctx context.Context) ([]*publicKey, error) {
-	if _, err := r.current(ctx, AlgES256); err != nil {
-		return nil, err
+// fresh reports whether the current keys read last may still be used at now.
+func (r *keyring) fresh(now time.Time) bool {
+	return !r.loaded.IsZero() && !now.Before(r.loaded) && now.Sub(r.loaded) < KeyCacheTime
+}
+
+// load reads the current keys from the store; r.listMu is held.
+func (r *keyring) load(ctx context.Context) error {
+	now := r.now()
+	keys, err := r.store.ListOIDCSigningKeys(ctx, now)
+	if err != nil {
+		return err
 	}
+	signing := map[string]*signingKey{}
+	for _, k := range keys {
+		if !k.RetiredAt.IsZero() || signing[k.Alg] != nil {
+			continue
+		}
+		sk, err := r.open(&k)
+		if err != nil {
+			return err
+		}
+		signing[k.Alg] = sk
+	}
+	r.signing, r.loaded = signing, now
+	return nil
+}
+
+// forget drops the current keys from memory: the next signature reads them again.
+func (r *keyring) forget() {
+	r.listMu.Lock()
+	r.signing, r.loaded = nil, time.Time{}
+	r.listMu.Unlock()
+}
+
+// publicKeys returns every published key, making sure an ES256 key exists. It reads them
+// from the store every time: the JWKS lists a key another instance made at once.
+func (r *keyring) publicKeys(ctx context.Context) ([]*publicKey, error) {
 	keys, err := r.store.ListOIDCSigningKeys(ctx, r.now())
 	if err != nil {
 		return nil, err
+	}
+	if !slices.ContainsFunc(keys, func(k store.OIDCSigningKey) bool { return k.Alg == AlgES256 && k.RetiredAt.IsZero() }) {
+		r.forget()
+		if _, err := r.current(ctx, AlgES256); err != nil {
+			return nil, err
+		}
+		if keys, err = r.store.ListOIDCSigningKeys(ctx, r.now()); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]*publicKey, 0, len(keys))
 	for _, k := range keys {
@@ -190,9 +249,10 @@ type RotatedKey struct {
 
 // rotate gives every algorithm in use (ES256 always) a new current key, in one
 // transaction that done ends (writing the audit row); the keys they replace stay
-// published for keep.
+// published for keep. This keyring signs with the new keys from the next token on.
 func (r *keyring) rotate(ctx context.Context, keep time.Duration, done func(store.Store, []RotatedKey) error) ([]RotatedKey, error) {
 	var out []RotatedKey
+	defer r.forget()
 	err := r.store.WithTx(ctx, func(st store.Store) error {
 		out = out[:0]
 		now := r.now()

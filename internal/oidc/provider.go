@@ -72,6 +72,9 @@ type Options struct {
 	Log                 *slog.Logger
 	// Metrics counts the tokens issued and the refresh tokens reused; nil counts nothing.
 	Metrics metrics.Recorder
+	// Admin, when set, shares the signing keys it rotates: its rotations take effect at
+	// once here, not within KeyCacheTime.
+	Admin *Admin
 }
 
 // corsOptions let browser applications of any origin call the endpoints, but never with
@@ -110,8 +113,12 @@ func New(o Options) (*Provider, error) {
 	if o.Auth == nil {
 		return nil, errors.New("oidc: the auth service is required")
 	}
+	keys := newKeyring(o.Store, o.Keyring, o.Now)
+	if o.Admin != nil {
+		keys = o.Admin.signing
+	}
 	st := &storage{
-		st: o.Store, auth: o.Auth, keys: newKeyring(o.Store, o.Keyring, o.Now), now: o.Now, log: o.Log,
+		st: o.Store, auth: o.Auth, keys: keys, now: o.Now, log: o.Log,
 		metrics:      metrics.Or(o.Metrics),
 		accessTTL:    orDefault(o.AccessTokenLifetime, DefaultAccessTokenLifetime),
 		idTokenTTL:   orDefault(o.IDTokenLifetime, DefaultIDTokenLifetime),

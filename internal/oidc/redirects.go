@@ -38,7 +38,7 @@ func (p *Provider) exactRedirects(w http.ResponseWriter, r *http.Request) bool {
 	if clientID == "" {
 		return false // no client: the op package refuses or ignores the URI
 	}
-	c, err := p.storage.st.GetOIDCClient(r.Context(), clientID)
+	c, err := p.storage.getClient(r.Context(), clientID)
 	if err != nil {
 		return false // unknown client: the op package refuses it without a redirect
 	}

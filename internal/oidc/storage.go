@@ -64,6 +64,11 @@ type call struct {
 	// for the confirmation page of a logout without id_token_hint.
 	logout url.Values
 	meta   auth.Meta // who sent the request, for the audit log
+	// client and user are what this request read of them, so that the op package's several
+	// lookups of one client (authentication, then the grant) and of one user (active, then
+	// the claims) in one request cost one query each.
+	client *store.OIDCClient
+	user   *store.User
 }
 
 type callKey struct{}
@@ -118,9 +123,37 @@ func (s *storage) record(ctx context.Context, event, subject, detail string) {
 // Health reports whether the database answers.
 func (s *storage) Health(ctx context.Context) error { return s.st.Ping(ctx) }
 
+// getClient reads the client id, once per request.
+func (s *storage) getClient(ctx context.Context, id string) (*store.OIDCClient, error) {
+	c := callFrom(ctx)
+	if c.client != nil && c.client.ID == id {
+		return c.client, nil
+	}
+	client, err := s.st.GetOIDCClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.client = client
+	return client, nil
+}
+
+// getUser reads the user id, once per request.
+func (s *storage) getUser(ctx context.Context, id string) (*store.User, error) {
+	c := callFrom(ctx)
+	if c.user != nil && c.user.ID == id {
+		return c.user, nil
+	}
+	u, err := s.st.GetUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.user = u
+	return u, nil
+}
+
 // GetClientByClientID loads a client and remembers its ID token algorithm for this request.
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	c, err := s.st.GetOIDCClient(ctx, id)
+	c, err := s.getClient(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidText) {
 		// An ID that is not text (HTTP Basic credentials reach here unchecked) names no client.
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client").WithParent(errInvalid)
@@ -134,7 +167,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 
 // AuthorizeClientIDSecret checks a confidential client's secret.
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
-	c, err := s.st.GetOIDCClient(ctx, id)
+	c, err := s.getClient(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidText) {
 		return fmt.Errorf("unknown client: %w", errInvalid)
 	}
@@ -151,7 +184,7 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 // checks it requires an exact redirect URI match, the openid scope, the query response
 // mode, and PKCE with S256 for public clients (S256 only, when a confidential client uses it).
 func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
-	c, err := s.st.GetOIDCClient(ctx, r.ClientID)
+	c, err := s.getClient(ctx, r.ClientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client")
 	}
@@ -307,7 +340,7 @@ func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil 
 
 // userActive refuses tokens for a user that is gone or disabled.
 func (s *storage) userActive(ctx context.Context, userID string) error {
-	u, err := s.st.GetUser(ctx, userID)
+	u, err := s.getUser(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		return fmt.Errorf("user unknown or disabled: %w", errInvalid)
 	}
