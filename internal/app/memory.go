@@ -9,38 +9,33 @@ import (
 	"github.com/twofold-id/twofold/internal/config"
 )
 
-// memoryBase is what a server needs besides its password hashes: the heap of an idle
-// server, request buffers, connection goroutines and room for the garbage collector.
-const memoryBase = 40 << 20
+// memoryBase is what a server needs besides its password hashes' memory: the live heap
+// of a running server (about 19 MB, of which the password strength dictionaries are 6
+// and the page templates 7), goroutine stacks, request buffers and room for garbage
+// between collections (about 13 MB: a sign-in leaves some tens of kilobytes).
+const memoryBase = 32 << 20
 
-// hashRoom is how many hashes' argon2id memory the limit holds per hash slot: the block
-// being hashed, the one just finished and not yet collected, and the next. With room for
-// one only, the runtime collected at every hash and its scavenger handed each freed block
-// back to the operating system only to fault the next one in again: a full sign-in then
-// cost 36–48 ms of CPU against a raw hash of 21–26 ms (the hash 0.54–0.66 of it); with
-// room for three it cost 25.9 ms (0.97), for about 100 MB more at the peak
-// (docs/performance.md).
-const hashRoom = 3
-
-// MemoryLimit is the soft memory limit of the Go runtime for cfg: memoryBase plus hashRoom
-// times the argon2id memory of every hash that may run at once
-// (password.max_concurrent_hashes). Every argon2id hash allocates its memory afresh, so a
-// burst of sign-ins turns over that much garbage every few milliseconds; the limit makes
-// the garbage collector reclaim it before the heap grows further.
+// MemoryLimit is the soft memory limit of the Go runtime for cfg: memoryBase plus the
+// argon2id memory of every hash that may run at once (password.max_concurrent_hashes).
+// Each hashing slot keeps its argon2id memory for good (password.Hasher), so that memory
+// is live, not garbage; the limit makes the garbage collector reclaim the rest before the
+// heap grows beyond it. (When every hash allocated its memory afresh, the limit needed
+// room for three hashes per slot, or the scavenger handed each freed block back to the
+// operating system only to fault the next one in again.)
 func MemoryLimit(cfg *config.Config) int64 {
 	slots := cfg.Password.MaxConcurrentHashes
 	if slots <= 0 {
 		slots = runtime.NumCPU()
 	}
-	return memoryBase + hashRoom*int64(slots)*int64(cfg.Password.Argon2.MemoryKiB)<<10
+	return memoryBase + int64(slots)*int64(cfg.Password.Argon2.MemoryKiB)<<10
 }
 
 // gcPercent is the garbage collector's target while the memory limit is set: the heap may
-// grow to five times what is live before a collection, unless the limit comes first. An
-// idle server's live heap is mostly the password strength dictionaries (about 7 MB of
-// pointers the collector walks every cycle), so with the default of 100 every 7 MB of
-// request garbage cost a full cycle; this way a session check pays a quarter of that,
-// and under a burst of sign-ins the limit decides.
+// grow to five times what is live before a collection, unless the limit comes first. Once
+// the hashing slots hold their argon2id memory (live, but without pointers to walk), the
+// limit comes first; before that, an idle server's live heap is mostly page templates and
+// the password strength dictionaries (pointers the collector walks every cycle), and with
+// the default of 100 every few MB of request garbage would cost a full cycle.
 const gcPercent = 400
 
 // TuneMemory applies MemoryLimit to the process and lets the heap grow to five times its
