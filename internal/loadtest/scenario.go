@@ -187,6 +187,13 @@ func measured(in *instance, body func() (*Result, error)) (*Result, error) {
 			return nil, err
 		}
 		r.DatabaseCPU = since(pg0, pg1)
+		started := 0
+		for pid := range pg1 {
+			if _, ok := pg0[pid]; !ok {
+				started++
+			}
+		}
+		r.Notes = append(r.Notes, fmt.Sprintf("PostgreSQL CPU: %d backends, %d of them started during the scenario (their start-up is counted)", len(pg1), started))
 	}
 	return r, nil
 }
