@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
@@ -48,35 +47,26 @@ type Options struct {
 	Store Store
 	// Auth checks the current password before a change, on the sign-in's failure budget.
 	Auth *auth.Service
-	// Mail is the queue the links and notices are written to, in the transaction of their
-	// event; nil drops them.
-	Mail *mail.Queue
+	// Post sends the links and notices, in the transaction of their event.
+	Post mail.Post
 	Log  *slog.Logger
-	// BaseURL is how users reach the server (server.public_url), for the links in mail.
-	// It never comes from a request's Host header.
-	BaseURL string
-	// Product names the service in mail (mfa.issuer); empty: twofold.
-	Product string
-	Now     func() time.Time // default time.Now
-	Rand    io.Reader        // default crypto/rand.Reader
+	Now  func() time.Time // default time.Now
+	Rand io.Reader        // default crypto/rand.Reader
 }
 
 // Service verifies and changes addresses. It knows nothing of HTTP.
 type Service struct {
-	store   Store
-	auth    *auth.Service
-	mail    *mail.Queue
-	log     *slog.Logger
-	baseURL string
-	product string
-	now     func() time.Time
-	rand    io.Reader
+	store Store
+	auth  *auth.Service
+	post  mail.Post
+	log   *slog.Logger
+	now   func() time.Time
+	rand  io.Reader
 }
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, auth: o.Auth, mail: o.Mail, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
-		product: o.Product, now: o.Now, rand: o.Rand}
+	s := &Service{store: o.Store, auth: o.Auth, post: o.Post, log: o.Log, now: o.Now, rand: o.Rand}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -119,8 +109,8 @@ func (s *Service) SendVerification(ctx context.Context, cur *auth.Current, m aut
 		if err != nil {
 			return err
 		}
-		if err := s.send(ctx, st, mail.KindAddressVerify, u.Email, mail.Data{Name: u.Username,
-			Link: links.URL(s.baseURL, ConfirmPath, tok), ExpiresAt: now.Add(VerifyTTL), Lang: u.Language}); err != nil {
+		if _, err := s.post.Send(ctx, st, mail.KindAddressVerify, u.Email, mail.Data{Name: u.Username,
+			Link: s.post.Link(ConfirmPath, tok), ExpiresAt: now.Add(VerifyTTL), Lang: u.Language}); err != nil {
 			return err
 		}
 		return audit.Record(ctx, st, now, audit.EmailVerifySent, u.ID, m, "")
@@ -168,10 +158,10 @@ func (s *Service) RequestChange(ctx context.Context, cur *auth.Current, newEmail
 			return err
 		}
 		if owner != nil && owner.ID != u.ID {
-			err = s.send(ctx, st, mail.KindAddressTaken, email, mail.Data{Name: owner.Username, NewEmail: email, At: now, Lang: owner.Language})
+			_, err = s.post.Send(ctx, st, mail.KindAddressTaken, email, mail.Data{Name: owner.Username, NewEmail: email, At: now, Lang: owner.Language})
 		} else {
-			err = s.send(ctx, st, mail.KindAddressChange, email, mail.Data{Name: u.Username, NewEmail: email,
-				Link: links.URL(s.baseURL, ConfirmPath, tok), ExpiresAt: now.Add(ChangeTTL), Lang: u.Language})
+			_, err = s.post.Send(ctx, st, mail.KindAddressChange, email, mail.Data{Name: u.Username, NewEmail: email,
+				Link: s.post.Link(ConfirmPath, tok), ExpiresAt: now.Add(ChangeTTL), Lang: u.Language})
 		}
 		if err != nil {
 			return err
@@ -263,7 +253,7 @@ func (s *Service) Confirm(ctx context.Context, token string, m auth.Meta) (*Conf
 			}
 		}
 		if u.EmailNorm != p.EmailNorm {
-			if err := s.send(ctx, st, mail.KindAddressChanged, u.Email, mail.Data{Name: u.Username, NewEmail: l.Email,
+			if _, err := s.post.Send(ctx, st, mail.KindAddressChanged, u.Email, mail.Data{Name: u.Username, NewEmail: l.Email,
 				At: now, IP: m.IP, UserAgent: m.UserAgent, Lang: u.Language}); err != nil {
 				return err
 			}
@@ -320,18 +310,4 @@ func (s *Service) take(ctx context.Context, window string) error {
 	e := apperr.Msg(apperr.CodeRateLimited, "err.address_links_limit")
 	e.RetryAfter = took.RetryAfter(now)
 	return e
-}
-
-// send queues the message of kind to to in st, the transaction of its event: the mail
-// exists exactly when the event commits, and the request never waits for a mail server.
-func (s *Service) send(ctx context.Context, st mail.Enqueuer, kind, to string, d mail.Data) error {
-	if s.mail == nil {
-		return nil
-	}
-	d.Product = s.product
-	msg, err := mail.Compose(kind, to, d)
-	if err != nil {
-		return err
-	}
-	return s.mail.Enqueue(ctx, st, msg)
 }

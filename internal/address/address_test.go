@@ -98,7 +98,7 @@ func newFixture(t *testing.T) *fixture {
 		MFARequiredForRole: func(string) bool { return false }})
 	m := mailtest.NewQueue(t, db, keyring, clock.Now)
 	return &fixture{auth: a, rec: rec, mailer: m,
-		addr: address.New(address.Options{Store: rec, Auth: a, Mail: m.Queue, BaseURL: "https://id.example.com", Now: clock.Now})}
+		addr: address.New(address.Options{Store: rec, Auth: a, Post: mail.Post{Queue: m.Queue, BaseURL: "https://id.example.com"}, Now: clock.Now})}
 }
 
 func (f *fixture) signedIn(t *testing.T, name string) *auth.Current {

@@ -180,8 +180,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.Register = a.newRegister()
 	a.Invite = a.newInvite()
 	a.Tokens = apitoken.New(apitoken.Options{Store: db, Log: o.Log, Now: o.Now})
-	a.Address = address.New(address.Options{Store: db, Auth: svc, Mail: queue, Log: o.Log, BaseURL: a.baseURL(),
-		Product: cfg.MFA.Issuer, Now: o.Now})
+	a.Address = address.New(address.Options{Store: db, Auth: svc, Post: a.post(), Log: o.Log, Now: o.Now})
 	a.OIDCAdmin = oidc.NewAdmin(oidc.AdminOptions{Store: db, Keyring: keys, IDTokenLifetime: cfg.OIDC.IDTokenLifetime, Now: o.Now})
 	a.Admin = admin.New(admin.Options{Store: db, Auth: svc, Invite: a.Invite, Support: a.Support})
 	return a, nil
@@ -216,6 +215,12 @@ func newMailer(cfg *config.Config, o Options) (mail.Mailer, error) {
 // could forge; without it, the listen address.
 func (a *App) baseURL() string { return baseURL(a.Config) }
 
+// post is how the services that write to people send mail: through the queue, naming
+// the product, with links to baseURL.
+func (a *App) post() mail.Post {
+	return mail.Post{Queue: a.Mail, Product: a.Config.MFA.Issuer, BaseURL: a.baseURL()}
+}
+
 func baseURL(cfg *config.Config) string {
 	if cfg.Server.PublicURL != "" {
 		return cfg.Server.PublicURL
@@ -235,7 +240,7 @@ func (a *App) newSupport() *support.Service {
 		a.opts.Log.Warn("server.public_url is not set: links in support mail lead to " + base)
 	}
 	return support.New(support.Options{
-		Store: a.Store, Auth: a.Auth, Mail: a.Mail, Log: a.opts.Log, BaseURL: base, Product: cfg.MFA.Issuer,
+		Store: a.Store, Auth: a.Auth, Post: a.post(), Log: a.opts.Log,
 		RequireApproval:   cfg.Support.ResetRequiresApproval,
 		CasesPerIPHour:    cfg.Limits.SupportCasesPerIPHour,
 		CasesPerEmailHour: cfg.Limits.SupportCasesPerEmailHour,
@@ -252,8 +257,8 @@ func (a *App) newInvite() *invite.Service {
 	if cfg.Server.PublicURL == "" && cfg.Mail.SMTPConfigured() {
 		a.opts.Log.Warn("server.public_url is not set: links in invitation mail lead to " + base)
 	}
-	return invite.New(invite.Options{Store: a.Store, Auth: a.Auth, Mail: a.Mail, Log: a.opts.Log,
-		BaseURL: base, Product: cfg.MFA.Issuer, TTL: cfg.Invitations.TTL, Now: a.opts.Now})
+	return invite.New(invite.Options{Store: a.Store, Auth: a.Auth, Post: a.post(), Log: a.opts.Log,
+		TTL: cfg.Invitations.TTL, Now: a.opts.Now})
 }
 
 // newRegister wires self-registration.
@@ -264,10 +269,9 @@ func (a *App) newRegister() *register.Service {
 		a.opts.Log.Warn("server.public_url is not set: links in registration mail lead to " + a.baseURL())
 	}
 	return register.New(register.Options{
-		Store: a.Store, Auth: a.Auth, Mail: a.Mail, Log: a.opts.Log, Enabled: r.Enabled,
-		DomainAllowed: r.DomainAllowed, BaseURL: a.baseURL(), Product: cfg.MFA.Issuer,
+		Store: a.Store, Auth: a.Auth, Post: a.post(), Log: a.opts.Log, Enabled: r.Enabled,
+		DomainAllowed: r.DomainAllowed, Now: a.opts.Now,
 		PerIPHour: r.RequestsPerIPHour, PerEmailHour: r.RequestsPerEmailHour, MailsPerHour: r.MailsPerHour,
-		Now: a.opts.Now,
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
@@ -38,15 +37,9 @@ type Options struct {
 	Store Store
 	// Auth creates the accounts, checks the password policy and opens the first session.
 	Auth *auth.Service
-	// Mail is the queue the invitation mail is written to, in the invitation's
-	// transaction; nil drops it.
-	Mail *mail.Queue
+	// Post sends the invitation mail, in the invitation's transaction.
+	Post mail.Post
 	Log  *slog.Logger
-	// BaseURL is how users reach the server (server.public_url), for the links in mail.
-	// It never comes from a request's Host header.
-	BaseURL string
-	// Product names the service in mail (mfa.issuer); empty: twofold.
-	Product string
 	// TTL is how long a link works (invitations.ttl); 0 takes DefaultTTL.
 	TTL  time.Duration
 	Now  func() time.Time // default time.Now
@@ -55,21 +48,18 @@ type Options struct {
 
 // Service sends and accepts invitations. It knows nothing of HTTP.
 type Service struct {
-	store   Store
-	auth    *auth.Service
-	mail    *mail.Queue
-	log     *slog.Logger
-	baseURL string
-	product string
-	ttl     time.Duration
-	now     func() time.Time
-	rand    io.Reader
+	store Store
+	auth  *auth.Service
+	post  mail.Post
+	log   *slog.Logger
+	ttl   time.Duration
+	now   func() time.Time
+	rand  io.Reader
 }
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, auth: o.Auth, mail: o.Mail, log: o.Log,
-		baseURL: strings.TrimRight(o.BaseURL, "/"), product: o.Product, ttl: o.TTL, now: o.Now, rand: o.Rand}
+	s := &Service{store: o.Store, auth: o.Auth, post: o.Post, log: o.Log, ttl: o.TTL, now: o.Now, rand: o.Rand}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -186,18 +176,12 @@ func (s *Service) State(ctx context.Context, userID string) (*store.Invitation, 
 }
 
 // Link is the address of the page a token opens.
-func (s *Service) Link(tok string) string { return links.URL(s.baseURL, "/invite", tok) }
+func (s *Service) Link(tok string) string { return s.post.Link("/invite", tok) }
 
 // queueMail queues the invitation mail in st, the invitation's transaction.
 func (s *Service) queueMail(ctx context.Context, st mail.Enqueuer, sent *Sent, tok string) error {
-	if s.mail == nil {
-		return nil
-	}
 	u := sent.User
-	msg, err := mail.Compose(mail.KindInvitation, u.Email, mail.Data{Product: s.product, Name: u.Username,
+	_, err := s.post.Send(ctx, st, mail.KindInvitation, u.Email, mail.Data{Name: u.Username,
 		Link: s.Link(tok), ExpiresAt: sent.ExpiresAt, Lang: u.Language})
-	if err != nil {
-		return err
-	}
-	return s.mail.Enqueue(ctx, st, msg)
+	return err
 }

@@ -47,19 +47,14 @@ var _ Store = store.Store(nil)
 type Options struct {
 	Store Store
 	Auth  *auth.Service
-	// Mail is the queue the links and notices are written to, in the transaction of the
-	// request; nil drops them.
-	Mail *mail.Queue
+	// Post sends the links and notices, in the transaction of the request.
+	Post mail.Post
 	Log  *slog.Logger
 	// Enabled offers registration; off, every call answers not_found.
 	Enabled bool
 	// DomainAllowed says whether an address of a (case-folded) domain may register; nil
 	// allows every domain.
 	DomainAllowed func(domain string) bool
-	// BaseURL is server.public_url, for the link in mail; never a request's Host header.
-	BaseURL string
-	// Product names the service in mail (mfa.issuer); empty: twofold.
-	Product string
 	// Requests per hour from one client address and for one e-mail address, and the mail
 	// sent per clock hour by every instance together; 0 takes the defaults above.
 	PerIPHour, PerEmailHour, MailsPerHour int
@@ -71,12 +66,10 @@ type Options struct {
 type Service struct {
 	store         Store
 	auth          *auth.Service
-	mail          *mail.Queue
+	post          mail.Post
 	log           *slog.Logger
 	enabled       bool
 	domainAllowed func(string) bool
-	baseURL       string
-	product       string
 	perIP         *ratelimit.Limiter
 	perEmail      *ratelimit.Limiter
 	mailsPerHour  int
@@ -86,9 +79,8 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, auth: o.Auth, mail: o.Mail, log: o.Log, enabled: o.Enabled,
-		domainAllowed: o.DomainAllowed, baseURL: strings.TrimRight(o.BaseURL, "/"), product: o.Product,
-		mailsPerHour: o.MailsPerHour, now: o.Now, rand: o.Rand}
+	s := &Service{store: o.Store, auth: o.Auth, post: o.Post, log: o.Log, enabled: o.Enabled,
+		domainAllowed: o.DomainAllowed, mailsPerHour: o.MailsPerHour, now: o.Now, rand: o.Rand}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -220,10 +212,10 @@ func (s *Service) Register(ctx context.Context, in Request, m auth.Meta) error {
 		// its time says nothing about whether there was anything to send.
 		switch sent {
 		case sentLink:
-			err = s.send(ctx, st, mail.KindRegistrationLink, email, mail.Data{Name: name,
-				Link: links.URL(s.baseURL, "/register/confirm", token), ExpiresAt: s.now().Add(LinkTTL), Lang: i18n.FromContext(ctx)})
+			_, err = s.post.Send(ctx, st, mail.KindRegistrationLink, email, mail.Data{Name: name,
+				Link: s.post.Link("/register/confirm", token), ExpiresAt: s.now().Add(LinkTTL), Lang: i18n.FromContext(ctx)})
 		case sentNotice:
-			err = s.send(ctx, st, mail.KindRegistrationAttempt, existing.Email, mail.Data{Name: existing.Username,
+			_, err = s.post.Send(ctx, st, mail.KindRegistrationAttempt, existing.Email, mail.Data{Name: existing.Username,
 				At: s.now(), IP: m.IP, UserAgent: m.UserAgent, Lang: existing.Language})
 		}
 		if err != nil {
@@ -333,19 +325,6 @@ func (s *Service) takeMail(ctx context.Context, m auth.Meta) (bool, error) {
 	audit.Aside(ctx, s.log, audit.RegistrationMailCapped, "",
 		audit.Record(ctx, s.store, s.now(), audit.RegistrationMailCapped, "", m, detail))
 	return false, nil
-}
-
-// send queues a message in st, the transaction of the request it answers.
-func (s *Service) send(ctx context.Context, st mail.Enqueuer, kind, to string, d mail.Data) error {
-	if s.mail == nil {
-		return nil
-	}
-	d.Product = s.product
-	msg, err := mail.Compose(kind, to, d)
-	if err != nil {
-		return err
-	}
-	return s.mail.Enqueue(ctx, st, msg)
 }
 
 // domainOf is the domain of a normalised address.

@@ -139,7 +139,9 @@ func newFixture(t *testing.T, mailsPerHour int) *fixture {
 	rec := recordingStore{db, c}
 	a := auth.New(auth.Options{Store: rec, Hasher: hasher, PasswordPolicy: password.DefaultPolicy, Keyring: keys, Now: clock.Now})
 	mailer := mailtest.NewQueue(t, db, keys, clock.Now)
-	svc := register.New(register.Options{Store: rec, Auth: a, Mail: mailer.Queue, Enabled: true, BaseURL: "https://id.example.com",
+	svc := register.New(register.Options{Store: rec, Auth: a, Enabled: true,
+		Post: mail.Post{Queue: mailer.Queue, BaseURL: "https://id.example.com"},
+
 		DomainAllowed: func(d string) bool { return d == "example.com" }, PerIPHour: 1000, PerEmailHour: 1000,
 		MailsPerHour: mailsPerHour, Now: clock.Now})
 	return &fixture{svc: svc, auth: a, calls: c, mailer: mailer}

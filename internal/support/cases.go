@@ -115,7 +115,7 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 				if err := s.timeline(ctx, st, c.ID, EventMailFailed, "", "No confirmation was sent: the hourly cap on mail from the support page was reached."); err != nil {
 					return err
 				}
-			} else if _, err := s.send(ctx, st, mail.KindCaseReceived, c.Email, mail.Data{Reference: c.Reference, Lang: i18n.FromContext(ctx)}); err != nil {
+			} else if _, err := s.post.Send(ctx, st, mail.KindCaseReceived, c.Email, mail.Data{Reference: c.Reference, Lang: i18n.FromContext(ctx)}); err != nil {
 				// The confirmation goes to the address given, account or not. It holds no
 				// text the requester typed (not even the name): the form must not relay an
 				// anonymous sender's words to any address from the organisation's mail

@@ -397,7 +397,7 @@ func (s *Service) notifyReset(ctx context.Context, st store.Store, c *store.Supp
 	if c != nil {
 		ref = c.Reference
 	}
-	queued, err := s.send(ctx, st, mail.KindMFAReset, u.Email, mail.Data{Name: u.Username, Reference: ref, At: s.now(), Lang: u.Language})
+	queued, err := s.post.Send(ctx, st, mail.KindMFAReset, u.Email, mail.Data{Name: u.Username, Reference: ref, At: s.now(), Lang: u.Language})
 	res.Notified = queued
 	if err != nil || !queued || c == nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/support"
 )
@@ -27,7 +28,7 @@ func newDualControl(t *testing.T) *dualControl {
 	f := newFixture(t)
 	d := &dualControl{fixture: f}
 	now := func() time.Time { return f.clock }
-	opts := support.Options{Store: f.rec, Auth: f.auth, Mail: f.queue, BaseURL: "https://id.example.com/",
+	opts := support.Options{Store: f.rec, Auth: f.auth, Post: mail.Post{Queue: f.queue, BaseURL: "https://id.example.com/"},
 		CasesPerIPHour: 100000, CasesPerEmailHour: 100000, Now: now, RequireApproval: true}
 	d.approval = support.New(opts)
 	opts.RequireApproval = false

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,15 +28,9 @@ type Options struct {
 	Store Store
 	// Auth provides the MFA policy (who must use MFA) and account facts.
 	Auth *auth.Service
-	// Mail is the queue case mail and reset notices are written to, in the transaction
-	// of the event they tell of; nil drops them.
-	Mail *mail.Queue
+	// Post sends case mail and reset notices, in the transaction of the event they tell of.
+	Post mail.Post
 	Log  *slog.Logger
-	// BaseURL is how users reach the server (server.public_url), for the links in mail.
-	// It never comes from a request's Host header.
-	BaseURL string
-	// Product names the service in mail (mfa.issuer); empty: twofold.
-	Product string
 	// RequireApproval turns on dual control: a reset needs a second agent's approval.
 	RequireApproval bool
 	// Per-hour limits on opening cases; 0 takes the defaults
@@ -57,10 +50,8 @@ type Options struct {
 type Service struct {
 	store           Store
 	auth            *auth.Service
-	mail            *mail.Queue
+	post            mail.Post
 	log             *slog.Logger
-	baseURL         string
-	product         string
 	requireApproval bool
 	perIP           *ratelimit.Limiter
 	perEmail        *ratelimit.Limiter
@@ -73,9 +64,8 @@ type Service struct {
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{
-		store: o.Store, auth: o.Auth, mail: o.Mail, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
-		product: o.Product, requireApproval: o.RequireApproval, now: o.Now, rand: o.Rand,
-		metrics: metrics.Or(o.Metrics),
+		store: o.Store, auth: o.Auth, post: o.Post, log: o.Log, requireApproval: o.RequireApproval,
+		now: o.Now, rand: o.Rand, metrics: metrics.Or(o.Metrics),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -159,21 +149,6 @@ func (s *Service) record(ctx context.Context, st audit.Appender, event, subject 
 // timeline appends an entry to the case's timeline through st.
 func (s *Service) timeline(ctx context.Context, st Store, caseID, kind, actorID, body string) error {
 	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: kind, ActorID: actorID, Body: clip(body, 8000)})
-}
-
-// send queues a message in st, the transaction of the event it tells of: the mail exists
-// exactly when the event commits, and the request never waits for a mail server. It
-// reports whether a message was queued (false without a queue).
-func (s *Service) send(ctx context.Context, st mail.Enqueuer, kind, to string, d mail.Data) (bool, error) {
-	if s.mail == nil {
-		return false, nil
-	}
-	d.Product = s.product
-	msg, err := mail.Compose(kind, to, d)
-	if err != nil {
-		return false, err
-	}
-	return true, s.mail.Enqueue(ctx, st, msg)
 }
 
 func newID() string { return uuid.NewString() }

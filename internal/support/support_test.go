@@ -52,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	f.queue = f.mail.Queue
 	f.auth = auth.New(auth.Options{Store: db, Keyring: keyring, Now: now,
 		Hasher: password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 4, 5*time.Second)})
-	f.svc = support.New(support.Options{Store: f.rec, Auth: f.auth, Mail: f.queue, BaseURL: "https://id.example.com/",
+	f.svc = support.New(support.Options{Store: f.rec, Auth: f.auth, Post: mail.Post{Queue: f.queue, BaseURL: "https://id.example.com/"},
 		CasesPerIPHour: 100000, CasesPerEmailHour: 100000, Now: now})
 	return f
 }

@@ -80,8 +80,8 @@ func (s *Service) SendVerification(ctx context.Context, agent *store.User, ref, 
 		if err := s.timeline(ctx, st, c.ID, EventVerificationSent, agent.ID, body); err != nil {
 			return err
 		}
-		link := s.baseURL + "/support/verify?token=" + tok
-		if _, err := s.send(ctx, st, mail.KindEmailVerification, u.Email, mail.Data{Name: u.Username, Reference: c.Reference,
+		link := s.post.Link("/support/verify", tok)
+		if _, err := s.post.Send(ctx, st, mail.KindEmailVerification, u.Email, mail.Data{Name: u.Username, Reference: c.Reference,
 			Link: link, ExpiresAt: now.Add(LinkTTL), Lang: u.Language}); err != nil {
 			return err
 		}
