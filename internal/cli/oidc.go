@@ -52,6 +52,17 @@ func (e *env) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// withClient runs fn in the app on the client that ref names (its name or client_id).
+func (e *env) withClient(cmd *cobra.Command, ref string, fn func(ctx context.Context, a *app, c *store.OIDCClient) error) error {
+	return e.withApp(cmd, func(ctx context.Context, a *app) error {
+		c, err := a.OIDCAdmin.Find(ctx, ref)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, a, c)
+	})
+}
+
 func (e *env) clientAdd() *cobra.Command {
 	var nc oidc.NewClient
 	var asJSON bool
@@ -136,11 +147,7 @@ func (e *env) clientShow() *cobra.Command {
 		Short: "Show one client (never its secret, which is not stored)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				c, err := a.OIDCAdmin.Find(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withClient(cmd, args[0], func(ctx context.Context, a *app, c *store.OIDCClient) error {
 				if asJSON {
 					return e.printJSON(toClientJSON(c, ""))
 				}
@@ -190,12 +197,9 @@ func (e *env) clientEdit() *cobra.Command {
 			if ch == (oidc.ClientChange{}) {
 				return fmt.Errorf("nothing to change: give at least one of --name, --redirect-uri, --post-logout-redirect-uri, --first-party, --id-token-alg")
 			}
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				c, err := a.OIDCAdmin.Find(ctx, args[0])
+			return e.withClient(cmd, args[0], func(ctx context.Context, a *app, c *store.OIDCClient) error {
+				c, err := a.OIDCAdmin.Update(ctx, c.ID, ch, consoleMeta)
 				if err != nil {
-					return err
-				}
-				if c, err = a.OIDCAdmin.Update(ctx, c.ID, ch, consoleMeta); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "changed client %s (%s)\n", c.Name, c.ID)
@@ -218,11 +222,7 @@ func (e *env) clientRotateSecret() *cobra.Command {
 		Short: "Give a confidential client a new secret, shown only now; the old one stops working at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				c, err := a.OIDCAdmin.Find(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withClient(cmd, args[0], func(ctx context.Context, a *app, c *store.OIDCClient) error {
 				rc, err := a.OIDCAdmin.RotateSecret(ctx, c.ID, consoleMeta)
 				if err != nil {
 					return err
@@ -246,12 +246,9 @@ func (e *env) clientRemove() *cobra.Command {
 		Short: "Remove a client; every token issued to it stops working at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				c, err := a.OIDCAdmin.Find(ctx, args[0])
+			return e.withClient(cmd, args[0], func(ctx context.Context, a *app, c *store.OIDCClient) error {
+				c, err := a.OIDCAdmin.Remove(ctx, c.ID, consoleMeta)
 				if err != nil {
-					return err
-				}
-				if c, err = a.OIDCAdmin.Remove(ctx, c.ID, consoleMeta); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "removed client %s (%s)\n", c.Name, c.ID)
