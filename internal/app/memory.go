@@ -10,9 +10,9 @@ import (
 )
 
 // memoryBase is what a server needs besides its password hashes' memory: the live heap
-// of a running server (about 19 MB, of which the password strength dictionaries are 6
-// and the page templates 7), goroutine stacks, request buffers and room for garbage
-// between collections (about 13 MB: a sign-in leaves some tens of kilobytes).
+// of a running server (about 12 MB, most of it the page templates and the message
+// catalog; 3 MB more once a new password was checked), goroutine stacks, request buffers
+// and room for the garbage between collections (a sign-in leaves some tens of kilobytes).
 const memoryBase = 32 << 20
 
 // MemoryLimit is the soft memory limit of the Go runtime for cfg: memoryBase plus the
@@ -34,7 +34,7 @@ func MemoryLimit(cfg *config.Config) int64 {
 // grow to five times what is live before a collection, unless the limit comes first. Once
 // the hashing slots hold their argon2id memory (live, but without pointers to walk), the
 // limit comes first; before that, an idle server's live heap is mostly page templates and
-// the password strength dictionaries (pointers the collector walks every cycle), and with
+// the message catalog (pointers the collector walks every cycle), and with
 // the default of 100 every few MB of request garbage would cost a full cycle.
 const gcPercent = 400
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
+	"github.com/twofold-id/twofold/internal/password/zxcvbn"
 	"golang.org/x/text/unicode/norm"
 )
 
