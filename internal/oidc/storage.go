@@ -264,7 +264,7 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 // tokens are created (claimCode), after those checks. A used code is returned too, so
 // that its claim fails there, for the client it was issued to only.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	a, err := s.st.GetOIDCAuthRequestByCode(ctx, hashToken(code))
+	a, err := s.st.GetOIDCAuthRequestByCode(ctx, hashToken(code), s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("code unknown: %w", errInvalid)
 	}
@@ -280,8 +280,11 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	if err := s.userActive(ctx, a.UserID); err != nil {
 		return nil, err
 	}
-	if err := s.sessionAlive(ctx, a); err != nil {
-		return nil, err
+	if !a.SessionLive {
+		// A sign-out, MFA reset, password change elsewhere or "sign out everywhere" ended
+		// the session after the code was issued: those end the user's tokens, and a code
+		// still in flight must not bring new ones.
+		return nil, fmt.Errorf("the session that signed in has ended: %w", errInvalid)
 	}
 	return &authRequest{a}, nil
 }
@@ -316,22 +319,6 @@ func (s *storage) replayed(ctx context.Context, a *authRequest) error {
 		s.record(ctx, EventCodeReplayed, a.a.UserID, "client "+a.a.ClientID+" presented an authorization code again; its tokens are revoked")
 	}
 	return oidc.ErrInvalidGrant().WithDescription("invalid code").WithParent(errCodeUsed)
-}
-
-// sessionAlive refuses a code whose twofold session ended after the code was issued (sign
-// out, MFA reset, password change elsewhere, "sign out everywhere"): those end the user's
-// tokens, and a code still in flight must not bring new ones.
-func (s *storage) sessionAlive(ctx context.Context, a *store.OIDCAuthRequest) error {
-	sessions, err := s.st.ListUserSessions(ctx, a.UserID, s.now())
-	if err != nil {
-		return serverError(err)
-	}
-	for _, x := range sessions {
-		if x.ID == a.SessionID && x.State == store.StateAuthenticated {
-			return nil
-		}
-	}
-	return fmt.Errorf("the session that signed in has ended: %w", errInvalid)
 }
 
 // DeleteAuthRequest is called once the code was exchanged. The request stays until it

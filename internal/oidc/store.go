@@ -22,7 +22,7 @@ type Store interface {
 	DeleteOIDCGrant(ctx context.Context, id string) error
 	GetOIDCAccessToken(ctx context.Context, id string, now time.Time) (*store.OIDCAccessToken, error)
 	GetOIDCAuthRequest(ctx context.Context, id string, now time.Time) (*store.OIDCAuthRequest, error)
-	GetOIDCAuthRequestByCode(ctx context.Context, codeHash []byte) (*store.OIDCAuthRequest, error)
+	GetOIDCAuthRequestByCode(ctx context.Context, codeHash []byte, now time.Time) (*store.OIDCAuthRequest, error)
 	GetOIDCClient(ctx context.Context, id string) (*store.OIDCClient, error)
 	GetOIDCConsent(ctx context.Context, userID, clientID string) (*store.OIDCConsent, error)
 	GetOIDCGrant(ctx context.Context, id string) (*store.OIDCGrant, error)

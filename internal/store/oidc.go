@@ -50,6 +50,10 @@ type OIDCAuthRequest struct {
 	CodeHash      []byte // SHA-256 of the authorization code; nil before one is issued
 	CodeExpiresAt time.Time
 	CodeUsedAt    time.Time // zero while unused
+
+	// SessionLive is set by GetOIDCAuthRequestByCode: whether the session that signed in
+	// (SessionID, of UserID) was authenticated and unexpired at the time it was given.
+	SessionLive bool
 }
 
 // OIDCConsent records that a user let a client have the scopes.
@@ -155,8 +159,9 @@ type OIDCStore interface {
 	// GetOIDCAuthRequestByCode returns the request the code was issued for, used or not and
 	// expired or not (CodeUsedAt and CodeExpiresAt say which); ErrNotFound when no stored
 	// request has the code. It changes nothing: a code is looked up before the client is
-	// authenticated, and only ClaimOIDCAuthCode uses it up.
-	GetOIDCAuthRequestByCode(ctx context.Context, codeHash []byte) (*OIDCAuthRequest, error)
+	// authenticated, and only ClaimOIDCAuthCode uses it up. SessionLive says whether the
+	// session that signed in is authenticated and unexpired at now, in the same query.
+	GetOIDCAuthRequestByCode(ctx context.Context, codeHash []byte, now time.Time) (*OIDCAuthRequest, error)
 	// ClaimOIDCAuthCode marks the code used and returns its request, in one conditional
 	// update: ErrNotFound for an unknown, expired or already used code, so of parallel
 	// exchanges of one code (on any instance) exactly one wins.

@@ -149,12 +149,29 @@ func (d *DB) SaveOIDCAuthCode(ctx context.Context, id string, codeHash []byte, e
 		codeHash, ms(expiresAt), id, ms(now))
 }
 
+// authRequestByCodeQuery reads the request of a code and whether its session lives.
+var authRequestByCodeQuery = `SELECT ` + prefixed("r.", authRequestColumns) + `,
+	EXISTS (SELECT 1 FROM sessions s WHERE s.id = r.session_id AND s.user_id = r.user_id AND s.state = ? AND s.expires_at > ?)
+	FROM oidc_auth_requests r WHERE r.code_hash = ? AND r.user_id <> ''`
+
 // GetOIDCAuthRequestByCode returns the request of a code without using it up.
-func (d *DB) GetOIDCAuthRequestByCode(ctx context.Context, codeHash []byte) (*store.OIDCAuthRequest, error) {
-	a, err := scanAuthRequest(d.queryRow(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests
-		WHERE code_hash = ? AND user_id <> ''`, codeHash))
-	return a, d.wrap(err)
+func (d *DB) GetOIDCAuthRequestByCode(ctx context.Context, codeHash []byte, now time.Time) (*store.OIDCAuthRequest, error) {
+	var live bool
+	a, err := scanAuthRequest(scanWith{d.queryRow(ctx, authRequestByCodeQuery, store.StateAuthenticated, ms(now), codeHash), &live})
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	a.SessionLive = live
+	return a, nil
 }
+
+// scanWith scans the columns its scanner is asked for, then more.
+type scanWith struct {
+	s    scanner
+	more any
+}
+
+func (w scanWith) Scan(dest ...any) error { return w.s.Scan(append(dest, w.more)...) }
 
 // ClaimOIDCAuthCode uses a code once.
 func (d *DB) ClaimOIDCAuthCode(ctx context.Context, codeHash []byte, now time.Time) (*store.OIDCAuthRequest, error) {

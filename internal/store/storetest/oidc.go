@@ -18,6 +18,7 @@ var oidcTests = []subtest{
 	{"AuthRequestCompletesOnce", testOIDCAuthRequestComplete},
 	{"CodeSavedOnceOnCompletedRequest", testOIDCSaveCode},
 	{"CodeLookupUsesNothingUp", testOIDCCodeLookup},
+	{"CodeLookupSaysWhetherTheSessionLives", testOIDCCodeSessionLive},
 	{"CodeClaimedOnceBeforeExpiry", testOIDCClaimCode},
 	{"UsedCodeRevokesItsGrant", testOIDCUsedCodeRevokes},
 	{"ConsentPutAndReplace", testOIDCConsent},
@@ -273,7 +274,7 @@ func testOIDCCodeLookup(t *testing.T, s store.Store) {
 	c := mustCreateClient(t, s, "billing")
 	a, code := codeReadyRequest(t, s, c.ID, u.ID)
 	for range 2 {
-		got, err := s.GetOIDCAuthRequestByCode(ctx, code)
+		got, err := s.GetOIDCAuthRequestByCode(ctx, code, at(90*time.Second))
 		wantNoErr(t, "GetOIDCAuthRequestByCode", err)
 		if got.ID != a.ID || got.UserID != u.ID || string(got.CodeHash) != string(code) || !got.CodeUsedAt.IsZero() {
 			t.Errorf("looked up request %s of %s with code %x used at %s, want %s of %s, unused", got.ID, got.UserID, got.CodeHash, got.CodeUsedAt, a.ID, u.ID)
@@ -281,13 +282,58 @@ func testOIDCCodeLookup(t *testing.T, s store.Store) {
 	}
 	_, err := s.ClaimOIDCAuthCode(ctx, code, at(90*time.Second))
 	wantNoErr(t, "ClaimOIDCAuthCode after lookups", err)
-	got, err := s.GetOIDCAuthRequestByCode(ctx, code)
+	got, err := s.GetOIDCAuthRequestByCode(ctx, code, at(90*time.Second))
 	wantNoErr(t, "GetOIDCAuthRequestByCode(used)", err)
 	if !got.CodeUsedAt.Equal(at(90 * time.Second)) {
 		t.Errorf("used code's request: used at %s, want %s", got.CodeUsedAt, at(90*time.Second))
 	}
-	_, err = s.GetOIDCAuthRequestByCode(ctx, randomBytes(t, 32))
+	_, err = s.GetOIDCAuthRequestByCode(ctx, randomBytes(t, 32), at(90*time.Second))
 	wantErr(t, "GetOIDCAuthRequestByCode(unknown)", err, store.ErrNotFound)
+}
+
+// testOIDCCodeSessionLive: the code lookup says whether the session that signed in is
+// still authenticated and unexpired, and of the code's user.
+func testOIDCCodeSessionLive(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	other := mustCreateUser(t, s, "bob")
+	c := mustCreateClient(t, s, "billing")
+	live := sessionFixture(t, u.ID, at(0)) // expires at(12h)
+	pending := sessionFixture(t, u.ID, at(0))
+	pending.State = store.StateMFARequired
+	bobs := sessionFixture(t, other.ID, at(0))
+	for _, x := range []*store.Session{live, pending, bobs} {
+		wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
+	}
+	for _, tc := range []struct {
+		name, session string
+		now           time.Duration
+		want          bool
+	}{
+		{"authenticated", live.ID, time.Minute, true},
+		{"expired", live.ID, 12 * time.Hour, false},
+		{"password step only", pending.ID, time.Minute, false},
+		{"another user's", bobs.ID, time.Minute, false},
+		{"unknown", "sess-1", time.Minute, false},
+	} {
+		a := mustCreateAuthRequest(t, s, c.ID)
+		wantNoErr(t, "CompleteOIDCAuthRequest", s.CompleteOIDCAuthRequest(ctx, a.ID, completion(u.ID, tc.session), at(time.Minute)))
+		code := randomBytes(t, 32)
+		wantNoErr(t, "SaveOIDCAuthCode", s.SaveOIDCAuthCode(ctx, a.ID, code, at(2*time.Minute), at(time.Minute)))
+		got, err := s.GetOIDCAuthRequestByCode(ctx, code, at(tc.now))
+		wantNoErr(t, "GetOIDCAuthRequestByCode", err)
+		if got.SessionLive != tc.want {
+			t.Errorf("%s session: SessionLive %v, want %v", tc.name, got.SessionLive, tc.want)
+		}
+	}
+	wantNoErr(t, "DeleteSession", s.DeleteSession(ctx, live.ID))
+	a := mustCreateAuthRequest(t, s, c.ID)
+	wantNoErr(t, "CompleteOIDCAuthRequest", s.CompleteOIDCAuthRequest(ctx, a.ID, completion(u.ID, live.ID), at(time.Minute)))
+	code := randomBytes(t, 32)
+	wantNoErr(t, "SaveOIDCAuthCode", s.SaveOIDCAuthCode(ctx, a.ID, code, at(2*time.Minute), at(time.Minute)))
+	if got, err := s.GetOIDCAuthRequestByCode(ctx, code, at(time.Minute)); err != nil || got.SessionLive {
+		t.Errorf("ended session: %v, %v, want SessionLive false", got, err)
+	}
 }
 
 func testOIDCClaimCode(t *testing.T, s store.Store) {
