@@ -55,8 +55,14 @@ func newApplication(ctx context.Context, b *backend, in *instance, tr *http.Tran
 	if offline {
 		scopes = append(scopes, gooidc.ScopeOfflineAccess)
 	}
+	// The client authenticates as registered (client_secret_basic). Left to detect it,
+	// golang.org/x/oauth2 repeats any failed token request with the secret in the form, so
+	// a code exchange that failed (a timeout, a 5xx) was reported as the second use's
+	// "invalid code", hiding the first error.
+	ep := p.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInHeader
 	return &application{ctx: actx, conf: oauth2.Config{ClientID: rc.Client.ID, ClientSecret: rc.Secret,
-		Endpoint: p.Endpoint(), RedirectURL: redirectURI, Scopes: scopes}}, nil
+		Endpoint: ep, RedirectURL: redirectURI, Scopes: scopes}}, nil
 }
 
 func randomValue() string {
