@@ -19,13 +19,17 @@ type NewUser struct {
 }
 
 // Invite creates the account without a password and mails it an invitation (the
-// invitation flow's own rules: the link, its expiry, the mail queued with it).
-func (s *Service) Invite(ctx context.Context, nu NewUser, m Meta) (*store.UserSummary, error) {
+// invitation flow's own rules: the link, its expiry, the mail queued with it). An API
+// token never invites an administrator (apperr token_cannot_manage_admins).
+func (s *Service) Invite(ctx context.Context, actor Actor, nu NewUser, m Meta) (*store.UserSummary, error) {
 	if s.invite == nil {
 		return nil, apperr.Msg(apperr.CodeConflict, "err.admin_no_invitations")
 	}
 	if nu.Role != "" && !store.ValidRole(nu.Role) {
 		return nil, badField("role", "err.admin_role")
+	}
+	if err := actor.mayGiveRole(nu.Role); err != nil {
+		return nil, err
 	}
 	sent, err := s.invite.Invite(ctx, auth.NewUser{Username: nu.Username, Email: nu.Email, Role: nu.Role}, m)
 	if err != nil {
@@ -35,11 +39,11 @@ func (s *Service) Invite(ctx context.Context, nu NewUser, m Meta) (*store.UserSu
 }
 
 // ResendInvitation mails a fresh invitation link; the earlier ones stop working.
-func (s *Service) ResendInvitation(ctx context.Context, id string, m Meta) error {
+func (s *Service) ResendInvitation(ctx context.Context, actor Actor, id string, m Meta) error {
 	if s.invite == nil {
 		return apperr.Msg(apperr.CodeConflict, "err.admin_no_invitations")
 	}
-	u, err := s.user(ctx, id)
+	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return err
 	}
@@ -70,15 +74,21 @@ var (
 )
 
 // Update applies c to the account id. An administrator never disables, demotes or
-// deletes themselves, nor the last enabled administrator (apperr last_admin). Each
-// change is audited; disabling ends every session and grant (auth's Disabled).
+// deletes themselves, nor the last enabled administrator (apperr last_admin); an API
+// token never changes an administrator nor makes one (apperr token_cannot_manage_admins).
+// Each change is audited; disabling ends every session and grant (auth's Disabled).
 func (s *Service) Update(ctx context.Context, actor Actor, id string, c Change, m Meta) (*store.UserSummary, error) {
-	u, err := s.user(ctx, id)
+	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return nil, err
 	}
 	if c.Role != nil && !store.ValidRole(*c.Role) {
 		return nil, badField("role", "err.admin_role")
+	}
+	if c.Role != nil {
+		if err := actor.mayGiveRole(*c.Role); err != nil {
+			return nil, err
+		}
 	}
 	override := ""
 	if c.MFARequired != nil {
@@ -119,8 +129,8 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, c Change, 
 
 // SignOut ends every session and application grant of the account (auth's
 // SignOutEverywhere) and returns how many sessions ended.
-func (s *Service) SignOut(ctx context.Context, id string, m Meta) (int, error) {
-	u, err := s.user(ctx, id)
+func (s *Service) SignOut(ctx context.Context, actor Actor, id string, m Meta) (int, error) {
+	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return 0, err
 	}
@@ -133,8 +143,8 @@ var errNoSession = apperr.Msg(apperr.CodeNotFound, "err.admin_no_session")
 // EndSession ends one session of the account (auth's SignOutSession): the device that
 // holds it is signed out, the others stay. apperr not_found when the account has no such
 // session.
-func (s *Service) EndSession(ctx context.Context, id, sessionID string, m Meta) error {
-	u, err := s.user(ctx, id)
+func (s *Service) EndSession(ctx context.Context, actor Actor, id, sessionID string, m Meta) error {
+	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return err
 	}
@@ -152,8 +162,8 @@ func (s *Service) EndSession(ctx context.Context, id, sessionID string, m Meta) 
 }
 
 // Unlock forgets the account's password and second-factor failures.
-func (s *Service) Unlock(ctx context.Context, id string, m Meta) error {
-	u, err := s.user(ctx, id)
+func (s *Service) Unlock(ctx context.Context, actor Actor, id string, m Meta) error {
+	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return err
 	}
@@ -161,12 +171,24 @@ func (s *Service) Unlock(ctx context.Context, id string, m Meta) error {
 }
 
 // SendPasswordReset mails the account a password reset link (auth's MailResetLink).
-func (s *Service) SendPasswordReset(ctx context.Context, id string, m Meta) error {
-	u, err := s.user(ctx, id)
+func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id string, m Meta) error {
+	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return err
 	}
 	return s.auth.MailResetLink(ctx, u, m)
+}
+
+// RevokeApplication ends the access of the application clientID to the account (auth's
+// EndUserApplication: its consent and tokens; the sessions stay) and returns how many
+// grants ended.
+func (s *Service) RevokeApplication(ctx context.Context, actor Actor, id, clientID string, m Meta) (int, error) {
+	u, err := s.target(ctx, actor, id)
+	if err != nil {
+		return 0, err
+	}
+	e, err := s.auth.EndUserApplication(ctx, u.ID, clientID, m)
+	return e.Grants, err
 }
 
 // ResetResult is what an MFA reset did: done, or pending approval on a case.
@@ -183,7 +205,7 @@ func (s *Service) ResetMFA(ctx context.Context, actor Actor, id, reason string, 
 	if s.support == nil {
 		return nil, apperr.Msg(apperr.CodeConflict, "err.admin_no_resets")
 	}
-	u, err := s.user(ctx, id)
+	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +234,7 @@ func (s *Service) actorUser(ctx context.Context, actor Actor) (*store.User, erro
 // administrator never deletes themselves nor the last enabled administrator (apperr
 // last_admin).
 func (s *Service) Delete(ctx context.Context, actor Actor, id, confirm string, m Meta) error {
-	u, err := s.user(ctx, id)
+	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ const (
 	// CodeSecurityKeyRequired: the phishing-resistant policy wants a security key or
 	// passkey where another factor was offered (403).
 	CodeSecurityKeyRequired = "security_key_required"
+	// CodeTokenCannotManageAdmins: an API token tried to change an administrator's account,
+	// or to make an administrator; only an administrator's session may (403).
+	CodeTokenCannotManageAdmins = "token_cannot_manage_admins"
 )
 
 // Error is an application error. Message is safe to show; it never carries a secret or a

@@ -32,8 +32,10 @@ func (s *Server) adminClientRoutes(rt *router) {
 	rt.admin("GET /api/v1/admin/signing-keys", admin.ScopeClientsWrite, s.apiAdminSigningKeys)
 	rt.admin("POST /api/v1/admin/signing-keys/rotate", admin.ScopeClientsWrite, s.apiAdminRotateKeys)
 	rt.admin("GET /api/v1/admin/settings", admin.ScopeClientsWrite, s.apiAdminSettings)
-	rt.admin("GET /api/v1/admin/users/{id}/applications", admin.ScopeUsersRead, s.apiAdminUserApplications)
-	rt.admin("POST /api/v1/admin/users/{id}/applications/{client_id}/revoke", admin.ScopeUsersWrite, s.apiAdminRevokeApplication)
+	if s.admin != nil {
+		rt.admin("GET /api/v1/admin/users/{id}/applications", admin.ScopeUsersRead, s.apiAdminUserApplications)
+		rt.admin("POST /api/v1/admin/users/{id}/applications/{client_id}/revoke", admin.ScopeUsersWrite, s.apiAdminRevokeApplication)
+	}
 	s.adminClientPages(rt)
 }
 
@@ -314,10 +316,10 @@ func (s *Server) apiAdminUserApplications(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) apiAdminRevokeApplication(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.auth.EndUserApplication(r.Context(), r.PathValue("id"), r.PathValue("client_id"), adminMeta(r))
+	grants, err := s.admin.RevokeApplication(r.Context(), actorOf(r), r.PathValue("id"), r.PathValue("client_id"), adminMeta(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ApplicationRemoved{GrantsEnded: e.Grants})
+	writeJSON(w, http.StatusOK, ApplicationRemoved{GrantsEnded: grants})
 	return nil
 }

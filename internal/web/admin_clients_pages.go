@@ -26,8 +26,10 @@ func (s *Server) adminClientPages(rt *router) {
 	rt.admin("GET /admin/keys", admin.ScopeClientsWrite, s.adminKeysPage)
 	rt.admin("POST /admin/keys/rotate", admin.ScopeClientsWrite, s.adminRotateKeysSubmit)
 	rt.admin("GET /admin/settings", admin.ScopeClientsWrite, s.adminSettingsPage)
-	rt.admin("GET /admin/users/{id}/applications", admin.ScopeUsersRead, s.adminUserAppsPage)
-	rt.admin("POST /admin/users/{id}/applications/{client_id}/revoke", admin.ScopeUsersWrite, s.adminUserAppRevokeSubmit)
+	if s.admin != nil { // a user's applications are part of the user
+		rt.admin("GET /admin/users/{id}/applications", admin.ScopeUsersRead, s.adminUserAppsPage)
+		rt.admin("POST /admin/users/{id}/applications/{client_id}/revoke", admin.ScopeUsersWrite, s.adminUserAppRevokeSubmit)
+	}
 }
 
 // adminFlashes are the console's messages after a change, by ?done=.
@@ -277,7 +279,7 @@ func (s *Server) adminUserAppRevokeSubmit(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	id := r.PathValue("id")
-	if _, err := s.auth.EndUserApplication(r.Context(), id, r.PathValue("client_id"), adminMeta(r)); err != nil {
+	if _, err := s.admin.RevokeApplication(r.Context(), actorOf(r), id, r.PathValue("client_id"), adminMeta(r)); err != nil {
 		return err
 	}
 	redirect(w, r, "/admin/users/"+url.PathEscape(id)+"/applications?done=app-revoked")

@@ -188,10 +188,7 @@ func (s *Server) apiAdminInvite(w http.ResponseWriter, r *http.Request) error {
 	if b.Invite != nil && !*b.Invite {
 		return apperr.New(apperr.CodeBadRequest, `Accounts are created by invitation: leave "invite" out or set it to true.`).In("invite")
 	}
-	if err := tokenGrantsNoAdmin(r, b.Role); err != nil {
-		return err
-	}
-	u, err := s.admin.Invite(r.Context(), admin.NewUser{Username: b.Username, Email: b.Email, Role: b.Role}, adminMeta(r))
+	u, err := s.admin.Invite(r.Context(), actorOf(r), admin.NewUser{Username: b.Username, Email: b.Email, Role: b.Role}, adminMeta(r))
 	if err != nil {
 		return err
 	}
@@ -231,30 +228,11 @@ func (s *Server) apiAdminUpdate(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if c.Role != nil {
-		if err := tokenGrantsNoAdmin(r, *c.Role); err != nil {
-			return err
-		}
-	}
 	u, err := s.admin.Update(r.Context(), actorOf(r), r.PathValue("id"), c, adminMeta(r))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, adminUserJSON(u))
-	return nil
-}
-
-// errTokenMakesAdmin refuses an API token that would give an account the administrator's
-// role: users:write manages accounts, and an administrator invited or promoted by a leaked
-// token, at an address of its holder's, would hold every scope and could mint tokens.
-var errTokenMakesAdmin = apperr.New(apperr.CodeForbidden,
-	"An API token cannot make an administrator: an administrator does that signed in to the console or with a session.").In("role")
-
-// tokenGrantsNoAdmin refuses, on a token's request, the role admin.
-func tokenGrantsNoAdmin(r *http.Request, role string) error {
-	if actorOf(r).TokenID != "" && role == store.RoleAdmin {
-		return errTokenMakesAdmin
-	}
 	return nil
 }
 
@@ -277,7 +255,7 @@ func (s *Server) apiAdminDelete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiAdminSignOut(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.admin.SignOut(r.Context(), r.PathValue("id"), adminMeta(r)); err != nil {
+	if _, err := s.admin.SignOut(r.Context(), actorOf(r), r.PathValue("id"), adminMeta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -285,7 +263,7 @@ func (s *Server) apiAdminSignOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiAdminUnlock(w http.ResponseWriter, r *http.Request) error {
-	if err := s.admin.Unlock(r.Context(), r.PathValue("id"), adminMeta(r)); err != nil {
+	if err := s.admin.Unlock(r.Context(), actorOf(r), r.PathValue("id"), adminMeta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -293,7 +271,7 @@ func (s *Server) apiAdminUnlock(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiAdminPasswordReset(w http.ResponseWriter, r *http.Request) error {
-	if err := s.admin.SendPasswordReset(r.Context(), r.PathValue("id"), adminMeta(r)); err != nil {
+	if err := s.admin.SendPasswordReset(r.Context(), actorOf(r), r.PathValue("id"), adminMeta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)

@@ -116,7 +116,7 @@ func (s *Server) adminInviteSubmit(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	f := r.PostForm
-	u, err := s.admin.Invite(r.Context(), admin.NewUser{Username: f.Get("username"), Email: f.Get("email"), Role: f.Get("role")}, adminMeta(r))
+	u, err := s.admin.Invite(r.Context(), actorOf(r), admin.NewUser{Username: f.Get("username"), Email: f.Get("email"), Role: f.Get("role")}, adminMeta(r))
 	if err != nil {
 		return onForm(err, func(status int, msg formProblem) error {
 			s.render(w, r, status, "admin_invite", view{Title: s.tr(r, "admin_users.invite"), Error: msg.Message, Field: msg.Field,
@@ -201,7 +201,7 @@ func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request) error {
 	var err error
 	switch action {
 	case "resend":
-		err = s.admin.ResendInvitation(ctx, id, m)
+		err = s.admin.ResendInvitation(ctx, actorOf(r), id, m)
 	case "role":
 		role := f.Get("role")
 		_, err = s.admin.Update(ctx, actorOf(r), id, admin.Change{Role: &role}, m)
@@ -216,11 +216,11 @@ func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request) error {
 		v := f.Get("mfa_required")
 		_, err = s.admin.Update(ctx, actorOf(r), id, admin.Change{MFARequired: &v}, m)
 	case "unlock":
-		err = s.admin.Unlock(ctx, id, m)
+		err = s.admin.Unlock(ctx, actorOf(r), id, m)
 	case "password-reset":
-		err = s.admin.SendPasswordReset(ctx, id, m)
+		err = s.admin.SendPasswordReset(ctx, actorOf(r), id, m)
 	case "sign-out":
-		_, err = s.admin.SignOut(ctx, id, m)
+		_, err = s.admin.SignOut(ctx, actorOf(r), id, m)
 	case "reset-mfa":
 		back = "admin_reset_mfa"
 		var res *admin.ResetResult
@@ -252,7 +252,7 @@ func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) adminEndSession(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if err := s.admin.EndSession(r.Context(), id, r.PathValue("session"), adminMeta(r)); err != nil {
+	if err := s.admin.EndSession(r.Context(), actorOf(r), id, r.PathValue("session"), adminMeta(r)); err != nil {
 		return onForm(err, func(status int, msg formProblem) error {
 			return s.renderUser(w, r, status, msg, "", nil)
 		})

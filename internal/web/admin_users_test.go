@@ -263,26 +263,31 @@ func TestAdminUsersAPI(t *testing.T) {
 	})
 }
 
-// TestAdminLastAdministrator: a token acting for nobody in particular still never takes away
-// the last enabled administrator.
+// TestAdminLastAdministrator: an actor other than the administrator themselves (who is
+// refused as self-demotion) still never takes away the last enabled administrator; a
+// token acting for nobody in particular never touches an administrator at all.
 func TestAdminLastAdministrator(t *testing.T) {
 	srv, _ := adminServer(t)
 	root := mustUser(t, srv, "root")
 	svc := admin.New(admin.Options{Store: srv.Store, Auth: srv.Auth, Support: srv.Support, Invite: srv.Invite})
-	ctx, token := context.Background(), admin.Actor{TokenID: "t1"}
+	ctx, other, token := context.Background(), admin.Actor{UserID: "someone-else"}, admin.Actor{TokenID: "t1"}
 	user, no := "user", true
 	for name, c := range map[string]admin.Change{"demote": {Role: &user}, "disable": {Disabled: &no}} {
-		_, err := svc.Update(ctx, token, root.ID, c, auth.Meta{ActorID: token.AuditID()})
+		_, err := svc.Update(ctx, other, root.ID, c, auth.Meta{ActorID: other.AuditID()})
 		if e, ok := asAppErr(err); !ok || e != "last_admin" {
 			t.Errorf("%s the last administrator: %v", name, err)
 		}
+		_, err = svc.Update(ctx, token, root.ID, c, auth.Meta{ActorID: token.AuditID()})
+		if e, ok := asAppErr(err); !ok || e != "token_cannot_manage_admins" {
+			t.Errorf("%s the last administrator with a token: %v", name, err)
+		}
 	}
-	if err := svc.Delete(ctx, token, root.ID, "root", auth.Meta{}); err == nil || !strings.Contains(err.Error(), "last_admin") {
+	if err := svc.Delete(ctx, other, root.ID, "root", auth.Meta{}); err == nil || !strings.Contains(err.Error(), "last_admin") {
 		t.Errorf("delete the last administrator: %v", err)
 	}
 	// With a second administrator the first can go.
 	srv.CreateUser(t, "pat", "pat@example.com", "admin")
-	if _, err := svc.Update(ctx, token, root.ID, admin.Change{Role: &user}, auth.Meta{}); err != nil {
+	if _, err := svc.Update(ctx, other, root.ID, admin.Change{Role: &user}, auth.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -424,8 +429,8 @@ func TestAdminUsersAPIWithAToken(t *testing.T) {
 	if r := call(writer, "PATCH", "/api/v1/admin/users/"+adaID, map[string]any{"disabled": true}); r.status != http.StatusOK {
 		t.Fatalf("change with users:write: %d %s", r.status, r.body)
 	}
-	// The token acts for root, who made it: root stays protected from themselves.
-	if r := call(writer, "DELETE", "/api/v1/admin/users/"+rootID, nil); r.status != http.StatusConflict || !strings.Contains(string(r.body), "last_admin") {
+	// No token touches an administrator, not even the one who made it.
+	if r := call(writer, "DELETE", "/api/v1/admin/users/"+rootID, nil); r.status != http.StatusForbidden || !strings.Contains(string(r.body), "token_cannot_manage_admins") {
 		t.Fatalf("delete root with root's token: %d %s", r.status, r.body)
 	}
 	events, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: adaID})

@@ -32,6 +32,7 @@ var statusOf = map[string]int{
 	apperr.CodeLastFactor:               http.StatusConflict,
 	apperr.CodeLastAdmin:                http.StatusConflict,
 	apperr.CodeSecurityKeyRequired:      http.StatusForbidden,
+	apperr.CodeTokenCannotManageAdmins:  http.StatusForbidden,
 	codeTooLarge:                        http.StatusRequestEntityTooLarge,
 	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
 	codeInternal:                        http.StatusInternalServerError,

@@ -62,9 +62,9 @@ func TestTokenNeverMakesAnAdministrator(t *testing.T) {
 	}
 	r := withBearer(t, srv, made.Secret, http.MethodPost, "/api/v1/admin/users",
 		[]byte(`{"username":"mallory","email":"mallory@example.net","role":"admin"}`))
-	wantProblem(t, r, http.StatusForbidden, "forbidden")
+	wantProblem(t, r, http.StatusForbidden, "token_cannot_manage_admins")
 	r = withBearer(t, srv, made.Secret, http.MethodPatch, "/api/v1/admin/users/"+adaID, []byte(`{"role":"admin"}`))
-	wantProblem(t, r, http.StatusForbidden, "forbidden")
+	wantProblem(t, r, http.StatusForbidden, "token_cannot_manage_admins")
 	if u := mustUser(t, srv, "ada"); u.Role != "user" {
 		t.Fatalf("ada's role: %s", u.Role)
 	}
