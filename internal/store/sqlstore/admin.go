@@ -14,84 +14,68 @@ const userStatus = `CASE WHEN u.disabled <> 0 THEN 'disabled'
 	WHEN EXISTS (SELECT 1 FROM throttle_budgets b WHERE b.bkey = u.id AND b.failures >= ?) THEN 'locked'
 	ELSE 'active' END`
 
-// userWhere is the WHERE clause of f's query, search and filters but no status, paging
-// or order, with its arguments.
-func (d *DB) userWhere(f store.UserFilter) (string, []any, error) {
-	q := ` WHERE 1 = 1`
-	var args []any
+// userWhere appends to q the WHERE clause of f's query: search and filters but no
+// status, paging or order.
+func (d *DB) userWhere(q *listQuery, f store.UserFilter) error {
 	if err := checkText([]any{f.Query, f.Role, f.ID}); err != nil { // before ToLower makes it text
-		return "", nil, err
+		return err
 	}
+	q.add(` WHERE 1 = 1`)
 	if f.ID != "" {
-		q += ` AND u.id = ?`
-		args = append(args, f.ID)
+		q.add(` AND u.id = ?`, f.ID)
 	}
 	if f.Query != "" {
-		p := "%" + likeEscaper.Replace(strings.ToLower(f.Query)) + "%"
-		q += ` AND (u.username_norm LIKE ? ESCAPE '\' OR LOWER(u.username) LIKE ? ESCAPE '\'
-			OR u.email_norm LIKE ? ESCAPE '\' OR LOWER(u.display_name) LIKE ? ESCAPE '\')`
-		args = append(args, p, p, p, p)
+		p := containing(f.Query)
+		q.add(` AND (u.username_norm LIKE ? ESCAPE '\' OR LOWER(u.username) LIKE ? ESCAPE '\'
+			OR u.email_norm LIKE ? ESCAPE '\' OR LOWER(u.display_name) LIKE ? ESCAPE '\')`, p, p, p, p)
 	}
 	if f.Role != "" {
-		q += ` AND u.role = ?`
-		args = append(args, f.Role)
+		q.add(` AND u.role = ?`, f.Role)
 	}
 	const totp = `EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = u.id)`
 	const keys = `EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)`
 	switch f.MFA {
 	case store.MFANone:
-		q += ` AND NOT ` + totp + ` AND NOT ` + keys
+		q.add(` AND NOT ` + totp + ` AND NOT ` + keys)
 	case store.MFAApp:
-		q += ` AND ` + totp
+		q.add(` AND ` + totp)
 	case store.MFAKey:
-		q += ` AND ` + keys
+		q.add(` AND ` + keys)
 	}
-	return q, args, nil
+	return nil
 }
 
 // SearchUsers returns a page of the users f selects, newest first.
 func (d *DB) SearchUsers(ctx context.Context, f store.UserFilter) ([]store.UserSummary, error) {
-	where, wargs, err := d.userWhere(f)
-	if err != nil {
-		return nil, err
-	}
 	cols := "u." + strings.Join(strings.Fields(strings.ReplaceAll(userColumns, ",", " ")), ", u.")
-	q := `SELECT * FROM (SELECT ` + cols + `,
+	q := listQuery{text: `SELECT * FROM (SELECT ` + cols + `,
 		CASE WHEN EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = u.id) THEN 1 ELSE 0 END AS has_totp,
 		(SELECT COUNT(*) FROM webauthn_credentials w WHERE w.user_id = u.id) AS n_keys,
 		` + userStatus + ` AS status
-		FROM users u` + where + `) x WHERE 1 = 1`
-	args := append([]any{f.LockedAt}, wargs...)
-	if f.Status != "" {
-		q += ` AND x.status = ?`
-		args = append(args, f.Status)
-	}
-	if !f.After.IsZero() {
-		q += ` AND (x.created_at < ? OR (x.created_at = ? AND x.id` + d.dialect.bytewise + ` < ?))`
-		args = append(args, ms(f.After.At), ms(f.After.At), f.After.ID)
-	}
-	q += ` ORDER BY x.created_at DESC, x.id` + d.dialect.bytewise + ` DESC`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	rows, err := d.query(ctx, q, args...)
-	if err != nil {
+		FROM users u`, args: []any{f.LockedAt}}
+	if err := d.userWhere(&q, f); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []store.UserSummary
-	for rows.Next() {
+	q.add(`) x WHERE 1 = 1`)
+	if f.Status != "" {
+		q.add(` AND x.status = ?`, f.Status)
+	}
+	if !f.After.IsZero() {
+		q.add(` AND (x.created_at < ? OR (x.created_at = ? AND x.id`+d.dialect.bytewise+` < ?))`,
+			ms(f.After.At), ms(f.After.At), f.After.ID)
+	}
+	q.add(` ORDER BY x.created_at DESC, x.id` + d.dialect.bytewise + ` DESC`)
+	q.limit(f.Limit)
+	return collect(ctx, d, q, func(r scanner) (store.UserSummary, error) {
 		var s store.UserSummary
 		var totp int
-		u, err := scanUser(rowWith{rows, []any{&totp, &s.Keys, &s.Status}})
+		u, err := scanUser(rowWith{r, []any{&totp, &s.Keys, &s.Status}})
 		if err != nil {
-			return nil, d.wrap(err)
+			return s, err
 		}
 		s.User, s.TOTP = *u, totp != 0
-		out = append(out, s)
-	}
-	return out, d.wrap(rows.Err())
+		return s, nil
+	})
 }
 
 // rowWith scans a row whose first columns are what the caller's Scan names, followed by
@@ -106,12 +90,14 @@ func (r rowWith) Scan(dest ...any) error { return r.s.Scan(append(dest, r.extra.
 // CountUsers counts the users f selects by status.
 func (d *DB) CountUsers(ctx context.Context, f store.UserFilter) (store.UserCounts, error) {
 	var c store.UserCounts
-	where, wargs, err := d.userWhere(f)
-	if err != nil {
+	q := listQuery{text: `SELECT x.status, COUNT(*) FROM (SELECT ` + userStatus + ` AS status FROM users u`,
+		args: []any{f.LockedAt}}
+	if err := d.userWhere(&q, f); err != nil {
 		return c, err
 	}
-	rows, err := d.query(ctx, `SELECT x.status, COUNT(*) FROM (SELECT `+userStatus+` AS status FROM users u`+where+`) x
-		GROUP BY x.status`, append([]any{f.LockedAt}, wargs...)...)
+	q.add(`) x
+		GROUP BY x.status`)
+	rows, err := d.query(ctx, q.text, q.args...)
 	if err != nil {
 		return c, err
 	}
@@ -139,22 +125,9 @@ func (d *DB) CountUsers(ctx context.Context, f store.UserFilter) (store.UserCoun
 
 // ListUserCases returns the open cases about the user, newest first.
 func (d *DB) ListUserCases(ctx context.Context, userID, emailNorm string) ([]store.SupportCase, error) {
-	rows, err := d.query(ctx, `SELECT `+caseColumns+` FROM support_cases
+	return collect(ctx, d, listQuery{text: `SELECT ` + caseColumns + ` FROM support_cases
 		WHERE status NOT IN ('resolved', 'rejected') AND (email_norm = ? OR email_confirmed_user_id = ?)
-		ORDER BY created_at DESC, id`+d.dialect.bytewise, emailNorm, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.SupportCase
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		out = append(out, *c)
-	}
-	return out, d.wrap(rows.Err())
+		ORDER BY created_at DESC, id` + d.dialect.bytewise, args: []any{emailNorm, userID}}, scanCase)
 }
 
 // LockAdmins counts the enabled administrators, locking their rows in a transaction.

@@ -48,7 +48,6 @@ func (d *DB) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 // ListAudit returns events newest first (by id), filtered by f. Every filter is a
 // condition on an indexed column; BeforeID continues a walk where the last page ended.
 func (d *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
-	q := `SELECT id, at, event, actor_id, subject_id, ip, user_agent, detail, count, COALESCE(dedup, '') FROM audit_events`
 	var where []string
 	var args []any
 	if f.UserID != "" {
@@ -81,28 +80,18 @@ func (d *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 		where = append(where, `id < ?`)
 		args = append(args, f.BeforeID)
 	}
+	q := listQuery{text: `SELECT id, at, event, actor_id, subject_id, ip, user_agent, detail, count, COALESCE(dedup, '') FROM audit_events`,
+		args: args}
 	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
+		q.add(` WHERE ` + strings.Join(where, ` AND `))
 	}
-	q += ` ORDER BY id DESC`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	rows, err := d.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.AuditEvent
-	for rows.Next() {
+	q.add(` ORDER BY id DESC`)
+	q.limit(f.Limit)
+	return collect(ctx, d, q, func(r scanner) (store.AuditEvent, error) {
 		var e store.AuditEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Event, &e.ActorID, &e.SubjectID, &e.IP, &e.UserAgent, &e.Detail, &e.Count, &e.Dedup); err != nil {
-			return nil, d.wrap(err)
-		}
+		err := r.Scan(&e.ID, &at, &e.Event, &e.ActorID, &e.SubjectID, &e.IP, &e.UserAgent, &e.Detail, &e.Count, &e.Dedup)
 		e.At = fromMS(at)
-		out = append(out, e)
-	}
-	return out, d.wrap(rows.Err())
+		return e, err
+	})
 }

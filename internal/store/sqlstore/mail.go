@@ -13,7 +13,7 @@ import (
 const mailColumns = `id, kind, recipient, message, status, created_at, next_attempt_at, give_up_at,
 	attempts, last_error, claim, claimed_until, finished_at`
 
-func scanMail(sc interface{ Scan(...any) error }) (store.QueuedMail, error) {
+func scanMail(sc scanner) (store.QueuedMail, error) {
 	var m store.QueuedMail
 	var created, next, giveUp, claimed, finished int64
 	err := sc.Scan(&m.ID, &m.Kind, &m.To, &m.Message, &m.Status, &created, &next, &giveUp,
@@ -42,25 +42,13 @@ func (d *DB) EnqueueMail(ctx context.Context, m *store.QueuedMail) error {
 // sender claimed meanwhile is never taken twice. SQLite runs one writer at a time.
 func (d *DB) ClaimMail(ctx context.Context, claim string, now, leaseUntil time.Time, limit int) ([]store.QueuedMail, error) {
 	due := `status = 'pending' AND next_attempt_at <= ? AND claimed_until <= ?`
-	rows, err := d.query(ctx, `UPDATE mail_queue SET claim = ?, claimed_until = ?, attempts = attempts + 1
-		WHERE `+due+` AND id IN (SELECT id FROM mail_queue WHERE `+due+`
-			ORDER BY next_attempt_at, id LIMIT ?`+d.dialect.skipLocked+`)
-		RETURNING `+mailColumns,
-		claim, ms(leaseUntil), ms(now), ms(now), ms(now), ms(now), limit)
+	out, err := collect(ctx, d, listQuery{text: `UPDATE mail_queue SET claim = ?, claimed_until = ?, attempts = attempts + 1
+		WHERE ` + due + ` AND id IN (SELECT id FROM mail_queue WHERE ` + due + `
+			ORDER BY next_attempt_at, id LIMIT ?` + d.dialect.skipLocked + `)
+		RETURNING ` + mailColumns,
+		args: []any{claim, ms(leaseUntil), ms(now), ms(now), ms(now), ms(now), limit}}, scanMail)
 	if err != nil {
 		return nil, err
-	}
-	defer rows.Close()
-	var out []store.QueuedMail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, d.wrap(err)
 	}
 	// RETURNING gives no order; senders work oldest due first.
 	sortMail(out)
@@ -102,31 +90,13 @@ func (d *DB) GetMail(ctx context.Context, id int64) (*store.QueuedMail, error) {
 
 // ListMail returns mail newest first.
 func (d *DB) ListMail(ctx context.Context, f store.MailFilter) ([]store.QueuedMail, error) {
-	q := `SELECT ` + mailColumns + ` FROM mail_queue`
-	var args []any
+	q := listQuery{text: `SELECT ` + mailColumns + ` FROM mail_queue`}
 	if f.Status != "" {
-		q += ` WHERE status = ?`
-		args = append(args, f.Status)
+		q.add(` WHERE status = ?`, f.Status)
 	}
-	q += ` ORDER BY id DESC`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	rows, err := d.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.QueuedMail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		out = append(out, m)
-	}
-	return out, d.wrap(rows.Err())
+	q.add(` ORDER BY id DESC`)
+	q.limit(f.Limit)
+	return collect(ctx, d, q, scanMail)
 }
 
 // NextMailDue returns when the earliest pending mail is due.

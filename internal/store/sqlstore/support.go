@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
@@ -15,17 +14,17 @@ const caseColumns = `id, reference, full_name, email, email_norm, organisation, 
 // notClosed is the condition under which a case may still change.
 const notClosed = ` AND status <> '` + store.CaseResolved + `' AND status <> '` + store.CaseRejected + `'`
 
-func scanCase(s scanner) (*store.SupportCase, error) {
+func scanCase(s scanner) (store.SupportCase, error) {
 	var c store.SupportCase
 	var created, updated, confirmed, closed int64
 	if err := s.Scan(&c.ID, &c.Reference, &c.FullName, &c.Email, &c.EmailNorm, &c.Organisation, &c.Phone,
 		&c.Category, &c.Description, &c.Status, &c.AssigneeID, &c.IP, &c.UserAgent, &created, &updated,
 		&confirmed, &c.EmailConfirmedIP, &c.EmailConfirmedUserID, &c.EmailConfirmedNorm, &closed,
 		&c.ClosedBy, &c.Resolution); err != nil {
-		return nil, err
+		return c, err
 	}
 	c.CreatedAt, c.UpdatedAt, c.EmailConfirmedAt, c.ClosedAt = fromMS(created), fromMS(updated), fromMS(confirmed), fromMS(closed)
-	return &c, nil
+	return c, nil
 }
 
 // CreateCase inserts a support case.
@@ -40,55 +39,41 @@ func (d *DB) CreateCase(ctx context.Context, c *store.SupportCase) error {
 
 // GetCase returns the case with id.
 func (d *DB) GetCase(ctx context.Context, id string) (*store.SupportCase, error) {
-	c, err := scanCase(d.queryRow(ctx, `SELECT `+caseColumns+` FROM support_cases WHERE id = ?`, id))
-	return c, d.wrap(err)
+	return d.getCase(ctx, `id = ?`, id)
 }
 
 // GetCaseByReference returns the case with reference.
 func (d *DB) GetCaseByReference(ctx context.Context, reference string) (*store.SupportCase, error) {
-	c, err := scanCase(d.queryRow(ctx, `SELECT `+caseColumns+` FROM support_cases WHERE reference = ?`, reference))
-	return c, d.wrap(err)
+	return d.getCase(ctx, `reference = ?`, reference)
 }
 
-// likeEscaper makes user input literal inside a LIKE pattern (ESCAPE '\').
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+// getCase returns the case the condition cond on its one argument arg selects.
+func (d *DB) getCase(ctx context.Context, cond string, arg any) (*store.SupportCase, error) {
+	c, err := scanCase(d.queryRow(ctx, `SELECT `+caseColumns+` FROM support_cases WHERE `+cond, arg))
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	return &c, nil
+}
 
 // ListCases returns the selected cases, newest first.
 func (d *DB) ListCases(ctx context.Context, f store.CaseFilter) ([]store.SupportCase, error) {
-	q := `SELECT ` + caseColumns + ` FROM support_cases WHERE 1 = 1`
-	var args []any
+	q := listQuery{text: `SELECT ` + caseColumns + ` FROM support_cases WHERE 1 = 1`}
 	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, f.Status)
+		q.add(` AND status = ?`, f.Status)
 	}
 	if err := checkText([]any{f.Search}); err != nil { // before ToLower makes it text
 		return nil, err
 	}
 	if f.Search != "" {
-		p := "%" + likeEscaper.Replace(strings.ToLower(f.Search)) + "%"
-		q += ` AND (LOWER(reference) LIKE ? ESCAPE '\' OR LOWER(full_name) LIKE ? ESCAPE '\'
-			OR email_norm LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\' OR LOWER(organisation) LIKE ? ESCAPE '\')`
-		args = append(args, p, p, p, p, p)
+		p := containing(f.Search)
+		q.add(` AND (LOWER(reference) LIKE ? ESCAPE '\' OR LOWER(full_name) LIKE ? ESCAPE '\'
+			OR email_norm LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\' OR LOWER(organisation) LIKE ? ESCAPE '\')`,
+			p, p, p, p, p)
 	}
-	q += ` ORDER BY created_at DESC, id`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	rows, err := d.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.SupportCase
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		out = append(out, *c)
-	}
-	return out, d.wrap(rows.Err())
+	q.add(` ORDER BY created_at DESC, id`)
+	q.limit(f.Limit)
+	return collect(ctx, d, q, scanCase)
 }
 
 // AssignCase sets the case's assignee while it is not closed.
