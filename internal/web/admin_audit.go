@@ -241,15 +241,11 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	names := s.auditNames(r)
-	items := make([]AuditEntry, 0, len(events))
-	for _, e := range events {
-		items = append(items, auditJSON(e, names))
-	}
 	var cur store.Cursor
 	if next > 0 {
 		cur = store.Cursor{ID: strconv.FormatInt(next, 10)}
 	}
-	writeJSON(w, http.StatusOK, newPage(items, cur))
+	writeJSON(w, http.StatusOK, pageOf(events, cur, func(e *store.AuditEvent) AuditEntry { return auditJSON(*e, names) }))
 	return nil
 }
 

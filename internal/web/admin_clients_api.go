@@ -120,11 +120,7 @@ func (s *Server) apiAdminClients(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page, next := pageInMemory(list, clientKey, after, limit)
-	out := make([]AdminClient, 0, len(page))
-	for i := range page {
-		out = append(out, adminClientJSON(&page[i], ""))
-	}
-	writeJSON(w, http.StatusOK, newPage(out, next))
+	writeJSON(w, http.StatusOK, pageOf(page, next, func(c *store.OIDCClient) AdminClient { return adminClientJSON(c, "") }))
 	return nil
 }
 
@@ -231,11 +227,7 @@ func (s *Server) apiAdminSigningKeys(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	page, next := pageInMemory(keys, keyKey, after, limit)
-	out := make([]AdminSigningKey, 0, len(page))
-	for i := range page {
-		out = append(out, adminKeyJSON(&page[i]))
-	}
-	writeJSON(w, http.StatusOK, newPage(out, next))
+	writeJSON(w, http.StatusOK, pageOf(page, next, adminKeyJSON))
 	return nil
 }
 
@@ -307,11 +299,7 @@ func (s *Server) apiAdminUserApplications(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	page, next := pageInMemory(list, appKey, after, limit)
-	out := make([]Application, 0, len(page))
-	for _, a := range page {
-		out = append(out, applicationJSON(a))
-	}
-	writeJSON(w, http.StatusOK, newPage(out, next))
+	writeJSON(w, http.StatusOK, pageOf(page, next, func(a *store.OIDCApplication) Application { return applicationJSON(*a) }))
 	return nil
 }
 

@@ -80,6 +80,16 @@ func newPage[T any](items []T, next store.Cursor) Page[T] {
 	return p
 }
 
+// pageOf is the page of items, each as convert writes it, whose next page starts after
+// next (the zero Cursor when there is none).
+func pageOf[T, J any](items []T, next store.Cursor, convert func(*T) J) Page[J] {
+	out := make([]J, 0, len(items))
+	for i := range items {
+		out = append(out, convert(&items[i]))
+	}
+	return newPage(out, next)
+}
+
 // Page sizes of the admin lists.
 const (
 	defaultPageLimit = 50

@@ -117,11 +117,7 @@ func (s *Server) apiListTokens(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, next := store.NextPage(tokens, limit, func(t store.APIToken) store.Cursor { return store.Cursor{At: t.CreatedAt, ID: t.ID} })
 	names := s.usernames(r)
-	items := make([]APIToken, 0, len(page))
-	for i := range page {
-		items = append(items, s.tokenJSON(&page[i], names))
-	}
-	writeJSON(w, http.StatusOK, newPage(items, next))
+	writeJSON(w, http.StatusOK, pageOf(page, next, func(t *store.APIToken) APIToken { return s.tokenJSON(t, names) }))
 	return nil
 }
 

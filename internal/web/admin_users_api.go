@@ -162,11 +162,7 @@ func (s *Server) apiAdminListUsers(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	items := make([]AdminUser, 0, len(list.Users))
-	for i := range list.Users {
-		items = append(items, adminUserJSON(&list.Users[i]))
-	}
-	writeJSON(w, http.StatusOK, newPage(items, list.Next))
+	writeJSON(w, http.StatusOK, pageOf(list.Users, list.Next, adminUserJSON))
 	return nil
 }
 
