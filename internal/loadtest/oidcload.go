@@ -131,25 +131,51 @@ func (a *application) token(w *worker, i int, f func() (*oauth2.Token, error)) (
 	return tok, err
 }
 
+// oidcRun is where an OIDC scenario runs: its server, browsers signed in to it, and an
+// application registered with it.
+type oidcRun struct {
+	in       *instance
+	tr       *http.Transport
+	browsers []*http.Client
+	app      *application
+}
+
+// startOIDC starts the server of scenario with up to c.Clients signed-in browsers and an
+// application (offline: one that may ask for refresh tokens). stop ends what it started.
+func startOIDC(ctx context.Context, b *backend, users []user, c Config, scenario string, offline bool) (*oidcRun, error) {
+	in, err := b.start(serverOptions{name: scenario})
+	if err != nil {
+		return nil, err
+	}
+	run := &oidcRun{in: in, tr: newTransport(2 * c.Clients)}
+	run.browsers, err = browsers(ctx, b, in, users, c.Clients, run.tr, false)
+	if err != nil {
+		run.stop()
+		return nil, err
+	}
+	run.app, err = newApplication(ctx, b, in, run.tr, fmt.Sprintf("load-%s-%d", scenario, time.Now().UnixNano()), offline)
+	if err != nil {
+		run.stop()
+		return nil, err
+	}
+	return run, nil
+}
+
+func (r *oidcRun) stop() {
+	r.tr.CloseIdleConnections()
+	r.in.stop()
+}
+
 // codeFlow: an application signs a user in who has a twofold session: the authorization
 // request in the browser (to the code), then the code exchange with the client secret and
 // PKCE. One completed operation is both.
 func codeFlow(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(serverOptions{name: ScenarioCodeFlow})
+	run, err := startOIDC(ctx, b, users, c, ScenarioCodeFlow, false)
 	if err != nil {
 		return nil, err
 	}
-	defer in.stop()
-	tr := newTransport(2 * c.Clients)
-	defer tr.CloseIdleConnections()
-	browsers, err := browsers(ctx, b, in, users, c.Clients, tr, false)
-	if err != nil {
-		return nil, err
-	}
-	app, err := newApplication(ctx, b, in, tr, fmt.Sprintf("load-code-%d", time.Now().UnixNano()), false)
-	if err != nil {
-		return nil, err
-	}
+	defer run.stop()
+	in, browsers, app := run.in, run.browsers, run.app
 	return measured(in, func() (*Result, error) {
 		elapsed, recs := drive(ctx, c, in.URL, c.Clients, 2, false, func(_ context.Context, w *worker) bool {
 			code, verifier, err := app.code(ctx, w, browsers[w.id%len(browsers)], 0)
@@ -179,21 +205,12 @@ type pendingCode struct{ code, verifier string }
 // as fast as they can: the code-exchange result, whose server CPU (and CPU profile) is the
 // exchanges' alone.
 func codeExchange(ctx context.Context, b *backend, users []user, c Config) ([]*Result, error) {
-	in, err := b.start(serverOptions{name: ScenarioCodeExchange})
+	run, err := startOIDC(ctx, b, users, c, ScenarioCodeExchange, false)
 	if err != nil {
 		return nil, err
 	}
-	defer in.stop()
-	tr := newTransport(2 * c.Clients)
-	defer tr.CloseIdleConnections()
-	browsers, err := browsers(ctx, b, in, users, c.Clients, tr, false)
-	if err != nil {
-		return nil, err
-	}
-	app, err := newApplication(ctx, b, in, tr, fmt.Sprintf("load-exchange-%d", time.Now().UnixNano()), false)
-	if err != nil {
-		return nil, err
-	}
+	defer run.stop()
+	in, browsers, app := run.in, run.browsers, run.app
 	obtained := make([][]pendingCode, c.Clients)
 	cpu0, _, err := in.proc.usage()
 	if err != nil {
@@ -244,21 +261,12 @@ func codeExchange(ctx context.Context, b *backend, users []user, c Config) ([]*R
 // refresh: applications holding a refresh token each (from one code flow per client)
 // refresh it over and over, each time with the token the last refresh returned.
 func refresh(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(serverOptions{name: ScenarioRefresh})
+	run, err := startOIDC(ctx, b, users, c, ScenarioRefresh, true)
 	if err != nil {
 		return nil, err
 	}
-	defer in.stop()
-	tr := newTransport(2 * c.Clients)
-	defer tr.CloseIdleConnections()
-	browsers, err := browsers(ctx, b, in, users, c.Clients, tr, false)
-	if err != nil {
-		return nil, err
-	}
-	app, err := newApplication(ctx, b, in, tr, fmt.Sprintf("load-refresh-%d", time.Now().UnixNano()), true)
-	if err != nil {
-		return nil, err
-	}
+	defer run.stop()
+	in, browsers, app := run.in, run.browsers, run.app
 	tokens := make([]string, c.Clients)
 	setup := &worker{base: in.URL, recs: []*recorder{{}, {}}}
 	for i := range tokens {
