@@ -75,6 +75,12 @@ func Msg(code, key string, args ...any) *Error {
 	return &Error{Code: code, Key: key, Args: args, Message: i18n.T(i18n.Default, key, args...)}
 }
 
+// RateLimited returns a rate_limited error whose message is key in the catalog, to be
+// tried again after wait (at least a second).
+func RateLimited(key string, wait time.Duration) *Error {
+	return retryAfter(Msg(CodeRateLimited, key), max(wait, time.Second))
+}
+
 // Text returns the message in lang; English when it is not in the catalog.
 func (e *Error) Text(lang string) string {
 	if e.Key == "" {

@@ -167,10 +167,10 @@ func (s *Service) Register(ctx context.Context, in Request, m auth.Meta) error {
 		return err
 	}
 	if ok, wait := s.perIP.Allow("ip:" + ratelimit.AddressKey(m.IP)); !ok {
-		return rateLimited("err.register_limit_ip", wait)
+		return apperr.RateLimited("err.register_limit_ip", wait)
 	}
 	if ok, wait := s.perEmail.Allow("email:" + ratelimit.EmailKey(emailNorm)); !ok {
-		return rateLimited("err.register_limit_email", wait)
+		return apperr.RateLimited("err.register_limit_email", wait)
 	}
 	hash, err := s.auth.HashPassword(ctx, in.Password)
 	if err != nil {
@@ -330,11 +330,4 @@ func (s *Service) takeMail(ctx context.Context, m auth.Meta) (bool, error) {
 // domainOf is the domain of a normalised address.
 func domainOf(emailNorm string) string {
 	return emailNorm[strings.LastIndexByte(emailNorm, '@')+1:]
-}
-
-// rateLimited is a 429 answer with the message key to retry after wait (at least a second).
-func rateLimited(key string, wait time.Duration) error {
-	e := apperr.Msg(apperr.CodeRateLimited, key)
-	e.RetryAfter = max(wait, time.Second)
-	return e
 }

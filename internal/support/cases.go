@@ -83,10 +83,10 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 		return "", err
 	}
 	if ok, wait := s.perIP.Allow("ip:" + ratelimit.AddressKey(m.IP)); !ok {
-		return "", rateLimited("err.support_limit_ip", wait)
+		return "", apperr.RateLimited("err.support_limit_ip", wait)
 	}
 	if ok, wait := s.perEmail.Allow("email:" + ratelimit.EmailKey(c.EmailNorm)); !ok {
-		return "", rateLimited("err.support_limit_email", wait)
+		return "", apperr.RateLimited("err.support_limit_email", wait)
 	}
 	// Past the hourly mail cap the case is opened and answered all the same, but no
 	// confirmation is sent: the form must not become a way to send mail in bulk.
@@ -154,13 +154,6 @@ func (s *Service) takeFormMail(ctx context.Context, m Meta) (bool, error) {
 		s.log.ErrorContext(ctx, "audit row not written", "event", audit.SupportMailCapped, "err", err)
 	}
 	return false, nil
-}
-
-// rateLimited is a 429 answer with the message key to retry after wait (at least a second).
-func rateLimited(key string, wait time.Duration) error {
-	e := apperr.Msg(apperr.CodeRateLimited, key)
-	e.RetryAfter = max(wait, time.Second)
-	return e
 }
 
 func categoryLabel(c string) string {
