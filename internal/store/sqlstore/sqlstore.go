@@ -118,14 +118,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	// prepared on it would be lost.
 	sqlDB.SetMaxOpenConns(sqliteConns)
 	sqlDB.SetMaxIdleConns(sqliteConns)
-	// No statement cache (sqliteStatementCache): with statements kept prepared across requests, 20
-	// parallel password-reset requests stalled for the busy timeout and answered 500 in about
-	// 1 of 12 race-detector runs (TestForgotPasswordHourlyLimitHoldsInParallel/sqlite; 70 of
-	// 70 passed without the cache). Until the cause is found, SQLite parses every query.
-	d := &DB{db: sqlDB, q: sqlDB, dialect: sqliteDialect, metrics: noMetrics()}
-	if sqliteStatementCache {
-		d.stmts = newStmtCache()
-	}
+	d := &DB{db: sqlDB, q: sqlDB, dialect: sqliteDialect, stmts: newStmtCache(), metrics: noMetrics()}
 	if err := d.Migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -190,10 +183,6 @@ func (d *DB) Migrate(ctx context.Context) error {
 // sqliteConns is the size of SQLite's connection pool: readers run in parallel in WAL
 // mode, writers take turns.
 const sqliteConns = 8
-
-// sqliteStatementCache turns the prepared-statement cache (stmt.go) on for SQLite; off
-// while parallel writers stall with it (see OpenSQLite).
-const sqliteStatementCache = false
 
 // Close closes the database and its prepared statements.
 func (d *DB) Close() error {

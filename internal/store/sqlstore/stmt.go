@@ -23,6 +23,8 @@ type stmtCache struct {
 	asideCtx  context.Context
 	asideStop context.CancelFunc
 	asideWG   sync.WaitGroup
+	// testHookPrepared, when set, runs in prepare between preparing and keeping.
+	testHookPrepared func()
 }
 
 func newStmtCache() *stmtCache {
@@ -74,7 +76,8 @@ func (d *DB) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 // prepare prepares query and keeps it, unless the cache is full or closed or preparing
-// failed (then it returns nil). It holds no lock while it waits for a connection.
+// failed (then it returns nil). It holds no lock while it waits for a connection, nor
+// while it closes a statement it does not keep (see closeAll).
 func (c *stmtCache) prepare(ctx context.Context, db *sql.DB, query string) *sql.Stmt {
 	c.mu.RLock()
 	full := c.m == nil || len(c.m) >= maxStmts
@@ -86,17 +89,20 @@ func (c *stmtCache) prepare(ctx context.Context, db *sql.DB, query string) *sql.
 	if err != nil {
 		return nil
 	}
+	if c.testHookPrepared != nil {
+		c.testHookPrepared()
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if prev, ok := c.m[query]; ok {
-		st.Close()
+	prev, ok := c.m[query] // prepared meanwhile by another caller
+	keep := !ok && c.m != nil && len(c.m) < maxStmts
+	if keep {
+		c.m[query] = st
+	}
+	c.mu.Unlock()
+	if !keep {
+		closeAll(st)
 		return prev
 	}
-	if c.m == nil || len(c.m) >= maxStmts {
-		st.Close()
-		return nil
-	}
-	c.m[query] = st
 	return st
 }
 
@@ -106,11 +112,25 @@ func (c *stmtCache) close() {
 		return
 	}
 	c.mu.Lock()
+	sts := make([]*sql.Stmt, 0, len(c.m))
 	for _, st := range c.m {
-		st.Close()
+		sts = append(sts, st)
 	}
 	c.m = nil // no preparation aside starts from now on
 	c.mu.Unlock()
+	closeAll(sts...)
 	c.asideStop()
 	c.asideWG.Wait()
+}
+
+// closeAll closes statements. Never call it holding c.mu: closing a statement waits for
+// every connection it was prepared on to end the call it is in (database/sql's
+// removeOpenStmt), and such a call can be a write waiting, under the busy timeout, for
+// SQLite's write lock. Were c.mu held, the transaction holding that lock would wait for
+// c.mu at its next query and never commit: every writer stalled for the busy timeout and
+// failed (TestDuplicateStatementClosedOutsideLock).
+func closeAll(sts ...*sql.Stmt) {
+	for _, st := range sts {
+		st.Close()
+	}
 }
