@@ -31,6 +31,7 @@ const (
 
 var (
 	errResetCodeMissing = apperr.Msg(apperr.CodeInvalidCode, "err.reset_code_missing")
+	errResetKeyMissing  = apperr.Msg(apperr.CodeInvalidCode, "err.reset_key_missing")
 	errResetProofStale  = apperr.Msg(apperr.CodeInvalidCode, "err.reset_proof_stale")
 	errSamePassword     = apperr.Msg(apperr.CodeWeakPassword, "err.same_password")
 )
@@ -104,6 +105,8 @@ type ResetLink struct {
 	Username   string
 	NeedsCode  bool // the account has a second factor: it is asked for first
 	ExpiresAt  time.Time
+	HasKey     bool // the account has a security key or passkey to offer (BeginResetKey)
+	HasApp     bool // an authenticator app code is accepted (not under the key policy with a key)
 	HasRecover bool // the account has a recovery code to offer instead of a code
 }
 
@@ -111,45 +114,45 @@ type ResetLink struct {
 // what it will ask for. It changes nothing (mail scanners open links). A link of a
 // disabled account is links.ErrInvalid like a used one.
 func (s *Service) CheckResetLink(ctx context.Context, token string) (*ResetLink, error) {
-	l, u, hasTOTP, err := s.resetTarget(ctx, token)
+	l, u, f, err := s.resetTarget(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	info := &ResetLink{Username: u.Username, NeedsCode: hasTOTP, ExpiresAt: l.ExpiresAt}
-	if hasTOTP {
-		if _, err := s.store.GetRecoveryCode(ctx, u.ID); err == nil {
-			info.HasRecover = true
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-	}
-	return info, nil
+	return &ResetLink{Username: u.Username, NeedsCode: f.any(), ExpiresAt: l.ExpiresAt,
+		HasKey: f.keys > 0, HasApp: s.resetTakesApp(u, f), HasRecover: f.any() && f.recovery}, nil
 }
 
-// resetTarget returns the live reset link token names, its account and whether the account
-// has an authenticator. links.ErrInvalid when the link cannot be used.
-func (s *Service) resetTarget(ctx context.Context, token string) (*store.LinkToken, *store.User, bool, error) {
+// resetTakesApp reports whether a reset of u's password accepts an authenticator code:
+// when u has the app, unless the phishing-resistant policy wants u's key instead (as at
+// sign-in; the recovery code stays the way out of a lost key).
+func (s *Service) resetTakesApp(u *store.User, f factors) bool {
+	return f.totp && !(f.keys > 0 && s.PhishingResistant(u))
+}
+
+// resetTarget returns the live reset link token names, its account and the account's
+// second factors. links.ErrInvalid when the link cannot be used.
+func (s *Service) resetTarget(ctx context.Context, token string) (*store.LinkToken, *store.User, factors, error) {
 	l, err := links.Peek(ctx, s.store, store.LinkPasswordReset, token, s.now())
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, factors{}, err
 	}
 	u, err := s.store.GetUser(ctx, l.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, false, links.ErrInvalid
+		return nil, nil, factors{}, links.ErrInvalid
 	}
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, factors{}, err
 	}
 	if u.Disabled {
-		return nil, nil, false, links.ErrInvalid
+		return nil, nil, factors{}, links.ErrInvalid
 	}
-	// A key counts like an app: one factor never recovers the other. The reset pages take
-	// the app code or the recovery code.
+	// A key counts like an app: one factor never recovers the other. The reset takes the
+	// key's answer, the app code or the recovery code.
 	f, err := s.factorsOf(ctx, s.store, u.ID)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, factors{}, err
 	}
-	return l, u, f.any(), nil
+	return l, u, f, nil
 }
 
 // factorProof is a second factor checked for a reset and not used up yet: the final step
@@ -158,6 +161,7 @@ type factorProof struct {
 	UserID   string `json:"u"`
 	Step     int64  `json:"s,omitempty"` // authenticator step to accept
 	Recovery []byte `json:"r,omitempty"` // keyed hash of the recovery code to use up
+	Key      string `json:"k,omitempty"` // ID of the key whose answer was accepted (and recorded)
 	Expires  int64  `json:"e"`           // Unix milliseconds
 }
 
@@ -167,10 +171,18 @@ type factorProof struct {
 // the slot stays a failure until the reset succeeds. A code refused because a parallel
 // reset used the link (and with it the code's step) meanwhile is no wrong code: the answer
 // is links.ErrInvalid and the slot is released, as it is on any error that is not a wrong
-// code. Nothing is used up here.
-func (s *Service) checkFactor(ctx context.Context, u *store.User, token, code string, m Meta) (_ *factorProof, _ *attempt, err error) {
+// code. Nothing is used up here. A user whom the phishing-resistant policy holds to a key
+// gets ErrSecurityKeyRequired for an authenticator code, which is not checked and spends
+// nothing; the recovery code stays theirs to use.
+func (s *Service) checkFactor(ctx context.Context, u *store.User, f factors, token, code string, m Meta) (_ *factorProof, _ *attempt, err error) {
 	if code == "" {
+		if f.keys > 0 && !s.resetTakesApp(u, f) {
+			return nil, nil, errResetKeyMissing
+		}
 		return nil, nil, errResetCodeMissing
+	}
+	if _, err := totp.NormalizeCode(code); err == nil && f.totp && !s.resetTakesApp(u, f) {
+		return nil, nil, ErrSecurityKeyRequired
 	}
 	a, err := s.reserve(ctx, store.BudgetSecondFactor, u.ID, u.ID, m)
 	if err != nil {
@@ -232,20 +244,26 @@ func (s *Service) checkFactor(ctx context.Context, u *store.User, token, code st
 // ResetPassword would, and returns a sealed proof, bound to this link and valid
 // ResetProofTTL, that the new-password step hands to ResetPassword instead of the code.
 // Nothing is used up: the link, the code's step and the recovery code are spent only when
-// the reset succeeds. Errors: links.ErrInvalid, invalid_code, throttled.
+// the reset succeeds. Errors: links.ErrInvalid, invalid_code, security_key_required,
+// throttled.
 func (s *Service) CheckResetCode(ctx context.Context, token, code string, m Meta) (string, error) {
-	l, u, hasTOTP, err := s.resetTarget(ctx, token)
+	l, u, f, err := s.resetTarget(ctx, token)
 	if err != nil {
 		return "", err
 	}
-	if !hasTOTP {
+	if !f.any() {
 		return "", nil // nothing to prove: the new-password step asks for no code
 	}
 	m.ActorID = u.ID
-	p, _, err := s.checkFactor(ctx, u, token, code, m)
+	p, _, err := s.checkFactor(ctx, u, f, token, code, m)
 	if err != nil {
 		return "", err
 	}
+	return s.sealProof(l, p)
+}
+
+// sealProof seals p for the link l: only that link's reset opens it (openProof).
+func (s *Service) sealProof(l *store.LinkToken, p *factorProof) (string, error) {
 	plain, err := json.Marshal(p)
 	if err != nil {
 		return "", err
@@ -279,27 +297,35 @@ type ResetRequest struct {
 	Token       string
 	NewPassword string
 	// Code is an authenticator code or the recovery code; required when the account has
-	// an authenticator, unless Proof carries one CheckResetCode checked.
-	Code  string
+	// a second factor, unless Credential or Proof carries one.
+	Code string
+	// Credential is a security key's answer (an AuthenticationResponseJSON) to the
+	// challenge BeginResetKey drew for this link; it takes the place of Code.
+	Credential []byte
+	// Proof is what CheckResetCode or CheckResetKey returned for this link.
 	Proof string
 }
 
-// ResetPassword sets a new password through a reset link. When the account has an
-// authenticator, the second factor is checked (Code, or Proof from CheckResetCode) before
-// anything about the password is: the link alone never replaces it. The password policy
-// applies, and the password the account has now is refused. That comparison spends no
-// password budget: the link and the second factor prove enough, the answer tells only
-// their holder that the new password is the old one, and so wrong sign-ins by whoever
-// knows the username never block a reset. In one transaction the link is used up (of
-// parallel submissions one wins), the code's step is accepted or the recovery code
-// swapped for a fresh one, the password replaced, both budgets reset, and End's
-// PasswordReset ends every session, application grant and live reset link; nobody is
-// signed in. The fresh recovery code is returned when the recovery code was used. Any
-// refusal leaves the link live; only a wrong code counts as a second-factor failure (the
-// slot of any other refusal is released). Errors: links.ErrInvalid (400 invalid_token),
-// weak_password, invalid_code, throttled, busy.
+// ResetPassword sets a new password through a reset link. When the account has a second
+// factor, it is checked (Credential, a key's answer to BeginResetKey's challenge; Code; or
+// Proof from CheckResetCode or CheckResetKey) before anything about the password is: the
+// link alone never replaces it. Under the phishing-resistant policy a user with a key
+// gets ErrSecurityKeyRequired for an app code (the key or the recovery code prove it).
+// The password policy applies, and the password the account has now is refused. That
+// comparison spends no password budget: the link and the second factor prove enough, the
+// answer tells only their holder that the new password is the old one, and so wrong
+// sign-ins by whoever knows the username never block a reset. In one transaction the link
+// is used up (of parallel submissions one wins), the code's step is accepted or the
+// recovery code swapped for a fresh one (a key's answer was recorded when it was checked),
+// the password replaced, both budgets reset, and End's PasswordReset ends every session,
+// application grant and live reset link; nobody is signed in. The fresh recovery code is
+// returned when the recovery code was used. Any refusal leaves the link live (a key's
+// challenge is used up once the answer was checked); only a wrong code or a refused key
+// answer counts as a second-factor failure (the slot of any other refusal is released).
+// Errors: links.ErrInvalid (400 invalid_token), bad_request, weak_password, invalid_code,
+// invalid_credential, security_key_required, throttled, busy.
 func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (freshRecovery string, err error) {
-	l, u, hasTOTP, err := s.resetTarget(ctx, req.Token)
+	l, u, f, err := s.resetTarget(ctx, req.Token)
 	if err != nil {
 		return "", err
 	}
@@ -313,11 +339,14 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 	}
 	var proof *factorProof
 	var a *attempt
-	if hasTOTP {
-		if req.Proof != "" {
+	if f.any() {
+		switch {
+		case req.Proof != "":
 			proof, err = s.openProof(l, u, req.Proof)
-		} else {
-			proof, a, err = s.checkFactor(ctx, u, req.Token, req.Code, m)
+		case req.Credential != nil:
+			proof, a, err = s.checkKey(ctx, l, u, req.Credential, m)
+		default:
+			proof, a, err = s.checkFactor(ctx, u, f, req.Token, req.Code, m)
 		}
 		if err != nil {
 			return "", err
@@ -371,6 +400,13 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 				}
 				st.AfterCommit(s.metrics.RecoveryCodeUsed)
 				detail = "second factor: recovery code"
+			} else if proof.Key != "" {
+				// The key's answer was checked and recorded already; a key removed since
+				// proves nothing any more.
+				if err := keyStillThere(ctx, st, u.ID, proof.Key); err != nil {
+					return err
+				}
+				detail = "second factor: security key " + proof.Key
 			} else {
 				if err := st.AcceptTOTPStep(ctx, u.ID, proof.Step, now); errors.Is(err, store.ErrNotFound) {
 					return apperr.ErrInvalidCode // used meanwhile, or a newer code was

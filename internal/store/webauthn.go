@@ -34,6 +34,7 @@ const (
 	ChallengeRegistration = "registration" // adding a key, bound to the session
 	ChallengeAssertion    = "assertion"    // the second factor or a proof, bound to the session
 	ChallengePasskey      = "passkey"      // a passkey sign-in, bound to a pre-session cookie
+	ChallengeReset        = "reset"        // the second factor of a password reset, bound to its link
 )
 
 // WebAuthnChallenge is a challenge handed to a browser and waiting for its answer. Only its
@@ -41,8 +42,9 @@ const (
 type WebAuthnChallenge struct {
 	ChallengeHash []byte
 	Kind          string
-	// BoundTo is what may answer it: a session's ID, or, for a passkey sign-in, the
-	// SHA-256 (hex) of the pre-session cookie's value.
+	// BoundTo is what may answer it: a session's ID; for a passkey sign-in, the
+	// SHA-256 (hex) of the pre-session cookie's value; for a password reset, the stored
+	// hash (hex) of the reset link's token.
 	BoundTo   string
 	UserID    string // the user it was drawn for; empty for a passkey sign-in
 	Data      []byte // the ceremony's state (JSON), at most MaxChallengeData bytes

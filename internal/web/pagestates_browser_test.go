@@ -414,6 +414,15 @@ func walkPageStates(t *testing.T, chromium, axe, lang string) {
 	b.open("/account/security")
 	b.wantText(tr("security.keys_proof"))
 	c.check("security-keys-confirm")
+	// The reset page of an account with a key offers the key first, the recovery code beside.
+	wantStatus(t, srv.Client(t).PostJSON("/api/v1/password/forgot", map[string]string{"login": "ada"}), http.StatusAccepted)
+	keyLink, err := url.Parse(srv.LastMailTo(t, "ada@example.com").Link("/password/reset?token="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the reset link of a key user", chromedp.Navigate(srv.URL+keyLink.RequestURI()))
+	b.wantHeading(tr("reset.title_code"))
+	c.check("reset-password-key")
 	q = url.Values{"client_id": {clients[0].ID}, "post_logout_redirect_uri": {appURL + "/"}, "state": {"st"}}
 	b.do("the application's logout request", chromedp.Navigate(srv.URL+oidc.EndSessionPath+"?"+q.Encode()))
 	b.wantPath(oidc.LogoutConfirmPath)

@@ -120,6 +120,12 @@ func TestEveryFormPostRedirects(t *testing.T) {
 			c, _, _ := enrolled(t, srv, "addk")
 			return form(c, "/account/security-keys", url.Values{"name": {"Key"}})
 		},
+		// So does the reset's key route.
+		"POST /password/reset/key": func(t *testing.T) *testserver.Response {
+			_, _, _ = enrolled(t, srv, "rkey")
+			tok := forgot(t, srv, "rkey", "rkey@example.com", true)
+			return form(srv.Client(t), "/password/reset/key", url.Values{"token": {tok}})
+		},
 		"POST /login/code": func(t *testing.T) *testserver.Response {
 			_, secret, _ := enrolled(t, srv, "kim")
 			c := srv.Client(t)
@@ -261,7 +267,7 @@ func TestEveryFormPostRedirects(t *testing.T) {
 	}
 	// These cases post what the route refuses (no such session, application or pending
 	// reset): the refusal must not be a page at 200 either.
-	refused := map[string]bool{"POST /account/sessions/{id}/sign-out": true, "POST /account/security-keys": true,
+	refused := map[string]bool{"POST /account/sessions/{id}/sign-out": true, "POST /account/security-keys": true, "POST /password/reset/key": true,
 		"POST /account/applications/{client_id}/revoke": true, "POST /support/cases/{ref}/reset-mfa/approve": true}
 	oidcProbes := map[string]bool{"POST /authorize/consent": true, "POST /authorize/select": true,
 		"POST /authorize/reauth": true, "POST /end_session/confirm": true, "POST /authorize/key/deny": true}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -28,9 +30,42 @@ type forgotBody struct {
 }
 
 type passwordResetBody struct {
-	Token       string `json:"token"`
-	NewPassword string `json:"new_password"`
-	Code        string `json:"code"`
+	Token       string          `json:"token"`
+	NewPassword string          `json:"new_password"`
+	Code        string          `json:"code"`
+	Credential  json.RawMessage `json:"credential"` // a key's answer, instead of code
+}
+
+// resetTokenBody is the body of POST /api/v1/password/reset/webauthn.
+type resetTokenBody struct {
+	Token string `json:"token"`
+}
+
+// resetKeyBody is what webauthn.js posts to POST /password/reset/key: the link's token and
+// the key's answer.
+type resetKeyBody struct {
+	Token      string          `json:"token"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+var (
+	errCredentialNotObject = apperr.New(apperr.CodeBadRequest,
+		`Field "credential" must be the object PublicKeyCredential.toJSON() returns.`).In("credential")
+	errCodeAndCredential = apperr.New(apperr.CodeBadRequest,
+		`Give either "code" or "credential", not both.`).In("credential")
+)
+
+// credentialOf returns a key's answer given in a body: nil when absent (or null), the JSON
+// object otherwise, or errCredentialNotObject.
+func credentialOf(raw json.RawMessage) ([]byte, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, errCredentialNotObject
+	}
+	return raw, nil
 }
 
 func (s *Server) apiForgotPassword(w http.ResponseWriter, r *http.Request) error {
@@ -59,11 +94,37 @@ func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request) error 
 	if err := required([2]string{"new_password", b.NewPassword}); err != nil {
 		return err
 	}
-	fresh, err := s.auth.ResetPassword(r.Context(), auth.ResetRequest{Token: b.Token, NewPassword: b.NewPassword, Code: b.Code}, meta(r))
+	cred, err := credentialOf(b.Credential)
+	if err != nil {
+		return err
+	}
+	if cred != nil && b.Code != "" {
+		return errCodeAndCredential
+	}
+	fresh, err := s.auth.ResetPassword(r.Context(), auth.ResetRequest{Token: b.Token, NewPassword: b.NewPassword,
+		Code: b.Code, Credential: cred}, meta(r))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, PasswordResetAnswer{RecoveryCode: fresh})
+	return nil
+}
+
+// apiResetKey draws the challenge a security key answers as the second factor of the
+// reset through the link.
+func (s *Server) apiResetKey(w http.ResponseWriter, r *http.Request) error {
+	var b resetTokenBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	if b.Token == "" {
+		return links.ErrInvalid
+	}
+	opts, err := s.auth.BeginResetKey(r.Context(), b.Token)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, opts)
 	return nil
 }
 
@@ -169,6 +230,38 @@ func (s *Server) resetCodeSubmit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	redirect(w, r, "/password/reset?token="+url.QueryEscape(tok))
+	return nil
+}
+
+// resetKeySubmit is the key's side of resetCodeSubmit, for webauthn.js: the key's answer
+// checked, the proof goes into the result cookie as a code's does, and the answer names
+// the link's page, now at the new-password step.
+func (s *Server) resetKeySubmit(w http.ResponseWriter, r *http.Request) error {
+	if !isJSONRequest(r) {
+		return apperr.Msg(apperr.CodeBadRequest, "key.js_needed")
+	}
+	var b resetKeyBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	cred, err := credentialOf(b.Credential)
+	if err != nil {
+		return err
+	}
+	if cred == nil {
+		return apperr.New(apperr.CodeBadRequest, `Field "credential" is required: the object PublicKeyCredential.toJSON() returns.`).In("credential")
+	}
+	if b.Token == "" {
+		return links.ErrInvalid
+	}
+	proof, err := s.auth.CheckResetKey(r.Context(), b.Token, cred, meta(r))
+	if err != nil {
+		return err
+	}
+	if err := s.setResult(w, resultResetProof, resetProof{Token: b.Token, Proof: proof}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, KeyNext{Next: "/password/reset?token=" + url.QueryEscape(b.Token)})
 	return nil
 }
 

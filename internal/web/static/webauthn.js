@@ -5,6 +5,8 @@
 //   form[data-webauthn="register"]  adds a key: its name field, then the key's prompt
 //   [data-webauthn="login"]         a button: sign in (or confirm) with one of the user's keys
 //   [data-webauthn="passkey"]       a button: sign in with a passkey, no password
+//   [data-webauthn="reset"]         a button: the second factor of a password reset (data-token
+//                                   is the link's token; the answer names the next page)
 //   form[data-webauthn-conditional] the sign-in form whose username field offers passkeys
 // data-next on each is where the browser goes when the key is accepted (a register form
 // follows the "next" of the answer instead). [data-webauthn-js] elements are shown and
@@ -202,6 +204,32 @@
       }).then(function () {
         go(btn.getAttribute("data-next"));
       }).catch(function (e) {
+        busy(btn, false);
+        say(btn, why(e));
+      });
+    });
+  });
+
+  // A key as the second factor of a forgotten-password reset: the challenge is bound to the
+  // link, and the page route keeps the proof for the new-password step. A link that cannot
+  // be used any more is told by its own page, so the browser reloads it.
+  document.querySelectorAll("[data-webauthn=reset]").forEach(function (btn) {
+    btn.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var token = btn.getAttribute("data-token") || "";
+      busy(btn, true);
+      say(btn, "");
+      post("/api/v1/password/reset/webauthn", { token: token }).then(function (o) {
+        return navigator.credentials.get({ publicKey: requestOptions(o.publicKey) });
+      }).then(function (cred) {
+        return post("/password/reset/key", { token: token, credential: credentialJSON(cred) });
+      }).then(function (done) {
+        go(done.next);
+      }).catch(function (e) {
+        if (e && e.code === "invalid_token") {
+          window.location.reload();
+          return;
+        }
         busy(btn, false);
         say(btn, why(e));
       });
