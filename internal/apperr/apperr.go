@@ -28,8 +28,22 @@ const (
 	// CodeLastAdmin: the change would leave no enabled administrator, or an administrator
 	// tried to disable, demote or delete themselves (409).
 	CodeLastAdmin = "last_admin"
-	// CodeInvalidCredential: a security key's or passkey's answer was refused.
+	// CodeInvalidCredential: a security key's or passkey's answer was refused, for a
+	// reason that has no code of its own below (a signature that does not verify, a
+	// disabled account, ...).
 	CodeInvalidCredential = "invalid_credential"
+	// The refusals of a key's answer a person can act on (KeyRefusals): the challenge
+	// expired or was used (try again), the answer came from another address than the site's,
+	// the key is not (or no longer) registered for the account, a passkey did not verify its
+	// user (no PIN or biometric), the key's counter went back (a possible copy), and at
+	// registration a key registered already or a model the organisation does not accept.
+	CodeChallengeExpired         = "challenge_expired"
+	CodeWrongOrigin              = "wrong_origin"
+	CodeKeyNotRegistered         = "key_not_registered"
+	CodeUserVerificationRequired = "user_verification_required"
+	CodeKeyCounterRegressed      = "key_counter_regressed"
+	CodeKeyAlreadyRegistered     = "key_already_registered"
+	CodeKeyModelNotAllowed       = "key_model_not_allowed"
 	// CodeLastFactor: removing this second factor would leave none where one is required.
 	CodeLastFactor = "last_factor"
 	// CodeSecurityKeyRequired: the phishing-resistant policy wants a security key or
@@ -39,6 +53,11 @@ const (
 	// or to make an administrator; only an administrator's session may (403).
 	CodeTokenCannotManageAdmins = "token_cannot_manage_admins"
 )
+
+// KeyRefusals are the codes of a refused security key or passkey answer: a failed
+// attempt at sign-in (401), a refused key when adding one (400).
+var KeyRefusals = []string{CodeInvalidCredential, CodeChallengeExpired, CodeWrongOrigin, CodeKeyNotRegistered,
+	CodeUserVerificationRequired, CodeKeyCounterRegressed, CodeKeyAlreadyRegistered, CodeKeyModelNotAllowed}
 
 // Error is an application error. Message is safe to show; it never carries a secret or a
 // detail that would help an attacker (such as whether an account exists).

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"slices"
+
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/metrics"
 )
@@ -14,8 +16,11 @@ func signInResult(err error) metrics.Result {
 	if !ok {
 		return metrics.Failed
 	}
+	if slices.Contains(apperr.KeyRefusals, e.Code) {
+		return metrics.Invalid
+	}
 	switch e.Code {
-	case apperr.CodeInvalidCredentials, apperr.CodeInvalidCode, apperr.CodeInvalidCredential, apperr.CodeBadRequest:
+	case apperr.CodeInvalidCredentials, apperr.CodeInvalidCode, apperr.CodeBadRequest:
 		return metrics.Invalid
 	case apperr.CodeThrottled:
 		return metrics.Throttled

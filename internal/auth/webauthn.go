@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,26 +48,41 @@ const (
 	AMRMFA          = "mfa"
 )
 
-// Errors of the WebAuthn ceremonies. A refused answer never says more than that it was
-// refused: which check failed goes to the log and the audit detail.
+// Errors of the WebAuthn ceremonies. A refusal a person can act on has a code of its own
+// and says what to do (try again, use another key, set a PIN on the key, contact
+// support); any other refusal is ErrInvalidCredential. The detail of the check that
+// failed goes to the log and the audit detail. Before a key's signature is verified, a
+// refusal says nothing about an account: on the passkey path (no username) a key is
+// unknown, or its challenge gone, whoever asks.
 var (
-	ErrInvalidCredential = apperr.New(apperr.CodeInvalidCredential,
-		"Your security key's answer was not accepted. Try again, or use another way to sign in.")
-	errKeyRegistered = apperr.New(apperr.CodeInvalidCredential,
-		"This security key or passkey is registered already.")
-	errKeyNotAllowed = apperr.New(apperr.CodeInvalidCredential,
-		"This model of security key is not accepted here. Use one your organisation hands out.")
-	errChallengeGone = apperr.New(apperr.CodeInvalidCredential,
-		"This request has expired or was answered already. Start again.")
-	errNoKeys          = apperr.New(apperr.CodeNotFound, "No security key or passkey is registered for this account.")
-	errNoSuchKey       = apperr.New(apperr.CodeNotFound, "You have no such security key or passkey.")
-	ErrPasswordlessOff = apperr.New(apperr.CodeNotFound, "Signing in with a passkey alone is turned off here.")
-	errLastFactor      = apperr.New(apperr.CodeLastFactor,
-		"This is your last second factor, and your account requires one: add another security key or an authenticator app first.")
-	errReauthKey = apperr.New(apperr.CodeReauthenticationRequired,
-		"Confirm that it is you first: use your security key or enter a code from your authenticator app. Lost them? Sign in again with your recovery code.")
-	errKeyName = apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Name the key with at most %d characters of text.", MaxKeyName)).In("name")
+	ErrInvalidCredential = apperr.Msg(apperr.CodeInvalidCredential, "err.key_invalid")
+	errKeyRegistered     = apperr.Msg(apperr.CodeKeyAlreadyRegistered, "err.key_registered")
+	errKeyNotAllowed     = apperr.Msg(apperr.CodeKeyModelNotAllowed, "err.key_model")
+	errChallengeGone     = apperr.Msg(apperr.CodeChallengeExpired, "err.key_challenge_expired")
+	errWrongOrigin       = apperr.Msg(apperr.CodeWrongOrigin, "err.key_wrong_origin")
+	errKeyNotRegistered  = apperr.Msg(apperr.CodeKeyNotRegistered, "err.key_not_registered")
+	errKeyNoUV           = apperr.Msg(apperr.CodeUserVerificationRequired, "err.key_uv_required")
+	errKeyCloned         = apperr.Msg(apperr.CodeKeyCounterRegressed, "err.key_cloned")
+	errNoKeys            = apperr.Msg(apperr.CodeNotFound, "err.key_none")
+	errNoSuchKey         = apperr.Msg(apperr.CodeNotFound, "err.key_no_such")
+	ErrPasswordlessOff   = apperr.Msg(apperr.CodeNotFound, "err.passkey_off")
+	errLastFactor        = apperr.Msg(apperr.CodeLastFactor, "err.key_last_factor")
+	errReauthKey         = apperr.Msg(apperr.CodeReauthenticationRequired, "err.reauth_key")
+	errKeyName           = apperr.Msg(apperr.CodeBadRequest, "err.key_name", "Max", MaxKeyName).In("name")
 )
+
+// checkOrigin refuses (errWrongOrigin) an answer the browser made at another address than
+// the site's (clientDataJSON's origin) or for another relying party (the authenticator
+// data's RP ID hash). The library refuses it too, as one of many reasons; this one a
+// person can act on: open the site at its usual address. Neither value is secret, nor
+// says anything of an account.
+func (s *Service) checkOrigin(c protocol.CollectedClientData, rpIDHash []byte) error {
+	want := sha256.Sum256([]byte(s.webauthn.Config.RPID))
+	if !protocol.IsOriginInHaystack(c.Origin, s.webauthn.Config.RPOrigins) || subtle.ConstantTimeCompare(rpIDHash, want[:]) != 1 {
+		return errWrongOrigin
+	}
+	return nil
+}
 
 // newWebAuthn builds the relying party from o, with the defaults filled in.
 func newWebAuthn(o WebAuthnOptions) (*webauthn.WebAuthn, error) {

@@ -50,9 +50,10 @@ func (s *Service) BeginWebAuthnLogin(ctx context.Context, cur *Current) (*protoc
 // is used up whatever the outcome; of parallel answers exactly one wins. Every attempt
 // spends a slot of the user's second-factor budget first, as a code does; a refused answer
 // is audited and counted. A counter that did not increase is refused and audited as a
-// possible cloned key. Errors: bad_request for an answer that cannot be read,
-// invalid_credential for a refused one (another user's key, a removed key, wrong origin
-// or RP ID, a used or expired challenge), throttled.
+// possible cloned key. Errors: bad_request for an answer that cannot be read; for a
+// refused one challenge_expired (used, expired or another session's), wrong_origin
+// (another origin or RP ID), key_not_registered (another user's key, or one removed
+// meanwhile), key_counter_regressed, or invalid_credential (any other check); throttled.
 func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credentialJSON []byte, m Meta) (_ string, err error) {
 	if err := requireState(cur, store.StateMFARequired, store.StateAuthenticated); err != nil {
 		return "", err
@@ -81,10 +82,18 @@ func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credent
 		s.release(ctx, a)
 		return "", err
 	}
+	if err := s.checkOrigin(parsed.Response.CollectedClientData, parsed.Response.AuthenticatorData.RPIDHash); err != nil {
+		return fail("origin or RP ID is not this site's", err)
+	}
 	creds, err := s.store.ListWebAuthnCredentials(ctx, cur.User.ID)
 	if err != nil {
 		s.release(ctx, a)
 		return "", err
+	}
+	// The user proved the password: telling them the key is not one of theirs says
+	// nothing they do not know.
+	if findKey(creds, parsed.RawID) == nil {
+		return fail("not one of the user's keys (another user's, removed or unknown)", errKeyNotRegistered)
 	}
 	cred, err := s.webauthn.ValidateLogin(&waUser{u: cur.User, creds: creds}, *sd, parsed)
 	if err != nil {
@@ -120,7 +129,7 @@ func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credent
 	var refused *keyRefusal
 	if errors.As(err, &refused) {
 		s.refusedKey(ctx, refused, cur.User.ID, m)
-		return fail(refused.reason, ErrInvalidCredential)
+		return fail(refused.reason, refused.answer())
 	}
 	if err != nil {
 		return "", err
@@ -138,6 +147,15 @@ type keyRefusal struct {
 }
 
 func (e *keyRefusal) Error() string { return "webauthn: " + e.reason }
+
+// answer is what the person is told: a possible copy of the key, or a key that is no
+// longer registered.
+func (e *keyRefusal) answer() error {
+	if e.cloned {
+		return errKeyCloned
+	}
+	return errKeyNotRegistered
+}
 
 // useKey records the accepted assertion cred of the user's key in st with one conditional
 // update: the counter must go up (or stay 0 for an authenticator without one). A counter
@@ -217,9 +235,13 @@ func passkeyAddrKey(ip string) string { return "passkey:" + ip }
 // a user's (looked up by its credential ID; the user handle must name the same user) and
 // must have verified its user. Every attempt first spends a slot of the key's user's
 // second-factor budget, or, for an unknown key, of the client address's budget. Errors:
-// not_found when passwordless sign-in is off, bad_request for an unreadable answer,
-// invalid_credential for a refused one (no UV, unknown or removed key, disabled account,
-// used or expired challenge, counter regression), throttled.
+// not_found when passwordless sign-in is off, bad_request for an unreadable answer; for a
+// refused one challenge_expired, wrong_origin, key_not_registered (unknown or removed
+// key), user_verification_required (no PIN or biometric; told only once the signature
+// verified), key_counter_regressed, or invalid_credential (any other check, a disabled
+// account included); throttled. Nothing it answers says whether an account exists: a key
+// is known or not whoever holds it, and what is told of an account (its key's user
+// verification, its counter) is told only to the holder of the key.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, credentialJSON []byte, m Meta) (_ *LoginResult, err error) {
 	if !s.passwordless {
 		return nil, ErrPasswordlessOff
@@ -248,44 +270,51 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, crede
 	if err != nil {
 		return nil, err
 	}
-	fail := func(reason string) (*LoginResult, error) {
+	fail := func(reason string, answer error) (*LoginResult, error) {
 		s.recordAside(ctx, audit.WebAuthnFailed, subject, m, "passkey sign-in: "+reason)
 		s.attemptFailed(ctx, a, subject, m)
-		return nil, ErrInvalidCredential
+		return nil, answer
 	}
 	sd, _, err := s.takeChallenge(ctx, parsed.Response.CollectedClientData.Challenge, store.ChallengePasskey, preSessionBinding(preToken))
 	if errors.Is(err, errChallengeGone) {
-		return fail("challenge unknown, used, expired or of another browser")
+		return fail("challenge unknown, used, expired or of another browser", err)
 	} else if err != nil {
 		s.release(ctx, a)
 		return nil, err
 	}
+	if err := s.checkOrigin(parsed.Response.CollectedClientData, parsed.Response.AuthenticatorData.RPIDHash); err != nil {
+		return fail("origin or RP ID is not this site's", err)
+	}
 	if u == nil {
-		return fail("unknown key")
+		return fail("unknown key", errKeyNotRegistered)
 	}
 	creds, err := s.store.ListWebAuthnCredentials(ctx, u.ID)
 	if err != nil {
 		s.release(ctx, a)
 		return nil, err
 	}
+	// The signature is verified first; user verification is checked below, so that only
+	// the key's holder learns that it is what was missing.
+	signed := *sd
+	signed.UserVerification = protocol.VerificationPreferred
 	_, cred, err := s.webauthn.ValidatePasskeyLogin(func(_, userHandle []byte) (webauthn.User, error) {
 		if subtle.ConstantTimeCompare(userHandle, []byte(u.ID)) != 1 {
 			return nil, errors.New("the user handle names another account than the key's")
 		}
 		return &waUser{u: u, creds: creds}, nil
-	}, *sd, parsed)
+	}, signed, parsed)
 	if err != nil {
-		return fail(libReason(err))
+		return fail(libReason(err), ErrInvalidCredential)
 	}
-	if !parsed.Response.AuthenticatorData.Flags.HasUserVerified() { // the library checks it too
-		return fail("no user verification")
+	if !parsed.Response.AuthenticatorData.Flags.HasUserVerified() || !cred.Flags.UserVerified {
+		return fail("no user verification", errKeyNoUV)
 	}
 	if u.Disabled {
-		return fail("account disabled")
+		return fail("account disabled", ErrInvalidCredential)
 	}
 	key = findKey(creds, cred.ID)
 	if key == nil {
-		return fail("key removed meanwhile")
+		return fail("key removed meanwhile", errKeyNotRegistered)
 	}
 	amr := []string{AMRKey, AMRUserVerified, AMRMFA}
 	sess, tok, err := s.newSession(u, store.StateAuthenticated, amr, m)
@@ -311,7 +340,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, crede
 	var refused *keyRefusal
 	if errors.As(err, &refused) {
 		s.refusedKey(ctx, refused, u.ID, m)
-		return fail(refused.reason)
+		return fail(refused.reason, refused.answer())
 	}
 	if err != nil {
 		return nil, err

@@ -89,9 +89,9 @@ type KeyAdded struct {
 // a sign-in with it: the session keeps its amr, and an enrollment session becomes
 // authenticated. Every other session ends (FactorChanged); the user is told by mail; the
 // first second factor comes with a recovery code. Errors: bad_request for an answer that
-// cannot be read, invalid_credential for one that is refused (wrong origin or RP ID, an
-// expired or used challenge, a key registered already, a model not allowed), and those of
-// BeginWebAuthnRegistration.
+// cannot be read; for a refused one challenge_expired (expired or used), wrong_origin
+// (another origin or RP ID), key_already_registered, key_model_not_allowed, or
+// invalid_credential (any other check); and those of BeginWebAuthnRegistration.
 func (s *Service) FinishWebAuthnRegistration(ctx context.Context, cur *Current, name string, credentialJSON []byte, m Meta) (*KeyAdded, error) {
 	m.ActorID = cur.User.ID
 	if err := s.mayChangeFactors(ctx, s.store, cur); err != nil {
@@ -104,6 +104,10 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, cur *Current, 
 	sd, _, err := s.takeChallenge(ctx, parsed.Response.CollectedClientData.Challenge, store.ChallengeRegistration, cur.Session.ID)
 	if err != nil {
 		s.recordAside(ctx, audit.WebAuthnRegisterFailed, cur.User.ID, m, "challenge unknown, used or expired")
+		return nil, err
+	}
+	if err := s.checkOrigin(parsed.Response.CollectedClientData, parsed.Response.AttestationObject.AuthData.RPIDHash); err != nil {
+		s.recordAside(ctx, audit.WebAuthnRegisterFailed, cur.User.ID, m, "origin or RP ID is not this site's")
 		return nil, err
 	}
 	creds, err := s.store.ListWebAuthnCredentials(ctx, cur.User.ID)

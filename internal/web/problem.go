@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/store"
@@ -29,6 +30,13 @@ var statusOf = map[string]int{
 	apperr.CodeThrottled:                http.StatusTooManyRequests,
 	apperr.CodeRateLimited:              http.StatusTooManyRequests,
 	apperr.CodeInvalidCredential:        http.StatusUnauthorized,
+	apperr.CodeChallengeExpired:         http.StatusUnauthorized,
+	apperr.CodeWrongOrigin:              http.StatusUnauthorized,
+	apperr.CodeKeyNotRegistered:         http.StatusUnauthorized,
+	apperr.CodeUserVerificationRequired: http.StatusUnauthorized,
+	apperr.CodeKeyCounterRegressed:      http.StatusUnauthorized,
+	apperr.CodeKeyAlreadyRegistered:     http.StatusUnauthorized,
+	apperr.CodeKeyModelNotAllowed:       http.StatusUnauthorized,
 	apperr.CodeLastFactor:               http.StatusConflict,
 	apperr.CodeLastAdmin:                http.StatusConflict,
 	apperr.CodeSecurityKeyRequired:      http.StatusForbidden,
@@ -82,7 +90,7 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 	e := s.classify(r, err)
 	status := statusOf[e.Code]
 	var so *statusOverride
-	if errors.As(err, &so) && e.Code == so.code {
+	if errors.As(err, &so) && slices.Contains(so.codes, e.Code) {
 		status = so.status
 	}
 	setRetryAfter(w, e.RetryAfter)
@@ -110,19 +118,20 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 // caller is signed in), where the same refusal at sign-in is a 401.
 type statusOverride struct {
 	err    error
-	code   string
+	codes  []string
 	status int
 }
 
 func (e *statusOverride) Error() string { return e.err.Error() }
 func (e *statusOverride) Unwrap() error { return e.err }
 
-// answerCodeWith returns err to be answered with status when its code is code; nil stays nil.
-func answerCodeWith(err error, code string, status int) error {
+// answerCodesWith returns err to be answered with status when its code is one of codes;
+// nil stays nil.
+func answerCodesWith(err error, codes []string, status int) error {
 	if err == nil {
 		return nil
 	}
-	return &statusOverride{err: err, code: code, status: status}
+	return &statusOverride{err: err, codes: codes, status: status}
 }
 
 // writeJSON answers with a JSON body.

@@ -81,7 +81,7 @@ func (s *Server) apiWebAuthnRegisterFinish(w http.ResponseWriter, r *http.Reques
 	}
 	added, err := s.auth.FinishWebAuthnRegistration(r.Context(), sessionOf(r), b.Name, b.Credential, meta(r))
 	if err != nil {
-		return answerCodeWith(err, apperr.CodeInvalidCredential, http.StatusBadRequest)
+		return answerCodesWith(err, apperr.KeyRefusals, http.StatusBadRequest)
 	}
 	s.setSession(w, added.Token)
 	writeJSON(w, http.StatusCreated, KeyAdded{ID: added.Key.ID, Name: added.Key.Name, RecoveryCode: added.RecoveryCode})

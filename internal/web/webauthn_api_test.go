@@ -166,9 +166,11 @@ func TestWebAuthnRefusals(t *testing.T) {
 	finish := func(d *testserver.Client, answer []byte) *testserver.Response {
 		return d.FinishKey("/api/v1/login/webauthn/finish", "", answer)
 	}
-	refused := func(t *testing.T, r *testserver.Response) {
+	// refused wants the answer refused with code: the reason a person can act on, or
+	// invalid_credential when there is none.
+	refused := func(t *testing.T, r *testserver.Response, code string) {
 		t.Helper()
-		wantProblem(t, r, http.StatusUnauthorized, "invalid_credential")
+		wantProblem(t, r, http.StatusUnauthorized, code)
 	}
 
 	t.Run("wrong_origin", func(t *testing.T) {
@@ -176,21 +178,21 @@ func TestWebAuthnRefusals(t *testing.T) {
 		evil := *key
 		evil.Origin = "http://localhost.evil.example"
 		answer, _ := evil.Get(opts)
-		refused(t, finish(d, answer))
+		refused(t, finish(d, answer), "wrong_origin")
 	})
 	t.Run("wrong_rp_id_hash", func(t *testing.T) {
 		d, opts := mfaSession(t)
 		evil := *key
 		evil.RPID = "evil.example"
 		answer, _ := evil.Get(opts)
-		refused(t, finish(d, answer))
+		refused(t, finish(d, answer), "wrong_origin")
 	})
 	t.Run("registration_answer_at_sign_in", func(t *testing.T) {
 		d, opts := mfaSession(t)
 		evil := *key
 		evil.Type = "webauthn.create"
 		answer, _ := evil.Get(opts)
-		refused(t, finish(d, answer))
+		refused(t, finish(d, answer), "invalid_credential")
 	})
 	t.Run("challenge_reused", func(t *testing.T) {
 		d, opts := mfaSession(t)
@@ -198,33 +200,33 @@ func TestWebAuthnRefusals(t *testing.T) {
 		wantStatus(t, finish(d, answer), http.StatusOK)
 		e, opts2 := mfaSession(t)
 		_ = opts2
-		refused(t, finish(e, answer)) // another session: not its challenge, and used anyway
+		refused(t, finish(e, answer), "challenge_expired") // another session: not its challenge, and used anyway
 		again := key.GetWith(challenge(t, opts), key.Creds[0])
-		refused(t, finish(e, again))
+		refused(t, finish(e, again), "challenge_expired")
 	})
 	t.Run("challenge_of_another_session", func(t *testing.T) {
 		_, opts := mfaSession(t)
 		e, _ := mfaSession(t)
 		answer, _ := key.Get(opts)
-		refused(t, finish(e, answer))
+		refused(t, finish(e, answer), "challenge_expired")
 	})
 	t.Run("challenge_expired", func(t *testing.T) {
 		d, opts := mfaSession(t)
 		srv.Clock.Advance(auth5m + time.Second)
 		answer, _ := key.Get(opts)
 		// The partial session lives 10 minutes: it is still there, the challenge is not.
-		refused(t, finish(d, answer))
+		refused(t, finish(d, answer), "challenge_expired")
 	})
 	t.Run("another_users_credential", func(t *testing.T) {
 		d, opts := mfaSession(t)
 		answer := bobKey.GetWith(challenge(t, opts), bobKey.Creds[0])
-		refused(t, finish(d, answer))
+		refused(t, finish(d, answer), "key_not_registered")
 	})
 	t.Run("counter_regression", func(t *testing.T) {
 		d, opts := mfaSession(t)
 		cred := key.Creds[0]
 		answer := key.Sign(challenge(t, opts), cred, 1) // at most the last accepted counter
-		refused(t, finish(d, answer))
+		refused(t, finish(d, answer), "key_counter_regressed")
 		events, err := srv.Store.ListAudit(t.Context(), store.AuditFilter{Limit: 20})
 		if err != nil {
 			t.Fatal(err)
@@ -266,7 +268,7 @@ func TestWebAuthnRefusals(t *testing.T) {
 		lazy := *key
 		lazy.UV = false
 		answer, _ := lazy.Get(opts)
-		refused(t, d.FinishKey("/api/v1/login/passkey/finish", "", answer))
+		refused(t, d.FinishKey("/api/v1/login/passkey/finish", "", answer), "user_verification_required")
 		wantStatus(t, d.Get("/api/v1/session"), http.StatusUnauthorized)
 	})
 	t.Run("passkey_challenge_of_another_browser", func(t *testing.T) {
@@ -274,7 +276,7 @@ func TestWebAuthnRefusals(t *testing.T) {
 		opts := d.BeginKey("/api/v1/login/passkey")
 		e.BeginKey("/api/v1/login/passkey")
 		answer, _ := key.Get(opts)
-		refused(t, e.FinishKey("/api/v1/login/passkey/finish", "", answer))
+		refused(t, e.FinishKey("/api/v1/login/passkey/finish", "", answer), "challenge_expired")
 		// Another browser's answer does not touch the challenge: its own browser finishes.
 		wantStatus(t, d.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusOK)
 	})
@@ -285,7 +287,27 @@ func TestWebAuthnRefusals(t *testing.T) {
 		stranger.Creds = append(stranger.Creds, &softkey.Credential{ID: []byte("nobody-registered-this"), Key: key.Creds[0].Key,
 			RPID: "localhost", UserHandle: []byte("x"), Resident: true})
 		answer, _ := stranger.Get(opts)
-		refused(t, d.FinishKey("/api/v1/login/passkey/finish", "", answer))
+		refused(t, d.FinishKey("/api/v1/login/passkey/finish", "", answer), "key_not_registered")
+	})
+	t.Run("passkey_of_nobody_says_nothing_of_the_account_it_names", func(t *testing.T) {
+		// An unknown key is unknown whoever its user handle names: an account that exists
+		// (alice's), or none.
+		alice := mustUser(t, srv, "alice")
+		var bodies []string
+		for _, handle := range []string{alice.ID, "00000000-0000-0000-0000-000000000000"} {
+			d := srv.Client(t)
+			opts := d.BeginKey("/api/v1/login/passkey")
+			stranger := srv.NewKey()
+			stranger.Creds = append(stranger.Creds, &softkey.Credential{ID: []byte("unknown-" + handle), Key: key.Creds[0].Key,
+				RPID: "localhost", UserHandle: []byte(handle), Resident: true})
+			answer, _ := stranger.Get(opts)
+			r := d.FinishKey("/api/v1/login/passkey/finish", "", answer)
+			refused(t, r, "key_not_registered")
+			bodies = append(bodies, string(r.Body))
+		}
+		if bodies[0] != bodies[1] {
+			t.Errorf("an unknown key naming an account is answered\n%s\nand naming none\n%s", bodies[0], bodies[1])
+		}
 	})
 	t.Run("credential_removed_meanwhile", func(t *testing.T) {
 		s2 := testserver.New(t, testserver.Options{MFARequiredForRole: noMFA})
@@ -307,7 +329,7 @@ func TestWebAuthnRefusals(t *testing.T) {
 		// The password session waiting for its key ended with the removal; the passkey
 		// sign-in finds no such key any more.
 		wantProblem(t, finish(d, answer), http.StatusUnauthorized, "unauthenticated")
-		refused(t, p.FinishKey("/api/v1/login/passkey/finish", "", passkeyAnswer))
+		refused(t, p.FinishKey("/api/v1/login/passkey/finish", "", passkeyAnswer), "key_not_registered")
 	})
 	t.Run("registering_the_same_key_twice", func(t *testing.T) {
 		d := srv.Client(t)
@@ -318,22 +340,25 @@ func TestWebAuthnRefusals(t *testing.T) {
 		}
 		// An authenticator that ignores excludeCredentials is refused by the server.
 		answer := key.CreateWith(challenge(t, opts), key.Creds[0])
-		wantProblem(t, d.FinishKey("/api/v1/account/mfa/webauthn/register/finish", "", answer), http.StatusBadRequest, "invalid_credential")
+		wantProblem(t, d.FinishKey("/api/v1/account/mfa/webauthn/register/finish", "", answer), http.StatusBadRequest, "key_already_registered")
 	})
 	t.Run("registration_refusals", func(t *testing.T) {
 		d := srv.Client(t)
 		wantStatus(t, d.PasskeySignIn(key), http.StatusOK)
-		for name, tamper := range map[string]func(a *softkey.Authenticator){
-			"wrong_origin":  func(a *softkey.Authenticator) { a.Origin = "https://evil.example" },
-			"wrong_rp_id":   func(a *softkey.Authenticator) { a.RPID = "evil.example" },
-			"no_presence":   func(a *softkey.Authenticator) { a.NoUP = true },
-			"sign_in_typed": func(a *softkey.Authenticator) { a.Type = "webauthn.get" },
+		for _, tc := range []struct {
+			name, code string
+			tamper     func(a *softkey.Authenticator)
+		}{
+			{"wrong_origin", "wrong_origin", func(a *softkey.Authenticator) { a.Origin = "https://evil.example" }},
+			{"wrong_rp_id", "wrong_origin", func(a *softkey.Authenticator) { a.RPID = "evil.example" }},
+			{"no_presence", "invalid_credential", func(a *softkey.Authenticator) { a.NoUP = true }},
+			{"sign_in_typed", "invalid_credential", func(a *softkey.Authenticator) { a.Type = "webauthn.get" }},
 		} {
-			t.Run(name, func(t *testing.T) {
+			t.Run(tc.name, func(t *testing.T) {
 				k := srv.NewKey()
-				tamper(k)
+				tc.tamper(k)
 				r, _ := d.RegisterKey(k, "")
-				wantProblem(t, r, http.StatusBadRequest, "invalid_credential")
+				wantProblem(t, r, http.StatusBadRequest, tc.code)
 			})
 		}
 		r := d.PostJSON("/api/v1/account/mfa/webauthn/register/finish", `{"credential": {"id": "AA", "rawId": "AA", "type": "public-key", "response": {"clientDataJSON": "e30", "attestationObject": "oWNmbXQ"}}}`)
@@ -371,7 +396,7 @@ func TestWebAuthnRemove(t *testing.T) {
 		t.Errorf("after removing the first key: %+v", f.WebAuthn)
 	}
 	// The removed key no longer signs in.
-	wantProblem(t, srv.Client(t).PasskeySignIn(key), http.StatusUnauthorized, "invalid_credential")
+	wantProblem(t, srv.Client(t).PasskeySignIn(key), http.StatusUnauthorized, "key_not_registered")
 	wantStatus(t, srv.Client(t).PasskeySignIn(second), http.StatusOK)
 	mails := srv.Mail(t)
 	if !slices.ContainsFunc(mails, func(m *mailtest.Parsed) bool { return m.Subject == "A security key or passkey was removed" }) ||
@@ -488,7 +513,7 @@ func TestSupportResetRemovesKeys(t *testing.T) {
 	if n, _ := srv.Store.CountWebAuthnCredentials(t.Context(), alice.ID); n != 0 {
 		t.Errorf("%d keys left after the reset", n)
 	}
-	wantProblem(t, srv.Client(t).PasskeySignIn(key), http.StatusUnauthorized, "invalid_credential")
+	wantProblem(t, srv.Client(t).PasskeySignIn(key), http.StatusUnauthorized, "key_not_registered")
 	srv.Client(t).Login("alice", "enrollment_required")
 }
 

@@ -126,8 +126,9 @@ func TestBrowserPasskey(t *testing.T) {
 	b.clickStay(`//button[normalize-space()="` + i18n.T("de", "login.passkey") + `"]`)
 	b.wantKeyStatus("passkey", i18n.T("de", "js.key_cancelled"))
 
-	// A passkey twofold refuses (its key was removed meanwhile) is told by the problem's
-	// code in German, not by the problem's English detail.
+	// A passkey twofold refuses (its key was removed meanwhile: key_not_registered) is
+	// told by the problem's code in German, with what to do, not by the problem's English
+	// detail nor the general text.
 	u, err := srv.Store.GetUserByUsername(t.Context(), "ada")
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +144,7 @@ func TestBrowserPasskey(t *testing.T) {
 	}
 	b.verifies(true)
 	b.clickStay(`//button[normalize-space()="` + i18n.T("de", "login.passkey") + `"]`)
-	b.wantKeyStatus("passkey", i18n.T("de", "js.key_invalid"))
+	b.wantKeyStatus("passkey", i18n.T("de", "js.key_not_registered"))
 }
 
 // wantKeyStatus waits until the key status line inside the element with id box shows want.

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // keyScriptNames are the texts webauthn.js asks the page for: msg("name") and the
@@ -37,7 +39,8 @@ func keyScriptNames(t *testing.T) []string {
 			}
 		}
 	}
-	for _, want := range []string{"failed", "cancelled", "invalid", "reauth", "too-many", "signed-out", "required", "unsupported"} {
+	for _, want := range []string{"failed", "cancelled", "invalid", "reauth", "too-many", "signed-out", "required", "unsupported",
+		"expired", "origin", "not-registered", "uv", "cloned", "registered", "model"} {
 		if !seen[want] {
 			t.Errorf("webauthn.js no longer asks for the %q text", want)
 		}
@@ -117,5 +120,37 @@ func TestKeyScriptHasNoWords(t *testing.T) {
 	}
 	if strings.Contains(code, ".detail") {
 		t.Error("webauthn.js reads a problem's detail, which is English: choose the text by its code")
+	}
+}
+
+// TestKeyScriptTellsEveryKeyRefusal: each code a refused key answer can carry has its own
+// entry in webauthn.js's byCode table, so the page tells what happened and what to do,
+// not one general text; and the codes a person can act on have a text of their own.
+func TestKeyScriptTellsEveryKeyRefusal(t *testing.T) {
+	src, err := os.ReadFile("static/webauthn.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := regexp.MustCompile(`(?s)var byCode = \{(.*?)\};`).FindStringSubmatch(string(src))
+	if table == nil {
+		t.Fatal("webauthn.js has no byCode table")
+	}
+	byCode := map[string]string{}
+	for _, m := range regexp.MustCompile(`([a-z_]+): "([a-z-]+)"`).FindAllStringSubmatch(table[1], -1) {
+		byCode[m[1]] = m[2]
+	}
+	texts := map[string]string{}
+	for _, code := range apperr.KeyRefusals {
+		name, ok := byCode[code]
+		if !ok {
+			t.Errorf("webauthn.js has no text for the key refusal %s", code)
+			continue
+		}
+		if code != apperr.CodeInvalidCredential {
+			if other, seen := texts[name]; seen || name == byCode[apperr.CodeInvalidCredential] {
+				t.Errorf("the key refusal %s shares the text %q with %s", code, name, other)
+			}
+		}
+		texts[name] = code
 	}
 }

@@ -28,6 +28,9 @@
   // byCode names the text for a problem's code; a code not listed gets "failed".
   var byCode = {
     invalid_credential: "invalid", invalid_credentials: "invalid", invalid_code: "invalid",
+    challenge_expired: "expired", wrong_origin: "origin", key_not_registered: "not-registered",
+    user_verification_required: "uv", key_counter_regressed: "cloned",
+    key_already_registered: "registered", key_model_not_allowed: "model",
     reauthentication_required: "reauth",
     last_factor: "last-factor",
     security_key_required: "required",
