@@ -1,2 +1,2 @@
-// Package ratelimit limits how often one key (a client IP, an e-mail address) may act, with token buckets from golang.org/x/time/rate.
+// Package ratelimit limits how often one key (a client IP, an e-mail address) may act, with token buckets the garbage collector never has to walk.
 package ratelimit

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -56,5 +57,55 @@ func TestIdleBucketsAreDropped(t *testing.T) {
 	l.Allow("fresh")
 	if n := len(l.buckets); n != 1 {
 		t.Fatalf("%d buckets kept after they all refilled, want 1", n)
+	}
+}
+
+func TestZeroRateNeverRefills(t *testing.T) {
+	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	l := New(throttle.Rate{PerSecond: 0, Burst: 1}, c.now)
+	if ok, _ := l.Allow("a"); !ok {
+		t.Fatal("the one request of the burst refused")
+	}
+	c.t = c.t.Add(24 * time.Hour)
+	if ok, retry := l.Allow("a"); ok || retry != time.Hour {
+		t.Fatalf("after a day: ok=%v retry=%v, want refused for an hour", ok, retry)
+	}
+}
+
+// TestRefusalTakesNoToken: a refused request does not push the next allowed one further
+// away, however often a client retries.
+func TestRefusalTakesNoToken(t *testing.T) {
+	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	l := New(throttle.Rate{PerSecond: 1, Burst: 1}, c.now)
+	l.Allow("a")
+	for range 10 {
+		l.Allow("a")
+	}
+	c.t = c.t.Add(time.Second)
+	if ok, retry := l.Allow("a"); !ok {
+		t.Fatalf("refused %v after a full second of refused retries", retry)
+	}
+}
+
+// TestAllowAllocatesNothing: a known key costs no allocation, so a busy limiter makes no
+// garbage (and its buckets, holding no pointers, are never walked by the collector).
+func TestAllowAllocatesNothing(t *testing.T) {
+	l := New(throttle.Rate{PerSecond: 1000, Burst: 1000}, nil)
+	l.Allow("10.1.2.3")
+	if n := testing.AllocsPerRun(1000, func() { l.Allow("10.1.2.3") }); n != 0 {
+		t.Fatalf("Allow of a known key allocates %v times", n)
+	}
+}
+
+func BenchmarkAllowManyAddresses(b *testing.B) {
+	l := New(throttle.Rate{PerSecond: 20, Burst: 40}, nil)
+	keys := make([]string, 100_000)
+	for i := range keys {
+		keys[i] = AddressKey(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		l.Allow(keys[i%len(keys)])
 	}
 }
