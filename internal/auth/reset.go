@@ -323,7 +323,7 @@ type ResetRequest struct {
 // challenge is used up once the answer was checked); only a wrong code or a refused key
 // answer counts as a second-factor failure (the slot of any other refusal is released).
 // Errors: links.ErrInvalid (400 invalid_token), bad_request, weak_password, invalid_code,
-// invalid_credential, security_key_required, throttled, busy.
+// the refusals of a key's answer (CheckResetKey), security_key_required, throttled, busy.
 func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (freshRecovery string, err error) {
 	l, u, f, err := s.resetTarget(ctx, req.Token)
 	if err != nil {

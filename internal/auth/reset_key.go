@@ -59,7 +59,10 @@ func (s *Service) BeginResetKey(ctx context.Context, token string) (*protocol.Cr
 // and valid ResetProofTTL, for the new-password step. The challenge is used up whatever
 // the outcome, and an accepted answer is recorded as the key's use (its counter); the link
 // is spent only when the reset succeeds. Errors: links.ErrInvalid, bad_request for an
-// answer that cannot be read, invalid_credential, not_found when the account has no key,
+// answer that cannot be read; for a refused one challenge_expired (used, expired, or drawn
+// for another link or a sign-in), wrong_origin (another origin or RP ID),
+// key_not_registered (another user's key, or one removed meanwhile), key_counter_regressed,
+// or invalid_credential (any other check); not_found when the account has no key,
 // throttled.
 func (s *Service) CheckResetKey(ctx context.Context, token string, credentialJSON []byte, m Meta) (string, error) {
 	l, u, f, err := s.resetTarget(ctx, token)
@@ -100,7 +103,7 @@ func (s *Service) checkKey(ctx context.Context, l *store.LinkToken, u *store.Use
 			s.release(ctx, a)
 		}
 	}()
-	fail := func(reason string) (*factorProof, *attempt, error) {
+	fail := func(reason string, answer error) (*factorProof, *attempt, error) {
 		if _, err := s.store.PeekLinkToken(ctx, store.LinkPasswordReset, l.TokenHash, s.now()); errors.Is(err, store.ErrNotFound) {
 			return nil, nil, links.ErrInvalid
 		} else if err != nil {
@@ -109,28 +112,36 @@ func (s *Service) checkKey(ctx context.Context, l *store.LinkToken, u *store.Use
 		counted = true
 		s.recordAside(ctx, audit.WebAuthnFailed, u.ID, m, "password reset: "+reason)
 		s.attemptFailed(ctx, a, u.ID, m)
-		return nil, a, ErrInvalidCredential
+		return nil, a, answer
 	}
 	sd, ch, err := s.takeChallenge(ctx, parsed.Response.CollectedClientData.Challenge, store.ChallengeReset, resetBinding(l))
 	if errors.Is(err, errChallengeGone) {
-		return fail("challenge unknown, used, expired or drawn for another link")
+		return fail("challenge unknown, used, expired or drawn for another link", err)
 	} else if err != nil {
 		return nil, nil, err
 	}
 	if ch.UserID != u.ID { // the link names its account: cannot happen
-		return fail("challenge drawn for another account")
+		return fail("challenge drawn for another account", errChallengeGone)
+	}
+	if err := s.checkOrigin(parsed.Response.CollectedClientData, parsed.Response.AuthenticatorData.RPIDHash); err != nil {
+		return fail("origin or RP ID is not this site's", err)
 	}
 	creds, err := s.store.ListWebAuthnCredentials(ctx, u.ID)
 	if err != nil {
 		return nil, nil, err
 	}
+	// The link proved the mailbox: telling its holder the key is not one of the account's
+	// says nothing about other accounts.
+	if findKey(creds, parsed.RawID) == nil {
+		return fail("not one of the user's keys (another user's, removed or unknown)", errKeyNotRegistered)
+	}
 	cred, err := s.webauthn.ValidateLogin(&waUser{u: u, creds: creds}, *sd, parsed)
 	if err != nil {
-		return fail(libReason(err))
+		return fail(libReason(err), ErrInvalidCredential)
 	}
 	key := findKey(creds, cred.ID)
 	if key == nil { // the library found it among creds: cannot happen
-		return fail("credential not found")
+		return fail("credential not found", ErrInvalidCredential)
 	}
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		return s.useKey(ctx, st, u.ID, key, cred)
@@ -138,7 +149,7 @@ func (s *Service) checkKey(ctx context.Context, l *store.LinkToken, u *store.Use
 	var refused *keyRefusal
 	if errors.As(err, &refused) {
 		s.refusedKey(ctx, refused, u.ID, m)
-		return fail(refused.reason)
+		return fail(refused.reason, refused.answer())
 	}
 	if err != nil {
 		return nil, nil, err
@@ -151,7 +162,7 @@ type keyLister interface {
 	ListWebAuthnCredentials(ctx context.Context, userID string) ([]store.WebAuthnCredential, error)
 }
 
-// keyStillThere returns ErrInvalidCredential when the user no longer has the key id.
+// keyStillThere returns errKeyNotRegistered when the user no longer has the key id.
 func keyStillThere(ctx context.Context, st keyLister, userID, id string) error {
 	creds, err := st.ListWebAuthnCredentials(ctx, userID)
 	if err != nil {
@@ -162,5 +173,5 @@ func keyStillThere(ctx context.Context, st keyLister, userID, id string) error {
 			return nil
 		}
 	}
-	return ErrInvalidCredential
+	return errKeyNotRegistered
 }

@@ -129,9 +129,9 @@ func TestPasswordResetKeyRefusals(t *testing.T) {
 	tok := forgot(t, srv, "alice", "alice@example.com", true)
 	c := srv.Client(t)
 
-	refused := func(t *testing.T, r *testserver.Response) {
+	refused := func(t *testing.T, r *testserver.Response, code string) {
 		t.Helper()
-		wantProblem(t, r, http.StatusUnauthorized, "invalid_credential")
+		wantProblem(t, r, http.StatusUnauthorized, code)
 	}
 	counts := func(t *testing.T, do func()) {
 		t.Helper()
@@ -146,41 +146,49 @@ func TestPasswordResetKeyRefusals(t *testing.T) {
 		bobTok := forgot(t, srv, "bob", "bob@example.com", true)
 		bobOpts := resetKeyOptions(t, c, bobTok)
 		answer := keyAnswer(t, bobKey, bobOpts)
-		counts(t, func() { refused(t, resetWithKey(c, tok, newPassword, answer)) })
+		counts(t, func() { refused(t, resetWithKey(c, tok, newPassword, answer), "challenge_expired") })
 		// Alice's challenge signed by her own key, handed in with bob's link.
 		mine := keyAnswer(t, key, resetKeyOptions(t, c, tok))
-		refused(t, resetWithKey(c, bobTok, newPassword, mine))
+		refused(t, resetWithKey(c, bobTok, newPassword, mine), "challenge_expired")
 		// The refusals left bob's challenge alone: with his link it still works.
 		wantStatus(t, resetWithKey(c, bobTok, newPassword, answer), http.StatusOK)
 	})
 	t.Run("challenge_of_a_sign_in", func(t *testing.T) {
 		sessionOpts := sessionC.BeginKey("/api/v1/login/webauthn")
-		counts(t, func() { refused(t, resetWithKey(c, tok, newPassword, keyAnswer(t, key, sessionOpts))) })
+		counts(t, func() {
+			refused(t, resetWithKey(c, tok, newPassword, keyAnswer(t, key, sessionOpts)), "challenge_expired")
+		})
 	})
 	t.Run("challenge_reused", func(t *testing.T) {
 		answer := keyAnswer(t, key, resetKeyOptions(t, c, tok))
 		// The key is checked before the new password is compared with the current one:
 		// that refusal comes after the challenge was used.
 		wantProblem(t, resetWithKey(c, tok, testserver.Password, answer), http.StatusBadRequest, "weak_password")
-		counts(t, func() { refused(t, resetWithKey(c, tok, newPassword, answer)) })
+		counts(t, func() { refused(t, resetWithKey(c, tok, newPassword, answer), "challenge_expired") })
 		// On the pages too: the proof step uses the challenge up.
 		answer = keyAnswer(t, key, resetKeyOptions(t, c, tok))
 		wantStatus(t, c.PostJSON("/password/reset/key", map[string]any{"token": tok, "credential": answer}), http.StatusOK)
-		refused(t, c.PostJSON("/password/reset/key", map[string]any{"token": tok, "credential": answer}))
+		refused(t, c.PostJSON("/password/reset/key", map[string]any{"token": tok, "credential": answer}), "challenge_expired")
 	})
 	t.Run("other_users_key", func(t *testing.T) {
 		ch := challengeOf(t, resetKeyOptions(t, c, tok))
-		counts(t, func() { refused(t, resetWithKey(c, tok, newPassword, bobKey.GetWith(ch, bobKey.Creds[0]))) })
+		counts(t, func() {
+			refused(t, resetWithKey(c, tok, newPassword, bobKey.GetWith(ch, bobKey.Creds[0])), "key_not_registered")
+		})
 	})
 	t.Run("wrong_origin", func(t *testing.T) {
 		evil := *key
 		evil.Origin = "http://localhost.evil.example"
-		counts(t, func() { refused(t, resetWithKey(c, tok, newPassword, keyAnswer(t, &evil, resetKeyOptions(t, c, tok)))) })
+		counts(t, func() {
+			refused(t, resetWithKey(c, tok, newPassword, keyAnswer(t, &evil, resetKeyOptions(t, c, tok))), "wrong_origin")
+		})
 	})
 	t.Run("wrong_rp_id", func(t *testing.T) {
 		evil := *key
 		evil.RPID = "evil.example"
-		counts(t, func() { refused(t, resetWithKey(c, tok, newPassword, keyAnswer(t, &evil, resetKeyOptions(t, c, tok)))) })
+		counts(t, func() {
+			refused(t, resetWithKey(c, tok, newPassword, keyAnswer(t, &evil, resetKeyOptions(t, c, tok))), "wrong_origin")
+		})
 	})
 	t.Run("malformed_input_is_a_400_and_no_failure", func(t *testing.T) {
 		_, before := budgetFailures(t, srv, "alice")
@@ -244,7 +252,7 @@ func TestPasswordResetKeyFailuresSpendTheBudget(t *testing.T) {
 			throttled = true
 			break
 		}
-		wantProblem(t, r, http.StatusUnauthorized, "invalid_credential")
+		wantProblem(t, r, http.StatusUnauthorized, "wrong_origin")
 	}
 	if !throttled {
 		t.Fatal("30 refused key answers were never throttled")
@@ -323,9 +331,9 @@ func TestPasswordResetWithKeyOneOfTwentyWins(t *testing.T) {
 				case r.status == http.StatusOK:
 					wins++
 				case r.status == http.StatusBadRequest && strings.Contains(string(r.body), `"invalid_token"`):
-				case r.status == http.StatusUnauthorized && strings.Contains(string(r.body), `"invalid_credential"`):
+				case r.status == http.StatusUnauthorized && strings.Contains(string(r.body), `"challenge_expired"`):
 				default:
-					t.Errorf("submission %d: %d %s, want 200, 400 invalid_token or 401 invalid_credential", i, r.status, r.body)
+					t.Errorf("submission %d: %d %s, want 200, 400 invalid_token or 401 challenge_expired", i, r.status, r.body)
 				}
 			}
 			if wins != 1 {
