@@ -22,6 +22,7 @@ type NewUser struct {
 // invitation flow's own rules: the link, its expiry, the mail queued with it). An API
 // token never invites an administrator (apperr token_cannot_manage_admins).
 func (s *Service) Invite(ctx context.Context, actor Actor, nu NewUser, m Meta) (*store.UserSummary, error) {
+	m = actor.meta(m)
 	if s.invite == nil {
 		return nil, apperr.Msg(apperr.CodeConflict, "err.admin_no_invitations")
 	}
@@ -40,6 +41,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, nu NewUser, m Meta) (
 
 // ResendInvitation mails a fresh invitation link; the earlier ones stop working.
 func (s *Service) ResendInvitation(ctx context.Context, actor Actor, id string, m Meta) error {
+	m = actor.meta(m)
 	if s.invite == nil {
 		return apperr.Msg(apperr.CodeConflict, "err.admin_no_invitations")
 	}
@@ -78,6 +80,7 @@ var (
 // token never changes an administrator nor makes one (apperr token_cannot_manage_admins).
 // Each change is audited; disabling ends every session and grant (auth's Disabled).
 func (s *Service) Update(ctx context.Context, actor Actor, id string, c Change, m Meta) (*store.UserSummary, error) {
+	m = actor.meta(m)
 	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return nil, err
@@ -130,6 +133,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, c Change, 
 // SignOut ends every session and application grant of the account (auth's
 // SignOutEverywhere) and returns how many sessions ended.
 func (s *Service) SignOut(ctx context.Context, actor Actor, id string, m Meta) (int, error) {
+	m = actor.meta(m)
 	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return 0, err
@@ -144,6 +148,7 @@ var errNoSession = apperr.Msg(apperr.CodeNotFound, "err.admin_no_session")
 // holds it is signed out, the others stay. apperr not_found when the account has no such
 // session.
 func (s *Service) EndSession(ctx context.Context, actor Actor, id, sessionID string, m Meta) error {
+	m = actor.meta(m)
 	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return err
@@ -163,6 +168,7 @@ func (s *Service) EndSession(ctx context.Context, actor Actor, id, sessionID str
 
 // Unlock forgets the account's password and second-factor failures.
 func (s *Service) Unlock(ctx context.Context, actor Actor, id string, m Meta) error {
+	m = actor.meta(m)
 	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return err
@@ -172,6 +178,7 @@ func (s *Service) Unlock(ctx context.Context, actor Actor, id string, m Meta) er
 
 // SendPasswordReset mails the account a password reset link (auth's MailResetLink).
 func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id string, m Meta) error {
+	m = actor.meta(m)
 	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return err
@@ -183,6 +190,7 @@ func (s *Service) SendPasswordReset(ctx context.Context, actor Actor, id string,
 // EndUserApplication: its consent and tokens; the sessions stay) and returns how many
 // grants ended.
 func (s *Service) RevokeApplication(ctx context.Context, actor Actor, id, clientID string, m Meta) (int, error) {
+	m = actor.meta(m)
 	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return 0, err
@@ -202,6 +210,7 @@ type ResetResult struct {
 // through the support desk's reset (support.ResetByAdmin): with dual control it waits
 // for a second agent or administrator. The actor must be an administrator's account.
 func (s *Service) ResetMFA(ctx context.Context, actor Actor, id, reason string, m Meta) (*ResetResult, error) {
+	m = actor.meta(m)
 	if s.support == nil {
 		return nil, apperr.Msg(apperr.CodeConflict, "err.admin_no_resets")
 	}
@@ -234,6 +243,7 @@ func (s *Service) actorUser(ctx context.Context, actor Actor) (*store.User, erro
 // administrator never deletes themselves nor the last enabled administrator (apperr
 // last_admin).
 func (s *Service) Delete(ctx context.Context, actor Actor, id, confirm string, m Meta) error {
+	m = actor.meta(m)
 	u, err := s.target(ctx, actor, id)
 	if err != nil {
 		return err

@@ -1,6 +1,10 @@
 package admin
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/twofold-id/twofold/internal/audit"
+)
 
 // Scope is what an API token may do on the admin API; every admin route names the one it
 // needs. A console session of an administrator holds every scope.
@@ -32,7 +36,7 @@ type Actor struct {
 // "token:" and the token's id for an API token.
 func (a Actor) AuditID() string {
 	if a.TokenID != "" {
-		return "token:" + a.TokenID
+		return audit.TokenActorPrefix + a.TokenID
 	}
 	return a.UserID
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
@@ -92,6 +93,23 @@ type Meta struct {
 	IP        string
 	UserAgent string
 }
+
+// TokenActorPrefix starts the actor of an action taken with an API token; the token's id
+// follows.
+const TokenActorPrefix = "token:"
+
+// TokenID is the id of the API token the action is taken with (its actor is "token:" and
+// the id), "" when none.
+func (m Meta) TokenID() string {
+	id, _ := strings.CutPrefix(m.ActorID, TokenActorPrefix)
+	if id == m.ActorID {
+		return ""
+	}
+	return id
+}
+
+// ByToken reports whether the action is an API token's.
+func (m Meta) ByToken() bool { return m.TokenID() != "" }
 
 // Appender is the storage an event is recorded in: a store, or a transaction of one.
 type Appender interface {

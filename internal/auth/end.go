@@ -116,6 +116,9 @@ type Ended struct {
 func (s *Service) End(ctx context.Context, a Action, userID, sessionID string, m Meta) (Ended, error) {
 	var e Ended
 	err := s.store.WithTx(ctx, func(st store.Store) error {
+		if err := TokenMayChangeIn(ctx, st, userID, m); err != nil {
+			return err
+		}
 		var err error
 		e, err = s.EndIn(ctx, st, a, userID, sessionID, m)
 		return err
@@ -211,6 +214,11 @@ func (s *Service) EndUserApplication(ctx context.Context, userID, clientID strin
 func (s *Service) endApplication(ctx context.Context, userID, clientID string, m Meta, notFound error) (Ended, error) {
 	var e Ended
 	err := s.store.WithTx(ctx, func(st store.Store) error {
+		if userID != "" {
+			if err := TokenMayChangeIn(ctx, st, userID, m); err != nil {
+				return err
+			}
+		}
 		c, err := st.GetOIDCClient(ctx, clientID)
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound

@@ -134,7 +134,13 @@ func (s *Service) setRole(ctx context.Context, u *store.User, role string, m Met
 	if !store.ValidRole(role) {
 		return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown role %q: use user, support or admin.", role))
 	}
+	if err := TokenMayGiveRole(m, role); err != nil {
+		return err
+	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
+		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
+			return err
+		}
 		if keep && role != store.RoleAdmin {
 			if err := s.keepAnAdmin(ctx, st, u.ID, "err.last_admin_demote"); err != nil {
 				return err
@@ -147,6 +153,18 @@ func (s *Service) setRole(ctx context.Context, u *store.User, role string, m Met
 			return err
 		}
 		detail := u.Role + " -> " + role
+		if store.PrivilegedRole(role) && role != u.Role {
+			// An invitation link not yet accepted was sent for the old role, perhaps by
+			// an API token to an address of its holder's: it must not open an
+			// administrator's or agent's account. An administrator resends it.
+			n, err := st.InvalidateLinkTokens(ctx, store.LinkInvitation, u.ID, s.now())
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				detail += fmt.Sprintf(" invitation_links_ended=%d", n)
+			}
+		}
 		if role != store.RoleAdmin {
 			revoked, err := s.revokeTokensOf(ctx, st, u.ID)
 			if err != nil {
@@ -175,6 +193,9 @@ func (s *Service) SetDisabledKeepingAnAdmin(ctx context.Context, u *store.User, 
 
 func (s *Service) setDisabled(ctx context.Context, u *store.User, disabled bool, m Meta, keep bool) error {
 	return s.store.WithTx(ctx, func(st store.Store) error {
+		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
+			return err
+		}
 		if keep && disabled {
 			if err := s.keepAnAdmin(ctx, st, u.ID, "err.last_admin_disable"); err != nil {
 				return err
@@ -204,6 +225,9 @@ func (s *Service) setDisabled(ctx context.Context, u *store.User, disabled bool,
 // (apperr last_admin): nobody could administer the server in the browser after.
 func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
 	err := s.store.WithTx(ctx, func(st store.Store) error {
+		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
+			return err
+		}
 		fresh, err := st.GetUser(ctx, u.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.New(apperr.CodeNotFound, fmt.Sprintf("No user %q.", u.Username))
@@ -274,6 +298,9 @@ func (s *Service) SetMFAOverride(ctx context.Context, u *store.User, value strin
 		return apperr.New(apperr.CodeBadRequest, "Use yes, no or default.")
 	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
+		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
+			return err
+		}
 		if err := st.SetUserMFAOverride(ctx, u.ID, value, s.now()); err != nil {
 			return err
 		}

@@ -118,11 +118,15 @@ func (s *Service) Invite(ctx context.Context, nu auth.NewUser, m auth.Meta) (*Se
 // Resend mails u a fresh link valid TTL from now; every earlier link stops working. An
 // expired invitation can be resent; an accepted one cannot, nor one whose account got a
 // password another way (apperr conflict), nor an account that was never invited (apperr
-// bad_request).
+// bad_request), nor, by an API token, an administrator's or agent's (auth's
+// TokenMayChangeIn, on the row as the transaction sees it).
 func (s *Service) Resend(ctx context.Context, u *store.User, m auth.Meta) (*Sent, error) {
 	var sent *Sent
 	var tok string
 	err := s.store.WithTx(ctx, func(st store.Store) error {
+		if err := auth.TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
+			return err
+		}
 		inv, err := st.GetInvitation(ctx, u.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("%s was not invited: there is no invitation to resend.", u.Username))

@@ -82,4 +82,8 @@ type AdminStore interface {
 	// until the transaction ends: two transactions that each take away one of the last
 	// two administrators take turns, and the second one counts one.
 	LockAdmins(ctx context.Context) (int, error)
+	// LockUser returns the user with id and, inside WithTx, locks the row until the
+	// transaction ends: a change decided on the row (an API token's, allowed only on a
+	// plain user) cannot land on a role changed meanwhile. ErrNotFound when there is none.
+	LockUser(ctx context.Context, id string) (*User, error)
 }

@@ -49,6 +49,10 @@ const (
 // ValidRole reports whether r is one of the known roles.
 func ValidRole(r string) bool { return r == RoleUser || r == RoleSupport || r == RoleAdmin }
 
+// PrivilegedRole reports whether r carries powers over other accounts: an administrator,
+// or a support agent (who works cases and approves MFA resets).
+func PrivilegedRole(r string) bool { return r == RoleSupport || r == RoleAdmin }
+
 // MFA override values for a single user; empty means "follow the policy".
 const (
 	MFAOverrideDefault = ""

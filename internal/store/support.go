@@ -88,16 +88,19 @@ const (
 // MFAReset records an MFA reset of UserID for CaseID: done at once, or pending until a
 // second agent approves it (dual control).
 type MFAReset struct {
-	ID           string
-	CaseID       string
-	UserID       string
-	RequestedBy  string
-	Verification string
-	Note         string
-	RequestedAt  time.Time
-	Status       string
-	DecidedBy    string
-	DecidedAt    time.Time
+	ID          string
+	CaseID      string
+	UserID      string
+	RequestedBy string
+	// RequestedByToken is the id of the API token that filed the request (RequestedBy is
+	// then the token's creator); empty when a person did.
+	RequestedByToken string
+	Verification     string
+	Note             string
+	RequestedAt      time.Time
+	Status           string
+	DecidedBy        string
+	DecidedAt        time.Time
 }
 
 // SupportStore holds support cases, e-mail verification links and MFA resets (issue 4).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -37,6 +38,9 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 	var ref string
 	for attempt := 0; ; attempt++ {
 		err = s.store.WithTx(ctx, func(st store.Store) error {
+			if err := auth.TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
+				return err
+			}
 			fresh, err := st.GetUser(ctx, u.ID)
 			if err != nil {
 				return err
@@ -48,8 +52,8 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 				return err
 			}
 			now := s.now()
-			r := &store.MFAReset{ID: newID(), UserID: fresh.ID, RequestedBy: admin.ID, Verification: VerifyOther,
-				Note: reason, RequestedAt: now, Status: store.ResetPending}
+			r := &store.MFAReset{ID: newID(), UserID: fresh.ID, RequestedBy: admin.ID, RequestedByToken: m.TokenID(),
+				Verification: VerifyOther, Note: reason, RequestedAt: now, Status: store.ResetPending}
 			if !s.requireApproval {
 				r.Status, r.DecidedBy, r.DecidedAt = store.ResetDone, admin.ID, now
 				res, err = s.reset(ctx, st, nil, fresh, r, admin.Username, "", m)
@@ -64,7 +68,7 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 				return err
 			}
 			body := fmt.Sprintf("%s asks to reset the MFA of %s (reason: %s). A second agent or administrator must approve.",
-				admin.Username, fresh.Username, reason)
+				s.requester(ctx, st, r, admin.Username), fresh.Username, reason)
 			if err := s.timeline(ctx, st, c.ID, EventResetRequested, admin.ID, body); err != nil {
 				return err
 			}

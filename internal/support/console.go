@@ -105,7 +105,7 @@ type Entry struct {
 type PendingReset struct {
 	ID           string
 	Username     string
-	RequestedBy  string
+	RequestedBy  string // the requester's username, or "token NAME" for an API token's request
 	RequestedAt  time.Time
 	Verification string
 	Note         string
@@ -170,7 +170,7 @@ func (s *Service) Case(ctx context.Context, agent *store.User, ref string) (*Det
 		// A stale request is not offered for approval; the next request or approval
 		// attempt cancels it on the timeline (a page view changes nothing).
 	case err == nil:
-		d.Pending = &PendingReset{ID: p.ID, Username: names(p.UserID), RequestedBy: names(p.RequestedBy),
+		d.Pending = &PendingReset{ID: p.ID, Username: names(p.UserID), RequestedBy: s.requester(ctx, s.store, p, names(p.RequestedBy)),
 			RequestedAt: p.RequestedAt, Verification: p.Verification, Note: p.Note}
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err

@@ -185,7 +185,7 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref strin
 		} else if err != nil {
 			return err
 		}
-		requester := s.namer(ctx)(r.RequestedBy)
+		requester := s.requester(ctx, st, r, s.namer(ctx)(r.RequestedBy))
 		res, err = s.reset(ctx, st, c, u, r, requester, agent.Username, m)
 		return err
 	})
@@ -242,12 +242,22 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 }
 
 // staleReason says why a pending request may no longer be carried out, or "" when it
-// may: it expired (PendingResetTTL), or the user's authenticator or recovery code was
-// set up after it (the user got back in, and the request would delete factors the
-// identity check never covered).
+// may: it expired (PendingResetTTL), an API token filed it and the user now holds a
+// privileged role (which a token may not act on: auth.ErrTokenOnPrivileged), or the
+// user's authenticator or recovery code was set up after it (the user got back in, and
+// the request would delete factors the identity check never covered).
 func (s *Service) staleReason(ctx context.Context, st Store, r *store.MFAReset) (string, error) {
 	if !s.now().Before(r.RequestedAt.Add(PendingResetTTL)) {
 		return "it expired (a request waits at most 24 hours)", nil
+	}
+	if r.RequestedByToken != "" {
+		u, err := st.GetUser(ctx, r.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+		if u != nil && store.PrivilegedRole(u.Role) {
+			return "an API token filed it, and the user is now an administrator or support agent, whom a token may not act on", nil
+		}
 	}
 	totp, err := st.GetTOTP(ctx, r.UserID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -270,6 +280,18 @@ func (s *Service) staleReason(ctx context.Context, st Store, r *store.MFAReset) 
 		}
 	}
 	return "", nil
+}
+
+// requester names who filed r for the case page, its timeline and the audit log:
+// person (a username) or, when an API token filed it, "token NAME".
+func (s *Service) requester(ctx context.Context, st Store, r *store.MFAReset, person string) string {
+	if r.RequestedByToken == "" {
+		return person
+	}
+	if t, err := st.GetAPIToken(ctx, r.RequestedByToken); err == nil {
+		return "token " + t.Name
+	}
+	return "token " + r.RequestedByToken
 }
 
 // cancelStale cancels the stale request r on case c, on the timeline and in the audit log.

@@ -15,6 +15,7 @@ type Store interface {
 	WithTx(ctx context.Context, fn func(store.Store) error) error
 	AddCaseEvent(ctx context.Context, e *store.CaseEvent) error
 	AppendAudit(ctx context.Context, e *store.AuditEvent) error
+	GetAPIToken(ctx context.Context, id string) (*store.APIToken, error)
 	GetCase(ctx context.Context, id string) (*store.SupportCase, error)
 	GetCaseByReference(ctx context.Context, reference string) (*store.SupportCase, error)
 	GetEmailLink(ctx context.Context, tokenHash []byte, now time.Time) (*store.EmailLink, error)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -261,16 +262,12 @@ func auditJSON(e store.AuditEvent, names func(string) *string) AuditEntry {
 	return out
 }
 
-// tokenActorPrefix starts the audit actor of an action taken with an API token
-// (admin.Actor.AuditID).
-const tokenActorPrefix = "token:"
-
 // auditNames names the actors and subjects of events: usernames, and "token NAME" for API
 // tokens; each looked up once per request (up to a bound, so an export's memory stays flat).
 func (s *Server) auditNames(r *http.Request) func(string) *string {
 	users := s.usernames(r)
 	return func(id string) *string {
-		if tokID, ok := strings.CutPrefix(id, tokenActorPrefix); ok {
+		if tokID, ok := strings.CutPrefix(id, audit.TokenActorPrefix); ok {
 			if s.tokens == nil {
 				return nil
 			}

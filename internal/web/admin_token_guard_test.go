@@ -33,17 +33,17 @@ var userWrites = []userWrite{
 	// No such application access: past the guard, the call itself answers 404.
 	{"application_revoke", "POST", "/applications/no-such-client/revoke", nil, http.StatusNotFound},
 	{"mfa_reset", "POST", "/reset-mfa", map[string]any{"reason": "lost phone, checked in person"}, http.StatusOK},
-	{"role_change", "PATCH", "", map[string]any{"role": "support"}, http.StatusOK},
+	{"role_change", "PATCH", "", map[string]any{"role": "user"}, http.StatusOK},
 	{"disable", "PATCH", "", map[string]any{"disabled": true}, http.StatusOK},
 	{"delete", "DELETE", "", nil, http.StatusNoContent},
 }
 
 // TestTokenCannotManageAdmins: an API token, even one with users:write made by an
-// administrator, never changes an administrator's account (disable, role, MFA
-// requirement, delete, MFA reset, sign-out, unlock, reset link, applications) nor makes an
-// administrator (403 token_cannot_manage_admins, the account untouched); an
-// administrator's session does all of it; the token still manages other accounts. On
-// SQLite and PostgreSQL.
+// administrator, never changes an administrator's or a support agent's account (disable,
+// role, MFA requirement, delete, MFA reset, sign-out, unlock, reset link, applications)
+// nor makes an administrator or an agent, by role change or invitation (403
+// token_cannot_manage_admins, the account untouched); an administrator's session does all
+// of it; the token still manages plain users. On SQLite and PostgreSQL.
 func TestTokenCannotManageAdmins(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
@@ -55,6 +55,7 @@ func TestTokenCannotManageAdmins(t *testing.T) {
 			root := mfaClient(t, srv, "root", "admin")
 			pat := mfaClient(t, srv, "pat", "admin")
 			mfaClient(t, srv, "ada", "user")
+			mfaClient(t, srv, "sam", "support")
 			mfaClient(t, srv, "bob", "user")
 			rootID, patID := mustUser(t, srv, "root").ID, mustUser(t, srv, "pat").ID
 			adaID, bobID := mustUser(t, srv, "ada").ID, mustUser(t, srv, "bob").ID
@@ -78,6 +79,14 @@ func TestTokenCannotManageAdmins(t *testing.T) {
 						t.Errorf("%s of an administrator with a token: %d %s, want 403 token_cannot_manage_admins", w.name, r.Status, r.Body)
 					}
 				}
+				samID := mustUser(t, srv, "sam").ID
+				for _, w := range userWrites {
+					wantProblem(t, byToken(w.method, "/api/v1/admin/users/"+samID+w.suffix, w.body),
+						http.StatusForbidden, "token_cannot_manage_admins")
+				}
+				if u := mustUser(t, srv, "sam"); u.Role != store.RoleSupport || u.Disabled {
+					t.Errorf("sam changed by refused calls: role %s, disabled %v", u.Role, u.Disabled)
+				}
 				// The token acts for root, who made it: root's own account is an administrator's too.
 				wantProblem(t, byToken("PATCH", "/api/v1/admin/users/"+rootID, map[string]any{"mfa_required": "no"}),
 					http.StatusForbidden, "token_cannot_manage_admins")
@@ -98,11 +107,17 @@ func TestTokenCannotManageAdmins(t *testing.T) {
 					http.StatusForbidden, "token_cannot_manage_admins")
 				wantProblem(t, byToken("POST", "/api/v1/admin/users", map[string]any{"username": "mallory", "email": "m@example.com", "role": "admin"}),
 					http.StatusForbidden, "token_cannot_manage_admins")
+				wantProblem(t, byToken("PATCH", "/api/v1/admin/users/"+bobID, map[string]any{"role": "support"}),
+					http.StatusForbidden, "token_cannot_manage_admins")
+				wantProblem(t, byToken("POST", "/api/v1/admin/users", map[string]any{"username": "carl", "email": "carl@example.com", "role": "support"}),
+					http.StatusForbidden, "token_cannot_manage_admins")
 				if u := mustUser(t, srv, "bob"); u.Role != "user" {
 					t.Errorf("bob's role %s after a refused promotion", u.Role)
 				}
-				if _, err := srv.Auth.FindUser(context.Background(), "mallory"); err == nil {
-					t.Error("a token invited an administrator")
+				for _, name := range []string{"mallory", "carl"} {
+					if _, err := srv.Auth.FindUser(context.Background(), name); err == nil {
+						t.Errorf("a token invited %s into a privileged role", name)
+					}
 				}
 			})
 
@@ -112,8 +127,8 @@ func TestTokenCannotManageAdmins(t *testing.T) {
 						t.Errorf("%s of a user with a token: %d %s, want %d", w.name, r.Status, r.Body, w.ok)
 					}
 				}
-				if r := byToken("POST", "/api/v1/admin/users", map[string]any{"username": "carl", "email": "carl@example.com", "role": "support"}); r.Status != http.StatusCreated {
-					t.Errorf("invite a support agent with a token: %d %s", r.Status, r.Body)
+				if r := byToken("POST", "/api/v1/admin/users", map[string]any{"username": "dora", "email": "dora@example.com", "role": "user"}); r.Status != http.StatusCreated {
+					t.Errorf("invite a user with a token: %d %s", r.Status, r.Body)
 				}
 			})
 

@@ -310,7 +310,7 @@ func TestTokenActionsAreAuditedWithTheToken(t *testing.T) {
 	srv, root := adminServer(t)
 	ada := srv.CreateUser(t, "ada", "ada@example.com", "user")
 	created := decode[web.APITokenCreated](t, root.PostJSON("/api/v1/admin/tokens", map[string]any{"name": "ops bot", "scopes": []string{"users:write"}}))
-	r := withBearer(t, srv, created.Token, http.MethodPatch, "/api/v1/admin/users/"+ada.ID, []byte(`{"role":"support"}`))
+	r := withBearer(t, srv, created.Token, http.MethodPatch, "/api/v1/admin/users/"+ada.ID, []byte(`{"disabled":true}`))
 	wantStatus(t, r, http.StatusOK)
 	events := auditPage(t, root, "user="+url.QueryEscape("token:"+created.ID))
 	if len(events.Items) == 0 {
@@ -321,7 +321,7 @@ func TestTokenActionsAreAuditedWithTheToken(t *testing.T) {
 			t.Errorf("event %s: actor %v (%v), want the token", e.Event, *e.ActorID, e.Actor)
 		}
 	}
-	if got := eventNames(events); !strings.Contains(got, "user.role_changed") {
-		t.Errorf("events by the token: %s, want user.role_changed", got)
+	if got := eventNames(events); !strings.Contains(got, "user.disabled") {
+		t.Errorf("events by the token: %s, want user.disabled", got)
 	}
 }

@@ -68,9 +68,9 @@ func TestTokenNeverMakesAnAdministrator(t *testing.T) {
 	if u := mustUser(t, srv, "ada"); u.Role != "user" {
 		t.Fatalf("ada's role: %s", u.Role)
 	}
-	// The token still manages ordinary accounts; an administrator's session still makes
+	// The token still manages plain users; an administrator's session still makes
 	// administrators.
-	r = withBearer(t, srv, made.Secret, http.MethodPost, "/api/v1/admin/users", []byte(`{"username":"bob","email":"bob@example.com","role":"support"}`))
+	r = withBearer(t, srv, made.Secret, http.MethodPost, "/api/v1/admin/users", []byte(`{"username":"bob","email":"bob@example.com","role":"user"}`))
 	wantStatus(t, r, http.StatusCreated)
 	wantStatus(t, apiDo(root, "PATCH", "/api/v1/admin/users/"+adaID, map[string]any{"role": "admin"}), http.StatusOK)
 }

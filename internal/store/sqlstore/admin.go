@@ -143,3 +143,9 @@ func (d *DB) LockAdmins(ctx context.Context) (int, error) {
 	}
 	return n, d.wrap(rows.Err())
 }
+
+// LockUser returns the user with id, locking the row in a transaction.
+func (d *DB) LockUser(ctx context.Context, id string) (*store.User, error) {
+	u, err := scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`+d.dialect.forUpdate, id))
+	return u, d.wrap(err)
+}

@@ -162,13 +162,13 @@ func (d *DB) UseEmailLink(ctx context.Context, tokenHash []byte, now time.Time) 
 		ms(now), tokenHash, ms(now))
 }
 
-const resetColumns = `id, case_id, user_id, requested_by, verification, note, requested_at, status, decided_by, decided_at`
+const resetColumns = `id, case_id, user_id, requested_by, verification, note, requested_at, status, decided_by, decided_at, requested_by_token`
 
 // CreateMFAReset stores a reset record.
 func (d *DB) CreateMFAReset(ctx context.Context, r *store.MFAReset) error {
-	_, err := d.exec(ctx, `INSERT INTO support_mfa_resets (`+resetColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+	_, err := d.exec(ctx, `INSERT INTO support_mfa_resets (`+resetColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID, r.CaseID, r.UserID, r.RequestedBy, r.Verification, r.Note, ms(r.RequestedAt), r.Status,
-		r.DecidedBy, ms(r.DecidedAt))
+		r.DecidedBy, ms(r.DecidedAt), r.RequestedByToken)
 	return err
 }
 
@@ -176,7 +176,7 @@ func scanReset(row scanner) (*store.MFAReset, error) {
 	var r store.MFAReset
 	var requested, decided int64
 	if err := row.Scan(&r.ID, &r.CaseID, &r.UserID, &r.RequestedBy, &r.Verification, &r.Note,
-		&requested, &r.Status, &r.DecidedBy, &decided); err != nil {
+		&requested, &r.Status, &r.DecidedBy, &decided, &r.RequestedByToken); err != nil {
 		return nil, err
 	}
 	r.RequestedAt, r.DecidedAt = fromMS(requested), fromMS(decided)

@@ -20,6 +20,7 @@ var adminTests = []subtest{
 	{"OpenCasesOfAUser", testListUserCases},
 	{"LockAdminsCountsEnabledAdministrators", testLockAdminsCount},
 	{"DemotingTheLastTwoAdminsInParallelLeavesOne", testLockAdminsRace},
+	{"LockUserReadsTheRowInATransaction", testLockUser},
 }
 
 // adminFixture stores the users the admin tests filter: ada (active, authenticator app),
@@ -251,6 +252,24 @@ func testLockAdminsCount(t *testing.T, s store.Store) {
 	if n != 2 {
 		t.Fatalf("%d enabled administrators, want 2", n)
 	}
+}
+
+func testLockUser(t *testing.T, s store.Store) {
+	ada := adminFixture(t, s)["ada"]
+	err := s.WithTx(t.Context(), func(tx store.Store) error {
+		u, err := tx.LockUser(t.Context(), ada.ID)
+		if err != nil {
+			return err
+		}
+		if u.ID != ada.ID || u.Username != ada.Username || u.Role != ada.Role {
+			t.Errorf("LockUser = %+v, want ada", u)
+		}
+		if _, err := tx.LockUser(t.Context(), "no-such-user"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("LockUser of an unknown id: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	wantNoErr(t, "WithTx", err)
 }
 
 var errLastAdmin = errors.New("storetest: the last administrator")

@@ -1,0 +1,128 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/apitoken"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/web"
+)
+
+// usersWriteToken makes a users:read users:write token of root's and returns a caller for
+// it.
+func usersWriteToken(t *testing.T, srv *testserver.Server) func(method, path string, body any) *testserver.Response {
+	t.Helper()
+	made, err := srv.Tokens.Create(context.Background(),
+		apitoken.NewToken{Name: "automation", Scopes: []string{"users:read", "users:write"}, CreatedBy: mustUser(t, srv, "root").ID}, auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(method, path string, body any) *testserver.Response {
+		var b []byte
+		if body != nil {
+			b, _ = json.Marshal(body)
+		}
+		return withBearer(t, srv, made.Secret, method, path, b)
+	}
+}
+
+// TestTokenResetRequestStaleOnceTargetPromoted: under dual control a token's MFA reset of
+// a user waits on a case. Once the user is an administrator, the request is void: the
+// approval is refused (409, the case says why) and the user keeps their factors.
+func TestTokenResetRequestStaleOnceTargetPromoted(t *testing.T) {
+	srv, root := adminServerWith(t, testserver.Options{Support: testserver.SupportOptions{ResetRequiresApproval: true}})
+	pat := mfaClient(t, srv, "pat", "admin")
+	mfaClient(t, srv, "bob", "user")
+	bobID := mustUser(t, srv, "bob").ID
+	byToken := usersWriteToken(t, srv)
+
+	r := byToken("POST", "/api/v1/admin/users/"+bobID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"})
+	wantStatus(t, r, http.StatusOK)
+	a := decodeAs[web.MFAResetAnswer](t, r)
+	if a.Status != "pending_approval" || a.Case == "" {
+		t.Fatalf("token's reset: %s", r.Body)
+	}
+	// The case names the token as the requester, not root who made it.
+	c := apiDo(pat, "GET", "/api/v1/support/cases/"+a.Case, nil)
+	wantStatus(t, c, http.StatusOK)
+	if !strings.Contains(string(c.Body), `"requested_by":"token automation"`) {
+		t.Errorf("case of the token's request: %s, want requested_by token automation", c.Body)
+	}
+	wantStatus(t, apiDo(root, "PATCH", "/api/v1/admin/users/"+bobID, map[string]any{"role": "admin"}), http.StatusOK)
+	approve := apiDo(pat, "POST", "/api/v1/support/cases/"+a.Case+"/reset-mfa/approve", nil)
+	wantProblem(t, approve, http.StatusConflict, "conflict")
+	if !strings.Contains(problemOf(t, approve)["detail"].(string), "API token") {
+		t.Errorf("approval refused without saying why: %s", approve.Body)
+	}
+	if _, err := srv.Store.GetTOTP(context.Background(), bobID); err != nil {
+		t.Errorf("the token's request reset the MFA of bob, now an administrator: %v", err)
+	}
+}
+
+// TestPromotionEndsPendingInvitationLinks: a token invites an account with the role user
+// at an address of the token holder's. When an administrator promotes that pending account
+// to admin (or support), the links mailed so far stop working: the token must not make an
+// administrator after all. An administrator resends the invitation to the address they
+// trust.
+func TestPromotionEndsPendingInvitationLinks(t *testing.T) {
+	srv, root := adminServer(t)
+	byToken := usersWriteToken(t, srv)
+
+	r := byToken("POST", "/api/v1/admin/users", map[string]any{"username": "carol", "email": "carol@attacker.example", "role": "user"})
+	wantStatus(t, r, http.StatusCreated)
+	carolID := mustUser(t, srv, "carol").ID
+	link := srv.LastMailTo(t, "carol@attacker.example").Link("/invite?token=")
+	u, err := url.Parse(link)
+	if err != nil || !strings.Contains(link, "/invite?token=") {
+		t.Fatalf("invitation link %q: %v", link, err)
+	}
+	tok := u.Query().Get("token")
+
+	wantStatus(t, apiDo(root, "PATCH", "/api/v1/admin/users/"+carolID, map[string]any{"role": "admin"}), http.StatusOK)
+
+	r = accept(srv.Client(t), tok, testserver.Password)
+	if r.Status == http.StatusOK {
+		t.Errorf("the token's invitation link opened an administrator's account: %d %s", r.Status, r.Body)
+	}
+	if u := mustUser(t, srv, "carol"); u.Role != store.RoleAdmin || u.PasswordHash != "" {
+		t.Errorf("carol after the refused link: role %s, has password %v", u.Role, u.PasswordHash != "")
+	}
+	// The administrator resends it; the new link works.
+	if _, err := srv.Invite.Resend(context.Background(), mustUser(t, srv, "carol"), auth.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := url.Parse(srv.LastMailTo(t, "carol@attacker.example").Link("/invite?token="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, accept(srv.Client(t), fresh.Query().Get("token"), testserver.Password), http.StatusOK)
+}
+
+// TestTokenCannotFillBothSidesOfDualControl: under dual control an MFA reset needs a
+// second person. A users:write token may not invite a support agent (who could approve
+// the token's own reset requests, signed in by the token's holder), nor promote a user it
+// invited to one.
+func TestTokenCannotFillBothSidesOfDualControl(t *testing.T) {
+	srv, _ := adminServerWith(t, testserver.Options{Support: testserver.SupportOptions{ResetRequiresApproval: true}})
+	byToken := usersWriteToken(t, srv)
+
+	wantProblem(t, byToken("POST", "/api/v1/admin/users", map[string]any{"username": "sam2", "email": "sam2@attacker.example", "role": "support"}),
+		http.StatusForbidden, "token_cannot_manage_admins")
+	if _, err := srv.Auth.FindUser(context.Background(), "sam2"); err == nil {
+		t.Error("the token invited a support agent")
+	}
+	wantStatus(t, byToken("POST", "/api/v1/admin/users", map[string]any{"username": "sam3", "email": "sam3@attacker.example", "role": "user"}),
+		http.StatusCreated)
+	wantProblem(t, byToken("PATCH", "/api/v1/admin/users/"+mustUser(t, srv, "sam3").ID, map[string]any{"role": "support"}),
+		http.StatusForbidden, "token_cannot_manage_admins")
+	if u := mustUser(t, srv, "sam3"); u.Role != store.RoleUser {
+		t.Errorf("the token made sam3 a %s", u.Role)
+	}
+}
