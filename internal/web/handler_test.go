@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/i18n"
 )
 
 func bareServer(t *testing.T) *Server {
@@ -91,5 +92,38 @@ func TestReadyzAnswersJSON(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Content-Type") != "application/problem+json" ||
 		w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), `"code":"unavailable"`) {
 		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
+	}
+}
+
+// TestPagesOfOtherLanguagesParsedOnFirstUse: the server starts with the default language's
+// pages (every page parsed once, which proves they all parse) and parses another
+// language's page when it is first shown, once.
+func TestPagesOfOtherLanguagesParsedOnFirstUse(t *testing.T) {
+	p, err := loadPages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.byLang) != 1 || len(p.byLang[i18n.Default]) != len(p.names) || len(p.names) < 40 {
+		t.Fatalf("at start: %d languages, %d of %d pages of the default", len(p.byLang), len(p.byLang[i18n.Default]), len(p.names))
+	}
+	de, ok, err := p.page("de", "error")
+	if !ok || err != nil {
+		t.Fatalf("the error page in German: ok=%v err=%v", ok, err)
+	}
+	if again, _, _ := p.page("de", "error"); again != de {
+		t.Error("the German error page was parsed twice")
+	}
+	if len(p.byLang["de"]) != 1 {
+		t.Errorf("German pages parsed: %d, want only the one shown", len(p.byLang["de"]))
+	}
+	var buf strings.Builder
+	if err := de.ExecuteTemplate(&buf, "layout", view{Lang: "de"}); err != nil {
+		t.Fatal(err)
+	}
+	if de, en := i18n.T("de", "error.back"), i18n.T("en", "error.back"); !strings.Contains(buf.String(), de) || strings.Contains(buf.String(), en) {
+		t.Errorf("the German error page does not say %q, or says %q", de, en)
+	}
+	if _, ok, _ := p.page("de", "no-such-page"); ok {
+		t.Error("an unknown page was found")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/i18n"
@@ -16,8 +17,46 @@ import (
 )
 
 // pages holds one parsed template set per language and page, each with the shared layout.
+// Those of the default language are parsed when the server starts (which also proves every
+// page parses: the languages differ only in what their functions return); those of another
+// language when a page is first shown in it. A parsed set is about 90 kB of the heap that
+// every collection walks, so a server that speaks only English keeps a third of what all
+// three languages would cost, and one answering only the JSON API keeps the English pages.
 type pages struct {
+	names  map[string]bool // page names, without .html
+	mu     sync.Mutex
 	byLang map[string]map[string]*template.Template
+}
+
+// page returns the template set of the page name in lang (a supported language), parsing
+// it on first use; ok is false for an unknown page.
+func (p *pages) page(lang, name string) (t *template.Template, ok bool, err error) {
+	if !p.names[name] {
+		return nil, false, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t := p.byLang[lang][name]; t != nil {
+		return t, true, nil
+	}
+	t, err = parsePage(lang, name)
+	if err != nil {
+		return nil, true, err
+	}
+	if p.byLang[lang] == nil {
+		p.byLang[lang] = map[string]*template.Template{}
+	}
+	p.byLang[lang][name] = t
+	return t, true, nil
+}
+
+// parsePage parses the page name with the layout and the functions of lang.
+func parsePage(lang, name string) (*template.Template, error) {
+	t, err := template.New(name+".html").Funcs(pageFuncs(lang)).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+	if err != nil {
+		return nil, fmt.Errorf("template %s.html: %w", name, err)
+	}
+	return t, nil
 }
 
 // pageFuncs returns the template functions of the pages in lang: those of the catalog
@@ -94,19 +133,15 @@ func loadPages() (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{byLang: map[string]map[string]*template.Template{}}
-	for _, l := range i18n.Languages {
-		p.byLang[l.Tag] = map[string]*template.Template{}
-		for _, n := range names {
-			base := path.Base(n)
-			if base == "layout.html" {
-				continue
-			}
-			t, err := template.New(base).Funcs(pageFuncs(l.Tag)).ParseFS(assets, "templates/layout.html", n)
-			if err != nil {
-				return nil, fmt.Errorf("template %s: %w", n, err)
-			}
-			p.byLang[l.Tag][base[:len(base)-len(".html")]] = t
+	p := &pages{names: map[string]bool{}, byLang: map[string]map[string]*template.Template{}}
+	for _, n := range names {
+		if base := path.Base(n); base != "layout.html" {
+			p.names[strings.TrimSuffix(base, ".html")] = true
+		}
+	}
+	for name := range p.names {
+		if _, _, err := p.page(i18n.Default, name); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil
@@ -169,9 +204,9 @@ func (s *Server) nav(r *http.Request) *navView {
 // render writes a page with status. Pages are never cached: they may show secrets.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	v.Lang = s.lang(r)
-	t, ok := s.pages.byLang[v.Lang][name]
-	if !ok {
-		s.log.ErrorContext(r.Context(), "unknown page", "page", name)
+	t, ok, err := s.pages.page(v.Lang, name)
+	if !ok || err != nil {
+		s.log.ErrorContext(r.Context(), "unknown page", "page", name, "lang", v.Lang, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -182,7 +217,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	v.Brand = brandView{Name: s.brand.Name, Logo: s.brand.Logo != nil, Accent: s.brand.Accent != ""}
 	v.Languages, v.Back = i18n.Languages, backTo(r)
 	var buf bytes.Buffer
-	err := t.ExecuteTemplate(&buf, "layout", v)
+	err = t.ExecuteTemplate(&buf, "layout", v)
 	if err == nil && v.Field != "" && !bytes.Contains(buf.Bytes(), []byte(`id="`+v.Field+`-error"`)) {
 		// The page does not show the field the error is about (a form drawn in another
 		// state): the error goes above the form rather than nowhere.
