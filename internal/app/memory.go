@@ -10,10 +10,13 @@ import (
 )
 
 // memoryBase is what a server needs besides its password hashes' memory: the live heap
-// of a running server (about 12 MB, most of it the page templates and the message
-// catalog; 3 MB more once a new password was checked), goroutine stacks, request buffers
-// and room for the garbage between collections (a sign-in leaves some tens of kilobytes).
-const memoryBase = 32 << 20
+// of a running server (about 8 MB, most of it the default language's page templates and
+// the message catalog; about 90 kB more per page first shown in another language, 3 MB
+// once a new password was checked), goroutine stacks, request buffers and room for the
+// garbage between collections (a sign-in leaves some tens of kilobytes, a session check
+// about 9 kB). 28 MiB keeps a 2-core server under 100 MB resident in a burst of 64
+// concurrent sign-ins (docs/performance.md).
+const memoryBase = 28 << 20
 
 // MemoryLimit is the soft memory limit of the Go runtime for cfg: memoryBase plus the
 // argon2id memory of every hash that may run at once (password.max_concurrent_hashes).
