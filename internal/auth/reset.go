@@ -184,25 +184,15 @@ func (s *Service) checkFactor(ctx context.Context, u *store.User, f factors, tok
 	if _, err := totp.NormalizeCode(code); err == nil && f.totp && !s.resetTakesApp(u, f) {
 		return nil, nil, ErrSecurityKeyRequired
 	}
-	a, err := s.reserve(ctx, store.BudgetSecondFactor, u.ID, u.ID, m)
+	try, err := s.beginResetAttempt(ctx, links.Hash(token), u, m)
 	if err != nil {
 		return nil, nil, err
 	}
-	counted := false
-	defer func() {
-		if err != nil && !counted {
-			s.release(ctx, a)
-		}
-	}()
+	defer func() { try.end(ctx, err) }()
+	a := try.a
 	proof := &factorProof{UserID: u.ID, Expires: s.now().Add(ResetProofTTL).UnixMilli()}
 	fail := func(event string, answer error) (*factorProof, *attempt, error) {
-		if _, err := links.Peek(ctx, s.store, store.LinkPasswordReset, token, s.now()); err != nil {
-			return nil, nil, err
-		}
-		counted = true
-		s.recordAside(ctx, event, u.ID, m, "password reset")
-		s.attemptFailed(ctx, a, u.ID, m)
-		return nil, a, answer
+		return try.refused(ctx, event, "password reset", answer)
 	}
 	if _, err := totp.NormalizeCode(code); err == nil {
 		c, err := s.store.GetTOTP(ctx, u.ID)
@@ -442,4 +432,49 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 		return "", err
 	}
 	return freshRecovery, nil
+}
+
+// resetAttempt is one second-factor attempt of a password reset through the link whose
+// token hashes to linkHash: a slot of u's second-factor budget, reserved before anything
+// is compared, that stays a failure when the answer was refused and is released otherwise.
+type resetAttempt struct {
+	s        *Service
+	linkHash []byte
+	u        *store.User
+	m        Meta
+	a        *attempt
+	counted  bool
+}
+
+// beginResetAttempt reserves the slot (throttled when the budget makes it wait). Defer
+// end with the attempt's error.
+func (s *Service) beginResetAttempt(ctx context.Context, linkHash []byte, u *store.User, m Meta) (*resetAttempt, error) {
+	a, err := s.reserve(ctx, store.BudgetSecondFactor, u.ID, u.ID, m)
+	if err != nil {
+		return nil, err
+	}
+	return &resetAttempt{s: s, linkHash: linkHash, u: u, m: m, a: a}, nil
+}
+
+// refused audits a refused answer (event, with detail) and counts it as a failure, then
+// returns answer. An answer refused because a parallel reset used the link meanwhile is
+// no wrong answer: refused returns links.ErrInvalid and the slot is released.
+func (t *resetAttempt) refused(ctx context.Context, event, detail string, answer error) (*factorProof, *attempt, error) {
+	s := t.s
+	if _, err := s.store.PeekLinkToken(ctx, store.LinkPasswordReset, t.linkHash, s.now()); errors.Is(err, store.ErrNotFound) {
+		return nil, nil, links.ErrInvalid
+	} else if err != nil {
+		return nil, nil, err
+	}
+	t.counted = true
+	s.recordAside(ctx, event, t.u.ID, t.m, detail)
+	s.attemptFailed(ctx, t.a, t.u.ID, t.m)
+	return nil, t.a, answer
+}
+
+// end releases the slot when the attempt ended in err without a counted refusal.
+func (t *resetAttempt) end(ctx context.Context, err error) {
+	if err != nil && !t.counted {
+		t.s.release(ctx, t.a)
+	}
 }

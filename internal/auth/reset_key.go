@@ -8,7 +8,6 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/twofold-id/twofold/internal/audit"
-	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -93,26 +92,14 @@ func (s *Service) checkKey(ctx context.Context, l *store.LinkToken, u *store.Use
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := s.reserve(ctx, store.BudgetSecondFactor, u.ID, u.ID, m)
+	try, err := s.beginResetAttempt(ctx, l.TokenHash, u, m)
 	if err != nil {
 		return nil, nil, err
 	}
-	counted := false
-	defer func() {
-		if err != nil && !counted {
-			s.release(ctx, a)
-		}
-	}()
+	defer func() { try.end(ctx, err) }()
+	a := try.a
 	fail := func(reason string, answer error) (*factorProof, *attempt, error) {
-		if _, err := s.store.PeekLinkToken(ctx, store.LinkPasswordReset, l.TokenHash, s.now()); errors.Is(err, store.ErrNotFound) {
-			return nil, nil, links.ErrInvalid
-		} else if err != nil {
-			return nil, nil, err
-		}
-		counted = true
-		s.recordAside(ctx, audit.WebAuthnFailed, u.ID, m, "password reset: "+reason)
-		s.attemptFailed(ctx, a, u.ID, m)
-		return nil, a, answer
+		return try.refused(ctx, audit.WebAuthnFailed, "password reset: "+reason, answer)
 	}
 	sd, ch, err := s.takeChallenge(ctx, parsed.Response.CollectedClientData.Challenge, store.ChallengeReset, resetBinding(l))
 	if errors.Is(err, errChallengeGone) {
