@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -37,7 +38,7 @@ func (p *promotingStore) GetUser(ctx context.Context, id string) (*store.User, e
 }
 
 // TestTokenRuleHoldsWhenTargetPromotedMeanwhile: an API token's disable, role change,
-// delete, MFA reset or MFA requirement change of a user whom an administrator promotes
+// delete, MFA reset, MFA requirement change or password reset link of a user whom an administrator promotes
 // right after the service read the account is refused: the rule holds on the row the
 // write changes, in its transaction, not on the earlier read.
 func TestTokenRuleHoldsWhenTargetPromotedMeanwhile(t *testing.T) {
@@ -79,6 +80,15 @@ func TestTokenRuleHoldsWhenTargetPromotedMeanwhile(t *testing.T) {
 		}, func(t *testing.T, srv *testserver.Server, id string) {
 			if u, _ := srv.Store.GetUser(context.Background(), id); u.MFAOverride != store.MFAOverrideDefault {
 				t.Errorf("the token set an administrator's MFA requirement to %q", u.MFAOverride)
+			}
+		}},
+		{"password_reset_link", func(s *admin.Service, a admin.Actor, id string) error {
+			return s.SendPasswordReset(context.Background(), a, id, auth.Meta{ActorID: a.AuditID()})
+		}, func(t *testing.T, srv *testserver.Server, id string) {
+			for _, m := range srv.Mail(t) {
+				if strings.Contains(m.Text, "/password/reset?token=") {
+					t.Errorf("the token mailed a password reset link to an administrator (%s): %s", m.To, m.Subject)
+				}
 			}
 		}},
 		{"delete", func(s *admin.Service, a admin.Actor, id string) error {

@@ -15,7 +15,9 @@ import (
 // allowance of ResetLinksPerHour per account, so an administrator cannot flood a mailbox
 // either. Unlike that page it says why no link goes out: a disabled account (apperr
 // conflict), an invited one without a password (apperr conflict: resend the invitation),
-// or the hour's allowance spent (apperr rate_limited). The mail is queued with the link.
+// or the hour's allowance spent (apperr rate_limited). An API token's link (m) goes only
+// to a plain user, as the link's transaction sees the account (ErrTokenOnPrivileged). The
+// mail is queued with the link.
 func (s *Service) MailResetLink(ctx context.Context, u *store.User, m Meta) error {
 	switch {
 	case u.Disabled:
@@ -34,6 +36,11 @@ func (s *Service) MailResetLink(ctx context.Context, u *store.User, m Meta) erro
 		return e
 	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
+		// An API token mails links only to plain users: checked again on the locked row,
+		// so an account promoted since the caller read u gets no link from a token.
+		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
+			return err
+		}
 		link := links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: ResetLinkTTL}
 		tok, err := links.Issue(ctx, st, s.rand, now, link)
 		if err != nil {
