@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,9 @@ func TestRun(t *testing.T) {
 				if r.Completed == 0 {
 					t.Errorf("%s completed nothing", r.Name)
 				}
+				if r.Name != ScenarioAudit && r.ClientCPU <= 0 {
+					t.Errorf("%s: no CPU time of the harness's clients", r.Name)
+				}
 			}
 			if t.Failed() {
 				t.Log(out.String())
@@ -77,5 +81,28 @@ func TestMainRejectsUnknownScenario(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "unknown scenario") {
 		t.Errorf("stderr %q does not name the problem", errOut.String())
+	}
+}
+
+// TestProfiles checks that -cpuprofile-dir gives a profile of the server and one of the
+// harness's clients for a scenario.
+func TestProfiles(t *testing.T) {
+	dir := t.TempDir()
+	p := CheapArgon2
+	var out bytes.Buffer
+	_, err := Run(context.Background(), Config{Users: 4, Duration: 300 * time.Millisecond, Concurrency: 2,
+		BoundDuration: 100 * time.Millisecond, Scenarios: []string{ScenarioSignIn}, Argon2: &p, Profiles: dir,
+		Out: &out, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	for _, name := range []string{"signin.pprof", "signin-clients.pprof"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() == 0 {
+			t.Errorf("%s is empty", name)
+		}
 	}
 }

@@ -216,6 +216,10 @@ func codeExchange(ctx context.Context, b *backend, users []user, c Config) ([]*R
 	if err != nil {
 		return nil, err
 	}
+	self0, err := selfCPU()
+	if err != nil {
+		return nil, err
+	}
 	elapsed, recs := drive(ctx, c, in.URL, c.Clients, 1, false, func(_ context.Context, w *worker) bool {
 		code, verifier, err := app.code(ctx, w, browsers[w.id%len(browsers)], 0)
 		if err == nil {
@@ -227,9 +231,13 @@ func codeExchange(ctx context.Context, b *backend, users []user, c Config) ([]*R
 	if err != nil {
 		return nil, err
 	}
+	self1, err := selfCPU()
+	if err != nil {
+		return nil, err
+	}
 	codes := slices.Concat(obtained...)
 	authorize := &Result{Name: ScenarioCodeExchange + "-authorize", Concurrency: c.Clients, Elapsed: elapsed, Completed: len(codes),
-		Endpoints: []*Endpoint{merge(epAuthorize, recs[0])}, ServerCPU: cpu1 - cpu0, PeakRSS: peak,
+		Endpoints: []*Endpoint{merge(epAuthorize, recs[0])}, ServerCPU: cpu1 - cpu0, PeakRSS: peak, ClientCPU: self1 - self0,
 		Notes: []string{"the codes the code-exchange scenario then exchanges: authorization requests of signed-in browsers, with PKCE"}}
 	var next atomic.Int64
 	exchange, err := measured(in, func() (*Result, error) {

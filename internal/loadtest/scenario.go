@@ -9,6 +9,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -149,8 +151,9 @@ func drive(ctx context.Context, c Config, base string, n, eps int, forwarded boo
 	return time.Since(start), recs
 }
 
-// measured runs the scenario body against in and adds the server's CPU time over the run
-// and its peak memory to the result body returns.
+// measured runs the scenario body against in and adds the server's CPU time over the run,
+// its peak memory and the harness process's own CPU time over the run (its clients') to
+// the result body returns.
 func measured(in *instance, body func() (*Result, error)) (*Result, error) {
 	if in.profiled {
 		if err := in.proc.post("/profile/start"); err != nil {
@@ -158,6 +161,21 @@ func measured(in *instance, body func() (*Result, error)) (*Result, error) {
 		}
 	}
 	cpu0, _, err := in.proc.usage()
+	if err != nil {
+		return nil, err
+	}
+	if in.clientProfile != "" {
+		f, err := os.Create(in.clientProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile() // a second stop does nothing
+	}
+	self0, err := selfCPU()
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +188,14 @@ func measured(in *instance, body func() (*Result, error)) (*Result, error) {
 	r, err := body()
 	if err != nil {
 		return nil, err
+	}
+	self1, err := selfCPU()
+	if err != nil {
+		return nil, err
+	}
+	r.ClientCPU = self1 - self0
+	if in.clientProfile != "" {
+		pprof.StopCPUProfile()
 	}
 	if in.profiled {
 		if err := in.proc.post("/profile/stop"); err != nil {

@@ -119,6 +119,9 @@ type instance struct {
 	proc     *process
 	clock    *clock
 	profiled bool // the server writes a CPU profile of the measured part
+	// clientProfile is the file the harness writes a CPU profile of its own clients over
+	// the measured part to ("": none).
+	clientProfile string
 	// pg reads the CPU time of the PostgreSQL backends serving the server (nil: SQLite,
 	// or a PostgreSQL on another host).
 	pg *pgBackends
@@ -133,8 +136,10 @@ func (b *backend) start(o serverOptions) (*instance, error) {
 	spec := &childSpec{DataDir: b.cfg.DataDir, DatabaseURL: dbURL, MasterKey: b.key, Argon2: b.params,
 		Throttle: o.throttle, ProductionLimits: o.productionLimits, TrustLoopbackProxy: o.productionLimits,
 		ClockMS: b.clock.Now().UnixMilli()}
+	clientProfile := ""
 	if b.profiles != "" {
 		spec.Profile = filepath.Join(b.profiles, o.name+".pprof")
+		clientProfile = filepath.Join(b.profiles, o.name+"-clients.pprof")
 	}
 	p, err := startProcess(spec, b.stderr)
 	if err != nil {
@@ -151,7 +156,8 @@ func (b *backend) start(o serverOptions) (*instance, error) {
 		p.stop()
 		return nil, err
 	}
-	return &instance{URL: p.URL, proc: p, clock: b.clock, profiled: spec.Profile != "", pg: pg}, nil
+	return &instance{URL: p.URL, proc: p, clock: b.clock, profiled: spec.Profile != "",
+		clientProfile: clientProfile, pg: pg}, nil
 }
 
 // stop ends the server process.

@@ -106,6 +106,10 @@ type Result struct {
 	// setup ran in it, if any).
 	ServerCPU time.Duration `json:"server_cpu_ns"`
 	PeakRSS   int64         `json:"peak_rss_bytes"`
+	// ClientCPU is the CPU time (user and system) the harness process used while the
+	// scenario ran: its clients' work (requests, responses, cookies, codes, latency
+	// records), which shares the machine with the server.
+	ClientCPU time.Duration `json:"client_cpu_ns"`
 	// DatabaseCPU is the CPU time of the PostgreSQL backend processes serving the server's
 	// connections while the scenario ran (0: SQLite, or PostgreSQL on another host).
 	DatabaseCPU time.Duration `json:"database_cpu_ns,omitempty"`
@@ -132,6 +136,14 @@ func (r *Result) CPUPerOp() time.Duration {
 		return 0
 	}
 	return r.ServerCPU / time.Duration(r.Completed)
+}
+
+// ClientCPUPerOp is the harness process's CPU time per completed operation.
+func (r *Result) ClientCPUPerOp() time.Duration {
+	if r.Completed == 0 {
+		return 0
+	}
+	return r.ClientCPU / time.Duration(r.Completed)
 }
 
 // DatabaseCPUPerOp is the PostgreSQL backends' CPU time per completed operation.
@@ -176,6 +188,9 @@ func printResults(w io.Writer, results []*Result) {
 			r.Name, r.Concurrency, r.Completed, r.Elapsed.Round(time.Millisecond), r.PerSecond())
 		if r.PeakRSS > 0 {
 			fmt.Fprintf(w, "; server CPU %s per operation, peak RSS %.0f MB", cpu(r.CPUPerOp()), float64(r.PeakRSS)/1e6)
+		}
+		if r.ClientCPU > 0 {
+			fmt.Fprintf(w, "; the harness's clients' CPU %s per operation", cpu(r.ClientCPUPerOp()))
 		}
 		if r.DatabaseCPU > 0 {
 			fmt.Fprintf(w, "; PostgreSQL backends' CPU %s per operation", cpu(r.DatabaseCPUPerOp()))
