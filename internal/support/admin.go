@@ -87,7 +87,9 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 	return res, ref, nil
 }
 
-// openAdminCase opens, in st, the case an administrator's reset request waits on.
+// openAdminCase opens, in st, the case an administrator's reset request waits on. Its
+// description and first timeline entry name who asked: the administrator, or the API token
+// m names (by name and id, with the administrator who created it).
 func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *store.User, reason string, m Meta) (*store.SupportCase, error) {
 	refText, err := newReference(s.rand)
 	if err != nil {
@@ -98,14 +100,19 @@ func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *s
 	if name == "" {
 		name = u.Username
 	}
+	by, from := "administrator "+admin.Username, "from the admin console"
+	if id := m.TokenID(); id != "" {
+		by = fmt.Sprintf("API token %s (id %s, created by %s)", s.tokenName(ctx, st, id), id, admin.Username)
+		from = "through the admin API"
+	}
 	c := &store.SupportCase{ID: newID(), Reference: refText, FullName: name, Email: u.Email, EmailNorm: u.EmailNorm,
-		Category: CategoryOther, Description: clip("MFA reset requested by administrator "+admin.Username+": "+reason, MaxDescription),
+		Category: CategoryOther, Description: clip("MFA reset requested by "+by+": "+reason, MaxDescription),
 		Status: store.CaseOpen, AssigneeID: admin.ID, IP: clip(m.IP, 64), UserAgent: clip(m.UserAgent, 256),
 		CreatedAt: now, UpdatedAt: now}
 	if err := st.CreateCase(ctx, c); err != nil {
 		return nil, err
 	}
-	if err := s.timeline(ctx, st, c.ID, EventOpened, admin.ID, "Case opened from the admin console by "+admin.Username+" for an MFA reset of "+u.Username+"."); err != nil {
+	if err := s.timeline(ctx, st, c.ID, EventOpened, admin.ID, "Case opened "+from+" by "+by+" for an MFA reset of "+u.Username+"."); err != nil {
 		return nil, err
 	}
 	return c, s.record(ctx, st, audit.SupportCaseOpened, u.ID, m, fmt.Sprintf("case=%s category=%s (admin console)", c.Reference, c.Category))

@@ -288,10 +288,15 @@ func (s *Service) requester(ctx context.Context, st Store, r *store.MFAReset, pe
 	if r.RequestedByToken == "" {
 		return person
 	}
-	if t, err := st.GetAPIToken(ctx, r.RequestedByToken); err == nil {
-		return "token " + t.Name
+	return "token " + s.tokenName(ctx, st, r.RequestedByToken)
+}
+
+// tokenName is the name of the API token id, or the id when the token is gone.
+func (s *Service) tokenName(ctx context.Context, st Store, id string) string {
+	if t, err := st.GetAPIToken(ctx, id); err == nil {
+		return t.Name
 	}
-	return "token " + r.RequestedByToken
+	return id
 }
 
 // cancelStale cancels the stale request r on case c, on the timeline and in the audit log.

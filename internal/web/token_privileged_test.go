@@ -126,3 +126,31 @@ func TestTokenCannotFillBothSidesOfDualControl(t *testing.T) {
 		t.Errorf("the token made sam3 a %s", u.Role)
 	}
 }
+
+// TestTokenResetRequestCaseNamesTheToken: the case a token's MFA reset request opens says
+// in its description and its first timeline entry that the token asked (by name and id,
+// with the administrator who made it), not that the administrator did.
+func TestTokenResetRequestCaseNamesTheToken(t *testing.T) {
+	srv, _ := adminServerWith(t, testserver.Options{Support: testserver.SupportOptions{ResetRequiresApproval: true}})
+	pat := mfaClient(t, srv, "pat", "admin")
+	mfaClient(t, srv, "bob", "user")
+	byToken := usersWriteToken(t, srv)
+	tokens, err := srv.Store.ListAPITokens(context.Background())
+	if err != nil || len(tokens) != 1 {
+		t.Fatalf("tokens: %v %v", tokens, err)
+	}
+	tokenID := tokens[0].ID
+
+	r := byToken("POST", "/api/v1/admin/users/"+mustUser(t, srv, "bob").ID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"})
+	wantStatus(t, r, http.StatusOK)
+	c := decodeAs[web.Case](t, apiDo(pat, "GET", "/api/v1/support/cases/"+decodeAs[web.MFAResetAnswer](t, r).Case, nil))
+	want := "API token automation (id " + tokenID + ", created by root)"
+	if !strings.Contains(c.Description, "MFA reset requested by "+want+": lost phone, checked in person") ||
+		strings.Contains(c.Description, "administrator root") {
+		t.Errorf("description of the token's case: %q, want it to name the %s", c.Description, want)
+	}
+	if len(c.Timeline) == 0 || c.Timeline[0].Kind != "opened" || !strings.Contains(c.Timeline[0].Text, "by "+want) ||
+		strings.Contains(c.Timeline[0].Text, "admin console") {
+		t.Errorf("timeline of the token's case: %+v, want it opened by the %s", c.Timeline, want)
+	}
+}
