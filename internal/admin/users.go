@@ -28,6 +28,7 @@ type Store interface {
 	GetInvitation(ctx context.Context, userID string) (*store.Invitation, error)
 	ListPendingMFAResets(ctx context.Context, userID string) ([]store.MFAReset, error)
 	GetCase(ctx context.Context, id string) (*store.SupportCase, error)
+	GetAPIToken(ctx context.Context, id string) (*store.APIToken, error)
 }
 
 // Options wire the service.
@@ -169,8 +170,13 @@ const (
 
 // PendingReset is an MFA reset of the user waiting for a second agent's approval.
 type PendingReset struct {
-	Reference   string // the case it waits on
-	RequestedBy string // the user id of who asked
+	Reference string // the case it waits on
+	// RequestedBy is the username of who asked, or of who created the API token that
+	// asked; "(deleted user)" when the account is gone.
+	RequestedBy string
+	// Token is the name of the API token that asked (its id when the token is gone); ""
+	// when a person asked.
+	Token       string
 	RequestedAt time.Time
 }
 
@@ -225,9 +231,35 @@ func (s *Service) User(ctx context.Context, id string) (*Details, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.Pending = append(d.Pending, PendingReset{Reference: c.Reference, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt})
+		p := PendingReset{Reference: c.Reference, RequestedAt: r.RequestedAt}
+		if p.RequestedBy, err = s.username(ctx, r.RequestedBy); err != nil {
+			return nil, err
+		}
+		if r.RequestedByToken != "" {
+			p.Token = r.RequestedByToken
+			t, err := s.store.GetAPIToken(ctx, r.RequestedByToken)
+			switch {
+			case err == nil:
+				p.Token = t.Name
+			case !errors.Is(err, store.ErrNotFound):
+				return nil, err
+			}
+		}
+		d.Pending = append(d.Pending, p)
 	}
 	return d, nil
+}
+
+// username is the username of the account id, or "(deleted user)" when it is gone.
+func (s *Service) username(ctx context.Context, id string) (string, error) {
+	u, err := s.store.GetUser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "(deleted user)", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return u.Username, nil
 }
 
 func (s *Service) factors(ctx context.Context, id string) ([]Factor, error) {

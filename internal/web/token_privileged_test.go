@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -152,5 +153,40 @@ func TestTokenResetRequestCaseNamesTheToken(t *testing.T) {
 	if len(c.Timeline) == 0 || c.Timeline[0].Kind != "opened" || !strings.Contains(c.Timeline[0].Text, "by "+want) ||
 		strings.Contains(c.Timeline[0].Text, "admin console") {
 		t.Errorf("timeline of the token's case: %+v, want it opened by the %s", c.Timeline, want)
+	}
+}
+
+// TestAdminUserPageNamesWhoAskedForAPendingReset: the user's page in the admin console
+// names who asked for the MFA reset waiting for approval: the administrator, or the API
+// token (and who created it) when a token filed it, in each language, never a bare id.
+func TestAdminUserPageNamesWhoAskedForAPendingReset(t *testing.T) {
+	srv, root := adminServerWith(t, testserver.Options{Support: testserver.SupportOptions{ResetRequiresApproval: true}})
+	pat := mfaClient(t, srv, "pat", "admin")
+	mfaClient(t, srv, "bob", "user")
+	mfaClient(t, srv, "carol", "user")
+	bob, carol := mustUser(t, srv, "bob"), mustUser(t, srv, "carol")
+	byToken := usersWriteToken(t, srv)
+	wantStatus(t, byToken("POST", "/api/v1/admin/users/"+bob.ID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"}),
+		http.StatusOK)
+	wantStatus(t, apiDo(pat, "POST", "/api/v1/admin/users/"+carol.ID+"/reset-mfa", map[string]any{"reason": "lost phone, called back"}),
+		http.StatusOK)
+
+	for _, tc := range []struct{ lang, token, person string }{
+		{"en", "asked by API token “automation” (created by root)", "asked by pat"},
+		{"de", "beantragt von API-Token „automation“ (erstellt von root)", "beantragt von pat"},
+		{"fr", "demandée par le jeton d’API « automation » (créé par root)", "demandée par pat"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			lang := http.Header{"Accept-Language": {tc.lang}}
+			r := rawDo(srv, root, http.MethodGet, "/admin/users/"+bob.ID, "", nil, lang)
+			body := html.UnescapeString(string(r.body))
+			if r.status != http.StatusOK || !strings.Contains(body, tc.token) || strings.Contains(body, mustUser(t, srv, "root").ID) {
+				t.Errorf("bob's page (%s) does not name the token that asked, %q:\n%s", tc.lang, tc.token, body)
+			}
+			r = rawDo(srv, root, http.MethodGet, "/admin/users/"+carol.ID, "", nil, lang)
+			if body := html.UnescapeString(string(r.body)); r.status != http.StatusOK || !strings.Contains(body, tc.person) {
+				t.Errorf("carol's page (%s) does not name pat, who asked, %q:\n%s", tc.lang, tc.person, body)
+			}
+		})
 	}
 }
