@@ -40,8 +40,18 @@ type LoginResult struct {
 // An identifier or password that is not sign-in text (see IsText) is a wrong one: the
 // identifier, made text, matches no account and takes the unknown-identifier path; the
 // password is checked and then refused. Same answer, same work, never a database error.
-func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (_ *LoginResult, err error) {
+func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (*LoginResult, error) {
+	return s.LoginReplacing(ctx, identifier, pw, "", m)
+}
+
+// LoginReplacing is Login in a browser that holds a session already: held is its token
+// ("" for none). A successful sign-in ends the held session as End(SessionReplaced) does,
+// whoever's it is, in the transaction that opens the new one, so one browser never keeps
+// two and both changes commit together; a failed sign-in leaves it alone. A held token
+// that resolves to no live session (unknown, expired, ended meanwhile) is ignored.
+func (s *Service) LoginReplacing(ctx context.Context, identifier, pw, held string, m Meta) (_ *LoginResult, err error) {
 	defer s.countSignIn(metrics.StepPassword, &err)
+	asked := m // the request's own meta, for ending the held session as End would
 	if len(identifier) > maxIdentifier || len(pw) > 4*s.policy.MaxLength+4 {
 		return nil, apperr.ErrInvalidCredentials
 	}
@@ -114,6 +124,12 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (_ *
 	if err != nil {
 		return nil, err
 	}
+	var replaced *Current
+	if held != "" {
+		if c, err := s.Authenticate(ctx, held); err == nil {
+			replaced = c
+		}
+	}
 	m.ActorID = u.ID
 	err = s.store.WithTx(ctx, func(st store.Store) error {
 		if err := st.ResetBudget(ctx, store.BudgetPassword, u.ID); err != nil {
@@ -126,9 +142,20 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, m Meta) (_ *
 			if err := st.SetUserLastLogin(ctx, u.ID, s.now()); err != nil {
 				return err
 			}
-			return s.record(ctx, st, audit.LoginSucceeded, u.ID, m, "amr=pwd")
+			if err := s.record(ctx, st, audit.LoginSucceeded, u.ID, m, "amr=pwd"); err != nil {
+				return err
+			}
+		} else if err := s.record(ctx, st, audit.PasswordVerified, u.ID, m, "next="+state); err != nil {
+			return err
 		}
-		return s.record(ctx, st, audit.PasswordVerified, u.ID, m, "next="+state)
+		if replaced == nil {
+			return nil
+		}
+		if err := TokenMayChangeIn(ctx, st, replaced.User.ID, asked); err != nil {
+			return err
+		}
+		_, err := s.EndIn(ctx, st, SessionReplaced, replaced.User.ID, replaced.Session.ID, asked)
+		return err
 	})
 	if err != nil {
 		return nil, err

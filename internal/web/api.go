@@ -86,11 +86,11 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := required([2]string{"username", b.Username}, [2]string{"password", b.Password}); err != nil {
 		return err
 	}
-	res, err := s.auth.Login(r.Context(), b.Username, b.Password, meta(r))
+	// The session the browser held ends with the sign-in, in its transaction.
+	res, err := s.auth.LoginReplacing(r.Context(), b.Username, b.Password, s.heldToken(r), meta(r))
 	if err != nil {
 		return err
 	}
-	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
 	methods := res.Methods
 	if methods == nil {

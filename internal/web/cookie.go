@@ -30,11 +30,15 @@ func (s *Server) clearSession(w http.ResponseWriter) {
 
 // current resolves the request's session in any state, or returns ErrUnauthenticated.
 func (s *Server) current(r *http.Request) (*auth.Current, error) {
-	c, err := r.Cookie(s.cookieName())
-	if err != nil {
-		return s.auth.Authenticate(r.Context(), "")
+	return s.auth.Authenticate(r.Context(), s.heldToken(r))
+}
+
+// heldToken is the token of the session the browser holds, "" when none.
+func (s *Server) heldToken(r *http.Request) string {
+	if c, err := r.Cookie(s.cookieName()); err == nil {
+		return c.Value
 	}
-	return s.auth.Authenticate(r.Context(), c.Value)
+	return ""
 }
 
 // endOldSession ends the session the browser held when a new sign-in succeeded, so one

@@ -164,11 +164,11 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if pw == "" {
 		return onForm(apperr.Msg(apperr.CodeBadRequest, "err.password_empty").In("password"), form)
 	}
-	res, err := s.auth.Login(r.Context(), username, pw, meta(r))
+	// The session the browser held ends with the sign-in, in its transaction.
+	res, err := s.auth.LoginReplacing(r.Context(), username, pw, s.heldToken(r), meta(r))
 	if err != nil {
 		return onForm(atField("password", err), form)
 	}
-	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
 	if res.Current.User.Language == "" {
 		// Until the user chooses one with the switcher, their mails speak the language

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/web"
@@ -29,6 +30,45 @@ func TestSuccessfulLoginEndsTheOldSession(t *testing.T) {
 	c.Login("alice", "mfa_required")
 	if r := clientWithToken(t, srv, old).Get("/api/v1/session"); r.Status != http.StatusUnauthorized {
 		t.Fatalf("old session still answers %d after a new sign-in", r.Status)
+	}
+}
+
+// A browser that holds another user's session and signs in (by the API or the form)
+// ends that session with the sign-in: one audit row for its user, from nobody, as End
+// writes it.
+func TestSignInReplacesAnotherUsersSession(t *testing.T) {
+	for _, form := range []bool{false, true} {
+		t.Run(map[bool]string{false: "api", true: "form"}[form], func(t *testing.T) {
+			srv := newServer(t)
+			c, _, _ := enrolled(t, srv, "bob")
+			bob, err := srv.Store.GetUserByUsername(t.Context(), "bob")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.CreateUser(t, "alice", "alice@example.com", "user")
+			held := sessionToken(t, srv, c)
+			replaced := func() []store.AuditEvent {
+				t.Helper()
+				events, err := srv.Store.ListAudit(t.Context(), store.AuditFilter{UserID: bob.ID, Event: audit.SessionReplaced})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return events
+			}
+			before := len(replaced()) // bob's enrollment replaced sessions too
+			if form {
+				wantStatus(t, postForm(c, "/login", url.Values{"username": {"alice"}, "password": {testserver.Password}}), http.StatusSeeOther)
+			} else {
+				c.Login("alice", "enrollment_required")
+			}
+			if r := clientWithToken(t, srv, held).Get("/api/v1/session"); r.Status != http.StatusUnauthorized {
+				t.Fatalf("bob's session still answers %d after alice signed in in its browser", r.Status)
+			}
+			events := replaced() // newest first
+			if len(events) != before+1 || events[0].SubjectID != bob.ID || events[0].ActorID != "" {
+				t.Fatalf("audit of the replaced session: %+v, want one row more (%d before), for bob from nobody", events, before)
+			}
+		})
 	}
 }
 
