@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -262,27 +263,38 @@ func runScenario(ctx context.Context, name string, b *backend, users []user, c C
 
 // signIn: the full JSON sign-in, password then authenticator code, by n clients at once,
 // on a fresh server process (so its peak memory is this scenario's). Each user signs in
-// at most once per TOTP step (the rota moves the clock when all have), each with a cookie
-// jar of its own that keeps the last session, as a returning browser does. A 503 busy
-// (only expected in the burst scenarios) makes the client wait its Retry-After, as a
-// well-behaved client does.
+// at most once per TOTP step (the rota moves the clock when all have), each with cookies
+// of its own that keep the last session, as a returning browser does. A 503 busy (only
+// expected in the burst scenarios) makes the client wait its Retry-After, as a
+// well-behaved client does. The clients are lean (signInConn) and share one P of the
+// harness's runtime, so that idle processors of the load generator do not spin for work
+// on the cores the server hashes on.
 func signIn(ctx context.Context, b *backend, users []user, c Config, name string, n int) (*Result, error) {
 	in, err := b.start(serverOptions{name: name})
 	if err != nil {
 		return nil, err
 	}
 	defer in.stop()
-	tr := newTransport(n)
-	defer tr.CloseIdleConnections()
-	clients := make([]*http.Client, len(users))
-	for i := range clients {
-		clients[i] = newClient(tr)
+	conns := make([]*signInConn, n)
+	for i := range conns {
+		if conns[i], err = newSignInConn(ctx, in.URL); err != nil {
+			return nil, err
+		}
+		defer conns[i].close()
+	}
+	jars := make([]cookies, len(users))
+	logins := make([][]byte, len(users))
+	for i, u := range users {
+		if logins[i], err = json.Marshal(credentials{u.name, userPassword}); err != nil {
+			return nil, err
+		}
 	}
 	pass, code := epLogin, epTOTP
 	if name != ScenarioSignIn {
 		pass, code = epBurstPass, epBurstCode
 	}
 	r := newRota(b.clock, len(users))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	return measured(in, func() (*Result, error) {
 		var completed atomic.Int64
 		elapsed, recs := drive(ctx, c, in.URL, n, 2, false, func(deadline context.Context, w *worker) bool {
@@ -290,10 +302,11 @@ func signIn(ctx context.Context, b *backend, users []user, c Config, name string
 			if !ok {
 				return false
 			}
-			u := users[i]
-			a := w.send(ctx, clients[i], 0, pass, map[string]string{"username": u.name, "password": userPassword})
+			h, jar := conns[w.id], &jars[i]
+			a := w.post(h, 0, pass, logins[i], jar)
 			if a.status == http.StatusOK {
-				a = w.send(ctx, clients[i], 1, code, map[string]string{"code": totp.Code(u.secret, step)})
+				body := append(append([]byte(`{"code":"`), totp.Code(users[i].secret, step)...), `"}`...)
+				a = w.post(h, 1, code, body, jar)
 				if a.status == http.StatusOK {
 					completed.Add(1)
 				}
@@ -311,6 +324,12 @@ func signIn(ctx context.Context, b *backend, users []user, c Config, name string
 		return &Result{Name: name, Concurrency: n, Elapsed: elapsed, Completed: int(completed.Load()),
 			Endpoints: []*Endpoint{merge(pass, recs[0]), merge(code, recs[1])}, Notes: notes}, nil
 	})
+}
+
+// credentials is the body of POST /api/v1/login.
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // sleep waits d or until ctx ends.
