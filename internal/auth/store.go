@@ -23,6 +23,7 @@ type Store interface {
 	GetBudget(ctx context.Context, kind, key string) (*store.ThrottleBudget, error)
 	GetPendingTOTP(ctx context.Context, userID string, now time.Time) (*store.PendingTOTP, error)
 	GetRecoveryCode(ctx context.Context, userID string) (*store.RecoveryCode, error)
+	GetSecondFactors(ctx context.Context, userID string) (store.SecondFactors, error)
 	GetSessionUser(ctx context.Context, tokenHash []byte) (*store.SessionUser, error)
 	GetTOTP(ctx context.Context, userID string) (*store.TOTPCredential, error)
 	GetUser(ctx context.Context, id string) (*store.User, error)

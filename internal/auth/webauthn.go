@@ -277,25 +277,13 @@ type factors struct {
 
 func (f factors) any() bool { return f.totp || f.keys > 0 }
 
-// factorsOf reads the user's second factors in st.
+// factorsOf reads the user's second factors in st, in one query.
 func (s *Service) factorsOf(ctx context.Context, st Store, userID string) (factors, error) {
-	var f factors
-	if _, err := st.GetTOTP(ctx, userID); err == nil {
-		f.totp = true
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return f, err
-	}
-	n, err := st.CountWebAuthnCredentials(ctx, userID)
+	f, err := st.GetSecondFactors(ctx, userID)
 	if err != nil {
-		return f, err
+		return factors{}, err
 	}
-	f.keys = n
-	if _, err := st.GetRecoveryCode(ctx, userID); err == nil {
-		f.recovery = true
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return f, err
-	}
-	return f, nil
+	return factors{totp: f.TOTP, keys: f.WebAuthnKeys, recovery: f.RecoveryCode}, nil
 }
 
 // secondFactorMethods lists what can finish the sign-in of u after the password: a key

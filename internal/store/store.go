@@ -102,6 +102,13 @@ type PendingTOTP struct {
 	ExpiresAt time.Time
 }
 
+// SecondFactors says which second factors a user has.
+type SecondFactors struct {
+	TOTP         bool // a confirmed authenticator
+	WebAuthnKeys int  // security keys and passkeys
+	RecoveryCode bool // an active recovery code
+}
+
 // RecoveryCode is the user's one active recovery code, kept as a keyed hash only.
 type RecoveryCode struct {
 	UserID    string
@@ -261,6 +268,9 @@ type Store interface {
 	// a setup started since by another session is never taken.
 	ClaimPendingTOTP(ctx context.Context, userID, sessionID string, secretEnc []byte) error
 
+	// GetSecondFactors reads in one query which second factors the user has (none for a
+	// user without any, or no such user).
+	GetSecondFactors(ctx context.Context, userID string) (SecondFactors, error)
 	// GetRecoveryCode returns the active code's hash and creation time, or ErrNotFound.
 	GetRecoveryCode(ctx context.Context, userID string) (*RecoveryCode, error)
 	// PutRecoveryCode creates or replaces the user's one active code.

@@ -77,6 +77,17 @@ func (d *DB) DeleteOrphanedPendingTOTP(ctx context.Context, userID string) (int,
 		AND session_id NOT IN (SELECT id FROM sessions WHERE user_id = ?)`, userID, userID)
 }
 
+// GetSecondFactors reads the user's second factors in one query.
+func (d *DB) GetSecondFactors(ctx context.Context, userID string) (store.SecondFactors, error) {
+	var f store.SecondFactors
+	err := d.queryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM totp_credentials WHERE user_id = ?),
+		(SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?),
+		EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = ?)`,
+		userID, userID, userID).Scan(&f.TOTP, &f.WebAuthnKeys, &f.RecoveryCode)
+	return f, d.wrap(err)
+}
+
 // GetRecoveryCode returns the user's active recovery code hash.
 func (d *DB) GetRecoveryCode(ctx context.Context, userID string) (*store.RecoveryCode, error) {
 	var c store.RecoveryCode

@@ -13,6 +13,7 @@ var totpTests = []subtest{
 	{"AcceptStepStrictlyIncreasing", testTOTPAcceptStep},
 	{"AcceptStepWithoutCredentialNotFound", testTOTPAcceptNoCredential},
 	{"Delete", testTOTPDelete},
+	{"SecondFactors", testSecondFactors},
 }
 
 var pendingTests = []subtest{
@@ -306,4 +307,28 @@ func testRecoveryDelete(t *testing.T, s store.Store) {
 	err = s.ConsumeRecoveryCode(ctx, u.ID, c.CodeHash, randomBytes(t, 32), at(time.Hour))
 	wantErr(t, "ConsumeRecoveryCode after delete", err, store.ErrNotFound)
 	wantSame(t, "other user's code", getRecovery(t, s, other.ID), keep)
+}
+
+func testSecondFactors(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice, bob := mustCreateUser(t, s, "alice"), mustCreateUser(t, s, "bob")
+	want := func(name, userID string, w store.SecondFactors) {
+		t.Helper()
+		got, err := s.GetSecondFactors(ctx, userID)
+		wantNoErr(t, "GetSecondFactors", err)
+		if got != w {
+			t.Errorf("%s: GetSecondFactors = %+v, want %+v", name, got, w)
+		}
+	}
+	want("a user without factors", alice.ID, store.SecondFactors{})
+	want("no such user", randomID(t), store.SecondFactors{})
+	mustPutTOTP(t, s, alice.ID)
+	want("an authenticator", alice.ID, store.SecondFactors{TOTP: true})
+	mustCreateWebAuthn(t, s, webauthnFixture(t, alice.ID, "YubiKey"))
+	mustCreateWebAuthn(t, s, webauthnFixture(t, alice.ID, "Laptop"))
+	mustPutRecovery(t, s, alice.ID)
+	want("every factor", alice.ID, store.SecondFactors{TOTP: true, WebAuthnKeys: 2, RecoveryCode: true})
+	want("another user's factors are not theirs", bob.ID, store.SecondFactors{})
+	mustPutRecovery(t, s, bob.ID)
+	want("a recovery code alone", bob.ID, store.SecondFactors{RecoveryCode: true})
 }
