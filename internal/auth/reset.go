@@ -33,7 +33,11 @@ var (
 	errResetCodeMissing = apperr.Msg(apperr.CodeInvalidCode, "err.reset_code_missing")
 	errResetKeyMissing  = apperr.Msg(apperr.CodeInvalidCode, "err.reset_key_missing")
 	errResetProofStale  = apperr.Msg(apperr.CodeInvalidCode, "err.reset_proof_stale")
-	errSamePassword     = apperr.Msg(apperr.CodeWeakPassword, "err.same_password")
+	// errResetKeyRemoved: the key whose answer proved the reset is no longer the
+	// account's. Its code is key_not_registered, as for an answer of a key removed before
+	// it was checked; the message says the password stayed and the link still works.
+	errResetKeyRemoved = apperr.Msg(apperr.CodeKeyNotRegistered, "err.reset_key_removed")
+	errSamePassword    = apperr.Msg(apperr.CodeWeakPassword, "err.same_password")
 )
 
 // RequestPasswordReset mails a reset link to the account that login (a username or an
@@ -312,6 +316,8 @@ type ResetRequest struct {
 // returned when the recovery code was used. Any refusal leaves the link live (a key's
 // challenge is used up once the answer was checked); only a wrong code or a refused key
 // answer counts as a second-factor failure (the slot of any other refusal is released).
+// A key's proof whose key was removed from the account after its answer was checked is
+// refused with key_not_registered (errResetKeyRemoved) and counts no failure.
 // Errors: links.ErrInvalid (400 invalid_token), bad_request, weak_password, invalid_code,
 // the refusals of a key's answer (CheckResetKey), security_key_required, throttled, busy.
 func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (freshRecovery string, err error) {
@@ -393,7 +399,9 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 			} else if proof.Key != "" {
 				// The key's answer was checked and recorded already; a key removed since
 				// proves nothing any more.
-				if err := keyStillThere(ctx, st, u.ID, proof.Key); err != nil {
+				if err := keyStillThere(ctx, st, u.ID, proof.Key); errors.Is(err, errKeyNotRegistered) {
+					return errResetKeyRemoved
+				} else if err != nil {
 					return err
 				}
 				detail = "second factor: security key " + proof.Key

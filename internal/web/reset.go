@@ -305,10 +305,12 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	fresh, err := s.auth.ResetPassword(r.Context(), auth.ResetRequest{Token: tok, NewPassword: f.Get("new_password"), Proof: proof}, meta(r))
 	if err != nil {
-		var e *apperr.Error
-		if errors.As(err, &e) && e.Code == apperr.CodeInvalidCode {
-			proof = "" // the second factor must be given again
-			return onForm(atField("code", err), s.resetForm(w, r, tok, proof))
+		if e, ok := apperr.As(err); ok && (e.Code == apperr.CodeInvalidCode || e.Code == apperr.CodeKeyNotRegistered) {
+			// The proof no longer holds (its code was used meanwhile, it expired, or its
+			// key was removed): the second factor must be given again, so the page goes
+			// back to that step, and so does the link's page in this browser.
+			s.clearResult(w)
+			return onForm(atField("code", err), s.resetForm(w, r, tok, ""))
 		}
 		return onForm(atField("new_password", err), s.resetForm(w, r, tok, proof))
 	}

@@ -295,6 +295,65 @@ func TestPasswordResetKeyPages(t *testing.T) {
 	}
 }
 
+// TestPasswordResetRefusesAKeyRemovedAfterItsStep: the key step of the reset pages is done
+// with one of two keys, then that key is removed from a signed-in session before the new
+// password is sent. The reset is refused (the password stays), and the page says what
+// happened and goes back to the key step, in this browser's next visits too: the proof of
+// the removed key is dropped, and the link still works with the other key.
+func TestPasswordResetRefusesAKeyRemovedAfterItsStep(t *testing.T) {
+	srv := newServer(t)
+	_, key, _ := keyUser(t, srv, "alice")
+	owner := srv.Client(t)
+	wantStatus(t, owner.PasskeySignIn(key), http.StatusOK)
+	spare := srv.NewKey()
+	r, _ := owner.RegisterKey(spare, "Spare")
+	wantStatus(t, r, http.StatusCreated)
+	var removed string
+	for _, k := range decode[web.MFAFactors](t, owner.Get("/api/v1/account/mfa")).WebAuthn {
+		if k.Name != "Spare" {
+			removed = k.ID
+		}
+	}
+	tok := forgot(t, srv, "alice", "alice@example.com", true)
+	page := "/password/reset?token=" + url.QueryEscape(tok)
+	c := srv.Client(t)
+	wantStatus(t, c.PostJSON("/password/reset/key", map[string]any{"token": tok, "credential": keyAnswer(t, key, resetKeyOptions(t, c, tok))}),
+		http.StatusOK)
+	proof := hiddenValue(c.Get(page), "proof")
+	if proof == "" {
+		t.Fatal("no proof after the key step")
+	}
+	wantStatus(t, owner.Do(http.MethodDelete, "/api/v1/account/mfa/webauthn/"+removed, "", nil), http.StatusNoContent)
+
+	r = postForm(c, "/password/reset", url.Values{"token": {tok}, "proof": {proof}, "new_password": {newPassword}, "confirm_password": {newPassword}})
+	wantStatus(t, r, http.StatusUnauthorized)
+	contains(t, r, "has since been removed from the account", "your password was not changed", `data-webauthn="reset"`)
+	if strings.Contains(string(r.Body), `name="proof"`) || strings.Contains(string(r.Body), `name="new_password"`) {
+		t.Errorf("the refusal stays at the new-password step with the removed key's proof:\n%s", r.Body)
+	}
+	if st := loginWith(t, srv, "alice", newPassword); st != http.StatusUnauthorized {
+		t.Errorf("sign-in with the refused new password: %d, want 401", st)
+	}
+	if got := auditDetail(t, srv, "alice", audit.PasswordReset); got != "" {
+		t.Errorf("a reset was recorded: %q", got)
+	}
+	// The link's page in this browser is at the key step again, not the new-password step.
+	again := c.Get(page)
+	contains(t, again, `data-webauthn="reset"`)
+	if strings.Contains(string(again.Body), `name="proof"`) {
+		t.Errorf("the link's page still carries the removed key's proof:\n%s", again.Body)
+	}
+	// The other key proves the reset through the same link.
+	wantStatus(t, c.PostJSON("/password/reset/key", map[string]any{"token": tok, "credential": keyAnswer(t, spare, resetKeyOptions(t, c, tok))}),
+		http.StatusOK)
+	proof = hiddenValue(c.Get(page), "proof")
+	wantRedirect(t, postForm(c, "/password/reset", url.Values{"token": {tok}, "proof": {proof}, "new_password": {newPassword}, "confirm_password": {newPassword}}),
+		"/password/reset/done")
+	if st := loginWith(t, srv, "alice", newPassword); st != http.StatusOK {
+		t.Errorf("sign-in with the new password: %d", st)
+	}
+}
+
 // TestPasswordResetWithKeyOneOfTwentyWins hands one key answer in 20 times at once, on
 // SQLite and on PostgreSQL: the challenge answers once, so exactly one reset succeeds.
 func TestPasswordResetWithKeyOneOfTwentyWins(t *testing.T) {

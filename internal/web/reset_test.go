@@ -586,3 +586,35 @@ func TestForgotPasswordHourlyLimitHoldsInParallel(t *testing.T) {
 		})
 	}
 }
+
+// TestPasswordResetCodeUsedBeforeTheNewPassword: the code step of the reset pages is done
+// with an app code, then a sign-in uses a newer code before the new password is sent. The
+// reset is refused (a code older than one accepted is spent), and the page goes back to the
+// code step; so does the link's page in this browser afterwards: it no longer carries the
+// spent proof into a new-password form that can only fail again.
+func TestPasswordResetCodeUsedBeforeTheNewPassword(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
+	_, secret, _ := enrolled(t, srv, "alice")
+	tok := forgot(t, srv, "alice", "alice@example.com", true)
+	page := "/password/reset?token=" + url.QueryEscape(tok)
+	c := srv.Client(t)
+	srv.NextStep()
+	wantRedirect(t, postForm(c, "/password/reset/code", url.Values{"token": {tok}, "code": {srv.Code(secret, 0)}}), "/password/reset")
+	proof := hiddenValue(c.Get(page), "proof")
+	if proof == "" {
+		t.Fatal("no proof after the code step")
+	}
+	signIn(t, srv, srv.Client(t), "alice", secret)
+
+	r := postForm(c, "/password/reset", url.Values{"token": {tok}, "proof": {proof}, "new_password": {newPassword}, "confirm_password": {newPassword}})
+	wantStatus(t, r, http.StatusUnauthorized)
+	contains(t, r, `action="/password/reset/code"`, `id="code-error"`)
+	if st := loginWith(t, srv, "alice", newPassword); st != http.StatusUnauthorized {
+		t.Errorf("sign-in with the refused new password: %d, want 401", st)
+	}
+	again := c.Get(page)
+	contains(t, again, `action="/password/reset/code"`)
+	if strings.Contains(string(again.Body), `name="proof"`) {
+		t.Errorf("the link's page still carries the spent proof:\n%s", again.Body)
+	}
+}
