@@ -101,8 +101,8 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 	if errors.As(err, &be) {
 		w.Header().Set("WWW-Authenticate", be.challenge())
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
+	contentProblem.set(w.Header())
+	noStore.set(w.Header())
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(problem{
 		Type:   "urn:twofold:problem:" + e.Code,
@@ -136,8 +136,8 @@ func answerCodesWith(err error, codes []string, status int) error {
 
 // writeJSON answers with a JSON body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	contentJSON.set(w.Header())
+	noStore.set(w.Header())
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

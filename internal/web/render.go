@@ -230,8 +230,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	contentHTML.set(w.Header())
+	noStore.set(w.Header())
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }

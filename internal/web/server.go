@@ -323,15 +323,20 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 
 // securityHeaders sets the headers every answer carries.
 func securityHeaders(https bool, next http.Handler) http.Handler {
+	headers := []fixedHeader{
+		fixed("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; script-src 'self'; "+
+			"style-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"),
+		fixed("X-Content-Type-Options", "nosniff"),
+		fixed("Referrer-Policy", "no-referrer"),
+		fixed("X-Frame-Options", "DENY"),
+	}
+	if https {
+		headers = append(headers, fixed("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; script-src 'self'; "+
-			"style-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		if https {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		for _, f := range headers {
+			f.set(h)
 		}
 		next.ServeHTTP(w, r)
 	})
