@@ -36,18 +36,28 @@ func (p proxies) clientAddr(r *http.Request) (addr netip.Addr, ok bool) {
 		return peer, ok
 	}
 	client := peer
-	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(v, ",")...)
-	}
-	for i, n := len(hops)-1, 0; i >= 0 && n < maxForwardedHops; i, n = i-1, n+1 {
-		a, ok := parseHop(hops[i])
-		if !ok {
-			break
-		}
-		client = a
-		if !p.trusted(a) {
-			break
+	// Every line's entries, the last line's last entry first, read in place (no list of
+	// them is made).
+	lines := r.Header.Values("X-Forwarded-For")
+	n := 0
+walk:
+	for i := len(lines) - 1; i >= 0; i-- {
+		for line, more := lines[i], true; more; {
+			if n == maxForwardedHops {
+				break walk
+			}
+			n++
+			c := strings.LastIndexByte(line, ',')
+			var hop string
+			hop, line, more = line[c+1:], line[:max(c, 0)], c >= 0
+			a, ok := parseHop(hop)
+			if !ok {
+				break walk
+			}
+			client = a
+			if !p.trusted(a) {
+				break walk
+			}
 		}
 	}
 	return client, true
@@ -61,13 +71,19 @@ func parseHop(s string) (netip.Addr, bool) {
 	if s == "" || len(s) > 64 {
 		return netip.Addr{}, false
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
+	// An address with a port has one colon (IPv4) or starts with '[' (IPv6), and an
+	// address without one never does: each form goes straight to its parser, as a failed
+	// parse allocates its error.
+	if strings.Count(s, ":") == 1 || s[0] == '[' {
 		ap, err := netip.ParseAddrPort(s)
 		if err != nil {
 			return netip.Addr{}, false
 		}
-		a = ap.Addr()
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
 	}
 	return a.Unmap().WithZone(""), true
 }
