@@ -58,11 +58,14 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
-type requestIDKey struct{}
+// RequestIDKey is the context key of the request id, a string. WithRequestID stores one;
+// a Context of its own may answer the key too (the web server's per-request state does,
+// so that a request's context holds everything in one value).
+type RequestIDKey struct{}
 
 // WithRequestID returns ctx carrying the request id.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return context.WithValue(ctx, RequestIDKey{}, id)
 }
 
 // RequestID is the request id ctx carries, or "".
@@ -70,7 +73,7 @@ func RequestID(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	id, _ := ctx.Value(requestIDKey{}).(string)
+	id, _ := ctx.Value(RequestIDKey{}).(string)
 	return id
 }
 

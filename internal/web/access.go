@@ -143,9 +143,8 @@ type routeHandler struct {
 }
 
 func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if rl := requestLogOf(r); rl != nil {
-		rl.route, rl.metrics = r.Pattern, rh.metrics
-	}
+	r, st := rh.s.withState(r)
+	st.route, st.metrics = r.Pattern, rh.metrics
 	var cur *auth.Current
 	var ok bool
 	if rh.access == administrator {
@@ -167,20 +166,18 @@ func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if cur, ok = rh.s.admit(w, r, rh.access); !ok {
 		return
 	}
-	if cur != nil {
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, cur))
-	}
+	st.cur = cur
 	if err := rh.h(w, r); err != nil {
 		rh.s.Error(w, r, err)
 	}
 }
 
-type sessionKey struct{}
-
 // sessionOf returns the session the route's access level admitted; nil on public routes.
 func sessionOf(r *http.Request) *auth.Current {
-	cur, _ := r.Context().Value(sessionKey{}).(*auth.Current)
-	return cur
+	if st := stateOf(r); st != nil {
+		return st.cur
+	}
+	return nil
 }
 
 // admit applies level a to r. It returns the session the level needs, or answers the

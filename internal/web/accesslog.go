@@ -1,38 +1,20 @@
 package web
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/logging"
-	"github.com/twofold-id/twofold/internal/metrics"
 )
-
-// requestLog is what the access log line of one request gathers while it is served: the
-// route that served it (and its metrics) and the client address the guard resolved.
-type requestLog struct {
-	route   string
-	metrics metrics.RouteRecorder
-	ip      string
-}
-
-type requestLogKey struct{}
-
-// requestLogOf is the requestLog of r, or nil outside accessLog.
-func requestLogOf(r *http.Request) *requestLog {
-	rl, _ := r.Context().Value(requestLogKey{}).(*requestLog)
-	return rl
-}
 
 // accessLog gives every request an id and logs one line when it is answered: method,
 // route pattern, status, duration, client address and request id; the route's metrics
-// count it. It logs the route's
-// pattern, never the path or the query, which can hold tokens and codes. The id is the
-// request's X-Request-Id when that is short and plain (logging.ValidRequestID), else a
-// fresh one; it is sent back in X-Request-Id and is on every line logged with the
-// request's context.
+// count it. It logs the route's pattern, never the path or the query, which can hold
+// tokens and codes. The id is the request's X-Request-Id when that is short and plain
+// (logging.ValidRequestID), else a fresh one; it is sent back in X-Request-Id and is on
+// every line logged with the request's context. From here on the request's context is its
+// requestState.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -40,14 +22,14 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if !logging.ValidRequestID(id) {
 			id = logging.NewRequestID()
 		}
-		w.Header().Set("X-Request-Id", id)
-		rl := &requestLog{}
-		ctx := logging.WithRequestID(context.WithValue(r.Context(), requestLogKey{}, rl), id)
-		r = r.WithContext(ctx)
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
+		st := &requestState{Context: r.Context(), w: statusWriter{ResponseWriter: w}, s: s, req: r, id: [1]string{id}}
+		// The header holds the state's own one-element slice: one allocation fewer, and an
+		// append to a full slice copies it.
+		w.Header()["X-Request-Id"] = st.id[:]
+		r = r.WithContext(st)
+		next.ServeHTTP(&st.w, r)
 		took := time.Since(start)
-		route, rec := rl.route, rl.metrics
+		route, rec := st.route, st.metrics
 		if route == "" {
 			// Answered before a route ran (rate limited, cross-origin): the route it asked for.
 			_, route = s.mux.Handler(r)
@@ -55,15 +37,16 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 				rec = s.unmatched
 			}
 		}
-		rec.Answered(r.Method, sw.Status(), took)
-		ip := rl.ip
+		status := st.w.Status()
+		rec.Answered(r.Method, status, took)
+		ip := st.ip
 		if ip == "" {
 			ip = clientIP(r)
 		}
-		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+		s.log.LogAttrs(st, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("route", route),
-			slog.Int("status", sw.Status()),
+			slog.Int("status", status),
 			slog.Duration("duration", took),
 			slog.String("client", ip))
 	})

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -88,20 +87,11 @@ func parseHop(s string) (netip.Addr, bool) {
 	return a.Unmap().WithZone(""), true
 }
 
-type ctxKey int
-
-const clientIPKey ctxKey = iota
-
-// withClientIP stores the client address on the request, for meta and the rate limits.
-func withClientIP(r *http.Request, ip string) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), clientIPKey, ip))
-}
-
 // clientIP is the client address of r as the audit log and the rate limits see it: the one
 // the guard middleware resolved (trusting server.trusted_proxies), else the peer's host.
 func clientIP(r *http.Request) string {
-	if ip, ok := r.Context().Value(clientIPKey).(string); ok {
-		return ip
+	if st := stateOf(r); st != nil && st.ip != "" {
+		return st.ip
 	}
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

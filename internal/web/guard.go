@@ -89,10 +89,8 @@ func (s *Server) guarded(next http.Handler) http.Handler {
 		if ok {
 			ip = addr.String()
 		}
-		r = withClientIP(r, ip)
-		if rl := requestLogOf(r); rl != nil {
-			rl.ip = ip
-		}
+		r, st := s.withState(r)
+		st.ip = ip
 		if lim := s.guard.limiter(r); lim != nil {
 			if allowed, retry := lim.Allow(ratelimit.AddressKey(ip)); !allowed {
 				s.log.DebugContext(r.Context(), "rate limited", "ip", ip, "path", r.URL.Path)

@@ -36,17 +36,15 @@ func (s *Server) lang(r *http.Request) string {
 	return i18n.Choose(cookie, pref, r.Header.Get("Accept-Language"))
 }
 
-// withLang gives the request's context the language of the browser (its choice, else its
-// Accept-Language), for the mails a request sends to an address without an account.
-func (s *Server) withLang(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var cookie string
-		if c, err := r.Cookie(s.langCookieName()); err == nil {
-			cookie = c.Value
-		}
-		lang := i18n.Choose(cookie, "", r.Header.Get("Accept-Language"))
-		next.ServeHTTP(w, r.WithContext(i18n.WithLang(r.Context(), lang)))
-	})
+// browserLang is the language of the browser that sent r (its choice, else its
+// Accept-Language): the language i18n.FromContext finds in a request's context, for the
+// mails a request sends to an address without an account (requestState.Value).
+func (s *Server) browserLang(r *http.Request) string {
+	var cookie string
+	if c, err := r.Cookie(s.langCookieName()); err == nil {
+		cookie = c.Value
+	}
+	return i18n.Choose(cookie, "", r.Header.Get("Accept-Language"))
 }
 
 // tr returns the message key in the language of r's page.

@@ -164,7 +164,7 @@ func New(o Options) (*Server, error) {
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	s.oidcBypass(csrf)
-	s.handler = s.accessLog(s.recoverPanics(securityHeaders(s.secure, s.guarded(csrf.Handler(s.withLang(mux))))))
+	s.handler = s.accessLog(s.recoverPanics(securityHeaders(s.secure, s.guarded(csrf.Handler(mux)))))
 	return s, nil
 }
 
