@@ -1,6 +1,7 @@
 package i18n_test
 
 import (
+	"html/template"
 	"strings"
 	"testing"
 
@@ -61,5 +62,42 @@ func TestT(t *testing.T) {
 	}
 	if got := string(i18n.HTML("en", "login.asking_app_html", "App", "<b>")); !strings.Contains(got, "<strong>&lt;b&gt;</strong>") {
 		t.Errorf("HTML escapes its arguments: %q", got)
+	}
+}
+
+// TestPlural: an integer Count chooses the form by the language's rule; a missing
+// argument shows as "<no value>", and HTML escapes every argument but template.HTML.
+func TestPlural(t *testing.T) {
+	for _, tc := range []struct {
+		lang  string
+		count any
+		want  string
+	}{
+		{"en", 1, "Too many failed attempts. Try again in 1 minute."},
+		{"en", 0, "Too many failed attempts. Try again in 0 minutes."},
+		{"en", int64(2), "Too many failed attempts. Try again in 2 minutes."},
+		{"de", 1, "Zu viele Fehlversuche. Versuchen Sie es in 1 Minute erneut."},
+		{"fr", 0, "Trop de tentatives échouées. Réessayez dans 0 minute."},
+		{"fr", 1, "Trop de tentatives échouées. Réessayez dans 1 minute."},
+		{"fr", 1000000, "Trop de tentatives échouées. Réessayez dans 1000000 minutes."},
+		{"en", "1", "Too many failed attempts. Try again in 1 minutes."},
+	} {
+		if got := i18n.T(tc.lang, "err.throttled_minutes", "Count", tc.count); got != tc.want {
+			t.Errorf("%s, Count %#v: %q, want %q", tc.lang, tc.count, got, tc.want)
+		}
+	}
+	if got := i18n.T("en", "nav.sign_out_user"); got != "Sign out <no value>" {
+		t.Errorf("a missing argument: %q", got)
+	}
+	if got := string(i18n.HTML("en", "login.asking_app_html", "App", 42)); !strings.Contains(got, "<strong>42</strong>") {
+		t.Errorf("a number argument: %q", got)
+	}
+	type role string
+	if got := string(i18n.HTML("en", "login.asking_app_html", "App", role("<b>"))); !strings.Contains(got, "<strong>&lt;b&gt;</strong>") {
+		t.Errorf("a string-kinded argument is escaped: %q", got)
+	}
+	when := template.HTML(`<time datetime="2026-01-02T03:04:05Z">2 Jan 2026</time>`)
+	if got := string(i18n.HTML("en", "login.asking_app_html", "App", when)); !strings.Contains(got, "<strong>"+string(when)+"</strong>") {
+		t.Errorf("markup (template.HTML) is kept: %q", got)
 	}
 }
