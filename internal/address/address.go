@@ -101,9 +101,16 @@ func (s *Service) SendVerification(ctx context.Context, cur *auth.Current, m aut
 	if err := s.take(ctx, "email_verify:"+cur.User.ID); err != nil {
 		return err
 	}
-	u := cur.User
 	now := s.now()
 	return s.store.WithTx(ctx, func(st store.Store) error {
+		// The address's lookup key is read with the link it goes into; a request's Current
+		// holds the account only.
+		u, err := st.GetUser(ctx, cur.User.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.ErrUnauthenticated
+		} else if err != nil {
+			return err
+		}
 		tok, err := links.Issue(ctx, st, s.rand, now, links.Link{Purpose: store.LinkEmailVerify, UserID: u.ID, Email: u.Email,
 			Payload: payload{EmailNorm: u.EmailNorm}, TTL: VerifyTTL})
 		if err != nil {

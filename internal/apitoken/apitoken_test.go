@@ -34,8 +34,13 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) admin(t *testing.T, id string) *store.User {
 	t.Helper()
-	u := &store.User{ID: id, Username: id, UsernameNorm: id, Email: id + "@example.com", EmailNorm: id + "@example.com",
-		Role: store.RoleAdmin, CreatedAt: f.now, UpdatedAt: f.now}
+	u := &store.User{
+		Account:      store.Account{ID: id, Username: id, Email: id + "@example.com", Role: store.RoleAdmin},
+		UsernameNorm: id,
+		EmailNorm:    id + "@example.com",
+		CreatedAt:    f.now,
+		UpdatedAt:    f.now,
+	}
 	if err := f.db.CreateUser(t.Context(), u); err != nil {
 		t.Fatal(err)
 	}

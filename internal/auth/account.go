@@ -37,11 +37,7 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 		}
 		return s.record(ctx, st, audit.PasswordChanged, cur.User.ID, m, "")
 	})
-	if err != nil {
-		return err
-	}
-	cur.User.PasswordHash = hash
-	return nil
+	return err
 }
 
 // errWrongCurrent answers a wrong current password before an account change.
@@ -60,11 +56,18 @@ func (s *Service) CheckPassword(ctx context.Context, cur *Current, pw, failedEve
 	if len(pw) > 4*s.policy.MaxLength+4 {
 		return errWrongCurrent
 	}
+	// The hash is read here, not with the session: a request's Current holds the account only.
+	u, err := s.store.GetUser(ctx, cur.User.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.ErrUnauthenticated
+	} else if err != nil {
+		return err
+	}
 	a, err := s.reserve(ctx, store.BudgetPassword, cur.User.ID, cur.User.ID, m)
 	if err != nil {
 		return err
 	}
-	ok, _, err := s.hasher.Verify(ctx, pw, cur.User.PasswordHash)
+	ok, _, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
 		s.release(ctx, a) // not checked: no failure
 		return hashErr(err)
@@ -111,7 +114,7 @@ func (s *Service) SetPassword(ctx context.Context, u *store.User, pw string, m M
 		if ended, err = s.EndIn(ctx, st, PasswordReset, u.ID, "", m); err != nil {
 			return err
 		}
-		if err := s.notify(ctx, st, u, NoticePasswordSet, m); err != nil {
+		if err := s.notify(ctx, st, &u.Account, NoticePasswordSet, m); err != nil {
 			return err
 		}
 		return s.record(ctx, st, audit.PasswordSet, u.ID, m, "set at the console")

@@ -48,7 +48,7 @@ func (s *Service) MailResetLink(ctx context.Context, u *store.User, m Meta) erro
 		}
 		n := Notice{Kind: NoticeResetLink, At: now, IP: m.IP, UserAgent: m.UserAgent,
 			Link: links.URL(s.publicURL, "/password/reset", tok), ExpiresAt: now.Add(ResetLinkTTL)}
-		if err := s.notifier.Notify(ctx, st, u, n); err != nil {
+		if err := s.notifier.Notify(ctx, st, &u.Account, n); err != nil {
 			return err
 		}
 		return s.record(ctx, st, audit.PasswordResetRequested, u.ID, m, "link sent by an administrator")

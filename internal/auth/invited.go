@@ -53,7 +53,7 @@ func (s *Service) SetFirstPassword(ctx context.Context, st store.Store, u *store
 	}
 	u.PasswordHash = hash
 	state := store.StateAuthenticated
-	if s.MFARequired(u) {
+	if s.MFARequired(&u.Account) {
 		state = store.StateEnrollmentRequired
 	}
 	sess, tok, err := s.newSession(u, state, []string{"pwd"}, m)
@@ -72,5 +72,5 @@ func (s *Service) SetFirstPassword(ctx context.Context, st store.Store, u *store
 			return nil, err
 		}
 	}
-	return &Current{Session: sess, User: u, Token: tok}, nil
+	return &Current{Session: sess, User: &u.Account, Token: tok}, nil
 }

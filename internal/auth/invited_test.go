@@ -55,7 +55,7 @@ func TestInvitedUserCannotSignIn(t *testing.T) {
 // same policy as every other.
 func TestHashNewPasswordAppliesThePolicy(t *testing.T) {
 	svc, _ := newService(t, auth.Options{})
-	u := &store.User{Username: "ivy", Email: "ivy@example.com"}
+	u := &store.User{Account: store.Account{Username: "ivy", Email: "ivy@example.com"}}
 	for _, pw := range []string{"short", "ivy@example.com", "password12345"} {
 		_, err := svc.HashNewPassword(context.Background(), u, pw)
 		if e, ok := apperr.As(err); !ok || e.Code != apperr.CodeWeakPassword {

@@ -116,8 +116,8 @@ func (s *Service) LoginReplacing(ctx context.Context, identifier, pw, held strin
 		return nil, err
 	case f.any():
 		state, methods = store.StateMFARequired, s.secondFactorMethods(u, f)
-	case s.MFARequired(u):
-		state, methods = store.StateEnrollmentRequired, s.enrollmentMethods(u)
+	case s.MFARequired(&u.Account):
+		state, methods = store.StateEnrollmentRequired, s.enrollmentMethods(&u.Account)
 	}
 
 	sess, tok, err := s.newSession(u, state, []string{"pwd"}, m)
@@ -160,7 +160,7 @@ func (s *Service) LoginReplacing(ctx context.Context, identifier, pw, held strin
 	if err != nil {
 		return nil, err
 	}
-	return &LoginResult{Current: &Current{Session: sess, User: u, Token: tok}, Methods: methods}, nil
+	return &LoginResult{Current: &Current{Session: sess, User: &u.Account, Token: tok}, Methods: methods}, nil
 }
 
 // verifyPassword checks pw against u's hash. An account without a password (invited, not

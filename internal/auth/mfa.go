@@ -343,7 +343,7 @@ func (s *Service) refuseStaleEnrollment(ctx context.Context, st Store, cur *Curr
 	return err
 }
 
-func (s *Service) setupView(u *store.User, secret []byte, expires time.Time) (*Setup, error) {
+func (s *Service) setupView(u *store.Account, secret []byte, expires time.Time) (*Setup, error) {
 	uri := totp.KeyURI(s.issuer, u.Username, secret)
 	png, err := totp.QRCodePNG(uri, 256)
 	if err != nil {
@@ -568,7 +568,7 @@ func (m *MFAStatus) HasSecondFactor() bool { return m.TOTP || len(m.WebAuthn) > 
 
 // Status reports the user's MFA state: which second factors the user has (the support
 // case page lists them), and whether the policy requires one.
-func (s *Service) Status(ctx context.Context, u *store.User) (*MFAStatus, error) {
+func (s *Service) Status(ctx context.Context, u *store.Account) (*MFAStatus, error) {
 	st := &MFAStatus{Required: s.MFARequired(u)}
 	c, err := s.store.GetTOTP(ctx, u.ID)
 	switch {
@@ -597,7 +597,7 @@ const resetLookback = 200
 // second factors, when that reset is what left the user without an authenticator: zero
 // when the user has one, was never reset, set one up since, or the reset is no longer
 // among the newest audit events.
-func (s *Service) ResetBySupport(ctx context.Context, u *store.User) (time.Time, error) {
+func (s *Service) ResetBySupport(ctx context.Context, u *store.Account) (time.Time, error) {
 	if f, err := s.factorsOf(ctx, s.store, u.ID); err != nil {
 		return time.Time{}, err
 	} else if f.any() {

@@ -41,14 +41,14 @@ type NoticeTx interface {
 // a notice exists exactly when its change commits; an error fails the change. It never
 // waits for a mail server.
 type Notifier interface {
-	Notify(ctx context.Context, tx NoticeTx, u *store.User, n Notice) error
+	Notify(ctx context.Context, tx NoticeTx, u *store.Account, n Notice) error
 }
 
 type nopNotifier struct{}
 
-func (nopNotifier) Notify(context.Context, NoticeTx, *store.User, Notice) error { return nil }
+func (nopNotifier) Notify(context.Context, NoticeTx, *store.Account, Notice) error { return nil }
 
 // notify queues the notice of kind to u in tx, the change's transaction.
-func (s *Service) notify(ctx context.Context, tx NoticeTx, u *store.User, kind string, m Meta) error {
+func (s *Service) notify(ctx context.Context, tx NoticeTx, u *store.Account, kind string, m Meta) error {
 	return s.notifier.Notify(ctx, tx, u, Notice{Kind: kind, At: s.now(), IP: m.IP, UserAgent: m.UserAgent})
 }

@@ -21,7 +21,7 @@ var (
 
 // PhishingResistant reports whether the user's second factor must be a security key or
 // passkey (mfa.phishing_resistant lists the user's role). Such users always need MFA.
-func (s *Service) PhishingResistant(u *store.User) bool {
+func (s *Service) PhishingResistant(u *store.Account) bool {
 	return s.keyForRole != nil && s.keyForRole(u.Role)
 }
 
@@ -34,7 +34,7 @@ func (s *Service) MeetsKeyPolicy(cur *Current) bool {
 
 // enrollmentMethods lists what a user who must set up a second factor before the sign-in
 // ends may set up: an authenticator app or a key; only a key under the policy.
-func (s *Service) enrollmentMethods(u *store.User) []string {
+func (s *Service) enrollmentMethods(u *store.Account) []string {
 	if s.PhishingResistant(u) {
 		return []string{MethodWebAuthnEnrollment}
 	}

@@ -40,7 +40,7 @@ func TestMFARequired(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := srv.Auth.MFARequired(u); got != tc.want {
+			if got := srv.Auth.MFARequired(&u.Account); got != tc.want {
 				t.Fatalf("MFARequired = %v, want %v", got, tc.want)
 			}
 			// The policy decides the state after the password step.

@@ -66,8 +66,8 @@ func (s *Service) CreateRegistered(ctx context.Context, st store.Store, reg Regi
 	}
 	now := s.now()
 	u := &store.User{
-		ID: newID(), Username: name, UsernameNorm: nameNorm, Email: email, EmailNorm: emailNorm,
-		Role: store.RoleUser, PasswordHash: reg.PasswordHash, CreatedAt: now, UpdatedAt: now,
+		Account:      store.Account{ID: newID(), Username: name, Email: email, Role: store.RoleUser},
+		UsernameNorm: nameNorm, EmailNorm: emailNorm, PasswordHash: reg.PasswordHash, CreatedAt: now, UpdatedAt: now,
 	}
 	var ce *store.ConflictError
 	if err := st.CreateUser(ctx, u); errors.As(err, &ce) {
@@ -88,7 +88,7 @@ func (s *Service) CreateRegistered(ctx context.Context, st store.Store, reg Regi
 		return nil, err
 	}
 	state := store.StateAuthenticated
-	if s.MFARequired(u) {
+	if s.MFARequired(&u.Account) {
 		state = store.StateEnrollmentRequired
 	}
 	sess, tok, err := s.newSession(u, state, []string{"pwd"}, m)
@@ -110,5 +110,5 @@ func (s *Service) CreateRegistered(ctx context.Context, st store.Store, reg Regi
 	if err != nil {
 		return nil, err
 	}
-	return &Current{Session: sess, User: u, Token: tok}, nil
+	return &Current{Session: sess, User: &u.Account, Token: tok}, nil
 }

@@ -96,7 +96,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta
 			// would say that an account exists.
 			n := Notice{Kind: NoticeResetLink, At: now, IP: m.IP, UserAgent: m.UserAgent,
 				Link: links.URL(s.publicURL, "/password/reset", tok), ExpiresAt: now.Add(ResetLinkTTL)}
-			if err := s.notifier.Notify(ctx, st, u, n); err != nil {
+			if err := s.notifier.Notify(ctx, st, &u.Account, n); err != nil {
 				return err
 			}
 		}
@@ -130,7 +130,7 @@ func (s *Service) CheckResetLink(ctx context.Context, token string) (*ResetLink,
 // when u has the app, unless the phishing-resistant policy wants u's key instead (as at
 // sign-in; the recovery code stays the way out of a lost key).
 func (s *Service) resetTakesApp(u *store.User, f factors) bool {
-	return f.totp && !(f.keys > 0 && s.PhishingResistant(u))
+	return f.totp && !(f.keys > 0 && s.PhishingResistant(&u.Account))
 }
 
 // resetTarget returns the live reset link token names, its account and the account's
@@ -426,7 +426,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 		if _, err := s.EndIn(ctx, st, PasswordReset, u.ID, "", m); err != nil {
 			return err
 		}
-		if err := s.notify(ctx, st, u, NoticePasswordReset, m); err != nil {
+		if err := s.notify(ctx, st, &u.Account, NoticePasswordReset, m); err != nil {
 			return err
 		}
 		return s.record(ctx, st, audit.PasswordReset, u.ID, m, detail)

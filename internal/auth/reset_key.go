@@ -38,7 +38,7 @@ func (s *Service) BeginResetKey(ctx context.Context, token string) (*protocol.Cr
 	if len(creds) == 0 {
 		return nil, errNoKeys
 	}
-	opts, sd, err := s.webauthn.BeginLogin(&waUser{u: u, creds: creds})
+	opts, sd, err := s.webauthn.BeginLogin(&waUser{u: &u.Account, creds: creds})
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (s *Service) checkKey(ctx context.Context, l *store.LinkToken, u *store.Use
 	if findKey(creds, parsed.RawID) == nil {
 		return fail("not one of the user's keys (another user's, removed or unknown)", errKeyNotRegistered)
 	}
-	cred, err := s.webauthn.ValidateLogin(&waUser{u: u, creds: creds}, *sd, parsed)
+	cred, err := s.webauthn.ValidateLogin(&waUser{u: &u.Account, creds: creds}, *sd, parsed)
 	if err != nil {
 		return fail(libReason(err), ErrInvalidCredential)
 	}

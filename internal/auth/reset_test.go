@@ -40,7 +40,7 @@ type mailbox struct {
 
 func newMailbox() *mailbox { return &mailbox{sent: make(chan struct{}, 100)} }
 
-func (m *mailbox) Notify(_ context.Context, _ auth.NoticeTx, _ *store.User, n auth.Notice) error {
+func (m *mailbox) Notify(_ context.Context, _ auth.NoticeTx, _ *store.Account, n auth.Notice) error {
 	m.mu.Lock()
 	m.notices = append(m.notices, n)
 	m.mu.Unlock()

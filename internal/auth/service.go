@@ -165,10 +165,11 @@ func (s *Service) Now() time.Time { return s.now() }
 // Meta describes the request an operation comes from, for the audit log.
 type Meta = audit.Meta
 
-// Current is an authenticated request's session with its user.
+// Current is an authenticated request's session with its user's account. What else an
+// operation needs of the user (the password hash, the record's times) it reads itself.
 type Current struct {
 	Session *store.Session
-	User    *store.User
+	User    *store.Account
 	Token   string
 	// HasTOTP and WebAuthnKeys say whether the user had a confirmed authenticator and how
 	// many security keys when Authenticate read the session (not kept up to date by the
@@ -179,7 +180,7 @@ type Current struct {
 
 // MFARequired reports whether the user must use MFA: always under the phishing-resistant
 // policy, else the per-user override, else the policy.
-func (s *Service) MFARequired(u *store.User) bool {
+func (s *Service) MFARequired(u *store.Account) bool {
 	if s.PhishingResistant(u) {
 		return true
 	}

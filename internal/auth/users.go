@@ -71,8 +71,8 @@ func (s *Service) newUser(nu NewUser) (*store.User, error) {
 	}
 	now := s.now()
 	return &store.User{
-		ID: newID(), Username: name, UsernameNorm: nameNorm, Email: email, EmailNorm: emailNorm,
-		EmailVerified: nu.EmailVerified, Role: nu.Role, CreatedAt: now, UpdatedAt: now,
+		Account:      store.Account{ID: newID(), Username: name, Email: email, EmailVerified: nu.EmailVerified, Role: nu.Role},
+		UsernameNorm: nameNorm, EmailNorm: emailNorm, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
 

@@ -114,7 +114,7 @@ func newWebAuthn(o WebAuthnOptions) (*webauthn.WebAuthn, error) {
 // waUser is a user as the WebAuthn library sees it. The user handle is the account's
 // random ID: it names no person and never changes.
 type waUser struct {
-	u     *store.User
+	u     *store.Account
 	creds []store.WebAuthnCredential
 }
 
@@ -294,7 +294,7 @@ func (s *Service) secondFactorMethods(u *store.User, f factors) []string {
 	if f.keys > 0 {
 		m = append(m, MethodWebAuthn)
 	}
-	if f.totp && !(f.keys > 0 && s.PhishingResistant(u)) {
+	if f.totp && !(f.keys > 0 && s.PhishingResistant(&u.Account)) {
 		m = append(m, MethodTOTP)
 	}
 	if f.recovery {

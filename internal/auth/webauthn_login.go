@@ -301,7 +301,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, crede
 		if subtle.ConstantTimeCompare(userHandle, []byte(u.ID)) != 1 {
 			return nil, errors.New("the user handle names another account than the key's")
 		}
-		return &waUser{u: u, creds: creds}, nil
+		return &waUser{u: &u.Account, creds: creds}, nil
 	}, signed, parsed)
 	if err != nil {
 		return fail(libReason(err), ErrInvalidCredential)
@@ -345,5 +345,5 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, crede
 	if err != nil {
 		return nil, err
 	}
-	return &LoginResult{Current: &Current{Session: sess, User: u, Token: tok}}, nil
+	return &LoginResult{Current: &Current{Session: sess, User: &u.Account, Token: tok}}, nil
 }

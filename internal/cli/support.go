@@ -15,7 +15,7 @@ import (
 )
 
 // consoleAgent is who reads cases at the console: whoever runs it holds the database.
-var consoleAgent = &store.User{Username: "(console)", Role: store.RoleAdmin}
+var consoleAgent = &store.Account{Username: "(console)", Role: store.RoleAdmin}
 
 func (e *env) caseCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "case", Short: "Read support cases"}

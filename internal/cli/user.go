@@ -189,7 +189,7 @@ func (e *env) userList() *cobra.Command {
 				fmt.Fprintln(tw, "USERNAME\tE-MAIL\tROLE\tSTATUS\tMFA\tMFA REQUIRED")
 				for i := range users {
 					u := &users[i]
-					st, err := a.Auth.Status(ctx, u)
+					st, err := a.Auth.Status(ctx, &u.Account)
 					if err != nil {
 						return err
 					}
@@ -233,7 +233,7 @@ func (e *env) userShow() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
-				st, err := a.Auth.Status(ctx, u)
+				st, err := a.Auth.Status(ctx, &u.Account)
 				if err != nil {
 					return err
 				}

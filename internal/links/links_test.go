@@ -61,8 +61,14 @@ func eachBackend(t *testing.T, fn func(t *testing.T, s store.Store, raw *sql.DB,
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			s, raw := b.open(t)
-			u := &store.User{ID: "u1", Username: "alice", UsernameNorm: "alice", Email: "alice@example.com",
-				EmailNorm: "alice@example.com", Role: store.RoleUser, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+			u := &store.User{
+				Account:      store.Account{ID: "u1", Username: "alice", Email: "alice@example.com", Role: store.RoleUser},
+				UsernameNorm: "alice",
+				EmailNorm:    "alice@example.com",
+				PasswordHash: "x",
+				CreatedAt:    now,
+				UpdatedAt:    now,
+			}
 			if err := s.CreateUser(t.Context(), u); err != nil {
 				t.Fatal(err)
 			}

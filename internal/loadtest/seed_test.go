@@ -20,9 +20,14 @@ func storeSeed(ctx context.Context, st store.Store, users, events int, now time.
 	subjects := min(users, seedSubjects)
 	for k := range users {
 		name := fmt.Sprintf("seed%08d", k)
-		u := &store.User{ID: seedUserID(k), Username: name, UsernameNorm: name,
-			Email: name + "@example.com", EmailNorm: name + "@example.com", Role: "user",
-			PasswordHash: "!", CreatedAt: now, UpdatedAt: now}
+		u := &store.User{
+			Account:      store.Account{ID: seedUserID(k), Username: name, Email: name + "@example.com", Role: "user"},
+			UsernameNorm: name,
+			EmailNorm:    name + "@example.com",
+			PasswordHash: "!",
+			CreatedAt:    now,
+			UpdatedAt:    now,
+		}
 		if err := st.CreateUser(ctx, u); err != nil {
 			return err
 		}

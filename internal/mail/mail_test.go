@@ -267,7 +267,7 @@ func notified(t *testing.T, u *store.User, n auth.Notice) []mail.Message {
 	db, rec := openDB(t), &mailtest.Recorder{}
 	q := mail.NewQueue(testKeys(t), nil)
 	err := db.WithTx(t.Context(), func(tx store.Store) error {
-		return mail.NewNotifier(q, quiet(), "Example ID").Notify(t.Context(), tx, u, n)
+		return mail.NewNotifier(q, quiet(), "Example ID").Notify(t.Context(), tx, &u.Account, n)
 	})
 	mustNil(t, "Notify", err)
 	flush(t, mail.NewSender(mail.SenderOptions{Store: db, Queue: q, Mailer: rec, Log: quiet()}))
@@ -275,7 +275,7 @@ func notified(t *testing.T, u *store.User, n auth.Notice) []mail.Message {
 }
 
 func TestNotifier(t *testing.T) {
-	u := &store.User{Username: "ada", Email: "ada@example.com"}
+	u := &store.User{Account: store.Account{Username: "ada", Email: "ada@example.com"}}
 	for _, tc := range []struct {
 		notice  string
 		subject string

@@ -43,7 +43,7 @@ func NewNotifier(q *Queue, log *slog.Logger, product string) *Notifier {
 // Notify queues the e-mail about n in tx, the transaction of the change: the mail is sent
 // exactly when the change commits, and never makes the change wait for a mail server.
 // A notice without an e-mail is logged and queues nothing.
-func (n *Notifier) Notify(ctx context.Context, tx auth.NoticeTx, u *store.User, no auth.Notice) error {
+func (n *Notifier) Notify(ctx context.Context, tx auth.NoticeTx, u *store.Account, no auth.Notice) error {
 	kind, ok := noticeKinds[no.Kind]
 	if !ok {
 		n.log.WarnContext(ctx, "no e-mail for this notice", "notice", no.Kind)

@@ -60,13 +60,12 @@ const (
 	MFAOverrideNo      = "no"
 )
 
-// User is an account. UsernameNorm and EmailNorm are the unique lookup keys.
-type User struct {
-	ID           string
-	Username     string
-	UsernameNorm string
-	Email        string
-	EmailNorm    string
+// Account is who a user is and what they may do: all that a signed-in request reads of
+// its user (GetSessionUser). User holds it with the fields only a few operations read.
+type Account struct {
+	ID       string
+	Username string
+	Email    string
 	// EmailVerified: the user proved to own Email (a confirmed mail link or invitation,
 	// or an operator's word at the console). A new address starts unverified.
 	EmailVerified bool
@@ -74,10 +73,19 @@ type User struct {
 	DisplayName string
 	// Language is the language the user chose for the pages and their mails (a tag
 	// such as "de"); empty when they never chose one.
-	Language     string
-	Role         string
-	Disabled     bool
-	MFAOverride  string
+	Language    string
+	Role        string
+	Disabled    bool
+	MFAOverride string
+}
+
+// User is a user's whole record: the Account, its unique lookup keys (UsernameNorm and
+// EmailNorm), the password hash and the record's times. Read it (GetUser) where an
+// operation needs more than the Account, inside that operation.
+type User struct {
+	Account
+	UsernameNorm string
+	EmailNorm    string
 	PasswordHash string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
@@ -143,11 +151,11 @@ type Session struct {
 	SecondFactorAt time.Time
 }
 
-// SessionUser is a session with its user and the user's second factors: what every
+// SessionUser is a session with its user's account and second factors: what every
 // authenticated request reads, in one query.
 type SessionUser struct {
 	Session Session
-	User    User
+	User    Account
 	HasTOTP bool
 	// WebAuthnKeys is how many security keys and passkeys the user has.
 	WebAuthnKeys int
@@ -283,8 +291,8 @@ type Store interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// GetSessionByToken returns the session whose token hash matches, or ErrNotFound.
 	GetSessionByToken(ctx context.Context, tokenHash []byte) (*Session, error)
-	// GetSessionUser returns the session whose token hash matches with its user, read
-	// together, or ErrNotFound.
+	// GetSessionUser returns the session whose token hash matches with its user's account,
+	// read together, or ErrNotFound.
 	GetSessionUser(ctx context.Context, tokenHash []byte) (*SessionUser, error)
 	// StepUpSession moves a session to a new token, state and amr, but only while its token
 	// hash is still oldHash (ErrNotFound otherwise), so a token steps up once.

@@ -21,7 +21,7 @@ import (
 // description and the request waiting on it, approved on that case like any other
 // (ApproveReset). It returns the outcome and, for a pending request, the case's reference.
 func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason string, m Meta) (*ResetResult, string, error) {
-	if err := requireAgent(admin); err != nil {
+	if err := requireAgent(&admin.Account); err != nil {
 		return nil, "", err
 	}
 	if admin.Role != store.RoleAdmin {
@@ -45,7 +45,7 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 			if err != nil {
 				return err
 			}
-			if err := mayReset(admin, fresh); err != nil {
+			if err := mayReset(&admin.Account, fresh); err != nil {
 				return err
 			}
 			if err := s.refusePending(ctx, st, fresh, admin.ID, m); err != nil {

@@ -29,7 +29,7 @@ type Summary struct {
 }
 
 // ListCases returns the cases f selects, newest first.
-func (s *Service) ListCases(ctx context.Context, agent *store.User, f Filter) ([]Summary, error) {
+func (s *Service) ListCases(ctx context.Context, agent *store.Account, f Filter) ([]Summary, error) {
 	if err := requireAgent(agent); err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ var failureEvents = map[string]bool{
 
 // Case returns the case page for an agent: the case, the accounts whose e-mail matches it,
 // the timeline and a pending reset.
-func (s *Service) Case(ctx context.Context, agent *store.User, ref string) (*Details, error) {
+func (s *Service) Case(ctx context.Context, agent *store.Account, ref string) (*Details, error) {
 	if err := requireAgent(agent); err != nil {
 		return nil, err
 	}
@@ -207,8 +207,8 @@ func (s *Service) matchingAccounts(ctx context.Context, st Store, c *store.Suppo
 	return []store.User{*u}, nil
 }
 
-func (s *Service) accountFacts(ctx context.Context, agent *store.User, c *store.SupportCase, u *store.User) (*Account, error) {
-	st, err := s.auth.Status(ctx, u)
+func (s *Service) accountFacts(ctx context.Context, agent *store.Account, c *store.SupportCase, u *store.User) (*Account, error) {
+	st, err := s.auth.Status(ctx, &u.Account)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func emailConfirmedFor(c *store.SupportCase, u *store.User) bool {
 
 // mayReset says whether agent may reset u's MFA: never their own, and only an
 // administrator resets a support agent or an administrator.
-func mayReset(agent, u *store.User) *apperr.Error {
+func mayReset(agent *store.Account, u *store.User) *apperr.Error {
 	switch {
 	case agent.ID == u.ID:
 		return apperr.Msg(apperr.CodeForbidden, "err.own_mfa")
@@ -258,7 +258,7 @@ func mayReset(agent, u *store.User) *apperr.Error {
 }
 
 // Assign makes agent the case's assignee.
-func (s *Service) Assign(ctx context.Context, agent *store.User, ref string, m Meta) error {
+func (s *Service) Assign(ctx context.Context, agent *store.Account, ref string, m Meta) error {
 	if err := requireAgent(agent); err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ func (s *Service) Assign(ctx context.Context, agent *store.User, ref string, m M
 }
 
 // AddNote appends an agent's note to the timeline (also on closed cases).
-func (s *Service) AddNote(ctx context.Context, agent *store.User, ref, text string, m Meta) (*Entry, error) {
+func (s *Service) AddNote(ctx context.Context, agent *store.Account, ref, text string, m Meta) (*Entry, error) {
 	if err := requireAgent(agent); err != nil {
 		return nil, err
 	}
@@ -313,7 +313,7 @@ const (
 
 // Close resolves or rejects the case with a reason, once; a reset waiting for approval
 // is cancelled with it.
-func (s *Service) Close(ctx context.Context, agent *store.User, ref, outcome, reason string, m Meta) error {
+func (s *Service) Close(ctx context.Context, agent *store.Account, ref, outcome, reason string, m Meta) error {
 	if err := requireAgent(agent); err != nil {
 		return err
 	}

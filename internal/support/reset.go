@@ -66,7 +66,7 @@ var errNotConfirmed = apperr.Msg(apperr.CodeConflict, "err.not_confirmed")
 // session of the user, makes the next sign-in enroll a new authenticator when the policy
 // requires MFA, and writes the audit event naming case and agents; then the account's
 // address is told by e-mail. Agents never see or set a secret or a password.
-func (s *Service) RequestReset(ctx context.Context, agent *store.User, ref string, req ResetRequest, m Meta) (*ResetResult, error) {
+func (s *Service) RequestReset(ctx context.Context, agent *store.Account, ref string, req ResetRequest, m Meta) (*ResetResult, error) {
 	if err := requireAgent(agent); err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func validVerification(v string) bool {
 // ApproveReset carries out the reset waiting for approval on the case. The approver must
 // be another agent than the requester, and may approve only what they could have done
 // themselves; the account must still match the case. Of parallel approvals one wins.
-func (s *Service) ApproveReset(ctx context.Context, agent *store.User, ref string, m Meta) (*ResetResult, error) {
+func (s *Service) ApproveReset(ctx context.Context, agent *store.Account, ref string, m Meta) (*ResetResult, error) {
 	if err := requireAgent(agent); err != nil {
 		return nil, err
 	}
@@ -414,7 +414,7 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 func (s *Service) policyRequires(u *store.User) bool {
 	x := *u
 	x.MFAOverride = store.MFAOverrideDefault
-	return s.auth.MFARequired(&x)
+	return s.auth.MFARequired(&x.Account)
 }
 
 // notifyReset queues the e-mail about the reset to the account's address in st, the

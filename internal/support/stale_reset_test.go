@@ -58,7 +58,7 @@ func (d *dualControl) enroll(t *testing.T) {
 
 func (d *dualControl) request(t *testing.T) {
 	t.Helper()
-	res, err := d.approval.RequestReset(t.Context(), d.alice, d.ref, support.ResetRequest{Verification: support.VerifyOther, Note: "called back"}, auth.Meta{})
+	res, err := d.approval.RequestReset(t.Context(), &d.alice.Account, d.ref, support.ResetRequest{Verification: support.VerifyOther, Note: "called back"}, auth.Meta{})
 	if err != nil || res.Status != support.ResetPending {
 		t.Fatalf("RequestReset = %+v, %v; want pending", res, err)
 	}
@@ -85,12 +85,12 @@ func TestStaleResetRequests(t *testing.T) {
 		d := newDualControl(t)
 		d.request(t)
 		d.clock = d.clock.Add(support.PendingResetTTL + time.Second)
-		_, err := d.approval.ApproveReset(t.Context(), d.bob, d.ref, auth.Meta{})
+		_, err := d.approval.ApproveReset(t.Context(), &d.bob.Account, d.ref, auth.Meta{})
 		wantConflict(t, err, "expired")
 		d.wantAuthenticatorKept(t)
 
 		// It is cancelled for good, noted on the case; a new request can be made.
-		c, err := d.approval.Case(t.Context(), d.bob, d.ref)
+		c, err := d.approval.Case(t.Context(), &d.bob.Account, d.ref)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,12 +106,12 @@ func TestStaleResetRequests(t *testing.T) {
 	t.Run("an expired request is not offered for approval", func(t *testing.T) {
 		d := newDualControl(t)
 		d.request(t)
-		c, err := d.approval.Case(t.Context(), d.bob, d.ref)
+		c, err := d.approval.Case(t.Context(), &d.bob.Account, d.ref)
 		if err != nil || c.Pending == nil {
 			t.Fatalf("Case = %+v, %v; want the request pending", c, err)
 		}
 		d.clock = d.clock.Add(support.PendingResetTTL)
-		if c, err = d.approval.Case(t.Context(), d.bob, d.ref); err != nil || c.Pending != nil {
+		if c, err = d.approval.Case(t.Context(), &d.bob.Account, d.ref); err != nil || c.Pending != nil {
 			t.Fatalf("Case 24h later = pending %+v, %v; want none", c.Pending, err)
 		}
 		d.request(t) // replaces it
@@ -120,7 +120,7 @@ func TestStaleResetRequests(t *testing.T) {
 		d := newDualControl(t)
 		d.request(t)
 		d.clock = d.clock.Add(support.PendingResetTTL - time.Minute)
-		if res, err := d.approval.ApproveReset(t.Context(), d.bob, d.ref, auth.Meta{}); err != nil || res.Status != support.ResetDone {
+		if res, err := d.approval.ApproveReset(t.Context(), &d.bob.Account, d.ref, auth.Meta{}); err != nil || res.Status != support.ResetDone {
 			t.Fatalf("ApproveReset = %+v, %v", res, err)
 		}
 	})
@@ -145,7 +145,7 @@ func TestStaleResetRequests(t *testing.T) {
 			d.clock = d.clock.Add(time.Hour)
 			change.do(d, t) // she got her factors back meanwhile
 			d.clock = d.clock.Add(time.Hour)
-			_, err := d.approval.ApproveReset(t.Context(), d.bob, d.ref, auth.Meta{})
+			_, err := d.approval.ApproveReset(t.Context(), &d.bob.Account, d.ref, auth.Meta{})
 			wantConflict(t, err, "changed after")
 			d.wantAuthenticatorKept(t)
 			if _, err := d.db.GetPendingMFAReset(t.Context(), mustCase(t, d).ID); !errors.Is(err, store.ErrNotFound) {
@@ -156,7 +156,7 @@ func TestStaleResetRequests(t *testing.T) {
 	t.Run("a direct reset is refused while a request is pending", func(t *testing.T) {
 		d := newDualControl(t)
 		d.request(t)
-		_, err := d.direct.RequestReset(t.Context(), d.bob, d.ref, support.ResetRequest{Verification: support.VerifyOther, Note: "in person"}, auth.Meta{})
+		_, err := d.direct.RequestReset(t.Context(), &d.bob.Account, d.ref, support.ResetRequest{Verification: support.VerifyOther, Note: "in person"}, auth.Meta{})
 		wantConflict(t, err, "waiting for approval")
 		_, err = d.direct.ResetAtConsole(context.Background(), d.ada, "lost phone", "", auth.Meta{IP: "console"})
 		wantConflict(t, err, "waiting for approval")

@@ -99,14 +99,14 @@ func (s *Service) RequireApproval() bool { return s.requireApproval }
 type Meta = auth.Meta
 
 // IsAgent reports whether u may work support cases: the support and admin roles.
-func IsAgent(u *store.User) bool {
+func IsAgent(u *store.Account) bool {
 	return u != nil && !u.Disabled && (u.Role == store.RoleSupport || u.Role == store.RoleAdmin)
 }
 
 var errNotAgent = apperr.Msg(apperr.CodeForbidden, "err.not_agent")
 
 // requireAgent refuses everyone but agents.
-func requireAgent(agent *store.User) error {
+func requireAgent(agent *store.Account) error {
 	if !IsAgent(agent) {
 		return errNotAgent
 	}

@@ -254,24 +254,24 @@ func TestOnlyAgentsWorkCases(t *testing.T) {
 	u := f.user(t, "ursula", store.RoleUser)
 	ref, _ := f.svc.OpenCase(ctx, request("ursula@example.com"), auth.Meta{})
 	for name, call := range map[string]func() error{
-		"list":   func() error { _, err := f.svc.ListCases(ctx, u, support.Filter{}); return err },
-		"case":   func() error { _, err := f.svc.Case(ctx, u, ref); return err },
-		"note":   func() error { _, err := f.svc.AddNote(ctx, u, ref, "x", auth.Meta{}); return err },
-		"assign": func() error { return f.svc.Assign(ctx, u, ref, auth.Meta{}) },
-		"verify": func() error { _, err := f.svc.SendVerification(ctx, u, ref, "", auth.Meta{}); return err },
+		"list":   func() error { _, err := f.svc.ListCases(ctx, &u.Account, support.Filter{}); return err },
+		"case":   func() error { _, err := f.svc.Case(ctx, &u.Account, ref); return err },
+		"note":   func() error { _, err := f.svc.AddNote(ctx, &u.Account, ref, "x", auth.Meta{}); return err },
+		"assign": func() error { return f.svc.Assign(ctx, &u.Account, ref, auth.Meta{}) },
+		"verify": func() error { _, err := f.svc.SendVerification(ctx, &u.Account, ref, "", auth.Meta{}); return err },
 		"reset": func() error {
-			_, err := f.svc.RequestReset(ctx, u, ref, support.ResetRequest{Verification: "other", Note: "x"}, auth.Meta{})
+			_, err := f.svc.RequestReset(ctx, &u.Account, ref, support.ResetRequest{Verification: "other", Note: "x"}, auth.Meta{})
 			return err
 		},
-		"approve": func() error { _, err := f.svc.ApproveReset(ctx, u, ref, auth.Meta{}); return err },
-		"close":   func() error { return f.svc.Close(ctx, u, ref, "resolved", "x", auth.Meta{}) },
+		"approve": func() error { _, err := f.svc.ApproveReset(ctx, &u.Account, ref, auth.Meta{}); return err },
+		"close":   func() error { return f.svc.Close(ctx, &u.Account, ref, "resolved", "x", auth.Meta{}) },
 		"nil":     func() error { _, err := f.svc.ListCases(ctx, nil, support.Filter{}); return err },
 	} {
 		t.Run(name, func(t *testing.T) { wantCode(t, call(), apperr.CodeForbidden) })
 	}
 	disabled := f.user(t, "sam", store.RoleSupport)
 	disabled.Disabled = true
-	_, err := f.svc.ListCases(ctx, disabled, support.Filter{})
+	_, err := f.svc.ListCases(ctx, &disabled.Account, support.Filter{})
 	wantCode(t, err, apperr.CodeForbidden)
 }
 

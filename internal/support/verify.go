@@ -49,7 +49,7 @@ func (s *Service) target(ctx context.Context, st store.Store, c *store.SupportCa
 // account matching the case; opening it and pressing Confirm proves ownership of that
 // address. A new link replaces the case's earlier unused one. The case waits for the
 // user until then. The mail is queued with the link, in the same transaction.
-func (s *Service) SendVerification(ctx context.Context, agent *store.User, ref, userID string, m Meta) (*LinkSent, error) {
+func (s *Service) SendVerification(ctx context.Context, agent *store.Account, ref, userID string, m Meta) (*LinkSent, error) {
 	if err := requireAgent(agent); err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 type securityData struct {
-	User     *store.User
+	User     *store.Account
 	Status   *auth.MFAStatus
 	Sessions []store.Session
 	// Applications: those the user let in, with what they may have and when they last got it.

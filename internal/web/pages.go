@@ -47,7 +47,7 @@ func (s *Server) nextStep(cur *auth.Current) string {
 
 // homeOf is where a user lands after signing in with nothing else to do: an agent signs
 // in to work the cases, everyone else to their account.
-func homeOf(u *store.User) string {
+func homeOf(u *store.Account) string {
 	if support.IsAgent(u) {
 		return "/support/cases"
 	}

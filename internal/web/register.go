@@ -148,7 +148,7 @@ func (s *Server) registerConfirmPage(w http.ResponseWriter, r *http.Request) err
 		return onForm(err, s.registerConfirmForm(w, r))
 	}
 	s.render(w, r, http.StatusOK, "register_confirm", view{Title: s.tr(r, "register_confirm.title"), Data: registerConfirmData{
-		Token: tok, Pending: p, MFA: s.auth.MFARequired(&store.User{Role: store.RoleUser})}})
+		Token: tok, Pending: p, MFA: s.auth.MFARequired(&store.Account{Role: store.RoleUser})}})
 	return nil
 }
 

@@ -89,12 +89,12 @@ var errKeySignInRequired = apperr.Msg(apperr.CodeSecurityKeyRequired, "err.key_s
 // agentOf is who reads the support desk's API: the agent's user, or for an API token with
 // cases:read a reader of role support that stands for the token ("token:ID"), which can
 // never be the account a case concerns.
-func agentOf(r *http.Request) *store.User {
+func agentOf(r *http.Request) *store.Account {
 	if cur := sessionOf(r); cur != nil {
 		return cur.User
 	}
 	id := actorOf(r).AuditID()
-	return &store.User{ID: id, Username: id, Role: store.RoleSupport}
+	return &store.Account{ID: id, Username: id, Role: store.RoleSupport}
 }
 
 func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) error {
@@ -124,7 +124,7 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
 }
 
 // writeCase answers with the case page as JSON.
-func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, reader *store.User, status int) error {
+func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, reader *store.Account, status int) error {
 	d, err := s.support.Case(r.Context(), reader, r.PathValue("ref"))
 	if err != nil {
 		return err

@@ -158,7 +158,7 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) error {
 
 type caseData struct {
 	*support.Details
-	Agent         *store.User
+	Agent         *store.Account
 	Labels        map[string]string
 	Categories    map[string]string
 	Verifications []option

@@ -58,8 +58,14 @@ func TestPostgresKilledConnection(t *testing.T) {
 	defer db.Close()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	user := func(name string) *store.User {
-		return &store.User{ID: name, Username: name, UsernameNorm: name, Email: name + "@example.com",
-			EmailNorm: name + "@example.com", Role: store.RoleUser, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+		return &store.User{
+			Account:      store.Account{ID: name, Username: name, Email: name + "@example.com", Role: store.RoleUser},
+			UsernameNorm: name,
+			EmailNorm:    name + "@example.com",
+			PasswordHash: "x",
+			CreatedAt:    now,
+			UpdatedAt:    now,
+		}
 	}
 	err = db.WithTx(ctx, func(tx store.Store) error {
 		if err := tx.CreateUser(ctx, user("first")); err != nil {

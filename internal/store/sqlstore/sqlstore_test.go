@@ -72,8 +72,12 @@ func schemaVersion(t *testing.T, raw *sql.DB) int64 {
 func TestMigrateIsIdempotent(t *testing.T) {
 	ctx := t.Context()
 	db, path := openTemp(t)
-	if err := db.CreateUser(ctx, &store.User{ID: "u1", Username: "alice", UsernameNorm: "alice",
-		Email: "alice@example.com", EmailNorm: "alice@example.com", Role: store.RoleUser, PasswordHash: "h"}); err != nil {
+	if err := db.CreateUser(ctx, &store.User{
+		Account:      store.Account{ID: "u1", Username: "alice", Email: "alice@example.com", Role: store.RoleUser},
+		UsernameNorm: "alice",
+		EmailNorm:    "alice@example.com",
+		PasswordHash: "h",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	raw := rawDB(t, path)
@@ -265,8 +269,14 @@ func benchStores(b *testing.B, bench func(b *testing.B, db *sqlstore.DB, userID 
 // benchUser creates one user for the benchmarks.
 func benchUser(b *testing.B, db *sqlstore.DB) string {
 	b.Helper()
-	u := &store.User{ID: "bench", Username: "bench", UsernameNorm: "bench", Email: "bench@example.com",
-		EmailNorm: "bench@example.com", Role: store.RoleUser, PasswordHash: "h", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	u := &store.User{
+		Account:      store.Account{ID: "bench", Username: "bench", Email: "bench@example.com", Role: store.RoleUser},
+		UsernameNorm: "bench",
+		EmailNorm:    "bench@example.com",
+		PasswordHash: "h",
+		CreatedAt:    time.Now(),
+		UpdatedAt:    time.Now(),
+	}
 	if err := db.CreateUser(b.Context(), u); err != nil {
 		b.Fatal(err)
 	}

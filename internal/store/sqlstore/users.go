@@ -12,6 +12,22 @@ const userColumns = `id, username, username_norm, email, email_norm, role, disab
 
 type scanner interface{ Scan(dest ...any) error }
 
+// accountColumns are the columns of a user's store.Account but its id.
+const accountColumns = `username, email, email_verified, display_name, language, role, disabled, mfa_override`
+
+// accountRow holds the columns of accountColumns that need converting after the scan.
+type accountRow struct{ verified, disabled int }
+
+// dest is the scan destinations of accountColumns for a.
+func (r *accountRow) dest(a *store.Account) []any {
+	return []any{&a.Username, &a.Email, &r.verified, &a.DisplayName, &a.Language, &a.Role, &r.disabled, &a.MFAOverride}
+}
+
+// finish converts the scanned columns into a.
+func (r *accountRow) finish(a *store.Account) {
+	a.EmailVerified, a.Disabled = r.verified != 0, r.disabled != 0
+}
+
 // userRow holds the columns of userColumns that need converting after the scan.
 type userRow struct {
 	disabled, verified          int

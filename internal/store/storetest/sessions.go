@@ -53,7 +53,11 @@ func testSessionCreateGet(t *testing.T, s store.Store) {
 
 func testSessionUser(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	u := mustCreateUser(t, s, "alice")
+	// Every account field set, so a column read into the wrong field or not at all shows.
+	u := userFixture(t, "alice")
+	u.EmailVerified, u.DisplayName, u.Language = true, "Alice Liddell", "de"
+	u.Role, u.MFAOverride, u.LastLoginAt = store.RoleSupport, store.MFAOverrideYes, at(time.Hour)
+	wantNoErr(t, "CreateUser", s.CreateUser(ctx, u))
 	x := sessionFixture(t, u.ID, at(0))
 	x.AMR, x.NoticeEnc, x.SecondFactorAt = []string{"pwd", "otp", "mfa"}, randomBytes(t, 40), at(time.Second)
 	wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
@@ -61,7 +65,7 @@ func testSessionUser(t *testing.T, s store.Store) {
 	got, err := s.GetSessionUser(ctx, x.TokenHash)
 	wantNoErr(t, "GetSessionUser", err)
 	wantSame(t, "GetSessionUser session", &got.Session, x)
-	wantSame(t, "GetSessionUser user", &got.User, u)
+	wantSame(t, "GetSessionUser account", &got.User, &u.Account)
 	if got.HasTOTP {
 		t.Error("HasTOTP = true for a user without an authenticator")
 	}

@@ -89,12 +89,9 @@ func randomBytes(t testing.TB, n int) []byte {
 func userFixture(t testing.TB, name string) *store.User {
 	t.Helper()
 	return &store.User{
-		ID:           randomID(t),
-		Username:     name,
+		Account:      store.Account{ID: randomID(t), Username: name, Email: name + "@Example.com", Role: store.RoleUser},
 		UsernameNorm: strings.ToLower(name),
-		Email:        name + "@Example.com",
 		EmailNorm:    strings.ToLower(name) + "@example.com",
-		Role:         store.RoleUser,
 		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$" + name,
 		CreatedAt:    at(0),
 		UpdatedAt:    at(0),
