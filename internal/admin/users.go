@@ -23,7 +23,7 @@ type Store interface {
 	GetTOTP(ctx context.Context, userID string) (*store.TOTPCredential, error)
 	GetRecoveryCode(ctx context.Context, userID string) (*store.RecoveryCode, error)
 	ListWebAuthnCredentials(ctx context.Context, userID string) ([]store.WebAuthnCredential, error)
-	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.SessionRecord, error)
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 	GetInvitation(ctx context.Context, userID string) (*store.Invitation, error)
 	ListPendingMFAResets(ctx context.Context, userID string) ([]store.MFAReset, error)
@@ -184,7 +184,7 @@ type PendingReset struct {
 type Details struct {
 	store.UserSummary
 	Factors  []Factor
-	Sessions []store.Session
+	Sessions []store.SessionRecord
 	Events   []store.AuditEvent // the most recent, newest first
 	Cases    []store.SupportCase
 	// Invitation is the account's invitation; nil when it was not invited.

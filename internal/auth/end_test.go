@@ -204,7 +204,7 @@ func (h *holdings) fates(t *testing.T) []fate {
 		t.Fatal(err)
 	}
 	alive := func(id string) fate {
-		return fate(!slices.ContainsFunc(sessions, func(s store.Session) bool { return s.ID == id }))
+		return fate(!slices.ContainsFunc(sessions, func(s store.SessionRecord) bool { return s.ID == id }))
 	}
 	out := []fate{alive(h.thisID), alive(h.otherID)}
 	for _, c := range columns[2:6] {

@@ -72,5 +72,5 @@ func (s *Service) SetFirstPassword(ctx context.Context, st store.Store, u *store
 			return nil, err
 		}
 	}
-	return &Current{Session: sess, User: &u.Account, Token: tok}, nil
+	return &Current{Session: &sess.Session, User: &u.Account, Token: tok}, nil
 }

@@ -160,7 +160,7 @@ func (s *Service) LoginReplacing(ctx context.Context, identifier, pw, held strin
 	if err != nil {
 		return nil, err
 	}
-	return &LoginResult{Current: &Current{Session: sess, User: &u.Account, Token: tok}, Methods: methods}, nil
+	return &LoginResult{Current: &Current{Session: &sess.Session, User: &u.Account, Token: tok}, Methods: methods}, nil
 }
 
 // verifyPassword checks pw against u's hash. An account without a password (invited, not

@@ -110,5 +110,5 @@ func (s *Service) CreateRegistered(ctx context.Context, st store.Store, reg Regi
 	if err != nil {
 		return nil, err
 	}
-	return &Current{Session: sess, User: &u.Account, Token: tok}, nil
+	return &Current{Session: &sess.Session, User: &u.Account, Token: tok}, nil
 }

@@ -43,16 +43,16 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 }
 
 // newSession builds a session for u in state with amr; the caller stores it.
-func (s *Service) newSession(u *store.User, state string, amr []string, m Meta) (*store.Session, string, error) {
+func (s *Service) newSession(u *store.User, state string, amr []string, m Meta) (*store.SessionRecord, string, error) {
 	tok, hash, err := s.newToken()
 	if err != nil {
 		return nil, "", err
 	}
 	now := s.now()
-	sess := &store.Session{
-		ID: newID(), TokenHash: hash, UserID: u.ID, State: state, AMR: amr,
-		AuthTime: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: s.expiry(state, now),
-		IP: m.IP, UserAgent: truncate(m.UserAgent, 256),
+	sess := &store.SessionRecord{
+		Session: store.Session{ID: newID(), TokenHash: hash, UserID: u.ID, State: state, AMR: amr,
+			AuthTime: now, LastSeenAt: now, ExpiresAt: s.expiry(state, now)},
+		CreatedAt: now, IP: m.IP, UserAgent: truncate(m.UserAgent, 256),
 	}
 	return sess, tok, nil
 }
@@ -101,7 +101,7 @@ func (s *Service) stepUp(ctx context.Context, st store.Store, cur *Current, stat
 }
 
 // Sessions lists the user's active sessions, newest first.
-func (s *Service) Sessions(ctx context.Context, cur *Current) ([]store.Session, error) {
+func (s *Service) Sessions(ctx context.Context, cur *Current) ([]store.SessionRecord, error) {
 	return s.store.ListUserSessions(ctx, cur.User.ID, s.now())
 }
 
@@ -153,7 +153,7 @@ func (s *Service) SignOutSession(ctx context.Context, cur *Current, id string, m
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(list, func(x store.Session) bool { return x.ID == id }) {
+		if !slices.ContainsFunc(list, func(x store.SessionRecord) bool { return x.ID == id }) {
 			return ErrNoSuchSession
 		}
 		_, err = s.EndIn(ctx, st, SignOutSession, cur.User.ID, id, m)

@@ -30,7 +30,7 @@ type Store interface {
 	GetUserByLogin(ctx context.Context, identifierNorm string) (*store.User, error)
 	PeekLinkToken(ctx context.Context, purpose string, tokenHash []byte, now time.Time) (*store.LinkToken, error)
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
-	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.SessionRecord, error)
 	ListUserOIDCApplications(ctx context.Context, userID string, now time.Time) ([]store.OIDCApplication, error)
 	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (b *store.ThrottleBudget, granted bool, err error)
 	ReleaseAttempt(ctx context.Context, kind, key string, p throttle.Policy) error

@@ -345,5 +345,5 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, crede
 	if err != nil {
 		return nil, err
 	}
-	return &LoginResult{Current: &Current{Session: sess, User: &u.Account, Token: tok}}, nil
+	return &LoginResult{Current: &Current{Session: &sess.Session, User: &u.Account, Token: tok}}, nil
 }

@@ -32,8 +32,11 @@ func TestUserSignOut(t *testing.T) {
 	now := time.Now().UTC()
 	session := func(u *store.User, id string) {
 		t.Helper()
-		err := db.CreateSession(ctx, &store.Session{ID: id, TokenHash: []byte(id), UserID: u.ID, State: store.StateAuthenticated,
-			AMR: []string{"pwd"}, AuthTime: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
+		err := db.CreateSession(ctx, &store.SessionRecord{
+			Session: store.Session{ID: id, TokenHash: []byte(id), UserID: u.ID, State: store.StateAuthenticated,
+				AMR: []string{"pwd"}, AuthTime: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)},
+			CreatedAt: now,
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,8 +100,11 @@ func TestUserDelete(t *testing.T) {
 	ctx := context.Background()
 	alice, _ := db.GetUserByLogin(ctx, "alice")
 	now := time.Now().UTC()
-	err := db.CreateSession(ctx, &store.Session{ID: "a1", TokenHash: []byte("a1"), UserID: alice.ID, State: store.StateAuthenticated,
-		AMR: []string{"pwd"}, AuthTime: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
+	err := db.CreateSession(ctx, &store.SessionRecord{
+		Session: store.Session{ID: "a1", TokenHash: []byte("a1"), UserID: alice.ID, State: store.StateAuthenticated,
+			AMR: []string{"pwd"}, AuthTime: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)},
+		CreatedAt: now,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

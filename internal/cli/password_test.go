@@ -27,8 +27,11 @@ func TestUserSetPassword(t *testing.T) {
 		u  *store.User
 		id string
 	}{{alice, "a1"}, {alice, "a2"}, {bob, "b1"}} {
-		if err := db.CreateSession(ctx, &store.Session{ID: s.id, TokenHash: []byte(s.id), UserID: s.u.ID, State: store.StateAuthenticated,
-			AMR: []string{"pwd"}, AuthTime: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		if err := db.CreateSession(ctx, &store.SessionRecord{
+			Session: store.Session{ID: s.id, TokenHash: []byte(s.id), UserID: s.u.ID, State: store.StateAuthenticated,
+				AMR: []string{"pwd"}, AuthTime: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)},
+			CreatedAt: now,
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -30,7 +30,7 @@ type Store interface {
 	GetTOTP(ctx context.Context, userID string) (*store.TOTPCredential, error)
 	GetUser(ctx context.Context, id string) (*store.User, error)
 	ListOIDCSigningKeys(ctx context.Context, now time.Time) ([]store.OIDCSigningKey, error)
-	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.SessionRecord, error)
 	Ping(ctx context.Context) error
 	RevokeOIDCGrantOfUsedCode(ctx context.Context, codeHash []byte) (int, error)
 	SaveOIDCAuthCode(ctx context.Context, id string, codeHash []byte, expiresAt, now time.Time) error

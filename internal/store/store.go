@@ -131,8 +131,9 @@ const (
 	StateAuthenticated      = "authenticated"
 )
 
-// Session is a browser or API session. Only the hash of its token is stored; the token
-// changes at every step up while ID stays, so the ID can be shown and referenced.
+// Session is a browser or API session: all that a request reads of its session
+// (GetSessionUser). Only the hash of its token is stored; the token changes at every step
+// up while ID stays, so the ID can be shown and referenced.
 type Session struct {
 	ID         string
 	TokenHash  []byte
@@ -140,15 +141,21 @@ type Session struct {
 	State      string
 	AMR        []string
 	AuthTime   time.Time // when the current state was reached
-	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute end (partial sessions: 10 minutes after creation)
-	IP         string
-	UserAgent  string
-	NoticeEnc  []byte // sealed recovery code waiting to be acknowledged on the HTML pages; nil when none
+	NoticeEnc  []byte    // sealed recovery code waiting to be acknowledged on the HTML pages; nil when none
 	// SecondFactorAt is when the session last proved the second factor (an authenticator
 	// code or the recovery code, at sign-in or since); zero when it never did.
 	SecondFactorAt time.Time
+}
+
+// SessionRecord is a session's whole row: the Session with when it began and from which
+// address and browser, which only the list of a user's sessions shows.
+type SessionRecord struct {
+	Session
+	CreatedAt time.Time
+	IP        string
+	UserAgent string
 }
 
 // SessionUser is a session with its user's account and second factors: what every
@@ -288,9 +295,9 @@ type Store interface {
 	ConsumeRecoveryCode(ctx context.Context, userID string, oldHash, newHash []byte, now time.Time) error
 	DeleteRecoveryCode(ctx context.Context, userID string) error
 
-	CreateSession(ctx context.Context, s *Session) error
+	CreateSession(ctx context.Context, s *SessionRecord) error
 	// GetSessionByToken returns the session whose token hash matches, or ErrNotFound.
-	GetSessionByToken(ctx context.Context, tokenHash []byte) (*Session, error)
+	GetSessionByToken(ctx context.Context, tokenHash []byte) (*SessionRecord, error)
 	// GetSessionUser returns the session whose token hash matches with its user's account,
 	// read together, or ErrNotFound.
 	GetSessionUser(ctx context.Context, tokenHash []byte) (*SessionUser, error)
@@ -320,7 +327,7 @@ type Store interface {
 	// expired by now).
 	EndedSession(ctx context.Context, tokenHash []byte, now time.Time) (string, error)
 	// ListUserSessions returns the user's sessions that have not expired by now, newest first.
-	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]SessionRecord, error)
 
 	// DeleteExpired removes rows that can no longer be used: sessions past their expiry,
 	// authenticated sessions idle since before idleBefore, expired pending authenticator

@@ -153,12 +153,12 @@ func (r *recordingStore) DeleteRecoveryCode(ctx context.Context, userID string) 
 	return r.Store.DeleteRecoveryCode(ctx, userID)
 }
 
-func (r *recordingStore) CreateSession(ctx context.Context, s *store.Session) error {
+func (r *recordingStore) CreateSession(ctx context.Context, s *store.SessionRecord) error {
 	r.log.add("CreateSession")
 	return r.Store.CreateSession(ctx, s)
 }
 
-func (r *recordingStore) GetSessionByToken(ctx context.Context, tokenHash []byte) (*store.Session, error) {
+func (r *recordingStore) GetSessionByToken(ctx context.Context, tokenHash []byte) (*store.SessionRecord, error) {
 	r.log.add("GetSessionByToken")
 	return r.Store.GetSessionByToken(ctx, tokenHash)
 }
@@ -188,7 +188,7 @@ func (r *recordingStore) DeleteUserSessions(ctx context.Context, userID, exceptI
 	return r.Store.DeleteUserSessions(ctx, userID, exceptID)
 }
 
-func (r *recordingStore) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
+func (r *recordingStore) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.SessionRecord, error) {
 	r.log.add("ListUserSessions")
 	return r.Store.ListUserSessions(ctx, userID, now)
 }

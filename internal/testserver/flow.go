@@ -94,7 +94,7 @@ func (s *Server) SetSessionAMR(t testing.TB, username string, amr ...string) {
 		t.Fatal(err)
 	}
 	for _, x := range list {
-		next := x
+		next := x.Session
 		next.AMR = amr
 		if err := s.Store.StepUpSession(t.Context(), x.ID, x.TokenHash, &next); err != nil {
 			t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 type securityData struct {
 	User     *store.Account
 	Status   *auth.MFAStatus
-	Sessions []store.Session
+	Sessions []store.SessionRecord
 	// Applications: those the user let in, with what they may have and when they last got it.
 	Applications []store.OIDCApplication
 	Current      string

@@ -8,19 +8,22 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-const sessionColumns = `id, token_hash, user_id, state, amr, auth_time, created_at, last_seen_at,
-	expires_at, ip, user_agent, notice_enc, second_factor_at`
+// sessionColumns are the columns of a store.Session but its token hash, which a lookup by
+// token knows already.
+const sessionColumns = `id, user_id, state, amr, auth_time, last_seen_at, expires_at, notice_enc, second_factor_at`
+
+// recordColumns are the columns of a store.SessionRecord.
+const recordColumns = sessionColumns + `, token_hash, created_at, ip, user_agent`
 
 // sessionRow holds the columns of sessionColumns that need converting after the scan.
 type sessionRow struct {
-	amr                                      string
-	authTime, created, seen, expires, proved int64
+	amr                             string
+	authTime, seen, expires, proved int64
 }
 
 // dest is the scan destinations of sessionColumns for x.
 func (r *sessionRow) dest(x *store.Session) []any {
-	return []any{&x.ID, &x.TokenHash, &x.UserID, &x.State, &r.amr, &r.authTime, &r.created, &r.seen,
-		&r.expires, &x.IP, &x.UserAgent, &x.NoticeEnc, &r.proved}
+	return []any{&x.ID, &x.UserID, &x.State, &r.amr, &r.authTime, &r.seen, &r.expires, &x.NoticeEnc, &r.proved}
 }
 
 // finish converts the scanned columns into x.
@@ -28,38 +31,40 @@ func (r *sessionRow) finish(x *store.Session) {
 	if r.amr != "" {
 		x.AMR = strings.Split(r.amr, " ")
 	}
-	x.AuthTime, x.CreatedAt, x.LastSeenAt, x.ExpiresAt = fromMS(r.authTime), fromMS(r.created), fromMS(r.seen), fromMS(r.expires)
+	x.AuthTime, x.LastSeenAt, x.ExpiresAt = fromMS(r.authTime), fromMS(r.seen), fromMS(r.expires)
 	x.SecondFactorAt = fromMS(r.proved)
 }
 
-func scanSession(s scanner) (*store.Session, error) {
-	var x store.Session
+func scanRecord(s scanner) (*store.SessionRecord, error) {
+	var x store.SessionRecord
 	var r sessionRow
-	if err := s.Scan(r.dest(&x)...); err != nil {
+	var created int64
+	if err := s.Scan(append(r.dest(&x.Session), &x.TokenHash, &created, &x.IP, &x.UserAgent)...); err != nil {
 		return nil, err
 	}
-	r.finish(&x)
+	r.finish(&x.Session)
+	x.CreatedAt = fromMS(created)
 	return &x, nil
 }
 
 // CreateSession inserts a session.
-func (d *DB) CreateSession(ctx context.Context, s *store.Session) error {
-	_, err := d.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		s.ID, s.TokenHash, s.UserID, s.State, strings.Join(s.AMR, " "), ms(s.AuthTime), ms(s.CreatedAt),
-		ms(s.LastSeenAt), ms(s.ExpiresAt), s.IP, s.UserAgent, s.NoticeEnc, ms(s.SecondFactorAt))
+func (d *DB) CreateSession(ctx context.Context, s *store.SessionRecord) error {
+	_, err := d.exec(ctx, `INSERT INTO sessions (`+recordColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		s.ID, s.UserID, s.State, strings.Join(s.AMR, " "), ms(s.AuthTime), ms(s.LastSeenAt), ms(s.ExpiresAt),
+		s.NoticeEnc, ms(s.SecondFactorAt), s.TokenHash, ms(s.CreatedAt), s.IP, s.UserAgent)
 	return err
 }
 
 // GetSessionByToken returns the session with the token hash.
-func (d *DB) GetSessionByToken(ctx context.Context, tokenHash []byte) (*store.Session, error) {
-	s, err := scanSession(d.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash))
+func (d *DB) GetSessionByToken(ctx context.Context, tokenHash []byte) (*store.SessionRecord, error) {
+	s, err := scanRecord(d.queryRow(ctx, `SELECT `+recordColumns+` FROM sessions WHERE token_hash = ?`, tokenHash))
 	return s, d.wrap(err)
 }
 
 // sessionUserQuery reads a session, its user's account, whether the user has an
 // authenticator and how many security keys. Each column costs the driver work on every
 // call, and every authenticated request makes this one: it reads no column it need not
-// (the account's id is the session's user_id).
+// (the token hash is the argument, the account's id the session's user_id).
 var sessionUserQuery = `SELECT ` + prefixed("s.", sessionColumns) + `, ` + prefixed("u.", accountColumns) + `,
 	EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = s.user_id),
 	(SELECT COUNT(*) FROM webauthn_credentials w WHERE w.user_id = s.user_id)
@@ -76,7 +81,7 @@ func (d *DB) GetSessionUser(ctx context.Context, tokenHash []byte) (*store.Sessi
 	}
 	sr.finish(&x.Session)
 	ar.finish(&x.User)
-	x.User.ID = x.Session.UserID
+	x.Session.TokenHash, x.User.ID = tokenHash, x.Session.UserID
 	return &x, nil
 }
 
@@ -129,16 +134,16 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID, exceptID string) (i
 }
 
 // ListUserSessions lists a user's unexpired sessions, newest first.
-func (d *DB) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
-	rows, err := d.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? AND expires_at > ?
+func (d *DB) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]store.SessionRecord, error) {
+	rows, err := d.query(ctx, `SELECT `+recordColumns+` FROM sessions WHERE user_id = ? AND expires_at > ?
 		ORDER BY created_at DESC, id`, userID, ms(now))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Session
+	var out []store.SessionRecord
 	for rows.Next() {
-		s, err := scanSession(rows)
+		s, err := scanRecord(rows)
 		if err != nil {
 			return nil, d.wrap(err)
 		}

@@ -292,9 +292,11 @@ func BenchmarkGetSessionByToken(b *testing.B) {
 		for i := range 1000 {
 			h := fmt.Appendf(nil, "token-hash-%032d", i)
 			hashes = append(hashes, h)
-			if err := db.CreateSession(ctx, &store.Session{ID: fmt.Sprint("s", i), TokenHash: h, UserID: uid,
-				State: store.StateAuthenticated, AMR: []string{"pwd", "otp", "mfa"}, AuthTime: now, CreatedAt: now,
-				LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			if err := db.CreateSession(ctx, &store.SessionRecord{
+				Session: store.Session{ID: fmt.Sprint("s", i), TokenHash: h, UserID: uid, State: store.StateAuthenticated,
+					AMR: []string{"pwd", "otp", "mfa"}, AuthTime: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)},
+				CreatedAt: now,
+			}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -28,7 +28,7 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	partial.State, partial.AMR, partial.ExpiresAt = store.StateMFARequired, []string{"pwd"}, now.Add(time.Minute)
 	live := sessionFixture(t, alice.ID, at(20*time.Hour))
 	live.LastSeenAt = idleBefore
-	for _, x := range []*store.Session{expired, idle, partial, live} {
+	for _, x := range []*store.SessionRecord{expired, idle, partial, live} {
 		wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
 	}
 
@@ -53,7 +53,7 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	if n != 4 {
 		t.Errorf("DeleteExpired = %d, want 4 (expired session, idle session, expired pending secret, expired setup token)", n)
 	}
-	for name, x := range map[string]*store.Session{"expired": expired, "idle": idle} {
+	for name, x := range map[string]*store.SessionRecord{"expired": expired, "idle": idle} {
 		_, err := s.GetSessionByToken(ctx, x.TokenHash)
 		wantErr(t, "GetSessionByToken("+name+" session)", err, store.ErrNotFound)
 	}

@@ -302,7 +302,7 @@ func testOIDCCodeSessionLive(t *testing.T, s store.Store) {
 	pending := sessionFixture(t, u.ID, at(0))
 	pending.State = store.StateMFARequired
 	bobs := sessionFixture(t, other.ID, at(0))
-	for _, x := range []*store.Session{live, pending, bobs} {
+	for _, x := range []*store.SessionRecord{live, pending, bobs} {
 		wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
 	}
 	for _, tc := range []struct {

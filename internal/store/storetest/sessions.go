@@ -20,7 +20,7 @@ var sessionTests = []subtest{
 	{"ListExcludesExpiredNewestFirst", testSessionList},
 }
 
-func getSession(t testing.TB, s store.Store, tokenHash []byte) *store.Session {
+func getSession(t testing.TB, s store.Store, tokenHash []byte) *store.SessionRecord {
 	t.Helper()
 	x, err := s.GetSessionByToken(t.Context(), tokenHash)
 	wantNoErr(t, "GetSessionByToken", err)
@@ -60,11 +60,12 @@ func testSessionUser(t *testing.T, s store.Store) {
 	wantNoErr(t, "CreateUser", s.CreateUser(ctx, u))
 	x := sessionFixture(t, u.ID, at(0))
 	x.AMR, x.NoticeEnc, x.SecondFactorAt = []string{"pwd", "otp", "mfa"}, randomBytes(t, 40), at(time.Second)
+	x.LastSeenAt = at(2 * time.Second) // every time of the session differs from the others
 	wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
 
 	got, err := s.GetSessionUser(ctx, x.TokenHash)
 	wantNoErr(t, "GetSessionUser", err)
-	wantSame(t, "GetSessionUser session", &got.Session, x)
+	wantSame(t, "GetSessionUser session", &got.Session, &x.Session)
 	wantSame(t, "GetSessionUser account", &got.User, &u.Account)
 	if got.HasTOTP {
 		t.Error("HasTOTP = true for a user without an authenticator")
@@ -191,7 +192,7 @@ func testSessionSecondFactor(t *testing.T, s store.Store) {
 
 	up := *x
 	up.TokenHash, up.AuthTime, up.LastSeenAt = randomBytes(t, 32), at(10*time.Minute), at(10*time.Minute)
-	wantNoErr(t, "StepUpSession keeping the proof", s.StepUpSession(ctx, x.ID, x.TokenHash, &up))
+	wantNoErr(t, "StepUpSession keeping the proof", s.StepUpSession(ctx, x.ID, x.TokenHash, &up.Session))
 	wantSame(t, "session after a step-up that keeps the proof", getSession(t, s, up.TokenHash), &up)
 
 	wantErr(t, "SetSessionSecondFactor(unknown)", s.SetSessionSecondFactor(ctx, randomID(t), at(0)), store.ErrNotFound)
@@ -225,7 +226,7 @@ func testSessionDeleteUser(t *testing.T, s store.Store) {
 	if n != 2 {
 		t.Errorf("DeleteUserSessions(except a2) = %d, want 2", n)
 	}
-	for _, gone := range []*store.Session{a1, a3} {
+	for _, gone := range []*store.SessionRecord{a1, a3} {
 		_, err := s.GetSessionByToken(ctx, gone.TokenHash)
 		wantErr(t, "GetSessionByToken(ended session)", err, store.ErrNotFound)
 	}
@@ -270,7 +271,7 @@ func testSessionList(t *testing.T, s store.Store) {
 
 	list, err = s.ListUserSessions(ctx, alice.ID, now)
 	wantNoErr(t, "ListUserSessions", err)
-	wantSame(t, "ListUserSessions", list, []store.Session{*newest, *middle, *oldest})
+	wantSame(t, "ListUserSessions", list, []store.SessionRecord{*newest, *middle, *oldest})
 }
 
 func testSessionEndedNote(t *testing.T, s store.Store) {
@@ -290,14 +291,14 @@ func testSessionEndedNote(t *testing.T, s store.Store) {
 	}
 	_, err = s.DeleteUserSessions(ctx, alice.ID, a2.ID)
 	wantNoErr(t, "DeleteUserSessions", err)
-	for _, ended := range []*store.Session{a1, a3} {
+	for _, ended := range []*store.SessionRecord{a1, a3} {
 		got, err := s.EndedSession(ctx, ended.TokenHash, now)
 		wantNoErr(t, "EndedSession(ended)", err)
 		if got != "sign_out_others" {
 			t.Errorf("EndedSession(ended) = %q, want sign_out_others", got)
 		}
 	}
-	for name, kept := range map[string]*store.Session{"the kept session": a2, "another user's session": b1} {
+	for name, kept := range map[string]*store.SessionRecord{"the kept session": a2, "another user's session": b1} {
 		_, err := s.EndedSession(ctx, kept.TokenHash, now)
 		wantErr(t, "EndedSession("+name+")", err, store.ErrNotFound)
 	}

@@ -109,24 +109,26 @@ func mustCreateUser(t testing.TB, s store.Store, name string) *store.User {
 }
 
 // sessionFixture returns an unsaved authenticated session of userID created at created.
-func sessionFixture(t testing.TB, userID string, created time.Time) *store.Session {
+func sessionFixture(t testing.TB, userID string, created time.Time) *store.SessionRecord {
 	t.Helper()
-	return &store.Session{
-		ID:         randomID(t),
-		TokenHash:  randomBytes(t, 32),
-		UserID:     userID,
-		State:      store.StateAuthenticated,
-		AMR:        []string{"pwd", "otp", "mfa"},
-		AuthTime:   created,
-		CreatedAt:  created,
-		LastSeenAt: created,
-		ExpiresAt:  created.Add(12 * time.Hour),
-		IP:         "192.0.2.7",
-		UserAgent:  "storetest/1.0",
+	return &store.SessionRecord{
+		Session: store.Session{
+			ID:         randomID(t),
+			TokenHash:  randomBytes(t, 32),
+			UserID:     userID,
+			State:      store.StateAuthenticated,
+			AMR:        []string{"pwd", "otp", "mfa"},
+			AuthTime:   created,
+			LastSeenAt: created,
+			ExpiresAt:  created.Add(12 * time.Hour),
+		},
+		CreatedAt: created,
+		IP:        "192.0.2.7",
+		UserAgent: "storetest/1.0",
 	}
 }
 
-func mustCreateSession(t testing.TB, s store.Store, userID string, created time.Time) *store.Session {
+func mustCreateSession(t testing.TB, s store.Store, userID string, created time.Time) *store.SessionRecord {
 	t.Helper()
 	x := sessionFixture(t, userID, created)
 	if err := s.CreateSession(t.Context(), x); err != nil {

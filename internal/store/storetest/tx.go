@@ -47,7 +47,7 @@ func testTxCommit(t *testing.T, s store.Store) {
 // snapshot is what the rollback tests expect to find unchanged.
 type snapshot struct {
 	Users    []store.User
-	Sessions []store.Session
+	Sessions []store.SessionRecord
 	Events   []store.AuditEvent
 }
 

@@ -364,7 +364,7 @@ func testUserDelete(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	alice, bob := mustCreateUser(t, s, "alice"), mustCreateUser(t, s, "bob")
 	c := mustCreateClient(t, s, "billing")
-	var sessions []*store.Session
+	var sessions []*store.SessionRecord
 	for _, u := range []*store.User{alice, bob} {
 		x := sessionFixture(t, u.ID, at(0))
 		wantNoErr(t, "CreateSession", s.CreateSession(ctx, x))
