@@ -50,6 +50,10 @@ type childSpec struct {
 	LogLevel  string `json:"log_level"`
 	// Profile is a file the server writes a CPU profile of the measured part to ("": none).
 	Profile string `json:"profile"`
+	// Floor makes the process a bare net/http server that gives every GET /api/v1/session
+	// this answer, with no database and no middleware (the floor scenario), instead of a
+	// twofold server; the fields above but Profile are then unused.
+	Floor *floorAnswer `json:"floor,omitempty"`
 }
 
 // childReady is the line a server process prints on stdout once it serves.
@@ -89,7 +93,11 @@ func runChild(raw string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "twofold-load server: bad spec: %v\n", err)
 		return 2
 	}
-	if err := serveChild(&spec, stdin, stdout, stderr); err != nil {
+	serve := serveChild
+	if spec.Floor != nil {
+		serve = serveFloor
+	}
+	if err := serve(&spec, stdin, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "twofold-load server: %v\n", err)
 		return 1
 	}
@@ -136,35 +144,70 @@ func serveChild(spec *childSpec, stdin io.Reader, stdout, stderr io.Writer) erro
 	}
 	hs := twofold.HTTPServer(h, log, cfg.Server.IdleTimeout)
 	twofold.TuneMemory(cfg, log)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	hkCtx, stopHK := context.WithCancel(ctx)
 	defer stopHK()
 	go a.Housekeep(hkCtx, prov, twofold.HousekeepingInterval)
 
+	return serveUntilStdinCloses(hs, ln, spec.Profile, &clockMS, stdin, stdout)
+}
+
+// serveUntilStdinCloses serves hs on ln, and a control listener on 127.0.0.1 (POST
+// /clock?ms= sets clockMS; POST /profile/start and /profile/stop write a CPU profile to
+// the file profile), prints the ready line on stdout and serves until stdin closes, then
+// shuts hs down.
+func serveUntilStdinCloses(hs *http.Server, ln net.Listener, profile string, clockMS *atomic.Int64, stdin io.Reader, stdout io.Writer) error {
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
 	cln, err := net.Listen("tcp", listenAddr)
 	if err != nil {
+		hs.Close()
 		return err
 	}
-	var profile *os.File
-	control := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	control := &http.Server{Handler: controlHandler(profile, clockMS), ReadHeaderTimeout: 10 * time.Second}
+	go control.Serve(cln)
+	defer control.Close()
+
+	if err := json.NewEncoder(stdout).Encode(childReady{URL: "http://" + ln.Addr().String(), Control: "http://" + cln.Addr().String()}); err != nil {
+		hs.Close()
+		return err
+	}
+	// The harness closes standard input to stop the server (or dies, which closes it too).
+	go func() { _, _ = io.Copy(io.Discard, stdin); errc <- nil }()
+	err = <-errc
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if serr := hs.Shutdown(sctx); err == nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = serr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// controlHandler is the control listener's handler: POST /clock?ms= stores the time in
+// clockMS; POST /profile/start and /profile/stop start and stop a CPU profile written to
+// the file profile ("": /profile/start is refused).
+func controlHandler(profile string, clockMS *atomic.Int64) http.Handler {
+	var f *os.File
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case r.Method == http.MethodPost && r.URL.Path == "/profile/start" && spec.Profile != "":
-			f, err := os.Create(spec.Profile)
+		case r.Method == http.MethodPost && r.URL.Path == "/profile/start" && profile != "":
+			out, err := os.Create(profile)
 			if err == nil {
-				err = pprof.StartCPUProfile(f)
+				err = pprof.StartCPUProfile(out)
 			}
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
-			profile = f
+			f = out
 			return
 		case r.Method == http.MethodPost && r.URL.Path == "/profile/stop":
-			if profile != nil {
+			if f != nil {
 				pprof.StopCPUProfile()
-				profile.Close()
-				profile = nil
+				f.Close()
+				f = nil
 			}
 			return
 		}
@@ -174,25 +217,7 @@ func serveChild(spec *childSpec, stdin io.Reader, stdout, stderr io.Writer) erro
 			return
 		}
 		clockMS.Store(v)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go control.Serve(cln)
-	defer control.Close()
-
-	if err := json.NewEncoder(stdout).Encode(childReady{URL: base, Control: "http://" + cln.Addr().String()}); err != nil {
-		return err
-	}
-	// The harness closes standard input to stop the server (or dies, which closes it too).
-	go func() { _, _ = io.Copy(io.Discard, stdin); errc <- nil }()
-	err = <-errc
-	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if serr := hs.Shutdown(sctx); err == nil && !errors.Is(serr, http.ErrServerClosed) {
-		err = serr
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
+	})
 }
 
 // process is a running server process.

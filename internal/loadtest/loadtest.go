@@ -26,6 +26,7 @@ import (
 const (
 	ScenarioSignIn        = "signin"
 	ScenarioBurst         = "burst" // sign-ins at each of Config.BurstLevels
+	ScenarioFloor         = "floor" // the session scenario against a bare net/http server
 	ScenarioSession       = "session"
 	ScenarioWrongPassword = "wrong-password"
 	ScenarioRefresh       = "refresh"
@@ -35,7 +36,7 @@ const (
 )
 
 // AllScenarios is every scenario, in order.
-var AllScenarios = []string{ScenarioSignIn, ScenarioBurst, ScenarioSession, ScenarioWrongPassword, ScenarioRefresh, ScenarioCodeFlow, ScenarioCodeExchange, ScenarioAudit}
+var AllScenarios = []string{ScenarioSignIn, ScenarioBurst, ScenarioFloor, ScenarioSession, ScenarioWrongPassword, ScenarioRefresh, ScenarioCodeFlow, ScenarioCodeExchange, ScenarioAudit}
 
 // ProductionArgon2 are the argon2id parameters twofold ships with (config.Default).
 var ProductionArgon2 = password.Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}
@@ -49,10 +50,11 @@ type Config struct {
 	Users       int           // accounts with an authenticator (default 512)
 	Duration    time.Duration // per scenario (default 10 s)
 	Concurrency int           // sign-in and wrong-password clients (default 2 × cores)
-	Clients     int           // session, refresh, code-flow and code-exchange clients (default 16)
+	Clients     int           // floor, session, refresh, code-flow and code-exchange clients (default 16)
 	BurstLevels []int         // concurrent sign-ins of the burst scenarios (default 8, 64, 400)
-	// BoundDuration is how long the raw argon2id bound is measured, before the first
-	// sign-in scenario and after the last (default 3 s).
+	// BoundDuration is how long the raw argon2id bound is measured each time (default 3 s):
+	// before the first scenario and after the last, and right before and right after each
+	// sign-in scenario (one measurement serves both sign-in scenarios it lies between).
 	BoundDuration time.Duration
 	// DatabaseURL selects PostgreSQL (postgres://...; add ?search_path=SCHEMA for a
 	// schema of its own); empty means SQLite in a temporary directory.
@@ -129,8 +131,9 @@ func known(s string) bool {
 	return false
 }
 
-// Report is a run of the harness: what ran where, the raw argon2id bound before and
-// after the sign-in scenarios, and every scenario's result.
+// Report is a run of the harness: what ran where, the raw argon2id bound before the first
+// scenario and after the last (when sign-ins ran), and every scenario's result (a sign-in
+// scenario's with the bound measured right before and right after it).
 type Report struct {
 	Database    string    `json:"database"`
 	CPUs        int       `json:"cpus"`
@@ -185,36 +188,62 @@ func Run(ctx context.Context, c Config) ([]*Result, error) {
 	}
 	fmt.Fprintln(c.Out)
 
-	signIns := slices.ContainsFunc(c.Scenarios, func(s string) bool { return s == ScenarioSignIn || s == ScenarioBurst })
+	signIns := slices.ContainsFunc(c.Scenarios, signInScenario)
+	// last is the bound measured most recently with nothing run since: the bound right
+	// before the next sign-in scenario, if one follows.
+	var last *Bound
 	if signIns {
 		if rep.BoundBefore, err = measureBound(ctx, *c.Argon2, c.BoundDuration); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(c.Out, "raw argon2id bound before: %s\n", rep.BoundBefore)
+		last = rep.BoundBefore
 	}
 	for _, name := range c.Scenarios {
 		if err := ctx.Err(); err != nil {
 			return rep.Results, err
 		}
-		rs, err := runScenario(ctx, name, b, users, c)
-		rep.Results = append(rep.Results, rs...)
-		if err != nil {
-			return rep.Results, fmt.Errorf("%s: %w", name, err)
+		if !signInScenario(name) {
+			rs, err := runScenario(ctx, name, b, users, c)
+			rep.Results = append(rep.Results, rs...)
+			if err != nil {
+				return rep.Results, fmt.Errorf("%s: %w", name, err)
+			}
+			last = nil
+			continue
+		}
+		for _, run := range signInRuns(name, c) {
+			if last == nil {
+				if last, err = measureBound(ctx, *c.Argon2, c.BoundDuration); err != nil {
+					return rep.Results, err
+				}
+				fmt.Fprintf(c.Out, "raw argon2id bound before %s: %s\n", run.name, last)
+			}
+			r, err := signIn(ctx, b, users, c, run.name, run.clients)
+			if err != nil {
+				return rep.Results, fmt.Errorf("%s: %w", run.name, err)
+			}
+			rep.Results = append(rep.Results, r)
+			after, err := measureBound(ctx, *c.Argon2, c.BoundDuration)
+			if err != nil {
+				return rep.Results, err
+			}
+			r.AdjacentBefore, r.AdjacentAfter = last, after
+			r.AdjacentBound, r.AdjacentCPUBound = r.shareOf(last, after)
+			fmt.Fprintf(c.Out, "raw argon2id bound after %s: %s\n", run.name, after)
+			last = after
 		}
 	}
 	if signIns {
-		if rep.BoundAfter, err = measureBound(ctx, *c.Argon2, c.BoundDuration); err != nil {
-			return rep.Results, err
+		if rep.BoundAfter = last; last == nil {
+			if rep.BoundAfter, err = measureBound(ctx, *c.Argon2, c.BoundDuration); err != nil {
+				return rep.Results, err
+			}
 		}
 		fmt.Fprintf(c.Out, "raw argon2id bound after:  %s\n", rep.BoundAfter)
-		bound := (rep.BoundBefore.PerSecond() + rep.BoundAfter.PerSecond()) / 2
-		hashCPU := (rep.BoundBefore.CPUPerHash() + rep.BoundAfter.CPUPerHash()) / 2
 		for _, r := range rep.Results {
-			if r.Name == ScenarioSignIn || strings.HasPrefix(r.Name, ScenarioBurst+"-") {
-				r.Bound = r.PerSecond() / bound
-				if op := r.CPUPerOp(); op > 0 {
-					r.CPUBound = float64(hashCPU) / float64(op)
-				}
+			if r.AdjacentBefore != nil {
+				r.Bound, r.CPUBound = r.shareOf(rep.BoundBefore, rep.BoundAfter)
 			}
 		}
 	}
@@ -226,6 +255,29 @@ func Run(ctx context.Context, c Config) ([]*Result, error) {
 		}
 	}
 	return rep.Results, nil
+}
+
+// signInScenario reports whether name's results are sign-ins, measured against the raw
+// argon2id bound.
+func signInScenario(name string) bool { return name == ScenarioSignIn || name == ScenarioBurst }
+
+// signInRun is one sign-in scenario's run: its result's name and its concurrent clients.
+type signInRun struct {
+	name    string
+	clients int
+}
+
+// signInRuns are the runs of sign-in scenario name: one for signin, one per level for
+// burst, each on a server process of its own.
+func signInRuns(name string, c Config) []signInRun {
+	if name == ScenarioSignIn {
+		return []signInRun{{ScenarioSignIn, c.Concurrency}}
+	}
+	var runs []signInRun
+	for _, n := range c.BurstLevels {
+		runs = append(runs, signInRun{fmt.Sprintf("%s-%d", ScenarioBurst, n), n})
+	}
+	return runs
 }
 
 func writeJSON(path string, rep *Report) error {

@@ -57,10 +57,42 @@ func TestRun(t *testing.T) {
 					t.Errorf("%s: no CPU time of the harness's clients", r.Name)
 				}
 			}
+			checkAdjacentBounds(t, results)
 			if t.Failed() {
 				t.Log(out.String())
 			}
 		})
+	}
+}
+
+// checkAdjacentBounds checks that each sign-in result has a raw bound measured right before
+// and right after it, that consecutive sign-in scenarios share the one between them, and
+// that its shares of the bound are filled in.
+func checkAdjacentBounds(t *testing.T, results []*Result) {
+	t.Helper()
+	var prev *Result
+	for _, r := range results {
+		if r.Name != ScenarioSignIn && !strings.HasPrefix(r.Name, ScenarioBurst+"-") {
+			if r.AdjacentBefore != nil || r.Bound != 0 {
+				t.Errorf("%s is not a sign-in scenario but has a bound", r.Name)
+			}
+			prev = nil
+			continue
+		}
+		if r.AdjacentBefore == nil || r.AdjacentAfter == nil || r.AdjacentBefore == r.AdjacentAfter {
+			t.Errorf("%s: adjacent bound before %v, after %v", r.Name, r.AdjacentBefore, r.AdjacentAfter)
+			continue
+		}
+		if r.AdjacentBefore.Hashes == 0 || r.AdjacentAfter.Hashes == 0 {
+			t.Errorf("%s: an adjacent bound without hashes", r.Name)
+		}
+		if prev != nil && r.AdjacentBefore != prev.AdjacentAfter {
+			t.Errorf("%s does not start from the bound measured after %s", r.Name, prev.Name)
+		}
+		if r.AdjacentBound <= 0 || r.AdjacentCPUBound <= 0 || r.Bound <= 0 || r.CPUBound <= 0 {
+			t.Errorf("%s: shares of the bound %v %v (adjacent), %v %v (the run's)", r.Name, r.AdjacentBound, r.AdjacentCPUBound, r.Bound, r.CPUBound)
+		}
+		prev = r
 	}
 }
 

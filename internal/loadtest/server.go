@@ -136,11 +136,8 @@ func (b *backend) start(o serverOptions) (*instance, error) {
 	spec := &childSpec{DataDir: b.cfg.DataDir, DatabaseURL: dbURL, MasterKey: b.key, Argon2: b.params,
 		Throttle: o.throttle, ProductionLimits: o.productionLimits, TrustLoopbackProxy: o.productionLimits,
 		ClockMS: b.clock.Now().UnixMilli()}
-	clientProfile := ""
-	if b.profiles != "" {
-		spec.Profile = filepath.Join(b.profiles, o.name+".pprof")
-		clientProfile = filepath.Join(b.profiles, o.name+"-clients.pprof")
-	}
+	var clientProfile string
+	spec.Profile, clientProfile = b.profileFiles(o.name)
 	p, err := startProcess(spec, b.stderr)
 	if err != nil {
 		return nil, err
@@ -158,6 +155,15 @@ func (b *backend) start(o serverOptions) (*instance, error) {
 	}
 	return &instance{URL: p.URL, proc: p, clock: b.clock, profiled: spec.Profile != "",
 		clientProfile: clientProfile, pg: pg}, nil
+}
+
+// profileFiles are the files of scenario name's CPU profiles, the server's and the
+// harness's clients' ("": none).
+func (b *backend) profileFiles(name string) (server, clients string) {
+	if b.profiles == "" {
+		return "", ""
+	}
+	return filepath.Join(b.profiles, name+".pprof"), filepath.Join(b.profiles, name+"-clients.pprof")
 }
 
 // stop ends the server process.

@@ -113,13 +113,36 @@ type Result struct {
 	// DatabaseCPU is the CPU time of the PostgreSQL backend processes serving the server's
 	// connections while the scenario ran (0: SQLite, or PostgreSQL on another host).
 	DatabaseCPU time.Duration `json:"database_cpu_ns,omitempty"`
-	// Bound is the share of the raw argon2id bound the sign-ins reached (0: not a sign-in
+	// Bound is the share of the raw argon2id bound the sign-ins reached, against the mean
+	// of the run's bound before the first scenario and after the last (0: not a sign-in
 	// scenario).
 	Bound float64 `json:"share_of_bound,omitempty"`
-	// CPUBound is the raw hash's CPU time over the server's CPU time per sign-in: the share
-	// of a sign-in's CPU that is the hash. A busy shared machine moves throughput, this much
-	// less (0: not a sign-in scenario).
+	// CPUBound is the raw hash's CPU time (the run's bound, as Bound) over the server's CPU
+	// time per sign-in: the share of a sign-in's CPU that is the hash. A busy shared machine
+	// moves throughput, this much less (0: not a sign-in scenario).
 	CPUBound float64 `json:"cpu_share_of_bound,omitempty"`
+	// AdjacentBefore and AdjacentAfter are the raw argon2id bound measured right before and
+	// right after this sign-in scenario, with nothing else run in between (nil: not a
+	// sign-in scenario). The machine's speed drifts within a run; these are the bound nearest
+	// in time to the sign-ins.
+	AdjacentBefore *Bound `json:"adjacent_bound_before,omitempty"`
+	AdjacentAfter  *Bound `json:"adjacent_bound_after,omitempty"`
+	// AdjacentBound and AdjacentCPUBound are Bound and CPUBound against the mean of
+	// AdjacentBefore and AdjacentAfter.
+	AdjacentBound    float64 `json:"share_of_adjacent_bound,omitempty"`
+	AdjacentCPUBound float64 `json:"cpu_share_of_adjacent_bound,omitempty"`
+}
+
+// shareOf is the result's sign-ins a second over the mean of before's and after's hashes a
+// second, and the mean of their CPU time per hash over the server's CPU time per sign-in.
+func (r *Result) shareOf(before, after *Bound) (throughput, cpuShare float64) {
+	if bound := (before.PerSecond() + after.PerSecond()) / 2; bound > 0 {
+		throughput = r.PerSecond() / bound
+	}
+	if op := r.CPUPerOp(); op > 0 {
+		cpuShare = float64(before.CPUPerHash()+after.CPUPerHash()) / 2 / float64(op)
+	}
+	return throughput, cpuShare
 }
 
 // PerSecond is the completed operations per second.
@@ -172,7 +195,8 @@ func (r *Result) Failed() bool {
 	return false
 }
 
-// printResults writes the results as a table, then each scenario's notes.
+// printResults writes the results as a table, then each scenario's notes, then the
+// session scenario against the floor.
 func printResults(w io.Writer, results []*Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\trequest\trequests\treq/s\tp50\tp90\tp99\tmax\tstatuses\t")
@@ -195,17 +219,43 @@ func printResults(w io.Writer, results []*Result) {
 		if r.DatabaseCPU > 0 {
 			fmt.Fprintf(w, "; PostgreSQL backends' CPU %s per operation", cpu(r.DatabaseCPUPerOp()))
 		}
-		if r.Bound > 0 {
-			fmt.Fprintf(w, "; %.2f of the raw argon2id bound (throughput), the hash is %.2f of its CPU", r.Bound, r.CPUBound)
+		if r.AdjacentBefore != nil {
+			fmt.Fprintf(w, "; %.2f of the adjacent raw argon2id bound (throughput), the hash is %.2f of its CPU (against the run's bound: %.2f, %.2f)",
+				r.AdjacentBound, r.AdjacentCPUBound, r.Bound, r.CPUBound)
 		}
 		if r.Failed() {
 			fmt.Fprint(w, ", UNEXPECTED STATUSES")
 		}
 		fmt.Fprintln(w)
+		if a, b := r.AdjacentBefore, r.AdjacentAfter; a != nil {
+			fmt.Fprintf(w, "  raw argon2id bound right before / after: %.1f / %.1f hashes/s, %s / %s CPU per hash\n",
+				a.PerSecond(), b.PerSecond(), cpu(a.CPUPerHash()), cpu(b.CPUPerHash()))
+		}
 		for _, n := range r.Notes {
 			fmt.Fprintf(w, "  %s\n", n)
 		}
 	}
+	printFloor(w, results)
+}
+
+// printFloor compares the session scenario with the floor scenario when both ran: what
+// net/http and the kernel cost per request on this machine, and what twofold adds.
+func printFloor(w io.Writer, results []*Result) {
+	var floor, session *Result
+	for _, r := range results {
+		switch {
+		case r.Name == ScenarioFloor && r.Completed > 0:
+			floor = r
+		case r.Name == ScenarioSession && r.Completed > 0:
+			session = r
+		}
+	}
+	if floor == nil || session == nil {
+		return
+	}
+	fmt.Fprintf(w, "session over floor: a session check costs %s of server CPU, a bare net/http answer of the same bytes %s (%.2f of it); twofold adds %s. The clients: %s and %s\n",
+		cpu(session.CPUPerOp()), cpu(floor.CPUPerOp()), float64(floor.CPUPerOp())/float64(max(session.CPUPerOp(), 1)),
+		cpu(session.CPUPerOp()-floor.CPUPerOp()), cpu(session.ClientCPUPerOp()), cpu(floor.ClientCPUPerOp()))
 }
 
 // cpu renders a CPU time per operation in µs below a millisecond, else in ms.
