@@ -43,15 +43,26 @@ func TokenMayChangeIn(ctx context.Context, st store.Store, id string, m Meta) er
 	if !m.ByToken() {
 		return nil
 	}
-	if _, err := st.LockAdmins(ctx); err != nil {
-		return err
+	_, err := lockTarget(ctx, st, id, m)
+	return err
+}
+
+// lockTarget locks and returns the account id as the transaction st sees it, for a change
+// described by m that is decided on the fresh row: for an API token the administrators'
+// rows first (as TokenMayChangeIn), then the account's, refused (ErrTokenOnPrivileged)
+// when a token's target holds a privileged role. apperr not_found when there is none.
+func lockTarget(ctx context.Context, st store.Store, id string, m Meta) (*store.User, error) {
+	if m.ByToken() {
+		if _, err := st.LockAdmins(ctx); err != nil {
+			return nil, err
+		}
 	}
 	fresh, err := st.LockUser(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return apperr.New(apperr.CodeNotFound, "No such user.")
+		return nil, apperr.New(apperr.CodeNotFound, "No such user.")
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return TokenMayChange(m, fresh)
+	return fresh, TokenMayChange(m, fresh)
 }
