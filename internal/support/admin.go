@@ -59,7 +59,8 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 				res, err = s.reset(ctx, st, nil, fresh, r, admin.Username, "", m)
 				return err
 			}
-			c, err := s.openAdminCase(ctx, st, admin, fresh, reason, m)
+			from := s.adminOrigin(ctx, st, admin, m)
+			c, err := s.openAdminCase(ctx, st, admin, fresh, reason, from, m)
 			if err != nil {
 				return err
 			}
@@ -74,7 +75,7 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 			}
 			res = &ResetResult{Status: ResetPending, Username: fresh.Username}
 			return s.record(ctx, st, audit.SupportResetRequested, fresh.ID, m,
-				fmt.Sprintf("case=%s agent=%s verification=%s (admin console)", c.Reference, admin.Username, VerifyOther))
+				fmt.Sprintf("case=%s agent=%s verification=%s (%s)", c.Reference, admin.Username, VerifyOther, from.note))
 		})
 		// A reference clash is retried with a new one, in a new transaction.
 		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
@@ -87,10 +88,30 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 	return res, ref, nil
 }
 
+// adminOrigin is who asked for an administrator's MFA reset, and where: by names the
+// administrator, or the API token the request's Meta names (by name and id, with the
+// administrator who created it); where is how a sentence says where the request came
+// from; note is the same for an audit detail's parentheses: "admin console", or the admin
+// API with the token.
+type adminOrigin struct{ by, where, note string }
+
+// adminOrigin describes the request m of admin, reading a token's name in st.
+func (s *Service) adminOrigin(ctx context.Context, st store.Store, admin *store.User, m Meta) adminOrigin {
+	id := m.TokenID()
+	if id == "" {
+		return adminOrigin{by: "administrator " + admin.Username, where: "from the admin console", note: "admin console"}
+	}
+	name := s.tokenName(ctx, st, id)
+	return adminOrigin{
+		by:    fmt.Sprintf("API token %s (id %s, created by %s)", name, id, admin.Username),
+		where: "through the admin API",
+		note:  fmt.Sprintf("admin API, API token %s, id %s, created by %s", name, id, admin.Username),
+	}
+}
+
 // openAdminCase opens, in st, the case an administrator's reset request waits on. Its
-// description and first timeline entry name who asked: the administrator, or the API token
-// m names (by name and id, with the administrator who created it).
-func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *store.User, reason string, m Meta) (*store.SupportCase, error) {
+// description, first timeline entry and audit row name who asked and where (from).
+func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *store.User, reason string, from adminOrigin, m Meta) (*store.SupportCase, error) {
 	refText, err := newReference(s.rand)
 	if err != nil {
 		return nil, err
@@ -100,20 +121,15 @@ func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *s
 	if name == "" {
 		name = u.Username
 	}
-	by, from := "administrator "+admin.Username, "from the admin console"
-	if id := m.TokenID(); id != "" {
-		by = fmt.Sprintf("API token %s (id %s, created by %s)", s.tokenName(ctx, st, id), id, admin.Username)
-		from = "through the admin API"
-	}
 	c := &store.SupportCase{ID: newID(), Reference: refText, FullName: name, Email: u.Email, EmailNorm: u.EmailNorm,
-		Category: CategoryOther, Description: clip("MFA reset requested by "+by+": "+reason, MaxDescription),
+		Category: CategoryOther, Description: clip("MFA reset requested by "+from.by+": "+reason, MaxDescription),
 		Status: store.CaseOpen, AssigneeID: admin.ID, IP: clip(m.IP, 64), UserAgent: clip(m.UserAgent, 256),
 		CreatedAt: now, UpdatedAt: now}
 	if err := st.CreateCase(ctx, c); err != nil {
 		return nil, err
 	}
-	if err := s.timeline(ctx, st, c.ID, EventOpened, admin.ID, "Case opened "+from+" by "+by+" for an MFA reset of "+u.Username+"."); err != nil {
+	if err := s.timeline(ctx, st, c.ID, EventOpened, admin.ID, "Case opened "+from.where+" by "+from.by+" for an MFA reset of "+u.Username+"."); err != nil {
 		return nil, err
 	}
-	return c, s.record(ctx, st, audit.SupportCaseOpened, u.ID, m, fmt.Sprintf("case=%s category=%s (admin console)", c.Reference, c.Category))
+	return c, s.record(ctx, st, audit.SupportCaseOpened, u.ID, m, fmt.Sprintf("case=%s category=%s (%s)", c.Reference, c.Category, from.note))
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/apitoken"
+	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
@@ -186,6 +187,46 @@ func TestAdminUserPageNamesWhoAskedForAPendingReset(t *testing.T) {
 			r = rawDo(srv, root, http.MethodGet, "/admin/users/"+carol.ID, "", nil, lang)
 			if body := html.UnescapeString(string(r.body)); r.status != http.StatusOK || !strings.Contains(body, tc.person) {
 				t.Errorf("carol's page (%s) does not name pat, who asked, %q:\n%s", tc.lang, tc.person, body)
+			}
+		})
+	}
+}
+
+// TestAdminResetRequestAuditSaysWhereItCameFrom: the audit rows of an administrator's MFA
+// reset request waiting for approval (support.mfa_reset_requested and support.case_opened)
+// say where it came from: a token's, through the admin API with the token's name and id;
+// an administrator's in the console, the admin console.
+func TestAdminResetRequestAuditSaysWhereItCameFrom(t *testing.T) {
+	srv, root := adminServerWith(t, testserver.Options{Support: testserver.SupportOptions{ResetRequiresApproval: true}})
+	mfaClient(t, srv, "bob", "user")
+	mfaClient(t, srv, "carol", "user")
+	bob, carol := mustUser(t, srv, "bob"), mustUser(t, srv, "carol")
+	byToken := usersWriteToken(t, srv)
+	tokens, err := srv.Store.ListAPITokens(context.Background())
+	if err != nil || len(tokens) != 1 {
+		t.Fatalf("tokens: %v %v", tokens, err)
+	}
+	wantStatus(t, byToken("POST", "/api/v1/admin/users/"+bob.ID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"}),
+		http.StatusOK)
+	if r := postForm(root, "/admin/users/"+carol.ID+"/reset-mfa", url.Values{"reason": {"lost phone, called back"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("the console's reset request: %d %s", r.Status, r.Body)
+	}
+
+	for _, tc := range []struct {
+		name, userID, want, never string
+	}{
+		{"token", bob.ID, "(admin API, API token automation, id " + tokens[0].ID + ", created by root)", "admin console"},
+		{"console", carol.ID, "(admin console)", "admin API"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, event := range []string{audit.SupportResetRequested, audit.SupportCaseOpened} {
+				rows, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: tc.userID, Event: event})
+				if err != nil || len(rows) != 1 {
+					t.Fatalf("%s rows: %+v %v, want one", event, rows, err)
+				}
+				if d := rows[0].Detail; !strings.HasSuffix(d, tc.want) || strings.Contains(d, tc.never) {
+					t.Errorf("%s detail %q, want it to end %q", event, d, tc.want)
+				}
 			}
 		})
 	}
