@@ -33,6 +33,9 @@ var (
 	errResetCodeMissing = apperr.Msg(apperr.CodeInvalidCode, "err.reset_code_missing")
 	errResetKeyMissing  = apperr.Msg(apperr.CodeInvalidCode, "err.reset_key_missing")
 	errResetProofStale  = apperr.Msg(apperr.CodeInvalidCode, "err.reset_proof_stale")
+	// errResetKeyProofStale: a key's proof expired. Same code as a code's; the message
+	// asks for the key again, not for a new code from an app the user may not have.
+	errResetKeyProofStale = apperr.Msg(apperr.CodeInvalidCode, "err.reset_key_proof_stale")
 	// errResetKeyRemoved: the key whose answer proved the reset is no longer the
 	// account's. Its code is key_not_registered, as for an answer of a key removed before
 	// it was checked; the message says the password stayed and the link still works.
@@ -269,7 +272,8 @@ func (s *Service) sealProof(l *store.LinkToken, p *factorProof) (string, error) 
 	return base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
-// openProof returns the proof sealed for link l and user u, or errResetProofStale.
+// openProof returns the proof sealed for link l and user u, or, when it no longer holds,
+// errResetKeyProofStale for a key's proof and errResetProofStale for any other.
 func (s *Service) openProof(l *store.LinkToken, u *store.User, sealed string) (*factorProof, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(sealed)
 	if err != nil {
@@ -281,6 +285,9 @@ func (s *Service) openProof(l *store.LinkToken, u *store.User, sealed string) (*
 	}
 	var p factorProof
 	if err := json.Unmarshal(plain, &p); err != nil || p.UserID != u.ID || s.now().UnixMilli() >= p.Expires {
+		if err == nil && p.Key != "" {
+			return nil, errResetKeyProofStale
+		}
 		return nil, errResetProofStale
 	}
 	return &p, nil

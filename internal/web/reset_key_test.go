@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
@@ -429,5 +431,75 @@ func TestPasswordResetUnderTheKeyPolicy(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	if a := decode[web.PasswordResetAnswer](t, r); a.RecoveryCode == "" {
 		t.Error("the reset with the recovery code handed out no fresh one")
+	}
+}
+
+// TestPasswordResetProofThatExpiredSaysWhichStep: the proof of the second factor carries
+// over to the new-password step for auth.ResetProofTTL. Past it the password stays, and
+// the page goes back to the second-factor step saying what expired and what to do next, in
+// each language: after the key step, to use the key again (or the recovery code); after
+// the code step, to enter a new code.
+func TestPasswordResetProofThatExpiredSaysWhichStep(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
+	_, key, _ := keyUser(t, srv, "carol")
+	_, secret, _ := enrolled(t, srv, "bob")
+	proofAfter := func(c *testserver.Client, tok string, step func()) string {
+		t.Helper()
+		step()
+		proof := hiddenValue(c.Get("/password/reset?token="+url.QueryEscape(tok)), "proof")
+		if proof == "" {
+			t.Fatal("no proof after the second-factor step")
+		}
+		return proof
+	}
+	keyMsg := map[string]string{
+		"en": "The check of your security key has expired, so your password was not changed. Use your security key again, or enter your recovery code.",
+		"de": "Die Prüfung Ihres Sicherheitsschlüssels ist abgelaufen, daher wurde Ihr Passwort nicht geändert. Verwenden Sie Ihren Sicherheitsschlüssel erneut",
+		"fr": "La vérification de votre clé de sécurité a expiré : votre mot de passe n’a donc pas été changé. Utilisez de nouveau votre clé de sécurité",
+	}
+	codeMsg := map[string]string{
+		"en": "The check of your code has expired. Enter a new code from your authenticator app, or your recovery code.",
+		"de": "Die Prüfung Ihres Codes ist abgelaufen.",
+		"fr": "La vérification de votre code a expiré.",
+	}
+	kc, keyTok := srv.Client(t), forgot(t, srv, "carol", "carol@example.com", true)
+	keyProof := proofAfter(kc, keyTok, func() {
+		wantStatus(t, kc.PostJSON("/password/reset/key", map[string]any{"token": keyTok, "credential": keyAnswer(t, key, resetKeyOptions(t, kc, keyTok))}),
+			http.StatusOK)
+	})
+	cc, codeTok := srv.Client(t), forgot(t, srv, "bob", "bob@example.com", true)
+	codeProof := proofAfter(cc, codeTok, func() {
+		srv.NextStep()
+		wantRedirect(t, postForm(cc, "/password/reset/code", url.Values{"token": {codeTok}, "code": {srv.Code(secret, 0)}}), "/password/reset")
+	})
+	srv.Clock.Advance(auth.ResetProofTTL)
+
+	for _, tc := range []struct {
+		name, user string
+		c          *testserver.Client
+		tok, proof string
+		want, not  map[string]string
+		step       string // what the page asks for again
+	}{
+		{"key", "carol", kc, keyTok, keyProof, keyMsg, codeMsg, `data-webauthn="reset"`},
+		{"code", "bob", cc, codeTok, codeProof, codeMsg, keyMsg, `action="/password/reset/code"`},
+	} {
+		for _, lang := range []string{"en", "de", "fr"} {
+			t.Run(tc.name+"/"+lang, func(t *testing.T) {
+				form := url.Values{"token": {tc.tok}, "proof": {tc.proof}, "new_password": {newPassword}, "confirm_password": {newPassword}}
+				r := rawDo(srv, tc.c, http.MethodPost, "/password/reset", "application/x-www-form-urlencoded", []byte(form.Encode()),
+					http.Header{"Accept-Language": {lang}})
+				body := html.UnescapeString(string(r.body))
+				if r.status != http.StatusUnauthorized || !strings.Contains(body, tc.want[lang]) || strings.Contains(body, tc.not[lang]) {
+					t.Errorf("%d, want 401 saying %q:\n%s", r.status, tc.want[lang], body)
+				}
+				if !strings.Contains(body, tc.step) || strings.Contains(body, `name="new_password"`) {
+					t.Errorf("the page does not go back to the second-factor step (%s):\n%s", tc.step, body)
+				}
+			})
+		}
+		if st := loginWith(t, srv, tc.user, newPassword); st != http.StatusUnauthorized {
+			t.Errorf("%s signs in with the refused new password: %d, want 401", tc.user, st)
+		}
 	}
 }
