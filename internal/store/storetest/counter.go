@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ var counterTests = []subtest{
 	{"WindowsAreSeparateByNameAndStart", testWindowSeparate},
 	{"ParallelTakesStopAtTheLimitAndOneSeesTheFirstRefusal", testRaceWindow},
 	{"DeleteExpiredForgetsWindowsOlderThanADay", testWindowExpiry},
+	{"TakesInTransactionsCountOnlyWhenCommitted", testWindowInTx},
 }
 
 // take counts one action and returns what the store answered.
@@ -91,5 +93,52 @@ func testWindowExpiry(t *testing.T, s store.Store) {
 	}
 	if ok, _ := take(t, s, "mail", at(0), 1); !ok {
 		t.Fatal("a window that started more than a day ago was kept")
+	}
+}
+
+// testWindowInTx takes inside parallel transactions, every other one of which rolls back
+// after its take. A rolled-back take counts nothing: with a limit above the committed
+// takes but below all takes, every committed one is granted, and the rest of the limit is
+// still there to take, not a take more.
+func testWindowInTx(t *testing.T, s store.Store) {
+	errRollback := errors.New("rolled back on purpose")
+	const limit = parallel/2 + 5
+	granted := make([]bool, parallel)
+	errs := race(parallel, func(i int) error {
+		return s.WithTx(t.Context(), func(tx store.Store) error {
+			ok, _, err := tx.TakeFromWindow(t.Context(), "mail", at(0), limit)
+			if err != nil {
+				return err
+			}
+			granted[i] = ok
+			if i%2 == 1 {
+				return errRollback
+			}
+			return nil
+		})
+	})
+	committed := 0
+	for i, err := range errs {
+		if i%2 == 1 {
+			if !errors.Is(err, errRollback) {
+				t.Fatalf("transaction %d: %v, want the rollback", i, err)
+			}
+			continue
+		}
+		wantNoErr(t, "WithTx(TakeFromWindow)", err)
+		if granted[i] {
+			committed++
+		}
+	}
+	if committed != parallel/2 {
+		t.Fatalf("%d of %d committed takes granted under a limit of %d: rolled-back takes counted", committed, parallel/2, limit)
+	}
+	for i := committed; i < limit; i++ {
+		if ok, _ := take(t, s, "mail", at(0), limit); !ok {
+			t.Fatalf("take %d of %d refused after %d committed", i+1, limit, committed)
+		}
+	}
+	if ok, _ := take(t, s, "mail", at(0), limit); ok {
+		t.Fatalf("take %d of a limit of %d granted", limit+1, limit)
 	}
 }
