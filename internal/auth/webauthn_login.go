@@ -196,24 +196,35 @@ func findKey(creds []store.WebAuthnCredential, credentialID []byte) *store.WebAu
 	return nil
 }
 
+// preSessionBytes is the size of a pre-session value, drawn from the random source.
+const preSessionBytes = 32
+
 // PreSessionTTL is how long the pre-session cookie of a passkey sign-in lives: as long as
 // its challenge.
 const PreSessionTTL = ChallengeTTL
 
 // BeginPasskeyLogin starts a passkey sign-in, without a session: it returns the options
 // for navigator.credentials.get() (no allowed credentials, so the authenticator offers its
-// discoverable ones; user verification required) and a random pre-session value for the
-// caller to keep in a short-lived cookie: the challenge is bound to it and expires in
-// ChallengeTTL. not_found when passwordless sign-in is off.
-func (s *Service) BeginPasskeyLogin(ctx context.Context, m Meta) (*protocol.CredentialAssertion, string, error) {
+// discoverable ones; user verification required) and the pre-session value for the caller
+// to keep in a short-lived cookie: the challenge is bound to it and expires in
+// ChallengeTTL. current is the value the browser holds already ("" for none): when it has
+// the form of one, it is kept, so that every passkey offer of one browser (the sign-in
+// page's autofill and its button, two tabs) is bound to the same value and stays
+// answerable whichever of their cookies the browser stored last; else a new random value
+// is drawn. A value only binds a challenge to the browser holding it: its answer still
+// needs the key's signature over that challenge. not_found when passwordless sign-in is off.
+func (s *Service) BeginPasskeyLogin(ctx context.Context, current string) (*protocol.CredentialAssertion, string, error) {
 	if !s.passwordless {
 		return nil, "", ErrPasswordlessOff
 	}
-	b := make([]byte, 32)
-	if _, err := io.ReadFull(s.rand, b); err != nil {
-		return nil, "", fmt.Errorf("read random: %w", err)
+	pre := current
+	if b, err := base64.RawURLEncoding.DecodeString(current); err != nil || len(b) != preSessionBytes {
+		b = make([]byte, preSessionBytes)
+		if _, err := io.ReadFull(s.rand, b); err != nil {
+			return nil, "", fmt.Errorf("read random: %w", err)
+		}
+		pre = base64.RawURLEncoding.EncodeToString(b)
 	}
-	pre := base64.RawURLEncoding.EncodeToString(b)
 	opts, sd, err := s.webauthn.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return nil, "", err

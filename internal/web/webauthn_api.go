@@ -156,7 +156,11 @@ func (s *Server) apiLoginPasskey(w http.ResponseWriter, r *http.Request) error {
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	opts, pre, err := s.auth.BeginPasskeyLogin(r.Context(), meta(r))
+	current := ""
+	if c, err := r.Cookie(s.preSessionCookie()); err == nil {
+		current = c.Value
+	}
+	opts, pre, err := s.auth.BeginPasskeyLogin(r.Context(), current)
 	if err != nil {
 		return err
 	}

@@ -280,6 +280,25 @@ func TestWebAuthnRefusals(t *testing.T) {
 		// Another browser's answer does not touch the challenge: its own browser finishes.
 		wantStatus(t, d.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusOK)
 	})
+	t.Run("passkey_challenges_of_one_browser_all_stay_answerable", func(t *testing.T) {
+		// Two passkey offers in one browser: the sign-in page's autofill and its button, or
+		// two tabs. Each begin answers with the pre-session cookie, and when the second's
+		// answer is stored first (they run in parallel), the cookie left is the first's:
+		// neither challenge may depend on which answer the browser stored last.
+		d, u := srv.Client(t), mustURL(t, srv.URL)
+		d.BeginKey("/api/v1/login/passkey")
+		cookieOfFirst := d.HTTP.Jar.Cookies(u)
+		second := d.BeginKey("/api/v1/login/passkey")
+		d.HTTP.Jar.SetCookies(u, cookieOfFirst)
+		answer, _ := key.Get(second)
+		wantStatus(t, d.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusOK)
+		// Two tabs, answered in the first: its challenge was not replaced by the second's.
+		e := srv.Client(t)
+		first := e.BeginKey("/api/v1/login/passkey")
+		e.BeginKey("/api/v1/login/passkey")
+		answer, _ = key.Get(first)
+		wantStatus(t, e.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusOK)
+	})
 	t.Run("passkey_of_nobody", func(t *testing.T) {
 		d := srv.Client(t)
 		opts := d.BeginKey("/api/v1/login/passkey")

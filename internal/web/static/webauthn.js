@@ -240,9 +240,15 @@
   });
 
   // A passkey sign-in: the explicit button, and the browser's autofill offer (conditional UI).
-  var conditional = null; // the pending autofill request, aborted before a button's own
-  function passkey(mediation, signal) {
-    return post("/api/v1/login/passkey", {}).then(function (o) {
+  // Each begin call sets the cookie its challenge is bound to, keeping the value the browser
+  // sends. Two begins sent at once would each get a new value and the answer stored last
+  // would win, leaving the other's challenge unanswerable: so the button's begin is sent
+  // only once the autofill's has answered (or the autofill never started one).
+  var noop = function () {};
+  var conditional = null; // the autofill request, aborted by a button's click
+  var begun = Promise.resolve(); // settles once the autofill's begin call has answered
+  function passkey(begin, mediation, signal) {
+    return begin.then(function (o) {
       var req = { publicKey: requestOptions(o.publicKey) };
       if (mediation) req.mediation = mediation;
       if (signal) req.signal = signal;
@@ -257,7 +263,9 @@
       if (conditional) conditional.abort();
       busy(btn, true);
       say(btn, "");
-      passkey("", null).then(function () {
+      begun.then(function () {
+        return passkey(post("/api/v1/login/passkey", {}), "", null);
+      }).then(function () {
         go(btn.getAttribute("data-next"));
       }).catch(function (e) {
         busy(btn, false);
@@ -267,16 +275,18 @@
   });
   var cform = document.querySelector("form[data-webauthn-conditional]");
   if (cform && typeof PublicKeyCredential.isConditionalMediationAvailable === "function" && window.AbortController) {
-    PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
-      if (!ok) return;
-      conditional = new AbortController();
-      passkey("conditional", conditional.signal).then(function () {
+    var offer = conditional = new AbortController();
+    begun = PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+      if (!ok || offer.signal.aborted) return;
+      var begin = post("/api/v1/login/passkey", {});
+      passkey(begin, "conditional", offer.signal).then(function () {
         go(cform.getAttribute("data-next"));
       }).catch(function (e) {
         // Autofill is only an offer: aborted by the button or refused at this address is
         // no news; a passkey the server refused (a problem with a code) is.
         if (e && e.code && e.code !== "not_found") say(cform, why(e));
       });
-    }).catch(function () { /* no autofill offer */ });
+      return begin.then(noop, noop);
+    }).catch(noop); // no autofill offer
   }
 })();
