@@ -10,7 +10,9 @@ import (
 
 // FuzzWebAuthnAnswer feeds arbitrary bytes to the parsers of registration and sign-in
 // answers: they never panic, and whatever they refuse is a bad_request (a 400), never an
-// error the server would answer with a 500.
+// error the server would answer with a 500. What follows the parse (the challenge, the
+// origin, the key, the signature) is fuzzed by the web package's FuzzWebAuthnFinish, whose
+// answers name challenges the server drew for them.
 func FuzzWebAuthnAnswer(f *testing.F) {
 	key := softkey.New("http://localhost")
 	reg, cred, err := key.Create([]byte(`{"publicKey": {"challenge": "AAAAAAAAAAAAAAAAAAAAAA", "rp": {"id": "localhost"}, "user": {"id": "dXNlcg"}}}`))

@@ -75,7 +75,7 @@ func wantProblem(t *testing.T, r *testserver.Response, status int, code string) 
 }
 
 // problemOf checks that r is a problem document with every field set and returns it.
-func problemOf(t *testing.T, r *testserver.Response) map[string]any {
+func problemOf(t testing.TB, r *testserver.Response) map[string]any {
 	t.Helper()
 	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("status %d: Content-Type %q, want application/problem+json: %s", r.Status, ct, r.Body)
