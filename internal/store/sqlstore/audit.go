@@ -11,6 +11,9 @@ import (
 
 // AppendAudit appends an event. A counted one is an upsert on its dedup key: the first
 // inserts the row, the others add one to its count (the only update the trigger allows).
+// The conflict target names the condition of a key that is set: both databases then match
+// it to the unique index on the key whether that holds every row or, partial, only the
+// rows with a key (a partial one is matched only when the target says so).
 func (d *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	var dedup *string
 	if e.Dedup != "" {
@@ -18,7 +21,7 @@ func (d *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	}
 	_, err := d.exec(ctx, `INSERT INTO audit_events (at, event, actor_id, subject_id, ip, user_agent, detail, count, dedup)
 		VALUES (?,?,?,?,?,?,?,1,?)
-		ON CONFLICT (dedup) DO UPDATE SET count = audit_events.count + 1`,
+		ON CONFLICT (dedup) WHERE dedup IS NOT NULL DO UPDATE SET count = audit_events.count + 1`,
 		ms(e.At), e.Event, e.ActorID, e.SubjectID, e.IP, e.UserAgent, e.Detail, dedup)
 	return err
 }

@@ -16,6 +16,7 @@ var auditTests = []subtest{
 	{"PagesByBeforeIDStayStableUnderAppends", testAuditPages},
 	{"CountedEventIsOneRow", testAuditCounted},
 	{"ParallelCountedEventsMakeOneRow", testAuditCountedRace},
+	{"ParallelPlainAndCountedEvents", testAuditMixedRace},
 	{"PruneDeletesOnlyOlderEvents", testAuditPrune},
 }
 
@@ -189,6 +190,45 @@ func testAuditCountedRace(t *testing.T, s store.Store) {
 	got := listAudit(t, s, store.AuditFilter{})
 	if len(got) != 1 || got[0].Count != n {
 		t.Fatalf("%d parallel counted events left %d rows (%+v), want one row counting %d", n, len(got), got, n)
+	}
+}
+
+// testAuditMixedRace appends plain events and the repeats of two counted ones in parallel:
+// every plain event is a row of its own, and each key's repeats are one row that counts them.
+func testAuditMixedRace(t *testing.T, s store.Store) {
+	const n = 12
+	errs := make(chan error, 2*n)
+	for i := range n {
+		key := []string{"password/A/1", "password/B/1"}[i%2]
+		go func() {
+			errs <- s.AppendAudit(t.Context(), &store.AuditEvent{At: at(time.Duration(i) * time.Millisecond),
+				Event: "login.failed", SubjectID: "A", Detail: fmt.Sprint(i)})
+		}()
+		go func() {
+			errs <- s.AppendAudit(t.Context(), &store.AuditEvent{At: at(time.Duration(i) * time.Millisecond),
+				Event: "throttle.refused", SubjectID: "A", Dedup: key})
+		}()
+	}
+	for range 2 * n {
+		wantNoErr(t, "AppendAudit(plain or counted, in parallel)", <-errs)
+	}
+	plain, counted := map[string]bool{}, map[string]int{}
+	for _, e := range listAudit(t, s, store.AuditFilter{}) {
+		switch e.Event {
+		case "login.failed":
+			if e.Count != 1 || e.Dedup != "" || plain[e.Detail] {
+				t.Errorf("plain event %+v: want one row of count 1 without a key per event", e)
+			}
+			plain[e.Detail] = true
+		case "throttle.refused":
+			counted[e.Dedup] += e.Count
+			if e.Count != n/2 {
+				t.Errorf("counted row %+v: want one row per key counting %d", e, n/2)
+			}
+		}
+	}
+	if len(plain) != n || len(counted) != 2 {
+		t.Errorf("%d plain and %d counted rows (%v), want %d and 2", len(plain), len(counted), counted, n)
 	}
 }
 
