@@ -48,48 +48,64 @@ var (
 // invited and without a password yet, or mailed ResetLinksPerHour links this clock hour
 // already) it returns nil after the same store calls and no hashing: where no link is
 // mailed it stores a decoy, so neither the answer nor the work tells whether the account
-// exists. The mail is queued in the link's
-// transaction, so the answer never waits for the mail server.
+// exists.
+//
+// The read by login only finds the account's id: the link's transaction locks that row
+// (an unknown name locks an id no account has, the same query) and decides on it, and the
+// link and its mail go to that row's address, so an address changed or an account
+// disabled since the read is seen. The hour's allowance is taken in the same transaction,
+// after those rules, for every name alike: from the account's window for a link that may
+// go out, from the name's own window otherwise, so a request that mails nothing spends
+// none of the account's links, and parallel requests still mail no more than
+// ResetLinksPerHour. The mail is queued in the link's transaction, so the answer never
+// waits for the mail server.
 func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta) error {
 	if len(login) > maxIdentifier {
 		login = ""
 	}
 	norm := NormalizeLogin(AsText(login))
-	var u *store.User
+	id := "" // no account has it: an unknown name locks nothing, with the same query
 	found, err := s.store.GetUserByLogin(ctx, norm)
 	switch {
 	case err == nil && norm != "":
-		u = found
+		id = found.ID
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return err
 	}
 	now := s.now()
-	uid, window := "", loginKey(norm) // an unknown name takes from a window of its own
-	if u != nil {
-		uid, window = u.ID, u.ID
-	}
-	// One conditional write counts the link, so parallel requests never mail more than
-	// ResetLinksPerHour; it is taken for every name alike.
-	took, err := throttle.TakeHourly(ctx, s.store, "password_reset:"+window, now, ResetLinksPerHour)
-	if err != nil {
-		return err
-	}
-	granted := took.Granted
-	link := links.Link{Purpose: store.LinkPasswordReset, TTL: ResetLinkTTL, Decoy: true}
-	detail := "no account matches: no link sent"
-	switch {
-	case u == nil:
-	case u.Disabled:
-		detail = "account disabled: no link sent"
-	case u.PasswordHash == NoPassword:
-		detail = "no password yet (the invitation is the way in): no link sent"
-	case !granted:
-		detail = fmt.Sprintf("%d links this hour already: no link sent", ResetLinksPerHour)
-	default:
-		link = links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: ResetLinkTTL}
-		detail = "link sent"
-	}
 	return s.store.WithTx(ctx, func(st store.Store) error {
+		u, err := st.LockUser(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			u = nil
+		case err != nil:
+			return err
+		}
+		uid, window := "", loginKey(norm) // a name that gets no link takes from a window of its own
+		detail, send := "no account matches: no link sent", false
+		switch {
+		case u == nil:
+		case u.Disabled:
+			uid, detail = u.ID, "account disabled: no link sent"
+		case u.PasswordHash == NoPassword:
+			uid, detail = u.ID, "no password yet (the invitation is the way in): no link sent"
+		default:
+			uid, window, send = u.ID, u.ID, true
+		}
+		// One conditional write counts the link, so parallel requests never mail more
+		// than ResetLinksPerHour; it is taken for every name alike.
+		took, err := throttle.TakeHourly(ctx, st, "password_reset:"+window, now, ResetLinksPerHour)
+		if err != nil {
+			return err
+		}
+		link := links.Link{Purpose: store.LinkPasswordReset, TTL: ResetLinkTTL, Decoy: true}
+		switch {
+		case send && !took.Granted:
+			detail = fmt.Sprintf("%d links this hour already: no link sent", ResetLinksPerHour)
+		case send:
+			link = links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: ResetLinkTTL}
+			detail = "link sent"
+		}
 		tok, err := links.Issue(ctx, st, s.rand, now, link)
 		if err != nil {
 			return err
