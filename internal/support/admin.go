@@ -54,12 +54,12 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 			now := s.now()
 			r := &store.MFAReset{ID: newID(), UserID: fresh.ID, RequestedBy: admin.ID, RequestedByToken: m.TokenID(),
 				Verification: VerifyOther, Note: reason, RequestedAt: now, Status: store.ResetPending}
+			from := s.adminOrigin(ctx, st, admin, m)
 			if !s.requireApproval {
 				r.Status, r.DecidedBy, r.DecidedAt = store.ResetDone, admin.ID, now
-				res, err = s.reset(ctx, st, nil, fresh, r, admin.Username, "", m)
+				res, err = s.reset(ctx, st, nil, fresh, r, admin.Username, "", from.note, m)
 				return err
 			}
-			from := s.adminOrigin(ctx, st, admin, m)
 			c, err := s.openAdminCase(ctx, st, admin, fresh, reason, from, m)
 			if err != nil {
 				return err

@@ -119,7 +119,7 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.Account, ref st
 		if err := st.CreateMFAReset(ctx, r); err != nil {
 			return err
 		}
-		res, err = s.reset(ctx, st, c, u, r, agent.Username, "", m)
+		res, err = s.reset(ctx, st, c, u, r, agent.Username, "", "", m)
 		return err
 	})
 	if err != nil {
@@ -186,7 +186,7 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.Account, ref st
 			return err
 		}
 		requester := s.requester(ctx, st, r, s.namer(ctx)(r.RequestedBy))
-		res, err = s.reset(ctx, st, c, u, r, requester, agent.Username, m)
+		res, err = s.reset(ctx, st, c, u, r, requester, agent.Username, "", m)
 		return err
 	})
 	if err == nil {
@@ -232,7 +232,7 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 				return err
 			}
 		}
-		res, err = s.reset(ctx, st, c, fresh, r, "the console", "", m)
+		res, err = s.reset(ctx, st, c, fresh, r, "the console", "", "", m)
 		return err
 	})
 	if err != nil {
@@ -339,9 +339,11 @@ func (s *Service) refusePending(ctx context.Context, st store.Store, u *store.Us
 	return nil
 }
 
-// reset does the reset in st, a transaction; c may be nil (console without a case).
+// reset does the reset in st, a transaction; c may be nil (console without a case). note,
+// when set, says in the support.mfa_reset row's parentheses where the reset was asked for
+// (an administrator's adminOrigin).
 func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCase, u *store.User, r *store.MFAReset,
-	requester, approver string, m Meta) (*ResetResult, error) {
+	requester, approver, note string, m Meta) (*ResetResult, error) {
 	removed, err := factorsHeld(ctx, st, u.ID)
 	if err != nil {
 		return nil, err
@@ -392,6 +394,9 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 		orDash(strings.Join(removed, "; ")))
 	if approver != "" {
 		detail += " approved_by=" + approver
+	}
+	if note != "" {
+		detail += " (" + note + ")"
 	}
 	if c != nil {
 		body := fmt.Sprintf("MFA of %s reset by %s (verified by %s: %s). Removed: %s; %d session(s) ended. %s",

@@ -14,6 +14,7 @@ import (
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/web"
 )
 
@@ -226,6 +227,51 @@ func TestAdminResetRequestAuditSaysWhereItCameFrom(t *testing.T) {
 				}
 				if d := rows[0].Detail; !strings.HasSuffix(d, tc.want) || strings.Contains(d, tc.never) {
 					t.Errorf("%s detail %q, want it to end %q", event, d, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestAdminImmediateResetAuditSaysWhereItCameFrom: without dual control an administrator's
+// MFA reset happens at once, and its support.mfa_reset row says where it came from as a
+// request waiting for approval does: a token's, through the admin API with the token's
+// name and id and the administrator who created it; an administrator's in the console,
+// the admin console. On SQLite and PostgreSQL.
+func TestAdminImmediateResetAuditSaysWhereItCameFrom(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			var o testserver.Options
+			if db == "postgres" {
+				o.DatabaseURL = testutil.PostgresURL(t)
+			}
+			srv, root := adminServerWith(t, o)
+			mfaClient(t, srv, "bob", "user")
+			mfaClient(t, srv, "carol", "user")
+			bob, carol := mustUser(t, srv, "bob"), mustUser(t, srv, "carol")
+			byToken := usersWriteToken(t, srv)
+			tokens, err := srv.Store.ListAPITokens(context.Background())
+			if err != nil || len(tokens) != 1 {
+				t.Fatalf("tokens: %v %v", tokens, err)
+			}
+			wantStatus(t, byToken("POST", "/api/v1/admin/users/"+bob.ID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"}),
+				http.StatusOK)
+			if r := postForm(root, "/admin/users/"+carol.ID+"/reset-mfa", url.Values{"reason": {"lost phone, called back"}}); r.Status != http.StatusSeeOther {
+				t.Fatalf("the console's reset: %d %s", r.Status, r.Body)
+			}
+
+			for _, tc := range []struct {
+				name, userID, want, never string
+			}{
+				{"token", bob.ID, "(admin API, API token automation, id " + tokens[0].ID + ", created by root)", "admin console"},
+				{"console", carol.ID, "(admin console)", "admin API"},
+			} {
+				rows, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: tc.userID, Event: audit.SupportMFAReset})
+				if err != nil || len(rows) != 1 {
+					t.Fatalf("%s: %s rows: %+v %v, want one (the reset done at once)", tc.name, audit.SupportMFAReset, rows, err)
+				}
+				if d := rows[0].Detail; !strings.Contains(d, " agent=root ") || !strings.Contains(d, tc.want) || strings.Contains(d, tc.never) {
+					t.Errorf("%s: %s detail %q, want agent=root and %q", tc.name, audit.SupportMFAReset, d, tc.want)
 				}
 			}
 		})
