@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
@@ -24,7 +22,7 @@ func TestBrowserDevicesAndApplications(t *testing.T) {
 	_, grants := connect(t, srv, u.ID)
 
 	b := browserStart(t, chromium, srv.URL)
-	b.do("narrow the screen", chromedp.EmulateViewport(320, 640))
+	b.do("narrow the screen", emulateViewport(320, 640))
 	b.signInWithPassword("alice")
 	srv.NextStep()
 	b.typeInto("code", srv.Code(secret, 0))

@@ -19,7 +19,7 @@ func TestBrowserChangeOfAddress(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{MFARequiredForRole: noMFA})
 	srv.CreateUser(t, "ada", "ada@example.com", "user")
 	b := browserStart(t, chromium, srv.URL)
-	b.do("narrow the window", chromedp.EmulateViewport(320, 640))
+	b.do("narrow the window", emulateViewport(320, 640))
 
 	b.open("/login")
 	b.typeInto("username", "ada")

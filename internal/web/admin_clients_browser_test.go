@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -89,7 +88,7 @@ func TestAdminClientPageStates(t *testing.T) {
 			Scopes: []string{"openid", "profile", "email"}, GrantedAt: srv.Clock.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		b := browserStartFor(t, chromium, srv.URL, 3*time.Minute)
+		b := browserStart(t, chromium, srv.URL)
 		c := &pageChecker{b: b, axe: axe, shots: shotsDir(t, "admin-clients", lang)}
 		c.chooseLanguage(lang)
 		checkAdminClientPageStates(t, srv, b, c, ada.ID)

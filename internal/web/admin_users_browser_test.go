@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -37,7 +36,7 @@ func walkAdminUsers(t *testing.T, chromium, axe, lang string) {
 	adaID := mustUser(t, srv, "ada").ID
 	page := "/admin/users/" + adaID
 
-	b := browserStartFor(t, chromium, srv.URL, 6*time.Minute)
+	b := browserStart(t, chromium, srv.URL)
 	c := &pageChecker{b: b, axe: axe, shots: shotsDir(t, "admin-users", lang)}
 	c.chooseLanguage(lang)
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/twofold-id/twofold/internal/i18n"
@@ -24,9 +26,13 @@ import (
 	"github.com/twofold-id/twofold/internal/totp"
 )
 
-// browserTimeout bounds the whole browser test, so a hung page fails the test instead
-// of blocking the run.
-const browserTimeout = 90 * time.Second
+// browserStepTimeout bounds each step of a browser test (an action, a page load, an axe-core
+// run, a screenshot), so that a hung page fails the test instead of blocking the run. It
+// bounds a step, not a walk: a walk's steps add up with the machine's load (TestPageStates
+// took 39 s on an idle machine and 105 s at a load average of 15 on two cores), and a
+// bound on the whole walk failed it under load while every step made progress. The test
+// binary's -timeout bounds the run.
+const browserStepTimeout = 2 * time.Minute
 
 // browserScreenshotEnv names the directory that receives full-page screenshots of the
 // journey. Unset, the test writes no files.
@@ -138,17 +144,11 @@ type browserTab struct {
 }
 
 // browserStart launches Chromium with a fresh profile and returns a tab on base. The
-// browser stops when the test ends, or when browserTimeout runs out.
+// browser stops when the test ends.
 func browserStart(t *testing.T, execPath, base string) *browserTab {
 	t.Helper()
-	return browserStartFor(t, execPath, base, browserTimeout)
-}
-
-// browserStartFor is browserStart for a walk that may take up to timeout.
-func browserStartFor(t *testing.T, execPath, base string, timeout time.Duration) *browserTab {
-	t.Helper()
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancelTimeout)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	var output bytes.Buffer
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(execPath),
@@ -166,6 +166,10 @@ func browserStartFor(t *testing.T, execPath, base string, timeout time.Duration)
 	t.Cleanup(cancelAlloc)
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancelTab)
+	// The first run starts the browser and binds it to tabCtx: it runs without a step's
+	// deadline (its end would stop the browser), under a watch of its own.
+	start := time.AfterFunc(browserStepTimeout, cancel)
+	defer start.Stop()
 	if err := chromedp.Do(tabCtx); err != nil {
 		t.Fatalf("start %s: %v\n%s", execPath, err, output.String())
 	}
@@ -186,6 +190,22 @@ func browserStartFor(t *testing.T, execPath, base string, timeout time.Duration)
 	return b
 }
 
+// emulateViewport sets the tab's window to width x height and waits until the page is
+// laid out at that width and has drawn a frame. Chromium answers the emulation before the
+// page has it: a click sent at once is aimed with the old layout (a check box or a button
+// where the narrow page had it) and lands on the new one, where nothing may be.
+func emulateViewport(width, height int64) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.EmulateViewport(width, height),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`new Promise(done => {
+			const settled = () => window.innerWidth === %d && document.documentElement.clientWidth <= %d
+				? requestAnimationFrame(() => requestAnimationFrame(() => done()))
+				: requestAnimationFrame(settled);
+			settled();
+		})`, width, width), chromedp.EvalAwaitPromise),
+	)
+}
+
 // wantCleanConsole fails if a page reported an error or an uncaught exception, such as
 // a script or a style that the Content-Security-Policy blocked.
 func (b *browserTab) wantCleanConsole() {
@@ -197,18 +217,35 @@ func (b *browserTab) wantCleanConsole() {
 	}
 }
 
-// do runs steps and fails the test on an error.
+// browserRun runs one step in the tab, within browserStepTimeout.
+func browserRun[T any](b *browserTab, a chromedp.Action[T]) (T, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, browserStepTimeout)
+	defer cancel()
+	return chromedp.Run(ctx, a)
+}
+
+// runResponse runs steps that load a page, within browserStepTimeout, and returns the
+// page's response.
+func (b *browserTab) runResponse(steps ...chromedp.Action[chromedp.Void]) (*network.Response, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, browserStepTimeout)
+	defer cancel()
+	return chromedp.RunResponse(ctx, steps...)
+}
+
+// do runs steps, each within browserStepTimeout, and fails the test on an error.
 func (b *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
-		b.t.Fatalf("%s: %v (page %s)", what, err, b.location())
+	for _, step := range steps {
+		if _, err := browserRun(b, step); err != nil {
+			b.t.Fatalf("%s: %v (page %s)", what, err, b.location())
+		}
 	}
 }
 
 // browserEval evaluates a JavaScript expression in the page.
 func browserEval[T any](b *browserTab, expr string) T {
 	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	v, err := browserRun(b, chromedp.Evaluate[T](expr))
 	if err != nil {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -217,7 +254,7 @@ func browserEval[T any](b *browserTab, expr string) T {
 
 // pageText is the text of the page for a failure message; it never waits or fails.
 func (b *browserTab) pageText() string {
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	s, err := browserRun(b, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
 	if err != nil {
 		return "(page text unavailable: " + err.Error() + ")"
 	}
@@ -226,7 +263,7 @@ func (b *browserTab) pageText() string {
 
 // location is the page's URL, or a note when it cannot be read.
 func (b *browserTab) location() string {
-	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	loc, err := browserRun(b, chromedp.Location())
 	if err != nil {
 		return "(unknown: " + err.Error() + ")"
 	}
@@ -246,12 +283,15 @@ func (b *browserTab) typeInto(id, text string) {
 	b.do("type into #"+id, chromedp.SendKeys(chromedp.ID(id), text))
 }
 
-// tick clicks the check box with id and fails unless it is then checked.
+// tick clicks the check box with id and waits until the page has it checked, rather than
+// reading the box once right after DevTools has sent the click; it fails when the box is
+// still unchecked after browserStepTimeout.
 func (b *browserTab) tick(id string) {
 	b.t.Helper()
 	b.do("tick #"+id, chromedp.Click(chromedp.ID(id)))
-	if !browserEval[bool](b, `document.getElementById(`+browserJSString(id)+`).checked`) {
-		b.t.Fatalf("#%s is not checked after a click", id)
+	checked := `document.getElementById(` + browserJSString(id) + `).checked`
+	if _, err := browserRun(b, chromedp.Poll[bool](checked, chromedp.WithPollingTimeout(0))); err != nil {
+		b.t.Fatalf("#%s is not checked after a click: %v (page %s)", id, err, b.location())
 	}
 }
 
@@ -259,7 +299,7 @@ func (b *browserTab) tick(id string) {
 // leads to, and fails unless that page is wantPath and answered 200.
 func (b *browserTab) click(xpath, wantPath string) {
 	b.t.Helper()
-	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.Search(xpath)))
+	resp, err := b.runResponse(chromedp.Click(chromedp.Search(xpath)))
 	if err != nil {
 		b.t.Fatalf("click %s on %s: %v", xpath, b.location(), err)
 	}
@@ -297,7 +337,7 @@ func (b *browserTab) signInWithPassword(username string) {
 // text returns the visible text of the first element matching a CSS selector.
 func (b *browserTab) text(css string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(css)))
+	s, err := browserRun(b, chromedp.Text(chromedp.CSS(css)))
 	if err != nil {
 		b.t.Fatalf("text of %s on %s: %v", css, b.location(), err)
 	}
@@ -307,7 +347,7 @@ func (b *browserTab) text(css string) string {
 // attr returns an attribute of the first element matching a CSS selector.
 func (b *browserTab) attr(css, name string) string {
 	b.t.Helper()
-	a, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS(css), name))
+	a, err := browserRun(b, chromedp.AttributeValue(chromedp.CSS(css), name))
 	if err != nil || !a.Exists {
 		b.t.Fatalf("attribute %s of %s on %s: exists %v, %v", name, css, b.location(), a.Exists, err)
 	}
@@ -348,7 +388,7 @@ func (b *browserTab) screenshot(name string) {
 	if dir == "" {
 		return
 	}
-	img, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	img, err := browserRun(b, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}

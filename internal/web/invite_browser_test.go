@@ -28,7 +28,7 @@ func TestBrowserInvitation(t *testing.T) {
 	}
 	link := srv.LastMailTo(t, "ivy@example.com").Link("/invite?token=")
 	b := browserStart(t, chromium, srv.URL)
-	b.do("narrow the screen", chromedp.EmulateViewport(320, 640))
+	b.do("narrow the screen", emulateViewport(320, 640))
 
 	b.do("open the mailed link", chromedp.Navigate(link))
 	b.wantPath("/invite")
@@ -84,7 +84,7 @@ func TestBrowserInvitation(t *testing.T) {
 // and says why.
 func browserClickRefused(b *browserTab, xpath, want string) {
 	b.t.Helper()
-	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.Search(xpath)))
+	resp, err := b.runResponse(chromedp.Click(chromedp.Search(xpath)))
 	if err != nil {
 		b.t.Fatalf("click %s: %v", xpath, err)
 	}

@@ -72,11 +72,11 @@ const midGroupBreaks = `((id) => {
 func (c *pageChecker) wantGroupsWhole(id string) {
 	b := c.b
 	b.t.Helper()
-	b.do("narrow", chromedp.EmulateViewport(320, 800))
+	b.do("narrow", emulateViewport(320, 800))
 	if got := browserEval[string](b, midGroupBreaks+"("+browserJSString(id)+")"); got != "" {
 		b.t.Errorf("#%s wraps inside a group at 320 px: %s", id, got)
 	}
-	b.do("reset", chromedp.EmulateViewport(1280, 800))
+	b.do("reset", emulateViewport(1280, 800))
 }
 
 // pageChecker checks each page state a walk reaches: at every width it must not scroll
@@ -106,7 +106,7 @@ func (c *pageChecker) check(name string) {
 			widths = pageWidths
 		}
 		for _, w := range widths {
-			b.do(fmt.Sprintf("width %d", w), chromedp.EmulateViewport(w, 800, chromedp.EmulateScale(1)))
+			b.do(fmt.Sprintf("width %d", w), emulateViewport(w, 800))
 			if over := browserEval[int](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
 				b.t.Errorf("%s at %d px (%s): the page is %d px wider than the window: %s",
 					name, w, scheme, over, browserEval[string](b, overflowing))
@@ -116,11 +116,11 @@ func (c *pageChecker) check(name string) {
 			}
 		}
 		// axe at a phone width: the layout that differs most from the desktop.
-		b.do("phone width", chromedp.EmulateViewport(390, 800))
+		b.do("phone width", emulateViewport(390, 800))
 		if !browserEval[bool](b, `typeof axe === 'object'`) {
 			b.do("inject axe-core", chromedp.Evaluate[chromedp.Void](c.axe))
 		}
-		raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](axeRun, chromedp.EvalAwaitPromise))
+		raw, err := browserRun(b, chromedp.Evaluate[string](axeRun, chromedp.EvalAwaitPromise))
 		if err != nil {
 			b.t.Fatalf("%s: run axe-core: %v", name, err)
 		}
@@ -143,14 +143,12 @@ func (c *pageChecker) check(name string) {
 				strings.Join(v.Nodes, "\n\t"))
 		}
 	}
-	b.do("reset", chromedp.EmulateViewport(1280, 800))
+	b.do("reset", emulateViewport(1280, 800))
 }
 
 // screenshot saves the page as a PNG in the checker's directory.
 func (c *pageChecker) screenshot(name string) {
-	ctx, cancel := context.WithTimeout(c.b.ctx, 30*time.Second)
-	defer cancel()
-	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	img, err := browserRun(c.b, chromedp.FullScreenshot(80))
 	if err != nil {
 		c.b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -163,7 +161,7 @@ func (c *pageChecker) screenshot(name string) {
 // that is.
 func (b *browserTab) submit(xpath string) {
 	b.t.Helper()
-	if _, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.Search(xpath))); err != nil {
+	if _, err := b.runResponse(chromedp.Click(chromedp.Search(xpath))); err != nil {
 		b.t.Fatalf("click %s on %s: %v", xpath, b.location(), err)
 	}
 }
@@ -288,7 +286,7 @@ func walkPageStates(t *testing.T, chromium, axe, lang string) {
 	srv.NextStep()
 	other.PostJSON("/api/v1/login/totp", map[string]string{"code": srv.Code(adaSecret, 0)})
 
-	b := browserStartFor(t, chromium, srv.URL, 5*time.Minute)
+	b := browserStart(t, chromium, srv.URL)
 	c := &pageChecker{b: b, axe: axe, shots: shotsDir(t, "pages", lang)}
 	c.chooseLanguage(lang)
 
@@ -486,7 +484,7 @@ func walkAdminPageStates(t *testing.T, chromium, axe, lang string) {
 	srv := testserver.New(t, testserver.Options{})
 	srv.CreateUser(t, "opsadmin", "opsadmin@example.com", "admin")
 	opsSecret, _ := srv.Enroll(t, srv.Client(t), "opsadmin")
-	b := browserStartFor(t, chromium, srv.URL, 2*time.Minute)
+	b := browserStart(t, chromium, srv.URL)
 	c := &pageChecker{b: b, axe: axe, shots: shotsDir(t, "admin-pages", lang)}
 	c.chooseLanguage(lang)
 
@@ -508,7 +506,7 @@ func walkAdminPageStates(t *testing.T, chromium, axe, lang string) {
 	c.check("admin-audit")
 	// The page's CSV export link, followed by the browser with the console session: the
 	// whole matching log, with the token just created in it.
-	export, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(async () => {
+	export, err := browserRun(b, chromedp.Evaluate[string](`(async () => {
 		const a = document.querySelector('a[href*="/admin/audit/export"][href*="format=csv"]');
 		if (!a) return "no CSV export link";
 		const r = await fetch(a.href);

@@ -47,7 +47,7 @@ func TestBrowserReturnPathStaysOnOurHost(t *testing.T) {
 	b.click(`//button[normalize-space()="Sign in"]`, "/account/security")
 	for _, next := range tricks {
 		// The error is not checked: a page of the other site would load fine.
-		_, _ = chromedp.RunResponse(b.ctx, chromedp.Navigate(srv.URL+"/login?next="+url.QueryEscape(next)))
+		_, _ = b.runResponse(chromedp.Navigate(srv.URL + "/login?next=" + url.QueryEscape(next)))
 		onOurs("signed in, next=" + next)
 		b.wantPath("/account/security")
 	}

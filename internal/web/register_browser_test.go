@@ -69,8 +69,8 @@ func TestBrowserRegistration(t *testing.T) {
 // It puts the window back as it was.
 func browserFits320(t *testing.T, b *browserTab) {
 	t.Helper()
-	b.do("narrow the window", chromedp.EmulateViewport(320, 640))
-	defer b.do("widen the window", chromedp.EmulateViewport(1280, 800))
+	b.do("narrow the window", emulateViewport(320, 640))
+	defer b.do("widen the window", emulateViewport(1280, 800))
 	if w := browserEval[int](b, `document.documentElement.scrollWidth`); w > 320 {
 		t.Errorf("%s is %d px wide at a 320 px screen", b.location(), w)
 	}
