@@ -8,10 +8,14 @@ import (
 )
 
 // userStatus is the account's status (store.UserActive, ...) as an SQL expression over
-// users u; its one argument is the failure count that locks a budget.
+// users u; its one argument is the failure count that locks a budget. An account's budgets
+// are the ones keyed by its id: each kind is named, so that both databases find them by the
+// budgets' key (kind, bkey) instead of reading every budget for every account listed (a
+// spray of unknown names leaves one budget per name).
 const userStatus = `CASE WHEN u.disabled <> 0 THEN 'disabled'
 	WHEN u.password_hash = '' THEN 'invited'
-	WHEN EXISTS (SELECT 1 FROM throttle_budgets b WHERE b.bkey = u.id AND b.failures >= ?) THEN 'locked'
+	WHEN EXISTS (SELECT 1 FROM throttle_budgets b WHERE b.kind IN ('` + store.BudgetPassword + `', '` +
+	store.BudgetSecondFactor + `') AND b.bkey = u.id AND b.failures >= ?) THEN 'locked'
 	ELSE 'active' END`
 
 // userWhere appends to q the WHERE clause of f's query: search and filters but no
