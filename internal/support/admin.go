@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/auth"
@@ -101,7 +102,10 @@ func (s *Service) adminOrigin(ctx context.Context, st store.Store, admin *store.
 	if id == "" {
 		return adminOrigin{by: "administrator " + admin.Username, where: "from the admin console", note: "admin console"}
 	}
-	name := s.tokenName(ctx, st, id)
+	// The name is quoted: an administrator chooses it freely (any text without control
+	// characters), and unquoted it could read as fields of the detail of its own (another
+	// id, creator or reason).
+	name := strconv.Quote(s.tokenName(ctx, st, id))
 	return adminOrigin{
 		by:    fmt.Sprintf("API token %s (id %s, created by %s)", name, id, admin.Username),
 		where: "through the admin API",

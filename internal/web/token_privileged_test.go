@@ -147,7 +147,7 @@ func TestTokenResetRequestCaseNamesTheToken(t *testing.T) {
 	r := byToken("POST", "/api/v1/admin/users/"+mustUser(t, srv, "bob").ID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"})
 	wantStatus(t, r, http.StatusOK)
 	c := decodeAs[web.Case](t, apiDo(pat, "GET", "/api/v1/support/cases/"+decodeAs[web.MFAResetAnswer](t, r).Case, nil))
-	want := "API token automation (id " + tokenID + ", created by root)"
+	want := "API token \"automation\" (id " + tokenID + ", created by root)"
 	if !strings.Contains(c.Description, "MFA reset requested by "+want+": lost phone, checked in person") ||
 		strings.Contains(c.Description, "administrator root") {
 		t.Errorf("description of the token's case: %q, want it to name the %s", c.Description, want)
@@ -216,7 +216,7 @@ func TestAdminResetRequestAuditSaysWhereItCameFrom(t *testing.T) {
 	for _, tc := range []struct {
 		name, userID, want, never string
 	}{
-		{"token", bob.ID, "(admin API, API token automation, id " + tokens[0].ID + ", created by root)", "admin console"},
+		{"token", bob.ID, "(admin API, API token \"automation\", id " + tokens[0].ID + ", created by root)", "admin console"},
 		{"console", carol.ID, "(admin console)", "admin API"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,7 +263,7 @@ func TestAdminImmediateResetAuditSaysWhereItCameFrom(t *testing.T) {
 			for _, tc := range []struct {
 				name, userID, want, never string
 			}{
-				{"token", bob.ID, "(admin API, API token automation, id " + tokens[0].ID + ", created by root)", "admin console"},
+				{"token", bob.ID, "(admin API, API token \"automation\", id " + tokens[0].ID + ", created by root)", "admin console"},
 				{"console", carol.ID, "(admin console)", "admin API"},
 			} {
 				rows, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: tc.userID, Event: audit.SupportMFAReset})

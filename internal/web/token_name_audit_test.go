@@ -1,0 +1,45 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/apitoken"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/testserver"
+)
+
+// TestTokenNameCannotForgeAuditDetail: an administrator names an API token freely (any
+// text without control characters). The audit detail of the token's MFA reset quotes the
+// name, so a name cannot read as the detail's own fields: another id, creator or reason.
+func TestTokenNameCannotForgeAuditDetail(t *testing.T) {
+	srv, _ := adminServerWith(t, testserver.Options{})
+	mfaClient(t, srv, "bob", "user")
+	bob := mustUser(t, srv, "bob")
+	name := "ci, id none, created by alice) reason=approved in SEC-1 (admin console"
+	made, err := srv.Tokens.Create(context.Background(),
+		apitoken.NewToken{Name: name, Scopes: []string{"users:read", "users:write"}, CreatedBy: mustUser(t, srv, "root").ID}, auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, withBearer(t, srv, made.Secret, "POST", "/api/v1/admin/users/"+bob.ID+"/reset-mfa", []byte(`{"reason":"x"}`)), http.StatusOK)
+	rows, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: bob.ID, Event: audit.SupportMFAReset})
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("rows %+v %v, want one", rows, err)
+	}
+	d := rows[0].Detail
+	quoted := "API token " + strconv.Quote(name) + ", id " + made.Token.ID + ", created by root)"
+	if !strings.Contains(d, quoted) {
+		t.Fatalf("detail %q, want the token's name quoted: %q", d, quoted)
+	}
+	// Outside the quoted name the detail has its own fields once each.
+	rest := strings.Replace(d, strconv.Quote(name), `"NAME"`, 1)
+	if strings.Count(rest, "reason=") != 1 || strings.Count(rest, "created by") != 1 || strings.Count(rest, "admin console") != 0 {
+		t.Errorf("the token's name wrote fields of its own into the audit detail: %q", d)
+	}
+}
