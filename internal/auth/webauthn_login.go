@@ -2,8 +2,10 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -196,43 +198,45 @@ func findKey(creds []store.WebAuthnCredential, credentialID []byte) *store.WebAu
 	return nil
 }
 
-// preSessionBytes is the size of a pre-session value, drawn from the random source.
-const preSessionBytes = 32
-
 // PreSessionTTL is how long the pre-session cookie of a passkey sign-in lives: as long as
 // its challenge.
 const PreSessionTTL = ChallengeTTL
 
+// PreSessionName tells apart the pre-session values of one browser's passkey challenges
+// (the sign-in page's autofill offer and its button, two tabs): the first 8 hex digits of
+// the SHA-256 of the challenge, in the base64url form clientDataJSON names it in. The
+// caller keeps each value under a name of its own, so that no begin call replaces another's
+// and the finish call finds the value of the challenge its answer names.
+func PreSessionName(challenge string) string {
+	h := sha256.Sum256([]byte(challenge))
+	return hex.EncodeToString(h[:4])
+}
+
 // BeginPasskeyLogin starts a passkey sign-in, without a session: it returns the options
 // for navigator.credentials.get() (no allowed credentials, so the authenticator offers its
-// discoverable ones; user verification required) and the pre-session value for the caller
-// to keep in a short-lived cookie: the challenge is bound to it and expires in
-// ChallengeTTL. current is the value the browser holds already ("" for none): when it has
-// the form of one, it is kept, so that every passkey offer of one browser (the sign-in
-// page's autofill and its button, two tabs) is bound to the same value and stays
-// answerable whichever of their cookies the browser stored last; else a new random value
-// is drawn. A value only binds a challenge to the browser holding it: its answer still
-// needs the key's signature over that challenge. not_found when passwordless sign-in is off.
-func (s *Service) BeginPasskeyLogin(ctx context.Context, current string) (*protocol.CredentialAssertion, string, error) {
+// discoverable ones; user verification required), a new random pre-session value for the
+// caller to keep in a short-lived cookie, and that cookie's name (PreSessionName of the
+// challenge): the challenge is bound to the value and expires in ChallengeTTL. The value
+// is always drawn here, never taken from the browser, so that nobody who can plant a
+// cookie chooses what a victim's challenge is bound to. not_found when passwordless
+// sign-in is off.
+func (s *Service) BeginPasskeyLogin(ctx context.Context) (_ *protocol.CredentialAssertion, pre, name string, _ error) {
 	if !s.passwordless {
-		return nil, "", ErrPasswordlessOff
+		return nil, "", "", ErrPasswordlessOff
 	}
-	pre := current
-	if b, err := base64.RawURLEncoding.DecodeString(current); err != nil || len(b) != preSessionBytes {
-		b = make([]byte, preSessionBytes)
-		if _, err := io.ReadFull(s.rand, b); err != nil {
-			return nil, "", fmt.Errorf("read random: %w", err)
-		}
-		pre = base64.RawURLEncoding.EncodeToString(b)
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return nil, "", "", fmt.Errorf("read random: %w", err)
 	}
+	pre = base64.RawURLEncoding.EncodeToString(b)
 	opts, sd, err := s.webauthn.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	if err := s.saveChallenge(ctx, s.store, sd, store.ChallengePasskey, preSessionBinding(pre), "", s.now().Add(ChallengeTTL)); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return opts, pre, nil
+	return opts, pre, PreSessionName(sd.Challenge), nil
 }
 
 // passkeyAddrKey is the failure budget of passkey answers whose key is unknown: per client
@@ -240,11 +244,13 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, current string) (*proto
 // username's.
 func passkeyAddrKey(ip string) string { return "passkey:" + ip }
 
-// FinishPasskeyLogin checks the browser's answer to the challenge bound to preToken (the
-// pre-session cookie) and signs the key's user in completely: a new authenticated session
-// with amr hwk user mfa, whose second factor counts as proved now. The key must be one of
-// a user's (looked up by its credential ID; the user handle must name the same user) and
-// must have verified its user. Every attempt first spends a slot of the key's user's
+// FinishPasskeyLogin checks the browser's answer to the challenge it names, bound to the
+// pre-session value preSession returns for that challenge's PreSessionName (the cookie of
+// that name; "" for none; asked once the answer is read and the attempt counted, just
+// before the challenge is consumed), and signs the key's user in completely: a new
+// authenticated session with amr hwk user mfa, whose second factor counts as proved now.
+// The key must be one of a user's (looked up by its credential ID; the user handle must
+// name the same user) and must have verified its user. Every attempt first spends a slot of the key's user's
 // second-factor budget, or, for an unknown key, of the client address's budget. Errors:
 // not_found when passwordless sign-in is off, bad_request for an unreadable answer; for a
 // refused one challenge_expired, wrong_origin, key_not_registered (unknown or removed
@@ -253,7 +259,7 @@ func passkeyAddrKey(ip string) string { return "passkey:" + ip }
 // account included); throttled. Nothing it answers says whether an account exists: a key
 // is known or not whoever holds it, and what is told of an account (its key's user
 // verification, its counter) is told only to the holder of the key.
-func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, credentialJSON []byte, m Meta) (_ *LoginResult, err error) {
+func (s *Service) FinishPasskeyLogin(ctx context.Context, preSession func(name string) string, credentialJSON []byte, m Meta) (_ *LoginResult, err error) {
 	if !s.passwordless {
 		return nil, ErrPasswordlessOff
 	}
@@ -286,7 +292,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, preToken string, crede
 		s.attemptFailed(ctx, a, subject, m)
 		return nil, answer
 	}
-	sd, _, err := s.takeChallenge(ctx, parsed.Response.CollectedClientData.Challenge, store.ChallengePasskey, preSessionBinding(preToken))
+	challenge := parsed.Response.CollectedClientData.Challenge
+	pre := preSession(PreSessionName(challenge))
+	sd, _, err := s.takeChallenge(ctx, challenge, store.ChallengePasskey, preSessionBinding(pre))
 	if errors.Is(err, errChallengeGone) {
 		return fail("challenge unknown, used, expired or of another browser", err)
 	} else if err != nil {

@@ -136,18 +136,21 @@ func (s *Server) apiLoginWebAuthnFinish(w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
-// preSessionCookie holds the value a passkey sign-in's challenge is bound to, between the
-// two calls: only the browser that asked for the challenge can answer it.
-func (s *Server) preSessionCookie() string {
+// preSessionCookie is the name of the cookie that holds the value a passkey sign-in's
+// challenge is bound to, between the two calls (only the browser that asked for the
+// challenge can answer it): one per challenge, named after it (auth.PreSessionName), so
+// that two offers of one browser (the sign-in page's autofill and its button, two tabs)
+// never replace each other's.
+func (s *Server) preSessionCookie(name string) string {
 	if s.secure {
-		return "__Host-twofold_passkey"
+		return "__Host-twofold_passkey_" + name
 	}
-	return "twofold_passkey"
+	return "twofold_passkey_" + name
 }
 
-func (s *Server) setPreSession(w http.ResponseWriter, value string, maxAge time.Duration) {
+func (s *Server) setPreSession(w http.ResponseWriter, name, value string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{
-		Name: s.preSessionCookie(), Value: value, Path: "/", MaxAge: int(maxAge / time.Second),
+		Name: s.preSessionCookie(name), Value: value, Path: "/", MaxAge: int(maxAge / time.Second),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode,
 	})
 }
@@ -156,15 +159,11 @@ func (s *Server) apiLoginPasskey(w http.ResponseWriter, r *http.Request) error {
 	if err := emptyBody(w, r); err != nil {
 		return err
 	}
-	current := ""
-	if c, err := r.Cookie(s.preSessionCookie()); err == nil {
-		current = c.Value
-	}
-	opts, pre, err := s.auth.BeginPasskeyLogin(r.Context(), current)
+	opts, pre, name, err := s.auth.BeginPasskeyLogin(r.Context())
 	if err != nil {
 		return err
 	}
-	s.setPreSession(w, pre, auth.PreSessionTTL)
+	s.setPreSession(w, name, pre, auth.PreSessionTTL)
 	writeJSON(w, http.StatusOK, opts)
 	return nil
 }
@@ -177,15 +176,21 @@ func (s *Server) apiLoginPasskeyFinish(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	pre := ""
-	if c, err := r.Cookie(s.preSessionCookie()); err == nil {
-		pre = c.Value
+	asked := "" // the name of the challenge's cookie, once the answer could be read
+	res, err := s.auth.FinishPasskeyLogin(r.Context(), func(name string) string {
+		asked = name
+		if c, err := r.Cookie(s.preSessionCookie(name)); err == nil {
+			return c.Value
+		}
+		return ""
+	}, b.Credential, meta(r))
+	if _, refused := apperr.As(err); asked != "" && (err == nil || refused) {
+		// The challenge is used up or was never this cookie's: its cookie is of no more use.
+		s.setPreSession(w, asked, "", -time.Second)
 	}
-	res, err := s.auth.FinishPasskeyLogin(r.Context(), pre, b.Credential, meta(r))
 	if err != nil {
 		return err
 	}
-	s.setPreSession(w, "", -time.Second)
 	s.endOldSession(r, res.Current.Session.ID)
 	s.setSession(w, res.Current.Token)
 	writeJSON(w, http.StatusOK, StepAnswer{State: res.Current.Session.State})

@@ -282,8 +282,8 @@ func TestWebAuthnRefusals(t *testing.T) {
 	})
 	t.Run("passkey_challenges_of_one_browser_all_stay_answerable", func(t *testing.T) {
 		// Two passkey offers in one browser: the sign-in page's autofill and its button, or
-		// two tabs. Each begin answers with the pre-session cookie, and when the second's
-		// answer is stored first (they run in parallel), the cookie left is the first's:
+		// two tabs. Each begin answers with a pre-session cookie, and when the second's
+		// answer is stored first (they run in parallel), the first's cookie is stored last:
 		// neither challenge may depend on which answer the browser stored last.
 		d, u := srv.Client(t), mustURL(t, srv.URL)
 		d.BeginKey("/api/v1/login/passkey")

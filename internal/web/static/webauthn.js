@@ -240,15 +240,10 @@
   });
 
   // A passkey sign-in: the explicit button, and the browser's autofill offer (conditional UI).
-  // Each begin call sets the cookie its challenge is bound to, keeping the value the browser
-  // sends. Two begins sent at once would each get a new value and the answer stored last
-  // would win, leaving the other's challenge unanswerable: so the button's begin is sent
-  // only once the autofill's has answered (or the autofill never started one).
-  var noop = function () {};
-  var conditional = null; // the autofill request, aborted by a button's click
-  var begun = Promise.resolve(); // settles once the autofill's begin call has answered
-  function passkey(begin, mediation, signal) {
-    return begin.then(function (o) {
+  // Each begin call's challenge has a cookie of its own, so the two may run at once.
+  var conditional = null; // the autofill offer, aborted by a button's click
+  function passkey(mediation, signal) {
+    return post("/api/v1/login/passkey", {}).then(function (o) {
       var req = { publicKey: requestOptions(o.publicKey) };
       if (mediation) req.mediation = mediation;
       if (signal) req.signal = signal;
@@ -263,9 +258,7 @@
       if (conditional) conditional.abort();
       busy(btn, true);
       say(btn, "");
-      begun.then(function () {
-        return passkey(post("/api/v1/login/passkey", {}), "", null);
-      }).then(function () {
+      passkey("", null).then(function () {
         go(btn.getAttribute("data-next"));
       }).catch(function (e) {
         busy(btn, false);
@@ -275,18 +268,17 @@
   });
   var cform = document.querySelector("form[data-webauthn-conditional]");
   if (cform && typeof PublicKeyCredential.isConditionalMediationAvailable === "function" && window.AbortController) {
+    // The controller exists before the offer starts, so that a click meanwhile cancels it.
     var offer = conditional = new AbortController();
-    begun = PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
       if (!ok || offer.signal.aborted) return;
-      var begin = post("/api/v1/login/passkey", {});
-      passkey(begin, "conditional", offer.signal).then(function () {
+      passkey("conditional", offer.signal).then(function () {
         go(cform.getAttribute("data-next"));
       }).catch(function (e) {
         // Autofill is only an offer: aborted by the button or refused at this address is
         // no news; a passkey the server refused (a problem with a code) is.
         if (e && e.code && e.code !== "not_found") say(cform, why(e));
       });
-      return begin.then(noop, noop);
-    }).catch(noop); // no autofill offer
+    }).catch(function () { /* no autofill offer */ });
   }
 })();

@@ -1,0 +1,137 @@
+package web_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/testutil"
+	"github.com/twofold-id/twofold/internal/web"
+)
+
+// TestPasskeyPreSessionIsDrawnByTheServer: a pre-session value someone planted in the
+// victim's browser (cookie injection on an HTTP deployment, script on the site's pages
+// before the HttpOnly cookie exists) is never what the victim's passkey challenge is bound
+// to, under the old cookie name or the one named after the challenge: an assertion taken
+// from the victim's page does not sign the attacker in from another browser, and the
+// victim's own browser still finishes. (The security review of 743eef3, whose begin call
+// kept a value the browser sent.) On both databases.
+func TestPasskeyPreSessionIsDrawnByTheServer(t *testing.T) {
+	for _, db := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(*testing.T) string { return "" }},
+		{"postgres", func(t *testing.T) string { return testutil.PostgresURL(t) }},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			srv := testserver.New(t, testserver.Options{Throttle: manyAttempts, DatabaseURL: db.url(t)})
+			_, key, _ := keyUser(t, srv, "alice")
+			u := mustURL(t, srv.URL)
+			planted := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" // 32 zero bytes: the attacker's choice
+
+			victim := srv.Client(t)
+			victim.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: "twofold_passkey", Value: planted, Path: "/"}})
+			opts := victim.BeginKey("/api/v1/login/passkey")
+			named := "twofold_passkey_" + challengeName(t, opts)
+			answer, _ := key.Get(opts) // the victim's assertion, taken by script on the page
+
+			attacker := srv.Client(t)
+			attacker.HTTP.Jar.SetCookies(u, []*http.Cookie{
+				{Name: "twofold_passkey", Value: planted, Path: "/"}, {Name: named, Value: planted, Path: "/"}})
+			r := attacker.FinishKey("/api/v1/login/passkey/finish", "", answer)
+			if r.Status == http.StatusOK {
+				t.Fatalf("another browser redeemed the victim's passkey answer with the planted value: %d %s", r.Status, r.Body)
+			}
+			wantProblem(t, r, http.StatusUnauthorized, "challenge_expired")
+			wantStatus(t, victim.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusOK)
+		})
+	}
+}
+
+// TestPasskeyPreSessionCookie: each passkey begin call sets a cookie of its own, named
+// after its challenge (HttpOnly, SameSite=Strict, Path=/, as long as the challenge lives;
+// Secure with the __Host- prefix over HTTPS), so that two offers of one browser never
+// replace each other's; the finish call clears the cookie of the challenge it used up,
+// whether it signed in or refused, and leaves the other's.
+func TestPasskeyPreSessionCookie(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
+	_, key, _ := keyUser(t, srv, "alice")
+	check := func(t *testing.T, ck *http.Cookie) {
+		t.Helper()
+		if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.Domain != "" || ck.MaxAge != int(auth.PreSessionTTL/time.Second) {
+			t.Fatalf("cookie %s: want HttpOnly, SameSite=Strict, Path=/, no Domain, Max-Age %v", ck, auth.PreSessionTTL)
+		}
+	}
+	begin := func(t *testing.T, c *testserver.Client) ([]byte, string) {
+		t.Helper()
+		r := c.PostJSON("/api/v1/login/passkey", map[string]any{})
+		wantStatus(t, r, http.StatusOK)
+		name := "twofold_passkey_" + challengeName(t, r.Body)
+		check(t, setCookie(t, r.Header, name))
+		return r.Body, name
+	}
+	cleared := func(t *testing.T, r *testserver.Response, name string) {
+		t.Helper()
+		if ck := setCookie(t, r.Header, name); ck.MaxAge >= 0 || ck.Value != "" {
+			t.Fatalf("cookie %s is not cleared", ck)
+		}
+	}
+
+	c := srv.Client(t)
+	first, firstName := begin(t, c)
+	second, secondName := begin(t, c)
+	if firstName == secondName {
+		t.Fatalf("two challenges, one cookie %s", firstName)
+	}
+	lazy := *key
+	lazy.UV = false
+	answer, _ := lazy.Get(first)
+	r := c.FinishKey("/api/v1/login/passkey/finish", "", answer)
+	wantProblem(t, r, http.StatusUnauthorized, "user_verification_required")
+	cleared(t, r, firstName)
+	answer, _ = key.Get(second)
+	r = c.FinishKey("/api/v1/login/passkey/finish", "", answer)
+	wantStatus(t, r, http.StatusOK)
+	cleared(t, r, secondName)
+
+	t.Run("over_HTTPS_it_is_Secure_with_the___Host-_prefix", func(t *testing.T) {
+		h, err := web.New(web.Options{Auth: srv.Auth, SecureCookies: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "https://id.example/api/v1/login/passkey", strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("passkey begin over HTTPS: %d %s", w.Code, w.Body)
+		}
+		ck := setCookie(t, w.Header(), "__Host-twofold_passkey_"+challengeName(t, w.Body.Bytes()))
+		check(t, ck)
+		if !ck.Secure {
+			t.Fatalf("cookie %s is not Secure", ck)
+		}
+	})
+}
+
+// challengeName is the name part of the pre-session cookie of the challenge in a begin
+// call's options: the first 8 hex digits of the SHA-256 of its base64url form.
+func challengeName(t *testing.T, opts []byte) string {
+	t.Helper()
+	var o struct {
+		PublicKey struct{ Challenge string } `json:"publicKey"`
+	}
+	if err := json.Unmarshal(opts, &o); err != nil || o.PublicKey.Challenge == "" {
+		t.Fatalf("no challenge in %s", opts)
+	}
+	h := sha256.Sum256([]byte(o.PublicKey.Challenge))
+	return hex.EncodeToString(h[:4])
+}
