@@ -135,3 +135,47 @@ func challengeName(t *testing.T, opts []byte) string {
 	h := sha256.Sum256([]byte(o.PublicKey.Challenge))
 	return hex.EncodeToString(h[:4])
 }
+
+// TestPasskeyPreSessionsOfOneBrowserAreBounded: each passkey begin adds a cookie for five
+// minutes, and every load of the sign-in page begins one (autofill). A browser holds at
+// most 8 of them: the begin that finds 8 ends them all, and only its own offer stays
+// answerable; below 8 every offer stays answerable.
+func TestPasskeyPreSessionsOfOneBrowserAreBounded(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
+	_, key, _ := keyUser(t, srv, "alice")
+	u := mustURL(t, srv.URL)
+	held := func(c *testserver.Client) int {
+		n := 0
+		for _, ck := range c.HTTP.Jar.Cookies(u) {
+			if strings.HasPrefix(ck.Name, "twofold_passkey_") {
+				n++
+			}
+		}
+		return n
+	}
+	c := srv.Client(t)
+	var offers [][]byte
+	for i := range 8 {
+		offers = append(offers, c.BeginKey("/api/v1/login/passkey"))
+		if n := held(c); n != i+1 {
+			t.Fatalf("after %d begins the browser holds %d passkey cookies, want %d", i+1, n, i+1)
+		}
+	}
+	ninth := c.BeginKey("/api/v1/login/passkey")
+	if n := held(c); n != 1 {
+		t.Fatalf("after the ninth begin the browser holds %d passkey cookies, want only the ninth's", n)
+	}
+	answer, _ := key.Get(offers[7])
+	wantProblem(t, c.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusUnauthorized, "challenge_expired")
+	answer, _ = key.Get(ninth)
+	wantStatus(t, c.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusOK)
+
+	// Below the bound, every offer of one browser stays answerable (two tabs, autofill and button).
+	d := srv.Client(t)
+	offers = offers[:0]
+	for range 7 {
+		offers = append(offers, d.BeginKey("/api/v1/login/passkey"))
+	}
+	answer, _ = key.Get(offers[0])
+	wantStatus(t, d.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusOK)
+}

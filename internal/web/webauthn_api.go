@@ -3,6 +3,8 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
@@ -155,6 +157,13 @@ func (s *Server) setPreSession(w http.ResponseWriter, name, value string, maxAge
 	})
 }
 
+// maxPreSessions bounds the passkey offers one browser holds at once. Every begin call
+// (each load of the sign-in page starts one, for autofill) adds a cookie for
+// auth.PreSessionTTL: a browser reloading the page many times would carry dozens of them in
+// every request's Cookie header, past the header limit of a proxy in front. A begin that
+// finds maxPreSessions of them ends them all: only its own offer stays answerable.
+const maxPreSessions = 8
+
 func (s *Server) apiLoginPasskey(w http.ResponseWriter, r *http.Request) error {
 	if err := emptyBody(w, r); err != nil {
 		return err
@@ -162,6 +171,18 @@ func (s *Server) apiLoginPasskey(w http.ResponseWriter, r *http.Request) error {
 	opts, pre, name, err := s.auth.BeginPasskeyLogin(r.Context())
 	if err != nil {
 		return err
+	}
+	prefix := s.preSessionCookie("")
+	var held []string
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, prefix) && !slices.Contains(held, c.Name) {
+			held = append(held, c.Name)
+		}
+	}
+	if len(held) >= maxPreSessions {
+		for _, n := range held {
+			s.setPreSession(w, strings.TrimPrefix(n, prefix), "", -time.Second)
+		}
 	}
 	s.setPreSession(w, name, pre, auth.PreSessionTTL)
 	writeJSON(w, http.StatusOK, opts)
