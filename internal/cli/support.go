@@ -103,7 +103,7 @@ func (e *env) printCase(d *support.Details) {
 			acc.Username, acc.Role, when(acc.CreatedAt), when(acc.LastSignInAt), mfa, acc.RecentFailures))
 	}
 	if p := d.Pending; p != nil {
-		row("pending reset", fmt.Sprintf("of %s, asked by %s at %s (%s): waiting for approval", p.Username, p.RequestedBy, when(p.RequestedAt), p.Verification))
+		row("pending reset", fmt.Sprintf("of %s, asked by %s at %s (%s): waiting for approval", p.Username, p.Requester(), when(p.RequestedAt), p.Verification))
 	}
 	w.Flush()
 	fmt.Fprintf(e.stdout, "\n%s\n\ntimeline:\n", c.Description)

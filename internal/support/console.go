@@ -103,12 +103,24 @@ type Entry struct {
 
 // PendingReset is a reset waiting for a second agent.
 type PendingReset struct {
-	ID           string
-	Username     string
-	RequestedBy  string // the requester's username, or "token NAME" for an API token's request
+	ID          string
+	Username    string
+	RequestedBy string // the requester's username; for an API token's request its creator's
+	// Token names the API token that filed the request (its id when the token is gone);
+	// "" when a person did. The token's creator may not approve it (ApproveReset).
+	Token        string
 	RequestedAt  time.Time
 	Verification string
 	Note         string
+}
+
+// Requester names who filed the request in English: the username, or "token NAME" for an
+// API token's request (the support API's requested_by and the console's case view).
+func (p *PendingReset) Requester() string {
+	if p.Token != "" {
+		return "token " + p.Token
+	}
+	return p.RequestedBy
 }
 
 // Details is the case page.
@@ -170,8 +182,11 @@ func (s *Service) Case(ctx context.Context, agent *store.Account, ref string) (*
 		// A stale request is not offered for approval; the next request or approval
 		// attempt cancels it on the timeline (a page view changes nothing).
 	case err == nil:
-		d.Pending = &PendingReset{ID: p.ID, Username: names(p.UserID), RequestedBy: s.requester(ctx, s.store, p, names(p.RequestedBy)),
+		d.Pending = &PendingReset{ID: p.ID, Username: names(p.UserID), RequestedBy: names(p.RequestedBy),
 			RequestedAt: p.RequestedAt, Verification: p.Verification, Note: p.Note}
+		if p.RequestedByToken != "" {
+			d.Pending.Token = s.tokenName(ctx, s.store, p.RequestedByToken)
+		}
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}

@@ -352,11 +352,14 @@ type TimelineEntry struct {
 
 // PendingReset is a reset that waits for a second agent.
 type PendingReset struct {
-	Username     string    `json:"username"`
-	RequestedBy  string    `json:"requested_by"`
-	RequestedAt  time.Time `json:"requested_at"`
-	Verification string    `json:"verification"`
-	Note         string    `json:"note"`
+	Username    string `json:"username"`
+	RequestedBy string `json:"requested_by"`
+	// RequestedByToken is the name of the API token that filed the request; omitted when a
+	// person did (requested_by is then "token NAME", kept for compatibility).
+	RequestedByToken string    `json:"requested_by_token,omitempty"`
+	RequestedAt      time.Time `json:"requested_at"`
+	Verification     string    `json:"verification"`
+	Note             string    `json:"note"`
 }
 
 // Case answers GET /api/v1/support/cases/{ref} and the calls that change a case.
@@ -401,7 +404,7 @@ func detailsJSON(d *support.Details) Case {
 		out.Timeline = append(out.Timeline, entryJSON(e))
 	}
 	if p := d.Pending; p != nil {
-		out.PendingReset = &PendingReset{Username: p.Username, RequestedBy: p.RequestedBy, RequestedAt: p.RequestedAt.UTC(),
+		out.PendingReset = &PendingReset{Username: p.Username, RequestedBy: p.Requester(), RequestedByToken: p.Token, RequestedAt: p.RequestedAt.UTC(),
 			Verification: p.Verification, Note: p.Note}
 	}
 	return out

@@ -277,3 +277,74 @@ func TestAdminImmediateResetAuditSaysWhereItCameFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestSupportCasePageNamesTheTokenThatAsked: the support case page names who asked for
+// the MFA reset waiting for approval in the page's language: the API token by name (and
+// who created it) when a token filed it, the agent when a person did. The token's creator
+// is not offered the approval (they may not approve it), another agent is. The support API
+// keeps requested_by "token NAME" and adds requested_by_token, omitted for a person.
+func TestSupportCasePageNamesTheTokenThatAsked(t *testing.T) {
+	srv, root := adminServerWith(t, testserver.Options{Support: testserver.SupportOptions{ResetRequiresApproval: true}})
+	pat := mfaClient(t, srv, "pat", "admin")
+	mfaClient(t, srv, "bob", "user")
+	mfaClient(t, srv, "carol", "user")
+	bob, carol := mustUser(t, srv, "bob"), mustUser(t, srv, "carol")
+	byToken := usersWriteToken(t, srv)
+	r := byToken("POST", "/api/v1/admin/users/"+bob.ID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"})
+	wantStatus(t, r, http.StatusOK)
+	tokenCase := decodeAs[web.MFAResetAnswer](t, r).Case
+	r = apiDo(pat, "POST", "/api/v1/admin/users/"+carol.ID+"/reset-mfa", map[string]any{"reason": "lost phone, called back"})
+	wantStatus(t, r, http.StatusOK)
+	personCase := decodeAs[web.MFAResetAnswer](t, r).Case
+
+	for _, tc := range []struct{ lang, token, person string }{
+		{"en", "API token “automation” (created by root) asked on", "pat asked on"},
+		{"de", "Das API-Token „automation“ (erstellt von root) hat am", "pat hat am"},
+		{"fr", "Le jeton d’API « automation » (créé par root) a demandé le", "pat a demandé le"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			lang := http.Header{"Accept-Language": {tc.lang}}
+			page := func(c *testserver.Client, ref string) string {
+				t.Helper()
+				r := rawDo(srv, c, http.MethodGet, "/support/cases/"+ref, "", nil, lang)
+				if r.status != http.StatusOK {
+					t.Fatalf("case %s (%s): %d %s", ref, tc.lang, r.status, r.body)
+				}
+				return html.UnescapeString(string(r.body))
+			}
+			approve := "/reset-mfa/approve"
+			body := page(pat, tokenCase)
+			if !strings.Contains(body, tc.token) || !strings.Contains(body, approve) {
+				t.Errorf("the token's case (%s) to pat: want %q and the approval:\n%s", tc.lang, tc.token, body)
+			}
+			// The reset card; the timeline keeps the English text it was written in.
+			card, _, _ := strings.Cut(body[strings.Index(body, `id="reset-h"`)+1:], "</section>")
+			if tc.lang != "en" && strings.Contains(card, "token ") {
+				t.Errorf("the token's case (%s) says the English \"token NAME\":\n%s", tc.lang, card)
+			}
+			// root created the token: ApproveReset refuses root, so the page does not offer it.
+			if body := page(root, tokenCase); !strings.Contains(body, tc.token) || strings.Contains(body, approve) {
+				t.Errorf("the token's case (%s) to its creator root: want %q and no approval:\n%s", tc.lang, tc.token, body)
+			}
+			if body := page(root, personCase); !strings.Contains(body, tc.person) || !strings.Contains(body, approve) {
+				t.Errorf("pat's case (%s) to root: want %q and the approval:\n%s", tc.lang, tc.person, body)
+			}
+			if body := page(pat, personCase); strings.Contains(body, approve) {
+				t.Errorf("pat's case (%s) offers pat the approval of pat's own request", tc.lang)
+			}
+		})
+	}
+
+	c := apiDo(pat, "GET", "/api/v1/support/cases/"+tokenCase, nil)
+	wantStatus(t, c, http.StatusOK)
+	if p := decodeAs[web.Case](t, c).PendingReset; p == nil || p.RequestedBy != "token automation" || p.RequestedByToken != "automation" {
+		t.Errorf("the token's case in the API: %s, want requested_by \"token automation\" and requested_by_token \"automation\"", c.Body)
+	}
+	c = apiDo(root, "GET", "/api/v1/support/cases/"+personCase, nil)
+	wantStatus(t, c, http.StatusOK)
+	if p := decodeAs[web.Case](t, c).PendingReset; p == nil || p.RequestedBy != "pat" || strings.Contains(string(c.Body), "requested_by_token") {
+		t.Errorf("pat's case in the API: %s, want requested_by pat and no requested_by_token", c.Body)
+	}
+	// The creator of the token may still not approve its request.
+	wantStatus(t, apiDo(root, "POST", "/api/v1/support/cases/"+tokenCase+"/reset-mfa/approve", nil), http.StatusForbidden)
+}
