@@ -297,10 +297,10 @@ func TestSupportCasePageNamesTheTokenThatAsked(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	personCase := decodeAs[web.MFAResetAnswer](t, r).Case
 
-	for _, tc := range []struct{ lang, token, person string }{
-		{"en", "API token “automation” (created by root) asked on", "pat asked on"},
-		{"de", "Das API-Token „automation“ (erstellt von root) hat am", "pat hat am"},
-		{"fr", "Le jeton d’API « automation » (créé par root) a demandé le", "pat a demandé le"},
+	for _, tc := range []struct{ lang, token, person, verified, raw string }{
+		{"en", "API token “automation” (created by root) asked on", "pat asked on", "(verified by other means:", "by other:"},
+		{"de", "Das API-Token „automation“ (erstellt von root) hat am", "pat hat am", "(geprüft durch andere Mittel:", "durch other"},
+		{"fr", "Le jeton d’API « automation » (créé par root) a demandé le", "pat a demandé le", "(vérifié par un autre moyen", "par other"},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			lang := http.Header{"Accept-Language": {tc.lang}}
@@ -321,6 +321,11 @@ func TestSupportCasePageNamesTheTokenThatAsked(t *testing.T) {
 			card, _, _ := strings.Cut(body[strings.Index(body, `id="reset-h"`)+1:], "</section>")
 			if tc.lang != "en" && strings.Contains(card, "token ") {
 				t.Errorf("the token's case (%s) says the English \"token NAME\":\n%s", tc.lang, card)
+			}
+			// How the requester verified the user is said in the page's language, not as
+			// the stored value ("other").
+			if !strings.Contains(card, tc.verified) || strings.Contains(card, tc.raw) {
+				t.Errorf("the token's case (%s): want %q, not the stored value:\n%s", tc.lang, tc.verified, card)
 			}
 			// root created the token: ApproveReset refuses root, so the page does not offer it.
 			if body := page(root, tokenCase); !strings.Contains(body, tc.token) || strings.Contains(body, approve) {
