@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -282,13 +283,15 @@ func (s *Service) staleReason(ctx context.Context, st Store, r *store.MFAReset) 
 	return "", nil
 }
 
-// requester names who filed r for the case page, its timeline and the audit log:
-// person (a username) or, when an API token filed it, "token NAME".
+// requester names who filed r for its case's timeline and the audit log: person (a
+// username) or, when an API token filed it, "token" and the token's name quoted, as
+// adminOrigin quotes it: an administrator names a token freely, and unquoted the name
+// could read as fields of an audit detail of its own.
 func (s *Service) requester(ctx context.Context, st Store, r *store.MFAReset, person string) string {
 	if r.RequestedByToken == "" {
 		return person
 	}
-	return "token " + s.tokenName(ctx, st, r.RequestedByToken)
+	return "token " + strconv.Quote(s.tokenName(ctx, st, r.RequestedByToken))
 }
 
 // tokenName is the name of the API token id, or the id when the token is gone.

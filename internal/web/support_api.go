@@ -354,8 +354,8 @@ type TimelineEntry struct {
 type PendingReset struct {
 	Username    string `json:"username"`
 	RequestedBy string `json:"requested_by"`
-	// RequestedByToken is the name of the API token that filed the request; omitted when a
-	// person did (requested_by is then "token NAME", kept for compatibility).
+	// RequestedByToken is the name of the API token that filed the request (requested_by
+	// is then "token NAME", kept for compatibility); omitted when a person did.
 	RequestedByToken string    `json:"requested_by_token,omitempty"`
 	RequestedAt      time.Time `json:"requested_at"`
 	Verification     string    `json:"verification"`
