@@ -128,17 +128,9 @@ func floor(ctx context.Context, b *backend, users []user, c Config) (*Result, er
 	if d := answer.differs(got); d != "" {
 		return nil, fmt.Errorf("the floor server answers otherwise than twofold: %s", d)
 	}
-	return measured(in, func() (*Result, error) {
-		elapsed, recs := drive(ctx, c, in.URL, c.Clients, 1, true, func(_ context.Context, w *worker) bool {
-			w.do(ctx, clients[w.rng.IntN(len(clients))], 0, epSession, nil)
-			return true
-		})
-		e := merge(epSession, recs[0])
-		return &Result{Name: ScenarioFloor, Concurrency: c.Clients, Elapsed: elapsed, Completed: e.Requests, Endpoints: []*Endpoint{e},
-			Notes: []string{fmt.Sprintf("a bare net/http server (no database, no middleware) giving every request twofold's answer to it: status %d, a %d-byte body, header fields %s and Date; the session scenario's clients, each request from a random address in 10.0.0.0/8",
-				answer.Status, len(answer.Body), strings.Join(slices.Sorted(maps.Keys(answer.Header)), ", "))},
-		}, nil
-	})
+	return sessionChecks(ctx, c, in, clients, ScenarioFloor,
+		fmt.Sprintf("a bare net/http server (no database, no middleware) giving every request twofold's answer to it: status %d, a %d-byte body, header fields %s and Date; the session scenario's clients, each request from a random address in 10.0.0.0/8",
+			answer.Status, len(answer.Body), strings.Join(slices.Sorted(maps.Keys(answer.Header)), ", ")))
 }
 
 // sessionAnswer signs n users in over HTTP on a twofold server set up as the session

@@ -391,15 +391,22 @@ func session(ctx context.Context, b *backend, users []user, c Config) (*Result, 
 	if err != nil {
 		return nil, err
 	}
+	return sessionChecks(ctx, c, in, clients, ScenarioSession,
+		fmt.Sprintf("%d sessions, picked at random; production rate limits, each request from a random address in 10.0.0.0/8 (X-Forwarded-For from a trusted proxy on 127.0.0.1); the clock stands still, so a session's last-seen time is written at most once", len(clients)))
+}
+
+// sessionChecks measures in the session checks of the session and floor scenarios: c's
+// clients each send GET /api/v1/session with a session of clients picked at random, as
+// fast as in answers, for c's duration.
+func sessionChecks(ctx context.Context, c Config, in *instance, clients []*http.Client, name, note string) (*Result, error) {
 	return measured(in, func() (*Result, error) {
 		elapsed, recs := drive(ctx, c, in.URL, c.Clients, 1, true, func(_ context.Context, w *worker) bool {
 			w.do(ctx, clients[w.rng.IntN(len(clients))], 0, epSession, nil)
 			return true
 		})
 		e := merge(epSession, recs[0])
-		return &Result{Name: ScenarioSession, Concurrency: c.Clients, Elapsed: elapsed, Completed: e.Requests, Endpoints: []*Endpoint{e},
-			Notes: []string{fmt.Sprintf("%d sessions, picked at random; production rate limits, each request from a random address in 10.0.0.0/8 (X-Forwarded-For from a trusted proxy on 127.0.0.1); the clock stands still, so a session's last-seen time is written at most once", len(clients))},
-		}, nil
+		return &Result{Name: name, Concurrency: c.Clients, Elapsed: elapsed, Completed: e.Requests, Endpoints: []*Endpoint{e},
+			Notes: []string{note}}, nil
 	})
 }
 
