@@ -193,88 +193,61 @@ func TestAdminUserPageNamesWhoAskedForAPendingReset(t *testing.T) {
 	}
 }
 
-// TestAdminResetRequestAuditSaysWhereItCameFrom: the audit rows of an administrator's MFA
-// reset request waiting for approval (support.mfa_reset_requested and support.case_opened)
-// say where it came from: a token's, through the admin API with the token's name and id;
-// an administrator's in the console, the admin console.
-func TestAdminResetRequestAuditSaysWhereItCameFrom(t *testing.T) {
-	srv, root := adminServerWith(t, testserver.Options{Support: testserver.SupportOptions{ResetRequiresApproval: true}})
-	mfaClient(t, srv, "bob", "user")
-	mfaClient(t, srv, "carol", "user")
-	bob, carol := mustUser(t, srv, "bob"), mustUser(t, srv, "carol")
-	byToken := usersWriteToken(t, srv)
-	tokens, err := srv.Store.ListAPITokens(context.Background())
-	if err != nil || len(tokens) != 1 {
-		t.Fatalf("tokens: %v %v", tokens, err)
-	}
-	wantStatus(t, byToken("POST", "/api/v1/admin/users/"+bob.ID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"}),
-		http.StatusOK)
-	if r := postForm(root, "/admin/users/"+carol.ID+"/reset-mfa", url.Values{"reason": {"lost phone, called back"}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("the console's reset request: %d %s", r.Status, r.Body)
-	}
-
-	for _, tc := range []struct {
-		name, userID, want, never string
+// TestAdminResetAuditSaysWhereItCameFrom: the audit rows of an administrator's MFA reset
+// say where it came from: a token's, through the admin API with the token's name and id
+// and the administrator who created it; an administrator's in the console, the admin
+// console. Under dual control that is the request waiting for approval
+// (support.mfa_reset_requested and support.case_opened); without it, the reset done at
+// once (support.mfa_reset, with agent= the administrator). On SQLite and PostgreSQL.
+func TestAdminResetAuditSaysWhereItCameFrom(t *testing.T) {
+	for _, mode := range []struct {
+		name     string
+		approval bool
+		events   []string
 	}{
-		{"token", bob.ID, "(admin API, API token \"automation\", id " + tokens[0].ID + ", created by root)", "admin console"},
-		{"console", carol.ID, "(admin console)", "admin API"},
+		{"pending", true, []string{audit.SupportResetRequested, audit.SupportCaseOpened}},
+		{"immediate", false, []string{audit.SupportMFAReset}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, event := range []string{audit.SupportResetRequested, audit.SupportCaseOpened} {
-				rows, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: tc.userID, Event: event})
-				if err != nil || len(rows) != 1 {
-					t.Fatalf("%s rows: %+v %v, want one", event, rows, err)
+		for _, db := range []string{"sqlite", "postgres"} {
+			t.Run(mode.name+"/"+db, func(t *testing.T) {
+				o := testserver.Options{Support: testserver.SupportOptions{ResetRequiresApproval: mode.approval}}
+				if db == "postgres" {
+					o.DatabaseURL = testutil.PostgresURL(t)
 				}
-				if d := rows[0].Detail; !strings.HasSuffix(d, tc.want) || strings.Contains(d, tc.never) {
-					t.Errorf("%s detail %q, want it to end %q", event, d, tc.want)
+				srv, root := adminServerWith(t, o)
+				mfaClient(t, srv, "bob", "user")
+				mfaClient(t, srv, "carol", "user")
+				bob, carol := mustUser(t, srv, "bob"), mustUser(t, srv, "carol")
+				byToken := usersWriteToken(t, srv)
+				tokens, err := srv.Store.ListAPITokens(context.Background())
+				if err != nil || len(tokens) != 1 {
+					t.Fatalf("tokens: %v %v", tokens, err)
 				}
-			}
-		})
-	}
-}
-
-// TestAdminImmediateResetAuditSaysWhereItCameFrom: without dual control an administrator's
-// MFA reset happens at once, and its support.mfa_reset row says where it came from as a
-// request waiting for approval does: a token's, through the admin API with the token's
-// name and id and the administrator who created it; an administrator's in the console,
-// the admin console. On SQLite and PostgreSQL.
-func TestAdminImmediateResetAuditSaysWhereItCameFrom(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			var o testserver.Options
-			if db == "postgres" {
-				o.DatabaseURL = testutil.PostgresURL(t)
-			}
-			srv, root := adminServerWith(t, o)
-			mfaClient(t, srv, "bob", "user")
-			mfaClient(t, srv, "carol", "user")
-			bob, carol := mustUser(t, srv, "bob"), mustUser(t, srv, "carol")
-			byToken := usersWriteToken(t, srv)
-			tokens, err := srv.Store.ListAPITokens(context.Background())
-			if err != nil || len(tokens) != 1 {
-				t.Fatalf("tokens: %v %v", tokens, err)
-			}
-			wantStatus(t, byToken("POST", "/api/v1/admin/users/"+bob.ID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"}),
-				http.StatusOK)
-			if r := postForm(root, "/admin/users/"+carol.ID+"/reset-mfa", url.Values{"reason": {"lost phone, called back"}}); r.Status != http.StatusSeeOther {
-				t.Fatalf("the console's reset: %d %s", r.Status, r.Body)
-			}
-
-			for _, tc := range []struct {
-				name, userID, want, never string
-			}{
-				{"token", bob.ID, "(admin API, API token \"automation\", id " + tokens[0].ID + ", created by root)", "admin console"},
-				{"console", carol.ID, "(admin console)", "admin API"},
-			} {
-				rows, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: tc.userID, Event: audit.SupportMFAReset})
-				if err != nil || len(rows) != 1 {
-					t.Fatalf("%s: %s rows: %+v %v, want one (the reset done at once)", tc.name, audit.SupportMFAReset, rows, err)
+				wantStatus(t, byToken("POST", "/api/v1/admin/users/"+bob.ID+"/reset-mfa", map[string]any{"reason": "lost phone, checked in person"}),
+					http.StatusOK)
+				if r := postForm(root, "/admin/users/"+carol.ID+"/reset-mfa", url.Values{"reason": {"lost phone, called back"}}); r.Status != http.StatusSeeOther {
+					t.Fatalf("the console's reset: %d %s", r.Status, r.Body)
 				}
-				if d := rows[0].Detail; !strings.Contains(d, " agent=root ") || !strings.Contains(d, tc.want) || strings.Contains(d, tc.never) {
-					t.Errorf("%s: %s detail %q, want agent=root and %q", tc.name, audit.SupportMFAReset, d, tc.want)
+				for _, tc := range []struct {
+					name, userID, want, never string
+				}{
+					{"token", bob.ID, "(admin API, API token \"automation\", id " + tokens[0].ID + ", created by root)", "admin console"},
+					{"console", carol.ID, "(admin console)", "admin API"},
+				} {
+					for _, event := range mode.events {
+						rows, err := srv.Store.ListAudit(context.Background(), store.AuditFilter{UserID: tc.userID, Event: event})
+						if err != nil || len(rows) != 1 {
+							t.Fatalf("%s: %s rows: %+v %v, want one", tc.name, event, rows, err)
+						}
+						d := rows[0].Detail
+						if !strings.Contains(d, tc.want) || strings.Contains(d, tc.never) ||
+							(event == audit.SupportMFAReset && !strings.Contains(d, " agent=root ")) {
+							t.Errorf("%s: %s detail %q, want %q", tc.name, event, d, tc.want)
+						}
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
