@@ -8,9 +8,6 @@ import (
 	"slices"
 	"sort"
 	"testing"
-
-	"github.com/twofold-id/twofold/internal/store/sqlstore"
-	"github.com/twofold-id/twofold/internal/testutil"
 )
 
 // migrationName is goose's file name: a version, an underscore, a name.
@@ -59,17 +56,7 @@ func TestMigratedSchemasMatch(t *testing.T) {
 		`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'goose_db_version'`,
 		`SELECT name FROM pragma_table_info(?)`)
 
-	dsn := testutil.PostgresURL(t)
-	db, err := sqlstore.OpenPostgres(t.Context(), dsn, sqlstore.PoolOptions{MaxOpenConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	_, raw := openPostgresRaw(t, 2)
 	pg := schemaOf(t, raw,
 		`SELECT table_name FROM information_schema.tables
 		 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'goose_db_version'`,

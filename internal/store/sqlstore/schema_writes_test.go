@@ -12,7 +12,6 @@ import (
 
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
-	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/throttle"
 )
 
@@ -153,17 +152,7 @@ func TestCountedEventsCountOnAPartialDedupIndex(t *testing.T) {
 		run(t, db, rawDB(t, path))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := testutil.PostgresURL(t)
-		db, err := sqlstore.OpenPostgres(t.Context(), dsn, sqlstore.PoolOptions{MaxOpenConns: 8})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		raw, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { raw.Close() })
+		db, raw := openPostgresRaw(t, 8)
 		run(t, db, raw)
 	})
 }

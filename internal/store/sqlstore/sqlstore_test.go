@@ -60,6 +60,24 @@ func rawDB(t *testing.T, path string) *sql.DB {
 	return raw
 }
 
+// openPostgresRaw opens a store on a PostgreSQL database of the test's own (a pool of
+// conns) and a plain connection to the same database, past the store; both close with t.
+func openPostgresRaw(t *testing.T, conns int) (*sqlstore.DB, *sql.DB) {
+	t.Helper()
+	dsn := testutil.PostgresURL(t)
+	db, err := sqlstore.OpenPostgres(t.Context(), dsn, sqlstore.PoolOptions{MaxOpenConns: conns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return db, raw
+}
+
 func schemaVersion(t *testing.T, raw *sql.DB) int64 {
 	t.Helper()
 	var v int64
@@ -186,17 +204,7 @@ func TestAuditRowsAreAppendOnly(t *testing.T) {
 		testAuditAppendOnly(t, db, rawDB(t, path), "?")
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := testutil.PostgresURL(t)
-		db, err := sqlstore.OpenPostgres(t.Context(), dsn, sqlstore.PoolOptions{MaxOpenConns: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		raw, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { raw.Close() })
+		db, raw := openPostgresRaw(t, 4)
 		testAuditAppendOnly(t, db, raw, "$1")
 	})
 }
