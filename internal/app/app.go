@@ -132,6 +132,9 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := db.SessionCacheErr(); err != nil {
+		o.Log.Warn("sessions are read from the database at every request: the SQLite WAL index could not be mapped", "err", err)
+	}
 	queue := mail.NewQueue(keys, o.Now)
 	policy := password.DefaultPolicy
 	policy.MinLength = cfg.Password.MinLength

@@ -24,9 +24,10 @@ func newMetrics(cfg *config.Config, o Options, db *sqlstore.DB, hasher *password
 		now = time.Now
 	}
 	pm := prom.New(prom.Options{
-		Log:       o.Log,
-		HashQueue: hasher.Queue,
-		DBPool:    db.PoolStats,
+		Log:          o.Log,
+		HashQueue:    hasher.Queue,
+		DBPool:       db.PoolStats,
+		SessionCache: db.SessionCacheStats,
 		MailQueue: func(ctx context.Context) (metrics.MailQueue, error) {
 			st, err := db.MailQueueStats(ctx)
 			if err != nil {

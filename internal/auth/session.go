@@ -17,8 +17,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	if token == "" || len(token) > 128 {
 		return nil, apperr.ErrUnauthenticated
 	}
-	// One query reads the session and its user: nothing is cached, so a session ended or
-	// a user disabled by any instance or process is refused at the next request.
+	// One query reads the session and its user. A SQLite store answers it from memory
+	// only while nobody committed since it read it (sqlstore's sessionCache), so a session
+	// ended or a user disabled by any instance or process is refused at the next request.
 	x, err := s.store.GetSessionUser(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apperr.ErrUnauthenticated

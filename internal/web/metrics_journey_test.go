@@ -81,3 +81,26 @@ func TestMetricsAfterAJourney(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionCacheLookupsAreCounted: on SQLite, checks of an unchanged session after the
+// first are answered from memory, and the scrape counts each check once. (A background
+// commit, such as a mail sent, empties the cache, so only "some hits" is certain.)
+func TestSessionCacheLookupsAreCounted(t *testing.T) {
+	s := testserver.New(t, testserver.Options{Metrics: true})
+	s.CreateUser(t, "alice", "alice@example.com", "user")
+	secret, _ := s.Enroll(t, s.Client(t), "alice")
+	c := s.Client(t)
+	signIn(t, s, c, "alice", secret)
+	before := s.Scrape(t)
+	for range 10 {
+		if r := c.Get("/api/v1/session"); r.Status != http.StatusOK {
+			t.Fatalf("session: %d %s", r.Status, r.Body)
+		}
+	}
+	after := s.Scrape(t)
+	hits := after.Value("twofold_session_cache_lookups_total", "result", "hit") - before.Value("twofold_session_cache_lookups_total", "result", "hit")
+	misses := after.Value("twofold_session_cache_lookups_total", "result", "miss") - before.Value("twofold_session_cache_lookups_total", "result", "miss")
+	if hits < 1 || misses < 1 || hits+misses != 10 {
+		t.Fatalf("ten checks of one session: %v hits and %v misses, want some of each and 10 in all", hits, misses)
+	}
+}

@@ -26,6 +26,9 @@ type Options struct {
 	MailQueue func(ctx context.Context) (metrics.MailQueue, error)
 	// DBPool reads the database connection pool's statistics.
 	DBPool func() sql.DBStats
+	// SessionCache reads the session cache's lookups answered from memory and the others;
+	// on is false where the database has no such cache.
+	SessionCache func() (hits, misses uint64, on bool)
 	// Log receives what a scrape could not read.
 	Log *slog.Logger
 }
@@ -130,6 +133,9 @@ func New(o Options) *Metrics {
 	}
 	if o.DBPool != nil {
 		m.reg.MustRegister(newPoolCollector(o.DBPool))
+	}
+	if o.SessionCache != nil {
+		m.reg.MustRegister(newSessionCacheCollector(o.SessionCache))
 	}
 	if o.MailQueue != nil {
 		log := o.Log

@@ -75,7 +75,27 @@ var sessionUserQuery = `SELECT ` + prefixed("s.", sessionColumns) + `, ` + prefi
 // SQLite driver a goroutine each per call (about 3 µs), but without it a request whose
 // client went away would wait for a pooled connection for as long as the pool is taken
 // (TestSessionLookupEndsWithItsRequest).
+//
+// On SQLite, what it read is kept until anyone commits (sessionCache); in a transaction it
+// always reads, as the transaction may have changed the rows.
 func (d *DB) GetSessionUser(ctx context.Context, tokenHash []byte) (*store.SessionUser, error) {
+	var mark commitMark
+	var marked bool
+	if d.sessions != nil {
+		var x *store.SessionUser
+		if x, mark, marked = d.sessions.get(tokenHash); x != nil {
+			return x, nil
+		}
+	}
+	x, err := d.readSessionUser(ctx, tokenHash)
+	if err == nil && marked {
+		d.sessions.put(tokenHash, mark, x)
+	}
+	return x, err
+}
+
+// readSessionUser reads a session and its user from the database.
+func (d *DB) readSessionUser(ctx context.Context, tokenHash []byte) (*store.SessionUser, error) {
 	var x store.SessionUser
 	var sr sessionRow
 	var ar accountRow

@@ -37,6 +37,11 @@ type DB struct {
 	stmts *stmtCache
 	// metrics counts the database's errors (SetMetrics); shared by the DBs of transactions.
 	metrics *metrics.Recorder
+	// sessions answers GetSessionUser while nobody commits (SQLite only; nil on PostgreSQL,
+	// in a transaction, and where the WAL index cannot be mapped).
+	sessions *sessionCache
+	// sessionsErr says why a SQLite database has no session cache.
+	sessionsErr error
 }
 
 // SetMetrics makes d count the database's errors in r. Call it before d is used.
@@ -128,6 +133,13 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	// Without the WAL index mapped, every request reads its session from the database, as
+	// on PostgreSQL: slower, never wrong.
+	if w, err := openCommitWatch(ctx, dsn, path); err == nil {
+		d.sessions = newSessionCache(w)
+	} else {
+		d.sessionsErr = err
+	}
 	return d, nil
 }
 
@@ -195,9 +207,26 @@ const sqliteConns = 8
 
 // Close closes the database and its prepared statements.
 func (d *DB) Close() error {
+	if d.sessions != nil {
+		d.sessions.close()
+	}
 	d.stmts.close()
 	return d.db.Close()
 }
+
+// SessionCacheStats reports whether GetSessionUser is cached (SQLite) and how many lookups
+// the cache answered and how many it did not.
+func (d *DB) SessionCacheStats() (hits, misses uint64, on bool) {
+	if d.sessions == nil {
+		return 0, 0, false
+	}
+	hits, misses = d.sessions.stats()
+	return hits, misses, true
+}
+
+// SessionCacheErr says why a SQLite database has no session cache (nil: it has one, or the
+// database is PostgreSQL, which never has one).
+func (d *DB) SessionCacheErr() error { return d.sessionsErr }
 
 // PoolStats reports the connection pool: open and idle connections, the limit, and how
 // often and how long requests waited for a connection.

@@ -1,0 +1,105 @@
+package sqlstore
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// sessionCache keeps what GetSessionUser read for a token hash for as long as nobody
+// commits to the SQLite database: every commit, by this process or any other (`twofold user
+// sign-out`, a second server on the same file), changes the WAL-index header, and an entry
+// is answered only while the header is still the one seen before the entry was read. A
+// session ended, a user disabled or an authenticator removed anywhere is therefore refused
+// at the next request, exactly as without the cache. The cache answers only the rows;
+// every time-dependent decision (expiry, idle timeout) is made again on each request.
+//
+// Any commit, even one that touches no session, empties the cache: it cannot tell which
+// rows a commit changed. Under sign-ins, or anything else that writes, it hits less often;
+// under the page and API requests of signed-in users, which write at most once a minute
+// per session (the last-seen time), it answers nearly every request.
+type sessionCache struct {
+	mu sync.RWMutex
+	// watch is nil once closed: then nothing is answered or kept.
+	watch *commitWatch
+	// at is the header every entry was read under; entries maps token hashes to what
+	// GetSessionUser read.
+	at      commitMark
+	entries map[string]*store.SessionUser
+	// hits and misses count the lookups, for tests and measurements.
+	hits, misses atomic.Uint64
+}
+
+// sessionCacheEntries bounds the cache. An entry is a few hundred bytes; when full, the
+// cache starts over, as it does at every commit.
+const sessionCacheEntries = 4096
+
+func newSessionCache(w *commitWatch) *sessionCache {
+	return &sessionCache{watch: w, entries: make(map[string]*store.SessionUser)}
+}
+
+// get returns a copy of the entry for key when nobody committed since it was read. Else
+// it returns the mark to read the database under (ok: a mark was taken; put only with one).
+func (c *sessionCache) get(key []byte) (x *store.SessionUser, m commitMark, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.watch == nil {
+		return nil, m, false
+	}
+	if m, ok = c.watch.mark(); ok && m == c.at {
+		if e := c.entries[string(key)]; e != nil {
+			c.hits.Add(1)
+			return copyOf(e), m, true
+		}
+	}
+	c.misses.Add(1)
+	return nil, m, ok
+}
+
+// put keeps x, read from the database after the header was m. Correctness rests on get
+// alone: x is answered only while the header is still m, that is while nothing was
+// committed since before x was read. put merely keeps a slow reader's older mark from
+// emptying a newer cache: x starts the cache over only when m is still current.
+func (c *sessionCache) put(key []byte, m commitMark, x *store.SessionUser) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watch == nil {
+		return
+	}
+	if m != c.at {
+		if now, ok := c.watch.mark(); !ok || now != m {
+			return
+		}
+		c.at = m
+		clear(c.entries)
+	}
+	if len(c.entries) >= sessionCacheEntries {
+		clear(c.entries)
+	}
+	c.entries[string(key)] = copyOf(x)
+}
+
+// close stops the cache and unmaps the header; lookups in flight finish first.
+func (c *sessionCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watch != nil {
+		c.watch.close()
+		c.watch = nil
+	}
+	clear(c.entries)
+}
+
+// stats reports the lookups answered from the cache and the others.
+func (c *sessionCache) stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
+
+// copyOf gives the caller a SessionUser of its own: callers set fields of what they get.
+func copyOf(x *store.SessionUser) *store.SessionUser {
+	y := *x
+	y.Session.TokenHash = slices.Clone(x.Session.TokenHash)
+	y.Session.AMR = slices.Clone(x.Session.AMR)
+	y.Session.NoticeEnc = slices.Clone(x.Session.NoticeEnc)
+	return &y
+}

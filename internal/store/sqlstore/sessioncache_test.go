@@ -1,0 +1,271 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+)
+
+// childEnv makes the test binary, started again by a test, a second process that opens
+// the database and makes one change (childChange) instead of running the tests.
+const childEnv = "TWOFOLD_TEST_SQLSTORE_CHILD"
+
+func TestMain(m *testing.M) {
+	if job := os.Getenv(childEnv); job != "" {
+		if err := childChange(job); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// childChange runs in the second process: job is "change path userID sessionID".
+func childChange(job string) error {
+	f := strings.Fields(job)
+	if len(f) != 4 {
+		return fmt.Errorf("child job %q", job)
+	}
+	change, path, userID, sessionID := f[0], f[1], f[2], f[3]
+	ctx := context.Background()
+	db, err := sqlstore.OpenSQLite(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return cacheChanges[change](ctx, db, userID, sessionID)
+}
+
+// cacheChanges are commits that change what GetSessionUser answers for a session.
+var cacheChanges = map[string]func(ctx context.Context, db *sqlstore.DB, userID, sessionID string) error{
+	"sign-out": func(ctx context.Context, db *sqlstore.DB, userID, _ string) error {
+		_, err := db.DeleteUserSessions(ctx, userID, "")
+		return err
+	},
+	"disable": func(ctx context.Context, db *sqlstore.DB, userID, _ string) error {
+		return db.SetUserDisabled(ctx, userID, true, time.Now())
+	},
+	"mfa-reset": func(ctx context.Context, db *sqlstore.DB, userID, _ string) error {
+		return db.DeleteTOTP(ctx, userID)
+	},
+	"touch": func(ctx context.Context, db *sqlstore.DB, _, sessionID string) error {
+		return db.TouchSession(ctx, sessionID, time.UnixMilli(1_900_000_000_000))
+	},
+}
+
+// cacheFixture stores a user with an authenticator and a signed-in session, and returns
+// the session.
+func cacheFixture(t *testing.T, db *sqlstore.DB, name string) *store.SessionRecord {
+	t.Helper()
+	ctx := t.Context()
+	now := time.Now().Truncate(time.Millisecond)
+	u := &store.User{
+		Account:      store.Account{ID: randomHex(t, 16), Username: name, Email: name + "@example.com", Role: store.RoleUser},
+		UsernameNorm: name, EmailNorm: name + "@example.com",
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$" + name,
+		CreatedAt:    now, UpdatedAt: now,
+	}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutTOTP(ctx, &store.TOTPCredential{UserID: u.ID, SecretEnc: []byte("sealed"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	s := &store.SessionRecord{
+		Session: store.Session{ID: randomHex(t, 16), TokenHash: []byte(randomHex(t, 16)), UserID: u.ID,
+			State: store.StateAuthenticated, AMR: []string{"pwd", "otp", "mfa"}, AuthTime: now, LastSeenAt: now,
+			ExpiresAt: now.Add(time.Hour)},
+		CreatedAt: now, IP: "192.0.2.7", UserAgent: "cache test",
+	}
+	if err := db.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func randomHex(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// cacheHits is how many lookups db's session cache answered.
+func cacheHits(t *testing.T, db *sqlstore.DB) uint64 {
+	t.Helper()
+	hits, _, on := db.SessionCacheStats()
+	if !on {
+		t.Fatalf("SQLite database without a session cache: %v", db.SessionCacheErr())
+	}
+	return hits
+}
+
+// warm reads the session twice and checks that the second read came from the cache.
+func warm(t *testing.T, db *sqlstore.DB, tokenHash []byte) *store.SessionUser {
+	t.Helper()
+	if _, err := db.GetSessionUser(t.Context(), tokenHash); err != nil {
+		t.Fatal(err)
+	}
+	before := cacheHits(t, db)
+	x, err := db.GetSessionUser(t.Context(), tokenHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cacheHits(t, db) != before+1 {
+		t.Fatal("the second read of an unchanged session did not come from the cache")
+	}
+	return x
+}
+
+func TestSessionCacheAnswersACopyUntilACommit(t *testing.T) {
+	db, _ := openTemp(t)
+	s := cacheFixture(t, db, "alice")
+	x := warm(t, db, s.TokenHash)
+	// What a caller does with its answer is its own.
+	x.Session.AMR[0], x.Session.LastSeenAt, x.User.Username = "changed", time.Time{}, "mallory"
+	y := warm(t, db, s.TokenHash)
+	if y.Session.AMR[0] != "pwd" || y.Session.LastSeenAt.IsZero() || y.User.Username != "alice" {
+		t.Fatalf("a caller's change reached the cache: %+v", y)
+	}
+	// A commit that touches another user's rows still empties the cache.
+	other := cacheFixture(t, db, "bob")
+	hits := cacheHits(t, db)
+	if _, err := db.GetSessionUser(t.Context(), s.TokenHash); err != nil {
+		t.Fatal(err)
+	}
+	if cacheHits(t, db) != hits {
+		t.Fatal("a lookup after a commit came from the cache")
+	}
+	// A commit through a transaction does as well, and a read in a transaction never uses
+	// the cache: the transaction may have changed the rows.
+	warm(t, db, s.TokenHash)
+	err := db.WithTx(t.Context(), func(tx store.Store) error {
+		if _, err := tx.DeleteUserSessions(t.Context(), s.UserID, ""); err != nil {
+			return err
+		}
+		_, err := tx.GetSessionUser(t.Context(), s.TokenHash)
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("in the transaction that ended it: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.GetSessionUser(t.Context(), s.TokenHash); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after the commit: %v, want ErrNotFound", err)
+	}
+	warm(t, db, other.TokenHash)
+}
+
+// TestSessionCacheEndsWithAnotherProcessCommit is `twofold user sign-out` (and the other
+// changes an operator makes from a shell) in a process of its own, while the server keeps
+// the session in its cache: the very next lookup, with no pause, sees the change.
+func TestSessionCacheEndsWithAnotherProcessCommit(t *testing.T) {
+	for change := range cacheChanges {
+		t.Run(change, func(t *testing.T) {
+			db, path := openTemp(t)
+			s := cacheFixture(t, db, "alice")
+			before := warm(t, db, s.TokenHash)
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), childEnv+"="+strings.Join([]string{change, path, s.UserID, s.ID}, " "))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("second process: %v\n%s", err, out)
+			}
+			after, err := db.GetSessionUser(t.Context(), s.TokenHash)
+			switch change {
+			case "sign-out":
+				if !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("session signed out in another process: %v, want ErrNotFound", err)
+				}
+			case "disable":
+				if err != nil || !after.User.Disabled {
+					t.Fatalf("user disabled in another process: %+v, %v", after, err)
+				}
+			case "mfa-reset":
+				if err != nil || after.HasTOTP {
+					t.Fatalf("authenticator removed in another process: %+v, %v", after, err)
+				}
+			case "touch":
+				if err != nil || after.Session.LastSeenAt.Equal(before.Session.LastSeenAt) {
+					t.Fatalf("session touched in another process: %+v, %v", after, err)
+				}
+			}
+		})
+	}
+}
+
+// TestSessionCacheNeverOutlivesAParallelCommit ends sessions through a second connection
+// pool (as a second server on the same file would) while four readers look them up in a
+// loop: a lookup that starts after an end returned never finds that session.
+func TestSessionCacheNeverOutlivesAParallelCommit(t *testing.T) {
+	db, path := openTemp(t)
+	other, err := sqlstore.OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	const n = 40
+	sessions := make([]*store.SessionRecord, n)
+	for i := range sessions {
+		sessions[i] = cacheFixture(t, db, fmt.Sprintf("user%d", i))
+	}
+	var ended [n]atomic.Bool
+	var found atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range 4 {
+		wg.Go(func() {
+			for k := r; ; k++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				i := k % n
+				wasEnded := ended[i].Load()
+				_, err := db.GetSessionUser(context.Background(), sessions[i].TokenHash)
+				switch {
+				case err == nil && wasEnded:
+					t.Errorf("session %d found after its end returned", i)
+				case err == nil:
+					found.Add(1)
+				case !errors.Is(err, store.ErrNotFound):
+					t.Errorf("session %d: %v", i, err)
+				}
+			}
+		})
+	}
+	for i := range sessions {
+		time.Sleep(2 * time.Millisecond)
+		if err := other.DeleteSession(t.Context(), sessions[i].ID); err != nil {
+			t.Fatal(err)
+		}
+		ended[i].Store(true)
+	}
+	close(done)
+	wg.Wait()
+	if hits := cacheHits(t, db); hits == 0 || found.Load() == 0 {
+		t.Fatalf("the readers never used the cache (%d hits, %d sessions found)", hits, found.Load())
+	}
+}
+
+func TestPostgresHasNoSessionCache(t *testing.T) {
+	db, _ := openPostgresRaw(t, 1)
+	if _, _, on := db.SessionCacheStats(); on {
+		t.Fatal("PostgreSQL answers sessions from a cache: another instance's sign-out would not reach it")
+	}
+}
