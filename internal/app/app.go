@@ -166,11 +166,14 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		KeyRequiredForRole: cfg.MFA.PhishingResistantFor,
 		Issuer:             cfg.MFA.Issuer,
 		IdleTimeout:        cfg.Session.IdleTimeout,
-		Lifetime:           cfg.Session.Lifetime,
-		Now:                o.Now,
-		Throttle:           budgets,
-		AuditRetention:     cfg.Audit.Retention,
-		PublicURL:          baseURL(cfg),
+		// Instances on one PostgreSQL read each other's last-seen times; a SQLite server
+		// is the only one that serves its file.
+		BatchTouches:   !cfg.Database.Postgres(),
+		Lifetime:       cfg.Session.Lifetime,
+		Now:            o.Now,
+		Throttle:       budgets,
+		AuditRetention: cfg.Audit.Retention,
+		PublicURL:      baseURL(cfg),
 		WebAuthn: auth.WebAuthnOptions{RPID: cfg.WebAuthnRPID(), RPOrigins: cfg.WebAuthnOrigins(),
 			RPDisplayName: cfg.WebAuthn.RPDisplayName, Passwordless: cfg.WebAuthn.Passwordless,
 			AllowedAAGUIDs: cfg.WebAuthnAAGUIDs()},
@@ -332,14 +335,18 @@ func (a *App) MetricsHandler() http.Handler {
 
 // Housekeep runs the housekeeping of the services (expired sessions, setups, budgets and
 // audit events past the retention; OIDC requests, tokens and keys) at once and then every
-// interval, until ctx ends; it returns when all of it has stopped, so the store may close.
+// interval, and on SQLite writes the sessions' last-seen times in batches
+// (auth.Service.BatchTouches), until ctx ends; it returns when all of it has stopped, so
+// the store may close.
 func (a *App) Housekeep(ctx context.Context, prov *oidc.Provider, interval time.Duration) {
 	var wg sync.WaitGroup
+	touches := a.Auth.BatchTouches(ctx)
 	wg.Go(func() { a.Auth.Housekeep(ctx, interval, a.opts.Log) })
 	if prov != nil {
 		wg.Go(func() { prov.Housekeep(ctx, interval) })
 	}
 	wg.Wait()
+	<-touches
 }
 
 // SendMail delivers queued mail until ctx ends (mail.Sender.Run): every instance runs

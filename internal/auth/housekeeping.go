@@ -30,6 +30,10 @@ func (s *Service) Housekeep(ctx context.Context, interval time.Duration, log *sl
 
 // DeleteExpired runs one housekeeping round and returns how many rows it deleted.
 func (s *Service) DeleteExpired(ctx context.Context) (int, error) {
+	// Idle sessions are found by their stored last-seen times: write the noted ones first.
+	if err := s.flushNoted(ctx); err != nil {
+		return 0, err
+	}
 	now := s.now()
 	n, err := s.store.DeleteExpired(ctx, now, now.Add(-s.idle))
 	if err != nil {

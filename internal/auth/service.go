@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -59,6 +61,12 @@ type Options struct {
 	AuditRetention time.Duration
 	// WebAuthn is the relying party of security keys and passkeys.
 	WebAuthn WebAuthnOptions
+	// BatchTouches writes the sessions' last-seen times in batches while FlushTouches
+	// runs (SQLite: each commit empties the session cache). Off, each is written at once,
+	// as instances on one PostgreSQL need to see each other's.
+	BatchTouches bool
+	// TouchFlushInterval is how often batched last-seen times are written (default 5 s).
+	TouchFlushInterval time.Duration
 }
 
 // Service implements every sign-in and account operation. It knows nothing of HTTP.
@@ -87,6 +95,11 @@ type Service struct {
 	webauthn       *webauthn.WebAuthn
 	passwordless   bool
 	allowedAAGUIDs []uuid.UUID
+	// batchTouches is Options.BatchTouches; batch holds the noted last-seen times while
+	// FlushTouches runs (nil: write each at once).
+	batchTouches bool
+	touchFlush   time.Duration
+	batch        atomic.Pointer[touches]
 }
 
 // TOTPSecretPurpose names the keyring box that seals authenticator secrets, with the user's
@@ -97,26 +110,28 @@ const TOTPSecretPurpose = "totp-secret"
 // (config.Validate refuses such settings first).
 func New(o Options) *Service {
 	s := &Service{
-		store:      o.Store,
-		hasher:     o.Hasher,
-		policy:     o.PasswordPolicy,
-		totpBox:    o.Keyring.Box(TOTPSecretPurpose),
-		noticeBox:  o.Keyring.Box("session-notice"),
-		proofBox:   o.Keyring.Box("reset-proof"),
-		recovery:   recovery.NewHasher(o.Keyring.Derive("recovery-code")),
-		mfaForRole: o.MFARequiredForRole,
-		keyForRole: o.KeyRequiredForRole,
-		issuer:     o.Issuer,
-		idle:       o.IdleTimeout,
-		lifetime:   o.Lifetime,
-		now:        o.Now,
-		rand:       o.Rand,
-		notifier:   o.Notifier,
-		metrics:    metrics.Or(o.Metrics),
-		log:        o.Log,
-		throttle:   o.Throttle.OrDefault(),
-		retention:  o.AuditRetention,
-		publicURL:  o.PublicURL,
+		store:        o.Store,
+		hasher:       o.Hasher,
+		policy:       o.PasswordPolicy,
+		totpBox:      o.Keyring.Box(TOTPSecretPurpose),
+		noticeBox:    o.Keyring.Box("session-notice"),
+		proofBox:     o.Keyring.Box("reset-proof"),
+		recovery:     recovery.NewHasher(o.Keyring.Derive("recovery-code")),
+		mfaForRole:   o.MFARequiredForRole,
+		keyForRole:   o.KeyRequiredForRole,
+		issuer:       o.Issuer,
+		idle:         o.IdleTimeout,
+		batchTouches: o.BatchTouches,
+		touchFlush:   cmp.Or(o.TouchFlushInterval, touchFlushInterval),
+		lifetime:     o.Lifetime,
+		now:          o.Now,
+		rand:         o.Rand,
+		notifier:     o.Notifier,
+		metrics:      metrics.Or(o.Metrics),
+		log:          o.Log,
+		throttle:     o.Throttle.OrDefault(),
+		retention:    o.AuditRetention,
+		publicURL:    o.PublicURL,
 	}
 	wa, err := newWebAuthn(o.WebAuthn)
 	if err != nil {

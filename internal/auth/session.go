@@ -29,17 +29,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	}
 	sess, u := &x.Session, &x.User
 	now := s.now()
+	seen := s.seenAt(sess, now)
 	expired := !now.Before(sess.ExpiresAt) ||
-		(sess.State == store.StateAuthenticated && now.Sub(sess.LastSeenAt) > s.idle)
+		(sess.State == store.StateAuthenticated && now.Sub(seen) > s.idle)
 	if expired || u.Disabled {
 		return nil, apperr.ErrUnauthenticated
 	}
-	if now.Sub(sess.LastSeenAt) >= touchInterval {
-		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if now.Sub(seen) >= touchInterval {
+		if err := s.touch(ctx, sess.ID, now); err != nil {
 			return nil, err
 		}
-		sess.LastSeenAt = now
+		seen = now
 	}
+	sess.LastSeenAt = seen
 	return &Current{Session: sess, User: u, Token: token, HasTOTP: x.HasTOTP, WebAuthnKeys: x.WebAuthnKeys}, nil
 }
 
