@@ -144,9 +144,11 @@ func serveChild(spec *childSpec, stdin io.Reader, stdout, stderr io.Writer) erro
 	}
 	hs := twofold.HTTPServer(h, log, cfg.Server.IdleTimeout)
 	twofold.TuneMemory(cfg, log)
+	// Housekeeping (and the batched last-seen times) ends before the store closes.
 	hkCtx, stopHK := context.WithCancel(ctx)
-	defer stopHK()
-	go a.Housekeep(hkCtx, prov, twofold.HousekeepingInterval)
+	hkDone := make(chan struct{})
+	go func() { defer close(hkDone); a.Housekeep(hkCtx, prov, twofold.HousekeepingInterval) }()
+	defer func() { stopHK(); <-hkDone }()
 
 	return serveUntilStdinCloses(hs, ln, spec.Profile, &clockMS, stdin, stdout)
 }
