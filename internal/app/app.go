@@ -53,6 +53,10 @@ type Options struct {
 	// InsecureCookies drops the Secure attribute that an https server.public_url turns on
 	// (tests serve plain HTTP under such a URL).
 	InsecureCookies bool
+	// ObserveHashCPU, when set, is told the CPU time of every password hash, measured on
+	// the thread that computed it (password.Hasher.ObserveCPU): the load harness's servers
+	// tell a sign-in's hash from the rest of its CPU time with it.
+	ObserveHashCPU func(time.Duration)
 }
 
 // HousekeepingInterval is how often the housekeeping of every service runs.
@@ -148,6 +152,9 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	hasher := password.NewHasher(params, cfg.Password.MaxConcurrentHashes, hashWait)
 	hasher.LimitQueue(cfg.Password.HashQueue)
+	if o.ObserveHashCPU != nil {
+		hasher.ObserveCPU(o.ObserveHashCPU)
+	}
 	pm, recorder := newMetrics(cfg, o, db, hasher)
 	sender := mail.NewSender(mail.SenderOptions{Store: db, Queue: queue, Mailer: mailer, Log: o.Log, Now: o.Now, Metrics: recorder})
 	mfaFor := cfg.MFA.Required.RequiredFor

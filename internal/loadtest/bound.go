@@ -23,8 +23,10 @@ import (
 type Bound struct {
 	Hashes  int           `json:"hashes"`
 	Elapsed time.Duration `json:"elapsed_ns"`
-	// CPU is the CPU time the harness process used meanwhile (user and system).
-	CPU time.Duration `json:"cpu_ns"`
+	// CPU is the CPU time the harness process used meanwhile (user and system), System
+	// the part of it in the kernel.
+	CPU    time.Duration `json:"cpu_ns"`
+	System time.Duration `json:"system_ns"`
 }
 
 // PerSecond is hashes per second.
@@ -39,15 +41,19 @@ func (b *Bound) CPUPerHash() time.Duration {
 }
 
 func (b *Bound) String() string {
-	return fmt.Sprintf("%.1f hashes/s (%d in %s), %s CPU per hash", b.PerSecond(), b.Hashes,
+	s := fmt.Sprintf("%.1f hashes/s (%d in %s), %s CPU per hash", b.PerSecond(), b.Hashes,
 		b.Elapsed.Round(time.Millisecond), cpu(b.CPUPerHash()))
+	if b.Hashes > 0 {
+		s += fmt.Sprintf(" (%s of it system)", cpu(b.System/time.Duration(b.Hashes)))
+	}
+	return s
 }
 
 // measureBound hashes with p on every CPU for d.
 func measureBound(ctx context.Context, p password.Params, d time.Duration) (*Bound, error) {
 	deadline, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	cpu0, err := selfCPU()
+	cpu0, sys0, err := selfUsage()
 	if err != nil {
 		return nil, err
 	}
@@ -68,18 +74,25 @@ func measureBound(ctx context.Context, p password.Params, d time.Duration) (*Bou
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1, err := selfCPU()
+	cpu1, sys1, err := selfUsage()
 	if err != nil {
 		return nil, err
 	}
-	return &Bound{Hashes: int(n.Load()), Elapsed: elapsed, CPU: cpu1 - cpu0}, ctx.Err()
+	return &Bound{Hashes: int(n.Load()), Elapsed: elapsed, CPU: cpu1 - cpu0, System: sys1 - sys0}, ctx.Err()
 }
 
 // selfCPU is the CPU time the harness process has used.
 func selfCPU() (time.Duration, error) {
+	cpu, _, err := selfUsage()
+	return cpu, err
+}
+
+// selfUsage is the CPU time (user and system) the harness process has used, and the
+// system part of it.
+func selfUsage() (cpu, system time.Duration, err error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), time.Duration(ru.Stime.Nano()), nil
 }

@@ -117,7 +117,9 @@ func serveChild(spec *childSpec, stdin io.Reader, stdout, stderr io.Writer) erro
 	var clockMS atomic.Int64
 	clockMS.Store(spec.ClockMS)
 	now := func() time.Time { return time.UnixMilli(clockMS.Load()).UTC() }
-	o := twofold.Options{Log: log, MasterKey: spec.MasterKey, Now: now, Argon2: &spec.Argon2, Throttle: spec.Throttle}
+	var hashes hashCPU
+	o := twofold.Options{Log: log, MasterKey: spec.MasterKey, Now: now, Argon2: &spec.Argon2, Throttle: spec.Throttle,
+		ObserveHashCPU: hashes.observe}
 	if !spec.ProductionLimits {
 		o.RateLimits = &raisedLimits
 	}
@@ -150,14 +152,30 @@ func serveChild(spec *childSpec, stdin io.Reader, stdout, stderr io.Writer) erro
 	go func() { defer close(hkDone); a.Housekeep(hkCtx, prov, twofold.HousekeepingInterval) }()
 	defer func() { stopHK(); <-hkDone }()
 
-	return serveUntilStdinCloses(hs, ln, spec.Profile, &clockMS, stdin, stdout)
+	return serveUntilStdinCloses(hs, ln, spec.Profile, &clockMS, &hashes, stdin, stdout)
 }
 
-// serveUntilStdinCloses serves hs on ln, and a control listener on 127.0.0.1 (POST
+// hashCPU counts the password hashes a server process computed and their CPU time, each
+// measured on the thread that computed it (password.Hasher.ObserveCPU).
+type hashCPU struct{ n, ns atomic.Int64 }
+
+func (h *hashCPU) observe(d time.Duration) {
+	h.ns.Add(int64(d))
+	h.n.Add(1)
+}
+
+// hashTotals is what GET /hashes on a server's control listener answers.
+type hashTotals struct {
+	Hashes int           `json:"hashes"`
+	CPU    time.Duration `json:"cpu_ns"`
+}
+
+// serveUntilStdinCloses serves hs on ln, and a control listener on 127.0.0.1 (GET /hashes
+// tells hashes' totals; POST
 // /clock?ms= sets clockMS; POST /profile/start and /profile/stop write a CPU profile to
 // the file profile), prints the ready line on stdout and serves until stdin closes, then
 // shuts hs down.
-func serveUntilStdinCloses(hs *http.Server, ln net.Listener, profile string, clockMS *atomic.Int64, stdin io.Reader, stdout io.Writer) error {
+func serveUntilStdinCloses(hs *http.Server, ln net.Listener, profile string, clockMS *atomic.Int64, hashes *hashCPU, stdin io.Reader, stdout io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	cln, err := net.Listen("tcp", listenAddr)
@@ -165,7 +183,7 @@ func serveUntilStdinCloses(hs *http.Server, ln net.Listener, profile string, clo
 		hs.Close()
 		return err
 	}
-	control := &http.Server{Handler: controlHandler(profile, clockMS), ReadHeaderTimeout: 10 * time.Second}
+	control := &http.Server{Handler: controlHandler(profile, clockMS, hashes), ReadHeaderTimeout: 10 * time.Second}
 	go control.Serve(cln)
 	defer control.Close()
 
@@ -189,11 +207,19 @@ func serveUntilStdinCloses(hs *http.Server, ln net.Listener, profile string, clo
 
 // controlHandler is the control listener's handler: POST /clock?ms= stores the time in
 // clockMS; POST /profile/start and /profile/stop start and stop a CPU profile written to
-// the file profile ("": /profile/start is refused).
-func controlHandler(profile string, clockMS *atomic.Int64) http.Handler {
+// the file profile ("": /profile/start is refused); GET /hashes answers hashes' totals as
+// JSON (hashTotals).
+func controlHandler(profile string, clockMS *atomic.Int64, hashes *hashCPU) http.Handler {
 	var f *os.File
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/hashes":
+			// The count first: observe adds a hash's time before counting it, so every
+			// hash counted has its time in the sum read after.
+			t := hashTotals{Hashes: int(hashes.n.Load())}
+			t.CPU = time.Duration(hashes.ns.Load())
+			_ = json.NewEncoder(w).Encode(t)
+			return
 		case r.Method == http.MethodPost && r.URL.Path == "/profile/start" && profile != "":
 			out, err := os.Create(profile)
 			if err == nil {
@@ -320,42 +346,72 @@ func (p *process) stop() error {
 	}
 }
 
-// usage is the process's CPU time (user and system) and peak resident memory so far,
-// from /proc.
-func (p *process) usage() (cpu time.Duration, peakRSS int64, err error) {
+// hashes asks the server process for its hashes' totals so far.
+func (p *process) hashes() (hashTotals, error) {
+	var t hashTotals
+	resp, err := http.Get(p.control + "/hashes")
+	if err != nil {
+		return t, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return t, fmt.Errorf("/hashes: %s", resp.Status)
+	}
+	return t, json.NewDecoder(resp.Body).Decode(&t)
+}
+
+// usage is the process's CPU time, faults and peak resident memory so far, from /proc.
+func (p *process) usage() (procStat, error) {
 	return procUsage(p.cmd.Process.Pid)
 }
+
+// procStat is what /proc tells of a process so far.
+type procStat struct {
+	User, System time.Duration // CPU time in user and in kernel mode
+	// MinorFaults are page faults served without reading a file (a page the process
+	// touched first, or one the Go runtime had given back to the kernel).
+	MinorFaults int64
+	PeakRSS     int64 // bytes (VmHWM)
+}
+
+// CPU is the user and system time.
+func (s procStat) CPU() time.Duration { return s.User + s.System }
 
 // clockTicks is the kernel's USER_HZ, the unit of the CPU times in /proc/PID/stat: 100 on
 // every Linux platform Go supports.
 const clockTicks = 100
 
-func procUsage(pid int) (cpu time.Duration, peakRSS int64, err error) {
+func procUsage(pid int) (procStat, error) {
+	var u procStat
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, err
+		return u, err
 	}
 	// The command name (field 2) may hold spaces; the fields after it follow the last ')'.
 	s := string(stat)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	if len(f) < 13 {
-		return 0, 0, fmt.Errorf("short /proc/%d/stat", pid)
+		return u, fmt.Errorf("short /proc/%d/stat", pid)
 	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, 0, err
+	minflt, err1 := strconv.ParseInt(f[7], 10, 64) // field 10
+	utime, err2 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err3 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return u, err
 	}
-	cpu = time.Duration(utime+stime) * time.Second / clockTicks
+	u.User = time.Duration(utime) * time.Second / clockTicks
+	u.System = time.Duration(stime) * time.Second / clockTicks
+	u.MinorFaults = minflt
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return cpu, 0, err
+		return u, err
 	}
 	for _, line := range strings.Split(string(status), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return cpu, kb * 1024, err
+			u.PeakRSS = kb * 1024
+			return u, err
 		}
 	}
-	return cpu, 0, nil
+	return u, nil
 }

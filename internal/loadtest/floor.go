@@ -88,7 +88,7 @@ func serveFloor(spec *childSpec, stdin io.Reader, stdout, _ io.Writer) error {
 		return err
 	}
 	var clockMS atomic.Int64
-	return serveUntilStdinCloses(&http.Server{Handler: spec.Floor}, ln, spec.Profile, &clockMS, stdin, stdout)
+	return serveUntilStdinCloses(&http.Server{Handler: spec.Floor}, ln, spec.Profile, &clockMS, new(hashCPU), stdin, stdout)
 }
 
 // startFloor runs the floor server process with answer a.

@@ -56,6 +56,17 @@ func TestRun(t *testing.T) {
 				if r.Name != ScenarioAudit && r.ClientCPU <= 0 {
 					t.Errorf("%s: no CPU time of the harness's clients", r.Name)
 				}
+				switch {
+				case r.Name == ScenarioSignIn || strings.HasPrefix(r.Name, ScenarioBurst+"-") || r.Name == ScenarioWrongPassword:
+					// Every sign-in hashes; on Linux the server measures each hash's CPU time.
+					if r.ServerHashes == 0 || r.ServerHashCPU <= 0 || r.BesidesHashPerOp() == 0 {
+						t.Errorf("%s: %d hashes in %v of the server's CPU", r.Name, r.ServerHashes, r.ServerHashCPU)
+					}
+				case r.Name == ScenarioSession || r.Name == ScenarioFloor:
+					if r.ServerHashes != 0 || r.ServerHashCPU != 0 {
+						t.Errorf("%s: %d hashes in %v of the server's CPU, want none", r.Name, r.ServerHashes, r.ServerHashCPU)
+					}
+				}
 			}
 			checkAdjacentBounds(t, results)
 			if t.Failed() {

@@ -212,7 +212,7 @@ func codeExchange(ctx context.Context, b *backend, users []user, c Config) ([]*R
 	defer run.stop()
 	in, browsers, app := run.in, run.browsers, run.app
 	obtained := make([][]pendingCode, c.Clients)
-	cpu0, _, err := in.proc.usage()
+	u0, err := in.proc.usage()
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func codeExchange(ctx context.Context, b *backend, users []user, c Config) ([]*R
 		}
 		return true
 	})
-	cpu1, peak, err := in.proc.usage()
+	u1, err := in.proc.usage()
 	if err != nil {
 		return nil, err
 	}
@@ -237,8 +237,9 @@ func codeExchange(ctx context.Context, b *backend, users []user, c Config) ([]*R
 	}
 	codes := slices.Concat(obtained...)
 	authorize := &Result{Name: ScenarioCodeExchange + "-authorize", Concurrency: c.Clients, Elapsed: elapsed, Completed: len(codes),
-		Endpoints: []*Endpoint{merge(epAuthorize, recs[0])}, ServerCPU: cpu1 - cpu0, PeakRSS: peak, ClientCPU: self1 - self0,
+		Endpoints: []*Endpoint{merge(epAuthorize, recs[0])}, ClientCPU: self1 - self0,
 		Notes: []string{"the codes the code-exchange scenario then exchanges: authorization requests of signed-in browsers, with PKCE"}}
+	authorize.addServer(u0, u1)
 	var next atomic.Int64
 	exchange, err := measured(in, func() (*Result, error) {
 		elapsed, recs := drive(ctx, c, in.URL, c.Clients, 1, false, func(_ context.Context, w *worker) bool {

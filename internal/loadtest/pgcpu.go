@@ -93,8 +93,8 @@ func (p *pgBackends) cpu(ctx context.Context) (map[int]time.Duration, error) {
 		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err != nil || strings.TrimSpace(string(comm)) != "postgres" {
 			continue
 		}
-		if c, _, err := procUsage(pid); err == nil {
-			out[pid] = c
+		if u, err := procUsage(pid); err == nil {
+			out[pid] = u.CPU()
 		}
 	}
 	return out, nil

@@ -161,7 +161,13 @@ func measured(in *instance, body func() (*Result, error)) (*Result, error) {
 			return nil, err
 		}
 	}
-	cpu0, _, err := in.proc.usage()
+	// The hashes' totals before the server's CPU time and after, so that the control
+	// requests asking for them are not in it.
+	h0, err := in.proc.hashes()
+	if err != nil {
+		return nil, err
+	}
+	u0, err := in.proc.usage()
 	if err != nil {
 		return nil, err
 	}
@@ -203,11 +209,16 @@ func measured(in *instance, body func() (*Result, error)) (*Result, error) {
 			return nil, err
 		}
 	}
-	cpu1, peak, err := in.proc.usage()
+	u1, err := in.proc.usage()
 	if err != nil {
 		return nil, err
 	}
-	r.ServerCPU, r.PeakRSS = cpu1-cpu0, peak
+	h1, err := in.proc.hashes()
+	if err != nil {
+		return nil, err
+	}
+	r.addServer(u0, u1)
+	r.ServerHashes, r.ServerHashCPU = h1.Hashes-h0.Hashes, h1.CPU-h0.CPU
 	if in.pg != nil {
 		pg1, err := in.pg.cpu(context.Background())
 		if err != nil {

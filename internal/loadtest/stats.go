@@ -106,6 +106,17 @@ type Result struct {
 	// setup ran in it, if any).
 	ServerCPU time.Duration `json:"server_cpu_ns"`
 	PeakRSS   int64         `json:"peak_rss_bytes"`
+	// ServerSystem is the part of ServerCPU spent in the kernel (system calls, page faults,
+	// and the interrupts that came while the server ran), ServerMinorFaults the page faults
+	// the server took meanwhile without reading a file.
+	ServerSystem      time.Duration `json:"server_system_ns"`
+	ServerMinorFaults int64         `json:"server_minor_faults"`
+	// ServerHashes are the password hashes the server computed while the scenario ran and
+	// ServerHashCPU their CPU time, each measured on the thread that computed it: ServerCPU
+	// less ServerHashCPU is everything but the hashes, without the drift between the raw
+	// bound's measurement and the scenario's.
+	ServerHashes  int           `json:"server_hashes"`
+	ServerHashCPU time.Duration `json:"server_hash_cpu_ns"`
 	// ClientCPU is the CPU time (user and system) the harness process used while the
 	// scenario ran: its clients' work (requests, responses, cookies, codes, latency
 	// records), which shares the machine with the server.
@@ -143,6 +154,22 @@ func (r *Result) shareOf(before, after *Bound) (throughput, cpuShare float64) {
 		cpuShare = float64(before.CPUPerHash()+after.CPUPerHash()) / 2 / float64(op)
 	}
 	return throughput, cpuShare
+}
+
+// addServer sets the server's figures over the scenario from /proc before (u0) and after
+// (u1).
+func (r *Result) addServer(u0, u1 procStat) {
+	r.ServerCPU, r.ServerSystem = u1.CPU()-u0.CPU(), u1.System-u0.System
+	r.ServerMinorFaults, r.PeakRSS = u1.MinorFaults-u0.MinorFaults, u1.PeakRSS
+}
+
+// BesidesHashPerOp is the server's CPU time per completed operation less its hashes' (0
+// when it computed none).
+func (r *Result) BesidesHashPerOp() time.Duration {
+	if r.ServerHashes == 0 || r.Completed == 0 {
+		return 0
+	}
+	return (r.ServerCPU - r.ServerHashCPU) / time.Duration(r.Completed)
 }
 
 // PerSecond is the completed operations per second.
@@ -218,6 +245,14 @@ func printResults(w io.Writer, results []*Result) {
 		}
 		if r.DatabaseCPU > 0 {
 			fmt.Fprintf(w, "; PostgreSQL backends' CPU %s per operation", cpu(r.DatabaseCPUPerOp()))
+		}
+		if r.PeakRSS > 0 && r.Completed > 0 {
+			fmt.Fprintf(w, "; of the server's CPU %s system, %.1f minor faults per operation",
+				cpu(r.ServerSystem/time.Duration(r.Completed)), float64(r.ServerMinorFaults)/float64(r.Completed))
+		}
+		if r.ServerHashes > 0 && r.Completed > 0 {
+			fmt.Fprintf(w, "; besides its %d hashes (%s CPU each) %s per operation",
+				r.ServerHashes, cpu(r.ServerHashCPU/time.Duration(r.ServerHashes)), cpu(r.BesidesHashPerOp()))
 		}
 		if r.AdjacentBefore != nil {
 			fmt.Fprintf(w, "; %.2f of the adjacent raw argon2id bound (throughput), the hash is %.2f of its CPU (against the run's bound: %.2f, %.2f)",

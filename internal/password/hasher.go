@@ -51,6 +51,20 @@ type Hasher struct {
 	observe func(Work)
 	// observeWait, when set, is told how long each hash waited for a slot (ObserveWait).
 	observeWait func(time.Duration)
+	// observeCPU, when set, is told the CPU time of each key derivation (ObserveCPU).
+	observeCPU func(time.Duration)
+}
+
+// ObserveCPU makes h call f with the CPU time of every key derivation, measured on the
+// thread that computed it: the derivation keeps its goroutine on one thread meanwhile
+// (runtime.LockOSThread), so the time is the hash's alone, whatever else the process
+// does. The load harness uses it to tell a sign-in's hash from everything else a server
+// spends on it. On a platform that cannot tell a thread's CPU time, f is never called.
+// Call it before h is used.
+func (h *Hasher) ObserveCPU(f func(time.Duration)) {
+	if _, ok := threadCPU(); ok {
+		h.observeCPU = f
+	}
 }
 
 // ObserveWait makes h call f with how long each hash waited for a free slot (0 when one
@@ -176,6 +190,15 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 	defer h.release()
 	if h.testHookHashing != nil {
 		h.testHookHashing()
+	}
+	if h.observeCPU != nil {
+		runtime.LockOSThread()
+		start, _ := threadCPU()
+		defer func() {
+			end, _ := threadCPU()
+			runtime.UnlockOSThread()
+			h.observeCPU(time.Duration(end - start))
+		}()
 	}
 	var key []byte
 	if p.MemoryKiB > h.params.MemoryKiB {

@@ -446,3 +446,37 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestObserveCPU checks that an observer of CPU time hears of every key derivation, and
+// of none that did not run (a busy refusal).
+func TestObserveCPU(t *testing.T) {
+	if _, ok := threadCPU(); !ok {
+		t.Skip("this platform does not tell a thread's CPU time")
+	}
+	h := NewHasher(fast, 1, 0)
+	var calls int
+	var total time.Duration
+	h.ObserveCPU(func(d time.Duration) { calls++; total += d })
+	ctx := context.Background()
+	stored, err := h.Hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := h.Verify(ctx, "correct horse", stored); !ok || err != nil {
+		t.Fatalf("Verify: %v %v", ok, err)
+	}
+	if err := h.VerifyDummy(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 || total <= 0 {
+		t.Fatalf("%d calls, %v in all; want 3 calls and some CPU time", calls, total)
+	}
+	h.sem <- struct{}{} // the only slot is taken: the next hash is refused at once
+	if _, err := h.Hash(ctx, "correct horse"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash with every slot taken: %v, want ErrBusy", err)
+	}
+	<-h.sem
+	if calls != 3 {
+		t.Errorf("%d calls after a refused hash, want 3", calls)
+	}
+}
