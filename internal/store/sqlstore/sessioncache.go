@@ -82,14 +82,18 @@ func (c *sessionCache) put(key []byte, m commitMark, x *store.SessionUser) {
 }
 
 // close stops the cache and unmaps the header; lookups in flight finish first.
-func (c *sessionCache) close() {
+// It returns what lets go of the -shm file, to call once the pool is closed.
+func (c *sessionCache) close() (release func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	release = func() {}
 	if c.watch != nil {
 		c.watch.close()
+		release = c.watch.release
 		c.watch = nil
 	}
 	clear(c.entries)
+	return release
 }
 
 // stats reports the lookups answered from the cache and the others.

@@ -3,6 +3,8 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,9 +36,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// childChange runs in the second process: job is "change path userID sessionID".
+// childChange runs in the second process: job is "change path userID sessionID", or one
+// of childLooks.
 func childChange(job string) error {
 	f := strings.Fields(job)
+	if look := childLooks[f[0]]; look != nil && len(f) == 2 {
+		return look(f[1])
+	}
 	if len(f) != 4 {
 		return fmt.Errorf("child job %q", job)
 	}
@@ -70,34 +77,38 @@ var cacheChanges = map[string]func(ctx context.Context, db *sqlstore.DB, userID,
 // the session.
 func cacheFixture(t *testing.T, db *sqlstore.DB, name string) *store.SessionRecord {
 	t.Helper()
-	ctx := t.Context()
-	now := time.Now().Truncate(time.Millisecond)
-	u := &store.User{
-		Account:      store.Account{ID: randomHex(t, 16), Username: name, Email: name + "@example.com", Role: store.RoleUser},
-		UsernameNorm: name, EmailNorm: name + "@example.com",
-		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$" + name,
-		CreatedAt:    now, UpdatedAt: now,
-	}
-	if err := db.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.PutTOTP(ctx, &store.TOTPCredential{UserID: u.ID, SecretEnc: []byte("sealed"), CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	s := &store.SessionRecord{
-		Session: store.Session{ID: randomHex(t, 16), TokenHash: []byte(randomHex(t, 16)), UserID: u.ID,
-			State: store.StateAuthenticated, AMR: []string{"pwd", "otp", "mfa"}, AuthTime: now, LastSeenAt: now,
-			ExpiresAt: now.Add(time.Hour)},
-		CreatedAt: now, IP: "192.0.2.7", UserAgent: "cache test",
-	}
-	if err := db.CreateSession(ctx, s); err != nil {
+	s, err := storeSession(t.Context(), db, name)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func randomHex(t *testing.T, n int) string {
-	t.Helper()
+// storeSession is cacheFixture for a second process, which has no test.
+func storeSession(ctx context.Context, db *sqlstore.DB, name string) (*store.SessionRecord, error) {
+	now := time.Now().Truncate(time.Millisecond)
+	u := &store.User{
+		Account:      store.Account{ID: newHex(16), Username: name, Email: name + "@example.com", Role: store.RoleUser},
+		UsernameNorm: name, EmailNorm: name + "@example.com",
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$" + name,
+		CreatedAt:    now, UpdatedAt: now,
+	}
+	if err := db.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	if err := db.PutTOTP(ctx, &store.TOTPCredential{UserID: u.ID, SecretEnc: []byte("sealed"), CreatedAt: now}); err != nil {
+		return nil, err
+	}
+	s := &store.SessionRecord{
+		Session: store.Session{ID: newHex(16), TokenHash: []byte(newHex(16)), UserID: u.ID,
+			State: store.StateAuthenticated, AMR: []string{"pwd", "otp", "mfa"}, AuthTime: now, LastSeenAt: now,
+			ExpiresAt: now.Add(time.Hour)},
+		CreatedAt: now, IP: "192.0.2.7", UserAgent: "cache test",
+	}
+	return s, db.CreateSession(ctx, s)
+}
+
+func newHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
@@ -267,5 +278,178 @@ func TestPostgresHasNoSessionCache(t *testing.T) {
 	db, _ := openPostgresRaw(t, 1)
 	if _, _, on := db.SessionCacheStats(); on {
 		t.Fatal("PostgreSQL answers sessions from a cache: another instance's sign-out would not reach it")
+	}
+}
+
+// dmsByte is the byte of the -shm file on which every process that uses the WAL index holds
+// a shared lock (os_unix.c's UNIX_SHM_DMS): the first process to open the database, finding
+// it unlocked, truncates and rebuilds the index.
+const dmsByte = (22+8)*4 + 8
+
+// childLooks are jobs of the second process that look at a database path.
+var childLooks = map[string]func(path string) error{
+	// dms prints who holds the DMS byte of the -shm file.
+	"dms": func(path string) error {
+		f, err := os.OpenFile(path+"-shm", os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		lk := syscall.Flock_t{Type: syscall.F_WRLCK, Start: dmsByte, Len: 1}
+		if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err != nil {
+			return err
+		}
+		switch lk.Type {
+		case syscall.F_UNLCK:
+			fmt.Print("unlocked")
+		case syscall.F_RDLCK:
+			fmt.Printf("read lock of pid %d", lk.Pid)
+		default:
+			fmt.Printf("write lock of pid %d", lk.Pid)
+		}
+		return nil
+	},
+	// header prints the WAL index header's iChange and mxFrame and the file's size.
+	"header": func(path string) error {
+		b, err := os.ReadFile(path + "-shm")
+		if err != nil {
+			return err
+		}
+		if len(b) < walHeader {
+			fmt.Printf("size %d", len(b))
+			return nil
+		}
+		fmt.Printf("iChange %d, mxFrame %d, size %d", binary.NativeEndian.Uint32(b[8:]), binary.NativeEndian.Uint32(b[16:]), len(b))
+		return nil
+	},
+	// read opens the database as a command would, reads and closes it.
+	"read": func(path string) error {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		var n int
+		return db.QueryRow(`SELECT count(*) FROM users`).Scan(&n)
+	},
+	// truncated caches a session, truncates the -shm file under the store and looks the
+	// session up again: the process must live on.
+	"truncated": func(dir string) error {
+		ctx := context.Background()
+		db, err := sqlstore.OpenSQLite(ctx, dir+"/twofold.db")
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		s, err := storeSession(ctx, db, "alice")
+		if err != nil {
+			return err
+		}
+		for range 2 {
+			if _, err := db.GetSessionUser(ctx, s.TokenHash); err != nil {
+				return err
+			}
+		}
+		if err := os.Truncate(dir+"/twofold.db-shm", 0); err != nil {
+			return err
+		}
+		for range 3 {
+			_, err := db.GetSessionUser(ctx, s.TokenHash)
+			fmt.Printf("after the truncation: %v; ", err)
+		}
+		return nil
+	},
+}
+
+// walHeader is the size of one copy of the WAL index header.
+const walHeader = 48
+
+// child runs the test binary again as a second process with job and returns its output.
+func child(t *testing.T, job ...string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(job, " "))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("second process %q: %v\n%s", job, err, out)
+	}
+	return string(out)
+}
+
+// TestOpenStoreKeepsSQLiteLocks: while a store is open, another process sees its shared
+// lock on the DMS byte, and a process that merely reads leaves the WAL index alone. The
+// mapping of the index once opened and closed a descriptor of the -shm file, which on
+// POSIX drops every lock the process holds on the file, SQLite's included: every other
+// process opening the database then truncated and rebuilt the index under the server
+// (queries failed with disk I/O errors, and a signed-out session's older page could be
+// read again). Opening a second store in the same process must not drop them either.
+func TestOpenStoreKeepsSQLiteLocks(t *testing.T) {
+	db, path := openTemp(t)
+	for i := range 3 {
+		cacheFixture(t, db, fmt.Sprintf("user%d", i))
+	}
+	want := fmt.Sprintf("read lock of pid %d", os.Getpid())
+	if got := child(t, "dms", path); got != want {
+		t.Fatalf("DMS byte while the store is open: %s, want %s", got, want)
+	}
+	before := child(t, "header", path)
+	child(t, "read", path)
+	if after := child(t, "header", path); after != before {
+		t.Fatalf("a read in another process rebuilt the WAL index: %s, then %s", before, after)
+	}
+	second, err := sqlstore.OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := child(t, "dms", path); got != want {
+		t.Fatalf("DMS byte after a second store opened and closed: %s, want %s", got, want)
+	}
+}
+
+// TestSessionCacheWatchesTheFileSQLiteResolved: the configured path is a symlink, and a
+// -shm file with a valid header lies beside the link (left from a crash, or a copy).
+// SQLite uses the target's -shm file; so must the cache, or no commit would ever reach it.
+func TestSessionCacheWatchesTheFileSQLiteResolved(t *testing.T) {
+	dir := t.TempDir()
+	target, link := dir+"/real.db", dir+"/twofold.db"
+	db, err := sqlstore.OpenSQLite(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cacheFixture(t, db, "alice")
+	shm, err := os.ReadFile(target + "-shm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(link+"-shm", shm, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := os.Symlink("real.db", link); err != nil {
+		t.Fatal(err)
+	}
+	db, err = sqlstore.OpenSQLite(t.Context(), link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	warm(t, db, s.TokenHash)
+	child(t, "sign-out", target, s.UserID, s.ID)
+	if _, err := db.GetSessionUser(t.Context(), s.TokenHash); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session signed out by another process: %v, want ErrNotFound", err)
+	}
+}
+
+// TestSessionCacheSurvivesATruncatedIndex: someone empties the -shm file under a running
+// store (`: > twofold.db-shm`). Reading the mapped header then faults; that must be a miss
+// (SQLite answers its own queries with an I/O error), not a crash of the process. The
+// store runs in a second process, which the fault would end.
+func TestSessionCacheSurvivesATruncatedIndex(t *testing.T) {
+	out := child(t, "truncated", t.TempDir())
+	if !strings.Contains(out, "after the truncation") {
+		t.Fatalf("second process: %q", out)
 	}
 }

@@ -146,11 +146,14 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 // restrictFiles creates the database file with mode 0600 when it does not exist, and
 // sets that mode on it and on its -wal and -shm files when they do.
 func restrictFiles(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
+	// An existing file is not opened: closing a descriptor of it would drop every POSIX
+	// lock this process holds on it, those of SQLite connections already open included.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("open database file: %w", err)
 	}
-	f.Close()
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("restrict database file mode: %w", err)
@@ -207,11 +210,16 @@ const sqliteConns = 8
 
 // Close closes the database and its prepared statements.
 func (d *DB) Close() error {
+	var release func()
 	if d.sessions != nil {
-		d.sessions.close()
+		release = d.sessions.close()
 	}
 	d.stmts.close()
-	return d.db.Close()
+	err := d.db.Close()
+	if release != nil {
+		release()
+	}
+	return err
 }
 
 // SessionCacheStats reports whether GetSessionUser is cached (SQLite) and how many lookups

@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
 )
@@ -30,6 +30,9 @@ type commitWatch struct {
 	// reinitialise it.
 	pin   *sql.Conn
 	pinDB *sql.DB
+	// release lets go of the -shm file's descriptor (mapShared); DB.Close calls it after
+	// the pool is closed.
+	release func()
 }
 
 // commitMark is the first copy of the WAL-index header: equal marks, read at two times,
@@ -70,11 +73,19 @@ func openCommitWatch(ctx context.Context, dsn, path string) (*commitWatch, error
 		w.close()
 		return nil, fmt.Errorf("database %s is in journal mode %q, not wal", path, mode)
 	}
-	if w.mem, err = mapShared(path+"-shm", mapped); err != nil {
+	// SQLite names the -shm file after the database file as it resolved it (symlinks
+	// followed): map that one, never a file of the same name beside a link.
+	var file string
+	if err := w.pin.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
+		w.close()
+		return nil, err
+	}
+	if w.mem, w.release, err = mapShared(file+"-shm", mapped); err != nil {
 		w.close()
 		return nil, err
 	}
 	if _, ok := w.mark(); !ok {
+		// The descriptor stays open: closing it now would drop the pool's locks.
 		w.close()
 		return nil, fmt.Errorf("%s-shm holds no valid WAL-index header", path)
 	}
@@ -84,6 +95,14 @@ func openCommitWatch(ctx context.Context, dsn, path string) (*commitWatch, error
 // mark reads the WAL-index header. ok is false while the two copies differ (a commit is
 // being published) or the header is not initialised: no mark is taken then.
 func (w *commitWatch) mark() (m commitMark, ok bool) {
+	// Somebody may truncate the -shm file under the mapping: a fault then means no mark,
+	// as SQLite (modernc's SEH emulation) turns its own into SQLITE_IOERR_IN_PAGE.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			m, ok = commitMark{}, false
+		}
+	}()
 	p := unsafe.Pointer(&w.mem[0])
 	var second commitMark
 	for i := range m {
@@ -107,13 +126,4 @@ func (w *commitWatch) close() {
 		w.pin.Close()
 	}
 	w.pinDB.Close()
-}
-
-// shmSize is the size of a file, for the check that it holds the mapped bytes.
-func shmSize(path string) (int64, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0, err
-	}
-	return fi.Size(), nil
 }
