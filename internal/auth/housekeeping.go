@@ -31,11 +31,18 @@ func (s *Service) Housekeep(ctx context.Context, interval time.Duration, log *sl
 // DeleteExpired runs one housekeeping round and returns how many rows it deleted.
 func (s *Service) DeleteExpired(ctx context.Context) (int, error) {
 	// Idle sessions are found by their stored last-seen times: write the noted ones first.
+	// The cutoff is taken before: a touch noted after the batch was taken is then of a
+	// session seen after it, never idle by it.
+	now := s.now()
 	if err := s.flushNoted(ctx); err != nil {
 		return 0, err
 	}
-	now := s.now()
-	n, err := s.store.DeleteExpired(ctx, now, now.Add(-s.idle))
+	idleBefore := now.Add(-s.idle)
+	if s.batchTouches {
+		// Another server on the same SQLite file may hold a later time, not written yet.
+		idleBefore = idleBefore.Add(-s.touchFlush - touchGrace)
+	}
+	n, err := s.store.DeleteExpired(ctx, now, idleBefore)
 	if err != nil {
 		return n, err
 	}

@@ -453,3 +453,56 @@ func TestSessionCacheSurvivesATruncatedIndex(t *testing.T) {
 		t.Fatalf("second process: %q", out)
 	}
 }
+
+// TestSessionCacheFirstStoreClosesFirst: two stores on one file in one process, the first closes
+// first; the second must keep SQLite's DMS lock and see other processes' commits.
+func TestSessionCacheFirstStoreClosesFirst(t *testing.T) {
+	first, path := openTemp(t)
+	s := cacheFixture(t, first, "alice")
+	second, err := sqlstore.OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("read lock of pid %d", os.Getpid())
+	if got := child(t, "dms", path); got != want {
+		t.Fatalf("DMS byte after the first store closed: %s, want %s", got, want)
+	}
+	before := child(t, "header", path)
+	child(t, "read", path)
+	if after := child(t, "header", path); after != before {
+		t.Fatalf("a read in another process rebuilt the WAL index: %s, then %s", before, after)
+	}
+	warm(t, second, s.TokenHash)
+	child(t, "sign-out", path, s.UserID, s.ID)
+	if _, err := second.GetSessionUser(t.Context(), s.TokenHash); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session signed out by another process: %v, want ErrNotFound", err)
+	}
+}
+
+// TestCloseDuringATransactionKeepsSQLiteLocks: DB.Close returns while a transaction still holds a
+// connection (database/sql closes it when it is returned), and lets go of the -shm
+// descriptor at once: the still-open connection's locks go with it.
+func TestCloseDuringATransactionKeepsSQLiteLocks(t *testing.T) {
+	db, path := openTemp(t)
+	cacheFixture(t, db, "alice")
+	want := fmt.Sprintf("read lock of pid %d", os.Getpid())
+	var got string
+	err := db.WithTx(t.Context(), func(tx store.Store) error {
+		if _, err := tx.GetUserByLogin(t.Context(), "nobody"); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := db.Close(); err != nil {
+			return err
+		}
+		got = child(t, "dms", path) // the transaction's connection is still open
+		return nil
+	})
+	t.Logf("transaction: %v", err)
+	if got != want {
+		t.Fatalf("DMS byte while a transaction of the closed store is open: %s, want %s", got, want)
+	}
+}

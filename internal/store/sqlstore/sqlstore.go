@@ -217,7 +217,19 @@ func (d *DB) Close() error {
 	d.stmts.close()
 	err := d.db.Close()
 	if release != nil {
-		release()
+		// database/sql closes a connection in use (a transaction, rows not yet closed) only
+		// when it is returned: the descriptor, whose closing drops that connection's locks
+		// too, waits for it.
+		if d.db.Stats().OpenConnections == 0 {
+			release()
+		} else {
+			go func() {
+				for d.db.Stats().OpenConnections > 0 {
+					time.Sleep(10 * time.Millisecond)
+				}
+				release()
+			}()
+		}
 	}
 	return err
 }

@@ -19,6 +19,9 @@ var shmFiles = struct {
 	m map[[2]uint64]*shmFile
 }{m: map[[2]uint64]*shmFile{}}
 
+// strayShm keeps open the descriptors mapShared may not close (shmFiles).
+var strayShm []*os.File
+
 type shmFile struct {
 	f    *os.File
 	refs int
@@ -44,6 +47,14 @@ func mapShared(path string, n int) (mem []byte, release func(), err error) {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, nil, err
+		}
+		// Replaced between the stat and the open: this descriptor is of another file, which
+		// a later store would open again. It is never closed (that would drop this file's
+		// locks); the cache stays off.
+		var fst syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
+			strayShm = append(strayShm, f)
+			return nil, nil, fmt.Errorf("%s changed while it was opened", path)
 		}
 		s = &shmFile{f: f, key: key}
 		shmFiles.m[key] = s
