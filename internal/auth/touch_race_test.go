@@ -9,6 +9,7 @@ import (
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/testserver"
 )
 
 // blockingTx stalls the next WithTx until release is closed (a slow batch commit).
@@ -27,17 +28,38 @@ func (b *blockingTx) WithTx(ctx context.Context, fn func(store.Store) error) err
 	return b.DB.WithTx(ctx, fn)
 }
 
-// TestActiveSessionIsServedWhileABatchIsWritten: while a batch of last-seen times is being
-// committed, the stored time is not updated yet, and the noted one must still count.
-func TestActiveSessionIsServedWhileABatchIsWritten(t *testing.T) {
+// batchedOptions: an idle timeout of 5 minutes, last-seen times batched, and an hour
+// between batches, so that only housekeeping and the end write them.
+var batchedOptions = auth.Options{IdleTimeout: 5 * time.Minute, Lifetime: time.Hour, BatchTouches: true,
+	TouchFlushInterval: time.Hour}
+
+// blockingService is a service with batchedOptions on a SQLite store whose transactions
+// b can stall.
+func blockingService(t *testing.T) (*blockingTx, *auth.Service, *testserver.Clock) {
+	t.Helper()
+	db := openSQLite(t)
+	b := &blockingTx{DB: db, entered: make(chan struct{}), release: make(chan struct{})}
+	o := batchedOptions
+	o.Store = b
+	svc, clock := newService(t, o)
+	return b, svc, clock
+}
+
+// openSQLite opens a fresh SQLite store, closed when the test ends.
+func openSQLite(t *testing.T) *sqlstore.DB {
+	t.Helper()
 	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	b := &blockingTx{DB: db, entered: make(chan struct{}), release: make(chan struct{})}
-	svc, clock := newService(t, auth.Options{Store: b, IdleTimeout: 5 * time.Minute, Lifetime: time.Hour,
-		BatchTouches: true, TouchFlushInterval: time.Hour})
+	return db
+}
+
+// TestActiveSessionIsServedWhileABatchIsWritten: while a batch of last-seen times is being
+// committed, the stored time is not updated yet, and the noted one must still count.
+func TestActiveSessionIsServedWhileABatchIsWritten(t *testing.T) {
+	b, svc, clock := blockingService(t)
 	cur := signedIn(t, svc)
 	ctx, stop := context.WithCancel(context.Background())
 	done := svc.BatchTouches(ctx)
@@ -63,14 +85,7 @@ func TestActiveSessionIsServedWhileABatchIsWritten(t *testing.T) {
 // TestNotedTouchesSurviveAStopDuringHousekeeping: the server stops while housekeeping
 // writes a batch; the final write waits for it and writes what it could not.
 func TestNotedTouchesSurviveAStopDuringHousekeeping(t *testing.T) {
-	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b := &blockingTx{DB: db, entered: make(chan struct{}), release: make(chan struct{})}
-	svc, clock := newService(t, auth.Options{Store: b, IdleTimeout: 5 * time.Minute, Lifetime: time.Hour,
-		BatchTouches: true, TouchFlushInterval: time.Hour})
+	b, svc, clock := blockingService(t)
 	cur := signedIn(t, svc)
 	ctx, stop := context.WithCancel(context.Background())
 	done := svc.BatchTouches(ctx)
@@ -88,7 +103,7 @@ func TestNotedTouchesSurviveAStopDuringHousekeeping(t *testing.T) {
 	close(b.release) // the final write waits for the round's
 	<-hk
 	<-done
-	list, err := db.ListUserSessions(context.Background(), cur.User.ID, clock.Now())
+	list, err := b.ListUserSessions(context.Background(), cur.User.ID, clock.Now())
 	if err != nil || len(list) != 1 {
 		t.Fatalf("%v %v", list, err)
 	}
@@ -101,14 +116,7 @@ func TestNotedTouchesSurviveAStopDuringHousekeeping(t *testing.T) {
 // its batch is not written before the delete; the delete's cutoff, taken before, must not
 // reach the session.
 func TestTouchNotedDuringHousekeepingKeepsTheSession(t *testing.T) {
-	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b := &blockingTx{DB: db, entered: make(chan struct{}), release: make(chan struct{})}
-	svc, clock := newService(t, auth.Options{Store: b, IdleTimeout: 5 * time.Minute, Lifetime: time.Hour,
-		BatchTouches: true, TouchFlushInterval: time.Hour})
+	b, svc, clock := blockingService(t)
 	a := signedIn(t, svc)
 	other := signedIn(t, svc)
 	ctx, stop := context.WithCancel(context.Background())
@@ -137,13 +145,8 @@ func TestTouchNotedDuringHousekeepingKeepsTheSession(t *testing.T) {
 // a restart); the second's housekeeping must not delete a session the first noted a touch
 // of and has not written yet.
 func TestSecondServerOnTheFileKeepsANotedSession(t *testing.T) {
-	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	opts := auth.Options{Store: db, IdleTimeout: 5 * time.Minute, Lifetime: time.Hour,
-		BatchTouches: true, TouchFlushInterval: time.Hour}
+	opts := batchedOptions
+	opts.Store = openSQLite(t)
 	a, clockA := newService(t, opts)
 	b, clockB := newService(t, opts)
 	cur := signedIn(t, a)

@@ -376,6 +376,22 @@ func child(t *testing.T, job ...string) string {
 	return string(out)
 }
 
+// wantLocksKept checks that this process holds SQLite's shared lock on the DMS byte of
+// path's -shm file, so that a process that opens the database to read leaves the WAL index
+// alone.
+func wantLocksKept(t *testing.T, path, when string) {
+	t.Helper()
+	want := fmt.Sprintf("read lock of pid %d", os.Getpid())
+	if got := child(t, "dms", path); got != want {
+		t.Fatalf("DMS byte %s: %s, want %s", when, got, want)
+	}
+	before := child(t, "header", path)
+	child(t, "read", path)
+	if after := child(t, "header", path); after != before {
+		t.Fatalf("%s, a read in another process rebuilt the WAL index: %s, then %s", when, before, after)
+	}
+}
+
 // TestOpenStoreKeepsSQLiteLocks: while a store is open, another process sees its shared
 // lock on the DMS byte, and a process that merely reads leaves the WAL index alone. The
 // mapping of the index once opened and closed a descriptor of the -shm file, which on
@@ -388,15 +404,7 @@ func TestOpenStoreKeepsSQLiteLocks(t *testing.T) {
 	for i := range 3 {
 		cacheFixture(t, db, fmt.Sprintf("user%d", i))
 	}
-	want := fmt.Sprintf("read lock of pid %d", os.Getpid())
-	if got := child(t, "dms", path); got != want {
-		t.Fatalf("DMS byte while the store is open: %s, want %s", got, want)
-	}
-	before := child(t, "header", path)
-	child(t, "read", path)
-	if after := child(t, "header", path); after != before {
-		t.Fatalf("a read in another process rebuilt the WAL index: %s, then %s", before, after)
-	}
+	wantLocksKept(t, path, "while the store is open")
 	second, err := sqlstore.OpenSQLite(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -404,9 +412,7 @@ func TestOpenStoreKeepsSQLiteLocks(t *testing.T) {
 	if err := second.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := child(t, "dms", path); got != want {
-		t.Fatalf("DMS byte after a second store opened and closed: %s, want %s", got, want)
-	}
+	wantLocksKept(t, path, "after a second store opened and closed")
 }
 
 // TestSessionCacheWatchesTheFileSQLiteResolved: the configured path is a symlink, and a
@@ -467,15 +473,7 @@ func TestSessionCacheFirstStoreClosesFirst(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("read lock of pid %d", os.Getpid())
-	if got := child(t, "dms", path); got != want {
-		t.Fatalf("DMS byte after the first store closed: %s, want %s", got, want)
-	}
-	before := child(t, "header", path)
-	child(t, "read", path)
-	if after := child(t, "header", path); after != before {
-		t.Fatalf("a read in another process rebuilt the WAL index: %s, then %s", before, after)
-	}
+	wantLocksKept(t, path, "after the first store closed")
 	warm(t, second, s.TokenHash)
 	child(t, "sign-out", path, s.UserID, s.ID)
 	if _, err := second.GetSessionUser(t.Context(), s.TokenHash); !errors.Is(err, store.ErrNotFound) {
