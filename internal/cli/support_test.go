@@ -67,7 +67,7 @@ func TestUserResetMFA(t *testing.T) {
 	wantLine(t, out, `^reset the MFA of ada: removed nothing; 0 session\(s\) ended$`)
 	wantLine(t, out, `^the next sign-in sets up a new authenticator$`)
 	out = c.ok("", "case", "show", ref)
-	wantLine(t, out, `MFA of ada reset by the console \(verified by other: verified in person with a badge\)`)
+	wantLine(t, out, `MFA of ada reset by the console \(verified by other means: verified in person with a badge\)`)
 	wantLine(t, out, `Reset notice to ada@example.com queued for sending`)
 	audit := c.ok("", "audit", "--user", "ada")
 	wantLine(t, audit, `support\.mfa_reset.*case=`+ref+`.*agent=the console`)

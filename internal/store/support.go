@@ -62,7 +62,11 @@ type CaseEvent struct {
 	At      time.Time
 	Kind    string
 	ActorID string // the agent; empty for the public or the console
-	Body    string
+	Body    string // in English, or a note as typed
+	// Message is the entry as a catalog sentence with its arguments (support.Text, in
+	// JSON), for the case page to say in its reader's language; "" for a note and for
+	// entries written before schema 23.
+	Message string
 }
 
 // EmailLink is a one-time link proving ownership of an account's e-mail address for a

@@ -69,8 +69,8 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 			if err := st.CreateMFAReset(ctx, r); err != nil {
 				return err
 			}
-			body := fmt.Sprintf("%s asks to reset the MFA of %s (reason: %s). A second agent or administrator must approve.",
-				s.requester(ctx, st, r, admin.Username), fresh.Username, reason)
+			body := say("timeline.reset_requested_admin", "By", s.requesterArg(ctx, st, r, admin.Username),
+				"Username", fresh.Username, "Reason", reason)
 			if err := s.timeline(ctx, st, c.ID, EventResetRequested, admin.ID, body); err != nil {
 				return err
 			}
@@ -94,21 +94,24 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 // administrator who created it); where is how a sentence says where the request came
 // from; note is the same for an audit detail's parentheses: "admin console", or the admin
 // API with the token.
-type adminOrigin struct{ by, where, note string }
+type adminOrigin struct {
+	by, where Text
+	note      string
+}
 
 // adminOrigin describes the request m of admin, reading a token's name in st.
 func (s *Service) adminOrigin(ctx context.Context, st store.Store, admin *store.User, m Meta) adminOrigin {
 	id := m.TokenID()
 	if id == "" {
-		return adminOrigin{by: "administrator " + admin.Username, where: "from the admin console", note: "admin console"}
+		return adminOrigin{by: say("timeline.by_admin", "Name", admin.Username), where: say("timeline.from_console"), note: "admin console"}
 	}
 	// The name is quoted: an administrator chooses it freely (any text without control
 	// characters), and unquoted it could read as fields of the detail of its own (another
 	// id, creator or reason).
 	name := strconv.Quote(s.tokenName(ctx, st, id))
 	return adminOrigin{
-		by:    fmt.Sprintf("API token %s (id %s, created by %s)", name, id, admin.Username),
-		where: "through the admin API",
+		by:    say("timeline.by_token", "Token", name, "ID", id, "Name", admin.Username),
+		where: say("timeline.from_api"),
 		note:  fmt.Sprintf("admin API, API token %s, id %s, created by %s", name, id, admin.Username),
 	}
 }
@@ -126,13 +129,13 @@ func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *s
 		name = u.Username
 	}
 	c := &store.SupportCase{ID: newID(), Reference: refText, FullName: name, Email: u.Email, EmailNorm: u.EmailNorm,
-		Category: CategoryOther, Description: clip("MFA reset requested by "+from.by+": "+reason, MaxDescription),
+		Category: CategoryOther, Description: clip("MFA reset requested by "+from.by.English()+": "+reason, MaxDescription),
 		Status: store.CaseOpen, AssigneeID: admin.ID, IP: clip(m.IP, 64), UserAgent: clip(m.UserAgent, 256),
 		CreatedAt: now, UpdatedAt: now}
 	if err := st.CreateCase(ctx, c); err != nil {
 		return nil, err
 	}
-	if err := s.timeline(ctx, st, c.ID, EventOpened, admin.ID, "Case opened "+from.where+" by "+from.by+" for an MFA reset of "+u.Username+"."); err != nil {
+	if err := s.timeline(ctx, st, c.ID, EventOpened, admin.ID, say("timeline.opened_admin", "Where", from.where, "By", from.by, "Username", u.Username)); err != nil {
 		return nil, err
 	}
 	return c, s.record(ctx, st, audit.SupportCaseOpened, u.ID, m, fmt.Sprintf("case=%s category=%s (%s)", c.Reference, c.Category, from.note))

@@ -108,11 +108,11 @@ func (s *Service) OpenCase(ctx context.Context, in CaseRequest, m Meta) (string,
 			if err := st.CreateCase(ctx, c); err != nil {
 				return err
 			}
-			if err := s.timeline(ctx, st, c.ID, EventOpened, "", "Case opened from the support page ("+categoryLabel(c.Category)+")."); err != nil {
+			if err := s.timeline(ctx, st, c.ID, EventOpened, "", say("timeline.opened", "Category", categoryText(c.Category))); err != nil {
 				return err
 			}
 			if !mayMail {
-				if err := s.timeline(ctx, st, c.ID, EventMailFailed, "", "No confirmation was sent: the hourly cap on mail from the support page was reached."); err != nil {
+				if err := s.timeline(ctx, st, c.ID, EventMailFailed, "", say("timeline.mail_capped")); err != nil {
 					return err
 				}
 			} else if _, err := s.post.Send(ctx, st, mail.KindCaseReceived, c.Email, mail.Data{Reference: c.Reference, Lang: i18n.FromContext(ctx)}); err != nil {
@@ -156,14 +156,14 @@ func (s *Service) takeFormMail(ctx context.Context, m Meta) (bool, error) {
 	return false, nil
 }
 
-func categoryLabel(c string) string {
+func categoryText(c string) Text {
 	switch c {
 	case CategoryLostDevice:
-		return "lost or replaced phone"
+		return say("timeline.category.lost_device")
 	case CategoryCodesRejected:
-		return "codes are not accepted"
+		return say("timeline.category.codes_rejected")
 	}
-	return "other"
+	return say("timeline.category.other")
 }
 
 // badField is a bad_request about field: the message names the field for the API ("Field

@@ -98,7 +98,10 @@ type Entry struct {
 	At    time.Time
 	Kind  string
 	Actor string // username; "" for the public or the console
-	Body  string
+	Body  string // in English, or a note as typed (the support API's text)
+	// Message is the entry's Text as stored ("" for a note or an older entry): In says
+	// the entry in a language from it.
+	Message string
 }
 
 // PendingReset is a reset waiting for a second agent.
@@ -170,15 +173,15 @@ func (s *Service) Case(ctx context.Context, agent *store.Account, ref string) (*
 		return nil, err
 	}
 	for _, e := range events {
-		d.Timeline = append(d.Timeline, Entry{At: e.At, Kind: e.Kind, Actor: names(e.ActorID), Body: e.Body})
+		d.Timeline = append(d.Timeline, Entry{At: e.At, Kind: e.Kind, Actor: names(e.ActorID), Body: e.Body, Message: e.Message})
 	}
 	p, err := s.store.GetPendingMFAReset(ctx, c.ID)
-	var why string
+	var why stale
 	if err == nil {
 		why, err = s.staleReason(ctx, s.store, p)
 	}
 	switch {
-	case err == nil && why != "":
+	case err == nil && why != (stale{}):
 		// A stale request is not offered for approval; the next request or approval
 		// attempt cancels it on the timeline (a page view changes nothing).
 	case err == nil:
@@ -288,7 +291,7 @@ func (s *Service) Assign(ctx context.Context, agent *store.Account, ref string, 
 		} else if err != nil {
 			return err
 		}
-		if err := s.timeline(ctx, st, c.ID, EventAssigned, agent.ID, "Assigned to "+agent.Username+"."); err != nil {
+		if err := s.timeline(ctx, st, c.ID, EventAssigned, agent.ID, say("timeline.assigned", "Agent", agent.Username)); err != nil {
 			return err
 		}
 		return s.record(ctx, st, audit.SupportCaseAssigned, "", m, "case="+c.Reference+" assignee="+agent.Username)
@@ -311,7 +314,7 @@ func (s *Service) AddNote(ctx context.Context, agent *store.Account, ref, text s
 		if err != nil {
 			return err
 		}
-		if err := s.timeline(ctx, st, c.ID, EventNote, agent.ID, text); err != nil {
+		if err := s.addNote(ctx, st, c.ID, agent.ID, text); err != nil {
 			return err
 		}
 		e = &Entry{At: s.now(), Kind: EventNote, Actor: agent.Username, Body: text}
@@ -356,18 +359,18 @@ func (s *Service) Close(ctx context.Context, agent *store.Account, ref, outcome,
 			return err
 		}
 		if n > 0 {
-			if err := s.timeline(ctx, st, c.ID, EventResetCancelled, agent.ID, "The reset waiting for approval was cancelled with the case."); err != nil {
+			if err := s.timeline(ctx, st, c.ID, EventResetCancelled, agent.ID, say("timeline.cancelled_with_case")); err != nil {
 				return err
 			}
 			if err := s.record(ctx, st, audit.SupportResetCancelled, "", m, "case="+c.Reference); err != nil {
 				return err
 			}
 		}
-		kind, event, verb := EventResolved, audit.SupportCaseResolved, "Resolved"
+		kind, event, said := EventResolved, audit.SupportCaseResolved, "timeline.resolved"
 		if outcome == OutcomeRejected {
-			kind, event, verb = EventRejected, audit.SupportCaseRejected, "Rejected"
+			kind, event, said = EventRejected, audit.SupportCaseRejected, "timeline.rejected"
 		}
-		if err := s.timeline(ctx, st, c.ID, kind, agent.ID, verb+": "+reason); err != nil {
+		if err := s.timeline(ctx, st, c.ID, kind, agent.ID, say(said, "Reason", reason)); err != nil {
 			return err
 		}
 		return s.record(ctx, st, event, "", m, fmt.Sprintf("case=%s reason=%s", c.Reference, clip(reason, 300)))

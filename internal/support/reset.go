@@ -52,8 +52,8 @@ type ResetResult struct {
 	// when the policy requires no MFA for the user: they sign in with the password alone.
 	EnrollmentRequired bool
 	Notified           bool // the notice e-mail was handed to the mail server
-	// Removed names the second factors the reset removed ("authenticator app",
-	// "security key “YubiKey”", "recovery code"), as the case timeline lists them.
+	// Removed names the second factors the reset removed, in English ("authenticator
+	// app", "security key “YubiKey”", "recovery code"), as the case timeline lists them.
 	Removed []string
 }
 
@@ -107,8 +107,8 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.Account, ref st
 			} else if err != nil {
 				return err
 			}
-			body := fmt.Sprintf("%s asks to reset the MFA of %s (verified by %s: %s). A second agent must approve.",
-				agent.Username, u.Username, req.Verification, note)
+			body := say("timeline.reset_requested", "Agent", agent.Username, "Username", u.Username,
+				"How", verifiedBy(req.Verification), "Note", note)
 			if err := s.timeline(ctx, st, c.ID, EventResetRequested, agent.ID, body); err != nil {
 				return err
 			}
@@ -164,9 +164,8 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.Account, ref st
 		}
 		if why, err := s.staleReason(ctx, st, r); err != nil {
 			return err
-		} else if why != "" {
-			void = apperr.New(apperr.CodeConflict, "This reset request is void: "+why+
-				". It was cancelled; verify the person again and request a new reset.")
+		} else if why != (stale{}) {
+			void = apperr.Msg(apperr.CodeConflict, why.void)
 			return s.cancelStale(ctx, st, c, r, why, agent.ID, m)
 		}
 		if r.RequestedBy == agent.ID {
@@ -233,7 +232,7 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 				return err
 			}
 		}
-		res, err = s.reset(ctx, st, c, fresh, r, "the console", "", "", m)
+		res, err = s.reset(ctx, st, c, fresh, r, consoleRequester, "", "", m)
 		return err
 	})
 	if err != nil {
@@ -242,45 +241,56 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 	return res, nil
 }
 
-// staleReason says why a pending request may no longer be carried out, or "" when it
-// may: it expired (PendingResetTTL), an API token filed it and the user now holds a
+// stale is why a pending request may no longer be carried out, as the catalog's sentences
+// say it: on its case's timeline, and in the error that refuses its approval.
+type stale struct{ timeline, void string }
+
+var (
+	staleExpired           = stale{"timeline.stale.expired", "err.reset_void.expired"}
+	staleTokenOnPrivileged = stale{"timeline.stale.privileged", "err.reset_void.privileged"}
+	staleFactorsChanged    = stale{"timeline.stale.factors_changed", "err.reset_void.factors_changed"}
+	staleKeyAdded          = stale{"timeline.stale.key_added", "err.reset_void.key_added"}
+)
+
+// staleReason says why a pending request may no longer be carried out, or the zero stale
+// when it may: it expired (PendingResetTTL), an API token filed it and the user now holds a
 // privileged role (which a token may not act on: auth.ErrTokenOnPrivileged), or the
 // user's authenticator or recovery code was set up after it (the user got back in, and
 // the request would delete factors the identity check never covered).
-func (s *Service) staleReason(ctx context.Context, st Store, r *store.MFAReset) (string, error) {
+func (s *Service) staleReason(ctx context.Context, st Store, r *store.MFAReset) (stale, error) {
 	if !s.now().Before(r.RequestedAt.Add(PendingResetTTL)) {
-		return "it expired (a request waits at most 24 hours)", nil
+		return staleExpired, nil
 	}
 	if r.RequestedByToken != "" {
 		u, err := st.GetUser(ctx, r.UserID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return "", err
+			return stale{}, err
 		}
 		if u != nil && store.PrivilegedRole(u.Role) {
-			return "an API token filed it, and the user is now an administrator or support agent, whom a token may not act on", nil
+			return staleTokenOnPrivileged, nil
 		}
 	}
 	totp, err := st.GetTOTP(ctx, r.UserID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", err
+		return stale{}, err
 	}
 	rc, err := st.GetRecoveryCode(ctx, r.UserID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", err
+		return stale{}, err
 	}
 	if (totp != nil && totp.CreatedAt.After(r.RequestedAt)) || (rc != nil && rc.CreatedAt.After(r.RequestedAt)) {
-		return "the user's authenticator or recovery code changed after it was made", nil
+		return staleFactorsChanged, nil
 	}
 	keys, err := st.ListWebAuthnCredentials(ctx, r.UserID)
 	if err != nil {
-		return "", err
+		return stale{}, err
 	}
 	for _, k := range keys {
 		if k.CreatedAt.After(r.RequestedAt) {
-			return "the user added a security key after it was made", nil
+			return staleKeyAdded, nil
 		}
 	}
-	return "", nil
+	return stale{}, nil
 }
 
 // requester names who filed r for its case's timeline and the audit log: person (a
@@ -294,6 +304,25 @@ func (s *Service) requester(ctx context.Context, st Store, r *store.MFAReset, pe
 	return "token " + strconv.Quote(s.tokenName(ctx, st, r.RequestedByToken))
 }
 
+// requesterArg is requester for a timeline sentence: a person's name as it is, a token
+// as a sentence of the catalog naming it, the console as a sentence saying so.
+func (s *Service) requesterArg(ctx context.Context, st Store, r *store.MFAReset, person string) any {
+	switch {
+	case r.RequestedByToken != "":
+		return say("timeline.by_token_short", "Token", strconv.Quote(s.tokenName(ctx, st, r.RequestedByToken)))
+	case person == consoleRequester:
+		return say("timeline.the_console")
+	}
+	return person
+}
+
+// consoleRequester names the console (twofold support reset) as an MFA reset's requester
+// in the audit log.
+const consoleRequester = "the console"
+
+// verifiedBy says how the person was verified (one of Verifications).
+func verifiedBy(v string) Text { return say("case.verified_by." + v) }
+
 // tokenName is the name of the API token id, or the id when the token is gone.
 func (s *Service) tokenName(ctx context.Context, st Store, id string) string {
 	if t, err := st.GetAPIToken(ctx, id); err == nil {
@@ -303,14 +332,15 @@ func (s *Service) tokenName(ctx context.Context, st Store, id string) string {
 }
 
 // cancelStale cancels the stale request r on case c, on the timeline and in the audit log.
-func (s *Service) cancelStale(ctx context.Context, st store.Store, c *store.SupportCase, r *store.MFAReset, why, actorID string, m Meta) error {
+func (s *Service) cancelStale(ctx context.Context, st store.Store, c *store.SupportCase, r *store.MFAReset, why stale, actorID string, m Meta) error {
 	if _, err := st.CancelMFAResets(ctx, c.ID, actorID, s.now()); err != nil {
 		return err
 	}
-	if err := s.timeline(ctx, st, c.ID, EventResetCancelled, actorID, "The reset waiting for approval was cancelled: "+why+"."); err != nil {
+	reason := say(why.timeline)
+	if err := s.timeline(ctx, st, c.ID, EventResetCancelled, actorID, say("timeline.stale_cancelled", "Why", reason)); err != nil {
 		return err
 	}
-	return s.record(ctx, st, audit.SupportResetCancelled, r.UserID, m, "case="+c.Reference+" reason="+why)
+	return s.record(ctx, st, audit.SupportResetCancelled, r.UserID, m, "case="+c.Reference+" reason="+reason.English())
 }
 
 // refusePending cancels u's stale pending requests and refuses with a conflict while a
@@ -331,7 +361,7 @@ func (s *Service) refusePending(ctx context.Context, st store.Store, u *store.Us
 		if err != nil {
 			return err
 		}
-		if why != "" {
+		if why != (stale{}) {
 			if err := s.cancelStale(ctx, st, c, r, why, actorID, m); err != nil {
 				return err
 			}
@@ -383,18 +413,22 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 		u.MFAOverride = store.MFAOverrideDefault
 	}
 	enroll := policy || u.MFAOverride == store.MFAOverrideYes
-	res := &ResetResult{Status: ResetDone, Username: u.Username, SessionsEnded: n, EnrollmentRequired: enroll, Removed: removed}
-
-	who := requester
-	if approver != "" {
-		who += ", approved by " + approver
+	names := make([]string, len(removed))
+	for i, f := range removed {
+		names[i] = f.English()
 	}
-	next := "The next sign-in sets up a new authenticator."
+	res := &ResetResult{Status: ResetDone, Username: u.Username, SessionsEnded: n, EnrollmentRequired: enroll, Removed: names}
+
+	who := s.requesterArg(ctx, st, r, requester)
+	if approver != "" {
+		who = say("timeline.approved_by", "By", who, "Approver", approver)
+	}
+	next := say("timeline.next_enroll")
 	if !enroll {
-		next = "MFA is not required for this user: they sign in with the password alone until they set up an authenticator."
+		next = say("timeline.next_optional")
 	}
 	detail := fmt.Sprintf("case=%s agent=%s verification=%s sessions_ended=%d removed=%s", orDash(ref), requester, r.Verification, n,
-		orDash(strings.Join(removed, "; ")))
+		orDash(strings.Join(names, "; ")))
 	if approver != "" {
 		detail += " approved_by=" + approver
 	}
@@ -402,8 +436,11 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 		detail += " (" + note + ")"
 	}
 	if c != nil {
-		body := fmt.Sprintf("MFA of %s reset by %s (verified by %s: %s). Removed: %s; %d session(s) ended. %s",
-			u.Username, who, r.Verification, r.Note, orNone(removed), n, next)
+		if len(removed) == 0 {
+			removed = []Text{say("timeline.removed_none")}
+		}
+		body := say("timeline.mfa_reset", "Username", u.Username, "By", who, "How", verifiedBy(r.Verification), "Note", r.Note,
+			"Removed", removed, "Count", n, "Next", next)
 		if err := s.timeline(ctx, st, c.ID, EventMFAReset, m.ActorID, body); err != nil {
 			return nil, err
 		}
@@ -437,15 +474,15 @@ func (s *Service) notifyReset(ctx context.Context, st store.Store, c *store.Supp
 	if err != nil || !queued || c == nil {
 		return err
 	}
-	return s.timeline(ctx, st, c.ID, EventUserNotified, actorID, "Reset notice to "+u.Email+" queued for sending.")
+	return s.timeline(ctx, st, c.ID, EventUserNotified, actorID, say("timeline.user_notified", "Email", u.Email))
 }
 
 // factorsHeld names the second factors u has, in st: the app, each key by name, the
 // recovery code.
-func factorsHeld(ctx context.Context, st store.Store, userID string) ([]string, error) {
-	var out []string
+func factorsHeld(ctx context.Context, st store.Store, userID string) ([]Text, error) {
+	var out []Text
 	if _, err := st.GetTOTP(ctx, userID); err == nil {
-		out = append(out, "authenticator app")
+		out = append(out, say("timeline.factor.app"))
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
@@ -454,25 +491,18 @@ func factorsHeld(ctx context.Context, st store.Store, userID string) ([]string, 
 		return nil, err
 	}
 	for _, k := range keys {
-		kind := "security key"
+		kind := "timeline.factor.key"
 		if k.Discoverable {
-			kind = "passkey"
+			kind = "timeline.factor.passkey"
 		}
-		out = append(out, fmt.Sprintf("%s “%s”", kind, k.Name))
+		out = append(out, say(kind, "Name", k.Name))
 	}
 	if _, err := st.GetRecoveryCode(ctx, userID); err == nil {
-		out = append(out, "recovery code")
+		out = append(out, say("timeline.factor.recovery"))
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func orNone(list []string) string {
-	if len(list) == 0 {
-		return "nothing (no second factor was set up)"
-	}
-	return strings.Join(list, ", ")
 }
 
 func casePart(ref string) string {

@@ -146,10 +146,27 @@ func (s *Service) record(ctx context.Context, st audit.Appender, event, subject 
 	return audit.Record(ctx, st, s.now(), event, subject, m, detail)
 }
 
-// timeline appends an entry to the case's timeline through st.
-func (s *Service) timeline(ctx context.Context, st Store, caseID, kind, actorID, body string) error {
-	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: kind, ActorID: actorID, Body: clip(body, 8000)})
+// timeline appends an entry saying t to the case's timeline through st: its English text,
+// and t itself for the case page to say in its reader's language.
+func (s *Service) timeline(ctx context.Context, st Store, caseID, kind, actorID string, t Text) error {
+	msg := t.encode()
+	if len(msg) > maxMessage { // only what people typed makes it long: the page shows the text
+		msg = ""
+	}
+	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: kind, ActorID: actorID,
+		Body: clip(t.English(), maxBody), Message: msg})
 }
+
+// addNote appends an agent's note, as typed, to the case's timeline through st.
+func (s *Service) addNote(ctx context.Context, st Store, caseID, actorID, text string) error {
+	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: EventNote, ActorID: actorID, Body: clip(text, maxBody)})
+}
+
+// maxBody and maxMessage bound a timeline entry's stored text and Text.
+const (
+	maxBody    = 8000
+	maxMessage = 16000
+)
 
 func newID() string { return uuid.NewString() }
 

@@ -76,7 +76,7 @@ func (s *Service) SendVerification(ctx context.Context, agent *store.Account, re
 		if err := st.SetCaseStatus(ctx, c.ID, store.CaseWaitingForUser, now); err != nil {
 			return err
 		}
-		body := fmt.Sprintf("Verification link sent to %s (account %s), valid until %s.", u.Email, u.Username, formatTime(now.Add(LinkTTL)))
+		body := say("timeline.verification_sent", "Email", u.Email, "Username", u.Username, "Until", now.Add(LinkTTL))
 		if err := s.timeline(ctx, st, c.ID, EventVerificationSent, agent.ID, body); err != nil {
 			return err
 		}
@@ -92,8 +92,6 @@ func (s *Service) SendVerification(ctx context.Context, agent *store.Account, re
 	}
 	return &LinkSent{Username: u.Username, Email: u.Email, ExpiresAt: now.Add(LinkTTL)}, nil
 }
-
-func formatTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
 
 // newToken returns a fresh 256-bit link token and the hash that is stored.
 func (s *Service) newToken() (string, []byte, error) {
@@ -201,7 +199,7 @@ func (s *Service) ConfirmLink(ctx context.Context, tok string, m Meta) (*LinkInf
 		if err := st.SetCaseStatus(ctx, l.CaseID, store.CaseOpen, now); err != nil {
 			return err
 		}
-		body := fmt.Sprintf("E-mail ownership confirmed: %s, from %s.", info.Email, orUnknown(m.IP))
+		body := say("timeline.email_confirmed", "Email", info.Email, "IP", orUnknown(m.IP))
 		if err := s.timeline(ctx, st, l.CaseID, EventEmailConfirmed, "", body); err != nil {
 			return err
 		}
@@ -214,9 +212,9 @@ func (s *Service) ConfirmLink(ctx context.Context, tok string, m Meta) (*LinkInf
 	return info, nil
 }
 
-func orUnknown(ip string) string {
+func orUnknown(ip string) any {
 	if ip == "" {
-		return "an unknown address"
+		return say("timeline.unknown_address")
 	}
 	return ip
 }

@@ -270,10 +270,13 @@ func TestSupportCasePageNamesTheTokenThatAsked(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	personCase := decodeAs[web.MFAResetAnswer](t, r).Case
 
-	for _, tc := range []struct{ lang, token, person, verified, raw string }{
-		{"en", "API token “automation” (created by root) asked on", "pat asked on", "(verified by other means:", "by other:"},
-		{"de", "Das API-Token „automation“ (erstellt von root) hat am", "pat hat am", "(geprüft durch andere Mittel:", "durch other"},
-		{"fr", "Le jeton d’API « automation » (créé par root) a demandé le", "pat a demandé le", "(vérifié par un autre moyen", "par other"},
+	for _, tc := range []struct{ lang, token, person, verified, raw, opened string }{
+		{"en", "API token “automation” (created by root) asked on", "pat asked on", "(verified by other means:", "by other:",
+			`Case opened through the admin API by API token "automation" (id `},
+		{"de", "Das API-Token „automation“ (erstellt von root) hat am", "pat hat am", "(geprüft durch andere Mittel:", "durch other",
+			`Fall über die Admin-API von API-Token "automation" (ID `},
+		{"fr", "Le jeton d’API « automation » (créé par root) a demandé le", "pat a demandé le", "(vérifié par un autre moyen", "par other",
+			`Dossier ouvert par l’API d’administration par le jeton d’API "automation" (id `},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			lang := http.Header{"Accept-Language": {tc.lang}}
@@ -299,6 +302,11 @@ func TestSupportCasePageNamesTheTokenThatAsked(t *testing.T) {
 			// the stored value ("other").
 			if !strings.Contains(card, tc.verified) || strings.Contains(card, tc.raw) {
 				t.Errorf("the token's case (%s): want %q, not the stored value:\n%s", tc.lang, tc.verified, card)
+			}
+			// The timeline, too, is in the page's language; the names are as they were.
+			timeline, _, _ := strings.Cut(body[strings.Index(body, `id="tl-h"`)+1:], "</ol>")
+			if !strings.Contains(timeline, tc.opened) || (tc.lang != "en" && strings.Contains(timeline, "asks to reset")) {
+				t.Errorf("the token's case (%s): want a timeline saying %q, all in the page's language:\n%s", tc.lang, tc.opened, timeline)
 			}
 			// root created the token: ApproveReset refuses root, so the page does not offer it.
 			if body := page(root, tokenCase); !strings.Contains(body, tc.token) || strings.Contains(body, approve) {

@@ -103,14 +103,14 @@ func (d *DB) CloseCase(ctx context.Context, id, status, closedBy, reason string,
 
 // AddCaseEvent appends a timeline entry.
 func (d *DB) AddCaseEvent(ctx context.Context, e *store.CaseEvent) error {
-	err := d.queryRow(ctx, `INSERT INTO support_case_events (case_id, at, kind, actor_id, body)
-		VALUES (?,?,?,?,?) RETURNING id`, e.CaseID, ms(e.At), e.Kind, e.ActorID, e.Body).Scan(&e.ID)
+	err := d.queryRow(ctx, `INSERT INTO support_case_events (case_id, at, kind, actor_id, body, message)
+		VALUES (?,?,?,?,?,?) RETURNING id`, e.CaseID, ms(e.At), e.Kind, e.ActorID, e.Body, e.Message).Scan(&e.ID)
 	return d.wrap(err)
 }
 
 // ListCaseEvents returns a case's timeline, oldest first.
 func (d *DB) ListCaseEvents(ctx context.Context, caseID string) ([]store.CaseEvent, error) {
-	rows, err := d.query(ctx, `SELECT id, case_id, at, kind, actor_id, body FROM support_case_events
+	rows, err := d.query(ctx, `SELECT id, case_id, at, kind, actor_id, body, message FROM support_case_events
 		WHERE case_id = ? ORDER BY id`, caseID)
 	if err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func (d *DB) ListCaseEvents(ctx context.Context, caseID string) ([]store.CaseEve
 	for rows.Next() {
 		var e store.CaseEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &e.CaseID, &at, &e.Kind, &e.ActorID, &e.Body); err != nil {
+		if err := rows.Scan(&e.ID, &e.CaseID, &at, &e.Kind, &e.ActorID, &e.Body, &e.Message); err != nil {
 			return nil, d.wrap(err)
 		}
 		e.At = fromMS(at)

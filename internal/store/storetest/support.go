@@ -172,6 +172,9 @@ func testCaseEvents(t *testing.T, s store.Store) {
 	var want []store.CaseEvent
 	for i, kind := range []string{"created", "note", "assigned"} {
 		e := &store.CaseEvent{CaseID: a.ID, At: at(time.Duration(i) * time.Minute), Kind: kind, ActorID: "agent", Body: "entry " + kind}
+		if kind != "note" { // a note has no catalog sentence
+			e.Message = `{"k":"timeline.` + kind + `","a":[{"n":"Agent","v":"zoë ‘<b>’"}]}`
+		}
 		wantNoErr(t, "AddCaseEvent", s.AddCaseEvent(ctx, e))
 		if e.ID == 0 || (len(want) > 0 && e.ID <= want[len(want)-1].ID) {
 			t.Errorf("event ids not increasing: %d after %v", e.ID, want)
