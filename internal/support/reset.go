@@ -320,8 +320,21 @@ func (s *Service) requesterArg(ctx context.Context, st Store, r *store.MFAReset,
 // in the audit log.
 const consoleRequester = "the console"
 
-// verifiedBy says how the person was verified (one of Verifications).
-func verifiedBy(v string) Text { return say("case.verified_by." + v) }
+// verifiedBy says how the person was verified: one of Verifications in words, any other
+// value (a newer release's method, during a rolling upgrade) as it is stored.
+func verifiedBy(v string) any {
+	switch v {
+	case VerifyEmailLink:
+		return say("case.verified_by.email_link")
+	case VerifyPhoneCallback:
+		return say("case.verified_by.phone_callback")
+	case VerifyIDDocument:
+		return say("case.verified_by.id_document")
+	case VerifyOther:
+		return say("case.verified_by.other")
+	}
+	return v
+}
 
 // tokenName is the name of the API token id, or the id when the token is gone.
 func (s *Service) tokenName(ctx context.Context, st Store, id string) string {

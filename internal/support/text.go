@@ -13,6 +13,9 @@ import (
 // beside its English text, so the case page says the entry in its reader's language (an
 // agent reads a case in German that the console or another agent wrote in French). What
 // people typed (names, notes, reasons) stays as they typed it.
+//
+// Stored entries outlive releases: a sentence whose arguments change gets a new key (an
+// older instance then shows the entry as stored instead of a sentence missing a value).
 type Text struct {
 	Key  string `json:"k"`
 	Args []Arg  `json:"a,omitempty"`

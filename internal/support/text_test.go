@@ -92,3 +92,18 @@ func TestSayNamesEveryArgument(t *testing.T) {
 		t.Errorf("found %d say calls with a written-out key; the package has more: is the walk broken?", calls)
 	}
 }
+
+// TestAnUnknownVerificationIsSaidAsStored: a method this release does not know (a newer
+// release's, read during a rolling upgrade) is named as stored, and the entry keeps its
+// whole English text instead of an empty one.
+func TestAnUnknownVerificationIsSaidAsStored(t *testing.T) {
+	for _, v := range append(slices.Clone(Verifications), "sms") {
+		body := say("timeline.reset_requested", "Agent", "alice", "Username", "ada", "How", verifiedBy(v), "Note", "n").English()
+		if !strings.HasPrefix(body, "alice asks to reset the MFA of ada (verified by ") || strings.Contains(body, "<no value>") {
+			t.Errorf("verification %q: %q", v, body)
+		}
+		if v == "sms" && !strings.Contains(body, "verified by sms: n)") {
+			t.Errorf("verification %q: %q, want it named as stored", v, body)
+		}
+	}
+}

@@ -274,9 +274,9 @@ func TestSupportCasePageNamesTheTokenThatAsked(t *testing.T) {
 		{"en", "API token “automation” (created by root) asked on", "pat asked on", "(verified by other means:", "by other:",
 			`Case opened through the admin API by API token "automation" (id `},
 		{"de", "Das API-Token „automation“ (erstellt von root) hat am", "pat hat am", "(geprüft durch andere Mittel:", "durch other",
-			`Fall über die Admin-API von API-Token "automation" (ID `},
+			`Fall über die Admin-API von dem API-Token "automation" (ID `},
 		{"fr", "Le jeton d’API « automation » (créé par root) a demandé le", "pat a demandé le", "(vérifié par un autre moyen", "par other",
-			`Dossier ouvert par l’API d’administration par le jeton d’API "automation" (id `},
+			`Demande ouverte via l’API d’administration par le jeton d’API "automation" (id `},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			lang := http.Header{"Accept-Language": {tc.lang}}
