@@ -26,6 +26,15 @@ const (
 // Verifications lists the methods in the order the console offers them.
 var Verifications = []string{VerifyEmailLink, VerifyPhoneCallback, VerifyIDDocument, VerifyOther}
 
+// VerifiedBy are the catalog keys of the methods as the words after "verified by" (the
+// case page's pending reset, the timeline).
+var VerifiedBy = map[string]string{
+	VerifyEmailLink:     "case.verified_by.email_link",
+	VerifyPhoneCallback: "case.verified_by.phone_callback",
+	VerifyIDDocument:    "case.verified_by.id_document",
+	VerifyOther:         "case.verified_by.other",
+}
+
 // ResetRequest is an agent's request to reset the MFA of the account a case concerns.
 type ResetRequest struct {
 	UserID       string // optional: the matching account (the only one when empty)
@@ -323,15 +332,8 @@ const consoleRequester = "the console"
 // verifiedBy says how the person was verified: one of Verifications in words, any other
 // value (a newer release's method, during a rolling upgrade) as it is stored.
 func verifiedBy(v string) any {
-	switch v {
-	case VerifyEmailLink:
-		return say("case.verified_by.email_link")
-	case VerifyPhoneCallback:
-		return say("case.verified_by.phone_callback")
-	case VerifyIDDocument:
-		return say("case.verified_by.id_document")
-	case VerifyOther:
-		return say("case.verified_by.other")
+	if k, ok := VerifiedBy[v]; ok {
+		return say(k)
 	}
 	return v
 }

@@ -26,15 +26,6 @@ var verificationOptions = []option{
 	{support.VerifyOther, "case.verification.other"},
 }
 
-// verifiedBy are the catalog keys of how a pending reset's requester verified the user,
-// as the words after "verified by" in the case page's sentence.
-var verifiedBy = map[string]string{
-	support.VerifyEmailLink:     "case.verified_by.email_link",
-	support.VerifyPhoneCallback: "case.verified_by.phone_callback",
-	support.VerifyIDDocument:    "case.verified_by.id_document",
-	support.VerifyOther:         "case.verified_by.other",
-}
-
 // statusLabels are the catalog keys of the case statuses.
 var statusLabels = map[string]string{
 	store.CaseOpen: "case.status.open", store.CaseWaitingForUser: "case.status.waiting_for_user",
@@ -178,10 +169,10 @@ type caseData struct {
 // HowVerified is the catalog key of how the pending reset's requester verified the user
 // ("other means" for a value this release does not know).
 func (d caseData) HowVerified() string {
-	if k, ok := verifiedBy[d.Pending.Verification]; ok {
+	if k, ok := support.VerifiedBy[d.Pending.Verification]; ok {
 		return k
 	}
-	return verifiedBy[support.VerifyOther]
+	return support.VerifiedBy[support.VerifyOther]
 }
 
 // caseFlashes are the catalog keys of what the case page says after its forms.

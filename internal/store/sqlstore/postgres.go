@@ -85,8 +85,8 @@ func OpenPostgres(ctx context.Context, url string, pool PoolOptions) (*DB, error
 // rebindDollar turns '?' placeholders into $1, $2, ... (the queries hold no '?' otherwise).
 // Each text is rewritten once and kept: every query on PostgreSQL passes through here, and
 // rewriting the session check's 480 bytes byte by byte on every request cost 0.5 µs and an
-// allocation (16 ns and none now). Past maxRebound texts (the store's queries are constants but for a few built
-// from lists) a text is rewritten on every call instead.
+// allocation (16 ns and none now). Past maxRebound texts (the store's queries are
+// constants but for a few built from lists) a text is rewritten on every call instead.
 func rebindDollar(q string) string {
 	if r, ok := rebound.Load(q); ok {
 		return r.(string)
