@@ -15,7 +15,7 @@ import (
 // back refused with status.
 func (b *browserTab) submitRefused(xpath string, status int64) {
 	b.t.Helper()
-	resp, err := b.runResponse(chromedp.Click(chromedp.Search(xpath)))
+	resp, err := b.clickResponse(xpath)
 	if err != nil {
 		b.t.Fatalf("click %s on %s: %v", xpath, b.location(), err)
 	}

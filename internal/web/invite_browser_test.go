@@ -84,7 +84,7 @@ func TestBrowserInvitation(t *testing.T) {
 // and says why.
 func browserClickRefused(b *browserTab, xpath, want string) {
 	b.t.Helper()
-	resp, err := b.runResponse(chromedp.Click(chromedp.Search(xpath)))
+	resp, err := b.clickResponse(xpath)
 	if err != nil {
 		b.t.Fatalf("click %s: %v", xpath, err)
 	}

@@ -161,7 +161,7 @@ func (c *pageChecker) screenshot(name string) {
 // that is.
 func (b *browserTab) submit(xpath string) {
 	b.t.Helper()
-	if _, err := b.runResponse(chromedp.Click(chromedp.Search(xpath))); err != nil {
+	if _, err := b.clickResponse(xpath); err != nil {
 		b.t.Fatalf("click %s on %s: %v", xpath, b.location(), err)
 	}
 }

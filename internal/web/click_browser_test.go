@@ -1,0 +1,56 @@
+package web_test
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/testutil"
+)
+
+// contactSupport is the sign-in page's link to the support form.
+const contactSupport = `//a[normalize-space()="Contact support"]`
+
+// TestBrowserClickThatNeverArrivedIsSentAgain: a click the page never received (here
+// swallowed before any listener of the document sees it, as a click DevTools sent to a
+// point where the page had nothing was) is sent once more, and the test goes on.
+func TestBrowserClickThatNeverArrivedIsSentAgain(t *testing.T) {
+	chromium := testutil.RequireTool(t, "chromium")
+	srv := testserver.New(t, testserver.Options{})
+	b := browserStart(t, chromium, srv.URL)
+	b.lostAfter = time.Second
+	b.open("/login")
+	b.do("swallow the next click", chromedp.Evaluate[chromedp.Void](`window.addEventListener("click", function (e) {
+		e.stopImmediatePropagation();
+		e.preventDefault();
+	}, {capture: true, once: true})`))
+	b.click(contactSupport, "/support")
+}
+
+// TestBrowserClickThatArrivedIsNeverRepeated: a click the element received is not sent
+// again, however long its page takes.
+func TestBrowserClickThatArrivedIsNeverRepeated(t *testing.T) {
+	chromium := testutil.RequireTool(t, "chromium")
+	srv := testserver.New(t, testserver.Options{})
+	b := browserStart(t, chromium, srv.URL)
+	b.lostAfter = time.Second
+	b.open("/login")
+	b.do("delay the link's page", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
+	document.evaluate(`+browserJSString(contactSupport)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null)
+		.singleNodeValue.addEventListener("click", function (e) {
+			e.preventDefault();
+			window.clicks++;
+			setTimeout(function () { location.href = "/support?clicks=" + window.clicks; }, 3000);
+		})`))
+	b.click(contactSupport, "/support")
+	u, err := url.Parse(b.location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Query().Get("clicks"); got != "1" {
+		t.Errorf("the link was clicked %s times, want 1", got)
+	}
+}
