@@ -172,7 +172,7 @@ const (
 type PendingReset struct {
 	Reference string // the case it waits on
 	// RequestedBy is the username of who asked, or of who created the API token that
-	// asked; "(deleted user)" when the account is gone.
+	// asked; store.DeletedUsername when the account is gone.
 	RequestedBy string
 	// Token is the name of the API token that asked (its id when the token is gone); ""
 	// when a person asked.
@@ -250,11 +250,11 @@ func (s *Service) User(ctx context.Context, id string) (*Details, error) {
 	return d, nil
 }
 
-// username is the username of the account id, or "(deleted user)" when it is gone.
+// username is the username of the account id, or store.DeletedUsername when it is gone.
 func (s *Service) username(ctx context.Context, id string) (string, error) {
 	u, err := s.store.GetUser(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return "(deleted user)", nil
+		return store.DeletedUsername, nil
 	}
 	if err != nil {
 		return "", err

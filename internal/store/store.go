@@ -24,6 +24,12 @@ var (
 	ErrInvalidText = errors.New("store: text is not valid UTF-8 or holds a NUL")
 )
 
+// DeletedUsername is the name the consoles give an account that no longer exists, where
+// a case or a pending reset names who acted. No username can be it: auth.ValidateUsername
+// allows no parentheses or spaces. Pages say it in their language (the template function
+// who); the APIs answer it as it is.
+const DeletedUsername = "(deleted user)"
+
 type unavailable struct{}
 
 func (unavailable) Error() string { return "store: unavailable" }

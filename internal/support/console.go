@@ -203,7 +203,7 @@ func (s *Service) namer(ctx context.Context) func(id string) string {
 		if n, ok := cache[id]; ok {
 			return n
 		}
-		n := "(deleted user)"
+		n := store.DeletedUsername
 		if u, err := s.store.GetUser(ctx, id); err == nil {
 			n = u.Username
 		}
