@@ -30,12 +30,16 @@ type SupportCase struct {
 	Phone        string
 	Category     string
 	Description  string
-	Status       string
-	AssigneeID   string // empty when unassigned
-	IP           string // who opened it
-	UserAgent    string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// DescriptionMessage is the description as a catalog sentence with its arguments
+	// (support.Text, in JSON) where twofold wrote it (a case an administrator opened for
+	// an MFA reset); "" for a description people typed.
+	DescriptionMessage string
+	Status             string
+	AssigneeID         string // empty when unassigned
+	IP                 string // who opened it
+	UserAgent          string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 	// Proof of e-mail ownership: set when a verification link sent to an account's
 	// address was confirmed. Zero time when not confirmed.
 	EmailConfirmedAt     time.Time

@@ -117,7 +117,9 @@ func (s *Service) adminOrigin(ctx context.Context, st store.Store, admin *store.
 }
 
 // openAdminCase opens, in st, the case an administrator's reset request waits on. Its
-// description, first timeline entry and audit row name who asked and where (from).
+// description, first timeline entry and audit row name who asked and where (from); the
+// description and the entry keep their sentences, so that the case page says them in its
+// reader's language.
 func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *store.User, reason string, from adminOrigin, m Meta) (*store.SupportCase, error) {
 	refText, err := newReference(s.rand)
 	if err != nil {
@@ -128,10 +130,14 @@ func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *s
 	if name == "" {
 		name = u.Username
 	}
+	described := say("case.description_admin", "By", from.by, "Reason", reason)
 	c := &store.SupportCase{ID: newID(), Reference: refText, FullName: name, Email: u.Email, EmailNorm: u.EmailNorm,
-		Category: CategoryOther, Description: clip("MFA reset requested by "+from.by.English()+": "+reason, MaxDescription),
+		Category: CategoryOther, Description: clip(described.English(), MaxDescription), DescriptionMessage: described.encode(),
 		Status: store.CaseOpen, AssigneeID: admin.ID, IP: clip(m.IP, 64), UserAgent: clip(m.UserAgent, 256),
 		CreatedAt: now, UpdatedAt: now}
+	if len(c.DescriptionMessage) > maxMessage { // a reason that long: the page shows the text
+		c.DescriptionMessage = ""
+	}
 	if err := st.CreateCase(ctx, c); err != nil {
 		return nil, err
 	}

@@ -137,3 +137,27 @@ func TestTimelineEntryFallsBackToItsText(t *testing.T) {
 		t.Errorf("In(xx) = %q, In(de) = %q", got, e.In("de"))
 	}
 }
+
+// TestCaseDescriptionInTheReadersLanguage: the description of a case an administrator
+// opened is said in the reader's language, with the reason as typed; a description
+// without a sentence, or with one this release cannot say, is shown as stored.
+func TestCaseDescriptionInTheReadersLanguage(t *testing.T) {
+	msg := `{"k":"case.description_admin","a":[{"n":"By","t":[{"k":"timeline.by_admin","a":[{"n":"Name","v":"pat"}]}]},{"n":"Reason","v":"lost <b>phone</b>"}]}`
+	d := support.Details{Case: store.SupportCase{Description: "stored", DescriptionMessage: msg}}
+	for lang, want := range map[string]string{
+		"en": "MFA reset requested by administrator pat: lost <b>phone</b>",
+		"de": "Zurücksetzen der MFA beantragt von Administrator pat: lost <b>phone</b>",
+		"fr": "Réinitialisation de la MFA demandée par l’administrateur pat : lost <b>phone</b>",
+		"xx": "MFA reset requested by administrator pat: lost <b>phone</b>",
+	} {
+		if got := d.DescriptionIn(lang); got != want {
+			t.Errorf("DescriptionIn(%s) = %q, want %q", lang, got, want)
+		}
+	}
+	for _, msg := range []string{"", "{", `{"k":"case.from_release_99","a":[{"n":"Reason","v":"x"}]}`} {
+		d.Case.DescriptionMessage = msg
+		if got := d.DescriptionIn("de"); got != "stored" {
+			t.Errorf("message %q: DescriptionIn(de) = %q, want the stored description", msg, got)
+		}
+	}
+}

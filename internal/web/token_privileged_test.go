@@ -270,13 +270,16 @@ func TestSupportCasePageNamesTheTokenThatAsked(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	personCase := decodeAs[web.MFAResetAnswer](t, r).Case
 
-	for _, tc := range []struct{ lang, token, person, verified, raw, opened string }{
+	for _, tc := range []struct{ lang, token, person, verified, raw, opened, described, tokenDescribed string }{
 		{"en", "API token “automation” (created by root) asked on", "pat asked on", "(verified by other means:", "by other:",
-			`Case opened through the admin API by API token "automation" (id `},
+			`Case opened through the admin API by API token "automation" (id `,
+			"MFA reset requested by administrator pat: lost phone, called back", `MFA reset requested by API token "automation" (id `},
 		{"de", "Das API-Token „automation“ (erstellt von root) hat am", "pat hat am", "(geprüft durch andere Mittel:", "durch other",
-			`Fall über die Admin-API von dem API-Token "automation" (ID `},
+			`Fall über die Admin-API von dem API-Token "automation" (ID `,
+			"Zurücksetzen der MFA beantragt von Administrator pat: lost phone, called back", `Zurücksetzen der MFA beantragt von dem API-Token "automation" (ID `},
 		{"fr", "Le jeton d’API « automation » (créé par root) a demandé le", "pat a demandé le", "(vérifié par un autre moyen", "par other",
-			`Demande ouverte via l’API d’administration par le jeton d’API "automation" (id `},
+			`Demande ouverte via l’API d’administration par le jeton d’API "automation" (id `,
+			"Réinitialisation de la MFA demandée par l’administrateur pat : lost phone, called back", `Réinitialisation de la MFA demandée par le jeton d’API "automation" (id `},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			lang := http.Header{"Accept-Language": {tc.lang}}
@@ -314,6 +317,12 @@ func TestSupportCasePageNamesTheTokenThatAsked(t *testing.T) {
 			}
 			if body := page(root, personCase); !strings.Contains(body, tc.person) || !strings.Contains(body, approve) {
 				t.Errorf("pat's case (%s) to root: want %q and the approval:\n%s", tc.lang, tc.person, body)
+			}
+			// The description twofold wrote is in the page's language too; the reason as typed.
+			for ref, want := range map[string]string{personCase: tc.described, tokenCase: tc.tokenDescribed} {
+				if d := page(root, ref); !strings.Contains(d, `<p class="description">`+want) {
+					t.Errorf("case %s (%s): want the description %q:\n%s", ref, tc.lang, want, d)
+				}
 			}
 			if body := page(pat, personCase); strings.Contains(body, approve) {
 				t.Errorf("pat's case (%s) offers pat the approval of pat's own request", tc.lang)

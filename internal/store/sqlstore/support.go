@@ -9,7 +9,7 @@ import (
 
 const caseColumns = `id, reference, full_name, email, email_norm, organisation, phone, category, description,
 	status, assignee_id, ip, user_agent, created_at, updated_at, email_confirmed_at, email_confirmed_ip,
-	email_confirmed_user_id, email_confirmed_norm, closed_at, closed_by, resolution`
+	email_confirmed_user_id, email_confirmed_norm, closed_at, closed_by, resolution, description_message`
 
 // notClosed is the condition under which a case may still change.
 const notClosed = ` AND status <> '` + store.CaseResolved + `' AND status <> '` + store.CaseRejected + `'`
@@ -20,7 +20,7 @@ func scanCase(s scanner) (store.SupportCase, error) {
 	if err := s.Scan(&c.ID, &c.Reference, &c.FullName, &c.Email, &c.EmailNorm, &c.Organisation, &c.Phone,
 		&c.Category, &c.Description, &c.Status, &c.AssigneeID, &c.IP, &c.UserAgent, &created, &updated,
 		&confirmed, &c.EmailConfirmedIP, &c.EmailConfirmedUserID, &c.EmailConfirmedNorm, &closed,
-		&c.ClosedBy, &c.Resolution); err != nil {
+		&c.ClosedBy, &c.Resolution, &c.DescriptionMessage); err != nil {
 		return c, err
 	}
 	c.CreatedAt, c.UpdatedAt, c.EmailConfirmedAt, c.ClosedAt = fromMS(created), fromMS(updated), fromMS(confirmed), fromMS(closed)
@@ -30,10 +30,11 @@ func scanCase(s scanner) (store.SupportCase, error) {
 // CreateCase inserts a support case.
 func (d *DB) CreateCase(ctx context.Context, c *store.SupportCase) error {
 	_, err := d.exec(ctx, `INSERT INTO support_cases (`+caseColumns+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.Reference, c.FullName, c.Email, c.EmailNorm, c.Organisation, c.Phone, c.Category, c.Description,
 		c.Status, c.AssigneeID, c.IP, c.UserAgent, ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.EmailConfirmedAt),
-		c.EmailConfirmedIP, c.EmailConfirmedUserID, c.EmailConfirmedNorm, ms(c.ClosedAt), c.ClosedBy, c.Resolution)
+		c.EmailConfirmedIP, c.EmailConfirmedUserID, c.EmailConfirmedNorm, ms(c.ClosedAt), c.ClosedBy, c.Resolution,
+		c.DescriptionMessage)
 	return err
 }
 

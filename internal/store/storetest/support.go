@@ -60,6 +60,7 @@ func testCaseRoundTrip(t *testing.T, s store.Store) {
 	c.AssigneeID = "agent-1"
 	c.EmailConfirmedAt, c.EmailConfirmedIP, c.EmailConfirmedUserID, c.EmailConfirmedNorm = at(time.Minute), "198.51.100.1", "u1", "ada@example.com"
 	c.Description = "Unicode ✓ and 'quotes' and \"double\" and a % sign"
+	c.DescriptionMessage = `{"k":"case.description_admin","a":[{"n":"Reason","v":"lost ✓"}]}`
 	wantNoErr(t, "CreateCase", s.CreateCase(t.Context(), c))
 	wantSame(t, "case", getCase(t, s, c.Reference), c)
 	byID, err := s.GetCase(t.Context(), c.ID)
