@@ -314,13 +314,16 @@ func (s *Service) requester(ctx context.Context, st Store, r *store.MFAReset, pe
 }
 
 // requesterArg is requester for a timeline sentence: a person's name as it is, a token
-// as a sentence of the catalog naming it, the console as a sentence saying so.
+// as a sentence of the catalog naming it, the console or an account deleted since as a
+// sentence saying so.
 func (s *Service) requesterArg(ctx context.Context, st Store, r *store.MFAReset, person string) any {
 	switch {
 	case r.RequestedByToken != "":
 		return say("timeline.by_token_short", "Token", strconv.Quote(s.tokenName(ctx, st, r.RequestedByToken)))
 	case person == consoleRequester:
 		return say("timeline.the_console")
+	case person == store.DeletedUsername:
+		return say("user.deleted")
 	}
 	return person
 }

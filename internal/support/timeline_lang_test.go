@@ -147,7 +147,7 @@ func TestCaseDescriptionInTheReadersLanguage(t *testing.T) {
 	for lang, want := range map[string]string{
 		"en": "MFA reset requested by administrator pat: lost <b>phone</b>",
 		"de": "Zurücksetzen der MFA beantragt von Administrator pat: lost <b>phone</b>",
-		"fr": "Réinitialisation de la MFA demandée par l’administrateur pat : lost <b>phone</b>",
+		"fr": "Réinitialisation de la MFA demandée par l’administrateur pat : lost <b>phone</b>",
 		"xx": "MFA reset requested by administrator pat: lost <b>phone</b>",
 	} {
 		if got := d.DescriptionIn(lang); got != want {

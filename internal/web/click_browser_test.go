@@ -54,3 +54,32 @@ func TestBrowserClickThatArrivedIsNeverRepeated(t *testing.T) {
 		t.Errorf("the link was clicked %s times, want 1", got)
 	}
 }
+
+// TestBrowserClickWaitingForItsElementIsNotRepeated: a click that has not gone out yet,
+// because its element is not shown yet, is not sent a second time once it is.
+func TestBrowserClickWaitingForItsElementIsNotRepeated(t *testing.T) {
+	chromium := testutil.RequireTool(t, "chromium")
+	srv := testserver.New(t, testserver.Options{})
+	b := browserStart(t, chromium, srv.URL)
+	b.lostAfter = time.Second
+	b.open("/login")
+	b.do("hide the link for 3 s, and count its clicks", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
+	(function () {
+		const a = document.evaluate(`+browserJSString(contactSupport)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+		a.style.display = "none";
+		setTimeout(function () { a.style.display = ""; }, 3000);
+		a.addEventListener("click", function (e) {
+			e.preventDefault();
+			window.clicks++;
+			setTimeout(function () { location.href = "/support?clicks=" + window.clicks; }, 1000);
+		});
+	})()`))
+	b.click(contactSupport, "/support")
+	u, err := url.Parse(b.location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Query().Get("clicks"); got != "1" {
+		t.Errorf("the link was clicked %s times, want 1", got)
+	}
+}

@@ -67,4 +67,17 @@ func TestConsolesNameAGoneAccountInTheirLanguage(t *testing.T) {
 	if p := decodeAs[web.Case](t, c).PendingReset; p == nil || p.RequestedBy != store.DeletedUsername {
 		t.Errorf("the case in the API: %s, want requested_by %q", c.Body, store.DeletedUsername)
 	}
+
+	// The reset's timeline entry, written after the requester went, names them in the
+	// reader's language too.
+	wantStatus(t, apiDo(root, "POST", "/api/v1/support/cases/"+ref+"/reset-mfa/approve", map[string]any{}), http.StatusOK)
+	for lang, name := range map[string]string{"en": "(deleted user)", "de": "(gelöschter Benutzer)", "fr": "(utilisateur supprimé)"} {
+		r := rawDo(srv, root, http.MethodGet, "/support/cases/"+ref, "", nil, http.Header{"Accept-Language": {lang}})
+		body := html.UnescapeString(string(r.body))
+		timeline, _, _ := strings.Cut(body[strings.Index(body, `id="tl-h"`)+1:], "</ol>")
+		entry, _, _ := strings.Cut(timeline[strings.Index(timeline, `<li class="mfa_reset">`)+1:], "</li>")
+		if !strings.Contains(entry, name) || (lang != "en" && strings.Contains(entry, store.DeletedUsername)) {
+			t.Errorf("the reset's entry (%s) does not name the requester %q:\n%s", lang, name, entry)
+		}
+	}
 }

@@ -279,7 +279,7 @@ func TestSupportCasePageNamesTheTokenThatAsked(t *testing.T) {
 			"Zurücksetzen der MFA beantragt von Administrator pat: lost phone, called back", `Zurücksetzen der MFA beantragt von dem API-Token "automation" (ID `},
 		{"fr", "Le jeton d’API « automation » (créé par root) a demandé le", "pat a demandé le", "(vérifié par un autre moyen", "par other",
 			`Demande ouverte via l’API d’administration par le jeton d’API "automation" (id `,
-			"Réinitialisation de la MFA demandée par l’administrateur pat : lost phone, called back", `Réinitialisation de la MFA demandée par le jeton d’API "automation" (id `},
+			"Réinitialisation de la MFA demandée par l’administrateur pat : lost phone, called back", `Réinitialisation de la MFA demandée par le jeton d’API "automation" (id `},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			lang := http.Header{"Accept-Language": {tc.lang}}
