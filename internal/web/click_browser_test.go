@@ -14,15 +14,35 @@ import (
 // contactSupport is the sign-in page's link to the support form.
 const contactSupport = `//a[normalize-space()="Contact support"]`
 
-// TestBrowserClickThatNeverArrivedIsSentAgain: a click the page never received (here
-// swallowed before any listener of the document sees it, as a click DevTools sent to a
-// point where the page had nothing was) is sent once more, and the test goes on.
-func TestBrowserClickThatNeverArrivedIsSentAgain(t *testing.T) {
+// signInPageTab opens the sign-in page in a browser whose clicks count as lost after a
+// second.
+func signInPageTab(t *testing.T) *browserTab {
+	t.Helper()
 	chromium := testutil.RequireTool(t, "chromium")
 	srv := testserver.New(t, testserver.Options{})
 	b := browserStart(t, chromium, srv.URL)
 	b.lostAfter = time.Second
 	b.open("/login")
+	return b
+}
+
+// wantClickedOnce fails unless the page the link led to counted one click (?clicks=1).
+func wantClickedOnce(t *testing.T, b *browserTab) {
+	t.Helper()
+	u, err := url.Parse(b.location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Query().Get("clicks"); got != "1" {
+		t.Errorf("the link was clicked %s times, want 1", got)
+	}
+}
+
+// TestBrowserClickThatNeverArrivedIsSentAgain: a click the page never received (here
+// swallowed before any listener of the document sees it, as a click DevTools sent to a
+// point where the page had nothing was) is sent once more, and the test goes on.
+func TestBrowserClickThatNeverArrivedIsSentAgain(t *testing.T) {
+	b := signInPageTab(t)
 	b.do("swallow the next click", chromedp.Evaluate[chromedp.Void](`window.addEventListener("click", function (e) {
 		e.stopImmediatePropagation();
 		e.preventDefault();
@@ -33,11 +53,7 @@ func TestBrowserClickThatNeverArrivedIsSentAgain(t *testing.T) {
 // TestBrowserClickThatArrivedIsNeverRepeated: a click the element received is not sent
 // again, however long its page takes.
 func TestBrowserClickThatArrivedIsNeverRepeated(t *testing.T) {
-	chromium := testutil.RequireTool(t, "chromium")
-	srv := testserver.New(t, testserver.Options{})
-	b := browserStart(t, chromium, srv.URL)
-	b.lostAfter = time.Second
-	b.open("/login")
+	b := signInPageTab(t)
 	b.do("delay the link's page", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
 	document.evaluate(`+browserJSString(contactSupport)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null)
 		.singleNodeValue.addEventListener("click", function (e) {
@@ -46,23 +62,13 @@ func TestBrowserClickThatArrivedIsNeverRepeated(t *testing.T) {
 			setTimeout(function () { location.href = "/support?clicks=" + window.clicks; }, 3000);
 		})`))
 	b.click(contactSupport, "/support")
-	u, err := url.Parse(b.location())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := u.Query().Get("clicks"); got != "1" {
-		t.Errorf("the link was clicked %s times, want 1", got)
-	}
+	wantClickedOnce(t, b)
 }
 
 // TestBrowserClickWaitingForItsElementIsNotRepeated: a click that has not gone out yet,
 // because its element is not shown yet, is not sent a second time once it is.
 func TestBrowserClickWaitingForItsElementIsNotRepeated(t *testing.T) {
-	chromium := testutil.RequireTool(t, "chromium")
-	srv := testserver.New(t, testserver.Options{})
-	b := browserStart(t, chromium, srv.URL)
-	b.lostAfter = time.Second
-	b.open("/login")
+	b := signInPageTab(t)
 	b.do("hide the link for 3 s, and count its clicks", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
 	(function () {
 		const a = document.evaluate(`+browserJSString(contactSupport)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
@@ -75,11 +81,5 @@ func TestBrowserClickWaitingForItsElementIsNotRepeated(t *testing.T) {
 		});
 	})()`))
 	b.click(contactSupport, "/support")
-	u, err := url.Parse(b.location())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := u.Query().Get("clicks"); got != "1" {
-		t.Errorf("the link was clicked %s times, want 1", got)
-	}
+	wantClickedOnce(t, b)
 }
