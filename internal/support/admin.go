@@ -135,9 +135,6 @@ func (s *Service) openAdminCase(ctx context.Context, st store.Store, admin, u *s
 		Category: CategoryOther, Description: clip(described.English(), MaxDescription), DescriptionMessage: described.encode(),
 		Status: store.CaseOpen, AssigneeID: admin.ID, IP: clip(m.IP, 64), UserAgent: clip(m.UserAgent, 256),
 		CreatedAt: now, UpdatedAt: now}
-	if len(c.DescriptionMessage) > maxMessage { // a reason that long: the page shows the text
-		c.DescriptionMessage = ""
-	}
 	if err := st.CreateCase(ctx, c); err != nil {
 		return nil, err
 	}

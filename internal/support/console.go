@@ -126,18 +126,6 @@ func (p *PendingReset) Requester() string {
 	return p.RequestedBy
 }
 
-// DescriptionIn returns the case's description in lang: the sentence twofold wrote it
-// with, where it has one the catalog knows (a case an administrator opened), else the
-// description as stored (as people typed it, or in English).
-func (d Details) DescriptionIn(lang string) string {
-	if t, ok := decodeText(d.Case.DescriptionMessage); ok {
-		if s, ok := t.In(lang); ok {
-			return s
-		}
-	}
-	return d.Case.Description
-}
-
 // Details is the case page.
 type Details struct {
 	Case             store.SupportCase
@@ -148,6 +136,13 @@ type Details struct {
 	Timeline         []Entry
 	Pending          *PendingReset
 	RequireApproval  bool
+}
+
+// DescriptionIn returns the case's description in lang: the sentence twofold wrote it
+// with, where it has one the catalog knows (a case an administrator opened), else the
+// description as stored (as people typed it, or in English).
+func (d Details) DescriptionIn(lang string) string {
+	return storedIn(d.Case.DescriptionMessage, d.Case.Description, lang)
 }
 
 // failureEvents are the audit events that count as failed attempts on an account.

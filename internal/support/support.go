@@ -149,12 +149,8 @@ func (s *Service) record(ctx context.Context, st audit.Appender, event, subject 
 // timeline appends an entry saying t to the case's timeline through st: its English text,
 // and t itself for the case page to say in its reader's language.
 func (s *Service) timeline(ctx context.Context, st Store, caseID, kind, actorID string, t Text) error {
-	msg := t.encode()
-	if len(msg) > maxMessage { // only what people typed makes it long: the page shows the text
-		msg = ""
-	}
 	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: kind, ActorID: actorID,
-		Body: clip(t.English(), maxBody), Message: msg})
+		Body: clip(t.English(), maxBody), Message: t.encode()})
 }
 
 // addNote appends an agent's note, as typed, to the case's timeline through st.

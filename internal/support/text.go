@@ -101,11 +101,15 @@ func (t Text) English() string {
 	return s
 }
 
-// encode is t as stored with its entry.
+// encode is t as stored beside its English text: "" when it is longer than maxMessage,
+// which only what people typed can make it (the page then shows the text).
 func (t Text) encode() string {
 	b, err := json.Marshal(t)
 	if err != nil { // a Text holds only strings, ints and Texts
 		panic(err)
+	}
+	if len(b) > maxMessage {
+		return ""
 	}
 	return string(b)
 }
@@ -120,13 +124,17 @@ func decodeText(s string) (Text, bool) {
 	return t, true
 }
 
-// In returns the entry in lang: its Text when it has one the catalog knows, else the text
-// it was stored with (a note as typed, an entry of an earlier release in English).
-func (e Entry) In(lang string) string {
-	if t, ok := decodeText(e.Message); ok {
+// storedIn returns the stored Text message in lang when it is one the catalog knows, else
+// text, what was stored beside it.
+func storedIn(message, text, lang string) string {
+	if t, ok := decodeText(message); ok {
 		if s, ok := t.In(lang); ok {
 			return s
 		}
 	}
-	return e.Body
+	return text
 }
+
+// In returns the entry in lang: its Text when it has one the catalog knows, else the text
+// it was stored with (a note as typed, an entry of an earlier release in English).
+func (e Entry) In(lang string) string { return storedIn(e.Message, e.Body, lang) }

@@ -86,8 +86,6 @@ func pageFuncs(lang string) template.FuncMap {
 	for k, v := range funcs {
 		f[k] = v
 	}
-	// date shows an instant in UTC with the zone named, inside a <time> element that
-	// static/app.js rewrites to the viewer's own time zone.
 	f["device"] = func(ua string) string { return deviceIn(lang, ua) }
 	// who is a username the consoles show, or the page's words for an account that is gone.
 	f["who"] = func(name string) string {
@@ -96,6 +94,8 @@ func pageFuncs(lang string) template.FuncMap {
 		}
 		return name
 	}
+	// date shows an instant in UTC with the zone named, inside a <time> element that
+	// static/app.js rewrites to the viewer's own time zone.
 	f["date"] = func(t time.Time) template.HTML {
 		if t.IsZero() {
 			return template.HTML(template.HTMLEscapeString(i18n.T(lang, "date.never")))
