@@ -12,6 +12,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/throttle"
 )
 
@@ -65,7 +66,7 @@ func TestThrottleBudgetsMigration(t *testing.T) {
 	reserve("migrated", db, "u2", 1)
 	db.Close()
 
-	p, err := goose.NewProvider(goose.DialectSQLite3, raw, os.DirFS("migrations/sqlite"))
+	p, err := gooseDialects["sqlite"].provider(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,20 +99,15 @@ func TestThrottleBudgetsMigration(t *testing.T) {
 	}
 }
 
-// TestCountedEventsCountOnAPartialDedupIndex: the upsert of a counted event matches the
-// unique index on the dedup key as it is (every row in it) and as a partial index of the
-// rows that have a key, which a later schema may make it: counted events still make one
-// row per key, in parallel too, beside plain rows, on both databases.
+// TestCountedEventsCountOnAPartialDedupIndex: since migration 25 the unique index on the
+// dedup key is partial, of the rows that have a key, and the only index on it. The upsert of
+// a counted event matches it: counted events still make one row per key, in parallel too,
+// beside plain rows, on both databases.
 func TestCountedEventsCountOnAPartialDedupIndex(t *testing.T) {
-	run := func(t *testing.T, db *sqlstore.DB, raw *sql.DB) {
+	run := func(t *testing.T, db *sqlstore.DB, indexes []string) {
 		ctx := t.Context()
-		for _, q := range []string{
-			`DROP INDEX audit_dedup`,
-			`CREATE UNIQUE INDEX audit_dedup ON audit_events(dedup) WHERE dedup IS NOT NULL`,
-		} {
-			if _, err := raw.ExecContext(ctx, q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
+		if len(indexes) != 1 || !strings.Contains(indexes[0], "WHERE") || !strings.Contains(indexes[0], "UNIQUE") {
+			t.Fatalf("indexes on audit_events(dedup): %q, want one unique partial index", indexes)
 		}
 		const n = 10
 		errs := make(chan error, 2*n)
@@ -128,31 +124,153 @@ func TestCountedEventsCountOnAPartialDedupIndex(t *testing.T) {
 				t.Fatalf("AppendAudit on a partial dedup index: %v", err)
 			}
 		}
-		events, err := db.ListAudit(ctx, store.AuditFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		plain, counted := 0, 0
-		for _, e := range events {
-			switch {
-			case e.Event == "login.failed" && e.Count == 1 && e.Dedup == "":
-				plain++
-			case e.Event == "throttle.refused" && e.Count == n:
-				counted++
-			default:
-				t.Errorf("unexpected row %+v", e)
-			}
-		}
-		if plain != n || counted != 1 {
-			t.Errorf("%d plain rows and %d counted ones, want %d and one counting %d", plain, counted, n, n)
-		}
+		wantAuditRows(t, db, n, n)
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		db, path := openTemp(t)
-		run(t, db, rawDB(t, path))
+		run(t, db, dedupIndexes(t, "sqlite", rawDB(t, path)))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		db, raw := openPostgresRaw(t, 8)
-		run(t, db, raw)
+		run(t, db, dedupIndexes(t, "postgres", raw))
 	})
+}
+
+// TestAuditCountedIndexMigration: migration 25 down and up again keeps every audit row and
+// count, the upsert counts on the index of either shape, and on PostgreSQL an index left
+// over by a build that failed half-way is dropped and built again.
+func TestAuditCountedIndexMigration(t *testing.T) {
+	run := func(t *testing.T, dialect string, db *sqlstore.DB, raw *sql.DB, reopen func() *sqlstore.DB) {
+		ctx := t.Context()
+		counted := func(db *sqlstore.DB) {
+			t.Helper()
+			if err := db.AppendAudit(ctx, &store.AuditEvent{At: time.Now(), Event: "throttle.refused", SubjectID: "u1", Dedup: "password/u1/1"}); err != nil {
+				t.Fatalf("AppendAudit: %v", err)
+			}
+		}
+		plain := func(db *sqlstore.DB) {
+			t.Helper()
+			if err := db.AppendAudit(ctx, &store.AuditEvent{At: time.Now(), Event: "login.failed", SubjectID: "u1"}); err != nil {
+				t.Fatalf("AppendAudit: %v", err)
+			}
+		}
+		counted(db)
+		plain(db)
+		db.Close()
+
+		p, err := gooseDialects[dialect].provider(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.DownTo(ctx, 24); err != nil {
+			t.Fatalf("migrate down to 24: %v", err)
+		}
+		if got := dedupIndexes(t, dialect, raw); len(got) != 1 || strings.Contains(got[0], "WHERE") {
+			t.Errorf("after down, indexes on dedup: %q, want the full unique index", got)
+		}
+		// What an instance of schema 24 runs, on the index as it was.
+		if _, err := raw.ExecContext(ctx, `INSERT INTO audit_events (at, event, actor_id, subject_id, ip, user_agent, detail, count, dedup)
+			VALUES (`+map[string]string{"sqlite": "?", "postgres": "$1"}[dialect]+`, 'throttle.refused', '', 'u1', '', '', '', 1, 'password/u1/1')
+			ON CONFLICT (dedup) WHERE dedup IS NOT NULL DO UPDATE SET count = audit_events.count + 1`, time.Now().UnixMilli()); err != nil {
+			t.Fatalf("count on the full index: %v", err)
+		}
+		if dialect == "postgres" {
+			// A build that failed half-way: an index of the new name, not the one wanted.
+			if _, err := raw.ExecContext(ctx, `CREATE INDEX audit_counted ON audit_events(event)`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db = reopen() // migrates up again
+		defer db.Close()
+		if got := dedupIndexes(t, dialect, raw); len(got) != 1 || !strings.Contains(got[0], "WHERE") {
+			t.Errorf("up again, indexes on dedup: %q, want one partial unique index", got)
+		}
+		if dialect == "postgres" {
+			var valid bool
+			if err := raw.QueryRowContext(ctx, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'audit_counted'::regclass`).Scan(&valid); err != nil || !valid {
+				t.Errorf("audit_counted valid: %v, %v", valid, err)
+			}
+			if got := queryStrings(t, raw, `SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_events' AND indexname = 'audit_counted' AND schemaname = current_schema()`); len(got) != 1 || !strings.Contains(got[0], "(dedup)") {
+				t.Errorf("audit_counted after a failed build: %q, want it built again on dedup", got)
+			}
+		}
+		counted(db)
+		plain(db)
+		wantAuditRows(t, db, 2, 3)
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		db, path := openTemp(t)
+		run(t, "sqlite", db, rawDB(t, path), func() *sqlstore.DB {
+			db, err := sqlstore.OpenSQLite(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := testutil.PostgresURL(t)
+		open := func() *sqlstore.DB {
+			db, err := sqlstore.OpenPostgres(t.Context(), dsn, sqlstore.PoolOptions{MaxOpenConns: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}
+		raw, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		run(t, "postgres", open(), raw, open)
+	})
+}
+
+type gooseDialect struct {
+	dialect goose.Dialect
+	dir     string
+}
+
+func (g gooseDialect) provider(raw *sql.DB) (*goose.Provider, error) {
+	return goose.NewProvider(g.dialect, raw, os.DirFS(g.dir))
+}
+
+var gooseDialects = map[string]gooseDialect{
+	"sqlite":   {goose.DialectSQLite3, "migrations/sqlite"},
+	"postgres": {goose.DialectPostgres, "migrations/postgres"},
+}
+
+// dedupIndexes returns the definitions of the indexes on audit_events whose key is dedup.
+func dedupIndexes(t *testing.T, dialect string, raw *sql.DB) []string {
+	t.Helper()
+	if dialect == "postgres" {
+		return queryStrings(t, raw, `SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_events' AND schemaname = current_schema() AND indexdef LIKE '%(dedup)%' ORDER BY indexname`)
+	}
+	return queryStrings(t, raw, `SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql LIKE '%(dedup)%' ORDER BY name`)
+}
+
+// wantAuditRows checks the log holds plain login.failed rows and one throttle.refused row
+// counting counted.
+func wantAuditRows(t *testing.T, db *sqlstore.DB, plain, counted int) {
+	t.Helper()
+	events, err := db.ListAudit(t.Context(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotPlain, gotCounted := 0, 0
+	for _, e := range events {
+		switch {
+		case e.Event == "login.failed" && e.Count == 1 && e.Dedup == "":
+			gotPlain++
+		case e.Event == "throttle.refused" && e.Dedup != "":
+			if gotCounted++; e.Count != counted {
+				t.Errorf("the counted row counts %d, want %d", e.Count, counted)
+			}
+		default:
+			t.Errorf("unexpected row %+v", e)
+		}
+	}
+	if gotPlain != plain || gotCounted != 1 {
+		t.Errorf("%d plain rows and %d counted ones, want %d and one", gotPlain, gotCounted, plain)
+	}
 }
