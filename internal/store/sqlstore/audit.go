@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,17 +16,32 @@ import (
 // The conflict target names the condition of a key that is set: both databases then match
 // it to the unique index on the key whether that holds every row or, partial, only the
 // rows with a key (a partial one is matched only when the target says so).
+//
+// While PostgreSQL builds a unique index concurrently, or drops one, it checks a new key
+// against that index too but settles a conflict only on the valid one, so the first two
+// events of one key at that moment can meet a unique violation: the loser's event is
+// counted again, now on the row the winner inserted (outside a transaction only: inside
+// one, the violation has ended it).
 func (d *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	var dedup *string
 	if e.Dedup != "" {
 		dedup = &e.Dedup
 	}
-	_, err := d.exec(ctx, `INSERT INTO audit_events (at, event, actor_id, subject_id, ip, user_agent, detail, count, dedup)
-		VALUES (?,?,?,?,?,?,?,1,?)
-		ON CONFLICT (dedup) WHERE dedup IS NOT NULL DO UPDATE SET count = audit_events.count + 1`,
-		ms(e.At), e.Event, e.ActorID, e.SubjectID, e.IP, e.UserAgent, e.Detail, dedup)
-	return err
+	for try := 1; ; try++ {
+		_, err := d.exec(ctx, `INSERT INTO audit_events (at, event, actor_id, subject_id, ip, user_agent, detail, count, dedup)
+			VALUES (?,?,?,?,?,?,?,1,?)
+			ON CONFLICT (dedup) WHERE dedup IS NOT NULL DO UPDATE SET count = audit_events.count + 1`,
+			ms(e.At), e.Event, e.ActorID, e.SubjectID, e.IP, e.UserAgent, e.Detail, dedup)
+		var conflict *store.ConflictError
+		if _, inTx := d.q.(*sql.Tx); dedup == nil || inTx || try == appendTries || !errors.As(err, &conflict) {
+			return err
+		}
+	}
 }
+
+// appendTries bounds AppendAudit's attempts at a counted event: after a unique violation
+// the key's row exists, so the next attempt counts on it.
+const appendTries = 3
 
 // PruneAudit deletes the events before before under a permit that lives only inside its
 // transaction: the delete trigger lets a row go only when a permit's cutoff is past it.

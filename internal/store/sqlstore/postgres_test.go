@@ -2,10 +2,13 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
@@ -115,4 +118,32 @@ func TestPostgresConcurrentStartup(t *testing.T) {
 			t.Errorf("instance start: %v", err)
 		}
 	}
+}
+
+// TestPostgresMigrationLockIsPerSchema: a schema's migrations take an advisory lock of
+// their own, so a migration running in another schema of the database (here: its lock, the
+// one every schema's migrations shared before, held by another session) never delays them.
+func TestPostgresMigrationLockIsPerSchema(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	other, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), `SELECT pg_advisory_lock($1)`, lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, lock.DefaultLockID)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.PoolOptions{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatalf("open a fresh schema while another schema's migration lock is held: %v", err)
+	}
+	db.Close()
 }

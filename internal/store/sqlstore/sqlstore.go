@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -171,8 +172,15 @@ func (d *DB) Migrate(ctx context.Context) error {
 	}
 	var opts []goose.ProviderOption
 	if d.dialect.name == "postgres" {
-		// Instances starting together take turns: a session-level advisory lock.
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		// Instances starting together take turns: a session-level advisory lock, one per
+		// schema, so deployments (and tests) in other schemas of the database never wait
+		// for this one's migrations, which can be long (a concurrent index build waits for
+		// every transaction running in the database).
+		var schema string
+		if err := d.db.QueryRowContext(ctx, `SELECT COALESCE(current_schema(), '')`).Scan(&schema); err != nil {
+			return fmt.Errorf("read the schema: %w", d.wrap(err))
+		}
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID(schema)), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return err
 		}
@@ -198,6 +206,18 @@ func (d *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("apply migrations: %w", err)
 	}
 	return nil
+}
+
+// migrationLockID is the advisory lock a PostgreSQL schema's migrations take: goose's own
+// for the default schema, as releases before took it for every schema, so an older and a
+// newer binary starting together on it still take turns; a hash of the name for any other.
+func migrationLockID(schema string) int64 {
+	if schema == "public" || schema == "" {
+		return lock.DefaultLockID
+	}
+	h := fnv.New64a()
+	h.Write([]byte("twofold migrations " + schema))
+	return int64(h.Sum64())
 }
 
 // walCheckpointPages is how many pages SQLite's WAL holds before a commit copies them back

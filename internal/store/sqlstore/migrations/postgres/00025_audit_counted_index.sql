@@ -3,18 +3,38 @@
 -- Only counted events (throttle refusals) have a dedup key, so the unique index on it holds
 -- just their rows: every other audit row writes one index entry fewer. The upsert of a
 -- counted event names the index's condition (ON CONFLICT (dedup) WHERE dedup IS NOT NULL)
--- since schema 22, so instances of the previous releases keep appending during a rolling
--- upgrade: while both indexes exist, both are its arbiters.
+-- since schema 22, so instances of those releases keep appending during a rolling upgrade.
 --
 -- Built CONCURRENTLY, outside a transaction, so audit appends (every sign-in makes them)
--- never wait for the build on a large log. A build that failed half-way leaves an invalid
--- index of the new name: the first statement drops it, so running the migration again
--- starts over.
-DROP INDEX CONCURRENTLY IF EXISTS audit_counted;
-CREATE UNIQUE INDEX CONCURRENTLY audit_counted ON audit_events(dedup) WHERE dedup IS NOT NULL;
+-- never wait for the build on a large log. While the new index is being built, and while
+-- the old one is being dropped, PostgreSQL checks a key against both but settles a conflict
+-- only on the valid one: two first refusals of one key at that moment can meet a unique
+-- violation, which AppendAudit answers by counting again.
+--
+-- Every step can run again after an interruption: a build that failed half-way leaves an
+-- invalid index of the new name, which the first step drops (and only then: a valid one is
+-- the index the upserts use); the others skip what exists or is gone.
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('audit_counted') AND NOT indisvalid) THEN
+        SET LOCAL lock_timeout = '10s';
+        DROP INDEX audit_counted;
+    END IF;
+END $$;
+-- +goose StatementEnd
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS audit_counted ON audit_events(dedup) WHERE dedup IS NOT NULL;
 DROP INDEX CONCURRENTLY IF EXISTS audit_dedup;
 
 -- +goose Down
-DROP INDEX CONCURRENTLY IF EXISTS audit_dedup;
-CREATE UNIQUE INDEX CONCURRENTLY audit_dedup ON audit_events(dedup);
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('audit_dedup') AND NOT indisvalid) THEN
+        SET LOCAL lock_timeout = '10s';
+        DROP INDEX audit_dedup;
+    END IF;
+END $$;
+-- +goose StatementEnd
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS audit_dedup ON audit_events(dedup);
 DROP INDEX CONCURRENTLY IF EXISTS audit_counted;
