@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -146,13 +147,16 @@ func TestCountedEventsCountOnAPartialDedupIndex(t *testing.T) {
 // every event is counted (before the retry, about one a run was lost).
 func TestCountedEventsCountBesideAnIndexBeingBuilt(t *testing.T) {
 	db, raw := openPostgresRaw(t, 16)
-	ctx := t.Context()
+	// A concurrent build waits for the transactions of every test running in the database.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
 	// A log large enough that each build takes a while.
 	if _, err := raw.ExecContext(ctx, `INSERT INTO audit_events (at, event, actor_id, subject_id, ip, user_agent, detail, count)
 		SELECT g, 'login.ok', '', 'u', '', '', '', 1 FROM generate_series(1, 300000) g`); err != nil {
 		t.Fatal(err)
 	}
 	var stop atomic.Bool
+	t.Cleanup(func() { stop.Store(true) })
 	var counted atomic.Int64
 	errs := make(chan error, 6)
 	for range 6 {

@@ -9,17 +9,19 @@
 -- never wait for the build on a large log. While the new index is being built, and while
 -- the old one is being dropped, PostgreSQL checks a key against both but settles a conflict
 -- only on the valid one: two first refusals of one key at that moment can meet a unique
--- violation, which AppendAudit answers by counting again.
+-- violation, which AppendAudit (since schema 25) answers by counting again; an instance of
+-- an earlier release loses that count and logs it.
 --
 -- Every step can run again after an interruption: a build that failed half-way leaves an
 -- invalid index of the new name, which the first step drops (and only then: a valid one is
--- the index the upserts use); the others skip what exists or is gone.
+-- the index the upserts use; its drop waits at most 2 s for the table's lock, and audit
+-- appends wait behind it meanwhile); the others skip what exists or is gone.
 -- +goose StatementBegin
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('audit_counted') AND NOT indisvalid) THEN
-        SET LOCAL lock_timeout = '10s';
-        DROP INDEX audit_counted;
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(format('%I.audit_counted', current_schema())) AND NOT indisvalid) THEN
+        SET LOCAL lock_timeout = '2s';
+        EXECUTE format('DROP INDEX %I.audit_counted', current_schema());
     END IF;
 END $$;
 -- +goose StatementEnd
@@ -30,9 +32,9 @@ DROP INDEX CONCURRENTLY IF EXISTS audit_dedup;
 -- +goose StatementBegin
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('audit_dedup') AND NOT indisvalid) THEN
-        SET LOCAL lock_timeout = '10s';
-        DROP INDEX audit_dedup;
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(format('%I.audit_dedup', current_schema())) AND NOT indisvalid) THEN
+        SET LOCAL lock_timeout = '2s';
+        EXECUTE format('DROP INDEX %I.audit_dedup', current_schema());
     END IF;
 END $$;
 -- +goose StatementEnd
