@@ -19,9 +19,10 @@ import (
 //
 // While PostgreSQL builds a unique index concurrently, or drops one, it checks a new key
 // against that index too but settles a conflict only on the valid one, so the first two
-// events of one key at that moment can meet a unique violation: the loser's event is
-// counted again, now on the row the winner inserted (outside a transaction only: inside
-// one, the violation has ended it).
+// events of one key at that moment can meet a unique violation, or wait for each other
+// until the database ends one of them as a deadlock: the loser's event is counted again,
+// on the row the winner inserted (outside a transaction only: inside one, the error has
+// ended it).
 func (d *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	var dedup *string
 	if e.Dedup != "" {
@@ -33,14 +34,16 @@ func (d *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 			ON CONFLICT (dedup) WHERE dedup IS NOT NULL DO UPDATE SET count = audit_events.count + 1`,
 			ms(e.At), e.Event, e.ActorID, e.SubjectID, e.IP, e.UserAgent, e.Detail, dedup)
 		var conflict *store.ConflictError
-		if _, inTx := d.q.(*sql.Tx); dedup == nil || inTx || try == appendTries || !errors.As(err, &conflict) {
+		if _, inTx := d.q.(*sql.Tx); dedup == nil || inTx || try == appendTries ||
+			!(errors.As(err, &conflict) || d.dialect.isDeadlock(err)) {
 			return err
 		}
 	}
 }
 
 // appendTries bounds AppendAudit's attempts at a counted event: after a unique violation
-// the key's row exists, so the next attempt counts on it.
+// or a deadlock the key's row exists, or will once the winner commits, so the next attempt
+// counts on it.
 const appendTries = 3
 
 // PruneAudit deletes the events before before under a permit that lives only inside its

@@ -44,9 +44,13 @@ var postgresDialect = dialect{
 		return "record", true
 	},
 	isUnavailable: pgUnavailable,
-	bytewise:      ` COLLATE "C"`,
-	skipLocked:    ` FOR UPDATE SKIP LOCKED`,
-	forUpdate:     ` FOR UPDATE`,
+	isDeadlock: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "40P01" // deadlock_detected
+	},
+	bytewise:   ` COLLATE "C"`,
+	skipLocked: ` FOR UPDATE SKIP LOCKED`,
+	forUpdate:  ` FOR UPDATE`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (postgres://...) and applies

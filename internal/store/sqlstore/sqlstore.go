@@ -67,6 +67,9 @@ type dialect struct {
 	isUnique func(error) (field string, ok bool)
 	// isUnavailable reports errors that mean the database cannot serve right now.
 	isUnavailable func(error) bool
+	// isDeadlock reports a statement the database ended to break a deadlock: it changed
+	// nothing, and may be run again.
+	isDeadlock func(error) bool
 	// bytewise follows a text column in ORDER BY so both databases sort alike.
 	bytewise string
 	// skipLocked ends a SELECT whose rows a statement claims: parallel claimers skip the
@@ -99,6 +102,7 @@ var sqliteDialect = dialect{
 		return "record", true
 	},
 	isUnavailable: func(error) bool { return false },
+	isDeadlock:    func(error) bool { return false }, // writers take turns
 	prepare:       true,
 }
 

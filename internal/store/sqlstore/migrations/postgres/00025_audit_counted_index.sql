@@ -9,8 +9,8 @@
 -- never wait for the build on a large log. While the new index is being built, and while
 -- the old one is being dropped, PostgreSQL checks a key against both but settles a conflict
 -- only on the valid one: two first refusals of one key at that moment can meet a unique
--- violation, which AppendAudit (since schema 25) answers by counting again; an instance of
--- an earlier release loses that count and logs it.
+-- violation or a deadlock, which AppendAudit (since schema 25) answers by counting again;
+-- an instance of an earlier release loses that count and logs it.
 --
 -- Every step can run again after an interruption: a build that failed half-way leaves an
 -- invalid index of the new name, which the first step drops (and only then: a valid one is
