@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/url"
 	"testing"
 	"time"
@@ -82,4 +83,33 @@ func TestBrowserClickWaitingForItsElementIsNotRepeated(t *testing.T) {
 	})()`))
 	b.click(contactSupport, "/support")
 	wantClickedOnce(t, b)
+}
+
+// TestBrowserClickThatNeverWentOutIsMadeByThePage: a DevTools click that does not go out
+// at all while its element is shown (here one that waits for ever, as chromedp's search
+// once did) is stopped, and the page clicks the element, once.
+func TestBrowserClickThatNeverWentOutIsMadeByThePage(t *testing.T) {
+	b := signInPageTab(t)
+	stopped := make(chan struct{})
+	b.devToolsClick = func(string) chromedp.Action[chromedp.Void] {
+		return func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
+			<-ctx.Done()
+			close(stopped)
+			return chromedp.Void{}, ctx.Err()
+		}
+	}
+	b.do("count the link's clicks", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
+	document.evaluate(`+browserJSString(contactSupport)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null)
+		.singleNodeValue.addEventListener("click", function (e) {
+			e.preventDefault();
+			window.clicks++;
+			location.href = "/support?clicks=" + window.clicks;
+		})`))
+	b.click(contactSupport, "/support")
+	wantClickedOnce(t, b)
+	select {
+	case <-stopped:
+	default:
+		t.Error("the DevTools click was not stopped")
+	}
 }
