@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -33,9 +32,11 @@ func (d *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 			VALUES (?,?,?,?,?,?,?,1,?)
 			ON CONFLICT (dedup) WHERE dedup IS NOT NULL DO UPDATE SET count = audit_events.count + 1`,
 			ms(e.At), e.Event, e.ActorID, e.SubjectID, e.IP, e.UserAgent, e.Detail, dedup)
+		if err == nil || dedup == nil || d.inTx() || try == appendTries {
+			return err
+		}
 		var conflict *store.ConflictError
-		if _, inTx := d.q.(*sql.Tx); dedup == nil || inTx || try == appendTries ||
-			!(errors.As(err, &conflict) || d.dialect.isDeadlock(err)) {
+		if !errors.As(err, &conflict) && !d.dialect.isDeadlock(err) {
 			return err
 		}
 	}

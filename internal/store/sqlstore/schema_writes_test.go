@@ -69,7 +69,7 @@ func TestThrottleBudgetsMigration(t *testing.T) {
 	reserve("migrated", db, "u2", 1)
 	db.Close()
 
-	p, err := gooseDialects["sqlite"].provider(raw)
+	p, err := testDialects["sqlite"].provider(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestAuditCountedIndexMigration(t *testing.T) {
 		plain(db)
 		db.Close()
 
-		p, err := gooseDialects[dialect].provider(raw)
+		p, err := testDialects[dialect].provider(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func TestAuditCountedIndexMigration(t *testing.T) {
 		}
 		// What an instance of schema 24 runs, on the index as it was.
 		if _, err := raw.ExecContext(ctx, `INSERT INTO audit_events (at, event, actor_id, subject_id, ip, user_agent, detail, count, dedup)
-			VALUES (`+map[string]string{"sqlite": "?", "postgres": "$1"}[dialect]+`, 'throttle.refused', '', 'u1', '', '', '', 1, 'password/u1/1')
+			VALUES (`+testDialects[dialect].arg1+`, 'throttle.refused', '', 'u1', '', '', '', 1, 'password/u1/1')
 			ON CONFLICT (dedup) WHERE dedup IS NOT NULL DO UPDATE SET count = audit_events.count + 1`, time.Now().UnixMilli()); err != nil {
 			t.Fatalf("count on the full index: %v", err)
 		}
@@ -312,18 +312,20 @@ func TestAuditCountedIndexMigration(t *testing.T) {
 	})
 }
 
-type gooseDialect struct {
-	dialect goose.Dialect
-	dir     string
+// testDialect is what a test that migrates or queries past the store needs of a database.
+type testDialect struct {
+	goose goose.Dialect
+	dir   string // the migrations
+	arg1  string // the first placeholder of a query
 }
 
-func (g gooseDialect) provider(raw *sql.DB) (*goose.Provider, error) {
-	return goose.NewProvider(g.dialect, raw, os.DirFS(g.dir))
+func (g testDialect) provider(raw *sql.DB) (*goose.Provider, error) {
+	return goose.NewProvider(g.goose, raw, os.DirFS(g.dir))
 }
 
-var gooseDialects = map[string]gooseDialect{
-	"sqlite":   {goose.DialectSQLite3, "migrations/sqlite"},
-	"postgres": {goose.DialectPostgres, "migrations/postgres"},
+var testDialects = map[string]testDialect{
+	"sqlite":   {goose.DialectSQLite3, "migrations/sqlite", "?"},
+	"postgres": {goose.DialectPostgres, "migrations/postgres", "$1"},
 }
 
 // indexValid says whether PostgreSQL's index name exists in the test's schema and is valid.

@@ -285,9 +285,15 @@ func (d *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// inTx says whether d is the store of a transaction (WithTx's fn got it).
+func (d *DB) inTx() bool {
+	_, ok := d.q.(*sql.Tx)
+	return ok
+}
+
 // WithTx runs fn in one transaction.
 func (d *DB) WithTx(ctx context.Context, fn func(store.Store) error) error {
-	if _, inTx := d.q.(*sql.Tx); inTx {
+	if d.inTx() {
 		return fn(d)
 	}
 	tx, err := d.db.BeginTx(ctx, nil)
