@@ -294,12 +294,28 @@ func (b *browserTab) typeInto(id, text string) {
 	b.do("type into #"+id, chromedp.SendKeys(chromedp.ID(id), text))
 }
 
+// pageDrawn waits until the page has drawn two frames. A page that has just loaded has not
+// always run its first rendering step, and that step is where the browser focuses an
+// autofocus field and scrolls it into view: a click aimed before it lands where the
+// element was. On the sign-in page, in 2 of 20 loads here, the username field was not yet
+// focused right after the load, and its focus then scrolled the page by 255 px; a click on
+// "Contact support" aimed before that landed on the page's main element (found by
+// TestBrowserSupportReset under the race detector). A person never clicks a page before it
+// is drawn, so no test does.
+var pageDrawn = chromedp.Evaluate[chromedp.Void](`new Promise(done =>
+	requestAnimationFrame(() => requestAnimationFrame(() => done())))`, chromedp.EvalAwaitPromise)
+
+// clickOn is chromedp's click on the element sel finds, once the page has drawn.
+func clickOn[S chromedp.Selectable](sel S) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(pageDrawn, chromedp.Click(sel))
+}
+
 // tick clicks the check box with id and waits until the page has it checked, rather than
 // reading the box once right after DevTools has sent the click; it fails when the box is
 // still unchecked after browserStepTimeout.
 func (b *browserTab) tick(id string) {
 	b.t.Helper()
-	b.do("tick #"+id, chromedp.Click(chromedp.ID(id)))
+	b.do("tick #"+id, clickOn(chromedp.ID(id)))
 	checked := `document.getElementById(` + browserJSString(id) + `).checked`
 	if _, err := browserRun(b, chromedp.Poll[bool](checked, chromedp.WithPollingTimeout(0))); err != nil {
 		b.t.Fatalf("#%s is not checked after a click: %v (page %s)", id, err, b.location())
@@ -314,27 +330,45 @@ const clickLostAfter = 20 * time.Second
 // the click leads to.
 //
 // DevTools clicks at a point: it scrolls the element into view, reads where it is, and
-// sends the mouse there. Twice, on a loaded machine, such a click did nothing at all: the
-// page stayed for the whole step (TestBrowserSupportReset on "Contact support", and
-// TestAdminPageStates). So the page records whether any click reaches it. When no page
-// has come after the tab's lostAfter, the click has gone out, and the same page is still
-// there without having had a click, the page clicks the element itself, in the same
-// evaluation that checked, so that nothing can come between; the test's log says so. A
-// click that reached the page, anywhere, is never repeated, nor one still waiting for its
-// element, so no form is ever sent twice; the wait for the page is the step's, from the
-// first click.
+// sends the mouse there. The click waits until the page has drawn (pageDrawn), and the
+// page records every click that reaches it: whether it hit the element, and whether it
+// landed on anything else that acts on a click. When no page has come after the tab's
+// lostAfter, the click has gone out, and the same page is still there without a click on
+// the element or on anything else that acts on one (none arrived, as twice on a loaded
+// machine in TestBrowserSupportReset and TestAdminPageStates, or one landed beside it on
+// plain text), the page clicks the element itself, in the same evaluation that checked,
+// so that nothing can come between; the test's log says so. A click that reached the
+// element, or another link, button or field, is never repeated, nor one still waiting
+// for its element, so no form is ever sent twice; the wait for the page is the step's,
+// from the first click.
 //
 // Once, in a race-detector run, the DevTools click did not go out at all for the whole
-// step though its element was shown (TestBrowserSupportReset again: chromedp's search
-// for the element never ended). So when the click has not gone out after lostAfter, the
-// element is shown and no click reached the page, the DevTools click is stopped, so that
-// it cannot go out later, and the page clicks the element itself. A click still waiting
-// for an element that is not shown yet keeps waiting.
+// step though its element was shown (chromedp's search for the element never ended). So
+// when the click has not gone out after lostAfter, the element is shown and no click
+// reached the page, the DevTools click is stopped, so that it cannot go out later, and
+// the page clicks the element itself. A click still waiting for an element that is not
+// shown yet keeps waiting.
+//
+// A click that fails says what the page saw (clickState).
 func (b *browserTab) clickResponse(xpath string) (*network.Response, error) {
 	b.t.Helper()
-	watch := `window.twofoldClicked = false;
-document.addEventListener("click", function () { window.twofoldClicked = true; }, {capture: true});`
-	if _, err := browserRun(b, chromedp.Evaluate[chromedp.Void](watch)); err != nil {
+	find := xpathNode(xpath)
+	watch := `window.twofoldHit = false;
+window.twofoldOther = false;
+window.twofoldEvents = [];
+["mousedown", "mouseup", "click"].forEach(function (type) {
+	document.addEventListener(type, function (e) {
+		const el = ` + find + `;
+		const on = e.target instanceof Element ? e.target : null;
+		if (type === "click") {
+			if (el !== null && el.contains(on)) window.twofoldHit = true;
+			else if (on === null || on.closest("a, button, input, select, textarea, label, summary, [tabindex], [role]")) window.twofoldOther = true;
+		}
+		window.twofoldEvents.push(type + " at " + Math.round(e.clientX) + "," + Math.round(e.clientY) + (e.isTrusted ? "" : " (script)") +
+			" on " + (on ? on.outerHTML.slice(0, 60) : String(e.target)) + ", " + Math.round(performance.now()) + " ms");
+	}, {capture: true});
+});`
+	if _, err := browserRun(b, chromedp.Steps(chromedp.Evaluate[chromedp.Void](watch), pageDrawn)); err != nil {
 		return nil, err
 	}
 	type answer struct {
@@ -359,11 +393,11 @@ document.addEventListener("click", function () { window.twofoldClicked = true; }
 		return a.resp, a.err
 	case <-time.After(b.lostAfter):
 	}
-	// The element, while no click reached the page (else null: another page, or a click
-	// arrived).
+	// The element, while no click reached it or anything else that acts on a click (else
+	// null: another page, or such a click arrived).
 	element := `(() => {
-	if (window.twofoldClicked !== false) return null;
-	return document.evaluate(` + browserJSString(xpath) + `, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+	if (window.twofoldHit !== false || window.twofoldOther !== false) return null;
+	return ` + find + `;
 })()`
 	select {
 	case <-sent:
@@ -373,8 +407,10 @@ document.addEventListener("click", function () { window.twofoldClicked = true; }
 	el.click();
 	return true;
 })()`
+		state := b.clickState(xpath)
 		if clicked, err := browserRun(b, chromedp.Evaluate[bool](again)); err == nil && clicked {
-			b.t.Logf("click %s: no page after %s and no click reached it; the page clicked the element", xpath, b.lostAfter)
+			b.t.Logf("click %s: no page after %s, and no click reached the element or anything else that acts on one; the page clicked the element (%s)",
+				xpath, b.lostAfter, state)
 		}
 	default:
 		shown := `(() => {
@@ -400,7 +436,43 @@ document.addEventListener("click", function () { window.twofoldClicked = true; }
 })()`))
 	}
 	a := <-done
+	if a.err != nil {
+		select {
+		case <-sent:
+			return nil, fmt.Errorf("%w (the DevTools click went out; %s)", a.err, b.clickState(xpath))
+		default:
+			return nil, fmt.Errorf("%w (the DevTools click never went out; %s)", a.err, b.clickState(xpath))
+		}
+	}
 	return a.resp, a.err
+}
+
+// xpathNode is a JavaScript expression for the first element xpath finds, or null.
+func xpathNode(xpath string) string {
+	return `document.evaluate(` + browserJSString(xpath) + `, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue`
+}
+
+// clickState describes, for a failed click's message, what the page saw: the events of
+// the mouse that reached it, where the element is, which element has the focus.
+func (b *browserTab) clickState(xpath string) string {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+	const el = `+xpathNode(xpath)+`;
+	const r = el ? el.getBoundingClientRect() : null;
+	const a = document.activeElement;
+	return JSON.stringify({
+		page: location.href, ready: document.readyState, visible: document.visibilityState,
+		element: r ? [r.x, r.y, r.width, r.height].map(Math.round) : null,
+		scroll: [scrollX, scrollY], viewport: [innerWidth, innerHeight],
+		focus: a ? a.outerHTML.slice(0, 60) : null,
+		events: window.twofoldEvents || null, now: Math.round(performance.now()),
+	});
+})()`))
+	if err != nil {
+		return "page state unavailable: " + err.Error()
+	}
+	return "page state " + state
 }
 
 // click clicks the element an XPath finds (by its visible label), waits for the page it
@@ -426,7 +498,7 @@ func (b *browserTab) click(xpath, wantPath string) {
 func (b *browserTab) clickStay(xpath string) {
 	b.t.Helper()
 	b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.browserTestMark = true`))
-	b.do("click "+xpath, chromedp.Click(chromedp.Search(xpath)), chromedp.Sleep(500*time.Millisecond))
+	b.do("click "+xpath, clickOn(chromedp.Search(xpath)), chromedp.Sleep(500*time.Millisecond))
 	if !browserEval[bool](b, `window.browserTestMark === true`) {
 		b.t.Fatalf("click %s left the page for %s", xpath, b.location())
 	}

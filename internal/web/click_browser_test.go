@@ -51,13 +51,30 @@ func TestBrowserClickThatNeverArrivedIsSentAgain(t *testing.T) {
 	b.click(contactSupport, "/support")
 }
 
+// TestBrowserClickBesideTheElementIsSentAgain: a click that landed beside its element,
+// on plain text (here the heading, as a click aimed before the page had focused its
+// autofocus field and scrolled did), is made once more on the element.
+func TestBrowserClickBesideTheElementIsSentAgain(t *testing.T) {
+	b := signInPageTab(t)
+	b.devToolsClick = func(string) chromedp.Action[chromedp.Void] {
+		return clickOn(chromedp.Search(`//h1`))
+	}
+	b.do("count the link's clicks", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
+	`+xpathNode(contactSupport)+`.addEventListener("click", function (e) {
+		e.preventDefault();
+		window.clicks++;
+		location.href = "/support?clicks=" + window.clicks;
+	})`))
+	b.click(contactSupport, "/support")
+	wantClickedOnce(t, b)
+}
+
 // TestBrowserClickThatArrivedIsNeverRepeated: a click the element received is not sent
 // again, however long its page takes.
 func TestBrowserClickThatArrivedIsNeverRepeated(t *testing.T) {
 	b := signInPageTab(t)
 	b.do("delay the link's page", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
-	document.evaluate(`+browserJSString(contactSupport)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null)
-		.singleNodeValue.addEventListener("click", function (e) {
+	`+xpathNode(contactSupport)+`.addEventListener("click", function (e) {
 			e.preventDefault();
 			window.clicks++;
 			setTimeout(function () { location.href = "/support?clicks=" + window.clicks; }, 3000);
@@ -72,7 +89,7 @@ func TestBrowserClickWaitingForItsElementIsNotRepeated(t *testing.T) {
 	b := signInPageTab(t)
 	b.do("hide the link for 3 s, and count its clicks", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
 	(function () {
-		const a = document.evaluate(`+browserJSString(contactSupport)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+		const a = `+xpathNode(contactSupport)+`;
 		a.style.display = "none";
 		setTimeout(function () { a.style.display = ""; }, 3000);
 		a.addEventListener("click", function (e) {
@@ -99,8 +116,7 @@ func TestBrowserClickThatNeverWentOutIsMadeByThePage(t *testing.T) {
 		}
 	}
 	b.do("count the link's clicks", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
-	document.evaluate(`+browserJSString(contactSupport)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null)
-		.singleNodeValue.addEventListener("click", function (e) {
+	`+xpathNode(contactSupport)+`.addEventListener("click", function (e) {
 			e.preventDefault();
 			window.clicks++;
 			location.href = "/support?clicks=" + window.clicks;

@@ -44,7 +44,7 @@ func TestBrowserTenantAppSignIn(t *testing.T) {
 	b.click(`//button[normalize-space()="Verify"]`, oidc.CallbackPath)
 	b.wantHeading("Allow Tenant app?")
 	b.screenshot("oidc-02-consent")
-	b.do("allow", chromedp.Click(chromedp.Search(`//button[normalize-space()="Allow"]`)),
+	b.do("allow", clickOn(chromedp.Search(`//button[normalize-space()="Allow"]`)),
 		chromedp.WaitVisible(chromedp.ID("username")))
 	b.screenshot("oidc-03-back-in-the-app")
 	if loc := b.location(); !strings.HasPrefix(loc, appURL+"/") {
@@ -58,7 +58,7 @@ func TestBrowserTenantAppSignIn(t *testing.T) {
 	}
 
 	// Signing out of the app ends the twofold session (RP-initiated logout with id_token_hint).
-	b.do("sign out", chromedp.Click(chromedp.Search(`//button[normalize-space()="Sign out"]`)),
+	b.do("sign out", clickOn(chromedp.Search(`//button[normalize-space()="Sign out"]`)),
 		chromedp.WaitVisible(chromedp.ID("login")))
 	b.click(`//a[@id="login"]`, "/login")
 	b.wantHeading("Sign in")
@@ -104,7 +104,7 @@ func TestBrowserTenantAppEnrollsOnTheWay(t *testing.T) {
 	b.click(`//button[normalize-space()="Confirm"]`, "/recovery-code")
 	b.wantHeading("Successful!")
 	b.tick("saved")
-	b.do("continue", chromedp.Click(chromedp.Search(`//button[normalize-space()="Continue"]`)),
+	b.do("continue", clickOn(chromedp.Search(`//button[normalize-space()="Continue"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//button[normalize-space()="Sign in again"]`)))
 	b.click(`//button[normalize-space()="Sign in again"]`, "/login")
 	b.typeInto("username", "bea")
@@ -112,7 +112,7 @@ func TestBrowserTenantAppEnrollsOnTheWay(t *testing.T) {
 	b.click(`//button[normalize-space()="Sign in"]`, "/login/code")
 	srv.NextStep()
 	b.typeInto("code", srv.Code(secret, 0))
-	b.do("verify", chromedp.Click(chromedp.Search(`//button[normalize-space()="Verify"]`)),
+	b.do("verify", clickOn(chromedp.Search(`//button[normalize-space()="Verify"]`)),
 		chromedp.WaitVisible(chromedp.ID("username")))
 	if got := b.text("#username"); got != "bea" {
 		t.Errorf("the app shows user %q, want bea", got)
@@ -149,7 +149,7 @@ func TestBrowserLogoutConfirmationReturnsToTheApp(t *testing.T) {
 	b.wantPath(oidc.LogoutConfirmPath)
 	b.wantText("Tenant app asks to sign you out")
 	b.screenshot("oidc-logout-confirm")
-	b.do("sign out", chromedp.Click(chromedp.Search(`//main//button[normalize-space()="Sign out"]`)),
+	b.do("sign out", clickOn(chromedp.Search(`//main//button[normalize-space()="Sign out"]`)),
 		chromedp.WaitVisible(chromedp.ID("login")))
 	if loc := b.location(); loc != appURL+"/?state=st-1" {
 		t.Errorf("after signing out the browser is at %s, want the app with the state", loc)

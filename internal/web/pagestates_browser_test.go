@@ -300,7 +300,7 @@ func walkPageStates(t *testing.T, chromium, axe, lang string) {
 	b.open("/password/forgot")
 	c.check("forgot-password")
 	b.typeInto("login", "ada@example.com")
-	b.do("send", chromedp.Click(chromedp.Search(`//main//button[@type="submit" or not(@type)]`)),
+	b.do("send", clickOn(chromedp.Search(`//main//button[@type="submit" or not(@type)]`)),
 		chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="`+tr("forgot_sent.title")+`"]`)))
 	c.check("forgot-password-sent")
 	link, err := url.Parse(srv.LastMailTo(t, "ada@example.com").Link("/password/reset?token="))
