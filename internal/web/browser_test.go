@@ -301,9 +301,11 @@ func (b *browserTab) typeInto(id, text string) {
 // focused right after the load, and its focus then scrolled the page by 255 px; a click on
 // "Contact support" aimed before that landed on the page's main element (found by
 // TestBrowserSupportReset under the race detector). A person never clicks a page before it
-// is drawn, so no test does.
-var pageDrawn = chromedp.Evaluate[chromedp.Void](`new Promise(done =>
-	requestAnimationFrame(() => requestAnimationFrame(() => done())))`, chromedp.EvalAwaitPromise)
+// is drawn, so no test does. A page that draws no frames (a hidden one) is given 2 s.
+var pageDrawn = chromedp.Evaluate[chromedp.Void](`new Promise(done => {
+	setTimeout(done, 2000);
+	requestAnimationFrame(() => requestAnimationFrame(() => done()));
+})`, chromedp.EvalAwaitPromise)
 
 // clickOn is chromedp's click on the element sel finds, once the page has drawn.
 func clickOn[S chromedp.Selectable](sel S) chromedp.Action[chromedp.Void] {
@@ -321,6 +323,14 @@ func (b *browserTab) tick(id string) {
 		b.t.Fatalf("#%s is not checked after a click: %v (page %s)", id, err, b.location())
 	}
 }
+
+// actsOnClick selects the elements a click on which may do something: links, controls,
+// labels (they click their control), and elements made interactive by a role or a
+// focusable tabindex. A click on anything else (text, a heading, a status message) does
+// nothing, so clickResponse may click its element after it.
+const actsOnClick = `a[href], area[href], button, input, select, textarea, label, summary, [contenteditable],
+[role=button], [role=link], [role=checkbox], [role=radio], [role=switch], [role=tab], [role=menuitem], [role=option],
+[tabindex]:not([tabindex^="-"])`
 
 // clickLostAfter is a tab's lostAfter: long enough for any click to reach its page on a
 // loaded machine.
@@ -349,6 +359,10 @@ const clickLostAfter = 20 * time.Second
 // the page clicks the element itself. A click still waiting for an element that is not
 // shown yet keeps waiting.
 //
+// The page draws before the DevTools click sets out; a click that then waits for its
+// element to be shown is aimed at the layout of the moment it is shown. A click whose
+// target is not an element counts as one on something that acts on a click.
+//
 // A click that fails says what the page saw (clickState).
 func (b *browserTab) clickResponse(xpath string) (*network.Response, error) {
 	b.t.Helper()
@@ -359,10 +373,10 @@ window.twofoldEvents = [];
 ["mousedown", "mouseup", "click"].forEach(function (type) {
 	document.addEventListener(type, function (e) {
 		const el = ` + find + `;
-		const on = e.target instanceof Element ? e.target : null;
+		const on = e.target && e.target.nodeType === Node.ELEMENT_NODE ? e.target : null;
 		if (type === "click") {
 			if (el !== null && el.contains(on)) window.twofoldHit = true;
-			else if (on === null || on.closest("a, button, input, select, textarea, label, summary, [tabindex], [role]")) window.twofoldOther = true;
+			else if (on === null || on.closest(` + browserJSString(actsOnClick) + `)) window.twofoldOther = true;
 		}
 		window.twofoldEvents.push(type + " at " + Math.round(e.clientX) + "," + Math.round(e.clientY) + (e.isTrusted ? "" : " (script)") +
 			" on " + (on ? on.outerHTML.slice(0, 60) : String(e.target)) + ", " + Math.round(performance.now()) + " ms");
@@ -407,8 +421,12 @@ window.twofoldEvents = [];
 	el.click();
 	return true;
 })()`
-		state := b.clickState(xpath)
-		if clicked, err := browserRun(b, chromedp.Evaluate[bool](again)); err == nil && clicked {
+		state := b.clickState(xpath) // before the page's click, for the log
+		clicked, err := browserRun(b, chromedp.Evaluate[bool](again))
+		switch {
+		case err != nil:
+			b.t.Logf("click %s: no page after %s, and the page could not be asked to click: %v", xpath, b.lostAfter, err)
+		case clicked:
 			b.t.Logf("click %s: no page after %s, and no click reached the element or anything else that acts on one; the page clicked the element (%s)",
 				xpath, b.lostAfter, state)
 		}

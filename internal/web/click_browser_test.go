@@ -56,17 +56,57 @@ func TestBrowserClickThatNeverArrivedIsSentAgain(t *testing.T) {
 // autofocus field and scrolled did), is made once more on the element.
 func TestBrowserClickBesideTheElementIsSentAgain(t *testing.T) {
 	b := signInPageTab(t)
+	b.lostAfter = 5 * time.Second // time for the heading's click to go out on a loaded machine
 	b.devToolsClick = func(string) chromedp.Action[chromedp.Void] {
 		return clickOn(chromedp.Search(`//h1`))
 	}
-	b.do("count the link's clicks", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
+	b.do("count the heading's and the link's clicks", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
+	window.headingClicks = 0;
+	document.querySelector("h1").addEventListener("click", function (e) {
+		if (e.isTrusted) window.headingClicks++;
+	});
 	`+xpathNode(contactSupport)+`.addEventListener("click", function (e) {
 		e.preventDefault();
 		window.clicks++;
-		location.href = "/support?clicks=" + window.clicks;
+		location.href = "/support?clicks=" + window.clicks + "&heading=" + window.headingClicks;
 	})`))
 	b.click(contactSupport, "/support")
 	wantClickedOnce(t, b)
+	u, err := url.Parse(b.location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Query().Get("heading"); got != "1" {
+		t.Errorf("the heading had %s clicks from DevTools, want 1: the test did not take the path it is about", got)
+	}
+}
+
+// TestBrowserClickOnAnotherControlIsNeverRepeated: a click that landed on something else
+// that acts on a click (here the username field) is not followed by one on the element:
+// the step waits for its page and fails.
+func TestBrowserClickOnAnotherControlIsNeverRepeated(t *testing.T) {
+	b := signInPageTab(t)
+	b.devToolsClick = func(string) chromedp.Action[chromedp.Void] {
+		return clickOn(chromedp.ID("username"))
+	}
+	b.do("count the field's and the link's clicks", chromedp.Evaluate[chromedp.Void](`window.clicks = 0;
+	window.fieldClicks = 0;
+	document.getElementById("username").addEventListener("click", function (e) {
+		if (e.isTrusted) window.fieldClicks++;
+	});
+	`+xpathNode(contactSupport)+`.addEventListener("click", function () { window.clicks++; })`))
+	tab := b.ctx
+	ctx, cancel := context.WithTimeout(tab, b.lostAfter+5*time.Second)
+	defer cancel()
+	b.ctx = ctx
+	_, err := b.clickResponse(contactSupport)
+	b.ctx = tab
+	if err == nil {
+		t.Fatal("the click led to a page")
+	}
+	if got := browserEval[[]int](b, `[window.fieldClicks, window.clicks]`); got[0] != 1 || got[1] != 0 {
+		t.Errorf("the field had %d clicks and the link %d, want 1 and 0", got[0], got[1])
+	}
 }
 
 // TestBrowserClickThatArrivedIsNeverRepeated: a click the element received is not sent
