@@ -455,14 +455,15 @@ window.twofoldEvents = [];
 	}
 	a := <-done
 	if a.err != nil {
+		went := "never went out"
 		select {
 		case <-sent:
-			return nil, fmt.Errorf("%w (the DevTools click went out; %s)", a.err, b.clickState(xpath))
+			went = "went out"
 		default:
-			return nil, fmt.Errorf("%w (the DevTools click never went out; %s)", a.err, b.clickState(xpath))
 		}
+		return nil, fmt.Errorf("%w (the DevTools click %s; %s)", a.err, went, b.clickState(xpath))
 	}
-	return a.resp, a.err
+	return a.resp, nil
 }
 
 // xpathNode is a JavaScript expression for the first element xpath finds, or null.

@@ -30,13 +30,19 @@ func signInPageTab(t *testing.T) *browserTab {
 // wantClickedOnce fails unless the page the link led to counted one click (?clicks=1).
 func wantClickedOnce(t *testing.T, b *browserTab) {
 	t.Helper()
+	if got := pageQuery(t, b, "clicks"); got != "1" {
+		t.Errorf("the link was clicked %s times, want 1", got)
+	}
+}
+
+// pageQuery is the query parameter name of the page's address.
+func pageQuery(t *testing.T, b *browserTab, name string) string {
+	t.Helper()
 	u, err := url.Parse(b.location())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := u.Query().Get("clicks"); got != "1" {
-		t.Errorf("the link was clicked %s times, want 1", got)
-	}
+	return u.Query().Get(name)
 }
 
 // TestBrowserClickThatNeverArrivedIsSentAgain: a click the page never received (here
@@ -72,11 +78,7 @@ func TestBrowserClickBesideTheElementIsSentAgain(t *testing.T) {
 	})`))
 	b.click(contactSupport, "/support")
 	wantClickedOnce(t, b)
-	u, err := url.Parse(b.location())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := u.Query().Get("heading"); got != "1" {
+	if got := pageQuery(t, b, "heading"); got != "1" {
 		t.Errorf("the heading had %s clicks from DevTools, want 1: the test did not take the path it is about", got)
 	}
 }
