@@ -112,26 +112,48 @@ func TestCodeStepIsOneTransaction(t *testing.T) {
 	}
 
 	// The account actions that check a code reserve in their transaction too, so every
-	// code check takes the budget's row first (TestParallelCodeChecks).
-	for name, check := range map[string]func(code string) error{
-		"new recovery code": func(code string) error {
+	// code check takes the budget's row first (TestParallelCodeChecks). A wrong code
+	// commits its reservation and nothing else: the failure counts, no setup is started.
+	// Replacing the app comes last: its right code starts a setup.
+	for _, action := range []struct {
+		name  string
+		check func(code string) error
+	}{
+		{"new recovery code", func(code string) error {
 			_, err := svc.NewRecoveryCode(ctx, cur, code, auth.Meta{})
 			return err
-		},
-		"replace the app": func(code string) error {
+		}},
+		{"confirm it is you", func(code string) error { return svc.ProveWithCode(ctx, cur, code, auth.Meta{}) }},
+		{"replace the app", func(code string) error {
 			_, err := svc.BeginTOTPSetup(ctx, cur, code, auth.Meta{})
 			return err
-		},
-		"confirm it is you": func(code string) error { return svc.ProveWithCode(ctx, cur, code, auth.Meta{}) },
+		}},
 	} {
 		nextStep()
 		rec.take()
-		if err := check(code()); err != nil {
-			t.Fatalf("%s: %v", name, err)
+		before := budget()
+		if err := action.check(totp.Code(secret, totp.Step(clock.Now())+10)); err == nil {
+			t.Fatalf("%s: a wrong code was accepted", action.name)
 		}
 		calls := rec.take()
 		if n, outside := transactions(calls); n != 1 || outside || !slices.Contains(calls, "tx.ReserveAttempt(second_factor)") {
-			t.Errorf("%s: %d transactions, a reservation outside one: %v; calls %v", name, n, outside, calls)
+			t.Errorf("%s, wrong code: %d transactions, a reservation outside one: %v; calls %v", action.name, n, outside, calls)
+		}
+		if !slices.Contains(calls, "AppendAudit(reauthentication.failed)") {
+			t.Errorf("%s: the wrong code was not audited after the transaction: %v", action.name, calls)
+		}
+		if n := budget(); n != before+1 {
+			t.Errorf("%s: a wrong code left %d failures after %d: not counted once", action.name, n, before)
+		}
+		if _, err := svc.PendingSetup(ctx, cur); !errors.Is(err, apperr.ErrNoPending) {
+			t.Errorf("%s: after a wrong code a setup is pending (%v)", action.name, err)
+		}
+		if err := action.check(code()); err != nil {
+			t.Fatalf("%s: %v", action.name, err)
+		}
+		calls = rec.take()
+		if n, outside := transactions(calls); n != 1 || outside || !slices.Contains(calls, "tx.ReserveAttempt(second_factor)") {
+			t.Errorf("%s: %d transactions, a reservation outside one: %v; calls %v", action.name, n, outside, calls)
 		}
 	}
 

@@ -210,14 +210,16 @@ func (s *Service) spendRecoveryCode(ctx context.Context, cur *Current, code stri
 		return "", err
 	}
 	err = s.store.WithTx(ctx, func(st store.Store) error {
+		// The budget's row before the recovery code's, as in checkCodeIn: a wrong code
+		// rolls the reset back (the reservation above committed on its own).
+		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
+			return err
+		}
 		err := st.ConsumeRecoveryCode(ctx, cur.User.ID, s.recovery.Hash(normalized), freshHash, s.now())
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.ErrInvalidCode
 		}
 		if err != nil {
-			return err
-		}
-		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
 			return err
 		}
 		if err := s.record(ctx, st, audit.RecoveryCodeUsed, cur.User.ID, m, detail); err != nil {
@@ -452,17 +454,19 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 		// app added beside keys keeps the recovery code the user has.
 		issued = !(f.keys > 0 && !f.totp && f.recovery)
 		// A new authenticator and recovery code: failures against the old ones say nothing.
-		// The budget's row is taken before the authenticator's, as in checkCodeIn.
+		// The budget's row first, as in checkCodeIn.
 		if err := st.ResetBudget(ctx, store.BudgetSecondFactor, cur.User.ID); err != nil {
+			return err
+		}
+		// The authenticator's row before the pending setup's, as replacing the app with a
+		// code takes them (BeginTOTPSetup); a setup claimed meanwhile rolls the app back.
+		cred := &store.TOTPCredential{UserID: cur.User.ID, SecretEnc: p.SecretEnc, LastStep: step, CreatedAt: now, LastUsedAt: now}
+		if err := st.PutTOTP(ctx, cred); err != nil {
 			return err
 		}
 		if err := st.ClaimPendingTOTP(ctx, cur.User.ID, cur.Session.ID, p.SecretEnc); errors.Is(err, store.ErrNotFound) {
 			return apperr.ErrNoPending // claimed by a parallel confirmation, or replaced since
 		} else if err != nil {
-			return err
-		}
-		cred := &store.TOTPCredential{UserID: cur.User.ID, SecretEnc: p.SecretEnc, LastStep: step, CreatedAt: now, LastUsedAt: now}
-		if err := st.PutTOTP(ctx, cred); err != nil {
 			return err
 		}
 		if issued {

@@ -34,7 +34,7 @@ func (s recordingStore) CreateLinkToken(ctx context.Context, l *store.LinkToken)
 }
 
 func (s recordingStore) LockUser(ctx context.Context, id string) (*store.User, error) {
-	s.r.add("LockUser")
+	s.add("LockUser")
 	return s.Store.LockUser(ctx, id)
 }
 
@@ -157,7 +157,7 @@ func TestForgotPasswordDoesTheSameWork(t *testing.T) {
 			if slices.Contains(got, "argon2id") {
 				t.Errorf("%s hashed a password: %v", tc.name, got)
 			}
-			if !slices.Contains(got, "LockUser") {
+			if !slices.Contains(got, "tx.LockUser") {
 				t.Errorf("%s locked no account row: %v", tc.name, got)
 			}
 			if want == nil {

@@ -137,13 +137,15 @@ func waitSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.
 // locked or waiting account can sign in again at once. It is audited.
 func (s *Service) Unlock(ctx context.Context, u *store.User, m Meta) error {
 	return s.store.WithTx(ctx, func(st store.Store) error {
-		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
-			return err
-		}
+		// The budgets' rows before the account's, as a sign-in takes them (checkCodeIn); a
+		// token that may not change the account rolls the resets back.
 		for _, kind := range []string{store.BudgetPassword, store.BudgetSecondFactor} {
 			if err := st.ResetBudget(ctx, kind, u.ID); err != nil {
 				return err
 			}
+		}
+		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
+			return err
 		}
 		return s.record(ctx, st, audit.ThrottleCleared, u.ID, m, "password and second-factor budgets reset")
 	})
