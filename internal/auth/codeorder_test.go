@@ -13,10 +13,10 @@ import (
 // TestParallelCodeChecks: the code step of a sign-in and the account actions that check a
 // code (a new recovery code, replacing the app) of one user, run at once with the same
 // right code: exactly one of them accepts it, the others are told it is wrong, and none
-// fails with a 5xx. On PostgreSQL this needs one lock order: every transaction that checks
-// a code takes the user's second-factor budget before the authenticator's row, else the
-// sign-in (budget, then authenticator) and an action (authenticator, then budget) deadlock
-// and the database ends one of them.
+// fails with a 5xx. On PostgreSQL this needs the transactions that check a code to take
+// the user's rows in one order (the authenticator's, then the failure budget's), else two
+// of them deadlock and the database ends one: a sign-in that took the budget first got a
+// 500 here within 3 rounds (docs/performance.md, "The code step in one transaction").
 func TestParallelCodeChecks(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {

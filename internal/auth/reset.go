@@ -408,10 +408,6 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 		}
 		detail := "second factor: none"
 		if proof != nil {
-			// The budget's row first, as in checkCodeIn: a failed proof rolls this back.
-			if err := st.ResetBudget(ctx, store.BudgetSecondFactor, u.ID); err != nil {
-				return err
-			}
 			if proof.Recovery != nil {
 				if err := st.ConsumeRecoveryCode(ctx, u.ID, proof.Recovery, freshHash, now); errors.Is(err, store.ErrNotFound) {
 					return apperr.ErrInvalidRecovery
@@ -439,6 +435,9 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 					return err
 				}
 				detail = "second factor: authenticator code"
+			}
+			if err := st.ResetBudget(ctx, store.BudgetSecondFactor, u.ID); err != nil {
+				return err
 			}
 		}
 		if err := st.ResetBudget(ctx, store.BudgetPassword, u.ID); err != nil {

@@ -35,9 +35,7 @@ type ThrottleStore interface {
 	// failures and the wait after the last one over (p.Delay of the failures so far). granted reports whether it did; b is the
 	// budget after the reservation, or as it stands when refused (nil when a parallel reset
 	// left nothing to show). However many reservations race, no more are granted than the
-	// policy allows. A reservation rolled back does not count: call it on its own, or as
-	// the first statement of a transaction that commits it also when the check fails (the
-	// code checks do: internal/auth checkCodeIn); its row then stays locked to the end.
+	// policy allows. Never call it inside WithTx: a rolled-back reservation would not count.
 	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (b *ThrottleBudget, granted bool, err error)
 	// ReleaseAttempt takes back one reserved attempt that turned out not to be a failure
 	// (the check was refused for another reason than a wrong password or code): one failure
