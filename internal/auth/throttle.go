@@ -115,13 +115,16 @@ func waitSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.
 // locked or waiting account can sign in again at once. It is audited.
 func (s *Service) Unlock(ctx context.Context, u *store.User, m Meta) error {
 	return s.store.WithTx(ctx, func(st store.Store) error {
-		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
-			return err
-		}
-		for _, kind := range []string{store.BudgetPassword, store.BudgetSecondFactor} {
+		// In the order a password reset takes these rows (second-factor budget, password
+		// budget, then the account), so that on PostgreSQL one waits for the other instead
+		// of the two deadlocking; a token that may not change the account rolls it back.
+		for _, kind := range []string{store.BudgetSecondFactor, store.BudgetPassword} {
 			if err := st.ResetBudget(ctx, kind, u.ID); err != nil {
 				return err
 			}
+		}
+		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
+			return err
 		}
 		return s.record(ctx, st, audit.ThrottleCleared, u.ID, m, "password and second-factor budgets reset")
 	})

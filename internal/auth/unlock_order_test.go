@@ -1,0 +1,109 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/rand"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/links"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/testutil"
+	"github.com/twofold-id/twofold/internal/totp"
+)
+
+// budgetGate pauses the first reset of a second-factor budget made in a transaction once
+// armed, right after it: the transaction then holds that budget's row until goOn closes.
+type budgetGate struct {
+	store.Store
+	armed *atomic.Bool
+	holds chan struct{}
+	goOn  chan struct{}
+	inTx  bool
+}
+
+func (g budgetGate) WithTx(ctx context.Context, fn func(store.Store) error) error {
+	return g.Store.WithTx(ctx, func(tx store.Store) error {
+		return fn(budgetGate{tx, g.armed, g.holds, g.goOn, true})
+	})
+}
+
+func (g budgetGate) ResetBudget(ctx context.Context, kind, key string) error {
+	err := g.Store.ResetBudget(ctx, kind, key)
+	if g.inTx && kind == store.BudgetSecondFactor && g.armed.CompareAndSwap(true, false) {
+		close(g.holds)
+		<-g.goOn
+	}
+	return err
+}
+
+// TestUnlockDuringAPasswordReset: an administrator's unlock and the user's password reset
+// with the recovery code, at the same moment, with failures on record in both budgets.
+// The reset resets the second-factor budget, then the password budget; the unlock must
+// take them in the same order, else on PostgreSQL each waits for the row the other holds
+// and the database ends one of them as a deadlock (a 500). Here the reset is paused
+// holding the second-factor budget while the unlock starts.
+func TestUnlockDuringAPasswordReset(t *testing.T) {
+	t.Run("by_an_administrator", func(t *testing.T) { unlockDuringAReset(t, auth.Meta{}) })
+	// A token's unlock also locks the administrators' and the account's rows, which the
+	// reset takes after the budgets.
+	t.Run("by_an_api_token", func(t *testing.T) { unlockDuringAReset(t, auth.Meta{ActorID: audit.TokenActorPrefix + "t1"}) })
+}
+
+func unlockDuringAReset(t *testing.T, unlockBy auth.Meta) {
+	ctx := context.Background()
+	srv := testserver.New(t, testserver.Options{DatabaseURL: testutil.PostgresURL(t)})
+	gate := budgetGate{srv.Store, new(atomic.Bool), make(chan struct{}), make(chan struct{}), false}
+	svc, clock := newService(t, auth.Options{Store: gate, Notifier: newMailbox()})
+	u, err := svc.CreateUser(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com", Password: testserver.Password}, auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.Login(ctx, "alice", testserver.Password, auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup, err := svc.BeginTOTPSetup(ctx, res.Current, "", auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := testserver.DecodeSecret(t, setup.Secret)
+	_, recoveryCode, err := svc.ConfirmTOTPSetup(ctx, res.Current, totp.Code(secret, totp.Step(clock.Now())), auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Login(ctx, "alice", "not the password 123456", auth.Meta{}); err == nil {
+		t.Fatal("a wrong password was accepted")
+	}
+	var link string
+	if err := srv.Store.WithTx(ctx, func(st store.Store) error {
+		link, err = links.Issue(ctx, st, rand.Reader, clock.Now(), links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: auth.ResetLinkTTL})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	gate.armed.Store(true)
+	resetDone := make(chan error, 1)
+	go func() {
+		_, err := svc.ResetPassword(ctx, auth.ResetRequest{Token: link, NewPassword: "another good passphrase 77", Code: recoveryCode}, auth.Meta{})
+		resetDone <- err
+	}()
+	<-gate.holds
+	unlockDone := make(chan error, 1)
+	go func() { unlockDone <- svc.Unlock(ctx, u, unlockBy) }()
+	// Give the unlock time to reach the rows it locks. Were it slower, the test would pass
+	// without proving the order: it cannot fail for a slow machine.
+	time.Sleep(300 * time.Millisecond)
+	close(gate.goOn)
+	if err := <-resetDone; err != nil {
+		t.Errorf("the reset: %v", err)
+	}
+	if err := <-unlockDone; err != nil {
+		t.Errorf("the unlock: %v", err)
+	}
+}
