@@ -93,7 +93,11 @@ func unlockDuringAReset(t *testing.T, unlockBy auth.Meta) {
 		_, err := svc.ResetPassword(ctx, auth.ResetRequest{Token: link, NewPassword: "another good passphrase 77", Code: recoveryCode}, auth.Meta{})
 		resetDone <- err
 	}()
-	<-gate.holds
+	select {
+	case <-gate.holds:
+	case err := <-resetDone:
+		t.Fatalf("the reset ended before it reset the second-factor budget: %v", err)
+	}
 	unlockDone := make(chan error, 1)
 	go func() { unlockDone <- svc.Unlock(ctx, u, unlockBy) }()
 	// Give the unlock time to reach the rows it locks. Were it slower, the test would pass
