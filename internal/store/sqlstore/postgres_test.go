@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/testutil"
@@ -146,4 +148,54 @@ func TestPostgresMigrationLockIsPerSchema(t *testing.T) {
 		t.Fatalf("open a fresh schema while another schema's migration lock is held: %v", err)
 	}
 	db.Close()
+}
+
+// TestPostgresDeadlockIsUnavailable: two transactions that update two accounts in opposite
+// orders deadlock; PostgreSQL ends one of them. Its error is store.ErrUnavailable (the
+// request is answered 503 with Retry-After: nothing of it was written, it may be made
+// again), not an internal error, and the other transaction commits.
+func TestPostgresDeadlockIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	db := openPostgres(t)
+	now := time.Now()
+	var ids [2]string
+	for i, name := range []string{"ann", "bob"} {
+		u := &store.User{
+			Account:      store.Account{ID: "u-" + name, Username: name, Email: name + "@example.com", Role: store.RoleUser},
+			UsernameNorm: name, EmailNorm: name + "@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now,
+		}
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = u.ID
+	}
+	var both sync.WaitGroup
+	both.Add(2)
+	errs := make(chan error, 2)
+	for _, order := range [][2]string{{ids[0], ids[1]}, {ids[1], ids[0]}} {
+		go func() {
+			errs <- db.WithTx(ctx, func(st store.Store) error {
+				if err := st.SetUserLastLogin(ctx, order[0], now); err != nil {
+					return err
+				}
+				both.Done()
+				both.Wait() // each holds its first row: the second update closes the cycle
+				return st.SetUserLastLogin(ctx, order[1], now)
+			})
+		}()
+	}
+	var ended, committed int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			committed++
+		case errors.Is(err, store.ErrUnavailable) && errors.Is(err, apperr.ErrUnavailable):
+			ended++
+		default:
+			t.Errorf("the deadlock's loser: %v, want store.ErrUnavailable", err)
+		}
+	}
+	if ended != 1 || committed != 1 {
+		t.Errorf("%d transactions ended as unavailable and %d committed, want 1 and 1", ended, committed)
+	}
 }

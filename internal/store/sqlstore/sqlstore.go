@@ -421,6 +421,12 @@ func (d *DB) wrap(err error) error {
 		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
 	(*d.metrics).DatabaseError(false)
+	if d.dialect.isDeadlock(err) {
+		// PostgreSQL ended this transaction to break a deadlock with another: nothing of
+		// it was written, and the request may simply be made again. It answers 503 with
+		// Retry-After, not 500; the driver's error stays inside (AppendAudit retries on it).
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
 	return err
 }
 
