@@ -175,10 +175,11 @@ func TestPostgresDeadlockIsUnavailable(t *testing.T) {
 	for _, order := range [][2]string{{ids[0], ids[1]}, {ids[1], ids[0]}} {
 		go func() {
 			errs <- db.WithTx(ctx, func(st store.Store) error {
-				if err := st.SetUserLastLogin(ctx, order[0], now); err != nil {
+				err := st.SetUserLastLogin(ctx, order[0], now)
+				both.Done() // also on a failure, so the other does not wait for ever
+				if err != nil {
 					return err
 				}
-				both.Done()
 				both.Wait() // each holds its first row: the second update closes the cycle
 				return st.SetUserLastLogin(ctx, order[1], now)
 			})
