@@ -22,6 +22,10 @@ var (
 	// refuses such input with this error before touching the database, on every backend;
 	// callers answer 400 (or, where input is a credential, treat it as a wrong one first).
 	ErrInvalidText = errors.New("store: text is not valid UTF-8 or holds a NUL")
+	// ErrLockOrder: LockAccount was called outside a transaction, after a statement of
+	// the transaction that wrote or locked rows, or for a second account. A programming
+	// error, found by the tests on either backend.
+	ErrLockOrder = errors.New("store: an account's lock must be the transaction's first lock, and its only one")
 )
 
 // DeletedUsername is the name the consoles give an account that no longer exists, where
@@ -225,6 +229,15 @@ type Store interface {
 	// WithTx runs fn with a Store bound to one transaction; it commits when fn returns nil
 	// and rolls back otherwise. Calls nested inside fn join the same transaction.
 	WithTx(ctx context.Context, fn func(Store) error) error
+	// LockAccount, the first statement of a transaction (inside WithTx), makes it the only
+	// transaction that works on the user's account until it ends: transactions that change
+	// an account's second factors, sessions, budgets or password take it first, so two of
+	// them (two tabs of one user, an agent's reset beside the user's own action) take
+	// turns instead of locking the account's rows in different orders, which on
+	// PostgreSQL ends one of them as a deadlock. Locking the same account again is a
+	// no-op; locking it outside a transaction, after a statement that wrote or locked
+	// rows, or beside another account is ErrLockOrder.
+	LockAccount(ctx context.Context, userID string) error
 	// AfterCommit runs fn once the transaction this Store is bound to (inside WithTx)
 	// has committed, or at once when it is bound to none; never when the transaction
 	// rolls back. fn must not block: it runs on the committing goroutine.

@@ -51,6 +51,8 @@ var postgresDialect = dialect{
 	bytewise:   ` COLLATE "C"`,
 	skipLocked: ` FOR UPDATE SKIP LOCKED`,
 	forUpdate:  ` FOR UPDATE`,
+	// Two int4 keys: a key space apart from the single bigint keys of the migrations.
+	lockAccount: `SELECT pg_advisory_xact_lock($1, $2)`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (postgres://...) and applies

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"hash/fnv"
 	"strings"
 	"sync"
 	"testing"
@@ -198,5 +199,80 @@ func TestPostgresDeadlockIsUnavailable(t *testing.T) {
 	}
 	if ended != 1 || committed != 1 {
 		t.Errorf("%d transactions ended as unavailable and %d committed, want 1 and 1", ended, committed)
+	}
+}
+
+// TestPostgresAccountLockTakesTurnsPerAccount: while one transaction holds an account's
+// lock, a second transaction for the same account waits for it (PostgreSQL shows its
+// advisory lock as not granted) and goes on once the first ends, while a transaction for
+// another account does not wait at all.
+func TestPostgresAccountLockTakesTurnsPerAccount(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	db := openPostgres(t)
+	now := time.Now()
+	for _, name := range []string{"ann", "bob"} {
+		u := &store.User{
+			Account:      store.Account{ID: "u-" + name, Username: name, Email: name + "@example.com", Role: store.RoleUser},
+			UsernameNorm: name, EmailNorm: name + "@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now,
+		}
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lockThen := func(id string, then func() error) error {
+		return db.WithTx(ctx, func(st store.Store) error {
+			if err := st.LockAccount(ctx, id); err != nil {
+				return err
+			}
+			return then()
+		})
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- lockThen("u-ann", func() error { close(held); <-release; return nil })
+	}()
+	select {
+	case <-held:
+	case err := <-first:
+		t.Fatalf("the first transaction: %v", err)
+	}
+
+	// Another account: no wait (a wait would hang here until the context's minute ends).
+	if err := lockThen("u-bob", func() error { return nil }); err != nil {
+		t.Fatalf("bob's transaction beside ann's lock: %v", err)
+	}
+
+	// The same account: the second transaction waits for the lock until the first ends.
+	second := make(chan error, 1)
+	go func() { second <- lockThen("u-ann", func() error { return nil }) }()
+	watch, err := sql.Open("pgx", testutil.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	h := fnv.New32a()
+	h.Write([]byte("u-ann"))
+	for waiting := false; !waiting; {
+		// The lock's two keys: the class "tfac" and the user id's hash (sqlstore.LockAccount).
+		err := watch.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objid = $2 AND objsubid = 2)`,
+			uint32(0x74666163), h.Sum32()).Scan(&waiting)
+		if err != nil {
+			t.Fatalf("look for the waiting transaction (is it done already? %v)", err)
+		}
+		select {
+		case err := <-second:
+			t.Fatalf("a second transaction for ann ended (%v) while the first held her lock", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Errorf("the first transaction: %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Errorf("the second transaction, after the first ended: %v", err)
 	}
 }

@@ -43,6 +43,14 @@ type DB struct {
 	sessions *sessionCache
 	// sessionsErr says why a SQLite database has no session cache.
 	sessionsErr error
+	// tx is what LockAccount must know of the transaction d is bound to; nil outside one.
+	tx *txState
+}
+
+// txState is what a transaction has done so far, as LockAccount must know it.
+type txState struct {
+	wrote  bool   // a statement that writes or locks rows has run
+	locked string // the account locked, by user id; "" for none
 }
 
 // SetMetrics makes d count the database's errors in r. Call it before d is used.
@@ -81,6 +89,9 @@ type dialect struct {
 	// forUpdate ends a SELECT whose rows the transaction locks until it ends, so parallel
 	// transactions that read them take turns. Empty where writers take turns anyway.
 	forUpdate string
+	// lockAccount is the statement LockAccount runs, with the account's key as its
+	// argument. Empty where writers take turns anyway.
+	lockAccount string
 }
 
 var sqliteDialect = dialect{
@@ -304,7 +315,7 @@ func (d *DB) WithTx(ctx context.Context, fn func(store.Store) error) error {
 	// write lock forever); after Commit it is a no-op.
 	defer tx.Rollback()
 	var after []func()
-	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect, afterCommit: &after, stmts: d.stmts, metrics: d.metrics}); err != nil {
+	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect, afterCommit: &after, stmts: d.stmts, metrics: d.metrics, tx: &txState{}}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -325,10 +336,55 @@ func (d *DB) AfterCommit(fn func()) {
 	*d.afterCommit = append(*d.afterCommit, fn)
 }
 
+// accountLockClass is the first of the two keys of an account's advisory lock, so its locks
+// cannot meet another use of PostgreSQL's advisory locks ("tfac"; the migrations' lock is a
+// single 64-bit key, a key space of its own).
+const accountLockClass = 0x74666163
+
+// LockAccount makes the transaction d is bound to the only one that works on the account
+// until it ends (store.Store). On PostgreSQL it is a transaction-level advisory lock keyed
+// by a hash of the user id (two accounts that share a hash only take turns); on SQLite,
+// where a writing transaction holds the database's one write lock from its start, it runs
+// nothing. Either way it refuses to come after a statement that wrote or locked rows, and
+// a second account's, in the same transaction (store.ErrLockOrder): a transaction waiting
+// for the lock must hold no row that the lock's holder could be waiting for.
+func (d *DB) LockAccount(ctx context.Context, userID string) error {
+	if d.tx == nil {
+		return store.ErrLockOrder
+	}
+	if d.tx.locked == userID {
+		return nil
+	}
+	if d.tx.wrote || d.tx.locked != "" {
+		return fmt.Errorf("%w: account %q after other writes or another account", store.ErrLockOrder, userID)
+	}
+	d.tx.locked = userID
+	if d.dialect.lockAccount == "" {
+		return nil
+	}
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	_, err := d.q.ExecContext(ctx, d.dialect.lockAccount, accountLockClass, int32(h.Sum32()))
+	return d.wrap(err)
+}
+
+// noteWrite records that query, about to run in d's transaction, writes or locks rows:
+// anything but a plain SELECT (a WITH counts as a write, as it may hold one).
+func (d *DB) noteWrite(query string) {
+	if d.tx == nil || d.tx.wrote {
+		return
+	}
+	q := strings.TrimSpace(query)
+	if len(q) < 6 || !strings.EqualFold(q[:6], "SELECT") || strings.Contains(q, " FOR UPDATE") {
+		d.tx.wrote = true
+	}
+}
+
 func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
+	d.noteWrite(query)
 	query = d.dialect.rebind(query)
 	if st := d.stmt(ctx, query); st != nil {
 		res, err := st.ExecContext(ctx, args...)
@@ -371,6 +427,7 @@ func (d *DB) queryRow(ctx context.Context, query string, args ...any) row {
 	if err := checkText(args); err != nil {
 		return row{err: err}
 	}
+	d.noteWrite(query)
 	query = d.dialect.rebind(query)
 	if st := d.stmt(ctx, query); st != nil {
 		return row{Row: st.QueryRowContext(ctx, args...)}
@@ -382,6 +439,7 @@ func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
+	d.noteWrite(query)
 	query = d.dialect.rebind(query)
 	if st := d.stmt(ctx, query); st != nil {
 		rows, err := st.QueryContext(ctx, args...)

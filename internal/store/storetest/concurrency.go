@@ -21,6 +21,7 @@ var concurrencyTests = []subtest{
 	{"StepUpSessionOneWinner", testRaceStepUp},
 	{"DeletedSessionNotFoundAtOnce", testRaceDeletedSession},
 	{"TransactionsStayAtomic", testRaceTransactions},
+	{"AccountLockLosesNoUpdate", testRaceAccountLock},
 }
 
 // race runs fn(i) for i in 0..n-1 on n goroutines released at the same moment, and
@@ -191,5 +192,39 @@ func testRaceTransactions(t *testing.T, s store.Store) {
 		if got := getRecovery(t, s, u.ID); string(got.CodeHash) != events[0].Detail {
 			t.Errorf("active code %q is not the one the last committed transaction wrote (%q)", got.CodeHash, events[0].Detail)
 		}
+	}
+}
+
+// testRaceAccountLock: transactions that take the account's lock first, then read the
+// display name and write it back one higher, lose no update. On PostgreSQL (read
+// committed) without the lock, two of them read the same name and one write is lost.
+func testRaceAccountLock(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	wantNoErr(t, "SetUserDisplayName", s.SetUserDisplayName(ctx, u.ID, "0", at(0)))
+	const n = 20
+	errs := race(n, func(i int) error {
+		return s.WithTx(ctx, func(tx store.Store) error {
+			if err := tx.LockAccount(ctx, u.ID); err != nil {
+				return err
+			}
+			got, err := tx.GetUser(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			var v int
+			if _, err := fmt.Sscan(got.DisplayName, &v); err != nil {
+				return err
+			}
+			return tx.SetUserDisplayName(ctx, u.ID, fmt.Sprint(v+1), at(time.Duration(i)*time.Millisecond))
+		})
+	})
+	for i, err := range errs {
+		wantNoErr(t, fmt.Sprintf("goroutine %d", i), err)
+	}
+	got, err := s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	if got.DisplayName != fmt.Sprint(n) {
+		t.Errorf("display name after %d increments = %q, want %d: an update was lost", n, got.DisplayName, n)
 	}
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,6 +16,48 @@ var txTests = []subtest{
 	{"NestedJoinsOuter", testTxNestedJoins},
 	{"NestedErrorRollsBackAll", testTxNestedError},
 	{"PanicRollsBack", testTxPanic},
+	{"AccountLockComesFirst", testTxAccountLockOrder},
+}
+
+// testTxAccountLockOrder: LockAccount is a transaction's first lock and its only one. After
+// reads it may come; outside a transaction, after a write, or for a second account it is
+// ErrLockOrder; for the account it holds, a no-op.
+func testTxAccountLockOrder(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := mustCreateUser(t, s, "alice")
+	bob := mustCreateUser(t, s, "bob")
+	wantErr(t, "LockAccount outside a transaction", s.LockAccount(ctx, alice.ID), store.ErrLockOrder)
+	err := s.WithTx(ctx, func(tx store.Store) error {
+		if _, err := tx.GetUser(ctx, alice.ID); err != nil {
+			return err
+		}
+		if err := tx.LockAccount(ctx, alice.ID); err != nil {
+			return fmt.Errorf("after a read: %w", err)
+		}
+		if err := tx.SetUserDisplayName(ctx, alice.ID, "Alice", at(time.Minute)); err != nil {
+			return err
+		}
+		if err := tx.LockAccount(ctx, alice.ID); err != nil {
+			return fmt.Errorf("the same account again: %w", err)
+		}
+		// Nested transactions join the outer one, and its lock.
+		if err := tx.WithTx(ctx, func(inner store.Store) error { return inner.LockAccount(ctx, alice.ID) }); err != nil {
+			return fmt.Errorf("the same account in a nested transaction: %w", err)
+		}
+		wantErr(t, "LockAccount of a second account", tx.LockAccount(ctx, bob.ID), store.ErrLockOrder)
+		return nil
+	})
+	wantNoErr(t, "WithTx", err)
+	err = s.WithTx(ctx, func(tx store.Store) error {
+		if err := tx.SetUserDisplayName(ctx, bob.ID, "Bob", at(time.Minute)); err != nil {
+			return err
+		}
+		return tx.LockAccount(ctx, bob.ID)
+	})
+	wantErr(t, "LockAccount after a write", err, store.ErrLockOrder)
+	if got, err := s.GetUser(ctx, bob.ID); err != nil || got.DisplayName == "Bob" {
+		t.Errorf("the transaction whose lock came too late committed: %v, %+v", err, got)
+	}
 }
 
 func testTxCommit(t *testing.T, s store.Store) {
