@@ -25,7 +25,7 @@ func (s *Service) ChangePassword(ctx context.Context, cur *Current, current, nex
 	if err != nil {
 		return hashErr(err)
 	}
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if err := st.SetUserPasswordHash(ctx, cur.User.ID, hash, s.now()); err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func (s *Service) SetPassword(ctx context.Context, u *store.User, pw string, m M
 		return Ended{}, hashErr(err)
 	}
 	var ended Ended
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, u.ID, func(st store.Store) error {
 		now := s.now()
 		if err := st.SetUserPasswordHash(ctx, u.ID, hash, now); err != nil {
 			return err
@@ -133,7 +133,7 @@ func (s *Service) SetDisplayName(ctx context.Context, cur *Current, name string,
 	if err != nil {
 		return "", err
 	}
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if err := st.SetUserDisplayName(ctx, cur.User.ID, name, s.now()); err != nil {
 			return err
 		}

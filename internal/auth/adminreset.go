@@ -25,7 +25,7 @@ import (
 // requests still mail no more than ResetLinksPerHour. The mail is queued with the link.
 func (s *Service) MailResetLink(ctx context.Context, u *store.User, m Meta) error {
 	now := s.now()
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return s.accountTx(ctx, u.ID, func(st store.Store) error {
 		fresh, err := lockTarget(ctx, st, u.ID, m)
 		if err != nil {
 			return err

@@ -115,7 +115,7 @@ type Ended struct {
 // Logout, RPLogout and SessionReplaced without one are a programming error.
 func (s *Service) End(ctx context.Context, a Action, userID, sessionID string, m Meta) (Ended, error) {
 	var e Ended
-	err := s.store.WithTx(ctx, func(st store.Store) error {
+	err := s.accountTx(ctx, userID, func(st store.Store) error {
 		if err := TokenMayChangeIn(ctx, st, userID, m); err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func (s *Service) EndUserApplication(ctx context.Context, userID, clientID strin
 
 func (s *Service) endApplication(ctx context.Context, userID, clientID string, m Meta, notFound error) (Ended, error) {
 	var e Ended
-	err := s.store.WithTx(ctx, func(st store.Store) error {
+	err := s.accountTx(ctx, userID, func(st store.Store) error {
 		if userID != "" {
 			if err := TokenMayChangeIn(ctx, st, userID, m); err != nil {
 				return err

@@ -131,7 +131,7 @@ func (s *Service) LoginReplacing(ctx context.Context, identifier, pw, held strin
 		}
 	}
 	m.ActorID = u.ID
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, u.ID, func(st store.Store) error {
 		if err := st.ResetBudget(ctx, store.BudgetPassword, u.ID); err != nil {
 			return err
 		}

@@ -65,7 +65,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m M
 		return "", err
 	}
 	var tok string
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func (s *Service) spendRecoveryCode(ctx context.Context, cur *Current, code stri
 	if err != nil {
 		return "", err
 	}
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		err := st.ConsumeRecoveryCode(ctx, cur.User.ID, s.recovery.Hash(normalized), freshHash, s.now())
 		if errors.Is(err, store.ErrNotFound) {
 			return apperr.ErrInvalidCode
@@ -245,7 +245,7 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 			}
 		}
 	}
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if _, err := st.GetTOTP(ctx, cur.User.ID); err == nil {
 			if cur.Session.State != store.StateAuthenticated {
 				return apperr.ErrUnauthenticated
@@ -392,7 +392,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, cur *Current, code strin
 	now := s.now()
 	notice := NoticeTOTPEnrolled
 	issued := true
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		event := audit.TOTPEnrolled
 		if err := s.refuseStaleEnrollment(ctx, st, cur); err != nil {
 			return err
@@ -496,7 +496,7 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 	if err != nil {
 		return "", err
 	}
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
 			return err
 		}
@@ -525,7 +525,7 @@ func (s *Service) renewRecoveryCodeAfterProof(ctx context.Context, cur *Current,
 		s.recordAside(ctx, audit.ReauthFailed, cur.User.ID, m, "new recovery code")
 		return errReauthKey
 	}
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		f, err := s.factorsOf(ctx, st, cur.User.ID)
 		if err != nil {
 			return err

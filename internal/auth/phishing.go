@@ -95,7 +95,7 @@ func (s *Service) ProveWithCode(ctx context.Context, cur *Current, code string, 
 		return err
 	}
 	now := s.now()
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
 			return err
 		}

@@ -73,7 +73,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta
 		return err
 	}
 	now := s.now()
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return s.accountTx(ctx, id, func(st store.Store) error {
 		u, err := st.LockUser(ctx, id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -402,7 +402,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 		}
 	}
 	now := s.now()
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, u.ID, func(st store.Store) error {
 		if _, err := links.Consume(ctx, st, store.LinkPasswordReset, req.Token, now); err != nil {
 			return err
 		}

@@ -130,7 +130,7 @@ func (s *Service) checkKey(ctx context.Context, l *store.LinkToken, u *store.Use
 	if key == nil { // the library found it among creds: cannot happen
 		return fail("credential not found", ErrInvalidCredential)
 	}
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, u.ID, func(st store.Store) error {
 		return s.useKey(ctx, st, u.ID, key, cred)
 	})
 	var refused *keyRefusal

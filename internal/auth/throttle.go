@@ -114,7 +114,7 @@ func waitSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.
 // Unlock forgets every failure of the user's password and second-factor budgets, so a
 // locked or waiting account can sign in again at once. It is audited.
 func (s *Service) Unlock(ctx context.Context, u *store.User, m Meta) error {
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return s.accountTx(ctx, u.ID, func(st store.Store) error {
 		// In the order a password reset takes these rows (second-factor budget, password
 		// budget, then the account), so that on PostgreSQL one waits for the other instead
 		// of the two deadlocking; a token that may not change the account rolls it back.

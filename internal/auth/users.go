@@ -137,7 +137,7 @@ func (s *Service) setRole(ctx context.Context, u *store.User, role string, m Met
 	if err := TokenMayGiveRole(m, role); err != nil {
 		return err
 	}
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return s.accountTx(ctx, u.ID, func(st store.Store) error {
 		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func (s *Service) SetDisabledKeepingAnAdmin(ctx context.Context, u *store.User, 
 }
 
 func (s *Service) setDisabled(ctx context.Context, u *store.User, disabled bool, m Meta, keep bool) error {
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return s.accountTx(ctx, u.ID, func(st store.Store) error {
 		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (s *Service) setDisabled(ctx context.Context, u *store.User, disabled bool,
 // log keeps the account's history. The last enabled administrator is never deleted
 // (apperr last_admin): nobody could administer the server in the browser after.
 func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
-	err := s.store.WithTx(ctx, func(st store.Store) error {
+	err := s.accountTx(ctx, u.ID, func(st store.Store) error {
 		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func (s *Service) SetMFAOverride(ctx context.Context, u *store.User, value strin
 	if value != store.MFAOverrideYes && value != store.MFAOverrideNo && value != store.MFAOverrideDefault {
 		return apperr.New(apperr.CodeBadRequest, "Use yes, no or default.")
 	}
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return s.accountTx(ctx, u.ID, func(st store.Store) error {
 		if err := TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
 			return err
 		}

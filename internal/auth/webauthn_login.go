@@ -107,7 +107,7 @@ func (s *Service) FinishWebAuthnLogin(ctx context.Context, cur *Current, credent
 	}
 	uv := parsed.Response.AuthenticatorData.Flags.HasUserVerified()
 	var tok string
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if err := s.useKey(ctx, st, cur.User.ID, key, cred); err != nil {
 			return err
 		}
@@ -341,7 +341,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, preSession func(name s
 		return nil, err
 	}
 	sess.SecondFactorAt = sess.AuthTime
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, u.ID, func(st store.Store) error {
 		if err := s.useKey(ctx, st, u.ID, key, cred); err != nil {
 			return err
 		}

@@ -152,7 +152,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, cur *Current, 
 		}
 	}
 	out := &KeyAdded{}
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if err := s.mayChangeFactors(ctx, st, cur); err != nil {
 			return err
 		}
@@ -235,7 +235,7 @@ func (s *Service) RenameWebAuthnKey(ctx context.Context, cur *Current, id, name 
 		return errKeyName
 	}
 	m.ActorID = cur.User.ID
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		err := st.RenameWebAuthnCredential(ctx, cur.User.ID, id, name)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidText) {
 			return errNoSuchKey
@@ -261,7 +261,7 @@ func (s *Service) RemoveWebAuthnKey(ctx context.Context, cur *Current, id string
 		s.recordAside(ctx, audit.ReauthFailed, cur.User.ID, m, "remove a security key")
 		return errReauthKey
 	}
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		creds, err := st.ListWebAuthnCredentials(ctx, cur.User.ID)
 		if err != nil {
 			return err

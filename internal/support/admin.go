@@ -39,6 +39,9 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 	var ref string
 	for attempt := 0; ; attempt++ {
 		err = s.store.WithTx(ctx, func(st store.Store) error {
+			if err := st.LockAccount(ctx, u.ID); err != nil { // as the user's own actions do
+				return err
+			}
 			if err := auth.TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
 				return err
 			}

@@ -99,6 +99,10 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.Account, ref st
 		if u, err = s.target(ctx, st, c, req.UserID); err != nil {
 			return err
 		}
+		// Before the first write, as the user's own actions take it (store.LockAccount).
+		if err := st.LockAccount(ctx, u.ID); err != nil {
+			return err
+		}
 		if err := mayReset(agent, u); err != nil {
 			return err
 		}
@@ -171,6 +175,10 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.Account, ref st
 		if err != nil {
 			return err
 		}
+		// Before the first write, as the user's own actions take it (store.LockAccount).
+		if err := st.LockAccount(ctx, r.UserID); err != nil {
+			return err
+		}
 		if why, err := s.staleReason(ctx, st, r); err != nil {
 			return err
 		} else if why != (stale{}) {
@@ -220,6 +228,9 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 	var c *store.SupportCase
 	var res *ResetResult
 	err = s.store.WithTx(ctx, func(st store.Store) error {
+		if err := st.LockAccount(ctx, u.ID); err != nil { // as the user's own actions do
+			return err
+		}
 		fresh, err := st.GetUser(ctx, u.ID)
 		if err != nil {
 			return err
