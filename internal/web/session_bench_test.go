@@ -10,6 +10,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/testutil"
 )
 
 // BenchmarkSessionCheck measures GET /api/v1/session for a signed-in user through the
@@ -92,8 +93,20 @@ func BenchmarkSignIn(b *testing.B) {
 // a full sign-in costs the server besides the hash: JSON, sessions, the throttle
 // reservations, audit rows, the database, allocation and collection.
 func BenchmarkSignInBesidesHash(b *testing.B) {
+	signInBesidesHash(b, testserver.Options{})
+}
+
+// BenchmarkSignInBesidesHashPostgres is BenchmarkSignInBesidesHash on PostgreSQL (its own
+// schema; TWOFOLD_TEST_POSTGRES_DSN). cpu-ns/op is the server's share; PostgreSQL's
+// backends spend about as much again (docs/performance.md, "Scale-out").
+func BenchmarkSignInBesidesHashPostgres(b *testing.B) {
+	signInBesidesHash(b, testserver.Options{DatabaseURL: testutil.PostgresURL(b)})
+}
+
+func signInBesidesHash(b *testing.B, opts testserver.Options) {
 	params := password.Params{MemoryKiB: 8, Iterations: 1, Parallelism: 1}
-	srv := testserver.New(b, testserver.Options{Argon2: &params})
+	opts.Argon2 = &params
+	srv := testserver.New(b, opts)
 	_, secret, _ := enrolled(b, srv, "ada")
 	h := srv.HTTP.Config.Handler
 	login := []byte(`{"username":"ada","password":"` + testserver.Password + `"}`)

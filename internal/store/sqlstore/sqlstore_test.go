@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -355,4 +356,41 @@ func BenchmarkConsumeRecoveryCode(b *testing.B) {
 			cur = next
 		}
 	})
+}
+
+// BenchmarkAccountLock is what the account's lock adds to a transaction that changes the
+// account: one that sets the last sign-in time, with and without LockAccount first.
+func BenchmarkAccountLock(b *testing.B) {
+	for _, lock := range []bool{false, true} {
+		b.Run(map[bool]string{false: "without", true: "with"}[lock], func(b *testing.B) {
+			benchStores(b, func(b *testing.B, db *sqlstore.DB, uid string) {
+				ctx := b.Context()
+				now := time.Now()
+				cpu0 := processCPU()
+				for b.Loop() {
+					err := db.WithTx(ctx, func(st store.Store) error {
+						if lock {
+							if err := st.LockAccount(ctx, uid); err != nil {
+								return err
+							}
+						}
+						return st.SetUserLastLogin(ctx, uid, now)
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			})
+		})
+	}
+}
+
+// processCPU is the CPU time this process has used (every goroutine, the collector too).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
