@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/testserver"
@@ -22,7 +20,7 @@ func BenchmarkSessionCheck(b *testing.B) {
 	_, h, token := sessionBench(b)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := testutil.ProcessCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/session", nil)
 		req.RemoteAddr = "192.0.2.1:1234"
@@ -35,16 +33,7 @@ func BenchmarkSessionCheck(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-// processCPU is the CPU time the process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(testutil.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkSignIn measures a full JSON sign-in (password with the production argon2id
@@ -57,7 +46,7 @@ func BenchmarkSignIn(b *testing.B) {
 	_, secret, _ := enrolled(b, srv, "ada")
 	h := srv.HTTP.Config.Handler
 	login := []byte(`{"username":"ada","password":"` + testserver.Password + `"}`)
-	cpu0 := processCPU()
+	cpu0 := testutil.ProcessCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -83,7 +72,7 @@ func BenchmarkSignIn(b *testing.B) {
 			b.Fatalf("code: %d %s", w.Code, w.Body)
 		}
 	}
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testutil.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkSignInBesidesHash is BenchmarkSignIn with the smallest argon2id parameters
@@ -128,7 +117,7 @@ func signInBesidesHash(b *testing.B, opts testserver.Options) {
 		}
 		return w
 	}
-	cpu0 := processCPU()
+	cpu0 := testutil.ProcessCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -136,5 +125,5 @@ func signInBesidesHash(b *testing.B, opts testserver.Options) {
 		post("/api/v1/login", login)
 		post("/api/v1/login/totp", []byte(`{"code":"`+srv.Code(secret, 0)+`"}`))
 	}
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testutil.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -366,7 +365,7 @@ func BenchmarkAccountLock(b *testing.B) {
 			benchStores(b, func(b *testing.B, db *sqlstore.DB, uid string) {
 				ctx := b.Context()
 				now := time.Now()
-				cpu0 := processCPU()
+				cpu0 := testutil.ProcessCPU()
 				for b.Loop() {
 					err := db.WithTx(ctx, func(st store.Store) error {
 						if lock {
@@ -380,17 +379,8 @@ func BenchmarkAccountLock(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(testutil.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 			})
 		})
 	}
-}
-
-// processCPU is the CPU time this process has used (every goroutine, the collector too).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
