@@ -102,7 +102,7 @@ func (s *Service) SendVerification(ctx context.Context, cur *auth.Current, m aut
 		return err
 	}
 	now := s.now()
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return store.AccountTx(ctx, s.store, cur.User.ID, func(st store.Store) error {
 		// The address's lookup key is read with the link it goes into; a request's Current
 		// holds the account only.
 		u, err := st.GetUser(ctx, cur.User.ID)
@@ -153,7 +153,7 @@ func (s *Service) RequestChange(ctx context.Context, cur *auth.Current, newEmail
 		return err
 	}
 	now := s.now()
-	return s.store.WithTx(ctx, func(st store.Store) error {
+	return store.AccountTx(ctx, s.store, u.ID, func(st store.Store) error {
 		owner, err := st.GetUserByLogin(ctx, norm)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -193,25 +193,18 @@ var purposes = []string{store.LinkEmailChange, store.LinkEmailVerify}
 // used, expired or replaced, its account is disabled, or (a verification link) the
 // account's address changed since it was sent.
 func (s *Service) Peek(ctx context.Context, token string) (*Pending, error) {
-	now := s.now()
-	for _, purpose := range purposes {
-		l, err := links.Peek(ctx, s.store, purpose, token, now)
-		if errors.Is(err, links.ErrInvalid) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		u, p, err := s.account(ctx, s.store, l)
-		if err != nil {
-			return nil, err
-		}
-		if purpose == store.LinkEmailVerify && u.EmailNorm != p.EmailNorm {
-			return nil, links.ErrInvalid
-		}
-		return &Pending{Change: purpose == store.LinkEmailChange, Username: u.Username, Email: l.Email, ExpiresAt: l.ExpiresAt}, nil
+	l, purpose, err := find(ctx, s.store, token, s.now())
+	if err != nil {
+		return nil, err
 	}
-	return nil, links.ErrInvalid
+	u, p, err := s.account(ctx, s.store, l)
+	if err != nil {
+		return nil, err
+	}
+	if purpose == store.LinkEmailVerify && u.EmailNorm != p.EmailNorm {
+		return nil, links.ErrInvalid
+	}
+	return &Pending{Change: purpose == store.LinkEmailChange, Username: u.Username, Email: l.Email, ExpiresAt: l.ExpiresAt}, nil
 }
 
 // Confirmed says what a confirmation did.
@@ -229,11 +222,21 @@ type Confirmed struct {
 // address and password-reset links: they were sent to the old address.
 func (s *Service) Confirm(ctx context.Context, token string, m auth.Meta) (*Confirmed, error) {
 	now := s.now()
+	// The link names its account; its lock comes before the link is used up, as every
+	// change of the account takes it first (store.AccountTx): a change of address ends the
+	// account's password-reset links, which a reset running beside it may hold.
+	peeked, _, err := find(ctx, s.store, token, now)
+	if err != nil {
+		return nil, err
+	}
 	var done Confirmed
-	err := s.store.WithTx(ctx, func(st store.Store) error {
+	err = store.AccountTx(ctx, s.store, peeked.UserID, func(st store.Store) error {
 		l, purpose, err := consume(ctx, st, token, now)
 		if err != nil {
 			return err
+		}
+		if l.UserID != peeked.UserID { // one token, one link: cannot happen
+			return links.ErrInvalid
 		}
 		u, p, err := s.account(ctx, st, l)
 		if err != nil {
@@ -271,6 +274,19 @@ func (s *Service) Confirm(ctx context.Context, token string, m auth.Meta) (*Conf
 		return nil, err
 	}
 	return &done, nil
+}
+
+// find returns the live link that token names, of whichever purpose ConfirmPath serves,
+// and changes nothing.
+func find(ctx context.Context, st links.Peeker, token string, now time.Time) (*store.LinkToken, string, error) {
+	for _, purpose := range purposes {
+		l, err := links.Peek(ctx, st, purpose, token, now)
+		if errors.Is(err, links.ErrInvalid) {
+			continue
+		}
+		return l, purpose, err
+	}
+	return nil, "", links.ErrInvalid
 }
 
 // consume uses up the live link that token names, of whichever purpose ConfirmPath serves.

@@ -50,19 +50,15 @@ type Store interface {
 var _ Store = store.Store(nil) // every store.Store serves the service
 
 // accountTx runs fn in one transaction that first takes the lock of the user's account
-// (store.Store.LockAccount; none for an empty userID). Every transaction that changes an
+// (store.AccountTx; none for an empty userID). Every transaction here that changes an
 // account's second factors, sessions, budgets, keys or password goes through it, so two of
 // them for one account (two tabs, an administrator beside the user) take turns instead of
 // locking the account's rows in different orders: on PostgreSQL such a pair deadlocks and
 // the database ends one of them. On SQLite the lock costs nothing, as writers take turns
 // anyway.
 func (s *Service) accountTx(ctx context.Context, userID string, fn func(store.Store) error) error {
-	return s.store.WithTx(ctx, func(st store.Store) error {
-		if userID != "" {
-			if err := st.LockAccount(ctx, userID); err != nil {
-				return err
-			}
-		}
-		return fn(st)
-	})
+	if userID == "" {
+		return s.store.WithTx(ctx, fn)
+	}
+	return store.AccountTx(ctx, s.store, userID, fn)
 }

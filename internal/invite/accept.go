@@ -71,11 +71,16 @@ func (s *Service) Accept(ctx context.Context, tok, pw string, m auth.Meta) (*aut
 		return nil, err
 	}
 	var cur *auth.Current
-	err = s.store.WithTx(ctx, func(st store.Store) error {
+	// The account's lock first, as every change of the account takes it (store.AccountTx):
+	// a resend beside the acceptance renews the invitation, then ends the links.
+	err = store.AccountTx(ctx, s.store, u.ID, func(st store.Store) error {
 		now := s.now()
 		l, err := consumeLink(ctx, st, tok, now)
 		if err != nil {
 			return err
+		}
+		if l.UserID != u.ID { // one token, one link: cannot happen
+			return ErrInvalidLink
 		}
 		if err := st.AcceptInvitation(ctx, l.UserID, now); errors.Is(err, store.ErrNotFound) {
 			return ErrInvalidLink

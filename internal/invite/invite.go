@@ -123,7 +123,7 @@ func (s *Service) Invite(ctx context.Context, nu auth.NewUser, m auth.Meta) (*Se
 func (s *Service) Resend(ctx context.Context, u *store.User, m auth.Meta) (*Sent, error) {
 	var sent *Sent
 	var tok string
-	err := s.store.WithTx(ctx, func(st store.Store) error {
+	err := store.AccountTx(ctx, s.store, u.ID, func(st store.Store) error {
 		if err := auth.TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
 			return err
 		}

@@ -381,3 +381,22 @@ type Store interface {
 	// every administrator has since been disabled or demoted.
 	AdminHasExisted(ctx context.Context) (bool, error)
 }
+
+// Transactor is what AccountTx needs of a store: every Store is one.
+type Transactor interface {
+	WithTx(ctx context.Context, fn func(Store) error) error
+}
+
+// AccountTx runs fn in one transaction of db that first takes the lock of the user's
+// account (Store.LockAccount). Every transaction that changes an account's second factors,
+// sessions, budgets, links, address or password goes through it (or takes the lock
+// itself before its first write), so two of them for one account take turns instead of
+// locking its rows in different orders.
+func AccountTx(ctx context.Context, db Transactor, userID string, fn func(Store) error) error {
+	return db.WithTx(ctx, func(st Store) error {
+		if err := st.LockAccount(ctx, userID); err != nil {
+			return err
+		}
+		return fn(st)
+	})
+}

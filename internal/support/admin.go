@@ -38,10 +38,7 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 	var res *ResetResult
 	var ref string
 	for attempt := 0; ; attempt++ {
-		err = s.store.WithTx(ctx, func(st store.Store) error {
-			if err := st.LockAccount(ctx, u.ID); err != nil { // as the user's own actions do
-				return err
-			}
+		err = store.AccountTx(ctx, s.store, u.ID, func(st store.Store) error {
 			if err := auth.TokenMayChangeIn(ctx, st, u.ID, m); err != nil {
 				return err
 			}

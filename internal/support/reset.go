@@ -227,10 +227,7 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 	m.ActorID = ""
 	var c *store.SupportCase
 	var res *ResetResult
-	err = s.store.WithTx(ctx, func(st store.Store) error {
-		if err := st.LockAccount(ctx, u.ID); err != nil { // as the user's own actions do
-			return err
-		}
+	err = store.AccountTx(ctx, s.store, u.ID, func(st store.Store) error {
 		fresh, err := st.GetUser(ctx, u.ID)
 		if err != nil {
 			return err

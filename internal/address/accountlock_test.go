@@ -1,0 +1,133 @@
+package address_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/address"
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/links"
+	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/mail/mailtest"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/secrets"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/testutil"
+)
+
+// emailGate pauses the first change of an account's address made in a transaction once
+// armed, right after it: the transaction then holds the account's row until goOn closes.
+type emailGate struct {
+	store.Store
+	armed *atomic.Bool
+	holds chan struct{}
+	goOn  chan struct{}
+	inTx  bool
+}
+
+func (g emailGate) WithTx(ctx context.Context, fn func(store.Store) error) error {
+	return g.Store.WithTx(ctx, func(tx store.Store) error {
+		g := g
+		g.Store, g.inTx = tx, true
+		return fn(g)
+	})
+}
+
+func (g emailGate) SetUserEmail(ctx context.Context, id, email, emailNorm string, verified bool, now time.Time) error {
+	err := g.Store.SetUserEmail(ctx, id, email, emailNorm, verified, now)
+	if g.inTx && g.armed.CompareAndSwap(true, false) {
+		close(g.holds)
+		<-g.goOn
+	}
+	return err
+}
+
+// TestAddressChangeBesideAPasswordReset: a user confirms a change of address while a
+// password reset runs for the account. The change holds its link and the account's row,
+// then ends the account's reset links; the reset held its link and waited for the
+// account's row: on PostgreSQL the two deadlocked and the database ended one (503). Both
+// now take the account's lock first: the reset waits for the change, and then finds its
+// link ended (it was mailed to the old address), while the change goes through.
+func TestAddressChangeBesideAPasswordReset(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.OpenPostgres(ctx, testutil.PostgresURL(t), sqlstore.PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	keyring, err := secrets.NewKeyring(make([]byte, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := testserver.NewClock()
+	gate := emailGate{db, new(atomic.Bool), make(chan struct{}), make(chan struct{}), false}
+	hasher := password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second)
+	a := auth.New(auth.Options{Store: gate, Keyring: keyring, Now: clock.Now, PasswordPolicy: password.DefaultPolicy,
+		Hasher: hasher, MFARequiredForRole: func(string) bool { return false }})
+	q := mailtest.NewQueue(t, db, keyring, clock.Now)
+	addr := address.New(address.Options{Store: gate, Auth: a, Post: mail.Post{Queue: q.Queue, BaseURL: "https://id.example.com"}, Now: clock.Now})
+	u, err := a.CreateUser(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com", Password: testserver.Password}, auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(l links.Link) string {
+		t.Helper()
+		tok, err := links.Issue(ctx, db, rand.Reader, clock.Now(), l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	resetTok := issue(links.Link{Purpose: store.LinkPasswordReset, UserID: u.ID, Email: u.Email, TTL: time.Hour})
+	changeTok := issue(links.Link{Purpose: store.LinkEmailChange, UserID: u.ID, Email: "alice@example.net",
+		Payload: map[string]string{"email_norm": "alice@example.net"}, TTL: time.Hour})
+
+	gate.armed.Store(true)
+	changed := make(chan error, 1)
+	go func() {
+		_, err := addr.Confirm(ctx, changeTok, auth.Meta{})
+		changed <- err
+	}()
+	select {
+	case <-gate.holds:
+	case err := <-changed:
+		t.Fatalf("the change ended before it set the address: %v", err)
+	}
+	reset := make(chan error, 1)
+	go func() {
+		_, err := a.ResetPassword(ctx, auth.ResetRequest{Token: resetTok, NewPassword: "correct horse battery staple 7"}, auth.Meta{})
+		reset <- err
+	}()
+	// Time for the reset to reach the rows it locks. Were it slower, the test would pass
+	// without proving the order: it cannot fail for a slow machine.
+	time.Sleep(300 * time.Millisecond)
+	close(gate.goOn)
+	errChange, errReset := <-changed, <-reset
+	for what, err := range map[string]error{"the change of address": errChange, "the password reset": errReset} {
+		if errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s: %v (the database ended it as a deadlock)", what, err)
+		}
+	}
+	if errChange != nil {
+		t.Errorf("the change of address: %v", errChange)
+	}
+	if !errors.Is(errReset, links.ErrInvalid) {
+		t.Errorf("the password reset after the change: %v, want %v (the change ended the link mailed to the old address)", errReset, links.ErrInvalid)
+	}
+	got, err := db.GetUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != "alice@example.net" {
+		t.Errorf("address after the change: %q", got.Email)
+	}
+	if ok, _, err := hasher.Verify(ctx, testserver.Password, got.PasswordHash); err != nil || !ok {
+		t.Errorf("the old password no longer works (%v): the reset went through after the change ended its link", err)
+	}
+}
