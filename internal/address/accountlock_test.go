@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,36 +16,10 @@ import (
 	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/store/storetest"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
 )
-
-// emailGate pauses the first change of an account's address made in a transaction once
-// armed, right after it: the transaction then holds the account's row until goOn closes.
-type emailGate struct {
-	store.Store
-	armed *atomic.Bool
-	holds chan struct{}
-	goOn  chan struct{}
-	inTx  bool
-}
-
-func (g emailGate) WithTx(ctx context.Context, fn func(store.Store) error) error {
-	return g.Store.WithTx(ctx, func(tx store.Store) error {
-		g := g
-		g.Store, g.inTx = tx, true
-		return fn(g)
-	})
-}
-
-func (g emailGate) SetUserEmail(ctx context.Context, id, email, emailNorm string, verified bool, now time.Time) error {
-	err := g.Store.SetUserEmail(ctx, id, email, emailNorm, verified, now)
-	if g.inTx && g.armed.CompareAndSwap(true, false) {
-		close(g.holds)
-		<-g.goOn
-	}
-	return err
-}
 
 // TestAddressChangeBesideAPasswordReset: a user confirms a change of address while a
 // password reset runs for the account. The change holds its link and the account's row,
@@ -66,7 +39,7 @@ func TestAddressChangeBesideAPasswordReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := testserver.NewClock()
-	gate := emailGate{db, new(atomic.Bool), make(chan struct{}), make(chan struct{}), false}
+	gate := storetest.NewGate(db, "SetUserEmail")
 	hasher := password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second)
 	a := auth.New(auth.Options{Store: gate, Keyring: keyring, Now: clock.Now, PasswordPolicy: password.DefaultPolicy,
 		Hasher: hasher, MFARequiredForRole: func(string) bool { return false }})
@@ -88,32 +61,17 @@ func TestAddressChangeBesideAPasswordReset(t *testing.T) {
 	changeTok := issue(links.Link{Purpose: store.LinkEmailChange, UserID: u.ID, Email: "alice@example.net",
 		Payload: map[string]string{"email_norm": "alice@example.net"}, TTL: time.Hour})
 
-	gate.armed.Store(true)
-	changed := make(chan error, 1)
-	go func() {
-		_, err := addr.Confirm(ctx, changeTok, auth.Meta{})
-		changed <- err
-	}()
-	select {
-	case <-gate.holds:
-	case err := <-changed:
-		t.Fatalf("the change ended before it set the address: %v", err)
-	}
-	reset := make(chan error, 1)
-	go func() {
-		_, err := a.ResetPassword(ctx, auth.ResetRequest{Token: resetTok, NewPassword: "correct horse battery staple 7"}, auth.Meta{})
-		reset <- err
-	}()
-	// Time for the reset to reach the rows it locks. Were it slower, the test would pass
-	// without proving the order: it cannot fail for a slow machine.
-	time.Sleep(300 * time.Millisecond)
-	close(gate.goOn)
-	errChange, errReset := <-changed, <-reset
-	for what, err := range map[string]error{"the change of address": errChange, "the password reset": errReset} {
-		if errors.Is(err, store.ErrUnavailable) {
-			t.Errorf("%s: %v (the database ended it as a deadlock)", what, err)
-		}
-	}
+	errChange, errReset := gate.Race(t,
+		func() error {
+			_, err := addr.Confirm(ctx, changeTok, auth.Meta{})
+			return err
+		},
+		func() error {
+			_, err := a.ResetPassword(ctx, auth.ResetRequest{Token: resetTok, NewPassword: "correct horse battery staple 7"}, auth.Meta{})
+			return err
+		})
+	storetest.NoDeadlock(t, "the change of address", errChange)
+	storetest.NoDeadlock(t, "the password reset", errReset)
 	if errChange != nil {
 		t.Errorf("the change of address: %v", errChange)
 	}

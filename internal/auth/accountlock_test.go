@@ -3,14 +3,13 @@ package auth_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
-	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/store/storetest"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/totp"
@@ -19,55 +18,12 @@ import (
 // codeStep is an authenticator's time step: after it, the app shows a new code.
 const codeStep = 30 * time.Second
 
-// rowGate pauses the first claim of a pending setup, or the first use of a recovery code,
-// made in a transaction once armed, right after it: the transaction then holds that row
-// until goOn closes.
-type rowGate struct {
-	store.Store
-	method string // "ClaimPendingTOTP" or "ConsumeRecoveryCode"
-	armed  *atomic.Bool
-	holds  chan struct{}
-	goOn   chan struct{}
-	inTx   bool
-}
-
-func newRowGate(st store.Store, method string) rowGate {
-	return rowGate{st, method, new(atomic.Bool), make(chan struct{}), make(chan struct{}), false}
-}
-
-func (g rowGate) WithTx(ctx context.Context, fn func(store.Store) error) error {
-	return g.Store.WithTx(ctx, func(tx store.Store) error {
-		g := g
-		g.Store, g.inTx = tx, true
-		return fn(g)
-	})
-}
-
-func (g rowGate) pause(method string) {
-	if g.inTx && method == g.method && g.armed.CompareAndSwap(true, false) {
-		close(g.holds)
-		<-g.goOn
-	}
-}
-
-func (g rowGate) ClaimPendingTOTP(ctx context.Context, userID, sessionID string, secretEnc []byte) error {
-	err := g.Store.ClaimPendingTOTP(ctx, userID, sessionID, secretEnc)
-	g.pause("ClaimPendingTOTP")
-	return err
-}
-
-func (g rowGate) ConsumeRecoveryCode(ctx context.Context, userID string, oldHash, newHash []byte, now time.Time) error {
-	err := g.Store.ConsumeRecoveryCode(ctx, userID, oldHash, newHash, now)
-	g.pause("ConsumeRecoveryCode")
-	return err
-}
-
 // twoTabs is alice on PostgreSQL with an authenticator, her recovery code and one
 // authenticated session, behind a gate on method.
 type twoTabs struct {
 	svc      *auth.Service
 	clock    *testserver.Clock
-	gate     rowGate
+	gate     *storetest.Gate
 	cur      *auth.Current
 	secret   []byte
 	recovery string
@@ -81,7 +37,7 @@ func newTwoTabs(t *testing.T, method string) *twoTabs {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	gate := newRowGate(db, method)
+	gate := storetest.NewGate(db, method)
 	svc, clock := newService(t, auth.Options{Store: gate, Notifier: newMailbox()})
 	if _, err := svc.CreateUser(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com", Password: testserver.Password}, auth.Meta{}); err != nil {
 		t.Fatal(err)
@@ -118,34 +74,6 @@ func (tt *twoTabs) tab(t *testing.T) *auth.Current {
 
 func (tt *twoTabs) code() string { return totp.Code(tt.secret, totp.Step(tt.clock.Now())) }
 
-// race runs first until it holds the gate's row, then second, gives second time to reach
-// the rows it locks, lets first go on, and returns both errors. Were second slower than
-// that, the test would pass without proving the order: it cannot fail for a slow machine.
-func (tt *twoTabs) race(t *testing.T, first, second func() error) (errFirst, errSecond error) {
-	t.Helper()
-	tt.gate.armed.Store(true)
-	firstDone := make(chan error, 1)
-	go func() { firstDone <- first() }()
-	select {
-	case <-tt.gate.holds:
-	case err := <-firstDone:
-		t.Fatalf("the first action ended before it reached %s: %v", tt.gate.method, err)
-	}
-	secondDone := make(chan error, 1)
-	go func() { secondDone <- second() }()
-	time.Sleep(300 * time.Millisecond)
-	close(tt.gate.goOn)
-	return <-firstDone, <-secondDone
-}
-
-// noDeadlock fails the test for an error that says the database ended the action.
-func noDeadlock(t *testing.T, what string, err error) {
-	t.Helper()
-	if errors.Is(err, store.ErrUnavailable) {
-		t.Errorf("%s: %v (the database ended it as a deadlock)", what, err)
-	}
-}
-
 // TestTwoTabsOneAccount: one user does two things with the account at the same moment, in
 // two tabs. Each pair below took the account's rows in different orders, so on PostgreSQL
 // each waited for a row the other held and the database ended one as a deadlock (a 503).
@@ -164,7 +92,7 @@ func TestTwoTabsOneAccount(t *testing.T) {
 		}
 		next := testserver.DecodeSecret(t, setup.Secret)
 		confirm, signOut := tt.tab(t), tt.tab(t)
-		errConfirm, errSignOut := tt.race(t,
+		errConfirm, errSignOut := tt.gate.Race(t,
 			func() error {
 				_, _, err := tt.svc.ConfirmTOTPSetup(ctx, confirm, totp.Code(next, totp.Step(tt.clock.Now())), auth.Meta{})
 				return err
@@ -179,8 +107,8 @@ func TestTwoTabsOneAccount(t *testing.T) {
 		if errSignOut != nil {
 			t.Errorf("signing out: %v", errSignOut)
 		}
-		noDeadlock(t, "confirming", errConfirm)
-		noDeadlock(t, "signing out", errSignOut)
+		storetest.NoDeadlock(t, "confirming", errConfirm)
+		storetest.NoDeadlock(t, "signing out", errSignOut)
 	})
 
 	// Replacing the app with a code holds the authenticator, then writes the pending setup;
@@ -195,7 +123,7 @@ func TestTwoTabsOneAccount(t *testing.T) {
 		next := testserver.DecodeSecret(t, setup.Secret)
 		oldCode := tt.code()
 		confirm, replace := tt.tab(t), tt.tab(t)
-		errConfirm, errReplace := tt.race(t,
+		errConfirm, errReplace := tt.gate.Race(t,
 			func() error {
 				_, _, err := tt.svc.ConfirmTOTPSetup(ctx, confirm, totp.Code(next, totp.Step(tt.clock.Now())), auth.Meta{})
 				return err
@@ -211,8 +139,8 @@ func TestTwoTabsOneAccount(t *testing.T) {
 		if !errors.Is(errReplace, apperr.ErrReauthentication) {
 			t.Errorf("replacing with the old app's code after the new one was confirmed: %v, want %v", errReplace, apperr.ErrReauthentication)
 		}
-		noDeadlock(t, "confirming", errConfirm)
-		noDeadlock(t, "replacing", errReplace)
+		storetest.NoDeadlock(t, "confirming", errConfirm)
+		storetest.NoDeadlock(t, "replacing", errReplace)
 	})
 
 	// Proving the second factor with the recovery code holds the recovery code, then resets
@@ -222,7 +150,7 @@ func TestTwoTabsOneAccount(t *testing.T) {
 		tt := newTwoTabs(t, "ConsumeRecoveryCode")
 		prove, renew := tt.tab(t), tt.tab(t)
 		var fresh, renewed string
-		errProve, errRenew := tt.race(t,
+		errProve, errRenew := tt.gate.Race(t,
 			func() error {
 				var err error
 				fresh, err = tt.svc.ProveWithRecoveryCode(ctx, prove, tt.recovery, auth.Meta{})
@@ -239,8 +167,8 @@ func TestTwoTabsOneAccount(t *testing.T) {
 		if errRenew != nil {
 			t.Errorf("a new recovery code: %v", errRenew)
 		}
-		noDeadlock(t, "proving", errProve)
-		noDeadlock(t, "renewing", errRenew)
+		storetest.NoDeadlock(t, "proving", errProve)
+		storetest.NoDeadlock(t, "renewing", errRenew)
 		if errProve == nil && errRenew == nil {
 			// The renewal came second: its code is the one that works now.
 			rc, err := tt.svc.ProveWithRecoveryCode(ctx, tt.tab(t), fresh, auth.Meta{})

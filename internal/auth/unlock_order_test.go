@@ -3,43 +3,17 @@ package auth_test
 import (
 	"context"
 	"crypto/rand"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/store/storetest"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/totp"
 )
-
-// budgetGate pauses the first reset of a second-factor budget made in a transaction once
-// armed, right after it: the transaction then holds that budget's row until goOn closes.
-type budgetGate struct {
-	store.Store
-	armed *atomic.Bool
-	holds chan struct{}
-	goOn  chan struct{}
-	inTx  bool
-}
-
-func (g budgetGate) WithTx(ctx context.Context, fn func(store.Store) error) error {
-	return g.Store.WithTx(ctx, func(tx store.Store) error {
-		return fn(budgetGate{tx, g.armed, g.holds, g.goOn, true})
-	})
-}
-
-func (g budgetGate) ResetBudget(ctx context.Context, kind, key string) error {
-	err := g.Store.ResetBudget(ctx, kind, key)
-	if g.inTx && kind == store.BudgetSecondFactor && g.armed.CompareAndSwap(true, false) {
-		close(g.holds)
-		<-g.goOn
-	}
-	return err
-}
 
 // TestUnlockDuringAPasswordReset: an administrator's unlock and the user's password reset
 // with the recovery code, at the same moment, with failures on record in both budgets.
@@ -57,7 +31,7 @@ func TestUnlockDuringAPasswordReset(t *testing.T) {
 func unlockDuringAReset(t *testing.T, unlockBy auth.Meta) {
 	ctx := context.Background()
 	srv := testserver.New(t, testserver.Options{DatabaseURL: testutil.PostgresURL(t)})
-	gate := budgetGate{srv.Store, new(atomic.Bool), make(chan struct{}), make(chan struct{}), false}
+	gate := storetest.NewGate(srv.Store, "ResetBudget/"+store.BudgetSecondFactor)
 	svc, clock := newService(t, auth.Options{Store: gate, Notifier: newMailbox()})
 	u, err := svc.CreateUser(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com", Password: testserver.Password}, auth.Meta{})
 	if err != nil {
@@ -87,27 +61,16 @@ func unlockDuringAReset(t *testing.T, unlockBy auth.Meta) {
 		t.Fatal(err)
 	}
 
-	gate.armed.Store(true)
-	resetDone := make(chan error, 1)
-	go func() {
-		_, err := svc.ResetPassword(ctx, auth.ResetRequest{Token: link, NewPassword: "another good passphrase 77", Code: recoveryCode}, auth.Meta{})
-		resetDone <- err
-	}()
-	select {
-	case <-gate.holds:
-	case err := <-resetDone:
-		t.Fatalf("the reset ended before it reset the second-factor budget: %v", err)
+	errReset, errUnlock := gate.Race(t,
+		func() error {
+			_, err := svc.ResetPassword(ctx, auth.ResetRequest{Token: link, NewPassword: "another good passphrase 77", Code: recoveryCode}, auth.Meta{})
+			return err
+		},
+		func() error { return svc.Unlock(ctx, u, unlockBy) })
+	if errReset != nil {
+		t.Errorf("the reset: %v", errReset)
 	}
-	unlockDone := make(chan error, 1)
-	go func() { unlockDone <- svc.Unlock(ctx, u, unlockBy) }()
-	// Give the unlock time to reach the rows it locks. Were it slower, the test would pass
-	// without proving the order: it cannot fail for a slow machine.
-	time.Sleep(300 * time.Millisecond)
-	close(gate.goOn)
-	if err := <-resetDone; err != nil {
-		t.Errorf("the reset: %v", err)
-	}
-	if err := <-unlockDone; err != nil {
-		t.Errorf("the unlock: %v", err)
+	if errUnlock != nil {
+		t.Errorf("the unlock: %v", errUnlock)
 	}
 }
