@@ -73,7 +73,13 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, m Meta
 		return err
 	}
 	now := s.now()
-	return s.accountTx(ctx, id, func(st store.Store) error {
+	// An unknown name takes a lock of its own name's, the same statement as an account's
+	// (and no queue behind other unknown names).
+	lock := id
+	if lock == "" {
+		lock = "login:" + norm
+	}
+	return s.accountTx(ctx, lock, func(st store.Store) error {
 		u, err := st.LockUser(ctx, id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):

@@ -68,6 +68,13 @@ func (s recordingStore) GetTOTP(ctx context.Context, userID string) (*store.TOTP
 	return s.Store.GetTOTP(ctx, userID)
 }
 
+// LockAccount is recorded: on PostgreSQL it is a statement of its own, which every path
+// of a request that must not tell whether the account exists has to make alike.
+func (s recordingStore) LockAccount(ctx context.Context, userID string) error {
+	s.r.add("LockAccount")
+	return s.Store.LockAccount(ctx, userID)
+}
+
 func (s recordingStore) WithTx(ctx context.Context, fn func(store.Store) error) error {
 	s.r.add("WithTx")
 	return s.Store.WithTx(ctx, func(tx store.Store) error { return fn(recordingStore{tx, s.r}) })

@@ -50,15 +50,12 @@ type Store interface {
 var _ Store = store.Store(nil) // every store.Store serves the service
 
 // accountTx runs fn in one transaction that first takes the lock of the user's account
-// (store.AccountTx; none for an empty userID). Every transaction here that changes an
-// account's second factors, sessions, budgets, keys or password goes through it, so two of
-// them for one account (two tabs, an administrator beside the user) take turns instead of
-// locking the account's rows in different orders: on PostgreSQL such a pair deadlocks and
-// the database ends one of them. On SQLite the lock costs nothing, as writers take turns
-// anyway.
+// (store.AccountTx). Every transaction here that changes an account's second factors,
+// sessions, budgets, keys or password goes through it, so two of them for one account (two
+// tabs, an administrator beside the user) take turns instead of locking the account's rows
+// in different orders: on PostgreSQL such a pair deadlocks and the database ends one of
+// them. On SQLite the lock costs nothing, as writers take turns anyway. A path that must
+// not tell whether the account exists takes a lock for an unknown one too.
 func (s *Service) accountTx(ctx context.Context, userID string, fn func(store.Store) error) error {
-	if userID == "" {
-		return s.store.WithTx(ctx, fn)
-	}
 	return store.AccountTx(ctx, s.store, userID, fn)
 }
