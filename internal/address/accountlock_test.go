@@ -10,10 +10,6 @@ import (
 	"github.com/twofold-id/twofold/internal/address"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/links"
-	"github.com/twofold-id/twofold/internal/mail"
-	"github.com/twofold-id/twofold/internal/mail/mailtest"
-	"github.com/twofold-id/twofold/internal/password"
-	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/store/storetest"
@@ -34,17 +30,10 @@ func TestAddressChangeBesideAPasswordReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	keyring, err := secrets.NewKeyring(make([]byte, secrets.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := testserver.NewClock()
 	gate := storetest.NewGate(db, "SetUserEmail")
-	hasher := password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second)
-	a := auth.New(auth.Options{Store: gate, Keyring: keyring, Now: clock.Now, PasswordPolicy: password.DefaultPolicy,
-		Hasher: hasher, MFARequiredForRole: func(string) bool { return false }})
-	q := mailtest.NewQueue(t, db, keyring, clock.Now)
-	addr := address.New(address.Options{Store: gate, Auth: a, Post: mail.Post{Queue: q.Queue, BaseURL: "https://id.example.com"}, Now: clock.Now})
+	svc := testserver.NewServices(t, db, auth.Options{Store: gate})
+	a, clock := svc.Auth, svc.Clock
+	addr := address.New(address.Options{Store: gate, Auth: a, Post: svc.Post(), Now: clock.Now})
 	u, err := a.CreateUser(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com", Password: testserver.Password}, auth.Meta{})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +74,7 @@ func TestAddressChangeBesideAPasswordReset(t *testing.T) {
 	if got.Email != "alice@example.net" {
 		t.Errorf("address after the change: %q", got.Email)
 	}
-	if ok, _, err := hasher.Verify(ctx, testserver.Password, got.PasswordHash); err != nil || !ok {
+	if ok, _, err := svc.Hasher.Verify(ctx, testserver.Password, got.PasswordHash); err != nil || !ok {
 		t.Errorf("the old password no longer works (%v): the reset went through after the change ended its link", err)
 	}
 }

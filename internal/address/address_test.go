@@ -12,8 +12,6 @@ import (
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/mail/mailtest"
-	"github.com/twofold-id/twofold/internal/password"
-	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/testserver"
@@ -87,18 +85,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	keyring, err := secrets.NewKeyring(make([]byte, secrets.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := testserver.NewClock()
 	rec := recordingStore{db, &sync.Mutex{}, new([]string)}
-	a := auth.New(auth.Options{Store: rec, Keyring: keyring, Now: clock.Now, PasswordPolicy: password.DefaultPolicy,
-		Hasher:             password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second),
-		MFARequiredForRole: func(string) bool { return false }})
-	m := mailtest.NewQueue(t, db, keyring, clock.Now)
-	return &fixture{auth: a, rec: rec, mailer: m,
-		addr: address.New(address.Options{Store: rec, Auth: a, Post: mail.Post{Queue: m.Queue, BaseURL: "https://id.example.com"}, Now: clock.Now})}
+	svc := testserver.NewServices(t, db, auth.Options{Store: rec})
+	return &fixture{auth: svc.Auth, rec: rec, mailer: svc.Mail,
+		addr: address.New(address.Options{Store: rec, Auth: svc.Auth, Post: svc.Post(), Now: svc.Clock.Now})}
 }
 
 func (f *fixture) signedIn(t *testing.T, name string) *auth.Current {

@@ -9,8 +9,6 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
-	"github.com/twofold-id/twofold/internal/password"
-	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/testserver"
@@ -30,21 +28,11 @@ func newService(t *testing.T, o auth.Options) (*auth.Service, *testserver.Clock)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	keyring, err := secrets.NewKeyring(make([]byte, secrets.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := testserver.NewClock()
 	if o.Store == nil {
 		o.Store = db
 	}
-	o.Keyring, o.Now = keyring, clock.Now
-	if o.Hasher == nil {
-		o.Hasher = password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second)
-	}
-	o.PasswordPolicy = password.DefaultPolicy
-	o.MFARequiredForRole = func(string) bool { return false }
-	return auth.New(o), clock
+	svc := testserver.NewServices(t, db, o)
+	return svc.Auth, svc.Clock
 }
 
 // signedIn creates alice and signs her in with the password alone.

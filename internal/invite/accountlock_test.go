@@ -10,10 +10,6 @@ import (
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/links"
-	"github.com/twofold-id/twofold/internal/mail"
-	"github.com/twofold-id/twofold/internal/mail/mailtest"
-	"github.com/twofold-id/twofold/internal/password"
-	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/store/storetest"
@@ -33,17 +29,10 @@ func TestResendBesideTheAcceptance(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	keyring, err := secrets.NewKeyring(make([]byte, secrets.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := testserver.NewClock()
 	gate := storetest.NewGate(db, "ConsumeLinkToken")
-	a := auth.New(auth.Options{Store: gate, Keyring: keyring, Now: clock.Now, PasswordPolicy: password.DefaultPolicy,
-		Hasher:             password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second),
-		MFARequiredForRole: func(string) bool { return false }})
-	q := mailtest.NewQueue(t, db, keyring, clock.Now)
-	inv := invite.New(invite.Options{Store: gate, Auth: a, Post: mail.Post{Queue: q.Queue, BaseURL: "https://id.example.com"}, Now: clock.Now})
+	svc := testserver.NewServices(t, db, auth.Options{Store: gate})
+	clock := svc.Clock
+	inv := invite.New(invite.Options{Store: gate, Auth: svc.Auth, Post: svc.Post(), Now: clock.Now})
 	sent, err := inv.Invite(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com"}, auth.Meta{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,60 @@
+package testserver
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/mail"
+	"github.com/twofold-id/twofold/internal/mail/mailtest"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/secrets"
+)
+
+// Services are what a service-level test (no server, no HTTP) wires its service under
+// test to: the account service on cheap hash parameters, one fake clock, the keyring both
+// seal with, and a mail queue whose messages Mail.Messages delivers.
+type Services struct {
+	Auth    *auth.Service
+	Clock   *Clock
+	Keyring *secrets.Keyring
+	Hasher  *password.Hasher
+	Mail    *mailtest.Queue
+}
+
+// NewServices makes Services. o.Store is the store the account service uses (the test's
+// own, or a wrapper of it); mail is queued in and sent from db. Zero fields of o take the
+// test defaults: the keyring of an all-zero master key, the fake clock, the cheap hash
+// parameters New uses, the default password policy, MFA required of nobody.
+func NewServices(t testing.TB, db mail.SenderStore, o auth.Options) *Services {
+	t.Helper()
+	keyring, err := secrets.NewKeyring(make([]byte, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Services{Clock: NewClock(), Keyring: keyring}
+	if o.Keyring == nil {
+		o.Keyring = keyring
+	}
+	if o.Now == nil {
+		o.Now = s.Clock.Now
+	}
+	if o.Hasher == nil {
+		o.Hasher = password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 2, time.Second)
+	}
+	if o.PasswordPolicy == (password.Policy{}) {
+		o.PasswordPolicy = password.DefaultPolicy
+	}
+	if o.MFARequiredForRole == nil {
+		o.MFARequiredForRole = func(string) bool { return false }
+	}
+	s.Hasher = o.Hasher
+	s.Auth = auth.New(o)
+	s.Mail = mailtest.NewQueue(t, db, o.Keyring, o.Now)
+	return s
+}
+
+// Post sends through the services' mail queue, with links to https://id.example.com.
+func (s *Services) Post() mail.Post {
+	return mail.Post{Queue: s.Mail.Queue, BaseURL: "https://id.example.com"}
+}
