@@ -19,22 +19,22 @@ import (
 )
 
 func (s recordingStore) TakeFromWindow(ctx context.Context, name string, start time.Time, limit int) (bool, int, error) {
-	s.r.add("TakeFromWindow")
+	s.add("TakeFromWindow")
 	return s.Store.TakeFromWindow(ctx, name, start, limit)
 }
 
 func (s recordingStore) InvalidateLinkTokens(ctx context.Context, purpose, userID string, now time.Time) (int, error) {
-	s.r.add("InvalidateLinkTokens(" + purpose + ")")
+	s.add("InvalidateLinkTokens(" + purpose + ")")
 	return s.Store.InvalidateLinkTokens(ctx, purpose, userID, now)
 }
 
 func (s recordingStore) CreateLinkToken(ctx context.Context, l *store.LinkToken) error {
-	s.r.add("CreateLinkToken(" + l.Purpose + ")")
+	s.add("CreateLinkToken(" + l.Purpose + ")")
 	return s.Store.CreateLinkToken(ctx, l)
 }
 
 func (s recordingStore) LockUser(ctx context.Context, id string) (*store.User, error) {
-	s.r.add("LockUser")
+	s.add("LockUser")
 	return s.Store.LockUser(ctx, id)
 }
 
@@ -97,7 +97,7 @@ func TestForgotPasswordDoesTheSameWork(t *testing.T) {
 		hasher.Observe(func(w password.Work) { rec.add("argon2id") })
 		box := newMailbox()
 		var change func()
-		svc, _ := newService(t, auth.Options{Store: changedAfterRead{recordingStore{srv.Store, rec}, &change}, Hasher: hasher, Notifier: box})
+		svc, _ := newService(t, auth.Options{Store: changedAfterRead{recordingStore{Store: srv.Store, r: rec}, &change}, Hasher: hasher, Notifier: box})
 		ids := map[string]string{}
 		for _, name := range []string{"alice", "bob", "carol", "dave", "erin"} {
 			u, err := svc.CreateUser(ctx, auth.NewUser{Username: name, Email: name + "@example.com", Password: "correct horse battery staple 9"}, auth.Meta{})
@@ -157,7 +157,7 @@ func TestForgotPasswordDoesTheSameWork(t *testing.T) {
 			if slices.Contains(got, "argon2id") {
 				t.Errorf("%s hashed a password: %v", tc.name, got)
 			}
-			if !slices.Contains(got, "LockUser") {
+			if !slices.Contains(got, "tx.LockUser") {
 				t.Errorf("%s locked no account row: %v", tc.name, got)
 			}
 			if want == nil {
@@ -194,7 +194,7 @@ func TestForgotPasswordDecidesOnTheFreshRow(t *testing.T) {
 	setup := func(t *testing.T, srv *testserver.Server) (*auth.Service, *testserver.Clock, *mailbox, *func(), *store.User) {
 		box := newMailbox()
 		change := new(func())
-		svc, clock := newService(t, auth.Options{Store: changedAfterRead{recordingStore{srv.Store, &recorder{}}, change}, Notifier: box})
+		svc, clock := newService(t, auth.Options{Store: changedAfterRead{recordingStore{Store: srv.Store, r: &recorder{}}, change}, Notifier: box})
 		return svc, clock, box, change, srv.CreateUser(t, "bob", "bob@example.com", store.RoleUser)
 	}
 	t.Run("address_changed_meanwhile", func(t *testing.T) {
@@ -267,7 +267,7 @@ func TestForgotPasswordDecidesOnTheFreshRow(t *testing.T) {
 // EnqueueMail is recorded too: a mail written to the queue in the request's transaction
 // is a store call that only a real link would make.
 func (s recordingStore) EnqueueMail(ctx context.Context, m *store.QueuedMail) error {
-	s.r.add("EnqueueMail")
+	s.add("EnqueueMail")
 	return s.Store.EnqueueMail(ctx, m)
 }
 

@@ -32,52 +32,61 @@ func (r *recorder) take() []string {
 	return c
 }
 
-// recordingStore records the store calls a failed sign-in can make.
+// recordingStore records the store calls a failed sign-in can make; a call made in a
+// transaction is recorded as "tx." and its name.
 type recordingStore struct {
 	store.Store
-	r *recorder
+	r  *recorder
+	tx bool
+}
+
+func (s recordingStore) add(call string) {
+	if s.tx {
+		call = "tx." + call
+	}
+	s.r.add(call)
 }
 
 func (s recordingStore) GetUserByLogin(ctx context.Context, norm string) (*store.User, error) {
-	s.r.add("GetUserByLogin")
+	s.add("GetUserByLogin")
 	return s.Store.GetUserByLogin(ctx, norm)
 }
 
 func (s recordingStore) GetUser(ctx context.Context, id string) (*store.User, error) {
-	s.r.add("GetUser")
+	s.add("GetUser")
 	return s.Store.GetUser(ctx, id)
 }
 
 func (s recordingStore) ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (*store.ThrottleBudget, bool, error) {
-	s.r.add("ReserveAttempt(" + kind + ")")
+	s.add("ReserveAttempt(" + kind + ")")
 	return s.Store.ReserveAttempt(ctx, kind, key, p, now)
 }
 
 func (s recordingStore) ResetBudget(ctx context.Context, kind, key string) error {
-	s.r.add("ResetBudget(" + kind + ")")
+	s.add("ResetBudget(" + kind + ")")
 	return s.Store.ResetBudget(ctx, kind, key)
 }
 
 func (s recordingStore) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
-	s.r.add("AppendAudit(" + e.Event + ")")
+	s.add("AppendAudit(" + e.Event + ")")
 	return s.Store.AppendAudit(ctx, e)
 }
 
 func (s recordingStore) GetTOTP(ctx context.Context, userID string) (*store.TOTPCredential, error) {
-	s.r.add("GetTOTP")
+	s.add("GetTOTP")
 	return s.Store.GetTOTP(ctx, userID)
 }
 
 // LockAccount is recorded: on PostgreSQL it is a statement of its own, which every path
 // of a request that must not tell whether the account exists has to make alike.
 func (s recordingStore) LockAccount(ctx context.Context, userID string) error {
-	s.r.add("LockAccount")
+	s.add("LockAccount")
 	return s.Store.LockAccount(ctx, userID)
 }
 
 func (s recordingStore) WithTx(ctx context.Context, fn func(store.Store) error) error {
-	s.r.add("WithTx")
-	return s.Store.WithTx(ctx, func(tx store.Store) error { return fn(recordingStore{tx, s.r}) })
+	s.add("WithTx")
+	return s.Store.WithTx(ctx, func(tx store.Store) error { return fn(recordingStore{Store: tx, r: s.r, tx: true}) })
 }
 
 // TestSignInFailuresDoTheSameWork: a sign-in that fails tells nothing about the account,
@@ -95,7 +104,7 @@ func TestSignInFailuresDoTheSameWork(t *testing.T) {
 		rec.add(fmt.Sprintf("argon2id(m=%d,t=%d,p=%d,len=%d)", w.Params.MemoryKiB, w.Params.Iterations, w.Params.Parallelism, w.KeyLen))
 	})
 	plain, _ := newService(t, auth.Options{})
-	svc, _ := newService(t, auth.Options{Store: recordingStore{fullStore(plain), rec}, Hasher: hasher})
+	svc, _ := newService(t, auth.Options{Store: recordingStore{Store: fullStore(plain), r: rec}, Hasher: hasher})
 	for _, name := range []string{"alice", "carol"} {
 		if _, err := svc.CreateUser(ctx, auth.NewUser{Username: name, Email: name + "@example.com", Password: "correct horse battery staple 9"}, auth.Meta{}); err != nil {
 			t.Fatal(err)
