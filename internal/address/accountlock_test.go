@@ -11,10 +11,8 @@ import (
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/store"
-	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/store/storetest"
 	"github.com/twofold-id/twofold/internal/testserver"
-	"github.com/twofold-id/twofold/internal/testutil"
 )
 
 // TestAddressChangeBesideAPasswordReset: a user confirms a change of address while a
@@ -25,11 +23,7 @@ import (
 // link ended (it was mailed to the old address), while the change goes through.
 func TestAddressChangeBesideAPasswordReset(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlstore.OpenPostgres(ctx, testutil.PostgresURL(t), sqlstore.PoolOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testserver.Postgres(t)
 	gate := storetest.NewGate(db, "SetUserEmail")
 	svc := testserver.NewServices(t, db, auth.Options{Store: gate})
 	a, clock := svc.Auth, svc.Clock

@@ -8,10 +8,8 @@ import (
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
-	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/store/storetest"
 	"github.com/twofold-id/twofold/internal/testserver"
-	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/totp"
 )
 
@@ -32,29 +30,10 @@ type twoTabs struct {
 func newTwoTabs(t *testing.T, method string) *twoTabs {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.OpenPostgres(ctx, testutil.PostgresURL(t), sqlstore.PoolOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testserver.Postgres(t)
 	gate := storetest.NewGate(db, method)
 	svc, clock := newService(t, auth.Options{Store: gate, Notifier: newMailbox()})
-	if _, err := svc.CreateUser(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com", Password: testserver.Password}, auth.Meta{}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := svc.Login(ctx, "alice", testserver.Password, auth.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup, err := svc.BeginTOTPSetup(ctx, res.Current, "", auth.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := testserver.DecodeSecret(t, setup.Secret)
-	tok, recoveryCode, err := svc.ConfirmTOTPSetup(ctx, res.Current, totp.Code(secret, totp.Step(clock.Now())), auth.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok, secret, recoveryCode := withAuthenticator(t, svc, clock, signedIn(t, svc))
 	clock.Advance(codeStep) // the next code is a new one
 	cur, err := svc.Authenticate(ctx, tok)
 	if err != nil {

@@ -48,15 +48,8 @@ func TestCodeStepIsOneTransaction(t *testing.T) {
 		clock.Advance(time.Unix((totp.Step(now)+1)*30+10, 0).Sub(now))
 	}
 	cur := login(store.StateAuthenticated)
-	setup, err := svc.BeginTOTPSetup(ctx, cur, "", auth.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := testserver.DecodeSecret(t, setup.Secret)
+	_, secret, _ := withAuthenticator(t, svc, clock, cur)
 	code := func() string { return totp.Code(secret, totp.Step(clock.Now())) }
-	if _, _, err := svc.ConfirmTOTPSetup(ctx, cur, code(), auth.Meta{}); err != nil {
-		t.Fatal(err)
-	}
 	budget := func() int {
 		t.Helper()
 		b, err := fullStore(plain).GetBudget(ctx, store.BudgetSecondFactor, cur.User.ID)
@@ -96,7 +89,7 @@ func TestCodeStepIsOneTransaction(t *testing.T) {
 	pending = login(store.StateMFARequired)
 	rec.take()
 	wrong := totp.Code(secret, totp.Step(clock.Now())+10)
-	_, err = svc.VerifyTOTP(ctx, pending, wrong, auth.Meta{IP: "192.0.2.1"})
+	_, err := svc.VerifyTOTP(ctx, pending, wrong, auth.Meta{IP: "192.0.2.1"})
 	wantCode(t, "wrong code", err, apperr.CodeInvalidCode)
 	calls = rec.take()
 	if n, outside := transactions(calls); n != 1 || outside || !slices.Contains(calls, "tx.ReserveAttempt(second_factor)") {

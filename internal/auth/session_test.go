@@ -12,6 +12,7 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/totp"
 )
 
 // fullStore is the whole store under svc (newService's SQLite store), for tests that look
@@ -52,6 +53,24 @@ func signedIn(t *testing.T, svc *auth.Service) *auth.Current {
 		t.Fatalf("state %s, want authenticated", res.Current.Session.State)
 	}
 	return res.Current
+}
+
+// withAuthenticator gives cur's user an authenticator app: it begins the setup in cur's
+// session and confirms it with the current code. It returns the session's new token, the
+// app's secret and the recovery code issued with it.
+func withAuthenticator(t *testing.T, svc *auth.Service, clock *testserver.Clock, cur *auth.Current) (token string, secret []byte, recoveryCode string) {
+	t.Helper()
+	ctx := context.Background()
+	setup, err := svc.BeginTOTPSetup(ctx, cur, "", auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret = testserver.DecodeSecret(t, setup.Secret)
+	token, recoveryCode, err = svc.ConfirmTOTPSetup(ctx, cur, totp.Code(secret, totp.Step(clock.Now())), auth.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token, secret, recoveryCode
 }
 
 // alive reports whether the token still authenticates (which counts as activity).

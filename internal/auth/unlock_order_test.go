@@ -12,7 +12,6 @@ import (
 	"github.com/twofold-id/twofold/internal/store/storetest"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
-	"github.com/twofold-id/twofold/internal/totp"
 )
 
 // TestUnlockDuringAPasswordReset: an administrator's unlock and the user's password reset
@@ -37,19 +36,7 @@ func unlockDuringAReset(t *testing.T, unlockBy auth.Meta) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Login(ctx, "alice", testserver.Password, auth.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup, err := svc.BeginTOTPSetup(ctx, res.Current, "", auth.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := testserver.DecodeSecret(t, setup.Secret)
-	_, recoveryCode, err := svc.ConfirmTOTPSetup(ctx, res.Current, totp.Code(secret, totp.Step(clock.Now())), auth.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, recoveryCode := withAuthenticator(t, svc, clock, signedIn(t, svc))
 	if _, err := svc.Login(ctx, "alice", "not the password 123456", auth.Meta{}); err == nil {
 		t.Fatal("a wrong password was accepted")
 	}

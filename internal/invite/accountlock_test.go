@@ -11,10 +11,8 @@ import (
 	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/links"
 	"github.com/twofold-id/twofold/internal/store"
-	"github.com/twofold-id/twofold/internal/store/sqlstore"
 	"github.com/twofold-id/twofold/internal/store/storetest"
 	"github.com/twofold-id/twofold/internal/testserver"
-	"github.com/twofold-id/twofold/internal/testutil"
 )
 
 // TestResendBesideTheAcceptance: an administrator resends an invitation while the invited
@@ -24,11 +22,7 @@ import (
 // resend waits for the acceptance and then refuses, as the invitation was accepted.
 func TestResendBesideTheAcceptance(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlstore.OpenPostgres(ctx, testutil.PostgresURL(t), sqlstore.PoolOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testserver.Postgres(t)
 	gate := storetest.NewGate(db, "ConsumeLinkToken")
 	svc := testserver.NewServices(t, db, auth.Options{Store: gate})
 	clock := svc.Clock

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/twofold-id/twofold/internal/mail/mailtest"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/secrets"
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/testutil"
 )
 
 // Services are what a service-level test (no server, no HTTP) wires its service under
@@ -57,4 +60,17 @@ func NewServices(t testing.TB, db mail.SenderStore, o auth.Options) *Services {
 // Post sends through the services' mail queue, with links to https://id.example.com.
 func (s *Services) Post() mail.Post {
 	return mail.Post{Queue: s.Mail.Queue, BaseURL: "https://id.example.com"}
+}
+
+// Postgres opens a database of its own on the test PostgreSQL (testutil.PostgresURL: the
+// test skips, or fails under TWOFOLD_TEST_REQUIRE_ALL, when there is none), closed when t
+// ends.
+func Postgres(t testing.TB) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.OpenPostgres(context.Background(), testutil.PostgresURL(t), sqlstore.PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
