@@ -18,9 +18,8 @@ import (
 var amrMFA = []string{"pwd", "otp", "mfa"}
 
 // acceptCode checks a code against the user's authenticator and marks its step used, in st.
-// Wrong, malformed and replayed codes all give apperr.ErrInvalidCode before anything is
-// written. A correct code resets the second-factor budget in st. Callers go through
-// checkCodeIn, which reserves the attempt in st first.
+// Wrong, malformed and replayed codes all give apperr.ErrInvalidCode. A correct code resets
+// the second-factor budget in st; callers reserve a slot in it (outside st) first.
 func (s *Service) acceptCode(ctx context.Context, st store.Store, userID, code string) error {
 	c, err := st.GetTOTP(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -46,55 +45,6 @@ func (s *Service) acceptCode(ctx context.Context, st store.Store, userID, code s
 	return st.ResetBudget(ctx, store.BudgetSecondFactor, userID)
 }
 
-// codeCheck is an authenticator code checked by checkCodeIn.
-type codeCheck struct {
-	now     time.Time
-	userID  string
-	a       *attempt              // the reserved attempt; nil: refused, the code unchecked
-	refusal *store.ThrottleBudget // the budget that refused, nil when a parallel reset left none
-	wrong   bool                  // wrong, malformed or replayed: only the reservation was written
-}
-
-// ok reports a right code: its transaction goes on with what the code proves.
-func (c *codeCheck) ok() bool { return c != nil && c.a != nil && !c.wrong }
-
-// checkCodeIn reserves a second-factor attempt in st, an account transaction (accountTx),
-// then checks code with acceptCode. Reserving in the transaction that checks bounds
-// parallel attempts as a reservation of its own would (they take turns: the account's lock
-// on PostgreSQL, the write lock on SQLite) and writes the budget once per right code
-// instead of in two commits. A refused or wrong code is no error here: the caller ends its
-// transaction with nil, so a wrong code's reservation commits alone (the failure counts),
-// and then calls codeFailed. A store error rolls the reservation back with everything
-// else: it is no failure.
-func (s *Service) checkCodeIn(ctx context.Context, st store.Store, userID, code string) (*codeCheck, error) {
-	c := &codeCheck{now: s.now(), userID: userID}
-	var err error
-	if c.a, c.refusal, err = s.reserveIn(ctx, st, store.BudgetSecondFactor, userID, c.now); err != nil || c.a == nil {
-		return c, err
-	}
-	if err := s.acceptCode(ctx, st, userID, code); errors.Is(err, apperr.ErrInvalidCode) {
-		c.wrong = true
-	} else if err != nil {
-		return c, err
-	}
-	return c, nil
-}
-
-// codeFailed ends a code check after its transaction committed: nil for a right code (or
-// none checked); for a refused one the audited throttled error; for a wrong one it audits
-// event with detail, counts the failure against the budget and returns wrongErr.
-func (s *Service) codeFailed(ctx context.Context, c *codeCheck, m Meta, event, detail string, wrongErr error) error {
-	switch {
-	case c == nil || c.ok():
-		return nil
-	case c.a == nil:
-		return s.refused(ctx, store.BudgetSecondFactor, c.userID, c.userID, c.refusal, c.now, m)
-	}
-	s.recordAside(ctx, event, c.userID, m, detail)
-	s.attemptFailed(ctx, c.a, c.userID, m)
-	return wrongErr
-}
-
 // VerifyTOTP finishes an mfa_required sign-in with an authenticator code and returns the
 // session's new token. A wrong code and a replayed one get the same apperr.ErrInvalidCode;
 // of parallel submissions of one code exactly one wins. Under the phishing-resistant policy
@@ -110,15 +60,16 @@ func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m M
 	if err != nil {
 		return "", err
 	}
-	var (
-		tok string
-		c   *codeCheck
-	)
+	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
+	if err != nil {
+		return "", err
+	}
+	var tok string
 	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
-		var err error
-		if c, err = s.checkCodeIn(ctx, st, cur.User.ID, code); err != nil || !c.ok() {
+		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
 			return err
 		}
+		var err error
 		if tok, err = s.stepUp(ctx, st, cur, next, amrMFA, true); err != nil {
 			return err
 		}
@@ -132,13 +83,11 @@ func (s *Service) VerifyTOTP(ctx context.Context, cur *Current, code string, m M
 		}
 		return s.record(ctx, st, audit.LoginSucceeded, cur.User.ID, m, "amr=pwd otp mfa")
 	})
-	if err != nil {
-		return "", err
+	if errors.Is(err, apperr.ErrInvalidCode) {
+		s.recordAside(ctx, audit.TOTPFailed, cur.User.ID, m, "")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
-	if err := s.codeFailed(ctx, c, m, audit.TOTPFailed, "", apperr.ErrInvalidCode); err != nil {
-		return "", err
-	}
-	return tok, nil
+	return tok, err
 }
 
 // UseRecoveryCode finishes an mfa_required sign-in with the recovery code. The code works
@@ -287,7 +236,15 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 	}
 	now := s.now()
 	pending := &store.PendingTOTP{UserID: cur.User.ID, SessionID: cur.Session.ID, SecretEnc: sealed, CreatedAt: now, ExpiresAt: now.Add(PendingSetupTTL)}
-	var c *codeCheck // a code checked against the active authenticator is a second-factor attempt
+	var a *attempt // a code checked against the active authenticator is a second-factor attempt
+	proved := false
+	if currentCode != "" && cur.Session.State == store.StateAuthenticated {
+		if _, err := s.store.GetTOTP(ctx, cur.User.ID); err == nil {
+			if a, err = s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m); err != nil {
+				return nil, err
+			}
+		}
+	}
 	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if _, err := st.GetTOTP(ctx, cur.User.ID); err == nil {
 			if cur.Session.State != store.StateAuthenticated {
@@ -295,13 +252,15 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 			}
 			switch {
 			case currentCode != "":
-				var err error
-				if c, err = s.checkCodeIn(ctx, st, cur.User.ID, currentCode); err != nil || !c.ok() {
+				if err := s.acceptCode(ctx, st, cur.User.ID, currentCode); errors.Is(err, apperr.ErrInvalidCode) {
+					return apperr.ErrReauthentication
+				} else if err != nil {
 					return err
 				}
 				if err := st.SetSessionSecondFactor(ctx, cur.Session.ID, now); err != nil {
 					return err
 				}
+				proved = true
 			case !s.provedRecently(cur.Session):
 				return apperr.ErrReauthentication
 			default:
@@ -335,14 +294,12 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, cur *Current, currentCode 
 	})
 	if errors.Is(err, apperr.ErrReauthentication) {
 		s.recordAside(ctx, audit.ReauthFailed, cur.User.ID, m, "replace authenticator")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.codeFailed(ctx, c, m, audit.ReauthFailed, "replace authenticator", apperr.ErrReauthentication); err != nil {
-		return nil, err
-	}
-	if c.ok() {
+	if proved {
 		cur.Session.SecondFactorAt = now
 	}
 	return s.setupView(cur.User, secret, pending.ExpiresAt)
@@ -535,10 +492,12 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 	if _, err := s.afterCode(ctx, cur); err != nil {
 		return "", err
 	}
-	var c *codeCheck
+	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
+	if err != nil {
+		return "", err
+	}
 	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
-		var err error
-		if c, err = s.checkCodeIn(ctx, st, cur.User.ID, code); err != nil || !c.ok() {
+		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
 			return err
 		}
 		if err := st.SetSessionSecondFactor(ctx, cur.Session.ID, s.now()); err != nil {
@@ -549,10 +508,11 @@ func (s *Service) NewRecoveryCode(ctx context.Context, cur *Current, code string
 		}
 		return s.record(ctx, st, audit.RecoveryCodeRenewed, cur.User.ID, m, "")
 	})
-	if err != nil {
-		return "", err
+	if errors.Is(err, apperr.ErrInvalidCode) {
+		s.recordAside(ctx, audit.ReauthFailed, cur.User.ID, m, "new recovery code")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
-	if err := s.codeFailed(ctx, c, m, audit.ReauthFailed, "new recovery code", apperr.ErrInvalidCode); err != nil {
+	if err != nil {
 		return "", err
 	}
 	return rc, nil

@@ -90,19 +90,22 @@ func (s *Service) ProveWithCode(ctx context.Context, cur *Current, code string, 
 		return err
 	}
 	m.ActorID = cur.User.ID
+	a, err := s.reserve(ctx, store.BudgetSecondFactor, cur.User.ID, cur.User.ID, m)
+	if err != nil {
+		return err
+	}
 	now := s.now()
-	var c *codeCheck
-	err := s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
-		var err error
-		if c, err = s.checkCodeIn(ctx, st, cur.User.ID, code); err != nil || !c.ok() {
+	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
+		if err := s.acceptCode(ctx, st, cur.User.ID, code); err != nil {
 			return err
 		}
 		return st.SetSessionSecondFactor(ctx, cur.Session.ID, now)
 	})
-	if err != nil {
-		return err
+	if errors.Is(err, apperr.ErrInvalidCode) {
+		s.recordAside(ctx, audit.ReauthFailed, cur.User.ID, m, "confirm it is you")
+		s.attemptFailed(ctx, a, cur.User.ID, m)
 	}
-	if err := s.codeFailed(ctx, c, m, audit.ReauthFailed, "confirm it is you", apperr.ErrInvalidCode); err != nil {
+	if err != nil {
 		return err
 	}
 	cur.Session.SecondFactorAt = now

@@ -11,7 +11,6 @@ import (
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/store"
-	"github.com/twofold-id/twofold/internal/throttle"
 )
 
 // attempt is a slot reserved in a failure budget before a password or code is checked. It
@@ -40,36 +39,13 @@ func loginKey(norm string) string {
 // log one row per period, on every instance alike.
 func (s *Service) reserve(ctx context.Context, kind, key, subject string, m Meta) (*attempt, error) {
 	now := s.now()
-	a, b, err := s.reserveIn(ctx, s.store, kind, key, now)
-	if err != nil || a != nil {
-		return a, err
-	}
-	return nil, s.refused(ctx, kind, key, subject, b, now, m)
-}
-
-// budgetStore is where reserveIn takes a slot: the service's store, or a transaction's.
-type budgetStore interface {
-	ReserveAttempt(ctx context.Context, kind, key string, p throttle.Policy, now time.Time) (*store.ThrottleBudget, bool, error)
-}
-
-// reserveIn takes a slot in the budget (kind, key) in st: the service's store, or a
-// transaction's that goes on to check the attempt (checkCodeIn). A nil attempt without an
-// error is a refusal: b is then the budget that refused, nil when a parallel reset left
-// none, for refused to audit once st's transaction has ended.
-func (s *Service) reserveIn(ctx context.Context, st budgetStore, kind, key string, now time.Time) (a *attempt, b *store.ThrottleBudget, err error) {
-	b, granted, err := st.ReserveAttempt(ctx, kind, key, s.throttle, now)
+	b, granted, err := s.store.ReserveAttempt(ctx, kind, key, s.throttle, now)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if granted {
-		return &attempt{kind: kind, key: key, failures: b.Failures}, b, nil
+		return &attempt{kind: kind, key: key, failures: b.Failures}, nil
 	}
-	return nil, b, nil
-}
-
-// refused audits a refused reservation (see reserve) and returns its apperr throttled
-// error. It writes outside any transaction: call it after the one that reserved has ended.
-func (s *Service) refused(ctx context.Context, kind, key, subject string, b *store.ThrottleBudget, now time.Time, m Meta) error {
 	locked, wait := false, time.Second // a parallel reset left nothing to show: try again soon
 	if b != nil {
 		locked = s.throttle.Locked(b.Failures)
@@ -85,9 +61,10 @@ func (s *Service) refused(ctx context.Context, kind, key, subject string, b *sto
 	if b != nil {
 		period = fmt.Sprintf("%s/%s/%s/%d", audit.ThrottleRefused, kind, key, b.LastAt.UnixMilli())
 	}
+	ctx = context.WithoutCancel(ctx) // counted also when the client has gone (recordAside)
 	audit.Aside(ctx, s.log, audit.ThrottleRefused, subject,
 		audit.RecordCounted(ctx, s.store, now, period, audit.ThrottleRefused, subject, m, detail))
-	return throttledError(locked, wait)
+	return nil, throttledError(locked, wait)
 }
 
 // attemptFailed audits what a failed attempt did to its budget: a wait before the next
