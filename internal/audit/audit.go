@@ -130,8 +130,13 @@ func Record(ctx context.Context, s Appender, at time.Time, event, subjectID stri
 // RecordCounted is Record for an event that repeats: every event recorded with the same
 // key is one row (the first one's time, address and detail) that counts them. An empty
 // key records a row of its own.
+//
+// An event is recorded also when the client whose request caused it has gone away (ctx
+// canceled): it happened all the same, and a guesser who drops each connection must leave
+// the same trace as one who waits for the answer. In a transaction, the transaction's own
+// context still decides whether the row commits with the rest.
 func RecordCounted(ctx context.Context, s Appender, at time.Time, key, event, subjectID string, m Meta, detail string) error {
-	return s.AppendAudit(ctx, &store.AuditEvent{
+	return s.AppendAudit(context.WithoutCancel(ctx), &store.AuditEvent{
 		Dedup:     key,
 		At:        at,
 		Event:     event,

@@ -228,11 +228,9 @@ func (s *Service) record(ctx context.Context, st audit.Appender, event, subject 
 }
 
 // recordAside records an event beside an answer already decided, such as a failed
-// attempt: a failure to record it is logged (audit.Aside), and the answer stands. It is
-// recorded also when the client has gone away meanwhile (ctx canceled): what it records
-// happened all the same, and a guesser who drops each connection must not leave no trace.
+// attempt: a failure to record it is logged (audit.Aside), and the answer stands. Like
+// every audit row it is written also when the client has gone away (audit.RecordCounted).
 func (s *Service) recordAside(ctx context.Context, event, subject string, m Meta, detail string) {
-	ctx = context.WithoutCancel(ctx)
 	audit.Aside(ctx, s.log, event, subject, s.record(ctx, s.store, event, subject, m, detail))
 }
 

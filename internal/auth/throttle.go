@@ -61,7 +61,6 @@ func (s *Service) reserve(ctx context.Context, kind, key, subject string, m Meta
 	if b != nil {
 		period = fmt.Sprintf("%s/%s/%s/%d", audit.ThrottleRefused, kind, key, b.LastAt.UnixMilli())
 	}
-	ctx = context.WithoutCancel(ctx) // counted also when the client has gone (recordAside)
 	audit.Aside(ctx, s.log, audit.ThrottleRefused, subject,
 		audit.RecordCounted(ctx, s.store, now, period, audit.ThrottleRefused, subject, m, detail))
 	return nil, throttledError(locked, wait)
