@@ -116,16 +116,15 @@ type Appender interface {
 	AppendAudit(ctx context.Context, e *store.AuditEvent) error
 }
 
-// Transactor runs a function in one transaction of a store.
-type Transactor interface {
-	WithTx(ctx context.Context, fn func(store.Store) error) error
-}
-
 // Record appends one event through s (which may be bound to a transaction, so the event
 // commits or rolls back with the change it describes).
 func Record(ctx context.Context, s Appender, at time.Time, event, subjectID string, m Meta, detail string) error {
 	return RecordCounted(ctx, s, at, "", event, subjectID, m, detail)
 }
+
+// recordTimeout bounds an audit write that no longer follows its request: as long as SQLite
+// waits for its write lock (busy_timeout).
+const recordTimeout = 10 * time.Second
 
 // RecordCounted is Record for an event that repeats: every event recorded with the same
 // key is one row (the first one's time, address and detail) that counts them. An empty
@@ -133,10 +132,13 @@ func Record(ctx context.Context, s Appender, at time.Time, event, subjectID stri
 //
 // An event is recorded also when the client whose request caused it has gone away (ctx
 // canceled): it happened all the same, and a guesser who drops each connection must leave
-// the same trace as one who waits for the answer. In a transaction, the transaction's own
-// context still decides whether the row commits with the rest.
+// the same trace as one who waits for the answer. The write then has recordTimeout of its
+// own, so a stalled database cannot hold it for good. In a transaction, the transaction's
+// own context still decides whether the row commits with the rest.
 func RecordCounted(ctx context.Context, s Appender, at time.Time, key, event, subjectID string, m Meta, detail string) error {
-	return s.AppendAudit(context.WithoutCancel(ctx), &store.AuditEvent{
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	return s.AppendAudit(ctx, &store.AuditEvent{
 		Dedup:     key,
 		At:        at,
 		Event:     event,
@@ -156,7 +158,7 @@ const MinRetention = 24 * time.Hour
 // transaction, an audit.pruned event saying how many went: the log never loses rows
 // without a row saying so. When always is false (housekeeping) a prune that found nothing
 // to delete records nothing. A cutoff within MinRetention of now is refused.
-func Prune(ctx context.Context, s Transactor, now, before time.Time, m Meta, always bool) (int, error) {
+func Prune(ctx context.Context, s store.Transactor, now, before time.Time, m Meta, always bool) (int, error) {
 	if before.After(now.Add(-MinRetention)) {
 		return 0, fmt.Errorf("prune before %s: the log always keeps the last %s; give an earlier cutoff",
 			before.UTC().Format(time.RFC3339), MinRetention)

@@ -382,7 +382,8 @@ type Store interface {
 	AdminHasExisted(ctx context.Context) (bool, error)
 }
 
-// Transactor is what AccountTx needs of a store: every Store is one.
+// Transactor runs a function in one transaction of a store (AccountTx, audit.Prune): every
+// Store is one.
 type Transactor interface {
 	WithTx(ctx context.Context, fn func(Store) error) error
 }
