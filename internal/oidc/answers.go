@@ -22,7 +22,6 @@ const (
 
 const (
 	invalidTokenDescription = "The access token is invalid, expired or revoked."
-	noTokenDescription      = "The request carries no access token: send it as Authorization: Bearer <token>."
 )
 
 // oauthError is an OAuth error answer (RFC 6749, section 5.2).

@@ -76,8 +76,8 @@ func TestTokenAnswersAreNotCached(t *testing.T) {
 }
 
 // TestInvalidClientAnswers: a client that fails to authenticate gets 401 invalid_client
-// with WWW-Authenticate (RFC 6749 section 5.2), at the introspection endpoint as JSON that
-// says nothing about whether the client exists.
+// with WWW-Authenticate (RFC 6749 section 5.2), at every endpoint and for every grant as
+// the same JSON, which says nothing about whether the client exists.
 func TestInvalidClientAnswers(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{})
 	app := newRP(t, srv, "tenant-app", clientOpts{})
@@ -101,8 +101,14 @@ func TestInvalidClientAnswers(t *testing.T) {
 		{"code, grant_type in the query", oidc.TokenPath + "?grant_type=authorization_code", url.Values{"code": {"x"}}, id, "wrong"},
 		{"code, a client assertion", oidc.TokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {"x"},
 			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"x"}, "client_id": {id}}, "", ""},
+		{"token, unknown client in the form", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {"nobody"}, "client_secret": {"x"}}, "", ""},
+		{"token, no client", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, "", ""},
 		{"revocation without client", oidc.RevocationPath, url.Values{"token": {"x"}}, "", ""},
 		{"revocation, wrong secret", oidc.RevocationPath, url.Values{"token": {"x"}}, id, "wrong"},
+		{"revocation, unknown client", oidc.RevocationPath, url.Values{"token": {"x"}}, "nobody", "wrong"},
+		{"revocation, secret in the form", oidc.RevocationPath, url.Values{"token": {"x"}, "client_id": {id}, "client_secret": {"wrong"}}, "", ""},
+		{"revocation, unknown client in the form", oidc.RevocationPath, url.Values{"token": {"x"}, "client_id": {"nobody"}}, "", ""},
+		{"revocation, a confidential client without its secret", oidc.RevocationPath, url.Values{"token": {"x"}, "client_id": {id}}, "", ""},
 		{"introspection, wrong secret", oidc.IntrospectionPath, url.Values{"token": {"x"}}, id, "wrong"},
 		{"introspection, unknown client", oidc.IntrospectionPath, url.Values{"token": {"x"}}, "nobody", "wrong"},
 		{"introspection, no client", oidc.IntrospectionPath, url.Values{"token": {"x"}}, "", ""},
@@ -120,15 +126,13 @@ func TestInvalidClientAnswers(t *testing.T) {
 			if !strings.HasPrefix(wa, "Basic realm=") {
 				t.Errorf("WWW-Authenticate %q, want Basic realm=…", wa)
 			}
-			if tc.path == oidc.IntrospectionPath {
-				body, _ := json.Marshal(m)
-				bodies = append(bodies, string(body))
-			}
+			body, _ := json.Marshal(m)
+			bodies = append(bodies, tc.name+": "+string(body))
 		})
 	}
 	for i := 1; i < len(bodies); i++ {
-		if b := bodies[i]; b != bodies[0] {
-			t.Errorf("introspection answers differ between a wrong secret, an unknown client and none: %q vs %q", bodies[0], b)
+		if _, b, _ := strings.Cut(bodies[i], ": "); !strings.HasSuffix(bodies[0], ": "+b) {
+			t.Errorf("answers differ between a wrong secret, an unknown client and none:\n%s\n%s", bodies[0], bodies[i])
 		}
 	}
 }
@@ -214,7 +218,8 @@ func bearerGet(t *testing.T, srv *testserver.Server, auth string) (*http.Respons
 }
 
 // TestUserinfoRefusals: the userinfo endpoint answers a request without a usable access
-// token with 401 and WWW-Authenticate as RFC 6750 section 3 says, in JSON.
+// token with 401 and WWW-Authenticate as RFC 6750 section 3 says: without a token, the bare
+// challenge and no body; with an unusable one, error="invalid_token", also in JSON.
 func TestUserinfoRefusals(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{})
 	app := newRP(t, srv, "tenant-app", clientOpts{})
@@ -239,10 +244,18 @@ func TestUserinfoRefusals(t *testing.T) {
 		if got := strings.Contains(wa, `error="invalid_token"`); got != wantError {
 			t.Errorf("WWW-Authenticate %q: error=\"invalid_token\" present %v, want %v", wa, got, wantError)
 		}
+		if !wantError {
+			// RFC 6750, section 3.1: a request without authentication information gets
+			// no error information; an OAuth error body would need an error code.
+			if body != "" {
+				t.Errorf("body %q, want none", body)
+			}
+			return
+		}
 		if !strings.Contains(resp.Header.Get("Content-Type"), "application/json") || !json.Valid([]byte(body)) {
 			t.Errorf("body %s %q, want JSON", resp.Header.Get("Content-Type"), body)
 		}
-		if wantError && !strings.Contains(body, `"invalid_token"`) {
+		if !strings.Contains(body, `"invalid_token"`) {
 			t.Errorf("body %q, want error invalid_token", body)
 		}
 	}

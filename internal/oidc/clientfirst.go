@@ -10,12 +10,14 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// clientFirst authenticates the client of an authorization code exchange before the op
-// package sees the request, and answers 401 invalid_client when that fails. RFC 6749
-// (section 5.2) authenticates the client first; the op package looks the code up and checks
-// its PKCE verifier before it asks who is calling, which tells a caller without the secret
-// whether a code is live. A public client has nothing to prove here: its code is bound by
-// PKCE, which the op package checks. A client assertion is refused: twofold accepts none.
+// clientFirst authenticates the client of a code exchange, a refresh or a revocation before
+// the op package sees the request, and answers 401 invalid_client when that fails, always
+// with the same answer (answerInvalidClient). RFC 6749 (section 5.2) authenticates the
+// client first; the op package looks a code up and checks its PKCE verifier before it asks
+// who is calling, which tells a caller without the secret whether a code is live, and its
+// refusals of a refresh or a revocation say whether the client exists. A public client
+// has nothing to prove here: its code is bound by PKCE, which the op package checks, and
+// its tokens by its client_id. A client assertion is refused: twofold accepts none.
 // It reports whether it answered; its answers carry the CORS headers of the
 // op package's own.
 func (p *Provider) clientFirst(w http.ResponseWriter, r *http.Request) bool {
@@ -33,12 +35,16 @@ func (p *Provider) clientFirst(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// clientRefused reports whether the credentials of a code exchange fail to authenticate
-// its client; an error is the database's.
+// clientRefused reports whether the credentials of a code exchange, a refresh or a
+// revocation fail to authenticate its client; an error is the database's.
 func (p *Provider) clientRefused(r *http.Request) (bool, error) {
 	// r.Form, not r.PostForm: the op package reads the query too.
-	if r.Form.Get("grant_type") != string(oidc.GrantTypeCode) {
-		return false, nil
+	switch oidc.GrantType(r.Form.Get("grant_type")) {
+	case oidc.GrantTypeCode, oidc.GrantTypeRefreshToken:
+	default:
+		if r.URL.Path != RevocationPath {
+			return false, nil // the op package refuses the grant type
+		}
 	}
 	if r.Form.Get("client_assertion_type") != "" {
 		return true, nil // twofold accepts no client assertion

@@ -183,7 +183,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case UserinfoPath:
 		w = &credentialAnswer{ResponseWriter: w}
 	}
-	if p.checkParams(w, r) || p.exactRedirects(w, r) || p.unsupported(w, r) || r.URL.Path == TokenPath && p.clientFirst(w, r) {
+	if p.checkParams(w, r) || p.exactRedirects(w, r) || p.unsupported(w, r) || (r.URL.Path == TokenPath || r.URL.Path == RevocationPath) && p.clientFirst(w, r) {
 		return
 	}
 	switch r.URL.Path {

@@ -87,7 +87,7 @@ func (p *Provider) accessTokenID(token string) (id, subject string, ok bool) {
 
 // userinfo answers the userinfo endpoint (GET or POST) for a live access token, sent as
 // Authorization: Bearer or, as RFC 6750 allows, as the access_token parameter. Without a
-// token it answers 401 with a bare Bearer challenge; with an invalid, expired or revoked
+// token it answers 401 with a bare Bearer challenge and no body; with an invalid, expired or revoked
 // one, 401 with error="invalid_token" (RFC 6750, section 3.1).
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -97,8 +97,9 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	token, err := op.ParseUserinfoRequest(r, p.op.Decoder())
 	if err != nil || token == "" {
+		// RFC 6750, section 3.1: no error information when the request carries none.
 		w.Header().Set("WWW-Authenticate", bearerChallenge)
-		writeJSON(w, http.StatusUnauthorized, oauthError{Description: noTokenDescription})
+		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
 	ctx := op.ContextWithIssuer(r.Context(), p.issuer)
