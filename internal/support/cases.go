@@ -170,7 +170,11 @@ func categoryText(c string) Text {
 // "email": is required."), the catalog's key says it for the page beside the field.
 func badField(field, msg, key string, args ...any) error {
 	e := apperr.Msg(apperr.CodeBadRequest, key, args...).In(field)
-	e.Message = fmt.Sprintf("Field %q: %s", field, msg)
+	if m, _ := utf8.DecodeRuneInString(msg); unicode.IsLower(m) {
+		e.Message = fmt.Sprintf("Field %q %s", field, msg) // Field "reason" is required.
+	} else {
+		e.Message = fmt.Sprintf("Field %q: %s", field, msg) // a sentence of its own
+	}
 	return e
 }
 

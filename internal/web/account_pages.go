@@ -130,6 +130,9 @@ func (s *Server) removeApplicationSubmit(w http.ResponseWriter, r *http.Request)
 
 func (s *Server) profileSubmit(w http.ResponseWriter, r *http.Request) error {
 	return s.securityForm(w, r, func(cur *auth.Current) error {
+		if _, sent := r.PostForm["display_name"]; !sent { // the page's form always sends it, empty or not
+			return apperr.Msg(apperr.CodeBadRequest, "err.field_required").In("display_name")
+		}
 		if _, err := s.auth.SetDisplayName(r.Context(), cur, r.PostForm.Get("display_name"), meta(r)); err != nil {
 			return atField("display_name", err)
 		}

@@ -253,6 +253,10 @@ func TestProfileAPI(t *testing.T) {
 		{"a_direction_override", `{"display_name":"Alice \u202egnp.exe"}`, http.StatusBadRequest, ""},
 		{"too_long", `{"display_name":"` + strings.Repeat("a", 101) + `"}`, http.StatusBadRequest, ""},
 		{"not_json", `display_name=Alice`, http.StatusBadRequest, ""},
+		// A body without the name must not clear the one saved (it did).
+		{"no_field", `{}`, http.StatusBadRequest, ""},
+		{"null", `{"display_name":null}`, http.StatusBadRequest, ""},
+		{"a_misspelt_field", `{"displayname":"Alice"}`, http.StatusBadRequest, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.PostJSON("/api/v1/account/profile", tc.body)
@@ -265,6 +269,11 @@ func TestProfileAPI(t *testing.T) {
 				t.Errorf("answer %s", r.Body)
 			}
 		})
+	}
+	wantStatus(t, c.PostJSON("/api/v1/account/profile", `{"display_name":"Ada"}`), http.StatusOK)
+	wantStatus(t, c.PostJSON("/api/v1/account/profile", `{}`), http.StatusBadRequest)
+	if u := mustUser(t, srv, "alice"); u.DisplayName != "Ada" {
+		t.Errorf("after a body without the field the name is %q, want Ada", u.DisplayName)
 	}
 	anon := srv.Client(t)
 	wantStatus(t, anon.PostJSON("/api/v1/account/profile", `{"display_name":"Eve"}`), http.StatusUnauthorized)
@@ -281,6 +290,11 @@ func TestProfilePage(t *testing.T) {
 	page := string(r.Body)
 	if !strings.Contains(page, `value="Alice &lt;b&gt;Lovelace&lt;/b&gt;"`) || !strings.Contains(page, "Your name is saved") {
 		t.Errorf("the page does not show the saved name escaped, or says nothing")
+	}
+	r = postForm(c, "/account/profile", url.Values{})
+	wantStatus(t, r, http.StatusBadRequest)
+	if u := mustUser(t, srv, "alice"); u.DisplayName != "Alice <b>Lovelace</b>" {
+		t.Errorf("a form without the field changed the name to %q", u.DisplayName)
 	}
 	r = postForm(c, "/account/profile", url.Values{"display_name": {strings.Repeat("a", 101)}})
 	wantStatus(t, r, http.StatusBadRequest)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -332,11 +333,17 @@ type Profile struct {
 }
 
 func (s *Server) apiProfile(w http.ResponseWriter, r *http.Request) error {
-	var b Profile
+	var b struct {
+		// A pointer: a body without the field (or with null) changes nothing, where "" clears.
+		DisplayName *string `json:"display_name"`
+	}
 	if err := decodeJSON(w, r, &b, false); err != nil {
 		return err
 	}
-	name, err := s.auth.SetDisplayName(r.Context(), sessionOf(r), b.DisplayName, meta(r))
+	if b.DisplayName == nil {
+		return apperr.New(apperr.CodeBadRequest, `Field "display_name" is required ("" clears the name).`)
+	}
+	name, err := s.auth.SetDisplayName(r.Context(), sessionOf(r), *b.DisplayName, meta(r))
 	if err != nil {
 		return err
 	}
