@@ -41,7 +41,7 @@ func TestBadInputIsRefusedWithA4xx(t *testing.T) {
 		{"token with an unknown grant type", "POST", oidc.TokenPath, "grant_type=password", true, 400, "unsupported_grant_type"},
 		{"token with an unknown code", "POST", oidc.TokenPath, "grant_type=authorization_code&code=nope&redirect_uri=" + url.QueryEscape(redirectURI), true, 400, "invalid_grant"},
 		{"token with an unknown client", "POST", oidc.TokenPath, "grant_type=refresh_token&refresh_token=x&client_id=nope&client_secret=x", false, 401, "invalid_client"},
-		{"token with a huge body", "POST", oidc.TokenPath, "grant_type=" + strings.Repeat("x", 70<<10), true, 400, ""},
+		{"token with a huge body", "POST", oidc.TokenPath, "grant_type=" + strings.Repeat("x", 70<<10), true, 413, "larger than 64 KiB"},
 		{"refresh with an unknown token", "POST", oidc.TokenPath, "grant_type=refresh_token&refresh_token=nope", true, 400, "invalid_grant"},
 		{"userinfo without token", "GET", oidc.UserinfoPath, "", false, 401, ""},
 		{"userinfo with a forged token", "GET", oidc.UserinfoPath + "?access_token=forged", "", false, 401, "access token"},

@@ -1,6 +1,8 @@
 package oidc
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -24,10 +26,12 @@ var repeatable = []string{"resource"}
 func (p *Provider) checkParams(w http.ResponseWriter, r *http.Request) bool {
 	// A body or query that is not well-formed still leaves the pairs Go could parse in
 	// r.Form, and the op package, parsing again, would serve those: refuse it whole.
-	malformed := r.ParseForm() != nil
+	formErr := r.ParseForm()
+	malformed := formErr != nil
 	problem := paramProblem(r.Form)
+	status := http.StatusBadRequest
 	if malformed && problem == "" {
-		problem = "The parameters are not well-formed (URL encoding)."
+		problem, status = formProblem(formErr)
 	}
 	if problem == "" {
 		return false
@@ -48,9 +52,26 @@ func (p *Provider) checkParams(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")
-		httphelper.MarshalJSONWithStatus(w, e, http.StatusBadRequest)
+		httphelper.MarshalJSONWithStatus(w, e, status)
 	}
 	return true
+}
+
+// formProblem says why r.ParseForm failed, and with which status: a body over
+// maxProtocolBody is 413, one that could not be read (it ended before its length, its
+// chunks were malformed, it took longer than the server waits) is not the parameters'
+// encoding, which the rest are.
+func formProblem(err error) (string, int) {
+	var tooLarge *http.MaxBytesError
+	var escape url.EscapeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return fmt.Sprintf("The request body is larger than %d KiB.", maxProtocolBody>>10), http.StatusRequestEntityTooLarge
+	case errors.As(err, &escape), strings.Contains(err.Error(), "semicolon"), strings.HasPrefix(err.Error(), "mime:"):
+		return "The parameters are not well-formed (URL encoding).", http.StatusBadRequest
+	default:
+		return "The request body could not be read: it ended early, was malformed or took too long.", http.StatusBadRequest
+	}
 }
 
 // refuseAuthorize answers an authorization request refused with e: back to the

@@ -1,7 +1,10 @@
 package oidc_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,4 +37,37 @@ func TestDatabaseDownIsTemporarilyUnavailable(t *testing.T) {
 		t.Fatalf("token endpoint with the database down: %d %v Retry-After=%q", resp.StatusCode, body, resp.Header.Get("Retry-After"))
 	}
 	wantNoStore(t, "token endpoint with the database down", resp.Header)
+}
+
+// TestABodyThatEndsEarlyIsTheClientsFault: a client that closes its side before its form
+// body is complete gets 400, not the 503 of a database that does not answer (the check of
+// the database ran with the request's context, which the client's leaving cancels).
+func TestABodyThatEndsEarlyIsTheClientsFault(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, path := range []string{oidc.TokenPath, oidc.IntrospectionPath, oidc.RevocationPath, oidc.UserinfoPath} {
+		t.Run(path, func(t *testing.T) {
+			conn, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_, err = io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: "+host+
+				"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken=abc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.(*net.TCPConn).CloseWrite()
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body map[string]string
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" || !strings.Contains(body["error_description"], "could not be read") {
+				t.Errorf("got %d %v, want 400 invalid_request, the body could not be read", resp.StatusCode, body)
+			}
+		})
+	}
 }

@@ -94,7 +94,9 @@ func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) error {
 	b := &bufferedResponse{header: http.Header{}}
 	s.serveOIDC(b, r)
 	if b.status >= 400 && s.ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		// Not the request's cancellation: a client that left before its body was read is
+		// not a database that does not answer.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
 			s.log.WarnContext(ctx, "oidc endpoint failed, database unavailable", "path", r.URL.Path, "err", err)
