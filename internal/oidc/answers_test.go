@@ -268,6 +268,21 @@ func TestUserinfoRefusals(t *testing.T) {
 			t.Errorf("live token: %d %q", resp.StatusCode, body)
 		}
 	})
+	t.Run("the token twice, in the header and the query", func(t *testing.T) {
+		// RFC 6750, section 2: a client uses one method per request; section 3.1: else 400.
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+oidc.UserinfoPath+"?access_token="+url.QueryEscape(live.AccessToken), nil)
+		req.Header.Set("Authorization", "Bearer "+live.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"invalid_request"`) ||
+			!strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_request"`) {
+			t.Errorf("got %d %q, WWW-Authenticate %q; want 400 invalid_request", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
+		}
+	})
 	t.Run("expired token", func(t *testing.T) {
 		srv.Clock.Advance(oidc.DefaultAccessTokenLifetime + time.Second)
 		check(t, "Bearer "+expired.AccessToken, true)

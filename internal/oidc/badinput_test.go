@@ -47,6 +47,8 @@ func TestBadInputIsRefusedWithA4xx(t *testing.T) {
 		{"userinfo with a forged token", "GET", oidc.UserinfoPath + "?access_token=forged", "", false, 401, "access token"},
 		{"introspection without client authentication", "POST", oidc.IntrospectionPath, "token=x", false, 401, ""},
 		{"revocation without client", "POST", oidc.RevocationPath, "token=x", false, 401, "invalid_client"},
+		{"revocation without a token", "POST", oidc.RevocationPath, "", true, 400, "token parameter is required"},
+		{"revocation with an empty token", "POST", oidc.RevocationPath, "token=", true, 400, "token parameter is required"},
 		{"end session with a forged id_token_hint", "GET", oidc.EndSessionPath + "?id_token_hint=forged", "", false, 400, "id_token_hint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

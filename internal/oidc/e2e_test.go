@@ -255,9 +255,16 @@ func TestPKCE(t *testing.T) {
 // token endpoint (no cookies involved), but never with credentials.
 func TestCrossOriginApplications(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{})
-	for _, method := range []string{http.MethodOptions, http.MethodPost} {
-		t.Run(method, func(t *testing.T) {
-			req, _ := http.NewRequest(method, srv.URL+oidc.TokenPath, strings.NewReader("grant_type=authorization_code&code=x"))
+	for _, tc := range []struct{ method, path, body string }{
+		{http.MethodOptions, oidc.TokenPath, "grant_type=authorization_code&code=x"},
+		{http.MethodPost, oidc.TokenPath, "grant_type=authorization_code&code=x"},
+		{http.MethodOptions, oidc.RevocationPath, ""},
+		{http.MethodPost, oidc.RevocationPath, "token=x"},
+		{http.MethodPost, oidc.RevocationPath, ""},
+	} {
+		method := tc.method
+		t.Run(method+" "+tc.path+" "+tc.body, func(t *testing.T) {
+			req, _ := http.NewRequest(method, srv.URL+tc.path, strings.NewReader(tc.body))
 			req.Header.Set("Origin", "https://spa.example")
 			req.Header.Set("Sec-Fetch-Site", "cross-site")
 			req.Header.Set("Access-Control-Request-Method", "POST")

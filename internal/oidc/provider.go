@@ -190,6 +190,14 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case EndSessionPath:
 		callFrom(r.Context()).logout = r.Form
 		p.op.ServeHTTP(w, r)
+	case RevocationPath:
+		if r.Form.Get("token") == "" { // RFC 7009, section 2.1: the op package revokes nothing and answers 200
+			p.cors.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusBadRequest, oauthError{Error: string(oidc.InvalidRequest), Description: "The token parameter is required."})
+			})).ServeHTTP(w, r)
+			return
+		}
+		p.op.ServeHTTP(w, r)
 	case IntrospectionPath:
 		p.cors.Handler(http.HandlerFunc(p.introspect)).ServeHTTP(w, r)
 	case UserinfoPath:

@@ -95,6 +95,13 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, oauthError{Error: string(oidc.InvalidRequest), Description: "Use GET or POST."})
 		return
 	}
+	if r.Header.Get("Authorization") != "" && r.Form.Has("access_token") {
+		// RFC 6750, sections 2 and 3.1: one method per request.
+		const twice = "The access token was sent twice: send it once, as Authorization: Bearer <token>."
+		w.Header().Set("WWW-Authenticate", bearerChallenge+`, error="invalid_request", error_description="`+twice+`"`)
+		writeJSON(w, http.StatusBadRequest, oauthError{Error: string(oidc.InvalidRequest), Description: twice})
+		return
+	}
 	token, err := op.ParseUserinfoRequest(r, p.op.Decoder())
 	if err != nil || token == "" {
 		// RFC 6750, section 3.1: no error information when the request carries none.
