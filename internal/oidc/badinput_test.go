@@ -28,7 +28,11 @@ func TestBadInputIsRefusedWithA4xx(t *testing.T) {
 		contains                 string
 	}{
 		{"authorize without parameters", "GET", oidc.AuthorizePath, "", false, 400, "client_id"},
-		{"authorize with a malformed max_age", "GET", authz("&max_age=soon"), "", false, 400, ""},
+		{"authorize without client_id", "GET", oidc.AuthorizePath + "?response_type=code&scope=openid&redirect_uri=" + url.QueryEscape(redirectURI), "", false, 400, "client_id is missing"},
+		{"authorize with a malformed max_age", "GET", authz("&max_age=soon"), "", false, 302, "error=invalid_request"},
+		{"authorize with a negative max_age", "GET", authz("&max_age=-1"), "", false, 302, "error=invalid_request"},
+		{"authorize with a huge max_age", "GET", authz("&max_age=12345678901234567890123"), "", false, 302, "error=invalid_request"},
+		{"authorize with a malformed max_age and an unknown client", "GET", strings.Replace(authz("&max_age=-1"), "client_id="+id, "client_id=nobody", 1), "", false, 400, "max_age must be a whole number"},
 		{"authorize with response_type twice", "GET", authz("&response_type=id_token"), "", false, 302, "error=invalid_request"},
 		{"authorize without openid", "GET", strings.Replace(authz(""), "scope=openid", "scope=profile", 1), "", false, 302, "error=invalid_scope"},
 		{"authorize with form_post", "GET", authz("&response_mode=form_post"), "", false, 302, "error=invalid_request"},
@@ -71,6 +75,9 @@ func TestBadInputIsRefusedWithA4xx(t *testing.T) {
 			where := resp.Header.Get("Location") + " " + body
 			if resp.StatusCode != tc.wantStatus || !strings.Contains(where, tc.contains) {
 				t.Errorf("got %d %q, want %d with %q", resp.StatusCode, truncate(where), tc.wantStatus, tc.contains)
+			}
+			if strings.Contains(where, "ErrorType=") || strings.Contains(where, "Parent=") {
+				t.Errorf("the answer shows the library's error structure: %q", truncate(where))
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -95,6 +96,19 @@ func (p *Provider) refuseAuthorize(w http.ResponseWriter, r *http.Request, e *oi
 func (p *Provider) unsupported(w http.ResponseWriter, r *http.Request) bool {
 	if r.URL.Path != AuthorizePath {
 		return false
+	}
+	if r.Form.Get("client_id") == "" {
+		// The op package calls this a server_error and logs it at level ERROR, so anyone
+		// could fill the error log; it is the request's fault.
+		p.log.InfoContext(r.Context(), "oidc request refused", "path", r.URL.Path, "reason", "no client_id")
+		http.Error(w, "The request names no application: client_id is missing.", http.StatusBadRequest)
+		return true
+	}
+	if v := r.Form.Get("max_age"); v != "" && !validMaxAge(v) {
+		// The op package cannot decode it, so cannot send it back, and shows its parse error.
+		p.log.InfoContext(r.Context(), "oidc request refused", "path", r.URL.Path, "reason", "malformed max_age")
+		p.refuseAuthorize(w, r, oidc.ErrInvalidRequest().WithDescription("The max_age must be a whole number of seconds, 0 or more."))
+		return true
 	}
 	var e *oidc.Error
 	prompt := strings.Fields(r.Form.Get("prompt"))
@@ -206,4 +220,11 @@ func plainName(k string) bool {
 		}
 	}
 	return true
+}
+
+// validMaxAge reports whether v is a max_age the op package decodes: a whole number of
+// seconds that fits its unsigned integer.
+func validMaxAge(v string) bool {
+	_, err := strconv.ParseUint(v, 10, strconv.IntSize)
+	return err == nil
 }

@@ -120,7 +120,7 @@ func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) error {
 	s.serveOIDC(b, r)
 	if b.status >= 400 && !strings.Contains(b.header.Get("Content-Type"), "json") {
 		msg := strings.TrimSpace(b.body.String())
-		if msg == "" || len(msg) > 300 {
+		if msg == "" || len(msg) > 300 || strings.Contains(msg, "ErrorType=") { // nothing, or the library's own structure
 			msg = s.tr(r, "oidc.invalid_request")
 		}
 		// The reason is the OpenID Connect library's, in English.
