@@ -1,6 +1,7 @@
 package oidc_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -148,9 +149,11 @@ func TestRefusedLogoutIsAPageForBrowsers(t *testing.T) {
 		resp = get("")
 		body = readAll(t, resp)
 		resp.Body.Close()
-		if resp.StatusCode/100 != 4 || !strings.Contains(body, `"error"`) {
-			t.Errorf("%v from a server: %d %s, want the OAuth error", q, resp.StatusCode, truncate(body))
+		// 400: the endpoint authenticates no client, so has no challenge for a 401.
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"error":"invalid_request"`) {
+			t.Errorf("%v from a server: %d %s, want 400 invalid_request", q, resp.StatusCode, truncate(body))
 		}
+		wantNoStore(t, fmt.Sprint(q), resp.Header)
 	}
 }
 

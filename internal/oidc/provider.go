@@ -180,7 +180,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case TokenPath, IntrospectionPath, RevocationPath:
 		w = &credentialAnswer{ResponseWriter: w, clientAuth: true}
-	case UserinfoPath:
+	case UserinfoPath, EndSessionPath: // end_session reads an ID token
 		w = &credentialAnswer{ResponseWriter: w}
 	}
 	if p.checkParams(w, r) || p.exactRedirects(w, r) || p.unsupported(w, r) || (r.URL.Path == TokenPath || r.URL.Path == RevocationPath) && p.clientFirst(w, r) {

@@ -156,6 +156,11 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 	c, err := s.getClient(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidText) {
 		// An ID that is not text (HTTP Basic credentials reach here unchecked) names no client.
+		if callFrom(ctx).logout != nil {
+			// RP-initiated logout authenticates no client: an unknown one is a bad request,
+			// not a 401 (which would need a challenge the endpoint does not have).
+			return nil, oidc.ErrInvalidRequest().WithDescription("The client_id names no application registered here.").WithParent(errInvalid)
+		}
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client").WithParent(errInvalid)
 	}
 	if err != nil {
