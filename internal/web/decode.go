@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 )
@@ -31,6 +34,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 		}
 		return apperr.New(apperr.CodeBadRequest, "The request body must be a JSON object.")
 	}
+	if reason := notText(body); reason != "" {
+		// encoding/json would read either as U+FFFD and store it in place of what was sent.
+		return apperr.New(apperr.CodeBadRequest, reason)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
@@ -43,6 +50,51 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 		return apperr.New(apperr.CodeBadRequest, "The request body must hold exactly one JSON object.")
 	}
 	return nil
+}
+
+// notText says why a JSON body holds something that is no text: bytes that are not UTF-8,
+// or a \u escape of half a UTF-16 surrogate pair without its other half. "" when neither.
+// Backslashes stand only inside strings in JSON that decodes, so the escapes are found
+// without following the strings.
+func notText(body []byte) string {
+	if !utf8.Valid(body) {
+		return "The request body is not UTF-8 text."
+	}
+	const lone = `The request body holds a \u escape of half a UTF-16 surrogate pair (\uD800 to \uDFFF) without the other half, which is no character.`
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character: a second backslash is not the start of an escape
+		if i >= len(body) || body[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(body[i+1:])
+		switch {
+		case !ok || !utf16.IsSurrogate(r):
+		case r >= 0xDC00: // a low half first
+			return lone
+		default: // a high half, which a low one must follow
+			rest := body[i+5:]
+			if len(rest) < 6 || rest[0] != '\\' || rest[1] != 'u' {
+				return lone
+			}
+			if lo, ok := hex4(rest[2:]); !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return lone
+			}
+			i += 10
+		}
+	}
+	return ""
+}
+
+// hex4 reads the four hexadecimal digits of a \u escape at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[:4]), 16, 32)
+	return rune(n), err == nil
 }
 
 func jsonKind(goKind string) string {

@@ -842,3 +842,28 @@ func TestSupportVerificationIsQueuedWhenMailFails(t *testing.T) {
 		t.Errorf("last message %+v, want the verification link to ada", last)
 	}
 }
+
+// TestSupportCaseTextIsKeptAsSent: a case whose JSON holds bytes that are not UTF-8 or half a
+// surrogate pair is refused with a reason; it was stored with U+FFFD in place of what was
+// sent, where the page's form refuses the same input.
+func TestSupportCaseTextIsKeptAsSent(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	for name, field := range map[string]string{
+		"not UTF-8":        "\"Ada \xff Lovelace\"",
+		"a lone surrogate": `"Ada \ud800 Lovelace"`,
+		"a low half first": `"Ada \udc00\ud800 Lovelace"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := `{"full_name":` + field + `,"email":"ada@example.com","organisation":"Analytical Engines","category":"lost_device","description":"I lost my phone."}`
+			r := srv.Client(t).PostJSON("/api/v1/support/cases", body)
+			wantStatus(t, r, http.StatusBadRequest)
+			if d, _ := r.JSON(t)["detail"].(string); !strings.Contains(d, "UTF") {
+				t.Errorf("detail %q does not say why", d)
+			}
+		})
+	}
+	// A pair, escaped, is a character like any other.
+	body := `{"full_name":"Ada \ud83d\ude00","email":"ada@example.com","organisation":"Analytical Engines","category":"lost_device","description":"I lost my phone."}`
+	wantStatus(t, srv.Client(t).PostJSON("/api/v1/support/cases", body), http.StatusAccepted)
+}

@@ -1,0 +1,57 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestNotText: JSON bodies holding bytes that are not UTF-8 or half a surrogate pair are
+// refused (encoding/json would store U+FFFD in place of what was sent); everything else
+// that is text passes, escaped backslashes included.
+func TestNotText(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		bad  bool
+	}{
+		{`{"name":"Ada"}`, false},
+		{`{"name":"\u00e9\ud83d\ude00"}`, false}, // é and a pair: 😀
+		{`{"name":"\\ud800"}`, false},            // a backslash, then the text ud800
+		{`{"name":"\\\ud83d\ude00"}`, false},
+		{`{"name":"\ud83d\ude00\ud83d\ude00"}`, false},
+		{`{"name":"\uD83D\uDE00"}`, false},
+		{`{"name":"\u"}`, false}, // not JSON: the decoder says so
+		{"{\"name\":\"\xff\"}", true},
+		{`{"name":"\ud800"}`, true},
+		{`{"name":"\udc00"}`, true},
+		{`{"name":"\ud800x"}`, true},
+		{`{"name":"\ud800\u0041"}`, true},
+		{`{"name":"\ud800\ud800"}`, true},
+		{`{"name":"\\\ud800"}`, true},
+		{`{"name":"ok","b":"\ude00\ud83d"}`, true},
+		{`{"name":"\ud83d`, true},
+	} {
+		if got := notText([]byte(tc.body)) != ""; got != tc.bad {
+			t.Errorf("%s: refused %v, want %v", tc.body, got, tc.bad)
+		}
+	}
+}
+
+func FuzzNotText(f *testing.F) {
+	for _, s := range []string{`{"a":"\ud800"}`, `{"a":"\\"}`, `\`, `\u`, `\ud83d\ude00`} {
+		f.Add([]byte(s))
+	}
+	// What notText lets through decodes without a U+FFFD that the body did not hold.
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v any
+		if notText(b) != "" || json.Unmarshal(b, &v) != nil {
+			return
+		}
+		out, _ := json.Marshal(v)
+		if bytes.ContainsRune(out, utf8.RuneError) && !bytes.ContainsRune(b, utf8.RuneError) &&
+			!bytes.Contains(bytes.ToLower(b), []byte(`\ufffd`)) {
+			t.Fatalf("%q passed but decodes to %s", b, out)
+		}
+	})
+}
