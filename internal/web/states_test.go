@@ -123,7 +123,7 @@ func TestTimesCarryTheirInstant(t *testing.T) {
 	contains(t, c.Get("/static/app.js"), "Intl.DateTimeFormat", "timeZoneName")
 }
 
-func TestSetupSaysSupportResetTheAuthenticator(t *testing.T) {
+func TestSetupSaysTheAuthenticatorWasReset(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
 	c, _, _ := enrolled(t, srv, "alice")
@@ -139,19 +139,19 @@ func TestSetupSaysSupportResetTheAuthenticator(t *testing.T) {
 	srv.Clock.Advance(time.Hour)
 	wantRedirect(t, formLogin(c, "alice", testserver.Password), "/mfa/setup")
 	r := c.Get("/mfa/setup")
-	wantPage(t, r, http.StatusOK, "Your sign-in protection was reset by support on",
+	wantPage(t, r, http.StatusOK, "Your sign-in protection was reset on",
 		`<time datetime="`+resetAt.UTC().Format(time.RFC3339)+`">`, "set up your authenticator again")
 
 	other := srv.Client(t)
 	wantRedirect(t, formLogin(other, "bob", testserver.Password), "/mfa/setup")
-	if page := string(other.Get("/mfa/setup").Body); strings.Contains(page, "reset by support") {
+	if page := string(other.Get("/mfa/setup").Body); strings.Contains(page, "protection was reset") {
 		t.Fatal("a user never reset is told of a reset")
 	}
 	// Once set up again, the notice is gone.
 	secret := testserver.DecodeSecret(t, find(t, r, secretOnPage))
 	savedPage(t, c, postForm(c, "/mfa/setup/confirm", url.Values{"code": {srv.Code(secret, 0)}}))
 	wantRedirect(t, postForm(c, "/recovery-code/ack", url.Values{"saved": {"yes"}}), "/account/security")
-	if page := string(c.Get("/mfa/setup").Body); strings.Contains(page, "reset by support") {
+	if page := string(c.Get("/mfa/setup").Body); strings.Contains(page, "protection was reset") {
 		t.Fatal("the notice stays after the authenticator was set up again")
 	}
 }
