@@ -129,7 +129,8 @@ type OIDCSigningKey struct {
 // OIDCStore holds OpenID Connect clients, authorization requests, tokens and signing keys (issue 6).
 // Its methods follow the same rules as Store's: atomic on their own, sentinel errors.
 type OIDCStore interface {
-	// CreateOIDCClient inserts c; a taken name gives a *ConflictError with Field "name".
+	// CreateOIDCClient inserts c and sets c.CreatedAt to the time as kept (to the millisecond);
+	// a taken name gives a *ConflictError with Field "name".
 	CreateOIDCClient(ctx context.Context, c *OIDCClient) error
 	// GetOIDCClient and GetOIDCClientByName return ErrNotFound for an unknown client.
 	GetOIDCClient(ctx context.Context, id string) (*OIDCClient, error)

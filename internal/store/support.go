@@ -129,7 +129,8 @@ type SupportStore interface {
 	// CloseCase sets a final status with its reason in one conditional update; ErrNotFound
 	// when the case is unknown or already closed, so of parallel closings one wins.
 	CloseCase(ctx context.Context, id, status, closedBy, reason string, now time.Time) error
-	// AddCaseEvent appends to the case's timeline and sets e.ID.
+	// AddCaseEvent appends to the case's timeline and sets e.ID, and e.At to the time as kept
+	// (to the millisecond).
 	AddCaseEvent(ctx context.Context, e *CaseEvent) error
 	// ListCaseEvents returns the case's timeline, oldest first.
 	ListCaseEvents(ctx context.Context, caseID string) ([]CaseEvent, error)

@@ -321,10 +321,11 @@ func (s *Service) AddNote(ctx context.Context, agent *store.Account, ref, text s
 		if err != nil {
 			return err
 		}
-		if err := s.addNote(ctx, st, c.ID, agent.ID, text); err != nil {
+		added, err := s.addNote(ctx, st, c.ID, agent.ID, text)
+		if err != nil {
 			return err
 		}
-		e = &Entry{At: s.now(), Kind: EventNote, Actor: agent.Username, Body: text}
+		e = &Entry{At: added.At, Kind: EventNote, Actor: agent.Username, Body: text}
 		return s.record(ctx, st, audit.SupportNoteAdded, "", m, "case="+c.Reference)
 	})
 	return e, err

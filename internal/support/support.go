@@ -154,8 +154,9 @@ func (s *Service) timeline(ctx context.Context, st Store, caseID, kind, actorID 
 }
 
 // addNote appends an agent's note, as typed, to the case's timeline through st.
-func (s *Service) addNote(ctx context.Context, st Store, caseID, actorID, text string) error {
-	return st.AddCaseEvent(ctx, &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: EventNote, ActorID: actorID, Body: clip(text, maxBody)})
+func (s *Service) addNote(ctx context.Context, st Store, caseID, actorID, text string) (*store.CaseEvent, error) {
+	e := &store.CaseEvent{CaseID: caseID, At: s.now(), Kind: EventNote, ActorID: actorID, Body: clip(text, maxBody)}
+	return e, st.AddCaseEvent(ctx, e)
 }
 
 // maxBody and maxMessage bound a timeline entry's stored text and Text.

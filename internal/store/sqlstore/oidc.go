@@ -47,6 +47,9 @@ func (d *DB) CreateOIDCClient(ctx context.Context, c *store.OIDCClient) error {
 	if errors.Is(err, store.ErrConflict) {
 		return &store.ConflictError{Field: "name"}
 	}
+	if err == nil {
+		c.CreatedAt = fromMS(ms(c.CreatedAt)) // as kept, to the millisecond
+	}
 	return err
 }
 

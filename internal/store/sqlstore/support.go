@@ -106,6 +106,9 @@ func (d *DB) CloseCase(ctx context.Context, id, status, closedBy, reason string,
 func (d *DB) AddCaseEvent(ctx context.Context, e *store.CaseEvent) error {
 	err := d.queryRow(ctx, `INSERT INTO support_case_events (case_id, at, kind, actor_id, body, message)
 		VALUES (?,?,?,?,?,?) RETURNING id`, e.CaseID, ms(e.At), e.Kind, e.ActorID, e.Body, e.Message).Scan(&e.ID)
+	if err == nil {
+		e.At = fromMS(ms(e.At)) // as kept, to the millisecond
+	}
 	return d.wrap(err)
 }
 

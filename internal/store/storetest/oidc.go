@@ -116,6 +116,7 @@ func testOIDCClients(t *testing.T, s store.Store) {
 	b := mustCreateClient(t, s, "billing")
 	a := clientFixture(t, "accounts")
 	a.SecretHash, a.Public, a.FirstParty, a.PostLogoutRedirectURIs, a.IDTokenAlg = nil, true, true, nil, "RS256"
+	a.CreatedAt = a.CreatedAt.Add(123456 * time.Nanosecond) // not kept: a.CreatedAt says what was
 	wantNoErr(t, "CreateOIDCClient(public)", s.CreateOIDCClient(ctx, a))
 
 	got, err := s.GetOIDCClient(ctx, b.ID)
