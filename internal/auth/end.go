@@ -180,7 +180,8 @@ func (s *Service) EndIn(ctx context.Context, st store.Store, a Action, userID, s
 			return Ended{}, err
 		}
 	}
-	detail := fmt.Sprintf("%d sessions, %d application grants, %d pending setups ended (%s)", e.Sessions, e.Grants, e.PendingSetups, r.name)
+	detail := fmt.Sprintf("%s, %s, %s ended (%s)", counted(e.Sessions, "session"), counted(e.Grants, "application grant"),
+		counted(e.PendingSetups, "pending setup"), r.name)
 	if err := s.record(ctx, st, r.event, userID, m, detail); err != nil {
 		return Ended{}, err
 	}
@@ -265,4 +266,12 @@ func (s *Service) WhyEnded(ctx context.Context, token string) (string, error) {
 		return "", nil
 	}
 	return a, err
+}
+
+// counted says n of a thing in English: "1 session", "2 sessions".
+func counted(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

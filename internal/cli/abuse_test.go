@@ -125,7 +125,7 @@ func TestUserDelete(t *testing.T) {
 	}
 	audit := c.ok("", "audit", "--limit", "3")
 	wantLine(t, audit, `\suser\.deleted\s+-\s+\S+\s+console\s+username=alice role=user$`)
-	wantLine(t, audit, `\saccess\.ended\s+-\s+\S+\s+console\s+1 sessions, 0 application grants, 0 pending setups ended \(deleted\)$`)
+	wantLine(t, audit, `\saccess\.ended\s+-\s+\S+\s+console\s+1 session, 0 application grants, 0 pending setups ended \(deleted\)$`)
 
 	c.fails("root\n", []string{"user", "delete", "root"}, "last enabled administrator")
 	c.fails("nobody\n", []string{"user", "delete", "nobody"}, `No user "nobody"`)

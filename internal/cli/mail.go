@@ -73,8 +73,10 @@ func (e *env) mailRetry() *cobra.Command {
 				return fmt.Errorf("mail id %q is not a number from `twofold mail list`", args[0])
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
-				if err := a.Mail.Retry(ctx, a.Store, id, consoleMeta); errors.Is(err, mail.ErrNotFailed) {
-					return fmt.Errorf("mail %d is not a failed mail (see `twofold mail list --failed`)", id)
+				if err := a.Mail.Retry(ctx, a.Store, id, consoleMeta); errors.Is(err, mail.ErrNoMail) {
+					return fmt.Errorf("there is no mail %d (see `twofold mail list`)", id)
+				} else if errors.Is(err, mail.ErrNotFailed) {
+					return fmt.Errorf("mail %d has not failed: only a failed mail is queued again (see `twofold mail list --failed`)", id)
 				} else if err != nil {
 					return err
 				}

@@ -48,7 +48,7 @@ func TestMailListAndRetry(t *testing.T) {
 	wantLine(t, c.ok("", "mail", "list", "--failed"), `^1\s+failed\s+mfa_reset\s+ada@example.com\s.*gave up`)
 
 	c.fails("", []string{"mail", "retry", "x"}, `mail id "x" is not a number`)
-	c.fails("", []string{"mail", "retry", "2"}, "mail 2 is not a failed mail")
+	c.fails("", []string{"mail", "retry", "2"}, "there is no mail 2")
 	if err := os.Remove(outbox); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestMailListAndRetry(t *testing.T) {
 	}
 	wantLine(t, c.ok("", "mail", "list"), `^1\s+sent\s+mfa_reset\s+ada@example.com\s+1\s`)
 	wantLine(t, c.ok("", "audit"), `mail\.retried\s+-\s+-\s+console\s+mail=1 kind=mfa_reset after 2 attempts`)
-	c.fails("", []string{"mail", "retry", strconv.Itoa(1)}, "mail 1 is not a failed mail")
+	c.fails("", []string{"mail", "retry", strconv.Itoa(1)}, "mail 1 has not failed")
 }
 
 func regexpCount(s, pattern string) int {

@@ -84,5 +84,5 @@ func TestUserSetPassword(t *testing.T) {
 	}
 	audit := c.ok("", "audit", "--user", "alice")
 	wantLine(t, audit, `\spassword\.set\s+-\s+alice\s+console\s+set at the console$`)
-	wantLine(t, audit, `\saccess\.ended\s+-\s+alice\s+console\s+2 sessions, 1 application grants, 0 pending setups ended \(password_reset\)$`)
+	wantLine(t, audit, `\saccess\.ended\s+-\s+alice\s+console\s+2 sessions, 1 application grant, 0 pending setups ended \(password_reset\)$`)
 }

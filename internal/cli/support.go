@@ -145,7 +145,8 @@ func (e *env) userResetMFA() *cobra.Command {
 				if len(res.Removed) > 0 {
 					removed = strings.Join(res.Removed, ", ")
 				}
-				fmt.Fprintf(e.stdout, "reset the MFA of %s: removed %s; %d session(s) ended\n", res.Username, removed, res.SessionsEnded)
+				n := res.SessionsEnded
+				fmt.Fprintf(e.stdout, "reset the MFA of %s: removed %s; %d %s ended\n", res.Username, removed, n, onOff(n == 1, "session", "sessions"))
 				if res.EnrollmentRequired {
 					fmt.Fprintln(e.stdout, "the next sign-in sets up a new authenticator")
 				} else {

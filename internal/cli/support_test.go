@@ -64,7 +64,7 @@ func TestUserResetMFA(t *testing.T) {
 	c.fails("", []string{"user", "reset-mfa", "ada"}, "--reason is required")
 
 	out := c.ok("", "user", "reset-mfa", "ada", "--reason", "verified in person with a badge", "--case", ref)
-	wantLine(t, out, `^reset the MFA of ada: removed nothing; 0 session\(s\) ended$`)
+	wantLine(t, out, `^reset the MFA of ada: removed nothing; 0 sessions ended$`)
 	wantLine(t, out, `^the next sign-in sets up a new authenticator$`)
 	out = c.ok("", "case", "show", ref)
 	wantLine(t, out, `MFA of ada reset by the console \(verified by other means: verified in person with a badge\)`)

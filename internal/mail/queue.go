@@ -101,18 +101,21 @@ type RetryStore interface {
 	WithTx(ctx context.Context, fn func(store.Store) error) error
 }
 
-// ErrNotFailed: Retry was asked for a mail that does not exist or has not failed.
-var ErrNotFailed = errors.New("mail: no failed mail with this id")
+// Errors of Retry: no mail has the id, or the mail with it has not failed.
+var (
+	ErrNoMail    = errors.New("mail: no mail with this id")
+	ErrNotFailed = errors.New("mail: the mail with this id has not failed")
+)
 
 // Retry queues a failed mail again, due now, with MaxAge from now to be delivered, and
-// audits it (mail.retried) in the same transaction. ErrNotFailed when id is not a failed
-// mail.
+// audits it (mail.retried) in the same transaction. ErrNoMail when no mail has the id,
+// ErrNotFailed when it has not failed.
 func (q *Queue) Retry(ctx context.Context, st RetryStore, id int64, m audit.Meta) error {
 	now := q.now()
 	return st.WithTx(ctx, func(tx store.Store) error {
 		qm, err := tx.GetMail(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNotFailed
+			return ErrNoMail
 		}
 		if err != nil {
 			return err
