@@ -126,6 +126,14 @@ func (rt *router) agentAPI(pattern string, sc admin.Scope, h handlerFunc) {
 	rt.add(pattern, agent, sc, h)
 }
 
+// fallback registers the answer for the paths below prefix that no route serves: noRoute,
+// which answers 405 with Allow when the path is served for other methods. It is the one
+// route registered without a method; probing for Allow passes over it.
+func (rt *router) fallback(prefix string) {
+	rt.s.fallbacks[prefix] = true
+	rt.add(prefix, public, "", rt.s.noRoute)
+}
+
 func (rt *router) add(pattern string, a access, sc admin.Scope, h handlerFunc) {
 	rt.routes = append(rt.routes, route{pattern: pattern, access: a, scope: sc})
 	rec := rt.s.metrics.Route(pattern) // resolved once: a request pays no lookup

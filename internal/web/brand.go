@@ -35,7 +35,7 @@ func (s *Server) brandRoutes(rt *router) {
 // more.
 func (s *Server) brandCSS(w http.ResponseWriter, r *http.Request) error {
 	if s.brand.Accent == "" {
-		return s.notFoundPage(w, r)
+		return errNoPage
 	}
 	on := "#ffffff"
 	white, _ := contrast.Ratio(s.brand.Accent, "#ffffff")
@@ -52,7 +52,7 @@ func (s *Server) brandCSS(w http.ResponseWriter, r *http.Request) error {
 // brandLogo serves the logo file read at start.
 func (s *Server) brandLogo(w http.ResponseWriter, r *http.Request) error {
 	if s.brand.Logo == nil {
-		return s.notFoundPage(w, r)
+		return errNoPage
 	}
 	w.Header().Set("Content-Type", s.brand.LogoType)
 	w.Header().Set("Cache-Control", "public, max-age=3600")

@@ -108,12 +108,15 @@ type Server struct {
 	// before their route ran; unmatched records those no route matches.
 	routeMetrics map[string]metrics.RouteRecorder
 	unmatched    metrics.RouteRecorder
+	// fallbacks are the patterns of noRoute ("/", "/api/"), which serve every method.
+	fallbacks map[string]bool
 }
 
 // New builds the server and its routes.
 func New(o Options) (*Server, error) {
 	s := &Server{auth: o.Auth, log: o.Log, secure: o.SecureCookies, ready: o.Ready, metrics: metrics.Or(o.Metrics)}
 	s.routeMetrics = map[string]metrics.RouteRecorder{}
+	s.fallbacks = map[string]bool{}
 	s.unmatched = s.metrics.Route("unmatched")
 	s.guard = newGuard(o.RateLimits, o.TrustedProxies)
 	s.support = o.Support
@@ -209,11 +212,11 @@ func (s *Server) routes(rt *router) {
 	rt.handle("GET /api/v1/account/applications", signedIn, s.apiApplications)
 	rt.handle("POST /api/v1/account/profile", signedIn, s.apiProfile)
 	rt.handle("POST /api/v1/account/applications/{client_id}/revoke", signedIn, s.apiRemoveApplication)
-	rt.handle("/api/", public, s.apiNotFound)
+	rt.fallback("/api/")
 
 	// HTML pages.
 	rt.handle("GET /{$}", public, s.home)
-	rt.handle("/", public, s.notFoundPage)
+	rt.fallback("/")
 	rt.handle("GET /login", public, s.loginPage)
 	rt.handle("POST /login", public, s.loginSubmit)
 	rt.handle("GET /password/forgot", public, s.forgotPage)
@@ -278,27 +281,41 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// apiNotFound answers API paths no route serves: 405 with Allow when the path exists for
-// other methods, else 404.
-func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) error {
+// errNoPage is the 404 page.
+var errNoPage = apperr.Msg(apperr.CodeNotFound, "err.no_page")
+
+// probeMethods are the methods noRoute asks the mux about, in the order Allow lists them.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions}
+
+// allowed returns the methods some route serves r's path with (GET serves HEAD as well),
+// the fallbacks not counted; none when no route serves the path.
+func (s *Server) allowed(r *http.Request) []string {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range probeMethods {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/api/" {
+		if _, pattern := s.mux.Handler(probe); pattern != "" && !s.fallbacks[pattern] {
 			allow = append(allow, m)
 		}
 	}
-	if len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		return apperr.New(codeMethodNotAllowed, "This endpoint does not accept "+r.Method+"; use "+strings.Join(allow, " or ")+".")
-	}
-	return apperr.New(apperr.CodeNotFound, "No such API endpoint.")
+	return allow
 }
 
-// notFoundPage answers paths no page serves with a styled 404.
-func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) error {
-	return apperr.Msg(apperr.CodeNotFound, "err.no_page")
+// noRoute answers a request no route serves. When its path is served for other methods
+// it answers 405 Method Not Allowed with Allow listing them (RFC 9110, section 15.5.6),
+// each surface in its format: the JSON API a problem document, a page the error page.
+// Otherwise it answers 404.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
+	allow := s.allowed(r)
+	if len(allow) == 0 {
+		if isAPI(r) {
+			return apperr.New(apperr.CodeNotFound, "No such API endpoint.")
+		}
+		return errNoPage
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	return apperr.Msg(codeMethodNotAllowed, "err.method_not_allowed", "Method", r.Method, "Allow", strings.Join(allow, ", "))
 }
 
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {

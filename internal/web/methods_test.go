@@ -1,0 +1,146 @@
+package web
+
+import (
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/twofold-id/twofold/internal/i18n"
+)
+
+// triedMethods are the methods tried on every route: the ones routes use, TRACE, and one
+// no server knows.
+var triedMethods = append(slices.Clone(probeMethods), http.MethodTrace, "BREW")
+
+// servedPaths maps the path of every route's probe to the methods the route table serves
+// it with, GET adding HEAD. A pattern counts for every probe path it matches, so a path
+// that a wildcard route also serves ("/x/new" beside "/x/{id}") lists both routes'
+// methods. Patterns without a method are left out: the fallbacks ("/", "/api/") serve no
+// path of their own, and the OpenID Connect endpoints answer every method themselves.
+func servedPaths(s *Server) map[string][]string {
+	out := map[string][]string{}
+	for _, rt := range s.routeTable {
+		if !strings.Contains(rt.pattern, " ") {
+			continue
+		}
+		out[probe(rt.pattern).URL.Path] = nil
+	}
+	for p := range out {
+		for _, rt := range s.routeTable {
+			method, pattern, ok := strings.Cut(rt.pattern, " ")
+			if !ok || !patternMatches(pattern, p) {
+				continue
+			}
+			out[p] = append(out[p], method)
+			if method == http.MethodGet {
+				out[p] = append(out[p], http.MethodHead)
+			}
+		}
+	}
+	return out
+}
+
+// patternMatches reports whether the path of a mux pattern matches path: literal segments
+// equal, a wildcard any segment, "{x...}" or a trailing slash the rest.
+func patternMatches(pattern, path string) bool {
+	if pattern == "/{$}" {
+		return path == "/"
+	}
+	ps, qs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	for i, seg := range ps {
+		if seg == "" && i == len(ps)-1 && i > 0 {
+			return len(qs) > i // "/a/" matches everything below /a/
+		}
+		if strings.HasSuffix(seg, "...}") {
+			return len(qs) > i
+		}
+		if i >= len(qs) {
+			return false
+		}
+		if !(strings.HasPrefix(seg, "{") && qs[i] != "") && seg != qs[i] {
+			return false
+		}
+	}
+	return len(ps) == len(qs)
+}
+
+// allowOf is Allow as noRoute lists methods: in the order of probeMethods.
+func allowOf(served []string) string {
+	var out []string
+	for _, m := range probeMethods {
+		if slices.Contains(served, m) {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// TestWrongMethodIsRefusedWith405 walks every registered route with every method its path
+// is not served with, and wants 405 with Allow naming the methods it is served with, in
+// the format of the route's surface: the JSON API a problem document, a page the error
+// page in the reader's language.
+func TestWrongMethodIsRefusedWith405(t *testing.T) {
+	s := allRoutes(t)
+	paths := servedPaths(s)
+	if len(paths) < 50 {
+		t.Fatalf("only %d paths found in the route table", len(paths))
+	}
+	wantText := html.EscapeString(i18n.T("de", "err.method_not_allowed", "Method", "PUT", "Allow", ""))
+	wantText = wantText[:strings.Index(wantText, "PUT")+len("PUT")] // the part before the list
+	for p, served := range paths {
+		allow := allowOf(served)
+		for _, m := range triedMethods {
+			if slices.Contains(served, m) {
+				continue
+			}
+			t.Run(m+" "+p, func(t *testing.T) {
+				r := httptest.NewRequest(m, p, nil)
+				r.Header.Set("Accept-Language", "de")
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, r)
+				if w.Code != http.StatusMethodNotAllowed {
+					t.Fatalf("status %d, want 405; body %.200s", w.Code, w.Body)
+				}
+				if got := w.Header().Get("Allow"); got != allow {
+					t.Errorf("Allow %q, want %q", got, allow)
+				}
+				ct := w.Header().Get("Content-Type")
+				switch {
+				case isAPI(r):
+					var pr problem
+					if ct != "application/problem+json" || json.Unmarshal(w.Body.Bytes(), &pr) != nil || pr.Code != codeMethodNotAllowed || pr.Status != 405 {
+						t.Errorf("want a method_not_allowed problem, got %s: %s", ct, w.Body)
+					}
+				default:
+					if m != "PUT" {
+						return // the page's text is checked once per path
+					}
+					if !strings.HasPrefix(ct, "text/html") || !strings.Contains(w.Body.String(), wantText) {
+						t.Errorf("want the error page in German (%q), got %s: %.300s", wantText, ct, w.Body)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestUnknownPathIsStill404(t *testing.T) {
+	s := allRoutes(t)
+	for _, tc := range []struct{ method, path, ct string }{
+		{http.MethodGet, "/no/such/page", "text/html"},
+		{http.MethodPut, "/no/such/page", "text/html"},
+		{http.MethodGet, "/api/v1/no-such-call", "application/problem+json"},
+		{http.MethodDelete, "/api/v1/no-such-call", "application/problem+json"},
+	} {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+		if w.Code != http.StatusNotFound || w.Header().Get("Allow") != "" || !strings.HasPrefix(w.Header().Get("Content-Type"), tc.ct) {
+			t.Errorf("%s %s: %d %s with Allow %q, want 404 %s without Allow", tc.method, tc.path, w.Code,
+				w.Header().Get("Content-Type"), w.Header().Get("Allow"), tc.ct)
+		}
+	}
+}
