@@ -85,13 +85,13 @@ func (p *Provider) accessTokenID(token string) (id, subject string, ok bool) {
 	return id, subject, ok && id != "" && subject != "" && !strings.Contains(subject, ":")
 }
 
-// userinfo answers the userinfo endpoint (GET or POST) for a live access token, sent as
+// userinfo answers the userinfo endpoint (GET, HEAD or POST) for a live access token, sent as
 // Authorization: Bearer or, as RFC 6750 allows, as the access_token parameter. Without a
 // token it answers 401 with a bare Bearer challenge and no body; with an invalid, expired or revoked
 // one, 401 with error="invalid_token" (RFC 6750, section 3.1).
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, HEAD, POST")
 		writeJSON(w, http.StatusMethodNotAllowed, oauthError{Error: string(oidc.InvalidRequest), Description: "Use GET or POST."})
 		return
 	}

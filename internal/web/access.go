@@ -135,6 +135,10 @@ func (rt *router) fallback(prefix string) {
 }
 
 func (rt *router) add(pattern string, a access, sc admin.Scope, h handlerFunc) {
+	if !strings.Contains(pattern, " ") && !rt.s.fallbacks[pattern] {
+		// It would take every method, and no other method could get its 405.
+		panic("route " + pattern + " registered without a method")
+	}
 	rt.routes = append(rt.routes, route{pattern: pattern, access: a, scope: sc})
 	rec := rt.s.metrics.Route(pattern) // resolved once: a request pays no lookup
 	rt.s.routeMetrics[pattern] = rec

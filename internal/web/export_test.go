@@ -3,17 +3,20 @@ package web
 import (
 	"strings"
 	"testing"
+
+	"github.com/twofold-id/twofold/internal/oidc"
 )
 
 // DocumentedRoutes is the route table of docs/api.md: pattern to access level.
 func DocumentedRoutes(t *testing.T) map[string]string { return documentedRoutes(t) }
 
 // PagePosts lists the patterns of every form POST route the router registers (the JSON
-// API aside).
+// API and the OpenID Connect protocol endpoints aside).
 func PagePosts(t *testing.T) []string {
 	var out []string
 	for _, rt := range allRoutes(t).routeTable {
-		if strings.HasPrefix(rt.pattern, "POST ") && !strings.HasPrefix(rt.pattern, "POST /api/") {
+		path, isPost := strings.CutPrefix(rt.pattern, "POST ")
+		if _, protocol := oidc.ProtocolMethods[path]; isPost && !protocol && !strings.HasPrefix(path, "/api/") {
 			out = append(out, rt.pattern)
 		}
 	}

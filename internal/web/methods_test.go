@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/i18n"
+	"github.com/twofold-id/twofold/internal/oidc"
 )
 
 // triedMethods are the methods tried on every route: the ones routes use, TRACE, and one
@@ -19,8 +20,7 @@ var triedMethods = append(slices.Clone(probeMethods), http.MethodTrace, "BREW")
 // servedPaths maps the path of every route's probe to the methods the route table serves
 // it with, GET adding HEAD. A pattern counts for every probe path it matches, so a path
 // that a wildcard route also serves ("/x/new" beside "/x/{id}") lists both routes'
-// methods. Patterns without a method are left out: the fallbacks ("/", "/api/") serve no
-// path of their own, and the OpenID Connect endpoints answer every method themselves.
+// methods. The fallbacks ("/", "/api/") are left out: they serve no path of their own.
 func servedPaths(s *Server) map[string][]string {
 	out := map[string][]string{}
 	for _, rt := range s.routeTable {
@@ -81,8 +81,8 @@ func allowOf(served []string) string {
 
 // TestWrongMethodIsRefusedWith405 walks every registered route with every method its path
 // is not served with, and wants 405 with Allow naming the methods it is served with, in
-// the format of the route's surface: the JSON API a problem document, a page the error
-// page in the reader's language.
+// the format of the route's surface: the JSON API a problem document, an OAuth endpoint an
+// OAuth error, a page the error page in the reader's language.
 func TestWrongMethodIsRefusedWith405(t *testing.T) {
 	s := allRoutes(t)
 	paths := servedPaths(s)
@@ -115,6 +115,14 @@ func TestWrongMethodIsRefusedWith405(t *testing.T) {
 					if ct != "application/problem+json" || json.Unmarshal(w.Body.Bytes(), &pr) != nil || pr.Code != codeMethodNotAllowed || pr.Status != 405 {
 						t.Errorf("want a method_not_allowed problem, got %s: %s", ct, w.Body)
 					}
+				case s.isOAuth(r):
+					var e oauthError
+					if !strings.HasPrefix(ct, "application/json") || json.Unmarshal(w.Body.Bytes(), &e) != nil || e.Error != "invalid_request" || e.Description == "" {
+						t.Errorf("want an OAuth invalid_request error, got %s: %s", ct, w.Body)
+					}
+					if got := w.Header().Get("Cache-Control"); got != "no-store" {
+						t.Errorf("Cache-Control %q, want no-store", got)
+					}
 				default:
 					if m != "PUT" {
 						return // the page's text is checked once per path
@@ -125,6 +133,38 @@ func TestWrongMethodIsRefusedWith405(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestMethodsOfTheProtocolEndpoints(t *testing.T) {
+	s := allRoutes(t)
+	paths := servedPaths(s)
+	for _, tc := range []struct{ path, allow string }{
+		// The methods each endpoint's specification gives it; OPTIONS where browsers'
+		// CORS preflights are answered.
+		{oidc.DiscoveryPath, "GET, HEAD"},
+		{oidc.KeysPath, "GET, HEAD, OPTIONS"},
+		{oidc.AuthorizePath, "GET, HEAD, POST, OPTIONS"},
+		{oidc.TokenPath, "POST, OPTIONS"},
+		{oidc.IntrospectionPath, "POST, OPTIONS"},
+		{oidc.RevocationPath, "POST, OPTIONS"},
+		{oidc.UserinfoPath, "GET, HEAD, POST, OPTIONS"},
+		{oidc.EndSessionPath, "GET, HEAD, POST, OPTIONS"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			if got := allowOf(paths[tc.path]); got != tc.allow {
+				t.Errorf("served with %s, want %s", got, tc.allow)
+			}
+			if !strings.Contains(tc.allow, "OPTIONS") {
+				return
+			}
+			// An OPTIONS that is no CORS preflight asks what the endpoint serves.
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, httptest.NewRequest(http.MethodOptions, tc.path, nil))
+			if w.Code != http.StatusNoContent || w.Header().Get("Allow") != tc.allow {
+				t.Errorf("bare OPTIONS: %d with Allow %q, want 204 with %q", w.Code, w.Header().Get("Allow"), tc.allow)
+			}
+		})
 	}
 }
 
@@ -143,4 +183,14 @@ func TestUnknownPathIsStill404(t *testing.T) {
 				w.Header().Get("Content-Type"), w.Header().Get("Allow"), tc.ct)
 		}
 	}
+}
+
+func TestRouteWithoutAMethodIsRefused(t *testing.T) {
+	s := allRoutes(t)
+	defer func() {
+		if recover() == nil {
+			t.Error("a route without a method was registered")
+		}
+	}()
+	(&router{s: s, mux: s.mux}).handle("/everything", public, func(http.ResponseWriter, *http.Request) error { return nil })
 }

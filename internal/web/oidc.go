@@ -23,13 +23,23 @@ func (s *Server) oidcRoutes(rt *router) {
 		return
 	}
 	for _, p := range oidc.ProtocolPaths {
+		h := s.oidcProtocol
 		switch p {
 		case oidc.AuthorizePath:
-			rt.handle(p, public, s.oidcAuthorize)
+			h = s.oidcAuthorize
 		case oidc.EndSessionPath:
-			rt.handle(p, public, s.oidcEndSession)
-		default:
-			rt.handle(p, public, s.oidcProtocol)
+			h = s.oidcEndSession
+		}
+		methods := oidc.ProtocolMethods[p]
+		if len(methods) == 0 {
+			panic("oidc endpoint " + p + " has no methods")
+		}
+		for _, m := range methods {
+			if m == http.MethodOptions {
+				rt.handle(m+" "+p, public, s.oidcOptions)
+			} else {
+				rt.handle(m+" "+p, public, h)
+			}
 		}
 	}
 	rt.handle("GET "+oidc.CallbackPath, public, s.oidcContinue)
@@ -50,6 +60,39 @@ func (s *Server) oidcBypass(c *http.CrossOriginProtection) {
 	for _, p := range []string{oidc.AuthorizePath, oidc.TokenPath, oidc.IntrospectionPath, oidc.UserinfoPath, oidc.RevocationPath} {
 		c.AddInsecureBypassPattern(p)
 	}
+}
+
+// isOAuth reports the requests for a protocol endpoint, which answer in OAuth's format.
+func (s *Server) isOAuth(r *http.Request) bool {
+	_, ok := oidc.ProtocolMethods[r.URL.Path]
+	return ok && s.oidc != nil
+}
+
+// oauthError is an OAuth 2.0 error answer (RFC 6749, section 5.2).
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// oidcMethodNotAllowed answers a protocol endpoint's request with a method it does not
+// serve, allow (which noRoute has set as Allow): 405 invalid_request, not to be stored.
+func (s *Server) oidcMethodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
+	w.Header().Set("Pragma", "no-cache") // with writeJSON's no-store, as at the token endpoint
+	writeJSON(w, http.StatusMethodNotAllowed, oauthError{Error: "invalid_request",
+		Description: "This endpoint does not accept " + r.Method + "; use " + strings.Join(allow, ", ") + "."})
+}
+
+// oidcOptions answers OPTIONS at a protocol endpoint. A CORS preflight (it names
+// Access-Control-Request-Method) goes to the provider, whose CORS handler answers it; any
+// other OPTIONS asks what the endpoint serves: 204 with Allow.
+func (s *Server) oidcOptions(w http.ResponseWriter, r *http.Request) error {
+	if r.Header.Get("Access-Control-Request-Method") != "" {
+		s.serveOIDC(w, r)
+		return nil
+	}
+	w.Header().Set("Allow", strings.Join(s.allowed(r), ", "))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // bufferedResponse holds an answer of the op package so it can be replaced by a page.

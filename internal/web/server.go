@@ -304,8 +304,8 @@ func (s *Server) allowed(r *http.Request) []string {
 
 // noRoute answers a request no route serves. When its path is served for other methods
 // it answers 405 Method Not Allowed with Allow listing them (RFC 9110, section 15.5.6),
-// each surface in its format: the JSON API a problem document, a page the error page.
-// Otherwise it answers 404.
+// each surface in its format: the JSON API a problem document, an OAuth endpoint an OAuth
+// error (oidcMethodNotAllowed), a page the error page. Otherwise it answers 404.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 	allow := s.allowed(r)
 	if len(allow) == 0 {
@@ -315,6 +315,10 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 		return errNoPage
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
+	if s.isOAuth(r) {
+		s.oidcMethodNotAllowed(w, r, allow)
+		return nil
+	}
 	return apperr.Msg(codeMethodNotAllowed, "err.method_not_allowed", "Method", r.Method, "Allow", strings.Join(allow, ", "))
 }
 
