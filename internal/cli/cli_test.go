@@ -330,6 +330,22 @@ func TestInvalidConfigListsEveryProblem(t *testing.T) {
 		}
 		c.fails("", []string{"--config", typo, "migrate"}, "levle")
 	})
+	t.Run("problems the file's decoding finds, with the rest", func(t *testing.T) {
+		c.t = t
+		mixed := filepath.Join(t.TempDir(), "mixed.yaml")
+		yaml := "bogus: 1\npassword:\n  min_length: 3\nmfa:\n  required: maybe\nsession:\n  lifetime: 30\n"
+		if err := os.WriteFile(mixed, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.env["TWOFOLD_LOG_LEVEL"] = "loud"
+		defer delete(c.env, "TWOFOLD_LOG_LEVEL")
+		c.fails("", []string{"--config", mixed, "migrate"}, "invalid configuration",
+			"line 1: unknown setting bogus", `line 5: mfa.required must be all, none or a list of roles, not "maybe"`,
+			"line 7: cannot unmarshal", "password.min_length: 3 is outside 8..128", `log.level: "loud"`)
+		if r := c.run("", "--config", mixed, "migrate"); strings.Contains(r.stderr, "not found in type") {
+			t.Errorf("the message names a Go type: %s", r.stderr)
+		}
+	})
 	t.Run("missing file", func(t *testing.T) {
 		c.t = t
 		c.fails("", []string{"--config", filepath.Join(t.TempDir(), "nope.yaml"), "migrate"}, "nope.yaml")

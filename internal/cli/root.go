@@ -68,9 +68,9 @@ func (e *env) rootCommand() *cobra.Command {
 
 // loadConfig reads defaults, file, environment and then the flags, and validates.
 func (e *env) loadConfig(apply func(*config.Config)) (*config.Config, error) {
-	cfg, err := config.Load(e.configFile(), e.getenv)
-	if err != nil {
-		return nil, err
+	cfg, loadErr := config.Load(e.configFile(), e.getenv)
+	if cfg == nil {
+		return nil, loadErr
 	}
 	if e.dataDir != "" {
 		cfg.DataDir = e.dataDir
@@ -81,7 +81,7 @@ func (e *env) loadConfig(apply func(*config.Config)) (*config.Config, error) {
 	if apply != nil {
 		apply(cfg)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := errors.Join(loadErr, cfg.Validate()); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", indent(err))
 	}
 	return cfg, nil
@@ -95,15 +95,19 @@ func (e *env) configFile() string {
 	return e.getenv("TWOFOLD_CONFIG")
 }
 
-// indent prints each joined error on its own line.
+// indent prints each joined error, also of joins within joins, on its own line.
 func indent(err error) error {
-	var joined interface{ Unwrap() []error }
-	if errors.As(err, &joined) {
-		var out []error
-		for _, e := range joined.Unwrap() {
-			out = append(out, fmt.Errorf("  - %w", e))
+	var out []error
+	var flat func(error)
+	flat = func(err error) {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				flat(e)
+			}
+			return
 		}
-		return errors.Join(out...)
+		out = append(out, fmt.Errorf("  - %w", err))
 	}
-	return fmt.Errorf("  - %w", err)
+	flat(err)
+	return errors.Join(out...)
 }

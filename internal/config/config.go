@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,9 +177,13 @@ func Default() *Config {
 }
 
 // Load reads defaults, then the YAML file at path (when path is not empty), then the
-// TWOFOLD_* variables that getenv returns. It does not validate; call Validate.
+// TWOFOLD_* variables that getenv returns. It does not validate; call Validate. A file that
+// cannot be read or is not YAML gives a nil Config. Settings that are wrong (an unknown
+// key, a value of the wrong type, in the file or the environment) give the Config with
+// every such problem, joined, so that Validate can add its own and all are told at once.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	c := Default()
+	var problems []error
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -186,15 +191,24 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		var wrong *yaml.TypeError // the decoder went on past each of these
+		switch err := dec.Decode(c); {
+		case errors.As(err, &wrong):
+			for _, e := range wrong.Errors {
+				problems = append(problems, fmt.Errorf("config %s: %s", path, unknownKey.ReplaceAllString(e, "unknown setting $1")))
+			}
+		case err != nil && !errors.Is(err, io.EOF):
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
 	if err := c.applyEnv(getenv); err != nil {
-		return nil, err
+		problems = append(problems, err)
 	}
-	return c, nil
+	return c, errors.Join(problems...)
 }
+
+// unknownKey is how the YAML decoder says a key is unknown, naming a Go type.
+var unknownKey = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 func (c *Config) applyEnv(getenv func(string) string) error {
 	var problems []error
@@ -288,7 +302,7 @@ func (m *MFARequired) UnmarshalYAML(n *yaml.Node) error {
 		case "none":
 			*m = MFARequired{None: true}
 		default:
-			return fmt.Errorf("line %d: mfa.required must be all, none or a list of roles, not %q", n.Line, n.Value)
+			return wrongValue(n, fmt.Sprintf("mfa.required must be all, none or a list of roles, not %q", n.Value))
 		}
 		return nil
 	case yaml.SequenceNode:
@@ -299,7 +313,13 @@ func (m *MFARequired) UnmarshalYAML(n *yaml.Node) error {
 		*m = MFARequired{Roles: roles}
 		return nil
 	}
-	return fmt.Errorf("line %d: mfa.required must be all, none or a list of roles", n.Line)
+	return wrongValue(n, "mfa.required must be all, none or a list of roles")
+}
+
+// wrongValue is a value the decoder refuses and goes on past (a *yaml.TypeError), so
+// that Load reports it together with every other problem.
+func wrongValue(n *yaml.Node, msg string) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, msg)}}
 }
 
 // MarshalYAML writes the policy as UnmarshalYAML reads it.
