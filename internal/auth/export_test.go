@@ -5,3 +5,6 @@ var (
 	ParseCreation  = parseCreation
 	ParseAssertion = parseAssertion
 )
+
+// DigitZero is the zero of a decimal digit's set of ten, for the username tests.
+var DigitZero = digitZero

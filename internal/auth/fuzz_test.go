@@ -13,7 +13,8 @@ import (
 var nameSeeds = []string{
 	"alice", "ALICE", "ａｌｉｃｅ", " alice ", "alice@example.com", "Straße", "STRASSE", "ǅemal", "ﬁona",
 	"İstanbul", "ΣΊΣΥΦΟΣ", "e\u0301", "\u212b", "a\u0000b", "\xff\xfe", "", "   ", strings.Repeat("x", 65),
-	"x\u200by", "١٢٣", "bob.smith_2-x", "😀", "\u0130", "K\u212a",
+	"x\u200by", "١٢٣", "bob.smith_2-x", "😀", "\u0130", "K\u212a", "\u0430lice", "r\u03bfot", "1\u0661", ".", "-_",
+	"山田たろう", "taro山田",
 }
 
 // FuzzNormalizeLogin checks the lookup key every sign-in computes: it never panics, is
@@ -35,7 +36,8 @@ func FuzzNormalizeLogin(f *testing.F) {
 
 // FuzzValidateUsername checks that whatever is typed as a new username is either refused
 // with a reason (a bad_request) or accepted in a form that signs in: 1 to 64 letters,
-// digits, '.', '_' and '-', never '@', whose lookup key is the one sign-in computes.
+// digits, '.', '_' and '-', at least one a letter or digit, never '@', whose lookup key is
+// the one sign-in computes.
 func FuzzValidateUsername(f *testing.F) {
 	for _, s := range nameSeeds {
 		f.Add(s)
@@ -55,6 +57,9 @@ func FuzzValidateUsername(f *testing.F) {
 			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' {
 				t.Fatalf("ValidateUsername(%q) accepted %q with %q", s, display, r)
 			}
+		}
+		if !strings.ContainsFunc(display, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+			t.Fatalf("ValidateUsername(%q) accepted %q, which has no letter or digit", s, display)
 		}
 		if norm != auth.NormalizeLogin(s) || norm != auth.NormalizeLogin(display) {
 			t.Fatalf("ValidateUsername(%q) key %q, but signing in as %q or %q looks up %q / %q",

@@ -58,19 +58,32 @@ func AsText(s string) string {
 }
 
 // ValidateUsername checks a new username and returns its display and lookup forms.
-// Allowed: 1 to 64 letters, digits, '.', '_' and '-'; '@' is reserved for e-mail sign-in.
+// Allowed: 1 to 64 letters, digits, '.', '_' and '-', at least one of them a letter or a
+// digit; '@' is reserved for e-mail sign-in. The letters and digits must be of one script
+// (see oneScript), so that "аlice" with a Cyrillic "а" cannot pass for "alice". Only new
+// names are checked: existing accounts sign in by NormalizeLogin whatever their name.
 func ValidateUsername(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
+	bad := func(key string) error { return apperr.Msg(apperr.CodeBadRequest, key).In("username") }
 	if display == "" {
-		return "", "", apperr.Msg(apperr.CodeBadRequest, "err.username_empty").In("username")
+		return "", "", bad("err.username_empty")
 	}
 	if !utf8.ValidString(display) || utf8.RuneCountInString(display) > maxUsername {
-		return "", "", apperr.Msg(apperr.CodeBadRequest, "err.username_long").In("username")
+		return "", "", bad("err.username_long")
 	}
+	letters := false
 	for _, r := range display {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' {
-			return "", "", apperr.Msg(apperr.CodeBadRequest, "err.username_chars").In("username")
+		alnum := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if !alnum && r != '.' && r != '_' && r != '-' {
+			return "", "", bad("err.username_chars")
 		}
+		letters = letters || alnum
+	}
+	if !letters {
+		return "", "", bad("err.username_letter")
+	}
+	if !oneScript(display) {
+		return "", "", bad("err.username_scripts")
 	}
 	return display, NormalizeLogin(display), nil
 }

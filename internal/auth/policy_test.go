@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
@@ -83,6 +84,75 @@ func TestValidateUsername(t *testing.T) {
 		}
 		if tc.ok && norm != tc.wantNorm {
 			t.Errorf("ValidateUsername(%q) norm = %q, want %q", tc.in, norm, tc.wantNorm)
+		}
+	}
+}
+
+// TestValidateUsernameRefusesLookAlikes: a new name whose letters and digits mix scripts
+// could pass for another account's ("аlice" with a Cyrillic "а"), and a name without a
+// letter or digit names nobody; both are refused with the reason, on the username field.
+// Scripts written together (Japanese, Chinese, Korean, each with Latin) stay allowed.
+func TestValidateUsernameRefusesLookAlikes(t *testing.T) {
+	const mixed, empty = "mixes letters or digits of different scripts", "at least one letter or digit"
+	for _, tc := range []struct {
+		name, in, reason string
+	}{
+		{"cyrillic_a_in_latin", "\u0430lice", mixed},
+		{"greek_omicron_in_latin", "r\u03bfot", mixed},
+		{"latin_o_in_cyrillic", "\u0432o\u0432\u0430", mixed},
+		{"cyrillic_and_greek", "\u0430\u03b1", mixed},
+		{"fullwidth_cyrillic_in_latin", "\uff41\u0430", mixed},
+		{"arabic_indic_digit_beside_ascii", "bob1\u0661", mixed},
+		{"arabic_indic_digit_in_latin", "bob\u0661", mixed},
+		{"two_sets_of_digits_alone", "1\u0661", mixed},
+		{"devanagari_digits_in_arabic", "\u0645\u0968", mixed},
+		{"dot", ".", empty},
+		{"dots", "..", empty},
+		{"hyphen", "-", empty},
+		{"underscore", "_", empty},
+		{"punctuation_only", "._-", empty},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := auth.ValidateUsername(tc.in)
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.CodeBadRequest || e.Field != "username" || !strings.Contains(e.Message, tc.reason) {
+				t.Fatalf("ValidateUsername(%q) = %v, want bad_request on username saying %q", tc.in, err, tc.reason)
+			}
+		})
+	}
+	for _, in := range []string{
+		"alice", "root", "bob.smith_2-x", "ßtraße", "\u0432\u043e\u0432\u0430", "\u03c1\u03bf\u03c4", // Latin, Cyrillic, Greek
+		"\u0645\u062d\u0645\u062f1", "\u0645\u062d\u0645\u062f\u0661", "\u0661\u0662\u0663", "42", "a.1", // one script and one set of digits
+		"\u5c71\u7530\u305f\u308d\u3046", "\u30bf\u30ed\u30fc", "taro\u5c71\u7530", // Japanese: Han, Hiragana, Katakana, Latin; "ー" is shared
+		"\uae40\ubbfc\uc900", "\u91d1\ubbfc\uc900", "kim\ubbfc\uc900", // Korean: Hangul, Han, Latin
+		"\u738b\u3105\u3106", // Chinese with Bopomofo
+	} {
+		if _, _, err := auth.ValidateUsername(in); err != nil {
+			t.Errorf("ValidateUsername(%q) = %v, want ok", in, err)
+		}
+	}
+	for _, in := range []string{"\u30bf\u30edk\uae40", "\u3105\u30bf"} { // Japanese with Hangul, Bopomofo with Katakana
+		if _, _, err := auth.ValidateUsername(in); err == nil {
+			t.Errorf("ValidateUsername(%q) accepted, want refused: no language writes these scripts together", in)
+		}
+	}
+}
+
+// TestDigitZero: every decimal digit Unicode has belongs to a set of ten that starts at a
+// zero, the rule that tells "1" from Arabic-Indic "١" and mathematical digits apart.
+func TestDigitZero(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !unicode.IsDigit(r) {
+			continue
+		}
+		z := auth.DigitZero(r)
+		for d := z; d < z+10; d++ {
+			if !unicode.IsDigit(d) || auth.DigitZero(d) != z {
+				t.Fatalf("%U: set of ten from %U holds %U, not a digit of that set", r, z, d)
+			}
+		}
+		if unicode.IsDigit(z-1) && auth.DigitZero(z-1) == z {
+			t.Fatalf("%U: set from %U also holds %U", r, z, z-1)
 		}
 	}
 }

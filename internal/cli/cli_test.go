@@ -144,6 +144,8 @@ func TestUserAddRefusesBadInput(t *testing.T) {
 		{"domain literal", pw, []string{"user", "add", "bob", "--email", "bob@[127.0.0.1]", "--password-stdin"}, "IP address in brackets"},
 		{"percent in e-mail", pw, []string{"user", "add", "bob", "--email", "bob%evil.example@example.com", "--password-stdin"}, "percent sign"},
 		{"bad username", pw, []string{"user", "add", "bob smith", "--email", "bob@example.com", "--password-stdin"}, "A username may contain only"},
+		{"look-alike username", pw, []string{"user", "add", "\u0430lice", "--email", "bob@example.com", "--password-stdin"}, "mixes letters or digits of different scripts"},
+		{"username without a letter", pw, []string{"user", "add", "..", "--email", "bob@example.com", "--password-stdin"}, "at least one letter or digit"},
 		{"unknown role", pw, []string{"user", "add", "bob", "--email", "bob@example.com", "--role", "boss", "--password-stdin"}, `unknown role "boss"`},
 		{"weak password", "password123456\n", []string{"user", "add", "bob", "--email", "bob@example.com", "--password-stdin"}, "too common or easy to guess"},
 		{"short password", "kx9#q\n", []string{"user", "add", "bob", "--email", "bob@example.com", "--password-stdin"}, "at least 12 characters"},
