@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -19,6 +18,7 @@ import (
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -298,7 +298,7 @@ func cleanName(name string) (string, error) {
 	switch {
 	case name == "":
 		return "", bad("tokens.err_name_empty")
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, auth.Unseen):
 		return "", bad("tokens.err_name_text")
 	case utf8.RuneCountInString(name) > MaxName:
 		return "", bad("tokens.err_name_long", "Max", MaxName)

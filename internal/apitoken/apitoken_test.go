@@ -166,6 +166,20 @@ func TestTokens(t *testing.T) {
 			}
 		}
 	})
+	t.Run("names_with_invisible_characters_are_refused", func(t *testing.T) {
+		// The console and the audit log show a token's name: a direction override or a
+		// zero-width space would make it read as another, or as nothing at all.
+		f := newFixture(t)
+		for _, name := range []string{"\u202e\u200b", "\u200b", "ci\u202eevil", "c\u00adi", "ci\u2066", "ci\ufeff"} {
+			_, err := f.svc.Create(t.Context(), apitoken.NewToken{Name: name, Scopes: []string{"users:read"}}, audit.Meta{})
+			if e, ok := apperr.As(err); !ok || e.Code != apperr.CodeBadRequest || e.Field != "name" || !strings.Contains(e.Message, "invisible characters") {
+				t.Errorf("Create(name %q) = %v, want bad_request on name saying why", name, err)
+			}
+		}
+		if _, err := f.svc.Create(t.Context(), apitoken.NewToken{Name: "Café export – nightly", Scopes: []string{"users:read"}}, audit.Meta{}); err != nil {
+			t.Errorf("a name of letters, spaces and punctuation: %v", err)
+		}
+	})
 }
 
 func TestParseExpiry(t *testing.T) {

@@ -96,10 +96,12 @@ var (
 	ErrEmailPercent       = apperr.Msg(apperr.CodeBadRequest, "err.email_percent")
 )
 
-// unseen reports a character that shows nothing or stands for nothing: controls and format
-// characters (zero-width space, soft hyphen, direction marks) would let two addresses look
-// alike, and U+FFFD is what AsText puts where input was not text.
-func unseen(r rune) bool { return !unicode.IsGraphic(r) || r == utf8.RuneError }
+// Unseen reports a character that shows nothing or stands for nothing: controls and format
+// characters (zero-width space, soft hyphen, direction marks) would let two names look alike
+// or turn the text around them the other way, and U+FFFD is what AsText puts where input was
+// not text. No name people read holds one: display names, e-mail addresses, the names of API
+// tokens and of OpenID Connect clients.
+func Unseen(r rune) bool { return !unicode.IsGraphic(r) || r == utf8.RuneError }
 
 // ValidateEmail checks an e-mail address and returns its display and lookup forms. It
 // refuses domain literals (ErrEmailDomainLiteral) and "%" (ErrEmailPercent), each with its
@@ -107,7 +109,7 @@ func unseen(r rune) bool { return !unicode.IsGraphic(r) || r == utf8.RuneError }
 func ValidateEmail(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
 	bad := apperr.Msg(apperr.CodeBadRequest, "err.email_invalid").In("email")
-	if display == "" || len(display) > maxEmail || !utf8.ValidString(display) || strings.ContainsFunc(display, unseen) {
+	if display == "" || len(display) > maxEmail || !utf8.ValidString(display) || strings.ContainsFunc(display, Unseen) {
 		return "", "", bad
 	}
 	if strings.ContainsRune(display, '%') {
@@ -136,7 +138,7 @@ const maxDisplayName = 100
 // hide characters or reverse the text around it.
 func ValidateDisplayName(s string) (string, error) {
 	name := norm.NFC.String(strings.TrimSpace(s))
-	if !utf8.ValidString(name) || strings.ContainsFunc(name, unseen) {
+	if !utf8.ValidString(name) || strings.ContainsFunc(name, Unseen) {
 		return "", apperr.Msg(apperr.CodeBadRequest, "err.name_chars")
 	}
 	if utf8.RuneCountInString(name) > maxDisplayName {

@@ -184,6 +184,35 @@ func TestAdminUpdateClient(t *testing.T) {
 	})
 }
 
+// TestClientNamesHoldNoInvisibleCharacters: the consent page shows a client's name, so a
+// name with a direction override or a zero-width character, which could read as another
+// application's or as nothing, is refused on the name field, when added and when changed.
+func TestClientNamesHoldNoInvisibleCharacters(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	ctx := t.Context()
+	rc, err := srv.OIDCAdmin.Add(ctx, oidc.NewClient{Name: "Café – billing", RedirectURIs: []string{"https://billing.example.com/cb"}}, auditMeta)
+	if err != nil {
+		t.Fatalf("a name of letters, spaces and punctuation: %v", err)
+	}
+	wantReason := func(t *testing.T, what string, err error) {
+		t.Helper()
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.CodeBadRequest || e.Field != "name" || !strings.Contains(e.Message, "invisible characters") {
+			t.Errorf("%s: got %v, want bad_request on name saying why", what, err)
+		}
+	}
+	for _, name := range []string{"\u202e\u200b", "\u200b", "Billing\u202elaer", "Bil\u00adling", "\u2066Billing\u2069", "Billing\ufeff", "Billing\ufffd"} {
+		t.Run(strings.ToValidUTF8(name, "?"), func(t *testing.T) {
+			_, err := srv.OIDCAdmin.Add(ctx, oidc.NewClient{Name: name, RedirectURIs: []string{"https://x.example.com/cb"}}, auditMeta)
+			wantReason(t, "add", err)
+			_, err = srv.OIDCAdmin.Update(ctx, rc.Client.ID, oidc.ClientChange{Name: &name}, auditMeta)
+			wantReason(t, "update", err)
+		})
+	}
+	if c, _ := srv.OIDCAdmin.Client(ctx, rc.Client.ID); c.Name != "Café – billing" {
+		t.Errorf("a refused change renamed the client to %q", c.Name)
+	}
+}
+
 // TestAdminRotateKeysKeepsOldTokensVerifiable: after a rotation the new key signs, and an
 // ID token of the old key still verifies through the JWKS until the old key expires, which
 // is no earlier than such a token does.

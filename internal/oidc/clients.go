@@ -12,11 +12,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -125,6 +127,10 @@ func validateClient(nc *NewClient) error {
 	nc.Name = strings.TrimSpace(nc.Name)
 	if nc.Name == "" || len(nc.Name) > maxClientName || strings.ContainsAny(nc.Name, "\x00\r\n\t") {
 		return bad("name", "err.client.name", "Max", maxClientName)
+	}
+	if !utf8.ValidString(nc.Name) || strings.ContainsFunc(nc.Name, auth.Unseen) {
+		// The consent page shows the name: a direction override could turn it into another.
+		return bad("name", "err.client.name_chars")
 	}
 	if nc.IDTokenAlg == "" {
 		nc.IDTokenAlg = AlgES256

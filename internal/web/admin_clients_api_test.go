@@ -144,6 +144,7 @@ func TestAdminClientsAPIRefusesBadInput(t *testing.T) {
 		{"no redirect URI", `{"name":"x"}`, 400, "bad_request"},
 		{"no name", `{"redirect_uris":["https://a.example.com/cb"]}`, 400, "bad_request"},
 		{"name over two lines", `{"name":"a\nb","redirect_uris":["https://a.example.com/cb"]}`, 400, "bad_request"},
+		{"name of invisible characters", `{"name":"\u202e\u200b","redirect_uris":["https://a.example.com/cb"]}`, 400, "bad_request"},
 		{"taken name", `{"name":"billing","redirect_uris":["https://a.example.com/cb"]}`, 409, "conflict"},
 		{"unknown algorithm", `{"name":"x","redirect_uris":["https://a.example.com/cb"],"id_token_signed_response_alg":"none"}`, 400, "bad_request"},
 		{"wrong type", `{"name":"x","redirect_uris":"https://a.example.com/cb"}`, 400, "bad_request"},

@@ -98,7 +98,8 @@ func TestAPITokensOverHTTP(t *testing.T) {
 	// Bad input.
 	for _, body := range []string{`{"name":"","scopes":["users:read"]}`, `{"name":"x","scopes":[]}`, `{"name":"x","scopes":["root"]}`,
 		`{"name":"x","scopes":["users:read"],"expires_at":"2001-01-01T00:00:00Z"}`, `{"name":"x","scopes":["users:read"],"expires_at":"tomorrow"}`,
-		`{"name":"x","scopes":"users:read"}`, `not json`, `{"name":"` + strings.Repeat("n", 101) + `","scopes":["users:read"]}`} {
+		`{"name":"x","scopes":"users:read"}`, `not json`, `{"name":"` + strings.Repeat("n", 101) + `","scopes":["users:read"]}`,
+		`{"name":"\u202e\u200b","scopes":["users:read"]}`} {
 		wantProblem(t, root.PostJSON("/api/v1/admin/tokens", body), http.StatusBadRequest, "bad_request")
 	}
 	wantProblem(t, root.Do(http.MethodDelete, "/api/v1/admin/tokens/nope", "", nil), http.StatusNotFound, "not_found")
