@@ -68,7 +68,10 @@ func ValidateUsername(s string) (display, normalized string, err error) {
 	if display == "" {
 		return "", "", bad("err.username_empty")
 	}
-	if !utf8.ValidString(display) || utf8.RuneCountInString(display) > maxUsername {
+	if !utf8.ValidString(display) {
+		return "", "", bad("err.username_chars")
+	}
+	if utf8.RuneCountInString(display) > maxUsername {
 		return "", "", bad("err.username_long")
 	}
 	letters := false

@@ -111,6 +111,8 @@ func TestValidateUsernameRefusesLookAlikes(t *testing.T) {
 		{"hyphen", "-", empty},
 		{"underscore", "_", empty},
 		{"punctuation_only", "._-", empty},
+		// Not UTF-8: it was said to be too long.
+		{"not_utf8", "\xff\xfe", "letters, digits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := auth.ValidateUsername(tc.in)
