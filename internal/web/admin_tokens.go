@@ -61,7 +61,8 @@ type APITokenCreated struct {
 type newTokenBody struct {
 	Name      string     `json:"name"`
 	Scopes    []string   `json:"scopes"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	// Text, read here: a time encoding/json cannot read gave a refusal naming no field.
+	ExpiresAt *string `json:"expires_at"`
 }
 
 // tokenJSON describes t; names looks up creators' usernames.
@@ -128,7 +129,11 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	nt := apitoken.NewToken{Name: b.Name, Scopes: b.Scopes, CreatedBy: actorOf(r).UserID}
 	if b.ExpiresAt != nil {
-		nt.ExpiresAt = *b.ExpiresAt
+		at, err := time.Parse(time.RFC3339, *b.ExpiresAt)
+		if err != nil {
+			return apperr.New(apperr.CodeBadRequest, `Field "expires_at" must be a time such as 2030-01-31T00:00:00Z (RFC 3339), or null for none.`)
+		}
+		nt.ExpiresAt = at
 	}
 	c, err := s.tokens.Create(r.Context(), nt, adminMeta(r))
 	if err != nil {

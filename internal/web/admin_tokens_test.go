@@ -102,6 +102,14 @@ func TestAPITokensOverHTTP(t *testing.T) {
 		`{"name":"\u202e\u200b","scopes":["users:read"]}`} {
 		wantProblem(t, root.PostJSON("/api/v1/admin/tokens", body), http.StatusBadRequest, "bad_request")
 	}
+	// A time that cannot be read is named as the field it is.
+	for _, at := range []string{`"tomorrow"`, `"2030-02-30T00:00:00Z"`, `"10000-01-01T00:00:00Z"`, `123`} {
+		r := root.PostJSON("/api/v1/admin/tokens", `{"name":"x","scopes":["users:read"],"expires_at":`+at+`}`)
+		wantProblem(t, r, http.StatusBadRequest, "bad_request")
+		if d, _ := r.JSON(t)["detail"].(string); !strings.Contains(d, `"expires_at"`) {
+			t.Errorf("expires_at %s: detail %q does not name the field", at, d)
+		}
+	}
 	wantProblem(t, root.Do(http.MethodDelete, "/api/v1/admin/tokens/nope", "", nil), http.StatusNotFound, "not_found")
 	for _, q := range []string{"?limit=0", "?limit=501", "?limit=x", "?cursor=%00", "?cursor=" + strings.Repeat("A", 600)} {
 		wantProblem(t, root.Get("/api/v1/admin/tokens"+q), http.StatusBadRequest, "bad_request")
