@@ -175,6 +175,9 @@ func TestUnknownPathIsStill404(t *testing.T) {
 		{http.MethodPut, "/no/such/page", "text/html"},
 		{http.MethodGet, "/api/v1/no-such-call", "application/problem+json"},
 		{http.MethodDelete, "/api/v1/no-such-call", "application/problem+json"},
+		// The static files' directory is not listed, and a file not there is the 404 page.
+		{http.MethodGet, "/static/", "text/html"},
+		{http.MethodGet, "/static/no-such-file.css", "text/html"},
 	} {
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
@@ -182,6 +185,17 @@ func TestUnknownPathIsStill404(t *testing.T) {
 			t.Errorf("%s %s: %d %s with Allow %q, want 404 %s without Allow", tc.method, tc.path, w.Code,
 				w.Header().Get("Content-Type"), w.Header().Get("Allow"), tc.ct)
 		}
+	}
+}
+
+// TestStaticFilesAreServed: a file under /static/ is served, cacheable.
+func TestStaticFilesAreServed(t *testing.T) {
+	s := allRoutes(t)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/static/style.css", nil))
+	if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/css") ||
+		w.Header().Get("Cache-Control") != "public, max-age=3600" {
+		t.Errorf("style.css: %d %s, Cache-Control %q", w.Code, w.Header().Get("Content-Type"), w.Header().Get("Cache-Control"))
 	}
 }
 

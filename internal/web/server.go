@@ -177,7 +177,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // routes registers every route with its access level (access.go).
 func (s *Server) routes(rt *router) {
 	static, _ := fs.Sub(assets, "static")
-	rt.handle("GET /static/", public, plain(http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))).ServeHTTP))
+	rt.handle("GET /static/", public, staticFiles(static))
 	rt.handle("GET /healthz", public, func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, Health{Status: "ok"})
 		return nil
@@ -363,11 +363,18 @@ func securityHeaders(https bool, next http.Handler) http.Handler {
 	})
 }
 
-func cacheStatic(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// staticFiles serves the files of static under /static/, cacheable for an hour. A
+// directory, or a name that is no file, is the 404 page: no listing of what is there.
+func staticFiles(static fs.FS) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if fi, err := fs.Stat(static, name); err != nil || fi.IsDir() {
+			return errNoPage
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		next.ServeHTTP(w, r)
-	})
+		http.ServeFileFS(w, r, static, name)
+		return nil
+	}
 }
 
 // meta describes the request for the audit log. A User-Agent that is not UTF-8 (HTTP allows
