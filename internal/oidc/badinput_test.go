@@ -36,6 +36,8 @@ func TestBadInputIsRefusedWithA4xx(t *testing.T) {
 		{"authorize with response_type twice", "GET", authz("&response_type=id_token"), "", false, 302, "error=invalid_request"},
 		{"authorize without openid", "GET", strings.Replace(authz(""), "scope=openid", "scope=profile", 1), "", false, 302, "error=invalid_scope"},
 		{"authorize with form_post", "GET", authz("&response_mode=form_post"), "", false, 302, "error=invalid_request"},
+		{"authorize with a short code_challenge", "GET", strings.Replace(authz(""), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "abc", 1), "", false, 302, "error=invalid_request"},
+		{"authorize with a padded code_challenge", "GET", strings.Replace(authz(""), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM%3D", 1), "", false, 302, "error=invalid_request"},
 		{"authorize with prompt none and login", "GET", authz("&prompt=none+login"), "", false, 302, "error=invalid_request"},
 		{"callback without id", "GET", oidc.CallbackPath, "", false, 400, "unknown or expired"},
 		{"callback with an unknown id", "GET", oidc.CallbackPath + "?id=nope", "", false, 400, "unknown or expired"},

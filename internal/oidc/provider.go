@@ -183,6 +183,12 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case UserinfoPath, EndSessionPath: // end_session reads an ID token
 		w = &credentialAnswer{ResponseWriter: w}
 	}
+	if r.Method == http.MethodOptions {
+		// A CORS preflight, which the op package would answer with the same options: none
+		// of the checks below is about it.
+		p.cors.Handler(http.NotFoundHandler()).ServeHTTP(w, r)
+		return
+	}
 	if p.checkParams(w, r) || p.exactRedirects(w, r) || p.unsupported(w, r) || (r.URL.Path == TokenPath || r.URL.Path == RevocationPath) && p.clientFirst(w, r) {
 		return
 	}

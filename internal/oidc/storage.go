@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -205,7 +206,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE is required: send code_challenge with code_challenge_method=S256.")
 	case r.CodeChallenge != "" && r.CodeChallengeMethod != oidc.CodeChallengeMethodS256:
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256.")
-	case len(r.State) > 2048 || len(r.Nonce) > 2048 || len(r.LoginHint) > 256 || len(r.CodeChallenge) > 128:
+	case r.CodeChallenge != "" && !isS256Challenge(r.CodeChallenge):
+		return nil, oidc.ErrInvalidRequest().WithDescription("The code_challenge must be the S256 hash of the code_verifier: 43 characters of base64url (RFC 7636, section 4.2).")
+	case len(r.State) > 2048 || len(r.Nonce) > 2048 || len(r.LoginHint) > 256:
 		return nil, oidc.ErrInvalidRequest().WithDescription("A parameter is too long.")
 	}
 	id, err := randomString(24)
@@ -382,4 +385,11 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSess
 		}
 	}
 	return r.RedirectURI, nil
+}
+
+// isS256Challenge reports whether c can be an S256 code challenge: a SHA-256 hash in
+// base64url without padding, which no code_verifier of RFC 7636 could match otherwise.
+func isS256Challenge(c string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	return err == nil && len(b) == sha256.Size
 }
