@@ -59,8 +59,8 @@ type APITokenCreated struct {
 
 // newTokenBody is the body of POST /api/v1/admin/tokens.
 type newTokenBody struct {
-	Name      string     `json:"name"`
-	Scopes    []string   `json:"scopes"`
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes"`
 	// Text, read here: a time encoding/json cannot read gave a refusal naming no field.
 	ExpiresAt *string `json:"expires_at"`
 }
