@@ -14,14 +14,6 @@ import (
 // hands the error to Error, so every failure is answered the same way.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// plain adapts a handler that writes its own errors.
-func plain(h http.HandlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		h(w, r)
-		return nil
-	}
-}
-
 // isAPI reports the requests answered in JSON, which get problem documents, not pages:
 // the JSON API and the health checks.
 func isAPI(r *http.Request) bool {
