@@ -322,7 +322,12 @@ func TestCrossOriginPost(t *testing.T) {
 					t.Fatal(res.err)
 				}
 				r := &testserver.Response{Status: res.status, Header: res.header, Body: res.body}
-				wantProblem(t, r, http.StatusForbidden, "forbidden")
+				if strings.HasPrefix(rq.path, "/api/") {
+					wantProblem(t, r, http.StatusForbidden, "forbidden")
+				} else {
+					// A page's form gets a page that says what happened, not a JSON document.
+					wantPage(t, r, http.StatusForbidden, "sent from another site")
+				}
 				if sc := res.header.Values("Set-Cookie"); len(sc) != 0 {
 					t.Fatalf("refused request set a cookie: %q", sc)
 				}

@@ -323,7 +323,7 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
-	s.writeProblem(w, r, apperr.New(apperr.CodeForbidden, "Cross-origin requests are not allowed."))
+	s.Error(w, r, apperr.Msg(apperr.CodeForbidden, "err.cross_origin")) // a page for a page's form
 }
 
 // recoverPanics turns a panic into a logged 500 instead of a dropped connection.
