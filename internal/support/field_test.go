@@ -1,6 +1,10 @@
 package support
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 // TestFieldMessagesReadAsSentences: a field's English message reads as one sentence when the
 // reason goes on from the field's name, and as two when the reason is a sentence of its own.
@@ -13,5 +17,19 @@ func TestFieldMessagesReadAsSentences(t *testing.T) {
 		if got := badField(tc.field, tc.msg, "err.field_required").Error(); got != "bad_request: "+tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestNoCaseShowsWhatWasTyped: the reference a 404 repeats shows nothing that hides (a NUL,
+// a direction override) or is not text.
+func TestNoCaseShowsWhatWasTyped(t *testing.T) {
+	for _, ref := range []string{"\x00", "TF-\u202eAB", "\xff\xfe", "TF-ABCDEF\x00"} {
+		msg := errNoCase(ref).Error()
+		if strings.ContainsFunc(msg, func(r rune) bool { return r == 0 || r == '\u202e' }) || !utf8.ValidString(msg) {
+			t.Errorf("%q: %q", ref, msg)
+		}
+	}
+	if msg := errNoCase("TF-7KQ3HX").Error(); !strings.Contains(msg, "TF-7KQ3HX") {
+		t.Errorf("the reference is not named: %q", msg)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -113,8 +115,16 @@ func requireAgent(agent *store.Account) error {
 	return nil
 }
 
+// errNoCase says no case has the reference as typed: its first 20 bytes, each character
+// that shows nothing (a NUL, a direction override) or is not UTF-8 as U+FFFD.
 func errNoCase(ref string) error {
-	return apperr.Msg(apperr.CodeNotFound, "err.no_case", "Reference", clip(ref, 20))
+	shown := strings.Map(func(r rune) rune {
+		if auth.Unseen(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, clip(ref, 20))
+	return apperr.Msg(apperr.CodeNotFound, "err.no_case", "Reference", shown)
 }
 
 var errClosed = apperr.Msg(apperr.CodeConflict, "err.case_closed")
