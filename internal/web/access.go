@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -179,9 +180,29 @@ func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.cur = cur
+	if isAPI(r) && r.URL.RawQuery != "" {
+		if err := repeatedParam(r.URL.Query()); err != nil {
+			rh.s.Error(w, r, err)
+			return
+		}
+	}
 	if err := rh.h(w, r); err != nil {
 		rh.s.Error(w, r, err)
 	}
+}
+
+// repeatedParam refuses a query that gives a parameter twice: the JSON API reads one value
+// of each (q.Get), and "limit=1&limit=500" must not quietly mean one of them.
+func repeatedParam(q url.Values) error {
+	for k, vs := range q {
+		if len(vs) > 1 {
+			if len(k) > 40 {
+				k = k[:40] + "…"
+			}
+			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Parameter %q is given %d times: give it once.", k, len(vs)))
+		}
+	}
+	return nil
 }
 
 // sessionOf returns the session the route's access level admitted; nil on public routes.

@@ -133,6 +133,14 @@ func TestAuditAPI(t *testing.T) {
 			wantProblem(t, root.Get("/api/v1/admin/audit?"+q), http.StatusBadRequest, "bad_request")
 		})
 	}
+	// Given twice: which one counts is not for the server to guess.
+	for _, q := range []string{"limit=1&limit=500", "format=csv&format=ndjson", "event=login.*&event=mfa.*"} {
+		r := root.Get("/api/v1/admin/audit?" + q)
+		wantProblem(t, r, http.StatusBadRequest, "bad_request")
+		if d, _ := r.JSON(t)["detail"].(string); !strings.Contains(d, "given 2 times") {
+			t.Errorf("%s: detail %q does not say the parameter is given twice", q, d)
+		}
+	}
 }
 
 // exportOf fetches the export of query with accept and returns the answer.
