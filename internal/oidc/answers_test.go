@@ -82,6 +82,7 @@ func TestInvalidClientAnswers(t *testing.T) {
 	srv := testserver.New(t, testserver.Options{})
 	app := newRP(t, srv, "tenant-app", clientOpts{})
 	id := app.client.Client.ID
+	spa := newRP(t, srv, "spa", clientOpts{public: true}).client.Client.ID
 	var bodies []string
 	for _, tc := range []struct {
 		name, path string
@@ -103,6 +104,10 @@ func TestInvalidClientAnswers(t *testing.T) {
 			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"x"}, "client_id": {id}}, "", ""},
 		{"token, unknown client in the form", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {"nobody"}, "client_secret": {"x"}}, "", ""},
 		{"token, no client", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, "", ""},
+		// A public client has no secret to send (RFC 6749, section 2.3).
+		{"code, a public client with a secret", oidc.TokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "client_id": {spa}, "client_secret": {"x"}}, "", ""},
+		{"refresh, a public client with a secret, Basic", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, spa, "x"},
+		{"revocation, a public client with a secret", oidc.RevocationPath, url.Values{"token": {"x"}, "client_id": {spa}, "client_secret": {"x"}}, "", ""},
 		{"revocation without client", oidc.RevocationPath, url.Values{"token": {"x"}}, "", ""},
 		{"revocation, wrong secret", oidc.RevocationPath, url.Values{"token": {"x"}}, id, "wrong"},
 		{"revocation, unknown client", oidc.RevocationPath, url.Values{"token": {"x"}}, "nobody", "wrong"},

@@ -71,5 +71,10 @@ func (p *Provider) clientRefused(r *http.Request) (bool, error) {
 	case err != nil:
 		return false, err
 	}
-	return !c.Public && !secretMatches(c, secret), nil
+	if c.Public {
+		// A public client has no secret: one sent is a client that takes itself for
+		// another kind than it was registered as, which it should be told.
+		return secret != "", nil
+	}
+	return !secretMatches(c, secret), nil
 }
