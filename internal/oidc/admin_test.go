@@ -213,6 +213,18 @@ func TestClientNamesHoldNoInvisibleCharacters(t *testing.T) {
 	}
 }
 
+// TestClientNamesAreCountedInCharacters: the limit of 64 is of characters, as its message
+// says, not of bytes.
+func TestClientNamesAreCountedInCharacters(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	uris := []string{"https://x.example.com/cb"}
+	if _, err := srv.OIDCAdmin.Add(t.Context(), oidc.NewClient{Name: strings.Repeat("é", 64), RedirectURIs: uris}, auditMeta); err != nil {
+		t.Errorf("64 characters (128 bytes): %v", err)
+	}
+	_, err := srv.OIDCAdmin.Add(t.Context(), oidc.NewClient{Name: strings.Repeat("e", 65), RedirectURIs: uris}, auditMeta)
+	wantCode(t, "65 characters", err, apperr.CodeBadRequest)
+}
+
 // TestAdminRotateKeysKeepsOldTokensVerifiable: after a rotation the new key signs, and an
 // ID token of the old key still verifies through the JWKS until the old key expires, which
 // is no earlier than such a token does.

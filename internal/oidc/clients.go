@@ -125,7 +125,7 @@ func validateClient(nc *NewClient) error {
 		return apperr.Msg(apperr.CodeBadRequest, key, args...).In(field)
 	}
 	nc.Name = strings.TrimSpace(nc.Name)
-	if nc.Name == "" || len(nc.Name) > maxClientName || strings.ContainsAny(nc.Name, "\x00\r\n\t") {
+	if nc.Name == "" || utf8.RuneCountInString(nc.Name) > maxClientName || strings.ContainsAny(nc.Name, "\x00\r\n\t") {
 		return bad("name", "err.client.name", "Max", maxClientName)
 	}
 	if !utf8.ValidString(nc.Name) || strings.ContainsFunc(nc.Name, auth.Unseen) {
