@@ -140,7 +140,8 @@ func (r *rp) code(b *testserver.Client, a *authRequest) string {
 func callbackQuery(t testing.TB, resp *testserver.Response) url.Values {
 	t.Helper()
 	loc := resp.Header.Get("Location")
-	if resp.Status != http.StatusFound || !strings.HasPrefix(loc, redirectURI+"?") {
+	// 302 after a GET (the callback), 303 after a form's POST.
+	if (resp.Status != http.StatusFound && resp.Status != http.StatusSeeOther) || !strings.HasPrefix(loc, redirectURI+"?") {
 		t.Fatalf("got %d to %q, want a redirect to %s: %s", resp.Status, loc, redirectURI, resp.Body)
 	}
 	u, err := url.Parse(loc)

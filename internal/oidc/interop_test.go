@@ -131,7 +131,11 @@ func TestSelectAccount(t *testing.T) {
 		if resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), `action="/authorize/consent"`) {
 			t.Fatalf("got %d to %q, want the consent page", resp.Status, resp.Header.Get("Location"))
 		}
-		q := callbackQuery(t, post("/authorize/consent", url.Values{"id": {id}, "decision": {"allow"}}))
+		consented := post("/authorize/consent", url.Values{"id": {id}, "decision": {"allow"}})
+		if consented.Status != http.StatusSeeOther {
+			t.Errorf("consent answered %d, want 303 as every form POST", consented.Status)
+		}
+		q := callbackQuery(t, consented)
 		if q.Get("code") == "" {
 			t.Fatalf("after consent: %v, want a code", q)
 		}

@@ -330,7 +330,11 @@ func (s *Server) oidcRedirect(w http.ResponseWriter, r *http.Request, step *oidc
 // after a form where needed by a page (see oidcRedirect).
 func (s *Server) backToApplication(w http.ResponseWriter, r *http.Request, title, client, to string) {
 	if r.Header.Get("Sec-Fetch-Site") != "same-origin" {
-		http.Redirect(w, r, to, http.StatusFound)
+		status := http.StatusFound // after the callback's GET, as OAuth's redirects are
+		if r.Method == http.MethodPost {
+			status = http.StatusSeeOther // after a form, as every form POST
+		}
+		http.Redirect(w, r, to, status)
 		return
 	}
 	if client == "" {
