@@ -262,7 +262,9 @@ func keyName(name, fallback string) (string, error) {
 	if name == "" {
 		return fallback, nil
 	}
-	if !IsText(name) || utf8.RuneCountInString(name) > MaxKeyName {
+	// No control or format characters: the security page and the admin console show the
+	// name, where a direction override would make it read as another.
+	if !IsText(name) || strings.ContainsFunc(name, Unseen) || utf8.RuneCountInString(name) > MaxKeyName {
 		return "", errKeyName
 	}
 	return name, nil
