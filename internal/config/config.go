@@ -178,9 +178,11 @@ func Default() *Config {
 
 // Load reads defaults, then the YAML file at path (when path is not empty), then the
 // TWOFOLD_* variables that getenv returns. It does not validate; call Validate. A file that
-// cannot be read or is not YAML gives a nil Config. Settings that are wrong (an unknown
-// key, a value of the wrong type, in the file or the environment) give the Config with
-// every such problem, joined, so that Validate can add its own and all are told at once.
+// cannot be read or does not parse as YAML gives a nil Config. Settings that are wrong (an
+// unknown key, a value of the wrong type, a file that is YAML but not a mapping of
+// settings; in the file or the environment) give the Config, holding the defaults where a
+// value was wrong, with every such problem joined, so that Validate can add its own and all
+// are told at once.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	c := Default()
 	var problems []error
@@ -194,8 +196,10 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		var wrong *yaml.TypeError // the decoder went on past each of these
 		switch err := dec.Decode(c); {
 		case errors.As(err, &wrong):
+			settings := settingsByLine(data)
 			for _, e := range wrong.Errors {
-				problems = append(problems, fmt.Errorf("config %s: %s", path, unknownKey.ReplaceAllString(e, "unknown setting $1")))
+				e = unknownKey.ReplaceAllString(e, "unknown setting $1")
+				problems = append(problems, fmt.Errorf("config %s: %s", path, plainTypeError(e, settings)))
 			}
 		case err != nil && !errors.Is(err, io.EOF):
 			return nil, fmt.Errorf("config %s: %w", path, err)
@@ -209,6 +213,133 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 
 // unknownKey is how the YAML decoder says a key is unknown, naming a Go type.
 var unknownKey = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// typeError is how the YAML decoder says a value is of the wrong type, naming the YAML tag,
+// the value (when it is a scalar) and the Go type it was to fill.
+var typeError = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: (`.*`))? into (\\S+)$")
+
+// plainTypeError says a decoder's "cannot unmarshal !!int `30` into time.Duration" in the
+// words of the settings, naming the setting where the line holds one:
+// "line 2: session.idle_timeout must be a duration such as 30m or 12h, not `30`".
+func plainTypeError(e string, settings map[int][]setting) string {
+	m := typeError.FindStringSubmatch(e)
+	if m == nil {
+		return e
+	}
+	line, tag, value, goType := m[1], m[2], m[3], m[4]
+	found := value
+	if found == "" {
+		found = yamlKinds[tag]
+		if found == "" {
+			found = "!!" + tag
+		}
+	}
+	n, _ := strconv.Atoi(line)
+	var named []setting // a group's setting and the first in it can share a line: the inner one
+	for _, s := range settings[n] {
+		if !sameValue(s.value, value) {
+			continue
+		}
+		if k := len(named) - 1; k >= 0 && (named[k].path == "" || strings.HasPrefix(s.path, named[k].path+".")) {
+			named = named[:k]
+		}
+		named = append(named, s)
+	}
+	name := "the setting"
+	if len(named) == 1 {
+		name = named[0].path
+		if value != "" { // the decoder cuts a value at 10 characters; a few more say it better
+			found = "`" + shorten(named[0].value, 40) + "`"
+		}
+	}
+	if goType == "config.Config" {
+		name = "the file"
+	}
+	return fmt.Sprintf("line %s: %s must be %s, not %s", line, name, goKind(goType), found)
+}
+
+// shorten cuts s to at most n characters, ending it with " ..." when cut.
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + " ..."
+	}
+	return s
+}
+
+// sameValue reports whether a setting's text is the value a decoder quotes: `30`, or
+// `just a ...` for a longer one; a list or a group of settings has no text and no quote.
+func sameValue(text, quoted string) bool {
+	q := strings.TrimSuffix(strings.TrimPrefix(quoted, "`"), "`")
+	if cut, ok := strings.CutSuffix(q, " ..."); ok {
+		return strings.HasPrefix(text, cut)
+	}
+	return text == q
+}
+
+// yamlKinds names a YAML tag of a value that is not a scalar (a scalar is quoted instead).
+var yamlKinds = map[string]string{"seq": "a list", "map": "a group of settings", "null": "empty"}
+
+// goKind says what a Go type of a setting holds.
+func goKind(t string) string {
+	switch {
+	case t == "time.Duration":
+		return "a duration such as 30m or 12h"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "text"
+	case strings.HasPrefix(t, "uint"):
+		return "a whole number, 0 or more"
+	case strings.HasPrefix(t, "int"):
+		return "a whole number"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	}
+	return "a group of settings (key: value lines)"
+}
+
+// setting is a value in the file: its dotted name and, for a scalar, its text.
+type setting struct{ path, value string }
+
+// settingsByLine finds where each setting's value stands in a file, so that a decoder's
+// problem on a line can name it.
+func settingsByLine(data []byte) map[int][]setting {
+	byLine := map[int][]setting{}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil {
+		return byLine
+	}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode: // a file that is one value, not settings, is named by its line too
+			for _, c := range n.Content {
+				byLine[c.Line] = append(byLine[c.Line], setting{"", c.Value})
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := n.Content[i].Value
+				if path != "" {
+					p = path + "." + p
+				}
+				v := n.Content[i+1]
+				byLine[v.Line] = append(byLine[v.Line], setting{p, v.Value})
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, v := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				byLine[v.Line] = append(byLine[v.Line], setting{p, v.Value})
+				walk(v, p)
+			}
+		}
+	}
+	walk(&doc, "")
+	return byLine
+}
 
 func (c *Config) applyEnv(getenv func(string) string) error {
 	var problems []error

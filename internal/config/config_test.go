@@ -257,9 +257,16 @@ func TestBadYAMLIsRefused(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"syntax", "server: [\n", "config"},
 		{"wrong type", "password:\n  min_length: twelve\n", "twelve"},
-		{"int for a duration", "session:\n  idle_timeout: 30\n", "line 2: cannot unmarshal !!int `30` into time.Duration"},
-		{"negative unsigned", "password:\n  argon2:\n    iterations: -1\n", "-1"},
-		{"not a mapping", "just a string\n", "config"},
+		{"int for a duration", "session:\n  idle_timeout: 30\n", "line 2: session.idle_timeout must be a duration such as 30m or 12h, not `30`"},
+		{"text for a number", "password:\n  min_length: twelve\n", "line 2: password.min_length must be a whole number, not `twelve`"},
+		{"negative unsigned", "password:\n  argon2:\n    iterations: -1\n", "line 3: password.argon2.iterations must be a whole number, 0 or more, not `-1`"},
+		{"not a mapping", "just a string\n", "line 1: the file must be a group of settings (key: value lines), not `just a string`"},
+		{"long scalar for the file", strings.Repeat("x", 100) + "\n", "the file must be a group of settings"},
+		{"list for a group", "server: [1]\n", "line 1: server must be a group of settings (key: value lines), not a list"},
+		{"list for text", "server:\n  addr: [1, 2]\n", "line 2: server.addr must be text, not a list"},
+		{"group for text", "log:\n  level: {a: b}\n", "line 2: log.level must be text, not a group of settings"},
+		{"text for a list", "mfa:\n  phishing_resistant: yes\n", "line 2: mfa.phishing_resistant must be a list, not `yes`"},
+		{"flow mapping", "session: {idle_timeout: 1h, lifetime: x}\n", "line 1: session.lifetime must be a duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := config.Load(writeFile(t, tc.yaml), noEnv)
@@ -267,6 +274,11 @@ func TestBadYAMLIsRefused(t *testing.T) {
 				t.Fatal("Load accepted invalid YAML")
 			}
 			wantContains(t, err.Error(), tc.want)
+			for _, goWord := range []string{"unmarshal", "time.Duration", "config.", "uint32", "!!"} {
+				if strings.Contains(err.Error(), goWord) {
+					t.Errorf("the message names the decoder's Go word %q: %v", goWord, err)
+				}
+			}
 		})
 	}
 }
