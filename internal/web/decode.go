@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -37,6 +38,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 	if reason := notText(body); reason != "" {
 		// encoding/json would read either as U+FFFD and store it in place of what was sent.
 		return apperr.New(apperr.CodeBadRequest, reason)
+	}
+	if key := duplicateKey(body); key != "" {
+		// encoding/json keeps the last of them; a proxy or a log reading the first would
+		// see another request than the one acted on.
+		return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q is given twice.", key))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
@@ -86,6 +92,61 @@ func notText(body []byte) string {
 		}
 	}
 	return ""
+}
+
+// duplicateKey returns a key that an object of the JSON body holds twice, "" when none does
+// (or the body is no JSON: the decoder says so). Keys match as encoding/json matches them to
+// fields, regardless of case: {"username": "a", "Username": "b"} holds "Username" twice.
+func duplicateKey(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type object struct {
+		keys    map[string]bool
+		wantKey bool // the next string is a key, not a value
+	}
+	var open []*object // the objects and arrays (nil) the walk is in
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *object
+		if len(open) > 0 {
+			top = open[len(open)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				open = append(open, &object{keys: map[string]bool{}, wantKey: true})
+			case '[':
+				open = append(open, nil)
+			default: // the end of the value of the object around it, if any
+				if open = open[:len(open)-1]; len(open) == 0 {
+					return ""
+				}
+				if up := open[len(open)-1]; up != nil {
+					up.wantKey = true
+				}
+			}
+			continue
+		case string:
+			if top != nil && top.wantKey {
+				folded := strings.ToLower(strings.ToUpper(v))
+				if top.keys[folded] {
+					return v
+				}
+				top.keys[folded] = true
+				top.wantKey = false
+				continue
+			}
+		}
+		if top == nil && len(open) == 0 {
+			return "" // a scalar on its own: no object
+		}
+		if top != nil {
+			top.wantKey = true
+		}
+	}
 }
 
 // hex4 reads the four hexadecimal digits of a \u escape at the start of b.

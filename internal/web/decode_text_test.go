@@ -55,3 +55,30 @@ func FuzzNotText(f *testing.F) {
 		}
 	})
 }
+
+// TestDuplicateKey: a key given twice in one object, as encoding/json matches keys
+// (regardless of case), is found at any depth; the same key in two objects is not twice.
+func TestDuplicateKey(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"username":"a","password":"b"}`, ""},
+		{`{"username":"a","password":"b","username":"c"}`, "username"},
+		{`{"username":"a","USERNAME":"c"}`, "USERNAME"},
+		{`{"a":{"x":1,"y":2},"b":{"x":1}}`, ""},
+		{`{"a":{"x":1,"x":2}}`, "x"},
+		{`{"a":[{"x":1},{"x":2}],"b":["a","a"]}`, ""},
+		{`{"a":[{"x":1,"x":2}]}`, "x"},
+		{`{"a":"b","b":"a"}`, ""},
+		{`{"a":[],"a":{}}`, "a"},
+		{`{"a":{},"b":[1,{"c":[]}],"c":null,"c":1}`, "c"},
+		{`{"\u0061":1,"a":2}`, "a"},
+		{`{"ſ":1,"S":2}`, "S"},
+		{`"x"`, ""},
+		{`[1,1]`, ""},
+		{`{"a":1,`, ""},
+		{``, ""},
+	} {
+		if got := duplicateKey([]byte(tc.body)); got != tc.want {
+			t.Errorf("%s: duplicateKey = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
