@@ -108,6 +108,9 @@ func TestInvalidClientAnswers(t *testing.T) {
 		{"code, a public client with a secret", oidc.TokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "client_id": {spa}, "client_secret": {"x"}}, "", ""},
 		{"refresh, a public client with a secret, Basic", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, spa, "x"},
 		{"revocation, a public client with a secret", oidc.RevocationPath, url.Values{"token": {"x"}, "client_id": {spa}, "client_secret": {"x"}}, "", ""},
+		{"revocation, a public client with a secret, Basic", oidc.RevocationPath, url.Values{"token": {"x"}}, spa, "x"},
+		{"refresh, a public client with Basic and a secret in the form", oidc.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_secret": {"x"}}, spa, ""},
+		{"revocation, a public client with Basic and a secret in the form", oidc.RevocationPath, url.Values{"token": {"x"}, "client_secret": {"x"}}, spa, ""},
 		{"revocation without client", oidc.RevocationPath, url.Values{"token": {"x"}}, "", ""},
 		{"revocation, wrong secret", oidc.RevocationPath, url.Values{"token": {"x"}}, id, "wrong"},
 		{"revocation, unknown client", oidc.RevocationPath, url.Values{"token": {"x"}}, "nobody", "wrong"},
@@ -330,6 +333,50 @@ func TestIntrospectionHidesInternalErrors(t *testing.T) {
 				}
 			}
 			wantNoStore(t, tc.name, rec.Header())
+		})
+	}
+}
+
+// TestPublicClientNamesItself: a public client has no secret to prove (RFC 6749, section
+// 2.3); it names itself with client_id in the body or with HTTP Basic and an empty
+// password ("id:"), and either way refreshes and revokes its tokens.
+func TestPublicClientNamesItself(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	spa := newRP(t, srv, "spa", clientOpts{public: true, scopes: offline.scopes})
+	b, _ := signedIn(t, srv, "ada")
+	id := spa.client.Client.ID
+	for _, tc := range []struct {
+		name  string
+		basic bool
+	}{
+		{"client_id_in_the_body", false},
+		{"HTTP_Basic_with_an_empty_password", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			send := func(path string, form url.Values) (*http.Response, map[string]any) {
+				t.Helper()
+				if tc.basic {
+					return mustSend(t, srv, path, form, id, "")
+				}
+				form.Set("client_id", id)
+				return mustSend(t, srv, path, form, "", "")
+			}
+			refresh := func(token string) url.Values {
+				return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}
+			}
+			tok, _ := spa.tokens(b, spa.newRequest())
+			resp, m := send(oidc.TokenPath, refresh(tok.RefreshToken))
+			next, _ := m["refresh_token"].(string)
+			if resp.StatusCode != http.StatusOK || next == "" {
+				t.Fatalf("refresh: %d %v, want 200 with a refresh token", resp.StatusCode, m)
+			}
+			if resp, m := send(oidc.RevocationPath, url.Values{"token": {next}}); resp.StatusCode != http.StatusOK {
+				t.Fatalf("revocation: %d %v, want 200", resp.StatusCode, m)
+			}
+			// The revocation took effect: 200 alone also answers an unknown token.
+			if resp, m := send(oidc.TokenPath, refresh(next)); resp.StatusCode != http.StatusBadRequest || m["error"] != "invalid_grant" {
+				t.Errorf("refresh with the revoked token: %d %v, want 400 invalid_grant", resp.StatusCode, m)
+			}
 		})
 	}
 }

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 
@@ -18,11 +19,17 @@ import (
 // refusals of a refresh or a revocation say whether the client exists. A public client
 // has nothing to prove here: its code is bound by PKCE, which the op package checks, and
 // its tokens by its client_id. A client assertion is refused: twofold accepts none.
+// A public client that names itself with HTTP Basic and an empty password ("id:") gets
+// its id moved into the form, as client_id: the op package's revocation checks Basic
+// credentials as a secret, which a public client has not, and would refuse it.
 // It reports whether it answered; its answers carry the CORS headers of the
 // op package's own.
 func (p *Provider) clientFirst(w http.ResponseWriter, r *http.Request) bool {
-	refused, err := p.clientRefused(r)
+	refused, publicBasic, err := p.clientRefused(r)
 	if !refused && err == nil {
+		if publicBasic != "" {
+			asFormClient(r, publicBasic)
+		}
 		return false
 	}
 	p.cors.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -36,18 +43,19 @@ func (p *Provider) clientFirst(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // clientRefused reports whether the credentials of a code exchange, a refresh or a
-// revocation fail to authenticate its client; an error is the database's.
-func (p *Provider) clientRefused(r *http.Request) (bool, error) {
+// revocation fail to authenticate its client; an error is the database's. publicBasic is
+// the id of a public client that named itself with HTTP Basic, else "".
+func (p *Provider) clientRefused(r *http.Request) (refused bool, publicBasic string, err error) {
 	// r.Form, not r.PostForm: the op package reads the query too.
 	switch oidc.GrantType(r.Form.Get("grant_type")) {
 	case oidc.GrantTypeCode, oidc.GrantTypeRefreshToken:
 	default:
 		if r.URL.Path != RevocationPath {
-			return false, nil // the op package refuses the grant type
+			return false, "", nil // the op package refuses the grant type
 		}
 	}
 	if r.Form.Get("client_assertion_type") != "" {
-		return true, nil // twofold accepts no client assertion
+		return true, "", nil // twofold accepts no client assertion
 	}
 	id, secret, basic := r.BasicAuth()
 	if basic {
@@ -56,25 +64,41 @@ func (p *Provider) clientRefused(r *http.Request) (bool, error) {
 		id, err1 = url.QueryUnescape(id)
 		secret, err2 = url.QueryUnescape(secret)
 		if err1 != nil || err2 != nil {
-			return true, nil
+			return true, "", nil
 		}
 	} else {
 		id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
 	}
 	if id == "" || !isText(id) {
-		return true, nil
+		return true, "", nil
 	}
 	c, err := p.storage.getClient(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return true, nil
+		return true, "", nil
 	case err != nil:
-		return false, err
+		return false, "", err
 	}
-	if c.Public {
-		// A public client has no secret: one sent is a client that takes itself for
-		// another kind than it was registered as, which it should be told.
-		return secret != "", nil
+	if !c.Public {
+		return !secretMatches(c, secret), "", nil
 	}
-	return !secretMatches(c, secret), nil
+	// A public client has no secret: one sent, in Basic or in the form, is a client that
+	// takes itself for another kind than it was registered as, which it should be told.
+	if secret != "" || r.Form.Get("client_secret") != "" {
+		return true, "", nil
+	}
+	if basic {
+		return false, id, nil
+	}
+	return false, "", nil
+}
+
+// asFormClient makes r name the client id in its form, as client_id, instead of in HTTP
+// Basic: the Basic id wins over a client_id in the form, as the op package's token
+// endpoint has it. r's header and form are copied first, not changed under the caller.
+func asFormClient(r *http.Request, id string) {
+	r.Header = r.Header.Clone()
+	r.Header.Del("Authorization")
+	r.Form = maps.Clone(r.Form)
+	r.Form.Set("client_id", id)
 }
