@@ -24,8 +24,9 @@ const (
 	invalidTokenDescription = "The access token is invalid, expired or revoked."
 )
 
-// oauthError is an OAuth error answer (RFC 6749, section 5.2).
-type oauthError struct {
+// OAuthError is the body of an OAuth error answer (RFC 6749, section 5.2), twofold's
+// own answers at the protocol endpoints and the web server's about them alike.
+type OAuthError struct {
 	Error       string `json:"error,omitempty"`
 	Description string `json:"error_description,omitempty"`
 }
@@ -33,10 +34,10 @@ type oauthError struct {
 var (
 	// answerInvalidClient is the only answer to a client that failed to authenticate: it
 	// never says whether the client exists or what was wrong.
-	answerInvalidClient = oauthError{Error: string(oidc.InvalidClient), Description: "Client authentication failed."}
+	answerInvalidClient = OAuthError{Error: string(oidc.InvalidClient), Description: "Client authentication failed."}
 	// answerServerError is the only answer to a failure of twofold itself; the log has
 	// the detail.
-	answerServerError = oauthError{Error: string(oidc.ServerError), Description: "The server could not answer. Try again in a moment."}
+	answerServerError = OAuthError{Error: string(oidc.ServerError), Description: "The server could not answer. Try again in a moment."}
 )
 
 // writeJSON sends v as JSON with status.

@@ -168,7 +168,9 @@ func (p *Provider) Issuer() string { return p.issuer }
 // maxProtocolBody bounds the form bodies of the protocol endpoints.
 const maxProtocolBody = 64 << 10
 
-// ServeHTTP serves the protocol endpoints (ProtocolPaths).
+// ServeHTTP serves the protocol endpoints (ProtocolPaths) with the methods of
+// ProtocolMethods; the server that mounts it routes no other method here, and answers
+// those 405 itself.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(withLogger(withCall(r.Context()), p.log))
 	if r.Body != nil {
@@ -199,7 +201,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case RevocationPath:
 		if r.Form.Get("token") == "" { // RFC 7009, section 2.1: the op package revokes nothing and answers 200
 			p.cors.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				writeJSON(w, http.StatusBadRequest, oauthError{Error: string(oidc.InvalidRequest), Description: "The token parameter is required."})
+				writeJSON(w, http.StatusBadRequest, OAuthError{Error: string(oidc.InvalidRequest), Description: "The token parameter is required."})
 			})).ServeHTTP(w, r)
 			return
 		}
@@ -215,11 +217,6 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // discovery serves the op package's discovery document, narrowed to what twofold offers.
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
 	ctx := op.ContextWithIssuer(r.Context(), p.issuer)
 	d := op.CreateDiscoveryConfig(ctx, p.op, p.storage)
 	d.DeviceAuthorizationEndpoint = ""

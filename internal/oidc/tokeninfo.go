@@ -21,11 +21,6 @@ import (
 // search always covers both kinds. It never reveals whether a client exists, or why twofold
 // failed.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, oauthError{Error: string(oidc.InvalidRequest), Description: "Use POST."})
-		return
-	}
 	ctx := op.ContextWithIssuer(r.Context(), p.issuer)
 	clientID, err := op.ClientBasicAuth(r.WithContext(ctx), p.storage)
 	if isServerError(err) {
@@ -38,7 +33,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.PostFormValue("token")
 	if token == "" {
-		writeJSON(w, http.StatusBadRequest, oauthError{Error: string(oidc.InvalidRequest), Description: "The token parameter is missing."})
+		writeJSON(w, http.StatusBadRequest, OAuthError{Error: string(oidc.InvalidRequest), Description: "The token parameter is missing."})
 		return
 	}
 	lookups := []func(context.Context, *oidc.IntrospectionResponse, string, string) error{p.introspectAccessToken, p.storage.introspectRefreshToken}
@@ -90,16 +85,11 @@ func (p *Provider) accessTokenID(token string) (id, subject string, ok bool) {
 // token it answers 401 with a bare Bearer challenge and no body; with an invalid, expired or revoked
 // one, 401 with error="invalid_token" (RFC 6750, section 3.1).
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, HEAD, POST")
-		writeJSON(w, http.StatusMethodNotAllowed, oauthError{Error: string(oidc.InvalidRequest), Description: "Use GET or POST."})
-		return
-	}
 	if r.Header.Get("Authorization") != "" && r.Form.Has("access_token") {
 		// RFC 6750, sections 2 and 3.1: one method per request.
 		const twice = "The access token was sent twice: send it once, as Authorization: Bearer <token>."
 		w.Header().Set("WWW-Authenticate", bearerChallenge+`, error="invalid_request", error_description="`+twice+`"`)
-		writeJSON(w, http.StatusBadRequest, oauthError{Error: string(oidc.InvalidRequest), Description: twice})
+		writeJSON(w, http.StatusBadRequest, OAuthError{Error: string(oidc.InvalidRequest), Description: twice})
 		return
 	}
 	token, err := op.ParseUserinfoRequest(r, p.op.Decoder())
@@ -120,7 +110,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, info)
 	case errors.Is(err, errInvalid):
 		w.Header().Set("WWW-Authenticate", invalidTokenChallenge)
-		writeJSON(w, http.StatusUnauthorized, oauthError{Error: "invalid_token", Description: invalidTokenDescription})
+		writeJSON(w, http.StatusUnauthorized, OAuthError{Error: "invalid_token", Description: invalidTokenDescription})
 	default:
 		p.failed(w, r, "userinfo", err)
 	}

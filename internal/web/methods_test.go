@@ -116,7 +116,7 @@ func TestWrongMethodIsRefusedWith405(t *testing.T) {
 						t.Errorf("want a method_not_allowed problem, got %s: %s", ct, w.Body)
 					}
 				case s.isOAuth(r):
-					var e oauthError
+					var e oidc.OAuthError
 					if !strings.HasPrefix(ct, "application/json") || json.Unmarshal(w.Body.Bytes(), &e) != nil || e.Error != "invalid_request" || e.Description == "" {
 						t.Errorf("want an OAuth invalid_request error, got %s: %s", ct, w.Body)
 					}

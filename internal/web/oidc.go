@@ -68,17 +68,11 @@ func (s *Server) isOAuth(r *http.Request) bool {
 	return ok && s.oidc != nil
 }
 
-// oauthError is an OAuth 2.0 error answer (RFC 6749, section 5.2).
-type oauthError struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
-}
-
 // oidcMethodNotAllowed answers a protocol endpoint's request with a method it does not
 // serve, allow (which noRoute has set as Allow): 405 invalid_request, not to be stored.
 func (s *Server) oidcMethodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
 	w.Header().Set("Pragma", "no-cache") // with writeJSON's no-store, as at the token endpoint
-	writeJSON(w, http.StatusMethodNotAllowed, oauthError{Error: "invalid_request",
+	writeJSON(w, http.StatusMethodNotAllowed, oidc.OAuthError{Error: "invalid_request",
 		Description: "This endpoint does not accept " + r.Method + "; use " + strings.Join(allow, ", ") + "."})
 }
 
@@ -146,8 +140,7 @@ func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) error {
 			e := apperr.ErrUnavailable // the API's answer, in OAuth's words
 			setRetryAfter(w, e.RetryAfter)
 			w.Header().Set("Pragma", "no-cache") // with writeJSON's no-store, as RFC 6749 asks of token answers
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable",
-				"error_description": e.Message})
+			writeJSON(w, http.StatusServiceUnavailable, oidc.OAuthError{Error: "temporarily_unavailable", Description: e.Message})
 			return nil
 		}
 	}
