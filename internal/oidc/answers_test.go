@@ -276,19 +276,36 @@ func TestUserinfoRefusals(t *testing.T) {
 			t.Errorf("live token: %d %q", resp.StatusCode, body)
 		}
 	})
-	t.Run("the token twice, in the header and the query", func(t *testing.T) {
-		// RFC 6750, section 2: a client uses one method per request; section 3.1: else 400.
+	// inQuery calls userinfo with the live token as the access_token parameter and the
+	// Authorization header auth.
+	inQuery := func(t *testing.T, auth string) (*http.Response, string) {
+		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+oidc.UserinfoPath+"?access_token="+url.QueryEscape(live.AccessToken), nil)
-		req.Header.Set("Authorization", "Bearer "+live.AccessToken)
+		req.Header.Set("Authorization", auth)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"invalid_request"`) ||
-			!strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_request"`) {
-			t.Errorf("got %d %q, WWW-Authenticate %q; want 400 invalid_request", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
+		return resp, string(body)
+	}
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		t.Run("the token twice, in the header ("+scheme+") and the query", func(t *testing.T) {
+			// RFC 6750, section 2: a client uses one method per request; section 3.1: else
+			// 400. The scheme is case-insensitive (RFC 9110, section 11.1).
+			resp, body := inQuery(t, scheme+" "+live.AccessToken)
+			wa := resp.Header.Get("WWW-Authenticate")
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"invalid_request"`) ||
+				!strings.HasPrefix(wa, `Bearer realm="`) || !strings.Contains(wa, `error="invalid_request"`) {
+				t.Errorf("got %d %q, WWW-Authenticate %q; want 400 invalid_request", resp.StatusCode, body, wa)
+			}
+		})
+	}
+	t.Run("a Basic header and the token in the query", func(t *testing.T) {
+		// Basic carries no access token: the token was sent once, in the query, and is served.
+		if resp, body := inQuery(t, "Basic YTpi"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"sub"`) {
+			t.Errorf("got %d %q, want 200 with the claims", resp.StatusCode, body)
 		}
 	})
 	t.Run("expired token", func(t *testing.T) {

@@ -85,8 +85,9 @@ func (p *Provider) accessTokenID(token string) (id, subject string, ok bool) {
 // token it answers 401 with a bare Bearer challenge and no body; with an invalid, expired or revoked
 // one, 401 with error="invalid_token" (RFC 6750, section 3.1).
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") != "" && r.Form.Has("access_token") {
-		// RFC 6750, sections 2 and 3.1: one method per request.
+	if bearerHeader(r) && r.Form.Has("access_token") {
+		// RFC 6750, sections 2 and 3.1: one method per request. Another scheme (Basic)
+		// carries no access token: the one in the parameter is the only one.
 		const twice = "The access token was sent twice: send it once, as Authorization: Bearer <token>."
 		w.Header().Set("WWW-Authenticate", bearerChallenge+`, error="invalid_request", error_description="`+twice+`"`)
 		writeJSON(w, http.StatusBadRequest, OAuthError{Error: string(oidc.InvalidRequest), Description: twice})
@@ -114,4 +115,12 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.failed(w, r, "userinfo", err)
 	}
+}
+
+// bearerHeader reports whether r carries an access token in Authorization: Bearer, the
+// scheme in any case, as op.ParseUserinfoRequest reads it (oidc.PrefixBearer); a header of
+// another scheme leaves it to read the access_token parameter.
+func bearerHeader(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	return len(h) >= len(oidc.PrefixBearer) && strings.EqualFold(h[:len(oidc.PrefixBearer)], oidc.PrefixBearer)
 }
