@@ -24,6 +24,13 @@ const (
 	invalidTokenDescription = "The access token is invalid, expired or revoked."
 )
 
+// invalidRequestChallenge is the challenge of a 400 or 413 answer of userinfo (RFC 6750,
+// section 3.1): the realm, as in every other, and invalid_request with description, which
+// must hold no double quote or backslash.
+func invalidRequestChallenge(description string) string {
+	return bearerChallenge + `, error="invalid_request", error_description="` + description + `"`
+}
+
 // OAuthError is the body of an OAuth error answer (RFC 6749, section 5.2), twofold's
 // own answers at the protocol endpoints and the web server's about them alike.
 type OAuthError struct {

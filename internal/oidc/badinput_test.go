@@ -84,3 +84,33 @@ func TestBadInputIsRefusedWithA4xx(t *testing.T) {
 		})
 	}
 }
+
+// TestOversizedBodiesAre413: a form body over 64 KiB is 413 at every protocol endpoint,
+// each in its format: at userinfo an OAuth error with a Bearer challenge (RFC 6750,
+// section 3), at the authorization endpoint the error page.
+func TestOversizedBodiesAre413(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	b := srv.Client(t)
+	huge := []byte("x=" + strings.Repeat("x", 70<<10))
+	const reason = "larger than 64 KiB"
+
+	t.Run("userinfo", func(t *testing.T) {
+		resp := b.Do(http.MethodPost, oidc.UserinfoPath, "application/x-www-form-urlencoded", huge)
+		wa := resp.Header.Get("WWW-Authenticate")
+		if resp.Status != http.StatusRequestEntityTooLarge || !strings.Contains(string(resp.Body), `"error":"invalid_request"`) ||
+			!strings.Contains(string(resp.Body), reason) {
+			t.Errorf("got %d %s, want 413 invalid_request saying %q", resp.Status, truncate(string(resp.Body)), reason)
+		}
+		if !strings.HasPrefix(wa, `Bearer realm="twofold", error="invalid_request"`) {
+			t.Errorf("WWW-Authenticate %q, want Bearer realm=\"twofold\", error=\"invalid_request\"", wa)
+		}
+	})
+	t.Run("authorize", func(t *testing.T) {
+		resp := b.Do(http.MethodPost, oidc.AuthorizePath, "application/x-www-form-urlencoded", huge)
+		if resp.Status != http.StatusRequestEntityTooLarge || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(string(resp.Body), reason) {
+			t.Errorf("got %d %s %s, want the 413 error page saying %q", resp.Status, resp.Header.Get("Content-Type"),
+				truncate(string(resp.Body)), reason)
+		}
+	})
+}

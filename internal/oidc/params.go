@@ -42,14 +42,14 @@ func (p *Provider) checkParams(w http.ResponseWriter, r *http.Request) bool {
 	switch r.URL.Path {
 	case AuthorizePath:
 		if malformed {
-			http.Error(w, problem, http.StatusBadRequest) // nothing in it is beyond doubt
+			http.Error(w, problem, status) // nothing in it is beyond doubt
 			break
 		}
 		p.refuseAuthorize(w, r, e)
 	case UserinfoPath:
 		// RFC 6750, section 3.
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request", error_description="`+problem+`"`)
-		httphelper.MarshalJSONWithStatus(w, e, http.StatusBadRequest)
+		w.Header().Set("WWW-Authenticate", invalidRequestChallenge(problem))
+		httphelper.MarshalJSONWithStatus(w, e, status)
 	default:
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")

@@ -191,6 +191,10 @@ func TestRepeatedParametersAreRefused(t *testing.T) {
 		if resp.Status != http.StatusBadRequest || !strings.Contains(string(resp.Body), "invalid_request") {
 			t.Errorf("got %d %s, want 400 invalid_request", resp.Status, truncate(string(resp.Body)))
 		}
+		// RFC 6750, section 3: the challenge of every userinfo refusal names the realm.
+		if wa := resp.Header.Get("WWW-Authenticate"); !strings.HasPrefix(wa, `Bearer realm="twofold", error="invalid_request"`) {
+			t.Errorf("WWW-Authenticate %q, want Bearer realm=\"twofold\", error=\"invalid_request\"", wa)
+		}
 	})
 
 	if status, _ := userinfo(t, srv, tok.AccessToken); status != http.StatusOK {

@@ -89,7 +89,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		// RFC 6750, sections 2 and 3.1: one method per request. Another scheme (Basic)
 		// carries no access token: the one in the parameter is the only one.
 		const twice = "The access token was sent twice: send it once, as Authorization: Bearer <token>."
-		w.Header().Set("WWW-Authenticate", bearerChallenge+`, error="invalid_request", error_description="`+twice+`"`)
+		w.Header().Set("WWW-Authenticate", invalidRequestChallenge(twice))
 		writeJSON(w, http.StatusBadRequest, OAuthError{Error: string(oidc.InvalidRequest), Description: twice})
 		return
 	}

@@ -150,7 +150,7 @@ func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) error {
 
 // oidcAuthorize runs the op package's authorization endpoint. A request it refuses without
 // sending the browser back (unknown client, unregistered redirect URI) gets twofold's error
-// page instead of the library's plain text.
+// page instead of the library's plain text: 413 for a body too large, else 400.
 func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) error {
 	b := &bufferedResponse{header: http.Header{}}
 	s.serveOIDC(b, r)
@@ -159,8 +159,12 @@ func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) error {
 		if msg == "" || len(msg) > 300 || strings.Contains(msg, "ErrorType=") { // nothing, or the library's own structure
 			msg = s.tr(r, "oidc.invalid_request")
 		}
+		status := http.StatusBadRequest
+		if b.status == http.StatusRequestEntityTooLarge {
+			status = b.status
+		}
 		// The reason is the OpenID Connect library's, in English.
-		s.render(w, r, http.StatusBadRequest, "error", view{Title: s.tr(r, "oidc.invalid_signin_title"),
+		s.render(w, r, status, "error", view{Title: s.tr(r, "oidc.invalid_signin_title"),
 			Error: s.tr(r, "oidc.invalid_signin", "Product", s.brand.Name, "Reason", msg)})
 		return nil
 	}
