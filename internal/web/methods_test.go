@@ -208,3 +208,25 @@ func TestRouteWithoutAMethodIsRefused(t *testing.T) {
 	}()
 	(&router{s: s, mux: s.mux}).handle("/everything", public, func(http.ResponseWriter, *http.Request) error { return nil })
 }
+
+// TestLongMethodIsNotRepeatedWhole: a 405 names the refused method, but only its first
+// maxShownMethod bytes: a request method may be as long as the request line, and a
+// message repeats no kilobytes of it.
+func TestLongMethodIsNotRepeatedWhole(t *testing.T) {
+	s := allRoutes(t)
+	method := strings.Repeat("X", 10<<10)
+	shown := method[:maxShownMethod] + "…"
+	for _, path := range []string{"/login", "/api/v1/session", oidc.TokenPath} {
+		t.Run(path, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+			body := w.Body.String()
+			if w.Code != http.StatusMethodNotAllowed || !strings.Contains(body, shown) {
+				t.Fatalf("got %d %.300s, want 405 naming %q", w.Code, body, shown)
+			}
+			if strings.Contains(body, method[:maxShownMethod+1]) {
+				t.Errorf("the answer repeats more than %d bytes of the method: %.300s", maxShownMethod, body)
+			}
+		})
+	}
+}

@@ -73,7 +73,7 @@ func (s *Server) isOAuth(r *http.Request) bool {
 func (s *Server) oidcMethodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
 	w.Header().Set("Pragma", "no-cache") // with writeJSON's no-store, as at the token endpoint
 	writeJSON(w, http.StatusMethodNotAllowed, oidc.OAuthError{Error: "invalid_request",
-		Description: "This endpoint does not accept " + r.Method + "; use " + strings.Join(allow, ", ") + "."})
+		Description: "This endpoint does not accept " + shownMethod(r) + "; use " + strings.Join(allow, ", ") + "."})
 }
 
 // oidcOptions answers OPTIONS at a protocol endpoint. A CORS preflight (it names

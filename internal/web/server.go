@@ -292,8 +292,10 @@ var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, ht
 // the fallbacks not counted; none when no route serves the path.
 func (s *Server) allowed(r *http.Request) []string {
 	var allow []string
+	// One shallow copy for every probe: the mux reads the method, host and path, and
+	// changes nothing.
+	probe := r.WithContext(r.Context())
 	for _, m := range probeMethods {
-		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := s.mux.Handler(probe); pattern != "" && !s.fallbacks[pattern] {
 			allow = append(allow, m)
@@ -302,10 +304,25 @@ func (s *Server) allowed(r *http.Request) []string {
 	return allow
 }
 
+// maxShownMethod caps the request method a 405 message repeats. A method is any token, as
+// long as the request line; every registered one (UPDATEREDIRECTREF, 17 bytes) fits.
+const maxShownMethod = 20
+
+// shownMethod is r's method as a message repeats it: whole up to maxShownMethod bytes,
+// else its first maxShownMethod bytes and "…".
+func shownMethod(r *http.Request) string {
+	if len(r.Method) <= maxShownMethod {
+		return r.Method
+	}
+	// The server takes only token characters (ASCII) as a method; valid text whatever came.
+	return strings.ToValidUTF8(r.Method[:maxShownMethod], "") + "…"
+}
+
 // noRoute answers a request no route serves. When its path is served for other methods
 // it answers 405 Method Not Allowed with Allow listing them (RFC 9110, section 15.5.6),
-// each surface in its format: the JSON API a problem document, an OAuth endpoint an OAuth
-// error (oidcMethodNotAllowed), a page the error page. Otherwise it answers 404.
+// each surface in its format and naming the method (shownMethod): the JSON API a problem
+// document, an OAuth endpoint an OAuth error (oidcMethodNotAllowed), a page the error
+// page. Otherwise it answers 404.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 	allow := s.allowed(r)
 	if len(allow) == 0 {
@@ -319,7 +336,7 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 		s.oidcMethodNotAllowed(w, r, allow)
 		return nil
 	}
-	return apperr.Msg(codeMethodNotAllowed, "err.method_not_allowed", "Method", r.Method, "Allow", strings.Join(allow, ", "))
+	return apperr.Msg(codeMethodNotAllowed, "err.method_not_allowed", "Method", shownMethod(r), "Allow", strings.Join(allow, ", "))
 }
 
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
