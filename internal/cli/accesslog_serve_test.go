@@ -70,6 +70,10 @@ func TestServeAccessLog(t *testing.T) {
 		}
 		hostileIDs = append(hostileIDs, got)
 	}
+	longMethod := strings.Repeat("M", 5000)
+	if got := do(longMethod, "/healthz", "long-method").StatusCode; got != http.StatusMethodNotAllowed {
+		t.Errorf("a 5,000-byte method = %d, want 405", got)
+	}
 	do("POST", "/api/v1/login?code=123456", "login-1")
 	if got := do("POST", "/api/v1/login?code=123456", "login-2").StatusCode; got != http.StatusTooManyRequests {
 		t.Fatalf("second sign-in at a burst of 1 = %d, want 429", got)
@@ -79,7 +83,7 @@ func TestServeAccessLog(t *testing.T) {
 	}
 
 	log := s.stderr.String()
-	for _, leak := range []string{"SECRET", "123456", "?token", hostile, "<script>", "a b"} {
+	for _, leak := range []string{"SECRET", "123456", "?token", hostile, "<script>", "a b", strings.Repeat("M", 21)} {
 		if strings.Contains(log, leak) {
 			t.Errorf("the log holds %q:\n%s", leak, log)
 		}
@@ -105,6 +109,7 @@ func TestServeAccessLog(t *testing.T) {
 		"login-1": {Method: "POST", Route: "POST /api/v1/login"},
 		"login-2": {Method: "POST", Route: "POST /api/v1/login", Status: http.StatusTooManyRequests},
 	}
+	want["long-method"] = accessLine{Method: strings.Repeat("M", 20) + "…", Route: "/", Status: http.StatusMethodNotAllowed} // the fallback that answers 404 and 405
 	for _, id := range hostileIDs {
 		want[id] = accessLine{Method: "GET", Route: "GET /healthz", Status: http.StatusOK}
 	}

@@ -44,7 +44,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			ip = clientIP(r)
 		}
 		s.log.LogAttrs(st, slog.LevelInfo, "request",
-			slog.String("method", r.Method),
+			slog.String("method", shownMethod(r)), // any token, as long as the request line
 			slog.String("route", route),
 			slog.Int("status", status),
 			slog.Duration("duration", took),

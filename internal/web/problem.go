@@ -68,7 +68,7 @@ type problem struct {
 // classify turns any error into an application error, logging what users must not see.
 func (s *Server) classify(r *http.Request, err error) *apperr.Error {
 	if errors.Is(err, store.ErrUnavailable) { // an apperr too: log the cause before answering it
-		s.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.WarnContext(r.Context(), "database unavailable", "method", shownMethod(r), "path", r.URL.Path, "err", err)
 	}
 	if e, ok := apperr.As(err); ok {
 		if _, known := statusOf[e.Code]; known {
@@ -81,7 +81,7 @@ func (s *Server) classify(r *http.Request, err error) *apperr.Error {
 	if errors.Is(err, store.ErrInvalidText) {
 		return errNotText
 	}
-	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.log.ErrorContext(r.Context(), "request failed", "method", shownMethod(r), "path", r.URL.Path, "err", err)
 	return apperr.Msg(codeInternal, "err.internal")
 }
 
