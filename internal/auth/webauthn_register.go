@@ -97,6 +97,12 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, cur *Current, 
 	if err := s.mayChangeFactors(ctx, s.store, cur); err != nil {
 		return nil, err
 	}
+	// The name first: a name to mend must not spend the challenge, or the key must be
+	// touched again for it.
+	name, err := keyName(name, "")
+	if err != nil {
+		return nil, err
+	}
 	parsed, err := parseCreation(credentialJSON)
 	if err != nil {
 		return nil, err
@@ -132,12 +138,11 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, cur *Current, 
 		}
 	}
 	discoverable := cred.Extensions.RK != nil && *cred.Extensions.RK
-	fallback := "Security key"
-	if discoverable {
-		fallback = "Passkey"
-	}
-	if name, err = keyName(name, fallback); err != nil {
-		return nil, err
+	if name == "" {
+		name = "Security key"
+		if discoverable {
+			name = "Passkey"
+		}
 	}
 	now := s.now()
 	key := store.WebAuthnCredential{
