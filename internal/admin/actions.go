@@ -218,6 +218,14 @@ func (s *Service) ResetMFA(ctx context.Context, actor Actor, id, reason string, 
 	if err != nil {
 		return nil, err
 	}
+	if err := support.CheckReason(reason); err != nil {
+		return nil, err // a reason to mend is told before who may file it
+	}
+	if actor.UserID == "" {
+		// A token made at the command line has no account behind it; a reset is filed on a
+		// support case by an administrator, who then may not approve it.
+		return nil, apperr.Msg(apperr.CodeForbidden, "err.admin_reset_needs_account")
+	}
 	who, err := s.actorUser(ctx, actor)
 	if err != nil {
 		return nil, err

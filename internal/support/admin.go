@@ -11,6 +11,13 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
+// CheckReason refuses a reset's reason ResetByAdmin would refuse: empty, not text or
+// longer than MaxReason, so that a caller can tell it before anything else.
+func CheckReason(reason string) error {
+	_, err := cleanText("reason", reason, MaxReason, true, true)
+	return err
+}
+
 // ResetByAdmin resets u's MFA for an administrator in the admin console or the admin API,
 // with the administrator's written reason; the actor in the audit log is m.ActorID when
 // set (an API token's "token:ID" acts for the administrator who created it, and is

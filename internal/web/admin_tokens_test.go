@@ -334,3 +334,28 @@ func TestTokenActionsAreAuditedWithTheToken(t *testing.T) {
 		t.Errorf("events by the token: %s, want user.disabled", got)
 	}
 }
+
+// TestCommandLineTokenCannotFileAReset: a token made at the command line has no account
+// behind it, and an MFA reset is filed on a support case by an administrator's account: it
+// is refused with a 403 that says so and what to use instead, after a reason to mend (400)
+// and an unknown account (404) are told. The user's MFA stays.
+func TestCommandLineTokenCannotFileAReset(t *testing.T) {
+	t.Parallel()
+	srv := testserver.New(t, testserver.Options{})
+	ada := srv.CreateUser(t, "ada-cli", "ada-cli@example.com", "user")
+	srv.Enroll(t, srv.Client(t), "ada-cli")
+	tok := issueToken(t, srv, "users:write")
+	path := "/api/v1/admin/users/" + ada.ID + "/reset-mfa"
+	body := func(reason string) []byte { return []byte(`{"reason":"` + reason + `"}`) }
+	wantProblem(t, withBearer(t, srv, tok, "POST", path, body("")), http.StatusBadRequest, "bad_request")
+	wantProblem(t, withBearer(t, srv, tok, "POST", path, body(strings.Repeat("x", 1001))), http.StatusBadRequest, "bad_request")
+	wantProblem(t, withBearer(t, srv, tok, "POST", "/api/v1/admin/users/no-such-user/reset-mfa", body("Lost phone.")), http.StatusNotFound, "not_found")
+	r := withBearer(t, srv, tok, "POST", path, body("Lost phone."))
+	wantProblem(t, r, http.StatusForbidden, "forbidden")
+	if !strings.Contains(string(r.Body), "command line") || !strings.Contains(string(r.Body), "twofold user reset-mfa") {
+		t.Errorf("the refusal does not say why and what to use: %s", r.Body)
+	}
+	if f, err := srv.Store.GetSecondFactors(context.Background(), ada.ID); err != nil || !f.TOTP {
+		t.Errorf("the refused reset touched the factors: %+v, %v", f, err)
+	}
+}
