@@ -369,7 +369,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetRequest, m Meta) (
 		case req.Proof != "":
 			proof, err = s.openProof(l, u, req.Proof)
 		case req.Credential != nil:
-			proof, a, err = s.checkKey(ctx, l, u, req.Credential, m)
+			proof, a, err = s.checkKey(ctx, l, u, f, req.Credential, m)
 		default:
 			proof, a, err = s.checkFactor(ctx, u, f, req.Token, req.Code, m)
 		}

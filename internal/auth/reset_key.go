@@ -68,11 +68,8 @@ func (s *Service) CheckResetKey(ctx context.Context, token string, credentialJSO
 	if err != nil {
 		return "", err
 	}
-	if f.keys == 0 {
-		return "", errNoKeys
-	}
 	m.ActorID = u.ID
-	p, _, err := s.checkKey(ctx, l, u, credentialJSON, m)
+	p, _, err := s.checkKey(ctx, l, u, f, credentialJSON, m)
 	if err != nil {
 		return "", err
 	}
@@ -84,13 +81,17 @@ func (s *Service) CheckResetKey(ctx context.Context, token string, credentialJSO
 // answer is audited and counted, and the slot stays a failure until the reset succeeds. An
 // answer refused because a parallel reset used the link meanwhile is links.ErrInvalid and
 // releases the slot, as any error that is not a refused answer does. An answer that cannot
-// be read is a 400 and spends nothing. The challenge is consumed whatever the outcome (of
+// be read is a 400 and spends nothing; a readable one for an account without a key is
+// errNoKeys, also spending nothing. The challenge is consumed whatever the outcome (of
 // parallel answers one gets it); an accepted answer is recorded at once (the key's counter
 // must go up), and the proof names the key.
-func (s *Service) checkKey(ctx context.Context, l *store.LinkToken, u *store.User, credentialJSON []byte, m Meta) (_ *factorProof, _ *attempt, err error) {
+func (s *Service) checkKey(ctx context.Context, l *store.LinkToken, u *store.User, f factors, credentialJSON []byte, m Meta) (_ *factorProof, _ *attempt, err error) {
 	parsed, err := parseAssertion(credentialJSON)
 	if err != nil {
 		return nil, nil, err
+	}
+	if f.keys == 0 {
+		return nil, nil, errNoKeys
 	}
 	try, err := s.beginResetAttempt(ctx, l.TokenHash, u, m)
 	if err != nil {

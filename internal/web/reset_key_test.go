@@ -503,3 +503,29 @@ func TestPasswordResetProofThatExpiredSaysWhichStep(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordResetKeyStepWithoutKeys: a key's answer handed in with the reset link of an
+// account that has no key gets the same refusal from the page's key step as from the API:
+// 400 for an answer that cannot be read (spending nothing), 404 key_none for one that can.
+func TestPasswordResetKeyStepWithoutKeys(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
+	_, bobKey, _ := keyUser(t, srv, "bob")
+	enrolled(t, srv, "carol")
+	tok := forgot(t, srv, "carol", "carol@example.com", true)
+	bobTok := forgot(t, srv, "bob", "bob@example.com", true)
+	c := srv.Client(t)
+	for _, tc := range []struct {
+		name       string
+		credential json.RawMessage
+		status     int
+		code       string
+	}{
+		{"unreadable", json.RawMessage(`{"id":"x","rawId":"x","type":"public-key","response":{}}`), http.StatusBadRequest, "bad_request"},
+		{"another account's key", keyAnswer(t, bobKey, resetKeyOptions(t, c, bobTok)), http.StatusNotFound, "not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantProblem(t, resetWithKey(c, tok, newPassword, tc.credential), tc.status, tc.code)
+			wantProblem(t, c.PostJSON("/password/reset/key", map[string]any{"token": tok, "credential": tc.credential}), tc.status, tc.code)
+		})
+	}
+}
