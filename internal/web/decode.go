@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -48,7 +49,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 	if err := dec.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q must be a %s.", te.Field, jsonKind(te.Type.Kind().String())))
+			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q must be %s.", te.Field, jsonKind(te.Type)))
 		}
 		return apperr.New(apperr.CodeBadRequest, "The request body is not a valid JSON object.")
 	}
@@ -158,11 +159,30 @@ func hex4(b []byte) (rune, bool) {
 	return rune(n), err == nil
 }
 
-func jsonKind(goKind string) string {
-	if goKind == "string" {
-		return "string"
+// jsonKind says what JSON value a field of Go type t takes, for a message: a
+// json.RawMessage field holds any JSON value and is checked later, so it is not asked here.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.String {
+			return "a list of strings"
+		}
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
 	}
-	return "value of another type"
+	return "a value of another type"
 }
 
 // required returns a bad_request naming the first empty field.

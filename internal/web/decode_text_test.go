@@ -3,6 +3,9 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -79,6 +82,33 @@ func TestDuplicateKey(t *testing.T) {
 	} {
 		if got := duplicateKey([]byte(tc.body)); got != tc.want {
 			t.Errorf("%s: duplicateKey = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
+// TestWrongTypeSaysWhatFits: a field of the wrong JSON type is refused naming the type that
+// fits, not "a value of another type".
+func TestWrongTypeSaysWhatFits(t *testing.T) {
+	var dst struct {
+		Invite bool     `json:"invite"`
+		Scopes []string `json:"scopes"`
+		N      int      `json:"n"`
+		P      *bool    `json:"p"`
+		O      struct{} `json:"o"`
+		S      string   `json:"s"`
+	}
+	for body, want := range map[string]string{
+		`{"invite":"true"}`:       `Field "invite" must be true or false.`,
+		`{"scopes":"users:read"}`: `Field "scopes" must be a list of strings.`,
+		`{"n":1.5}`:               `Field "n" must be a whole number.`,
+		`{"p":"x"}`:               `Field "p" must be true or false.`,
+		`{"o":[]}`:                `Field "o" must be an object.`,
+		`{"s":1}`:                 `Field "s" must be a string.`,
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		err := decodeJSON(httptest.NewRecorder(), r, &dst, false)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", body, err, want)
 		}
 	}
 }
