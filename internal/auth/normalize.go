@@ -74,15 +74,15 @@ func ValidateUsername(s string) (display, normalized string, err error) {
 	if utf8.RuneCountInString(display) > maxUsername {
 		return "", "", bad("err.username_long")
 	}
-	letters := false
+	letterOrDigit := false
 	for _, r := range display {
 		alnum := unicode.IsLetter(r) || unicode.IsDigit(r)
 		if !alnum && r != '.' && r != '_' && r != '-' {
 			return "", "", bad("err.username_chars")
 		}
-		letters = letters || alnum
+		letterOrDigit = letterOrDigit || alnum
 	}
-	if !letters {
+	if !letterOrDigit {
 		return "", "", bad("err.username_letter")
 	}
 	if !oneScript(display) {
