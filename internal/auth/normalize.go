@@ -59,9 +59,12 @@ func AsText(s string) string {
 
 // ValidateUsername checks a new username and returns its display and lookup forms.
 // Allowed: 1 to 64 letters, digits, '.', '_' and '-', at least one of them a letter or a
-// digit; '@' is reserved for e-mail sign-in. The letters and digits must be of one script
-// (see oneScript), so that "аlice" with a Cyrillic "а" cannot pass for "alice". Only new
-// names are checked: existing accounts sign in by NormalizeLogin whatever their name.
+// digit; '@' is reserved for e-mail sign-in. No letter may be one Unicode does not recommend
+// for identifiers (see notRecommended), in the name or in its lookup form, so that "ɑdmin"
+// with a phonetic "ɑ" or "ᴀdmin" with a small capital cannot pass for "admin"; and the
+// letters and digits must be of one script (see oneScript), so that "аlice" with a Cyrillic
+// "а" cannot pass for "alice". Only new names are checked: existing accounts sign in by
+// NormalizeLogin whatever their name.
 func ValidateUsername(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
 	bad := func(key string) error { return apperr.Msg(apperr.CodeBadRequest, key).In("username") }
@@ -85,10 +88,15 @@ func ValidateUsername(s string) (display, normalized string, err error) {
 	if !letterOrDigit {
 		return "", "", bad("err.username_letter")
 	}
+	normalized = NormalizeLogin(display)
+	// The lookup form too: "Ʀ" is not on the list, but it folds to the small capital "ʀ".
+	if strings.ContainsFunc(display, uncommonLetter) || strings.ContainsFunc(normalized, uncommonLetter) {
+		return "", "", bad("err.username_uncommon")
+	}
 	if !oneScript(display) {
 		return "", "", bad("err.username_scripts")
 	}
-	return display, NormalizeLogin(display), nil
+	return display, normalized, nil
 }
 
 // Reasons ValidateEmail refuses an address that is well-formed but routes mail somewhere

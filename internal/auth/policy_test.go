@@ -89,11 +89,14 @@ func TestValidateUsername(t *testing.T) {
 }
 
 // TestValidateUsernameRefusesLookAlikes: a new name whose letters and digits mix scripts
-// could pass for another account's ("аlice" with a Cyrillic "а"), and a name without a
-// letter or digit names nobody; both are refused with the reason, on the username field.
-// Scripts written together (Japanese, Chinese, Korean, each with Latin) stay allowed.
+// could pass for another account's ("аlice" with a Cyrillic "а"), so could one with a letter
+// ordinary writing does not use ("ɑdmin" with a phonetic "ɑ", "ᴀdmin" with a small capital,
+// "adminǃ" with a click letter), and a name without a letter or digit names nobody; all are
+// refused with the reason, on the username field. Scripts written together (Japanese,
+// Chinese, Korean, each with Latin) and the letters of ordinary writing stay allowed.
 func TestValidateUsernameRefusesLookAlikes(t *testing.T) {
 	const mixed, empty = "mixes letters or digits of different scripts", "at least one letter or digit"
+	const uncommon = "a letter that ordinary writing does not use"
 	for _, tc := range []struct {
 		name, in, reason string
 	}{
@@ -113,6 +116,26 @@ func TestValidateUsernameRefusesLookAlikes(t *testing.T) {
 		{"punctuation_only", "._-", empty},
 		// Not UTF-8: it was said to be too long.
 		{"not_utf8", "\xff\xfe", "letters, digits"},
+		// Zero-width joiners join nothing in a username: "a\u200db" shows as "ab".
+		{"zero_width_joiner", "a\u200db", "letters, digits"},
+		{"zero_width_non_joiner", "\u0639\u0644\u06cc\u200c\u0631\u0636\u0627", "letters, digits"},
+		{"ipa_alpha", "\u0251dmin", uncommon},
+		{"ipa_script_g", "\u0261eorge", uncommon},
+		{"small_capital_a", "\u1d00dmin", uncommon},
+		{"small_capital_r", "\u0280oot", uncommon},
+		{"capital_folding_to_small_capital_r", "\u01a6oot", uncommon},
+		{"click_letters_for_bars", "\u01c0\u01c0", uncommon},
+		{"click_letter_for_bang", "admin\u01c3", uncommon},
+		{"modifier_apostrophe", "jo\u02bcn", uncommon},
+		{"modifier_turned_comma", "jo\u02bbn", uncommon},
+		{"modifier_tone_letter_for_bang", "admin\ua71d", uncommon},
+		{"dotless_j", "\u0237ohn", uncommon},
+		{"latin_extended_c_alpha", "\u2c6ddmin", uncommon},
+		{"latin_extended_d_small_capital_s", "\ua731am", uncommon},
+		{"latin_extended_e_barred_alpha", "\uab30dmin", uncommon},
+		{"greek_yot", "\u03f3\u03b1\u03bd\u03b9", uncommon},
+		{"cyrillic_rounded_ve", "\u1c80\u043e\u0432\u0430", uncommon},
+		{"old_cyrillic_dze", "\ua645\u043e\u0432\u0430", uncommon},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := auth.ValidateUsername(tc.in)
@@ -128,6 +151,11 @@ func TestValidateUsernameRefusesLookAlikes(t *testing.T) {
 		"\u5c71\u7530\u305f\u308d\u3046", "\u30bf\u30ed\u30fc", "taro\u5c71\u7530", // Japanese: Han, Hiragana, Katakana, Latin; "ー" is shared
 		"\uae40\ubbfc\uc900", "\u91d1\ubbfc\uc900", "kim\ubbfc\uc900", // Korean: Hangul, Han, Latin
 		"\u738b\u3105\u3106", // Chinese with Bopomofo
+
+		"\u00e9lodie", "bj\u00f8rn", "stra\u00dfe", "\u0142ukasz", "\u011fokhan", "nguy\u1ec5n", "ay\u015fe", // accented Latin
+		"\u0259li", "\u018fli", // Azerbaijani schwa, small and capital
+		"\u03c3\u03bf\u03c6\u03af\u03b1", "\u0451\u0436\u0438\u043a", "\u0441\u0435\u0440\u0456\u0439", // Greek with tonos, Russian, Ukrainian
+		"\u0639\u0644\u06cc\u0631\u0636\u0627", // Persian without the non-joiner
 	} {
 		if _, _, err := auth.ValidateUsername(in); err != nil {
 			t.Errorf("ValidateUsername(%q) = %v, want ok", in, err)
@@ -198,5 +226,35 @@ func TestValidateEmailRefusesRoutingForms(t *testing.T) {
 				t.Fatalf("ValidateEmail(%q) = %v, want bad_request saying %q", tc.in, err, tc.reason)
 			}
 		})
+	}
+}
+
+// TestNotRecommendedTable: unicode.Is searches the table by halves, so its ranges must be in
+// order and apart; and it leaves alone the letters of ordinary writing: Latin-1 and Latin
+// Extended-A, modern Greek, Russian and the other Cyrillic alphabets.
+func TestNotRecommendedTable(t *testing.T) {
+	tab := auth.NotRecommended
+	if tab.LatinOffset != 0 {
+		t.Errorf("LatinOffset = %d, want 0: no range is in Latin-1", tab.LatinOffset)
+	}
+	last := rune(-1)
+	check := func(lo, hi, stride rune) {
+		if lo > hi || lo <= last || stride != 1 {
+			t.Errorf("range %U..%U (stride %d) after %U: out of order, overlapping or strided", lo, hi, stride, last)
+		}
+		last = hi
+	}
+	for _, r := range tab.R16 {
+		check(rune(r.Lo), rune(r.Hi), rune(r.Stride))
+	}
+	for _, r := range tab.R32 {
+		check(rune(r.Lo), rune(r.Hi), rune(r.Stride))
+	}
+	for _, ordinary := range [][2]rune{{0, 0x17f}, {0x386, 0x3ce}, {0x400, 0x45f}, {0x48a, 0x4ff}} {
+		for r := ordinary[0]; r <= ordinary[1]; r++ {
+			if unicode.Is(tab, r) {
+				t.Errorf("%U %c is in the table", r, r)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,11 +17,13 @@ import (
 )
 
 // TestLookAlikeUsernames: a new username whose letters mix scripts ("аlice" with a
-// Cyrillic "а" beside an existing "alice") or that has no letter or digit is refused with
-// the reason, on the username field of the form and in the API's detail, wherever a name
-// is chosen. An account that has such a name from before the rule still signs in by it.
+// Cyrillic "а" beside an existing "alice"), that has a letter ordinary writing does not use
+// ("ɑlice" with a phonetic "ɑ") or that has no letter or digit is refused with the reason,
+// on the username field of the form and in the API's detail, wherever a name is chosen. An
+// account that has such a name from before the rules still signs in by it.
 func TestLookAlikeUsernames(t *testing.T) {
 	const mixed, noLetter = "mixes letters or digits of different scripts", "at least one letter or digit"
+	const uncommon = "a letter that ordinary writing does not use"
 	srv, root := adminServerWith(t, testserver.Options{PublicURL: regPublicURL, Config: func(c *config.Config) {
 		c.Registration.Enabled = true
 		c.Registration.RequestsPerIPHour, c.Registration.RequestsPerEmailHour = 1000, 1000
@@ -31,6 +34,8 @@ func TestLookAlikeUsernames(t *testing.T) {
 	for _, tc := range []struct{ name, username, says string }{
 		{"cyrillic_a", "\u0430lice", mixed},
 		{"greek_omicron", "r\u03bfot", mixed},
+		{"ipa_alpha", "\u0251lice", uncommon},
+		{"small_capital_a", "\u1d00lice", uncommon},
 		{"dots", "..", noLetter},
 		{"underscore", "_", noLetter},
 	} {
@@ -60,14 +65,20 @@ func TestLookAlikeUsernames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		const name = "b\u043eb" // Cyrillic "о", stored before usernames had to be of one script
-		now := srv.Clock.Now()
-		u := &store.User{Account: store.Account{ID: uuid.NewString(), Username: name, Email: "bob@example.com", Role: store.RoleUser},
-			UsernameNorm: auth.NormalizeLogin(name), EmailNorm: "bob@example.com", PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-		if err := srv.Store.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
+		for i, name := range []string{
+			"b\u043eb",      // Cyrillic "о", stored before usernames had to be of one script
+			"\u0251lice",    // phonetic "ɑ", stored before uncommon letters were refused
+			"\u01a6\u1d00y", // "Ʀᴀy", which folds to the small capitals "ʀᴀy"
+		} {
+			now := srv.Clock.Now()
+			email := fmt.Sprintf("old%d@example.com", i)
+			u := &store.User{Account: store.Account{ID: uuid.NewString(), Username: name, Email: email, Role: store.RoleUser},
+				UsernameNorm: auth.NormalizeLogin(name), EmailNorm: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+			if err := srv.Store.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			srv.Client(t).Login(name, "authenticated")
+			srv.Client(t).Login(strings.ToUpper(name), "authenticated")
 		}
-		srv.Client(t).Login(name, "authenticated")
-		srv.Client(t).Login(strings.ToUpper(name), "authenticated")
 	})
 }
