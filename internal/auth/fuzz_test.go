@@ -14,7 +14,7 @@ var nameSeeds = []string{
 	"alice", "ALICE", "ａｌｉｃｅ", " alice ", "alice@example.com", "Straße", "STRASSE", "ǅemal", "ﬁona",
 	"İstanbul", "ΣΊΣΥΦΟΣ", "e\u0301", "\u212b", "a\u0000b", "\xff\xfe", "", "   ", strings.Repeat("x", 65),
 	"x\u200by", "١٢٣", "bob.smith_2-x", "😀", "\u0130", "K\u212a", "\u0430lice", "r\u03bfot", "1\u0661", ".", "-_",
-	"山田たろう", "taro山田",
+	"山田たろう", "taro山田", "\u0251dmin", "\u01a6oot", "bob\u3164",
 }
 
 // FuzzNormalizeLogin checks the lookup key every sign-in computes: it never panics, is
@@ -36,8 +36,8 @@ func FuzzNormalizeLogin(f *testing.F) {
 
 // FuzzValidateUsername checks that whatever is typed as a new username is either refused
 // with a reason (a bad_request) or accepted in a form that signs in: 1 to 64 letters,
-// digits, '.', '_' and '-', at least one a letter or digit, never '@', whose lookup key is
-// the one sign-in computes.
+// digits, '.', '_' and '-', at least one a letter or digit, none that shows nothing or that
+// ordinary writing does not use, never '@', whose lookup key is the one sign-in computes.
 func FuzzValidateUsername(f *testing.F) {
 	for _, s := range nameSeeds {
 		f.Add(s)
@@ -56,6 +56,14 @@ func FuzzValidateUsername(f *testing.F) {
 		for _, r := range display {
 			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' {
 				t.Fatalf("ValidateUsername(%q) accepted %q with %q", s, display, r)
+			}
+			if unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) {
+				t.Fatalf("ValidateUsername(%q) accepted %q with %U, which shows nothing", s, display, r)
+			}
+		}
+		for _, r := range display + norm {
+			if unicode.Is(auth.NotRecommended, r) {
+				t.Fatalf("ValidateUsername(%q) accepted %q (key %q) with %U, which ordinary writing does not use", s, display, norm, r)
 			}
 		}
 		if !strings.ContainsFunc(display, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {

@@ -59,7 +59,7 @@ func AsText(s string) string {
 
 // ValidateUsername checks a new username and returns its display and lookup forms.
 // Allowed: 1 to 64 letters, digits, '.', '_' and '-', at least one of them a letter or a
-// digit; '@' is reserved for e-mail sign-in. No letter may be one Unicode does not recommend
+// digit, and no letter that shows nothing (see blank); '@' is reserved for e-mail sign-in. No letter may be one Unicode does not recommend
 // for identifiers (see notRecommended), in the name or in its lookup form, so that "ɑdmin"
 // with a phonetic "ɑ" or "ᴀdmin" with a small capital cannot pass for "admin"; and the
 // letters and digits must be of one script (see oneScript), so that "аlice" with a Cyrillic
@@ -79,7 +79,7 @@ func ValidateUsername(s string) (display, normalized string, err error) {
 	}
 	letterOrDigit := false
 	for _, r := range display {
-		alnum := unicode.IsLetter(r) || unicode.IsDigit(r)
+		alnum := (unicode.IsLetter(r) || unicode.IsDigit(r)) && !blank(r)
 		if !alnum && r != '.' && r != '_' && r != '-' {
 			return "", "", bad("err.username_chars")
 		}
@@ -97,6 +97,13 @@ func ValidateUsername(s string) (display, normalized string, err error) {
 		return "", "", bad("err.username_scripts")
 	}
 	return display, normalized, nil
+}
+
+// blank reports a code point that Unicode counts as a letter or a mark but that shows
+// nothing (Default_Ignorable): the Hangul fillers, with which "bobㅤ" looks like "bob", the
+// Khmer inherent vowels, the combining grapheme joiner and the variation selectors.
+func blank(r rune) bool {
+	return unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || unicode.Is(unicode.Variation_Selector, r)
 }
 
 // Reasons ValidateEmail refuses an address that is well-formed but routes mail somewhere

@@ -119,6 +119,11 @@ func TestValidateUsernameRefusesLookAlikes(t *testing.T) {
 		// Zero-width joiners join nothing in a username: "a\u200db" shows as "ab".
 		{"zero_width_joiner", "a\u200db", "letters, digits"},
 		{"zero_width_non_joiner", "\u0639\u0644\u06cc\u200c\u0631\u0636\u0627", "letters, digits"},
+		// Hangul fillers are letters that show nothing: "bob" and "bobㅤ" look alike.
+		{"hangul_filler_after_latin", "bob\u3164", "letters, digits"},
+		{"halfwidth_hangul_filler", "bob\uffa0", "letters, digits"},
+		{"hangul_fillers_alone", "\u115f\u1160", "letters, digits"},
+		{"hangul_filler_in_korean", "\uae40\u3164\ubbfc\uc900", "letters, digits"},
 		{"ipa_alpha", "\u0251dmin", uncommon},
 		{"ipa_script_g", "\u0261eorge", uncommon},
 		{"small_capital_a", "\u1d00dmin", uncommon},
