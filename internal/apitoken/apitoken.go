@@ -298,7 +298,7 @@ func cleanName(name string) (string, error) {
 	switch {
 	case name == "":
 		return "", bad("tokens.err_name_empty")
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, auth.Unseen):
+	case !utf8.ValidString(name) || auth.ContainsUnseen(name):
 		return "", bad("tokens.err_name_text")
 	case utf8.RuneCountInString(name) > MaxName:
 		return "", bad("tokens.err_name_long", "Max", MaxName)

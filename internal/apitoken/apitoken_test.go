@@ -170,7 +170,10 @@ func TestTokens(t *testing.T) {
 		// The console and the audit log show a token's name: a direction override or a
 		// zero-width space would make it read as another, or as nothing at all.
 		f := newFixture(t)
-		for _, name := range []string{"\u202e\u200b", "\u200b", "ci\u202eevil", "c\u00adi", "ci\u2066", "ci\ufeff"} {
+		for _, name := range []string{
+			"\u202e\u200b", "\u200b", "ci\u202eevil", "c\u00adi", "ci\u2066", "ci\ufeff",
+			"\u200dci", "ci\u200d", "c\u200d\u200di", "ci \u200c export", // joiners that join nothing
+		} {
 			_, err := f.svc.Create(t.Context(), apitoken.NewToken{Name: name, Scopes: []string{"users:read"}}, audit.Meta{})
 			if e, ok := apperr.As(err); !ok || e.Code != apperr.CodeBadRequest || e.Field != "name" || !strings.Contains(e.Message, "invisible characters") {
 				t.Errorf("Create(name %q) = %v, want bad_request on name saying why", name, err)
@@ -178,6 +181,12 @@ func TestTokens(t *testing.T) {
 		}
 		if _, err := f.svc.Create(t.Context(), apitoken.NewToken{Name: "Café export – nightly", Scopes: []string{"users:read"}}, audit.Meta{}); err != nil {
 			t.Errorf("a name of letters, spaces and punctuation: %v", err)
+		}
+		// A joiner between two visible characters: an emoji sequence, a Persian word.
+		for _, name := range []string{"\U0001f469\u200d\U0001f4bb export", "\u06af\u0632\u0627\u0631\u0634 \u0645\u06cc\u200c\u0634\u0648\u062f"} {
+			if _, err := f.svc.Create(t.Context(), apitoken.NewToken{Name: name, Scopes: []string{"users:read"}}, audit.Meta{}); err != nil {
+				t.Errorf("Create(name %q) = %v, want ok", name, err)
+			}
 		}
 	})
 }

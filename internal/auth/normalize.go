@@ -145,9 +145,41 @@ var (
 // Unseen reports a character that shows nothing or stands for nothing: controls and format
 // characters (zero-width space, soft hyphen, direction marks) would let two names look alike
 // or turn the text around them the other way, and U+FFFD is what AsText puts where input was
-// not text. No name people read holds one: display names, e-mail addresses, the names of API
-// tokens and of OpenID Connect clients.
+// not text. No e-mail address holds one, nor any name people read but for the joiners that
+// ContainsUnseen lets through.
 func Unseen(r rune) bool { return !unicode.IsGraphic(r) || r == utf8.RuneError }
+
+// The zero-width non-joiner and joiner: format characters, but ones that writing needs.
+const (
+	zwnj = '\u200c'
+	zwj  = '\u200d'
+)
+
+// ContainsUnseen reports whether the name s holds a character that shows nothing (see
+// Unseen), but for a zero-width joiner or non-joiner between two visible characters: emoji
+// sequences (woman, joiner, laptop is one "woman technologist") and Persian words need them,
+// and there one can neither hide at an end of the name nor pile up with another. It is the
+// rule for the names people give things and read: display names and the names of security
+// keys, API tokens and OpenID Connect clients. Usernames allow no joiner at all.
+func ContainsUnseen(s string) bool {
+	prev := utf8.RuneError // what comes before the first character: nothing visible
+	for i, r := range s {
+		if r == zwnj || r == zwj {
+			next, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
+			if !visible(prev) || !visible(next) {
+				return true
+			}
+		} else if Unseen(r) {
+			return true
+		}
+		prev = r
+	}
+	return false
+}
+
+// visible reports whether r shows something a joiner may join: not a space, nor anything
+// Unseen (which a joiner is, and so is the U+FFFD that stands for the end of the text).
+func visible(r rune) bool { return !Unseen(r) && !unicode.IsSpace(r) }
 
 // ValidateEmail checks an e-mail address and returns its display and lookup forms. It
 // refuses domain literals (ErrEmailDomainLiteral) and "%" (ErrEmailPercent), each with its
@@ -181,10 +213,11 @@ const maxDisplayName = 100
 // ValidateDisplayName checks the name a user goes by and returns it trimmed and in NFC
 // (letters with accents compose; unlike a username it is not folded further). Empty is
 // allowed and clears the name. Controls and format characters are refused, so a name cannot
-// hide characters or reverse the text around it.
+// hide characters or reverse the text around it; only a joiner between two visible characters
+// is allowed (see ContainsUnseen).
 func ValidateDisplayName(s string) (string, error) {
 	name := norm.NFC.String(strings.TrimSpace(s))
-	if !utf8.ValidString(name) || strings.ContainsFunc(name, Unseen) {
+	if !utf8.ValidString(name) || ContainsUnseen(name) {
 		return "", apperr.Msg(apperr.CodeBadRequest, "err.name_chars")
 	}
 	if utf8.RuneCountInString(name) > maxDisplayName {

@@ -263,8 +263,9 @@ func keyName(name, fallback string) (string, error) {
 		return fallback, nil
 	}
 	// No control or format characters: the security page and the admin console show the
-	// name, where a direction override would make it read as another.
-	if !IsText(name) || strings.ContainsFunc(name, Unseen) || utf8.RuneCountInString(name) > MaxKeyName {
+	// name, where a direction override would make it read as another. A joiner between two
+	// visible characters ("👩", joiner, "💻") is text.
+	if !IsText(name) || ContainsUnseen(name) || utf8.RuneCountInString(name) > MaxKeyName {
 		return "", errKeyName
 	}
 	return name, nil

@@ -200,7 +200,10 @@ func TestClientNamesHoldNoInvisibleCharacters(t *testing.T) {
 			t.Errorf("%s: got %v, want bad_request on name saying why", what, err)
 		}
 	}
-	for _, name := range []string{"\u202e\u200b", "\u200b", "Billing\u202elaer", "Bil\u00adling", "\u2066Billing\u2069", "Billing\ufeff", "Billing\ufffd"} {
+	for _, name := range []string{
+		"\u202e\u200b", "\u200b", "Billing\u202elaer", "Bil\u00adling", "\u2066Billing\u2069", "Billing\ufeff", "Billing\ufffd",
+		"\u200dBilling", "Billing\u200d", "Bil\u200d\u200dling", "Billing \u200c app", // joiners that join nothing
+	} {
 		t.Run(strings.ToValidUTF8(name, "?"), func(t *testing.T) {
 			_, err := srv.OIDCAdmin.Add(ctx, oidc.NewClient{Name: name, RedirectURIs: []string{"https://x.example.com/cb"}}, auditMeta)
 			wantReason(t, "add", err)
@@ -210,6 +213,12 @@ func TestClientNamesHoldNoInvisibleCharacters(t *testing.T) {
 	}
 	if c, _ := srv.OIDCAdmin.Client(ctx, rc.Client.ID); c.Name != "Café – billing" {
 		t.Errorf("a refused change renamed the client to %q", c.Name)
+	}
+	// A joiner between two visible characters: an emoji sequence, a Persian word.
+	for _, name := range []string{"\U0001f469\u200d\U0001f4bb Dev portal", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"} {
+		if _, err := srv.OIDCAdmin.Add(ctx, oidc.NewClient{Name: name, RedirectURIs: []string{"https://x.example.com/cb"}}, auditMeta); err != nil {
+			t.Errorf("Add(name %q) = %v, want ok", name, err)
+		}
 	}
 }
 

@@ -128,8 +128,9 @@ func validateClient(nc *NewClient) error {
 	if nc.Name == "" || utf8.RuneCountInString(nc.Name) > maxClientName || strings.ContainsAny(nc.Name, "\x00\r\n\t") {
 		return bad("name", "err.client.name", "Max", maxClientName)
 	}
-	if !utf8.ValidString(nc.Name) || strings.ContainsFunc(nc.Name, auth.Unseen) {
+	if !utf8.ValidString(nc.Name) || auth.ContainsUnseen(nc.Name) {
 		// The consent page shows the name: a direction override could turn it into another.
+		// A joiner between two visible characters, as an emoji or a Persian word has, may stay.
 		return bad("name", "err.client.name_chars")
 	}
 	if nc.IDTokenAlg == "" {
