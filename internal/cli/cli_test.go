@@ -343,7 +343,7 @@ func TestInvalidConfigListsEveryProblem(t *testing.T) {
 		defer delete(c.env, "TWOFOLD_LOG_LEVEL")
 		c.fails("", []string{"--config", mixed, "migrate"}, "invalid configuration",
 			"line 1: unknown setting bogus", `line 5: mfa.required must be all, none or a list of roles, not "maybe"`,
-			"line 7: cannot unmarshal", "password.min_length: 3 is outside 8..128", `log.level: "loud"`)
+			"line 7: session.lifetime must be a duration such as 30m or 12h", "password.min_length: 3 is outside 8..128", `log.level: "loud"`)
 		if r := c.run("", "--config", mixed, "migrate"); strings.Contains(r.stderr, "not found in type") {
 			t.Errorf("the message names a Go type: %s", r.stderr)
 		}
