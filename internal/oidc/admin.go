@@ -133,7 +133,7 @@ func (a *Admin) Add(ctx context.Context, nc NewClient, m audit.Meta) (*Registere
 }
 
 func nameTaken(name string) error {
-	return apperr.Msg(apperr.CodeConflict, "err.client.name_taken", "Name", shortQuote(name)).In("name")
+	return apperr.Msg(apperr.CodeConflict, "err.client.name_taken", "Name", apperr.Quote(name)).In("name")
 }
 
 // ClientChange is an edit of a client: nil fields stay as they are. A client's kind

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -137,7 +136,7 @@ func validateClient(nc *NewClient) error {
 		nc.IDTokenAlg = AlgES256
 	}
 	if !ValidAlg(nc.IDTokenAlg) {
-		return bad("id_token_alg", "err.client.alg", "Alg", shortQuote(nc.IDTokenAlg))
+		return bad("id_token_alg", "err.client.alg", "Alg", apperr.Quote(nc.IDTokenAlg))
 	}
 	if len(nc.RedirectURIs) == 0 {
 		return bad("redirect_uris", "err.client.no_redirect")
@@ -152,7 +151,7 @@ func validateClient(nc *NewClient) error {
 		var clean []string
 		for _, u := range *l.list {
 			if key := checkRedirectURI(u, nc.Public); key != "" {
-				return bad(l.field, key, "URI", shortQuote(u))
+				return bad(l.field, key, "URI", apperr.Quote(u))
 			}
 			if !slices.Contains(clean, u) {
 				clean = append(clean, u)
@@ -161,15 +160,6 @@ func validateClient(nc *NewClient) error {
 		*l.list = clean
 	}
 	return nil
-}
-
-// shortQuote quotes what was given for a message, cut to a length a message can show.
-func shortQuote(v string) string {
-	const max = 80
-	if len(v) > max {
-		v = strings.ToValidUTF8(v[:max], "") + "…"
-	}
-	return strconv.Quote(v)
 }
 
 // checkRedirectURI accepts absolute URIs without fragment: https anywhere, http only on
