@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -219,6 +220,87 @@ func TestClientNamesHoldNoInvisibleCharacters(t *testing.T) {
 		if _, err := srv.OIDCAdmin.Add(ctx, oidc.NewClient{Name: name, RedirectURIs: []string{"https://x.example.com/cb"}}, auditMeta); err != nil {
 			t.Errorf("Add(name %q) = %v, want ok", name, err)
 		}
+	}
+}
+
+// TestRedirectURIRules: a redirect URI is one a browser can be sent to and that names only
+// the application. Refused, with a message that quotes the URI and says why: a port out of
+// 1 to 65535, white space or an invisible character anywhere, a user name or password, a
+// scheme the browser runs or renders, and for a public client any scheme but https, http
+// on the loopback interface and a private scheme named after a domain the other way round.
+func TestRedirectURIRules(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	add := func(uri string, public bool) error {
+		_, err := srv.OIDCAdmin.Add(t.Context(), oidc.NewClient{Name: "x" + randomValue(t), RedirectURIs: []string{uri}, Public: public}, auditMeta)
+		return err
+	}
+	for _, tc := range []struct {
+		uri    string
+		public bool
+	}{
+		{"https://a.example/cb", false},
+		{"https://a.example:8443/cb?x=1", false},
+		{"http://a.example:8080/cb", false}, // development of a confidential client
+		{"https://a.example/cb", true},
+		{"http://127.0.0.1/cb", true},
+		{"http://127.0.0.1:8080/cb", true},
+		{"http://[::1]/cb", true},
+		{"http://[::1]:65535/cb", true},
+		{"http://localhost:1/cb", true},
+		{"com.example.app:/cb", true},
+		{"com.example.app:/oauth2redirect/example-provider", true},
+		{"Com.Example-1.App:/cb", true},
+	} {
+		t.Run(fmt.Sprintf("%s (public %t) is accepted", tc.uri, tc.public), func(t *testing.T) {
+			if err := add(tc.uri, tc.public); err != nil {
+				t.Errorf("refused: %v", err)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		uri    string
+		public bool
+		reason string
+	}{
+		{"https://a.example:99999/cb", false, "port"},
+		{"https://a.example:65536/cb", true, "port"},
+		{"http://127.0.0.1:0/cb", true, "port"},
+		{"https://a.example/cb\u00a0", false, "white space"},
+		{"https://a.example/cb\u3000", true, "white space"},
+		{"https://a.example/c\u200bb", false, "invisible"},
+		{"https://a.example/cb\u202e", false, "invisible"},
+		{"https://a.example/cb\u00ad", false, "invisible"},
+		{"https://a.example/cb\x7f", false, "invisible"},
+		{"https://user:pass@a.example/cb", false, "password"},
+		{"https://user@a.example/cb", true, "password"},
+		{"http://user:pass@127.0.0.1/cb", true, "password"},
+		{"view-source:https://a.example/cb", true, "browsers run or render"},
+		{"view-source:https://a.example/cb", false, "browsers run or render"},
+		{"javascript:alert(1)", true, "browsers run or render"},
+		{"data:text/html,x", true, "browsers run or render"},
+		{"file:///etc/passwd", true, "browsers run or render"},
+		{"blob:https://a.example/x", true, "browsers run or render"},
+		{"about:blank", true, "browsers run or render"},
+		{"ftp://a.example/cb", true, "private scheme"},
+		{"ws://127.0.0.1/cb", true, "private scheme"},
+		{"wss://a.example/cb", true, "private scheme"},
+		{"myapp:/cb", true, "private scheme"},
+		{"web+app:/cb", true, "private scheme"},
+		{"chrome-extension://abc/cb", true, "private scheme"},
+		{"com..example:/cb", true, "private scheme"},
+		{"ftp://a.example/cb", false, "https"},
+		{"wss://a.example/cb", false, "https"},
+	} {
+		t.Run(fmt.Sprintf("%+q (public %t) is refused", tc.uri, tc.public), func(t *testing.T) {
+			err := add(tc.uri, tc.public)
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.CodeBadRequest || e.Field != "redirect_uris" {
+				t.Fatalf("got %v, want bad_request on redirect_uris", err)
+			}
+			if !strings.Contains(e.Message, apperr.Quote(tc.uri)) || !strings.Contains(e.Message, tc.reason) {
+				t.Errorf("message %q does not quote the URI and say %q", e.Message, tc.reason)
+			}
+		})
 	}
 }
 

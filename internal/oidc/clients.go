@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -162,12 +164,22 @@ func validateClient(nc *NewClient) error {
 	return nil
 }
 
-// checkRedirectURI accepts absolute URIs without fragment: https anywhere, http only on
-// the loopback interface (or any host for a confidential client, for development), and
-// private schemes (com.example.app:/callback) for public clients. It returns "" for a
-// good URI, else the catalog key of what is wrong.
+// checkRedirectURI accepts absolute URIs without fragment, user information, white
+// space or invisible characters, whose port (if any) is one from 1 to 65535: https
+// anywhere, http only on the loopback interface (or any host for a confidential client, for
+// development), and for public clients private-use schemes named after a domain the other
+// way round (com.example.app:/callback, RFC 8252 section 7.1). It returns "" for a good URI,
+// else the catalog key of what is wrong.
 func checkRedirectURI(raw string, public bool) string {
-	if raw == "" || len(raw) > maxRedirectURILength || strings.ContainsAny(raw, " \t\r\n\x00") {
+	if raw == "" {
+		return "err.client.uri_absolute"
+	}
+	if len(raw) > maxRedirectURILength {
+		return "err.client.uri_long"
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || auth.Unseen(r) }) {
+		// A no-break space or a direction mark would be stored and matched, but no
+		// application sends it back, and a person reading the list cannot see it.
 		return "err.client.uri_space"
 	}
 	u, err := url.Parse(raw)
@@ -176,6 +188,16 @@ func checkRedirectURI(raw string, public bool) string {
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return "err.client.uri_fragment"
+	}
+	if u.User != nil {
+		// RFC 6749 section 3.1.2 and the OAuth 2.0 security BCP: a password in a URI that
+		// every authorization repeats, and user@host reads as another host than it is.
+		return "err.client.uri_userinfo"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "err.client.uri_port"
+		}
 	}
 	switch u.Scheme {
 	case "https":
@@ -189,15 +211,37 @@ func checkRedirectURI(raw string, public bool) string {
 		if _, loopback := op.HTTPLoopbackOrLocalhost(raw); public && !loopback {
 			return "err.client.uri_public_http"
 		}
-	case "javascript", "vbscript", "data", "file", "blob", "about", "filesystem":
+	case "javascript", "vbscript", "data", "file", "blob", "about", "filesystem", "view-source":
 		// The way back can be a link on a twofold page: never one the browser runs or renders.
 		return "err.client.uri_scheme"
 	default:
 		if !public {
 			return "err.client.uri_https"
 		}
+		if !reverseDomain(u.Scheme) {
+			// ftp:, ws:, mailto:, chrome: and every other scheme of the web or a browser
+			// is one word; only a reverse domain name is surely the application's own.
+			return "err.client.uri_private_scheme"
+		}
 	}
 	return ""
+}
+
+// reverseDomain reports whether scheme is a domain name written the other way round
+// (com.example.app): two or more labels of letters, digits and '-', separated by dots.
+func reverseDomain(scheme string) bool {
+	labels := strings.Split(scheme, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || strings.ContainsFunc(l, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-')
+		}) {
+			return false
+		}
+	}
+	return true
 }
 
 // hashSecret is what is stored of a client secret.

@@ -185,6 +185,40 @@ func TestAdminClientsAPIRefusesBadInput(t *testing.T) {
 	}
 }
 
+// TestAdminClientsAPINamesTheRefusedRedirectURI: a redirect URI that can never work or
+// that the rules forbid is a 400 whose detail quotes it (invisible characters escaped) and
+// says what is wrong with it; nothing is registered.
+func TestAdminClientsAPINamesTheRefusedRedirectURI(t *testing.T) {
+	_, root := adminServer(t)
+	for _, tc := range []struct {
+		name, uri string
+		public    bool
+		detail    string
+	}{
+		{"port out of range", "https://a.example:99999/cb", false, `"https://a.example:99999/cb": the port must be a number from 1 to 65535`},
+		{"port 0", "http://127.0.0.1:0/cb", true, `"http://127.0.0.1:0/cb": the port must be a number from 1 to 65535`},
+		{"trailing no-break space", "https://a.example/cb\u00a0", false, `"https://a.example/cb\u00a0": must not hold white space`},
+		{"user and password", "https://user:pass@a.example/cb", false, `"https://user:pass@a.example/cb": must not hold a user name or password`},
+		{"view-source", "view-source:https://a.example/cb", true, `"view-source:https://a.example/cb": must not use a scheme that browsers run or render`},
+		{"ftp for a public client", "ftp://a.example/cb", true, `"ftp://a.example/cb": a public client may use https, http on the loopback interface, or a private scheme`},
+		{"wss for a public client", "wss://a.example/cb", true, `"wss://a.example/cb": a public client may use https`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, _ := json.Marshal(web.NewAdminClient{Name: "x", Public: tc.public, RedirectURIs: []string{tc.uri}})
+			r := root.PostJSON("/api/v1/admin/clients", string(body))
+			wantProblem(t, r, http.StatusBadRequest, "bad_request")
+			if d, _ := problemOf(t, r)["detail"].(string); !strings.Contains(d, tc.detail) {
+				t.Errorf("detail %q, want it to hold %q", d, tc.detail)
+			}
+		})
+	}
+	var list web.Page[web.AdminClient]
+	decodeInto(t, root.Get("/api/v1/admin/clients"), http.StatusOK, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("refused registrations registered something: %+v", list.Items)
+	}
+}
+
 // TestAdminClientsAPIPagination: pages of ?limit= follow one another through next_cursor
 // without repeating or skipping a client, also when clients are added meanwhile.
 func TestAdminClientsAPIPagination(t *testing.T) {

@@ -56,6 +56,8 @@ func TestAdminClientPages(t *testing.T) {
 	t.Run("a bad redirect URI is shown at its field, with what was typed", func(t *testing.T) {
 		r := postForm(root, "/admin/clients/new", url.Values{"name": {"evil"}, "redirect_uris": {"javascript:alert(1)"}})
 		wantPage(t, r, http.StatusBadRequest, "must not use a scheme", `id="redirect_uris-error"`, "javascript:alert(1)</textarea>")
+		r = postForm(root, "/admin/clients/new", url.Values{"name": {"evil"}, "redirect_uris": {"https://a.example:99999/cb"}})
+		wantPage(t, r, http.StatusBadRequest, "the port must be a number from 1 to 65535", `id="redirect_uris-error"`, "https://a.example:99999/cb</textarea>")
 		r = postForm(root, "/admin/clients/new", url.Values{"name": {"billing"}, "redirect_uris": {"https://x.example.com/cb"}})
 		wantPage(t, r, http.StatusConflict, `id="name-error"`, "exists already")
 	})
