@@ -269,7 +269,7 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 	var out []string
 	for _, sc := range scopes {
 		if !admin.ValidScope(sc) {
-			return nil, apperr.Msg(apperr.CodeBadRequest, "tokens.err_scope_unknown", "Scope", sc, "Scopes", ScopeList(", ")).In("scopes")
+			return nil, apperr.Msg(apperr.CodeBadRequest, "tokens.err_scope_unknown", "Scope", apperr.Quote(sc), "Scopes", ScopeList(", ")).In("scopes")
 		}
 	}
 	for _, sc := range admin.Scopes {

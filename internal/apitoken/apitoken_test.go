@@ -211,3 +211,24 @@ func TestParseExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownScopeIsQuotedShort: the refusal of an unknown scope repeats its first
+// characters only, with invisible ones escaped, whatever was sent.
+func TestUnknownScopeIsQuotedShort(t *testing.T) {
+	for _, tc := range []struct{ name, scope, want string }{
+		{"a short scope is named whole", "root", `Unknown scope "root": use `},
+		{"a long one is cut", strings.Repeat("u", 60000), `Unknown scope "` + strings.Repeat("u", apperr.MaxQuoted) + `…": use `},
+		{"a direction override is escaped", "\u202e<script>", `Unknown scope "\u202e<script>": use `},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := apitoken.NormalizeScopes([]string{"users:read", tc.scope})
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.CodeBadRequest || e.Field != "scopes" {
+				t.Fatalf("got %v, want bad_request on scopes", err)
+			}
+			if !strings.HasPrefix(e.Message, tc.want) || len(e.Message) > 300 || strings.ContainsRune(e.Message, '\u202e') {
+				t.Errorf("message %q (%d bytes), want a short one starting %q", e.Message[:min(len(e.Message), 200)], len(e.Message), tc.want)
+			}
+		})
+	}
+}

@@ -67,7 +67,7 @@ func (s *Service) newUser(nu NewUser) (*store.User, error) {
 		nu.Role = store.RoleUser
 	}
 	if !store.ValidRole(nu.Role) {
-		return nil, apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown role %q: use user, support or admin.", nu.Role))
+		return nil, apperr.New(apperr.CodeBadRequest, "Unknown role "+apperr.Quote(nu.Role)+": use user, support or admin.")
 	}
 	now := s.now()
 	return &store.User{
@@ -113,7 +113,7 @@ func (s *Service) noteRole(ctx context.Context, st store.Store, role string) err
 func (s *Service) FindUser(ctx context.Context, name string) (*store.User, error) {
 	u, err := s.store.GetUserByLogin(ctx, NormalizeLogin(name))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, apperr.New(apperr.CodeNotFound, fmt.Sprintf("No user %q.", name))
+		return nil, apperr.New(apperr.CodeNotFound, "No user "+apperr.Quote(name)+".")
 	}
 	return u, err
 }
@@ -132,7 +132,7 @@ func (s *Service) SetRoleKeepingAnAdmin(ctx context.Context, u *store.User, role
 
 func (s *Service) setRole(ctx context.Context, u *store.User, role string, m Meta, keep bool) error {
 	if !store.ValidRole(role) {
-		return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Unknown role %q: use user, support or admin.", role))
+		return apperr.New(apperr.CodeBadRequest, "Unknown role "+apperr.Quote(role)+": use user, support or admin.")
 	}
 	if err := TokenMayGiveRole(m, role); err != nil {
 		return err
@@ -230,7 +230,7 @@ func (s *Service) DeleteUser(ctx context.Context, u *store.User, m Meta) error {
 		}
 		fresh, err := st.GetUser(ctx, u.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			return apperr.New(apperr.CodeNotFound, fmt.Sprintf("No user %q.", u.Username))
+			return apperr.New(apperr.CodeNotFound, "No user "+apperr.Quote(u.Username)+".")
 		}
 		if err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 func TestClientAddPrintsTheSecretOnce(t *testing.T) {
@@ -85,6 +87,20 @@ func TestClientAddRefusesBadInput(t *testing.T) {
 		{"unknown client", []string{"client", "show", "nope"}, "No client"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { c.fails("", tc.args, tc.want) })
+	}
+}
+
+// TestUnknownNamesAreQuotedShort: "no such client" and "no such user" repeat what was typed
+// quoted, cut to its first characters and with invisible ones escaped.
+func TestUnknownNamesAreQuotedShort(t *testing.T) {
+	c := newConsole(t)
+	name := "\u202e" + strings.Repeat("n", 60000)
+	for _, args := range [][]string{{"client", "show", name}, {"user", "unlock", name}} {
+		r := c.run("", args...)
+		if r.code != 1 || !strings.Contains(r.stderr, `"\u202e`+strings.Repeat("n", apperr.MaxQuoted-1)+`…"`) ||
+			len(r.stderr) > 300 || strings.ContainsRune(r.stderr, '\u202e') {
+			t.Errorf("twofold %s …: exit %d, stderr %.200q (%d bytes), want the name's start quoted", args[0], r.code, r.stderr, len(r.stderr))
+		}
 	}
 }
 

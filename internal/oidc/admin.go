@@ -88,7 +88,7 @@ func (a *Admin) Find(ctx context.Context, idOrName string) (*store.OIDCClient, e
 		c, err = a.st.GetOIDCClientByName(ctx, idOrName)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, apperr.New(apperr.CodeNotFound, fmt.Sprintf("No client has the id or name %q.", idOrName))
+		return nil, apperr.New(apperr.CodeNotFound, "No client has the id or name "+apperr.Quote(idOrName)+".")
 	}
 	return c, err
 }

@@ -196,10 +196,7 @@ func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func repeatedParam(q url.Values) error {
 	for k, vs := range q {
 		if len(vs) > 1 {
-			if len(k) > 40 {
-				k = k[:40] + "…"
-			}
-			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Parameter %q is given %d times: give it once.", k, len(vs)))
+			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Parameter %s is given %d times: give it once.", apperr.Quote(k), len(vs)))
 		}
 	}
 	return nil

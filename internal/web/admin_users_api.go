@@ -213,14 +213,14 @@ func (s *Server) apiAdminUpdate(w http.ResponseWriter, r *http.Request) error {
 	}
 	for k := range raw {
 		if !slices.Contains(patchFields, k) {
-			return apperr.New(apperr.CodeBadRequest, "Unknown field "+jsonQuote(k)+": use role, disabled or mfa_required.").In(k)
+			return apperr.New(apperr.CodeBadRequest, "Unknown field "+apperr.Quote(k)+": use role, disabled or mfa_required.").In(k)
 		}
 	}
 	var c admin.Change
 	for field, dst := range map[string]any{"role": &c.Role, "disabled": &c.Disabled, "mfa_required": &c.MFARequired} {
 		if v, ok := raw[field]; ok {
 			if err := json.Unmarshal(v, dst); err != nil {
-				return apperr.New(apperr.CodeBadRequest, "Field "+jsonQuote(field)+" has the wrong type.").In(field)
+				return apperr.New(apperr.CodeBadRequest, "Field "+apperr.Quote(field)+" has the wrong type.").In(field)
 			}
 		}
 	}
@@ -230,11 +230,6 @@ func (s *Server) apiAdminUpdate(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, adminUserJSON(u))
 	return nil
-}
-
-func jsonQuote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }
 
 func (s *Server) apiAdminDelete(w http.ResponseWriter, r *http.Request) error {

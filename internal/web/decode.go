@@ -43,13 +43,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 	if key := duplicateKey(body); key != "" {
 		// encoding/json keeps the last of them; a proxy or a log reading the first would
 		// see another request than the one acted on.
-		return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q is given twice.", key))
+		return apperr.New(apperr.CodeBadRequest, "Field "+apperr.Quote(key)+" is given twice.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q must be %s.", te.Field, jsonKind(te.Type)))
+			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %s must be %s.", apperr.Quote(te.Field), jsonKind(te.Type)))
 		}
 		return apperr.New(apperr.CodeBadRequest, "The request body is not a valid JSON object.")
 	}
@@ -189,7 +189,7 @@ func jsonKind(t reflect.Type) string {
 func required(fields ...[2]string) error {
 	for _, f := range fields {
 		if f[1] == "" {
-			return apperr.New(apperr.CodeBadRequest, fmt.Sprintf("Field %q is required.", f[0]))
+			return apperr.New(apperr.CodeBadRequest, "Field "+apperr.Quote(f[0])+" is required.")
 		}
 	}
 	return nil
