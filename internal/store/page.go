@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"strconv"
@@ -20,11 +22,17 @@ type Cursor struct {
 // IsZero reports whether c is the list's start.
 func (c Cursor) IsZero() bool { return c.At.IsZero() && c.ID == "" }
 
-// ErrBadCursor: a cursor's text is not one Encode made.
+// ErrBadCursor: a cursor's text is not one Encode made for that list.
 var ErrBadCursor = errors.New("store: malformed cursor")
 
-// Encode is c as opaque text for ?cursor=; the zero Cursor is "".
-func (c Cursor) Encode() string {
+// cursorSumLen is how many bytes of checksum a cursor's text carries.
+const cursorSumLen = 6
+
+// Encode is c as opaque, URL-safe text for ?cursor= of the list named list; the zero
+// Cursor is "". The text carries a checksum of the list's name and the position, so
+// ParseCursor refuses it on any other list, and refuses it cut short or altered. The
+// checksum has no key: it guards against mistakes, not against forgery.
+func (c Cursor) Encode(list string) string {
 	if c.IsZero() {
 		return ""
 	}
@@ -32,22 +40,37 @@ func (c Cursor) Encode() string {
 	if !c.At.IsZero() {
 		at = c.At.UnixNano()
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 36) + "." + c.ID))
+	pos := strconv.FormatInt(at, 36) + "." + c.ID
+	return base64.RawURLEncoding.EncodeToString(append(cursorSum(list, pos), pos...))
 }
 
-// ParseCursor reads what Encode wrote; "" is the start. Anything else is ErrBadCursor.
-func ParseCursor(text string) (Cursor, error) {
+// cursorSum is the checksum of position pos in the list named list.
+func cursorSum(list, pos string) []byte {
+	h := sha256.New()
+	h.Write([]byte(list))
+	h.Write([]byte{0})
+	h.Write([]byte(pos))
+	return h.Sum(nil)[:cursorSumLen]
+}
+
+// ParseCursor reads what Encode(list) wrote; "" is the start. Anything else, including a
+// cursor of another list, is ErrBadCursor.
+func ParseCursor(list, text string) (Cursor, error) {
 	if text == "" {
 		return Cursor{}, nil
 	}
 	if len(text) > 512 {
 		return Cursor{}, ErrBadCursor
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(text)
-	if err != nil {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(text)
+	if err != nil || len(raw) <= cursorSumLen {
 		return Cursor{}, ErrBadCursor
 	}
-	at, id, ok := strings.Cut(string(raw), ".")
+	sum, pos := raw[:cursorSumLen], string(raw[cursorSumLen:])
+	if !bytes.Equal(sum, cursorSum(list, pos)) {
+		return Cursor{}, ErrBadCursor
+	}
+	at, id, ok := strings.Cut(pos, ".")
 	if !ok || id == "" || !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
 		return Cursor{}, ErrBadCursor
 	}

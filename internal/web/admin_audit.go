@@ -163,7 +163,7 @@ func printable(v string) bool {
 
 // auditCursor reads ?cursor= and ?limit=: the id the page continues below, and its size.
 func auditCursor(r *http.Request) (int64, int, error) {
-	c, limit, err := pageParams(r)
+	c, limit, err := pageParams(r, listAudit)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -172,7 +172,7 @@ func auditCursor(r *http.Request) (int64, int, error) {
 	}
 	id, err := strconv.ParseInt(c.ID, 10, 64)
 	if err != nil || id < 1 || !c.At.IsZero() {
-		return 0, 0, apperr.Msg(apperr.CodeBadRequest, "audit.err_cursor").In("cursor")
+		return 0, 0, apperr.Msg(apperr.CodeBadRequest, "err.admin_cursor").In("cursor")
 	}
 	return id, limit, nil
 }
@@ -246,7 +246,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
 	if next > 0 {
 		cur = store.Cursor{ID: strconv.FormatInt(next, 10)}
 	}
-	writeJSON(w, http.StatusOK, pageOf(events, cur, func(e *store.AuditEvent) AuditEntry { return auditJSON(*e, names) }))
+	writeJSON(w, http.StatusOK, pageOf(listAudit, events, cur, func(e *store.AuditEvent) AuditEntry { return auditJSON(*e, names) }))
 	return nil
 }
 
@@ -437,7 +437,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 		for k, vs := range filters {
 			v[k] = vs
 		}
-		v.Set("cursor", store.Cursor{ID: strconv.FormatInt(next, 10)}.Encode())
+		v.Set("cursor", store.Cursor{ID: strconv.FormatInt(next, 10)}.Encode(listAudit))
 		d.Next = "/admin/audit?" + v.Encode()
 	}
 	if before > 0 {

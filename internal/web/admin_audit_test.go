@@ -123,8 +123,8 @@ func TestAuditAPI(t *testing.T) {
 
 	for _, q := range []string{
 		"limit=0", "limit=501", "limit=1000000000000", "limit=-1", "limit=x",
-		"cursor=!!!", "cursor=" + url.QueryEscape(store.Cursor{ID: "abc"}.Encode()), "cursor=" + url.QueryEscape(store.Cursor{ID: "-5"}.Encode()),
-		"cursor=" + url.QueryEscape(store.Cursor{At: day, ID: "5"}.Encode()), "cursor=" + strings.Repeat("A", 1000),
+		"cursor=!!!", "cursor=" + url.QueryEscape(store.Cursor{ID: "abc"}.Encode("audit")), "cursor=" + url.QueryEscape(store.Cursor{ID: "-5"}.Encode("audit")),
+		"cursor=" + url.QueryEscape(store.Cursor{At: day, ID: "5"}.Encode("audit")), "cursor=" + strings.Repeat("A", 1000),
 		"since=yesterday", "since=2031-13-01", "until=2031-05-06T25:00", "since=2031-05-07&until=2031-05-06", "since=0001-01-01",
 		"since=" + strings.Repeat("9", 100), "event=a%20b", "event=login.*.*", "event=" + strings.Repeat("e", 101), "event=%00",
 		"user=a%01b", "user=" + strings.Repeat("u", 201), "ip=" + strings.Repeat("1", 65), "ip=a%0ab", "format=xml",

@@ -111,7 +111,7 @@ func pageInMemory[T any](items []T, key func(T) store.Cursor, after store.Cursor
 func clientKey(c store.OIDCClient) store.Cursor { return store.Cursor{At: c.CreatedAt, ID: c.ID} }
 
 func (s *Server) apiAdminClients(w http.ResponseWriter, r *http.Request) error {
-	after, limit, err := pageParams(r)
+	after, limit, err := pageParams(r, listClients)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Server) apiAdminClients(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page, next := pageInMemory(list, clientKey, after, limit)
-	writeJSON(w, http.StatusOK, pageOf(page, next, func(c *store.OIDCClient) AdminClient { return adminClientJSON(c, "") }))
+	writeJSON(w, http.StatusOK, pageOf(listClients, page, next, func(c *store.OIDCClient) AdminClient { return adminClientJSON(c, "") }))
 	return nil
 }
 
@@ -218,7 +218,7 @@ func adminKeyJSON(k *store.OIDCSigningKey) AdminSigningKey {
 func keyKey(k store.OIDCSigningKey) store.Cursor { return store.Cursor{At: k.CreatedAt, ID: k.ID} }
 
 func (s *Server) apiAdminSigningKeys(w http.ResponseWriter, r *http.Request) error {
-	after, limit, err := pageParams(r)
+	after, limit, err := pageParams(r, listSigningKeys)
 	if err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func (s *Server) apiAdminSigningKeys(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	page, next := pageInMemory(keys, keyKey, after, limit)
-	writeJSON(w, http.StatusOK, pageOf(page, next, adminKeyJSON))
+	writeJSON(w, http.StatusOK, pageOf(listSigningKeys, page, next, adminKeyJSON))
 	return nil
 }
 
@@ -290,7 +290,8 @@ func (s *Server) apiAdminSettings(w http.ResponseWriter, r *http.Request) error 
 func appKey(a store.OIDCApplication) store.Cursor { return store.Cursor{ID: a.ClientID} }
 
 func (s *Server) apiAdminUserApplications(w http.ResponseWriter, r *http.Request) error {
-	after, limit, err := pageParams(r)
+	apps := listApplications(r.PathValue("id"))
+	after, limit, err := pageParams(r, apps)
 	if err != nil {
 		return err
 	}
@@ -299,7 +300,7 @@ func (s *Server) apiAdminUserApplications(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	page, next := pageInMemory(list, appKey, after, limit)
-	writeJSON(w, http.StatusOK, pageOf(page, next, func(a *store.OIDCApplication) Application { return applicationJSON(*a) }))
+	writeJSON(w, http.StatusOK, pageOf(apps, page, next, func(a *store.OIDCApplication) Application { return applicationJSON(*a) }))
 	return nil
 }
 

@@ -59,6 +59,20 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// The admin lists that hand out cursors. A cursor carries the name of its list, so every
+// other list refuses it (store.ParseCursor); the console's pages share the API's lists.
+const (
+	listUsers       = "users"
+	listTokens      = "tokens"
+	listClients     = "clients"
+	listSigningKeys = "signing-keys"
+	listAudit       = "audit"
+)
+
+// listApplications names the list of the applications of the user with id userID: a
+// cursor of one user's applications is refused on another's.
+func listApplications(userID string) string { return "users/" + userID + "/applications" }
+
 // Page is one page of a list of the admin API: its items, and the cursor of the page
 // after it (null on the last page). Pass next_cursor as ?cursor= to get that page.
 type Page[T any] struct {
@@ -66,28 +80,28 @@ type Page[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-// newPage is the page of items whose next page starts after next (the zero Cursor when
-// there is none).
-func newPage[T any](items []T, next store.Cursor) Page[T] {
+// newPage is the page of items of list whose next page starts after next (the zero
+// Cursor when there is none).
+func newPage[T any](list string, items []T, next store.Cursor) Page[T] {
 	if items == nil {
 		items = []T{}
 	}
 	p := Page[T]{Items: items}
 	if !next.IsZero() {
-		c := next.Encode()
+		c := next.Encode(list)
 		p.NextCursor = &c
 	}
 	return p
 }
 
-// pageOf is the page of items, each as convert writes it, whose next page starts after
-// next (the zero Cursor when there is none).
-func pageOf[T, J any](items []T, next store.Cursor, convert func(*T) J) Page[J] {
+// pageOf is the page of items of list, each as convert writes it, whose next page starts
+// after next (the zero Cursor when there is none).
+func pageOf[T, J any](list string, items []T, next store.Cursor, convert func(*T) J) Page[J] {
 	out := make([]J, 0, len(items))
 	for i := range items {
 		out = append(out, convert(&items[i]))
 	}
-	return newPage(out, next)
+	return newPage(list, out, next)
 }
 
 // Page sizes of the admin lists.
@@ -96,10 +110,11 @@ const (
 	maxPageLimit     = 500
 )
 
-// pageParams reads a list's ?cursor=&limit=: the position to start after (the zero
+// pageParams reads the ?cursor=&limit= of list: the position to start after (the zero
 // Cursor for the first page) and the page size (defaultPageLimit when not given). A
-// cursor the server did not hand out, or a limit outside 1..maxPageLimit, is a 400.
-func pageParams(r *http.Request) (store.Cursor, int, error) {
+// cursor list did not hand out (another list's, cut short, altered), or a limit outside
+// 1..maxPageLimit, is a 400.
+func pageParams(r *http.Request, list string) (store.Cursor, int, error) {
 	q := r.URL.Query()
 	limit := defaultPageLimit
 	if v := q.Get("limit"); v != "" {
@@ -109,7 +124,7 @@ func pageParams(r *http.Request) (store.Cursor, int, error) {
 		}
 		limit = n
 	}
-	c, err := store.ParseCursor(q.Get("cursor"))
+	c, err := store.ParseCursor(list, q.Get("cursor"))
 	if err != nil {
 		return store.Cursor{}, 0, apperr.Msg(apperr.CodeBadRequest, "err.admin_cursor").In("cursor")
 	}

@@ -21,16 +21,18 @@ func TestPageParams(t *testing.T) {
 		bad         string // the field of a 400
 	}{
 		{"defaults", "", store.Cursor{}, defaultPageLimit, ""},
-		{"limit_and_cursor", "?limit=7&cursor=" + next.Encode(), next, 7, ""},
+		{"limit_and_cursor", "?limit=7&cursor=" + next.Encode(listUsers), next, 7, ""},
 		{"largest_limit", "?limit=500", store.Cursor{}, maxPageLimit, ""},
 		{"zero_limit", "?limit=0", store.Cursor{}, 0, "limit"},
 		{"huge_limit", "?limit=501", store.Cursor{}, 0, "limit"},
 		{"word_limit", "?limit=ten", store.Cursor{}, 0, "limit"},
 		{"forged_cursor", "?cursor=%00%ff", store.Cursor{}, 0, "cursor"},
 		{"base64_garbage", "?cursor=Zm9vYmFy", store.Cursor{}, 0, "cursor"},
+		{"another_lists_cursor", "?cursor=" + next.Encode(listTokens), store.Cursor{}, 0, "cursor"},
+		{"cut_cursor", "?cursor=" + next.Encode(listUsers)[:len(next.Encode(listUsers))-2], store.Cursor{}, 0, "cursor"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, n, err := pageParams(httptest.NewRequest("GET", "/api/v1/admin/users"+tc.query, nil))
+			c, n, err := pageParams(httptest.NewRequest("GET", "/api/v1/admin/users"+tc.query, nil), listUsers)
 			if tc.bad != "" {
 				e, ok := apperr.As(err)
 				if !ok || e.Code != apperr.CodeBadRequest || e.Field != tc.bad {
@@ -46,13 +48,13 @@ func TestPageParams(t *testing.T) {
 }
 
 func TestNewPageJSON(t *testing.T) {
-	b, _ := json.Marshal(newPage[int](nil, store.Cursor{}))
+	b, _ := json.Marshal(newPage[int](listUsers, nil, store.Cursor{}))
 	if string(b) != `{"items":[],"next_cursor":null}` {
 		t.Fatalf("last page: %s", b)
 	}
 	more := store.Cursor{ID: "x"}
-	b, _ = json.Marshal(newPage([]int{1}, more))
-	if string(b) != `{"items":[1],"next_cursor":"`+more.Encode()+`"}` {
+	b, _ = json.Marshal(newPage(listUsers, []int{1}, more))
+	if string(b) != `{"items":[1],"next_cursor":"`+more.Encode(listUsers)+`"}` {
 		t.Fatalf("page with more: %s", b)
 	}
 }

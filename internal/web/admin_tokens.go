@@ -98,7 +98,7 @@ func (s *Server) usernames(r *http.Request) func(string) *string {
 }
 
 func (s *Server) apiListTokens(w http.ResponseWriter, r *http.Request) error {
-	after, limit, err := pageParams(r)
+	after, limit, err := pageParams(r, listTokens)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (s *Server) apiListTokens(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, next := store.NextPage(tokens, limit, func(t store.APIToken) store.Cursor { return store.Cursor{At: t.CreatedAt, ID: t.ID} })
 	names := s.usernames(r)
-	writeJSON(w, http.StatusOK, pageOf(page, next, func(t *store.APIToken) APIToken { return s.tokenJSON(t, names) }))
+	writeJSON(w, http.StatusOK, pageOf(listTokens, page, next, func(t *store.APIToken) APIToken { return s.tokenJSON(t, names) }))
 	return nil
 }
 

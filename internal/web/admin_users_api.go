@@ -145,7 +145,7 @@ func adminDetailsJSON(d *admin.Details) AdminUserDetails {
 // userFilter reads the list's query: ?query=&role=&status=&mfa=&limit=&cursor=.
 func userFilter(r *http.Request) (admin.Filter, error) {
 	q := r.URL.Query()
-	after, limit, err := pageParams(r)
+	after, limit, err := pageParams(r, listUsers)
 	if err != nil {
 		return admin.Filter{}, err
 	}
@@ -162,7 +162,7 @@ func (s *Server) apiAdminListUsers(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(list.Users, list.Next, adminUserJSON))
+	writeJSON(w, http.StatusOK, pageOf(listUsers, list.Users, list.Next, adminUserJSON))
 	return nil
 }
 

@@ -54,7 +54,7 @@ type usersData struct {
 // usersHref is the list's address for f with status and cursor.
 func usersHref(f admin.Filter, status string, cursor store.Cursor) string {
 	q := url.Values{}
-	for k, v := range map[string]string{"query": f.Query, "role": f.Role, "mfa": f.MFA, "status": status, "cursor": cursor.Encode()} {
+	for k, v := range map[string]string{"query": f.Query, "role": f.Role, "mfa": f.MFA, "status": status, "cursor": cursor.Encode(listUsers)} {
 		if v != "" {
 			q.Set(k, v)
 		}

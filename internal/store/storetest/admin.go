@@ -208,7 +208,7 @@ func testSearchUsersPaging(t *testing.T, s store.Store) {
 			break
 		}
 		// The cursor survives its text form.
-		if after, err = store.ParseCursor(next.Encode()); err != nil {
+		if after, err = store.ParseCursor("users", next.Encode("users")); err != nil {
 			t.Fatal(err)
 		}
 	}
