@@ -102,7 +102,8 @@ func (s *Server) auditQuery(r *http.Request) (store.AuditFilter, error) {
 }
 
 // parseAuditTime reads a time filter; "" is none. A bare date is midnight UTC, or with
-// endOfDay the midnight after it.
+// endOfDay the midnight after it. The years 1970 to 9999 are the range of what is read,
+// so with endOfDay 9999-12-31 is read as the first instant of the year 10000.
 func parseAuditTime(v string, endOfDay bool) (time.Time, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -110,10 +111,13 @@ func parseAuditTime(v string, endOfDay bool) (time.Time, error) {
 	}
 	if len(v) <= 40 {
 		if t, err := time.Parse(time.DateOnly, v); err == nil {
+			if _, err := auditTimeInRange(t); err != nil {
+				return time.Time{}, err
+			}
 			if endOfDay {
 				t = t.AddDate(0, 0, 1)
 			}
-			return auditTimeInRange(t)
+			return t, nil
 		}
 		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02T15:04:05"} {
 			if t, err := time.Parse(layout, v); err == nil {

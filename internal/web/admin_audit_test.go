@@ -228,6 +228,55 @@ func TestAuditExport(t *testing.T) {
 	wantPage(t, root.Get("/admin/audit/export?event=x.bulk&format=xml"), http.StatusBadRequest)
 }
 
+// TestAuditTimeBounds: since and until take the years 1970 to 9999, whole days
+// included: until=9999-12-31 is the end of that day, on the API, its export and the
+// console, while a year outside the range is a 400 everywhere.
+func TestAuditTimeBounds(t *testing.T) {
+	srv, root := adminServer(t)
+	appendEvents(t, srv, store.AuditEvent{At: time.Date(2031, 5, 6, 0, 0, 0, 0, time.UTC), Event: "b.bound", Detail: "bound-event"})
+	endpoints := []string{
+		"/api/v1/admin/audit?event=b.*&",
+		"/api/v1/admin/audit?event=b.*&format=csv&",
+		"/api/v1/admin/audit?event=b.*&format=ndjson&",
+		"/admin/audit?event=b.*&",
+		"/admin/audit/export?event=b.*&format=csv&",
+	}
+	for _, tc := range []struct {
+		query  string
+		status int
+		found  bool   // whether the event is in the answer
+		says   string // what a 400 says
+	}{
+		{"until=9999-12-31", http.StatusOK, true, ""},
+		{"since=9999-12-31", http.StatusOK, false, ""},
+		{"since=9999-12-31&until=9999-12-31", http.StatusOK, false, ""},
+		{"since=2031-05-06&until=9999-12-31", http.StatusOK, true, ""},
+		{"until=9999-12-31T23:59:59.999Z", http.StatusOK, true, ""},
+		{"since=1970-01-01", http.StatusOK, true, ""},
+		{"until=1970-01-01", http.StatusOK, false, ""},
+		{"until=10000-01-01", http.StatusBadRequest, false, "until must be"},
+		{"since=10000-01-01", http.StatusBadRequest, false, "since must be"},
+		{"until=10000-01-01T00:00:00Z", http.StatusBadRequest, false, "until must be"},
+		{"until=1969-12-31", http.StatusBadRequest, false, "until must be between the years 1970 and 9999"},
+		{"since=1969-12-31T23:59:59Z", http.StatusBadRequest, false, "since must be between the years 1970 and 9999"},
+	} {
+		for _, e := range endpoints {
+			t.Run(e+tc.query, func(t *testing.T) {
+				r := rawDo(srv, root, http.MethodGet, e+tc.query, "", nil, nil)
+				if r.err != nil || r.status != tc.status {
+					t.Fatalf("%d %v, want %d: %s", r.status, r.err, tc.status, r.body)
+				}
+				if found := strings.Contains(string(r.body), "bound-event"); tc.status == http.StatusOK && found != tc.found {
+					t.Fatalf("the event is in the answer: %v, want %v: %s", found, tc.found, r.body)
+				}
+				if !strings.Contains(string(r.body), tc.says) {
+					t.Fatalf("the answer does not say %q: %s", tc.says, r.body)
+				}
+			})
+		}
+	}
+}
+
 // TestAuditConsole: the page filters and pages the log, and shows a bad filter at its field.
 func TestAuditConsole(t *testing.T) {
 	srv, root := adminServer(t)
