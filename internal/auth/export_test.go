@@ -11,6 +11,3 @@ var DigitZero = digitZero
 
 // NotRecommended is the table of letters no new username holds, for its test.
 var NotRecommended = notRecommended
-
-// RareMarks is the table of marks no username's letter carries, for its test.
-var RareMarks = rareMarks

@@ -14,7 +14,7 @@ var nameSeeds = []string{
 	"alice", "ALICE", "ａｌｉｃｅ", " alice ", "alice@example.com", "Straße", "STRASSE", "ǅemal", "ﬁona",
 	"İstanbul", "ΣΊΣΥΦΟΣ", "e\u0301", "\u212b", "a\u0000b", "\xff\xfe", "", "   ", strings.Repeat("x", 65),
 	"x\u200by", "١٢٣", "bob.smith_2-x", "😀", "\u0130", "K\u212a", "\u0430lice", "r\u03bfot", "1\u0661", ".", "-_",
-	"山田たろう", "taro山田", "\u0251dmin", "\u01a6oot", "bob\u3164", "\u0930\u093e\u092e", "q\u0301",
+	"山田たろう", "taro山田", "\u0251dmin", "\u01a6oot", "bob\u3164",
 }
 
 // FuzzNormalizeLogin checks the lookup key every sign-in computes: it never panics, is
@@ -35,10 +35,9 @@ func FuzzNormalizeLogin(f *testing.F) {
 }
 
 // FuzzValidateUsername checks that whatever is typed as a new username is either refused
-// with a reason (a bad_request) or accepted in a form that signs in: 1 to 64 letters (with
-// the marks of their script), digits, '.', '_' and '-', at least one a letter or digit, none
-// that shows nothing or that ordinary writing does not use, never '@', whose lookup key is
-// the one sign-in computes.
+// with a reason (a bad_request) or accepted in a form that signs in: 1 to 64 letters,
+// digits, '.', '_' and '-', at least one a letter or digit, none that shows nothing or that
+// ordinary writing does not use, never '@', whose lookup key is the one sign-in computes.
 func FuzzValidateUsername(f *testing.F) {
 	for _, s := range nameSeeds {
 		f.Add(s)
@@ -54,18 +53,8 @@ func FuzzValidateUsername(f *testing.F) {
 		if !utf8.ValidString(display) || display == "" || utf8.RuneCountInString(display) > 64 {
 			t.Fatalf("ValidateUsername(%q) accepted %q", s, display)
 		}
-		var last rune // the last letter or digit
 		for _, r := range display {
-			switch {
-			case unicode.IsLetter(r) || unicode.IsDigit(r):
-				last = r
-			case unicode.In(r, unicode.Mn, unicode.Mc):
-				if !unicode.IsLetter(last) || !sameScript(last, r) {
-					t.Fatalf("ValidateUsername(%q) accepted %q with the mark %U after %U", s, display, r, last)
-				}
-			case r == '.' || r == '_' || r == '-':
-				last = 0
-			default:
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' {
 				t.Fatalf("ValidateUsername(%q) accepted %q with %q", s, display, r)
 			}
 			if unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) {
@@ -91,15 +80,4 @@ func FuzzValidateUsername(f *testing.F) {
 			t.Fatalf("ValidateUsername is not stable on %q: %q %q %v", display, d2, n2, err)
 		}
 	})
-}
-
-// sameScript reports whether a and b are of one script of Go's tables, neither Common nor
-// Inherited.
-func sameScript(a, b rune) bool {
-	for name, table := range unicode.Scripts {
-		if name != "Common" && name != "Inherited" && unicode.Is(table, a) && unicode.Is(table, b) {
-			return true
-		}
-	}
-	return false
 }

@@ -59,14 +59,12 @@ func AsText(s string) string {
 
 // ValidateUsername checks a new username and returns its display and lookup forms.
 // Allowed: 1 to 64 letters, digits, '.', '_' and '-', at least one of them a letter or a
-// digit, and no letter that shows nothing (see blank); a letter may carry the marks of its
-// script (see scriptMark), as Devanagari and Tamil write their vowels. '@' is reserved for
-// e-mail sign-in. No letter may be one Unicode does not recommend for identifiers (see
-// notRecommended), in the name or in its lookup form, so that "ɑdmin" with a phonetic "ɑ" or
-// "ᴀdmin" with a small capital cannot pass for "admin"; and the letters and digits must be
-// of one script (see oneScript), so that "аlice" with a Cyrillic "а" cannot pass for
-// "alice". Only new names are checked: existing accounts sign in by NormalizeLogin whatever
-// their name.
+// digit, and no letter that shows nothing (see blank); '@' is reserved for e-mail sign-in. No letter may be one Unicode does not recommend
+// for identifiers (see notRecommended), in the name or in its lookup form, so that "ɑdmin"
+// with a phonetic "ɑ" or "ᴀdmin" with a small capital cannot pass for "admin"; and the
+// letters and digits must be of one script (see oneScript), so that "аlice" with a Cyrillic
+// "а" cannot pass for "alice". Only new names are checked: existing accounts sign in by
+// NormalizeLogin whatever their name.
 func ValidateUsername(s string) (display, normalized string, err error) {
 	display = norm.NFKC.String(strings.TrimSpace(s))
 	bad := func(key string) error { return apperr.Msg(apperr.CodeBadRequest, key).In("username") }
@@ -80,23 +78,12 @@ func ValidateUsername(s string) (display, normalized string, err error) {
 		return "", "", bad("err.username_long")
 	}
 	letterOrDigit := false
-	base, marks, prev := "", 0, rune(-1) // the script of the letter marks may follow, the marks on it
 	for _, r := range display {
-		switch {
-		case blank(r):
-			return "", "", bad("err.username_chars")
-		case unicode.IsLetter(r):
-			letterOrDigit, base, marks = true, scriptOf(r), 0
-		case unicode.IsDigit(r):
-			letterOrDigit, base = true, ""
-		case r == '.' || r == '_' || r == '-':
-			base = ""
-		case scriptMark(r, base, prev, marks):
-			marks++
-		default:
+		alnum := (unicode.IsLetter(r) || unicode.IsDigit(r)) && !blank(r)
+		if !alnum && r != '.' && r != '_' && r != '-' {
 			return "", "", bad("err.username_chars")
 		}
-		prev = r
+		letterOrDigit = letterOrDigit || alnum
 	}
 	if !letterOrDigit {
 		return "", "", bad("err.username_letter")
@@ -110,21 +97,6 @@ func ValidateUsername(s string) (display, normalized string, err error) {
 		return "", "", bad("err.username_scripts")
 	}
 	return display, normalized, nil
-}
-
-// maxMarks is the most marks one letter of a username carries, as UTS #39 advises.
-const maxMarks = 4
-
-// scriptMark reports whether the mark r may follow in a username after prev, the marks-th
-// mark on a letter of the script base: a vowel sign, virama or other mark of a script's own
-// (Devanagari "ा" and "्", Tamil "ு"), on a letter of that script, at most maxMarks of them
-// and never the same twice in a row, nor one of rareMarks. Marks that several scripts share
-// (the accents U+0300–036F, the Arabic vowel marks) are refused: NFKC has already composed
-// the accented letters that exist, and the others would let a letter pass for another ("o"
-// with U+0336).
-func scriptMark(r rune, base string, prev rune, marks int) bool {
-	return unicode.In(r, unicode.Mn, unicode.Mc) && base != "" && base != "Common" && base != "Inherited" &&
-		scriptOf(r) == base && r != prev && marks < maxMarks && !unicode.Is(rareMarks, r)
 }
 
 // blank reports a code point that Unicode counts as a letter or a mark but that shows

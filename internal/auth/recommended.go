@@ -2,11 +2,11 @@ package auth
 
 import "unicode"
 
-// notRecommended holds the letters and marks of the Latin, Greek and Cyrillic blocks that
-// no new username may hold. They are the ones Unicode UTS #39 does not recommend for
-// identifiers (Identifier_Status Restricted, as of Unicode 14): phonetic letters and small
-// capitals that pass for ordinary ones ("ɑ", "ɡ", "ᴀ", "ʀ"), click letters that pass for
-// punctuation ("ǀ", "ǃ"), and archaic, technical and obsolete letters ("ȷ", "ϳ", "ꙅ").
+// notRecommended holds the letters (and the few marks) of the Latin, Greek and Cyrillic
+// blocks that no new username may hold. They are the ones Unicode UTS #39 does not recommend
+// for identifiers (Identifier_Status Restricted, as of Unicode 14): phonetic letters and
+// small capitals that pass for ordinary ones ("ɑ", "ɡ", "ᴀ", "ʀ"), click letters that pass
+// for punctuation ("ǀ", "ǃ"), and archaic, technical and obsolete letters ("ȷ", "ϳ", "ꙅ").
 // The IPA's "ə" is not in: UTS #39 allows it, Azerbaijani writes it, and its capital "Ə" is
 // ordinary. Beyond UTS #39 the table also holds:
 //   - every modifier letter of these blocks: UTS #39 allows "ʻ" and "ʼ" (Hawaiian, Uzbek),
@@ -64,30 +64,6 @@ var notRecommended = &unicode.RangeTable{
 		{0x10780, 0x107bf, 1}, // Latin Extended-F: modifier letters 𐞀 𐞁...
 		{0x1df00, 0x1dfff, 1}, // Latin Extended-G: 𝼀 𝼁... (extensions to the IPA)
 		{0x1e030, 0x1e08f, 1}, // Cyrillic Extended-D: modifier letters
-	},
-}
-
-// rareMarks holds the marks of a script's own that UTS #39 does not recommend and that
-// scriptMark would otherwise let a letter of that script carry, in the scripts most names are
-// written in: Hebrew points and cantillation and Arabic Quranic signs (names are written
-// without them, as without the Arabic vowel marks, which several scripts share and which are
-// refused anyway), the Vedic signs of Devanagari, and the few marks of the Greek, Han and
-// Hangul scripts. The rarer marks of the scripts of India and South-East Asia are not in.
-var rareMarks = &unicode.RangeTable{
-	R16: []unicode.Range16{
-		{0x0591, 0x05c7, 1}, // Hebrew cantillation and points
-		{0x0610, 0x061a, 1}, // Arabic honorifics and Quranic signs
-		{0x0656, 0x065f, 1}, // Arabic subscript alef, inverted damma...
-		{0x06d6, 0x06ed, 1}, // Quranic annotation signs
-		{0x0898, 0x089f, 1}, // Arabic Extended-B: Quranic signs
-		{0x08ca, 0x08ff, 1}, // Arabic Extended-A: Quranic signs, tanween variants
-		{0x302e, 0x302f, 1}, // Hangul tone marks
-		{0xa8e0, 0xa8ff, 1}, // Devanagari Extended: Vedic signs
-		{0xfb1e, 0xfb1e, 1}, // Hebrew point judeo-spanish varika
-	},
-	R32: []unicode.Range32{
-		{0x16ff0, 0x16ff1, 1}, // Vietnamese reading marks (Han)
-		{0x1d242, 0x1d244, 1}, // combining Greek musical marks
 	},
 }
 
