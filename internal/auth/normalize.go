@@ -128,29 +128,76 @@ const (
 )
 
 // ContainsUnseen reports whether the name s holds a character that shows nothing (see
-// Unseen), but for a zero-width joiner or non-joiner between two visible characters: emoji
-// sequences (woman, joiner, laptop is one "woman technologist") and Persian words need them,
-// and there one can neither hide at an end of the name nor pile up with another. It is the
-// rule for the names people give things and read: display names and the names of security
-// keys, API tokens and OpenID Connect clients. Usernames allow no joiner at all.
+// Unseen), but for a joiner where writing needs one, after the rules of IDNA (RFC 5892,
+// appendix A.1 and A.2) and of emoji: a zero-width joiner between two emoji (woman, joiner,
+// laptop is one "woman technologist"; a variation selector or skin tone may stand between)
+// or after a virama; a non-joiner after a virama or between two letters of a joining script
+// (Arabic, Syriac, N'Ko, Mongolian: Persian words need it). Anywhere else a joiner shows
+// nothing, so "Ac", U+200D, "me" would read as "Acme". A variation selector must follow
+// what it varies. It is the rule for the names people give things and read: display names
+// and the names of security keys, API tokens and OpenID Connect clients. Usernames allow no
+// joiner at all.
 func ContainsUnseen(s string) bool {
 	prev := utf8.RuneError // what comes before the first character: nothing visible
+	base := utf8.RuneError // prev, but for variation selectors and skin tones
 	for i, r := range s {
-		if r == zwnj || r == zwj {
+		switch {
+		case r == zwj || r == zwnj:
 			next, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
-			if !visible(prev) || !visible(next) {
+			if !joins(r, prev, base, next) {
 				return true
 			}
-		} else if Unseen(r) {
+		case variation(r):
+			if !visible(prev) {
+				return true
+			}
+		case Unseen(r):
 			return true
 		}
-		prev = r
+		if prev = r; !variation(r) && !skinTone(r) {
+			base = r
+		}
 	}
 	return false
 }
 
-// visible reports whether r shows something a joiner may join: not a space, nor anything
-// Unseen (which a joiner is, and so is the U+FFFD that stands for the end of the text).
+// joins reports whether the joiner j, after prev (whose base is base) and before next, is
+// one that writing needs (see ContainsUnseen).
+func joins(j, prev, base, next rune) bool {
+	if virama(prev) && visible(next) {
+		return true
+	}
+	if j == zwj {
+		return emoji(base) && emoji(next)
+	}
+	return unicode.IsLetter(prev) && unicode.IsLetter(next) && joining(prev) && joining(next)
+}
+
+// emoji is a pictographic symbol an emoji sequence joins (approximately: So, which holds
+// U+FFFD too, the end of the text here).
+func emoji(r rune) bool { return r != utf8.RuneError && unicode.Is(unicode.So, r) }
+
+// variation reports whether r is a variation selector, which shows only on what it follows.
+func variation(r rune) bool { return unicode.Is(unicode.Variation_Selector, r) }
+
+// skinTone reports whether r is an emoji skin tone modifier (U+1F3FB–1F3FF).
+func skinTone(r rune) bool { return r >= 0x1f3fb && r <= 0x1f3ff }
+
+// joining reports whether r is of a script whose letters join, where a non-joiner shows.
+func joining(r rune) bool {
+	return unicode.In(r, unicode.Arabic, unicode.Syriac, unicode.Nko, unicode.Mongolian)
+}
+
+// virama reports whether r is a mark of a Brahmic script, after which both joiners choose
+// how a conjunct is drawn (approximately: its viramas; Go's tables carry no combining class).
+func virama(r rune) bool {
+	return unicode.Is(unicode.Mn, r) && unicode.In(r, unicode.Devanagari, unicode.Bengali, unicode.Gurmukhi,
+		unicode.Gujarati, unicode.Oriya, unicode.Tamil, unicode.Telugu, unicode.Kannada, unicode.Malayalam,
+		unicode.Sinhala, unicode.Myanmar, unicode.Khmer, unicode.Tibetan)
+}
+
+// visible reports whether r shows something: not a space, nor anything Unseen (which a
+// joiner is, and so is the U+FFFD that stands for the end of the text).
 func visible(r rune) bool { return !Unseen(r) && !unicode.IsSpace(r) }
 
 // ValidateEmail checks an e-mail address and returns its display and lookup forms. It

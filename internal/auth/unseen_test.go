@@ -16,13 +16,18 @@ var (
 		"\u2764\ufe0f\u200d\U0001f525 key",                 // heart on fire: ❤, emoji selector, joiner, 🔥
 		"\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", // Persian "I want": می, non-joiner, خواهم
 		"\u0915\u094d\u200d\u0937",                         // Devanagari क्, joiner, ष: a joiner after a virama
+		"\U0001f44b\U0001f3fd\u200d\U0001f4bb",             // a skin tone between an emoji and the joiner
+		"\u2764\ufe0f",                                     // a variation selector after what it varies
 	}
 	unseenNames = []string{
 		"\u200dlaptop", "laptop\u200d", "\u200d", "\u200c", // at an end
 		"lap\u200d\u200dtop", "lap\u200c\u200dtop", // doubled
 		"lap \u200dtop", "lap\u200d top", "\U0001f469\u200d \U0001f4bb", // next to a space
 		"ci\u202eevil", "\u2066ci\u2069", "c\u200bi", "ci\ufeff", "c\u00adi", "c\u200ei", "ci\x00", "ci\ufffd", // other format characters, controls
-		"ci\xff", // not UTF-8
+		"ci\xff",                                  // not UTF-8
+		"Ac\u200dme", "Ac\u200cme", "ad\u200dmin", // a joiner between Latin letters shows nothing
+		"\ufe0f", "\ufe0f\u200d\ufe0f", "a \ufe0f", // a variation selector with nothing to vary
+		"\u0645\u200c\u0078", // a non-joiner between Arabic and Latin
 	}
 )
 
