@@ -40,6 +40,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 		// encoding/json would read either as U+FFFD and store it in place of what was sent.
 		return apperr.New(apperr.CodeBadRequest, reason)
 	}
+	if depth, values := jsonShape(body); depth > maxJSONDepth || values > maxJSONValues {
+		// No request of the API comes near either; they bound what walking the body costs.
+		return apperr.New(apperr.CodeBadRequest, fmt.Sprintf(
+			"The request body nests objects and lists deeper than %d or holds more than %d values.", maxJSONDepth, maxJSONValues))
+	}
 	if key := duplicateKey(body); key != "" {
 		// encoding/json keeps the last of them; a proxy or a log reading the first would
 		// see another request than the one acted on.
@@ -95,9 +100,46 @@ func notText(body []byte) string {
 	return ""
 }
 
+// maxJSONDepth and maxJSONValues bound a JSON body's nesting and its number of values
+// (object members and list elements): duplicateKey walks every token.
+const (
+	maxJSONDepth  = 32
+	maxJSONValues = 1024
+)
+
+// jsonShape is how deep a JSON body nests objects and lists, and about how many values they
+// hold (a ':' or ',' outside strings each), read without decoding it.
+func jsonShape(body []byte) (depth, values int) {
+	inString, level := false, 0
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if level++; level > depth {
+				depth = level
+			}
+		case c == '}' || c == ']':
+			level--
+		case c == ':' || c == ',':
+			values++
+		}
+	}
+	return depth, values
+}
+
 // duplicateKey returns a key that an object of the JSON body holds twice, "" when none does
-// (or the body is no JSON: the decoder says so). Keys match as encoding/json matches them to
-// fields, regardless of case: {"username": "a", "Username": "b"} holds "Username" twice.
+// (or the body is no JSON: the decoder says so). Keys match regardless of case, as
+// encoding/json matches them to fields: {"username": "a", "Username": "b"} holds "Username"
+// twice. The fold is a little broader than encoding/json's (İ and i count as one), so it
+// never misses a pair encoding/json would merge.
 func duplicateKey(body []byte) string {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	type object struct {

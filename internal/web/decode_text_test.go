@@ -112,3 +112,29 @@ func TestWrongTypeSaysWhatFits(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONBodyShapeIsBounded: a body nesting deeper than maxJSONDepth or holding more than
+// maxJSONValues values is refused before its tokens are walked (they would cost milliseconds
+// each, before any rate limit); brackets, colons and commas inside strings do not count.
+func TestJSONBodyShapeIsBounded(t *testing.T) {
+	var dst map[string]any
+	for _, tc := range []struct {
+		name, body string
+		ok         bool
+	}{
+		{"plain", `{"username":"a","password":"b"}`, true},
+		{"brackets in strings", `{"a":"` + strings.Repeat("[{:,", 2000) + `\"[{"}`, true},
+		{"at the depth", strings.Repeat(`{"a":`, maxJSONDepth) + "1" + strings.Repeat("}", maxJSONDepth), true},
+		{"too deep", strings.Repeat(`{"a":`, maxJSONDepth+1) + "1" + strings.Repeat("}", maxJSONDepth+1), false},
+		{"deep and unclosed", strings.Repeat(`{"a":`, 13000), false},
+		{"too many members", `{` + strings.Repeat(`"k":1,`, maxJSONValues) + `"z":1}`, false},
+		{"too many elements", `{"a":[` + strings.Repeat(`1,`, maxJSONValues) + `1]}`, false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+		err := decodeJSON(httptest.NewRecorder(), r, &dst, false)
+		refused := err != nil && strings.Contains(err.Error(), "deeper than")
+		if refused == tc.ok {
+			t.Errorf("%s: %v; want refused for its shape: %v", tc.name, err, !tc.ok)
+		}
+	}
+}
