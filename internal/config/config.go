@@ -216,7 +216,7 @@ var unknownKey = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 // typeError is how the YAML decoder says a value is of the wrong type, naming the YAML tag,
 // the value (when it is a scalar) and the Go type it was to fill.
-var typeError = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: (`.*`))? into (\\S+)$")
+var typeError = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (!\\S*)(?: (`.*`))? into (\\S+)$")
 
 // plainTypeError says a decoder's "cannot unmarshal !!int `30` into time.Duration" in the
 // words of the settings, naming the setting where the line holds one:
@@ -231,7 +231,7 @@ func plainTypeError(e string, settings map[int][]setting) string {
 	if found == "" {
 		found = yamlKinds[tag]
 		if found == "" {
-			found = "!!" + tag
+			found = "a value tagged " + tag
 		}
 	}
 	n, _ := strconv.Atoi(line)
@@ -240,7 +240,7 @@ func plainTypeError(e string, settings map[int][]setting) string {
 		if !sameValue(s.value, value) {
 			continue
 		}
-		if k := len(named) - 1; k >= 0 && (named[k].path == "" || strings.HasPrefix(s.path, named[k].path+".")) {
+		if k := len(named) - 1; k >= 0 && (named[k].path == "" || strings.HasPrefix(s.path, named[k].path+".") || strings.HasPrefix(s.path, named[k].path+"[")) {
 			named = named[:k]
 		}
 		named = append(named, s)
@@ -255,6 +255,9 @@ func plainTypeError(e string, settings map[int][]setting) string {
 	if goType == "config.Config" {
 		name = "the file"
 	}
+	if q, ok := strings.CutPrefix(found, "`"); ok { // a block of several lines, on one
+		found = "`" + strings.Join(strings.Fields(strings.TrimSuffix(q, "`")), " ") + "`"
+	}
 	return fmt.Sprintf("line %s: %s must be %s, not %s", line, name, goKind(goType), found)
 }
 
@@ -267,17 +270,17 @@ func shorten(s string, n int) string {
 }
 
 // sameValue reports whether a setting's text is the value a decoder quotes: `30`, or
-// `just a ...` for a longer one; a list or a group of settings has no text and no quote.
+// `just a ...` (its first 7 bytes) for a longer one; a list or a group of settings has no text and no quote.
 func sameValue(text, quoted string) bool {
 	q := strings.TrimSuffix(strings.TrimPrefix(quoted, "`"), "`")
-	if cut, ok := strings.CutSuffix(q, " ..."); ok {
+	if cut, ok := strings.CutSuffix(q, "..."); ok { // the decoder keeps 7 bytes of a longer one
 		return strings.HasPrefix(text, cut)
 	}
 	return text == q
 }
 
 // yamlKinds names a YAML tag of a value that is not a scalar (a scalar is quoted instead).
-var yamlKinds = map[string]string{"seq": "a list", "map": "a group of settings", "null": "empty"}
+var yamlKinds = map[string]string{"!!seq": "a list", "!!map": "a group of settings"}
 
 // goKind says what a Go type of a setting holds.
 func goKind(t string) string {
@@ -288,6 +291,12 @@ func goKind(t string) string {
 		return "true or false"
 	case t == "string":
 		return "text"
+	case t == "uint8":
+		return "a whole number from 0 to 255"
+	case t == "uint16":
+		return "a whole number from 0 to 65535"
+	case t == "uint32":
+		return "a whole number from 0 to 4294967295"
 	case strings.HasPrefix(t, "uint"):
 		return "a whole number, 0 or more"
 	case strings.HasPrefix(t, "int"):
