@@ -256,15 +256,15 @@ func libReason(err error) string {
 	return err.Error()
 }
 
-// keyName checks and tidies a key's name; empty takes fallback.
-func keyName(name, fallback string) (string, error) {
+// keyName checks and tidies a key's name; empty stays empty (the caller names it).
+func keyName(name string) (string, error) {
 	name = strings.Join(strings.Fields(name), " ")
 	if name == "" {
-		return fallback, nil
+		return "", nil
 	}
 	// No control or format characters: the security page and the admin console show the
-	// name, where a direction override would make it read as another. A joiner between two
-	// visible characters ("👩", joiner, "💻") is text.
+	// name, where a direction override would make it read as another. A joiner where
+	// writing needs one ("👩", joiner, "💻") is text.
 	if !IsText(name) || ContainsUnseen(name) || utf8.RuneCountInString(name) > MaxKeyName {
 		return "", errKeyName
 	}

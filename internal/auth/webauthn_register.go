@@ -99,7 +99,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, cur *Current, 
 	}
 	// The name first: a name to mend must not spend the challenge, or the key must be
 	// touched again for it.
-	name, err := keyName(name, "")
+	name, err := keyName(name)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +232,7 @@ func (s *Service) RenameWebAuthnKey(ctx context.Context, cur *Current, id, name 
 	if cur.Session.State != store.StateAuthenticated {
 		return apperr.ErrUnauthenticated
 	}
-	name, err := keyName(name, "")
+	name, err := keyName(name)
 	if err != nil {
 		return err
 	}
