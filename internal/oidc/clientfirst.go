@@ -95,7 +95,8 @@ func (p *Provider) clientRefused(r *http.Request) (refused bool, publicBasic str
 
 // asFormClient makes r name the client id in its form, as client_id, instead of in HTTP
 // Basic: the Basic id wins over a client_id in the form, as the op package's token
-// endpoint has it. r's header and form are copied first, not changed under the caller.
+// endpoint has it. r's header and form are replaced by changed copies: whoever holds the
+// maps r had sees them unchanged, while r itself now carries the copies.
 func asFormClient(r *http.Request, id string) {
 	r.Header = r.Header.Clone()
 	r.Header.Del("Authorization")
