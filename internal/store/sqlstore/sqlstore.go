@@ -17,7 +17,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
 
 	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
@@ -45,6 +45,10 @@ type DB struct {
 	sessionsErr error
 	// tx is what LockAccount must know of the transaction d is bound to; nil outside one.
 	tx *txState
+	// writes lets one writer of this process at a time ask SQLite for its write lock
+	// (writelock.go); nil on PostgreSQL. writeWait bounds the wait for it.
+	writes    writeLock
+	writeWait time.Duration
 }
 
 // txState is what a transaction has done so far, as LockAccount must know it.
@@ -112,9 +116,14 @@ var sqliteDialect = dialect{
 		}
 		return "record", true
 	},
-	isUnavailable: func(error) bool { return false },
-	isDeadlock:    func(error) bool { return false }, // writers take turns
-	prepare:       true,
+	// SQLITE_BUSY: another process (the command line, a second server on the same file)
+	// held the write lock past the busy timeout; nothing was written.
+	isUnavailable: func(err error) bool {
+		var se *sqlite.Error
+		return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
+	},
+	isDeadlock: func(error) bool { return false }, // writers take turns
+	prepare:    true,
 }
 
 // OpenSQLite opens (creating when needed) the SQLite database at path and applies migrations.
@@ -144,7 +153,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	// prepared on it would be lost.
 	sqlDB.SetMaxOpenConns(sqliteConns)
 	sqlDB.SetMaxIdleConns(sqliteConns)
-	d := &DB{db: sqlDB, q: sqlDB, dialect: sqliteDialect, stmts: newStmtCache(), metrics: noMetrics()}
+	d := &DB{db: sqlDB, q: sqlDB, dialect: sqliteDialect, stmts: newStmtCache(), metrics: noMetrics(),
+		writes: newWriteLock(), writeWait: writeWait}
 	if err := d.Migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -235,6 +245,9 @@ func migrationLockID(schema string) int64 {
 	return int64(h.Sum64())
 }
 
+// sqliteBusy is SQLite's SQLITE_BUSY result code (https://sqlite.org/rescode.html#busy).
+const sqliteBusy = 5
+
 // walCheckpointPages is how many pages SQLite's WAL holds before a commit copies them back
 // into the database file: 4,000 pages of 4 KiB, so the -wal file grows to about 16 MB.
 const walCheckpointPages = 4000
@@ -307,24 +320,41 @@ func (d *DB) WithTx(ctx context.Context, fn func(store.Store) error) error {
 	if d.inTx() {
 		return fn(d)
 	}
+	after, err := d.runTx(ctx, fn)
+	if err != nil {
+		return err
+	}
+	// After the write lock is let go: what runs here may write again.
+	for _, f := range after {
+		f()
+	}
+	return nil
+}
+
+// runTx runs fn in a transaction under the write lock and returns what AfterCommit
+// deferred.
+func (d *DB) runTx(ctx context.Context, fn func(store.Store) error) ([]func(), error) {
+	// Every SQLite transaction writes or may (BEGIN IMMEDIATE), so every one takes turns.
+	if err := d.writes.acquire(ctx, d.writeWait); err != nil {
+		return nil, d.lockErr(err)
+	}
+	defer d.writes.release()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return d.wrap(err)
+		return nil, d.wrap(err)
 	}
 	// Rolls back when fn fails or panics (a transaction left open would hold SQLite's
 	// write lock forever); after Commit it is a no-op.
 	defer tx.Rollback()
 	var after []func()
-	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect, afterCommit: &after, stmts: d.stmts, metrics: d.metrics, tx: &txState{}}); err != nil {
-		return err
+	if err := fn(&DB{db: d.db, q: tx, dialect: d.dialect, afterCommit: &after, stmts: d.stmts, metrics: d.metrics,
+		tx: &txState{}, writes: d.writes, writeWait: d.writeWait}); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return d.wrap(err)
+		return nil, d.wrap(err)
 	}
-	for _, f := range after {
-		f()
-	}
-	return nil
+	return after, nil
 }
 
 // AfterCommit runs fn after the transaction commits, or now outside one.
@@ -368,16 +398,18 @@ func (d *DB) LockAccount(ctx context.Context, userID string) error {
 	return d.wrap(err)
 }
 
-// noteWrite records that query, about to run in d's transaction, writes or locks rows:
-// anything but a plain SELECT (a WITH counts as a write, as it may hold one).
+// noteWrite records that query, about to run in d's transaction, writes or locks rows.
 func (d *DB) noteWrite(query string) {
-	if d.tx == nil || d.tx.wrote {
-		return
-	}
-	q := strings.TrimSpace(query)
-	if len(q) < 6 || !strings.EqualFold(q[:6], "SELECT") || strings.Contains(q, " FOR UPDATE") {
+	if d.tx != nil && !d.tx.wrote && writes(query) {
 		d.tx.wrote = true
 	}
+}
+
+// writes says whether query writes or locks rows: anything but a plain SELECT (a WITH
+// counts as a write, as it may hold one).
+func writes(query string) bool {
+	q := strings.TrimSpace(query)
+	return len(q) < 6 || !strings.EqualFold(q[:6], "SELECT") || strings.Contains(q, " FOR UPDATE")
 }
 
 func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -385,6 +417,11 @@ func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 		return nil, err
 	}
 	d.noteWrite(query)
+	unlock, err := d.lockWrite(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	query = d.dialect.rebind(query)
 	if st := d.stmt(ctx, query); st != nil {
 		res, err := st.ExecContext(ctx, args...)
@@ -410,15 +447,21 @@ func (d *DB) execOne(ctx context.Context, query string, args ...any) error {
 	return nil
 }
 
-// row is a *sql.Row, or the error that kept the query from running.
+// row is a *sql.Row, or the error that kept the query from running. A row that writes
+// outside a transaction holds the write lock until it is scanned (SQLite runs the
+// statement then): every queryRow is scanned at once.
 type row struct {
 	*sql.Row
-	err error
+	err    error
+	unlock func()
 }
 
 func (r row) Scan(dest ...any) error {
 	if r.err != nil {
 		return r.err
+	}
+	if r.unlock != nil {
+		defer r.unlock()
 	}
 	return r.Row.Scan(dest...)
 }
@@ -428,11 +471,15 @@ func (d *DB) queryRow(ctx context.Context, query string, args ...any) row {
 		return row{err: err}
 	}
 	d.noteWrite(query)
+	unlock, err := d.lockWrite(ctx, query)
+	if err != nil {
+		return row{err: err}
+	}
 	query = d.dialect.rebind(query)
 	if st := d.stmt(ctx, query); st != nil {
-		return row{Row: st.QueryRowContext(ctx, args...)}
+		return row{Row: st.QueryRowContext(ctx, args...), unlock: unlock}
 	}
-	return row{Row: d.q.QueryRowContext(ctx, query, args...)}
+	return row{Row: d.q.QueryRowContext(ctx, query, args...), unlock: unlock}
 }
 
 func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -469,6 +516,8 @@ func (d *DB) wrap(err error) error {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.ErrNotFound
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, store.ErrUnavailable): // the write lock's, counted already
 		return err
 	}
 	if field, ok := d.dialect.isUnique(err); ok {
