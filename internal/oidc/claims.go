@@ -21,7 +21,7 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	}
 	k, err := s.keys.current(ctx, alg)
 	if err != nil {
-		return nil, serverError(err)
+		return nil, serverError(ctx, err)
 	}
 	return k, nil
 }
@@ -85,7 +85,7 @@ func (s *storage) liveAccessToken(ctx context.Context, tokenID, subject string) 
 		return nil, fmt.Errorf("access token: %w", errInvalid)
 	}
 	if err != nil {
-		return nil, serverError(err)
+		return nil, serverError(ctx, err)
 	}
 	if t.Grant.UserID != subject {
 		return nil, fmt.Errorf("access token of another subject: %w", errInvalid)
@@ -140,7 +140,7 @@ func (s *storage) setUserinfo(ctx context.Context, info *oidc.UserInfo, userID s
 		return fmt.Errorf("user unknown or disabled: %w", errInvalid)
 	}
 	if err != nil {
-		return serverError(err)
+		return serverError(ctx, err)
 	}
 	info.Subject = u.ID
 	for _, scope := range scopes {

@@ -34,7 +34,7 @@ func (p *Provider) clientFirst(w http.ResponseWriter, r *http.Request) bool {
 	}
 	p.cors.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
-			p.failed(w, r, "token client authentication", serverError(err))
+			p.failed(w, r, "token client authentication", serverError(r.Context(), err))
 			return
 		}
 		writeJSON(w, http.StatusUnauthorized, answerInvalidClient)

@@ -70,6 +70,10 @@ type call struct {
 	// the claims) in one request cost one query each.
 	client *store.OIDCClient
 	user   *store.User
+	// unavailable is set when a store call of this request failed with
+	// store.ErrUnavailable (the database did not answer, or its writers did not take
+	// their turn in time): the refusal that follows says nothing about the request.
+	unavailable bool
 }
 
 type callKey struct{}
@@ -110,10 +114,22 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-// serverError marks a store failure so that the op package answers 500, not a client error.
-func serverError(err error) error {
+// serverError marks a store failure so that the op package answers 500, not a client error;
+// a database that did not answer is noted for StoreUnavailable.
+func serverError(ctx context.Context, err error) error {
+	if errors.Is(err, store.ErrUnavailable) {
+		callFrom(ctx).unavailable = true
+	}
 	return oidc.ErrServerError().WithParent(err)
 }
+
+// TrackStore prepares ctx so that StoreUnavailable can tell, after the request, whether
+// a store call failed because the database did not answer.
+func TrackStore(ctx context.Context) context.Context { return withCall(ctx) }
+
+// StoreUnavailable says whether a store call of the request ctx (from TrackStore) failed
+// with store.ErrUnavailable.
+func StoreUnavailable(ctx context.Context) bool { return callFrom(ctx).unavailable }
 
 func (s *storage) record(ctx context.Context, event, subject, detail string) {
 	if err := audit.Record(ctx, s.st, s.now(), event, subject, callFrom(ctx).meta, detail); err != nil {
@@ -165,7 +181,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client").WithParent(errInvalid)
 	}
 	if err != nil {
-		return nil, serverError(err)
+		return nil, serverError(ctx, err)
 	}
 	callFrom(ctx).alg, callFrom(ctx).clientID = c.IDTokenAlg, c.ID
 	return &client{c: c, idTokenTTL: s.idTokenTTL}, nil
@@ -178,7 +194,7 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 		return fmt.Errorf("unknown client: %w", errInvalid)
 	}
 	if err != nil {
-		return serverError(err)
+		return serverError(ctx, err)
 	}
 	if !secretMatches(c, secret) {
 		return fmt.Errorf("wrong client secret: %w", errInvalid)
@@ -228,7 +244,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 		CreatedAt: now, ExpiresAt: now.Add(RequestLifetime),
 	}
 	if err := s.st.CreateOIDCAuthRequest(ctx, a); err != nil {
-		return nil, serverError(err)
+		return nil, serverError(ctx, err)
 	}
 	return &authRequest{a}, nil
 }
@@ -261,7 +277,7 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 		if errors.Is(err, store.ErrNotFound) {
 			return oidc.ErrInvalidRequest().WithDescription("This sign-in request was used already.")
 		}
-		return serverError(err)
+		return serverError(ctx, err)
 	}
 	return nil
 }
@@ -277,7 +293,7 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 		return nil, fmt.Errorf("code unknown: %w", errInvalid)
 	}
 	if err != nil {
-		return nil, serverError(err)
+		return nil, serverError(ctx, err)
 	}
 	if !a.CodeUsedAt.IsZero() {
 		return &authRequest{a}, nil
@@ -321,7 +337,7 @@ var errCodeUsed = errors.New("oidc: code used already")
 func (s *storage) replayed(ctx context.Context, a *authRequest) error {
 	n, err := s.st.RevokeOIDCGrantOfUsedCode(ctx, a.a.CodeHash)
 	if err != nil {
-		return serverError(err)
+		return serverError(ctx, err)
 	}
 	if n > 0 {
 		s.record(ctx, EventCodeReplayed, a.a.UserID, "client "+a.a.ClientID+" presented an authorization code again; its tokens are revoked")
@@ -340,7 +356,7 @@ func (s *storage) userActive(ctx context.Context, userID string) error {
 		return fmt.Errorf("user unknown or disabled: %w", errInvalid)
 	}
 	if err != nil {
-		return serverError(err)
+		return serverError(ctx, err)
 	}
 	return nil
 }
@@ -370,7 +386,7 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSess
 	}
 	live, err := s.st.ListUserSessions(ctx, r.UserID, s.now())
 	if err != nil {
-		return "", serverError(err)
+		return "", serverError(ctx, err)
 	}
 	for _, x := range live {
 		named := x.ID == r.IDTokenHintClaims.SessionID
@@ -381,7 +397,7 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSess
 		m := c.meta
 		m.ActorID = r.UserID
 		if _, err := s.auth.End(ctx, auth.RPLogout, r.UserID, x.ID, m); err != nil {
-			return "", serverError(err)
+			return "", serverError(ctx, err)
 		}
 	}
 	return r.RedirectURI, nil

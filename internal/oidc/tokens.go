@@ -43,7 +43,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	}
 	at, err := s.newAccessToken(a.a.ID, a.a.Scopes)
 	if err != nil {
-		return "", time.Time{}, serverError(err)
+		return "", time.Time{}, serverError(ctx, err)
 	}
 	err = s.st.WithTx(ctx, func(tx store.Store) error {
 		if err := claimCode(ctx, tx, a, s.now()); err != nil {
@@ -58,7 +58,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 		return "", time.Time{}, s.replayed(ctx, a)
 	}
 	if err != nil {
-		return "", time.Time{}, serverError(err)
+		return "", time.Time{}, serverError(ctx, err)
 	}
 	s.metrics.TokenIssued(metrics.GrantAuthorizationCode)
 	return at.ID, at.ExpiresAt, nil
@@ -70,14 +70,14 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	refresh, err := randomString(32)
 	if err != nil {
-		return "", "", time.Time{}, serverError(err)
+		return "", "", time.Time{}, serverError(ctx, err)
 	}
 	now := s.now()
 	switch r := req.(type) {
 	case *authRequest:
 		at, err := s.newAccessToken(r.a.ID, r.a.Scopes)
 		if err != nil {
-			return "", "", time.Time{}, serverError(err)
+			return "", "", time.Time{}, serverError(ctx, err)
 		}
 		rt := &store.OIDCRefreshToken{TokenHash: hashToken(refresh), GrantID: r.a.ID, Scopes: r.a.Scopes,
 			CreatedAt: now, ExpiresAt: s.refreshExpiry(r.a.AuthTime, now)}
@@ -97,14 +97,14 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, s.replayed(ctx, r)
 		}
 		if err != nil {
-			return "", "", time.Time{}, serverError(err)
+			return "", "", time.Time{}, serverError(ctx, err)
 		}
 		s.metrics.TokenIssued(metrics.GrantAuthorizationCode)
 		return at.ID, refresh, at.ExpiresAt, nil
 	case *refreshRequest:
 		at, err := s.newAccessToken(r.grant.ID, r.scopes)
 		if err != nil {
-			return "", "", time.Time{}, serverError(err)
+			return "", "", time.Time{}, serverError(ctx, err)
 		}
 		next := &store.OIDCRefreshToken{TokenHash: hashToken(refresh), GrantID: r.grant.ID, Scopes: r.token.Scopes,
 			CreatedAt: now, ExpiresAt: s.refreshExpiry(r.grant.AuthTime, now)}
@@ -119,7 +119,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("The refresh token was used already.")
 		}
 		if err != nil {
-			return "", "", time.Time{}, serverError(err)
+			return "", "", time.Time{}, serverError(ctx, err)
 		}
 		s.metrics.TokenIssued(metrics.GrantRefreshToken)
 		return at.ID, refresh, at.ExpiresAt, nil
@@ -164,14 +164,14 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 		return nil, fmt.Errorf("unknown refresh token: %w", errInvalid)
 	}
 	if err != nil {
-		return nil, serverError(err)
+		return nil, serverError(ctx, err)
 	}
 	g, err := s.st.GetOIDCGrant(ctx, rt.GrantID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("revoked refresh token: %w", errInvalid)
 	}
 	if err != nil {
-		return nil, serverError(err)
+		return nil, serverError(ctx, err)
 	}
 	if g.ClientID != callFrom(ctx).clientID {
 		return nil, fmt.Errorf("refresh token of another client: %w", errInvalid)
@@ -197,7 +197,7 @@ func (s *storage) introspectRefreshToken(ctx context.Context, resp *oidc.Introsp
 		return fmt.Errorf("unknown refresh token: %w", errInvalid)
 	}
 	if err != nil {
-		return serverError(err)
+		return serverError(ctx, err)
 	}
 	if !rt.UsedAt.IsZero() || !s.now().Before(rt.ExpiresAt) {
 		return fmt.Errorf("used or expired refresh token: %w", errInvalid)
@@ -207,7 +207,7 @@ func (s *storage) introspectRefreshToken(ctx context.Context, resp *oidc.Introsp
 		return fmt.Errorf("revoked refresh token: %w", errInvalid)
 	}
 	if err != nil {
-		return serverError(err)
+		return serverError(ctx, err)
 	}
 	if g.ClientID != clientID {
 		return fmt.Errorf("refresh token of another client: %w", errInvalid)

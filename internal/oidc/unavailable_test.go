@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/oidc"
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
@@ -69,5 +71,43 @@ func TestABodyThatEndsEarlyIsTheClientsFault(t *testing.T) {
 				t.Errorf("got %d %v, want 400 invalid_request, the body could not be read", resp.StatusCode, body)
 			}
 		})
+	}
+}
+
+// TestWritersQueuedIsTemporarilyUnavailable: while the database answers but a write cannot
+// get its turn (here another transaction holds SQLite's write lock for longer than a
+// writer waits, 10 s), a refresh answers 503 temporarily_unavailable with Retry-After and
+// spends nothing: the same refresh token works once the lock is free. Before, the token
+// endpoint answered 500 server_error, as its database check (a ping) succeeded.
+func TestWritersQueuedIsTemporarilyUnavailable(t *testing.T) {
+	t.Parallel()
+	srv := testserver.New(t, testserver.Options{})
+	app := newRP(t, srv, "tenant-app", offline)
+	b, _ := signedIn(t, srv, "ada")
+	tok, _ := app.tokens(b, app.newRequest())
+	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- srv.Store.WithTx(context.Background(), func(store.Store) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
+	resp, body, err := sendForm(srv, oidc.TokenPath, form, app.client.Client.ID, app.client.Secret)
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("refresh while writers cannot get their turn: %d %v Retry-After=%q", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+	}
+	wantNoStore(t, "refresh while writers cannot get their turn", resp.Header)
+	if _, err := app.refresh(tok.RefreshToken); err != nil {
+		t.Fatalf("the same refresh token once the lock is free: %v", err)
 	}
 }

@@ -129,13 +129,18 @@ func (b *bufferedResponse) WriteHeader(code int) {
 // Only refused requests pay for the check.
 func (s *Server) oidcProtocol(w http.ResponseWriter, r *http.Request) error {
 	b := &bufferedResponse{header: http.Header{}}
-	s.serveOIDC(b, r)
-	if b.status >= 400 && s.ready != nil {
+	tracked := oidc.TrackStore(r.Context())
+	s.serveOIDC(b, r.WithContext(tracked))
+	if b.status >= 400 && (s.ready != nil || oidc.StoreUnavailable(tracked)) {
 		// Not the request's cancellation: a client that left before its body was read is
 		// not a database that does not answer.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
 		defer cancel()
-		if err := s.ready(ctx); err != nil {
+		err := store.ErrUnavailable // a store call said so: the database answers, its writers are queued
+		if !oidc.StoreUnavailable(tracked) {
+			err = s.ready(ctx)
+		}
+		if err != nil {
 			s.log.WarnContext(ctx, "oidc endpoint failed, database unavailable", "path", r.URL.Path, "err", err)
 			e := apperr.ErrUnavailable // the API's answer, in OAuth's words
 			setRetryAfter(w, e.RetryAfter)

@@ -9,6 +9,9 @@ import (
 // SetWriteWait changes how long d's writers wait for each other (writeWait) for a test.
 func SetWriteWait(d *DB, wait time.Duration) { d.writeWait = wait }
 
+// WaitingWriters is how many of d's writers wait for their turn.
+func WaitingWriters(d *DB) int { return int(d.writes.waiting.Load()) }
+
 // TakeConns takes n of d's pooled connections until the test ends.
 func TakeConns(t testing.TB, d *DB, n int) {
 	t.Helper()

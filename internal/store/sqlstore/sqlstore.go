@@ -47,7 +47,7 @@ type DB struct {
 	tx *txState
 	// writes lets one writer of this process at a time ask SQLite for its write lock
 	// (writelock.go); nil on PostgreSQL. writeWait bounds the wait for it.
-	writes    writeLock
+	writes    *writeLock
 	writeWait time.Duration
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
@@ -14,48 +15,53 @@ import (
 //
 // SQLite lets one connection write at a time. Without this lock, a writer that finds the
 // database locked sleeps in the busy handler (1, 2, 5, 10 … 100 ms, retrying the file lock
-// each time) while the writer before it is long done: under 16 parallel refresh-token
-// grants that left a third of the two cores idle and cost the retries' system calls
-// (1,461 grants a second at 888 µs of server CPU each against 1,842 at 678 µs with the
-// lock; docs/performance.md). A waiting writer also no longer holds one of the pool's
-// connections, so a burst of writes cannot keep readers from the pool.
+// each time) while the writer before it is long done, on one of the pool's connections.
+// With it, 16 parallel refresh-token grants cost about a tenth less server CPU each
+// (docs/performance.md, "Writers take turns in the process"), and a burst of writes cannot
+// keep readers from the pool.
 //
 // SQLite still decides: another process (the command line, a second server on the same
-// file) takes turns with this one through SQLite's file locks and busy timeout, as before.
-// A nil writeLock (PostgreSQL, whose writers lock rows, not the database) never waits.
-type writeLock chan struct{}
+// file) takes turns with this one through SQLite's file locks and busy timeout, as before,
+// so a writer may wait up to writeWait here and then up to the busy timeout in SQLite.
+// A nil *writeLock (PostgreSQL, whose writers lock rows, not the database) never waits.
+type writeLock struct {
+	turn    chan struct{} // holds a value while a writer has the turn
+	waiting atomic.Int32  // writers waiting for the turn (for tests)
+}
 
-// writeWait is how long a writer waits for this process's other writers before giving up
-// with ErrUnavailable: SQLite's busy timeout, so a wait here is bounded as one in SQLite.
+// writeWait is how long a writer waits for its turn before giving up with ErrUnavailable:
+// as long as SQLite's busy timeout.
 const writeWait = 10 * time.Second
 
-func newWriteLock() writeLock { return make(writeLock, 1) }
+func newWriteLock() *writeLock { return &writeLock{turn: make(chan struct{}, 1)} }
 
 // acquire waits for the lock until ctx ends or wait has passed.
-func (l writeLock) acquire(ctx context.Context, wait time.Duration) error {
+func (l *writeLock) acquire(ctx context.Context, wait time.Duration) error {
 	if l == nil {
 		return nil
 	}
 	select {
-	case l <- struct{}{}:
+	case l.turn <- struct{}{}:
 		return nil
 	default:
 	}
+	l.waiting.Add(1)
+	defer l.waiting.Add(-1)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
-	case l <- struct{}{}:
+	case l.turn <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-timer.C:
-		return fmt.Errorf("%w: the database is busy: another write of this server has not finished in %v", store.ErrUnavailable, wait)
+		return fmt.Errorf("%w: the database is busy: no turn to write within %v", store.ErrUnavailable, wait)
 	}
 }
 
-func (l writeLock) release() {
+func (l *writeLock) release() {
 	if l != nil {
-		<-l
+		<-l.turn
 	}
 }
 

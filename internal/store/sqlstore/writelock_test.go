@@ -66,8 +66,10 @@ func TestWaitingWritersLeaveConnectionsToReaders(t *testing.T) {
 			})
 		}()
 	}
-	// Let the writers reach their wait: the read below must find them waiting.
-	time.Sleep(200 * time.Millisecond)
+	// The read below must find them waiting.
+	for sqlstore.WaitingWriters(db) < 10 {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if n := db.PoolStats().InUse; n != 1 {
 		t.Errorf("%d connections in use while ten writers wait, want 1 (the holding transaction's)", n)
 	}
@@ -92,8 +94,8 @@ func TestWaitingWritersLeaveConnectionsToReaders(t *testing.T) {
 
 // TestWriterGivesUpAsUnavailable: a writer that waits longer than the bound (SQLite's busy
 // timeout; shortened here) gets ErrUnavailable (503 with Retry-After), in a transaction and
-// outside one, for a plain write and for one that returns a row; then writes again once the
-// lock is free.
+// outside one, for a plain write and for ones that return a row or rows; then writes again
+// once the lock is free.
 func TestWriterGivesUpAsUnavailable(t *testing.T) {
 	db, _ := openTemp(t)
 	sqlstore.SetWriteWait(db, 50*time.Millisecond)
@@ -109,7 +111,13 @@ func TestWriterGivesUpAsUnavailable(t *testing.T) {
 	if _, _, err := db.TakeFromWindow(ctx, "w", time.Unix(0, 0), 5); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("write returning a row behind a held lock: %v, want ErrUnavailable", err)
 	}
+	if _, err := db.ClaimMail(ctx, "claim", time.Now(), time.Now().Add(time.Minute), 10); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("write returning rows behind a held lock: %v, want ErrUnavailable", err)
+	}
 	release()
+	if _, err := db.ClaimMail(ctx, "claim", time.Now(), time.Now().Add(time.Minute), 10); err != nil {
+		t.Errorf("ClaimMail after the lock is free: %v", err)
+	}
 	if err := db.CreateUser(ctx, lockTestUser("plain")); err != nil {
 		t.Errorf("write after the lock is free: %v", err)
 	}
