@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/web"
@@ -178,4 +180,43 @@ func TestPasskeyPreSessionsOfOneBrowserAreBounded(t *testing.T) {
 	}
 	answer, _ = key.Get(offers[0])
 	wantStatus(t, d.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusOK)
+}
+
+// TestPasskeyCookieOutlivesAnUnavailableDatabase: a finish call the database could not take
+// (here another transaction holds SQLite's write lock longer than a write waits, 10 s)
+// answers 503 unavailable with Retry-After, spends nothing and keeps the challenge's cookie,
+// so the same answer signs in once the database takes writes again.
+func TestPasskeyCookieOutlivesAnUnavailableDatabase(t *testing.T) {
+	t.Parallel()
+	srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
+	_, key, _ := keyUser(t, srv, "alice")
+	c := srv.Client(t)
+	opts := c.BeginKey("/api/v1/login/passkey")
+	named := "twofold_passkey_" + challengeName(t, opts)
+	answer, _ := key.Get(opts)
+
+	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- srv.Store.WithTx(context.Background(), func(store.Store) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	r := c.FinishKey("/api/v1/login/passkey/finish", "", answer)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, r, http.StatusServiceUnavailable, "unavailable")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("503 unavailable without Retry-After")
+	}
+	for _, line := range r.Header.Values("Set-Cookie") {
+		if ck, err := http.ParseSetCookie(line); err == nil && ck.Name == named {
+			t.Fatalf("the unavailable database's answer cleared the challenge's cookie: %s", line)
+		}
+	}
+	wantStatus(t, c.FinishKey("/api/v1/login/passkey/finish", "", answer), http.StatusOK)
 }
