@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -112,7 +113,7 @@ func parseCutoff(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("--before %q: want a date such as 2026-01-31 or a time such as 2026-01-31T12:00:00Z", s)
+	return time.Time{}, fmt.Errorf("--before %s: want a date such as 2026-01-31 or a time such as 2026-01-31T12:00:00Z", apperr.Quote(s))
 }
 
 func dash(s string) string {

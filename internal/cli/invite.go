@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/invite"
 	"github.com/twofold-id/twofold/internal/store"
@@ -38,7 +39,7 @@ func (e *env) userInvite() *cobra.Command {
 				return errors.New("--email is required: the invitation link is mailed there")
 			}
 			if !store.ValidRole(role) {
-				return fmt.Errorf("unknown role %q: use user, support or admin", role)
+				return fmt.Errorf("unknown role %s: use user, support or admin", apperr.Quote(role))
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
 				sent, err := a.Invite.Invite(ctx, auth.NewUser{Username: args[0], Email: email, Role: role}, consoleMeta)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/mail"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -70,7 +71,7 @@ func (e *env) mailRetry() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id < 1 {
-				return fmt.Errorf("mail id %q is not a number from `twofold mail list`", args[0])
+				return fmt.Errorf("mail id %s is not a number from `twofold mail list`", apperr.Quote(args[0]))
 			}
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
 				if err := a.Mail.Retry(ctx, a.Store, id, consoleMeta); errors.Is(err, mail.ErrNoMail) {

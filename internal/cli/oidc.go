@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -76,7 +77,7 @@ func (e *env) clientAdd() *cobra.Command {
 			nc.Name = args[0]
 			if len(args) > 1 {
 				if len(nc.RedirectURIs) == 0 {
-					return fmt.Errorf("unexpected arguments %q: redirect URIs follow --redirect-uri", args[1:])
+					return fmt.Errorf("unexpected argument %s: redirect URIs follow --redirect-uri", apperr.Quote(args[1]))
 				}
 				nc.RedirectURIs = append(nc.RedirectURIs, args[1:]...)
 			}

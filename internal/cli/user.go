@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -84,7 +85,7 @@ func (e *env) userAdd() *cobra.Command {
 				return errors.New("--email is required")
 			}
 			if !store.ValidRole(role) {
-				return fmt.Errorf("unknown role %q: use user, support or admin", role)
+				return fmt.Errorf("unknown role %s: use user, support or admin", apperr.Quote(role))
 			}
 			pw, err := e.readPassword(fromStdin)
 			if err != nil {
@@ -305,7 +306,7 @@ func (e *env) userDelete() *cobra.Command {
 					return fmt.Errorf("read confirmation: %w", err)
 				}
 				if strings.TrimSpace(line) != u.Username {
-					return fmt.Errorf("not deleted: the confirmation %q is not the username %s", strings.TrimSpace(line), u.Username)
+					return fmt.Errorf("not deleted: the confirmation %s is not the username %s", apperr.Quote(strings.TrimSpace(line)), u.Username)
 				}
 				if err := a.Auth.DeleteUser(ctx, u, consoleMeta); err != nil {
 					return err
@@ -346,7 +347,7 @@ func (e *env) userSetMFARequired() *cobra.Command {
 			case "default":
 				value = store.MFAOverrideDefault
 			default:
-				return fmt.Errorf("%q: use yes, no or default", args[1])
+				return fmt.Errorf("%s: use yes, no or default", apperr.Quote(args[1]))
 			}
 			return e.withUser(cmd, args[0], func(ctx context.Context, a *app, u *store.User) error {
 				if err := a.Auth.SetMFAOverride(ctx, u, value, consoleMeta); err != nil {

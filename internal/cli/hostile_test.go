@@ -1,0 +1,54 @@
+package cli_test
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// long is a value no message should repeat in full.
+var long = strings.Repeat("a", 100<<10)
+
+// TestHostileValuesAreQuoted gives commands values that are long, not UTF-8, or hold
+// controls and direction overrides: each fails with exit 1 and one short line that repeats
+// the value only quoted (cut and escaped), never raw.
+func TestHostileValuesAreQuoted(t *testing.T) {
+	c := newConsole(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"user add role", []string{"user", "add", "x", "--email", "x@example.com", "--role", long}, "unknown role"},
+		{"user add role override", []string{"user", "add", "x", "--email", "x@example.com", "--role", "\u202eadmin"}, `"\u202eadmin"`},
+		{"user invite role", []string{"user", "invite", "x", "--email", "x@example.com", "--role", long}, "unknown role"},
+		{"user set-mfa-required", []string{"user", "set-mfa-required", "x", long}, "use yes, no or default"},
+		{"mail retry id", []string{"mail", "retry", long}, "is not a number"},
+		{"mail retry escape", []string{"mail", "retry", "\x1b[31m"}, `"\x1b[31m"`},
+		{"audit prune date", []string{"audit", "prune", "--before", long}, "want a date"},
+		{"client add extra", []string{"client", "add", "x", long}, "redirect URIs follow --redirect-uri"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.run("", tc.args...)
+			wantQuoted(t, r, tc.want)
+		})
+	}
+}
+
+// wantQuoted checks that a command failed with exit 1 and one short, clean line that
+// says want.
+func wantQuoted(t *testing.T, r result, want string) {
+	t.Helper()
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1\nstderr: %.300s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr does not say %q:\n%.300s", want, r.stderr)
+	}
+	if len(r.stderr) > 400 || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("stderr is %d bytes on %d lines, want one short line:\n%.300s", len(r.stderr), strings.Count(r.stderr, "\n"), r.stderr)
+	}
+	if !utf8.ValidString(r.stderr) || strings.ContainsAny(r.stderr, "\u202e\x1b\r") {
+		t.Errorf("stderr repeats raw bytes: %q", r.stderr)
+	}
+}
