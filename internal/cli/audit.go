@@ -26,7 +26,7 @@ func (e *env) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit [--user NAME] [--limit N]",
 		Short: "List security events, newest first",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 1 {
 				return fmt.Errorf("--limit must be at least 1")
@@ -82,7 +82,7 @@ func (e *env) auditPrune() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prune --before DATE",
 		Short: "Delete the security events before DATE (YYYY-MM-DD, UTC, or RFC 3339); audited",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cutoff, err := parseCutoff(before)
 			if err != nil {

@@ -384,7 +384,7 @@ func TestMasterKeyFromEnv(t *testing.T) {
 func TestUnknownCommand(t *testing.T) {
 	c := newConsole(t)
 	c.fails("", []string{"frobnicate"}, `unknown command "frobnicate"`)
-	c.fails("", []string{"user", "add", "x", "--emial", "x@example.com"}, "unknown flag: --emial")
+	c.fails("", []string{"user", "add", "x", "--emial", "x@example.com"}, `unknown flag "--emial"`)
 }
 
 // TestPostgres runs the user commands against PostgreSQL with --database.

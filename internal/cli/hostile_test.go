@@ -52,3 +52,39 @@ func wantQuoted(t *testing.T, r result, want string) {
 		t.Errorf("stderr repeats raw bytes: %q", r.stderr)
 	}
 }
+
+// TestBadCommandLines gives unknown commands, unknown flags and flag values of the wrong
+// kind: each fails with exit 1 and one short line that quotes what was wrong.
+func TestBadCommandLines(t *testing.T) {
+	c := newConsole(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown command", []string{long}, "unknown command"},
+		{"unknown subcommand", []string{"user", "frobnicate"}, `unknown command "frobnicate" for twofold user`},
+		{"misspelt subcommand", []string{"user", "lst"}, "did you mean list?"},
+		{"unknown long subcommand", []string{"mail", long}, "see twofold mail --help"},
+		{"argument to a command without", []string{"migrate", "\u202ex"}, `unexpected argument "\u202ex"`},
+		{"unknown flag", []string{"user", "list", "--" + long}, "unknown flag"},
+		{"unknown shorthand", []string{"mail", "retry", "-5"}, `unknown flag "-5"`},
+		{"bad flag syntax", []string{"audit", "---\x1b"}, "bad flag syntax"},
+		{"integer", []string{"audit", "--limit", long}, "want a whole number"},
+		{"huge integer", []string{"mail", "list", "--limit", "99999999999999999999"}, `--limit "99999999999999999999": want a whole number`},
+		{"duration", []string{"keys", "rotate", "--keep", long}, "want a duration"},
+		{"bool", []string{"client", "edit", "x", "--first-party=\u202e"}, `--first-party "\u202e": want true or false`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantQuoted(t, c.run("", tc.args...), tc.want)
+		})
+	}
+}
+
+// TestGroupCommandWithoutSubcommandShowsHelp: `twofold user` alone is a request for help.
+func TestGroupCommandWithoutSubcommandShowsHelp(t *testing.T) {
+	c := newConsole(t)
+	if out := c.ok("", "user"); !strings.Contains(out, "Available Commands") {
+		t.Errorf("twofold user printed %q, want its help", out)
+	}
+}

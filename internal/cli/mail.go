@@ -29,7 +29,7 @@ func (e *env) mailList() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [--failed] [--limit N]",
 		Short: "List queued, sent and failed mail, newest first",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 1 {
 				return fmt.Errorf("--limit must be at least 1")

@@ -113,7 +113,7 @@ func (e *env) clientList() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [--json]",
 		Short: "List clients",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
 				clients, err := a.OIDCAdmin.Clients(ctx)
@@ -270,7 +270,7 @@ func (e *env) keysRotate() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rotate [--keep DURATION]",
 		Short: "Add new signing keys; the previous ones stay in the JWKS for --keep, then go",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
 			case !cmd.Flags().Changed("keep"):
@@ -302,7 +302,7 @@ func (e *env) keysList() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the signing keys published in the JWKS",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
 				keys, err := a.OIDCAdmin.SigningKeys(ctx)

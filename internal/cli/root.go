@@ -63,6 +63,7 @@ func (e *env) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&e.dataDir, "data-dir", "", "data directory (env TWOFOLD_DATA_DIR, default ./twofold-data)")
 	root.PersistentFlags().StringVar(&e.databaseURL, "database", "", "PostgreSQL URL postgres://... (env TWOFOLD_DATABASE_URL; default: SQLite in the data directory)")
 	root.AddCommand(e.serveCommand(), e.migrateCommand(), e.userCommand(), e.auditCommand(), e.clientCommand(), e.keysCommand(), e.caseCommand(), e.backupCommand(), e.restoreCommand(), e.mailCommand(), e.tokenCommand())
+	guardUsage(root)
 	return root
 }
 

@@ -29,7 +29,7 @@ func (e *env) caseList() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [--status open|waiting_for_user|resolved|rejected] [--search TEXT] [--limit N]",
 		Short: "List support cases, newest first",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
 				list, err := a.Support.ListCases(ctx, consoleAgent, support.Filter{Status: status, Search: search, Limit: limit})

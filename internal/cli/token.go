@@ -51,7 +51,7 @@ func (e *env) tokenList() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List API tokens (never their secrets)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withAppOnly(cmd, func(ctx context.Context, a *app) error {
 				tokens, err := a.Tokens.List(ctx)

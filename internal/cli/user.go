@@ -179,7 +179,7 @@ func (e *env) userList() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List users",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
 				users, err := a.Store.ListUsers(ctx)

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+)
+
+// guardUsage makes every command of the tree answer a wrong command line with an error
+// (exit 1) that names what was wrong quoted with apperr.Quote and points to --help: a
+// command that only groups others refuses an unknown subcommand instead of printing its
+// help and succeeding, and a flag's bad value or unknown name is never repeated raw.
+func guardUsage(root *cobra.Command) {
+	root.SetFlagErrorFunc(flagError)
+	var walk func(*cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		if cmd.HasSubCommands() && !cmd.Runnable() {
+			cmd.SuggestionsMinimumDistance = 2
+			cmd.Args = cobra.ArbitraryArgs
+			cmd.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+						return fmt.Errorf("unknown command %s for %s: did you mean %s?", apperr.Quote(args[0]), cmd.CommandPath(), s[0])
+					}
+					return fmt.Errorf("unknown command %s for %s: see %s --help", apperr.Quote(args[0]), cmd.CommandPath(), cmd.CommandPath())
+				}
+				return cmd.Help()
+			}
+		}
+		for _, sub := range cmd.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// noArgs is cobra.NoArgs with the argument quoted.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %s: %s takes none (see %s --help)", apperr.Quote(args[0]), cmd.CommandPath(), cmd.CommandPath())
+	}
+	return nil
+}
+
+// flagError rewrites pflag's errors, which repeat a value or flag name whole and raw.
+func flagError(cmd *cobra.Command, err error) error {
+	help := cmd.CommandPath() + " --help"
+	var invalid *pflag.InvalidValueError
+	var unknown *pflag.NotExistError
+	var syntax *pflag.InvalidSyntaxError
+	switch {
+	case errors.As(err, &invalid):
+		f := invalid.GetFlag()
+		return fmt.Errorf("--%s %s: want %s", f.Name, apperr.Quote(invalid.GetValue()), flagKind(f.Value.Type()))
+	case errors.As(err, &unknown):
+		name := "--" + unknown.GetSpecifiedName()
+		if s := unknown.GetSpecifiedShortnames(); s != "" {
+			name = "-" + s
+		}
+		return fmt.Errorf("unknown flag %s: see %s", apperr.Quote(name), help)
+	case errors.As(err, &syntax):
+		return fmt.Errorf("bad flag syntax %s: see %s", apperr.Quote(syntax.GetSpecifiedFlag()), help)
+	}
+	return fmt.Errorf("%w: see %s", err, help)
+}
+
+// flagKind says what a flag of a pflag value type takes.
+func flagKind(typ string) string {
+	switch typ {
+	case "int", "int64":
+		return "a whole number"
+	case "duration":
+		return "a duration such as 24h, 90m or 1h30m"
+	case "bool":
+		return "true or false"
+	}
+	return "a " + typ
+}
