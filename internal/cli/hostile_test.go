@@ -88,3 +88,22 @@ func TestGroupCommandWithoutSubcommandShowsHelp(t *testing.T) {
 		t.Errorf("twofold user printed %q, want its help", out)
 	}
 }
+
+// TestValuesNotUTF8 gives ids that are not UTF-8: the store refuses them before the
+// database, and the console says so in words, not with the store's internal error.
+func TestValuesNotUTF8(t *testing.T) {
+	c := newConsole(t)
+	for _, args := range [][]string{
+		{"token", "revoke", "\xff"},
+		{"client", "show", "\xff"},
+		{"client", "remove", "\xff"},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			r := c.run("", args...)
+			wantQuoted(t, r, "not valid UTF-8")
+			if strings.Contains(r.stderr, "store:") {
+				t.Errorf("stderr shows the store's error: %q", r.stderr)
+			}
+		})
+	}
+}

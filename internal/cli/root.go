@@ -40,6 +40,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		// needs the cause of an unreachable database, so that one keeps its full text.
 		if ae, ok := apperr.As(err); ok && !errors.Is(err, store.ErrUnavailable) {
 			msg = ae.Message
+		} else if errors.Is(err, store.ErrInvalidText) {
+			msg = "a value given is not valid UTF-8 text or holds a NUL character: give it as UTF-8 text"
 		}
 		fmt.Fprintln(stderr, "twofold:", msg)
 		return 1
