@@ -317,13 +317,13 @@ func ParseExpiry(s string, now time.Time) (time.Time, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		var n int
 		if _, err := fmt.Sscanf(days, "%d", &n); err != nil || fmt.Sprint(n) != days || n < 1 || n > 3650 {
-			return time.Time{}, fmt.Errorf("expiry %q: want a number of days from 1 to 3650, such as 90d", s)
+			return time.Time{}, fmt.Errorf("expiry %s: want a number of days from 1 to 3650, such as 90d", apperr.Quote(s))
 		}
 		d = time.Duration(n) * 24 * time.Hour
 	} else {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil || d <= 0 || d > 3650*24*time.Hour {
-			return time.Time{}, fmt.Errorf("expiry %q: want a lifetime up to 3650d, such as 90d, 12h or 30m", s)
+			return time.Time{}, fmt.Errorf("expiry %s: want a lifetime up to 3650d, such as 90d, 12h or 30m", apperr.Quote(s))
 		}
 	}
 	return now.Add(d), nil

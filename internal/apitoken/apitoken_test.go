@@ -212,6 +212,16 @@ func TestParseExpiry(t *testing.T) {
 	}
 }
 
+// TestParseExpiryQuotesTheValue: a refused lifetime is repeated cut short and escaped.
+func TestParseExpiryQuotesTheValue(t *testing.T) {
+	for _, in := range []string{strings.Repeat("9", 100<<10) + "d", strings.Repeat("a", 100<<10), "1\u202ed"} {
+		_, err := apitoken.ParseExpiry(in, time.Now())
+		if err == nil || len(err.Error()) > 200 || strings.ContainsRune(err.Error(), '\u202e') {
+			t.Errorf("ParseExpiry(%.20q...) error %.300q, want a short one with the value quoted", in, err)
+		}
+	}
+}
+
 // TestUnknownScopeIsQuotedShort: the refusal of an unknown scope repeats its first
 // characters only, with invisible ones escaped, whatever was sent.
 func TestUnknownScopeIsQuotedShort(t *testing.T) {
