@@ -107,3 +107,13 @@ func TestValuesNotUTF8(t *testing.T) {
 		})
 	}
 }
+
+// TestCaseListSearchNamesTheFlag: a refused --search names the flag, not the web form's field.
+func TestCaseListSearchNamesTheFlag(t *testing.T) {
+	c := newConsole(t)
+	r := c.run("", "case", "list", "--search", long)
+	wantQuoted(t, r, "--search must have at most 200 characters")
+	if strings.Contains(r.stderr, `"q"`) {
+		t.Errorf("stderr names the web field: %q", r.stderr)
+	}
+}

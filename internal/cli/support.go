@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/support"
 )
@@ -33,6 +34,9 @@ func (e *env) caseList() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(ctx context.Context, a *app) error {
 				list, err := a.Support.ListCases(ctx, consoleAgent, support.Filter{Status: status, Search: search, Limit: limit})
+				if ae, ok := apperr.As(err); ok && ae.Field == "q" { // the admin console's search field
+					return fmt.Errorf("--search %s", strings.TrimPrefix(ae.Message, `Field "q" `))
+				}
 				if err != nil {
 					return err
 				}
