@@ -21,6 +21,10 @@ import (
 const pgBackupAdvice = "the database is PostgreSQL: back it up with pg_dump (pg_dump -Fc -f twofold.dump DBNAME) " +
 	"and restore with pg_restore; see docs/operations.md, \"Backups\""
 
+// errNoFile answers an empty FILE argument (`twofold backup ""`), which the system would
+// refuse as "open : no such file or directory".
+var errNoFile = errors.New("FILE is empty: give the backup file's path, such as twofold-backup.db")
+
 func (e *env) backupCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "backup FILE",
@@ -33,6 +37,9 @@ func (e *env) backupCommand() *cobra.Command {
 			}
 			if cfg.Database.Postgres() {
 				return errors.New(pgBackupAdvice)
+			}
+			if args[0] == "" {
+				return errNoFile
 			}
 			version, err := sqlstore.BackupSQLite(cmd.Context(), cfg.DatabasePath(), args[0])
 			if err != nil {
@@ -64,6 +71,9 @@ func (e *env) restoreCommand() *cobra.Command {
 				return errors.New(pgBackupAdvice)
 			}
 			file := args[0]
+			if file == "" {
+				return errNoFile
+			}
 			version, err := sqlstore.CheckSQLite(cmd.Context(), file)
 			if err != nil {
 				return fmt.Errorf("will not restore %s: %w", file, err)

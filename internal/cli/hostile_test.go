@@ -27,6 +27,8 @@ func TestHostileValuesAreQuoted(t *testing.T) {
 		{"mail retry escape", []string{"mail", "retry", "\x1b[31m"}, `"\x1b[31m"`},
 		{"audit prune date", []string{"audit", "prune", "--before", long}, "want a date"},
 		{"client add extra", []string{"client", "add", "x", long}, "redirect URIs follow --redirect-uri"},
+		{"backup empty file", []string{"backup", ""}, "give the backup file's path"},
+		{"restore empty file", []string{"restore", ""}, "give the backup file's path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.run("", tc.args...)
@@ -74,6 +76,8 @@ func TestBadCommandLines(t *testing.T) {
 		{"huge integer", []string{"mail", "list", "--limit", "99999999999999999999"}, `--limit "99999999999999999999": want a whole number`},
 		{"duration", []string{"keys", "rotate", "--keep", long}, "want a duration"},
 		{"bool", []string{"client", "edit", "x", "--first-party=\u202e"}, `--first-party "\u202e": want true or false`},
+		{"unknown help topic", []string{"help", "bogus"}, `unknown help topic "bogus"`},
+		{"unknown help subtopic", []string{"help", "user", "\x1b[31m"}, `unknown help topic "user \x1b[31m"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantQuoted(t, c.run("", tc.args...), tc.want)
@@ -86,6 +90,9 @@ func TestGroupCommandWithoutSubcommandShowsHelp(t *testing.T) {
 	c := newConsole(t)
 	if out := c.ok("", "user"); !strings.Contains(out, "Available Commands") {
 		t.Errorf("twofold user printed %q, want its help", out)
+	}
+	if out := c.ok("", "help", "user"); !strings.Contains(out, "Available Commands") || !strings.Contains(out, "twofold user") {
+		t.Errorf("twofold help user printed %q, want the help of twofold user", out)
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -16,6 +17,7 @@ import (
 // help and succeeding, and a flag's bad value or unknown name is never repeated raw.
 func guardUsage(root *cobra.Command) {
 	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(helpCommand())
 	var walk func(*cobra.Command)
 	walk = func(cmd *cobra.Command) {
 		if cmd.HasSubCommands() && !cmd.Runnable() {
@@ -36,6 +38,22 @@ func guardUsage(root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// helpCommand is cobra's help command, except that an unknown topic fails (cobra's prints
+// "Unknown help topic" and succeeds).
+func helpCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				return fmt.Errorf("unknown help topic %s: see %s --help", apperr.Quote(strings.Join(args, " ")), c.Root().CommandPath())
+			}
+			return cmd.Help()
+		},
+	}
 }
 
 // noArgs is cobra.NoArgs with the argument quoted.
