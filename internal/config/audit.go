@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
 )
 
@@ -19,7 +20,7 @@ func (c *Config) applyAuditEnv(getenv func(string) string) []error {
 	if v := getenv("TWOFOLD_AUDIT_RETENTION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return []error{fmt.Errorf("TWOFOLD_AUDIT_RETENTION: %q is not a duration such as 2160h (90 days)", v)}
+			return []error{fmt.Errorf("TWOFOLD_AUDIT_RETENTION: %s is not a duration such as 2160h (90 days)", apperr.Quote(v))}
 		}
 		c.Audit.Retention = d
 	}

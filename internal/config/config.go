@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // Config is every setting of twofold. Zero values are replaced by Default's.
@@ -361,7 +363,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a whole number", name, v))
+				problems = append(problems, fmt.Errorf("%s: %s is not a whole number", name, apperr.Quote(v)))
 				return
 			}
 			*dst = n
@@ -371,7 +373,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a duration such as 30m or 12h", name, v))
+				problems = append(problems, fmt.Errorf("%s: %s is not a duration such as 30m or 12h", name, apperr.Quote(v)))
 				return
 			}
 			*dst = d
@@ -442,7 +444,7 @@ func (m *MFARequired) UnmarshalYAML(n *yaml.Node) error {
 		case "none":
 			*m = MFARequired{None: true}
 		default:
-			return wrongValue(n, fmt.Sprintf("mfa.required must be all, none or a list of roles, not %q", n.Value))
+			return wrongValue(n, fmt.Sprintf("mfa.required must be all, none or a list of roles, not %s", apperr.Quote(n.Value)))
 		}
 		return nil
 	case yaml.SequenceNode:
@@ -519,19 +521,19 @@ func (c *Config) Validate() error {
 	var p []error
 	bad := func(format string, args ...any) { p = append(p, fmt.Errorf(format, args...)) }
 	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
-		bad("server.addr: %q is not host:port", c.Server.Addr)
+		bad("server.addr: %s is not host:port", apperr.Quote(c.Server.Addr))
 	}
 	if c.Server.PublicURL != "" {
 		u, err := url.Parse(c.Server.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("server.public_url: %q is not an http(s) URL", c.Server.PublicURL)
+			bad("server.public_url: %s is not an http(s) URL", apperr.Quote(c.Server.PublicURL))
 		}
 	}
 	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
 		bad("server.tls_cert_file and server.tls_key_file: set both or neither")
 	}
 	if c.Server.TLS() && strings.HasPrefix(c.Server.PublicURL, "http://") {
-		bad("server.public_url: %q is http, but the server serves TLS (server.tls_cert_file): use https", c.Server.PublicURL)
+		bad("server.public_url: %s is http, but the server serves TLS (server.tls_cert_file): use https", apperr.Quote(c.Server.PublicURL))
 	}
 	if c.Server.MaxConnections < 1 {
 		bad("server.max_connections: %d must be at least 1", c.Server.MaxConnections)
@@ -553,12 +555,12 @@ func (c *Config) Validate() error {
 	}
 	for _, r := range c.MFA.Required.Roles {
 		if r != "user" && r != "support" && r != "admin" {
-			bad("mfa.required: unknown role %q (want user, support or admin)", r)
+			bad("mfa.required: unknown role %s (want user, support or admin)", apperr.Quote(r))
 		}
 	}
 	for _, r := range c.MFA.PhishingResistant {
 		if r != "user" && r != "support" && r != "admin" {
-			bad("mfa.phishing_resistant: unknown role %q (want user, support or admin)", r)
+			bad("mfa.phishing_resistant: unknown role %s (want user, support or admin)", apperr.Quote(r))
 		}
 	}
 	if c.MFA.Issuer == "" || len(c.MFA.Issuer) > 64 || strings.Contains(c.MFA.Issuer, ":") {
@@ -592,10 +594,10 @@ func (c *Config) Validate() error {
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("log.level: %q is not debug, info, warn or error", c.Log.Level)
+		bad("log.level: %s is not debug, info, warn or error", apperr.Quote(c.Log.Level))
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
-		bad("log.format: %q is not text or json", c.Log.Format)
+		bad("log.format: %s is not text or json", apperr.Quote(c.Log.Format))
 	}
 	p = append(p, c.validateLimits()...)
 	p = append(p, c.validateAudit()...)

@@ -598,3 +598,32 @@ func FuzzLoad(f *testing.F) {
 		_ = c.MFA.Required.String()
 	})
 }
+
+// TestLongValuesAreQuotedShort: a refused setting's value is repeated quoted, cut at 80
+// characters and escaped, from the environment and from the file alike, so a 100 kB value
+// or a terminal escape never reaches the operator's terminal whole (`twofold serve --addr`
+// of 100 kB printed it in full).
+func TestLongValuesAreQuotedShort(t *testing.T) {
+	long := strings.Repeat("x", 100<<10)
+	c := config.Default()
+	c.Server.Addr = long
+	c.Log.Format = "\x1b[31mjson"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a 100 kB server.addr")
+	}
+	msg := err.Error()
+	wantContains(t, msg, `server.addr: "xxxx`, `…" is not host:port`, `log.format: "\x1b[31mjson" is not text or json`)
+	if len(msg) > 400 || strings.Contains(msg, "\x1b") {
+		t.Errorf("Validate's message is %d bytes or holds a raw escape: %.300q", len(msg), msg)
+	}
+	_, err = config.Load("", env(map[string]string{"TWOFOLD_SESSION_IDLE_TIMEOUT": long, "TWOFOLD_MAIL_PORT": "\u202e25"}))
+	if err == nil {
+		t.Fatal("Load accepted a 100 kB duration")
+	}
+	msg = err.Error()
+	wantContains(t, msg, "TWOFOLD_SESSION_IDLE_TIMEOUT", `…" is not a duration`, `TWOFOLD_MAIL_PORT: "\u202e25" is not a whole number`)
+	if len(msg) > 400 || strings.Contains(msg, "\u202e") {
+		t.Errorf("Load's message is %d bytes or holds a raw override: %.300q", len(msg), msg)
+	}
+}

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // Invitations configures the invitation links `twofold user invite` mails.
@@ -26,7 +28,7 @@ func (c *Config) applyInvitationsEnv(getenv func(string) string) []error {
 	if v := getenv("TWOFOLD_INVITATIONS_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return []error{fmt.Errorf("TWOFOLD_INVITATIONS_TTL: %q is not a duration such as 168h (7 days)", v)}
+			return []error{fmt.Errorf("TWOFOLD_INVITATIONS_TTL: %s is not a duration such as 168h (7 days)", apperr.Quote(v))}
 		}
 		c.Invitations.TTL = d
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/throttle"
 )
 
@@ -59,7 +60,7 @@ func (c *Config) applyLimitsEnv(getenv func(string) string) []error {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a whole number", name, v))
+				problems = append(problems, fmt.Errorf("%s: %s is not a whole number", name, apperr.Quote(v)))
 				return
 			}
 			*dst = n
@@ -69,7 +70,7 @@ func (c *Config) applyLimitsEnv(getenv func(string) string) []error {
 		if v := getenv(name); v != "" {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a number", name, v))
+				problems = append(problems, fmt.Errorf("%s: %s is not a number", name, apperr.Quote(v)))
 				return
 			}
 			*dst = f
@@ -79,7 +80,7 @@ func (c *Config) applyLimitsEnv(getenv func(string) string) []error {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a duration such as 30s or 15m", name, v))
+				problems = append(problems, fmt.Errorf("%s: %s is not a duration such as 30s or 15m", name, apperr.Quote(v)))
 				return
 			}
 			*dst = d
@@ -131,7 +132,7 @@ func (c *Config) validateLimits() []error {
 	}
 	for _, s := range c.Server.TrustedProxies {
 		if _, err := parsePrefix(s); err != nil {
-			bad("server.trusted_proxies: %q is not an IP address or CIDR such as 10.0.0.0/8", s)
+			bad("server.trusted_proxies: %s is not an IP address or CIDR such as 10.0.0.0/8", apperr.Quote(s))
 		}
 	}
 	return p

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // applyMetricsEnv reads TWOFOLD_SERVER_METRICS_ADDR and TWOFOLD_SERVER_PPROF.
@@ -14,7 +16,7 @@ func (c *Config) applyMetricsEnv(getenv func(string) string) []error {
 	if v := getenv("TWOFOLD_SERVER_PPROF"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return []error{fmt.Errorf("TWOFOLD_SERVER_PPROF: %q is not true or false", v)}
+			return []error{fmt.Errorf("TWOFOLD_SERVER_PPROF: %s is not true or false", apperr.Quote(v))}
 		}
 		c.Server.Pprof = b
 	}
@@ -33,9 +35,9 @@ func (c *Config) validateMetrics() []error {
 		return p
 	}
 	if _, port, err := net.SplitHostPort(s.MetricsAddr); err != nil {
-		p = append(p, fmt.Errorf("server.metrics_addr: %q is not host:port", s.MetricsAddr))
+		p = append(p, fmt.Errorf("server.metrics_addr: %s is not host:port", apperr.Quote(s.MetricsAddr)))
 	} else if s.MetricsAddr == s.Addr && port != "0" {
-		p = append(p, fmt.Errorf("server.metrics_addr: %q is server.addr: the metrics need a listener of their own", s.MetricsAddr))
+		p = append(p, fmt.Errorf("server.metrics_addr: %s is server.addr: the metrics need a listener of their own", apperr.Quote(s.MetricsAddr)))
 	}
 	return p
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // OIDC is the `oidc:` section: token lifetimes of the OpenID Connect provider.
@@ -39,7 +41,7 @@ func (c *Config) applyOIDCEnv(getenv func(string) string) []error {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a duration such as 10m or 720h", v.name, s))
+				problems = append(problems, fmt.Errorf("%s: %s is not a duration such as 10m or 720h", v.name, apperr.Quote(s)))
 				continue
 			}
 			*v.dst = d

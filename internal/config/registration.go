@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // Registration configures self-registration: whether anyone may create an account from
@@ -47,7 +49,7 @@ func (c *Config) applyRegistrationEnv(getenv func(string) string) []error {
 	if v := getenv("TWOFOLD_REGISTRATION_ENABLED"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("TWOFOLD_REGISTRATION_ENABLED: %q is not true or false", v))
+			problems = append(problems, fmt.Errorf("TWOFOLD_REGISTRATION_ENABLED: %s is not true or false", apperr.Quote(v)))
 		} else {
 			r.Enabled = b
 		}
@@ -68,7 +70,7 @@ func (c *Config) applyRegistrationEnv(getenv func(string) string) []error {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a whole number", name, v))
+				problems = append(problems, fmt.Errorf("%s: %s is not a whole number", name, apperr.Quote(v)))
 				continue
 			}
 			*dst = n
@@ -84,7 +86,7 @@ func (c *Config) validateRegistration() []error {
 	r := c.Registration
 	for _, d := range r.AllowedDomains {
 		if !validDomain(strings.TrimSpace(d)) {
-			bad("registration.allowed_domains: %q is not a domain name such as example.com (no @, no brackets)", d)
+			bad("registration.allowed_domains: %s is not a domain name such as example.com (no @, no brackets)", apperr.Quote(d))
 		}
 	}
 	if r.RequestsPerIPHour < 1 || r.RequestsPerEmailHour < 1 {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // SupportDesk holds the `mail:` and `support:` sections (issue 4). Config embeds it
@@ -63,7 +65,7 @@ func (c *Config) applySupportEnv(getenv func(string) string) []error {
 	if v := getenv("TWOFOLD_MAIL_PORT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("TWOFOLD_MAIL_PORT: %q is not a whole number", v))
+			problems = append(problems, fmt.Errorf("TWOFOLD_MAIL_PORT: %s is not a whole number", apperr.Quote(v)))
 		} else {
 			m.Port = n
 		}
@@ -75,7 +77,7 @@ func (c *Config) applySupportEnv(getenv func(string) string) []error {
 	if v := getenv("TWOFOLD_SUPPORT_RESET_REQUIRES_APPROVAL"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("TWOFOLD_SUPPORT_RESET_REQUIRES_APPROVAL: %q is not true or false", v))
+			problems = append(problems, fmt.Errorf("TWOFOLD_SUPPORT_RESET_REQUIRES_APPROVAL: %s is not true or false", apperr.Quote(v)))
 		} else {
 			c.Support.ResetRequiresApproval = b
 		}
@@ -91,17 +93,17 @@ func (c *Config) validateSupport() []error {
 	switch m.Security {
 	case "", "starttls", "tls", "none":
 	default:
-		bad("mail.security: %q is not starttls, tls or none", m.Security)
+		bad("mail.security: %s is not starttls, tls or none", apperr.Quote(m.Security))
 	}
 	if m.Port < 0 || m.Port > 65535 {
 		bad("mail.port: %d is outside 0..65535", m.Port)
 	}
 	if strings.ContainsAny(m.Host, " /:") {
-		bad("mail.host: %q must be a host name or address, without a scheme or port (use mail.port)", m.Host)
+		bad("mail.host: %s must be a host name or address, without a scheme or port (use mail.port)", apperr.Quote(m.Host))
 	}
 	if m.From != "" {
 		if _, err := mail.ParseAddress(m.From); err != nil {
-			bad("mail.from: %q is not an address such as \"twofold <no-reply@example.com>\"", m.From)
+			bad("mail.from: %s is not an address such as \"twofold <no-reply@example.com>\"", apperr.Quote(m.From))
 		}
 	} else if m.Host != "" {
 		bad("mail.from: required when mail.host is set")

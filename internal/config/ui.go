@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/contrast"
 )
 
@@ -61,20 +62,20 @@ func (c *Config) validateUI() []error {
 	bad := func(format string, args ...any) { p = append(p, fmt.Errorf(format, args...)) }
 	name := c.UI.ProductName
 	if strings.TrimSpace(name) == "" || len([]rune(name)) > 64 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		bad("ui.product_name: %q must be 1 to 64 characters without control characters", name)
+		bad("ui.product_name: %s must be 1 to 64 characters without control characters", apperr.Quote(name))
 	}
 	if f := c.UI.LogoFile; f != "" {
 		if _, ok := LogoTypes[strings.ToLower(filepath.Ext(f))]; !ok {
-			bad("ui.logo_file: %q is not a .png, .jpg or .webp file", f)
+			bad("ui.logo_file: %s is not a .png, .jpg or .webp file", apperr.Quote(f))
 		} else if st, err := os.Stat(f); err != nil {
 			bad("ui.logo_file: %v", err)
 		} else if !st.Mode().IsRegular() || st.Size() > MaxLogoBytes {
-			bad("ui.logo_file: %q must be a file of at most %d KiB", f, MaxLogoBytes>>10)
+			bad("ui.logo_file: %s must be a file of at most %d KiB", apperr.Quote(f), MaxLogoBytes>>10)
 		}
 	}
 	if a := c.UI.AccentColor; a != "" {
 		if !contrast.Valid(a) {
-			bad("ui.accent_color: %q is not a colour written #rrggbb", a)
+			bad("ui.accent_color: %s is not a colour written #rrggbb", apperr.Quote(a))
 			return p
 		}
 		for _, scheme := range []string{"light", "dark"} {

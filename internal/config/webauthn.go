@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // WebAuthn configures security keys and passkeys: the relying party browsers bind each
@@ -112,7 +114,7 @@ func (c *Config) applyWebAuthnEnv(getenv func(string) string) []error {
 	if v := getenv("TWOFOLD_WEBAUTHN_PASSWORDLESS"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("TWOFOLD_WEBAUTHN_PASSWORDLESS: %q is not true or false", v))
+			problems = append(problems, fmt.Errorf("TWOFOLD_WEBAUTHN_PASSWORDLESS: %s is not true or false", apperr.Quote(v)))
 		} else {
 			w.Passwordless = b
 		}
@@ -141,20 +143,20 @@ func (c *Config) validateWebAuthn() []error {
 	rpID := c.WebAuthnRPID()
 	switch {
 	case net.ParseIP(rpID) != nil:
-		bad("webauthn.rp_id: %q is an IP address; browsers accept only a domain name (use localhost on this machine)", rpID)
+		bad("webauthn.rp_id: %s is an IP address; browsers accept only a domain name (use localhost on this machine)", apperr.Quote(rpID))
 	case !validDomain(rpID):
-		bad("webauthn.rp_id: %q is not a domain name such as example.com or localhost", rpID)
+		bad("webauthn.rp_id: %s is not a domain name such as example.com or localhost", apperr.Quote(rpID))
 	}
 	for _, o := range c.WebAuthnOrigins() {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			bad("webauthn.rp_origins: %q is not an origin such as https://login.example.com", o)
+			bad("webauthn.rp_origins: %s is not an origin such as https://login.example.com", apperr.Quote(o))
 			continue
 		}
 		h := strings.ToLower(u.Hostname())
 		if h != rpID && !strings.HasSuffix(h, "."+rpID) {
-			bad("webauthn.rp_origins: the host of %q is neither webauthn.rp_id (%s) nor under it", o, rpID)
+			bad("webauthn.rp_origins: the host of %s is neither webauthn.rp_id (%s) nor under it", apperr.Quote(o), rpID)
 		}
 	}
 	if n := len(c.WebAuthn.RPDisplayName); n == 0 || n > 64 {
@@ -162,7 +164,7 @@ func (c *Config) validateWebAuthn() []error {
 	}
 	for _, s := range c.WebAuthn.AllowedAAGUIDs {
 		if _, err := uuid.Parse(strings.TrimSpace(s)); err != nil {
-			bad("webauthn.allowed_aaguids: %q is not a UUID such as cb69481e-8ff7-4039-93ec-0a2729a154a8", s)
+			bad("webauthn.allowed_aaguids: %s is not a UUID such as cb69481e-8ff7-4039-93ec-0a2729a154a8", apperr.Quote(s))
 		}
 	}
 	return p
