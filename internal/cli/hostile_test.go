@@ -77,6 +77,8 @@ func TestBadCommandLines(t *testing.T) {
 		{"duration", []string{"keys", "rotate", "--keep", long}, "want a duration"},
 		{"bool", []string{"client", "edit", "x", "--first-party=\u202e"}, `--first-party "\u202e": want true or false`},
 		{"unknown help topic", []string{"help", "bogus"}, `unknown help topic "bogus"`},
+		{"missing argument", []string{"backup"}, "usage: twofold backup FILE (accepts 1 arg(s), received 0; see twofold backup --help)"},
+		{"extra argument", []string{"mail", "retry", "1", "2"}, "usage: twofold mail retry ID (accepts 1 arg(s), received 2"},
 		{"unknown help subtopic", []string{"help", "user", "\x1b[31m"}, `unknown help topic "user \x1b[31m"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,6 +33,9 @@ func guardUsage(root *cobra.Command) {
 				return cmd.Help()
 			}
 		}
+		if check := cmd.Args; check != nil && cmd.Runnable() {
+			cmd.Args = func(c *cobra.Command, args []string) error { return argCount(c, check(c, args)) }
+		}
 		for _, sub := range cmd.Commands() {
 			walk(sub)
 		}
@@ -54,6 +57,25 @@ func helpCommand() *cobra.Command {
 			return cmd.Help()
 		},
 	}
+}
+
+// argCount adds to cobra's "accepts 1 arg(s), received 0" the command's usage.
+func argCount(cmd *cobra.Command, err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "accepts ") || strings.HasPrefix(msg, "requires ") {
+		return fmt.Errorf("usage: %s %s (%s; see %s --help)", cmd.CommandPath(), argsOf(cmd), msg, cmd.CommandPath())
+	}
+	return err
+}
+
+// argsOf is what the command's usage line names after the command: "FILE", "ID [ID...]".
+func argsOf(cmd *cobra.Command) string {
+	if _, args, ok := strings.Cut(cmd.Use, " "); ok {
+		return args
+	}
+	return "no arguments"
 }
 
 // noArgs is cobra.NoArgs with the argument quoted.
