@@ -49,7 +49,7 @@ func TestCaseListAndShow(t *testing.T) {
 	wantLine(t, out, `^e-mail ownership\s+not confirmed$`)
 	out = c.ok("", "case", "show", "TF-XYZ679")
 	wantLine(t, out, `^account\s+none uses this e-mail address$`)
-	c.fails("", []string{"case", "show", "TF-ZZZZZZ"}, "No support case TF-ZZZZZZ")
+	c.fails("", []string{"case", "show", "TF-ZZZZZZ"}, `No support case "TF-ZZZZZZ"`)
 	c.fails("", []string{"case", "list", "--status", "lost"}, "Unknown status")
 }
 

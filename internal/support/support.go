@@ -6,9 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -115,16 +113,11 @@ func requireAgent(agent *store.Account) error {
 	return nil
 }
 
-// errNoCase says no case has the reference as typed: its first 20 bytes, each character
-// that shows nothing (a NUL, a direction override) or is not UTF-8 as U+FFFD.
+// errNoCase says no case has the reference as typed, quoted with apperr.Quote: cut at 80
+// characters, with controls (a terminal escape, a NUL), direction overrides and bytes that
+// are not UTF-8 escaped.
 func errNoCase(ref string) error {
-	shown := strings.Map(func(r rune) rune {
-		if auth.Unseen(r) {
-			return utf8.RuneError
-		}
-		return r
-	}, clip(ref, 20))
-	return apperr.Msg(apperr.CodeNotFound, "err.no_case", "Reference", shown)
+	return apperr.Msg(apperr.CodeNotFound, "err.no_case", "Reference", apperr.Quote(ref))
 }
 
 var errClosed = apperr.Msg(apperr.CodeConflict, "err.case_closed")
