@@ -11,7 +11,6 @@ import (
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
-	"github.com/twofold-id/twofold/internal/testutil"
 )
 
 // codeForm is the token request that redeems code.
@@ -139,20 +138,13 @@ func TestCodeSurvivesFailedRedemptions(t *testing.T) {
 }
 
 // TestParallelCodeRedemptionOneWins: the client redeems one code many times at once (a
-// retrying HTTP library, two instances): exactly one exchange gets tokens. With
-// PostgreSQL the exchanges go to two instances on one database.
+// retrying HTTP library, two instances): exactly one exchange gets tokens. The exchanges
+// go to two instances on one database, SQLite file or PostgreSQL.
 func TestParallelCodeRedemptionOneWins(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
+	for _, db := range testserver.Databases {
 		t.Run(db, func(t *testing.T) {
-			var servers []*testserver.Server
-			if db == "sqlite" {
-				servers = append(servers, testserver.New(t, testserver.Options{}))
-			} else {
-				dsn := testutil.PostgresURL(t)
-				clock := testserver.NewClock()
-				o := testserver.Options{DatabaseURL: dsn, Clock: clock}
-				servers = append(servers, testserver.New(t, o), testserver.New(t, o))
-			}
+			one, other := testserver.Instances(t, db, testserver.Options{})
+			servers := []*testserver.Server{one, other}
 			srv := servers[0]
 			app := newRP(t, srv, "tenant-app", offline)
 			b, _ := signedIn(t, srv, "ada")
