@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/web"
@@ -127,10 +128,19 @@ func multiGetWithToken(t *testing.T, s *testserver.Server, token string) *testse
 	return &testserver.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }
 
-// TestMultiInstanceBurst signs in 20 sessions split over two instances and submits one code
-// from all of them at once: exactly one wins.
+// TestMultiInstanceBurst signs in 20 sessions split over two instances (on one PostgreSQL
+// database, or one SQLite file) and submits one code from all of them at once: exactly one
+// wins.
 func TestMultiInstanceBurst(t *testing.T) {
-	a, b := multiPair(t)
+	for _, db := range testserver.Databases {
+		t.Run(db, func(t *testing.T) {
+			a, b := testserver.Instances(t, db, testserver.Options{Throttle: manyAttempts})
+			multiInstanceBurst(t, a, b)
+		})
+	}
+}
+
+func multiInstanceBurst(t *testing.T, a, b *testserver.Server) {
 	a.CreateUser(t, "bob", "bob@example.com", "user")
 	secret, recoveryCode := a.Enroll(t, a.Client(t), "bob")
 
@@ -144,20 +154,48 @@ func TestMultiInstanceBurst(t *testing.T) {
 		clients[i] = srv.Client(t)
 		clients[i].Login("bob", "mfa_required")
 	}
+	before := authenticatedSessions(t, a, "bob")
 	code := a.Code(secret, 0)
 	wins := multiBurst(t, clients, "/api/v1/login/totp", code)
 	if wins != 1 {
 		t.Fatalf("%d of %d parallel submissions of one code won, want exactly 1", wins, n)
+	}
+	if after := authenticatedSessions(t, b, "bob"); after != before+1 {
+		t.Errorf("%d signed-in sessions after the burst, want %d: one more", after, before+1)
 	}
 
 	for i := range clients {
 		clients[i] = clients[i].On([]*testserver.Server{a, b}[i%2])
 		clients[i].Login("bob", "mfa_required")
 	}
+	before = authenticatedSessions(t, a, "bob")
 	wins = multiBurst(t, clients, "/api/v1/login/recovery-code", recoveryCode)
 	if wins != 1 {
 		t.Fatalf("%d of %d parallel uses of one recovery code won, want exactly 1", wins, n)
 	}
+	if after := authenticatedSessions(t, b, "bob"); after != before+1 {
+		t.Errorf("%d signed-in sessions after the recovery code burst, want %d: one more", after, before+1)
+	}
+}
+
+// authenticatedSessions counts the signed-in sessions of username.
+func authenticatedSessions(t *testing.T, srv *testserver.Server, username string) int {
+	t.Helper()
+	u, err := srv.Auth.FindUser(t.Context(), username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions, err := srv.Store.ListUserSessions(t.Context(), u.ID, srv.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range sessions {
+		if s.State == store.StateAuthenticated {
+			n++
+		}
+	}
+	return n
 }
 
 // multiBurst posts code to path from every client at once and counts the 200s; any answer

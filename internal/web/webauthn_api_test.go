@@ -16,7 +16,6 @@ import (
 	"github.com/twofold-id/twofold/internal/mail/mailtest"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
-	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/testutil/softkey"
 	"github.com/twofold-id/twofold/internal/web"
 )
@@ -439,21 +438,16 @@ func TestPasskeysTurnedOff(t *testing.T) {
 }
 
 // TestWebAuthnOneWinner: 20 parallel finishes of one assertion (a second-factor one, and a
-// passkey one), split over two instances on one PostgreSQL database, and on SQLite: exactly
-// one wins.
+// passkey one), split over two instances on one database, SQLite file or PostgreSQL:
+// exactly one wins.
 func TestWebAuthnOneWinner(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		srv := testserver.New(t, testserver.Options{Throttle: manyAttempts})
-		oneWinnerOf20(t, srv, srv)
-	})
-	t.Run("postgres_two_instances", func(t *testing.T) {
-		dsn := testutil.PostgresURL(t)
-		clock := testserver.NewClock()
-		same := func(c *config.Config) { c.WebAuthn.RPOrigins = []string{"http://localhost"} }
-		a := testserver.New(t, testserver.Options{DatabaseURL: dsn, Clock: clock, Throttle: manyAttempts, Config: same})
-		b := testserver.New(t, testserver.Options{DatabaseURL: dsn, Clock: clock, Throttle: manyAttempts, Config: same})
-		oneWinnerOf20(t, a, b)
-	})
+	for _, db := range testserver.Databases {
+		t.Run(db, func(t *testing.T) {
+			same := func(c *config.Config) { c.WebAuthn.RPOrigins = []string{"http://localhost"} }
+			a, b := testserver.Instances(t, db, testserver.Options{Throttle: manyAttempts, Config: same})
+			oneWinnerOf20(t, a, b)
+		})
+	}
 }
 
 func oneWinnerOf20(t *testing.T, a, b *testserver.Server) {
