@@ -394,12 +394,18 @@ func (s *Service) CompleteSetup(ctx context.Context, token string, nu NewUser, m
 		return nil, err
 	}
 	err = s.store.WithTx(ctx, func(st store.Store) error {
-		if err := st.UseSetupToken(ctx, hashToken(token), s.now()); errors.Is(err, store.ErrNotFound) {
-			return errSetupToken
+		// First the claim, then the link: parallel setups (a link per instance) wait here
+		// for the one before them and then see an administrator. Marking the links used
+		// first let each hold its own link while the winner deleted them all, and on
+		// PostgreSQL every loser waited for the winner that waited for them.
+		if err := st.ClaimFirstAdmin(ctx, s.now()); errors.Is(err, store.ErrConflict) {
+			return ErrSetupDone
 		} else if err != nil {
 			return err
 		}
-		if err := s.refuseSetupWithAdmin(ctx, st); err != nil {
+		if err := st.UseSetupToken(ctx, hashToken(token), s.now()); errors.Is(err, store.ErrNotFound) {
+			return errSetupToken
+		} else if err != nil {
 			return err
 		}
 		if err := s.insertUser(ctx, st, u, m); err != nil {

@@ -377,6 +377,12 @@ type Store interface {
 	// MarkAdminExisted records for good that an administrator exists (idempotent) and
 	// deletes every setup token, in one transaction.
 	MarkAdminExisted(ctx context.Context, now time.Time) error
+	// ClaimFirstAdmin records that an administrator exists, as MarkAdminExisted does
+	// (without deleting the setup tokens), in one conditional insert; ErrConflict when one
+	// had existed already. When another transaction recorded it first, it waits for that
+	// one to end: as the first statement of a transaction it makes concurrent creations of
+	// the first administrator take turns, so that one creates it and the others see it.
+	ClaimFirstAdmin(ctx context.Context, now time.Time) error
 	// AdminHasExisted reports whether MarkAdminExisted was ever called: true even when
 	// every administrator has since been disabled or demoted.
 	AdminHasExisted(ctx context.Context) (bool, error)

@@ -41,6 +41,21 @@ func (d *DB) MarkAdminExisted(ctx context.Context, now time.Time) error {
 	})
 }
 
+// ClaimFirstAdmin records that an administrator exists; store.ErrConflict when that was
+// recorded already. On PostgreSQL the insert of a key another transaction inserted waits
+// for that one to commit or roll back; on SQLite transactions take turns anyway.
+func (d *DB) ClaimFirstAdmin(ctx context.Context, now time.Time) error {
+	n, err := d.execCount(ctx, `INSERT INTO install_facts (name, recorded_at) VALUES ('admin_existed', ?)
+		ON CONFLICT (name) DO NOTHING`, ms(now))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrConflict
+	}
+	return nil
+}
+
 // AdminHasExisted reports whether MarkAdminExisted was ever called.
 func (d *DB) AdminHasExisted(ctx context.Context) (bool, error) {
 	var n int

@@ -25,6 +25,7 @@ var setupTests = []subtest{
 	{"Expired", testSetupExpired},
 	{"Unknown", testSetupUnknown},
 	{"AdminExistedDeletesThemForGood", testSetupAdminExisted},
+	{"FirstAdminIsClaimedOnce", testClaimFirstAdmin},
 }
 
 func listAudit(t testing.TB, s store.Store, f store.AuditFilter) []store.AuditEvent {
@@ -315,4 +316,19 @@ func testSetupAdminExisted(t *testing.T, s store.Store) {
 	}
 	wantErr(t, "CheckSetupToken after MarkAdminExisted", s.CheckSetupToken(ctx, tok, base), store.ErrNotFound)
 	wantErr(t, "UseSetupToken after MarkAdminExisted", s.UseSetupToken(ctx, tok, base), store.ErrNotFound)
+}
+
+func testClaimFirstAdmin(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tok := randomBytes(t, 32)
+	wantNoErr(t, "CreateSetupToken", s.CreateSetupToken(ctx, tok, at(time.Hour)))
+	wantNoErr(t, "ClaimFirstAdmin", s.ClaimFirstAdmin(ctx, base))
+	existed, err := s.AdminHasExisted(ctx)
+	wantNoErr(t, "AdminHasExisted", err)
+	if !existed {
+		t.Error("AdminHasExisted = false after ClaimFirstAdmin")
+	}
+	wantErr(t, "ClaimFirstAdmin again", s.ClaimFirstAdmin(ctx, at(time.Minute)), store.ErrConflict)
+	wantNoErr(t, "MarkAdminExisted after the claim", s.MarkAdminExisted(ctx, at(time.Minute)))
+	wantErr(t, "ClaimFirstAdmin after MarkAdminExisted", s.ClaimFirstAdmin(ctx, at(time.Minute)), store.ErrConflict)
 }
