@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
@@ -122,6 +123,43 @@ func TestInvitationLinkRacesOverTwoInstances(t *testing.T) {
 				t.Errorf("sessions after the race: %d (%v), want 1", len(sessions), err)
 			}
 			winnerOnly(t, a, b, "ivy", answers, http.StatusOK)
+		})
+	}
+}
+
+// TestRegistrationLinkRacesOverTwoInstances: one registration link confirmed ten times at
+// once over two instances on one database (SQLite file or PostgreSQL): one confirmation
+// creates the account (200), the others get 400 invalid_token, never a 5xx; one account,
+// one user.created event, one session.
+func TestRegistrationLinkRacesOverTwoInstances(t *testing.T) {
+	for _, db := range testserver.Databases {
+		t.Run(db, func(t *testing.T) {
+			a, b := testserver.Instances(t, db, testserver.Options{MFARequiredForRole: noMFA, PublicURL: regPublicURL,
+				Config: func(c *config.Config) {
+					c.Registration.Enabled = true
+					c.Registration.RequestsPerIPHour, c.Registration.RequestsPerEmailHour = 1000, 1000
+					c.Registration.MailsPerHour = 1000
+				}})
+			supWant(t, a.Client(t).PostJSON("/api/v1/register", registerBody("ada", "ada@example.com")), http.StatusAccepted)
+			tok := mailedLink(t, a, b, "ada@example.com", "/register/confirm?token=")
+			answers := raceOver(a, b, raceRounds, func(_ int, srv *testserver.Server) rawResult {
+				return rawPostJSON(srv, srv.Client(t), "/api/v1/register/confirm", map[string]string{"token": tok})
+			})
+			oneWinner(t, "registration confirmation", answers, http.StatusOK, http.StatusBadRequest, `"invalid_token"`)
+			users, err := a.Store.ListUsers(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(users) != 1 || users[0].Username != "ada" {
+				t.Fatalf("accounts after the race: %d, want ada alone", len(users))
+			}
+			if n := auditCount(t, a, users[0].ID, "user.created"); n != 1 {
+				t.Errorf("user.created events: %d, want 1", n)
+			}
+			sessions, err := a.Store.ListUserSessions(t.Context(), users[0].ID, a.Clock.Now())
+			if err != nil || len(sessions) != 1 {
+				t.Errorf("sessions after the race: %d (%v), want 1", len(sessions), err)
+			}
 		})
 	}
 }
