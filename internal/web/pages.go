@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
+	"mime"
 	"net/http"
 	"time"
 
@@ -17,9 +18,14 @@ import (
 // maxForm bounds every HTML form body.
 const maxForm = 64 << 10
 
-// parseForm reads a bounded form body; the error is an application error.
+// parseForm reads a bounded form body; the error is an application error. A body of another
+// type than application/x-www-form-urlencoded (JSON, multipart, text/plain, or none named)
+// is refused with 415: ParseForm would skip it and the page would ask for fields that were sent.
 func parseForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if !formEncoded(r) {
+		return apperr.Msg(codeUnsupportedType, "err.form_type")
+	}
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -28,6 +34,17 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 		return apperr.Msg(apperr.CodeBadRequest, "err.form_unreadable")
 	}
 	return nil
+}
+
+// formEncoded reports whether r's body, if it has one, is application/x-www-form-urlencoded.
+// A Content-Type that does not parse is left to ParseForm, which refuses it.
+func formEncoded(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return r.ContentLength == 0
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err != nil || mt == "application/x-www-form-urlencoded"
 }
 
 // nextStep is where a browser with this session belongs.

@@ -42,12 +42,14 @@ var statusOf = map[string]int{
 	apperr.CodeSecurityKeyRequired:      http.StatusForbidden,
 	apperr.CodeTokenCannotManageAdmins:  http.StatusForbidden,
 	codeTooLarge:                        http.StatusRequestEntityTooLarge,
+	codeUnsupportedType:                 http.StatusUnsupportedMediaType,
 	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
 	codeInternal:                        http.StatusInternalServerError,
 }
 
 const (
 	codeTooLarge         = "request_too_large"
+	codeUnsupportedType  = "unsupported_media_type"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeInternal         = "internal"
 )
