@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/apperr"
@@ -33,7 +35,30 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 		}
 		return apperr.Msg(apperr.CodeBadRequest, "err.form_unreadable")
 	}
+	if name := repeatedField(r.PostForm); name != "" {
+		// Handlers read the first value; a proxy or a log reading the last would see
+		// another request than the one acted on (the JSON API refuses the same).
+		return apperr.Msg(apperr.CodeBadRequest, "err.form_field_twice", "Field", apperr.Quote(name))
+	}
 	return nil
+}
+
+// multiValued are the form fields a page sends more than once: one per ticked box.
+var multiValued = map[string]bool{"scopes": true}
+
+// repeatedField returns the first (in sorted order) field of f given more than once that
+// is not multi-valued; "" when none is.
+func repeatedField(f url.Values) string {
+	var names []string
+	for name, vs := range f {
+		if len(vs) > 1 && !multiValued[name] {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return slices.Min(names)
 }
 
 // formEncoded reports whether r's body, if it has one, is application/x-www-form-urlencoded.

@@ -361,6 +361,9 @@ func TestFormInput(t *testing.T) {
 		{"text_plain_login_form", "/login", "text/plain", "username=alice&password=x", srv.Client(t), http.StatusUnsupportedMediaType},
 		{"login_form_without_a_content_type", "/login", "", "username=alice&password=x", srv.Client(t), http.StatusUnsupportedMediaType},
 		{"JSON_posted_to_the_code_form", "/login/code", "application/json", `{"code":"123456"}`, half, http.StatusUnsupportedMediaType},
+		{"username_given_twice", "/login", "application/x-www-form-urlencoded",
+			"username=alice&password=" + url.QueryEscape(testserver.Password) + "&username=mallory", srv.Client(t), http.StatusBadRequest},
+		{"code_given_twice", "/login/code", "application/x-www-form-urlencoded", "code=123456&code=654321", half, http.StatusBadRequest},
 		{"form_type_with_a_charset", "/login", "application/x-www-form-urlencoded; charset=utf-8", "username=alice", srv.Client(t), http.StatusBadRequest},
 		{"broken_form_encoding", "/login", "application/x-www-form-urlencoded", "username=%zz&password=%", srv.Client(t), http.StatusBadRequest},
 		{"empty_login_form", "/login", "application/x-www-form-urlencoded", "", srv.Client(t), http.StatusBadRequest},
@@ -378,6 +381,12 @@ func TestFormInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the_page_names_the_field_given_twice", func(t *testing.T) {
+		c := srv.Client(t)
+		r := postForm(c, "/login", url.Values{"username": {"alice", "mallory"}, "password": {testserver.Password}})
+		wantPage(t, r, http.StatusBadRequest, `Field "username" is given twice.`)
+		wantStatus(t, c.Get("/api/v1/session"), http.StatusUnauthorized)
+	})
 	if got := sessionState(t, half); got != "mfa_required" {
 		t.Fatalf("bad forms moved the session to %q", got)
 	}
