@@ -2,7 +2,6 @@ package oidc_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -12,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/oidc"
-	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 )
 
@@ -85,22 +83,11 @@ func TestWritersQueuedIsTemporarilyUnavailable(t *testing.T) {
 	app := newRP(t, srv, "tenant-app", offline)
 	b, _ := signedIn(t, srv, "ada")
 	tok, _ := app.tokens(b, app.newRequest())
-	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- srv.Store.WithTx(context.Background(), func(store.Store) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
+	release := srv.HoldWrites(t)
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
 	resp, body, err := sendForm(srv, oidc.TokenPath, form, app.client.Client.ID, app.client.Secret)
-	close(release)
+	release()
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || resp.Header.Get("Retry-After") == "" {

@@ -224,6 +224,33 @@ func orDefault(n, def int) int {
 // Password is a password that passes the policy.
 const Password = "correct horse battery staple 9"
 
+// HoldWrites starts a transaction that holds the database's write lock (on SQLite, every
+// other write of the server waits for it, then answers 503 after 10 s) until release is
+// called; release is also called when the test ends.
+func (s *Server) HoldWrites(t testing.TB) (release func()) {
+	t.Helper()
+	held, done, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		ended <- s.Store.WithTx(context.Background(), func(store.Store) error {
+			close(held)
+			<-done
+			return nil
+		})
+	}()
+	<-held
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(done)
+			if err := <-ended; err != nil {
+				t.Errorf("the transaction holding the write lock: %v", err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
 // CreateUser makes an account with Password.
 func (s *Server) CreateUser(t testing.TB, username, email, role string) *store.User {
 	t.Helper()

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
-	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/testserver"
 	"github.com/twofold-id/twofold/internal/testutil"
 	"github.com/twofold-id/twofold/internal/web"
@@ -195,20 +193,9 @@ func TestPasskeyCookieOutlivesAnUnavailableDatabase(t *testing.T) {
 	named := "twofold_passkey_" + challengeName(t, opts)
 	answer, _ := key.Get(opts)
 
-	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- srv.Store.WithTx(context.Background(), func(store.Store) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
+	release := srv.HoldWrites(t)
 	r := c.FinishKey("/api/v1/login/passkey/finish", "", answer)
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	release()
 	wantProblem(t, r, http.StatusServiceUnavailable, "unavailable")
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("503 unavailable without Retry-After")
