@@ -62,25 +62,14 @@ func TestPostgresKilledConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	user := func(name string) *store.User {
-		return &store.User{
-			Account:      store.Account{ID: name, Username: name, Email: name + "@example.com", Role: store.RoleUser},
-			UsernameNorm: name,
-			EmailNorm:    name + "@example.com",
-			PasswordHash: "x",
-			CreatedAt:    now,
-			UpdatedAt:    now,
-		}
-	}
 	err = db.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.CreateUser(ctx, user("first")); err != nil {
+		if err := tx.CreateUser(ctx, plainUser("first")); err != nil {
 			return err
 		}
 		if n := testutil.TerminatePostgresConnections(t, dsn); n == 0 {
 			t.Fatal("no connection was terminated")
 		}
-		return tx.CreateUser(ctx, user("second"))
+		return tx.CreateUser(ctx, plainUser("second"))
 	})
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("write on a killed connection: %v, want store.ErrUnavailable", err)
@@ -96,7 +85,7 @@ func TestPostgresKilledConnection(t *testing.T) {
 	if !errors.Is(getErr, store.ErrNotFound) {
 		t.Fatalf("after the failed transaction GetUser(first) = %v, want ErrNotFound (rolled back)", getErr)
 	}
-	if err := db.CreateUser(ctx, user("third")); err != nil {
+	if err := db.CreateUser(ctx, plainUser("third")); err != nil {
 		t.Fatalf("pool did not recover: %v", err)
 	}
 }

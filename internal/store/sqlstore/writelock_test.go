@@ -12,7 +12,9 @@ import (
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 )
 
-func lockTestUser(name string) *store.User {
+// plainUser is an account named name with nothing but its row: no password that verifies,
+// no second factor.
+func plainUser(name string) *store.User {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	return &store.User{
 		Account:      store.Account{ID: name, Username: name, Email: name + "@example.com", Role: store.RoleUser},
@@ -62,7 +64,7 @@ func TestWaitingWritersLeaveConnectionsToReaders(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			errs <- db.WithTx(context.Background(), func(tx store.Store) error {
-				return tx.CreateUser(context.Background(), lockTestUser(fmt.Sprintf("writer%d", i)))
+				return tx.CreateUser(context.Background(), plainUser(fmt.Sprintf("writer%d", i)))
 			})
 		}()
 	}
@@ -101,11 +103,11 @@ func TestWriterGivesUpAsUnavailable(t *testing.T) {
 	sqlstore.SetWriteWait(db, 50*time.Millisecond)
 	ctx := context.Background()
 	release := holdWrites(t, db)
-	err := db.WithTx(ctx, func(tx store.Store) error { return tx.CreateUser(ctx, lockTestUser("intx")) })
+	err := db.WithTx(ctx, func(tx store.Store) error { return tx.CreateUser(ctx, plainUser("intx")) })
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("transaction behind a held lock: %v, want ErrUnavailable", err)
 	}
-	if err := db.CreateUser(ctx, lockTestUser("plain")); !errors.Is(err, store.ErrUnavailable) {
+	if err := db.CreateUser(ctx, plainUser("plain")); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("write behind a held lock: %v, want ErrUnavailable", err)
 	}
 	if _, _, err := db.TakeFromWindow(ctx, "w", time.Unix(0, 0), 5); !errors.Is(err, store.ErrUnavailable) {
@@ -118,7 +120,7 @@ func TestWriterGivesUpAsUnavailable(t *testing.T) {
 	if _, err := db.ClaimMail(ctx, "claim", time.Now(), time.Now().Add(time.Minute), 10); err != nil {
 		t.Errorf("ClaimMail after the lock is free: %v", err)
 	}
-	if err := db.CreateUser(ctx, lockTestUser("plain")); err != nil {
+	if err := db.CreateUser(ctx, plainUser("plain")); err != nil {
 		t.Errorf("write after the lock is free: %v", err)
 	}
 	if ok, _, err := db.TakeFromWindow(ctx, "w", time.Unix(0, 0), 5); !ok || err != nil {
@@ -134,7 +136,7 @@ func TestWriterWaitEndsWithRequest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- db.WithTx(ctx, func(tx store.Store) error { return tx.CreateUser(ctx, lockTestUser("late")) })
+		done <- db.WithTx(ctx, func(tx store.Store) error { return tx.CreateUser(ctx, plainUser("late")) })
 	}()
 	cancel()
 	select {
@@ -155,8 +157,8 @@ func TestAfterCommitMayWrite(t *testing.T) {
 	ctx := context.Background()
 	var afterErr error
 	err := db.WithTx(ctx, func(tx store.Store) error {
-		tx.AfterCommit(func() { afterErr = db.CreateUser(ctx, lockTestUser("after")) })
-		return tx.CreateUser(ctx, lockTestUser("inside"))
+		tx.AfterCommit(func() { afterErr = db.CreateUser(ctx, plainUser("after")) })
+		return tx.CreateUser(ctx, plainUser("inside"))
 	})
 	if err != nil || afterErr != nil {
 		t.Fatalf("WithTx: %v; write after commit: %v", err, afterErr)
@@ -175,11 +177,11 @@ func TestPanicInTransactionLetsGo(t *testing.T) {
 	func() {
 		defer func() { _ = recover() }()
 		_ = db.WithTx(ctx, func(tx store.Store) error {
-			_ = tx.CreateUser(ctx, lockTestUser("rolledback"))
+			_ = tx.CreateUser(ctx, plainUser("rolledback"))
 			panic("boom")
 		})
 	}()
-	if err := db.CreateUser(ctx, lockTestUser("next")); err != nil {
+	if err := db.CreateUser(ctx, plainUser("next")); err != nil {
 		t.Fatalf("write after a panicking transaction: %v", err)
 	}
 	if _, err := db.GetUser(ctx, "rolledback"); !errors.Is(err, store.ErrNotFound) {
