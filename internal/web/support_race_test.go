@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,6 +174,103 @@ func TestSupportOneTimeStepsRaceOverTwoInstances(t *testing.T) {
 			}
 			if n := mailsTo(bothOutboxes(t, a, b), "ada@example.com", "was reset"); n != 1 {
 				t.Errorf("reset notices mailed to ada: %d, want 1", n)
+			}
+			a.Client(t).Login("ada", "enrollment_required")
+		})
+	}
+}
+
+// refusedWith fails unless every answer but the winning ones (status win) shows one of
+// messages above the page's form.
+func refusedWith(t *testing.T, what string, answers []rawResult, win int, messages ...string) {
+	t.Helper()
+	for i, r := range answers {
+		if r.err != nil || r.status == win {
+			continue
+		}
+		msg := pageMessage(&testserver.Response{Status: r.status, Body: r.body})
+		if !slices.Contains(messages, msg) {
+			t.Errorf("%s %d: page says %q, want one of %q", what, i, msg, messages)
+		}
+	}
+}
+
+// TestSupportResetFormsRaceOverTwoInstances: under dual control, the case page's reset
+// form and its approval button, each posted ten times at once by one agent's browser (one
+// session) over two instances on one database (SQLite file or PostgreSQL), happen once:
+// one post goes back to the case page (303), the others get the page again with the
+// refusal (409), never a 5xx; one request, one approval, one reset of the user's factors,
+// one audit event and one notice each.
+func TestSupportResetFormsRaceOverTwoInstances(t *testing.T) {
+	for _, db := range testserver.Databases {
+		t.Run(db, func(t *testing.T) {
+			a, b := testserver.Instances(t, db, testserver.Options{Support: testserver.SupportOptions{ResetRequiresApproval: true}})
+			ctx := context.Background()
+			supEnrolled(t, a, "ada", "user")
+			sam, _ := supEnrolled(t, a, "sam", "support")
+			tia, _ := supEnrolled(t, a, "tia", "support")
+			ada := mustUser(t, a, "ada")
+			ref := supOpen(t, a, "ada@example.com")
+			page := "/support/cases/" + ref
+			post := func(agent *testserver.Client, path string, v url.Values) func(int, *testserver.Server) rawResult {
+				form := []byte(v.Encode())
+				return func(_ int, srv *testserver.Server) rawResult {
+					return rawDo(srv, agent.On(srv), http.MethodPost, path, "application/x-www-form-urlencoded", form, nil)
+				}
+			}
+			wentTo := func(what string, answers []rawResult, done string) {
+				t.Helper()
+				for i, r := range answers {
+					if r.status == http.StatusSeeOther && r.header.Get("Location") != page+"?done="+done {
+						t.Errorf("%s %d went to %q, want %s?done=%s", what, i, r.header.Get("Location"), page, done)
+					}
+				}
+			}
+
+			// The reset form: one pending request of ten.
+			answers := raceOver(a, b, raceRounds, post(sam, page+"/reset-mfa",
+				url.Values{"user_id": {ada.ID}, "verification": {"phone_callback"}, "note": {"called back on the number on record"}}))
+			oneWinner(t, "reset request", answers, http.StatusSeeOther, http.StatusConflict, "")
+			refusedWith(t, "reset request", answers, http.StatusSeeOther,
+				"A reset for this case is already waiting for approval.",
+				"A reset of ada is already waiting for approval on case "+ref+": a second agent approves it there, "+
+					"or closing that case cancels it (it expires 24 hours after the request).")
+			wentTo("reset request", answers, "requested")
+			if _, err := a.Store.GetTOTP(ctx, ada.ID); err != nil {
+				t.Fatalf("a pending request reset already: %v", err)
+			}
+			c := supGetCase(t, tia, ref)
+			if n := kindCount(c, "reset_requested"); n != 1 || c.PendingReset == nil {
+				t.Errorf("after the requests: %d reset_requested entries, pending %+v; want 1", n, c.PendingReset)
+			}
+			if n := auditCount(t, a, ada.ID, "support.mfa_reset_requested"); n != 1 {
+				t.Errorf("support.mfa_reset_requested events: %d, want 1", n)
+			}
+
+			// The approval button: one reset of ten.
+			answers = raceOver(a, b, raceRounds, post(tia, page+"/reset-mfa/approve", url.Values{}))
+			oneWinner(t, "approval", answers, http.StatusSeeOther, http.StatusConflict, "")
+			refusedWith(t, "approval", answers, http.StatusSeeOther,
+				"No reset is waiting for approval on this case.", "This reset was approved or cancelled already.")
+			wentTo("approval", answers, "approved")
+			if _, err := a.Store.GetTOTP(ctx, ada.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("authenticator after the approvals: %v, want none", err)
+			}
+			if _, err := a.Store.GetRecoveryCode(ctx, ada.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("recovery code after the approvals: %v, want none", err)
+			}
+			c = supGetCase(t, sam, ref)
+			if n := kindCount(c, "mfa_reset"); n != 1 || c.PendingReset != nil {
+				t.Errorf("after the approvals: %d mfa_reset entries, pending %+v; want 1 and none", n, c.PendingReset)
+			}
+			if n := auditCount(t, a, ada.ID, "support.mfa_reset"); n != 1 {
+				t.Errorf("support.mfa_reset events: %d, want 1", n)
+			}
+			if n := mailsTo(bothOutboxes(t, a, b), "ada@example.com", "was reset"); n != 1 {
+				t.Errorf("reset notices mailed to ada: %d, want 1", n)
+			}
+			for _, srv := range []*testserver.Server{a, b} {
+				supWant(t, tia.On(srv).Get(page), http.StatusOK)
 			}
 			a.Client(t).Login("ada", "enrollment_required")
 		})
