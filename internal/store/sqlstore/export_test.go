@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"testing"
 	"time"
@@ -11,6 +12,14 @@ func SetWriteWait(d *DB, wait time.Duration) { d.writeWait = wait }
 
 // WaitingWriters is how many of d's writers wait for their turn.
 func WaitingWriters(d *DB) int { return int(d.writes.waiting.Load()) }
+
+// Rows are the rows Query returns.
+type Rows = rows
+
+// Query runs query through d's own query, as the store's methods that return rows do.
+func Query(ctx context.Context, d *DB, query string, args ...any) (*Rows, error) {
+	return d.query(ctx, query, args...)
+}
 
 // TakeConns takes n of d's pooled connections until the test ends.
 func TakeConns(t testing.TB, d *DB, n int) {

@@ -35,13 +35,8 @@ func containing(search string) string {
 
 // collect runs q and returns its rows in order, each read by scan.
 // A query that writes (ClaimMail's UPDATE … RETURNING) holds the write lock until its rows
-// are read and closed.
+// are read and closed (query).
 func collect[T any](ctx context.Context, d *DB, q listQuery, scan func(scanner) (T, error)) ([]T, error) {
-	unlock, err := d.lockWrite(ctx, q.text)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	rows, err := d.query(ctx, q.text, q.args...)
 	if err != nil {
 		return nil, err

@@ -482,18 +482,48 @@ func (d *DB) queryRow(ctx context.Context, query string, args ...any) row {
 	return row{Row: d.q.QueryRowContext(ctx, query, args...), unlock: unlock}
 }
 
-func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// rows are the rows of a query. Those of a statement that writes outside a transaction
+// (an UPDATE … RETURNING) hold the write lock until they are closed, as SQLite writes while
+// they are read: close them before the next call to the store, which may wait for the
+// lock.
+type rows struct {
+	*sql.Rows
+	unlock func()
+}
+
+// Close closes the rows and lets go of the write lock they hold. It may be called again.
+func (r *rows) Close() error {
+	err := r.Rows.Close()
+	if r.unlock != nil {
+		r.unlock()
+		r.unlock = nil
+	}
+	return err
+}
+
+// query runs a statement that returns rows. One that writes outside a transaction takes
+// the write lock as exec does, and holds it until the rows are closed.
+func (d *DB) query(ctx context.Context, query string, args ...any) (*rows, error) {
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
 	d.noteWrite(query)
-	query = d.dialect.rebind(query)
-	if st := d.stmt(ctx, query); st != nil {
-		rows, err := st.QueryContext(ctx, args...)
-		return rows, d.wrap(err)
+	unlock, err := d.lockWrite(ctx, query)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := d.q.QueryContext(ctx, query, args...)
-	return rows, d.wrap(err)
+	query = d.dialect.rebind(query)
+	var r *sql.Rows
+	if st := d.stmt(ctx, query); st != nil {
+		r, err = st.QueryContext(ctx, args...)
+	} else {
+		r, err = d.q.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		unlock()
+		return nil, d.wrap(err)
+	}
+	return &rows{Rows: r, unlock: unlock}, nil
 }
 
 // checkText refuses a string argument that is not valid UTF-8 or holds a NUL before the

@@ -188,3 +188,69 @@ func TestPanicInTransactionLetsGo(t *testing.T) {
 		t.Errorf("panicking transaction's user: %v, want ErrNotFound", err)
 	}
 }
+
+// waitForWriters fails unless n of db's writers wait for their turn within a few seconds.
+func waitForWriters(t *testing.T, db *sqlstore.DB, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); sqlstore.WaitingWriters(db) != n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writers wait for their turn, want %d", sqlstore.WaitingWriters(db), n)
+		}
+	}
+}
+
+// TestWritingQueryTakesTurns: a statement that writes and returns rows outside a
+// transaction (UPDATE … RETURNING through the store's query, not only through collect)
+// waits for its turn like any writer, and holds the turn until its rows are closed, so
+// the next writer waits in this process, not in SQLite's busy handler. A query that only
+// reads waits for no writer.
+func TestWritingQueryTakesTurns(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := context.Background()
+	if err := db.CreateUser(ctx, plainUser("ada")); err != nil {
+		t.Fatal(err)
+	}
+	const update = `UPDATE users SET display_name = ? WHERE id = ? RETURNING display_name`
+
+	release := holdWrites(t, db)
+	read, err := sqlstore.Query(ctx, db, `SELECT id FROM users`)
+	if err != nil {
+		t.Fatalf("a read while another holds the turn: %v", err)
+	}
+	read.Close()
+	opened := make(chan *sqlstore.Rows, 1)
+	go func() {
+		rows, err := sqlstore.Query(ctx, db, update, "Ada", "ada")
+		if err != nil {
+			t.Errorf("the writing query: %v", err)
+		}
+		opened <- rows
+	}()
+	waitForWriters(t, db, 1)
+	release()
+	rows := <-opened
+	if rows == nil {
+		t.FailNow()
+	}
+
+	wrote := make(chan error, 1)
+	go func() { wrote <- db.CreateUser(ctx, plainUser("bob")) }()
+	waitForWriters(t, db, 1)
+	var name string
+	if !rows.Next() || rows.Scan(&name) != nil || name != "Ada" {
+		t.Errorf("the writing query returned %q (%v)", name, rows.Err())
+	}
+	select {
+	case err := <-wrote:
+		t.Fatalf("a writer went ahead while the writing query's rows were open: %v", err)
+	default:
+	}
+	rows.Close()
+	if err := <-wrote; err != nil {
+		t.Errorf("the writer after the rows closed: %v", err)
+	}
+	rows.Close() // once more: lets go of nothing
+	if err := db.CreateUser(ctx, plainUser("cy")); err != nil {
+		t.Errorf("a write after the rows closed twice: %v", err)
+	}
+}
