@@ -133,6 +133,7 @@ func (s *Service) SetDisplayName(ctx context.Context, cur *Current, name string,
 	if err != nil {
 		return "", err
 	}
+	m.ActorID = cur.User.ID
 	err = s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		if err := st.SetUserDisplayName(ctx, cur.User.ID, name, s.now()); err != nil {
 			return err

@@ -99,6 +99,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, cur *Current, code string
 		return "", "", err
 	}
 	defer s.countSignIn(metrics.StepRecoveryCode, &err)
+	m.ActorID = cur.User.ID // also for the login.succeeded row below, not only spendRecoveryCode's
 	fresh, err = s.spendRecoveryCode(ctx, cur, code, m, "a fresh recovery code was issued", func(st store.Store) error {
 		var err error
 		if token, err = s.stepUp(ctx, st, cur, store.StateAuthenticated, amrMFA, true); err != nil {

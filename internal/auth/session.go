@@ -151,6 +151,7 @@ func (s *Service) SignOutSession(ctx context.Context, cur *Current, id string, m
 	if id == cur.Session.ID {
 		return apperr.Msg(apperr.CodeBadRequest, "err.current_session")
 	}
+	m.ActorID = cur.User.ID
 	return s.accountTx(ctx, cur.User.ID, func(st store.Store) error {
 		list, err := st.ListUserSessions(ctx, cur.User.ID, s.now())
 		if err != nil {

@@ -100,7 +100,7 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) signOutOthersSubmit(w http.ResponseWriter, r *http.Request) error {
 	return s.securityForm(w, r, func(cur *auth.Current) error {
-		if _, err := s.auth.End(r.Context(), auth.SignOutOthers, cur.User.ID, cur.Session.ID, meta(r)); err != nil {
+		if _, err := s.auth.End(r.Context(), auth.SignOutOthers, cur.User.ID, cur.Session.ID, userMeta(r, cur)); err != nil {
 			return err
 		}
 		redirect(w, r, "/account/security?done=sessions")
@@ -120,7 +120,7 @@ func (s *Server) signOutSessionSubmit(w http.ResponseWriter, r *http.Request) er
 
 func (s *Server) removeApplicationSubmit(w http.ResponseWriter, r *http.Request) error {
 	return s.securityForm(w, r, func(cur *auth.Current) error {
-		if _, err := s.auth.EndApplication(r.Context(), cur.User.ID, r.PathValue("client_id"), meta(r)); err != nil {
+		if _, err := s.auth.EndApplication(r.Context(), cur.User.ID, r.PathValue("client_id"), userMeta(r, cur)); err != nil {
 			return err
 		}
 		redirect(w, r, "/account/security?done=app-removed")
@@ -148,7 +148,7 @@ func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) error {
 	if cur, err := s.current(r); err == nil {
-		if _, err := s.auth.End(r.Context(), auth.Logout, cur.User.ID, cur.Session.ID, meta(r)); err != nil {
+		if _, err := s.auth.End(r.Context(), auth.Logout, cur.User.ID, cur.Session.ID, userMeta(r, cur)); err != nil {
 			return err
 		}
 	}

@@ -173,7 +173,7 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
 	if cur, err := s.current(r); err == nil {
-		if _, err := s.auth.End(r.Context(), auth.Logout, cur.User.ID, cur.Session.ID, meta(r)); err != nil {
+		if _, err := s.auth.End(r.Context(), auth.Logout, cur.User.ID, cur.Session.ID, userMeta(r, cur)); err != nil {
 			return err
 		}
 	}
@@ -319,7 +319,7 @@ func (s *Server) apiApplications(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiRemoveApplication(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	e, err := s.auth.EndApplication(r.Context(), cur.User.ID, r.PathValue("client_id"), meta(r))
+	e, err := s.auth.EndApplication(r.Context(), cur.User.ID, r.PathValue("client_id"), userMeta(r, cur))
 	if err != nil {
 		return err
 	}
@@ -361,7 +361,7 @@ func (s *Server) apiSignOutSession(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) apiSignOutOthers(w http.ResponseWriter, r *http.Request) error {
 	cur := sessionOf(r)
-	ended, err := s.auth.End(r.Context(), auth.SignOutOthers, cur.User.ID, cur.Session.ID, meta(r))
+	ended, err := s.auth.End(r.Context(), auth.SignOutOthers, cur.User.ID, cur.Session.ID, userMeta(r, cur))
 	if err != nil {
 		return err
 	}

@@ -400,3 +400,11 @@ func staticFiles(static fs.FS) func(http.ResponseWriter, *http.Request) error {
 func meta(r *http.Request) auth.Meta {
 	return auth.Meta{IP: clientIP(r), UserAgent: strings.ToValidUTF8(r.UserAgent(), "\uFFFD")}
 }
+
+// userMeta is meta for what the signed-in user does to their own account: the audit log
+// names them as the actor.
+func userMeta(r *http.Request, cur *auth.Current) auth.Meta {
+	m := meta(r)
+	m.ActorID = cur.User.ID
+	return m
+}
