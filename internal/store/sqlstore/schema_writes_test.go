@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -345,7 +346,12 @@ func indexValid(t *testing.T, raw *sql.DB, name string) (valid, ok bool) {
 func dedupIndexes(t *testing.T, dialect string, raw *sql.DB) []string {
 	t.Helper()
 	if dialect == "postgres" {
-		return queryStrings(t, raw, `SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_events' AND schemaname = current_schema() AND indexdef LIKE '%(dedup)%' ORDER BY indexname`)
+		// Only this schema's table's indexes reach pg_get_indexdef: through pg_indexes, the
+		// planner may ask for the definition of another test's index in a schema being dropped
+		// ("could not open relation with OID …").
+		all := queryStrings(t, raw, `SELECT pg_get_indexdef(indexrelid) FROM pg_index
+			WHERE indrelid = 'audit_events'::regclass ORDER BY indexrelid::regclass::text`)
+		return slices.DeleteFunc(all, func(def string) bool { return !strings.Contains(def, "(dedup)") })
 	}
 	return queryStrings(t, raw, `SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql LIKE '%(dedup)%' ORDER BY name`)
 }
