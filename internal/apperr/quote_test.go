@@ -1,6 +1,11 @@
 package apperr_test
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -33,4 +38,48 @@ func TestQuote(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestQuotePath(t *testing.T) {
+	long := "/" + strings.Repeat("d", 200)
+	if got := apperr.QuotePath(long); got != `"`+long+`"` {
+		t.Errorf("QuotePath cut a path of %d characters: %s", len(long), got)
+	}
+	if got, want := apperr.QuotePath("/tmp/x\x1b[31m\n.db"), `"/tmp/x\x1b[31m\n.db"`; got != want {
+		t.Errorf("QuotePath = %s, want %s", got, want)
+	}
+	if got := apperr.QuotePath(strings.Repeat("p", 10000)); len(got) != apperr.MaxQuotedPath+len(`"…"`) {
+		t.Errorf("QuotePath of 10000 characters is %d bytes, want it cut at %d", len(got), apperr.MaxQuotedPath)
+	}
+}
+
+func TestQuotePathError(t *testing.T) {
+	dir := t.TempDir()
+	odd := filepath.Join(dir, "x\x1b[31m\n")
+	_, statErr := os.Stat(odd)
+	renameErr := os.Rename(odd, odd+"y")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"path error", statErr, "stat " + strconv.Quote(odd) + ": no such file or directory"},
+		{"link error", renameErr, "rename " + strconv.Quote(odd) + " " + strconv.Quote(odd+"y") + ": no such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := apperr.QuotePathError(tc.err)
+			if got.Error() != tc.want {
+				t.Errorf("QuotePathError = %q, want %q", got, tc.want)
+			}
+			if !errors.Is(got, fs.ErrNotExist) {
+				t.Error("the cause is lost: errors.Is(err, fs.ErrNotExist) is false")
+			}
+		})
+	}
+	t.Run("other errors are left as they are", func(t *testing.T) {
+		other := errors.New("x\ny")
+		if got := apperr.QuotePathError(other); got != other {
+			t.Errorf("QuotePathError = %v, want the error given", got)
+		}
+	})
 }
