@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"github.com/twofold-id/twofold/internal/address"
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/apitoken"
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/invite"
@@ -92,28 +95,20 @@ type App struct {
 	opts  Options
 }
 
-// Open loads or creates the master key, opens the database (creating the data directory
-// and applying migrations) and builds the services.
+// Open loads the master key, opens the database (applying migrations) and builds the
+// services.
+//
+// A new installation, one with no SQLite database file yet, gets its data directory, a new
+// master key (unless one is given or in place) and its database. An existing one must find
+// its master key: when the key file is missing, Open returns a *MissingKeyError and creates
+// nothing, because a new key would open nothing the database holds. On PostgreSQL, where
+// no file tells a new database from an old one, a database that holds sealed data
+// (sqlstore.DB.HoldsSealedData) counts as existing.
 func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
 	o.Log = logging.Logger(o.Log) // the request id on the lines of a request
-	key := o.MasterKey
-	if key == nil {
-		var created bool
-		var err error
-		if key, created, err = secrets.LoadOrCreateMasterKey(o.MasterKeyEnv, cfg.MasterKeyPath()); err != nil {
-			return nil, err
-		}
-		if created {
-			o.Log.Info("generated a new master key; back it up with the database", "file", cfg.MasterKeyPath())
-		}
-	}
-	keys, err := secrets.NewKeyring(key)
-	if err != nil {
-		return nil, err
-	}
 	params := password.Params{
 		MemoryKiB:   cfg.Password.Argon2.MemoryKiB,
 		Iterations:  cfg.Password.Argon2.Iterations,
@@ -132,7 +127,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			return nil, err
 		}
 	}
-	db, err := openStore(ctx, cfg)
+	db, keys, err := openData(ctx, cfg, o)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +196,89 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 
 // Close closes the database.
 func (a *App) Close() error { return a.Store.Close() }
+
+// openData opens the database and the keyring of its master key: o.MasterKey, else
+// TWOFOLD_MASTER_KEY (o.MasterKeyEnv), else the key file, which is created only for a new
+// installation (newMasterKey). On SQLite a missing key is dealt with before the database is
+// opened: a new installation's key exists before its database does, and an existing
+// database whose key is missing is left untouched. On PostgreSQL only the database can
+// tell whether it is new.
+func openData(ctx context.Context, cfg *config.Config, o Options) (*sqlstore.DB, *secrets.Keyring, error) {
+	key := o.MasterKey
+	if key == nil {
+		var err error
+		key, err = secrets.LoadMasterKey(o.MasterKeyEnv, cfg.MasterKeyPath())
+		if err != nil && !errors.Is(err, secrets.ErrNoMasterKey) {
+			return nil, nil, err
+		}
+	}
+	if key == nil && !cfg.Database.Postgres() {
+		var existing string
+		switch _, err := os.Stat(cfg.DatabasePath()); {
+		case err == nil:
+			existing = "the database " + apperr.QuotePath(cfg.DatabasePath()) + " exists"
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, nil, apperr.QuotePathError(err)
+		}
+		var err error
+		if key, err = newMasterKey(cfg, o, existing); err != nil {
+			return nil, nil, err
+		}
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if key == nil {
+		var existing string
+		held, err := db.HoldsSealedData(ctx)
+		if held {
+			existing = "the PostgreSQL database holds data sealed with a master key (authenticators, recovery codes, signing keys or mail)"
+		}
+		if err == nil {
+			key, err = newMasterKey(cfg, o, existing)
+		}
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
+	keys, err := secrets.NewKeyring(key)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, keys, nil
+}
+
+// newMasterKey creates the missing master key file of a new installation. existing says
+// why the installation is not new, "" when it is; then the answer is a *MissingKeyError
+// and nothing is created.
+func newMasterKey(cfg *config.Config, o Options, existing string) ([]byte, error) {
+	path := cfg.MasterKeyPath()
+	if existing != "" {
+		return nil, &MissingKeyError{Path: path, Existing: existing}
+	}
+	key, created, err := secrets.LoadOrCreateMasterKey("", path)
+	if created {
+		o.Log.Info("generated a new master key; back it up with the database", "file", path)
+	}
+	return key, err
+}
+
+// MissingKeyError is Open's answer when the master key file is missing (and
+// TWOFOLD_MASTER_KEY is not set) while the installation exists: no key is generated,
+// since a new key opens nothing the database holds.
+type MissingKeyError struct {
+	Path     string // the key file
+	Existing string // why the installation exists, such as `the database "..." exists`
+}
+
+func (e *MissingKeyError) Error() string {
+	return fmt.Sprintf("the master key file %s is missing but %s: no new key is made, as it could open none of the "+
+		"authenticators and recovery codes there. Put the key this database was made with back at %s "+
+		"(or in TWOFOLD_MASTER_KEY); see \"A missing master key\" in docs/operations.md", apperr.QuotePath(e.Path), e.Existing, apperr.QuotePath(e.Path))
+}
 
 // openStore opens PostgreSQL when database.url is set, else the embedded SQLite file.
 func openStore(ctx context.Context, cfg *config.Config) (*sqlstore.DB, error) {

@@ -100,7 +100,7 @@ func (e *env) restoreCommand() *cobra.Command {
 			fmt.Fprintf(e.stdout, "restored %s into %s (schema version %d)\n", file, dbPath, version)
 			if !keyFound {
 				fmt.Fprintf(e.stdout, "There is no master key at %s: put the key this backup was made with there "+
-					"(or in TWOFOLD_MASTER_KEY) before starting the server, or its authenticators and recovery codes cannot be used.\n", cfg.MasterKeyPath())
+					"(or in TWOFOLD_MASTER_KEY) before starting the server: it refuses to start without it.\n", cfg.MasterKeyPath())
 			}
 			return nil
 		},
@@ -114,12 +114,10 @@ func (e *env) restoreCommand() *cobra.Command {
 // backup restored beside another key could not check any code. It never creates a key.
 func (e *env) checkMasterKey(ctx context.Context, cfg *config.Config, file string) (bool, error) {
 	env := e.getenv("TWOFOLD_MASTER_KEY")
-	if env == "" {
-		if _, err := os.Stat(cfg.MasterKeyPath()); errors.Is(err, fs.ErrNotExist) {
-			return false, nil
-		}
+	key, err := secrets.LoadMasterKey(env, cfg.MasterKeyPath())
+	if errors.Is(err, secrets.ErrNoMasterKey) {
+		return false, nil
 	}
-	key, _, err := secrets.LoadOrCreateMasterKey(env, cfg.MasterKeyPath())
 	if err != nil {
 		return true, err
 	}

@@ -53,9 +53,15 @@ type result struct {
 // run runs twofold with args (plus --data-dir) and stdin, in-process.
 func (c *console) run(stdin string, args ...string) result {
 	c.t.Helper()
+	return c.runCtx(context.Background(), stdin, args...)
+}
+
+// runCtx is run until ctx ends (serve stops then).
+func (c *console) runCtx(ctx context.Context, stdin string, args ...string) result {
+	c.t.Helper()
 	var stdout, stderr bytes.Buffer
 	args = append(args, "--data-dir", c.dataDir)
-	code := cli.Main(context.Background(), args, strings.NewReader(stdin), &stdout, &stderr,
+	code := cli.Main(ctx, args, strings.NewReader(stdin), &stdout, &stderr,
 		func(k string) string { return c.env[k] })
 	return result{code, stdout.String(), stderr.String()}
 }

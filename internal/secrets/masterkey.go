@@ -21,34 +21,50 @@ const KeySize = 32
 // bytes is 44 characters.
 const maxKeyFileSize = 1024
 
-// LoadOrCreateMasterKey returns the master key.
+// ErrNoMasterKey is returned by LoadMasterKey when TWOFOLD_MASTER_KEY is not set and the
+// key file does not exist.
+var ErrNoMasterKey = errors.New("no master key")
+
+// LoadMasterKey returns the master key and never creates one.
 //
 // If envValue (the TWOFOLD_MASTER_KEY variable) is not empty it is the key:
 // standard, padded base64 of exactly 32 bytes, surrounding whitespace
-// ignored; the file is then neither read nor created.
+// ignored; the file is then not read.
 //
 // Otherwise the key is read from the file at path, in the same text format.
-// The file must not be readable or writable by group or others. If the file
-// does not exist, a new random key is written to it (mode 0600, missing parent
+// The file must not be readable or writable by group or others. A missing
+// file is an error for which errors.Is(err, ErrNoMasterKey) and
+// errors.Is(err, fs.ErrNotExist) hold.
+func LoadMasterKey(envValue, path string) ([]byte, error) {
+	if envValue != "" {
+		key, err := decodeKey(envValue)
+		if err != nil {
+			return nil, fmt.Errorf("TWOFOLD_MASTER_KEY: %w", err)
+		}
+		return key, nil
+	}
+	if path == "" {
+		return nil, errors.New("master key: TWOFOLD_MASTER_KEY is not set and no key file is configured")
+	}
+	key, err := readKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %w", ErrNoMasterKey, err)
+	}
+	return key, err
+}
+
+// LoadOrCreateMasterKey is LoadMasterKey, except that a missing key file is
+// created: a new random key is written to it (mode 0600, missing parent
 // directories 0700) atomically, so that a crash never leaves a partial key,
 // and created is true. If another process creates the file at the same time,
-// its key is loaded instead of being overwritten.
+// its key is loaded instead of being overwritten. Call it only for a new
+// installation: a new key cannot open what an earlier one sealed.
 //
 // An existing file that cannot be used is an error, never replaced: data
 // encrypted under the old key would be lost.
 func LoadOrCreateMasterKey(envValue, path string) (key []byte, created bool, err error) {
-	if envValue != "" {
-		key, err := decodeKey(envValue)
-		if err != nil {
-			return nil, false, fmt.Errorf("TWOFOLD_MASTER_KEY: %w", err)
-		}
-		return key, false, nil
-	}
-	if path == "" {
-		return nil, false, errors.New("master key: TWOFOLD_MASTER_KEY is not set and no key file is configured")
-	}
-	key, err = readKeyFile(path)
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+	key, err = LoadMasterKey(envValue, path)
+	if !errors.Is(err, ErrNoMasterKey) {
 		return key, false, err
 	}
 	return createKeyFile(path)

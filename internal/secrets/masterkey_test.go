@@ -3,6 +3,8 @@ package secrets
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -71,6 +73,27 @@ func TestMasterKeyFileIsCreatedAndReloaded(t *testing.T) {
 	}
 	if created || !bytes.Equal(again, key) {
 		t.Errorf("second load = %x, created=%v; want %x, not created", again, created, key)
+	}
+}
+
+func TestLoadMasterKeyNeverCreates(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "master.key")
+	key, err := LoadMasterKey("", path)
+	if key != nil || !errors.Is(err, ErrNoMasterKey) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("= %x, %v; want ErrNoMasterKey", key, err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("LoadMasterKey created the key's directory (stat: %v)", err)
+	}
+
+	want := bytes.Repeat([]byte{3}, KeySize)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeKeyFile(t, path, base64.StdEncoding.EncodeToString(want), 0o600)
+	if key, err := LoadMasterKey("", path); err != nil || !bytes.Equal(key, want) {
+		t.Errorf("with the file in place = %x, %v; want its key", key, err)
 	}
 }
 
