@@ -41,6 +41,9 @@ func (e *env) backupCommand() *cobra.Command {
 			if args[0] == "" {
 				return errNoFile
 			}
+			if err := requireDatabase(cfg); err != nil {
+				return err
+			}
 			version, err := sqlstore.BackupSQLite(cmd.Context(), cfg.DatabasePath(), args[0])
 			if err != nil {
 				return err

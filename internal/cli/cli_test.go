@@ -41,8 +41,18 @@ func newConsole(t *testing.T) *console {
 	if err := os.WriteFile(cfg, []byte(fastConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// The data directory does not exist yet: the first command creates it.
+	// The data directory does not exist yet: the first command that may start an
+	// installation (user add, migrate, ...) creates it; every other one refuses.
 	return &console{t: t, dataDir: filepath.Join(root, "data"), env: map[string]string{"TWOFOLD_CONFIG": cfg}}
+}
+
+// newInstalled is newConsole with a new installation in the data directory (twofold
+// migrate), for tests that begin with a command that needs one.
+func newInstalled(t *testing.T) *console {
+	t.Helper()
+	c := newConsole(t)
+	c.ok("", "migrate")
+	return c
 }
 
 type result struct {

@@ -101,7 +101,7 @@ func TestGroupCommandWithoutSubcommandShowsHelp(t *testing.T) {
 // TestValuesNotUTF8 gives ids that are not UTF-8: the store refuses them before the
 // database, and the console says so in words, not with the store's internal error.
 func TestValuesNotUTF8(t *testing.T) {
-	c := newConsole(t)
+	c := newInstalled(t)
 	for _, args := range [][]string{
 		{"token", "revoke", "\xff"},
 		{"client", "show", "\xff"},
@@ -119,7 +119,7 @@ func TestValuesNotUTF8(t *testing.T) {
 
 // TestCaseListSearchNamesTheFlag: a refused --search names the flag, not the web form's field.
 func TestCaseListSearchNamesTheFlag(t *testing.T) {
-	c := newConsole(t)
+	c := newInstalled(t)
 	r := c.run("", "case", "list", "--search", long)
 	wantQuoted(t, r, "--search must have at most 200 characters")
 	if strings.Contains(r.stderr, `"q"`) {

@@ -54,7 +54,7 @@ func (e *env) userInvite() *cobra.Command {
 	cmd.Flags().StringVar(&email, "email", "", "e-mail address the invitation goes to (required unless --resend)")
 	cmd.Flags().StringVar(&role, "role", store.RoleUser, "role: user, support or admin")
 	cmd.Flags().BoolVar(&resend, "resend", false, "mail a fresh link for an invitation not accepted yet; earlier links stop working")
-	return cmd
+	return mayCreate(cmd)
 }
 
 // reportInvitation says where the link went and until when it works. The mail is queued

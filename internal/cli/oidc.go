@@ -105,7 +105,7 @@ func (e *env) clientAdd() *cobra.Command {
 	cmd.Flags().BoolVar(&nc.FirstParty, "first-party", false, "a trusted application of your own: no consent page")
 	cmd.Flags().StringVar(&nc.IDTokenAlg, "id-token-alg", oidc.AlgES256, "ID token signature: ES256 or RS256")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as JSON")
-	return cmd
+	return mayCreate(cmd)
 }
 
 func (e *env) clientList() *cobra.Command {

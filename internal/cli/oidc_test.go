@@ -93,7 +93,7 @@ func TestClientAddRefusesBadInput(t *testing.T) {
 // TestUnknownNamesAreQuotedShort: "no such client" and "no such user" repeat what was typed
 // quoted, cut to its first characters and with invisible ones escaped.
 func TestUnknownNamesAreQuotedShort(t *testing.T) {
-	c := newConsole(t)
+	c := newInstalled(t)
 	name := "\u202e" + strings.Repeat("n", 60000)
 	for _, args := range [][]string{{"client", "show", name}, {"user", "unlock", name}} {
 		r := c.run("", args...)
@@ -117,7 +117,7 @@ func TestClientRemove(t *testing.T) {
 }
 
 func TestKeysRotate(t *testing.T) {
-	c := newConsole(t)
+	c := newInstalled(t)
 	out := c.ok("", "keys", "rotate", "--keep", "48h")
 	if !regexp.MustCompile(`(?m)^new ES256 key \S+$`).MatchString(out) {
 		t.Fatalf("first rotation printed %q", out)

@@ -44,7 +44,7 @@ func (e *env) tokenCreate() *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&scopes, "scope", nil, "a scope the token gets (repeat or separate with commas): "+apitoken.ScopeList(", "))
 	cmd.Flags().StringVar(&expires, "expires", "", "lifetime such as 90d, 12h or 30m (default: never)")
-	return cmd
+	return mayCreate(cmd)
 }
 
 func (e *env) tokenList() *cobra.Command {

@@ -22,20 +22,28 @@ import (
 var consoleMeta = auth.Meta{IP: "console", UserAgent: "twofold-cli"}
 
 // withApp loads the configuration, opens the app for one command and closes it after.
-// Mail the command queued is delivered before it returns.
+// Mail the command queued is delivered before it returns. Unless cmd was marked with
+// mayCreate, a data directory without a database is refused (requireDatabase).
 func (e *env) withApp(cmd *cobra.Command, fn func(ctx context.Context, a *app) error) error {
-	return e.runApp(cmd, true, fn)
+	return e.runApp(cmd, true, createsMissing(cmd), fn)
 }
 
 // withAppOnly is withApp for a command that only reads: it delivers no mail.
 func (e *env) withAppOnly(cmd *cobra.Command, fn func(ctx context.Context, a *app) error) error {
-	return e.runApp(cmd, false, fn)
+	return e.runApp(cmd, false, createsMissing(cmd), fn)
 }
 
-func (e *env) runApp(cmd *cobra.Command, flushMail bool, fn func(ctx context.Context, a *app) error) error {
+// runApp is withApp: flushMail delivers the mail fn queued, create lets the command start
+// a new installation.
+func (e *env) runApp(cmd *cobra.Command, flushMail, create bool, fn func(ctx context.Context, a *app) error) error {
 	cfg, err := e.loadConfig(nil)
 	if err != nil {
 		return err
+	}
+	if !create {
+		if err := requireDatabase(cfg); err != nil {
+			return err
+		}
 	}
 	log := newLogger(e.stderr, cfg)
 	a, err := openApp(cmd.Context(), cfg, log, e.getenv("TWOFOLD_MASTER_KEY"))
@@ -54,9 +62,11 @@ func (e *env) runApp(cmd *cobra.Command, flushMail bool, fn func(ctx context.Con
 	return nil
 }
 
-// withUser is withApp for a command about one user, found by username or e-mail.
+// withUser is withApp for a command about one user, found by username or e-mail. The user
+// must exist, so the installation must too: it never starts one, even for a command marked
+// with mayCreate (user invite --resend).
 func (e *env) withUser(cmd *cobra.Command, name string, fn func(ctx context.Context, a *app, u *store.User) error) error {
-	return e.withApp(cmd, func(ctx context.Context, a *app) error {
+	return e.runApp(cmd, true, false, func(ctx context.Context, a *app) error {
 		u, err := a.Auth.FindUser(ctx, name)
 		if err != nil {
 			return err
@@ -110,7 +120,7 @@ func (e *env) userAdd() *cobra.Command {
 	cmd.Flags().BoolVar(&verified, "email-verified", false, "mark the address as verified: you know the user owns it")
 	cmd.Flags().StringVar(&role, "role", store.RoleUser, "role: user, support or admin")
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
-	return cmd
+	return mayCreate(cmd)
 }
 
 func (e *env) userSetPassword() *cobra.Command {
