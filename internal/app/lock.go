@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // LockFileName is the file in the data directory that `serve` holds a shared lock on
@@ -22,11 +24,11 @@ var ErrDataDirInUse = errors.New("the data directory is in use")
 // in a way that excludes this one.
 func LockDataDir(dir string, exclusive bool) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the data directory: %w", err)
+		return nil, fmt.Errorf("create the data directory: %w", apperr.QuotePathError(err))
 	}
 	f, err := os.OpenFile(filepath.Join(dir, LockFileName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open the data directory's lock file: %w", err)
+		return nil, fmt.Errorf("open the data directory's lock file: %w", apperr.QuotePathError(err))
 	}
 	how := syscall.LOCK_SH
 	if exclusive {

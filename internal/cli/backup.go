@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	twofold "github.com/twofold-id/twofold/internal/app"
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/secrets"
@@ -50,9 +51,10 @@ func (e *env) backupCommand() *cobra.Command {
 			}
 			fi, err := os.Stat(args[0])
 			if err != nil {
-				return err
+				return apperr.QuotePathError(err)
 			}
-			fmt.Fprintf(e.stdout, "backed up %s to %s (schema version %d, %d bytes)\n", cfg.DatabasePath(), args[0], version, fi.Size())
+			fmt.Fprintf(e.stdout, "backed up %s to %s (schema version %d, %d bytes)\n",
+				apperr.QuotePath(cfg.DatabasePath()), apperr.QuotePath(args[0]), version, fi.Size())
 			fmt.Fprintln(e.stdout, "The master key is not in the backup: without it the authenticators and recovery codes in it are useless. Keep it backed up separately.")
 			return nil
 		},
@@ -79,7 +81,7 @@ func (e *env) restoreCommand() *cobra.Command {
 			}
 			version, err := sqlstore.CheckSQLite(cmd.Context(), file)
 			if err != nil {
-				return fmt.Errorf("will not restore %s: %w", file, err)
+				return fmt.Errorf("will not restore %s: %w", apperr.QuotePath(file), err)
 			}
 			keyFound, err := e.checkMasterKey(cmd.Context(), cfg, file)
 			if err != nil {
@@ -87,7 +89,7 @@ func (e *env) restoreCommand() *cobra.Command {
 			}
 			unlock, err := twofold.LockDataDir(cfg.DataDir, true)
 			if errors.Is(err, twofold.ErrDataDirInUse) {
-				return fmt.Errorf("a twofold server is using %s: stop it before restoring", cfg.DataDir)
+				return fmt.Errorf("a twofold server is using %s: stop it before restoring", apperr.QuotePath(cfg.DataDir))
 			}
 			if err != nil {
 				return err
@@ -95,15 +97,15 @@ func (e *env) restoreCommand() *cobra.Command {
 			defer unlock()
 			dbPath := cfg.DatabasePath()
 			if _, err := os.Stat(dbPath); err == nil && !force {
-				return fmt.Errorf("%s already holds a database: add --force to replace it", cfg.DataDir)
+				return fmt.Errorf("%s already holds a database: add --force to replace it", apperr.QuotePath(cfg.DataDir))
 			}
 			if err := replaceDatabase(file, dbPath); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "restored %s into %s (schema version %d)\n", file, dbPath, version)
+			fmt.Fprintf(e.stdout, "restored %s into %s (schema version %d)\n", apperr.QuotePath(file), apperr.QuotePath(dbPath), version)
 			if !keyFound {
 				fmt.Fprintf(e.stdout, "There is no master key at %s: put the key this backup was made with there "+
-					"(or in TWOFOLD_MASTER_KEY) before starting the server: it refuses to start without it.\n", cfg.MasterKeyPath())
+					"(or in TWOFOLD_MASTER_KEY) before starting the server: it refuses to start without it.\n", apperr.QuotePath(cfg.MasterKeyPath()))
 			}
 			return nil
 		},
@@ -134,7 +136,7 @@ func (e *env) checkMasterKey(ctx context.Context, cfg *config.Config, file strin
 	}
 	if _, err := keys.Box(auth.TOTPSecretPurpose).Open(sealed, []byte(userID)); err != nil {
 		return true, fmt.Errorf("will not restore %s: the master key in place (%s) does not open its authenticators; "+
-			"put the key the backup was made with in place first", file, keySource(env, cfg))
+			"put the key the backup was made with in place first", apperr.QuotePath(file), keySource(env, cfg))
 	}
 	return true, nil
 }
@@ -144,7 +146,7 @@ func keySource(env string, cfg *config.Config) string {
 	if env != "" {
 		return "TWOFOLD_MASTER_KEY"
 	}
-	return cfg.MasterKeyPath()
+	return apperr.QuotePath(cfg.MasterKeyPath())
 }
 
 // replaceDatabase copies src beside dst and renames it over dst, so dst is either the old
@@ -154,17 +156,17 @@ func replaceDatabase(src, dst string) error {
 	tmp := dst + ".restoring"
 	if err := copyFile(src, tmp); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("copy %s: %w", src, err)
+		return fmt.Errorf("copy %s: %w", apperr.QuotePath(src), apperr.QuotePathError(err))
 	}
 	for _, p := range []string{dst + "-wal", dst + "-shm"} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			os.Remove(tmp)
-			return err
+			return apperr.QuotePathError(err)
 		}
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)
-		return err
+		return apperr.QuotePathError(err)
 	}
 	if d, err := os.Open(filepath.Dir(dst)); err == nil {
 		_ = d.Sync() // the rename reaches the disk
@@ -173,7 +175,8 @@ func replaceDatabase(src, dst string) error {
 	return nil
 }
 
-// copyFile writes src to a new file dst with mode 0600 and syncs it.
+// copyFile writes src to a new file dst with mode 0600 and syncs it. Its errors are the os
+// package's, unwrapped.
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {

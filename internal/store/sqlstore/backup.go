@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // BackupSQLite writes a consistent copy of the SQLite database at path to dest with
@@ -19,14 +21,14 @@ import (
 // version of the copy, checked as CheckSQLite does. On error dest is removed.
 func BackupSQLite(ctx context.Context, path, dest string) (int64, error) {
 	if _, err := os.Stat(path); err != nil {
-		return 0, fmt.Errorf("no database to back up at %s: %w", path, err)
+		return 0, fmt.Errorf("no database to back up: %w", apperr.QuotePathError(err))
 	}
 	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return 0, fmt.Errorf("%s already exists: choose a new file name", dest)
+			return 0, fmt.Errorf("%s already exists: choose a new file name", apperr.QuotePath(dest))
 		}
-		return 0, fmt.Errorf("create the backup file: %w", err)
+		return 0, fmt.Errorf("create the backup file: %w", apperr.QuotePathError(err))
 	}
 	f.Close() // VACUUM INTO writes into an empty file
 	version, err := backupSQLite(ctx, path, dest)
@@ -40,14 +42,14 @@ func BackupSQLite(ctx context.Context, path, dest string) (int64, error) {
 func backupSQLite(ctx context.Context, path, dest string) (int64, error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
-		return 0, fmt.Errorf("open sqlite %s: %w", path, err)
+		return 0, fmt.Errorf("open sqlite %s: %w", apperr.QuotePath(path), err)
 	}
 	defer db.Close()
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
-		return 0, fmt.Errorf("back up %s: %w", path, err)
+		return 0, fmt.Errorf("back up %s: %w", apperr.QuotePath(path), err)
 	}
 	if err := os.Chmod(dest, 0o600); err != nil {
-		return 0, err
+		return 0, apperr.QuotePathError(err)
 	}
 	version, err := CheckSQLite(ctx, dest)
 	if err != nil {
@@ -63,10 +65,11 @@ func backupSQLite(ctx context.Context, path, dest string) (int64, error) {
 func CheckSQLite(ctx context.Context, path string) (int64, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return 0, err
+		return 0, apperr.QuotePathError(err)
 	}
+	q := apperr.QuotePath(path)
 	if !fi.Mode().IsRegular() {
-		return 0, fmt.Errorf("%s is not a regular file", path)
+		return 0, fmt.Errorf("%s is not a regular file", q)
 	}
 	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -75,10 +78,10 @@ func CheckSQLite(ctx context.Context, path string) (int64, error) {
 	defer db.Close()
 	var check string
 	if err := db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&check); err != nil {
-		return 0, fmt.Errorf("%s is not an SQLite database: %w", path, err)
+		return 0, fmt.Errorf("%s is not an SQLite database: %w", q, err)
 	}
 	if check != "ok" {
-		return 0, fmt.Errorf("%s is damaged: %s", path, check)
+		return 0, fmt.Errorf("%s is damaged: %s", q, apperr.Quote(check))
 	}
 	for _, table := range []string{"goose_db_version", "users", "sessions", "audit_events"} {
 		var n int
@@ -86,22 +89,22 @@ func CheckSQLite(ctx context.Context, path string) (int64, error) {
 			return 0, err
 		}
 		if n == 0 {
-			return 0, fmt.Errorf("%s is not a twofold database: it has no %s table", path, table)
+			return 0, fmt.Errorf("%s is not a twofold database: it has no %s table", q, table)
 		}
 	}
 	var version sql.NullInt64
 	if err := db.QueryRowContext(ctx, "SELECT max(version_id) FROM goose_db_version WHERE is_applied").Scan(&version); err != nil {
-		return 0, fmt.Errorf("read the schema version of %s: %w", path, err)
+		return 0, fmt.Errorf("read the schema version of %s: %w", q, err)
 	}
 	known, err := knownVersion(db)
 	if err != nil {
 		return 0, err
 	}
 	if !version.Valid || version.Int64 < 1 {
-		return 0, fmt.Errorf("%s is not a twofold database: no migration applied", path)
+		return 0, fmt.Errorf("%s is not a twofold database: no migration applied", q)
 	}
 	if version.Int64 > known {
-		return 0, fmt.Errorf("%s has schema version %d, newer than this binary supports (%d): use a newer twofold", path, version.Int64, known)
+		return 0, fmt.Errorf("%s has schema version %d, newer than this binary supports (%d): use a newer twofold", q, version.Int64, known)
 	}
 	return version.Int64, nil
 }
@@ -137,7 +140,7 @@ func SealedTOTPSecret(ctx context.Context, path string) (userID string, sealed [
 		return "", nil, false, nil
 	}
 	if err != nil {
-		return "", nil, false, fmt.Errorf("read %s: %w", path, err)
+		return "", nil, false, fmt.Errorf("read %s: %w", apperr.QuotePath(path), err)
 	}
 	return userID, sealed, true, nil
 }
