@@ -152,6 +152,9 @@ type SupportStore interface {
 	// ListPendingMFAResets returns the user's resets waiting for approval (on any case),
 	// oldest first; none is not an error.
 	ListPendingMFAResets(ctx context.Context, userID string) ([]MFAReset, error)
+	// ListMFAResets returns the user's resets on every case and in every status, oldest
+	// first (by request time, then id); none is not an error.
+	ListMFAResets(ctx context.Context, userID string) ([]MFAReset, error)
 	// ApproveMFAReset marks a pending reset done by approverID in one conditional update;
 	// ErrNotFound when it is not pending any more or approverID requested it.
 	ApproveMFAReset(ctx context.Context, id, approverID string, now time.Time) error

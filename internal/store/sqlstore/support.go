@@ -196,8 +196,19 @@ func (d *DB) GetPendingMFAReset(ctx context.Context, caseID string) (*store.MFAR
 
 // ListPendingMFAResets returns the user's resets waiting for approval, oldest first.
 func (d *DB) ListPendingMFAResets(ctx context.Context, userID string) ([]store.MFAReset, error) {
-	rows, err := d.query(ctx, `SELECT `+resetColumns+` FROM support_mfa_resets WHERE user_id = ? AND status = ?
-		ORDER BY requested_at, id`, userID, store.ResetPending)
+	return d.listResets(ctx, `SELECT `+resetColumns+` FROM support_mfa_resets WHERE user_id = ? AND status = ?
+		ORDER BY requested_at, id`+d.dialect.bytewise, userID, store.ResetPending)
+}
+
+// ListMFAResets returns the user's resets in every status, oldest first.
+func (d *DB) ListMFAResets(ctx context.Context, userID string) ([]store.MFAReset, error) {
+	return d.listResets(ctx, `SELECT `+resetColumns+` FROM support_mfa_resets WHERE user_id = ?
+		ORDER BY requested_at, id`+d.dialect.bytewise, userID)
+}
+
+// listResets returns the resets query selects (resetColumns).
+func (d *DB) listResets(ctx context.Context, query string, args ...any) ([]store.MFAReset, error) {
+	rows, err := d.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ var supportTests = []subtest{
 	{"MFAResetNotApprovedByRequester", testMFAResetApproval},
 	{"CancelMFAResets", testMFAResetCancel},
 	{"ListPendingMFAResetsOfAUser", testListPendingResets},
+	{"ListMFAResetsOfAUser", testListResets},
 	{"UseEmailLinkOneWinner", testRaceEmailLink},
 	{"CloseCaseOneWinner", testRaceCloseCase},
 	{"ApproveMFAResetOneWinner", testRaceApproveReset},
@@ -331,6 +332,42 @@ func testListPendingResets(t *testing.T, s store.Store) {
 	if len(got) != 1 || got[0].ID != later.ID {
 		t.Errorf("ListPendingMFAResets after cancelling the first case = %+v, want only the other case's", got)
 	}
+}
+
+func testListResets(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, r := resetFixture(t, s)
+	got, err := s.ListMFAResets(ctx, r.UserID)
+	wantNoErr(t, "ListMFAResets without any", err)
+	if len(got) != 0 {
+		t.Errorf("ListMFAResets without any = %+v", got)
+	}
+	done := *r
+	done.ID, done.Status, done.DecidedBy, done.DecidedAt = randomID(t), store.ResetDone, "agent-a", at(time.Minute)
+	wantNoErr(t, "CreateMFAReset done", s.CreateMFAReset(ctx, &done))
+	other := mustCreateCase(t, s, "TF-BBBBBB", "ada@example.com", at(0))
+	later := *r
+	later.ID, later.CaseID, later.RequestedAt = randomID(t), other.ID, at(2*time.Minute)
+	wantNoErr(t, "CreateMFAReset pending on another case", s.CreateMFAReset(ctx, &later))
+	cancelled := later
+	cancelled.ID, cancelled.CaseID, cancelled.RequestedAt = randomID(t), r.CaseID, at(3*time.Minute)
+	wantNoErr(t, "CreateMFAReset to cancel", s.CreateMFAReset(ctx, &cancelled))
+	_, err = s.CancelMFAResets(ctx, r.CaseID, "agent-b", at(4*time.Minute))
+	wantNoErr(t, "CancelMFAResets", err)
+	cancelled.Status, cancelled.DecidedBy, cancelled.DecidedAt = store.ResetCancelled, "agent-b", at(4*time.Minute)
+	bob := mustCreateUser(t, s, "bob")
+	theirs := done
+	theirs.ID, theirs.UserID, theirs.CaseID = randomID(t), bob.ID, mustCreateCase(t, s, "TF-CCCCCC", bob.EmailNorm, at(0)).ID
+	wantNoErr(t, "CreateMFAReset for another user", s.CreateMFAReset(ctx, &theirs))
+
+	got, err = s.ListMFAResets(ctx, r.UserID)
+	wantNoErr(t, "ListMFAResets", err)
+	if len(got) != 3 {
+		t.Fatalf("ListMFAResets = %d resets, want ada's 3 (done, pending, cancelled)", len(got))
+	}
+	wantSame(t, "oldest reset (done)", &got[0], &done)
+	wantSame(t, "newer reset (pending)", &got[1], &later)
+	wantSame(t, "newest reset (cancelled)", &got[2], &cancelled)
 }
 
 func testRaceEmailLink(t *testing.T, s store.Store) {
