@@ -46,6 +46,10 @@ const (
 	CodeKeyModelNotAllowed       = "key_model_not_allowed"
 	// CodeLastFactor: removing this second factor would leave none where one is required.
 	CodeLastFactor = "last_factor"
+	// CodeMFAChanged: the account's MFA is no longer in the state the request was made
+	// on (an MFA reset carrying the state an agent saw on the case): reload, then decide
+	// again (409).
+	CodeMFAChanged = "mfa_changed"
 	// CodeSecurityKeyRequired: the phishing-resistant policy wants a security key or
 	// passkey where another factor was offered (403).
 	CodeSecurityKeyRequired = "security_key_required"

@@ -91,6 +91,9 @@ type Account struct {
 	CanReset  bool
 	WhyNot    string
 	WhyNotKey string
+	// MFAState marks the state of the account's MFA shown here (its resets and second
+	// factors); a reset request carries it back (ResetRequest.MFAState). Opaque.
+	MFAState string
 }
 
 // Entry is one timeline entry, with the acting agent's name.
@@ -246,6 +249,11 @@ func (s *Service) accountFacts(ctx context.Context, agent *store.Account, c *sto
 	for _, k := range st.WebAuthn {
 		a.Keys = append(a.Keys, k.Name)
 	}
+	state, err := readMFAState(ctx, s.store, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	a.MFAState = state.String()
 	events, err := s.store.ListAudit(ctx, store.AuditFilter{UserID: u.ID, Limit: 1000})
 	if err != nil {
 		return nil, err

@@ -40,6 +40,10 @@ type ResetRequest struct {
 	UserID       string // optional: the matching account (the only one when empty)
 	Verification string
 	Note         string // how the identity was verified, in the agent's words
+	// MFAState is the state of the account's MFA the agent saw (Account.MFAState), as the
+	// case page's form carries it: the reset runs only while the account is still in it.
+	// Optional (the support API's clients may leave it out).
+	MFAState string
 }
 
 // PendingResetTTL is how long a reset waits for approval. An older request is void: the
@@ -76,6 +80,11 @@ var errNotConfirmed = apperr.Msg(apperr.CodeConflict, "err.not_confirmed")
 // session of the user, makes the next sign-in enroll a new authenticator when the policy
 // requires MFA, and writes the audit event naming case and agents; then the account's
 // address is told by e-mail. Agents never see or set a secret or a password.
+//
+// With req.MFAState the reset, or the request, is made only while the account's MFA is
+// still in that state, checked in the same transaction: otherwise a 409 mfa_changed says
+// it was reset since or its factors changed, and nothing is done. A state not of the form
+// the case gives out is a 400.
 func (s *Service) RequestReset(ctx context.Context, agent *store.Account, ref string, req ResetRequest, m Meta) (*ResetResult, error) {
 	if err := requireAgent(agent); err != nil {
 		return nil, err
@@ -86,6 +95,10 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.Account, ref st
 	note, err := cleanText("note", req.Note, MaxReason, true, true)
 	if err != nil {
 		return nil, err
+	}
+	seen, ok := parseMFAState(req.MFAState)
+	if !ok {
+		return nil, errBadMFAState
 	}
 	m.ActorID = agent.ID
 	var res *ResetResult
@@ -110,6 +123,9 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.Account, ref st
 			return errNotConfirmed
 		}
 		if err := s.refusePending(ctx, st, u, agent.ID, m); err != nil {
+			return err
+		}
+		if err := checkMFAState(ctx, st, u, seen); err != nil {
 			return err
 		}
 		r := &store.MFAReset{ID: newID(), CaseID: c.ID, UserID: u.ID, RequestedBy: agent.ID, Verification: req.Verification,

@@ -28,6 +28,7 @@ type Store interface {
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 	ListCaseEvents(ctx context.Context, caseID string) ([]store.CaseEvent, error)
 	ListCases(ctx context.Context, f store.CaseFilter) ([]store.SupportCase, error)
+	ListMFAResets(ctx context.Context, userID string) ([]store.MFAReset, error)
 	TakeFromWindow(ctx context.Context, name string, start time.Time, limit int) (granted bool, refusals int, err error)
 }
 

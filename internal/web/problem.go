@@ -38,6 +38,7 @@ var statusOf = map[string]int{
 	apperr.CodeKeyAlreadyRegistered:     http.StatusUnauthorized,
 	apperr.CodeKeyModelNotAllowed:       http.StatusUnauthorized,
 	apperr.CodeLastFactor:               http.StatusConflict,
+	apperr.CodeMFAChanged:               http.StatusConflict,
 	apperr.CodeLastAdmin:                http.StatusConflict,
 	apperr.CodeSecurityKeyRequired:      http.StatusForbidden,
 	apperr.CodeTokenCannotManageAdmins:  http.StatusForbidden,

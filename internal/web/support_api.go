@@ -181,6 +181,7 @@ type resetBody struct {
 	UserID       string `json:"user_id"`
 	Verification string `json:"verification"`
 	Note         string `json:"note"`
+	MFAState     string `json:"mfa_state"` // optional: the account's mfa_state as the case answered it
 }
 
 func (s *Server) apiCaseResetMFA(w http.ResponseWriter, r *http.Request) error {
@@ -193,7 +194,7 @@ func (s *Server) apiCaseResetMFA(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.support.RequestReset(r.Context(), cur.User, r.PathValue("ref"),
-		support.ResetRequest{UserID: b.UserID, Verification: b.Verification, Note: b.Note}, meta(r))
+		support.ResetRequest{UserID: b.UserID, Verification: b.Verification, Note: b.Note, MFAState: b.MFAState}, meta(r))
 	if err != nil {
 		return err
 	}
@@ -340,6 +341,9 @@ type Account struct {
 	EmailConfirmed       bool       `json:"email_confirmed"`
 	CanReset             bool       `json:"can_reset"`
 	CannotResetReason    *string    `json:"cannot_reset_reason"`
+	// MFAState marks the state of the account's MFA this answer shows; a reset that sends
+	// it back runs only while the account is still in it.
+	MFAState string `json:"mfa_state"`
 }
 
 // TimelineEntry is a note or an event of a case.
@@ -397,7 +401,7 @@ func detailsJSON(d *support.Details) Case {
 			MFA: MFAFacts{Active: a.MFAActive, Since: optTime(a.MFASince), LastUsed: optTime(a.MFALastUsed),
 				RecoveryCode: a.RecoveryCode, Required: a.MFARequired, SecurityKeys: append([]string{}, a.Keys...)},
 			RecentFailedAttempts: a.RecentFailures, EmailConfirmed: a.EmailConfirmed, CanReset: a.CanReset,
-			CannotResetReason: optString(a.WhyNot),
+			CannotResetReason: optString(a.WhyNot), MFAState: a.MFAState,
 		})
 	}
 	for _, e := range d.Timeline {

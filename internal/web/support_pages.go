@@ -234,7 +234,7 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) error {
 	case "reset-mfa":
 		var res *support.ResetResult
 		res, err = s.support.RequestReset(r.Context(), cur.User, ref, support.ResetRequest{UserID: f.Get("user_id"),
-			Verification: f.Get("verification"), Note: f.Get("note")}, meta(r))
+			Verification: f.Get("verification"), Note: f.Get("note"), MFAState: f.Get("mfa_state")}, meta(r))
 		done = "reset"
 		if err == nil && res.Status == support.ResetPending {
 			done = "requested"

@@ -227,9 +227,13 @@ func TestSupportResetFormsRaceOverTwoInstances(t *testing.T) {
 				}
 			}
 
-			// The reset form: one pending request of ten.
-			answers := raceOver(a, b, raceRounds, post(sam, page+"/reset-mfa",
-				url.Values{"user_id": {ada.ID}, "verification": {"phone_callback"}, "note": {"called back on the number on record"}}))
+			// The reset form, as the page draws it: one pending request of ten.
+			form := caseResetForm(t, sam, ref, "phone_callback", "called back on the number on record")
+			if form.Get("user_id") != ada.ID || form.Get("mfa_state") == "" {
+				t.Fatalf("the reset form is for %q with mfa_state %q, want ada (%s) and her MFA's state",
+					form.Get("user_id"), form.Get("mfa_state"), ada.ID)
+			}
+			answers := raceOver(a, b, raceRounds, post(sam, page+"/reset-mfa", form))
 			oneWinner(t, "reset request", answers, http.StatusSeeOther, http.StatusConflict, "")
 			refusedWith(t, "reset request", answers, http.StatusSeeOther,
 				"A reset for this case is already waiting for approval.",
@@ -273,6 +277,105 @@ func TestSupportResetFormsRaceOverTwoInstances(t *testing.T) {
 				supWant(t, tia.On(srv).Get(page), http.StatusOK)
 			}
 			a.Client(t).Login("ada", "enrollment_required")
+		})
+	}
+}
+
+// caseResetForm reads the case page as agent and returns what its reset form posts: the
+// hidden fields as the page drew them (the account and the state of its MFA the agent
+// saw), with how the person was verified and the agent's note.
+func caseResetForm(t *testing.T, agent *testserver.Client, ref, verification, note string) url.Values {
+	t.Helper()
+	r := agent.Get("/support/cases/" + ref)
+	supWant(t, r, http.StatusOK)
+	return url.Values{"user_id": {hiddenValue(r, "user_id")}, "mfa_state": {hiddenValue(r, "mfa_state")},
+		"verification": {verification}, "note": {note}}
+}
+
+// errMFAChangedReset is what a reset form says when the account's MFA was reset since
+// the page was drawn.
+const errMFAChangedReset = "The MFA of this account changed since you opened this case (it was reset already, " +
+	"by you or another agent). Reload the case to see its state."
+
+// TestSupportDirectResetFormRaceOverTwoInstances: without dual control, the case page's
+// reset form posted ten times at once by one agent's browser (a double click, a retried
+// post, two tabs) over two instances on one database (SQLite file or PostgreSQL) resets
+// once: one post goes back to the case page (303), the other nine get the page again
+// saying the account's MFA changed since the agent opened the case (409), never a 5xx; one
+// audit event, one mfa_reset and one user_notified entry on the timeline, one notice mail.
+func TestSupportDirectResetFormRaceOverTwoInstances(t *testing.T) {
+	for _, db := range testserver.Databases {
+		t.Run(db, func(t *testing.T) {
+			a, b := testserver.Instances(t, db, testserver.Options{})
+			ctx := context.Background()
+			supEnrolled(t, a, "ada", "user")
+			sam, _ := supEnrolled(t, a, "sam", "support")
+			ada := mustUser(t, a, "ada")
+			ref := supOpen(t, a, "ada@example.com")
+			page := "/support/cases/" + ref
+			form := []byte(caseResetForm(t, sam, ref, "phone_callback", "called back on the number on record").Encode())
+
+			answers := raceOver(a, b, raceRounds, func(_ int, srv *testserver.Server) rawResult {
+				return rawDo(srv, sam.On(srv), http.MethodPost, page+"/reset-mfa", "application/x-www-form-urlencoded", form, nil)
+			})
+			oneWinner(t, "reset", answers, http.StatusSeeOther, http.StatusConflict, "")
+			refusedWith(t, "reset", answers, http.StatusSeeOther, errMFAChangedReset)
+			for i, r := range answers {
+				if r.status == http.StatusSeeOther && r.header.Get("Location") != page+"?done=reset" {
+					t.Errorf("reset %d went to %q, want %s?done=reset", i, r.header.Get("Location"), page)
+				}
+			}
+			if _, err := a.Store.GetTOTP(ctx, ada.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("authenticator after the resets: %v, want none", err)
+			}
+			c := supGetCase(t, sam, ref)
+			if n := kindCount(c, "mfa_reset"); n != 1 {
+				t.Errorf("mfa_reset entries: %d, want 1", n)
+			}
+			if n := kindCount(c, "user_notified"); n != 1 {
+				t.Errorf("user_notified entries: %d, want 1", n)
+			}
+			if n := auditCount(t, a, ada.ID, "support.mfa_reset"); n != 1 {
+				t.Errorf("support.mfa_reset events: %d, want 1", n)
+			}
+			if n := mailsTo(bothOutboxes(t, a, b), "ada@example.com", "was reset"); n != 1 {
+				t.Errorf("reset notices mailed to ada: %d, want 1", n)
+			}
+		})
+	}
+}
+
+// TestSupportDirectResetAPIRaceOverTwoInstances: without dual control, the support API's
+// reset sent ten times at once with the mfa_state the case answered over two instances
+// resets once: one 200, nine 409 mfa_changed, never a 5xx; one audit event, one timeline
+// entry, one notice mail.
+func TestSupportDirectResetAPIRaceOverTwoInstances(t *testing.T) {
+	for _, db := range testserver.Databases {
+		t.Run(db, func(t *testing.T) {
+			a, b := testserver.Instances(t, db, testserver.Options{})
+			supEnrolled(t, a, "ada", "user")
+			sam, _ := supEnrolled(t, a, "sam", "support")
+			ada := mustUser(t, a, "ada")
+			ref := supOpen(t, a, "ada@example.com")
+			c := supGetCase(t, sam, ref)
+			if len(c.Accounts) != 1 || c.Accounts[0].MFAState == "" {
+				t.Fatalf("the case answers no mfa_state: %+v", c.Accounts)
+			}
+			body := map[string]string{"verification": "id_document", "note": "badge checked", "mfa_state": c.Accounts[0].MFAState}
+			answers := raceOver(a, b, raceRounds, func(_ int, srv *testserver.Server) rawResult {
+				return rawPostJSON(srv, sam.On(srv), "/api/v1/support/cases/"+ref+"/reset-mfa", body)
+			})
+			oneWinner(t, "reset", answers, http.StatusOK, http.StatusConflict, `"mfa_changed"`)
+			c = supGetCase(t, sam, ref)
+			if n := kindCount(c, "mfa_reset"); n != 1 {
+				t.Errorf("mfa_reset entries: %d, want 1", n)
+			}
+			if n := auditCount(t, a, ada.ID, "support.mfa_reset"); n != 1 {
+				t.Errorf("support.mfa_reset events: %d, want 1", n)
+			}
+			if n := mailsTo(bothOutboxes(t, a, b), "ada@example.com", "was reset"); n != 1 {
+				t.Errorf("reset notices mailed to ada: %d, want 1", n)
+			}
 		})
 	}
 }

@@ -1,0 +1,105 @@
+package support
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// An mfaState marks the state of an account's MFA as an agent saw it on a case (the case
+// page's reset form and the support API carry it back as mfa_state), so that a reset runs
+// only on the state the agent decided on: a form posted twice, retried or raced over two
+// instances resets once. It is two digests, each 16 hex digits: of the MFA resets the
+// support desk recorded for the account (done, on any case), and of its second factors
+// (the authenticator, each security key and passkey, the recovery code, each by when it
+// was set up, which a use of the recovery code renews). A reset that no case records (an
+// administrator's direct reset, the console's without a case) shows only in the factors
+// it removed. It holds no secret, and says nothing a case page does not show.
+type mfaState struct{ resets, factors string }
+
+// String is the marker as the case page and the API show it.
+func (m mfaState) String() string { return m.resets + "." + m.factors }
+
+// errBadMFAState refuses an mfa_state this server does not give out.
+var errBadMFAState = apperr.Msg(apperr.CodeBadRequest, "err.mfa_state")
+
+// parseMFAState reads a marker a request carries back: ok is false unless s has the form
+// String gives (hex digits in either case). The empty string is the zero mfaState.
+func parseMFAState(s string) (m mfaState, ok bool) {
+	if s == "" {
+		return mfaState{}, true
+	}
+	resets, factors, found := strings.Cut(strings.ToLower(s), ".")
+	if !found || !isDigest(resets) || !isDigest(factors) {
+		return mfaState{}, false
+	}
+	return mfaState{resets, factors}, true
+}
+
+func isDigest(s string) bool {
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == 8
+}
+
+// readMFAState reads the state of the user's MFA in st.
+func readMFAState(ctx context.Context, st Store, userID string) (mfaState, error) {
+	resets, err := st.ListMFAResets(ctx, userID)
+	if err != nil {
+		return mfaState{}, err
+	}
+	r := sha256.New()
+	for _, x := range resets {
+		if x.Status == store.ResetDone {
+			fmt.Fprintf(r, "%s\n", x.ID)
+		}
+	}
+	f := sha256.New()
+	if t, err := st.GetTOTP(ctx, userID); err == nil {
+		fmt.Fprintf(f, "app %d\n", t.CreatedAt.UnixMilli())
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return mfaState{}, err
+	}
+	keys, err := st.ListWebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return mfaState{}, err
+	}
+	for _, k := range keys {
+		fmt.Fprintf(f, "key %s %d\n", k.ID, k.CreatedAt.UnixMilli())
+	}
+	if c, err := st.GetRecoveryCode(ctx, userID); err == nil {
+		fmt.Fprintf(f, "recovery %d\n", c.CreatedAt.UnixMilli())
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return mfaState{}, err
+	}
+	return mfaState{digest(r.Sum(nil)), digest(f.Sum(nil))}, nil
+}
+
+func digest(sum []byte) string { return hex.EncodeToString(sum[:8]) }
+
+// checkMFAState refuses, with a 409 mfa_changed that says what changed, a reset of u whose
+// request carries seen, the state of u's MFA the agent saw, when it is no longer the
+// state in st (the reset's transaction, which holds the account's lock): a reset was
+// recorded since, or a second factor was set up, replaced or removed. A request without
+// a state passes.
+func checkMFAState(ctx context.Context, st Store, u *store.User, seen mfaState) error {
+	if seen == (mfaState{}) {
+		return nil
+	}
+	now, err := readMFAState(ctx, st, u.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case now.resets != seen.resets:
+		return apperr.Msg(apperr.CodeMFAChanged, "err.mfa_changed.reset")
+	case now.factors != seen.factors:
+		return apperr.Msg(apperr.CodeMFAChanged, "err.mfa_changed.factors")
+	}
+	return nil
+}
