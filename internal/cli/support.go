@@ -128,8 +128,9 @@ func (e *env) userResetMFA() *cobra.Command {
 		Long: "Reset a user's MFA after verifying who they are: the authenticator and the recovery code are\n" +
 			"removed, every session ends, and the next sign-in sets up a new authenticator (when the policy\n" +
 			"requires MFA). The user is told by e-mail; the audit log records the reason. With --case the\n" +
-			"user's e-mail must match the case's, and the reset appears on its timeline. Without --reason\n" +
-			"it asks for one.",
+			"user's e-mail must match the case's, and the reset appears on its timeline; a case that\n" +
+			"records a reset of the user already, with no second factor set up since, refuses a second\n" +
+			"one. Without --reason it asks for one.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {

@@ -31,6 +31,25 @@ func openCase(t *testing.T, c *console, ref, email string) string {
 	return ref
 }
 
+// giveRecoveryCode stores a recovery code for username straight in the console's
+// database, as if they had set up MFA again.
+func giveRecoveryCode(t *testing.T, c *console, username string) {
+	t.Helper()
+	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(c.dataDir, "twofold.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.GetUserByUsername(context.Background(), username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &store.RecoveryCode{UserID: u.ID, CodeHash: []byte("not a real hash"), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := db.PutRecoveryCode(context.Background(), rc); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCaseListAndShow(t *testing.T) {
 	c := newConsole(t)
 	c.addUser("ada", "ada@example.com", "user")
@@ -72,13 +91,21 @@ func TestUserResetMFA(t *testing.T) {
 	audit := c.ok("", "audit", "--user", "ada")
 	wantLine(t, audit, `support\.mfa_reset.*case=`+ref+`.*agent=the console`)
 
+	// The same command again (run twice by mistake) does nothing: the case records the
+	// reset, and ada has set up no second factor since. Once she has one, it resets her.
+	c.fails("", []string{"user", "reset-mfa", "ada", "--reason", "verified in person with a badge", "--case", ref},
+		"The MFA of ada was reset on case "+ref+" already, and no second factor was set up since")
+	giveRecoveryCode(t, c, "ada")
+	out = c.ok("", "user", "reset-mfa", "ada", "--reason", "she lost the new phone too", "--case", ref)
+	wantLine(t, out, `^reset the MFA of ada: removed recovery code; 0 sessions ended$`)
+
 	// Without --reason it asks, and takes the answer from standard input.
 	out = c.ok("called back on the number in HR\n", "user", "reset-mfa", "bob")
 	wantLine(t, out, `^reset the MFA of bob`)
 
 	// Without SMTP the notices are .eml files in the outbox.
 	msgs := mailtest.Outbox(t, filepath.Join(c.dataDir, "outbox"))
-	if len(msgs) != 2 || mailtest.LastTo(t, msgs, "bob@example.com").Subject != "Your two-step sign-in was reset" {
+	if len(msgs) != 3 || mailtest.LastTo(t, msgs, "bob@example.com").Subject != "Your two-step sign-in was reset" {
 		t.Errorf("outbox: %d messages", len(msgs))
 	}
 	wantMode(t, filepath.Join(c.dataDir, "outbox"), 0o700)

@@ -82,14 +82,14 @@ func readMFAState(ctx context.Context, st Store, userID string) (mfaState, error
 
 func digest(sum []byte) string { return hex.EncodeToString(sum[:8]) }
 
-// checkMFAState refuses, with a 409 mfa_changed that says what changed, a reset of u whose
-// request carries seen, the state of u's MFA the agent saw, when it is no longer the
-// state in st (the reset's transaction, which holds the account's lock): a reset was
-// recorded since, or a second factor was set up, replaced or removed. A request without
-// a state passes.
-func checkMFAState(ctx context.Context, st Store, u *store.User, seen mfaState) error {
+// checkMFAState refuses, with a 409 mfa_changed that says what changed, a reset of u on
+// case c whose request carries seen, the state of u's MFA the agent saw, when it is no
+// longer the state in st (the reset's transaction, which holds the account's lock): a
+// reset was recorded since, or a second factor was set up, replaced or removed. A request
+// without a state is refused only as refuseRepeat says.
+func checkMFAState(ctx context.Context, st store.Store, c *store.SupportCase, u *store.User, seen mfaState) error {
 	if seen == (mfaState{}) {
-		return nil
+		return refuseRepeat(ctx, st, c, u)
 	}
 	now, err := readMFAState(ctx, st, u.ID)
 	if err != nil {
@@ -102,4 +102,32 @@ func checkMFAState(ctx context.Context, st Store, u *store.User, seen mfaState) 
 		return apperr.Msg(apperr.CodeMFAChanged, "err.mfa_changed.factors")
 	}
 	return nil
+}
+
+// refuseRepeat refuses, with a 409 conflict, a reset of u on case c that carries no state
+// of u's MFA (the support API without mfa_state, the console) when c records a reset of
+// u done already and u holds no second factor (so none was set up since): the reset would
+// remove nothing, and tell the user again of a reset they were told of. A request sent
+// twice or retried without the state thus resets once too; a reset after the user set up
+// a factor again is made.
+func refuseRepeat(ctx context.Context, st store.Store, c *store.SupportCase, u *store.User) error {
+	resets, err := st.ListMFAResets(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	done := false
+	for _, r := range resets {
+		done = done || (r.CaseID == c.ID && r.Status == store.ResetDone)
+	}
+	if !done {
+		return nil
+	}
+	f, err := st.GetSecondFactors(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if f.TOTP || f.WebAuthnKeys > 0 || f.RecoveryCode {
+		return nil
+	}
+	return apperr.Msg(apperr.CodeConflict, "err.reset_repeated", "Username", u.Username, "Reference", c.Reference)
 }

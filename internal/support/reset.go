@@ -84,7 +84,8 @@ var errNotConfirmed = apperr.Msg(apperr.CodeConflict, "err.not_confirmed")
 // With req.MFAState the reset, or the request, is made only while the account's MFA is
 // still in that state, checked in the same transaction: otherwise a 409 mfa_changed says
 // it was reset since or its factors changed, and nothing is done. A state not of the form
-// the case gives out is a 400.
+// the case gives out is a 400. Without one, a reset the case records already is not made
+// again while the account holds no second factor (409 conflict, refuseRepeat).
 func (s *Service) RequestReset(ctx context.Context, agent *store.Account, ref string, req ResetRequest, m Meta) (*ResetResult, error) {
 	if err := requireAgent(agent); err != nil {
 		return nil, err
@@ -125,7 +126,7 @@ func (s *Service) RequestReset(ctx context.Context, agent *store.Account, ref st
 		if err := s.refusePending(ctx, st, u, agent.ID, m); err != nil {
 			return err
 		}
-		if err := checkMFAState(ctx, st, u, seen); err != nil {
+		if err := checkMFAState(ctx, st, c, u, seen); err != nil {
 			return err
 		}
 		r := &store.MFAReset{ID: newID(), CaseID: c.ID, UserID: u.ID, RequestedBy: agent.ID, Verification: req.Verification,
@@ -234,7 +235,9 @@ func (s *Service) ApproveReset(ctx context.Context, agent *store.Account, ref st
 // ResetAtConsole resets a user's MFA for an administrator at the server console
 // (`twofold user reset-mfa`), with a reason and optionally a case whose e-mail must match
 // the user. Whoever runs the console holds the database and the master key already, so
-// dual control does not apply; the audit log shows the console as the actor.
+// dual control does not apply; the audit log shows the console as the actor. With a case
+// that records a reset of the user already, and no second factor set up since, nothing
+// is done (409 conflict, refuseRepeat): the command run twice resets once.
 func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref string, m Meta) (*ResetResult, error) {
 	reason, err := cleanText("reason", reason, MaxReason, true, true)
 	if err != nil {
@@ -259,6 +262,9 @@ func (s *Service) ResetAtConsole(ctx context.Context, u *store.User, reason, ref
 			}
 			if fresh.EmailNorm != c.EmailNorm {
 				return apperr.Msg(apperr.CodeForbidden, "err.user_not_matching", "Username", fresh.Username, "Reference", c.Reference)
+			}
+			if err := refuseRepeat(ctx, st, c, fresh); err != nil {
+				return err
 			}
 			r.CaseID = c.ID
 			if err := st.CreateMFAReset(ctx, r); err != nil {

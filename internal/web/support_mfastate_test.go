@@ -111,3 +111,29 @@ func TestSupportResetMFAStateIsChecked(t *testing.T) {
 	}
 	wantResets(t, srv, sam, ref, 1)
 }
+
+// TestSupportResetAPIWithoutMFAState: a reset through the API without mfa_state, sent a
+// second time, is refused (409 conflict naming the case) while the case records the
+// reset and the account holds no second factor; once the user set one up again, the same
+// request resets it.
+func TestSupportResetAPIWithoutMFAState(t *testing.T) {
+	srv := testserver.New(t, testserver.Options{})
+	supEnrolled(t, srv, "ada", "user")
+	sam, _ := supEnrolled(t, srv, "sam", "support")
+	ref := supOpen(t, srv, "ada@example.com")
+	path := "/api/v1/support/cases/" + ref + "/reset-mfa"
+	body := map[string]string{"verification": "id_document", "note": "badge checked"}
+
+	supWant(t, sam.PostJSON(path, body), http.StatusOK)
+	detail := supProblem(t, sam.PostJSON(path, body), http.StatusConflict, "conflict")
+	want := "The MFA of ada was reset on case " + ref + " already, and no second factor was set up since: " +
+		"there is nothing left to reset, and nothing was done. Reload the case to see its state."
+	if detail != want {
+		t.Errorf("detail %q, want %q", detail, want)
+	}
+	wantResets(t, srv, sam, ref, 1)
+
+	srv.Enroll(t, srv.Client(t), "ada")
+	supWant(t, sam.PostJSON(path, body), http.StatusOK)
+	wantResets(t, srv, sam, ref, 2)
+}
