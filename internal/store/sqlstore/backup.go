@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 
 	"github.com/pressly/goose/v3"
@@ -40,7 +39,7 @@ func BackupSQLite(ctx context.Context, path, dest string) (int64, error) {
 }
 
 func backupSQLite(ctx context.Context, path, dest string) (int64, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", fileURI(path)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return 0, fmt.Errorf("open sqlite %s: %w", apperr.QuotePath(path), err)
 	}
@@ -71,7 +70,7 @@ func CheckSQLite(ctx context.Context, path string) (int64, error) {
 	if !fi.Mode().IsRegular() {
 		return 0, fmt.Errorf("%s is not a regular file", q)
 	}
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", fileURI(path)+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return 0, err
 	}
@@ -130,7 +129,7 @@ func knownVersion(db *sql.DB) (int64, error) {
 // its user's id (the additional data it is sealed with), read-only; ok is false when the
 // database holds none.
 func SealedTOTPSecret(ctx context.Context, path string) (userID string, sealed []byte, ok bool, err error) {
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", fileURI(path)+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return "", nil, false, err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -142,7 +143,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	// A checkpoint every walCheckpointPages pages instead of SQLite's 1,000: the hot pages
 	// (sessions, the audit log's tail and indexes, throttle budgets) are written to the WAL
 	// many times between two checkpoints and copied back once each, with two fsyncs.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	dsn := fileURI(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(walCheckpointPages) + ")&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
@@ -167,6 +168,12 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		d.sessionsErr = err
 	}
 	return d, nil
+}
+
+// fileURI is the SQLite URI of the file at path, without parameters: the path escaped, so
+// that a directory named with '?', '#' or '%' opens the file it names, not another.
+func fileURI(path string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath()
 }
 
 // restrictFiles creates the database file with mode 0600 when it does not exist, and
