@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/twofold-id/twofold/internal/apperr"
 )
 
 // KeySize is the size in bytes of the master key and of every derived key.
@@ -87,30 +89,31 @@ func decodeKey(s string) ([]byte, error) {
 func readKeyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("master key file: %w", err)
+		return nil, fmt.Errorf("master key file: %w", apperr.QuotePathError(err))
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("master key file: %w", err)
+		return nil, fmt.Errorf("master key file: %w", apperr.QuotePathError(err))
 	}
+	q := apperr.QuotePath(path) // the path as messages show it: no terminal escape gets through
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("master key file %s is not a regular file", path)
+		return nil, fmt.Errorf("master key file %s is not a regular file", q)
 	}
 	// Windows has no Unix permission bits to check.
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, fmt.Errorf("master key file %s has mode %#o, want 0600 or stricter", path, perm)
+		return nil, fmt.Errorf("master key file %s has mode %#o, want 0600 or stricter", q, perm)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("master key file: %w", err)
+		return nil, fmt.Errorf("master key file %s: %w", q, err)
 	}
 	if len(b) > maxKeyFileSize {
-		return nil, fmt.Errorf("master key file %s: %w", path, errNotKey)
+		return nil, fmt.Errorf("master key file %s: %w", q, errNotKey)
 	}
 	key, err := decodeKey(string(b))
 	if err != nil {
-		return nil, fmt.Errorf("master key file %s: %w", path, err)
+		return nil, fmt.Errorf("master key file %s: %w", q, err)
 	}
 	return key, nil
 }
@@ -122,7 +125,7 @@ func readKeyFile(path string) ([]byte, error) {
 func createKeyFile(path string) ([]byte, bool, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, false, fmt.Errorf("master key: creating directory: %w", err)
+		return nil, false, fmt.Errorf("master key: creating directory: %w", apperr.QuotePathError(err))
 	}
 	key := make([]byte, KeySize)
 	if _, err := rand.Read(key); err != nil {
@@ -132,24 +135,24 @@ func createKeyFile(path string) ([]byte, bool, error) {
 
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return nil, false, fmt.Errorf("master key: creating file: %w", err)
+		return nil, false, fmt.Errorf("master key: creating file: %w", apperr.QuotePathError(err))
 	}
 	tmpName := tmp.Name()
 	defer os.Remove(tmpName)
 	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
 		tmp.Close()
-		return nil, false, fmt.Errorf("master key: creating file: %w", err)
+		return nil, false, fmt.Errorf("master key: creating file: %w", apperr.QuotePathError(err))
 	}
 	if _, err := tmp.Write(text); err != nil {
 		tmp.Close()
-		return nil, false, fmt.Errorf("master key: writing file: %w", err)
+		return nil, false, fmt.Errorf("master key: writing file: %w", apperr.QuotePathError(err))
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return nil, false, fmt.Errorf("master key: writing file: %w", err)
+		return nil, false, fmt.Errorf("master key: writing file: %w", apperr.QuotePathError(err))
 	}
 	if err := tmp.Close(); err != nil {
-		return nil, false, fmt.Errorf("master key: writing file: %w", err)
+		return nil, false, fmt.Errorf("master key: writing file: %w", apperr.QuotePathError(err))
 	}
 
 	switch err := os.Link(tmpName, path); {
@@ -160,7 +163,7 @@ func createKeyFile(path string) ([]byte, bool, error) {
 		return key, false, err
 	default:
 		if err := os.Rename(tmpName, path); err != nil {
-			return nil, false, fmt.Errorf("master key: creating file: %w", err)
+			return nil, false, fmt.Errorf("master key: creating file: %w", apperr.QuotePathError(err))
 		}
 	}
 	syncDir(dir)

@@ -237,3 +237,38 @@ func TestMasterKeyConcurrentCreation(t *testing.T) {
 		}
 	}
 }
+
+// TestMasterKeyErrorsQuoteThePath: a key file's path is quoted in every message, so a
+// directory named with a terminal escape or a line break cannot reach the terminal or
+// split a log line (before, the refusal of a readable key file printed it raw).
+func TestMasterKeyErrorsQuoteThePath(t *testing.T) {
+	skipOnWindows(t)
+	dir := filepath.Join(t.TempDir(), "evil\x1b[31m\nkeys")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	good := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, KeySize)) + "\n"
+	readable := filepath.Join(dir, "readable.key")
+	writeKeyFile(t, readable, good, 0o644)
+	garbage := filepath.Join(dir, "garbage.key")
+	writeKeyFile(t, garbage, "hello", 0o600)
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"mode refused", readable, "has mode 0644"},
+		{"not a key", garbage, "not base64"},
+		{"not a regular file", dir, "not a regular file"},
+		{"cannot create", filepath.Join(readable, "master.key"), "not a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := LoadOrCreateMasterKey("", tc.path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if strings.ContainsAny(msg, "\x1b\n") || !strings.Contains(msg, `evil\x1b[31m\nkeys`) || !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q: want the path quoted and %q", msg, tc.want)
+			}
+		})
+	}
+}
