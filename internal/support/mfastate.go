@@ -91,15 +91,27 @@ func checkMFAState(ctx context.Context, st store.Store, c *store.SupportCase, u 
 	if seen == (mfaState{}) {
 		return refuseRepeat(ctx, st, c, u)
 	}
-	now, err := readMFAState(ctx, st, u.ID)
+	return compareMFAState(ctx, st, u.ID, seen, caseChanged)
+}
+
+// mfaChanged are the catalog keys of the 409 mfa_changed that says what changed, in the
+// words of the page the state was read from: a reset recorded since, or the factors.
+type mfaChanged struct{ reset, factors string }
+
+var caseChanged = mfaChanged{"err.mfa_changed.reset", "err.mfa_changed.factors"}
+
+// compareMFAState refuses, with a 409 mfa_changed in the words of why, when the state of
+// the user's MFA in st is no longer seen.
+func compareMFAState(ctx context.Context, st store.Store, userID string, seen mfaState, why mfaChanged) error {
+	now, err := readMFAState(ctx, st, userID)
 	if err != nil {
 		return err
 	}
 	switch {
 	case now.resets != seen.resets:
-		return apperr.Msg(apperr.CodeMFAChanged, "err.mfa_changed.reset")
+		return apperr.Msg(apperr.CodeMFAChanged, why.reset)
 	case now.factors != seen.factors:
-		return apperr.Msg(apperr.CodeMFAChanged, "err.mfa_changed.factors")
+		return apperr.Msg(apperr.CodeMFAChanged, why.factors)
 	}
 	return nil
 }
