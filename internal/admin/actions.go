@@ -209,7 +209,10 @@ type ResetResult struct {
 // ResetMFA resets the account's second factors with the administrator's written reason,
 // through the support desk's reset (support.ResetByAdmin): with dual control it waits
 // for a second agent or administrator. The actor must be an administrator's account.
-func (s *Service) ResetMFA(ctx context.Context, actor Actor, id, reason string, m Meta) (*ResetResult, error) {
+// mfaState, optional, is the user's MFAState as the administrator saw it: the reset runs
+// only while the account is still in it (else 409 mfa_changed), so that a form sent twice
+// or a retried request resets once.
+func (s *Service) ResetMFA(ctx context.Context, actor Actor, id, reason, mfaState string, m Meta) (*ResetResult, error) {
 	m = actor.meta(m)
 	if s.support == nil {
 		return nil, apperr.Msg(apperr.CodeConflict, "err.admin_no_resets")
@@ -230,7 +233,7 @@ func (s *Service) ResetMFA(ctx context.Context, actor Actor, id, reason string, 
 	if err != nil {
 		return nil, err
 	}
-	res, ref, err := s.support.ResetByAdmin(ctx, who, u, reason, m)
+	res, ref, err := s.support.ResetByAdmin(ctx, who, u, reason, mfaState, m)
 	if err != nil {
 		return nil, err
 	}

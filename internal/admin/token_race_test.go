@@ -66,7 +66,7 @@ func TestTokenRuleHoldsWhenTargetPromotedMeanwhile(t *testing.T) {
 			}
 		}},
 		{"mfa_reset", func(s *admin.Service, a admin.Actor, id string) error {
-			_, err := s.ResetMFA(context.Background(), a, id, "lost phone, checked in person", auth.Meta{ActorID: a.AuditID()})
+			_, err := s.ResetMFA(context.Background(), a, id, "lost phone, checked in person", "", auth.Meta{ActorID: a.AuditID()})
 			return err
 		}, func(t *testing.T, srv *testserver.Server, id string) {
 			if rs, _ := srv.Store.ListPendingMFAResets(context.Background(), id); len(rs) > 0 {

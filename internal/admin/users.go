@@ -190,6 +190,9 @@ type Details struct {
 	// Invitation is the account's invitation; nil when it was not invited.
 	Invitation *store.Invitation
 	Pending    []PendingReset
+	// MFAState marks the state of the user's MFA shown here, for ResetMFA to carry back;
+	// "" without MFA resets (no support service). Opaque.
+	MFAState string
 }
 
 // RecentEvents is how many audit events the user's page shows.
@@ -247,7 +250,19 @@ func (s *Service) User(ctx context.Context, id string) (*Details, error) {
 		}
 		d.Pending = append(d.Pending, p)
 	}
+	if d.MFAState, err = s.MFAState(ctx, id); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// MFAState is the state of the user id's MFA for ResetMFA to carry back
+// (support.Service.MFAState); "" without MFA resets (no support service).
+func (s *Service) MFAState(ctx context.Context, id string) (string, error) {
+	if s.support == nil {
+		return "", nil
+	}
+	return s.support.MFAState(ctx, id)
 }
 
 // username is the username of the account id, or store.DeletedUsername when it is gone.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/store"
@@ -28,7 +29,16 @@ func CheckReason(reason string) error {
 // opened for u's address, assigned to the administrator, with the reason as its
 // description and the request waiting on it, approved on that case like any other
 // (ApproveReset). It returns the outcome and, for a pending request, the case's reference.
-func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason string, m Meta) (*ResetResult, string, error) {
+//
+// With state, the user's MFAState as the administrator saw it, the reset (or the
+// request) is made only while the account's MFA is still in that state, checked in the
+// transaction that removes the factors, under the account's lock: otherwise a 409
+// mfa_changed says it was reset since or its factors changed, and nothing is done, so a
+// form sent twice or a retried request resets once. A state not of the form MFAState
+// gives is a 400. Without one (the admin API's field is optional) nothing is compared.
+// An account that holds no second factor keeps its state through a direct reset (no case
+// records one), so the marker does not tell a repeat of such a reset.
+func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason, state string, m Meta) (*ResetResult, string, error) {
 	if err := requireAgent(&admin.Account); err != nil {
 		return nil, "", err
 	}
@@ -38,6 +48,10 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 	reason, err := cleanText("reason", reason, MaxReason, true, true)
 	if err != nil {
 		return nil, "", err
+	}
+	seen, ok := parseMFAState(state)
+	if !ok {
+		return nil, "", apperr.Msg(apperr.CodeBadRequest, "err.mfa_state_user")
 	}
 	if m.ActorID == "" {
 		m.ActorID = admin.ID
@@ -58,6 +72,11 @@ func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason
 			}
 			if err := s.refusePending(ctx, st, fresh, admin.ID, m); err != nil {
 				return err
+			}
+			if seen != (mfaState{}) {
+				if err := compareMFAState(ctx, st, fresh.ID, seen, userChanged); err != nil {
+					return err
+				}
 			}
 			now := s.now()
 			r := &store.MFAReset{ID: newID(), UserID: fresh.ID, RequestedBy: admin.ID, RequestedByToken: m.TokenID(),

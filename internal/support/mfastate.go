@@ -20,7 +20,9 @@ import (
 // (the authenticator, each security key and passkey, the recovery code, each by when it
 // was set up, which a use of the recovery code renews). A reset that no case records (an
 // administrator's direct reset, the console's without a case) shows only in the factors
-// it removed. It holds no secret, and says nothing a case page does not show.
+// it removed. The admin console and the admin API show the same marker for a user
+// (Service.MFAState), for an administrator's reset (ResetByAdmin). It holds no secret,
+// and says nothing a case page does not show.
 type mfaState struct{ resets, factors string }
 
 // String is the marker as the case page and the API show it.
@@ -98,7 +100,10 @@ func checkMFAState(ctx context.Context, st store.Store, c *store.SupportCase, u 
 // words of the page the state was read from: a reset recorded since, or the factors.
 type mfaChanged struct{ reset, factors string }
 
-var caseChanged = mfaChanged{"err.mfa_changed.reset", "err.mfa_changed.factors"}
+var (
+	caseChanged = mfaChanged{"err.mfa_changed.reset", "err.mfa_changed.factors"}
+	userChanged = mfaChanged{"err.mfa_changed.user_reset", "err.mfa_changed.user_factors"}
+)
 
 // compareMFAState refuses, with a 409 mfa_changed in the words of why, when the state of
 // the user's MFA in st is no longer seen.
@@ -114,6 +119,17 @@ func compareMFAState(ctx context.Context, st store.Store, userID string, seen mf
 		return apperr.Msg(apperr.CodeMFAChanged, why.factors)
 	}
 	return nil
+}
+
+// MFAState is the state of the user's MFA as the admin console and the admin API show it
+// (mfa_state), for ResetByAdmin to carry back: the same marker a case shows for the
+// account. It holds no secret.
+func (s *Service) MFAState(ctx context.Context, userID string) (string, error) {
+	m, err := readMFAState(ctx, s.store, userID)
+	if err != nil {
+		return "", err
+	}
+	return m.String(), nil
 }
 
 // refuseRepeat refuses, with a 409 conflict, a reset of u on case c that carries no state

@@ -68,6 +68,9 @@ type AdminUserDetails struct {
 	// Invitation is set for an invited account: until when its link works, and when it
 	// was accepted (null while not).
 	Invitation *AdminInvitation `json:"invitation"`
+	// MFAState marks the state of the user's MFA this answer shows; a reset that sends it
+	// back runs only while the user is still in it. Opaque; "" without MFA resets.
+	MFAState string `json:"mfa_state"`
 }
 
 // AdminSession is one of a user's sessions.
@@ -125,7 +128,8 @@ func adminUserJSON(u *store.UserSummary) AdminUser {
 }
 
 func adminDetailsJSON(d *admin.Details) AdminUserDetails {
-	out := AdminUserDetails{AdminUser: adminUserJSON(&d.UserSummary), Sessions: []AdminSession{}, Factors: []AdminFactor{}, Cases: []AdminCase{}}
+	out := AdminUserDetails{AdminUser: adminUserJSON(&d.UserSummary), Sessions: []AdminSession{}, Factors: []AdminFactor{}, Cases: []AdminCase{},
+		MFAState: d.MFAState}
 	for _, x := range d.Sessions {
 		out.Sessions = append(out.Sessions, AdminSession{ID: x.ID, State: x.State, IP: x.IP, Device: deviceName(x.UserAgent),
 			UserAgent: x.UserAgent, CreatedAt: x.CreatedAt.UTC(), LastSeenAt: x.LastSeenAt.UTC()})
@@ -271,12 +275,13 @@ func (s *Server) apiAdminPasswordReset(w http.ResponseWriter, r *http.Request) e
 
 func (s *Server) apiAdminResetMFA(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
-		Reason string `json:"reason"`
+		Reason   string `json:"reason"`
+		MFAState string `json:"mfa_state"` // optional: the user's mfa_state as GET /api/v1/admin/users/{id} answered it
 	}
 	if err := decodeJSON(w, r, &b, false); err != nil {
 		return err
 	}
-	res, err := s.admin.ResetMFA(r.Context(), actorOf(r), r.PathValue("id"), b.Reason, adminMeta(r))
+	res, err := s.admin.ResetMFA(r.Context(), actorOf(r), r.PathValue("id"), b.Reason, b.MFAState, adminMeta(r))
 	if err != nil {
 		return err
 	}

@@ -224,7 +224,7 @@ func (s *Server) adminUserAction(w http.ResponseWriter, r *http.Request) error {
 	case "reset-mfa":
 		back = "admin_reset_mfa"
 		var res *admin.ResetResult
-		res, err = s.admin.ResetMFA(ctx, actorOf(r), id, f.Get("reason"), m)
+		res, err = s.admin.ResetMFA(ctx, actorOf(r), id, f.Get("reason"), f.Get("mfa_state"), m)
 		if err == nil && res.IsPending() {
 			done = "reset-pending"
 		}
@@ -266,6 +266,9 @@ type confirmData struct {
 	*store.UserSummary
 	Form     map[string]string
 	Approval bool
+	// MFAState is the user's MFA state as the reset page is drawn (its form carries it
+	// back, so that the reset runs once per decision); "" on the delete page.
+	MFAState string
 }
 
 func (s *Server) adminDeletePage(w http.ResponseWriter, r *http.Request) error {
@@ -286,10 +289,16 @@ func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, page stri
 		form = map[string]string{}
 	}
 	title := s.tr(r, "admin_delete.title", "Username", u.Username)
+	state := ""
 	if page == "admin_reset_mfa" {
 		title = s.tr(r, "admin_reset_mfa.title", "Username", u.Username)
+		// Read as the page is drawn: redrawn after a 409 it is the state as it is now,
+		// so that a deliberate second reset works from the page shown.
+		if state, err = s.admin.MFAState(r.Context(), u.ID); err != nil {
+			return err
+		}
 	}
 	s.render(w, r, status, page, view{Title: title, Error: msg.Message, Field: msg.Field,
-		Data: confirmData{UserSummary: u, Form: form, Approval: s.support != nil && s.support.RequireApproval()}})
+		Data: confirmData{UserSummary: u, Form: form, Approval: s.support != nil && s.support.RequireApproval(), MFAState: state}})
 	return nil
 }
