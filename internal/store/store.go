@@ -225,6 +225,7 @@ type Store interface {
 	AdminStore
 	WebAuthnStore
 	APITokenStore
+	KeyCheckStore
 
 	// WithTx runs fn with a Store bound to one transaction; it commits when fn returns nil
 	// and rolls back otherwise. Calls nested inside fn join the same transaction.

@@ -9,9 +9,9 @@ import (
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 )
 
-// TestHoldsSealedData: a database holds sealed data once it has an authenticator, a
-// recovery code, a signing key or an unsent mail; users alone and a pending setup do not
-// count. It runs on SQLite and, when TWOFOLD_TEST_POSTGRES_DSN is set, on PostgreSQL.
+// TestHoldsSealedData: a database holds sealed data once it has a key check value, an
+// authenticator, a recovery code, a signing key or an unsent mail; users alone and a
+// pending setup do not count. It runs on SQLite and, when TWOFOLD_TEST_POSTGRES_DSN is set, on PostgreSQL.
 func TestHoldsSealedData(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	sealed := []byte("sealed under some key")
@@ -32,6 +32,9 @@ func TestHoldsSealedData(t *testing.T) {
 		}, true},
 		{"a signing key", func(ctx context.Context, db *sqlstore.DB) error {
 			return db.CreateOIDCSigningKey(ctx, &store.OIDCSigningKey{ID: "k1", Alg: "ES256", PrivateEnc: sealed, CreatedAt: now})
+		}, true},
+		{"a key check value", func(ctx context.Context, db *sqlstore.DB) error {
+			return db.PutKeyCheck(ctx, sealed, now)
 		}, true},
 		{"a mail not sent yet", func(ctx context.Context, db *sqlstore.DB) error {
 			return db.EnqueueMail(ctx, &store.QueuedMail{Kind: "notice", To: "alice@example.com", Message: sealed,

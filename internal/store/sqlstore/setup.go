@@ -64,13 +64,15 @@ func (d *DB) AdminHasExisted(ctx context.Context) (bool, error) {
 }
 
 // HoldsSealedData reports whether the database holds lasting data sealed or keyed with a
-// master key: an authenticator secret, a recovery code, an OpenID Connect signing key or a
-// mail not yet sent. Such a database was set up with a key that no other key replaces: a
-// new one would open none of it. Short-lived data (a pending setup, a notice for the next
-// page) is not counted.
+// master key: the key check value (written by the first start with a key), an
+// authenticator secret, a recovery code, an OpenID Connect signing key or a mail not yet
+// sent. Such a database was set up with a key that no other key replaces: a new one would
+// open none of it. Short-lived data (a pending setup, a notice for the next page) is not
+// counted.
 func (d *DB) HoldsSealedData(ctx context.Context) (bool, error) {
 	var n int
 	err := d.queryRow(ctx, `SELECT CASE WHEN
+		EXISTS (SELECT 1 FROM key_check) OR
 		EXISTS (SELECT 1 FROM totp_credentials) OR
 		EXISTS (SELECT 1 FROM recovery_codes) OR
 		EXISTS (SELECT 1 FROM oidc_signing_keys) OR

@@ -45,6 +45,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"WebAuthn", webauthnTests},
 		{"APITokens", apiTokenTests},
 		{"Admin", adminTests},
+		{"KeyCheck", keyCheckTests},
 		{"InvalidText", textTests},
 	}
 	for _, g := range groups {

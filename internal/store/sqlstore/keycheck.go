@@ -1,0 +1,33 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+)
+
+// KeyCheck returns the sealed key check value; store.ErrNotFound when none is stored.
+func (d *DB) KeyCheck(ctx context.Context) ([]byte, error) {
+	var sealed []byte
+	err := d.queryRow(ctx, `SELECT sealed FROM key_check WHERE id = 1`).Scan(&sealed)
+	return sealed, d.wrap(err)
+}
+
+// PutKeyCheck stores sealed unless a key check value is stored. On PostgreSQL the insert
+// of the row another transaction inserted waits for that one to end, then does nothing.
+func (d *DB) PutKeyCheck(ctx context.Context, sealed []byte, now time.Time) error {
+	_, err := d.exec(ctx, `INSERT INTO key_check (id, sealed, created_at) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, sealed, ms(now))
+	return err
+}
+
+// AnyTOTPSecret returns one confirmed authenticator's sealed secret and its user's id;
+// store.ErrNotFound when there is none.
+func (d *DB) AnyTOTPSecret(ctx context.Context) (string, []byte, error) {
+	var userID string
+	var sealed []byte
+	err := d.queryRow(ctx, `SELECT user_id, secret_enc FROM totp_credentials LIMIT 1`).Scan(&userID, &sealed)
+	if err != nil {
+		return "", nil, d.wrap(err)
+	}
+	return userID, sealed, nil
+}
