@@ -103,7 +103,10 @@ type App struct {
 // its master key: when the key file is missing, Open returns a *MissingKeyError and creates
 // nothing, because a new key would open nothing the database holds. On PostgreSQL, where
 // no file tells a new database from an old one, a database that holds sealed data
-// (sqlstore.DB.HoldsSealedData) counts as existing.
+// (sqlstore.DB.HoldsSealedData) counts as existing. A key that does not open the database,
+// which was made with another key, is refused with a *WrongKeyError before anything is
+// written; a database that does not tell yet (new, or from before the key check) gets a
+// value sealed with the key that tells from then on.
 func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -202,7 +205,8 @@ func (a *App) Close() error { return a.Store.Close() }
 // installation (newMasterKey). On SQLite a missing key is dealt with before the database is
 // opened: a new installation's key exists before its database does, and an existing
 // database whose key is missing is left untouched. On PostgreSQL only the database can
-// tell whether it is new.
+// tell whether it is new. Once both are open, the key must open the database
+// (checkMasterKey): else the answer is a *WrongKeyError.
 func openData(ctx context.Context, cfg *config.Config, o Options) (*sqlstore.DB, *secrets.Keyring, error) {
 	key := o.MasterKey
 	if key == nil {
@@ -233,7 +237,7 @@ func openData(ctx context.Context, cfg *config.Config, o Options) (*sqlstore.DB,
 		var existing string
 		held, err := db.HoldsSealedData(ctx)
 		if held {
-			existing = "the PostgreSQL database holds data sealed with a master key (authenticators, recovery codes, signing keys or mail)"
+			existing = "the PostgreSQL database holds data sealed with a master key (its key check value, authenticators, recovery codes, signing keys or mail)"
 		}
 		if err == nil {
 			key, err = newMasterKey(cfg, o, existing)
@@ -244,11 +248,25 @@ func openData(ctx context.Context, cfg *config.Config, o Options) (*sqlstore.DB,
 		}
 	}
 	keys, err := secrets.NewKeyring(key)
+	if err == nil {
+		err = checkMasterKey(ctx, db, keys, o.now())
+	}
+	if errors.Is(err, errWrongKey) {
+		err = newWrongKeyError(cfg, o)
+	}
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
 	return db, keys, nil
+}
+
+// now is o.Now, else time.Now.
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
 }
 
 // newMasterKey creates the missing master key file of a new installation. existing says

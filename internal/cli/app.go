@@ -22,7 +22,8 @@ type app = twofold.App
 // openApp opens the database (applying migrations) and loads the master key, wired for
 // production by internal/app. Where there is no database yet it starts a new installation:
 // the data directory, the master key and the database. It never makes a new key for an
-// existing database (twofold.MissingKeyError).
+// existing database (twofold.MissingKeyError), and it refuses a key that does not open
+// the database (twofold.WrongKeyError).
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, masterKeyEnv string) (*app, error) {
 	return twofold.Open(ctx, cfg, twofold.Options{Log: log, MasterKeyEnv: masterKeyEnv})
 }

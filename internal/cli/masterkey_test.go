@@ -1,7 +1,9 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,21 +80,14 @@ func TestMissingMasterKeyIsNeverReplaced(t *testing.T) {
 }
 
 // TestMissingMasterKeyOnPostgres: PostgreSQL has no file that says the installation exists,
-// so a missing key file is refused once the database holds what a key sealed (here a
-// signing key); before that a new key loses nothing and is made as for a new installation.
+// so a missing key file is refused once the database holds what a key sealed: from the
+// first command on, its key check value.
 func TestMissingMasterKeyOnPostgres(t *testing.T) {
 	url := testutil.PostgresURL(t)
 	c := newConsole(t)
 	c.env["TWOFOLD_DATABASE_URL"] = url
 	keyFile := filepath.Join(c.dataDir, "master.key")
 	c.addUser("alice", "alice@example.com", "admin")
-	if err := os.Remove(keyFile); err != nil {
-		t.Fatal(err)
-	}
-	c.ok("", "user", "list") // nothing sealed yet
-	wantMode(t, keyFile, 0o600)
-
-	c.ok("", "keys", "rotate")
 	if err := os.Remove(keyFile); err != nil {
 		t.Fatal(err)
 	}
@@ -103,4 +98,82 @@ func TestMissingMasterKeyOnPostgres(t *testing.T) {
 	if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
 		t.Errorf("a new master key was written (stat: %v)", err)
 	}
+}
+
+// TestWrongMasterKeyIsRefused: a database opened with a key it was not made with (another
+// installation's key file, another TWOFOLD_MASTER_KEY) makes every command refuse, serve
+// and the starting commands included, and names where the key came from; with its own key
+// back all works.
+func TestWrongMasterKeyIsRefused(t *testing.T) {
+	c := newConsole(t)
+	c.addUser("alice", "alice@example.com", "admin")
+	keyFile := filepath.Join(c.dataDir, "master.key")
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	if err := os.WriteFile(keyFile, []byte(other+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env   string
+		stdin string
+		args  []string
+	}{
+		{"", "", []string{"user", "list"}},
+		{"", "", []string{"migrate"}},
+		{"", goodPassword + "\n", []string{"user", "add", "bob", "--email", "bob@example.com", "--password-stdin"}},
+		{"", "", []string{"serve", "--addr", "127.0.0.1:0"}},
+		{mistyped(strings.TrimSpace(string(key))), "", []string{"user", "list"}},
+	} {
+		name := strings.Join(tc.args, " ")
+		if tc.env != "" {
+			name += " with TWOFOLD_MASTER_KEY"
+		}
+		t.Run(name, func(t *testing.T) {
+			c.t = t
+			source := apperr.QuotePath(keyFile)
+			if tc.env != "" {
+				c.env["TWOFOLD_MASTER_KEY"] = tc.env
+				defer delete(c.env, "TWOFOLD_MASTER_KEY")
+				source = "TWOFOLD_MASTER_KEY"
+			}
+			// Should serve start after all, it stops here and the exit status says so.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			r := c.runCtx(ctx, tc.stdin, tc.args...)
+			if r.code != 1 {
+				t.Errorf("exit %d, want 1\nstderr: %s", r.code, r.stderr)
+			}
+			for _, w := range []string{
+				"the master key from " + source + " does not open the database " + apperr.QuotePath(filepath.Join(c.dataDir, "twofold.db")),
+				"made with another key", "docs/operations.md",
+			} {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, r.stderr)
+				}
+			}
+		})
+	}
+
+	t.Run("its own key back", func(t *testing.T) {
+		c.t = t
+		if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out := c.ok("", "user", "list")
+		wantLine(t, out, `^alice\s`)
+		if strings.Contains(out, "bob") {
+			t.Errorf("a refused command added bob:\n%s", out)
+		}
+	})
+}
+
+// mistyped is key with its first character changed: another valid key.
+func mistyped(key string) string {
+	if key[0] == 'A' {
+		return "B" + key[1:]
+	}
+	return "A" + key[1:]
 }
