@@ -13,7 +13,6 @@ import (
 
 	twofold "github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/apperr"
-	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
@@ -115,8 +114,9 @@ func (e *env) restoreCommand() *cobra.Command {
 }
 
 // checkMasterKey reports whether a master key is in place (TWOFOLD_MASTER_KEY or the key
-// file), and when one is and the backup holds an authenticator, that the key opens it: a
-// backup restored beside another key could not check any code. It never creates a key.
+// file), and when one is, that it opens the backup (twofold.KeyOpens: its key check value,
+// else one of its authenticators): a backup restored beside another key could not check
+// any code, and the server would refuse to start on it. It never creates a key.
 func (e *env) checkMasterKey(ctx context.Context, cfg *config.Config, file string) (bool, error) {
 	env := e.getenv("TWOFOLD_MASTER_KEY")
 	key, err := secrets.LoadMasterKey(env, cfg.MasterKeyPath())
@@ -130,12 +130,17 @@ func (e *env) checkMasterKey(ctx context.Context, cfg *config.Config, file strin
 	if err != nil {
 		return true, err
 	}
-	userID, sealed, ok, err := sqlstore.SealedTOTPSecret(ctx, file)
-	if err != nil || !ok {
+	backup, err := sqlstore.OpenBackup(file)
+	if err != nil {
 		return true, err
 	}
-	if _, err := keys.Box(auth.TOTPSecretPurpose).Open(sealed, []byte(userID)); err != nil {
-		return true, fmt.Errorf("will not restore %s: the master key in place (%s) does not open its authenticators; "+
+	defer backup.Close()
+	opens, _, err := twofold.KeyOpens(ctx, backup, keys)
+	if err != nil {
+		return true, err
+	}
+	if !opens {
+		return true, fmt.Errorf("will not restore %s: the master key in place (%s) does not open it: it was made with another key; "+
 			"put the key the backup was made with in place first", apperr.QuotePath(file), keySource(env, cfg))
 	}
 	return true, nil

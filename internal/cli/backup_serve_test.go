@@ -120,8 +120,8 @@ func TestBackupUnderWriteLoadRestoresAndSignsIn(t *testing.T) {
 	// A data directory whose master key is not the backup's: restore refuses and leaves it.
 	wrong := writeKeyDir(t, 0xff)
 	code, out, errOut = twofoldCmd("restore", backup, "--data-dir", wrong)
-	if code != 1 || !strings.Contains(errOut, "does not open its authenticators") {
-		t.Errorf("restore beside another master key: exit %d, stderr %q, want exit 1 saying the key does not open the authenticators (stdout %q)", code, errOut, out)
+	if code != 1 || !strings.Contains(errOut, "does not open it: it was made with another key") {
+		t.Errorf("restore beside another master key: exit %d, stderr %q, want exit 1 saying the key does not open the backup (stdout %q)", code, errOut, out)
 	}
 	if _, err := os.Stat(filepath.Join(wrong, "twofold.db")); err == nil {
 		t.Error("the refused restore left a database behind")

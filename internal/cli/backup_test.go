@@ -58,3 +58,29 @@ func TestBackupAndRestoreQuotePaths(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreRefusesABackupOfAnotherKey: a backup with no authenticator in it still tells
+// its master key (its key check value): beside another key, restore refuses and leaves
+// the data directory without a database; beside its own key it restores.
+func TestRestoreRefusesABackupOfAnotherKey(t *testing.T) {
+	c := newConsole(t)
+	c.addUser("alice", "alice@example.com", "admin") // no authenticator
+	backup := filepath.Join(t.TempDir(), "twofold-backup.db")
+	c.ok("", "backup", backup)
+	key, err := os.ReadFile(filepath.Join(c.dataDir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	other := newConsole(t)
+	other.env["TWOFOLD_MASTER_KEY"] = mistyped(strings.TrimSpace(string(key)))
+	other.fails("", []string{"restore", backup}, "will not restore "+apperr.QuotePath(backup),
+		"the master key in place (TWOFOLD_MASTER_KEY) does not open it: it was made with another key")
+	if _, err := os.Stat(filepath.Join(other.dataDir, "twofold.db")); err == nil {
+		t.Error("the refused restore left a database behind")
+	}
+
+	other.env["TWOFOLD_MASTER_KEY"] = strings.TrimSpace(string(key))
+	other.ok("", "restore", backup)
+	wantLine(t, other.ok("", "user", "list"), `^alice\s`)
+}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/twofold-id/twofold/internal/apperr"
+	"github.com/twofold-id/twofold/internal/store"
 )
 
 // BackupSQLite writes a consistent copy of the SQLite database at path to dest with
@@ -125,21 +127,52 @@ func knownVersion(db *sql.DB) (int64, error) {
 	return sources[len(sources)-1].Version, nil
 }
 
-// SealedTOTPSecret returns one sealed authenticator secret of the SQLite file at path and
-// its user's id (the additional data it is sealed with), read-only; ok is false when the
-// database holds none.
-func SealedTOTPSecret(ctx context.Context, path string) (userID string, sealed []byte, ok bool, err error) {
+// Backup reads, read-only, what tells the master key of a SQLite file that no server
+// uses (a backup before it is restored): its key check value and one authenticator secret,
+// as DB.KeyCheck and DB.AnyTOTPSecret do. A file of a schema from before the key check has
+// no value: KeyCheck answers store.ErrNotFound. Close it when done.
+type Backup struct {
+	db   *sql.DB
+	path string
+}
+
+// OpenBackup opens the SQLite file at path read-only; it reads nothing yet.
+func OpenBackup(path string) (*Backup, error) {
 	db, err := sql.Open("sqlite", fileURI(path)+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
-		return "", nil, false, err
+		return nil, fmt.Errorf("open %s: %w", apperr.QuotePath(path), err)
 	}
-	defer db.Close()
-	err = db.QueryRowContext(ctx, "SELECT user_id, secret_enc FROM totp_credentials LIMIT 1").Scan(&userID, &sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil, false, nil
+	return &Backup{db: db, path: path}, nil
+}
+
+// Close closes the file.
+func (b *Backup) Close() error { return b.db.Close() }
+
+// KeyCheck returns the sealed key check value; store.ErrNotFound when there is none.
+func (b *Backup) KeyCheck(ctx context.Context) ([]byte, error) {
+	var n int
+	err := b.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'key_check'`).Scan(&n)
+	if err != nil || n == 0 {
+		return nil, cmp.Or(b.wrap(err), store.ErrNotFound)
 	}
-	if err != nil {
-		return "", nil, false, fmt.Errorf("read %s: %w", apperr.QuotePath(path), err)
+	var sealed []byte
+	err = b.db.QueryRowContext(ctx, `SELECT sealed FROM key_check WHERE id = 1`).Scan(&sealed)
+	return sealed, b.wrap(err)
+}
+
+// AnyTOTPSecret returns one sealed authenticator secret and its user's id;
+// store.ErrNotFound when there is none.
+func (b *Backup) AnyTOTPSecret(ctx context.Context) (userID string, sealed []byte, err error) {
+	err = b.db.QueryRowContext(ctx, `SELECT user_id, secret_enc FROM totp_credentials LIMIT 1`).Scan(&userID, &sealed)
+	return userID, sealed, b.wrap(err)
+}
+
+func (b *Backup) wrap(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
 	}
-	return userID, sealed, true, nil
+	return fmt.Errorf("read %s: %w", apperr.QuotePath(b.path), err)
 }
