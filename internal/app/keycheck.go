@@ -24,7 +24,8 @@ var keyCheckValue = []byte("twofold master key check")
 var errWrongKey = errors.New("the master key does not open the database")
 
 // KeyReader is what tells whether a master key is a database's own: its key check value,
-// and one authenticator secret for a database from before the key check.
+// and one authenticator secret for a database from before the key check. Each answers
+// store.ErrNotFound when the database holds none (store.KeyCheckStore, sqlstore.Backup).
 type KeyReader interface {
 	KeyCheck(ctx context.Context) ([]byte, error)
 	AnyTOTPSecret(ctx context.Context) (userID string, sealed []byte, err error)
@@ -39,24 +40,24 @@ type keyCheckStore interface {
 // KeyOpens reports whether keys is the master key of the database r reads: the key opens
 // its key check value; or, when it has none (a database from before the key check), one
 // of its authenticator secrets. A database with neither says nothing against any key:
-// then opens is true and checked false. It writes nothing.
-func KeyOpens(ctx context.Context, r KeyReader, keys *secrets.Keyring) (opens, checked bool, err error) {
+// KeyOpens is true then. It writes nothing.
+func KeyOpens(ctx context.Context, r KeyReader, keys *secrets.Keyring) (bool, error) {
 	sealed, err := r.KeyCheck(ctx)
 	if err == nil {
-		return opensCheck(keys, sealed), true, nil
+		return opensCheck(keys, sealed), nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
-		return false, false, err
+		return false, err
 	}
 	userID, secret, err := r.AnyTOTPSecret(ctx)
 	if errors.Is(err, store.ErrNotFound) {
-		return true, false, nil
+		return true, nil
 	}
 	if err != nil {
-		return false, false, err
+		return false, err
 	}
 	_, err = keys.Box(auth.TOTPSecretPurpose).Open(secret, []byte(userID))
-	return err == nil, true, nil
+	return err == nil, nil
 }
 
 // opensCheck reports whether keys opens the key check value sealed.
@@ -92,7 +93,7 @@ func checkMasterKey(ctx context.Context, st keyCheckStore, keys *secrets.Keyring
 // putKeyCheck gives a database without a key check value one sealed with keys, unless
 // the key fails to open one of its authenticator secrets (errWrongKey).
 func putKeyCheck(ctx context.Context, st keyCheckStore, keys *secrets.Keyring, now time.Time) error {
-	opens, _, err := KeyOpens(ctx, st, keys)
+	opens, err := KeyOpens(ctx, st, keys)
 	if err != nil {
 		return fmt.Errorf("check the master key: %w", err)
 	}

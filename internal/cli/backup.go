@@ -135,7 +135,7 @@ func (e *env) checkMasterKey(ctx context.Context, cfg *config.Config, file strin
 		return true, err
 	}
 	defer backup.Close()
-	opens, _, err := twofold.KeyOpens(ctx, backup, keys)
+	opens, err := twofold.KeyOpens(ctx, backup, keys)
 	if err != nil {
 		return true, err
 	}
