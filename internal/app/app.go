@@ -60,6 +60,11 @@ type Options struct {
 	// the thread that computed it (password.Hasher.ObserveCPU): the load harness's servers
 	// tell a sign-in's hash from the rest of its CPU time with it.
 	ObserveHashCPU func(time.Duration)
+	// NewKeyOnPostgres lets Open make a master key file for a PostgreSQL database that holds
+	// nothing sealed yet: `twofold serve` only. Every other command on PostgreSQL needs the
+	// key its servers use (KeyRequiredError), since a key made for a one-off command (a
+	// migration job, a console on a laptop) would become the database's key at its key check.
+	NewKeyOnPostgres bool
 }
 
 // HousekeepingInterval is how often the housekeeping of every service runs.
@@ -234,13 +239,15 @@ func openData(ctx context.Context, cfg *config.Config, o Options) (*sqlstore.DB,
 		return nil, nil, err
 	}
 	if key == nil {
-		var existing string
 		held, err := db.HoldsSealedData(ctx)
-		if held {
-			existing = "the PostgreSQL database holds data sealed with a master key (its key check value, authenticators, recovery codes, signing keys or mail)"
-		}
-		if err == nil {
-			key, err = newMasterKey(cfg, o, existing)
+		switch {
+		case err != nil:
+		case held:
+			_, err = newMasterKey(cfg, o, "the PostgreSQL database holds data sealed with a master key (its key check value, authenticators, recovery codes, signing keys or mail)")
+		case !o.NewKeyOnPostgres:
+			err = &KeyRequiredError{Path: cfg.MasterKeyPath()}
+		default:
+			key, err = newMasterKey(cfg, o, "")
 		}
 		if err != nil {
 			db.Close()
@@ -282,6 +289,29 @@ func newMasterKey(cfg *config.Config, o Options, existing string) ([]byte, error
 		o.Log.Info("generated a new master key; back it up with the database", "file", path)
 	}
 	return key, err
+}
+
+// KeyRequiredError is Open's answer to a command other than serve on PostgreSQL when no
+// master key is given (TWOFOLD_MASTER_KEY) or in place (the key file): the servers' key
+// is needed, and one made here would be recorded as the database's at the key check.
+type KeyRequiredError struct {
+	Path string // the key file looked for
+}
+
+func (e *KeyRequiredError) Error() string {
+	return fmt.Sprintf("no master key: with PostgreSQL this command needs the key the servers use; set "+
+		"TWOFOLD_MASTER_KEY to it or put its key file at %s. Only \"twofold serve\" makes a new key, for a "+
+		"database that holds nothing sealed yet", apperr.QuotePath(e.Path))
+}
+
+// Migrate applies the database's pending migrations and nothing else: no master key is
+// read, made or checked (a migration job of a PostgreSQL deployment has none to give).
+func Migrate(ctx context.Context, cfg *config.Config) error {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }
 
 // MissingKeyError is Open's answer when the master key file is missing (and

@@ -24,8 +24,11 @@ type app = twofold.App
 // the data directory, the master key and the database. It never makes a new key for an
 // existing database (twofold.MissingKeyError), and it refuses a key that does not open
 // the database (twofold.WrongKeyError).
-func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, masterKeyEnv string) (*app, error) {
-	return twofold.Open(ctx, cfg, twofold.Options{Log: log, MasterKeyEnv: masterKeyEnv})
+//
+// serving is true for `twofold serve` alone: on PostgreSQL only a server makes a new master
+// key (twofold.KeyRequiredError for the others).
+func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, masterKeyEnv string, serving bool) (*app, error) {
+	return twofold.Open(ctx, cfg, twofold.Options{Log: log, MasterKeyEnv: masterKeyEnv, NewKeyOnPostgres: serving})
 }
 
 // mayCreateAnnotation marks the commands that may start a new installation (mayCreate).

@@ -411,6 +411,8 @@ func TestPostgres(t *testing.T) {
 	if !strings.Contains(out, "database is up to date") || strings.Contains(out, "twofold.db") {
 		t.Errorf("migrate printed %q", out)
 	}
+	// On PostgreSQL a console gives the servers' key (TestMissingMasterKeyOnPostgres).
+	c.env["TWOFOLD_MASTER_KEY"] = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32))
 	c.ok(goodPassword+"\n", "user", "add", "alice", "--email", "alice@example.com", "--password-stdin", "--database", url)
 	c.fails(goodPassword+"\n", []string{"user", "add", "alice", "--email", "x@example.com", "--password-stdin", "--database", url}, "That username is already taken.")
 	c.env["TWOFOLD_DATABASE_URL"] = url

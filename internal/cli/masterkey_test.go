@@ -80,23 +80,41 @@ func TestMissingMasterKeyIsNeverReplaced(t *testing.T) {
 }
 
 // TestMissingMasterKeyOnPostgres: PostgreSQL has no file that says the installation exists,
-// so a missing key file is refused once the database holds what a key sealed: from the
-// first command on, its key check value.
+// and the servers of one database share a key. Only serve makes a new key there: a
+// migration job or a console with no key of its own (a key made for it would be recorded
+// as the database's at the key check, and every server started with the real key then
+// refused) is told to give the servers' key, and writes no key file; `migrate` needs none.
+// Once the database holds what a key sealed, a missing key is refused as on SQLite.
 func TestMissingMasterKeyOnPostgres(t *testing.T) {
 	url := testutil.PostgresURL(t)
 	c := newConsole(t)
 	c.env["TWOFOLD_DATABASE_URL"] = url
 	keyFile := filepath.Join(c.dataDir, "master.key")
-	c.addUser("alice", "alice@example.com", "admin")
-	if err := os.Remove(keyFile); err != nil {
-		t.Fatal(err)
+	noKeyFile := func() {
+		t.Helper()
+		if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+			t.Fatalf("a master key file was written (stat: %v)", err)
+		}
 	}
-	for _, args := range [][]string{{"user", "list"}, {"migrate"}} {
+
+	if out := c.ok("", "migrate"); !strings.Contains(out, "database is up to date") {
+		t.Errorf("migrate printed %q", out)
+	}
+	noKeyFile()
+	for _, args := range [][]string{{"user", "add", "alice", "--email", "alice@example.com", "--password-stdin"}, {"user", "list"}} {
+		c.fails(goodPassword+"\n", args, "no master key: with PostgreSQL this command needs the key the servers use",
+			"TWOFOLD_MASTER_KEY", apperr.QuotePath(keyFile))
+		noKeyFile()
+	}
+
+	// The servers' key, given: the console works and the database records that key.
+	c.env["TWOFOLD_MASTER_KEY"] = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32))
+	c.addUser("alice", "alice@example.com", "admin")
+	delete(c.env, "TWOFOLD_MASTER_KEY")
+	for _, args := range [][]string{{"user", "list"}, {"serve", "--addr", "127.0.0.1:0"}} {
 		c.fails("", args, "the master key file "+apperr.QuotePath(keyFile)+" is missing",
 			"the PostgreSQL database holds data sealed with a master key")
-	}
-	if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
-		t.Errorf("a new master key was written (stat: %v)", err)
+		noKeyFile()
 	}
 }
 

@@ -32,7 +32,7 @@ func TestSetupTokenStaysOutOfTheLog(t *testing.T) {
 func TestNoSetupLinkAfterTheOnlyAdminIsDisabled(t *testing.T) {
 	cfg := testConfig(t)
 	ctx := context.Background()
-	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), "")
+	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler), "", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	twofold "github.com/twofold-id/twofold/internal/app"
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/logging"
 	"github.com/twofold-id/twofold/internal/store"
@@ -60,14 +61,14 @@ func (e *env) serve(ctx context.Context, cfg *config.Config, ready func(baseURL 
 		// Held while serving, so that `twofold restore` refuses to replace the database.
 		unlock, err := twofold.LockDataDir(cfg.DataDir, false)
 		if errors.Is(err, twofold.ErrDataDirInUse) {
-			return fmt.Errorf("%s is being restored (twofold restore): start the server when that is done", cfg.DataDir)
+			return fmt.Errorf("%s is being restored (twofold restore): start the server when that is done", apperr.QuotePath(cfg.DataDir))
 		}
 		if err != nil {
 			return err
 		}
 		defer unlock()
 	}
-	a, err := openApp(ctx, cfg, log, e.getenv("TWOFOLD_MASTER_KEY"))
+	a, err := openApp(ctx, cfg, log, e.getenv("TWOFOLD_MASTER_KEY"), true)
 	if err != nil {
 		return err
 	}
@@ -250,11 +251,19 @@ func (e *env) migrateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := openApp(cmd.Context(), cfg, newLogger(e.stderr, cfg), e.getenv("TWOFOLD_MASTER_KEY"))
-			if err != nil {
-				return err
+			if cfg.Database.Postgres() {
+				// A migration job has no master key to give; the servers check theirs.
+				if err := twofold.Migrate(cmd.Context(), cfg); err != nil {
+					return err
+				}
+			} else {
+				// On SQLite the key lives beside the database: a new installation gets both.
+				a, err := openApp(cmd.Context(), cfg, newLogger(e.stderr, cfg), e.getenv("TWOFOLD_MASTER_KEY"), false)
+				if err != nil {
+					return err
+				}
+				a.Close()
 			}
-			defer a.Close()
 			fmt.Fprintln(e.stdout, "database is up to date:", describeDatabase(cfg))
 			return nil
 		},

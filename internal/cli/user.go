@@ -46,7 +46,7 @@ func (e *env) runApp(cmd *cobra.Command, flushMail, create bool, fn func(ctx con
 		}
 	}
 	log := newLogger(e.stderr, cfg)
-	a, err := openApp(cmd.Context(), cfg, log, e.getenv("TWOFOLD_MASTER_KEY"))
+	a, err := openApp(cmd.Context(), cfg, log, e.getenv("TWOFOLD_MASTER_KEY"), false)
 	if err != nil {
 		return err
 	}

@@ -156,14 +156,14 @@ func (b *Backup) KeyCheck(ctx context.Context) ([]byte, error) {
 		return nil, cmp.Or(b.wrap(err), store.ErrNotFound)
 	}
 	var sealed []byte
-	err = b.db.QueryRowContext(ctx, `SELECT sealed FROM key_check WHERE id = 1`).Scan(&sealed)
+	err = b.db.QueryRowContext(ctx, selectKeyCheck).Scan(&sealed)
 	return sealed, b.wrap(err)
 }
 
-// AnyTOTPSecret returns one sealed authenticator secret and its user's id;
-// store.ErrNotFound when there is none.
+// AnyTOTPSecret returns the newest sealed authenticator secret and its user's id
+// (selectNewestTOTPSecret); store.ErrNotFound when there is none.
 func (b *Backup) AnyTOTPSecret(ctx context.Context) (userID string, sealed []byte, err error) {
-	err = b.db.QueryRowContext(ctx, `SELECT user_id, secret_enc FROM totp_credentials LIMIT 1`).Scan(&userID, &sealed)
+	err = b.db.QueryRowContext(ctx, selectNewestTOTPSecret).Scan(&userID, &sealed)
 	return userID, sealed, b.wrap(err)
 }
 

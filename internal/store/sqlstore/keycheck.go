@@ -5,10 +5,19 @@ import (
 	"time"
 )
 
+// selectKeyCheck reads the key check value (DB.KeyCheck, Backup.KeyCheck).
+const selectKeyCheck = `SELECT sealed FROM key_check WHERE id = 1`
+
+// selectNewestTOTPSecret reads the newest authenticator's sealed secret and its user's id
+// (DB.AnyTOTPSecret, Backup.AnyTOTPSecret): the newest, because a database from before
+// the key check whose key file was once lost and made anew holds older secrets sealed
+// with the lost key beside newer ones sealed with the key in use.
+const selectNewestTOTPSecret = `SELECT user_id, secret_enc FROM totp_credentials ORDER BY created_at DESC, user_id LIMIT 1`
+
 // KeyCheck returns the sealed key check value; store.ErrNotFound when none is stored.
 func (d *DB) KeyCheck(ctx context.Context) ([]byte, error) {
 	var sealed []byte
-	err := d.queryRow(ctx, `SELECT sealed FROM key_check WHERE id = 1`).Scan(&sealed)
+	err := d.queryRow(ctx, selectKeyCheck).Scan(&sealed)
 	return sealed, d.wrap(err)
 }
 
@@ -20,12 +29,12 @@ func (d *DB) PutKeyCheck(ctx context.Context, sealed []byte, now time.Time) erro
 	return err
 }
 
-// AnyTOTPSecret returns one confirmed authenticator's sealed secret and its user's id;
-// store.ErrNotFound when there is none.
+// AnyTOTPSecret returns the newest authenticator's sealed secret and its user's id
+// (selectNewestTOTPSecret); store.ErrNotFound when there is none.
 func (d *DB) AnyTOTPSecret(ctx context.Context) (string, []byte, error) {
 	var userID string
 	var sealed []byte
-	err := d.queryRow(ctx, `SELECT user_id, secret_enc FROM totp_credentials LIMIT 1`).Scan(&userID, &sealed)
+	err := d.queryRow(ctx, selectNewestTOTPSecret).Scan(&userID, &sealed)
 	if err != nil {
 		return "", nil, d.wrap(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite" // also registers the "sqlite" driver
 
+	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -132,7 +133,7 @@ var sqliteDialect = dialect{
 // while the server runs.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create database directory: %w", err)
+		return nil, fmt.Errorf("create database directory: %w", apperr.QuotePathError(err))
 	}
 	// The database holds password hashes and session token hashes: it is private to the
 	// owner before SQLite first touches it, because SQLite gives the -wal and -shm files
@@ -148,7 +149,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(walCheckpointPages) + ")&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, fmt.Errorf("open sqlite %s: %w", apperr.QuotePath(path), err)
 	}
 	// Every connection stays open: opening one reads the schema again, and the statements
 	// prepared on it would be lost.
@@ -185,11 +186,11 @@ func restrictFiles(path string) error {
 	if err == nil {
 		f.Close()
 	} else if !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("open database file: %w", err)
+		return fmt.Errorf("open database file: %w", apperr.QuotePathError(err))
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("restrict database file mode: %w", err)
+			return fmt.Errorf("restrict database file mode: %w", apperr.QuotePathError(err))
 		}
 	}
 	return nil
