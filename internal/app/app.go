@@ -243,7 +243,8 @@ func openData(ctx context.Context, cfg *config.Config, o Options) (*sqlstore.DB,
 		switch {
 		case err != nil:
 		case held:
-			_, err = newMasterKey(cfg, o, "the PostgreSQL database holds data sealed with a master key (its key check value, authenticators, recovery codes, signing keys or mail)")
+			err = &MissingKeyError{Path: cfg.MasterKeyPath(), Existing: "the PostgreSQL database holds data sealed with a master key " +
+				"(its key check value, authenticators, recovery codes, signing keys or mail)"}
 		case !o.NewKeyOnPostgres:
 			err = &KeyRequiredError{Path: cfg.MasterKeyPath()}
 		default:

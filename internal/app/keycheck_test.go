@@ -219,7 +219,7 @@ func TestFirstOpensWithDifferentKeysRaceOnPostgres(t *testing.T) {
 }
 
 // TestKeyCheckAddedOnUpgrade: a database from before the key check (its value deleted) is
-// checked against one of its authenticator secrets: another key is refused and recorded
+// checked against its newest authenticator secret: another key is refused and recorded
 // nowhere; its own key opens it and records the value.
 func TestKeyCheckAddedOnUpgrade(t *testing.T) {
 	for _, b := range backends {

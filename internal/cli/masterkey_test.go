@@ -14,17 +14,25 @@ import (
 	"github.com/twofold-id/twofold/internal/testutil"
 )
 
-// TestMissingMasterKeyIsNeverReplaced: a database whose master key file is gone (restored
-// without it) makes every command refuse, serve and the starting commands included, and
-// no new key is written; with the key back in place (file or TWOFOLD_MASTER_KEY) all works.
-func TestMissingMasterKeyIsNeverReplaced(t *testing.T) {
-	c := newConsole(t)
+// installedWithKey is a new SQLite installation with one administrator, alice, its master
+// key file and the key file's content.
+func installedWithKey(t *testing.T) (c *console, keyFile string, key []byte) {
+	t.Helper()
+	c = newConsole(t)
 	c.addUser("alice", "alice@example.com", "admin")
-	keyFile := filepath.Join(c.dataDir, "master.key")
+	keyFile = filepath.Join(c.dataDir, "master.key")
 	key, err := os.ReadFile(keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, keyFile, key
+}
+
+// TestMissingMasterKeyIsNeverReplaced: a database whose master key file is gone (restored
+// without it) makes every command refuse, serve and the starting commands included, and
+// no new key is written; with the key back in place (file or TWOFOLD_MASTER_KEY) all works.
+func TestMissingMasterKeyIsNeverReplaced(t *testing.T) {
+	c, keyFile, key := installedWithKey(t)
 	if err := os.Remove(keyFile); err != nil {
 		t.Fatal(err)
 	}
@@ -123,13 +131,7 @@ func TestMissingMasterKeyOnPostgres(t *testing.T) {
 // and the starting commands included, and names where the key came from; with its own key
 // back all works.
 func TestWrongMasterKeyIsRefused(t *testing.T) {
-	c := newConsole(t)
-	c.addUser("alice", "alice@example.com", "admin")
-	keyFile := filepath.Join(c.dataDir, "master.key")
-	key, err := os.ReadFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, keyFile, key := installedWithKey(t)
 	other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	if err := os.WriteFile(keyFile, []byte(other+"\n"), 0o600); err != nil {
 		t.Fatal(err)
