@@ -9,6 +9,7 @@ import (
 	"github.com/twofold-id/twofold/internal/apperr"
 	"github.com/twofold-id/twofold/internal/auth"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/secrets"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -24,11 +25,13 @@ var keyCheckValue = []byte("twofold master key check")
 var errWrongKey = errors.New("the master key does not open the database")
 
 // KeyReader is what tells whether a master key is a database's own: its key check value,
-// and one authenticator secret for a database from before the key check. Each answers
-// store.ErrNotFound when the database holds none (store.KeyCheckStore, sqlstore.Backup).
+// and for a database from before the key check its newest authenticator secret and newest
+// signing key. Each answers store.ErrNotFound when the database holds none
+// (store.KeyCheckStore, sqlstore.Backup).
 type KeyReader interface {
 	KeyCheck(ctx context.Context) ([]byte, error)
 	AnyTOTPSecret(ctx context.Context) (userID string, sealed []byte, err error)
+	NewestOIDCSigningKey(ctx context.Context) (*store.OIDCSigningKey, error)
 }
 
 // keyCheckStore is the store checkMasterKey writes the key check value to.
@@ -38,9 +41,11 @@ type keyCheckStore interface {
 }
 
 // KeyOpens reports whether keys is the master key of the database r reads: the key opens
-// its key check value; or, when it has none (a database from before the key check), one
-// of its authenticator secrets. A database with neither says nothing against any key:
-// KeyOpens is true then. It writes nothing.
+// its key check value; or, when it has none (a database from before the key check), its
+// newest authenticator secret or its newest ID token signing key (an installation whose
+// users all sign in with passkeys seals no authenticator secret, but signs tokens). A
+// database with neither says nothing against any key: KeyOpens is true then. It writes
+// nothing.
 func KeyOpens(ctx context.Context, r KeyReader, keys *secrets.Keyring) (bool, error) {
 	sealed, err := r.KeyCheck(ctx)
 	if err == nil {
@@ -49,15 +54,25 @@ func KeyOpens(ctx context.Context, r KeyReader, keys *secrets.Keyring) (bool, er
 	if !errors.Is(err, store.ErrNotFound) {
 		return false, err
 	}
+	held := false
 	userID, secret, err := r.AnyTOTPSecret(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return true, nil
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		if _, err := keys.Box(auth.TOTPSecretPurpose).Open(secret, []byte(userID)); err == nil {
+			return true, nil
+		}
+		held = true
+	case !errors.Is(err, store.ErrNotFound):
 		return false, err
 	}
-	_, err = keys.Box(auth.TOTPSecretPurpose).Open(secret, []byte(userID))
-	return err == nil, nil
+	k, err := r.NewestOIDCSigningKey(ctx)
+	switch {
+	case err == nil:
+		return oidc.OpensSigningKey(keys, k), nil
+	case !errors.Is(err, store.ErrNotFound):
+		return false, err
+	}
+	return !held, nil
 }
 
 // opensCheck reports whether keys opens the key check value sealed.
@@ -68,8 +83,8 @@ func opensCheck(keys *secrets.Keyring, sealed []byte) bool {
 
 // checkMasterKey makes sure keys is the master key of the database st: errWrongKey when
 // it is not, and then it writes nothing. A database without a key check value (a new one,
-// or one from before the key check) is first checked against one of its authenticator
-// secrets (KeyOpens), so that a wrong key at the upgrade is refused rather than recorded;
+// or one from before the key check) is first checked against its newest authenticator
+// secret and signing key (KeyOpens), so that a wrong key at the upgrade is refused rather than recorded;
 // then it gets the value, in an insert that does nothing when another instance was first,
 // and the value is read back and checked: of two instances starting at once with
 // different keys, the one that lost the race is refused too.
@@ -91,7 +106,7 @@ func checkMasterKey(ctx context.Context, st keyCheckStore, keys *secrets.Keyring
 }
 
 // putKeyCheck gives a database without a key check value one sealed with keys, unless
-// the key fails to open one of its authenticator secrets (errWrongKey).
+// the key opens none of what KeyOpens reads there (errWrongKey).
 func putKeyCheck(ctx context.Context, st keyCheckStore, keys *secrets.Keyring, now time.Time) error {
 	opens, err := KeyOpens(ctx, st, keys)
 	if err != nil {

@@ -245,3 +245,37 @@ func TestKeyCheckAddedOnUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyCheckAddedOnUpgradeWithOnlySigningKeys: a database from before the key check
+// that holds no authenticator secret (its users sign in with passkeys, or not yet) but
+// signs ID tokens is checked against its newest signing key: another key is refused and
+// not recorded; its own key opens it and is recorded.
+func TestKeyCheckAddedOnUpgradeWithOnlySigningKeys(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			cfg := b.config(t)
+			own := newKey(t)
+			if _, err := mustOpen(t, cfg, own).OIDCAdmin.SigningKeys(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			db := rawDB(t, cfg)
+			if n := count(t, db, "oidc_signing_keys"); n != 1 {
+				t.Fatalf("%d signing keys, want 1", n)
+			}
+			if _, err := db.ExecContext(t.Context(), `DELETE FROM key_check`); err != nil {
+				t.Fatal(err)
+			}
+
+			_, err := open(t, cfg, newKey(t))
+			wantWrongKey(t, err, "TWOFOLD_MASTER_KEY")
+			if got := keyCheck(t, db); got != nil {
+				t.Fatalf("the refused key's value was stored: %x", got)
+			}
+
+			a := mustOpen(t, cfg, own)
+			if _, err := a.Keys.Box(app.KeyCheckPurpose).Open(keyCheck(t, db), []byte(app.KeyCheckPurpose)); err != nil {
+				t.Errorf("the stored key check value does not open with the database's key: %v", err)
+			}
+		})
+	}
+}

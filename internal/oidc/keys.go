@@ -206,7 +206,7 @@ func (r *keyring) create(ctx context.Context, st keyStore, alg string) (*store.O
 		return nil, err
 	}
 	kid := base64.RawURLEncoding.EncodeToString(id)
-	sealed, err := r.box.Seal(der, []byte(kid+"/"+alg))
+	sealed, err := r.box.Seal(der, signingKeyData(kid, alg))
 	if err != nil {
 		return nil, err
 	}
@@ -217,13 +217,23 @@ func (r *keyring) create(ctx context.Context, st keyStore, alg string) (*store.O
 	return k, nil
 }
 
+// OpensSigningKey reports whether keys, a master key's keyring, opens the stored signing
+// key k (app.KeyOpens: a key that opens none of a database's sealed data is not its own).
+func OpensSigningKey(keys *secrets.Keyring, k *store.OIDCSigningKey) bool {
+	_, err := keys.Box(keyPurpose).Open(k.PrivateEnc, signingKeyData(k.ID, k.Alg))
+	return err == nil
+}
+
+// signingKeyData is the additional data a signing key is sealed with: its id and algorithm.
+func signingKeyData(kid, alg string) []byte { return []byte(kid + "/" + alg) }
+
 // open decrypts and parses a stored key (cached by id).
 func (r *keyring) open(k *store.OIDCSigningKey) (*signingKey, error) {
 	r.mu.Lock()
 	signer, ok := r.parsed[k.ID]
 	r.mu.Unlock()
 	if !ok {
-		der, err := r.box.Open(k.PrivateEnc, []byte(k.ID+"/"+k.Alg))
+		der, err := r.box.Open(k.PrivateEnc, signingKeyData(k.ID, k.Alg))
 		if err != nil {
 			return nil, fmt.Errorf("open signing key %s (is this the master key the key was made with?): %w", k.ID, err)
 		}

@@ -20,4 +20,8 @@ type KeyCheckStore interface {
 	// (the additional data it is sealed with), or ErrNotFound when there is none: what
 	// tells a wrong master key for a database without a key check value.
 	AnyTOTPSecret(ctx context.Context) (userID string, sealed []byte, err error)
+	// NewestOIDCSigningKey returns the newest ID token signing key, retired or expired
+	// ones too, or ErrNotFound when there is none: what tells a wrong master key for a
+	// database without a key check value and without authenticators.
+	NewestOIDCSigningKey(ctx context.Context) (*OIDCSigningKey, error)
 }

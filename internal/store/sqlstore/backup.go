@@ -128,8 +128,9 @@ func knownVersion(db *sql.DB) (int64, error) {
 }
 
 // Backup reads, read-only, what tells the master key of a SQLite file that no server
-// uses (a backup before it is restored): its key check value and one authenticator secret,
-// as DB.KeyCheck and DB.AnyTOTPSecret do. A file of a schema from before the key check has
+// uses (a backup before it is restored): its key check value, its newest authenticator
+// secret and its newest signing key, as DB.KeyCheck, DB.AnyTOTPSecret and
+// DB.NewestOIDCSigningKey do. A file of a schema from before the key check has
 // no value: KeyCheck answers store.ErrNotFound. Close it when done.
 type Backup struct {
 	db   *sql.DB
@@ -165,6 +166,18 @@ func (b *Backup) KeyCheck(ctx context.Context) ([]byte, error) {
 func (b *Backup) AnyTOTPSecret(ctx context.Context) (userID string, sealed []byte, err error) {
 	err = b.db.QueryRowContext(ctx, selectNewestTOTPSecret).Scan(&userID, &sealed)
 	return userID, sealed, b.wrap(err)
+}
+
+// NewestOIDCSigningKey returns the newest signing key (selectNewestSigningKey);
+// store.ErrNotFound when there is none.
+func (b *Backup) NewestOIDCSigningKey(ctx context.Context) (*store.OIDCSigningKey, error) {
+	var k store.OIDCSigningKey
+	var created int64
+	if err := b.db.QueryRowContext(ctx, selectNewestSigningKey).Scan(&k.ID, &k.Alg, &k.PrivateEnc, &created); err != nil {
+		return nil, b.wrap(err)
+	}
+	k.CreatedAt = fromMS(created)
+	return &k, nil
 }
 
 func (b *Backup) wrap(err error) error {

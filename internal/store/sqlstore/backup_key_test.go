@@ -10,8 +10,8 @@ import (
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
 )
 
-// TestBackupReadsWhatTellsTheKey: a backup file answers KeyCheck and AnyTOTPSecret as the
-// store does, read-only; one from before the key check (no key_check table) has no value.
+// TestBackupReadsWhatTellsTheKey: a backup file answers KeyCheck, AnyTOTPSecret and
+// NewestOIDCSigningKey as the store does, read-only; one from before the key check (no key_check table) has no value.
 func TestBackupReadsWhatTellsTheKey(t *testing.T) {
 	db, path := openTemp(t)
 	ctx := t.Context()
@@ -24,6 +24,10 @@ func TestBackupReadsWhatTellsTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.PutKeyCheck(ctx, check, now); err != nil {
+		t.Fatal(err)
+	}
+	key := &store.OIDCSigningKey{ID: "kid-1", Alg: "ES256", PrivateEnc: []byte("sealed signing key"), CreatedAt: now.Truncate(time.Millisecond)}
+	if err := db.CreateOIDCSigningKey(ctx, key); err != nil {
 		t.Fatal(err)
 	}
 	read := func(t *testing.T) *sqlstore.Backup {
@@ -42,6 +46,10 @@ func TestBackupReadsWhatTellsTheKey(t *testing.T) {
 	}
 	if user, got, err := b.AnyTOTPSecret(ctx); err != nil || user != "alice" || !bytes.Equal(got, secret) {
 		t.Errorf("AnyTOTPSecret = %s, %q, %v; want alice, %q", user, got, err, secret)
+	}
+	if got, err := b.NewestOIDCSigningKey(ctx); err != nil || got.ID != key.ID || got.Alg != key.Alg ||
+		!bytes.Equal(got.PrivateEnc, key.PrivateEnc) || !got.CreatedAt.Equal(key.CreatedAt) {
+		t.Errorf("NewestOIDCSigningKey = %+v, %v; want %+v", got, err, key)
 	}
 
 	if _, err := rawDB(t, path).ExecContext(ctx, `DROP TABLE key_check`); err != nil {

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
 )
 
 // selectKeyCheck reads the key check value (DB.KeyCheck, Backup.KeyCheck).
@@ -13,6 +15,11 @@ const selectKeyCheck = `SELECT sealed FROM key_check WHERE id = 1`
 // the key check whose key file was once lost and made anew holds older secrets sealed
 // with the lost key beside newer ones sealed with the key in use.
 const selectNewestTOTPSecret = `SELECT user_id, secret_enc FROM totp_credentials ORDER BY created_at DESC, user_id LIMIT 1`
+
+// selectNewestSigningKey reads the newest ID token signing key (DB.NewestOIDCSigningKey,
+// Backup.NewestOIDCSigningKey), for the same reason as selectNewestTOTPSecret.
+const selectNewestSigningKey = `SELECT id, alg, private_enc, created_at FROM oidc_signing_keys
+	ORDER BY created_at DESC, id LIMIT 1`
 
 // KeyCheck returns the sealed key check value; store.ErrNotFound when none is stored.
 func (d *DB) KeyCheck(ctx context.Context) ([]byte, error) {
@@ -39,4 +46,16 @@ func (d *DB) AnyTOTPSecret(ctx context.Context) (string, []byte, error) {
 		return "", nil, d.wrap(err)
 	}
 	return userID, sealed, nil
+}
+
+// NewestOIDCSigningKey returns the newest signing key (selectNewestSigningKey);
+// store.ErrNotFound when there is none.
+func (d *DB) NewestOIDCSigningKey(ctx context.Context) (*store.OIDCSigningKey, error) {
+	var k store.OIDCSigningKey
+	var created int64
+	if err := d.queryRow(ctx, selectNewestSigningKey).Scan(&k.ID, &k.Alg, &k.PrivateEnc, &created); err != nil {
+		return nil, d.wrap(err)
+	}
+	k.CreatedAt = fromMS(created)
+	return &k, nil
 }

@@ -15,6 +15,27 @@ var keyCheckTests = []subtest{
 	{"FirstPutStays", testKeyCheckFirstPutStays},
 	{"ParallelPutsKeepOne", testKeyCheckParallelPuts},
 	{"AnyTOTPSecretReturnsOneWithItsUser", testAnyTOTPSecret},
+	{"NewestOIDCSigningKey", testNewestOIDCSigningKey},
+}
+
+// testNewestOIDCSigningKey: none in a new store; then the newest key by creation, retired
+// or not, sealed as stored.
+func testNewestOIDCSigningKey(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, err := s.NewestOIDCSigningKey(ctx)
+	wantErr(t, "NewestOIDCSigningKey of a new store", err, store.ErrNotFound)
+	old := signingKeyFixture(t, "ES256", at(0))
+	wantNoErr(t, "CreateOIDCSigningKey(ES256)", s.CreateOIDCSigningKey(ctx, old))
+	newest := signingKeyFixture(t, "RS256", at(time.Hour))
+	wantNoErr(t, "CreateOIDCSigningKey(RS256)", s.CreateOIDCSigningKey(ctx, newest))
+	_, err = s.RetireOIDCSigningKeys(ctx, "RS256", at(2*time.Hour), at(3*time.Hour))
+	wantNoErr(t, "RetireOIDCSigningKeys", err)
+	got, err := s.NewestOIDCSigningKey(ctx)
+	wantNoErr(t, "NewestOIDCSigningKey", err)
+	if got.ID != newest.ID || got.Alg != newest.Alg || !bytes.Equal(got.PrivateEnc, newest.PrivateEnc) || !got.CreatedAt.Equal(newest.CreatedAt) {
+		t.Errorf("NewestOIDCSigningKey = %s %s %x at %v, want %s %s %x at %v", got.ID, got.Alg, got.PrivateEnc, got.CreatedAt,
+			newest.ID, newest.Alg, newest.PrivateEnc, newest.CreatedAt)
+	}
 }
 
 func testKeyCheckNoneUntilPut(t *testing.T, s store.Store) {
