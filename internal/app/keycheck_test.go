@@ -227,22 +227,30 @@ func TestKeyCheckAddedOnUpgrade(t *testing.T) {
 			cfg := b.config(t)
 			own := newKey(t)
 			addAuthenticator(t, mustOpen(t, cfg, own))
-			db := rawDB(t, cfg)
-			if _, err := db.ExecContext(t.Context(), `DELETE FROM key_check`); err != nil {
-				t.Fatal(err)
-			}
-
-			_, err := open(t, cfg, newKey(t))
-			wantWrongKey(t, err, "TWOFOLD_MASTER_KEY")
-			if got := keyCheck(t, db); got != nil {
-				t.Fatalf("the refused key's value was stored: %x", got)
-			}
-
-			a := mustOpen(t, cfg, own)
-			if _, err := a.Keys.Box(app.KeyCheckPurpose).Open(keyCheck(t, db), []byte(app.KeyCheckPurpose)); err != nil {
-				t.Errorf("the stored key check value does not open with the database's key: %v", err)
-			}
+			upgradeRefusesAnotherKey(t, cfg, own)
 		})
+	}
+}
+
+// upgradeRefusesAnotherKey takes the key check value out of the installation made with
+// the key own, as a database from before the key check has none; then another key is
+// refused and not recorded, and own opens it and is recorded.
+func upgradeRefusesAnotherKey(t *testing.T, cfg *config.Config, own string) {
+	t.Helper()
+	db := rawDB(t, cfg)
+	if _, err := db.ExecContext(t.Context(), `DELETE FROM key_check`); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := open(t, cfg, newKey(t))
+	wantWrongKey(t, err, "TWOFOLD_MASTER_KEY")
+	if got := keyCheck(t, db); got != nil {
+		t.Fatalf("the refused key's value was stored: %x", got)
+	}
+
+	a := mustOpen(t, cfg, own)
+	if _, err := a.Keys.Box(app.KeyCheckPurpose).Open(keyCheck(t, db), []byte(app.KeyCheckPurpose)); err != nil {
+		t.Errorf("the stored key check value does not open with the database's key: %v", err)
 	}
 }
 
@@ -258,24 +266,10 @@ func TestKeyCheckAddedOnUpgradeWithOnlySigningKeys(t *testing.T) {
 			if _, err := mustOpen(t, cfg, own).OIDCAdmin.SigningKeys(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			db := rawDB(t, cfg)
-			if n := count(t, db, "oidc_signing_keys"); n != 1 {
+			if n := count(t, rawDB(t, cfg), "oidc_signing_keys"); n != 1 {
 				t.Fatalf("%d signing keys, want 1", n)
 			}
-			if _, err := db.ExecContext(t.Context(), `DELETE FROM key_check`); err != nil {
-				t.Fatal(err)
-			}
-
-			_, err := open(t, cfg, newKey(t))
-			wantWrongKey(t, err, "TWOFOLD_MASTER_KEY")
-			if got := keyCheck(t, db); got != nil {
-				t.Fatalf("the refused key's value was stored: %x", got)
-			}
-
-			a := mustOpen(t, cfg, own)
-			if _, err := a.Keys.Box(app.KeyCheckPurpose).Open(keyCheck(t, db), []byte(app.KeyCheckPurpose)); err != nil {
-				t.Errorf("the stored key check value does not open with the database's key: %v", err)
-			}
+			upgradeRefusesAnotherKey(t, cfg, own)
 		})
 	}
 }
