@@ -100,6 +100,9 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  time.Time // zero when never
+	// MFAResets is how many times the user's MFA was reset (AddUserMFAReset), so that a
+	// reset shows in the account's state even when it removed no factor.
+	MFAResets int64
 }
 
 // TOTPCredential is a confirmed authenticator. SecretEnc is sealed with the master key.
@@ -267,6 +270,9 @@ type Store interface {
 	SetUserDisplayName(ctx context.Context, id, name string, now time.Time) error
 	SetUserLanguage(ctx context.Context, id, lang string, now time.Time) error
 	SetUserLastLogin(ctx context.Context, id string, at time.Time) error
+	// AddUserMFAReset adds one to the user's MFAResets, in one update; ErrNotFound for an
+	// unknown id. It leaves UpdatedAt as it is: the profile did not change.
+	AddUserMFAReset(ctx context.Context, id string) error
 	// SetUserEmailVerified marks the user's address verified, but only while it is still
 	// emailNorm, in one conditional update: ErrNotFound for an unknown id or when the
 	// address changed meanwhile, so proof of an old address never verifies a new one.

@@ -8,7 +8,7 @@ import (
 )
 
 const userColumns = `id, username, username_norm, email, email_norm, role, disabled, mfa_override,
-	password_hash, created_at, updated_at, last_login_at, email_verified, display_name, language`
+	password_hash, created_at, updated_at, last_login_at, email_verified, display_name, language, mfa_resets`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -37,7 +37,7 @@ type userRow struct {
 // dest is the scan destinations of userColumns for u.
 func (r *userRow) dest(u *store.User) []any {
 	return []any{&u.ID, &u.Username, &u.UsernameNorm, &u.Email, &u.EmailNorm, &u.Role, &r.disabled,
-		&u.MFAOverride, &u.PasswordHash, &r.created, &r.updated, &r.lastLogin, &r.verified, &u.DisplayName, &u.Language}
+		&u.MFAOverride, &u.PasswordHash, &r.created, &r.updated, &r.lastLogin, &r.verified, &u.DisplayName, &u.Language, &u.MFAResets}
 }
 
 // finish converts the scanned columns into u.
@@ -58,9 +58,9 @@ func scanUser(s scanner) (*store.User, error) {
 
 // CreateUser inserts a user.
 func (d *DB) CreateUser(ctx context.Context, u *store.User) error {
-	_, err := d.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := d.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		u.ID, u.Username, u.UsernameNorm, u.Email, u.EmailNorm, u.Role, boolInt(u.Disabled), u.MFAOverride,
-		u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastLoginAt), boolInt(u.EmailVerified), u.DisplayName, u.Language)
+		u.PasswordHash, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastLoginAt), boolInt(u.EmailVerified), u.DisplayName, u.Language, u.MFAResets)
 	return err
 }
 
@@ -151,6 +151,11 @@ func (d *DB) DeleteUser(ctx context.Context, id string) error {
 // SetUserLastLogin records a completed sign-in.
 func (d *DB) SetUserLastLogin(ctx context.Context, id string, at time.Time) error {
 	return d.execOne(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, ms(at), id)
+}
+
+// AddUserMFAReset counts one more MFA reset of the user.
+func (d *DB) AddUserMFAReset(ctx context.Context, id string) error {
+	return d.execOne(ctx, `UPDATE users SET mfa_resets = mfa_resets + 1 WHERE id = ?`, id)
 }
 
 // SetUserEmailVerified marks the address verified while it is still emailNorm.

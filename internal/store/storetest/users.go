@@ -24,6 +24,7 @@ var userTests = []subtest{
 	{"SetDisplayName", testUserSetDisplayName},
 	{"SetLanguage", testUserSetLanguage},
 	{"SetLastLogin", testUserSetLastLogin},
+	{"AddMFAResetCountsEachOne", testUserAddMFAReset},
 	{"CreateVerified", testUserCreateVerified},
 	{"SetEmailVerifiedOnlyForTheSameAddress", testUserSetEmailVerified},
 	{"SetEmail", testUserSetEmail},
@@ -39,6 +40,7 @@ func testUserCreateAndGet(t *testing.T, s store.Store) {
 	u.Role = store.RoleSupport
 	u.MFAOverride = store.MFAOverrideYes
 	u.UpdatedAt = at(time.Minute)
+	u.MFAResets = 2
 	wantNoErr(t, "CreateUser", s.CreateUser(ctx, u))
 
 	got, err := s.GetUser(ctx, u.ID)
@@ -219,6 +221,30 @@ func testUserSetLastLogin(t *testing.T, s store.Store) {
 	}
 }
 
+func testUserAddMFAReset(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustCreateUser(t, s, "alice")
+	bob := mustCreateUser(t, s, "bob")
+	if u.MFAResets != 0 {
+		t.Fatalf("a new user's MFAResets = %d, want 0", u.MFAResets)
+	}
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- s.AddUserMFAReset(ctx, u.ID) }()
+	}
+	for range n {
+		wantNoErr(t, "AddUserMFAReset", <-errs)
+	}
+	u.MFAResets = n
+	got, err := s.GetUser(ctx, u.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "user after AddUserMFAReset", got, u)
+	got, err = s.GetUser(ctx, bob.ID)
+	wantNoErr(t, "GetUser", err)
+	wantSame(t, "another user after AddUserMFAReset", got, bob)
+}
+
 func testUserCreateVerified(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	u := userFixture(t, "alice")
@@ -328,6 +354,7 @@ func testUserSettersNotFound(t *testing.T, s store.Store) {
 	wantErr(t, "SetUserMFAOverride", s.SetUserMFAOverride(ctx, id, store.MFAOverrideNo, base), store.ErrNotFound)
 	wantErr(t, "SetUserPasswordHash", s.SetUserPasswordHash(ctx, id, "x", base), store.ErrNotFound)
 	wantErr(t, "SetUserLastLogin", s.SetUserLastLogin(ctx, id, base), store.ErrNotFound)
+	wantErr(t, "AddUserMFAReset", s.AddUserMFAReset(ctx, id), store.ErrNotFound)
 	wantErr(t, "SetUserDisplayName", s.SetUserDisplayName(ctx, id, "Alice", base), store.ErrNotFound)
 	wantErr(t, "SetUserLanguage", s.SetUserLanguage(ctx, id, "de", base), store.ErrNotFound)
 	wantErr(t, "SetUserEmailVerified", s.SetUserEmailVerified(ctx, id, "alice@example.com", base), store.ErrNotFound)
