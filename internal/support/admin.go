@@ -36,8 +36,7 @@ func CheckReason(reason string) error {
 // mfa_changed says it was reset since or its factors changed, and nothing is done, so a
 // form sent twice or a retried request resets once. A state not of the form MFAState
 // gives is a 400. Without one (the admin API's field is optional) nothing is compared.
-// An account that holds no second factor keeps its state through a direct reset (no case
-// records one), so the marker does not tell a repeat of such a reset.
+// Every reset changes the state, also one of an account that holds no second factor.
 func (s *Service) ResetByAdmin(ctx context.Context, admin, u *store.User, reason, state string, m Meta) (*ResetResult, string, error) {
 	if err := requireAgent(&admin.Account); err != nil {
 		return nil, "", err

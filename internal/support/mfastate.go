@@ -18,11 +18,13 @@ import (
 // instances resets once. It is two digests, each 16 hex digits: of the MFA resets the
 // support desk recorded for the account (done, on any case), and of its second factors
 // (the authenticator, each security key and passkey, the recovery code, each by when it
-// was set up, which a use of the recovery code renews). A reset that no case records (an
-// administrator's direct reset, the console's without a case) shows only in the factors
-// it removed. The admin console and the admin API show the same marker for a user
-// (Service.MFAState), for an administrator's reset (ResetByAdmin). It holds no secret,
-// and says nothing a case page does not show.
+// was set up, which a use of the recovery code renews) with how many times they were
+// reset. Every reset counts one more (store.User.MFAResets) in its transaction, so a
+// reset that no case records (an administrator's direct reset, the console's without a
+// case) changes the factors' digest even when it removed no factor. The admin console
+// and the admin API show the same marker for a user (Service.MFAState), for an
+// administrator's reset (ResetByAdmin). It holds no secret, and says nothing a case page
+// does not show.
 type mfaState struct{ resets, factors string }
 
 // String is the marker as the case page and the API show it.
@@ -61,7 +63,16 @@ func readMFAState(ctx context.Context, st Store, userID string) (mfaState, error
 			fmt.Fprintf(r, "%s\n", x.ID)
 		}
 	}
+	u, err := st.GetUser(ctx, userID)
+	if err != nil {
+		return mfaState{}, err
+	}
 	f := sha256.New()
+	// Counted only once there is a reset: a marker of an account never reset is the one
+	// servers gave out before the count, so forms drawn before an upgrade still post.
+	if u.MFAResets > 0 {
+		fmt.Fprintf(f, "resets %d\n", u.MFAResets)
+	}
 	if t, err := st.GetTOTP(ctx, userID); err == nil {
 		fmt.Fprintf(f, "app %d\n", t.CreatedAt.UnixMilli())
 	} else if !errors.Is(err, store.ErrNotFound) {

@@ -438,6 +438,11 @@ func (s *Service) reset(ctx context.Context, st store.Store, c *store.SupportCas
 	if err := st.DeleteRecoveryCode(ctx, u.ID); err != nil {
 		return nil, err
 	}
+	// Counted even when nothing was removed, so that the account's mfaState changes
+	// with every reset and a repeat of this one is refused.
+	if err := st.AddUserMFAReset(ctx, u.ID); err != nil {
+		return nil, err
+	}
 	ended, err := s.auth.EndIn(ctx, st, auth.MFAReset, u.ID, "", m)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/mail/mailtest"
@@ -206,4 +207,52 @@ func TestAdminResetMFAAgainAfterReenrollment(t *testing.T) {
 		t.Errorf("authenticator after the second reset: %v, want none", err)
 	}
 	wantAdminResets(t, srv, srv.Mail(t), 2)
+}
+
+// TestAdminResetOfUserWithoutFactorsRaceOverTwoInstances: a direct reset of a user who
+// holds no second factor removes nothing and no case records it, yet it ends her sessions
+// and tells her; the console's form and the admin API's request, each sent ten times at
+// once with the mfa_state the administrator saw, over two instances on one database
+// (SQLite file or PostgreSQL), reset her once all the same: one answer succeeds, the
+// others get 409 mfa_changed (the console's page saying the user's factors changed),
+// never a 5xx; one audit event, which ended her one session, and one notice mail.
+func TestAdminResetOfUserWithoutFactorsRaceOverTwoInstances(t *testing.T) {
+	const reason = "She never set up MFA; start her enrollment afresh."
+	for _, db := range testserver.Databases {
+		for _, via := range []string{"console", "api"} {
+			t.Run(db+"/"+via, func(t *testing.T) {
+				a, b := testserver.Instances(t, db, testserver.Options{})
+				ada := a.CreateUser(t, "ada", "ada@example.com", store.RoleUser)
+				a.Client(t).Login("ada", "enrollment_required")
+				root, _ := supEnrolled(t, a, "root", "admin")
+				path := "/admin/users/" + ada.ID + "/reset-mfa"
+
+				var answers []rawResult
+				if via == "console" {
+					form := []byte(adminResetForm(t, root, ada.ID, reason).Encode())
+					answers = raceOver(a, b, raceRounds, func(_ int, srv *testserver.Server) rawResult {
+						return rawDo(srv, root.On(srv), http.MethodPost, path, "application/x-www-form-urlencoded", form, nil)
+					})
+					oneWinner(t, "reset", answers, http.StatusSeeOther, http.StatusConflict, "")
+					refusedWith(t, "reset", answers, http.StatusSeeOther, errAdminMFAChangedFactors)
+				} else {
+					body := map[string]string{"reason": reason, "mfa_state": adminMFAState(t, root, ada.ID)}
+					answers = raceOver(a, b, raceRounds, func(_ int, srv *testserver.Server) rawResult {
+						return rawPostJSON(srv, root.On(srv), "/api/v1"+path, body)
+					})
+					oneWinner(t, "reset", answers, http.StatusOK, http.StatusConflict, `"mfa_changed"`)
+				}
+				wantAdminResets(t, a, bothOutboxes(t, a, b), 1)
+				events, err := a.Store.ListAudit(context.Background(), store.AuditFilter{UserID: ada.ID, Event: "support.mfa_reset"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range events {
+					if !strings.Contains(e.Detail, " sessions_ended=1 ") {
+						t.Errorf("the reset's event says %q, want sessions_ended=1", e.Detail)
+					}
+				}
+			})
+		}
+	}
 }
