@@ -85,6 +85,12 @@ func OpenPostgres(ctx context.Context, url string, pool PoolOptions) (*DB, error
 		sqlDB.Close()
 		return nil, err
 	}
+	var schema string
+	if err := d.queryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("read the schema's name: %w", err)
+	}
+	d.sessions = newSessionCache(newNotifyWatch(url, schema, sqlDB))
 	return d, nil
 }
 

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -9,21 +10,24 @@ import (
 )
 
 // sessionCache keeps what GetSessionUser read for a token hash for as long as nobody
-// commits to the SQLite database: every commit, by this process or any other (`twofold user
-// sign-out`, a second server on the same file), changes the WAL-index header, and an entry
-// is answered only while the header is still the one seen before the entry was read. A
-// session ended, a user disabled or an authenticator removed anywhere is therefore refused
-// at the next request, exactly as without the cache. The cache answers only the rows;
-// every time-dependent decision (expiry, idle timeout) is made again on each request.
+// commits to the database. On SQLite every commit, by this process or any other (`twofold
+// user sign-out`, a second server on the same file), changes the WAL-index header
+// (commitWatch); on PostgreSQL every commit that changes a session, user, authenticator or
+// security key notifies every instance, and a lookup waits until its instance has received
+// whatever was committed before it began (notifyWatch). An entry is answered only while
+// the mark is still the one seen before the entry was read. A session ended, a user
+// disabled or an authenticator removed anywhere is therefore refused at the next request,
+// exactly as without the cache. The cache answers only the rows; every time-dependent
+// decision (expiry, idle timeout) is made again on each request.
 //
-// Any commit, even one that touches no session, empties the cache: it cannot tell which
-// rows a commit changed. Under sign-ins, or anything else that writes, it hits less often;
+// Any commit the watch sees, even one that touches another account, empties the cache: it
+// cannot tell which rows a commit changed. Under sign-ins, or anything else that writes, it hits less often;
 // under the page and API requests of signed-in users, which write at most once a minute
 // per session (the last-seen time), it answers nearly every request.
 type sessionCache struct {
 	mu sync.RWMutex
 	// watch is nil once closed: then nothing is answered or kept.
-	watch *commitWatch
+	watch watcher
 	// at is the header every entry was read under; entries maps token hashes to what
 	// GetSessionUser read.
 	at      commitMark
@@ -32,23 +36,40 @@ type sessionCache struct {
 	hits, misses atomic.Uint64
 }
 
+// A watcher tells whether anyone committed since an earlier look: commitWatch on SQLite,
+// notifyWatch on PostgreSQL.
+type watcher interface {
+	// mark returns what was committed until now; equal marks mean nothing was committed in
+	// between. ok is false when it cannot tell: then nothing is answered from the cache.
+	mark(ctx context.Context) (m commitMark, ok bool)
+	// latest is mark or older: good only to tell that a mark is out of date.
+	latest() (m commitMark, ok bool)
+	// stop stops watching, and returns what lets go of the rest once the pool is closed.
+	stop() (release func())
+}
+
 // sessionCacheEntries bounds the cache. An entry is a few hundred bytes; when full, the
 // cache starts over, as it does at every commit.
 const sessionCacheEntries = 4096
 
-func newSessionCache(w *commitWatch) *sessionCache {
+func newSessionCache(w watcher) *sessionCache {
 	return &sessionCache{watch: w, entries: make(map[string]*store.SessionUser)}
 }
 
 // get returns a copy of the entry for key when nobody committed since it was read. Else
 // it returns the mark to read the database under (ok: a mark was taken; put only with one).
-func (c *sessionCache) get(key []byte) (x *store.SessionUser, m commitMark, ok bool) {
+func (c *sessionCache) get(ctx context.Context, key []byte) (x *store.SessionUser, m commitMark, ok bool) {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.watch == nil {
+	w := c.watch
+	c.mu.RUnlock()
+	if w == nil {
 		return nil, m, false
 	}
-	if m, ok = c.watch.mark(); ok && m == c.at {
+	// The mark is taken without the lock: on PostgreSQL it waits for a round trip.
+	m, ok = w.mark(ctx)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if ok && c.watch != nil && m == c.at {
 		if e := c.entries[string(key)]; e != nil {
 			c.hits.Add(1)
 			return copyOf(e), m, true
@@ -69,7 +90,7 @@ func (c *sessionCache) put(key []byte, m commitMark, x *store.SessionUser) {
 		return
 	}
 	if m != c.at {
-		if now, ok := c.watch.mark(); !ok || now != m {
+		if now, ok := c.watch.latest(); !ok || now != m {
 			return
 		}
 		c.at = m
@@ -88,8 +109,7 @@ func (c *sessionCache) close() (release func()) {
 	defer c.mu.Unlock()
 	release = func() {}
 	if c.watch != nil {
-		c.watch.close()
-		release = c.watch.release
+		release = c.watch.stop()
 		c.watch = nil
 	}
 	clear(c.entries)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/testutil"
 )
 
 // childEnv makes the test binary, started again by a test, a second process that opens
@@ -119,7 +120,7 @@ func cacheHits(t *testing.T, db *sqlstore.DB) uint64 {
 	t.Helper()
 	hits, _, on := db.SessionCacheStats()
 	if !on {
-		t.Fatalf("SQLite database without a session cache: %v", db.SessionCacheErr())
+		t.Fatalf("database without a session cache: %v", db.SessionCacheErr())
 	}
 	return hits
 }
@@ -274,11 +275,177 @@ func TestSessionCacheNeverOutlivesAParallelCommit(t *testing.T) {
 	}
 }
 
-func TestPostgresHasNoSessionCache(t *testing.T) {
-	db, _ := openPostgresRaw(t, 1)
-	if _, _, on := db.SessionCacheStats(); on {
-		t.Fatal("PostgreSQL answers sessions from a cache: another instance's sign-out would not reach it")
+// openPostgresPair opens two stores on one PostgreSQL schema of the test's own, as two
+// instances of a deployment, and a plain connection to it, past both stores (psql, an
+// older release, a command in another process).
+func openPostgresPair(t *testing.T) (db, other *sqlstore.DB, raw *sql.DB) {
+	t.Helper()
+	dsn := testutil.PostgresURL(t)
+	open := func() *sqlstore.DB {
+		d, err := sqlstore.OpenPostgres(t.Context(), dsn, sqlstore.PoolOptions{MaxOpenConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
 	}
+	db, other = open(), open()
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return db, other, raw
+}
+
+// warmPostgres is warm for PostgreSQL, whose cache answers once its listener listens
+// (started by the first lookup): it reads until a read comes from the cache, for at most
+// 10 seconds.
+func warmPostgres(t *testing.T, db *sqlstore.DB, tokenHash []byte) *store.SessionUser {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		before := cacheHits(t, db)
+		x, err := db.GetSessionUser(t.Context(), tokenHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cacheHits(t, db) > before {
+			return x
+		}
+	}
+	t.Fatal("no read came from the cache within 10 seconds")
+	return nil
+}
+
+// TestPostgresSessionCacheEndsWithAnotherInstanceCommit: each change that ends or alters
+// a session, made by another instance or past every store (as psql or a release without the
+// cache would), is seen at the very next lookup, with no pause.
+func TestPostgresSessionCacheEndsWithAnotherInstanceCommit(t *testing.T) {
+	rawChanges := map[string]string{
+		"sign-out":  `DELETE FROM sessions WHERE user_id = $1`,
+		"disable":   `UPDATE users SET disabled = 1 WHERE id = $1`,
+		"mfa-reset": `DELETE FROM totp_credentials WHERE user_id = $1`,
+		"touch":     `UPDATE sessions SET last_seen_at = 1900000000000 WHERE user_id = $1`,
+	}
+	for change := range cacheChanges {
+		for _, via := range []string{"instance", "raw"} {
+			t.Run(change+"/"+via, func(t *testing.T) {
+				db, other, raw := openPostgresPair(t)
+				s := cacheFixture(t, db, "alice")
+				before := warmPostgres(t, db, s.TokenHash)
+				var err error
+				if via == "instance" {
+					err = cacheChanges[change](t.Context(), other, s.UserID, s.ID)
+				} else {
+					_, err = raw.ExecContext(t.Context(), rawChanges[change], s.UserID)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				after, err := db.GetSessionUser(t.Context(), s.TokenHash)
+				switch change {
+				case "sign-out":
+					if !errors.Is(err, store.ErrNotFound) {
+						t.Fatalf("session signed out elsewhere: %v, want ErrNotFound", err)
+					}
+				case "disable":
+					if err != nil || !after.User.Disabled {
+						t.Fatalf("user disabled elsewhere: %+v, %v", after, err)
+					}
+				case "mfa-reset":
+					if err != nil || after.HasTOTP {
+						t.Fatalf("authenticator removed elsewhere: %+v, %v", after, err)
+					}
+				case "touch":
+					if err != nil || after.Session.LastSeenAt.Equal(before.Session.LastSeenAt) {
+						t.Fatalf("session touched elsewhere: %+v, %v", after, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestPostgresSessionCacheNeverOutlivesAParallelCommit ends sessions through a second
+// instance while sixteen readers look them up in a loop on the first: a lookup that
+// starts after an end returned never finds that session. The readers share barriers: the
+// first instance sends fewer than one per lookup.
+func TestPostgresSessionCacheNeverOutlivesAParallelCommit(t *testing.T) {
+	db, other, _ := openPostgresPair(t)
+	const n = 40
+	sessions := make([]*store.SessionRecord, n)
+	for i := range sessions {
+		sessions[i] = cacheFixture(t, db, fmt.Sprintf("user%d", i))
+	}
+	warmPostgres(t, db, sessions[0].TokenHash)
+	var ended [n]atomic.Bool
+	var found, lookups atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	syncs := sqlstore.SessionSyncs(db)
+	for r := range 16 {
+		wg.Go(func() {
+			for k := r; ; k++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				i := k % n
+				wasEnded := ended[i].Load()
+				_, err := db.GetSessionUser(context.Background(), sessions[i].TokenHash)
+				lookups.Add(1)
+				switch {
+				case err == nil && wasEnded:
+					t.Errorf("session %d found after its end returned", i)
+				case err == nil:
+					found.Add(1)
+				case !errors.Is(err, store.ErrNotFound):
+					t.Errorf("session %d: %v", i, err)
+				}
+			}
+		})
+	}
+	for i := range sessions {
+		time.Sleep(5 * time.Millisecond)
+		if err := other.DeleteSession(t.Context(), sessions[i].ID); err != nil {
+			t.Fatal(err)
+		}
+		ended[i].Store(true)
+	}
+	close(done)
+	wg.Wait()
+	syncs = sqlstore.SessionSyncs(db) - syncs
+	if hits := cacheHits(t, db); hits == 0 || found.Load() == 0 {
+		t.Fatalf("the readers never used the cache (%d hits, %d sessions found)", hits, found.Load())
+	}
+	if syncs >= uint64(lookups.Load()) {
+		t.Errorf("%d barriers for %d lookups: the readers did not share them", syncs, lookups.Load())
+	}
+	t.Logf("%d lookups, %d barriers, %d found", lookups.Load(), syncs, found.Load())
+}
+
+// TestPostgresSessionCacheListenerLost: the listening connection is ended by the server
+// (a restart, an administrator, a network fault). A sign-out made while it is gone, past
+// the store, is seen at the next lookup; the cache answers again once it listens anew.
+func TestPostgresSessionCacheListenerLost(t *testing.T) {
+	db, _, raw := openPostgresPair(t)
+	alice, bob := cacheFixture(t, db, "alice"), cacheFixture(t, db, "bob")
+	warmPostgres(t, db, alice.TokenHash)
+	warmPostgres(t, db, bob.TokenHash)
+	var killed int
+	err := raw.QueryRowContext(t.Context(), `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query LIKE '%LISTEN ' || $1`, sqlstore.SessionSyncChannel(db)).Scan(&killed)
+	if err != nil || killed == 0 {
+		t.Fatalf("ended %d listening connections: %v", killed, err)
+	}
+	if _, err := raw.ExecContext(t.Context(), `DELETE FROM sessions WHERE user_id = $1`, alice.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.GetSessionUser(t.Context(), alice.TokenHash); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("signed out while the listener was gone: %v, want ErrNotFound", err)
+	}
+	warmPostgres(t, db, bob.TokenHash)
 }
 
 // dmsByte is the byte of the -shm file on which every process that uses the WAL index holds

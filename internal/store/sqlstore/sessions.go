@@ -76,14 +76,15 @@ var sessionUserQuery = `SELECT ` + prefixed("s.", sessionColumns) + `, ` + prefi
 // client went away would wait for a pooled connection for as long as the pool is taken
 // (TestSessionLookupEndsWithItsRequest).
 //
-// On SQLite, what it read is kept until anyone commits (sessionCache); in a transaction it
+// What it read is kept until anyone commits (sessionCache: on SQLite anything, on
+// PostgreSQL to a session, user, authenticator or security key); in a transaction it
 // always reads, as the transaction may have changed the rows.
 func (d *DB) GetSessionUser(ctx context.Context, tokenHash []byte) (*store.SessionUser, error) {
 	var mark commitMark
 	var marked bool
 	if d.sessions != nil {
 		var x *store.SessionUser
-		if x, mark, marked = d.sessions.get(tokenHash); x != nil {
+		if x, mark, marked = d.sessions.get(ctx, tokenHash); x != nil {
 			return x, nil
 		}
 	}

@@ -40,8 +40,8 @@ type DB struct {
 	stmts *stmtCache
 	// metrics counts the database's errors (SetMetrics); shared by the DBs of transactions.
 	metrics *metrics.Recorder
-	// sessions answers GetSessionUser while nobody commits (SQLite only; nil on PostgreSQL,
-	// in a transaction, and where the WAL index cannot be mapped).
+	// sessions answers GetSessionUser while nobody commits (nil in a transaction, and on
+	// SQLite where the WAL index cannot be mapped).
 	sessions *sessionCache
 	// sessionsErr says why a SQLite database has no session cache.
 	sessionsErr error
@@ -290,7 +290,7 @@ func (d *DB) Close() error {
 	return err
 }
 
-// SessionCacheStats reports whether GetSessionUser is cached (SQLite) and how many lookups
+// SessionCacheStats reports whether GetSessionUser is cached and how many lookups
 // the cache answered and how many it did not.
 func (d *DB) SessionCacheStats() (hits, misses uint64, on bool) {
 	if d.sessions == nil {
@@ -301,7 +301,7 @@ func (d *DB) SessionCacheStats() (hits, misses uint64, on bool) {
 }
 
 // SessionCacheErr says why a SQLite database has no session cache (nil: it has one, or the
-// database is PostgreSQL, which never has one).
+// database is PostgreSQL, whose cache always exists and answers once its listener listens).
 func (d *DB) SessionCacheErr() error { return d.sessionsErr }
 
 // PoolStats reports the connection pool: open and idle connections, the limit, and how

@@ -84,7 +84,7 @@ func openCommitWatch(ctx context.Context, dsn, path string) (*commitWatch, error
 		w.close()
 		return nil, err
 	}
-	if _, ok := w.mark(); !ok {
+	if _, ok := w.readMark(); !ok {
 		// The descriptor stays open: closing it now would drop the pool's locks.
 		w.close()
 		return nil, fmt.Errorf("%s-shm holds no valid WAL-index header", path)
@@ -92,9 +92,12 @@ func openCommitWatch(ctx context.Context, dsn, path string) (*commitWatch, error
 	return w, nil
 }
 
-// mark reads the WAL-index header. ok is false while the two copies differ (a commit is
-// being published) or the header is not initialised: no mark is taken then.
-func (w *commitWatch) mark() (m commitMark, ok bool) {
+// mark reads the WAL-index header (it never waits: ctx is not needed).
+func (w *commitWatch) mark(context.Context) (commitMark, bool) { return w.readMark() }
+
+// readMark reads the WAL-index header. ok is false while the two copies differ (a commit
+// is being published) or the header is not initialised: no mark is taken then.
+func (w *commitWatch) readMark() (m commitMark, ok bool) {
 	// Somebody may truncate the -shm file under the mapping: a fault then means no mark,
 	// as SQLite (modernc's SEH emulation) turns its own into SQLITE_IOERR_IN_PAGE.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -114,6 +117,15 @@ func (w *commitWatch) mark() (m commitMark, ok bool) {
 	// isInit is the byte at offset 12, the first byte of the fourth word.
 	isInit := *(*byte)(unsafe.Pointer(&m[3]))
 	return m, m == second && isInit != 0
+}
+
+// latest is mark: the header is always current.
+func (w *commitWatch) latest() (commitMark, bool) { return w.readMark() }
+
+// stop closes the watch and returns what lets go of the -shm file's descriptor.
+func (w *commitWatch) stop() (release func()) {
+	w.close()
+	return w.release
 }
 
 // close unmaps the header and lets go of the pinned connection, in that order.
