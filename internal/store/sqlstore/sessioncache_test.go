@@ -197,26 +197,33 @@ func TestSessionCacheEndsWithAnotherProcessCommit(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("second process: %v\n%s", err, out)
 			}
-			after, err := db.GetSessionUser(t.Context(), s.TokenHash)
-			switch change {
-			case "sign-out":
-				if !errors.Is(err, store.ErrNotFound) {
-					t.Fatalf("session signed out in another process: %v, want ErrNotFound", err)
-				}
-			case "disable":
-				if err != nil || !after.User.Disabled {
-					t.Fatalf("user disabled in another process: %+v, %v", after, err)
-				}
-			case "mfa-reset":
-				if err != nil || after.HasTOTP {
-					t.Fatalf("authenticator removed in another process: %+v, %v", after, err)
-				}
-			case "touch":
-				if err != nil || after.Session.LastSeenAt.Equal(before.Session.LastSeenAt) {
-					t.Fatalf("session touched in another process: %+v, %v", after, err)
-				}
-			}
+			wantChangeSeen(t, db, change, before, "in another process")
 		})
+	}
+}
+
+// wantChangeSeen looks the session of before up again, right after change was committed
+// where, and fails unless the answer shows the change.
+func wantChangeSeen(t *testing.T, db *sqlstore.DB, change string, before *store.SessionUser, where string) {
+	t.Helper()
+	after, err := db.GetSessionUser(t.Context(), before.Session.TokenHash)
+	switch change {
+	case "sign-out":
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("session signed out %s: %v, want ErrNotFound", where, err)
+		}
+	case "disable":
+		if err != nil || !after.User.Disabled {
+			t.Fatalf("user disabled %s: %+v, %v", where, after, err)
+		}
+	case "mfa-reset":
+		if err != nil || after.HasTOTP {
+			t.Fatalf("authenticator removed %s: %+v, %v", where, after, err)
+		}
+	case "touch":
+		if err != nil || after.Session.LastSeenAt.Equal(before.Session.LastSeenAt) {
+			t.Fatalf("session touched %s: %+v, %v", where, after, err)
+		}
 	}
 }
 
@@ -230,16 +237,33 @@ func TestSessionCacheNeverOutlivesAParallelCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
+	lookups, found := endWhileReading(t, db, other, 4, 2*time.Millisecond, nil)
+	if hits := cacheHits(t, db); hits == 0 || found == 0 {
+		t.Fatalf("the readers never used the cache (%d hits, %d of %d lookups found)", hits, found, lookups)
+	}
+}
+
+// endWhileReading stores 40 signed-in users through db, then ends their sessions one by one
+// through other, pause apart, while readers goroutines look them up through db in a loop
+// (after warmed, when not nil, has seen the first from the cache). A lookup that began after
+// an end returned must not find that session. It returns the lookups and how many found
+// their session.
+func endWhileReading(t *testing.T, db, other *sqlstore.DB, readers int, pause time.Duration,
+	warmed func(tokenHash []byte)) (lookups, found int64) {
+	t.Helper()
 	const n = 40
 	sessions := make([]*store.SessionRecord, n)
 	for i := range sessions {
 		sessions[i] = cacheFixture(t, db, fmt.Sprintf("user%d", i))
 	}
+	if warmed != nil {
+		warmed(sessions[0].TokenHash)
+	}
 	var ended [n]atomic.Bool
-	var found atomic.Int64
+	var nLookups, nFound atomic.Int64
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	for r := range 4 {
+	for r := range readers {
 		wg.Go(func() {
 			for k := r; ; k++ {
 				select {
@@ -250,11 +274,12 @@ func TestSessionCacheNeverOutlivesAParallelCommit(t *testing.T) {
 				i := k % n
 				wasEnded := ended[i].Load()
 				_, err := db.GetSessionUser(context.Background(), sessions[i].TokenHash)
+				nLookups.Add(1)
 				switch {
 				case err == nil && wasEnded:
 					t.Errorf("session %d found after its end returned", i)
 				case err == nil:
-					found.Add(1)
+					nFound.Add(1)
 				case !errors.Is(err, store.ErrNotFound):
 					t.Errorf("session %d: %v", i, err)
 				}
@@ -262,7 +287,7 @@ func TestSessionCacheNeverOutlivesAParallelCommit(t *testing.T) {
 		})
 	}
 	for i := range sessions {
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(pause)
 		if err := other.DeleteSession(t.Context(), sessions[i].ID); err != nil {
 			t.Fatal(err)
 		}
@@ -270,9 +295,7 @@ func TestSessionCacheNeverOutlivesAParallelCommit(t *testing.T) {
 	}
 	close(done)
 	wg.Wait()
-	if hits := cacheHits(t, db); hits == 0 || found.Load() == 0 {
-		t.Fatalf("the readers never used the cache (%d hits, %d sessions found)", hits, found.Load())
-	}
+	return nLookups.Load(), nFound.Load()
 }
 
 // openPostgresPair opens two stores on one PostgreSQL schema of the test's own, as two
@@ -342,25 +365,7 @@ func TestPostgresSessionCacheEndsWithAnotherInstanceCommit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				after, err := db.GetSessionUser(t.Context(), s.TokenHash)
-				switch change {
-				case "sign-out":
-					if !errors.Is(err, store.ErrNotFound) {
-						t.Fatalf("session signed out elsewhere: %v, want ErrNotFound", err)
-					}
-				case "disable":
-					if err != nil || !after.User.Disabled {
-						t.Fatalf("user disabled elsewhere: %+v, %v", after, err)
-					}
-				case "mfa-reset":
-					if err != nil || after.HasTOTP {
-						t.Fatalf("authenticator removed elsewhere: %+v, %v", after, err)
-					}
-				case "touch":
-					if err != nil || after.Session.LastSeenAt.Equal(before.Session.LastSeenAt) {
-						t.Fatalf("session touched elsewhere: %+v, %v", after, err)
-					}
-				}
+				wantChangeSeen(t, db, change, before, "by "+via)
 			})
 		}
 	}
@@ -372,57 +377,19 @@ func TestPostgresSessionCacheEndsWithAnotherInstanceCommit(t *testing.T) {
 // first instance sends fewer than one per lookup.
 func TestPostgresSessionCacheNeverOutlivesAParallelCommit(t *testing.T) {
 	db, other, _ := openPostgresPair(t)
-	const n = 40
-	sessions := make([]*store.SessionRecord, n)
-	for i := range sessions {
-		sessions[i] = cacheFixture(t, db, fmt.Sprintf("user%d", i))
-	}
-	warmPostgres(t, db, sessions[0].TokenHash)
-	var ended [n]atomic.Bool
-	var found, lookups atomic.Int64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	syncs := sqlstore.SessionSyncs(db)
-	for r := range 16 {
-		wg.Go(func() {
-			for k := r; ; k++ {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				i := k % n
-				wasEnded := ended[i].Load()
-				_, err := db.GetSessionUser(context.Background(), sessions[i].TokenHash)
-				lookups.Add(1)
-				switch {
-				case err == nil && wasEnded:
-					t.Errorf("session %d found after its end returned", i)
-				case err == nil:
-					found.Add(1)
-				case !errors.Is(err, store.ErrNotFound):
-					t.Errorf("session %d: %v", i, err)
-				}
-			}
-		})
-	}
-	for i := range sessions {
-		time.Sleep(5 * time.Millisecond)
-		if err := other.DeleteSession(t.Context(), sessions[i].ID); err != nil {
-			t.Fatal(err)
-		}
-		ended[i].Store(true)
-	}
-	close(done)
-	wg.Wait()
+	var syncs uint64
+	lookups, found := endWhileReading(t, db, other, 16, 5*time.Millisecond, func(tokenHash []byte) {
+		warmPostgres(t, db, tokenHash)
+		syncs = sqlstore.SessionSyncs(db)
+	})
 	syncs = sqlstore.SessionSyncs(db) - syncs
-	if hits := cacheHits(t, db); hits == 0 || found.Load() == 0 {
-		t.Fatalf("the readers never used the cache (%d hits, %d sessions found)", hits, found.Load())
+	if hits := cacheHits(t, db); hits == 0 || found == 0 {
+		t.Fatalf("the readers never used the cache (%d hits, %d of %d lookups found)", hits, found, lookups)
 	}
-	if syncs >= uint64(lookups.Load()) {
-		t.Errorf("%d barriers for %d lookups: the readers did not share them", syncs, lookups.Load())
+	if syncs >= uint64(lookups) {
+		t.Errorf("%d barriers for %d lookups: the readers did not share them", syncs, lookups)
 	}
-	t.Logf("%d lookups, %d barriers, %d found", lookups.Load(), syncs, found.Load())
+	t.Logf("%d lookups, %d barriers, %d found", lookups, syncs, found)
 }
 
 // TestPostgresSessionCacheListenerLost: the listening connection is ended by the server
