@@ -67,8 +67,13 @@ type notifyWatch struct {
 const sessionsChannel = "twofold_sessions"
 
 // barrierWait bounds how long a session check waits for a barrier before it reads the
-// database instead.
-const barrierWait = time.Second
+// database instead (a barrier takes a millisecond or two; it waits longer behind other
+// notifying commits, which PostgreSQL lets commit one at a time). barrierLost is how long
+// a barrier sent may take to come back before the listening connection is started over.
+const (
+	barrierWait = 100 * time.Millisecond
+	barrierLost = 2 * time.Second
+)
 
 // A barrier is one sync notification; done is closed when it came back (ok) or cannot.
 type barrier struct {
@@ -79,8 +84,8 @@ type barrier struct {
 }
 
 // newNotifyWatch is the watch of the database at url whose tables are in schema; it
-// sends its barriers on pool. Its listener starts at the first mark: a command that
-// checks no session holds no listening connection.
+// sends its barriers on pool. Its listener starts at the first look (latest or mark): a
+// command that checks no session holds no listening connection.
 func newNotifyWatch(url, schema string, pool *sql.DB) *notifyWatch {
 	b := make([]byte, 8)
 	rand.Read(b)
@@ -120,8 +125,16 @@ func (w *notifyWatch) listen(ctx context.Context) {
 // transaction mode, which does not keep LISTEN) must not make session checks wait.
 const probeWait = 2 * time.Second
 
-// listenOnce connects, listens, proves with a probe that notifications arrive, and then
-// counts them until the connection fails. listened reports whether it got that far.
+// triggersEnabled counts migration 28's triggers that are in place and fire always (also
+// under session_replication_role = replica); all four must be.
+const triggersEnabled = `SELECT COUNT(*) FROM pg_trigger WHERE tgenabled = 'A' AND (tgrelid, tgname) IN (
+	('sessions'::regclass, 'sessions_changed'), ('users'::regclass, 'users_changed'),
+	('totp_credentials'::regclass, 'totp_credentials_changed'),
+	('webauthn_credentials'::regclass, 'webauthn_credentials_changed'))`
+
+// listenOnce connects, checks that the triggers notify, listens, proves with a probe that
+// notifications arrive, and then counts them until the connection fails. listened reports
+// whether it got that far.
 func (w *notifyWatch) listenOnce(ctx context.Context) (listened bool) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -134,6 +147,10 @@ func (w *notifyWatch) listenOnce(ctx context.Context) (listened bool) {
 		return false
 	}
 	defer conn.Close(context.Background())
+	var triggers int
+	if err := conn.QueryRow(ctx, triggersEnabled).Scan(&triggers); err != nil || triggers != 4 {
+		return false // disabled, dropped (a migration down), or not readable: no cache
+	}
 	if _, err := conn.Exec(ctx, "LISTEN "+sessionsChannel+"; LISTEN "+w.sync); err != nil {
 		return false
 	}
@@ -150,11 +167,12 @@ func (w *notifyWatch) listenOnce(ctx context.Context) (listened bool) {
 		}
 		n, err := conn.WaitForNotification(wait)
 		if err != nil {
-			return w.up.Load()
+			return listened
 		}
 		if n.Channel == w.sync {
 			switch seq, err := strconv.ParseUint(n.Payload, 10, 64); {
 			case err == nil && seq == 0:
+				listened = true
 				w.up.Store(true) // the probe: barriers (numbered from 1) may be sent now
 			case err == nil:
 				w.arrived(seq)
@@ -215,18 +233,18 @@ func (w *notifyWatch) sendNext() {
 	w.inFlight, w.next = b, nil
 	w.syncs.Add(1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), barrierWait)
+		ctx, cancel := context.WithTimeout(context.Background(), barrierLost)
 		defer cancel()
 		if err := w.notifySync(ctx, b.seq); err != nil {
 			w.fail(b) // no pooled connection in time, or the database is gone
 			return
 		}
-		t := time.NewTimer(barrierWait)
+		t := time.NewTimer(barrierLost)
 		defer t.Stop()
 		select {
 		case <-b.done:
 		case <-t.C:
-			// Sent, and not back within a second: the listening connection may be dead
+			// Sent, and not back within barrierLost: the listening connection may be dead
 			// without knowing it yet. Start it over; until it listens again, session
 			// checks read the database.
 			w.restart()
@@ -291,7 +309,13 @@ func (w *notifyWatch) restart() {
 
 // latest is the epoch now, without a barrier: a mark that may be older than commits
 // already made, good only to tell that a mark is out of date.
-func (w *notifyWatch) latest() (commitMark, bool) { return epochMark(w.epoch.Load()), w.up.Load() }
+func (w *notifyWatch) latest() (commitMark, bool) {
+	w.start()
+	return epochMark(w.epoch.Load()), w.up.Load()
+}
+
+// waits: a mark is a round trip.
+func (w *notifyWatch) waits() bool { return true }
 
 // epochMark puts an epoch in a commitMark, whose other words stay zero.
 func epochMark(e uint64) commitMark { return commitMark{uint32(e), uint32(e >> 32)} }

@@ -85,8 +85,9 @@ func OpenPostgres(ctx context.Context, url string, pool PoolOptions) (*DB, error
 		sqlDB.Close()
 		return nil, err
 	}
-	var schema string
-	if err := d.queryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+	var schema string // the sessions table's, as its trigger names it
+	if err := d.queryRow(ctx, `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.oid = 'sessions'::regclass`).Scan(&schema); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("read the schema's name: %w", err)
 	}

@@ -42,8 +42,13 @@ type watcher interface {
 	// mark returns what was committed until now; equal marks mean nothing was committed in
 	// between. ok is false when it cannot tell: then nothing is answered from the cache.
 	mark(ctx context.Context) (m commitMark, ok bool)
-	// latest is mark or older: good only to tell that a mark is out of date.
+	// latest is mark or older, without waiting: a mark to read the database under (what
+	// was committed after it changes the mark), and good to tell that a mark is out of date,
+	// but not to answer from the cache.
 	latest() (m commitMark, ok bool)
+	// waits reports whether mark waits (for a round trip to the database); then it is
+	// taken only for an entry that may be answered.
+	waits() bool
 	// stop stops watching, and returns what lets go of the rest once the pool is closed.
 	stop() (release func())
 }
@@ -58,14 +63,31 @@ func newSessionCache(w watcher) *sessionCache {
 
 // get returns a copy of the entry for key when nobody committed since it was read. Else
 // it returns the mark to read the database under (ok: a mark was taken; put only with one).
+// A mark taken before the read is good for that: whatever was committed after it changes
+// the mark, so the entry is never answered under a later one.
 func (c *sessionCache) get(ctx context.Context, key []byte) (x *store.SessionUser, m commitMark, ok bool) {
 	c.mu.RLock()
-	w := c.watch
-	c.mu.RUnlock()
-	if w == nil {
+	if c.watch == nil {
+		c.mu.RUnlock()
 		return nil, m, false
 	}
-	// The mark is taken without the lock: on PostgreSQL it waits for a round trip.
+	w := c.watch
+	// Under the lock: SQLite's latest reads memory that close unmaps.
+	m, ok = w.latest()
+	e := c.entries[string(key)]
+	if !ok || m != c.at || e == nil || !w.waits() {
+		defer c.mu.RUnlock()
+		if ok && m == c.at && e != nil { // SQLite: latest is the mark
+			c.hits.Add(1)
+			return copyOf(e), m, true
+		}
+		// Nothing to answer: the database is read under latest's mark, with no barrier.
+		c.misses.Add(1)
+		return nil, m, ok
+	}
+	c.mu.RUnlock()
+	// PostgreSQL, with an entry that may be answered: only under a mark that waited for
+	// a barrier, taken without the lock.
 	m, ok = w.mark(ctx)
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -371,6 +371,43 @@ func TestPostgresSessionCacheEndsWithAnotherInstanceCommit(t *testing.T) {
 	}
 }
 
+// TestPostgresSessionCacheSeesWritesPastOrdinaryTriggers: sessions ended where ordinary
+// triggers do not fire (session_replication_role = replica, as logical replication's apply
+// and some restore tools set it) or by TRUNCATE are seen at the next lookup.
+func TestPostgresSessionCacheSeesWritesPastOrdinaryTriggers(t *testing.T) {
+	for name, end := range map[string]func(ctx context.Context, tx *sql.Tx, userID string) error{
+		"replica role": func(ctx context.Context, tx *sql.Tx, userID string) error {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+			return err
+		},
+		"truncate": func(ctx context.Context, tx *sql.Tx, _ string) error {
+			_, err := tx.ExecContext(ctx, `TRUNCATE sessions CASCADE`)
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			db, _, raw := openPostgresPair(t)
+			s := cacheFixture(t, db, "alice")
+			before := warmPostgres(t, db, s.TokenHash)
+			tx, err := raw.BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := end(t.Context(), tx, s.UserID); err != nil {
+				tx.Rollback()
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			wantChangeSeen(t, db, "sign-out", before, "by "+name)
+		})
+	}
+}
+
 // TestPostgresSessionCacheNeverOutlivesAParallelCommit ends sessions through a second
 // instance while sixteen readers look them up in a loop on the first: a lookup that
 // starts after an end returned never finds that session. The readers share barriers: the
@@ -413,6 +450,10 @@ func TestPostgresSessionCacheListenerLost(t *testing.T) {
 		t.Fatalf("signed out while the listener was gone: %v, want ErrNotFound", err)
 	}
 	warmPostgres(t, db, bob.TokenHash)
+	// The cache answers again, and not what it held before the listener was lost.
+	if _, err := db.GetSessionUser(t.Context(), alice.TokenHash); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("signed out while the listener was gone, looked up once it listens again: %v, want ErrNotFound", err)
+	}
 }
 
 // dmsByte is the byte of the -shm file on which every process that uses the WAL index holds

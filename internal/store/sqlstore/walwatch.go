@@ -122,6 +122,9 @@ func (w *commitWatch) readMark() (m commitMark, ok bool) {
 // latest is mark: the header is always current.
 func (w *commitWatch) latest() (commitMark, bool) { return w.readMark() }
 
+// waits: a mark is a read of memory.
+func (w *commitWatch) waits() bool { return false }
+
 // stop closes the watch and returns what lets go of the -shm file's descriptor.
 func (w *commitWatch) stop() (release func()) {
 	w.close()

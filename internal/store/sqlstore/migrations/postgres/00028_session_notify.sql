@@ -21,6 +21,13 @@ CREATE TRIGGER totp_credentials_changed AFTER INSERT OR UPDATE OR DELETE OR TRUN
     FOR EACH STATEMENT EXECUTE FUNCTION twofold_sessions_changed();
 CREATE TRIGGER webauthn_credentials_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON webauthn_credentials
     FOR EACH STATEMENT EXECUTE FUNCTION twofold_sessions_changed();
+-- Fired also where ordinary triggers are not: session_replication_role = replica (logical
+-- replication's apply, some migration and restore tools). Each server checks at connect that
+-- the four are there and enabled so.
+ALTER TABLE sessions ENABLE ALWAYS TRIGGER sessions_changed;
+ALTER TABLE users ENABLE ALWAYS TRIGGER users_changed;
+ALTER TABLE totp_credentials ENABLE ALWAYS TRIGGER totp_credentials_changed;
+ALTER TABLE webauthn_credentials ENABLE ALWAYS TRIGGER webauthn_credentials_changed;
 
 -- +goose Down
 DROP TRIGGER webauthn_credentials_changed ON webauthn_credentials;
