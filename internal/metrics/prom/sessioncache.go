@@ -3,7 +3,7 @@ package prom
 import "github.com/prometheus/client_golang/prometheus"
 
 // sessionCacheCollector reads the session cache's counts at scrape time. A database
-// without the cache (PostgreSQL) has no such series.
+// without the cache (SQLite where the WAL index cannot be mapped) has no such series.
 type sessionCacheCollector struct {
 	stats   func() (hits, misses uint64, on bool)
 	lookups *prometheus.Desc
@@ -12,7 +12,7 @@ type sessionCacheCollector struct {
 func newSessionCacheCollector(stats func() (hits, misses uint64, on bool)) *sessionCacheCollector {
 	return &sessionCacheCollector{stats: stats, lookups: prometheus.NewDesc(
 		prometheus.BuildFQName(Namespace, "session_cache", "lookups_total"),
-		"Session lookups of signed-in requests (SQLite), by result: hit (answered from memory, nobody committed since it was read) or miss (read from the database).",
+		"Session lookups of signed-in requests, by result: hit (answered from memory, nobody committed a change since it was read) or miss (read from the database).",
 		[]string{"result"}, nil)}
 }
 
