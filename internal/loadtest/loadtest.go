@@ -28,6 +28,7 @@ const (
 	ScenarioBurst         = "burst" // sign-ins at each of Config.BurstLevels
 	ScenarioFloor         = "floor" // the session scenario against a bare net/http server
 	ScenarioSession       = "session"
+	ScenarioSessionTouch  = "session-touch" // the session scenario, each session's last-seen time due every second
 	ScenarioWrongPassword = "wrong-password"
 	ScenarioRefresh       = "refresh"
 	ScenarioCodeFlow      = "code-flow"
@@ -36,7 +37,7 @@ const (
 )
 
 // AllScenarios is every scenario, in order.
-var AllScenarios = []string{ScenarioSignIn, ScenarioBurst, ScenarioFloor, ScenarioSession, ScenarioWrongPassword, ScenarioRefresh, ScenarioCodeFlow, ScenarioCodeExchange, ScenarioAudit}
+var AllScenarios = []string{ScenarioSignIn, ScenarioBurst, ScenarioFloor, ScenarioSession, ScenarioSessionTouch, ScenarioWrongPassword, ScenarioRefresh, ScenarioCodeFlow, ScenarioCodeExchange, ScenarioAudit}
 
 // ProductionArgon2 are the argon2id parameters twofold ships with (config.Default).
 var ProductionArgon2 = password.Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}
