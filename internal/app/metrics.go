@@ -24,10 +24,11 @@ func newMetrics(cfg *config.Config, o Options, db *sqlstore.DB, hasher *password
 		now = time.Now
 	}
 	pm := prom.New(prom.Options{
-		Log:          o.Log,
-		HashQueue:    hasher.Queue,
-		DBPool:       db.PoolStats,
-		SessionCache: db.SessionCacheStats,
+		Log:             o.Log,
+		HashQueue:       hasher.Queue,
+		DBPool:          db.PoolStats,
+		SessionCache:    db.SessionCacheStats,
+		SessionBarriers: db.SessionBarriers,
 		MailQueue: func(ctx context.Context) (metrics.MailQueue, error) {
 			st, err := db.MailQueueStats(ctx)
 			if err != nil {

@@ -17,9 +17,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	if token == "" || len(token) > 128 {
 		return nil, apperr.ErrUnauthenticated
 	}
-	// One query reads the session and its user. A SQLite store answers it from memory
-	// only while nobody committed since it read it (sqlstore's sessionCache), so a session
-	// ended or a user disabled by any instance or process is refused at the next request.
+	// One query reads the session and its user. The store answers it from memory only
+	// while nobody committed a change to it since it read it (sqlstore's sessionCache), so
+	// a session ended or a user disabled by any instance or process is refused at the next
+	// request.
 	x, err := s.store.GetSessionUser(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apperr.ErrUnauthenticated
@@ -30,6 +31,20 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	sess, u := &x.Session, &x.User
 	now := s.now()
 	seen := s.seenAt(sess, now)
+	if now.Sub(seen) >= touchInterval {
+		// Decided on below (idle, the next touch): the stored time, not an older one the
+		// lookup may have answered from memory (another instance's touch empties no cache).
+		stored, err := s.store.SessionLastSeen(ctx, sess.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, apperr.ErrUnauthenticated
+		}
+		if err != nil {
+			return nil, err
+		}
+		if stored.After(seen) {
+			seen = stored
+		}
+	}
 	expired := !now.Before(sess.ExpiresAt) ||
 		(sess.State == store.StateAuthenticated && now.Sub(seen) > s.idle)
 	if expired || u.Disabled {

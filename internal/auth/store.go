@@ -25,6 +25,7 @@ type Store interface {
 	GetRecoveryCode(ctx context.Context, userID string) (*store.RecoveryCode, error)
 	GetSecondFactors(ctx context.Context, userID string) (store.SecondFactors, error)
 	GetSessionUser(ctx context.Context, tokenHash []byte) (*store.SessionUser, error)
+	SessionLastSeen(ctx context.Context, id string) (time.Time, error)
 	GetTOTP(ctx context.Context, userID string) (*store.TOTPCredential, error)
 	GetUser(ctx context.Context, id string) (*store.User, error)
 	GetUserByLogin(ctx context.Context, identifierNorm string) (*store.User, error)

@@ -325,8 +325,11 @@ type Store interface {
 	// GetSessionByToken returns the session whose token hash matches, or ErrNotFound.
 	GetSessionByToken(ctx context.Context, tokenHash []byte) (*SessionRecord, error)
 	// GetSessionUser returns the session whose token hash matches with its user's account,
-	// read together, or ErrNotFound.
+	// read together, or ErrNotFound. Its LastSeenAt may be older than the stored one (a
+	// session cache that other instances' touches do not empty); SessionLastSeen reads that.
 	GetSessionUser(ctx context.Context, tokenHash []byte) (*SessionUser, error)
+	// SessionLastSeen returns the stored last-seen time of the session, or ErrNotFound.
+	SessionLastSeen(ctx context.Context, id string) (time.Time, error)
 	// StepUpSession moves a session to a new token, state and amr, but only while its token
 	// hash is still oldHash (ErrNotFound otherwise), so a token steps up once.
 	StepUpSession(ctx context.Context, id string, oldHash []byte, s *Session) error

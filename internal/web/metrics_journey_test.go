@@ -4,9 +4,12 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/testserver"
+	"github.com/twofold-id/twofold/internal/testutil"
 )
 
 // TestMetricsAfterAJourney: after a scripted journey (set up an authenticator, sign in
@@ -102,5 +105,36 @@ func TestSessionCacheLookupsAreCounted(t *testing.T) {
 	misses := after.Value("twofold_session_cache_lookups_total", "result", "miss") - before.Value("twofold_session_cache_lookups_total", "result", "miss")
 	if hits < 1 || misses < 1 || hits+misses != 10 {
 		t.Fatalf("ten checks of one session: %v hits and %v misses, want some of each and 10 in all", hits, misses)
+	}
+	if got := after.Series("twofold_session_cache_barriers_total"); len(got) != 0 {
+		t.Errorf("SQLite, which sends no barriers, has a barrier count: %v", got)
+	}
+}
+
+// TestSessionCacheBarriersAreCounted: on PostgreSQL, an answer from memory waits for a
+// barrier (a transaction ID each), and the scrape counts them: at least one, and no more
+// than the lookups answered from memory (concurrent ones share one).
+func TestSessionCacheBarriersAreCounted(t *testing.T) {
+	s := testserver.New(t, testserver.Options{Metrics: true, DatabaseURL: testutil.PostgresURL(t),
+		Config: func(c *config.Config) { c.MFA.Required = config.MFARequired{None: true} }})
+	s.CreateUser(t, "bob", "bob@example.com", "user")
+	c := s.Client(t)
+	c.Login("bob", "authenticated")
+	before := s.Scrape(t)
+	var hits float64
+	// The cache answers once its listener listens (started by the first lookup).
+	for start := time.Now(); hits < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("%v session checks answered from memory within 10 seconds, want 3", hits)
+		}
+		wantStatus(t, c.Get("/api/v1/session"), http.StatusOK)
+		hits = s.Scrape(t).Value("twofold_session_cache_lookups_total", "result", "hit") -
+			before.Value("twofold_session_cache_lookups_total", "result", "hit")
+	}
+	after := s.Scrape(t)
+	barriers := after.Value("twofold_session_cache_barriers_total") - before.Value("twofold_session_cache_barriers_total")
+	hits = after.Value("twofold_session_cache_lookups_total", "result", "hit") - before.Value("twofold_session_cache_lookups_total", "result", "hit")
+	if barriers < 1 || barriers > hits {
+		t.Fatalf("%v barriers for %v lookups answered from memory, want between 1 and as many", barriers, hits)
 	}
 }

@@ -29,6 +29,9 @@ type Options struct {
 	// SessionCache reads the session cache's lookups answered from memory and the others;
 	// on is false where the database has no such cache.
 	SessionCache func() (hits, misses uint64, on bool)
+	// SessionBarriers reads how many barriers the session cache sent; ok is false where
+	// it sends none (SQLite).
+	SessionBarriers func() (n uint64, ok bool)
 	// Log receives what a scrape could not read.
 	Log *slog.Logger
 }
@@ -135,7 +138,7 @@ func New(o Options) *Metrics {
 		m.reg.MustRegister(newPoolCollector(o.DBPool))
 	}
 	if o.SessionCache != nil {
-		m.reg.MustRegister(newSessionCacheCollector(o.SessionCache))
+		m.reg.MustRegister(newSessionCacheCollector(o.SessionCache, o.SessionBarriers))
 	}
 	if o.MailQueue != nil {
 		log := o.Log

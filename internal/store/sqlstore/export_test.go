@@ -41,10 +41,8 @@ func TakeConns(t testing.TB, d *DB, n int) {
 
 // SessionSyncs is how many barriers d's session cache sent to PostgreSQL.
 func SessionSyncs(d *DB) uint64 {
-	if w, ok := d.sessions.watch.(*notifyWatch); ok {
-		return w.syncs.Load()
-	}
-	return 0
+	n, _ := d.SessionBarriers()
+	return n
 }
 
 // SessionSyncChannel is the channel of d's session cache barriers ("" on SQLite).

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -20,6 +21,12 @@ import (
 // exactly as without the cache. The cache answers only the rows; every time-dependent
 // decision (expiry, idle timeout) is made again on each request.
 //
+// One column is the exception on PostgreSQL: a session's last-seen time, which every
+// instance writes once a minute per session it serves, notifies nobody (migration 29), so
+// an entry may hold an older one than stored. The time this instance wrote or read last
+// (TouchSession, SessionLastSeen) is answered in its place when later; a caller that
+// decides on the time reads the stored one first (auth.Service.Authenticate).
+//
 // Any commit the watch sees, even one that touches another account, empties the cache: it
 // cannot tell which rows a commit changed. Under sign-ins, or anything else that writes, it hits less often;
 // under the page and API requests of signed-in users, which write at most once a minute
@@ -32,6 +39,10 @@ type sessionCache struct {
 	// GetSessionUser read.
 	at      commitMark
 	entries map[string]*store.SessionUser
+	// seen maps session IDs to the latest last-seen time this instance wrote or read. It
+	// outlives commits: a stored time only grows, and a session ended since is no longer
+	// in entries.
+	seen map[string]time.Time
 	// hits and misses count the lookups, for tests and measurements.
 	hits, misses atomic.Uint64
 }
@@ -58,7 +69,30 @@ type watcher interface {
 const sessionCacheEntries = 4096
 
 func newSessionCache(w watcher) *sessionCache {
-	return &sessionCache{watch: w, entries: make(map[string]*store.SessionUser)}
+	return &sessionCache{watch: w, entries: make(map[string]*store.SessionUser), seen: make(map[string]time.Time)}
+}
+
+// saw notes at as a stored last-seen time of the session id.
+func (c *sessionCache) saw(id string, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watch == nil || !at.After(c.seen[id]) {
+		return
+	}
+	if len(c.seen) >= sessionCacheEntries {
+		clear(c.seen)
+	}
+	c.seen[id] = at
+}
+
+// answer is a copy of e for a caller, with the latest last-seen time noted. Call it with
+// c.mu held.
+func (c *sessionCache) answer(e *store.SessionUser) *store.SessionUser {
+	x := copyOf(e)
+	if at, ok := c.seen[x.Session.ID]; ok && at.After(x.Session.LastSeenAt) {
+		x.Session.LastSeenAt = at
+	}
+	return x
 }
 
 // get returns a copy of the entry for key when nobody committed since it was read. Else
@@ -79,7 +113,7 @@ func (c *sessionCache) get(ctx context.Context, key []byte) (x *store.SessionUse
 		defer c.mu.RUnlock()
 		if ok && m == c.at && e != nil { // SQLite: latest is the mark
 			c.hits.Add(1)
-			return copyOf(e), m, true
+			return c.answer(e), m, true
 		}
 		// Nothing to answer: the database is read under latest's mark, with no barrier.
 		c.misses.Add(1)
@@ -94,7 +128,7 @@ func (c *sessionCache) get(ctx context.Context, key []byte) (x *store.SessionUse
 	if ok && c.watch != nil && m == c.at {
 		if e := c.entries[string(key)]; e != nil {
 			c.hits.Add(1)
-			return copyOf(e), m, true
+			return c.answer(e), m, true
 		}
 	}
 	c.misses.Add(1)
@@ -135,11 +169,23 @@ func (c *sessionCache) close() (release func()) {
 		c.watch = nil
 	}
 	clear(c.entries)
+	clear(c.seen)
 	return release
 }
 
 // stats reports the lookups answered from the cache and the others.
 func (c *sessionCache) stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
+
+// barriers is how many barriers a watch on PostgreSQL sent (ok false for other watches and
+// once closed).
+func (c *sessionCache) barriers() (n uint64, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if w, isPG := c.watch.(*notifyWatch); isPG {
+		return w.syncs.Load(), true
+	}
+	return 0, false
+}
 
 // copyOf gives the caller a SessionUser of its own: callers set fields of what they get.
 func copyOf(x *store.SessionUser) *store.SessionUser {

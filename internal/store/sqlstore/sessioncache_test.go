@@ -348,9 +348,11 @@ func TestPostgresSessionCacheEndsWithAnotherInstanceCommit(t *testing.T) {
 		"sign-out":  `DELETE FROM sessions WHERE user_id = $1`,
 		"disable":   `UPDATE users SET disabled = 1 WHERE id = $1`,
 		"mfa-reset": `DELETE FROM totp_credentials WHERE user_id = $1`,
-		"touch":     `UPDATE sessions SET last_seen_at = 1900000000000 WHERE user_id = $1`,
 	}
 	for change := range cacheChanges {
+		if change == "touch" { // notifies nobody: TestPostgresSessionCacheKeepsItsEntriesAtATouch
+			continue
+		}
 		for _, via := range []string{"instance", "raw"} {
 			t.Run(change+"/"+via, func(t *testing.T) {
 				db, other, raw := openPostgresPair(t)
@@ -368,6 +370,97 @@ func TestPostgresSessionCacheEndsWithAnotherInstanceCommit(t *testing.T) {
 				wantChangeSeen(t, db, change, before, "by "+via)
 			})
 		}
+	}
+}
+
+// TestPostgresSessionCacheKeepsItsEntriesAtATouch: a last-seen time written by another
+// instance, or past the stores, empties no cache (migration 29): the entry answers its older
+// time until SessionLastSeen reads the stored one; from then on, and after a touch of its
+// own instance, the entry answers the later time.
+func TestPostgresSessionCacheKeepsItsEntriesAtATouch(t *testing.T) {
+	db, other, raw := openPostgresPair(t)
+	s := cacheFixture(t, db, "alice")
+	before := warmPostgres(t, db, s.TokenHash)
+	want := func(step string, seen time.Time) {
+		t.Helper()
+		hits := cacheHits(t, db)
+		x, err := db.GetSessionUser(t.Context(), s.TokenHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cacheHits(t, db) != hits+1 {
+			t.Errorf("%s: the lookup did not come from the cache", step)
+		}
+		if !x.Session.LastSeenAt.Equal(seen) {
+			t.Errorf("%s: last seen %v, want %v", step, x.Session.LastSeenAt, seen)
+		}
+	}
+	later := before.Session.LastSeenAt.Add(2 * time.Minute)
+	if err := other.TouchSession(t.Context(), s.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	want("touched by another instance", before.Session.LastSeenAt)
+	if got, err := db.SessionLastSeen(t.Context(), s.ID); err != nil || !got.Equal(later) {
+		t.Fatalf("SessionLastSeen = %v, %v; want %v", got, err, later)
+	}
+	want("read since", later)
+
+	// A touch past the stores is read the same way; an earlier time stored than read
+	// before (another instance's clock behind) leaves the later one.
+	if _, err := raw.ExecContext(t.Context(), `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`,
+		later.Add(-time.Minute).UnixMilli(), s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SessionLastSeen(t.Context(), s.ID); err != nil {
+		t.Fatal(err)
+	}
+	want("an earlier time stored", later)
+
+	own := later.Add(2 * time.Minute)
+	if err := db.TouchSession(t.Context(), s.ID, own); err != nil {
+		t.Fatal(err)
+	}
+	want("touched by this instance", own)
+	// Any other change to the session still empties the cache.
+	if _, err := raw.ExecContext(t.Context(), `UPDATE sessions SET expires_at = expires_at - 1 WHERE id = $1`, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	hits := cacheHits(t, db)
+	x, err := db.GetSessionUser(t.Context(), s.TokenHash)
+	if err != nil || cacheHits(t, db) != hits || !x.Session.ExpiresAt.Equal(before.Session.ExpiresAt.Add(-time.Millisecond)) {
+		t.Fatalf("after a change of its expiry: %+v, %v, from the cache: %t", x, err, cacheHits(t, db) != hits)
+	}
+}
+
+// TestSessionTriggerNamesEveryColumnButLastSeen: migration 29's trigger notifies an update
+// of any column of sessions but last_seen_at. A column added later must be added to it, or
+// a change of it would be answered from stale caches.
+func TestSessionTriggerNamesEveryColumnButLastSeen(t *testing.T) {
+	_, _, raw := openPostgresPair(t)
+	// A trigger without a column list (tgattr empty) fires at every update: none is silent.
+	rows, err := raw.QueryContext(t.Context(), `WITH tg AS (SELECT tgattr::int2[] AS cols FROM pg_trigger
+			WHERE tgrelid = 'sessions'::regclass AND tgname = 'sessions_changed')
+		SELECT a.attname FROM pg_attribute a, tg
+		WHERE a.attrelid = 'sessions'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+			AND cardinality(tg.cols) > 0 AND a.attnum <> ALL (tg.cols)
+		ORDER BY a.attname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var silent []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		silent = append(silent, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(silent, ",") != "last_seen_at" {
+		t.Fatalf("columns of sessions whose update notifies no session cache: %v, want only last_seen_at", silent)
 	}
 }
 

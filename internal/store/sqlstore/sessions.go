@@ -127,9 +127,28 @@ func (d *DB) StepUpSession(ctx context.Context, id string, oldHash []byte, s *st
 		ms(s.SecondFactorAt), id, oldHash)
 }
 
-// TouchSession records activity.
+// TouchSession records activity. On PostgreSQL it notifies no session cache (migration
+// 29): the cache of this instance learns the time here, the others' through
+// SessionLastSeen.
 func (d *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
-	return d.execOne(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, ms(at), id)
+	err := d.execOne(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, ms(at), id)
+	if err == nil && d.sessions != nil {
+		d.sessions.saw(id, at)
+	}
+	return err
+}
+
+// SessionLastSeen reads the stored last-seen time of the session, and lets the session
+// cache answer it from now on.
+func (d *DB) SessionLastSeen(ctx context.Context, id string) (time.Time, error) {
+	var at int64
+	if err := d.queryRow(ctx, `SELECT last_seen_at FROM sessions WHERE id = ?`, id).Scan(&at); err != nil {
+		return time.Time{}, d.wrap(err)
+	}
+	if d.sessions != nil {
+		d.sessions.saw(id, fromMS(at))
+	}
+	return fromMS(at), nil
 }
 
 // SetSessionNotice stores (or clears, with nil) the sealed notice of a session.

@@ -300,6 +300,15 @@ func (d *DB) SessionCacheStats() (hits, misses uint64, on bool) {
 	return hits, misses, true
 }
 
+// SessionBarriers reports how many barriers the session cache sent to PostgreSQL (ok false
+// on SQLite, whose cache sends none).
+func (d *DB) SessionBarriers() (n uint64, ok bool) {
+	if d.sessions == nil {
+		return 0, false
+	}
+	return d.sessions.barriers()
+}
+
 // SessionCacheErr says why a SQLite database has no session cache (nil: it has one, or the
 // database is PostgreSQL, whose cache always exists and answers once its listener listens).
 func (d *DB) SessionCacheErr() error { return d.sessionsErr }

@@ -152,6 +152,13 @@ func testSessionTouch(t *testing.T, s store.Store) {
 	x.LastSeenAt = at(5 * time.Minute)
 	wantSame(t, "session after TouchSession", getSession(t, s, x.TokenHash), x)
 	wantErr(t, "TouchSession(unknown)", s.TouchSession(ctx, randomID(t), base), store.ErrNotFound)
+	seen, err := s.SessionLastSeen(ctx, x.ID)
+	wantNoErr(t, "SessionLastSeen", err)
+	if !seen.Equal(x.LastSeenAt) {
+		t.Errorf("SessionLastSeen = %v, want %v", seen, x.LastSeenAt)
+	}
+	_, err = s.SessionLastSeen(ctx, randomID(t))
+	wantErr(t, "SessionLastSeen(unknown)", err, store.ErrNotFound)
 }
 
 func testSessionNotice(t *testing.T, s store.Store) {
