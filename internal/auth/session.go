@@ -31,9 +31,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	sess, u := &x.Session, &x.User
 	now := s.now()
 	seen := s.seenAt(sess, now)
-	if now.Sub(seen) >= touchInterval {
+	if now.Sub(seen) >= touchInterval && s.batch.Load() == nil {
 		// Decided on below (idle, the next touch): the stored time, not an older one the
-		// lookup may have answered from memory (another instance's touch empties no cache).
+		// lookup may have answered from memory (on PostgreSQL another instance's touch
+		// empties no cache). With batched touches (SQLite) every commit empties the cache,
+		// so the lookup read the stored time, and seenAt added the ones noted since.
 		stored, err := s.store.SessionLastSeen(ctx, sess.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, apperr.ErrUnauthenticated

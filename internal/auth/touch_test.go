@@ -2,10 +2,14 @@ package auth_test
 
 import (
 	"context"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/auth"
+	"github.com/twofold-id/twofold/internal/store/sqlstore"
+	"github.com/twofold-id/twofold/internal/testserver"
 )
 
 // TestBatchedTouches: with the last-seen times batched (SQLite), a touch noted in memory
@@ -84,4 +88,76 @@ func TestTouchesAreWrittenAtOnceWithoutBatches(t *testing.T) {
 	if err != nil || len(list) != 1 || !list[0].LastSeenAt.Equal(clock.Now()) {
 		t.Fatalf("sessions %+v, %v: want last seen %v", list, err, clock.Now())
 	}
+}
+
+// countingStore counts the stored last-seen times read.
+type countingStore struct {
+	*sqlstore.DB
+	reads atomic.Int32
+}
+
+func (c *countingStore) SessionLastSeen(ctx context.Context, id string) (time.Time, error) {
+	c.reads.Add(1)
+	return c.DB.SessionLastSeen(ctx, id)
+}
+
+// TestStoredLastSeenReadOnceAMinute: on PostgreSQL, whose session cache may answer an older
+// last-seen time than stored, a session's requests read the stored time once it is a minute
+// old, and then not again until the next minute: the touch written then is answered from
+// memory. With batched touches (SQLite), whose cache every commit empties, it is never read.
+func TestStoredLastSeenReadOnceAMinute(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) {
+		st := &countingStore{DB: testserver.Postgres(t)}
+		svc, clock := newService(t, auth.Options{Store: st})
+		cur := signedIn(t, svc)
+		for start := time.Now(); ; time.Sleep(5 * time.Millisecond) { // the cache answers once it listens
+			hits, _, _ := st.SessionCacheStats()
+			if !alive(t, svc, cur.Token) {
+				t.Fatal("session ended")
+			}
+			if h, _, _ := st.SessionCacheStats(); h > hits {
+				break
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Fatal("no session check came from the cache within 10 seconds")
+			}
+		}
+		// A lookup whose barrier is slow reads the database, which holds the touch: only
+		// answers from memory could ask for more reads.
+		for minute := range int32(3) {
+			clock.Advance(time.Minute)
+			for range 5 {
+				if !alive(t, svc, cur.Token) {
+					t.Fatal("session ended")
+				}
+			}
+			if got := st.reads.Load(); got != minute+1 {
+				t.Fatalf("after %d minutes of 5 requests each: %d reads of the stored last-seen time, want %d", minute+1, got, minute+1)
+			}
+		}
+	})
+	t.Run("sqlite_batched", func(t *testing.T) {
+		db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		st := &countingStore{DB: db}
+		svc, clock := newService(t, auth.Options{Store: st, BatchTouches: true, TouchFlushInterval: time.Second})
+		ctx, stop := context.WithCancel(context.Background())
+		done := svc.BatchTouches(ctx)
+		defer func() { stop(); <-done }()
+		cur := signedIn(t, svc)
+		for range 3 {
+			clock.Advance(time.Minute)
+			for range 5 {
+				if !alive(t, svc, cur.Token) {
+					t.Fatal("session ended")
+				}
+			}
+		}
+		if got := st.reads.Load(); got != 0 {
+			t.Fatalf("%d reads of the stored last-seen time with batched touches, want none", got)
+		}
+	})
 }

@@ -409,10 +409,13 @@ func session(ctx context.Context, b *backend, users []user, c Config) (*Result, 
 }
 
 // sessionTouch: the session scenario while the clock moves a minute every second, so each
-// session's last-seen time comes due about once a second and the server writes it (at once
-// on PostgreSQL, in a batch every 5 seconds on SQLite): 128 sessions touched a second are
-// the writes of about 7,700 signed-in users who make a request a minute, however many
-// instances serve them. Runs shorter than 4 seconds (tests) move it four times.
+// session's last-seen time comes due once a second and the server writes it (at once on
+// PostgreSQL, in a batch every 5 seconds on SQLite): 128 sessions touched a second are the
+// writes of about 7,700 signed-in users who make a request a minute, however many instances
+// serve them. As a deployment's users' are, the sessions' last-seen times are spread over
+// the minute beforehand (one request each, the clock moved a 128th of a minute between
+// them), and the clock moves in steps of a hundredth of that minute, so the touches come
+// spread over each second, not all at once.
 func sessionTouch(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
 	in, err := b.start(serverOptions{name: ScenarioSessionTouch, productionLimits: true})
 	if err != nil {
@@ -425,7 +428,19 @@ func sessionTouch(ctx context.Context, b *backend, users []user, c Config) (*Res
 	if err != nil {
 		return nil, err
 	}
-	every := max(min(time.Second, c.Duration/4), time.Millisecond)
+	b.clock.advance(touchDue)
+	for i, cl := range clients {
+		a, err := fetchSession(ctx, cl, in.URL, fmt.Sprintf("10.1.%d.%d", i/250, i%250+1))
+		if err != nil {
+			return nil, err
+		}
+		if a.Status != http.StatusOK {
+			return nil, fmt.Errorf("session %d before the scenario: status %d", i, a.Status)
+		}
+		b.clock.advance(touchDue / time.Duration(len(clients)))
+	}
+	const steps = 100 // clock moves per second
+	every := max(min(time.Second, c.Duration/4)/steps, time.Millisecond)
 	stop, moved := make(chan struct{}), make(chan int)
 	go func() {
 		n := 0
@@ -437,19 +452,26 @@ func sessionTouch(ctx context.Context, b *backend, users []user, c Config) (*Res
 			case <-stop:
 				return
 			case <-tick.C:
-				b.clock.advance(touchDue)
+				b.clock.advance(touchDue / steps)
 				n++
 			}
 		}
 	}()
+	var n int
+	defer func() { // also when the checks panic: no clock moves once the server is gone
+		if stop != nil {
+			close(stop)
+			<-moved
+		}
+	}()
 	r, err := sessionChecks(ctx, c, in, clients, ScenarioSessionTouch, "")
 	close(stop)
-	n := <-moved
+	n, stop = <-moved, nil
 	if err != nil {
 		return nil, err
 	}
-	r.Notes = []string{fmt.Sprintf("%d sessions, picked at random, as in the session scenario; the clock moved %v every %v (%d times), so each session's last-seen time came due that often",
-		len(clients), touchDue, every, n)}
+	r.Notes = []string{fmt.Sprintf("%d sessions, picked at random, as in the session scenario, their last-seen times spread over a minute; the clock moved %v every %v (%d times, %v in all), so each session's last-seen time came due every %v",
+		len(clients), touchDue/steps, every, n, time.Duration(n)*touchDue/steps, every*steps)}
 	return r, nil
 }
 

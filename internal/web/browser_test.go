@@ -364,7 +364,24 @@ const clickLostAfter = 20 * time.Second
 // target is not an element counts as one on something that acts on a click.
 //
 // A click that fails says what the page saw (clickState).
+//
+// DevTools names an element by a node id of the document it last described; when the page
+// replaced the document (or the node) between the search and the click, the click fails
+// with "Could not find node with given id" before anything is sent to the page. Such a
+// click is tried again, at most twice (seen once on a loaded machine, on the sign-in page).
 func (b *browserTab) clickResponse(xpath string) (*network.Response, error) {
+	b.t.Helper()
+	for try := 1; ; try++ {
+		resp, err := b.clickResponseOnce(xpath)
+		if err == nil || try == 3 || !strings.Contains(strings.ToLower(err.Error()), "node with given id") {
+			return resp, err
+		}
+		b.t.Logf("click %s: %v; searching again", xpath, err)
+	}
+}
+
+// clickResponseOnce is one try of clickResponse.
+func (b *browserTab) clickResponseOnce(xpath string) (*network.Response, error) {
 	b.t.Helper()
 	find := xpathNode(xpath)
 	watch := `window.twofoldHit = false;

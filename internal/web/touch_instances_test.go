@@ -12,8 +12,9 @@ import (
 // TestSessionUsedOnOneInstanceStaysAliveOnTheOther: on PostgreSQL a session's last-seen
 // time notifies no session cache (migration 29), so instance B may hold an entry whose time
 // is older than the stored one, which instance A keeps writing. A browser that works on A
-// for longer than the idle timeout and then reaches B stays signed in, and B's cache keeps
-// answering it; a session left idle is still refused on both.
+// for longer than the idle timeout and then reaches B stays signed in; a session left idle
+// is still refused on both. (That a touch empties no cache is sqlstore's
+// TestPostgresSessionCacheKeepsItsEntriesAtATouch.)
 func TestSessionUsedOnOneInstanceStaysAliveOnTheOther(t *testing.T) {
 	const idle = 5 * time.Minute
 	a, b := testserver.Instances(t, "postgres", testserver.Options{Config: func(c *config.Config) {
@@ -47,12 +48,8 @@ func TestSessionUsedOnOneInstanceStaysAliveOnTheOther(t *testing.T) {
 		a.Clock.Advance(2 * time.Minute)
 		wantStatus(t, onA.Get("/api/v1/session"), http.StatusOK)
 	}
-	before := hits()
 	wantStatus(t, onB.Get("/api/v1/session"), http.StatusOK)
 	wantStatus(t, onB.Get("/api/v1/session"), http.StatusOK)
-	if got := hits() - before; got != 2 {
-		t.Errorf("%d of B's 2 session checks after A's touches came from its cache, want 2: a touch emptied it", got)
-	}
 
 	a.Clock.Advance(idle + time.Second)
 	wantStatus(t, onB.Get("/api/v1/session"), http.StatusUnauthorized)

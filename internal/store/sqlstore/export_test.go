@@ -45,6 +45,14 @@ func SessionSyncs(d *DB) uint64 {
 	return n
 }
 
+// SetBarrierWait makes d's session cache wait up to wait for a barrier (on PostgreSQL),
+// so that a barrier slowed by other tests' commits does not turn a lookup into a read.
+func SetBarrierWait(d *DB, wait time.Duration) {
+	if w, ok := d.sessions.watch.(*notifyWatch); ok {
+		w.wait.Store(int64(wait))
+	}
+}
+
 // SessionSyncChannel is the channel of d's session cache barriers ("" on SQLite).
 func SessionSyncChannel(d *DB) string {
 	if w, ok := d.sessions.watch.(*notifyWatch); ok {

@@ -54,6 +54,9 @@ type notifyWatch struct {
 
 	// syncs counts the barriers sent, for tests and measurements.
 	syncs atomic.Uint64
+	// wait is barrierWait, longer in tests that must not read the database for a slow
+	// barrier.
+	wait atomic.Int64
 
 	// cancelConn ends the current listening connection (restart); guarded by mu.
 	cancelConn context.CancelFunc
@@ -91,6 +94,7 @@ func newNotifyWatch(url, schema string, pool *sql.DB) *notifyWatch {
 	rand.Read(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &notifyWatch{url: url, schema: schema, sync: "twofold_sync_" + hex.EncodeToString(b), pool: pool, cancel: cancel, stopped: make(chan struct{})}
+	w.wait.Store(int64(barrierWait))
 	w.start = sync.OnceFunc(func() { go w.listen(ctx) })
 	return w
 }
@@ -280,7 +284,7 @@ func (w *notifyWatch) mark(ctx context.Context) (commitMark, bool) {
 	b := w.next
 	w.sendNext()
 	w.mu.Unlock()
-	t := time.NewTimer(barrierWait)
+	t := time.NewTimer(time.Duration(w.wait.Load()))
 	defer t.Stop()
 	select {
 	case <-b.done:

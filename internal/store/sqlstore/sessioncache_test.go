@@ -69,6 +69,9 @@ var cacheChanges = map[string]func(ctx context.Context, db *sqlstore.DB, userID,
 	"mfa-reset": func(ctx context.Context, db *sqlstore.DB, userID, _ string) error {
 		return db.DeleteTOTP(ctx, userID)
 	},
+	"notice": func(ctx context.Context, db *sqlstore.DB, _, sessionID string) error {
+		return db.SetSessionNotice(ctx, sessionID, []byte("sealed notice"))
+	},
 	"touch": func(ctx context.Context, db *sqlstore.DB, _, sessionID string) error {
 		return db.TouchSession(ctx, sessionID, time.UnixMilli(1_900_000_000_000))
 	},
@@ -220,6 +223,10 @@ func wantChangeSeen(t *testing.T, db *sqlstore.DB, change string, before *store.
 		if err != nil || after.HasTOTP {
 			t.Fatalf("authenticator removed %s: %+v, %v", where, after, err)
 		}
+	case "notice":
+		if err != nil || string(after.Session.NoticeEnc) != "sealed notice" {
+			t.Fatalf("session notice set %s: %+v, %v", where, after, err)
+		}
 	case "touch":
 		if err != nil || after.Session.LastSeenAt.Equal(before.Session.LastSeenAt) {
 			t.Fatalf("session touched %s: %+v, %v", where, after, err)
@@ -348,6 +355,7 @@ func TestPostgresSessionCacheEndsWithAnotherInstanceCommit(t *testing.T) {
 		"sign-out":  `DELETE FROM sessions WHERE user_id = $1`,
 		"disable":   `UPDATE users SET disabled = 1 WHERE id = $1`,
 		"mfa-reset": `DELETE FROM totp_credentials WHERE user_id = $1`,
+		"notice":    `UPDATE sessions SET notice_enc = 'sealed notice' WHERE user_id = $1`,
 	}
 	for change := range cacheChanges {
 		if change == "touch" { // notifies nobody: TestPostgresSessionCacheKeepsItsEntriesAtATouch
@@ -381,6 +389,9 @@ func TestPostgresSessionCacheKeepsItsEntriesAtATouch(t *testing.T) {
 	db, other, raw := openPostgresPair(t)
 	s := cacheFixture(t, db, "alice")
 	before := warmPostgres(t, db, s.TokenHash)
+	// A barrier slowed past 100 ms (other tests' notifying commits) would read the
+	// database, which this test tells from an emptied cache only by the hit.
+	sqlstore.SetBarrierWait(db, 10*time.Second)
 	want := func(step string, seen time.Time) {
 		t.Helper()
 		hits := cacheHits(t, db)
@@ -465,8 +476,8 @@ func TestSessionTriggerNamesEveryColumnButLastSeen(t *testing.T) {
 }
 
 // TestPostgresSessionCacheSeesWritesPastOrdinaryTriggers: sessions ended where ordinary
-// triggers do not fire (session_replication_role = replica, as logical replication's apply
-// and some restore tools set it) or by TRUNCATE are seen at the next lookup.
+// triggers do not fire (session_replication_role = replica, as
+// some migration and restore tools set it) or by TRUNCATE are seen at the next lookup.
 func TestPostgresSessionCacheSeesWritesPastOrdinaryTriggers(t *testing.T) {
 	for name, end := range map[string]func(ctx context.Context, tx *sql.Tx, userID string) error{
 		"replica role": func(ctx context.Context, tx *sql.Tx, userID string) error {

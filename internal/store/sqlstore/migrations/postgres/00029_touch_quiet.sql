@@ -6,7 +6,12 @@
 -- the stored one before it decides on it (idle timeout, the next touch), see
 -- docs/operations.md, "Sessions". Every other column still notifies, as do inserts,
 -- deletes and TRUNCATE. A column added to sessions must be named here too
--- (TestSessionTriggerNamesEveryColumnButLastSeen).
+-- (TestSessionTriggerNamesEveryColumnButLastSeen). (Migration 28's note that the triggers
+-- fire in logical replication's apply is wrong: the apply fires row triggers only.)
+-- Dropping a trigger locks the table against reads too: every session check waits behind
+-- it. It waits at most 2 s for the lock (a pg_dump or a long transaction holding the table
+-- fails the migration instead; run it again).
+SET LOCAL lock_timeout = '2s';
 DROP TRIGGER sessions_changed ON sessions;
 CREATE TRIGGER sessions_changed AFTER INSERT OR DELETE OR TRUNCATE
     OR UPDATE OF id, token_hash, user_id, state, amr, auth_time, created_at, expires_at, ip,
