@@ -248,10 +248,8 @@ func runScenario(ctx context.Context, name string, b *backend, users []user, c C
 	switch name {
 	case ScenarioFloor:
 		return one(floor(ctx, b, users, c))
-	case ScenarioSession:
-		return one(session(ctx, b, users, c))
-	case ScenarioSessionTouch:
-		return one(sessionTouch(ctx, b, users, c))
+	case ScenarioSession, ScenarioSessionTouch:
+		return one(session(ctx, b, users, c, name))
 	case ScenarioWrongPassword:
 		return one(wrongPassword(ctx, b, users, c))
 	case ScenarioRefresh:
@@ -391,9 +389,11 @@ func browsers(ctx context.Context, b *backend, in *instance, users []user, n int
 
 // session: GET /api/v1/session with one authenticated session per user (up to
 // sessionUsers), signed in over HTTP beforehand; clients pick a session at random for each
-// request and name a random client address, with the production rate limits.
-func session(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(serverOptions{name: ScenarioSession, productionLimits: true})
+// request and name a random client address, with the production rate limits. name is
+// ScenarioSession, or ScenarioSessionTouch for the same while sessions are touched
+// (touchingChecks).
+func session(ctx context.Context, b *backend, users []user, c Config, name string) (*Result, error) {
+	in, err := b.start(serverOptions{name: name, productionLimits: true})
 	if err != nil {
 		return nil, err
 	}
@@ -404,11 +404,14 @@ func session(ctx context.Context, b *backend, users []user, c Config) (*Result, 
 	if err != nil {
 		return nil, err
 	}
+	if name == ScenarioSessionTouch {
+		return touchingChecks(ctx, b, in, clients, c)
+	}
 	return sessionChecks(ctx, c, in, clients, ScenarioSession,
 		fmt.Sprintf("%d sessions, picked at random; production rate limits, each request from a random address in 10.0.0.0/8 (X-Forwarded-For from a trusted proxy on 127.0.0.1); the clock stands still, so a session's last-seen time is written at most once", len(clients)))
 }
 
-// sessionTouch: the session scenario while the clock moves a minute every second, so each
+// touchingChecks: the session scenario's checks while the clock moves a minute every second, so each
 // session's last-seen time comes due once a second and the server writes it (at once on
 // PostgreSQL, in a batch every 5 seconds on SQLite): 128 sessions touched a second are the
 // writes of about 7,700 signed-in users who make a request a minute, however many instances
@@ -416,18 +419,7 @@ func session(ctx context.Context, b *backend, users []user, c Config) (*Result, 
 // the minute beforehand (one request each, the clock moved a 128th of a minute between
 // them), and the clock moves in steps of a hundredth of that minute, so the touches come
 // spread over each second, not all at once.
-func sessionTouch(ctx context.Context, b *backend, users []user, c Config) (*Result, error) {
-	in, err := b.start(serverOptions{name: ScenarioSessionTouch, productionLimits: true})
-	if err != nil {
-		return nil, err
-	}
-	defer in.stop()
-	tr := newTransport(c.Clients)
-	defer tr.CloseIdleConnections()
-	clients, err := browsers(ctx, b, in, users, sessionUsers, tr, true)
-	if err != nil {
-		return nil, err
-	}
+func touchingChecks(ctx context.Context, b *backend, in *instance, clients []*http.Client, c Config) (*Result, error) {
 	b.clock.advance(touchDue)
 	for i, cl := range clients {
 		a, err := fetchSession(ctx, cl, in.URL, fmt.Sprintf("10.1.%d.%d", i/250, i%250+1))
