@@ -783,3 +783,53 @@ func TestCloseDuringATransactionKeepsSQLiteLocks(t *testing.T) {
 		t.Fatalf("DMS byte while a transaction of the closed store is open: %s, want %s", got, want)
 	}
 }
+
+// TestTouchQuietMigrationGivesUpTheLock: migration 29 drops the trigger on sessions, which
+// locks the table against reads, so every session check would queue behind it while it
+// waits. Behind a transaction that holds the table (a pg_dump, a long report) it fails with
+// lock_not_available after its lock_timeout instead of waiting, and leaves the trigger as it
+// was; run again once the table is free, it applies.
+func TestTouchQuietMigrationGivesUpTheLock(t *testing.T) {
+	_, _, raw := openPostgresPair(t)
+	src, err := os.ReadFile("migrations/postgres/00029_touch_quiet.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, _, ok := strings.Cut(string(src), "-- +goose Down")
+	if !ok {
+		t.Fatal("migration 29 has no Down section")
+	}
+	reader, err := raw.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	apply := func() error {
+		// Without a lock timeout it would wait for the reader: a bound, so the test fails
+		// rather than hangs.
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		tx, err := raw.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, up); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	err = apply()
+	if err == nil || !strings.Contains(err.Error(), "55P03") {
+		t.Fatalf("migration 29 behind a reader of sessions: %v, want lock_not_available (55P03)", err)
+	}
+	if err := reader.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := apply(); err != nil {
+		t.Fatalf("migration 29 once the table is free: %v", err)
+	}
+}
