@@ -40,8 +40,8 @@ type sessionCache struct {
 	at      commitMark
 	entries map[string]*store.SessionUser
 	// seen maps session IDs to the latest last-seen time this instance wrote or read. It
-	// outlives commits: a stored time only grows, and a session ended since is no longer
-	// in entries.
+	// outlives commits: what it answers is only ever a time the session was seen at, and a
+	// session ended since has no entry it could be answered with.
 	seen map[string]time.Time
 	// hits and misses count the lookups, for tests and measurements.
 	hits, misses atomic.Uint64
