@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,8 @@ type notifyWatch struct {
 
 	// syncs counts the barriers sent, for tests and measurements.
 	syncs atomic.Uint64
+	// triggers is the version of the triggers the listener found enabled (triggersVersion).
+	triggers atomic.Pointer[string]
 	// wait is barrierWait, longer in tests that must not read the database for a slow
 	// barrier.
 	wait atomic.Int64
@@ -129,12 +132,21 @@ func (w *notifyWatch) listen(ctx context.Context) {
 // transaction mode, which does not keep LISTEN) must not make session checks wait.
 const probeWait = 2 * time.Second
 
-// triggersEnabled counts migration 28's triggers that are in place and fire always (also
-// under session_replication_role = replica); all four must be.
-const triggersEnabled = `SELECT COUNT(*) FROM pg_trigger WHERE tgenabled = 'A' AND (tgrelid, tgname) IN (
+// triggerRows selects the rows of pg_trigger of migration 28's triggers (29 replaced the
+// one on sessions).
+const triggerRows = `FROM pg_trigger WHERE (tgrelid, tgname) IN (
 	('sessions'::regclass, 'sessions_changed'), ('users'::regclass, 'users_changed'),
 	('totp_credentials'::regclass, 'totp_credentials_changed'),
 	('webauthn_credentials'::regclass, 'webauthn_credentials_changed'))`
+
+// triggersVersion is the version of those rows: ALTER TABLE … DISABLE or ENABLE TRIGGER,
+// DROP and CREATE TRIGGER each write a row anew, with a new xmin. A silent change made
+// while a trigger was off, and the trigger then enabled again, so changes the version.
+const triggersVersion = `(SELECT string_agg(tgname || ':' || xmin::text, ',' ORDER BY tgname) ` + triggerRows + `)`
+
+// triggersEnabled counts those triggers that are in place and fire always (also under
+// session_replication_role = replica), all four must be, and reads their version.
+const triggersEnabled = `SELECT COUNT(*) FILTER (WHERE tgenabled = 'A'), ` + triggersVersion + ` ` + triggerRows
 
 // listenOnce connects, checks that the triggers notify, listens, proves with a probe that
 // notifications arrive, and then counts them until the connection fails. listened reports
@@ -152,9 +164,11 @@ func (w *notifyWatch) listenOnce(ctx context.Context) (listened bool) {
 	}
 	defer conn.Close(context.Background())
 	var triggers int
-	if err := conn.QueryRow(ctx, triggersEnabled).Scan(&triggers); err != nil || triggers != 4 {
+	var version string
+	if err := conn.QueryRow(ctx, triggersEnabled).Scan(&triggers, &version); err != nil || triggers != 4 {
 		return false // disabled, dropped (a migration down), or not readable: no cache
 	}
+	w.triggers.Store(&version) // before LISTEN: a change of them after it fails every barrier
 	if _, err := conn.Exec(ctx, "LISTEN "+sessionsChannel+"; LISTEN "+w.sync); err != nil {
 		return false
 	}
@@ -192,11 +206,30 @@ func (w *notifyWatch) listenOnce(ctx context.Context) (listened bool) {
 // notifies commits while it holds PostgreSQL's notify lock, which orders the queue, so
 // notifying commits take turns: the barrier's does not wait for its WAL record to reach
 // the disk (synchronous_commit off for it alone), as it changes nothing to keep.
+//
+// It notifies only while the triggers are the version the listener found enabled before
+// it listened, in the barrier's own snapshot, taken after the lookups it serves began: a
+// trigger disabled before one of them began (and any change it then missed, even if it was
+// enabled again) fails the barrier, with errTriggersChanged, and the lookups read the
+// database.
 func (w *notifyWatch) notifySync(ctx context.Context, seq uint64) error {
-	_, err := w.pool.ExecContext(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`,
-		w.sync, strconv.FormatUint(seq, 10))
+	version := w.triggers.Load()
+	if version == nil {
+		return errTriggersChanged
+	}
+	var notified int
+	err := w.pool.QueryRowContext(ctx, `SELECT 1 FROM (SELECT set_config('synchronous_commit', 'off', true),
+		pg_notify($1, $2) WHERE `+triggersVersion+` = $3) AS barrier`,
+		w.sync, strconv.FormatUint(seq, 10), *version).Scan(&notified)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errTriggersChanged
+	}
 	return err
 }
+
+// errTriggersChanged is a barrier refused because the triggers changed since the listener
+// checked them.
+var errTriggersChanged = errors.New("the session triggers changed since the listener checked them")
 
 // down marks the listener disconnected: the epoch moves on (notifications may be lost
 // from now on), and the barrier on its way fails, as may the next.
@@ -240,7 +273,10 @@ func (w *notifyWatch) sendNext() {
 		ctx, cancel := context.WithTimeout(context.Background(), barrierLost)
 		defer cancel()
 		if err := w.notifySync(ctx, b.seq); err != nil {
-			w.fail(b) // no pooled connection in time, or the database is gone
+			w.fail(b) // no pooled connection in time, the database is gone, or the triggers changed
+			if errors.Is(err, errTriggersChanged) {
+				w.restart() // checks them again: the cache answers once they are all enabled
+			}
 			return
 		}
 		t := time.NewTimer(barrierLost)

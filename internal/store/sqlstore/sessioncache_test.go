@@ -512,6 +512,47 @@ func TestPostgresSessionCacheSeesWritesPastOrdinaryTriggers(t *testing.T) {
 	}
 }
 
+// TestPostgresSessionCacheSeesAChangeMadeWhileATriggerWasOff: a trigger disabled while the
+// instances run (ALTER TABLE … DISABLE TRIGGER, as a restore with --disable-triggers does),
+// a sign-out that so notifies nobody, and the trigger enabled again: the next lookup still
+// finds the session gone, and the cache answers again once its listener found the triggers
+// enabled anew (the barrier compares their version with the one the listener checked).
+func TestPostgresSessionCacheSeesAChangeMadeWhileATriggerWasOff(t *testing.T) {
+	for table, change := range map[string]string{
+		"sessions": "sign-out", // DELETE FROM sessions
+		"users":    "disable",  // UPDATE users SET disabled
+	} {
+		t.Run(table, func(t *testing.T) {
+			db, _, raw := openPostgresPair(t)
+			alice, bob := cacheFixture(t, db, "alice"), cacheFixture(t, db, "bob")
+			before := warmPostgres(t, db, alice.TokenHash)
+			warmPostgres(t, db, bob.TokenHash)
+			steps := []struct{ q, arg string }{
+				{`ALTER TABLE ` + table + ` DISABLE TRIGGER ` + table + `_changed`, ""},
+				{map[string]string{
+					"sessions": `DELETE FROM sessions WHERE user_id = $1`,
+					"users":    `UPDATE users SET disabled = 1 WHERE id = $1`,
+				}[table], alice.UserID},
+				{`ALTER TABLE ` + table + ` ENABLE ALWAYS TRIGGER ` + table + `_changed`, ""},
+			}
+			for _, st := range steps {
+				var err error
+				if st.arg != "" {
+					_, err = raw.ExecContext(t.Context(), st.q, st.arg)
+				} else {
+					_, err = raw.ExecContext(t.Context(), st.q)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantChangeSeen(t, db, change, before, "while the trigger on "+table+" was off")
+			warmPostgres(t, db, bob.TokenHash) // the cache answers again
+			wantChangeSeen(t, db, change, before, "while the trigger on "+table+" was off, looked up once the cache answers again")
+		})
+	}
+}
+
 // TestPostgresSessionCacheNeverOutlivesAParallelCommit ends sessions through a second
 // instance while sixteen readers look them up in a loop on the first: a lookup that
 // starts after an end returned never finds that session. The readers share barriers: the
