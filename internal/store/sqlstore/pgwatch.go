@@ -133,20 +133,22 @@ func (w *notifyWatch) listen(ctx context.Context) {
 const probeWait = 2 * time.Second
 
 // triggerRows selects the rows of pg_trigger of migration 28's triggers (29 replaced the
-// one on sessions).
-const triggerRows = `FROM pg_trigger WHERE (tgrelid, tgname) IN (
+// one on sessions) as t, each with the row of its function in pg_proc as f.
+const triggerRows = `FROM pg_trigger t JOIN pg_proc f ON f.oid = t.tgfoid WHERE (t.tgrelid, t.tgname) IN (
 	('sessions'::regclass, 'sessions_changed'), ('users'::regclass, 'users_changed'),
 	('totp_credentials'::regclass, 'totp_credentials_changed'),
 	('webauthn_credentials'::regclass, 'webauthn_credentials_changed'))`
 
 // triggersVersion is the version of those rows: ALTER TABLE … DISABLE or ENABLE TRIGGER,
-// DROP and CREATE TRIGGER each write a row anew, with a new xmin. A silent change made
-// while a trigger was off, and the trigger then enabled again, so changes the version.
-const triggersVersion = `(SELECT string_agg(tgname || ':' || xmin::text, ',' ORDER BY tgname) ` + triggerRows + `)`
+// DROP and CREATE TRIGGER each write a trigger's row anew, CREATE OR REPLACE FUNCTION its
+// function's, with a new xmin. A silent change made while a trigger was off (or its
+// function did not notify), and the trigger then enabled again, so changes the version.
+const triggersVersion = `(SELECT string_agg(t.tgname || ':' || t.xmin::text || ':' || f.xmin::text, ',' ORDER BY t.tgname) ` +
+	triggerRows + `)`
 
 // triggersEnabled counts those triggers that are in place and fire always (also under
 // session_replication_role = replica), all four must be, and reads their version.
-const triggersEnabled = `SELECT COUNT(*) FILTER (WHERE tgenabled = 'A'), ` + triggersVersion + ` ` + triggerRows
+const triggersEnabled = `SELECT COUNT(*) FILTER (WHERE t.tgenabled = 'A'), ` + triggersVersion + ` ` + triggerRows
 
 // listenOnce connects, checks that the triggers notify, listens, proves with a probe that
 // notifications arrive, and then counts them until the connection fails. listened reports
@@ -175,7 +177,7 @@ func (w *notifyWatch) listenOnce(ctx context.Context) (listened bool) {
 	w.epoch.Add(1) // whatever was committed before LISTEN was not received
 	probe, cancelProbe := context.WithTimeout(ctx, probeWait)
 	defer cancelProbe()
-	if err := w.notifySync(probe, 0); err != nil {
+	if err := w.notifySync(probe, 0, &version); err != nil {
 		return false
 	}
 	for {
@@ -212,8 +214,7 @@ func (w *notifyWatch) listenOnce(ctx context.Context) (listened bool) {
 // trigger disabled before one of them began (and any change it then missed, even if it was
 // enabled again) fails the barrier, with errTriggersChanged, and the lookups read the
 // database.
-func (w *notifyWatch) notifySync(ctx context.Context, seq uint64) error {
-	version := w.triggers.Load()
+func (w *notifyWatch) notifySync(ctx context.Context, seq uint64, version *string) error {
 	if version == nil {
 		return errTriggersChanged
 	}
@@ -272,10 +273,13 @@ func (w *notifyWatch) sendNext() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), barrierLost)
 		defer cancel()
-		if err := w.notifySync(ctx, b.seq); err != nil {
+		version := w.triggers.Load()
+		if err := w.notifySync(ctx, b.seq, version); err != nil {
 			w.fail(b) // no pooled connection in time, the database is gone, or the triggers changed
-			if errors.Is(err, errTriggersChanged) {
-				w.restart() // checks them again: the cache answers once they are all enabled
+			// Checks them again (the cache answers once all four are enabled), unless the
+			// listener did since it read the version.
+			if errors.Is(err, errTriggersChanged) && w.triggers.Load() == version {
+				w.restart()
 			}
 			return
 		}

@@ -514,41 +514,46 @@ func TestPostgresSessionCacheSeesWritesPastOrdinaryTriggers(t *testing.T) {
 
 // TestPostgresSessionCacheSeesAChangeMadeWhileATriggerWasOff: a trigger disabled while the
 // instances run (ALTER TABLE … DISABLE TRIGGER, as a restore with --disable-triggers does),
-// a sign-out that so notifies nobody, and the trigger enabled again: the next lookup still
-// finds the session gone, and the cache answers again once its listener found the triggers
-// enabled anew (the barrier compares their version with the one the listener checked).
+// or its function replaced by one that does not notify, a change that so notifies nobody,
+// and the trigger as it was again: the next lookup still sees the change, and so does one
+// once the cache answers again (each barrier compares the triggers' and their function's
+// rows with those the listener checked).
 func TestPostgresSessionCacheSeesAChangeMadeWhileATriggerWasOff(t *testing.T) {
-	for table, change := range map[string]string{
-		"sessions": "sign-out", // DELETE FROM sessions
-		"users":    "disable",  // UPDATE users SET disabled
+	const notifying = `CREATE OR REPLACE FUNCTION twofold_sessions_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('twofold_sessions', TG_TABLE_SCHEMA);
+    RETURN NULL;
+END;
+$$`
+	for name, c := range map[string]struct {
+		change  string // of cacheChanges
+		off, on string
+		q       string // the change, with the user's id
+	}{
+		"sessions": {"sign-out", `ALTER TABLE sessions DISABLE TRIGGER sessions_changed`,
+			`ALTER TABLE sessions ENABLE ALWAYS TRIGGER sessions_changed`, `DELETE FROM sessions WHERE user_id = $1`},
+		"users": {"disable", `ALTER TABLE users DISABLE TRIGGER users_changed`,
+			`ALTER TABLE users ENABLE ALWAYS TRIGGER users_changed`, `UPDATE users SET disabled = 1 WHERE id = $1`},
+		"function": {"sign-out", strings.Replace(notifying, "PERFORM pg_notify('twofold_sessions', TG_TABLE_SCHEMA);", "", 1),
+			notifying, `DELETE FROM sessions WHERE user_id = $1`},
 	} {
-		t.Run(table, func(t *testing.T) {
+		t.Run(name, func(t *testing.T) {
 			db, _, raw := openPostgresPair(t)
 			alice, bob := cacheFixture(t, db, "alice"), cacheFixture(t, db, "bob")
 			before := warmPostgres(t, db, alice.TokenHash)
 			warmPostgres(t, db, bob.TokenHash)
-			steps := []struct{ q, arg string }{
-				{`ALTER TABLE ` + table + ` DISABLE TRIGGER ` + table + `_changed`, ""},
-				{map[string]string{
-					"sessions": `DELETE FROM sessions WHERE user_id = $1`,
-					"users":    `UPDATE users SET disabled = 1 WHERE id = $1`,
-				}[table], alice.UserID},
-				{`ALTER TABLE ` + table + ` ENABLE ALWAYS TRIGGER ` + table + `_changed`, ""},
-			}
-			for _, st := range steps {
-				var err error
-				if st.arg != "" {
-					_, err = raw.ExecContext(t.Context(), st.q, st.arg)
-				} else {
-					_, err = raw.ExecContext(t.Context(), st.q)
+			for _, q := range []string{c.off, c.q, c.on} {
+				var args []any
+				if q == c.q {
+					args = append(args, alice.UserID)
 				}
-				if err != nil {
-					t.Fatal(err)
+				if _, err := raw.ExecContext(t.Context(), q, args...); err != nil {
+					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			wantChangeSeen(t, db, change, before, "while the trigger on "+table+" was off")
+			wantChangeSeen(t, db, c.change, before, "while the "+name+" trigger did not notify")
 			warmPostgres(t, db, bob.TokenHash) // the cache answers again
-			wantChangeSeen(t, db, change, before, "while the trigger on "+table+" was off, looked up once the cache answers again")
+			wantChangeSeen(t, db, c.change, before, "while the "+name+" trigger did not notify, looked up once the cache answers again")
 		})
 	}
 }
